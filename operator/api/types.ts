@@ -1,0 +1,137 @@
+// The IstioOperator API (install.istio.io/v1alpha1) as Istio 1.30 defines it, plus `components.ca`.
+// Plain data types: parsing, validation and defaults live beside this file.
+
+export const API_GROUP = 'install.istio.io';
+export const API_VERSION = 'install.istio.io/v1alpha1';
+export const KIND = 'IstioOperator';
+
+export type JSONValue = string | number | boolean | null | JSONValue[] | { [k: string]: JSONValue };
+export type Values = Record<string, any>;
+
+export interface ObjectMeta {
+  name?: string;
+  namespace?: string;
+  labels?: Record<string, string>;
+  annotations?: Record<string, string>;
+  generation?: number;
+  resourceVersion?: string;
+  uid?: string;
+  finalizers?: string[];
+  deletionTimestamp?: string;
+}
+
+export interface IstioOperator {
+  apiVersion: typeof API_VERSION;
+  kind: typeof KIND;
+  metadata?: ObjectMeta;
+  spec?: IstioOperatorSpec;
+  status?: IstioOperatorStatus;
+}
+
+export interface IstioOperatorSpec {
+  /** A built-in profile name (`default`, `demo`, ...) or a path to an IstioOperator file. */
+  profile?: string;
+  /** Deprecated: installation charts path. Accepted and ignored with a warning. */
+  installPackagePath?: string;
+  hub?: string;
+  tag?: string | number;
+  /** Namespace the control plane installs into (default `istio-system`). */
+  namespace?: string;
+  /** Control plane revision; empty means the default revision. */
+  revision?: string;
+  compatibilityVersion?: string;
+  meshConfig?: Record<string, any>;
+  components?: ComponentsSpec;
+  values?: Values;
+  unvalidatedValues?: Values;
+}
+
+export interface ComponentsSpec {
+  base?: ComponentSpec;
+  pilot?: ComponentSpec;
+  cni?: ComponentSpec;
+  ztunnel?: ComponentSpec;
+  ingressGateways?: GatewaySpec[];
+  egressGateways?: GatewaySpec[];
+  ca?: CaSpec;
+}
+
+export interface ComponentSpec {
+  enabled?: boolean;
+  namespace?: string;
+  hub?: string;
+  tag?: string | number;
+  k8s?: KubernetesResourceSpec;
+}
+
+export interface GatewaySpec extends ComponentSpec {
+  name?: string;
+  label?: Record<string, string>;
+}
+
+export type CaMode = 'istiod' | 'operator' | 'provided' | 'external';
+
+export interface CaSpec {
+  /** Who issues workload certificates. Default `istiod` (self-signed). */
+  mode?: CaMode;
+  /** `provided`: the user's cacerts-style secret in the Istio namespace (default `cacerts`). */
+  secretName?: string;
+  /** `operator`: generated CA settings. */
+  keyType?: 'RSA' | 'ECDSA';
+  keySize?: number;
+  rootLifetime?: string;
+  intermediateLifetime?: string;
+  renewBefore?: string;
+  /** `external`: the signer's address (CA_ADDR) and type (EXTERNAL_CA). */
+  address?: string;
+  externalCA?: string;
+}
+
+export interface KubernetesResourceSpec {
+  affinity?: Record<string, any>;
+  env?: Array<Record<string, any>>;
+  hpaSpec?: Record<string, any>;
+  imagePullPolicy?: string;
+  nodeSelector?: Record<string, string>;
+  podDisruptionBudget?: Record<string, any>;
+  podAnnotations?: Record<string, string>;
+  priorityClassName?: string;
+  readinessProbe?: Record<string, any>;
+  replicaCount?: number;
+  resources?: Record<string, any>;
+  service?: Record<string, any>;
+  serviceAnnotations?: Record<string, string>;
+  strategy?: Record<string, any>;
+  tolerations?: Array<Record<string, any>>;
+  securityContext?: Record<string, any>;
+  volumes?: Array<Record<string, any>>;
+  volumeMounts?: Array<Record<string, any>>;
+  overlays?: K8sObjectOverlay[];
+}
+
+export interface K8sObjectOverlay {
+  apiVersion?: string;
+  kind: string;
+  name: string;
+  patches?: Array<{ path: string; value?: any }>;
+}
+
+export type OverallStatus = 'NONE' | 'HEALTHY' | 'RECONCILING' | 'UPDATING' | 'ERROR' | 'ACTION_REQUIRED';
+
+export interface Condition {
+  type: string;
+  status: 'True' | 'False' | 'Unknown';
+  reason: string;
+  message: string;
+  observedGeneration?: number;
+  lastTransitionTime: string;
+}
+
+export interface IstioOperatorStatus {
+  status?: OverallStatus;
+  message?: string;
+  observedGeneration?: number;
+  componentStatus?: Record<string, { status: OverallStatus; error?: string }>;
+  conditions?: Condition[];
+  [k: string]: unknown;
+}

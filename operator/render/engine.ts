@@ -1,0 +1,113 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import Handlebars from 'handlebars';
+import yaml from 'js-yaml';
+import { manifestsDir } from '../paths.js';
+
+/** A Kubernetes object as rendered: plain data, no classes. */
+export type K8sObject = {
+  apiVersion: string;
+  kind: string;
+  metadata: { name: string; namespace?: string; labels?: Record<string, string>; annotations?: Record<string, string>; [k: string]: unknown };
+  [k: string]: unknown;
+};
+
+// One Handlebars environment for the whole process: helpers registered once, templates compiled once.
+const hb = Handlebars.create();
+
+// Every value enters a template through `json`: JSON is valid YAML, so a user string with newlines,
+// `: `, `#` or `{{` stays one scalar and can never change the document's structure.
+hb.registerHelper('json', (v: unknown) => JSON.stringify(v === undefined ? null : v));
+// Block YAML for readability where the value is ours (defaults, computed objects), still structure-safe:
+// js-yaml quotes whatever needs quoting.
+hb.registerHelper('toYaml', (v: unknown) => (v === undefined || v === null ? '' : yaml.dump(v, { lineWidth: -1, noRefs: true, sortKeys: false }).trimEnd()));
+hb.registerHelper('indent', (n: number, s: unknown) => String(s ?? '').split('\n').map((l) => (l ? ' '.repeat(n) + l : l)).join('\n'));
+hb.registerHelper('nindent', (n: number, s: unknown) => '\n' + String(s ?? '').split('\n').map((l) => (l ? ' '.repeat(n) + l : l)).join('\n'));
+hb.registerHelper('eq', (a: unknown, b: unknown) => a === b);
+hb.registerHelper('ne', (a: unknown, b: unknown) => a !== b);
+hb.registerHelper('not', (a: unknown) => !truthy(a));
+hb.registerHelper('and', (...args: unknown[]) => args.slice(0, -1).every(truthy));
+hb.registerHelper('or', (...args: unknown[]) => args.slice(0, -1).some(truthy));
+hb.registerHelper('default', (v: unknown, d: unknown) => (v === undefined || v === null || v === '' ? d : v));
+hb.registerHelper('concat', (...args: unknown[]) => args.slice(0, -1).map((a) => String(a ?? '')).join(''));
+hb.registerHelper('empty', (v: unknown) => !truthy(v));
+hb.registerHelper('hasKey', (o: unknown, k: string) => !!o && typeof o === 'object' && Object.prototype.hasOwnProperty.call(o, k));
+hb.registerHelper('get', (o: unknown, p: string) => getPath(o, p));
+hb.registerHelper('gt', (a: number, b: number) => a > b);
+
+/** Like Helm's truthiness: empty maps and lists are false too. */
+export function truthy(v: unknown): boolean {
+  if (Array.isArray(v)) return v.length > 0;
+  if (v && typeof v === 'object') return Object.keys(v).length > 0;
+  return !!v;
+}
+
+export function getPath(o: unknown, p: string): unknown {
+  let cur: unknown = o;
+  for (const part of p.split('.')) {
+    if (cur === null || typeof cur !== 'object') return undefined;
+    cur = (cur as Record<string, unknown>)[part];
+  }
+  return cur;
+}
+
+type Compiled = Handlebars.TemplateDelegate;
+const cache = new Map<string, Compiled>();
+const partialsLoaded = new Set<string>();
+
+function loadPartials(component: string): void {
+  if (partialsLoaded.has(component)) return;
+  const dir = path.join(manifestsDir, component);
+  for (const f of fs.readdirSync(dir)) {
+    if (f.startsWith('_') && f.endsWith('.hbs')) hb.registerPartial(`${component}/${f.slice(1, -4)}`, fs.readFileSync(path.join(dir, f), 'utf8'));
+  }
+  partialsLoaded.add(component);
+}
+
+/** Template files of a component, in name order (deterministic), partials (`_*.hbs`) excluded. */
+export function templateFiles(component: string): string[] {
+  return fs.readdirSync(path.join(manifestsDir, component)).filter((f) => f.endsWith('.yaml.hbs') && !f.startsWith('_')).sort();
+}
+
+function compiled(component: string, file: string): Compiled {
+  const key = `${component}/${file}`;
+  let t = cache.get(key);
+  if (!t) {
+    loadPartials(component);
+    const src = fs.readFileSync(path.join(manifestsDir, component, file), 'utf8');
+    t = hb.compile(src, { noEscape: true, strict: false, preventIndent: true });
+    cache.set(key, t);
+  }
+  return t;
+}
+
+/** Renders one template and parses it at once: objects leave this function, never text. */
+export function renderTemplate(component: string, file: string, context: object): K8sObject[] {
+  const text = compiled(component, file)(context);
+  let docs: unknown[];
+  try {
+    docs = yaml.loadAll(text);
+  } catch (e) {
+    // A template bug, not user input (user strings enter through `json`): say which template.
+    throw new Error(`template manifests/${component}/${file} produced invalid YAML: ${(e as Error).message}`);
+  }
+  return docs.filter((d): d is K8sObject => !!d && typeof d === 'object' && 'kind' in (d as object));
+}
+
+/** Renders every template of a component folder. */
+export function renderComponentTemplates(component: string, context: object): K8sObject[] {
+  return templateFiles(component).flatMap((f) => renderTemplate(component, f, context));
+}
+
+/** A raw text file beside the templates (e.g. injection templates, which are Go templates and must not go through Handlebars). */
+export function readManifestText(component: string, file: string): string {
+  return fs.readFileSync(path.join(manifestsDir, component, file), 'utf8');
+}
+
+// Istio's image rule: a name with a `/` is a full reference; otherwise `<hub>/<name>:<tag>[-<variant>]`.
+hb.registerHelper('image', (hub: unknown, name: unknown, tag: unknown, variant: unknown) => {
+  const n = String(name ?? '');
+  if (n.includes('/')) return n;
+  const v = typeof variant === 'string' && variant ? `-${variant}` : '';
+  return `${String(hub ?? '')}/${n}:${String(tag ?? '')}${v}`;
+});
