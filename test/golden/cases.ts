@@ -1,0 +1,49 @@
+// The golden cases of Istio's own `manifest generate` test, as CASES.md describes them.
+// Where CASES.md and the golden file disagree, the golden file wins (it is what Istio actually rendered):
+// - flag_output renders the flag_output.yaml input (empty + pilot); the golden holds only Deployment istiod.
+// - flag_output_set_values has no input file and sets `values.global.proxy.image=mynewproxy`; its golden
+//   holds the ingress gateway Deployment whose proxy image is `mynewproxy`.
+
+export interface GoldenCase {
+  name: string;
+  /** File under golden/inputs/, or undefined when the case has no input file (flags only). */
+  input?: string;
+  /** File under golden/outputs/, or undefined when there is no golden (all_off: must render nothing). */
+  golden?: string;
+  /** Objects kept from our render, `Kind:namespace:name` with `*` for any part; `['*']` keeps the whole render.
+   *  Only the golden's objects are compared field by field; the select decides which of OUR objects count as
+   *  "extra" (rendered but absent from the golden). */
+  select: string[];
+  /** Golden objects not compared (CASES.md says so). */
+  skip?: string[];
+  sets?: string[];
+  force?: boolean;
+  /** Set while a case needs something the project does not render yet; the reason is printed. */
+  pending?: string;
+}
+
+const AMBIENT = 'ambient components (cni, ztunnel) are not rendered yet: the profile list says ambient is not supported';
+
+export const CASES: GoldenCase[] = [
+  { name: 'all_on', input: 'all_on.yaml', golden: 'all_on.golden-show-in-gh-pull-request.yaml', select: ['*'], skip: ['ConfigMap:*:istio'] },
+  { name: 'all_off', input: 'all_off.yaml', select: ['*'] },
+  { name: 'pilot_default', input: 'pilot_default.yaml', golden: 'pilot_default.golden.yaml', select: ['*'] },
+  { name: 'pilot_k8s_settings', input: 'pilot_k8s_settings.yaml', golden: 'pilot_k8s_settings.golden.yaml', select: ['Deployment:*:istiod', 'HorizontalPodAutoscaler:*:istiod'] },
+  { name: 'pilot_override_values', input: 'pilot_override_values.yaml', golden: 'pilot_override_values.golden.yaml', select: ['Deployment:*:istiod', 'HorizontalPodAutoscaler:*:istiod'] },
+  { name: 'pilot_disable_tracing', input: 'pilot_disable_tracing.yaml', golden: 'pilot_disable_tracing.golden.yaml', select: ['ConfigMap:*:istio'] },
+  { name: 'pilot_hpa_pdb', input: 'pilot_hpa_pdb.yaml', golden: 'pilot_hpa_pdb.golden.yaml', select: ['HorizontalPodAutoscaler:*:istiod', 'PodDisruptionBudget:*:istiod'] },
+  { name: 'autoscaling_v2', input: 'autoscaling_v2.yaml', golden: 'autoscaling_v2.golden.yaml', select: ['HorizontalPodAutoscaler:*:istiod', 'HorizontalPodAutoscaler:*:istio-ingressgateway'] },
+  { name: 'ingressgateway_k8s_settings', input: 'ingressgateway_k8s_settings.yaml', golden: 'ingressgateway_k8s_settings.golden.yaml', select: ['Deployment:*:istio-ingressgateway*', 'Service:*:istio-ingressgateway*'] },
+  { name: 'networkpolicy_enabled', input: 'networkpolicy_enabled.yaml', golden: 'networkpolicy_enabled.golden.yaml', select: ['NetworkPolicy:*:istiod'] },
+  { name: 'istio-cni', input: 'istio-cni.yaml', golden: 'istio-cni.golden.yaml', select: ['DaemonSet:*:istio-cni-node'], pending: AMBIENT },
+  { name: 'istio-cni_tolerations', input: 'istio-cni_tolerations.yaml', golden: 'istio-cni_tolerations.golden.yaml', select: ['DaemonSet:*:istio-cni-node'], pending: AMBIENT },
+  { name: 'ztunnel', input: 'ztunnel.yaml', golden: 'ztunnel.golden.yaml', select: ['DaemonSet:*:ztunnel'], pending: AMBIENT },
+  { name: 'ztunnel_tolerations', input: 'ztunnel_tolerations.yaml', golden: 'ztunnel_tolerations.golden.yaml', select: ['DaemonSet:*:ztunnel'], pending: AMBIENT },
+  { name: 'sidecar_template', input: 'sidecar_template.yaml', golden: 'sidecar_template.golden.yaml', select: ['ConfigMap:*:istio-sidecar-injector'] },
+  // Istio passes its charts directory; ours has no charts, so any path shows the flag is accepted (and ignored).
+  { name: 'install_package_path', input: 'install_package_path.yaml', golden: 'install_package_path.golden.yaml', select: ['Deployment:*:istiod'], sets: ['installPackagePath=manifests'] },
+  { name: 'flag_values_enable_egressgateway', golden: 'flag_values_enable_egressgateway.golden.yaml', select: ['Service:*:istio-egressgateway'], sets: ['values.gateways.istio-egressgateway.enabled=true'] },
+  { name: 'flag_force', input: 'flag_force.yaml', golden: 'flag_force.golden.yaml', select: [], force: true },
+  { name: 'flag_output', input: 'flag_output.yaml', golden: 'flag_output.golden.yaml', select: ['Deployment:*:istiod'] },
+  { name: 'flag_output_set_values', golden: 'flag_output_set_values.golden.yaml', select: ['Deployment:*:istio-ingressgateway'], sets: ['values.global.proxy.image=mynewproxy'] },
+];

@@ -1,0 +1,347 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import yaml from 'js-yaml';
+import { packageRoot } from '../../operator/paths.js';
+import type { GoldenCase } from './cases.js';
+
+// Field-by-field comparison of our render against Istio's golden outputs.
+// The golden object is the reference: every leaf it has is one vote; fields only we render are not counted
+// (our ownership labels add `operator.istio.io/version`, for example). The result says which leaves differ,
+// grouped into the categories the issue names, so a regression is visible as a number and a path.
+
+export type Obj = { apiVersion?: string; kind: string; metadata: { name: string; namespace?: string; [k: string]: unknown }; [k: string]: unknown };
+
+export const referenceDir = path.join(packageRoot, '..', 'shared', 'reference', 'istio', 'golden');
+export const inputsDir = path.join(referenceDir, 'inputs');
+export const outputsDir = path.join(referenceDir, 'outputs');
+
+export const CATEGORIES = [
+  'names', 'labels', 'selectors', 'ports', 'env', 'args', 'volumes', 'rbac rules', 'webhook rules', 'hpa/pdb',
+  'mesh config', 'injector config', 'values configmap', 'crd schema', 'other',
+] as const;
+export type Category = (typeof CATEGORIES)[number];
+
+/** Helm's bookkeeping: what `helm install` records about itself, not what Istio needs. */
+const HELM_KEYS = new Set(['helm.sh/chart', 'app.kubernetes.io/managed-by', 'app.kubernetes.io/version', 'app.kubernetes.io/instance', 'release']);
+
+export const ABSENT = Symbol('absent');
+export type Ours = unknown | typeof ABSENT;
+
+export interface LeafDiff {
+  object: string;
+  path: string;
+  category: Category;
+  golden: unknown;
+  ours: Ours;
+}
+
+export interface Tally { leaves: number; agree: number }
+
+export interface ObjectResult extends Tally {
+  key: string;
+  present: boolean;
+}
+
+export interface CaseResult extends Tally {
+  name: string;
+  /** The render threw: message (objects then all count as missing). */
+  error?: string;
+  warnings: string[];
+  objects: ObjectResult[];
+  missing: string[];
+  /** Objects we render inside the case's select that the golden does not have. */
+  extra: string[];
+  byCategory: Record<Category, Tally>;
+  diffs: LeafDiff[];
+  /** Count of objects we rendered in total (before the select). */
+  rendered: number;
+}
+
+export function objectKey(o: Obj): string {
+  return `${o.kind}:${o.metadata?.namespace ?? ''}:${o.metadata?.name ?? ''}`;
+}
+
+function globMatch(pattern: string, s: string): boolean {
+  if (pattern === '*') return true;
+  const re = new RegExp('^' + pattern.split('*').map((p) => p.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*') + '$');
+  return re.test(s);
+}
+
+/** `Kind:namespace:name` patterns with `*`; a bare `*` selects everything. */
+export function selects(patterns: string[], o: Obj): boolean {
+  return patterns.some((p) => {
+    if (p === '*') return true;
+    const [k = '*', ns = '*', n = '*'] = p.split(':');
+    return globMatch(k, o.kind) && globMatch(ns, o.metadata?.namespace ?? '') && globMatch(n, o.metadata?.name ?? '');
+  });
+}
+
+export function loadYamlObjects(text: string): Obj[] {
+  return (yaml.loadAll(text) as unknown[]).filter((d): d is Obj => !!d && typeof d === 'object' && 'kind' in (d as object));
+}
+
+export function loadGolden(file: string): Obj[] {
+  return loadYamlObjects(fs.readFileSync(path.join(outputsDir, file), 'utf8'));
+}
+
+/** `registry.istio.io/testing/pilot:latest` → `pilot`: the hub and tag are the installer's choice, the repository is not. */
+export function imageRepo(image: string): string {
+  const noDigest = image.split('@')[0] ?? image;
+  const last = noDigest.split('/').pop() ?? noDigest;
+  return last.split(':')[0] ?? last;
+}
+
+const isPlain = (v: unknown): v is Record<string, unknown> => !!v && typeof v === 'object' && !Array.isArray(v);
+
+function namedList(list: unknown[]): boolean {
+  if (!list.length || !list.every((i) => isPlain(i) && typeof i.name === 'string')) return false;
+  return new Set(list.map((i) => (i as { name: string }).name)).size === list.length;
+}
+
+/** ConfigMap data that holds YAML or JSON (mesh, meshNetworks, config, values, merged-values) is compared as data. */
+function parseEmbedded(s: string): unknown {
+  if (!/[:\n{[]/.test(s)) return undefined;
+  try {
+    const v = yaml.load(s);
+    return v && typeof v === 'object' ? v : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+export function categorize(kind: string, objName: string, p: string): Category {
+  if (p === 'metadata.name' || p === 'metadata.namespace') return 'names';
+  if (kind === 'CustomResourceDefinition' && /\.schema\./.test(p)) return 'crd schema';
+  if (/(^|\.)(labels|annotations)(\.|$)/.test(p)) return 'labels';
+  if ((kind === 'Role' || kind === 'ClusterRole') && /^(rules|aggregationRule)/.test(p)) return 'rbac rules';
+  if ((kind === 'RoleBinding' || kind === 'ClusterRoleBinding') && /^(roleRef|subjects)/.test(p)) return 'rbac rules';
+  if (/WebhookConfiguration$/.test(kind) && p.startsWith('webhooks')) return 'webhook rules';
+  if ((kind === 'HorizontalPodAutoscaler' || kind === 'PodDisruptionBudget') && p.startsWith('spec')) return 'hpa/pdb';
+  if (kind === 'ConfigMap' && /^data\.(mesh|meshNetworks)(\.|$|:)/.test(p)) return 'mesh config';
+  if (kind === 'ConfigMap' && objName.startsWith('istio-sidecar-injector')) return 'injector config';
+  if (kind === 'ConfigMap' && /^values(-|$)/.test(objName)) return 'values configmap';
+  if (/selector|matchLabels|matchExpressions/i.test(p)) return 'selectors';
+  if (/(^|\.)(env|envFrom)(\[|\.|$)/.test(p)) return 'env';
+  if (/(^|\.)(args|command)(\[|\.|$)/.test(p)) return 'args';
+  if (/(^|\.)(volumes|volumeMounts)(\[|\.|$)/.test(p)) return 'volumes';
+  if (/(^|\.)ports(\[|\.|$)/.test(p) || /port$/i.test(p.split('.').pop() ?? '')) return 'ports';
+  if (/(^|\.)(name|namespace|serviceAccountName|secretName)$/.test(p)) return 'names';
+  return 'other';
+}
+
+interface Walk {
+  kind: string;
+  objName: string;
+  object: string;
+  tally: Tally;
+  byCategory: Record<Category, Tally>;
+  diffs: LeafDiff[];
+}
+
+function vote(w: Walk, p: string, agree: boolean, golden: unknown, ours: Ours, n = 1): void {
+  const c = categorize(w.kind, w.objName, p);
+  w.tally.leaves += n;
+  w.byCategory[c].leaves += n;
+  if (agree) {
+    w.tally.agree += n;
+    w.byCategory[c].agree += n;
+  } else {
+    w.diffs.push({ object: w.object, path: p, category: c, golden, ours });
+  }
+}
+
+const join = (p: string, seg: string) => (p ? (seg.startsWith('[') ? p + seg : `${p}.${seg}`) : seg);
+
+/** Lines of a text leaf (an injection template, a script) compared as a longest common subsequence,
+ *  so one changed line costs one vote rather than the whole template. */
+function compareLines(w: Walk, p: string, golden: string, ours: Ours): void {
+  const g = golden.split('\n').map((l) => l.trimEnd());
+  const o = typeof ours === 'string' ? ours.split('\n').map((l) => l.trimEnd()) : [];
+  const matched = new Array<boolean>(g.length).fill(false);
+  const n = g.length;
+  const m = o.length;
+  if (n * m <= 25_000_000) {
+    // dp[i][j] = LCS of g[i..] and o[j..]; walk forward to mark matched golden lines.
+    const dp = new Uint16Array((n + 1) * (m + 1));
+    const at = (i: number, j: number) => i * (m + 1) + j;
+    for (let i = n - 1; i >= 0; i--) {
+      for (let j = m - 1; j >= 0; j--) {
+        dp[at(i, j)] = g[i] === o[j] ? dp[at(i + 1, j + 1)]! + 1 : Math.max(dp[at(i + 1, j)]!, dp[at(i, j + 1)]!);
+      }
+    }
+    let i = 0;
+    let j = 0;
+    while (i < n && j < m) {
+      if (g[i] === o[j]) {
+        matched[i] = true;
+        i++;
+        j++;
+      } else if (dp[at(i + 1, j)]! >= dp[at(i, j + 1)]!) i++;
+      else j++;
+    }
+  } else {
+    const pool = new Map<string, number>();
+    for (const l of o) pool.set(l, (pool.get(l) ?? 0) + 1);
+    g.forEach((l, i) => {
+      const c = pool.get(l) ?? 0;
+      if (c > 0) {
+        matched[i] = true;
+        pool.set(l, c - 1);
+      }
+    });
+  }
+  g.forEach((line, i) => vote(w, `${p}:L${i + 1}`, matched[i]!, line, typeof ours === 'string' ? '(line not found)' : ours));
+}
+
+function walk(w: Walk, p: string, key: string, g: unknown, o: Ours): void {
+  if (g === null || g === undefined) {
+    // null and absent mean the same to the API server.
+    vote(w, p, o === ABSENT || o === null || o === undefined, g, o);
+    return;
+  }
+  if (Array.isArray(g)) {
+    if (g.length === 0) {
+      vote(w, p, o === ABSENT || o === null || (Array.isArray(o) && o.length === 0), g, o);
+      return;
+    }
+    const ol = Array.isArray(o) ? o : undefined;
+    if (namedList(g)) {
+      for (const item of g as Array<{ name: string }>) {
+        const mine = ol?.find((x) => isPlain(x) && x.name === item.name);
+        walk(w, join(p, `[name=${item.name}]`), key, item, mine === undefined ? ABSENT : mine);
+      }
+    } else {
+      g.forEach((item, i) => walk(w, join(p, `[${i}]`), key, item, ol && i < ol.length ? ol[i] : ABSENT));
+    }
+    return;
+  }
+  if (isPlain(g)) {
+    const keys = Object.keys(g);
+    if (keys.length === 0) {
+      vote(w, p, isPlain(o) && Object.keys(o).length === 0, g, o);
+      return;
+    }
+    const oo = isPlain(o) ? o : undefined;
+    const bookkeeping = key === 'labels' || key === 'annotations';
+    for (const k of keys) {
+      if (bookkeeping && HELM_KEYS.has(k)) continue;
+      if (k === 'hub' || k === 'tag') continue; // image hub/tag (values ConfigMaps): the installer's choice
+      walk(w, join(p, k), k, g[k], oo && k in oo ? oo[k] : ABSENT);
+    }
+    return;
+  }
+  if (typeof g === 'string') {
+    if (key === 'image') {
+      vote(w, p, typeof o === 'string' && imageRepo(o) === imageRepo(g), g, o);
+      return;
+    }
+    if (w.kind === 'ConfigMap' && /^data\.[^.]+$/.test(p)) {
+      const parsed = parseEmbedded(g);
+      if (parsed !== undefined) {
+        const mine = typeof o === 'string' ? parseEmbedded(o) : undefined;
+        walk(w, p, key, parsed, mine === undefined ? (typeof o === 'string' ? o : ABSENT) : mine);
+        return;
+      }
+    }
+    if (g.includes('\n')) {
+      compareLines(w, p, g, o);
+      return;
+    }
+  }
+  vote(w, p, o !== ABSENT && o === g, g, o);
+}
+
+function emptyCategories(): Record<Category, Tally> {
+  return Object.fromEntries(CATEGORIES.map((c) => [c, { leaves: 0, agree: 0 }])) as Record<Category, Tally>;
+}
+
+export interface CompareOptions {
+  name?: string;
+  select?: string[];
+  skip?: string[];
+  error?: string;
+  warnings?: string[];
+}
+
+/** Compares every golden object with ours (matched by kind/namespace/name). */
+export function compareObjects(golden: Obj[], ours: Obj[], opts: CompareOptions = {}): CaseResult {
+  const skip = opts.skip ?? [];
+  const wanted = golden.filter((g) => !selects(skip, g));
+  const byKey = new Map(ours.map((o) => [objectKey(o), o]));
+  const byCategory = emptyCategories();
+  const diffs: LeafDiff[] = [];
+  const total: Tally = { leaves: 0, agree: 0 };
+  const objects: ObjectResult[] = [];
+  for (const g of wanted) {
+    const key = objectKey(g);
+    const mine = byKey.get(key);
+    const w: Walk = { kind: g.kind, objName: g.metadata?.name ?? '', object: key, tally: { leaves: 0, agree: 0 }, byCategory, diffs };
+    // A missing object still counts its leaves (all disagreeing) but lists one diff, not thousands.
+    const sink: LeafDiff[] = [];
+    if (!mine) w.diffs = sink;
+    walk(w, '', '', g, mine ?? ABSENT);
+    if (!mine) diffs.push({ object: key, path: '', category: 'names', golden: key, ours: ABSENT });
+    objects.push({ key, present: !!mine, ...w.tally });
+    total.leaves += w.tally.leaves;
+    total.agree += w.tally.agree;
+  }
+  const goldenKeys = new Set(golden.map(objectKey));
+  const extra = ours.filter((o) => selects(opts.select ?? [], o) && !goldenKeys.has(objectKey(o)) && !selects(skip, o)).map(objectKey);
+  return {
+    name: opts.name ?? '',
+    ...(opts.error ? { error: opts.error } : {}),
+    warnings: opts.warnings ?? [],
+    objects,
+    missing: objects.filter((o) => !o.present).map((o) => o.key),
+    extra,
+    byCategory,
+    diffs,
+    rendered: ours.length,
+    ...total,
+  };
+}
+
+export function share(t: Tally): number {
+  return t.leaves === 0 ? 1 : t.agree / t.leaves;
+}
+
+/** Share of leaves outside the CRD schemas: our CRDs may keep `spec` schemaless (x-kubernetes-preserve-unknown-fields),
+ *  which the issue allows, so their schema leaves are reported apart. */
+export function shareWithoutSchemas(r: CaseResult): number {
+  const s = r.byCategory['crd schema'];
+  return share({ leaves: r.leaves - s.leaves, agree: r.agree - s.agree });
+}
+
+// ---- rendering a case with the project's own pipeline ------------------------------------------------------
+
+export interface Rendered {
+  objects: Obj[];
+  warnings: string[];
+}
+
+/** Render the way `istio-operator render [-f input] [--set ...] [--force]` does, in process. Imported lazily so the
+ *  comparer itself works (and is tested) even when the render modules are missing or broken. */
+export async function renderInput(input: { files?: Array<{ name: string; text: string }>; sets?: string[]; force?: boolean; revision?: string }): Promise<Rendered> {
+  const { resolveIstioOperator } = await import('../../operator/api/resolve.js');
+  const { render } = await import('../../operator/render/index.js');
+  const resolved = resolveIstioOperator(input);
+  const out = render(resolved.iop);
+  const warnings = [...resolved.warnings, ...out.warnings].map((w) => `${w.path ? w.path + ': ' : ''}${w.message}`);
+  return { objects: out.objects as Obj[], warnings };
+}
+
+export function caseFiles(c: GoldenCase): Array<{ name: string; text: string }> {
+  return c.input ? [{ name: c.input, text: fs.readFileSync(path.join(inputsDir, c.input), 'utf8') }] : [];
+}
+
+export async function runCase(c: GoldenCase): Promise<CaseResult> {
+  const golden = c.golden ? loadGolden(c.golden) : [];
+  let rendered: Rendered = { objects: [], warnings: [] };
+  let error: string | undefined;
+  try {
+    rendered = await renderInput({ files: caseFiles(c), sets: c.sets ?? [], force: !!c.force });
+  } catch (e) {
+    error = (e as Error).message;
+  }
+  return compareObjects(golden, rendered.objects, { name: c.name, select: c.select, skip: c.skip ?? [], ...(error ? { error } : {}), warnings: rendered.warnings });
+}
