@@ -1,0 +1,10 @@
+// The api layer's public surface: everything else imports from here or from the individual files.
+export * from './types.js';
+export * from './errors.js';
+export { parseIstioOperator, loadYamlDocs } from './parse.js';
+export { parseSet, parsePath, applySet, typeValue, formatPath, type SetFlag, type PathElem } from './setpath.js';
+export { mergeSpec, stripNulls } from './merge.js';
+export { listProfiles, loadProfile, BUILTIN_PROFILES, UNSUPPORTED_PROFILES, type ProfileInfo } from './profiles.js';
+export { translateLegacy } from './legacy.js';
+export { validateSpec } from './validate.js';
+export { resolveIstioOperator, resolveParsed, type ResolveInput, type Resolved } from './resolve.js';

@@ -1,0 +1,62 @@
+// Deep merge with Istio's overlay semantics: maps merge key by key, lists replace, and an explicit `null`
+// in the overlay removes the key (so `values: { pilot: { autoscaleEnabled: } }` means "unset", never a crash).
+//
+// One exception, because Istio's IstioOperator type declares it with a merge key: the gateway lists
+// `components.ingressGateways` / `components.egressGateways` merge element-wise by `name`, so a user file
+// that lists `istio-ingressgateway` with only `k8s` settings keeps the profile's `enabled: true`.
+
+export function isMap(x: unknown): x is Record<string, any> {
+  return typeof x === 'object' && x !== null && !Array.isArray(x);
+}
+
+export function clone<T>(x: T): T {
+  if (Array.isArray(x)) return x.map(clone) as T;
+  if (isMap(x)) {
+    const out: Record<string, any> = {};
+    for (const [k, v] of Object.entries(x)) out[k] = clone(v);
+    return out as T;
+  }
+  return x;
+}
+
+const MERGE_BY_NAME = new Set(['components.ingressGateways', 'components.egressGateways']);
+
+/** Merge `overlay` onto `base` (neither is modified). `path` is the dotted location of `base` below spec. */
+export function mergeSpec(base: unknown, overlay: unknown, path = ''): any {
+  if (overlay === undefined) return clone(base);
+  if (!isMap(base) || !isMap(overlay)) {
+    if (Array.isArray(base) && Array.isArray(overlay) && MERGE_BY_NAME.has(path)) return mergeByName(base, overlay, path);
+    return clone(overlay);
+  }
+  const out: Record<string, any> = clone(base);
+  for (const [k, v] of Object.entries(overlay)) {
+    if (v === null) {
+      delete out[k];
+      continue;
+    }
+    out[k] = k in out ? mergeSpec(out[k], v, path ? `${path}.${k}` : k) : stripNulls(v);
+  }
+  return out;
+}
+
+function mergeByName(base: unknown[], overlay: unknown[], path: string): unknown[] {
+  const out = base.map(clone);
+  for (const item of overlay) {
+    const name = isMap(item) ? item.name : undefined;
+    const i = typeof name === 'string' ? out.findIndex((b) => isMap(b) && b.name === name) : -1;
+    if (i >= 0) out[i] = mergeSpec(out[i], item, `${path}[${i}]`);
+    else out.push(stripNulls(item));
+  }
+  return out;
+}
+
+/** Remove map keys whose value is null (they mean "unset"), recursively. List elements are kept as written. */
+export function stripNulls<T>(x: T): T {
+  if (Array.isArray(x)) return x.map(stripNulls) as T;
+  if (isMap(x)) {
+    const out: Record<string, any> = {};
+    for (const [k, v] of Object.entries(x)) if (v !== null) out[k] = stripNulls(v);
+    return out as T;
+  }
+  return x;
+}

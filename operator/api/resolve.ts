@@ -1,0 +1,113 @@
+import { InputError, type FieldIssue, type Warning } from './errors.js';
+import { API_VERSION, KIND, type IstioOperator, type IstioOperatorSpec, type ObjectMeta } from './types.js';
+import { parseIstioOperator } from './parse.js';
+import { parseSet, applySet, type SetFlag } from './setpath.js';
+import { mergeSpec, stripNulls, isMap } from './merge.js';
+import { loadProfile } from './profiles.js';
+import { translateLegacy } from './legacy.js';
+import { validateSpec } from './validate.js';
+
+// The one entry point from user input to a merged, validated IstioOperator:
+//   default < profile < -f files (in order) < --set (in order) < --revision,
+// then legacy translation and validation. Issues from every step are collected and thrown together.
+
+export interface ResolveInput {
+  files?: Array<{ name: string; text: string }>;
+  sets?: string[];
+  revision?: string;
+  force?: boolean;
+}
+export interface Resolved {
+  iop: IstioOperator;
+  warnings: Warning[];
+}
+
+export function resolveIstioOperator(input: ResolveInput): Resolved {
+  const issues: FieldIssue[] = [];
+  const collect = (fn: () => void) => {
+    try {
+      fn();
+    } catch (e) {
+      if (e instanceof InputError) issues.push(...e.issues);
+      else throw e;
+    }
+  };
+
+  const iops: IstioOperator[] = [];
+  for (const f of input.files ?? []) collect(() => iops.push(parseIstioOperator(f.text, f.name)));
+  const sets: SetFlag[] = [];
+  for (const s of input.sets ?? []) collect(() => sets.push(parseSet(s)));
+  if (issues.length) throw new InputError(issues);
+
+  return resolveParsed(iops, sets, input);
+}
+
+/** Same as resolveIstioOperator for already-parsed objects (the controller hands in the CR it read). */
+export function resolveParsed(iops: IstioOperator[], sets: SetFlag[], opts: { revision?: string; force?: boolean } = {}): Resolved {
+  const issues: FieldIssue[] = [];
+  const warnings: Warning[] = [];
+
+  let user: IstioOperatorSpec = {};
+  let metadata: ObjectMeta = {};
+  for (const iop of iops) {
+    user = mergeSpec(user, iop.spec ?? {});
+    // Metadata comes from the user's documents only: a profile never names the owner of what is rendered.
+    if (iop.metadata) metadata = mergeSpec(metadata, iop.metadata);
+  }
+
+  // The profile is chosen before sets are applied to the merged tree, so `--set profile=X` must be seen first.
+  let profile = typeof user.profile === 'string' && user.profile !== '' ? user.profile : 'default';
+  let profileField = 'spec.profile';
+  for (const s of sets) {
+    if (s.path === 'profile') {
+      profile = String(s.value);
+      profileField = '--set profile';
+    }
+  }
+  let base: IstioOperatorSpec = {};
+  try {
+    base = loadProfile(profile, profileField);
+  } catch (e) {
+    if (!(e instanceof InputError)) throw e;
+    issues.push(...e.issues);
+    profile = typeof user.profile === 'string' ? user.profile : profile;
+  }
+
+  let spec: Record<string, any> = mergeSpec(base, user);
+  for (const s of sets) {
+    try {
+      applySet(spec, s);
+    } catch (e) {
+      if (!(e instanceof InputError)) throw e;
+      issues.push(...e.issues);
+    }
+  }
+  spec = stripNulls(spec);
+  spec.profile = profile;
+  if (opts.revision !== undefined && opts.revision !== '') spec.revision = opts.revision;
+
+  const t = translateLegacy(spec);
+  warnings.push(...t.warnings);
+  spec = t.spec;
+
+  const v = validateSpec(spec);
+  issues.push(...v.issues);
+  if (opts.force) {
+    for (const i of v.valueIssues) warnings.push({ path: i.path, message: `${i.message}${i.hint ? ` (${i.hint})` : ''} [ignored because of --force]` });
+  } else issues.push(...v.valueIssues);
+  if (issues.length) throw new InputError(dedupe(issues));
+
+  const iop: IstioOperator = { apiVersion: API_VERSION, kind: KIND, spec };
+  if (isMap(metadata) && Object.keys(metadata).length) iop.metadata = metadata;
+  return { iop, warnings };
+}
+
+function dedupe(issues: FieldIssue[]): FieldIssue[] {
+  const seen = new Set<string>();
+  return issues.filter((i) => {
+    const k = `${i.path}\u0000${i.message}`;
+    if (seen.has(k)) return false;
+    seen.add(k);
+    return true;
+  });
+}

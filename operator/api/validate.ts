@@ -1,0 +1,401 @@
+import type { FieldIssue } from './errors.js';
+import { isMap } from './merge.js';
+
+// Structural validation of a (merged, legacy-translated) IstioOperator spec. Every issue is collected.
+// `values` issues are kept apart because `--force` turns them into warnings, as istioctl does.
+
+type Check = (v: unknown, path: string, out: FieldIssue[]) => void;
+type S =
+  | { t: 'string' | 'bool' | 'number' | 'intOrString' | 'stringOrNumber' | 'any' | 'object' }
+  | { t: 'int'; min?: number }
+  | { t: 'enum'; values: string[] }
+  | { t: 'fields'; fields: Record<string, S>; open?: boolean; check?: Check }
+  | { t: 'map'; of: S }
+  | { t: 'list'; of: S; check?: Check }
+  | { t: 'custom'; base: S; check: Check };
+
+const str: S = { t: 'string' };
+const bool: S = { t: 'bool' };
+const num: S = { t: 'number' };
+const int: S = { t: 'int' };
+const nonNeg: S = { t: 'int', min: 0 };
+const ios: S = { t: 'intOrString' };
+const sOrN: S = { t: 'stringOrNumber' };
+const any: S = { t: 'any' };
+const obj: S = { t: 'object' };
+const strMap: S = { t: 'map', of: str };
+const fields = (f: Record<string, S>, open = false, check?: Check): S => ({ t: 'fields', fields: f, open, ...(check ? { check } : {}) });
+const list = (of: S, check?: Check): S => ({ t: 'list', of, ...(check ? { check } : {}) });
+const oneOf = (...values: string[]): S => ({ t: 'enum', values });
+const custom = (base: S, check: Check): S => ({ t: 'custom', base, check });
+
+const DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+const DNS1123_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+
+export function checkDnsLabel(v: unknown, path: string, out: FieldIssue[], what = 'name'): void {
+  if (typeof v !== 'string' || v === '') return;
+  if (v.length > 63 || !DNS1123_LABEL.test(v)) {
+    out.push({ path, message: `${JSON.stringify(v)} is not a valid ${what}`, hint: 'a DNS-1123 label: at most 63 lowercase letters, digits and "-", starting and ending with a letter or digit' });
+  }
+}
+const dnsLabel = (what: string): S => custom(str, (v, p, o) => checkDnsLabel(v, p, o, what));
+const dnsSubdomain = custom(str, (v, p, o) => {
+  if (typeof v === 'string' && v !== '' && (v.length > 253 || !DNS1123_SUBDOMAIN.test(v))) {
+    o.push({ path: p, message: `${JSON.stringify(v)} is not a valid Kubernetes object name`, hint: 'a DNS-1123 subdomain: lowercase letters, digits, "-" and "."' });
+  }
+});
+const duration = custom(str, (v, p, o) => {
+  if (typeof v === 'string' && !/^(\d+(\.\d+)?(ns|us|µs|ms|s|m|h))+$/.test(v)) {
+    o.push({ path: p, message: `${JSON.stringify(v)} is not a duration`, hint: 'e.g. 8760h, 30m, 90s' });
+  }
+});
+
+// ---- Kubernetes pieces (the shapes of core/v1, apps/v1, autoscaling/v2, policy/v1 that k8s settings use) ----
+
+const toleration = fields({
+  key: str, operator: oneOf('Exists', 'Equal'), value: str,
+  effect: oneOf('', 'NoSchedule', 'PreferNoSchedule', 'NoExecute'), tolerationSeconds: int,
+});
+const envVar = fields({ name: str, value: str, valueFrom: obj }, false, (v, p, o) => {
+  if (isMap(v) && typeof v.name !== 'string') o.push({ path: `${p}.name`, message: 'is required', hint: 'the environment variable name' });
+});
+const resources = fields({ limits: { t: 'map', of: ios }, requests: { t: 'map', of: ios }, claims: list(obj) });
+const metricTarget = fields({ type: oneOf('Utilization', 'Value', 'AverageValue'), averageUtilization: int, averageValue: ios, value: ios });
+const metricId = fields({ name: str, selector: obj });
+const metric = fields({
+  type: oneOf('Resource', 'Pods', 'Object', 'External', 'ContainerResource'),
+  resource: fields({ name: str, target: metricTarget }),
+  containerResource: fields({ name: str, container: str, target: metricTarget }),
+  pods: fields({ metric: metricId, target: metricTarget }),
+  object: fields({ describedObject: obj, metric: metricId, target: metricTarget }),
+  external: fields({ metric: metricId, target: metricTarget }),
+});
+const hpaSpec = fields(
+  { scaleTargetRef: obj, minReplicas: { t: 'int', min: 1 }, maxReplicas: { t: 'int', min: 1 }, metrics: list(metric), behavior: obj },
+  false,
+  (v, p, o) => {
+    if (isMap(v) && typeof v.minReplicas === 'number' && typeof v.maxReplicas === 'number' && v.minReplicas > v.maxReplicas) {
+      o.push({ path: `${p}.minReplicas`, message: `${v.minReplicas} is greater than maxReplicas ${v.maxReplicas}`, hint: 'minReplicas <= maxReplicas' });
+    }
+  },
+);
+const servicePort = fields({ name: str, port: { t: 'int', min: 1 }, targetPort: ios, protocol: oneOf('TCP', 'UDP', 'SCTP'), nodePort: nonNeg, appProtocol: str });
+const service = fields(
+  {
+    type: oneOf('ClusterIP', 'NodePort', 'LoadBalancer', 'ExternalName'), ports: list(servicePort), selector: strMap,
+    clusterIP: str, clusterIPs: list(str), externalIPs: list(str), loadBalancerIP: str, loadBalancerSourceRanges: list(str),
+    loadBalancerClass: str, externalName: str, externalTrafficPolicy: oneOf('Cluster', 'Local'), internalTrafficPolicy: oneOf('Cluster', 'Local'),
+    healthCheckNodePort: int, publishNotReadyAddresses: bool, sessionAffinity: oneOf('None', 'ClientIP'), sessionAffinityConfig: obj,
+    ipFamilies: list(str), ipFamilyPolicy: str, allocateLoadBalancerNodePorts: bool, trafficDistribution: str,
+  },
+);
+const overlay = fields({ apiVersion: str, kind: str, name: str, patches: list(fields({ path: str, value: any })) }, false, (v, p, o) => {
+  if (!isMap(v)) return;
+  if (typeof v.kind !== 'string' || !v.kind) o.push({ path: `${p}.kind`, message: 'is required', hint: 'the kind of the rendered object to patch, e.g. Deployment' });
+  if (typeof v.name !== 'string' || !v.name) o.push({ path: `${p}.name`, message: 'is required', hint: 'the name of the rendered object to patch' });
+  if (Array.isArray(v.patches)) v.patches.forEach((x, i) => {
+    if (isMap(x) && (typeof x.path !== 'string' || !x.path)) o.push({ path: `${p}.patches[${i}].path`, message: 'is required' });
+  });
+});
+const named = (what: string): Check => (v, p, o) => {
+  if (isMap(v) && (typeof v.name !== 'string' || !v.name)) o.push({ path: `${p}.name`, message: 'is required', hint: what });
+};
+const k8s = fields({
+  affinity: fields({ nodeAffinity: obj, podAffinity: obj, podAntiAffinity: obj }),
+  env: list(envVar),
+  hpaSpec,
+  imagePullPolicy: oneOf('Always', 'IfNotPresent', 'Never'),
+  nodeSelector: strMap,
+  podDisruptionBudget: fields({ minAvailable: ios, maxUnavailable: ios, selector: obj, unhealthyPodEvictionPolicy: oneOf('IfHealthyBudget', 'AlwaysAllow') }),
+  podAnnotations: strMap,
+  priorityClassName: str,
+  readinessProbe: fields({
+    exec: obj, httpGet: obj, tcpSocket: obj, grpc: obj, initialDelaySeconds: nonNeg, timeoutSeconds: nonNeg, periodSeconds: nonNeg,
+    successThreshold: nonNeg, failureThreshold: nonNeg, terminationGracePeriodSeconds: int,
+  }),
+  replicaCount: nonNeg,
+  resources,
+  service,
+  serviceAnnotations: strMap,
+  strategy: fields({ type: oneOf('RollingUpdate', 'Recreate'), rollingUpdate: fields({ maxSurge: ios, maxUnavailable: ios }) }),
+  tolerations: list(toleration),
+  securityContext: obj,
+  volumes: list(custom(obj, named('the volume name'))),
+  volumeMounts: list(custom(fields({ name: str, mountPath: str, readOnly: bool, subPath: str, subPathExpr: str, mountPropagation: str, recursiveReadOnly: str }), named('the volume to mount'))),
+  overlays: list(overlay),
+});
+
+// ---- IstioOperator spec ----
+
+const componentFields = { enabled: bool, namespace: dnsLabel('namespace name'), hub: str, tag: sOrN, k8s };
+const component = fields(componentFields);
+const gateway = fields({ ...componentFields, name: dnsLabel('gateway name'), label: strMap }, false, (v, p, o) => {
+  if (isMap(v) && (typeof v.name !== 'string' || v.name === '')) o.push({ path: `${p}.name`, message: 'is required', hint: 'a DNS-1123 label such as istio-ingressgateway' });
+});
+const uniqueNames: Check = (v, p, o) => {
+  if (!Array.isArray(v)) return;
+  const seen = new Set<string>();
+  v.forEach((g, i) => {
+    if (isMap(g) && typeof g.name === 'string') {
+      if (seen.has(g.name)) o.push({ path: `${p}[${i}].name`, message: `duplicate gateway name ${JSON.stringify(g.name)}`, hint: 'each gateway in a list needs its own name' });
+      seen.add(g.name);
+    }
+  });
+};
+const ca = fields(
+  {
+    mode: oneOf('istiod', 'operator', 'provided', 'external'),
+    secretName: dnsSubdomain,
+    keyType: oneOf('RSA', 'ECDSA'),
+    keySize: int,
+    rootLifetime: duration,
+    intermediateLifetime: duration,
+    renewBefore: duration,
+    address: str,
+    externalCA: str,
+  },
+  false,
+  (v, p, o) => {
+    if (!isMap(v) || typeof v.keySize !== 'number') return;
+    const ok = v.keyType === 'ECDSA' ? [256, 384] : [2048, 3072, 4096];
+    if (!ok.includes(v.keySize)) o.push({ path: `${p}.keySize`, message: `${v.keySize} is not supported for ${v.keyType ?? 'RSA'} keys`, hint: `one of: ${ok.join(', ')}` });
+  },
+);
+
+const revision = custom(str, (v, p, o) => {
+  if (typeof v !== 'string' || v === '') return;
+  checkDnsLabel(v, p, o, 'revision');
+  if (v === 'default') o.push({ path: p, message: '"default" names the default revision, it cannot be a revision name', hint: 'leave revision empty for the default revision' });
+});
+
+const meshConfig = fields(
+  {
+    accessLogFile: str, accessLogFormat: str, accessLogEncoding: oneOf('TEXT', 'JSON'), enableTracing: bool, enableAutoMtls: bool,
+    trustDomain: str, trustDomainAliases: list(str), rootNamespace: str, ingressClass: str, ingressService: str,
+    ingressControllerMode: oneOf('UNSPECIFIED', 'DEFAULT', 'STRICT', 'OFF'), defaultConfig: obj, extensionProviders: list(custom(obj, named('the provider name'))),
+    outboundTrafficPolicy: fields({ mode: oneOf('ALLOW_ANY', 'REGISTRY_ONLY') }), defaultProviders: obj, localityLbSetting: obj,
+    enablePrometheusMerge: bool, connectTimeout: str, protocolDetectionTimeout: str, discoverySelectors: list(obj),
+  },
+  true,
+);
+
+// ---- values: the keys of Istio's Values type that exist in 1.30, typed where the render reads them ----
+
+const gatewayValues = fields(
+  {
+    enabled: bool, autoscaleEnabled: bool, autoscaleMin: nonNeg, autoscaleMax: nonNeg, replicaCount: nonNeg, name: str,
+    ports: list(servicePort), resources, tolerations: list(toleration), nodeSelector: strMap, podAnnotations: strMap,
+    serviceAnnotations: strMap, labels: strMap, type: oneOf('ClusterIP', 'NodePort', 'LoadBalancer'), env: { t: 'map', of: any },
+    cpu: fields({ targetAverageUtilization: int }), memory: fields({ targetAverageUtilization: int }), injectionTemplate: str, runAsRoot: bool,
+  },
+  true,
+  minMax('autoscaleMin', 'autoscaleMax'),
+);
+
+function minMax(lo: string, hi: string): Check {
+  return (v, p, o) => {
+    if (isMap(v) && typeof v[lo] === 'number' && typeof v[hi] === 'number' && v[lo] > v[hi]) {
+      o.push({ path: `${p}.${lo}`, message: `${v[lo]} is greater than ${hi} ${v[hi]}`, hint: `${lo} <= ${hi}` });
+    }
+  };
+}
+
+export const GLOBAL_KEYS = [
+  'arch', 'autoscalingv2API', 'caAddress', 'caName', 'certSigners', 'configCluster', 'configValidation', 'defaultConfigVisibilitySettings',
+  'defaultNodeSelector', 'defaultPodDisruptionBudget', 'defaultResources', 'defaultTolerations', 'enableReaderRBAC', 'externalIstiod',
+  'hub', 'imagePullPolicy', 'imagePullSecrets', 'ipFamilies', 'ipFamilyPolicy', 'istioNamespace', 'istiod', 'jwtPolicy', 'logAsJson',
+  'logging', 'meshID', 'meshNetworks', 'mountMtlsCerts', 'multiCluster', 'nativeNftables', 'network', 'networkPolicy',
+  'omitSidecarInjectorConfigMap', 'operatorManageWebhooks', 'pilotCertProvider', 'platform', 'podDNSSearchNamespaces',
+  'priorityClassName', 'proxy', 'proxy_init', 'remotePilotAddress', 'resourceScope', 'sds', 'sts', 'tag', 'trustBundleName',
+  'variant', 'waypoint',
+];
+const globalValues = fields(
+  {
+    ...Object.fromEntries(GLOBAL_KEYS.map((k) => [k, any])),
+    hub: str, tag: sOrN, variant: str, istioNamespace: dnsLabel('namespace name'), configValidation: bool,
+    defaultTolerations: list(toleration), defaultNodeSelector: strMap, defaultResources: resources,
+    imagePullPolicy: oneOf('', 'Always', 'IfNotPresent', 'Never'), imagePullSecrets: list(str), priorityClassName: str,
+    logAsJson: bool, logging: fields({ level: str }, true), meshID: str, network: str, pilotCertProvider: str,
+    multiCluster: fields({ enabled: bool, clusterName: str, globalDomainSuffix: str, includeEnvoyFilter: bool }, true),
+    defaultPodDisruptionBudget: fields({ enabled: bool }, true), proxy: fields({ image: str, resources, includeIPRanges: str, excludeIPRanges: str, privileged: bool, logLevel: str, componentLogLevel: str, clusterDomain: str }, true),
+    proxy_init: fields({ image: str, resources }, true), mountMtlsCerts: bool, omitSidecarInjectorConfigMap: bool, operatorManageWebhooks: bool,
+    caAddress: str, caName: str, remotePilotAddress: str, externalIstiod: bool, configCluster: bool, networkPolicy: fields({ enabled: bool }, true),
+    waypoint: fields({ resources, affinity: obj, nodeSelector: strMap, tolerations: list(toleration), topologySpreadConstraints: list(obj) }, true),
+  },
+);
+
+const pilotValues = fields(
+  {
+    enabled: bool, autoscaleEnabled: bool, autoscaleMin: nonNeg, autoscaleMax: nonNeg, autoscaleBehavior: obj, replicaCount: nonNeg,
+    rollingMaxSurge: ios, rollingMaxUnavailable: ios, hub: str, tag: sOrN, variant: str, image: str, traceSampling: num,
+    resources, tolerations: list(toleration), nodeSelector: strMap, podAnnotations: strMap, podLabels: strMap, serviceAnnotations: strMap,
+    deploymentLabels: strMap, env: { t: 'map', of: any }, cpu: fields({ targetAverageUtilization: int }), memory: fields({ targetAverageUtilization: int }),
+    configMap: bool, keepaliveMaxServerConnectionAge: str, extraContainerArgs: list(any), volumes: list(obj), volumeMounts: list(obj),
+    affinity: obj, priorityClassName: str, topologySpreadConstraints: list(obj), seccompProfile: obj, ipFamilies: list(str), ipFamilyPolicy: str,
+  },
+  true,
+  minMax('autoscaleMin', 'autoscaleMax'),
+);
+
+export const VALUES_KEYS = [
+  'base', 'cni', 'compatibilityVersion', 'defaultRevision', 'experimental', 'gatewayClasses', 'gateways', 'global', 'istiodRemote',
+  'meshConfig', 'ownerName', 'pilot', 'platform', 'profile', 'revision', 'revisionTags', 'sidecarInjectorWebhook', 'telemetry', 'ztunnel',
+];
+const valuesSchema = fields({
+  ...Object.fromEntries(VALUES_KEYS.map((k) => [k, any])),
+  global: globalValues,
+  pilot: pilotValues,
+  gateways: { t: 'map', of: gatewayValues },
+  sidecarInjectorWebhook: fields({
+    enableNamespacesByDefault: bool, rewriteAppHTTPProbe: bool, reinvocationPolicy: oneOf('Never', 'IfNeeded'), templates: strMap,
+    defaultTemplates: list(str), neverInjectSelector: list(obj), alwaysInjectSelector: list(obj), injectedAnnotations: strMap,
+    injectionURL: str, objectSelector: obj, useLegacySelectors: bool,
+  }, true),
+  telemetry: fields({ enabled: bool, v2: fields({ enabled: bool }, true) }, true),
+  istiodRemote: fields({ enabled: bool, injectionURL: str, injectionPath: str, injectionCABundle: str, enabledLocalInjectorIstiod: bool }, true),
+  base: fields({ enableCRDTemplates: bool, enableIstioConfigCRDs: bool, excludedCRDs: list(str), validationURL: str, validationCABundle: str }, true),
+  revisionTags: list(str),
+  defaultRevision: str,
+  revision: str,
+  profile: str,
+  compatibilityVersion: str,
+  meshConfig,
+  ownerName: str,
+});
+
+const specSchema = fields({
+  profile: str,
+  installPackagePath: str,
+  hub: str,
+  tag: sOrN,
+  namespace: dnsLabel('namespace name'),
+  revision,
+  compatibilityVersion: custom(str, (v, p, o) => {
+    if (typeof v === 'string' && v !== '' && !/^1\.\d+$/.test(v)) o.push({ path: p, message: `${JSON.stringify(v)} is not a version`, hint: 'MAJOR.MINOR such as 1.29' });
+  }),
+  meshConfig,
+  components: fields({
+    base: component, pilot: component, cni: component, ztunnel: component,
+    ingressGateways: list(gateway, uniqueNames), egressGateways: list(gateway, uniqueNames), ca,
+  }),
+  values: any, // validated separately: its issues may be forced into warnings
+  unvalidatedValues: any,
+});
+
+export interface Validation {
+  /** Issues in the IstioOperator API itself (never forceable). */
+  issues: FieldIssue[];
+  /** Issues inside spec.values (`force` turns them into warnings). */
+  valueIssues: FieldIssue[];
+}
+
+export function validateSpec(spec: unknown, root = 'spec'): Validation {
+  const issues: FieldIssue[] = [];
+  const valueIssues: FieldIssue[] = [];
+  check(specSchema, spec, root, issues);
+  if (isMap(spec) && spec.values !== undefined && spec.values !== null) check(valuesSchema, spec.values, `${root}.values`, valueIssues);
+  return { issues, valueIssues };
+}
+
+function typeName(v: unknown): string {
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return 'a list';
+  if (typeof v === 'object') return 'a mapping';
+  return `${typeof v} ${JSON.stringify(v)}`;
+}
+
+function check(s: S, v: unknown, path: string, out: FieldIssue[]): void {
+  if (v === undefined || v === null) return;
+  const bad = (expected: string, hint?: string): void => {
+    out.push({ path, message: `must be ${expected}, got ${typeName(v)}`, ...(hint ? { hint } : {}) });
+  };
+  switch (s.t) {
+    case 'any':
+      return;
+    case 'object':
+      if (!isMap(v)) bad('a mapping');
+      return;
+    case 'string':
+      if (typeof v !== 'string') bad('a string', typeof v === 'number' || typeof v === 'boolean' ? `quote it: "${String(v)}"` : undefined);
+      return;
+    case 'bool':
+      if (typeof v !== 'boolean') bad('true or false');
+      return;
+    case 'number':
+      if (typeof v !== 'number') bad('a number');
+      return;
+    case 'int':
+      if (typeof v !== 'number' || !Number.isInteger(v)) bad('an integer');
+      else if (s.min !== undefined && v < s.min) out.push({ path, message: `${v} is below the minimum`, hint: `must be >= ${s.min}` });
+      return;
+    case 'intOrString':
+      if (typeof v !== 'string' && !(typeof v === 'number' && Number.isFinite(v))) bad('an integer or a string (quantity)');
+      return;
+    case 'stringOrNumber':
+      if (typeof v !== 'string' && typeof v !== 'number') bad('a string or a number');
+      return;
+    case 'enum':
+      if (typeof v !== 'string' || !s.values.includes(v)) {
+        out.push({ path, message: `${JSON.stringify(v)} is not valid`, hint: `one of: ${s.values.filter((x) => x).join(', ')}` });
+      }
+      return;
+    case 'custom':
+      {
+        const before = out.length;
+        check(s.base, v, path, out);
+        if (out.length === before) s.check(v, path, out);
+      }
+      return;
+    case 'map':
+      if (!isMap(v)) return bad('a mapping');
+      for (const [k, x] of Object.entries(v)) check(s.of, x, `${path}.${k}`, out);
+      return;
+    case 'list':
+      if (!Array.isArray(v)) return bad('a list');
+      v.forEach((x, i) => check(s.of, x, `${path}[${i}]`, out));
+      s.check?.(v, path, out);
+      return;
+    case 'fields': {
+      if (!isMap(v)) return bad('a mapping');
+      const known = Object.keys(s.fields);
+      for (const [k, x] of Object.entries(v)) {
+        const f = s.fields[k];
+        if (f) check(f, x, `${path}.${k}`, out);
+        else if (!s.open) {
+          const near = didYouMean(k, known);
+          out.push({ path: `${path}.${k}`, message: 'unknown field', hint: near ? `did you mean "${near}"?` : known.length <= 12 ? `valid: ${known.join(', ')}` : `valid fields start with: ${[...new Set(known.map((x) => x[0]))].sort().join(' ')}` });
+        }
+      }
+      s.check?.(v, path, out);
+      return;
+    }
+  }
+}
+
+export function didYouMean(word: string, candidates: string[]): string | undefined {
+  const w = word.toLowerCase();
+  let best: string | undefined;
+  let bestD = Infinity;
+  for (const c of candidates) {
+    const d = c.toLowerCase() === w ? 0 : distance(w, c.toLowerCase());
+    if (d < bestD) {
+      bestD = d;
+      best = c;
+    }
+  }
+  return best !== undefined && bestD <= Math.max(1, Math.floor(word.length / 4)) ? best : undefined;
+}
+
+function distance(a: string, b: string): number {
+  const prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    let diag = prev[0];
+    prev[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const tmp = prev[j];
+      prev[j] = Math.min(prev[j] + 1, prev[j - 1] + 1, diag + (a[i - 1] === b[j - 1] ? 0 : 1));
+      diag = tmp;
+    }
+  }
+  return prev[b.length];
+}
