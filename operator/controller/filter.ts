@@ -1,0 +1,49 @@
+import type { KObject } from './informer.js';
+
+// Which watch updates deserve a reconcile. istiod writes the webhooks' caBundle and flips the validating
+// webhook's failurePolicy once it is ready; the apiserver bumps resourceVersion/managedFields on every write and
+// we write status ourselves. Reconciling on those would be a storm that changes nothing (Sail's failure mode).
+// Deployment readiness is the one status we do care about: it moves an install from RECONCILING to HEALTHY.
+
+function stripped(o: KObject): unknown {
+  const c = structuredClone(o) as any;
+  delete c.status;
+  if (c.metadata) {
+    delete c.metadata.resourceVersion;
+    delete c.metadata.managedFields;
+    delete c.metadata.generation;
+  }
+  const validating = c.kind === 'ValidatingWebhookConfiguration';
+  if (Array.isArray(c.webhooks)) {
+    for (const w of c.webhooks) {
+      if (w?.clientConfig) delete w.clientConfig.caBundle;
+      if (validating) delete w.failurePolicy;
+    }
+  }
+  return c;
+}
+
+function readiness(o: KObject): unknown {
+  if (o.kind !== 'Deployment') return null;
+  const s = (o as any).status ?? {};
+  const avail = (s.conditions ?? []).find((c: any) => c.type === 'Available')?.status ?? '';
+  return [s.observedGeneration ?? 0, s.replicas ?? 0, s.readyReplicas ?? 0, s.availableReplicas ?? 0, s.updatedReplicas ?? 0, avail];
+}
+
+/** Deterministic JSON: keys sorted, so semantically equal objects compare equal. */
+export function stableJson(v: unknown): string {
+  if (v === null || typeof v !== 'object') return JSON.stringify(v) ?? 'null';
+  if (Array.isArray(v)) return `[${v.map(stableJson).join(',')}]`;
+  const o = v as Record<string, unknown>;
+  return `{${Object.keys(o)
+    .filter((k) => o[k] !== undefined)
+    .sort()
+    .map((k) => `${JSON.stringify(k)}:${stableJson(o[k])}`)
+    .join(',')}}`;
+}
+
+/** True when an update changes something the operator renders or reacts to. */
+export function isMeaningfulUpdate(oldObj: KObject, newObj: KObject): boolean {
+  if (stableJson(stripped(oldObj)) !== stableJson(stripped(newObj))) return true;
+  return stableJson(readiness(oldObj)) !== stableJson(readiness(newObj));
+}

@@ -1,0 +1,249 @@
+import type { Clock } from './queue.js';
+import { realClock } from './queue.js';
+import { Kube, KubeError } from './kube.js';
+
+// A list+watch loop that never gives up. The client library's informer stops on the first error and leaves
+// restarts to the caller; a controller that silently stops watching is the worst failure mode, so this one
+// restarts with capped backoff, relists on 410 Gone, and keeps its cache consistent across relists
+// (objects that vanished while disconnected are reported as deleted).
+
+export interface KObject {
+  apiVersion?: string;
+  kind?: string;
+  metadata?: {
+    name?: string;
+    namespace?: string;
+    resourceVersion?: string;
+    generation?: number;
+    labels?: Record<string, string>;
+    annotations?: Record<string, string>;
+    [k: string]: unknown;
+  };
+  [k: string]: unknown;
+}
+
+export interface WatchEvent<T> {
+  type: 'ADDED' | 'MODIFIED' | 'DELETED' | 'BOOKMARK' | 'ERROR' | string;
+  object: T;
+}
+
+/** Where list and watch come from; a fake in unit tests, the apiserver in production. */
+export interface ListWatchSource<T> {
+  list(): Promise<{ items: T[]; resourceVersion: string }>;
+  /** Start a watch from `resourceVersion`; call onDone once (null on a clean close). Returns an abort function. */
+  watch(resourceVersion: string, onEvent: (ev: WatchEvent<T>) => void, onDone: (err: unknown) => void): Promise<() => void>;
+}
+
+export type EventHandler<T> = {
+  add?: (obj: T) => void;
+  update?: (oldObj: T, newObj: T) => void;
+  delete?: (obj: T) => void;
+};
+
+export interface InformerOptions {
+  name: string;
+  clock?: Clock;
+  baseDelayMs?: number;
+  maxDelayMs?: number;
+  log?: (level: 'info' | 'warn' | 'error', msg: string, fields?: Record<string, unknown>) => void;
+}
+
+export function objectKey(o: KObject): string {
+  const ns = o.metadata?.namespace;
+  return ns ? `${ns}/${o.metadata?.name ?? ''}` : (o.metadata?.name ?? '');
+}
+
+function is410(err: unknown): boolean {
+  const e = err as any;
+  return e?.statusCode === 410 || e?.code === 410 || e?.body?.code === 410;
+}
+
+export class Informer<T extends KObject> {
+  private readonly cache = new Map<string, T>();
+  private readonly handlers: EventHandler<T>[] = [];
+  private readonly clock: Clock;
+  private readonly base: number;
+  private readonly cap: number;
+  private rv = '';
+  private stopped = true;
+  private abort?: () => void;
+  private retryHandle: unknown;
+  private failures = 0;
+  private synced = false;
+  private syncWaiters: Array<() => void> = [];
+  readonly stats = { lists: 0, watches: 0, errors: 0, relists410: 0 };
+
+  constructor(
+    private readonly source: ListWatchSource<T>,
+    private readonly opts: InformerOptions,
+  ) {
+    // A running informer is live work: its retry timers keep the process up (unlike the queue's, see realClock).
+    this.clock = opts.clock ?? { ...realClock, setTimeout: (fn, ms) => setTimeout(fn, ms) };
+    this.base = opts.baseDelayMs ?? 500;
+    this.cap = opts.maxDelayMs ?? 30_000;
+  }
+
+  on(h: EventHandler<T>): void {
+    this.handlers.push(h);
+  }
+
+  get hasSynced(): boolean {
+    return this.synced;
+  }
+
+  /** Starts the loop; resolves once the first list has filled the cache. */
+  start(): Promise<void> {
+    if (this.stopped) {
+      this.stopped = false;
+      void this.cycle();
+    }
+    return this.waitForSync();
+  }
+
+  waitForSync(): Promise<void> {
+    if (this.synced) return Promise.resolve();
+    return new Promise((r) => this.syncWaiters.push(r));
+  }
+
+  stop(): void {
+    this.stopped = true;
+    if (this.retryHandle !== undefined) this.clock.clearTimeout(this.retryHandle);
+    this.abort?.();
+    this.abort = undefined;
+  }
+
+  get(key: string): T | undefined {
+    return this.cache.get(key);
+  }
+  list(): T[] {
+    return [...this.cache.values()];
+  }
+  keys(): string[] {
+    return [...this.cache.keys()];
+  }
+
+  private retry(err: unknown): void {
+    if (this.stopped) return;
+    this.stats.errors++;
+    this.failures++;
+    const ms = Math.min(this.cap, this.base * 2 ** Math.min(20, this.failures - 1)) * (1 + 0.2 * Math.random());
+    this.opts.log?.('warn', 'watch failed, retrying', { informer: this.opts.name, error: String((err as Error)?.message ?? err), retryInMs: Math.round(ms) });
+    this.retryHandle = this.clock.setTimeout(() => void this.cycle(), ms);
+  }
+
+  private async cycle(): Promise<void> {
+    if (this.stopped) return;
+    if (!this.rv) {
+      try {
+        const l = await this.source.list();
+        this.stats.lists++;
+        if (this.stopped) return;
+        this.replace(l.items);
+        this.rv = l.resourceVersion;
+      } catch (err) {
+        return this.retry(err);
+      }
+      if (!this.synced) {
+        this.synced = true;
+        for (const w of this.syncWaiters.splice(0)) w();
+      }
+    }
+    let sawEvent = false;
+    try {
+      this.stats.watches++;
+      this.abort = await this.source.watch(
+        this.rv,
+        (ev) => {
+          sawEvent = true;
+          this.handle(ev);
+        },
+        (err) => {
+          this.abort = undefined;
+          if (this.stopped) return;
+          if (is410(err)) {
+            this.stats.relists410++;
+            this.rv = '';
+            return void this.cycle();
+          }
+          if (err) return this.retry(err);
+          // A clean close is the server's watch timeout: resume at once, and a successful stream resets backoff.
+          if (sawEvent) this.failures = 0;
+          void this.cycle();
+        },
+      );
+    } catch (err) {
+      this.retry(err);
+    }
+  }
+
+  private handle(ev: WatchEvent<T>): void {
+    const obj = ev.object;
+    if (ev.type === 'ERROR') {
+      // The apiserver reports an expired resourceVersion as an ERROR event then closes the stream.
+      if ((obj as any)?.code === 410) this.rv = '';
+      return;
+    }
+    const rv = obj?.metadata?.resourceVersion;
+    if (ev.type === 'BOOKMARK') {
+      if (rv) this.rv = rv;
+      return;
+    }
+    const key = objectKey(obj);
+    const old = this.cache.get(key);
+    if (ev.type === 'DELETED') {
+      this.cache.delete(key);
+      for (const h of this.handlers) h.delete?.(old ?? obj);
+    } else {
+      this.cache.set(key, obj);
+      for (const h of this.handlers) (old ? h.update?.(old, obj) : h.add?.(obj));
+    }
+    if (rv) this.rv = rv;
+    this.failures = 0;
+  }
+
+  private replace(items: T[]): void {
+    const seen = new Set<string>();
+    for (const obj of items) {
+      const key = objectKey(obj);
+      seen.add(key);
+      const old = this.cache.get(key);
+      this.cache.set(key, obj);
+      for (const h of this.handlers) (old ? h.update?.(old, obj) : h.add?.(obj));
+    }
+    for (const [key, old] of [...this.cache]) {
+      if (seen.has(key)) continue;
+      this.cache.delete(key);
+      for (const h of this.handlers) h.delete?.(old);
+    }
+  }
+}
+
+/** A source backed by the apiserver: `basePath` is the collection path without namespace, e.g. `/apis/apps/v1`. */
+export function kubeSource<T extends KObject>(
+  kube: Kube,
+  collectionPath: string,
+  opts: { labelSelector?: string; fieldSelector?: string; timeoutSeconds?: number } = {},
+): ListWatchSource<T> {
+  const sel = { labelSelector: opts.labelSelector, fieldSelector: opts.fieldSelector };
+  return {
+    async list() {
+      const items: T[] = [];
+      let cont: string | undefined;
+      let rv = '';
+      do {
+        const r = await kube.get(collectionPath, { ...sel, limit: 500, continue: cont });
+        items.push(...((r.body?.items ?? []) as T[]));
+        rv = r.body?.metadata?.resourceVersion ?? '';
+        cont = r.body?.metadata?.continue || undefined;
+      } while (cont);
+      return { items, resourceVersion: rv };
+    },
+    watch(resourceVersion, onEvent, onDone) {
+      // A server-side timeout with jitter spreads the reconnects of many informers.
+      const timeoutSeconds = opts.timeoutSeconds ?? 240 + Math.floor(Math.random() * 120);
+      return kube.watch(collectionPath, { ...sel, resourceVersion, allowWatchBookmarks: true, timeoutSeconds }, onEvent as any, onDone);
+    },
+  };
+}
+
+export { KubeError };

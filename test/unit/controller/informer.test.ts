@@ -1,0 +1,144 @@
+import test from 'ava';
+import { Informer, type ListWatchSource, type WatchEvent, type KObject } from '../../../operator/controller/informer.js';
+import { isMeaningfulUpdate } from '../../../operator/controller/filter.js';
+
+type Obj = KObject;
+const obj = (name: string, rv: string, extra: Record<string, unknown> = {}): Obj => ({ kind: 'ConfigMap', metadata: { name, namespace: 'ns', resourceVersion: rv }, ...extra });
+
+/** A scripted apiserver: each list returns the current items; watches are driven by the test. */
+class FakeSource implements ListWatchSource<Obj> {
+  items: Obj[] = [];
+  rv = '1';
+  lists = 0;
+  listErrors = 0;
+  watchFromRv: string[] = [];
+  current?: { onEvent: (e: WatchEvent<Obj>) => void; onDone: (err: unknown) => void };
+  async list() {
+    this.lists++;
+    if (this.listErrors > 0) {
+      this.listErrors--;
+      throw new Error('connection refused');
+    }
+    return { items: this.items.map((x) => structuredClone(x)), resourceVersion: this.rv };
+  }
+  async watch(rv: string, onEvent: (e: WatchEvent<Obj>) => void, onDone: (err: unknown) => void) {
+    this.watchFromRv.push(rv);
+    this.current = { onEvent, onDone };
+    return () => onDone(null);
+  }
+}
+const tick = () => new Promise((r) => setTimeout(r, 5));
+async function until(cond: () => boolean, ms = 2000) {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error('timed out');
+    await tick();
+  }
+}
+
+function recorder(inf: Informer<Obj>) {
+  const events: string[] = [];
+  inf.on({
+    add: (o) => events.push(`add ${o.metadata!.name}`),
+    update: (_o, n) => events.push(`update ${n.metadata!.name}`),
+    delete: (o) => events.push(`delete ${o.metadata!.name}`),
+  });
+  return events;
+}
+
+test('lists, then streams add/update/delete into the cache', async (t) => {
+  const src = new FakeSource();
+  src.items = [obj('a', '1')];
+  const inf = new Informer(src, { name: 't', baseDelayMs: 1 });
+  const ev = recorder(inf);
+  await inf.start();
+  t.deepEqual(ev, ['add a']);
+  await until(() => !!src.current);
+  t.deepEqual(src.watchFromRv, ['1']);
+  src.current!.onEvent({ type: 'ADDED', object: obj('b', '2') });
+  src.current!.onEvent({ type: 'MODIFIED', object: obj('a', '3') });
+  src.current!.onEvent({ type: 'DELETED', object: obj('b', '4') });
+  t.deepEqual(ev, ['add a', 'add b', 'update a', 'delete b']);
+  t.deepEqual(inf.keys(), ['ns/a']);
+  t.is(inf.get('ns/a')!.metadata!.resourceVersion, '3');
+  inf.stop();
+});
+
+test('a dropped watch resumes from the last resourceVersion without relisting', async (t) => {
+  const src = new FakeSource();
+  const inf = new Informer(src, { name: 't', baseDelayMs: 1 });
+  await inf.start();
+  await until(() => !!src.current);
+  src.current!.onEvent({ type: 'ADDED', object: obj('a', '7') });
+  src.current!.onDone(new Error('ECONNRESET'));
+  await until(() => src.watchFromRv.length === 2);
+  t.deepEqual(src.watchFromRv, ['1', '7']);
+  t.is(src.lists, 1);
+  t.is(inf.stats.errors, 1);
+  inf.stop();
+});
+
+test('410 Gone relists and reports objects deleted while disconnected', async (t) => {
+  const src = new FakeSource();
+  src.items = [obj('a', '1'), obj('b', '1')];
+  const inf = new Informer(src, { name: 't', baseDelayMs: 1 });
+  const ev = recorder(inf);
+  await inf.start();
+  await until(() => !!src.current);
+  src.items = [obj('a', '9')];
+  src.rv = '9';
+  // The apiserver sends an ERROR event with code 410, then closes the stream.
+  src.current!.onEvent({ type: 'ERROR', object: { code: 410 } as any });
+  src.current!.onDone(null);
+  await until(() => src.watchFromRv.length === 2);
+  t.is(src.lists, 2);
+  t.deepEqual(ev, ['add a', 'add b', 'update a', 'delete b']);
+  t.deepEqual(src.watchFromRv, ['1', '9']);
+  // A watch that fails with HTTP 410 relists too.
+  src.current!.onDone(Object.assign(new Error('Gone'), { statusCode: 410 }));
+  await until(() => src.watchFromRv.length === 3);
+  t.is(src.lists, 3);
+  t.is(inf.stats.relists410, 1);
+  inf.stop();
+});
+
+test('list errors retry with backoff until the apiserver answers', async (t) => {
+  const src = new FakeSource();
+  src.listErrors = 3;
+  const inf = new Informer(src, { name: 't', baseDelayMs: 1, maxDelayMs: 5 });
+  await inf.start();
+  t.is(src.lists, 4);
+  t.true(inf.hasSynced);
+  inf.stop();
+});
+
+test('stop ends the loop: no restart after the stream closes', async (t) => {
+  const src = new FakeSource();
+  const inf = new Informer(src, { name: 't', baseDelayMs: 1 });
+  await inf.start();
+  await until(() => !!src.current);
+  inf.stop();
+  src.current!.onDone(new Error('late'));
+  await tick();
+  t.is(src.watchFromRv.length, 1);
+});
+
+test('event filter ignores status, resourceVersion, managedFields, caBundle and validating failurePolicy', (t) => {
+  const vwc = (rv: string, ca: string, fp: string) => ({
+    kind: 'ValidatingWebhookConfiguration',
+    metadata: { name: 'istio-validator', resourceVersion: rv, managedFields: [{ manager: rv }] },
+    webhooks: [{ name: 'v', clientConfig: { caBundle: ca, service: { name: 'istiod' } }, failurePolicy: fp }],
+  });
+  t.false(isMeaningfulUpdate(vwc('1', '', 'Ignore'), vwc('2', 'Q0E=', 'Fail')));
+  const mwc = (ca: string, fp: string) => ({ kind: 'MutatingWebhookConfiguration', metadata: { name: 'm' }, webhooks: [{ clientConfig: { caBundle: ca }, failurePolicy: fp }] });
+  t.false(isMeaningfulUpdate(mwc('', 'Fail'), mwc('Q0E=', 'Fail')));
+  t.true(isMeaningfulUpdate(mwc('', 'Fail'), mwc('', 'Ignore')), 'nobody flips the mutating one: a change there is drift');
+  const iop = (gen: number, status: string, spec: unknown) => ({ kind: 'IstioOperator', metadata: { name: 'x', generation: gen }, spec, status: { status } });
+  t.false(isMeaningfulUpdate(iop(1, 'RECONCILING', { a: 1 }), iop(1, 'HEALTHY', { a: 1 })), 'our own status writes');
+  t.true(isMeaningfulUpdate(iop(1, 'HEALTHY', { a: 1 }), iop(2, 'HEALTHY', { a: 2 })));
+  const cm = (data: unknown) => ({ kind: 'ConfigMap', metadata: { name: 'istio' }, data });
+  t.true(isMeaningfulUpdate(cm({ mesh: 'a' }), cm({ mesh: 'b' })), 'an edited owned object is drift');
+  const dep = (ready: number, extra = {}) => ({ kind: 'Deployment', metadata: { name: 'istiod', resourceVersion: String(ready) }, spec: {}, status: { readyReplicas: ready, ...extra } });
+  t.true(isMeaningfulUpdate(dep(0), dep(1)), 'readiness moves the install to HEALTHY');
+  t.false(isMeaningfulUpdate(dep(1), dep(1, { collisionCount: 0 })));
+});
