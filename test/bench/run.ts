@@ -1,0 +1,131 @@
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { packageRoot } from '../../operator/paths.js';
+
+// `npm run bench`: figures for the issue's performance targets, printed next to the targets.
+// Not a CI gate (timings on a shared 2-core machine are noisy); a section prints its numbers and a verdict.
+// Sections are independent: later benchmarks (install, operator reconcile) are added to SECTIONS; a section that
+// needs a cluster is skipped, with the reason printed, when no kubeconfig is configured.
+
+interface Section {
+  name: string;
+  /** Needs a reachable cluster (ISTIO_OPERATOR_TEST_KUBECONFIG or KUBECONFIG). */
+  needsCluster?: boolean;
+  run(): Promise<void>;
+}
+
+const quantile = (sorted: number[], q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
+const ms = (n: number) => `${n.toFixed(2)} ms`;
+const verdict = (value: number, target: number) => (value <= target ? 'OK' : 'OVER TARGET');
+
+function stats(samples: number[]): { median: number; p90: number; min: number; max: number } {
+  const s = [...samples].sort((a, b) => a - b);
+  return { median: quantile(s, 0.5), p90: quantile(s, 0.9), min: s[0]!, max: s[s.length - 1]! };
+}
+
+function line(label: string, value: string, target?: string, ok?: string): void {
+  console.log(`  ${label.padEnd(44)} ${value.padStart(12)}${target ? `   target ${target.padEnd(10)} ${ok ?? ''}` : ''}`);
+}
+
+const IN_PROCESS_TARGET_MS = 5;
+const WHOLE_PROCESS_TARGET_MS = 300;
+const RUNS = 100;
+const WARMUP = 20;
+
+const inProcess: Section = {
+  name: 'render, in process (resolve + render + serialize)',
+  async run() {
+    const { resolveIstioOperator } = await import('../../operator/api/resolve.js');
+    const { render } = await import('../../operator/render/index.js');
+    const { toYamlStream } = await import('../../operator/render/serialize.js');
+    for (const profile of ['default', 'demo']) {
+      const once = () => {
+        const r = resolveIstioOperator({ sets: [`profile=${profile}`] });
+        return toYamlStream(render(r.iop).objects);
+      };
+      let bytes = 0;
+      for (let i = 0; i < WARMUP; i++) bytes = once().length;
+      const samples: number[] = [];
+      for (let i = 0; i < RUNS; i++) {
+        const t0 = performance.now();
+        once();
+        samples.push(performance.now() - t0);
+      }
+      const s = stats(samples);
+      console.log(`  profile ${profile}: ${RUNS} runs after ${WARMUP} warm-up, ${(bytes / 1024).toFixed(0)} KiB of YAML`);
+      line('median', ms(s.median), `<= ${IN_PROCESS_TARGET_MS} ms`, verdict(s.median, IN_PROCESS_TARGET_MS));
+      line('p90', ms(s.p90));
+      line('min / max', `${s.min.toFixed(2)} / ${s.max.toFixed(2)}`);
+    }
+    line('peak RSS of this process', `${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MiB`);
+  },
+};
+
+/** Peak RSS of a child from GNU time when it is installed; the wall time is measured here either way. */
+function timeChild(args: string[]): { wallMs: number; status: number | null; rssKiB?: number; stderr: string; stdoutBytes: number } {
+  const gnuTime = fs.existsSync('/usr/bin/time') ? '/usr/bin/time' : undefined;
+  const cmd = gnuTime ?? process.execPath;
+  const argv = gnuTime ? ['-f', '__RSS_KIB__=%M', process.execPath, ...args] : args;
+  const t0 = performance.now();
+  const r = spawnSync(cmd, argv, { cwd: packageRoot, encoding: 'utf8', maxBuffer: 256 * 1024 * 1024 });
+  const wallMs = performance.now() - t0;
+  const m = /__RSS_KIB__=(\d+)/.exec(r.stderr ?? '');
+  return { wallMs, status: r.status, ...(m ? { rssKiB: Number(m[1]) } : {}), stderr: (r.stderr ?? '').replace(/__RSS_KIB__=\d+\n?/, ''), stdoutBytes: (r.stdout ?? '').length };
+}
+
+const wholeProcess: Section = {
+  name: 'render, whole process (`node bin/istio-operator.js render --set profile=demo`)',
+  async run() {
+    const args = [path.join('bin', 'istio-operator.js'), 'render', '--set', 'profile=demo'];
+    const warm = timeChild(args); // fills the OS page cache; not counted
+    if (warm.status !== 0) {
+      console.log(`  render exited ${warm.status}: ${warm.stderr.trim().split('\n').slice(0, 3).join(' | ')}`);
+      return;
+    }
+    const runs = Array.from({ length: 7 }, () => timeChild(args));
+    const failed = runs.filter((r) => r.status !== 0);
+    if (failed.length) console.log(`  ${failed.length} run(s) failed`);
+    const s = stats(runs.map((r) => r.wallMs));
+    console.log(`  ${runs.length} runs, ${(warm.stdoutBytes / 1024).toFixed(0)} KiB on stdout`);
+    line('median wall time', ms(s.median), `<= ${WHOLE_PROCESS_TARGET_MS} ms`, verdict(s.median, WHOLE_PROCESS_TARGET_MS));
+    line('min / max', `${s.min.toFixed(0)} / ${s.max.toFixed(0)} ms`);
+    const rss = runs.map((r) => r.rssKiB).filter((v): v is number => v !== undefined);
+    if (rss.length) line('peak RSS (max over runs)', `${(Math.max(...rss) / 1024).toFixed(0)} MiB`);
+    else line('peak RSS', 'n/a (no /usr/bin/time)');
+    // For scale: how much of the wall time is Node itself starting.
+    const bare = stats(Array.from({ length: 5 }, () => timeChild(['-e', '0']).wallMs));
+    line('for scale: `node -e 0` median', ms(bare.median));
+  },
+};
+
+export const SECTIONS: Section[] = [inProcess, wholeProcess];
+
+function clusterConfigured(): string | undefined {
+  return process.env.ISTIO_OPERATOR_TEST_KUBECONFIG || process.env.KUBECONFIG || undefined;
+}
+
+async function main(): Promise<void> {
+  const only = process.argv.slice(2);
+  console.log(`istio-operator bench — node ${process.version}, ${(await import('node:os')).cpus().length} CPU(s)\n`);
+  let failures = 0;
+  for (const s of SECTIONS) {
+    if (only.length && !only.some((o) => s.name.includes(o))) continue;
+    console.log(`## ${s.name}`);
+    if (s.needsCluster && !clusterConfigured()) {
+      console.log('  skipped: needs a cluster; set ISTIO_OPERATOR_TEST_KUBECONFIG or KUBECONFIG\n');
+      continue;
+    }
+    try {
+      await s.run();
+    } catch (e) {
+      failures++;
+      console.log(`  failed: ${(e as Error).message}`);
+    }
+    console.log('');
+  }
+  if (failures) process.exitCode = 1;
+}
+
+await main();
