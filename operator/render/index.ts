@@ -1,0 +1,61 @@
+import { InputError, type Warning } from '../api/errors.js';
+import type { IstioOperator } from '../api/types.js';
+import type { ComponentKey, RenderContext } from './context.js';
+import type { K8sObject } from './engine.js';
+import { renderBase } from './components/base.js';
+import { renderGateway } from './components/gateway.js';
+import { renderPilot } from './components/pilot.js';
+import { applyK8sSettings } from './k8s.js';
+import { applyOwnershipLabels, ownerOf } from './labels.js';
+import { sortObjects } from './order.js';
+import { applyOverlays } from './overlays.js';
+import { buildContexts, type ComponentRender } from './values.js';
+
+// render(iop): the whole pipeline, pure. Same IstioOperator in, same objects out: no cluster, no clock,
+// no randomness. Errors in the input are InputErrors with field paths; warnings are returned, not printed.
+
+export type { K8sObject } from './engine.js';
+export { toYamlStream } from './serialize.js';
+
+export interface RenderResult {
+  objects: K8sObject[];
+  warnings: Warning[];
+}
+
+const RENDERERS: Record<ComponentKey, (ctx: RenderContext) => K8sObject[]> = {
+  base: renderBase,
+  pilot: renderPilot,
+  ingressGateways: renderGateway,
+  egressGateways: renderGateway,
+};
+
+/** Name of the objects a component's k8s settings address, and its main container. */
+function k8sTarget(r: ComponentRender): { name: string; container: string } {
+  if (r.ctx.gateway) return { name: r.ctx.gateway.name, container: 'istio-proxy' };
+  return { name: `istiod${r.ctx.revSuffix}`, container: 'discovery' };
+}
+
+export function render(iop: IstioOperator): RenderResult {
+  const built = buildContexts(iop);
+  const warnings: Warning[] = [...built.warnings];
+  const owner = ownerOf(iop, built.renders[0]?.ctx.rev ?? (built.values.revision || 'default'), String(built.values.global?.tag ?? ''));
+  const all: K8sObject[] = [];
+  const from = new Map<string, string>();
+  for (const r of built.renders) {
+    const objects = RENDERERS[r.component](r.ctx);
+    const k8s = r.spec.k8s;
+    warnings.push(...applyK8sSettings(objects, k8s, { ...k8sTarget(r), field: `${r.field}.k8s` }));
+    applyOverlays(objects, k8s?.overlays, `${r.field}.k8s`);
+    applyOwnershipLabels(objects, r.component, owner);
+    for (const o of objects) {
+      const id = `${o.kind}:${o.metadata.namespace ?? ''}:${o.metadata.name}`;
+      const prior = from.get(id);
+      if (prior) {
+        throw new InputError([{ path: r.field, message: `renders ${o.kind} "${o.metadata.name}"${o.metadata.namespace ? ` in namespace "${o.metadata.namespace}"` : ''}, which ${prior} renders too`, hint: 'give the component its own name or namespace' }]);
+      }
+      from.set(id, r.field);
+      all.push(o);
+    }
+  }
+  return { objects: sortObjects(all), warnings };
+}

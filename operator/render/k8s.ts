@@ -1,0 +1,93 @@
+import type { Warning } from '../api/errors.js';
+import { isMap } from '../api/merge.js';
+import type { KubernetesResourceSpec } from '../api/types.js';
+import type { K8sObject } from './engine.js';
+import { strategicMerge } from './smp.js';
+
+// `components.<c>.k8s` settings, applied to the rendered objects the way Istio's installer does: each
+// setting is a strategic merge patch at one place of one object (the component's Deployment, Service,
+// HorizontalPodAutoscaler or PodDisruptionBudget, all named like the component).
+
+type Target = 'Deployment' | 'Service' | 'HorizontalPodAutoscaler' | 'PodDisruptionBudget';
+
+/** Where each setting lands. `container` paths are inside the component's main container. */
+const SETTINGS: Record<Exclude<keyof KubernetesResourceSpec, 'overlays'>, { kind: Target; path: string[]; container?: true }> = {
+  affinity: { kind: 'Deployment', path: ['spec', 'template', 'spec', 'affinity'] },
+  env: { kind: 'Deployment', path: ['env'], container: true },
+  hpaSpec: { kind: 'HorizontalPodAutoscaler', path: ['spec'] },
+  imagePullPolicy: { kind: 'Deployment', path: ['imagePullPolicy'], container: true },
+  nodeSelector: { kind: 'Deployment', path: ['spec', 'template', 'spec', 'nodeSelector'] },
+  podDisruptionBudget: { kind: 'PodDisruptionBudget', path: ['spec'] },
+  podAnnotations: { kind: 'Deployment', path: ['spec', 'template', 'metadata', 'annotations'] },
+  priorityClassName: { kind: 'Deployment', path: ['spec', 'template', 'spec', 'priorityClassName'] },
+  readinessProbe: { kind: 'Deployment', path: ['readinessProbe'], container: true },
+  replicaCount: { kind: 'Deployment', path: ['spec', 'replicas'] },
+  resources: { kind: 'Deployment', path: ['resources'], container: true },
+  service: { kind: 'Service', path: ['spec'] },
+  serviceAnnotations: { kind: 'Service', path: ['metadata', 'annotations'] },
+  strategy: { kind: 'Deployment', path: ['spec', 'strategy'] },
+  tolerations: { kind: 'Deployment', path: ['spec', 'template', 'spec', 'tolerations'] },
+  // Istio applies securityContext to the pod, not the container (sysctls live there).
+  securityContext: { kind: 'Deployment', path: ['spec', 'template', 'spec', 'securityContext'] },
+  volumes: { kind: 'Deployment', path: ['spec', 'template', 'spec', 'volumes'] },
+  volumeMounts: { kind: 'Deployment', path: ['volumeMounts'], container: true },
+};
+
+export interface K8sTarget {
+  /** Name of the component's Deployment/Service/HPA/PDB (`istiod-R`, or the gateway name). */
+  name: string;
+  /** The main container those container settings go to (`discovery`, `istio-proxy`). */
+  container: string;
+  /** Field path of the k8s block, for warnings: `components.pilot.k8s`. */
+  field: string;
+}
+
+/** Applies the k8s settings in place on `objects` (the objects of one component). */
+export function applyK8sSettings(objects: K8sObject[], k8s: KubernetesResourceSpec | undefined, t: K8sTarget): Warning[] {
+  const warnings: Warning[] = [];
+  if (!k8s) return warnings;
+  for (const [setting, where] of Object.entries(SETTINGS) as Array<[keyof typeof SETTINGS, (typeof SETTINGS)[keyof typeof SETTINGS]]>) {
+    const value = k8s[setting];
+    if (value === undefined || value === null) continue;
+    const obj = objects.find((o) => o.kind === where.kind && o.metadata?.name === t.name);
+    if (!obj) {
+      warnings.push({ path: `${t.field}.${setting}`, message: `ignored: this component renders no ${where.kind} named "${t.name}"${where.kind === 'HorizontalPodAutoscaler' ? ' (autoscaling is off)' : ''}` });
+      continue;
+    }
+    let holder: Record<string, any> = obj;
+    let fieldPath: string[] = [];
+    if (where.container) {
+      const containers: unknown[] = (obj as any).spec?.template?.spec?.containers ?? [];
+      const c = containers.find((x) => isMap(x) && x.name === t.container) ?? containers[0];
+      if (!isMap(c)) {
+        warnings.push({ path: `${t.field}.${setting}`, message: `ignored: Deployment "${t.name}" has no containers` });
+        continue;
+      }
+      holder = c;
+      fieldPath = ['spec', 'template', 'spec', 'containers'];
+    }
+    setMerged(holder, where.path, exclusivePdb(setting, value), fieldPath);
+  }
+  return warnings;
+}
+
+// A PodDisruptionBudget takes minAvailable or maxUnavailable, never both: the one the user sets
+// replaces the other one we rendered (Istio does the same).
+function exclusivePdb(setting: string, value: unknown): unknown {
+  if (setting !== 'podDisruptionBudget' || !isMap(value)) return value;
+  if (value.maxUnavailable !== undefined && value.minAvailable === undefined) return { ...value, minAvailable: null };
+  if (value.minAvailable !== undefined && value.maxUnavailable === undefined) return { ...value, maxUnavailable: null };
+  return value;
+}
+
+function setMerged(holder: Record<string, any>, path: string[], value: unknown, prefix: string[]): void {
+  let cur = holder;
+  for (const p of path.slice(0, -1)) {
+    if (!isMap(cur[p])) cur[p] = {};
+    cur = cur[p];
+  }
+  const last = path[path.length - 1];
+  const merged = strategicMerge(cur[last], value, [...prefix, ...path]);
+  if (merged === undefined || merged === null) delete cur[last];
+  else cur[last] = merged;
+}

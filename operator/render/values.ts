@@ -1,0 +1,216 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import yaml from 'js-yaml';
+import { manifestsDir } from '../paths.js';
+import { InputError, type FieldIssue, type Warning } from '../api/errors.js';
+import { clone, isMap, mergeSpec } from '../api/merge.js';
+import type { CaMode, CaSpec, ComponentSpec, GatewaySpec, IstioOperator, Values } from '../api/types.js';
+import type { CaContext, ComponentKey, GatewayContext, RenderContext } from './context.js';
+import { COMPATIBILITY_VERSIONS, VALUE_PROFILES, compatibilityValues } from './valueProfiles.js';
+
+// From a merged IstioOperator to one RenderContext per thing to render. This is the one place where
+// spec-level settings become values, so templates never look at the IstioOperator itself.
+
+/** One unit of rendering: a component, or one named gateway. */
+export interface ComponentRender {
+  component: ComponentKey;
+  /** Field path of this component's spec, for messages: `components.pilot`, `components.ingressGateways[1]`. */
+  field: string;
+  spec: ComponentSpec;
+  ctx: RenderContext;
+}
+
+export interface Contexts {
+  values: Values;
+  meshConfig: Record<string, unknown>;
+  renders: ComponentRender[];
+  warnings: Warning[];
+}
+
+let defaultsCache: Values | undefined;
+
+/** The defaults of manifests/values.yaml (parsed once; callers get a copy). */
+export function defaultValues(): Values {
+  if (!defaultsCache) {
+    const file = path.join(manifestsDir, 'values.yaml');
+    defaultsCache = (yaml.load(fs.readFileSync(file, 'utf8')) ?? {}) as Values;
+  }
+  return clone(defaultsCache);
+}
+
+const merge = (a: unknown, b: unknown): any => mergeSpec(a ?? {}, b ?? {}, 'values');
+
+const GATEWAY_TYPES = {
+  ingressGateways: { type: 'ingress', valuesKey: 'istio-ingressgateway', istio: 'ingressgateway' },
+  egressGateways: { type: 'egress', valuesKey: 'istio-egressgateway', istio: 'egressgateway' },
+} as const;
+
+const CA_MODES: CaMode[] = ['istiod', 'operator', 'provided', 'external'];
+const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+
+export function buildContexts(iop: IstioOperator): Contexts {
+  const spec = iop.spec ?? {};
+  const warnings: Warning[] = [];
+  const issues: FieldIssue[] = [];
+  const user = merge(spec.values, spec.unvalidatedValues);
+
+  // Layers under the user's values: chart defaults, then the values profile and compatibility version.
+  let values = defaultValues();
+  const profile = user.profile ?? user.global?.profile;
+  if (profile !== undefined && profile !== null && profile !== '') {
+    const p = VALUE_PROFILES[String(profile)];
+    if (!p) issues.push({ path: 'values.profile', message: `unknown values profile "${profile}"`, hint: `one of: ${Object.keys(VALUE_PROFILES).join(', ')}` });
+    else values = merge(values, p);
+  }
+  const compat = spec.compatibilityVersion ?? user.compatibilityVersion;
+  if (compat !== undefined && compat !== null && compat !== '') {
+    const c = compatibilityValues(String(compat));
+    if (!c) {
+      issues.push({
+        path: spec.compatibilityVersion !== undefined ? 'compatibilityVersion' : 'values.compatibilityVersion',
+        message: `unknown compatibility version "${compat}"`,
+        hint: `one of: ${COMPATIBILITY_VERSIONS.join(', ')}`,
+      });
+    } else values = merge(values, c);
+  }
+  values = merge(values, user);
+
+  // Spec-level settings win over the same thing said in values, as istioctl does.
+  const comps = spec.components ?? {};
+  const set = (p: string, v: unknown) => {
+    if (v === undefined || v === null || v === '') return;
+    setPath(values, p, v);
+  };
+  set('global.hub', spec.hub);
+  set('global.tag', spec.tag === undefined || spec.tag === null ? undefined : String(spec.tag));
+  set('global.istioNamespace', spec.namespace);
+  set('revision', spec.revision);
+  if (spec.compatibilityVersion) set('compatibilityVersion', String(spec.compatibilityVersion));
+  set('pilot.hub', comps.pilot?.hub);
+  set('pilot.tag', comps.pilot?.tag === undefined ? undefined : String(comps.pilot.tag));
+  setPath(values, 'pilot.enabled', comps.pilot?.enabled === true);
+  setPath(values, 'base.enabled', comps.base?.enabled === true);
+
+  const meshConfig = merge(values.meshConfig, spec.meshConfig) as Record<string, unknown>;
+  values.meshConfig = meshConfig;
+
+  const revision = String(values.revision ?? '');
+  const istioNamespace = String(values.global?.istioNamespace || 'istio-system');
+  const version = String(values.global?.tag ?? '');
+  const ca = caContext(spec.components?.ca, values, issues);
+
+  const base = {
+    values,
+    meshConfig,
+    revision,
+    rev: revision || 'default',
+    revSuffix: revision ? `-${revision}` : '',
+    istioNamespace,
+    version,
+    ca,
+  };
+
+  const renders: ComponentRender[] = [];
+  if (comps.base?.enabled === true) {
+    renders.push({ component: 'base', field: 'components.base', spec: comps.base, ctx: { ...base, namespace: comps.base.namespace || istioNamespace } });
+  }
+  if (comps.pilot?.enabled === true) {
+    renders.push({ component: 'pilot', field: 'components.pilot', spec: comps.pilot, ctx: { ...base, namespace: comps.pilot.namespace || istioNamespace } });
+  }
+
+  const seen = new Map<string, string>();
+  for (const key of ['ingressGateways', 'egressGateways'] as const) {
+    const t = GATEWAY_TYPES[key];
+    const list: GatewaySpec[] = (comps[key] ?? []).map((g) => ({ ...g }));
+    // `values.gateways.istio-egressgateway.enabled=true` is the old way to turn a gateway on; honour it.
+    if (values.gateways?.[t.valuesKey]?.enabled === true) {
+      const i = list.findIndex((g) => (g.name || t.valuesKey) === t.valuesKey);
+      if (i >= 0) list[i] = { ...list[i], enabled: true };
+      else list.push({ name: t.valuesKey, enabled: true });
+    }
+    list.forEach((g, i) => {
+      const field = `components.${key}[${i}]`;
+      if (g.enabled !== true) return;
+      const name = g.name || t.valuesKey;
+      if (!DNS_LABEL.test(name) || name.length > 63) {
+        issues.push({ path: `${field}.name`, message: `"${name}" is not a valid gateway name`, hint: 'a DNS-1123 label: lower case letters, digits and "-", at most 63 characters' });
+        return;
+      }
+      const namespace = g.namespace || istioNamespace;
+      const where = `${namespace}/${name}`;
+      const prior = seen.get(where);
+      if (prior) {
+        issues.push({ path: `${field}.name`, message: `gateway "${name}" in namespace "${namespace}" is also defined at ${prior}`, hint: 'give each enabled gateway a unique name per namespace' });
+        return;
+      }
+      seen.set(where, field);
+      renders.push({ component: key, field, spec: g, ctx: { ...base, namespace, gateway: gatewayContext(values, t, g, name, namespace) } });
+    });
+  }
+
+  if (issues.length) throw new InputError(issues);
+  return { values, meshConfig, renders, warnings };
+}
+
+function gatewayContext(
+  values: Values,
+  t: (typeof GATEWAY_TYPES)[keyof typeof GATEWAY_TYPES],
+  g: GatewaySpec,
+  name: string,
+  namespace: string,
+): GatewayContext {
+  const typeValues = (values.gateways?.[t.valuesKey] ?? {}) as Values;
+  // As in Istio, every gateway of a type starts from that type's labels (app/istio), then adds its own:
+  // a second ingress gateway without its own `istio` label shares the default's selector.
+  const labels: Record<string, string> = {
+    app: t.valuesKey,
+    istio: t.istio,
+    ...stringMap(typeValues.labels),
+    ...stringMap(g.label),
+  };
+  const own: Values = { name, namespace, labels, enabled: true };
+  if (g.hub) own.hub = g.hub;
+  if (g.tag !== undefined && g.tag !== null && g.tag !== '') own.tag = String(g.tag);
+  return {
+    name,
+    namespace,
+    type: t.type,
+    labels,
+    values: merge(typeValues, own),
+    serviceAccountName: `${name}-service-account`,
+  };
+}
+
+function caContext(ca: CaSpec | undefined, values: Values, issues: FieldIssue[]): CaContext {
+  const mode: CaMode = ca?.mode ?? 'istiod';
+  if (!CA_MODES.includes(mode)) {
+    issues.push({ path: 'components.ca.mode', message: `unknown CA mode "${mode}"`, hint: `one of: ${CA_MODES.join(', ')}` });
+  }
+  const out: CaContext = { mode, secretName: ca?.secretName || 'cacerts' };
+  if (mode === 'external') {
+    if (ca?.address) {
+      out.address = String(ca.address);
+      // Proxies must send their CSRs to the external signer too, unless the user pointed them elsewhere.
+      if (!values.global?.caAddress) setPath(values, 'global.caAddress', out.address);
+    }
+    if (ca?.externalCA) out.externalCA = String(ca.externalCA);
+  }
+  return out;
+}
+
+function stringMap(m: unknown): Record<string, string> {
+  const out: Record<string, string> = {};
+  if (isMap(m)) for (const [k, v] of Object.entries(m)) if (v !== null && v !== undefined) out[k] = String(v);
+  return out;
+}
+
+/** Sets a dotted path, creating maps on the way (replacing scalars that stand in the way). */
+export function setPath(root: Values, p: string, v: unknown): void {
+  const parts = p.split('.');
+  let cur: Values = root;
+  for (const part of parts.slice(0, -1)) {
+    if (!isMap(cur[part])) cur[part] = {};
+    cur = cur[part];
+  }
+  cur[parts[parts.length - 1]] = v;
+}
