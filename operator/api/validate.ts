@@ -363,13 +363,19 @@ function check(s: S, v: unknown, path: string, out: FieldIssue[]): void {
         if (f) check(f, x, `${path}.${k}`, out);
         else if (!s.open) {
           const near = didYouMean(k, known);
-          out.push({ path: `${path}.${k}`, message: 'unknown field', hint: near ? `did you mean "${near}"?` : known.length <= 12 ? `valid: ${known.join(', ')}` : `valid fields start with: ${[...new Set(known.map((x) => x[0]))].sort().join(' ')}` });
+          out.push({ path: `${path}.${k}`, message: 'unknown field', hint: near ? `did you mean "${near}"?` : known.length <= 20 ? `valid: ${known.join(', ')}` : unknownHint(path) });
         }
       }
       s.check?.(v, path, out);
       return;
     }
   }
+}
+
+function unknownHint(parent: string): string {
+  return parent.includes('.values')
+    ? `not a known field of ${parent}; check the spelling, or put settings Istio's values do not define under spec.unvalidatedValues (or use --force)`
+    : `not a known field of ${parent}`;
 }
 
 export function didYouMean(word: string, candidates: string[]): string | undefined {

@@ -1,0 +1,154 @@
+import fs from 'node:fs';
+import { InputError } from '../api/errors.js';
+
+// A small flag parser shared by every command, with istioctl/kubectl spellings:
+//   -f a.yaml -f b.yaml | --filename=a.yaml   --set k=v -s k=v   --revision R | -r R
+//   --dry-run | --dry-run=false   --wait=false   --timeout 5m   -y   positional args   `--` ends flags.
+// Unknown flags are errors that list the valid ones: a typo must never be silently read as a positional.
+
+export type FlagType = 'string' | 'bool' | 'list' | 'duration';
+
+export interface FlagSpec {
+  /** Long name without dashes, e.g. `filename`. The parsed value is stored under this name. */
+  name: string;
+  short?: string;
+  type: FlagType;
+  help: string;
+  /** Bool default is false, list default is [], others undefined unless given. */
+  default?: string | boolean | number;
+  /** Placeholder shown in help, e.g. FILE. */
+  arg?: string;
+}
+
+export type FlagValue = string | boolean | number | string[] | undefined;
+
+export interface ParsedArgs {
+  flags: Record<string, any>;
+  positional: string[];
+  /** True when -h/--help was given (commands print their usage and return 0). */
+  help: boolean;
+}
+
+// The flags most commands share; a command picks the ones it accepts.
+export const FLAGS = {
+  filename: { name: 'filename', short: 'f', type: 'list', arg: 'FILE', help: 'IstioOperator file to merge over the profile (repeatable, in order; "-" reads stdin)' },
+  set: { name: 'set', short: 's', type: 'list', arg: 'PATH=VALUE', help: 'Override one field, e.g. values.global.proxy.resources.requests.cpu=100m (repeatable)' },
+  revision: { name: 'revision', short: 'r', type: 'string', arg: 'REV', help: 'Control plane revision (a DNS-1123 label)' },
+  force: { name: 'force', type: 'bool', help: 'Proceed even if spec.values has validation errors (they become warnings)' },
+  kubeconfig: { name: 'kubeconfig', type: 'string', arg: 'PATH', help: 'Path to the kubeconfig file' },
+  context: { name: 'context', type: 'string', arg: 'NAME', help: 'Kubeconfig context to use' },
+  dryRun: { name: 'dry-run', type: 'bool', help: 'Show what would change; write nothing' },
+  wait: { name: 'wait', type: 'bool', default: true, help: 'Wait for the installed resources to become ready (--wait=false to skip)' },
+  timeout: { name: 'timeout', type: 'duration', default: '5m', arg: 'DURATION', help: 'How long to wait, e.g. 90s, 5m, 1h' },
+  yes: { name: 'yes', short: 'y', type: 'bool', help: 'Do not ask for confirmation' },
+} satisfies Record<string, FlagSpec>;
+
+function flagLabel(s: FlagSpec): string {
+  return `${s.short ? `-${s.short}, ` : ''}--${s.name}${s.type === 'bool' ? '' : ` ${s.arg ?? 'VALUE'}`}`;
+}
+
+/** Parse `argv` against `specs`. Values of list flags are arrays, durations are milliseconds. */
+export function parseArgs(argv: string[], specs: FlagSpec[], command = ''): ParsedArgs {
+  const byLong = new Map(specs.map((s) => [s.name, s]));
+  const byShort = new Map(specs.filter((s) => s.short).map((s) => [s.short!, s]));
+  const flags: Record<string, any> = {};
+  for (const s of specs) {
+    if (s.type === 'list') flags[s.name] = [];
+    else if (s.type === 'bool') flags[s.name] = s.default ?? false;
+    else if (s.type === 'duration' && s.default !== undefined) flags[s.name] = parseDuration(String(s.default), `--${s.name}`);
+    else if (s.default !== undefined) flags[s.name] = s.default;
+  }
+  const positional: string[] = [];
+  let help = false;
+  const where = command ? `${command}: ` : '';
+
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === '--') {
+      positional.push(...argv.slice(i + 1));
+      break;
+    }
+    if (a === '-h' || a === '--help') {
+      help = true;
+      continue;
+    }
+    if (!a.startsWith('-') || a === '-') {
+      positional.push(a);
+      continue;
+    }
+    let name: string;
+    let inline: string | undefined;
+    let spec: FlagSpec | undefined;
+    if (a.startsWith('--')) {
+      const eq = a.indexOf('=');
+      name = eq >= 0 ? a.slice(2, eq) : a.slice(2);
+      inline = eq >= 0 ? a.slice(eq + 1) : undefined;
+      spec = byLong.get(name);
+    } else {
+      // -f value, -f=value, or -fvalue
+      name = a.slice(1, 2);
+      const rest = a.slice(2);
+      inline = rest === '' ? undefined : rest.startsWith('=') ? rest.slice(1) : rest;
+      spec = byShort.get(name);
+    }
+    if (!spec) {
+      const valid = specs.map(flagLabel).concat('-h, --help');
+      throw new InputError([{ path: a.split('=')[0], message: `${where}unknown flag`, hint: `valid flags: ${valid.join('; ')}` }]);
+    }
+    const flag = `--${spec.name}`;
+    if (spec.type === 'bool') {
+      if (inline === undefined) flags[spec.name] = true;
+      else if (/^(true|1|yes)$/i.test(inline)) flags[spec.name] = true;
+      else if (/^(false|0|no)$/i.test(inline)) flags[spec.name] = false;
+      else throw new InputError([{ path: flag, message: `${where}${JSON.stringify(inline)} is not a boolean`, hint: `${flag}, ${flag}=true or ${flag}=false` }]);
+      continue;
+    }
+    let value = inline;
+    if (value === undefined) {
+      if (i + 1 >= argv.length) throw new InputError([{ path: flag, message: `${where}needs a value`, hint: flagLabel(spec) }]);
+      value = argv[++i];
+    }
+    if (spec.type === 'list') flags[spec.name].push(value);
+    else if (spec.type === 'duration') flags[spec.name] = parseDuration(value, flag);
+    else flags[spec.name] = value;
+  }
+  return { flags, positional, help };
+}
+
+/** Go-style durations (`90s`, `5m`, `1h30m`, `500ms`); a bare number means seconds. Returns milliseconds. */
+export function parseDuration(text: string, flag = 'duration'): number {
+  if (/^\d+(\.\d+)?$/.test(text)) return Number(text) * 1000;
+  const units: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+  const re = /(\d+(?:\.\d+)?)(ms|s|m|h)/gy;
+  let total = 0;
+  let pos = 0;
+  let m: RegExpExecArray | null;
+  while ((m = re.exec(text))) {
+    total += Number(m[1]) * units[m[2]];
+    pos = re.lastIndex;
+  }
+  if (pos !== text.length || text === '') {
+    throw new InputError([{ path: flag, message: `${JSON.stringify(text)} is not a duration`, hint: 'e.g. 90s, 5m, 1h30m' }]);
+  }
+  return total;
+}
+
+/** Read the files of -f (a "-" reads stdin once). Errors name the flag and the file. */
+export function readInputFiles(names: string[]): Array<{ name: string; text: string }> {
+  return names.map((name) => {
+    try {
+      return { name, text: fs.readFileSync(name === '-' ? 0 : name, 'utf8') };
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      throw new InputError([{ path: `-f ${name}`, message: code === 'ENOENT' ? 'file not found' : `cannot read file (${code ?? (e as Error).message})` }]);
+    }
+  });
+}
+
+/** Help text for a command: usage line, summary and aligned flags. */
+export function usageFor(usage: string, summary: string, specs: FlagSpec[]): string {
+  const rows = specs.map((s) => [flagLabel(s), s.help + (s.default !== undefined && s.type !== 'bool' ? ` (default ${s.default})` : s.default === true ? ' (default true)' : '')]);
+  rows.push(['-h, --help', 'Show this help']);
+  const w = Math.max(...rows.map((r) => r[0].length));
+  return [`Usage: istio-operator ${usage}`, '', summary, '', 'Flags:', ...rows.map(([l, h]) => `  ${l.padEnd(w)}  ${h}`), ''].join('\n');
+}
