@@ -1,0 +1,73 @@
+import test from 'ava';
+import { computeStatus, sameStatus, statusMergePatch } from '../../../operator/controller/status.js';
+
+const t0 = new Date('2026-01-01T00:00:00Z');
+const t1 = new Date('2026-01-01T00:01:00Z');
+const t2 = new Date('2026-01-01T00:02:00Z');
+
+test('applied and ready is HEALTHY with Reconciled/Ready True at the observed generation', (t) => {
+  const s = computeStatus(undefined, 3, { kind: 'applied', updating: false, components: { Base: { ready: true }, Pilot: { ready: true } } }, t0);
+  t.is(s.status, 'HEALTHY');
+  t.is(s.observedGeneration, 3);
+  t.deepEqual(s.componentStatus, { Base: { status: 'HEALTHY' }, Pilot: { status: 'HEALTHY' } });
+  t.deepEqual(
+    s.conditions!.map((c) => [c.type, c.status, c.observedGeneration, c.lastTransitionTime]),
+    [
+      ['Reconciled', 'True', 3, t0.toISOString()],
+      ['Ready', 'True', 3, t0.toISOString()],
+    ],
+  );
+});
+
+test('not ready is RECONCILING, or UPDATING when the spec moved; the message names what is awaited', (t) => {
+  const comps = { Base: { ready: true }, Pilot: { ready: false, message: 'Deployment istio-system/istiod: 0/1 available' } };
+  const r = computeStatus(undefined, 1, { kind: 'applied', updating: false, components: comps }, t0);
+  t.is(r.status, 'RECONCILING');
+  t.regex(r.message!, /Pilot: Deployment istio-system\/istiod: 0\/1 available/);
+  t.deepEqual(r.componentStatus!.Pilot, { status: 'RECONCILING', error: 'Deployment istio-system/istiod: 0/1 available' });
+  const u = computeStatus(r, 2, { kind: 'applied', updating: true, components: comps }, t1);
+  t.is(u.status, 'UPDATING');
+});
+
+test('lastTransitionTime changes only when a condition flips', (t) => {
+  const ready = { kind: 'applied' as const, updating: false, components: { Pilot: { ready: true } } };
+  const notReady = { kind: 'applied' as const, updating: false, components: { Pilot: { ready: false } } };
+  const a = computeStatus(undefined, 1, notReady, t0);
+  const b = computeStatus(a, 1, notReady, t1);
+  t.true(sameStatus(a, b), 'same facts later: identical status, so no write');
+  const c = computeStatus(b, 1, ready, t2);
+  const ltt = (s: typeof c, type: string) => s.conditions!.find((x) => x.type === type)!.lastTransitionTime;
+  t.is(ltt(c, 'Reconciled'), t0.toISOString());
+  t.is(ltt(c, 'Ready'), t2.toISOString());
+});
+
+test('an invalid spec is ERROR naming the field and keeps what is installed (Ready and component statuses)', (t) => {
+  const ok = computeStatus(undefined, 1, { kind: 'applied', updating: false, components: { Pilot: { ready: true } } }, t0);
+  const bad = computeStatus(ok, 2, { kind: 'invalid', message: 'spec.components.pilot.k8s.replicaCount: must be an integer' }, t1);
+  t.is(bad.status, 'ERROR');
+  t.regex(bad.message!, /spec\.components\.pilot\.k8s\.replicaCount/);
+  t.deepEqual(bad.componentStatus, ok.componentStatus);
+  const ready = bad.conditions!.find((c) => c.type === 'Ready')!;
+  t.is(ready.status, 'True');
+  t.is(ready.lastTransitionTime, t0.toISOString());
+  const rec = bad.conditions!.find((c) => c.type === 'Reconciled')!;
+  t.is(rec.status, 'False');
+  t.is(rec.reason, 'InvalidSpec');
+  t.is(rec.observedGeneration, 2);
+});
+
+test('ACTION_REQUIRED adds InUse', (t) => {
+  const s = computeStatus(undefined, 1, { kind: 'actionRequired', message: 'revision "canary" is used by namespace ns1' }, t0);
+  t.is(s.status, 'ACTION_REQUIRED');
+  t.is(s.conditions!.find((c) => c.type === 'InUse')!.status, 'True');
+});
+
+test('the merge patch nulls components that went away and replaces conditions whole', (t) => {
+  const prev = computeStatus(undefined, 1, { kind: 'applied', updating: false, components: { Pilot: { ready: true }, IngressGateways: { ready: true } } }, t0);
+  const next = computeStatus(prev, 2, { kind: 'applied', updating: false, components: { Pilot: { ready: true } } }, t1);
+  const p = statusMergePatch(prev, next) as any;
+  t.is(p.status.componentStatus.IngressGateways, null);
+  t.deepEqual(p.status.componentStatus.Pilot, { status: 'HEALTHY' });
+  t.true(Array.isArray(p.status.conditions));
+  t.false('spec' in p, 'never the spec');
+});
