@@ -1,0 +1,68 @@
+import test from 'ava';
+import { revisionUsage, describeUsage, type MetaLike, type PodLike } from '../../../operator/revision/usage.js';
+import { planUpgrade, revisionForVersion } from '../../../operator/revision/plan.js';
+
+const namespaces: MetaLike[] = [
+  { name: 'shop', labels: { 'istio.io/rev': 'prod' } },
+  { name: 'legacy', labels: { 'istio-injection': 'enabled' } },
+  { name: 'pinned', labels: { 'istio.io/rev': '1-29-0' } },
+  { name: 'both', labels: { 'istio.io/rev': '1-30-0', 'istio-injection': 'enabled' } },
+  { name: 'plain' },
+];
+const pods: PodLike[] = [
+  { name: 'a', namespace: 'shop', annotations: { 'istio.io/rev': '1-29-0' }, phase: 'Running' },
+  { name: 'b', namespace: 'shop', labels: { 'istio.io/rev': 'prod' }, phase: 'Pending' },
+  { name: 'done', namespace: 'shop', annotations: { 'istio.io/rev': '1-29-0' }, phase: 'Succeeded' },
+  { name: 'crashed', namespace: 'shop', annotations: { 'istio.io/rev': '1-29-0' }, phase: 'Failed' },
+  { name: 'asks', namespace: 'plain', labels: { 'sidecar.istio.io/inject': 'true' } },
+];
+
+test('a revision is used by namespaces and pods that name it or a tag pointing at it; finished pods do not count', (t) => {
+  const u = revisionUsage('1-29-0', { namespaces, pods, tags: { prod: '1-29-0', default: '1-30-0' } });
+  t.true(u.inUse);
+  t.deepEqual(u.namespaces, ['pinned', 'shop']);
+  t.deepEqual(u.pods, ['shop/a', 'shop/b']);
+  t.deepEqual(u.tags, ['prod']);
+  t.is(describeUsage(u), 'revision 1-29-0 is in use by 2 namespaces (pinned, shop), 2 pods (shop/a, shop/b), 1 tag (prod)');
+});
+
+test('istio-injection=enabled and inject=true pods belong to the default tag\'s revision; istio.io/rev wins over istio-injection', (t) => {
+  const u = revisionUsage('1-30-0', { namespaces, pods, tags: { default: '1-30-0' } });
+  t.deepEqual(u.namespaces, ['both', 'legacy']);
+  t.deepEqual(u.pods, ['plain/asks']);
+  t.deepEqual(u.tags, ['default']);
+  const old = revisionUsage('1-29-0', { namespaces: [{ name: 'legacy', labels: { 'istio-injection': 'enabled' } }], pods: [], tags: { default: '1-30-0' } });
+  t.false(old.inUse);
+  t.is(describeUsage(old), 'revision 1-29-0 is not in use');
+});
+
+test('without a default tag, the unrevisioned control plane is the default', (t) => {
+  const u = revisionUsage('', { namespaces, pods: [], tags: {} });
+  t.deepEqual(u.namespaces, ['legacy']);
+});
+
+test('upgrade plan: one or two minors ahead are planned step by step, with tag moves and the removal last', (t) => {
+  const p = planUpgrade({
+    target: '1.30.0',
+    kubernetesVersion: 'v1.33.4',
+    installed: [{ revision: '1-29-0', version: '1.29.0', namespace: 'istio-system', tags: ['prod'], namespaces: ['shop'], pods: 3, gateways: ['istio-ingressgateway'] }],
+  });
+  t.true(p.ok, JSON.stringify(p.prechecks));
+  t.is(p.newRevision, '1-30-0');
+  t.regex(p.steps[0].manifest ?? '', /revision: 1-30-0/);
+  t.is(p.steps[1].command, 'istio-operator tag set prod --revision 1-30-0 --overwrite');
+  t.is(p.steps.at(-1)?.command, 'istio-operator uninstall --revision 1-29-0');
+});
+
+test('upgrade plan refuses three minor versions, a downgrade and a Kubernetes too old, saying why', (t) => {
+  const base = { kubernetesVersion: 'v1.33.0', installed: [{ revision: '1-27-0', version: '1.27.0', namespace: 'istio-system', tags: [], namespaces: [], pods: 0, gateways: [] }] };
+  const skip = planUpgrade({ ...base, target: '1.30.0' });
+  t.false(skip.ok);
+  t.deepEqual(skip.steps, []);
+  t.regex(skip.prechecks.find((c) => !c.ok)!.message, /crosses 3 minor versions; Istio supports canary upgrades across at most 2/);
+  const down = planUpgrade({ ...base, target: '1.26.0' });
+  t.regex(down.prechecks.find((c) => !c.ok)!.message, /older than the running 1.27.0/);
+  const k8s = planUpgrade({ ...base, kubernetesVersion: 'v1.30.2', target: '1.29.1' });
+  t.regex(k8s.prechecks.find((c) => !c.ok)!.message, /needs Kubernetes 1.31 or newer; the cluster runs v1.30.2/);
+  t.is(revisionForVersion('1.30.0'), '1-30-0');
+});
