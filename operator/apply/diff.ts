@@ -1,0 +1,32 @@
+import yaml from 'js-yaml';
+import type { InstallResult } from './install.js';
+import { refString } from './resources.js';
+import { unifiedDiff } from './textdiff.js';
+
+// Per-object diffs of a dry-run install: live (before) vs what the apply would produce, both as the
+// apiserver returns them, minus bookkeeping and status, so only meaningful changes show.
+
+function clean(o: Record<string, any> | undefined): string {
+  if (!o) return '';
+  const c = structuredClone(o);
+  delete c.status;
+  for (const k of ['managedFields', 'resourceVersion', 'generation', 'creationTimestamp', 'uid', 'selfLink']) delete c.metadata?.[k];
+  return yaml.dump(c, { sortKeys: true, lineWidth: -1, noRefs: true });
+}
+
+export interface ObjectDiff {
+  title: string;
+  text: string;
+}
+
+export function objectDiffs(r: InstallResult): ObjectDiff[] {
+  const out: ObjectDiff[] = [];
+  for (const x of r.results) {
+    if (x.outcome === 'unchanged') continue;
+    const name = refString(x.ref);
+    const text = unifiedDiff(clean(x.live), clean(x.after), x.live ? `live/${name}` : '/dev/null', `desired/${name}`);
+    out.push({ title: `${x.outcome === 'created' ? 'create' : x.outcome === 'replaced' ? 'replace' : 'configure'} ${name}`, text });
+  }
+  for (const p of r.pruned) out.push({ title: `prune ${refString(p)}`, text: `--- live/${refString(p)}\n+++ /dev/null\n(object would be deleted)\n` });
+  return out;
+}

@@ -1,0 +1,166 @@
+import PQueue from 'p-queue';
+import type { K8sObject } from '../render/engine.js';
+import { type KubeClient, type RequestCounts, writesOf } from './client.js';
+import { defaultTagObjects, DEFAULT_TAG_MWC, findInjector } from './defaulttag.js';
+import { minusRefs, readInventory, unionRefs, writeInventory, type Inventory } from './inventory.js';
+import { byStage, LABEL_COMPONENT, ownedBy, ownerLabels, STAGES, type Owner } from './owner.js';
+import { prune, type PruneResult } from './prune.js';
+import { silentProgress, waitForCRDs, waitForDeployments, type Progress } from './readiness.js';
+import { refKey, refOf, refString, Resources, type ObjectRef } from './resources.js';
+import { applyObject, type ObjectResult } from './ssa.js';
+
+// install = stages of server-side applies (only what differs) → inventory → prune → readiness.
+// Nothing here renders or parses input: it takes objects and an owner, so the controller can reuse it.
+
+export interface InstallOptions {
+  owner: Owner;
+  /** Namespace for the inventory and the one created at install time (the Istio namespace). */
+  namespace: string;
+  dryRun?: boolean;
+  force?: boolean;
+  wait?: boolean;
+  timeoutMs?: number;
+  concurrency?: number;
+  progress?: Progress;
+  /** Add the default revision tag objects when no default revision exists yet (istioctl install does). Default true. */
+  defaultTag?: boolean;
+  /** Skip pruning (diff uses this path too). */
+  prune?: boolean;
+}
+
+export interface InstallResult {
+  results: ObjectResult[];
+  pruned: ObjectRef[];
+  pruneNotes: PruneResult['skipped'];
+  namespaceCreated: boolean;
+  counts: RequestCounts;
+  writes: number;
+}
+
+/** A stage failed: nothing of later stages was applied. */
+export class StageError extends Error {
+  constructor(readonly stage: string, readonly failures: Array<{ ref: ObjectRef; error: Error }>, readonly skippedStages: string[]) {
+    super(
+      `stage "${stage}" failed:\n` +
+        failures.map((f) => `  ${refString(f.ref)}: ${f.error.message}`).join('\n') +
+        (skippedStages.length ? `\nnot applied (later stages): ${skippedStages.join(', ')}` : ''),
+    );
+    this.name = 'StageError';
+  }
+}
+
+export async function install(client: KubeClient, rendered: K8sObject[], opts: InstallOptions): Promise<InstallResult> {
+  const res = new Resources(client);
+  const progress = opts.progress ?? silentProgress;
+  const timeoutMs = opts.timeoutMs ?? 300_000;
+  const owner = opts.owner;
+  const objects = [...rendered];
+
+  // Cluster-scoped kinds must not carry a namespace, or inventory keys would not match live objects.
+  for (const o of objects) {
+    if (!o.metadata.namespace) continue;
+    const namespaced = await res.namespaced(o.apiVersion, o.kind).catch(() => true);
+    if (namespaced) continue;
+    const { namespace: _dropped, ...metadata } = o.metadata;
+    objects[objects.indexOf(o)] = { ...o, metadata } as K8sObject;
+  }
+
+  const namespaceCreated = await ensureNamespace(client, opts.namespace, !!opts.dryRun);
+
+  if (opts.defaultTag !== false) objects.push(...(await defaultTagIfNeeded(client, objects, owner)));
+
+  const refs = objects.map(refOf);
+  const previous = await readInventory(client, opts.namespace, owner);
+  // Record intent before writing anything, so a crash mid-install leaves nothing untracked.
+  if (!opts.dryRun) await writeInventory(client, { owner, namespace: opts.namespace, objects: unionRefs(previous?.objects ?? [], refs) }, previous);
+
+  const results: ObjectResult[] = [];
+  const q = new PQueue({ concurrency: opts.concurrency ?? 8 });
+  const stages = byStage(objects);
+  for (let s = 0; s < stages.length; s++) {
+    const stage = stages[s]!;
+    if (!stage.length) continue;
+    const failures: Array<{ ref: ObjectRef; error: Error }> = [];
+    await Promise.all(
+      stage.map((o) =>
+        q.add(async () => {
+          try {
+            results.push(await applyObject(client, res, o, { dryRun: !!opts.dryRun, force: !!opts.force }));
+          } catch (e) {
+            failures.push({ ref: refOf(o), error: e as Error });
+          }
+        }),
+      ),
+    );
+    if (failures.length) {
+      const later = STAGES.slice(s + 1).filter((_, i) => stages[s + 1 + i]!.length);
+      throw new StageError(STAGES[s]!, failures, [...later]);
+    }
+    if (STAGES[s] === 'crds' && !opts.dryRun) {
+      await waitForCRDs(client, res, stage.map((o) => o.metadata.name), timeoutMs);
+    }
+  }
+
+  let pruneResult: PruneResult = { deleted: [], skipped: [] };
+  if (opts.prune !== false && previous) {
+    pruneResult = await prune(client, res, minusRefs(previous.objects, refs), owner, { dryRun: !!opts.dryRun });
+  }
+  if (!opts.dryRun) {
+    const afterUnion: Inventory = { owner, namespace: opts.namespace, objects: unionRefs(previous?.objects ?? [], refs) };
+    await writeInventory(client, { owner, namespace: opts.namespace, objects: refs }, afterUnion);
+  }
+
+  if (opts.wait && !opts.dryRun) {
+    const deployments = objects.filter((o) => o.kind === 'Deployment').map((o) => ({ ref: refOf(o), labels: o.metadata.labels ?? {} }));
+    await waitForDeployments(client, res, deployments, timeoutMs, progress);
+    // Components without Deployments (Base) are ready once applied.
+    const withDeploy = new Set(deployments.map((d) => d.labels[LABEL_COMPONENT]));
+    for (const c of [...new Set(objects.map((o) => o.metadata.labels?.[LABEL_COMPONENT]).filter((c): c is string => !!c))].filter((c) => !withDeploy.has(c)).sort()) {
+      progress.ready(c);
+    }
+  }
+
+  const order = new Map(objects.map((o, i) => [refKey(refOf(o)), i]));
+  results.sort((a, b) => (order.get(refKey(a.ref)) ?? 0) - (order.get(refKey(b.ref)) ?? 0));
+  return {
+    results,
+    pruned: pruneResult.deleted,
+    pruneNotes: pruneResult.skipped,
+    namespaceCreated,
+    counts: { ...client.counts },
+    writes: writesOf(client.counts),
+  };
+}
+
+/** The Istio namespace, created like istioctl does (plain, unlabelled: we never delete a namespace). */
+async function ensureNamespace(client: KubeClient, ns: string, dryRun: boolean): Promise<boolean> {
+  const live = await client.request('GET', `/api/v1/namespaces/${encodeURIComponent(ns)}`, { allow404: true });
+  if (live) return false;
+  if (dryRun) return true;
+  await client.request('POST', '/api/v1/namespaces', { body: { apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } } }).catch((e) => {
+    if ((e as { code?: number }).code !== 409) throw e;
+  });
+  return true;
+}
+
+/** Default-tag objects, when this install has an injector and the tag is absent or already ours. */
+async function defaultTagIfNeeded(client: KubeClient, objects: K8sObject[], owner: Owner): Promise<K8sObject[]> {
+  const injector = findInjector(objects);
+  if (!injector) return [];
+  if (objects.some((o) => o.kind === 'MutatingWebhookConfiguration' && o.metadata.name === DEFAULT_TAG_MWC)) return [];
+  const live = await client.request<Record<string, any>>('GET', `/apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations/${DEFAULT_TAG_MWC}`, { allow404: true });
+  if (live && !ownedBy(live.metadata?.labels, owner)) return [];
+  if (!live && owner.rev !== 'default') {
+    // A default revision (istio-sidecar-injector without suffix) already serves the default tag's namespaces.
+    const def = await client.request('GET', '/apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations/istio-sidecar-injector', { allow404: true });
+    if (def) return [];
+  }
+  const labels = { ...(injector.metadata.labels ?? {}), ...ownerLabels(owner) };
+  return defaultTagObjects(injector, labels);
+}
+
+export function summarize(r: InstallResult): Record<'created' | 'configured' | 'unchanged' | 'replaced' | 'pruned', number> {
+  const c = { created: 0, configured: 0, unchanged: 0, replaced: 0, pruned: r.pruned.length };
+  for (const x of r.results) c[x.outcome]++;
+  return c;
+}

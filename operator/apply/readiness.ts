@@ -1,0 +1,174 @@
+import type { KubeClient } from './client.js';
+import { LABEL_COMPONENT } from './owner.js';
+import { refString, type ObjectRef, type Resources } from './resources.js';
+
+// Waits that say what they wait for, and on timeout, which object is not ready and why.
+
+export interface Progress {
+  /** A component started waiting. */
+  waiting(component: string, what: string): void;
+  ready(component: string): void;
+  info(line: string): void;
+  /** Stop any animation (before printing errors). */
+  stop(): void;
+}
+
+const TITLES: Record<string, string> = {
+  Base: 'Istio core',
+  Pilot: 'Istiod',
+  IngressGateways: 'Ingress gateways',
+  EgressGateways: 'Egress gateways',
+};
+export function componentTitle(c: string): string {
+  return TITLES[c] ?? c;
+}
+
+/** istioctl-like output: a spinner per pending component on a TTY, plain lines otherwise (pipes, CI). */
+export function consoleProgress(stream: NodeJS.WriteStream = process.stderr, opts: { plain?: boolean } = {}): Progress {
+  const plain = opts.plain ?? (!stream.isTTY || !!process.env.CI);
+  const pending = new Map<string, string>();
+  let timer: NodeJS.Timeout | undefined;
+  let frame = 0;
+  const frames = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏'];
+  const clear = () => stream.write('\r\x1b[K');
+  const draw = () => {
+    if (!pending.size) return;
+    clear();
+    const names = [...pending.keys()].map(componentTitle).join(', ');
+    stream.write(`${frames[frame++ % frames.length]} Processing resources for ${names}. Waiting for ${[...pending.values()].join(', ')}`.slice(0, (stream.columns || 120) - 1));
+  };
+  return {
+    waiting(c, what) {
+      pending.set(c, what);
+      if (plain) stream.write(`- waiting for ${componentTitle(c)}: ${what}\n`);
+      else if (!timer) timer = setInterval(draw, 100);
+    },
+    ready(c) {
+      pending.delete(c);
+      if (plain) stream.write(`✔ ${componentTitle(c)} installed\n`);
+      else {
+        clear();
+        stream.write(`✔ ${componentTitle(c)} installed\n`);
+        if (!pending.size && timer) {
+          clearInterval(timer);
+          timer = undefined;
+        } else draw();
+      }
+    },
+    info(line) {
+      if (!plain && pending.size) clear();
+      stream.write(line + '\n');
+    },
+    stop() {
+      if (timer) {
+        clearInterval(timer);
+        timer = undefined;
+        clear();
+      }
+    },
+  };
+}
+
+export const silentProgress: Progress = { waiting() {}, ready() {}, info() {}, stop() {} };
+
+export class NotReadyError extends Error {
+  constructor(message: string, readonly objects: Array<{ ref: ObjectRef; why: string }>) {
+    super(message);
+    this.name = 'NotReadyError';
+  }
+}
+
+function conditionsText(o: Record<string, any> | undefined): string {
+  const cs: Array<Record<string, any>> = o?.status?.conditions ?? [];
+  if (!cs.length) return 'no conditions reported yet';
+  return cs.map((c) => `${c.type}=${c.status}${c.reason ? ` (${c.reason}${c.message ? ': ' + c.message : ''})` : ''}`).join('; ');
+}
+
+function isTrue(o: Record<string, any> | undefined, type: string): boolean {
+  return !!o?.status?.conditions?.some((c: any) => c.type === type && c.status === 'True');
+}
+
+export function crdReady(o: Record<string, any> | undefined): boolean {
+  return isTrue(o, 'Established');
+}
+
+export function deploymentReady(o: Record<string, any> | undefined): boolean {
+  if (!o) return false;
+  const st = o.status ?? {};
+  if ((st.observedGeneration ?? 0) < (o.metadata?.generation ?? 0)) return false;
+  const want = o.spec?.replicas ?? 1;
+  if ((st.updatedReplicas ?? 0) < want) return false;
+  return isTrue(o, 'Available');
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+interface Waited {
+  ref: ObjectRef;
+  component: string;
+  ready: (o: Record<string, any> | undefined) => boolean;
+  what: string;
+}
+
+async function waitAll(client: KubeClient, res: Resources, items: Waited[], timeoutMs: number, progress: Progress): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  const byComponent = new Map<string, Waited[]>();
+  for (const w of items) byComponent.set(w.component, [...(byComponent.get(w.component) ?? []), w]);
+  const last = new Map<Waited, Record<string, any> | undefined>();
+  await Promise.all(
+    [...byComponent.entries()].map(async ([component, ws]) => {
+      progress.waiting(component, ws.map((w) => w.what).join(', '));
+      let left = ws;
+      for (let delay = 100; ; delay = Math.min(delay * 2, 1000)) {
+        const states = await Promise.all(left.map(async (w) => [w, await client.request<Record<string, any>>('GET', await res.path(w.ref), { allow404: true })] as const));
+        for (const [w, o] of states) last.set(w, o);
+        left = states.filter(([w, o]) => !w.ready(o)).map(([w]) => w);
+        if (!left.length) return progress.ready(component);
+        if (Date.now() > deadline) return;
+        await sleep(delay);
+      }
+    }),
+  );
+  const notReady = items.filter((w) => !w.ready(last.get(w)));
+  if (notReady.length) {
+    progress.stop();
+    const objects = notReady.map((w) => ({ ref: w.ref, why: last.get(w) ? conditionsText(last.get(w)) : 'not found' }));
+    throw new NotReadyError(
+      `timed out after ${Math.round(timeoutMs / 1000)}s waiting for:\n` + objects.map((o) => `  ${refString(o.ref)}: ${o.why}`).join('\n'),
+      objects,
+    );
+  }
+}
+
+export async function waitForCRDs(client: KubeClient, res: Resources, names: string[], timeoutMs: number, progress: Progress = silentProgress): Promise<void> {
+  if (!names.length) return;
+  await waitAll(
+    client,
+    res,
+    names.map((name) => ({ ref: { apiVersion: 'apiextensions.k8s.io/v1', kind: 'CustomResourceDefinition', name }, component: 'CRDs', ready: crdReady, what: 'CRDs Established' })),
+    timeoutMs,
+    progress,
+  );
+}
+
+/** Waits for every Deployment, grouped by its component label for progress lines. */
+export async function waitForDeployments(
+  client: KubeClient,
+  res: Resources,
+  deployments: Array<{ ref: ObjectRef; labels?: Record<string, string> }>,
+  timeoutMs: number,
+  progress: Progress = silentProgress,
+): Promise<void> {
+  await waitAll(
+    client,
+    res,
+    deployments.map((d) => ({
+      ref: d.ref,
+      component: d.labels?.[LABEL_COMPONENT] ?? 'Other',
+      ready: deploymentReady,
+      what: `Deployment ${d.ref.namespace}/${d.ref.name}`,
+    })),
+    timeoutMs,
+    progress,
+  );
+}

@@ -1,0 +1,138 @@
+import type { K8sObject } from '../render/engine.js';
+import { ApiError, type KubeClient } from './client.js';
+import { FIELD_MANAGER } from './owner.js';
+import { refOf, refString, type ObjectRef, type Resources } from './resources.js';
+
+// Server-side apply of one rendered object, writing only when the result would differ from what is live.
+//
+// force=true, always (as istioctl does): the body carries only the fields we render, so forcing takes
+// ownership of exactly those fields and nothing else. A conflict means someone changed a field the
+// IstioOperator declares; the IstioOperator is the source of truth for it, and without force a single
+// `kubectl edit` would wedge every later install. Fields we do not render stay with their managers.
+//
+// "Only what differs": for an existing object we ask the apiserver what the apply would produce
+// (dryRun=All: same defaulting, same merge, no write) and compare it with the live object, ignoring
+// bookkeeping (managedFields, resourceVersion, generation, timestamps). Equal → no write. This is exact
+// by construction (it is the apiserver's own merge), unlike a client-side guess of SSA semantics.
+
+export type Outcome = 'created' | 'configured' | 'unchanged' | 'replaced';
+
+export interface ObjectResult {
+  ref: ObjectRef;
+  outcome: Outcome;
+  /** Live object before (absent when created). */
+  live?: Record<string, any>;
+  /** What the object is (or, in dry-run, would be) after the apply. */
+  after?: Record<string, any>;
+}
+
+export interface SsaOptions {
+  /** Compute outcomes only: no real writes (dry-run requests still go out). */
+  dryRun?: boolean;
+  /** Replace (delete + create) an object whose change touches an immutable field. */
+  force?: boolean;
+  /** How long to wait for a replaced object to be gone. */
+  deleteTimeoutMs?: number;
+}
+
+/** A change the apiserver refuses because a field cannot change after creation. */
+export class ImmutableFieldError extends Error {
+  constructor(readonly ref: ObjectRef, readonly fields: string[], detail: string) {
+    super(
+      `${refString(ref)}: cannot change immutable field${fields.length > 1 ? 's' : ''} ${fields.join(', ') || '(unknown)'} (${detail}); ` +
+        `rerun with --force to delete and recreate this object`,
+    );
+    this.name = 'ImmutableFieldError';
+  }
+}
+
+export function immutableFields(e: unknown): string[] | undefined {
+  if (!(e instanceof ApiError) || e.code !== 422) return undefined;
+  const re = /immutable|may not change once set|cannot be changed|field is not mutable/i;
+  const causes: Array<{ field?: string; message?: string }> = e.status?.details?.causes ?? [];
+  const hits = causes.filter((c) => re.test(c.message ?? '')).map((c) => c.field ?? '');
+  if (hits.length) return [...new Set(hits.filter(Boolean))];
+  return re.test(e.message) ? [] : undefined;
+}
+
+const BOOKKEEPING = ['managedFields', 'resourceVersion', 'generation', 'creationTimestamp', 'uid', 'selfLink'];
+
+/** The object minus what changes without a change of meaning. */
+export function comparable(o: Record<string, any> | undefined): Record<string, any> | undefined {
+  if (!o) return o;
+  const c = structuredClone(o);
+  for (const k of BOOKKEEPING) delete c.metadata?.[k];
+  return c;
+}
+
+/** Deterministic JSON (sorted keys) so equal objects compare equal as strings. */
+export function canonical(v: unknown): string {
+  return JSON.stringify(v, (_k, val) =>
+    val && typeof val === 'object' && !Array.isArray(val) ? Object.fromEntries(Object.keys(val).sort().map((k) => [k, val[k]])) : val,
+  );
+}
+
+export function sameObject(a: Record<string, any> | undefined, b: Record<string, any> | undefined): boolean {
+  return canonical(comparable(a)) === canonical(comparable(b));
+}
+
+/** The apply body: the rendered object alone, never merged with anything read from the cluster. */
+export function applyBody(o: K8sObject): string {
+  return JSON.stringify(o);
+}
+
+async function patchApply(client: KubeClient, path: string, o: K8sObject, dryRun: boolean): Promise<Record<string, any>> {
+  const r = await client.request<Record<string, any>>('PATCH', path, {
+    query: { fieldManager: FIELD_MANAGER, force: 'true', ...(dryRun ? { dryRun: 'All' } : {}) },
+    body: applyBody(o),
+    contentType: 'application/apply-patch+yaml',
+  });
+  return r!;
+}
+
+export async function applyObject(client: KubeClient, res: Resources, o: K8sObject, opts: SsaOptions = {}): Promise<ObjectResult> {
+  const ref = refOf(o);
+  let path: string;
+  try {
+    if (!(await res.namespaced(o.apiVersion, o.kind))) delete ref.namespace;
+    path = await res.path(ref);
+  } catch (e) {
+    // In a dry run the CRD of a CR may itself be only about to be created.
+    if (opts.dryRun) return { ref, outcome: 'created', after: o as Record<string, any> };
+    throw e;
+  }
+  const live = await client.request<Record<string, any>>('GET', path, { allow404: true });
+  if (!live) {
+    if (opts.dryRun) return { ref, outcome: 'created', after: await patchApply(client, path, o, true).catch(() => o as Record<string, any>) };
+    return { ref, outcome: 'created', after: await patchApply(client, path, o, false) };
+  }
+  let would: Record<string, any>;
+  try {
+    would = await patchApply(client, path, o, true);
+  } catch (e) {
+    const fields = immutableFields(e);
+    if (fields === undefined) throw e;
+    if (!opts.force) throw new ImmutableFieldError(ref, fields, (e as Error).message.replace(/^.*?: /, ''));
+    if (opts.dryRun) return { ref, outcome: 'replaced', live, after: o as Record<string, any> };
+    await deleteAndWait(client, path, opts.deleteTimeoutMs ?? 120_000, ref);
+    return { ref, outcome: 'replaced', live, after: await patchApply(client, path, o, false) };
+  }
+  if (sameObject(live, would)) return { ref, outcome: 'unchanged', live, after: live };
+  if (opts.dryRun) return { ref, outcome: 'configured', live, after: would };
+  return { ref, outcome: 'configured', live, after: await patchApply(client, path, o, false) };
+}
+
+/** Deletes and waits until the name is free, so the following create does not race the old object. */
+export async function deleteAndWait(client: KubeClient, path: string, timeoutMs: number, ref: ObjectRef): Promise<void> {
+  await client.request('DELETE', path, { body: { kind: 'DeleteOptions', apiVersion: 'v1', propagationPolicy: 'Background' }, allow404: true });
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const cur = await client.request<Record<string, any>>('GET', path, { allow404: true });
+    if (!cur) return;
+    if (Date.now() > deadline) {
+      const fin = cur.metadata?.finalizers?.length ? ` (finalizers: ${cur.metadata.finalizers.join(', ')})` : '';
+      throw new Error(`${refString(ref)} is still being deleted after ${Math.round(timeoutMs / 1000)}s${fin}`);
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}

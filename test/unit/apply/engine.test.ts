@@ -1,0 +1,87 @@
+import test from 'ava';
+import { ApiError, describePath } from '../../../operator/apply/client.js';
+import { defaultTagObjects, findInjector } from '../../../operator/apply/defaulttag.js';
+import { inventoryName, minusRefs, unionRefs } from '../../../operator/apply/inventory.js';
+import { byStage, LABEL_OWNER, LABEL_OWNER_NAMESPACE, LABEL_REV, ownedBy, stageOf } from '../../../operator/apply/owner.js';
+import { canonical, immutableFields, sameObject } from '../../../operator/apply/ssa.js';
+import { crdReady, deploymentReady } from '../../../operator/apply/readiness.js';
+
+test('stages follow the render order: CRDs first, webhooks last, unknown kinds after CRDs', (t) => {
+  const kinds = ['ValidatingWebhookConfiguration', 'Deployment', 'CustomResourceDefinition', 'ClusterRole', 'ServiceAccount', 'PodDisruptionBudget', 'Namespace', 'Gateway'];
+  const stages = byStage(kinds.map((kind) => ({ kind })));
+  t.deepEqual(stages[0]!.map((o) => o.kind), ['CustomResourceDefinition']);
+  t.deepEqual(stages[stages.length - 1]!.map((o) => o.kind), ['ValidatingWebhookConfiguration']);
+  t.true(stageOf('Gateway') > stageOf('CustomResourceDefinition'));
+  t.true(stageOf('ClusterRole') < stageOf('ServiceAccount'));
+  t.true(stageOf('Deployment') < stageOf('PodDisruptionBudget'));
+});
+
+test('ownership needs the same owner name, owner namespace and revision', (t) => {
+  const owner = { name: 'iop', namespace: 'istio-system', rev: 'canary' };
+  const labels = { [LABEL_OWNER]: 'iop', [LABEL_OWNER_NAMESPACE]: 'istio-system', [LABEL_REV]: 'canary' };
+  t.true(ownedBy(labels, owner));
+  t.false(ownedBy({ ...labels, [LABEL_REV]: 'default' }, owner));
+  t.false(ownedBy({ ...labels, [LABEL_OWNER]: 'unknown' }, owner));
+  t.false(ownedBy({ ...labels, [LABEL_OWNER_NAMESPACE]: 'other' }, owner));
+  t.false(ownedBy(undefined, owner));
+  t.false(ownedBy({ [LABEL_OWNER]: 'iop', [LABEL_REV]: 'canary' }, owner), 'missing owner namespace is another owner');
+});
+
+test('comparison ignores bookkeeping and key order, nothing else', (t) => {
+  const live = { metadata: { name: 'a', resourceVersion: '5', generation: 2, managedFields: [{}], creationTimestamp: 'x', uid: 'u' }, spec: { b: 1, a: [1, 2] } };
+  const dry = { spec: { a: [1, 2], b: 1 }, metadata: { name: 'a', resourceVersion: '6', generation: 3 } };
+  t.true(sameObject(live, dry));
+  t.false(sameObject(live, { ...dry, spec: { a: [2, 1], b: 1 } }));
+  t.is(canonical({ b: 1, a: { d: 1, c: 2 } }), '{"a":{"c":2,"d":1},"b":1}');
+});
+
+test('immutable-field rejections are recognised with their field paths', (t) => {
+  const e = new ApiError('x', 422, 'Invalid', {
+    details: { causes: [{ reason: 'FieldValueInvalid', message: 'Invalid value: ...: field is immutable', field: 'spec.selector' }] },
+  }, 'patch', '/apis/apps/v1/namespaces/n/deployments/d');
+  t.deepEqual(immutableFields(e), ['spec.selector']);
+  t.is(immutableFields(new ApiError('bad', 422, 'Invalid', { details: { causes: [{ message: 'must be positive', field: 'spec.replicas' }] } }, 'patch', '/')), undefined);
+  t.is(immutableFields(new Error('x')), undefined);
+});
+
+test('paths are described as kubectl names them', (t) => {
+  t.is(describePath('/apis/apps/v1/namespaces/ns/deployments/x'), 'deployments.apps "x" in namespace "ns"');
+  t.is(describePath('/api/v1/namespaces/ns/configmaps'), 'configmaps in namespace "ns"');
+  t.is(describePath('/apis/rbac.authorization.k8s.io/v1/clusterroles/r'), 'clusterroles.rbac.authorization.k8s.io "r"');
+  t.is(describePath('/api/v1/namespaces/istio-system'), 'namespaces "istio-system"');
+});
+
+test('inventory names and set arithmetic', (t) => {
+  t.is(inventoryName({ name: 'My_IOP', namespace: '', rev: 'default' }), 'istio-operator-inventory-my-iop-default');
+  const a = { apiVersion: 'v1', kind: 'Service', namespace: 'n', name: 'a' };
+  const b = { apiVersion: 'v1', kind: 'Service', namespace: 'n', name: 'b' };
+  t.deepEqual(minusRefs([a, b], [b]), [a]);
+  t.deepEqual(unionRefs([b, a], [a]), [a, b]);
+});
+
+test('readiness predicates', (t) => {
+  t.true(crdReady({ status: { conditions: [{ type: 'Established', status: 'True' }] } }));
+  t.false(crdReady({ status: { conditions: [{ type: 'Established', status: 'False' }] } }));
+  const d = { metadata: { generation: 2 }, spec: { replicas: 1 }, status: { observedGeneration: 2, updatedReplicas: 1, conditions: [{ type: 'Available', status: 'True' }] } };
+  t.true(deploymentReady(d));
+  t.false(deploymentReady({ ...d, status: { ...d.status, observedGeneration: 1 } }), 'stale status is not ready');
+  t.false(deploymentReady(undefined));
+});
+
+test('default tag webhooks point at the revision istiod and select the default tag', (t) => {
+  const injector = {
+    apiVersion: 'admissionregistration.k8s.io/v1',
+    kind: 'MutatingWebhookConfiguration',
+    metadata: { name: 'istio-sidecar-injector-canary' },
+    webhooks: [{ name: 'rev.namespace.sidecar-injector.istio.io', clientConfig: { service: { name: 'istiod-canary', namespace: 'istio-system', path: '/inject', port: 443 }, caBundle: 'x' } }],
+  };
+  t.is(findInjector([injector]), injector);
+  const [mwc, vwc] = defaultTagObjects(injector, { [LABEL_REV]: 'canary' });
+  t.is(mwc!.metadata.name, 'istio-revision-tag-default');
+  t.is(mwc!.metadata.labels!['istio.io/tag'], 'default');
+  const hooks = mwc!.webhooks as any[];
+  t.deepEqual(hooks.map((h) => h.name), ['rev.namespace.sidecar-injector.istio.io', 'rev.object.sidecar-injector.istio.io', 'namespace.sidecar-injector.istio.io', 'object.sidecar-injector.istio.io']);
+  t.true(hooks.every((h) => h.clientConfig.service.name === 'istiod-canary' && !h.clientConfig.caBundle));
+  t.is(vwc!.metadata.name, 'istiod-default-validator');
+  t.is((vwc!.webhooks as any[])[0].clientConfig.service.path, '/validate');
+});
