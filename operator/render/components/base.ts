@@ -1,0 +1,65 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import yaml from 'js-yaml';
+import { crdsDir } from '../../paths.js';
+import type { RenderContext } from '../context.js';
+import { renderComponentTemplates, type K8sObject } from '../engine.js';
+
+// The base component: Istio's config CRDs and the shared istio-reader ServiceAccount.
+// Nothing here depends on the revision: every control-plane revision serves the same CRDs, so the objects
+// are identical whichever revision renders them (apply may see them from several owners; that is by design).
+
+const istioCrdsDir = path.join(crdsDir, 'istio');
+
+let crdCache: K8sObject[] | undefined;
+
+/** The Istio CRDs as shipped in crds/istio, parsed once per process (render is called in loops by the controller). */
+export function istioCrds(): K8sObject[] {
+  if (!crdCache) {
+    crdCache = fs
+      .readdirSync(istioCrdsDir)
+      .filter((f) => f.endsWith('.yaml'))
+      .sort()
+      .map((f) => {
+        const doc = yaml.load(fs.readFileSync(path.join(istioCrdsDir, f), 'utf8')) as K8sObject;
+        if (!doc || doc.kind !== 'CustomResourceDefinition') throw new Error(`crds/istio/${f} is not a CustomResourceDefinition`);
+        return doc;
+      });
+  }
+  // Callers (labels, overlays) mutate what we return; the cache must stay pristine.
+  return structuredClone(crdCache);
+}
+
+function list(v: unknown): string[] {
+  return Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : [];
+}
+
+export function renderBase(ctx: RenderContext): K8sObject[] {
+  const values = ctx.values ?? {};
+  const global = values.global ?? {};
+  const base = values.base ?? {};
+  // Istio's resourceScope lets a cluster admin own cluster-scoped objects and a mesh admin the rest.
+  const scope: string = global.resourceScope || 'all';
+  const clusterScoped = scope !== 'namespace';
+  const namespaced = scope !== 'cluster';
+
+  const objects: K8sObject[] = [];
+  // istioctl turns off enableIstioConfigCRDs for installs whose CRDs are managed elsewhere; enableCRDTemplates
+  // is the Helm chart's switch for the same thing. Either off means no CRDs from us.
+  if (clusterScoped && base.enableCRDTemplates !== false && base.enableIstioConfigCRDs !== false) {
+    const excluded = new Set(list(base.excludedCRDs));
+    objects.push(...istioCrds().filter((c) => !excluded.has(c.metadata.name)));
+  }
+
+  // A custom reader account (global.readerServiceAccount.name) replaces ours; pilot binds the ClusterRole to it.
+  const customReader = !!(global.readerServiceAccount && global.readerServiceAccount.name);
+  const view = {
+    namespace: ctx.namespace || global.istioNamespace || 'istio-system',
+    base: {
+      readerServiceAccount: namespaced && global.enableReaderRBAC !== false && !customReader,
+      imagePullSecrets: list(global.imagePullSecrets),
+    },
+  };
+  objects.push(...renderComponentTemplates('base', view));
+  return objects;
+}

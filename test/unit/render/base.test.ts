@@ -1,0 +1,168 @@
+import test from 'ava';
+import fs from 'node:fs';
+import path from 'node:path';
+import yaml from 'js-yaml';
+import { renderBase, istioCrds } from '../../../operator/render/components/base.js';
+import type { RenderContext } from '../../../operator/render/context.js';
+import type { K8sObject } from '../../../operator/render/engine.js';
+import { manifestsDir } from '../../../operator/paths.js';
+import { loadGolden } from '../../golden/compare.js';
+
+// The base component: Istio's CRDs (names, versions, columns as Istio 1.30; our own structural schemas) and the
+// istio-reader ServiceAccount, from a hand-made RenderContext so the test does not depend on values resolution.
+
+const defaults = yaml.load(fs.readFileSync(path.join(manifestsDir, 'values.yaml'), 'utf8')) as Record<string, any>;
+
+function ctx(over: { values?: Record<string, any>; revision?: string; namespace?: string } = {}): RenderContext {
+  const values = structuredClone(defaults);
+  for (const [k, v] of Object.entries(over.values ?? {})) values[k] = { ...(values[k] ?? {}), ...v };
+  const revision = over.revision ?? '';
+  return {
+    values,
+    meshConfig: {},
+    revision,
+    rev: revision || 'default',
+    revSuffix: revision ? `-${revision}` : '',
+    namespace: over.namespace ?? 'istio-system',
+    istioNamespace: 'istio-system',
+    version: '1.30.0',
+    ca: { mode: 'istiod', secretName: 'cacerts' },
+  };
+}
+
+const crdsOf = (objs: K8sObject[]) => objs.filter((o) => o.kind === 'CustomResourceDefinition');
+const names = (objs: K8sObject[]) => objs.map((o) => `${o.kind}/${o.metadata.name}`).sort();
+const goldenCrds = () => loadGolden('all_on.golden-show-in-gh-pull-request.yaml').filter((o) => o.kind === 'CustomResourceDefinition') as any[];
+
+test('renders the 14 Istio CRDs and the istio-reader ServiceAccount', (t) => {
+  const objs = renderBase(ctx());
+  t.is(crdsOf(objs).length, 14);
+  const sa = objs.find((o) => o.kind === 'ServiceAccount')!;
+  t.is(sa.metadata.name, 'istio-reader-service-account');
+  t.is(sa.metadata.namespace, 'istio-system');
+  t.deepEqual(sa.metadata.labels, { app: 'istio-reader', 'app.kubernetes.io/name': 'istio-reader', 'app.kubernetes.io/part-of': 'istio' });
+  t.is(objs.length, 15);
+});
+
+test('CRD identity equals Istio 1.30: group, names, scope, categories, versions with served/storage, printer columns', (t) => {
+  const ours = new Map(crdsOf(renderBase(ctx())).map((c: any) => [c.metadata.name, c]));
+  const golden = goldenCrds();
+  t.is(golden.length, 14);
+  for (const g of golden) {
+    const o = ours.get(g.metadata.name);
+    if (!o) {
+      t.fail(`missing CRD ${g.metadata.name}`);
+      continue;
+    }
+    t.is(o.spec.group, g.spec.group, g.metadata.name);
+    t.is(o.spec.scope, g.spec.scope, g.metadata.name);
+    t.deepEqual(o.spec.names, g.spec.names, g.metadata.name);
+    const ident = (c: any) =>
+      c.spec.versions.map((v: any) => ({
+        name: v.name,
+        served: v.served,
+        storage: v.storage,
+        subresources: v.subresources,
+        required: v.schema.openAPIV3Schema.required,
+        topLevel: Object.keys(v.schema.openAPIV3Schema.properties).sort(),
+        columns: (v.additionalPrinterColumns ?? []).map((c: any) => [c.name, c.type, c.jsonPath, c.priority]),
+      }));
+    t.deepEqual(ident(o), ident(g), g.metadata.name);
+    t.deepEqual(o.metadata.labels, { 'app.kubernetes.io/part-of': 'istio' });
+  }
+});
+
+/** The apiserver's structural-schema rules that a hand-written schema can break. */
+function structuralProblems(s: any, at: string, out: string[]): void {
+  if (!s || typeof s !== 'object') return void out.push(`${at}: not a schema`);
+  const preserve = s['x-kubernetes-preserve-unknown-fields'] === true || s['x-kubernetes-int-or-string'] === true;
+  if (!s.type && !preserve) out.push(`${at}: no type`);
+  if (s.properties && s.additionalProperties) out.push(`${at}: properties and additionalProperties together`);
+  for (const bad of ['$ref', 'definitions', 'dependencies', 'patternProperties']) if (bad in s) out.push(`${at}: ${bad} is not allowed`);
+  if (s.type === 'array' && !s.items) out.push(`${at}: array without items`);
+  if (s.type && s.type !== 'object' && (s.properties || s.additionalProperties)) out.push(`${at}: properties on a ${s.type}`);
+  for (const [k, v] of Object.entries(s.properties ?? {})) structuralProblems(v, `${at}.${k}`, out);
+  if (s.items) structuralProblems(s.items, `${at}[]`, out);
+  if (s.additionalProperties && typeof s.additionalProperties === 'object') structuralProblems(s.additionalProperties, `${at}{}`, out);
+}
+
+test('CRD schemas are structural, one storage version each, spec and status keep unknown fields', (t) => {
+  for (const c of crdsOf(renderBase(ctx())) as any[]) {
+    t.is(c.apiVersion, 'apiextensions.k8s.io/v1');
+    t.is(c.spec.versions.filter((v: any) => v.storage).length, 1, c.metadata.name);
+    for (const v of c.spec.versions) {
+      const problems: string[] = [];
+      structuralProblems(v.schema.openAPIV3Schema, `${c.metadata.name}/${v.name}`, problems);
+      t.deepEqual(problems, []);
+      const { spec, status } = v.schema.openAPIV3Schema.properties;
+      t.true(spec['x-kubernetes-preserve-unknown-fields'], `${c.metadata.name}/${v.name} spec`);
+      t.true(status['x-kubernetes-preserve-unknown-fields'], `${c.metadata.name}/${v.name} status`);
+      t.truthy(spec.description);
+      t.deepEqual(v.subresources, { status: {} });
+    }
+  }
+});
+
+test('the structural check catches what the apiserver rejects', (t) => {
+  const p: string[] = [];
+  structuralProblems({ type: 'object', properties: { a: {}, b: { type: 'array' }, c: { type: 'object', properties: {}, additionalProperties: { type: 'string' } } } }, 'x', p);
+  t.deepEqual(p, ['x.a: no type', 'x.b: array without items', 'x.c: properties and additionalProperties together']);
+});
+
+test('CRDs are the same whatever the revision, and callers get their own copies', (t) => {
+  const a = renderBase(ctx());
+  const b = renderBase(ctx({ revision: 'canary' }));
+  t.deepEqual(a, b);
+  (a[0] as any).spec.group = 'changed';
+  a[0]!.metadata.labels!.x = 'y';
+  t.deepEqual(renderBase(ctx()), b);
+  t.not(istioCrds()[0], istioCrds()[0]);
+});
+
+test('excludedCRDs, enableIstioConfigCRDs and enableCRDTemplates leave CRDs out', (t) => {
+  const ex = renderBase(ctx({ values: { base: { excludedCRDs: ['envoyfilters.networking.istio.io', 'wasmplugins.extensions.istio.io'] } } }));
+  t.is(crdsOf(ex).length, 12);
+  t.false(names(ex).includes('CustomResourceDefinition/envoyfilters.networking.istio.io'));
+  t.is(crdsOf(renderBase(ctx({ values: { base: { enableIstioConfigCRDs: false } } }))).length, 0);
+  t.is(crdsOf(renderBase(ctx({ values: { base: { enableCRDTemplates: false } } }))).length, 0);
+});
+
+test('resourceScope splits cluster-scoped CRDs from the namespaced ServiceAccount', (t) => {
+  t.deepEqual(renderBase(ctx({ values: { global: { resourceScope: 'namespace' } } })).map((o) => o.kind), ['ServiceAccount']);
+  const cluster = renderBase(ctx({ values: { global: { resourceScope: 'cluster' } } }));
+  t.is(cluster.length, 14);
+  t.true(cluster.every((o) => o.kind === 'CustomResourceDefinition'));
+});
+
+test('reader account: off with enableReaderRBAC=false or a custom account; pull secrets; namespace from the context', (t) => {
+  const sa = (c: RenderContext) => renderBase(c).filter((o) => o.kind === 'ServiceAccount');
+  t.is(sa(ctx({ values: { global: { enableReaderRBAC: false } } })).length, 0);
+  t.is(sa(ctx({ values: { global: { readerServiceAccount: { name: 'mine', namespace: 'x' } } } })).length, 0);
+  const withSecrets = sa(ctx({ values: { global: { imagePullSecrets: ['reg-a', 'reg: "b"\nx'] } }, namespace: 'mesh' }))[0] as any;
+  t.is(withSecrets.metadata.namespace, 'mesh');
+  // A secret name with YAML in it stays one string: values enter templates as JSON.
+  t.deepEqual(withSecrets.imagePullSecrets, [{ name: 'reg-a' }, { name: 'reg: "b"\nx' }]);
+});
+
+test('base objects agree with the all_on golden on every leaf outside CRD schemas and column descriptions', (t) => {
+  const golden = loadGolden('all_on.golden-show-in-gh-pull-request.yaml') as any[];
+  const ours = renderBase(ctx()) as any[];
+  const helm = new Set(['helm.sh/chart', 'app.kubernetes.io/managed-by', 'app.kubernetes.io/version', 'app.kubernetes.io/instance', 'release']);
+  const strip = (o: any) => {
+    const c = structuredClone(o);
+    for (const k of Object.keys(c.metadata.labels ?? {})) if (helm.has(k)) delete c.metadata.labels[k];
+    if (c.kind === 'CustomResourceDefinition') {
+      for (const v of c.spec.versions) {
+        delete v.schema;
+        for (const col of v.additionalPrinterColumns ?? []) delete col.description;
+      }
+    }
+    return c;
+  };
+  const sortKeys = (v: any): any => (Array.isArray(v) ? v.map(sortKeys) : v && typeof v === 'object' ? Object.fromEntries(Object.keys(v).sort().map((k) => [k, sortKeys(v[k])])) : v);
+  const byName = (objs: any[]) => new Map(objs.map((o) => [`${o.kind}/${o.metadata.name}`, sortKeys(strip(o))]));
+  const g = byName(golden.filter((o) => o.kind === 'CustomResourceDefinition' || o.metadata.name === 'istio-reader-service-account'));
+  const o = byName(ours);
+  t.deepEqual([...o.keys()].sort(), [...g.keys()].sort());
+  for (const [k, v] of g) t.deepEqual(o.get(k), v, k);
+});
