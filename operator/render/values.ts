@@ -89,6 +89,7 @@ export function buildContexts(iop: IstioOperator): Contexts {
   set('pilot.hub', comps.pilot?.hub);
   set('pilot.tag', comps.pilot?.tag === undefined ? undefined : String(comps.pilot.tag));
   setPath(values, 'pilot.enabled', comps.pilot?.enabled === true);
+  if (values.pilot) Object.assign(values.pilot, k8sScaleValues(comps.pilot));
   setPath(values, 'base.enabled', comps.base?.enabled === true);
 
   const meshConfig = merge(values.meshConfig, spec.meshConfig) as Record<string, unknown>;
@@ -168,7 +169,7 @@ function gatewayContext(
     ...stringMap(typeValues.labels),
     ...stringMap(g.label),
   };
-  const own: Values = { name, namespace, labels, enabled: true };
+  const own: Values = { name, namespace, labels, enabled: true, ...k8sScaleValues(g) };
   if (g.hub) own.hub = g.hub;
   if (g.tag !== undefined && g.tag !== null && g.tag !== '') own.tag = String(g.tag);
   return {
@@ -195,6 +196,18 @@ function caContext(ca: CaSpec | undefined, values: Values, issues: FieldIssue[])
     }
     if (ca?.externalCA) out.externalCA = String(ca.externalCA);
   }
+  return out;
+}
+
+// Replica settings also steer what the templates render (HPA bounds, and a PDB only when more than one
+// replica can run), so Istio carries them into values before rendering, not only patches them on after.
+function k8sScaleValues(c: ComponentSpec | undefined): Values {
+  const out: Values = {};
+  const k = c?.k8s;
+  if (!k) return out;
+  if (typeof k.hpaSpec?.minReplicas === 'number') out.autoscaleMin = k.hpaSpec.minReplicas;
+  if (typeof k.hpaSpec?.maxReplicas === 'number') out.autoscaleMax = k.hpaSpec.maxReplicas;
+  if (typeof k.replicaCount === 'number') out.replicaCount = k.replicaCount;
   return out;
 }
 
