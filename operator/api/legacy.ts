@@ -13,10 +13,10 @@ export interface Translated {
 
 const REMOVED_COMPONENTS: Record<string, string> = {
   galley: 'Galley was merged into istiod in Istio 1.5; config validation is values.global.configValidation',
-  policy: 'Mixer policy was removed in Istio 1.8; use AuthorizationPolicy and Envoy ext_authz (meshConfig.extensionProviders)',
-  telemetry: 'Mixer telemetry was removed in Istio 1.8; proxies report metrics themselves, configured with the Telemetry API (values.telemetry.v2)',
+  policy: 'Mixer policy is gone since Istio 1.8; use AuthorizationPolicy and Envoy ext_authz (meshConfig.extensionProviders)',
+  telemetry: 'Mixer telemetry is gone since Istio 1.8; proxies report metrics themselves, configured with the Telemetry API (values.telemetry.v2)',
   sidecarInjector: 'the sidecar injector was merged into istiod in Istio 1.5; configure injection with values.sidecarInjectorWebhook and namespace labels',
-  nodeAgent: 'the node agent was removed in Istio 1.5; the istio-agent in every proxy serves SDS',
+  nodeAgent: 'the node agent is gone since Istio 1.5; the istio-agent in every proxy serves SDS',
 };
 
 const REMOVED_VALUES: Record<string, string> = {
@@ -71,7 +71,7 @@ export function translateLegacy(input: IstioOperatorSpec, root = 'spec'): Transl
     }
     for (const [name, why] of Object.entries(REMOVED_COMPONENTS)) {
       if (name in comps) {
-        warn(`components.${name}`, `was removed: ${why}`);
+        warn(`components.${name}`, `dropped: ${why}`);
         delete comps[name];
       }
     }
@@ -97,7 +97,7 @@ export function translateLegacy(input: IstioOperatorSpec, root = 'spec'): Transl
   if (values) {
     for (const [key, why] of Object.entries(REMOVED_VALUES)) {
       if (key in values) {
-        warn(`values.${key}`, `was removed: ${why}`);
+        warn(`values.${key}`, `dropped: ${why}`);
         delete values[key];
       }
     }
@@ -149,13 +149,23 @@ export function translateLegacy(input: IstioOperatorSpec, root = 'spec'): Transl
       }
       for (const [key, why] of Object.entries(REMOVED_GLOBALS)) {
         if (key in g) {
-          warn(`values.global.${key}`, `was removed: ${why}`);
+          warn(`values.global.${key}`, `dropped: ${why}`);
           delete g[key];
         }
       }
     }
   }
+  // Drop maps that only held legacy settings, so a migrated file does not keep `global: {}`.
+  if (warnings.length) {
+    if (isMap(spec.values) && isMap(spec.values.global) && Object.keys(spec.values.global).length === 0 && !isEmptyMap(input?.values?.global)) delete spec.values.global;
+    if (isMap(spec.values) && Object.keys(spec.values).length === 0 && !isEmptyMap(input?.values)) delete spec.values;
+    if (isMap(spec.components) && Object.keys(spec.components).length === 0 && !isEmptyMap(input?.components)) delete spec.components;
+  }
   return { spec, warnings };
+}
+
+function isEmptyMap(x: unknown): boolean {
+  return isMap(x) && Object.keys(x).length === 0;
 }
 
 // autoscaling/v2beta1 metric shapes → autoscaling/v2.

@@ -82,8 +82,9 @@ export function resolveParsed(iops: IstioOperator[], sets: SetFlag[], opts: { re
       issues.push(...e.issues);
     }
   }
-  spec = stripNulls(spec);
-  spec.profile = profile;
+  // spec.profile first, as people write it, and as the name (or path) that was resolved.
+  const { profile: _p, ...rest } = stripNulls(spec);
+  spec = { profile, ...rest };
   if (opts.revision !== undefined && opts.revision !== '') spec.revision = opts.revision;
 
   const t = translateLegacy(spec);

@@ -60,7 +60,7 @@ export function parseArgs(argv: string[], specs: FlagSpec[], command = ''): Pars
   }
   const positional: string[] = [];
   let help = false;
-  const where = command ? `${command}: ` : '';
+
 
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
@@ -93,19 +93,19 @@ export function parseArgs(argv: string[], specs: FlagSpec[], command = ''): Pars
     }
     if (!spec) {
       const valid = specs.map(flagLabel).concat('-h, --help');
-      throw new InputError([{ path: a.split('=')[0], message: `${where}unknown flag`, hint: `valid flags: ${valid.join('; ')}` }]);
+      throw new InputError([{ path: a.split('=')[0], message: command ? `unknown flag for "${command}"` : 'unknown flag', hint: `valid flags: ${valid.join('; ')}` }]);
     }
     const flag = `--${spec.name}`;
     if (spec.type === 'bool') {
       if (inline === undefined) flags[spec.name] = true;
       else if (/^(true|1|yes)$/i.test(inline)) flags[spec.name] = true;
       else if (/^(false|0|no)$/i.test(inline)) flags[spec.name] = false;
-      else throw new InputError([{ path: flag, message: `${where}${JSON.stringify(inline)} is not a boolean`, hint: `${flag}, ${flag}=true or ${flag}=false` }]);
+      else throw new InputError([{ path: flag, message: `${JSON.stringify(inline)} is not a boolean`, hint: `${flag}, ${flag}=true or ${flag}=false` }]);
       continue;
     }
     let value = inline;
     if (value === undefined) {
-      if (i + 1 >= argv.length) throw new InputError([{ path: flag, message: `${where}needs a value`, hint: flagLabel(spec) }]);
+      if (i + 1 >= argv.length) throw new InputError([{ path: flag, message: `needs a value`, hint: flagLabel(spec) }]);
       value = argv[++i];
     }
     if (spec.type === 'list') flags[spec.name].push(value);
