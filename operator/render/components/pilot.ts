@@ -1,0 +1,250 @@
+import yaml from 'js-yaml';
+import type { Values } from '../../api/types.js';
+import type { RenderContext } from '../context.js';
+import { readManifestText, renderComponentTemplates, type K8sObject } from '../engine.js';
+
+// istiod and everything that ships with it. The templates in manifests/pilot read a `pilot` view computed here:
+// names (the one place that decides revisioned names of this component), values with fallbacks filled in, and the
+// three text payloads Istio keeps as strings inside ConfigMaps (mesh config, injector config, injector values).
+// Those strings are produced by serialising objects, never by pasting user text into YAML.
+
+/** The injection templates Istio's istiod serves by default, in the order its ConfigMap lists them. */
+export const INJECTION_TEMPLATES = ['sidecar', 'gateway', 'grpc-simple', 'grpc-agent', 'waypoint', 'kube-gateway'] as const;
+
+export function renderPilot(ctx: RenderContext): K8sObject[] {
+  return renderComponentTemplates('pilot', { ...ctx, pilot: pilotView(ctx) });
+}
+
+/** Everything the pilot templates need beyond the RenderContext. Exported for tests. */
+export function pilotView(ctx: RenderContext) {
+  // Defaults come from manifests/values.yaml through ctx.values; nothing here invents one.
+  const values = ctx.values;
+  const v: Values = values.pilot ?? {};
+  const g: Values = values.global ?? {};
+  const rev = ctx.revision;
+  const name = `istiod${ctx.revSuffix}`;
+  const ns = ctx.namespace;
+  // Istio names the per-namespace cluster objects <base>[-<revision>]-<namespace>.
+  const clusterSuffix = `${ctx.revSuffix}-${ns}`;
+  const revValue = rev || 'default';
+
+  return {
+    values,
+    v,
+    name,
+    serviceAccountName: name,
+    meshConfigMapName: `istio${ctx.revSuffix}`,
+    injectorConfigMapName: `istio-sidecar-injector${ctx.revSuffix}`,
+    valuesConfigMapName: `values${ctx.revSuffix}`,
+    jwksConfigMapName: `pilot-jwks-extra-cacerts${ctx.revSuffix}`,
+    clusterRoleName: `istiod-clusterrole${clusterSuffix}`,
+    gatewayControllerRoleName: `istiod-gateway-controller${clusterSuffix}`,
+    readerRoleName: `istio-reader-clusterrole${clusterSuffix}`,
+    // The injector webhook is cluster-wide; Istio only adds the namespace when it is not the usual one.
+    mutatingWebhookName: `istio-sidecar-injector${ctx.revSuffix}${ns === 'istio-system' ? '' : `-${ns}`}`,
+    validatingWebhookName: `istio-validator${ctx.revSuffix}-${ctx.istioNamespace}`,
+    revValue,
+    /** Revisioned installs select their own pods by revision so the default istiod never picks up a canary's pods. */
+    podSelector: rev ? { app: 'istiod', 'istio.io/rev': rev } : { istio: 'pilot' },
+    serviceSelector: rev ? { app: 'istiod', 'istio.io/rev': rev } : { app: 'istiod', istio: 'pilot' },
+    pdbSelector: rev ? { app: 'istiod', 'istio.io/rev': rev } : { app: 'istiod', istio: 'pilot' },
+    podIstioLabel: rev ? 'istiod' : 'pilot',
+    image: { hub: v.hub || g.hub, name: v.image || 'pilot', tag: v.tag || g.tag || ctx.version, variant: v.variant || g.variant },
+    replicas: !v.autoscaleEnabled && v.replicaCount ? v.replicaCount : undefined,
+    ztunnelAccount: `${v.trustedZtunnelNamespace || ns}/${v.trustedZtunnelName || 'ztunnel'}`,
+    traceSampling: v.traceSampling ? String(v.traceSampling) : undefined,
+    env: Object.entries(v.env ?? {}).map(([k, val]) => ({ name: k, value: String(val) })),
+    resources: hasEntries(v.resources) ? v.resources : g.defaultResources,
+    injectorWebhookAnnotations: v.sidecarInjectorWebhookAnnotations ?? values.sidecarInjectorWebhookAnnotations,
+    memoryLimit: !!v.resources?.limits?.memory,
+    tolerations: [{ key: 'cni.istio.io/not-ready', operator: 'Exists' }, ...(v.tolerations ?? [])],
+    cacerts: cacertsVolume(ctx),
+    externalCA:
+      ctx.ca.mode === 'external'
+        ? [
+            { name: 'EXTERNAL_CA', value: ctx.ca.externalCA || 'ISTIOD_RA_KUBERNETES_API' },
+            { name: 'CA_ADDR', value: ctx.ca.address ?? '' },
+            { name: 'ENABLE_CA_SERVER', value: 'false' },
+          ]
+        : [],
+    hpa: v.autoscaleEnabled && v.autoscaleMin && v.autoscaleMax ? hpaSpec(name, v) : undefined,
+    pdb: pdbSpec(values),
+    meshText: yaml.dump(meshConfig(ctx, values), { lineWidth: -1, noRefs: true, sortKeys: true }).trimEnd(),
+    meshNetworksText: yaml.dump({ networks: g.meshNetworks ?? {} }, { lineWidth: -1, noRefs: true, sortKeys: true, flowLevel: 1 }).trimEnd(),
+    injectorConfigText: injectorConfigText(values),
+    injectorValuesText: prettyJson(injectorValues(values, rev)),
+    mergedValuesText: prettyJson(chartValues(values, ctx)),
+    // We do not keep the user's values apart from the merged ones; both keys carry the values this istiod used.
+    originalValuesText: prettyJson(chartValues(values, ctx)),
+    webhookService: { name, namespace: ns, path: values.istiodRemote?.injectionPath || '/inject', port: 443 },
+    injectionURL: values.istiodRemote?.injectionURL || undefined,
+  };
+}
+
+function cacertsVolume(ctx: RenderContext) {
+  // `operator` and `provided` depend on the plug-in CA secret: a required mount keeps istiod from starting (and
+  // minting its own self-signed root) before the secret exists. Otherwise Istio's optional mount stays as is.
+  if (ctx.ca.mode === 'operator' || ctx.ca.mode === 'provided') return { secretName: ctx.ca.secretName || 'cacerts', optional: false };
+  return { secretName: 'cacerts', optional: true };
+}
+
+function hpaSpec(name: string, v: Values) {
+  const metrics: unknown[] = [];
+  const util = (resource: string, target: unknown) => ({ type: 'Resource', resource: { name: resource, target: { type: 'Utilization', averageUtilization: target } } });
+  if (v.cpu?.targetAverageUtilization) metrics.push(util('cpu', v.cpu.targetAverageUtilization));
+  if (v.memory?.targetAverageUtilization) metrics.push(util('memory', v.memory.targetAverageUtilization));
+  return {
+    maxReplicas: v.autoscaleMax,
+    minReplicas: v.autoscaleMin,
+    scaleTargetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name },
+    ...(metrics.length ? { metrics } : {}),
+    ...(hasEntries(v.autoscaleBehavior) ? { behavior: v.autoscaleBehavior } : {}),
+  };
+}
+
+function pdbSpec(values: Values) {
+  if (!values.global?.defaultPodDisruptionBudget?.enabled) return undefined;
+  const v: Values = values.pilot ?? {};
+  // One replica with minAvailable 1 would block every node drain (kubernetes#93476): only guard real redundancy.
+  const redundant = v.autoscaleEnabled ? Number(v.autoscaleMin) > 1 : Number(v.replicaCount) > 1;
+  if (!redundant) return undefined;
+  const pdb: Values = v.pdb ?? values.pdb ?? {};
+  const spec: Record<string, unknown> = {};
+  if (pdb.maxUnavailable !== undefined && pdb.maxUnavailable !== null && pdb.maxUnavailable !== '') spec.maxUnavailable = pdb.maxUnavailable;
+  else spec.minAvailable = pdb.minAvailable ?? 1;
+  if (pdb.unhealthyPodEvictionPolicy) spec.unhealthyPodEvictionPolicy = pdb.unhealthyPodEvictionPolicy;
+  return spec;
+}
+
+/** Istio's mesh defaults for this istiod, under the user's mesh config (which wins field by field). */
+export function meshConfig(ctx: RenderContext, values: Values): Record<string, unknown> {
+  const g: Values = values.global ?? {};
+  const defaultConfig: Record<string, unknown> = { discoveryAddress: `istiod${ctx.revSuffix}.${ctx.namespace}.svc:15012` };
+  if (g.meshID) defaultConfig.meshId = g.meshID;
+  const variant = g.proxy?.variant || g.variant;
+  if (variant) defaultConfig.image = { imageType: variant };
+  const tracing = tracingConfig(g);
+  if (tracing) defaultConfig.tracing = tracing;
+
+  const base: Record<string, unknown> = {
+    defaultConfig,
+    trustDomain: 'cluster.local',
+    rootNamespace: ctx.istioNamespace,
+    enablePrometheusMerge: true,
+  };
+  const t = values.telemetry ?? {};
+  if (t.enabled && t.v2?.enabled) {
+    const metrics = [t.v2.prometheus?.enabled ? 'prometheus' : '', t.v2.stackdriver?.enabled ? 'stackdriver' : ''].filter(Boolean);
+    if (metrics.length) base.defaultProviders = { metrics };
+  }
+  return mergeDefaults(mergeDefaults(base, values.meshConfig ?? {}), ctx.meshConfig ?? {});
+}
+
+function tracingConfig(g: Values): Record<string, unknown> | undefined {
+  const tracer = g.proxy?.tracer;
+  const t = g.tracer ?? {};
+  switch (tracer) {
+    case 'zipkin':
+      return { zipkin: { address: t.zipkin?.address || `zipkin.${g.istioNamespace}:9411` } };
+    case 'datadog':
+      return { datadog: { address: t.datadog?.address || '$(HOST_IP):8126' } };
+    case 'lightstep':
+      return { lightstep: { address: t.lightstep?.address, accessToken: t.lightstep?.accessToken } };
+    case 'stackdriver':
+      return { stackdriver: { debug: !!t.stackdriver?.debug, maxNumberOfAttributes: t.stackdriver?.maxNumberOfAttributes ?? 200, maxNumberOfAnnotations: t.stackdriver?.maxNumberOfAnnotations ?? 200, maxNumberOfMessageEvents: t.stackdriver?.maxNumberOfMessageEvents ?? 200 } };
+    case 'openCensusAgent':
+      return {};
+    default:
+      return undefined;
+  }
+}
+
+const templateCache = new Map<string, string>();
+function injectionTemplate(name: string): string {
+  let t = templateCache.get(name);
+  if (t === undefined) {
+    t = readManifestText('pilot', `injection/${name}.tmpl`);
+    templateCache.set(name, t);
+  }
+  return t;
+}
+
+/** The `config` key of istio-sidecar-injector: the injector's policy and its Go templates (ours plus the user's). */
+export function injectorConfigText(values: Values): string {
+  const sw = values.sidecarInjectorWebhook ?? {};
+  const templates: Record<string, string> = {};
+  for (const t of INJECTION_TEMPLATES) templates[t] = injectionTemplate(t);
+  Object.assign(templates, sw.templates ?? {});
+  const config = {
+    defaultTemplates: sw.defaultTemplates?.length ? sw.defaultTemplates : ['sidecar'],
+    policy: values.global?.proxy?.autoInject,
+    alwaysInjectSelector: sw.alwaysInjectSelector ?? [],
+    neverInjectSelector: sw.neverInjectSelector ?? [],
+    injectedAnnotations: hasEntries(sw.injectedAnnotations) ? sw.injectedAnnotations : null,
+    // A pod rendered with this placeholder means the injector and the ConfigMap disagree on version: fail loudly.
+    template: '{{ Template_Version_And_Istio_Version_Mismatched_Check_Installation }}',
+    templates,
+  };
+  return yaml.dump(config, { lineWidth: -1, noRefs: true, sortKeys: false }).trimEnd();
+}
+
+/** The `values` key of istio-sidecar-injector: the part of the values the injection templates read as `.Values`. */
+export function injectorValues(values: Values, revision: string): Values {
+  const pick = (o: Values | undefined, keys: string[]) => Object.fromEntries(keys.filter((k) => o && k in o).map((k) => [k, o![k]]));
+  return {
+    gateways: pick(values.gateways, ['securityContext', 'seccompProfile']),
+    global: values.global ?? {},
+    pilot: pick(values.pilot, ['cni', 'env']),
+    revision,
+    sidecarInjectorWebhook: values.sidecarInjectorWebhook,
+  };
+}
+
+/** The values as the istiod chart sees them (pilot.* at the top), kept for debugging in the `values` ConfigMap. */
+function chartValues(values: Values, ctx: RenderContext): Values {
+  const { pilot = {}, gateways = {}, ...rest } = values;
+  return {
+    ...pilot,
+    ...rest,
+    // Gateway values belong to the gateway components; istiod itself reads only these two.
+    gateways: { securityContext: gateways.securityContext ?? {}, seccompProfile: gateways.seccompProfile ?? {}, 'istio-ingressgateway': {}, 'istio-egressgateway': {} },
+    meshConfig: ctx.meshConfig,
+    pilot: { enabled: pilot.enabled ?? true, cni: { enabled: !!pilot.cni?.enabled } },
+    revision: ctx.revision,
+  };
+}
+
+/** Like Go's json.MarshalIndent over maps: keys sorted, two-space indent. */
+export function prettyJson(v: unknown): string {
+  return JSON.stringify(sortKeysDeep(v), null, 2);
+}
+
+function sortKeysDeep(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(sortKeysDeep);
+  if (v && typeof v === 'object') {
+    return Object.fromEntries(
+      Object.keys(v as object)
+        .sort()
+        .map((k) => [k, sortKeysDeep((v as Record<string, unknown>)[k])]),
+    );
+  }
+  return v;
+}
+
+function hasEntries(v: unknown): boolean {
+  return !!v && typeof v === 'object' && Object.keys(v as object).length > 0;
+}
+
+function isMap(v: unknown): v is Record<string, unknown> {
+  return !!v && typeof v === 'object' && !Array.isArray(v);
+}
+
+/** `over` merged onto `base`: maps merge key by key, anything else (lists too) from `over` replaces. */
+function mergeDefaults(base: Values, over: Values): Values {
+  const out: Values = { ...base };
+  for (const [k, val] of Object.entries(over)) {
+    if (val === undefined) continue;
+    out[k] = isMap(val) && isMap(base[k]) ? mergeDefaults(base[k] as Values, val as Values) : val;
+  }
+  return out;
+}
