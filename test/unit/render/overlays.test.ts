@@ -1,0 +1,151 @@
+import test from 'ava';
+import { InputError } from '../../../operator/api/errors.js';
+import type { K8sObject } from '../../../operator/render/engine.js';
+import { applyOverlays, parsePath } from '../../../operator/render/overlays.js';
+
+function objects(): K8sObject[] {
+  return [
+    {
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      metadata: { name: 'istiod', namespace: 'istio-system', labels: { app: 'istiod' } },
+      spec: {
+        template: {
+          spec: {
+            containers: [
+              {
+                name: 'discovery',
+                args: ['discovery', '--monitoringAddr=:15014'],
+                env: [{ name: 'PILOT_CERT_PROVIDER', value: 'istiod' }, { name: 'REVISION', value: 'default' }],
+                ports: [{ containerPort: 8080, name: 'http-debug' }],
+              },
+            ],
+          },
+        },
+      },
+    },
+    { apiVersion: 'v1', kind: 'Service', metadata: { name: 'istiod', namespace: 'istio-system' }, spec: { ports: [{ port: 15010 }] } },
+  ];
+}
+const F = 'components.pilot.k8s';
+const c0 = (o: K8sObject[]): any => (o[0] as any).spec.template.spec.containers[0];
+
+test('path syntax: keys, [N], key[N], [key:value], [:value], escaped dots', (t) => {
+  t.deepEqual(parsePath('spec.template.spec.containers.[name:discovery].args[0]'), [
+    { t: 'key', key: 'spec' },
+    { t: 'key', key: 'template' },
+    { t: 'key', key: 'spec' },
+    { t: 'key', key: 'containers' },
+    { t: 'select', key: 'name', value: 'discovery' },
+    { t: 'key', key: 'args' },
+    { t: 'index', index: 0 },
+  ]);
+  t.deepEqual(parsePath('metadata.annotations.a\\.b/c'), [
+    { t: 'key', key: 'metadata' },
+    { t: 'key', key: 'annotations' },
+    { t: 'key', key: 'a.b/c' },
+  ]);
+  t.deepEqual(parsePath('args.[:--x=1.2]'), [{ t: 'key', key: 'args' }, { t: 'select', key: '', value: '--x=1.2' }]);
+  for (const bad of ['', 'a..b', '.a', 'a.[b', 'a]', 'a.[nocolon]']) t.throws(() => parsePath(bad), undefined, bad);
+});
+
+test('set through selectors and indices; missing map keys are created', (t) => {
+  const o = objects();
+  applyOverlays(
+    o,
+    [
+      {
+        kind: 'Deployment',
+        name: 'istiod',
+        patches: [
+          { path: 'spec.template.spec.containers.[name:discovery].env.[name:PILOT_CERT_PROVIDER].value', value: 'foobar' },
+          { path: 'spec.template.spec.containers.[name:discovery].args[1]', value: '--monitoringAddr=:9999' },
+          { path: 'spec.template.spec.containers.[name:discovery].ports.[containerPort:8080].containerPort', value: 8090 },
+          { path: 'spec.template.metadata.annotations.x', value: 'y' },
+          { path: 'metadata.labels.team', value: { nested: true } },
+        ],
+      },
+    ],
+    F,
+  );
+  t.is(c0(o).env[0].value, 'foobar');
+  t.deepEqual(c0(o).args, ['discovery', '--monitoringAddr=:9999']);
+  t.is(c0(o).ports[0].containerPort, 8090);
+  t.deepEqual((o[0] as any).spec.template.metadata, { annotations: { x: 'y' } });
+  t.deepEqual((o[0].metadata.labels as any).team, { nested: true });
+});
+
+test('a patch without a value deletes: list elements by selector or index, scalars in lists by [:value], map keys', (t) => {
+  const o = objects();
+  applyOverlays(
+    o,
+    [
+      {
+        kind: 'Deployment',
+        name: 'istiod',
+        patches: [
+          { path: 'spec.template.spec.containers.[name:discovery].env.[name:REVISION]' },
+          { path: 'spec.template.spec.containers.[name:discovery].args.[:--monitoringAddr=:15014]' },
+          { path: 'metadata.labels.app', value: null },
+          { path: 'metadata.annotations.notThere' },
+        ],
+      },
+    ],
+    F,
+  );
+  t.deepEqual(c0(o).env, [{ name: 'PILOT_CERT_PROVIDER', value: 'istiod' }]);
+  t.deepEqual(c0(o).args, ['discovery']);
+  t.deepEqual(o[0].metadata.labels, {});
+});
+
+test('an overlay for an object the component does not render is an error naming the overlay', (t) => {
+  const e = t.throws(() => applyOverlays(objects(), [{ kind: 'Deployment', name: 'istio-pilot', patches: [] }], F), { instanceOf: InputError });
+  t.is(e!.issues[0].path, 'components.pilot.k8s.overlays[0]');
+  t.regex(e!.issues[0].message, /Deployment "istio-pilot"/);
+  t.regex(e!.issues[0].hint ?? '', /istiod/);
+  const e2 = t.throws(() => applyOverlays(objects(), [{ kind: 'ConfigMap', name: 'x' }], F), { instanceOf: InputError });
+  t.regex(e2!.issues[0].hint ?? '', /Deployment, Service/);
+});
+
+test('invalid paths are errors naming the patch; all problems are reported together', (t) => {
+  const e = t.throws(
+    () =>
+      applyOverlays(
+        objects(),
+        [
+          {
+            kind: 'Deployment',
+            name: 'istiod',
+            patches: [
+              { path: 'spec..template', value: 1 },
+              { path: 'spec.template.spec.containers.[name:nope].image', value: 'x' },
+              { path: 'spec.template.spec.containers[5].image', value: 'x' },
+              { path: 'metadata.name.deeper', value: 'x' },
+            ],
+          },
+        ],
+        F,
+      ),
+    { instanceOf: InputError },
+  );
+  t.deepEqual(
+    e!.issues.map((i) => i.path),
+    [0, 1, 2, 3].map((j) => `components.pilot.k8s.overlays[0].patches[${j}].path`),
+  );
+  t.regex(e!.issues[1].message, /name = "nope".*present: discovery/);
+  t.regex(e!.issues[2].message, /out of range/);
+  t.regex(e!.issues[3].message, /scalar/);
+});
+
+test('apiVersion, when given, must match too', (t) => {
+  t.throws(() => applyOverlays(objects(), [{ apiVersion: 'apps/v1beta1', kind: 'Deployment', name: 'istiod' }], F), { instanceOf: InputError });
+  t.notThrows(() => applyOverlays(objects(), [{ apiVersion: 'apps/v1', kind: 'Deployment', name: 'istiod' }], F));
+});
+
+test('overlay values are copied: changing the input later does not change the object', (t) => {
+  const value = { a: 1 };
+  const o = objects();
+  applyOverlays(o, [{ kind: 'Service', name: 'istiod', patches: [{ path: 'spec.extra', value }] }], F);
+  value.a = 2;
+  t.deepEqual((o[1] as any).spec.extra, { a: 1 });
+});
