@@ -64,6 +64,22 @@ test('comparer: named lists match by name whatever the order; unnamed lists by i
   t.true(compareObjects(g, ours).diffs.some((d) => d.category === 'args'));
 });
 
+test('comparer: an item only ours has (env var, port, arg) is one differing leaf each', (t) => {
+  const g = goldenOf('flag_output.golden.yaml');
+  const ours = clone(g);
+  const c = find(ours, 'Deployment', 'istiod').spec.template.spec.containers[0];
+  c.env.push({ name: 'EXTRA', value: '1' });
+  c.ports.unshift({ containerPort: 1234, protocol: 'TCP' });
+  c.args.push('--extra');
+  const r = compareObjects(g, ours);
+  t.is(r.leaves - r.agree, 3);
+  t.deepEqual(r.diffs.map((d) => d.path).sort(), [
+    'spec.template.spec.containers[name=discovery].args[7]',
+    'spec.template.spec.containers[name=discovery].env[name=EXTRA]',
+    'spec.template.spec.containers[name=discovery].ports[containerPort=1234]',
+  ]);
+});
+
 test('comparer: Helm bookkeeping labels and image hub/tag are ignored, other labels are not', (t) => {
   const g = goldenOf('flag_output.golden.yaml');
   const ours = clone(g);
