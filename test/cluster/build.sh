@@ -9,7 +9,7 @@ ETCD_VERSION=v3.5.21
 KWOK_VERSION=v0.7.0
 cache=${ISTIO_OPERATOR_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/istio-operator}
 out="$cache/k8s-$K8S_VERSION"
-stamp="$out/.complete-$K8S_VERSION-$ETCD_VERSION-$KWOK_VERSION"
+stamp="$out/.complete-$K8S_VERSION-$ETCD_VERSION-$KWOK_VERSION-kubectl"
 if [ -f "$stamp" ]; then echo "$out"; exit 0; fi
 command -v go >/dev/null || { echo "build.sh: Go is needed to build the local control plane (none on PATH)" >&2; exit 1; }
 mkdir -p "$out"
@@ -21,7 +21,8 @@ ldk="-s -w -X $pkg.gitVersion=$K8S_VERSION -X $pkg.gitMajor=1 -X $pkg.gitMinor=3
 ldk="$ldk -X k8s.io/client-go/pkg/version.gitVersion=$K8S_VERSION"
 cd "$here"
 start=$(date +%s)
-for cmd in kube-apiserver kube-controller-manager kube-scheduler; do
+# kubectl too: the tests and the quick start must not depend on whichever kubectl a machine happens to have.
+for cmd in kube-apiserver kube-controller-manager kube-scheduler kubectl; do
   if [ ! -x "$out/$cmd" ]; then
     echo "building $cmd $K8S_VERSION (first time only; minutes)..." >&2
     go build -p "$p" -trimpath -ldflags "$ldk" -o "$out/$cmd.tmp" "k8s.io/kubernetes/cmd/$cmd"

@@ -1,0 +1,465 @@
+// A real, throwaway Kubernetes control plane on loopback: etcd → kube-apiserver →
+// kube-controller-manager → kube-scheduler → kwok (one fake node, so scheduled pods turn Ready).
+// Built from upstream sources by build.sh; nothing here fakes API semantics.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as https from 'node:https';
+import * as http from 'node:http';
+import * as net from 'node:net';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import yaml from 'js-yaml';
+
+export interface ControlPlane {
+  kubeconfigPath: string;
+  /** https://127.0.0.1:<port> */
+  server: string;
+  /** Bearer token of a system:masters user. */
+  adminToken: string;
+  /** PEM bundle the apiserver's serving certificate chains to. */
+  caPem: string;
+  dataDir: string;
+  nodeName: string;
+  /** Milliseconds from the first process start to /readyz, and to the fake node being Ready. */
+  timings: { readyzMs: number; nodeReadyMs: number };
+  stop(): Promise<void>;
+}
+
+export interface StartOptions {
+  /** Directory holding the binaries; default: run build.sh (a no-op once built). */
+  binDir?: string;
+  /** Created fresh and removed by stop(); default: a new temp directory. */
+  dataDir?: string;
+  /** Default: <dataDir>/kubeconfig. Removed by stop() too. */
+  kubeconfigPath?: string;
+  /** Progress lines ("etcd ready", ...); default: silent. */
+  log?: (line: string) => void;
+  /** Overall start budget; a loaded 2-core machine needs tens of seconds. Default 180 s. */
+  timeoutMs?: number;
+}
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+/** dist/test/cluster → repo root (also right for test/cluster when run from source). */
+export const repoRoot = path.resolve(here, here.split(path.sep).includes('dist') ? '../../..' : '../..');
+const BUILD_SCRIPT = path.join(repoRoot, 'test', 'cluster', 'build.sh');
+const NODE_NAME = 'kwok-node-0';
+const COMPONENTS = ['etcd', 'kube-apiserver', 'kube-controller-manager', 'kube-scheduler', 'kwok'] as const;
+type Component = (typeof COMPONENTS)[number];
+
+/**
+ * Returns the directory with the control plane's binaries, building them first if needed.
+ * ISTIO_OPERATOR_BIN_DIR short-circuits the build (used by the detached `cluster up` server).
+ * build.sh's progress goes to our stderr so a first, slow build is visible.
+ */
+export async function ensureBinaries(): Promise<string> {
+  const preset = process.env.ISTIO_OPERATOR_BIN_DIR;
+  if (preset) {
+    for (const c of COMPONENTS) {
+      if (!fs.existsSync(path.join(preset, c))) throw new Error(`ISTIO_OPERATOR_BIN_DIR=${preset} has no ${c} binary`);
+    }
+    return preset;
+  }
+  const child = spawn('bash', [BUILD_SCRIPT], { stdio: ['ignore', 'pipe', 'inherit'] });
+  let out = '';
+  child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
+  const code = await new Promise<number>((resolve, reject) => {
+    child.on('error', reject);
+    child.on('close', (c, sig) => resolve(c ?? (sig ? 128 : 1)));
+  });
+  if (code !== 0) {
+    throw new Error(`building the local control plane failed (bash ${path.relative(process.cwd(), BUILD_SCRIPT)} exited ${code}; its output is above)`);
+  }
+  const dir = out.trim().split('\n').pop() ?? '';
+  if (!dir || !fs.existsSync(path.join(dir, 'kube-apiserver'))) {
+    throw new Error(`build.sh did not print the binaries' directory as its last line (got ${JSON.stringify(dir)})`);
+  }
+  return dir;
+}
+
+/** Kubectl built next to the control plane, if present (build.sh builds it), else the one on PATH. */
+export function kubectlPath(binDir: string | undefined): string {
+  if (binDir && fs.existsSync(path.join(binDir, 'kubectl'))) return path.join(binDir, 'kubectl');
+  return 'kubectl';
+}
+
+/** Distinct free loopback ports: all listeners stay open until every port is picked. */
+async function freePorts(n: number): Promise<number[]> {
+  const servers: net.Server[] = [];
+  try {
+    for (let i = 0; i < n; i++) {
+      const s = net.createServer();
+      await new Promise<void>((resolve, reject) => {
+        s.once('error', reject);
+        s.listen(0, '127.0.0.1', () => resolve());
+      });
+      servers.push(s);
+    }
+    return servers.map((s) => (s.address() as net.AddressInfo).port);
+  } finally {
+    await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
+  }
+}
+
+function tail(file: string, lines = 30): string {
+  try {
+    const text = fs.readFileSync(file, 'utf8').trimEnd().split('\n');
+    return text.slice(-lines).join('\n');
+  } catch {
+    return '(no log)';
+  }
+}
+
+const sleep = (ms: number, o: { unref?: boolean } = {}) =>
+  new Promise<void>((r) => {
+    const t = setTimeout(r, ms);
+    if (o.unref) t.unref();
+  });
+
+interface Proc {
+  name: Component;
+  child: ChildProcess;
+  logFile: string;
+  exited: Promise<void>;
+  exitInfo?: string;
+}
+
+/** A minimal HTTPS client for the harness itself; tests use @kubernetes/client-node or kubectl. */
+function request(
+  url: string,
+  opts: { method?: string; token?: string; ca?: string; body?: unknown; timeoutMs?: number } = {},
+): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const u = new URL(url);
+    const payload = opts.body === undefined ? undefined : JSON.stringify(opts.body);
+    const headers: Record<string, string> = { Accept: 'application/json' };
+    if (opts.token) headers.Authorization = `Bearer ${opts.token}`;
+    if (payload) headers['Content-Type'] = 'application/json';
+    const mod = u.protocol === 'https:' ? https : http;
+    const req = mod.request(
+      u,
+      { method: opts.method ?? 'GET', headers, ca: opts.ca, timeout: opts.timeoutMs ?? 5000 },
+      (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (d: string) => (body += d));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+      },
+    );
+    req.on('timeout', () => req.destroy(new Error(`timeout requesting ${url}`)));
+    req.on('error', reject);
+    if (payload) req.write(payload);
+    req.end();
+  });
+}
+
+export async function startControlPlane(opts: StartOptions = {}): Promise<ControlPlane> {
+  const log = opts.log ?? (() => {});
+  const binDir = opts.binDir ?? (await ensureBinaries());
+  const deadline = Date.now() + (opts.timeoutMs ?? 180_000);
+  const dataDir = opts.dataDir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'istio-operator-cp-'));
+  fs.mkdirSync(dataDir, { recursive: true });
+  const kubeconfigPath = opts.kubeconfigPath ?? path.join(dataDir, 'kubeconfig');
+  const pidsFile = path.join(dataDir, 'pids');
+  const procs: Proc[] = [];
+  let reaper: ChildProcess | undefined;
+  let stopped = false;
+
+  const stop = async (): Promise<void> => {
+    if (stopped) return;
+    stopped = true;
+    // The data is thrown away, so nothing needs a graceful shutdown: SIGKILL is fast and certain.
+    for (const p of [...procs].reverse()) {
+      if (p.child.exitCode === null && p.child.signalCode === null) {
+        try {
+          p.child.kill('SIGKILL');
+        } catch {
+          /* already gone */
+        }
+      }
+    }
+    await Promise.race([Promise.all(procs.map((p) => p.exited)), sleep(10_000, { unref: true })]);
+    fs.rmSync(dataDir, { recursive: true, force: true });
+    if (kubeconfigPath && !kubeconfigPath.startsWith(dataDir + path.sep)) fs.rmSync(kubeconfigPath, { force: true });
+    // The reaper exits by itself once the data dir is gone; killing it just makes that immediate.
+    if (reaper?.pid) {
+      try {
+        process.kill(reaper.pid, 'SIGKILL');
+      } catch {
+        /* already gone */
+      }
+    }
+  };
+
+  const launch = (name: Component, args: string[]): Proc => {
+    const logFile = path.join(dataDir, 'logs', `${name}.log`);
+    fs.mkdirSync(path.dirname(logFile), { recursive: true });
+    const fd = fs.openSync(logFile, 'a');
+    const bin = path.join(binDir, name);
+    fs.writeSync(fd, `$ ${bin} ${args.join(' ')}\n`);
+    const child = spawn(bin, args, { stdio: ['ignore', fd, fd], cwd: dataDir, env: componentEnv() });
+    fs.closeSync(fd);
+    const p: Proc = { name, child, logFile, exited: Promise.resolve() };
+    p.exited = new Promise((resolve) => {
+      child.on('exit', (code, sig) => {
+        p.exitInfo = sig ? `killed by ${sig}` : `exited with code ${code}`;
+        resolve();
+      });
+      child.on('error', (err) => {
+        p.exitInfo = `could not start: ${err.message}`;
+        resolve();
+      });
+    });
+    procs.push(p);
+    if (child.pid) fs.appendFileSync(pidsFile, `${child.pid} ${bin}\n`);
+    return p;
+  };
+
+  const fail = (p: Proc | undefined, what: string): Error => {
+    if (!p) return new Error(`local control plane: ${what}`);
+    return new Error(
+      `local control plane: ${p.name} ${what}${p.exitInfo ? ` (${p.exitInfo})` : ''}; last lines of its log:\n${tail(p.logFile)}`,
+    );
+  };
+
+  /** Polls until check() is true; fails early, naming the component, if a started process died. */
+  const waitUntil = async (what: string, owner: Proc, check: () => Promise<boolean>): Promise<void> => {
+    for (;;) {
+      const dead = procs.find((p) => p.exitInfo !== undefined);
+      if (dead) throw fail(dead, `stopped while waiting for ${what}`);
+      try {
+        if (await check()) return;
+      } catch {
+        /* not up yet */
+      }
+      if (Date.now() > deadline) throw fail(owner, `did not become ready in time (waiting for ${what})`);
+      await sleep(250);
+    }
+  };
+
+  try {
+    reaper = startReaper(dataDir, pidsFile);
+    const [etcdClient, etcdPeer, apiPort, kcmPort, schedPort, kwokPort] = await freePorts(6);
+    const t0 = Date.now();
+
+    // --- credentials ---
+    const pki = path.join(dataDir, 'pki');
+    fs.mkdirSync(pki, { recursive: true });
+    const { publicKey, privateKey } = generateKeyPairSync('rsa', {
+      modulusLength: 2048,
+      publicKeyEncoding: { type: 'spki', format: 'pem' },
+      privateKeyEncoding: { type: 'pkcs1', format: 'pem' },
+    });
+    fs.writeFileSync(path.join(pki, 'sa.pub'), publicKey);
+    fs.writeFileSync(path.join(pki, 'sa.key'), privateKey, { mode: 0o600 });
+    const token = () => randomBytes(24).toString('hex');
+    const adminToken = token();
+    const kcmToken = token();
+    const schedToken = token();
+    // The controller manager and scheduler run as the users the bootstrap RBAC policy binds,
+    // so their permissions are the real ones, not system:masters.
+    fs.writeFileSync(
+      path.join(pki, 'tokens.csv'),
+      [
+        `${adminToken},admin,admin,"system:masters"`,
+        `${kcmToken},system:kube-controller-manager,system:kube-controller-manager`,
+        `${schedToken},system:kube-scheduler,system:kube-scheduler`,
+      ].join('\n') + '\n',
+      { mode: 0o600 },
+    );
+
+    // --- etcd ---
+    const etcdUrl = `http://127.0.0.1:${etcdClient}`;
+    const peerUrl = `http://127.0.0.1:${etcdPeer}`;
+    const etcd = launch('etcd', [
+      `--name=default`,
+      `--data-dir=${path.join(dataDir, 'etcd')}`,
+      `--listen-client-urls=${etcdUrl}`,
+      `--advertise-client-urls=${etcdUrl}`,
+      `--listen-peer-urls=${peerUrl}`,
+      `--initial-advertise-peer-urls=${peerUrl}`,
+      `--initial-cluster=default=${peerUrl}`,
+      // Throwaway data: durability buys nothing and fsync is the slowest part on a busy disk.
+      `--unsafe-no-fsync=true`,
+      `--log-level=warn`,
+    ]);
+    await waitUntil('etcd /health', etcd, async () => {
+      const r = await request(`${etcdUrl}/health`);
+      return r.status === 200 && r.body.includes('"true"');
+    });
+    log(`etcd ready (${Date.now() - t0} ms)`);
+
+    // --- kube-apiserver ---
+    const api = launch('kube-apiserver', [
+      `--etcd-servers=${etcdUrl}`,
+      `--bind-address=127.0.0.1`,
+      `--advertise-address=127.0.0.1`,
+      `--secure-port=${apiPort}`,
+      // A loopback apiserver cannot publish itself as the kubernetes Service's endpoint.
+      `--endpoint-reconciler-type=none`,
+      `--cert-dir=${pki}`,
+      `--token-auth-file=${path.join(pki, 'tokens.csv')}`,
+      `--authorization-mode=Node,RBAC`,
+      `--service-account-issuer=https://kubernetes.default.svc.cluster.local`,
+      `--service-account-key-file=${path.join(pki, 'sa.pub')}`,
+      `--service-account-signing-key-file=${path.join(pki, 'sa.key')}`,
+      `--service-cluster-ip-range=10.96.0.0/16`,
+      `--allow-privileged=true`,
+      // This plugin taints every new node not-ready; only the node-lifecycle controller lifts it, and
+      // that controller would also evict pods whenever the fake node's heartbeat lags on a busy machine.
+      `--disable-admission-plugins=TaintNodesByCondition`,
+      `--v=1`,
+    ]);
+    const server = `https://127.0.0.1:${apiPort}`;
+    const caFile = path.join(pki, 'apiserver.crt');
+    let caPem = '';
+    await waitUntil('kube-apiserver /readyz', api, async () => {
+      if (!caPem) {
+        if (!fs.existsSync(caFile)) return false;
+        caPem = fs.readFileSync(caFile, 'utf8');
+        if (!caPem.includes('END CERTIFICATE')) {
+          caPem = '';
+          return false;
+        }
+      }
+      const r = await request(`${server}/readyz`, { token: adminToken, ca: caPem });
+      return r.status === 200;
+    });
+    const readyzMs = Date.now() - t0;
+    log(`kube-apiserver ready at ${server} (${readyzMs} ms)`);
+
+    const writeKubeconfig = (file: string, user: string, tok: string) => {
+      const cfg = {
+        apiVersion: 'v1',
+        kind: 'Config',
+        clusters: [{ name: 'istio-operator-local', cluster: { server, 'certificate-authority-data': Buffer.from(caPem).toString('base64') } }],
+        users: [{ name: user, user: { token: tok } }],
+        contexts: [{ name: 'istio-operator-local', context: { cluster: 'istio-operator-local', user } }],
+        'current-context': 'istio-operator-local',
+      };
+      fs.mkdirSync(path.dirname(file), { recursive: true });
+      fs.writeFileSync(file, yaml.dump(cfg), { mode: 0o600 });
+    };
+    writeKubeconfig(kubeconfigPath, 'admin', adminToken);
+    const kcmKubeconfig = path.join(pki, 'kube-controller-manager.kubeconfig');
+    const schedKubeconfig = path.join(pki, 'kube-scheduler.kubeconfig');
+    writeKubeconfig(kcmKubeconfig, 'system:kube-controller-manager', kcmToken);
+    writeKubeconfig(schedKubeconfig, 'system:kube-scheduler', schedToken);
+
+    // --- kube-controller-manager ---
+    const kcm = launch('kube-controller-manager', [
+      `--kubeconfig=${kcmKubeconfig}`,
+      `--bind-address=127.0.0.1`,
+      `--secure-port=${kcmPort}`,
+      `--cert-dir=${path.join(pki, 'kcm')}`,
+      `--leader-elect=false`,
+      // Each controller acts as its own ServiceAccount under the bootstrap RBAC roles, as in a real cluster.
+      `--use-service-account-credentials=true`,
+      `--service-account-private-key-file=${path.join(pki, 'sa.key')}`,
+      `--root-ca-file=${caFile}`,
+      `--controllers=${[
+        'garbage-collector-controller',
+        'namespace-controller',
+        'deployment-controller',
+        'replicaset-controller',
+        'serviceaccount-controller',
+        'serviceaccount-token-controller',
+        'root-ca-certificate-publisher-controller',
+        'daemonset-controller',
+        'statefulset-controller',
+        'job-controller',
+        'endpoints-controller',
+        'endpointslice-controller',
+        'disruption-controller',
+        'clusterrole-aggregation-controller',
+      ].join(',')}`,
+      `--v=1`,
+    ]);
+
+    // --- kube-scheduler ---
+    launch('kube-scheduler', [
+      `--kubeconfig=${schedKubeconfig}`,
+      `--bind-address=127.0.0.1`,
+      `--secure-port=${schedPort}`,
+      `--leader-elect=false`,
+      `--v=1`,
+    ]);
+
+    // --- the fake node and kwok, which plays its kubelet ---
+    const nodeBody = {
+      apiVersion: 'v1',
+      kind: 'Node',
+      metadata: {
+        name: NODE_NAME,
+        annotations: { 'kwok.x-k8s.io/node': 'fake', 'node.alpha.kubernetes.io/ttl': '0' },
+        labels: {
+          'kubernetes.io/hostname': NODE_NAME,
+          'kubernetes.io/os': 'linux',
+          'kubernetes.io/arch': 'amd64',
+          'node-role.kubernetes.io/agent': '',
+          type: 'kwok',
+        },
+      },
+      spec: {},
+      status: {
+        capacity: { cpu: '64', memory: '256Gi', pods: '500', 'ephemeral-storage': '1Ti' },
+        allocatable: { cpu: '64', memory: '256Gi', pods: '500', 'ephemeral-storage': '1Ti' },
+      },
+    };
+    const created = await request(`${server}/api/v1/nodes`, { method: 'POST', token: adminToken, ca: caPem, body: nodeBody });
+    if (created.status !== 201 && created.status !== 409) {
+      throw fail(api, `refused to create the fake node: HTTP ${created.status} ${created.body}`);
+    }
+    const kwok = launch('kwok', [
+      `--kubeconfig=${kubeconfigPath}`,
+      `--manage-all-nodes=false`,
+      `--manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake`,
+      `--server-address=127.0.0.1:${kwokPort}`,
+      `--node-ip=127.0.0.1`,
+      `--cidr=10.244.0.0/16`,
+    ]);
+
+    await waitUntil('the default ServiceAccount (serviceaccount controller)', kcm, async () => {
+      const r = await request(`${server}/api/v1/namespaces/default/serviceaccounts/default`, { token: adminToken, ca: caPem });
+      return r.status === 200;
+    });
+    log(`kube-controller-manager ready (${Date.now() - t0} ms)`);
+    await waitUntil(`node ${NODE_NAME} Ready`, kwok, async () => {
+      const r = await request(`${server}/api/v1/nodes/${NODE_NAME}`, { token: adminToken, ca: caPem });
+      if (r.status !== 200) return false;
+      const node = JSON.parse(r.body) as { status?: { conditions?: Array<{ type: string; status: string }> } };
+      return node.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false;
+    });
+    const nodeReadyMs = Date.now() - t0;
+    log(`node ${NODE_NAME} Ready (${nodeReadyMs} ms)`);
+
+    return { kubeconfigPath, server, adminToken, caPem, dataDir, nodeName: NODE_NAME, timings: { readyzMs, nodeReadyMs }, stop };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+}
+
+/** Components must not pick up the caller's cluster or proxy settings. */
+function componentEnv(): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const k of ['PATH', 'HOME', 'TMPDIR', 'LANG', 'TZ']) if (process.env[k] !== undefined) env[k] = process.env[k];
+  return env;
+}
+
+/**
+ * A detached watcher that outlives a crash of this process: when our pid disappears it kills the
+ * components listed in the pids file and removes the data dir. It exits on its own once the data
+ * dir is gone, which is what a normal stop() leaves.
+ */
+function startReaper(dataDir: string, pidsFile: string): ChildProcess {
+  const script = path.join(here, 'reaper.js');
+  if (!fs.existsSync(script)) throw new Error(`local control plane: ${script} is missing (run tsc first)`);
+  const child = spawn(process.execPath, [script, String(process.pid), dataDir, pidsFile], {
+    detached: true,
+    stdio: 'ignore',
+  });
+  child.unref();
+  return child;
+}
