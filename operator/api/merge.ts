@@ -21,31 +21,36 @@ export function clone<T>(x: T): T {
 
 const MERGE_BY_NAME = new Set(['components.ingressGateways', 'components.egressGateways']);
 
-/** Merge `overlay` onto `base` (neither is modified). `path` is the dotted location of `base` below spec. */
-export function mergeSpec(base: unknown, overlay: unknown, path = ''): any {
+/**
+ * Merge `overlay` onto `base` (neither is modified). `path` is the dotted location of `base` below spec.
+ * With `keepNulls` (used to stack user files before the profile is known) a null is carried along so it can
+ * still unset what the profile sets.
+ */
+export function mergeSpec(base: unknown, overlay: unknown, path = '', keepNulls = false): any {
   if (overlay === undefined) return clone(base);
   if (!isMap(base) || !isMap(overlay)) {
-    if (Array.isArray(base) && Array.isArray(overlay) && MERGE_BY_NAME.has(path)) return mergeByName(base, overlay, path);
-    return clone(overlay);
+    if (Array.isArray(base) && Array.isArray(overlay) && MERGE_BY_NAME.has(path)) return mergeByName(base, overlay, path, keepNulls);
+    return keepNulls ? clone(overlay) : stripNulls(overlay);
   }
   const out: Record<string, any> = clone(base);
   for (const [k, v] of Object.entries(overlay)) {
     if (v === null) {
-      delete out[k];
+      if (keepNulls) out[k] = null;
+      else delete out[k];
       continue;
     }
-    out[k] = k in out ? mergeSpec(out[k], v, path ? `${path}.${k}` : k) : stripNulls(v);
+    out[k] = k in out && out[k] !== null ? mergeSpec(out[k], v, path ? `${path}.${k}` : k, keepNulls) : keepNulls ? clone(v) : stripNulls(v);
   }
   return out;
 }
 
-function mergeByName(base: unknown[], overlay: unknown[], path: string): unknown[] {
+function mergeByName(base: unknown[], overlay: unknown[], path: string, keepNulls: boolean): unknown[] {
   const out = base.map(clone);
   for (const item of overlay) {
     const name = isMap(item) ? item.name : undefined;
     const i = typeof name === 'string' ? out.findIndex((b) => isMap(b) && b.name === name) : -1;
-    if (i >= 0) out[i] = mergeSpec(out[i], item, `${path}[${i}]`);
-    else out.push(stripNulls(item));
+    if (i >= 0) out[i] = mergeSpec(out[i], item, path, keepNulls);
+    else out.push(keepNulls ? clone(item) : stripNulls(item));
   }
   return out;
 }

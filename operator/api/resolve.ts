@@ -50,9 +50,9 @@ export function resolveParsed(iops: IstioOperator[], sets: SetFlag[], opts: { re
   let user: IstioOperatorSpec = {};
   let metadata: ObjectMeta = {};
   for (const iop of iops) {
-    user = mergeSpec(user, iop.spec ?? {});
+    user = mergeSpec(user, iop.spec ?? {}, '', true);
     // Metadata comes from the user's documents only: a profile never names the owner of what is rendered.
-    if (iop.metadata) metadata = mergeSpec(metadata, iop.metadata);
+    if (iop.metadata) metadata = mergeSpec(metadata, iop.metadata, 'metadata');
   }
 
   // The profile is chosen before sets are applied to the merged tree, so `--set profile=X` must be seen first.
