@@ -11,12 +11,13 @@ import { renderComponentTemplates, type K8sObject } from '../engine.js';
 
 const istioCrdsDir = path.join(crdsDir, 'istio');
 
-let crdCache: K8sObject[] | undefined;
+// Kept as JSON text: parsing it is the cheapest deep copy (callers mutate what we return: labels, overlays).
+let crdCache: string | undefined;
 
 /** The Istio CRDs as shipped in crds/istio, parsed once per process (render is called in loops by the controller). */
 export function istioCrds(): K8sObject[] {
   if (!crdCache) {
-    crdCache = fs
+    const crds = fs
       .readdirSync(istioCrdsDir)
       .filter((f) => f.endsWith('.yaml'))
       .sort()
@@ -25,9 +26,9 @@ export function istioCrds(): K8sObject[] {
         if (!doc || doc.kind !== 'CustomResourceDefinition') throw new Error(`crds/istio/${f} is not a CustomResourceDefinition`);
         return doc;
       });
+    crdCache = JSON.stringify(crds);
   }
-  // Callers (labels, overlays) mutate what we return; the cache must stay pristine.
-  return structuredClone(crdCache);
+  return JSON.parse(crdCache) as K8sObject[];
 }
 
 function list(v: unknown): string[] {
