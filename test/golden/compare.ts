@@ -147,10 +147,13 @@ interface Walk {
   tally: Tally;
   byCategory: Record<Category, Tally>;
   diffs: LeafDiff[];
+  /** The object is missing: every leaf counts against, even a golden `null` that absence would match. */
+  missing?: boolean;
 }
 
 function vote(w: Walk, p: string, agree: boolean, golden: unknown, ours: Ours, n = 1): void {
   const c = categorize(w.kind, w.objName, p);
+  if (w.missing) agree = false;
   w.tally.leaves += n;
   w.byCategory[c].leaves += n;
   if (agree) {
@@ -296,7 +299,10 @@ export function compareObjects(golden: Obj[], ours: Obj[], opts: CompareOptions 
     const w: Walk = { kind: g.kind, objName: g.metadata?.name ?? '', object: key, tally: { leaves: 0, agree: 0 }, byCategory, diffs };
     // A missing object still counts its leaves (all disagreeing) but lists one diff, not thousands.
     const sink: LeafDiff[] = [];
-    if (!mine) w.diffs = sink;
+    if (!mine) {
+      w.diffs = sink;
+      w.missing = true;
+    }
     walk(w, '', '', g, mine ?? ABSENT);
     if (!mine) diffs.push({ object: key, path: '', category: 'names', golden: key, ours: ABSENT });
     objects.push({ key, present: !!mine, ...w.tally });

@@ -1,9 +1,9 @@
 import { CASES } from './cases.js';
 import { CATEGORIES, NON_CORE, runCase, share, coreTally, ABSENT, type CaseResult, type LeafDiff, type Category } from './compare.js';
 
-// `node dist/test/golden/report.js [--all] [case...]`: fidelity of our render against Istio's golden outputs,
+// `node dist/test/golden/report.js [--all] [--floors] [case...]`: fidelity of our render against Istio's golden outputs,
 // one table per case and the paths that differ, grouped by category (core categories first).
-// Without --all each category lists at most 12 differences.
+// Without --all each category lists at most 12 differences. --floors prints the ratchet table for golden.test.ts.
 
 const pct = (n: number) => `${(n * 100).toFixed(1)}%`;
 
@@ -81,6 +81,18 @@ async function main(): Promise<void> {
   for (const c of CATEGORIES) {
     const t = results.filter((x) => !x.pending).reduce((a, { r }) => ({ leaves: a.leaves + r.byCategory[c].leaves, agree: a.agree + r.byCategory[c].agree }), { leaves: 0, agree: 0 });
     if (t.leaves) console.log(`| ${c}${NON_CORE.includes(c) ? ' (not core)' : ''} | ${t.agree}/${t.leaves} | ${pct(share(t))} |`);
+  }
+  if (args.includes('--floors')) {
+    // The ratchet table for test/unit/golden.test.ts, from this measurement (shares rounded down to 0.1%).
+    console.log('\nconst FLOORS: Record<string, { share: number; perfect: Category[] }> = {');
+    for (const { r, pending } of results) {
+      if (pending || !r.leaves) continue;
+      const perfect = CATEGORIES.filter((c) => r.byCategory[c].leaves > 0 && r.byCategory[c].agree === r.byCategory[c].leaves);
+      const floor = Math.floor(share(r) * 1000) / 1000;
+      console.log(`  '${r.name}': { share: ${floor}, perfect: [${perfect.map((c) => `'${c}'`).join(', ')}] }, // measured ${r.agree}/${r.leaves} = ${pct(share(r))}`);
+    }
+    console.log('};');
+    return;
   }
   for (const { r, pending } of results) printCase(r, all ? Infinity : 12, pending);
 }

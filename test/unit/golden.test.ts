@@ -1,7 +1,7 @@
 import test from 'ava';
 import jsYaml from 'js-yaml';
 import { CASES, type GoldenCase } from '../golden/cases.js';
-import { compareObjects, loadGolden, runCase, share, imageRepo, categorize, objectKey, type CaseResult, type Obj } from '../golden/compare.js';
+import { compareObjects, loadGolden, runCase, share, imageRepo, categorize, objectKey, type CaseResult, type Obj, type Category } from '../golden/compare.js';
 
 // Part 1: the comparer itself, on golden-vs-golden and golden-vs-mutated-golden, so a 100% from it means something.
 // Part 2: every golden case against our render: all golden objects present, and leaf agreement at or above a floor.
@@ -33,6 +33,9 @@ test('comparer: a removed object is missing and its leaves count against the sha
   const r = compareObjects(g, ours);
   t.deepEqual(r.missing, ['Service:istio-system:istiod']);
   t.true(r.agree < r.leaves);
+  const svc = r.objects.find((o) => o.key === 'Service:istio-system:istiod')!;
+  t.true(svc.leaves > 0);
+  t.is(svc.agree, 0, 'even golden nulls count against a missing object');
   t.true(r.diffs.some((d) => d.path === '' && d.object === 'Service:istio-system:istiod'));
 });
 
@@ -151,10 +154,10 @@ test('comparer: categories', (t) => {
 
 // ---- Part 2: our render against every case ------------------------------------------------------------------
 
-// Ratchet: the leaf agreement measured per case (share of golden leaves that agree), floor = measured, rounded down.
-// Raise a floor when a template improves; a drop below it is a regression. Figures recorded at the last update:
-// (none yet: render/templates not in the tree when this table was written; floors 0 until measured)
-const FLOORS: Record<string, number> = {};
+// Ratchet. `share`: leaf agreement measured per case (all golden leaves), floor = measured rounded down; `perfect`:
+// categories measured at 100% in that case, which must stay there. Raise floors when templates improve; a drop
+// is a regression. Measured figures are recorded beside each floor.
+const FLOORS: Record<string, { share: number; perfect: Category[] }> = {};
 
 const results = new Map<string, Promise<CaseResult>>();
 const resultOf = (c: GoldenCase) => {
@@ -173,8 +176,12 @@ for (const c of CASES) {
   if (c.golden && !c.pending) {
     test(`golden ${c.name}: leaf agreement at or above its floor`, async (t) => {
       const r = await resultOf(c);
-      const floor = FLOORS[c.name] ?? 0;
-      t.true(share(r) >= floor, `${c.name}: ${(share(r) * 100).toFixed(1)}% < floor ${(floor * 100).toFixed(1)}%`);
+      const floor = FLOORS[c.name] ?? { share: 0, perfect: [] };
+      t.true(share(r) >= floor.share, `${c.name}: ${(share(r) * 100).toFixed(2)}% < floor ${(floor.share * 100).toFixed(2)}%`);
+      for (const cat of floor.perfect) {
+        const diffs = r.diffs.filter((d) => d.category === cat).map((d) => `${d.object} ${d.path}`);
+        t.deepEqual(diffs, [], `${c.name}: category ${cat} was at 100%`);
+      }
     });
   }
 }

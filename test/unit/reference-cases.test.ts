@@ -226,3 +226,16 @@ test('resolve keeps an injected string as data in the IstioOperator', async (t) 
   const r = await resolveOnly({ files: [iop({ profile: 'default', meshConfig: { accessLogFormat: EVIL } })] });
   t.is(r.iop.spec?.meshConfig?.accessLogFormat, EVIL);
 });
+
+test('YAML injection: a --set value is one string, never parsed into structure', async (t) => {
+  let r;
+  try {
+    r = await renderInput({ files: [iop({ profile: 'default' })], sets: [`meshConfig.accessLogFormat=${EVIL}`] });
+  } catch (e) {
+    t.true(e instanceof InputError, `not an InputError: ${(e as Error).message}`);
+    return;
+  }
+  const cm = find(r.objects, 'ConfigMap', 'istio');
+  t.is((yaml.load(cm.data.mesh) as any)?.accessLogFormat, EVIL);
+  t.false(r.objects.some((o) => o.kind === 'Secret'));
+});
