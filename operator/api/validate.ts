@@ -38,6 +38,19 @@ export function checkDnsLabel(v: unknown, path: string, out: FieldIssue[], what 
     out.push({ path, message: `${JSON.stringify(v)} is not a valid ${what}`, hint: 'a DNS-1123 label: at most 63 lowercase letters, digits and "-", starting and ending with a letter or digit' });
   }
 }
+// Kubernetes label syntax: the apiserver would reject anything else, so say so before rendering.
+const LABEL_VALUE = /^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/;
+const LABEL_NAME = /^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/;
+const labelMap = custom(strMapPlaceholder(), (v, p, o) => {
+  if (!isMap(v)) return;
+  for (const [k, x] of Object.entries(v)) {
+    if (!LABEL_NAME.test(k) || k.split('/').pop()!.length > 63) o.push({ path: `${p}.${k}`, message: `${JSON.stringify(k)} is not a valid label key`, hint: 'an optional DNS prefix and "/", then at most 63 letters, digits, "-", "_" or "."' });
+    if (typeof x === 'string' && (x.length > 63 || !LABEL_VALUE.test(x))) o.push({ path: `${p}.${k}`, message: `${JSON.stringify(x)} is not a valid label value`, hint: 'at most 63 letters, digits, "-", "_" or ".", starting and ending with a letter or digit' });
+  }
+});
+function strMapPlaceholder(): S {
+  return { t: 'map', of: { t: 'string' } };
+}
 const dnsLabel = (what: string): S => custom(str, (v, p, o) => checkDnsLabel(v, p, o, what));
 const dnsSubdomain = custom(str, (v, p, o) => {
   if (typeof v === 'string' && v !== '' && (v.length > 253 || !DNS1123_SUBDOMAIN.test(v))) {
@@ -105,7 +118,7 @@ const k8s = fields({
   env: list(envVar),
   hpaSpec,
   imagePullPolicy: oneOf('Always', 'IfNotPresent', 'Never'),
-  nodeSelector: strMap,
+  nodeSelector: labelMap,
   podDisruptionBudget: fields({ minAvailable: ios, maxUnavailable: ios, selector: obj, unhealthyPodEvictionPolicy: oneOf('IfHealthyBudget', 'AlwaysAllow') }),
   podAnnotations: strMap,
   priorityClassName: str,
@@ -129,7 +142,7 @@ const k8s = fields({
 
 const componentFields = { enabled: bool, namespace: dnsLabel('namespace name'), hub: str, tag: sOrN, k8s };
 const component = fields(componentFields);
-const gateway = fields({ ...componentFields, name: dnsLabel('gateway name'), label: strMap }, false, (v, p, o) => {
+const gateway = fields({ ...componentFields, name: dnsLabel('gateway name'), label: labelMap }, false, (v, p, o) => {
   if (isMap(v) && (typeof v.name !== 'string' || v.name === '')) o.push({ path: `${p}.name`, message: 'is required', hint: 'a DNS-1123 label such as istio-ingressgateway' });
 });
 const uniqueNames: Check = (v, p, o) => {
@@ -238,7 +251,7 @@ const pilotValues = fields(
 );
 
 export const VALUES_KEYS = [
-  'base', 'cni', 'compatibilityVersion', 'defaultRevision', 'experimental', 'gatewayClasses', 'gateways', 'global', 'istiodRemote',
+  'pdb', 'base', 'cni', 'compatibilityVersion', 'defaultRevision', 'experimental', 'gatewayClasses', 'gateways', 'global', 'istiodRemote',
   'meshConfig', 'ownerName', 'pilot', 'platform', 'profile', 'revision', 'revisionTags', 'sidecarInjectorWebhook', 'telemetry', 'ztunnel',
 ];
 const valuesSchema = fields({
@@ -282,6 +295,26 @@ const specSchema = fields({
   unvalidatedValues: any,
 });
 
+// An ingress and an egress gateway with the same name in the same namespace would render the same Deployment.
+function crossGatewayNames(spec: unknown, root: string, out: FieldIssue[]): void {
+  if (!isMap(spec) || !isMap(spec.components)) return;
+  const c = spec.components;
+  const ns = (g: Record<string, any>) => (typeof g.namespace === 'string' && g.namespace) || spec.namespace || 'istio-system';
+  const seen = new Map<string, string>();
+  for (const key of ['ingressGateways', 'egressGateways']) {
+    if (!Array.isArray(c[key])) continue;
+    c[key].forEach((g: unknown, i: number) => {
+      if (!isMap(g) || typeof g.name !== 'string' || g.enabled === false) return;
+      const id = `${ns(g)}/${g.name}`;
+      const prev = seen.get(id);
+      if (prev && !prev.startsWith(`${root}.components.${key}[`)) {
+        out.push({ path: `${root}.components.${key}[${i}].name`, message: `${JSON.stringify(g.name)} is also the name of ${prev} in namespace ${ns(g)}`, hint: 'give ingress and egress gateways different names or namespaces' });
+      }
+      seen.set(id, `${root}.components.${key}[${i}]`);
+    });
+  }
+}
+
 export interface Validation {
   /** Issues in the IstioOperator API itself (never forceable). */
   issues: FieldIssue[];
@@ -293,6 +326,7 @@ export function validateSpec(spec: unknown, root = 'spec'): Validation {
   const issues: FieldIssue[] = [];
   const valueIssues: FieldIssue[] = [];
   check(specSchema, spec, root, issues);
+  crossGatewayNames(spec, root, issues);
   if (isMap(spec) && spec.values !== undefined && spec.values !== null) check(valuesSchema, spec.values, `${root}.values`, valueIssues);
   return { issues, valueIssues };
 }

@@ -199,3 +199,12 @@ test('resolving twice gives the same object and does not mutate the input or the
   t.is(a, b);
   t.is(loadProfile('demo').components!.ingressGateways![0].k8s, undefined);
 });
+
+test('gateway labels must be valid Kubernetes labels; ingress and egress names must not collide', (t) => {
+  const s = text(issuesOf(() => resolveIstioOperator({
+    files: [file('l.yaml', 'spec:\n  components:\n    ingressGateways:\n    - name: gw\n      enabled: true\n      label:\n        app: "x\\ny: z"\n        "bad key!": v\n    egressGateways:\n    - name: gw\n      enabled: true\n')],
+  })));
+  t.regex(s, /ingressGateways\[1\]\.label\.app: "x\\ny: z" is not a valid label value/);
+  t.regex(s, /label\.bad key!: "bad key!" is not a valid label key/);
+  t.regex(s, /egressGateways\[1\]\.name: "gw" is also the name of spec\.components\.ingressGateways\[1\]/);
+});
