@@ -1,0 +1,231 @@
+import os from 'node:os';
+import type http from 'node:http';
+import { KubeClient } from '../apply/client.js';
+import { LABEL_OWNER_NAME, LABEL_OWNER_NAMESPACE } from '../render/labels.js';
+import { EventRecorder } from './events.js';
+import { isMeaningfulUpdate } from './filter.js';
+import { Informer, kubeSource, objectKey, type KObject } from './informer.js';
+import { Kube, resourcePath } from './kube.js';
+import { LeaderElector } from './leader.js';
+import { jsonLogger, type LogFn } from './log.js';
+import { Counter, Gauge, Histogram, Registry, serve } from './metrics.js';
+import { WorkQueue } from './queue.js';
+import { iopPath, Reconciler } from './reconciler.js';
+import { STATUS_CODE } from './status.js';
+
+// Wires informers → queue → reconciler, with leader election, metrics and health. Informers run on every
+// replica (a standby has warm caches and takes over at once); only the leader runs workers.
+
+/** Kinds the render produces, watched (label-selected: only ours) so drift is repaired within seconds. */
+export const OWNED_KINDS: Array<{ group: string; version: string; resource: string; apiVersion: string; kind: string }> = [
+  { group: 'apps', version: 'v1', resource: 'deployments', apiVersion: 'apps/v1', kind: 'Deployment' },
+  { group: '', version: 'v1', resource: 'services', apiVersion: 'v1', kind: 'Service' },
+  { group: '', version: 'v1', resource: 'configmaps', apiVersion: 'v1', kind: 'ConfigMap' },
+  { group: '', version: 'v1', resource: 'serviceaccounts', apiVersion: 'v1', kind: 'ServiceAccount' },
+  { group: 'rbac.authorization.k8s.io', version: 'v1', resource: 'clusterroles', apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRole' },
+  { group: 'rbac.authorization.k8s.io', version: 'v1', resource: 'clusterrolebindings', apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRoleBinding' },
+  { group: 'rbac.authorization.k8s.io', version: 'v1', resource: 'roles', apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'Role' },
+  { group: 'rbac.authorization.k8s.io', version: 'v1', resource: 'rolebindings', apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'RoleBinding' },
+  { group: 'admissionregistration.k8s.io', version: 'v1', resource: 'mutatingwebhookconfigurations', apiVersion: 'admissionregistration.k8s.io/v1', kind: 'MutatingWebhookConfiguration' },
+  { group: 'admissionregistration.k8s.io', version: 'v1', resource: 'validatingwebhookconfigurations', apiVersion: 'admissionregistration.k8s.io/v1', kind: 'ValidatingWebhookConfiguration' },
+  { group: 'autoscaling', version: 'v2', resource: 'horizontalpodautoscalers', apiVersion: 'autoscaling/v2', kind: 'HorizontalPodAutoscaler' },
+  { group: 'policy', version: 'v1', resource: 'poddisruptionbudgets', apiVersion: 'policy/v1', kind: 'PodDisruptionBudget' },
+];
+
+export interface ManagerOptions {
+  kubeconfig?: string;
+  context?: string;
+  /** Watched namespaces for IstioOperators; empty = all. */
+  namespaces?: string[];
+  concurrency?: number;
+  metricsAddr?: string;
+  healthAddr?: string;
+  leaderElect?: boolean;
+  leaseName?: string;
+  leaseNamespace?: string;
+  leaseDurationMs?: number;
+  resyncMs?: number;
+  identity?: string;
+  log?: LogFn;
+}
+
+export class Manager {
+  readonly kube: Kube;
+  readonly client: KubeClient;
+  readonly log: LogFn;
+  readonly queue: WorkQueue;
+  readonly reconciler: Reconciler;
+  readonly registry = new Registry();
+  readonly iopInformers: Informer<KObject>[] = [];
+  readonly ownedInformers = new Map<string, Informer<KObject>>();
+  readonly identity: string;
+  private elector?: LeaderElector;
+  private servers: http.Server[] = [];
+  private workersOn = false;
+  private stopping?: Promise<void>;
+  readonly ports: { metrics?: number; health?: number } = {};
+  private readonly statuses = new Map<string, string>();
+  readonly m: {
+    reconciles: Counter;
+    errors: Counter;
+    writes: Counter;
+    duration: Histogram;
+    requests: Counter;
+  };
+
+  constructor(readonly opts: ManagerOptions) {
+    this.log = opts.log ?? jsonLogger();
+    this.client = KubeClient.fromOptions({ kubeconfig: opts.kubeconfig, context: opts.context });
+    this.kube = new Kube(this.client.kc);
+    this.identity = opts.identity ?? `${os.hostname()}_${process.pid}`;
+    const r = this.registry;
+    this.m = {
+      reconciles: r.add(new Counter('istio_operator_reconciles_total', 'Reconciles by result.')),
+      errors: r.add(new Counter('istio_operator_reconcile_errors_total', 'Reconciles that failed and were requeued with backoff.')),
+      writes: r.add(new Counter('istio_operator_writes_total', 'Write requests (create, patch, update, delete) made by reconciles, including status and finalizer writes.')),
+      duration: r.add(new Histogram('istio_operator_reconcile_duration_seconds', 'Time of one reconcile.', [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60])),
+      requests: r.add(new Counter('istio_operator_controller_requests_total', 'Requests the controller made outside the apply engine (status, events, leases, watches), by verb.')),
+    };
+    this.kube.onRequest = (verb) => this.m.requests.inc({ verb });
+    this.queue = new WorkQueue({
+      concurrency: opts.concurrency ?? 2,
+      handler: (key) => this.handle(key),
+      resyncMs: opts.resyncMs ?? 10 * 60_000,
+      resyncKeys: () => this.iopInformers.flatMap((i) => i.keys()),
+      onError: (key, err, ms) => this.log('error', 'reconcile failed', { istiooperator: key, error: (err as Error).message, retryInMs: ms }),
+    });
+    r.add(new Gauge('istio_operator_queue_depth', 'IstioOperators waiting to be reconciled.', () => [[{}, this.queue.depth]]));
+    r.add(new Gauge('istio_operator_queue_delayed', 'IstioOperators waiting for a retry or readiness re-check.', () => [[{}, this.queue.delayed]]));
+    r.add(new Gauge('istio_operator_queue_in_flight', 'Reconciles running now.', () => [[{}, this.queue.inFlight]]));
+    r.add(new Gauge('istio_operator_leader', '1 when this replica holds the lease (or leader election is off).', () => [[{ identity: this.identity }, this.workersOn ? 1 : 0]]));
+    r.add(
+      new Gauge('istio_operator_istiooperator_status', 'Status of each IstioOperator (0 NONE, 1 UPDATING, 2 RECONCILING, 3 HEALTHY, 4 ERROR, 5 ACTION_REQUIRED).', () =>
+        [...this.statuses.entries()].map(([k, s]) => {
+          const [namespace, name] = k.includes('/') ? k.split('/', 2) : ['', k];
+          return [{ namespace: namespace!, name: name!, status: s }, STATUS_CODE[s as keyof typeof STATUS_CODE] ?? 0];
+        }),
+      ),
+    );
+    r.add(
+      new Gauge('istio_operator_watch_errors', 'Watch/list failures (each retried with backoff), per informer.', () =>
+        [...this.iopInformers.map((i, n) => [`istiooperators-${n}`, i] as const), ...this.ownedInformers.entries()].map(([name, i]) => [{ informer: name }, i.stats.errors]),
+      ),
+    );
+    this.reconciler = new Reconciler({
+      kube: this.kube,
+      client: this.client,
+      events: new EventRecorder(this.kube, undefined, (e) => this.log('warn', 'event not recorded', { error: (e as Error).message })),
+      log: this.log,
+      ownedCache: (apiVersion, kind, namespace, name) => this.ownedInformers.get(`${apiVersion}/${kind}`)?.get(namespace ? `${namespace}/${name}` : name),
+    });
+  }
+
+  private async handle(key: string) {
+    const t0 = performance.now();
+    try {
+      const r = await this.reconciler.reconcile(key);
+      this.m.reconciles.inc({ result: r.action });
+      this.m.writes.inc({}, r.writes);
+      if (r.status) this.statuses.set(key, r.status);
+      if (r.action === 'gone' || r.action === 'deleted') this.statuses.delete(key);
+      this.log(r.writes ? 'info' : 'debug', 'reconciled', { istiooperator: key, action: r.action, status: r.status, writes: r.writes, ms: Math.round(performance.now() - t0) });
+      return r.requeueAfterMs !== undefined ? { requeueAfterMs: r.requeueAfterMs } : undefined;
+    } catch (e) {
+      this.m.reconciles.inc({ result: 'error' });
+      this.m.errors.inc();
+      throw e;
+    } finally {
+      this.m.duration.observe((performance.now() - t0) / 1000);
+    }
+  }
+
+  /** Key of the IstioOperator an owned object belongs to, if we watch it. */
+  private ownerKey(o: KObject): string | undefined {
+    const l = o.metadata?.labels ?? {};
+    const name = l[LABEL_OWNER_NAME];
+    if (!name) return undefined;
+    const key = l[LABEL_OWNER_NAMESPACE] ? `${l[LABEL_OWNER_NAMESPACE]}/${name}` : name;
+    return this.iopInformers.some((i) => i.get(key)) ? key : undefined;
+  }
+
+  get synced(): boolean {
+    return [...this.iopInformers, ...this.ownedInformers.values()].every((i) => i.hasSynced);
+  }
+  get leading(): boolean {
+    return this.workersOn;
+  }
+
+  async start(): Promise<void> {
+    if (this.opts.metricsAddr) {
+      const s = await serve(this.opts.metricsAddr, { metrics: this.registry });
+      this.servers.push(s.server);
+      this.ports.metrics = s.port;
+    }
+    if (this.opts.healthAddr) {
+      const s = await serve(this.opts.healthAddr, { healthz: () => !this.stopping, readyz: () => this.synced && !this.stopping });
+      this.servers.push(s.server);
+      this.ports.health = s.port;
+    }
+    const add = (o: KObject) => this.workersOn && this.queue.add(objectKey(o));
+    const namespaces = this.opts.namespaces?.length ? this.opts.namespaces : [undefined];
+    for (const ns of namespaces) {
+      const inf = new Informer<KObject>(kubeSource(this.kube, iopPath(ns ?? '')), { name: `istiooperators${ns ? `/${ns}` : ''}`, log: this.log });
+      inf.on({ add, update: (a, b) => isMeaningfulUpdate(a, b) && add(b), delete: add });
+      this.iopInformers.push(inf);
+    }
+    const owned = (o: KObject) => {
+      const k = this.ownerKey(o);
+      if (k && this.workersOn) this.queue.add(k);
+    };
+    for (const k of OWNED_KINDS) {
+      const inf = new Informer<KObject>(kubeSource(this.kube, resourcePath(k.group, k.version, k.resource), { labelSelector: LABEL_OWNER_NAME }), { name: k.resource, log: this.log });
+      inf.on({ add: owned, update: (a, b) => isMeaningfulUpdate(a, b) && owned(b), delete: owned });
+      this.ownedInformers.set(`${k.apiVersion}/${k.kind}`, inf);
+    }
+    await Promise.all([...this.iopInformers, ...this.ownedInformers.values()].map((i) => i.start()));
+    this.log('info', 'caches synced', { istiooperators: this.iopInformers.reduce((n, i) => n + i.keys().length, 0), identity: this.identity });
+
+    if (this.opts.leaderElect) {
+      this.elector = new LeaderElector({
+        kube: this.kube,
+        namespace: this.opts.leaseNamespace ?? 'istio-operator',
+        name: this.opts.leaseName ?? 'istio-operator-lock',
+        identity: this.identity,
+        ...(this.opts.leaseDurationMs ? { leaseDurationMs: this.opts.leaseDurationMs } : {}),
+        log: this.log,
+        onStartedLeading: () => this.startWorkers(),
+        // Like client-go: a replica that lost the lease must not keep writing. The process exits (the caller
+        // decides) after in-flight work finishes; a restarted replica campaigns again from scratch.
+        onStoppedLeading: () => void this.stop('lost leadership'),
+      });
+      this.elector.start();
+    } else this.startWorkers();
+  }
+
+  private startWorkers(): void {
+    if (this.workersOn || this.stopping) return;
+    this.workersOn = true;
+    this.log('info', 'starting workers', { concurrency: this.opts.concurrency ?? 2 });
+    this.queue.resync();
+  }
+
+  private resolveStopped: (why: string) => void = () => {};
+  /** Resolves when stop() has finished (after SIGTERM or lost leadership). */
+  readonly stopped: Promise<string> = new Promise((r) => (this.resolveStopped = r));
+
+  /** Finish in-flight reconciles, stop watches, release the lease, close servers. */
+  stop(why = 'shutdown'): Promise<void> {
+    this.stopping ??= (async () => {
+      this.log('info', 'stopping', { why, inFlight: this.queue.inFlight });
+      await this.queue.shutdown();
+      this.workersOn = false;
+      for (const i of [...this.iopInformers, ...this.ownedInformers.values()]) i.stop();
+      await this.elector?.release();
+      await Promise.all(this.servers.map((s) => new Promise((r) => s.close(r))));
+      this.client.close();
+      this.log('info', 'stopped', { why });
+      this.resolveStopped(why);
+    })();
+    return this.stopping;
+  }
+}

@@ -1,0 +1,288 @@
+import { InputError, formatIssue, type FieldIssue } from '../api/errors.js';
+import { isProfilePath } from '../api/profiles.js';
+import { resolveParsed } from '../api/resolve.js';
+import { API_VERSION, KIND, type IstioOperator } from '../api/types.js';
+import type { KubeClient } from '../apply/client.js';
+import { install, StageError, summarize } from '../apply/install.js';
+import { listInventories, type Inventory } from '../apply/inventory.js';
+import { ownerOf as applyOwnerOf, type Owner } from '../apply/owner.js';
+import { deploymentReady } from '../apply/readiness.js';
+import { refString } from '../apply/resources.js';
+import { uninstall } from '../apply/uninstall.js';
+import { render, type K8sObject } from '../render/index.js';
+import { LABEL_COMPONENT, LABEL_OWNER_NAME } from '../render/labels.js';
+import { describeUsage, revisionUsage, type MetaLike, type PodLike } from '../revision/usage.js';
+import type { EventRecorder } from './events.js';
+import type { KObject } from './informer.js';
+import { Kube, KubeError, resourcePath } from './kube.js';
+import type { LogFn } from './log.js';
+import type { HandlerResult } from './queue.js';
+import { computeStatus, IOP_GROUP, IOP_RESOURCE, IOP_VERSION, writeStatus, type Outcome } from './status.js';
+
+// reconcile(key) = read → (paused?) → finalizer → resolve → render → apply what differs → prune → readiness → status.
+// Every step's failure ends in a status and an Event, never in a half-written spec: the controller writes only
+// the status subresource and its own finalizer on the IstioOperator.
+
+export const FINALIZER = 'install.istio.io/istio-operator';
+export const IGNORE_ANNOTATION = 'install.istio.io/ignoreReconcile';
+/** While components come up, re-check readiness this often (Deployment watch events usually come first). */
+export const READINESS_RECHECK_MS = 5_000;
+/** While a deletion is blocked by users of the revision, look again this often. */
+export const IN_USE_RECHECK_MS = 30_000;
+
+export interface ReconcileResult extends HandlerResult {
+  /** What happened, for metrics and tests. */
+  action: 'gone' | 'paused' | 'invalid' | 'applied' | 'deleted' | 'blocked' | 'error';
+  writes: number;
+  status?: string;
+}
+
+export interface ReconcilerDeps {
+  kube: Kube;
+  /** The apply engine's client; its request counts measure writes. */
+  client: KubeClient;
+  events: EventRecorder;
+  log: LogFn;
+  /** Live owned objects from the informers, when available (avoids GETs for readiness and istiod-managed fields). */
+  ownedCache?: (apiVersion: string, kind: string, namespace: string | undefined, name: string) => KObject | undefined;
+  now?: () => Date;
+}
+
+function splitKey(key: string): { namespace: string; name: string } {
+  const i = key.indexOf('/');
+  return i < 0 ? { namespace: '', name: key } : { namespace: key.slice(0, i), name: key.slice(i + 1) };
+}
+
+export function iopPath(namespace: string, name?: string): string {
+  return resourcePath(IOP_GROUP, IOP_VERSION, IOP_RESOURCE, namespace || undefined, name);
+}
+
+/** The IstioOperator spec as resolve's input; a profile path would read the operator's own filesystem, so it is refused. */
+export function resolveFromCluster(iop: IstioOperator) {
+  const profile = iop.spec?.profile;
+  if (typeof profile === 'string' && isProfilePath(profile)) {
+    throw new InputError([{ path: 'spec.profile', message: `a profile path ("${profile}") cannot be read by the in-cluster operator`, hint: 'use a built-in profile name such as default, demo or minimal' }]);
+  }
+  const input: IstioOperator = { apiVersion: API_VERSION, kind: KIND, metadata: { name: iop.metadata?.name, namespace: iop.metadata?.namespace }, spec: structuredClone(iop.spec ?? {}) };
+  return resolveParsed([input], []);
+}
+
+/** The Istio namespace an IstioOperator installs into (inventory lives there). */
+export function installNamespace(resolved: IstioOperator): string {
+  return String(resolved.spec?.namespace || resolved.spec?.values?.global?.istioNamespace || 'istio-system');
+}
+
+function issuesText(e: InputError): string {
+  return e.issues.map((i: FieldIssue) => formatIssue(i)).join('; ');
+}
+
+export class Reconciler {
+  readonly stats = { reconciles: 0, errors: 0, writes: 0, applied: 0, pruned: 0 };
+  constructor(private readonly d: ReconcilerDeps) {}
+
+  private now(): Date {
+    return this.d.now?.() ?? new Date();
+  }
+
+  private writesSoFar(): number {
+    const c = this.d.client.counts;
+    return c.create + c.patch + c.update + c.delete;
+  }
+
+  async reconcile(key: string): Promise<ReconcileResult> {
+    this.stats.reconciles++;
+    const before = this.writesSoFar();
+    let ownWrites = 0;
+    const done = (r: Omit<ReconcileResult, 'writes'>): ReconcileResult => {
+      const writes = this.writesSoFar() - before + ownWrites;
+      this.stats.writes += writes;
+      return { ...r, writes };
+    };
+    const { namespace, name } = splitKey(key);
+    const iop = await this.d.kube.getOrNull<IstioOperator>(iopPath(namespace, name));
+    if (!iop) return done({ action: 'gone' });
+    const log = (level: 'debug' | 'info' | 'warn' | 'error', msg: string, f: Record<string, unknown> = {}) =>
+      this.d.log(level, msg, { istiooperator: key, generation: iop.metadata?.generation, ...f });
+    const setStatus = async (o: Outcome) => {
+      const next = computeStatus(iop.status, iop.metadata?.generation, o, this.now());
+      if (await writeStatus(this.d.kube, iop, next)) ownWrites++;
+      return next.status;
+    };
+
+    if (iop.metadata?.deletionTimestamp) {
+      if (!iop.metadata.finalizers?.includes(FINALIZER)) return done({ action: 'gone' });
+      return done(await this.finalize(iop, key, log, setStatus, () => ownWrites++));
+    }
+    if (iop.metadata?.annotations?.[IGNORE_ANNOTATION] === 'true') {
+      log('debug', 'reconcile paused by annotation', { annotation: IGNORE_ANNOTATION });
+      return done({ action: 'paused' });
+    }
+    if (!iop.metadata?.finalizers?.includes(FINALIZER)) {
+      await this.setFinalizers(iop, [...(iop.metadata?.finalizers ?? []), FINALIZER]);
+      ownWrites++;
+    }
+
+    // 1. resolve + render: pure; an error here touches nothing in the cluster.
+    let objects: K8sObject[];
+    let resolved: IstioOperator;
+    try {
+      resolved = resolveFromCluster(iop).iop;
+      objects = render(resolved).objects;
+    } catch (e) {
+      if (!(e instanceof InputError)) throw e;
+      const msg = `invalid spec, nothing applied: ${issuesText(e)}`;
+      log('warn', 'invalid spec', { issues: e.issues });
+      const status = await setStatus({ kind: 'invalid', message: msg });
+      await this.d.events.emit(iop, 'Warning', 'InvalidSpec', msg);
+      // No retry: only a new spec can fix it, and that arrives as a watch event.
+      return done({ action: 'invalid', status });
+    }
+
+    // 2. apply only what differs, prune what is no longer rendered.
+    const ns = installNamespace(resolved);
+    const owner = applyOwnerOf(objects, { name: iop.metadata?.name ?? 'unknown', namespace: iop.metadata?.namespace ?? '', rev: resolved.spec?.revision || 'default' });
+    this.keepIstiodManagedFields(objects);
+    const started = Date.now();
+    let result;
+    try {
+      result = await install(this.d.client, objects, { owner, namespace: ns, wait: false, prune: true, defaultTag: false });
+    } catch (e) {
+      this.stats.errors++;
+      const msg = e instanceof StageError ? e.message.replace(/\n\s*/g, '; ') : `apply failed: ${(e as Error).message}`;
+      log('error', 'apply failed', { error: (e as Error).message });
+      await setStatus({ kind: 'applyFailed', message: msg });
+      await this.d.events.emit(iop, 'Warning', 'ApplyFailed', msg);
+      throw e; // the queue retries with backoff
+    }
+    const changed = result.results.filter((r) => r.outcome !== 'unchanged');
+    const sum = summarize(result);
+    this.stats.applied += changed.length;
+    this.stats.pruned += result.pruned.length;
+    if (changed.length || result.pruned.length) {
+      const what = [...changed.map((r) => `${r.outcome} ${refString(r.ref)}`), ...result.pruned.map((r) => `pruned ${refString(r)}`)];
+      log('info', 'applied', { ...sum, ms: Date.now() - started, objects: what });
+      if (changed.length) await this.d.events.emit(iop, 'Normal', 'Applied', `created ${sum.created}, configured ${sum.configured}, replaced ${sum.replaced}: ${changed.map((r) => refString(r.ref)).join(', ')}`);
+      if (result.pruned.length) await this.d.events.emit(iop, 'Normal', 'Pruned', `pruned ${result.pruned.length}: ${result.pruned.map(refString).join(', ')}`);
+    } else {
+      log('debug', 'no changes', { ms: Date.now() - started });
+    }
+
+    // 3. readiness, without blocking a worker: report what is not ready and look again later.
+    const components = await this.readiness(objects);
+    const allReady = Object.values(components).every((c) => c.ready);
+    const prev = iop.status?.status;
+    const updating = !allReady && (prev === 'HEALTHY' || prev === 'UPDATING');
+    const status = await setStatus({ kind: 'applied', components, updating });
+    return done({ action: 'applied', status, ...(allReady ? {} : { requeueAfterMs: READINESS_RECHECK_MS }) });
+  }
+
+  /**
+   * istiod flips the validating webhook's failurePolicy to Fail once it serves, and patches in the caBundle
+   * (which we never render). Applying our initial `Ignore` again would undo istiod's flip on every reconcile,
+   * so once the webhook exists we render whatever failurePolicy it has: no diff, no fight.
+   */
+  private keepIstiodManagedFields(objects: K8sObject[]): void {
+    for (const o of objects) {
+      if (o.kind !== 'ValidatingWebhookConfiguration') continue;
+      const live = this.d.ownedCache?.(o.apiVersion, o.kind, undefined, o.metadata.name) as any;
+      if (!live?.webhooks) continue;
+      for (const w of (o as any).webhooks ?? []) {
+        const lw = live.webhooks.find((x: any) => x.name === w.name);
+        if (lw?.failurePolicy) w.failurePolicy = lw.failurePolicy;
+      }
+    }
+  }
+
+  private async readiness(objects: K8sObject[]): Promise<Record<string, { ready: boolean; message?: string }>> {
+    const out: Record<string, { ready: boolean; message?: string }> = {};
+    for (const o of objects) {
+      const c = o.metadata.labels?.[LABEL_COMPONENT];
+      if (c && !out[c]) out[c] = { ready: true };
+    }
+    for (const o of objects) {
+      if (o.kind !== 'Deployment') continue;
+      const c = o.metadata.labels?.[LABEL_COMPONENT] ?? 'Unknown';
+      const ns = o.metadata.namespace ?? '';
+      // The cache may lag behind a write we just made, so a not-ready cached answer is confirmed by a GET.
+      let live: any = this.d.ownedCache?.(o.apiVersion, o.kind, ns, o.metadata.name);
+      if (!deploymentReady(live)) live = await this.d.kube.getOrNull(resourcePath('apps', 'v1', 'deployments', ns, o.metadata.name));
+      if (deploymentReady(live)) continue;
+      const st = live?.status ?? {};
+      const why = live ? `Deployment ${ns}/${o.metadata.name}: ${st.availableReplicas ?? 0}/${live.spec?.replicas ?? 1} available` : `Deployment ${ns}/${o.metadata.name} not found`;
+      const prev = out[c];
+      out[c] = { ready: false, message: prev && !prev.ready && prev.message ? `${prev.message}, ${why}` : why };
+    }
+    return out;
+  }
+
+  private async finalize(
+    iop: IstioOperator,
+    key: string,
+    log: (level: 'debug' | 'info' | 'warn' | 'error', msg: string, f?: Record<string, unknown>) => void,
+    setStatus: (o: Outcome) => Promise<string | undefined>,
+    countWrite: () => void,
+  ): Promise<Omit<ReconcileResult, 'writes'>> {
+    const name = iop.metadata?.name ?? '';
+    const ons = iop.metadata?.namespace ?? '';
+    const mine = (await listInventories(this.d.client)).filter((i) => i.owner.name === name && i.owner.namespace === ons);
+    // Never remove a revision something still runs on: say who uses it and wait.
+    const blocked: string[] = [];
+    for (const inv of mine) {
+      const usage = await this.revisionUsage(inv);
+      if (usage) blocked.push(usage);
+    }
+    if (blocked.length) {
+      const msg = `deletion blocked: ${blocked.join('; ')}; move them to another revision or remove the labels, then the control plane is removed`;
+      log('warn', 'deletion blocked', { users: blocked });
+      const status = await setStatus({ kind: 'actionRequired', message: msg });
+      await this.d.events.emit(iop, 'Warning', 'RevisionInUse', msg);
+      return { action: 'blocked', status, requeueAfterMs: IN_USE_RECHECK_MS };
+    }
+    const removed: string[] = [];
+    for (const inv of mine) {
+      // force: the in-use check above is ours (it does not count our own control-plane pods as users).
+      const r = await uninstall(this.d.client, { owner: inv.owner, force: true });
+      removed.push(...r.deleted.map(refString));
+    }
+    log('info', 'uninstalled', { objects: removed });
+    await this.d.events.emit(iop, 'Normal', 'Uninstalled', removed.length ? `removed ${removed.length} objects (CRDs are kept)` : 'nothing was installed');
+    await this.setFinalizers(iop, (iop.metadata?.finalizers ?? []).filter((f) => f !== FINALIZER));
+    countWrite();
+    log('info', 'finalizer removed', { key });
+    return { action: 'deleted' };
+  }
+
+  /** A description of who uses the inventory's revision, or '' when nobody does. */
+  private async revisionUsage(inv: Inventory): Promise<string> {
+    const rev = inv.owner.rev === 'default' ? '' : inv.owner.rev;
+    const list = async (path: string, selector?: string) => (await this.d.kube.get(path, selector ? { labelSelector: selector } : {})).body?.items ?? [];
+    const namespaces: MetaLike[] = (await list('/api/v1/namespaces')).map((n: any) => ({ name: n.metadata.name, labels: n.metadata.labels }));
+    // Control-plane pods carry istio.io/rev too; they are what we remove, not users.
+    const podSel = `!${LABEL_OWNER_NAME}`;
+    const pods: PodLike[] = (await list('/api/v1/pods', podSel))
+      .filter((p: any) => p.metadata.labels?.['istio.io/rev'] !== undefined || p.metadata.annotations?.['istio.io/rev'] !== undefined || p.metadata.labels?.['sidecar.istio.io/inject'] === 'true')
+      .map((p: any) => ({ name: p.metadata.name, namespace: p.metadata.namespace, labels: p.metadata.labels, annotations: p.metadata.annotations, phase: p.status?.phase }));
+    const tags: Record<string, string> = {};
+    for (const w of await list('/apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations', 'istio.io/tag')) {
+      const l = w.metadata.labels ?? {};
+      // A tag this very owner installed goes away with it.
+      if (l[LABEL_OWNER_NAME] === inv.owner.name && (l['istio.io/rev'] ?? 'default') === inv.owner.rev) continue;
+      tags[l['istio.io/tag']] = l['istio.io/rev'] === 'default' ? '' : (l['istio.io/rev'] ?? '');
+    }
+    const u = revisionUsage(rev, { namespaces, pods, tags });
+    return u.inUse ? describeUsage(u) : '';
+  }
+
+  /** Finalizers are the one metadata field we write; the resourceVersion precondition keeps others' changes. */
+  private async setFinalizers(iop: IstioOperator, finalizers: string[]): Promise<void> {
+    const md = iop.metadata!;
+    const r = await this.d.kube.request('patch', 'PATCH', iopPath(md.namespace ?? '', md.name), {
+      body: { metadata: { finalizers, resourceVersion: md.resourceVersion } },
+      contentType: 'application/merge-patch+json',
+      query: { fieldManager: 'istio-operator' },
+    });
+    if (r.body?.metadata) iop.metadata = r.body.metadata;
+  }
+}
+
+export { KubeError };
