@@ -112,12 +112,11 @@ export async function install(client: KubeClient, rendered: K8sObject[], opts: I
 
   if (opts.wait && !opts.dryRun) {
     const deployments = objects.filter((o) => o.kind === 'Deployment').map((o) => ({ ref: refOf(o), labels: o.metadata.labels ?? {} }));
-    await waitForDeployments(client, res, deployments, timeoutMs, progress);
-    // Components without Deployments (Base) are ready once applied.
+    // Components without Deployments (Base) are ready once applied: report them first, as istioctl does.
     const withDeploy = new Set(deployments.map((d) => d.labels[LABEL_COMPONENT]));
-    for (const c of [...new Set(objects.map((o) => o.metadata.labels?.[LABEL_COMPONENT]).filter((c): c is string => !!c))].filter((c) => !withDeploy.has(c)).sort()) {
-      progress.ready(c);
-    }
+    const components = [...new Set(objects.map((o) => o.metadata.labels?.[LABEL_COMPONENT]).filter((c): c is string => !!c))];
+    for (const c of components.filter((c) => !withDeploy.has(c))) progress.ready(c);
+    await waitForDeployments(client, res, deployments, timeoutMs, progress);
   }
 
   const order = new Map(objects.map((o, i) => [refKey(refOf(o)), i]));

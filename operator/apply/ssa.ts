@@ -1,6 +1,7 @@
 import type { K8sObject } from '../render/engine.js';
 import { ApiError, type KubeClient } from './client.js';
 import { FIELD_MANAGER } from './owner.js';
+import { certainlyUnchanged } from './precheck.js';
 import { refOf, refString, type ObjectRef, type Resources } from './resources.js';
 
 // Server-side apply of one rendered object, writing only when the result would differ from what is live.
@@ -14,6 +15,8 @@ import { refOf, refString, type ObjectRef, type Resources } from './resources.js
 // (dryRun=All: same defaulting, same merge, no write) and compare it with the live object, ignoring
 // bookkeeping (managedFields, resourceVersion, generation, timestamps). Equal → no write. This is exact
 // by construction (it is the apiserver's own merge), unlike a client-side guess of SSA semantics.
+// Before that, precheck.ts proves the common no-op case from the live object's managedFields alone
+// (no dry-run); whatever it cannot prove goes to the dry-run.
 
 export type Outcome = 'created' | 'configured' | 'unchanged' | 'replaced';
 
@@ -33,6 +36,8 @@ export interface SsaOptions {
   force?: boolean;
   /** How long to wait for a replaced object to be gone. */
   deleteTimeoutMs?: number;
+  /** Always ask the apiserver (dry-run) instead of trusting the managedFields pre-check. */
+  noPrecheck?: boolean;
 }
 
 /** A change the apiserver refuses because a field cannot change after creation. */
@@ -106,6 +111,7 @@ export async function applyObject(client: KubeClient, res: Resources, o: K8sObje
     if (opts.dryRun) return { ref, outcome: 'created', after: await patchApply(client, path, o, true).catch(() => o as Record<string, any>) };
     return { ref, outcome: 'created', after: await patchApply(client, path, o, false) };
   }
+  if (!opts.noPrecheck && certainlyUnchanged(o, live)) return { ref, outcome: 'unchanged', live, after: live };
   let would: Record<string, any>;
   try {
     would = await patchApply(client, path, o, true);
