@@ -64,11 +64,13 @@ async function main(): Promise<number> {
 
   let passed = 0;
   let failed = 0;
+  let skipped = 0;
   let summaryFailed = 0;
   const count = (line: string) => {
     const l = stripAnsi(line).trim();
-    if (l.startsWith('✔ [expected fail]') || (l.startsWith('✔ ') && !l.startsWith('✔ [') )) passed++;
+    if (l.startsWith('✔ [expected fail]') || (l.startsWith('✔ ') && !l.startsWith('✔ ['))) passed++;
     else if (l.startsWith('✘ [fail]') || l.startsWith('✘ [unexpected pass]')) failed++;
+    else if (l.startsWith('- [skip]')) skipped++;
     const m = /^(\d+) (?:tests? failed|hooks? failed|uncaught exceptions?|unhandled rejections?)$/.exec(l);
     if (m) summaryFailed += Number(m[1]);
   };
@@ -101,7 +103,7 @@ async function main(): Promise<number> {
   failed = Math.max(failed, summaryFailed);
   // A failure ava reports outside a test (timeout, crash, no tests found) still fails the run.
   if (code !== 0 && failed === 0) failed = 1;
-  console.log(`tests: ${passed} passed, ${failed} failed`);
+  console.log(`tests: ${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ''}`);
   return code;
 }
 

@@ -155,8 +155,21 @@ function request(
 }
 
 export async function startControlPlane(opts: StartOptions = {}): Promise<ControlPlane> {
-  const log = opts.log ?? (() => {});
   const binDir = opts.binDir ?? (await ensureBinaries());
+  try {
+    return await startOnce({ ...opts, binDir });
+  } catch (err) {
+    // Free ports are picked, then released for the components to bind: another process on a busy
+    // machine can take one in between. That, and only that, is worth a second try.
+    if (!/address already in use/.test((err as Error).message)) throw err;
+    opts.log?.('a port was taken meanwhile; starting again on new ports');
+    return startOnce({ ...opts, binDir });
+  }
+}
+
+async function startOnce(opts: StartOptions & { binDir: string }): Promise<ControlPlane> {
+  const log = opts.log ?? (() => {});
+  const binDir = opts.binDir;
   const deadline = Date.now() + (opts.timeoutMs ?? 180_000);
   const dataDir = opts.dataDir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'istio-operator-cp-'));
   fs.mkdirSync(dataDir, { recursive: true });
