@@ -154,7 +154,7 @@ test('injection safety: hostile strings in labels, annotations and mesh config s
     meshConfig: { defaultConfig: { proxyMetadata: Object.fromEntries(NASTY.map((s, i) => [`K${i}`, s])) }, accessLogFormat: NASTY.join('|') },
     components: {
       pilot: { k8s: { podAnnotations: Object.fromEntries(NASTY.map((s, i) => [`a${i}`, s])), serviceAnnotations: { s: NASTY[0] } } },
-      ingressGateways: [{ name: 'istio-ingressgateway', enabled: true, label: { hostile: NASTY[2] }, k8s: { podAnnotations: { g: NASTY[1] } } }],
+      ingressGateways: [{ name: 'istio-ingressgateway', enabled: true, k8s: { podAnnotations: { g: NASTY[1] } } }],
     },
   };
   const iop = resolveIstioOperator({ files: [{ name: 'a.yaml', text: yaml.dump({ apiVersion: 'install.istio.io/v1alpha1', kind: 'IstioOperator', spec }) }], force: true }).iop;
@@ -166,11 +166,17 @@ test('injection safety: hostile strings in labels, annotations and mesh config s
   t.is((find(docs, 'Service', 'istiod') as any).metadata.annotations.s, NASTY[0]);
   const gw: any = find(docs, 'Deployment', 'istio-ingressgateway');
   t.is(gw.spec.template.metadata.annotations.g, NASTY[1]);
-  t.is(gw.spec.template.metadata.labels.hostile, NASTY[2]);
   // Mesh config travels as a YAML string inside the `istio` ConfigMap: parse it back.
   const mesh: any = yaml.load((find(docs, 'ConfigMap', 'istio') as any).data.mesh);
   t.is(mesh.accessLogFormat, NASTY.join('|'));
   NASTY.forEach((s, i) => t.is(mesh.defaultConfig.proxyMetadata[`K${i}`], s));
+});
+
+test('injection safety: a hostile gateway label is a clear error naming it (a label value cannot hold it)', (t) => {
+  const spec = { profile: 'minimal', components: { ingressGateways: [{ name: 'g', enabled: true, label: { hostile: NASTY[0] } }] } };
+  const text = yaml.dump({ apiVersion: 'install.istio.io/v1alpha1', kind: 'IstioOperator', spec });
+  const e = t.throws(() => renderOf({ files: [{ name: 'a.yaml', text }] }), { instanceOf: InputError });
+  t.regex(e!.issues.map((i) => i.path).join(' '), /ingressGateways\[\d+\]\.label\.hostile/);
 });
 
 // ---- the CLI, as a process ---------------------------------------------------------------------------------
