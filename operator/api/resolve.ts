@@ -91,6 +91,7 @@ export function resolveParsed(iops: IstioOperator[], sets: SetFlag[], opts: { re
   warnings.push(...t.warnings);
   spec = t.spec;
 
+  warnings.push(...numericTagWarnings(spec));
   const v = validateSpec(spec);
   issues.push(...v.issues);
   if (opts.force) {
@@ -111,4 +112,22 @@ function dedupe(issues: FieldIssue[]): FieldIssue[] {
     seen.add(k);
     return true;
   });
+}
+
+// YAML reads `tag: 1.30` as the number 1.3; the image would then be pulled as :1.3. Say so rather than guess.
+function numericTagWarnings(spec: Record<string, any>): Warning[] {
+  const out: Warning[] = [];
+  const check = (tag: unknown, path: string) => {
+    if (typeof tag === 'number' && !Number.isInteger(tag)) {
+      out.push({ path, message: `is the number ${tag}, used as image tag "${tag}"; quote it if you meant a version such as "${tag.toFixed(2)}"` });
+    }
+  };
+  check(spec.tag, 'spec.tag');
+  const c = isMap(spec.components) ? spec.components : {};
+  for (const k of ['base', 'pilot', 'cni', 'ztunnel']) if (isMap(c[k])) check(c[k].tag, `spec.components.${k}.tag`);
+  for (const k of ['ingressGateways', 'egressGateways']) {
+    if (Array.isArray(c[k])) c[k].forEach((g: unknown, i: number) => isMap(g) && check(g.tag, `spec.components.${k}[${i}].tag`));
+  }
+  if (isMap(spec.values) && isMap(spec.values.global)) check(spec.values.global.tag, 'spec.values.global.tag');
+  return out;
 }

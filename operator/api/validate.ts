@@ -241,8 +241,9 @@ const pilotValues = fields(
   {
     enabled: bool, autoscaleEnabled: bool, autoscaleMin: nonNeg, autoscaleMax: nonNeg, autoscaleBehavior: obj, replicaCount: nonNeg,
     rollingMaxSurge: ios, rollingMaxUnavailable: ios, hub: str, tag: sOrN, variant: str, image: str, traceSampling: num,
-    resources, tolerations: list(toleration), nodeSelector: strMap, podAnnotations: strMap, podLabels: strMap, serviceAnnotations: strMap,
-    deploymentLabels: strMap, env: { t: 'map', of: any }, cpu: fields({ targetAverageUtilization: int }), memory: fields({ targetAverageUtilization: int }),
+    resources, tolerations: list(toleration), nodeSelector: labelMap, podAnnotations: strMap, podLabels: labelMap, serviceAnnotations: strMap,
+    deploymentLabels: labelMap, deploymentAnnotations: strMap, serviceAccountAnnotations: strMap, env: { t: 'map', of: any },
+    envVarFrom: list(obj), initContainers: list(obj), jwksResolverExtraRootCA: str, taint: obj, pdb: obj, cpu: fields({ targetAverageUtilization: int }), memory: fields({ targetAverageUtilization: int }),
     configMap: bool, keepaliveMaxServerConnectionAge: str, extraContainerArgs: list(any), volumes: list(obj), volumeMounts: list(obj),
     affinity: obj, priorityClassName: str, topologySpreadConstraints: list(obj), seccompProfile: obj, ipFamilies: list(str), ipFamilyPolicy: str,
   },

@@ -134,8 +134,11 @@ test('types of spec fields are checked', (t) => {
   t.regex(s, /spec\.components\.ca\.mode: "vault" is not valid \(one of: istiod, operator, provided, external\)/);
 });
 
-test('tag may be a number', (t) => {
-  t.is(resolveIstioOperator({ files: [file('n.yaml', 'spec:\n  tag: 1.3\n')] }).iop.spec!.tag, 1.3);
+test('tag may be a number; a fractional one gets a warning to quote it', (t) => {
+  const r = resolveIstioOperator({ files: [file('n.yaml', 'spec:\n  tag: 1.30\n')] });
+  t.is(r.iop.spec!.tag, 1.3);
+  t.regex(r.warnings[0].message, /quote it.*"1\.30"/);
+  t.deepEqual(resolveIstioOperator({ files: [file('n.yaml', 'spec:\n  tag: 130\n')] }).warnings, []);
 });
 
 test('reference: invalid-k8s and invalid-k8s-values fail naming the field', (t) => {
