@@ -119,7 +119,9 @@ const k8s = fields({
   hpaSpec,
   imagePullPolicy: oneOf('Always', 'IfNotPresent', 'Never'),
   nodeSelector: labelMap,
-  podDisruptionBudget: fields({ minAvailable: ios, maxUnavailable: ios, selector: obj, unhealthyPodEvictionPolicy: oneOf('IfHealthyBudget', 'AlwaysAllow') }),
+  podDisruptionBudget: fields({ minAvailable: ios, maxUnavailable: ios, selector: obj, unhealthyPodEvictionPolicy: oneOf('IfHealthyBudget', 'AlwaysAllow') }, false, (v, p, o) => {
+    if (isMap(v) && v.minAvailable != null && v.maxUnavailable != null) o.push({ path: `${p}.maxUnavailable`, message: 'cannot be set together with minAvailable', hint: 'set one of minAvailable and maxUnavailable' });
+  }),
   podAnnotations: strMap,
   priorityClassName: str,
   readinessProbe: fields({
