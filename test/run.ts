@@ -59,6 +59,8 @@ async function main(): Promise<number> {
     env.ISTIO_OPERATOR_TEST_KUBECONFIG = cluster.kubeconfigPath;
     env.KUBECONFIG = cluster.kubeconfigPath;
     env.ISTIO_OPERATOR_KUBECTL ??= kubectlPath(binDir);
+    // Tests of the harness itself start extra control planes from the same, already built binaries.
+    env.ISTIO_OPERATOR_BIN_DIR = binDir;
   }
   if (process.stdout.isTTY && !('FORCE_COLOR' in env)) env.FORCE_COLOR = '1';
 

@@ -1,8 +1,10 @@
 // Proves the test cluster has the real API server's semantics the operator depends on:
 // server-side apply conflicts, CRD schema validation, workloads that become Available,
 // garbage collection through ownerReferences, and RBAC for ServiceAccount tokens.
+import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import test from 'ava';
 import yaml from 'js-yaml';
 import {
@@ -265,3 +267,48 @@ test('a ServiceAccount token without RBAC rules is refused, and allowed once a R
   await waitFor('the RoleBinding to take effect', async () => (await listStatus()) === 200, { timeoutMs: 15_000 });
   t.pass();
 });
+
+// The harness's own promise: a test process that dies without cleaning up (crash, SIGKILL, a killed CI
+// job) leaves no component running and no data behind. Only when this run built the local binaries.
+const binDir = process.env.ISTIO_OPERATOR_BIN_DIR;
+if (binDir) {
+  test('a control plane whose owner is killed leaves no process and no files behind', async (t) => {
+    const controlplane = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'cluster', 'controlplane.js');
+    const script = `
+      const { startControlPlane } = await import(${JSON.stringify(controlplane)});
+      const cp = await startControlPlane({ binDir: ${JSON.stringify(binDir)} });
+      console.log(JSON.stringify({ dataDir: cp.dataDir }));
+      setInterval(() => {}, 1000);`;
+    const owner = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+    t.teardown(() => {
+      owner.kill('SIGKILL');
+    });
+    const { dataDir } = await new Promise<{ dataDir: string }>((resolve, reject) => {
+      let out = '';
+      owner.stdout.setEncoding('utf8').on('data', (d: string) => {
+        out += d;
+        if (out.includes('\n')) resolve(JSON.parse(out.split('\n')[0]) as { dataDir: string });
+      });
+      owner.on('exit', (code) => reject(new Error(`control plane owner exited early (${code})`)));
+    });
+    const pids = fs
+      .readFileSync(path.join(dataDir, 'pids'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => Number(l.split(' ')[0]));
+    t.is(pids.length, 5, 'etcd, apiserver, controller-manager, scheduler, kwok');
+    owner.kill('SIGKILL');
+    const running = (pid: number) => {
+      try {
+        process.kill(pid, 0);
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    await waitFor('the reaper to kill the components and delete the data dir', () => !fs.existsSync(dataDir) && !pids.some(running), {
+      timeoutMs: 20_000,
+    });
+    t.pass();
+  });
+}
