@@ -159,11 +159,22 @@ function tracingConfig(g: Values): Record<string, unknown> | undefined {
   }
 }
 
+/** Shared defines each injection template carries (istiod parses every template on its own). */
+const TEMPLATE_PARTS: Record<(typeof INJECTION_TEMPLATES)[number], string[]> = {
+  sidecar: ['_proxy.tmpl', 'sidecar.tmpl'],
+  gateway: ['_proxy.tmpl', 'gateway.tmpl'],
+  'grpc-simple': ['grpc-simple.tmpl'],
+  'grpc-agent': ['_proxy.tmpl', 'grpc-agent.tmpl'],
+  waypoint: ['_deployed.tmpl', 'waypoint.tmpl'],
+  'kube-gateway': ['_deployed.tmpl', 'kube-gateway.tmpl'],
+};
+
 const templateCache = new Map<string, string>();
-function injectionTemplate(name: string): string {
+/** The Go template text of one built-in injection template (read raw: it must never pass through Handlebars). */
+export function injectionTemplate(name: (typeof INJECTION_TEMPLATES)[number]): string {
   let t = templateCache.get(name);
   if (t === undefined) {
-    t = readManifestText('pilot', `injection/${name}.tmpl`);
+    t = TEMPLATE_PARTS[name].map((f) => readManifestText('pilot', `injection/${f}`).trimEnd()).join('\n') + '\n';
     templateCache.set(name, t);
   }
   return t;
