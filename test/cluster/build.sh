@@ -25,7 +25,9 @@ start=$(date +%s)
 for cmd in kube-apiserver kube-controller-manager kube-scheduler kubectl; do
   if [ ! -x "$out/$cmd" ]; then
     echo "building $cmd $K8S_VERSION (first time only; minutes)..." >&2
-    go build -p "$p" -trimpath -ldflags "$ldk" -o "$out/$cmd.tmp" "k8s.io/kubernetes/cmd/$cmd"
+    # A linker killed for memory on a small machine gets one more try with a single job.
+    go build -p "$p" -trimpath -ldflags "$ldk" -o "$out/$cmd.tmp" "k8s.io/kubernetes/cmd/$cmd" ||
+      { echo "retrying $cmd with -p 1" >&2; go build -p 1 -trimpath -ldflags "$ldk" -o "$out/$cmd.tmp" "k8s.io/kubernetes/cmd/$cmd"; }
     mv "$out/$cmd.tmp" "$out/$cmd"
   fi
 done
