@@ -94,6 +94,7 @@ export function resolveParsed(iops: IstioOperator[], sets: SetFlag[], opts: { re
   warnings.push(...numericTagWarnings(spec));
   const v = validateSpec(spec);
   issues.push(...v.issues);
+  warnings.push(...v.warnings);
   if (opts.force) {
     for (const i of v.valueIssues) warnings.push({ path: i.path, message: `${i.message}${i.hint ? ` (${i.hint})` : ''} [ignored because of --force]` });
   } else issues.push(...v.valueIssues);

@@ -1,4 +1,4 @@
-import type { FieldIssue } from './errors.js';
+import type { FieldIssue, Warning } from './errors.js';
 import { isMap } from './merge.js';
 
 // Structural validation of a (merged, legacy-translated) IstioOperator spec. Every issue is collected.
@@ -318,9 +318,40 @@ function crossGatewayNames(spec: unknown, root: string, out: FieldIssue[]): void
   }
 }
 
+// MeshConfig (istio.mesh.v1alpha1) top-level fields. An unknown one is only a warning: MeshConfig grows
+// every release and rejecting a new field would be worse than letting istiod judge it.
+export const MESH_CONFIG_FIELDS = [
+  'proxyListenPort', 'proxyInboundListenPort', 'proxyHttpPort', 'connectTimeout', 'protocolDetectionTimeout', 'tcpKeepalive',
+  'ingressClass', 'ingressService', 'ingressControllerMode', 'ingressSelector', 'enableTracing', 'accessLogFile', 'accessLogFormat',
+  'accessLogEncoding', 'enableEnvoyAccessLogService', 'disableEnvoyListenerLog', 'defaultConfig', 'outboundTrafficPolicy',
+  'inboundTrafficPolicy', 'configSources', 'enableAutoMtls', 'trustDomain', 'trustDomainAliases', 'caCertificates',
+  'defaultServiceExportTo', 'defaultVirtualServiceExportTo', 'defaultDestinationRuleExportTo', 'rootNamespace', 'localityLbSetting',
+  'dnsRefreshRate', 'h2UpgradePolicy', 'inboundClusterStatName', 'outboundClusterStatName', 'certificates', 'thriftConfig',
+  'serviceSettings', 'enablePrometheusMerge', 'verifyCertificateAtClient', 'ca', 'extensionProviders', 'defaultProviders',
+  'discoverySelectors', 'pathNormalization', 'defaultHttpRetryPolicy', 'meshMTLS', 'tlsDefaults', 'serviceScopeConfigs',
+];
+
+function meshConfigWarnings(spec: unknown, root: string): Warning[] {
+  const out: Warning[] = [];
+  if (!isMap(spec)) return out;
+  const check = (m: unknown, p: string) => {
+    if (!isMap(m)) return;
+    for (const k of Object.keys(m)) {
+      if (MESH_CONFIG_FIELDS.includes(k)) continue;
+      const near = didYouMean(k, MESH_CONFIG_FIELDS);
+      out.push({ path: `${p}.${k}`, message: `is not a MeshConfig field this installer knows; passed to istiod as written${near ? ` (did you mean "${near}"?)` : ''}` });
+    }
+  };
+  check(spec.meshConfig, `${root}.meshConfig`);
+  if (isMap(spec.values)) check(spec.values.meshConfig, `${root}.values.meshConfig`);
+  return out;
+}
+
 export interface Validation {
   /** Issues in the IstioOperator API itself (never forceable). */
   issues: FieldIssue[];
+  /** Suspicious but accepted input (unknown MeshConfig fields). */
+  warnings: Warning[];
   /** Issues inside spec.values (`force` turns them into warnings). */
   valueIssues: FieldIssue[];
 }
@@ -331,7 +362,7 @@ export function validateSpec(spec: unknown, root = 'spec'): Validation {
   check(specSchema, spec, root, issues);
   crossGatewayNames(spec, root, issues);
   if (isMap(spec) && spec.values !== undefined && spec.values !== null) check(valuesSchema, spec.values, `${root}.values`, valueIssues);
-  return { issues, valueIssues };
+  return { issues, valueIssues, warnings: meshConfigWarnings(spec, root) };
 }
 
 function typeName(v: unknown): string {

@@ -40,7 +40,7 @@ export function migrateIstioOperator(iop: IstioOperator, force = false) {
   const t = translateLegacy(iop.spec ?? {});
   const v = validateSpec(t.spec);
   const issues: FieldIssue[] = [...v.issues];
-  const warnings = [...t.warnings];
+  const warnings = [...t.warnings, ...v.warnings];
   if (force) warnings.push(...v.valueIssues.map((i) => ({ path: i.path, message: `${i.message} [ignored because of --force]` })));
   else issues.push(...v.valueIssues);
   if (t.spec.profile) {

@@ -211,3 +211,11 @@ test('gateway labels must be valid Kubernetes labels; ingress and egress names m
   t.regex(s, /label\.bad key!: "bad key!" is not a valid label key/);
   t.regex(s, /egressGateways\[1\]\.name: "gw" is also the name of spec\.components\.ingressGateways\[1\]/);
 });
+
+test('an unknown MeshConfig field is a warning with a hint, not an error', (t) => {
+  const r = resolveIstioOperator({ sets: ['meshConfig.accesLogFile=/dev/stdout', 'meshConfig.someFutureField=1'] });
+  const w = r.warnings.map((x) => `${x.path}: ${x.message}`).join('\n');
+  t.regex(w, /spec\.meshConfig\.accesLogFile: .*did you mean "accessLogFile"/);
+  t.regex(w, /spec\.meshConfig\.someFutureField: .*passed to istiod/);
+  t.deepEqual(resolveIstioOperator({ sets: ['profile=demo'] }).warnings, []);
+});
