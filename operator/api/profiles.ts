@@ -59,10 +59,16 @@ function builtinSpec(name: string): IstioOperatorSpec {
 }
 
 /** The spec of a profile (name or file path), already merged over `default`. Returns a fresh copy. */
-export function loadProfile(nameOrPath: string, field = 'spec.profile'): IstioOperatorSpec {
+export function loadProfile(nameOrPath: string, field = 'spec.profile', allowPaths = true): IstioOperatorSpec {
   const base = builtinSpec('default');
   if (nameOrPath === '' || nameOrPath === 'default') return clone(base);
-  if (isProfilePath(nameOrPath)) return mergeSpec(base, readSpec(path.resolve(nameOrPath), nameOrPath, field));
+  if (isProfilePath(nameOrPath)) {
+    if (!allowPaths) {
+      // In the operator a path would read the operator's own filesystem on behalf of whoever can write the CR.
+      throw new InputError([{ path: field, message: `profile paths are not allowed here: "${nameOrPath}"`, hint: `use a built-in profile (${BUILTIN_PROFILES.join(', ')}) and put the settings in the spec` }]);
+    }
+    return mergeSpec(base, readSpec(path.resolve(nameOrPath), nameOrPath, field));
+  }
   if ((BUILTIN_PROFILES as readonly string[]).includes(nameOrPath)) return mergeSpec(base, builtinSpec(nameOrPath));
   const valid = `valid: ${BUILTIN_PROFILES.join(', ')}, or a path to an IstioOperator file`;
   if (nameOrPath in UNSUPPORTED_PROFILES) {

@@ -16,6 +16,8 @@ export interface ResolveInput {
   sets?: string[];
   revision?: string;
   force?: boolean;
+  /** `spec.profile` may be a file path (CLI: yes; the in-cluster operator should pass false). Default true. */
+  allowProfilePaths?: boolean;
 }
 export interface Resolved {
   iop: IstioOperator;
@@ -43,7 +45,11 @@ export function resolveIstioOperator(input: ResolveInput): Resolved {
 }
 
 /** Same as resolveIstioOperator for already-parsed objects (the controller hands in the CR it read). */
-export function resolveParsed(iops: IstioOperator[], sets: SetFlag[], opts: { revision?: string; force?: boolean } = {}): Resolved {
+export function resolveParsed(
+  iops: IstioOperator[],
+  sets: SetFlag[],
+  opts: { revision?: string; force?: boolean; allowProfilePaths?: boolean } = {},
+): Resolved {
   const issues: FieldIssue[] = [];
   const warnings: Warning[] = [];
 
@@ -66,7 +72,7 @@ export function resolveParsed(iops: IstioOperator[], sets: SetFlag[], opts: { re
   }
   let base: IstioOperatorSpec = {};
   try {
-    base = loadProfile(profile, profileField);
+    base = loadProfile(profile, profileField, opts.allowProfilePaths !== false);
   } catch (e) {
     if (!(e instanceof InputError)) throw e;
     issues.push(...e.issues);

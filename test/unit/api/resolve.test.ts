@@ -219,3 +219,9 @@ test('an unknown MeshConfig field is a warning with a hint, not an error', (t) =
   t.regex(w, /spec\.meshConfig\.someFutureField: .*passed to istiod/);
   t.deepEqual(resolveIstioOperator({ sets: ['profile=demo'] }).warnings, []);
 });
+
+test('the operator can refuse profile paths', (t) => {
+  const is = issuesOf(() => resolveIstioOperator({ files: [file('p.yaml', 'spec:\n  profile: /etc/hostname\n')], allowProfilePaths: false }));
+  t.is(is[0].path, 'spec.profile');
+  t.regex(is[0].message, /not allowed/);
+});
