@@ -5,7 +5,7 @@ import yaml from 'js-yaml';
 import type { Values } from '../../../operator/api/types.js';
 import type { CaContext, RenderContext } from '../../../operator/render/context.js';
 import type { K8sObject } from '../../../operator/render/engine.js';
-import { renderPilot } from '../../../operator/render/components/pilot.js';
+import { INJECTION_TEMPLATES, injectionTemplate, renderPilot } from '../../../operator/render/components/pilot.js';
 import { manifestsDir } from '../../../operator/paths.js';
 import { compareObjects, loadGolden, share, type Obj } from '../../golden/compare.js';
 
@@ -267,4 +267,23 @@ test('user strings cannot change the structure: mesh config, env, labels, annota
 
 test('two renders are identical', (t) => {
   t.is(JSON.stringify(pilotDefault()), JSON.stringify(pilotDefault()));
+});
+
+test('injection templates: every called define travels with the template; no first-line indent', (t) => {
+  for (const name of INJECTION_TEMPLATES) {
+    const text = injectionTemplate(name);
+    const defined = new Set([...text.matchAll(/define "([^"]+)"/g)].map((m) => m[1]));
+    for (const m of text.matchAll(/template "([^"]+)"/g)) t.true(defined.has(m[1]), `${name} calls ${m[1]} without defining it`);
+    // Istio's `indent` leaves the first line alone: a pipeline into it at column 0 would break the YAML in istiod.
+    t.false(/^\{\{-? [^\n]*\| indent /m.test(text), `${name}: use nindent`);
+    // Raw Go templates, never seen by Handlebars: the Go delimiters are intact.
+    t.true(text.includes('{{'), name);
+  }
+  const cm = find(renderPilot(ctxFor()), 'ConfigMap', 'istio-sidecar-injector');
+  const config = yaml.load(cm.data.config) as any;
+  t.is(config.templates.sidecar, injectionTemplate('sidecar'));
+  t.is(config.template, '{{ Template_Version_And_Istio_Version_Mismatched_Check_Installation }}');
+  t.is(config.policy, 'enabled');
+  t.deepEqual(config.defaultTemplates, ['sidecar']);
+  t.is(config.injectedAnnotations, null);
 });
