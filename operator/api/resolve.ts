@@ -5,7 +5,7 @@ import { parseSet, applySet, type SetFlag } from './setpath.js';
 import { mergeSpec, stripNulls, isMap } from './merge.js';
 import { loadProfile } from './profiles.js';
 import { translateLegacy } from './legacy.js';
-import { validateSpec } from './validate.js';
+import { validateSpec, validateMetadata } from './validate.js';
 
 // The one entry point from user input to a merged, validated IstioOperator:
 //   default < profile < -f files (in order) < --set (in order) < --revision,
@@ -99,7 +99,7 @@ export function resolveParsed(
 
   warnings.push(...numericTagWarnings(spec));
   const v = validateSpec(spec);
-  issues.push(...v.issues);
+  issues.push(...validateMetadata(metadata), ...v.issues);
   warnings.push(...v.warnings);
   if (opts.force) {
     for (const i of v.valueIssues) warnings.push({ path: i.path, message: `${i.message}${i.hint ? ` (${i.hint})` : ''} [ignored because of --force]` });

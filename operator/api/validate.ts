@@ -347,6 +347,21 @@ function meshConfigWarnings(spec: unknown, root: string): Warning[] {
   return out;
 }
 
+/** metadata.name and namespace end up in the ownership label values, so they must be valid label values too. */
+export function validateMetadata(meta: unknown): FieldIssue[] {
+  const out: FieldIssue[] = [];
+  if (meta === undefined || meta === null) return out;
+  if (!isMap(meta)) return [{ path: 'metadata', message: 'must be a mapping' }];
+  if (meta.name !== undefined) {
+    if (typeof meta.name !== 'string') out.push({ path: 'metadata.name', message: `must be a string, got ${typeName(meta.name)}` });
+    else if (meta.name.length > 63 || !DNS1123_SUBDOMAIN.test(meta.name)) {
+      out.push({ path: 'metadata.name', message: `${JSON.stringify(meta.name)} is not a valid IstioOperator name`, hint: 'at most 63 lowercase letters, digits, "-" and ".", since it becomes the value of the install.operator.istio.io/owning-resource label' });
+    }
+  }
+  if (meta.namespace !== undefined) checkDnsLabel(meta.namespace, 'metadata.namespace', out, 'namespace name');
+  return out;
+}
+
 export interface Validation {
   /** Issues in the IstioOperator API itself (never forceable). */
   issues: FieldIssue[];

@@ -225,3 +225,10 @@ test('the operator can refuse profile paths', (t) => {
   t.is(is[0].path, 'spec.profile');
   t.regex(is[0].message, /not allowed/);
 });
+
+test('metadata.name becomes a label value, so it must be one', (t) => {
+  const is = issuesOf(() => resolveIstioOperator({ files: [file('m.yaml', `metadata:\n  name: "a\\nb: c"\nspec: {}\n`)] }));
+  t.is(is[0].path, 'metadata.name');
+  t.is(issuesOf(() => resolveIstioOperator({ files: [file('m.yaml', `metadata:\n  name: ${'a'.repeat(64)}\n`)] }))[0].path, 'metadata.name');
+  t.notThrows(() => resolveIstioOperator({ files: [file('m.yaml', 'metadata:\n  name: installed-state\n  namespace: istio-system\n')] }));
+});
