@@ -10,14 +10,14 @@ import { LeaderElector } from './leader.js';
 import { jsonLogger, type LogFn } from './log.js';
 import { Counter, Gauge, Histogram, Registry, serve } from './metrics.js';
 import { WorkQueue } from './queue.js';
-import { iopPath, Reconciler } from './reconciler.js';
+import { iopPath, Reconciler, type ReconcileResult } from './reconciler.js';
 import { STATUS_CODE } from './status.js';
 
 // Wires informers → queue → reconciler, with leader election, metrics and health. Informers run on every
 // replica (a standby has warm caches and takes over at once); only the leader runs workers.
 
 /** Kinds the render produces, watched (label-selected: only ours) so drift is repaired within seconds. */
-export const OWNED_KINDS: Array<{ group: string; version: string; resource: string; apiVersion: string; kind: string }> = [
+export const OWNED_KINDS: Array<{ group: string; version: string; resource: string; apiVersion: string; kind: string; cacheOnly?: boolean }> = [
   { group: 'apps', version: 'v1', resource: 'deployments', apiVersion: 'apps/v1', kind: 'Deployment' },
   { group: '', version: 'v1', resource: 'services', apiVersion: 'v1', kind: 'Service' },
   { group: '', version: 'v1', resource: 'configmaps', apiVersion: 'v1', kind: 'ConfigMap' },
@@ -30,6 +30,8 @@ export const OWNED_KINDS: Array<{ group: string; version: string; resource: stri
   { group: 'admissionregistration.k8s.io', version: 'v1', resource: 'validatingwebhookconfigurations', apiVersion: 'admissionregistration.k8s.io/v1', kind: 'ValidatingWebhookConfiguration' },
   { group: 'autoscaling', version: 'v2', resource: 'horizontalpodautoscalers', apiVersion: 'autoscaling/v2', kind: 'HorizontalPodAutoscaler' },
   { group: 'policy', version: 'v1', resource: 'poddisruptionbudgets', apiVersion: 'policy/v1', kind: 'PodDisruptionBudget' },
+  // Cached, not reacted to: a reconcile reads who owns the shared Istio CRDs (see keepSharedCRDOwner).
+  { group: 'apiextensions.k8s.io', version: 'v1', resource: 'customresourcedefinitions', apiVersion: 'apiextensions.k8s.io/v1', kind: 'CustomResourceDefinition', cacheOnly: true },
 ];
 
 export interface ManagerOptions {
@@ -65,6 +67,8 @@ export class Manager {
   private stopping?: Promise<void>;
   readonly ports: { metrics?: number; health?: number } = {};
   private readonly statuses = new Map<string, string>();
+  /** The last reconciles (newest last, at most 200), for tests and debugging. */
+  readonly history: Array<{ key: string; at: number; ms: number; result: ReconcileResult }> = [];
   readonly m: {
     reconciles: Counter;
     errors: Counter;
@@ -128,6 +132,8 @@ export class Manager {
       this.m.writes.inc({}, r.writes);
       if (r.status) this.statuses.set(key, r.status);
       if (r.action === 'gone' || r.action === 'deleted') this.statuses.delete(key);
+      this.history.push({ key, at: Date.now(), ms: performance.now() - t0, result: r });
+      if (this.history.length > 200) this.history.shift();
       this.log(r.writes ? 'info' : 'debug', 'reconciled', { istiooperator: key, action: r.action, status: r.status, writes: r.writes, ms: Math.round(performance.now() - t0) });
       return r.requeueAfterMs !== undefined ? { requeueAfterMs: r.requeueAfterMs } : undefined;
     } catch (e) {
@@ -179,7 +185,7 @@ export class Manager {
     };
     for (const k of OWNED_KINDS) {
       const inf = new Informer<KObject>(kubeSource(this.kube, resourcePath(k.group, k.version, k.resource), { labelSelector: LABEL_OWNER_NAME }), { name: k.resource, log: this.log });
-      inf.on({ add: owned, update: (a, b) => isMeaningfulUpdate(a, b) && owned(b), delete: owned });
+      if (!k.cacheOnly) inf.on({ add: owned, update: (a, b) => isMeaningfulUpdate(a, b) && owned(b), delete: owned });
       this.ownedInformers.set(`${k.apiVersion}/${k.kind}`, inf);
     }
     await Promise.all([...this.iopInformers, ...this.ownedInformers.values()].map((i) => i.start()));

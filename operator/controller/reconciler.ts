@@ -10,7 +10,7 @@ import { deploymentReady } from '../apply/readiness.js';
 import { refString } from '../apply/resources.js';
 import { uninstall } from '../apply/uninstall.js';
 import { render, type K8sObject } from '../render/index.js';
-import { LABEL_COMPONENT, LABEL_OWNER_NAME } from '../render/labels.js';
+import { LABEL_COMPONENT, LABEL_OWNER_NAME, OWNERSHIP_LABELS } from '../render/labels.js';
 import { describeUsage, revisionUsage, type MetaLike, type PodLike } from '../revision/usage.js';
 import type { EventRecorder } from './events.js';
 import type { KObject } from './informer.js';
@@ -35,6 +35,8 @@ export interface ReconcileResult extends HandlerResult {
   action: 'gone' | 'paused' | 'invalid' | 'applied' | 'deleted' | 'blocked' | 'error';
   writes: number;
   status?: string;
+  /** Objects created/configured/replaced/pruned, as `outcome Kind ns/name`. */
+  changed?: string[];
 }
 
 export interface ReconcilerDeps {
@@ -142,6 +144,7 @@ export class Reconciler {
     const ns = installNamespace(resolved);
     const owner = applyOwnerOf(objects, { name: iop.metadata?.name ?? 'unknown', namespace: iop.metadata?.namespace ?? '', rev: resolved.spec?.revision || 'default' });
     this.keepIstiodManagedFields(objects);
+    this.keepSharedCRDOwner(objects);
     const started = Date.now();
     let result;
     try {
@@ -173,7 +176,29 @@ export class Reconciler {
     const prev = iop.status?.status;
     const updating = !allReady && (prev === 'HEALTHY' || prev === 'UPDATING');
     const status = await setStatus({ kind: 'applied', components, updating });
-    return done({ action: 'applied', status, ...(allReady ? {} : { requeueAfterMs: READINESS_RECHECK_MS }) });
+    const what = [...changed.map((r) => `${r.outcome} ${refString(r.ref)}`), ...result.pruned.map((r) => `pruned ${refString(r)}`)];
+    return done({ action: 'applied', status, changed: what, ...(allReady ? {} : { requeueAfterMs: READINESS_RECHECK_MS }) });
+  }
+
+  /**
+   * Istio's CRDs are shared by every revision, but render labels them with the owner of each install. Two
+   * IstioOperators would then relabel them back and forth on every reconcile (writes forever, for nothing).
+   * When a CRD already exists with another owner's labels, we keep those labels: the schema is still ours to
+   * apply, ownership stays with whoever installed it first (and CRDs are never pruned or uninstalled anyway).
+   */
+  private keepSharedCRDOwner(objects: K8sObject[]): void {
+    for (const o of objects) {
+      if (o.kind !== 'CustomResourceDefinition') continue;
+      const live = this.d.ownedCache?.(o.apiVersion, o.kind, undefined, o.metadata.name);
+      const ll = live?.metadata?.labels;
+      if (!ll?.[LABEL_OWNER_NAME]) continue;
+      const labels = { ...(o.metadata.labels ?? {}) };
+      for (const k of OWNERSHIP_LABELS) {
+        if (ll[k] !== undefined) labels[k] = ll[k];
+        else delete labels[k];
+      }
+      o.metadata.labels = labels;
+    }
   }
 
   /**

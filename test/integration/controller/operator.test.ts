@@ -1,0 +1,129 @@
+import test from 'ava';
+import { argoHealth } from '../../helpers/argo-health.js';
+import { createNamespace, uniqueName, waitFor } from '../helpers/cluster.js';
+import { deleteIop, ensureCRD, getJson, iopYaml, kubectlOk, ownedObjects, startOperator, waitForStatus } from './harness.js';
+
+// The operator end to end on a real apiserver (kwok makes Deployments Available). One IstioOperator goes
+// through its whole life, in order: install → no-op resync → edit → drift → pause → bad spec → delete.
+// It uses its own Istio namespace and revision so it never touches another test's install.
+
+test.before(ensureCRD);
+
+test.serial('an IstioOperator goes from kubectl apply to HEALTHY, repairs drift, reports errors and cleans up', async (t) => {
+  const ns = await createNamespace(t, 'iop-op');
+  const rev = uniqueName('r').slice(0, 12);
+  const istioNs = await createNamespace(t, 'iop-istio');
+  const { mgr } = await startOperator(t, { namespaces: [ns] });
+  const name = 'control-plane';
+  const key = `${ns}/${name}`;
+  const spec = { profile: 'default', namespace: istioNs, revision: rev };
+  const results = () => mgr.history.filter((h) => h.key === key);
+
+  // 1. Install. Pilot is first pinned to a node that does not exist, so the live status is RECONCILING.
+  const t0 = Date.now();
+  await kubectlOk(['apply', '-f', '-'], iopYaml(name, ns, { ...spec, components: { pilot: { k8s: { nodeSelector: { 'no-such-node': 'x' } } } } }));
+  const reconciling = await waitForStatus(ns, name, 'RECONCILING');
+  t.regex(reconciling.status.message, /Pilot/);
+  t.is(argoHealth(reconciling).status, 'Progressing', 'Argo reads a live RECONCILING as Progressing');
+  t.true(reconciling.metadata.finalizers.includes('install.istio.io/istio-operator'));
+  await kubectlOk(['apply', '-f', '-'], iopYaml(name, ns, spec));
+  const healthy = await waitForStatus(ns, name, 'HEALTHY');
+  const installMs = Date.now() - t0;
+  t.is(argoHealth(healthy).status, 'Healthy', 'Argo reads a live HEALTHY as Healthy');
+  t.deepEqual(Object.keys(healthy.status.componentStatus).sort(), ['Base', 'IngressGateways', 'Pilot']);
+  t.is(healthy.status.conditions.find((c: any) => c.type === 'Ready').status, 'True');
+  const istiod = await getJson(['deployment', '-n', istioNs, `istiod-${rev}`]);
+  t.truthy(istiod, 'istiod of the revision is installed');
+  t.log(`apply → HEALTHY: ${installMs} ms (including a RECONCILING phase)`);
+
+  // 2. A resync with nothing changed writes nothing (status included).
+  mgr.queue.add(key);
+  await mgr.queue.idle();
+  const noop = results().at(-1)!;
+  t.is(noop.result.action, 'applied');
+  t.is(noop.result.writes, 0, `no-op resync wrote: ${noop.result.changed?.join(', ')}`);
+  t.log(`no-op reconcile: ${Math.round(noop.ms)} ms, ${noop.result.writes} writes`);
+
+  // 3. An edit writes only what it affects.
+  const before = results().length;
+  const t1 = Date.now();
+  await kubectlOk(['patch', 'istiooperator', '-n', ns, name, '--type=merge', '-p', JSON.stringify({ spec: { components: { pilot: { k8s: { replicaCount: 2 } } } } })]);
+  const edited = await waitFor('the edit applied', () => results().slice(before).find((h) => h.result.changed?.length));
+  t.log(`edit → applied: ${Date.now() - t1} ms; changed: ${edited.result.changed!.join(', ')}`);
+  t.true(edited.result.changed!.every((c) => /Deployment .*istiod|ConfigMap .*values/.test(c)), edited.result.changed!.join(', '));
+  t.true(edited.result.changed!.some((c) => c.includes(`Deployment ${istioNs}/istiod-${rev}`)));
+  t.is((await getJson(['deployment', '-n', istioNs, `istiod-${rev}`])).spec.replicas, 2);
+  await waitForStatus(ns, name, 'HEALTHY');
+
+  // 4. Drift: a deleted istiod Deployment is recreated, an edited ConfigMap is restored.
+  const t2 = Date.now();
+  await kubectlOk(['delete', 'deployment', '-n', istioNs, `istiod-${rev}`, '--wait=false']);
+  await waitFor('istiod recreated', async () => {
+    const d = await getJson(['deployment', '-n', istioNs, `istiod-${rev}`]);
+    return d && d.metadata.uid !== istiod.metadata.uid && !d.metadata.deletionTimestamp;
+  }, { timeoutMs: 30_000, intervalMs: 100 });
+  t.log(`deleted istiod → recreated: ${Date.now() - t2} ms`);
+  const mesh = await getJson(['configmap', '-n', istioNs, `istio-${rev}`]);
+  await kubectlOk(['patch', 'configmap', '-n', istioNs, `istio-${rev}`, '--type=merge', '-p', '{"data":{"mesh":"tampered: true"}}']);
+  await waitFor('mesh config restored', async () => (await getJson(['configmap', '-n', istioNs, `istio-${rev}`])).data.mesh === mesh.data.mesh, { timeoutMs: 30_000 });
+
+  // 5. ignoreReconcile pauses this IstioOperator: drift stays until the annotation goes.
+  await kubectlOk(['annotate', 'istiooperator', '-n', ns, name, 'install.istio.io/ignoreReconcile=true']);
+  await waitFor('paused', () => results().at(-1)?.result.action === 'paused');
+  await kubectlOk(['delete', 'service', '-n', istioNs, `istiod-${rev}`]);
+  await new Promise((r) => setTimeout(r, 2000));
+  t.falsy(await getJson(['service', '-n', istioNs, `istiod-${rev}`]), 'not repaired while paused');
+  await kubectlOk(['annotate', 'istiooperator', '-n', ns, name, 'install.istio.io/ignoreReconcile-']);
+  await waitFor('service repaired after unpausing', () => getJson(['service', '-n', istioNs, `istiod-${rev}`]), { timeoutMs: 30_000 });
+
+  // 6. A bad spec is ERROR naming the field, and the install stays as it was.
+  const live = await getJson(['deployment', '-n', istioNs, `istiod-${rev}`]);
+  // The CRD's schema already rejects wrong types; what reaches the operator is what only it can judge.
+  await kubectlOk(['patch', 'istiooperator', '-n', ns, name, '--type=merge', '-p', JSON.stringify({ spec: { profile: 'no-such-profile' } })]);
+  const bad = await waitForStatus(ns, name, 'ERROR');
+  t.regex(bad.status.message, /spec\.profile: unknown profile "no-such-profile"/);
+  t.is(argoHealth(bad).status, 'Degraded', 'Argo reads a live ERROR as Degraded');
+  const reconciled = bad.status.conditions.find((c: any) => c.type === 'Reconciled');
+  t.is(reconciled.status, 'False');
+  t.is(reconciled.observedGeneration, bad.metadata.generation);
+  const after = await getJson(['deployment', '-n', istioNs, `istiod-${rev}`]);
+  t.is(after.metadata.generation, live.metadata.generation, 'istiod untouched by the bad spec');
+  t.is(after.spec.replicas, 2);
+  const events = await kubectlOk(['get', 'events', '-n', ns, '--field-selector', `involvedObject.name=${name}`, '-o', 'jsonpath={range .items[*]}{.reason}{"\\n"}{end}']);
+  t.true(events.includes('InvalidSpec') && events.includes('Applied'), events);
+  await kubectlOk(['patch', 'istiooperator', '-n', ns, name, '--type=merge', '-p', JSON.stringify({ spec: { profile: 'default' } })]);
+  await waitForStatus(ns, name, 'HEALTHY');
+
+  // 7. Deleting the IstioOperator removes what it installed (never the CRDs).
+  t.true((await ownedObjects(name, ns)).length > 10);
+  const t3 = Date.now();
+  await deleteIop(ns, name);
+  t.log(`delete → cleaned up: ${Date.now() - t3} ms`);
+  t.deepEqual(await ownedObjects(name, ns), []);
+  t.truthy(await getJson(['crd', 'virtualservices.networking.istio.io']), 'CRDs stay');
+  t.falsy(await getJson(['configmap', '-n', istioNs, `istio-operator-inventory-${name}-${rev}`]));
+});
+
+test.serial('deleting an IstioOperator whose revision is in use is ACTION_REQUIRED with an Event naming the user', async (t) => {
+  const ns = await createNamespace(t, 'iop-inuse');
+  const rev = uniqueName('u').slice(0, 12);
+  const istioNs = await createNamespace(t, 'iop-inuse-istio');
+  await startOperator(t, { namespaces: [ns] });
+  const name = 'cp';
+  await kubectlOk(['apply', '-f', '-'], iopYaml(name, ns, { profile: 'minimal', namespace: istioNs, revision: rev }));
+  await waitForStatus(ns, name, 'HEALTHY');
+  const user = await createNamespace(t, 'iop-workload', { 'istio.io/rev': rev });
+  await kubectlOk(['delete', 'istiooperator', '-n', ns, name, '--wait=false']);
+  const blocked = await waitForStatus(ns, name, (i) => i.status?.status === 'ACTION_REQUIRED');
+  t.regex(blocked.status.message, new RegExp(user));
+  t.is(blocked.status.conditions.find((c: any) => c.type === 'InUse').status, 'True');
+  t.is(argoHealth(blocked).status, 'Progressing', 'health.lua has no ACTION_REQUIRED case: it falls through to Progressing');
+  const ev = await kubectlOk(['get', 'events', '-n', ns, '--field-selector', `involvedObject.name=${name},reason=RevisionInUse`, '-o', 'jsonpath={.items[0].message}']);
+  t.regex(ev, new RegExp(user));
+  t.truthy(await getJson(['deployment', '-n', istioNs, `istiod-${rev}`]), 'the control plane stays while used');
+  await kubectlOk(['label', 'namespace', user, 'istio.io/rev-']);
+  // The blocked deletion is re-checked periodically (30 s); an immediate nudge stands in for the timer here.
+  await kubectlOk(['annotate', 'istiooperator', '-n', ns, name, 'test/nudge=1']);
+  await deleteIop(ns, name, 60_000);
+  t.deepEqual(await ownedObjects(name, ns), []);
+});
