@@ -93,6 +93,8 @@ const STRING_LEAVES = new Set([
 const STRING_MAPS = new Set([
   'podAnnotations', 'serviceAnnotations', 'label', 'labels', 'annotations', 'nodeSelector', 'proxyMetadata',
   'podLabels', 'deploymentLabels', 'deploymentAnnotations', 'serviceAccountAnnotations', 'defaultNodeSelector',
+  // values.pilot.env and gateway env maps become container env values, which Kubernetes requires to be strings.
+  'env',
 ]);
 
 /** istioctl's value typing: booleans and numbers become typed unless the field is a string in Istio's API. */

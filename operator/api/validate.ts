@@ -1,5 +1,7 @@
 import type { FieldIssue, Warning } from './errors.js';
 import { isMap } from './merge.js';
+import { parsePath } from './setpath.js';
+import { InputError } from './errors.js';
 
 // Structural validation of a (merged, legacy-translated) IstioOperator spec. Every issue is collected.
 // `values` issues are kept apart because `--force` turns them into warnings, as istioctl does.
@@ -107,7 +109,16 @@ const overlay = fields({ apiVersion: str, kind: str, name: str, patches: list(fi
   if (typeof v.kind !== 'string' || !v.kind) o.push({ path: `${p}.kind`, message: 'is required', hint: 'the kind of the rendered object to patch, e.g. Deployment' });
   if (typeof v.name !== 'string' || !v.name) o.push({ path: `${p}.name`, message: 'is required', hint: 'the name of the rendered object to patch' });
   if (Array.isArray(v.patches)) v.patches.forEach((x, i) => {
-    if (isMap(x) && (typeof x.path !== 'string' || !x.path)) o.push({ path: `${p}.patches[${i}].path`, message: 'is required' });
+    if (!isMap(x)) return;
+    if (typeof x.path !== 'string' || !x.path) o.push({ path: `${p}.patches[${i}].path`, message: 'is required' });
+    else {
+      try {
+        parsePath(x.path);
+      } catch (e) {
+        if (!(e instanceof InputError)) throw e;
+        o.push({ path: `${p}.patches[${i}].path`, message: e.issues[0].message, hint: 'e.g. spec.template.spec.containers.[name:discovery].env.[name:PILOT_TRACE_SAMPLING].value' });
+      }
+    }
   });
 });
 const named = (what: string): Check => (v, p, o) => {

@@ -232,3 +232,15 @@ test('metadata.name becomes a label value, so it must be one', (t) => {
   t.is(issuesOf(() => resolveIstioOperator({ files: [file('m.yaml', `metadata:\n  name: ${'a'.repeat(64)}\n`)] }))[0].path, 'metadata.name');
   t.notThrows(() => resolveIstioOperator({ files: [file('m.yaml', 'metadata:\n  name: installed-state\n  namespace: istio-system\n')] }));
 });
+
+test('overlay patch paths use the --set path syntax and are checked', (t) => {
+  const is = issuesOf(() => resolveIstioOperator({
+    files: [file('o.yaml', 'spec:\n  components:\n    pilot:\n      k8s:\n        overlays:\n        - kind: Deployment\n          name: istiod\n          patches:\n          - path: spec..replicas\n            value: 2\n          - path: spec.template.spec.containers.[name:discovery].args[0]\n            value: x\n        - kind: Service\n')],
+  }));
+  t.deepEqual(is.map((i) => i.path), ['spec.components.pilot.k8s.overlays[0].patches[0].path', 'spec.components.pilot.k8s.overlays[1].name']);
+});
+
+test('--set into env maps keeps strings', (t) => {
+  const { iop } = resolveIstioOperator({ sets: ['values.pilot.env.PILOT_ENABLE_X=true', 'values.pilot.env.N=10'] });
+  t.deepEqual(iop.spec!.values!.pilot.env, { PILOT_ENABLE_X: 'true', N: '10' });
+});
