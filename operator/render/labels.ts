@@ -42,11 +42,18 @@ export function ownershipLabels(component: ComponentKey, owner: Owner): Record<s
   return l;
 }
 
-/** Adds the ownership labels to each object, in place. Pod templates get the component and owner too, as Istio's do. */
+/**
+ * Adds the ownership labels to each object, in place (a template's own value for istio.io/rev is kept; the
+ * others always win). Pod templates get the component and owner too, as Istio's do.
+ */
 export function applyOwnershipLabels(objects: K8sObject[], component: ComponentKey, owner: Owner): void {
   const labels = ownershipLabels(component, owner);
   for (const o of objects) {
+    // istio.io/rev means something to istiod (it patches the webhooks carrying its revision), so a template
+    // that set it (a revision-tag webhook, the default-revision validator) keeps its value.
+    const templateRev = o.metadata.labels?.[LABEL_REVISION];
     o.metadata.labels = { ...(o.metadata.labels ?? {}), ...labels };
+    if (typeof templateRev === 'string' && templateRev !== '') o.metadata.labels[LABEL_REVISION] = templateRev;
     const tpl = (o as any).spec?.template;
     if (tpl && typeof tpl === 'object' && (o.kind === 'Deployment' || o.kind === 'DaemonSet' || o.kind === 'StatefulSet')) {
       tpl.metadata ??= {};

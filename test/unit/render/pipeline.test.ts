@@ -13,6 +13,7 @@ import {
   LABEL_REVISION,
   LABEL_VERSION,
   labelValue,
+  applyOwnershipLabels,
 } from '../../../operator/render/labels.js';
 import { STAGES, byStage, sortObjects, stageOf } from '../../../operator/render/order.js';
 import { toYamlStream } from '../../../operator/render/serialize.js';
@@ -202,4 +203,21 @@ test('cli: errors exit 1, name the field, and write nothing to stdout', (t) => {
   }
   const e = cli(['--component', 'nope']);
   t.regex(e.stderr, /--component.*one of: base, pilot/);
+});
+
+test('ownership labels: ours replace what a template or overlay wrote, except a template-set istio.io/rev', (t) => {
+  const objs: K8sObject[] = [
+    { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'a', labels: { [LABEL_OWNER_NAME]: 'spoofed', [LABEL_REVISION]: 'stable-tag-target', keep: 'me' } } },
+    { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'b' } },
+  ];
+  applyOwnershipLabels(objs, 'pilot', { name: 'main', rev: 'canary', version: '1.30.0' });
+  t.deepEqual(objs[0].metadata.labels, {
+    [LABEL_OWNER_NAME]: 'main',
+    [LABEL_REVISION]: 'stable-tag-target',
+    keep: 'me',
+    [LABEL_COMPONENT]: 'Pilot',
+    [LABEL_VERSION]: '1.30.0',
+  });
+  t.is(objs[1].metadata.labels?.[LABEL_REVISION], 'canary');
+  t.false(LABEL_OWNER_NAMESPACE in (objs[1].metadata.labels ?? {}));
 });
