@@ -5,13 +5,14 @@ import { render } from '../render/index.js';
 import { LABEL_COMPONENT } from '../render/labels.js';
 import { COMPONENTS } from '../render/context.js';
 import { toYamlStream } from '../render/serialize.js';
+import { withSyncWaves } from '../render/syncwave.js';
 
 // `istio-operator render`: argument parsing and printing only. Everything is rendered before anything is
 // written, so an error leaves stdout empty and the exit code 1.
 
 export const summary = 'Render the manifests of an IstioOperator, offline, as multi-document YAML';
 
-export const help = `Usage: istio-operator render [-f FILE]... [--set PATH=VALUE]... [--revision R] [--force] [--component NAME]
+export const help = `Usage: istio-operator render [-f FILE]... [--set PATH=VALUE]... [--revision R] [--force] [--component NAME] [--sync-waves=false]
 
 Renders what install would apply, in apply order, as multi-document YAML on stdout. Warnings go to stderr.
 
@@ -23,6 +24,8 @@ Flags:
   -r, --revision R      control-plane revision (overrides spec.revision)
       --force           render even if validation fails (errors become warnings)
       --component NAME  only this component's objects: ${Object.keys(COMPONENTS).join(', ')}
+      --sync-waves=false  omit the argocd.argoproj.io/sync-wave annotations (one wave per apply stage,
+                        CRDs first) that Argo CD uses to apply in order; --no-sync-waves is the same
   -h, --help            this help
 `;
 
@@ -32,12 +35,14 @@ export interface RenderArgs {
   revision?: string;
   force: boolean;
   component?: string;
+  /** Annotate objects with Argo CD sync waves (default on; the apply path never adds them). */
+  syncWaves: boolean;
   help: boolean;
 }
 
 /** Parses the flags of `render`. Throws InputError naming the flag for anything it cannot use. */
 export function parseRenderArgs(argv: string[]): RenderArgs {
-  const out: RenderArgs = { files: [], sets: [], force: false, help: false };
+  const out: RenderArgs = { files: [], sets: [], force: false, syncWaves: true, help: false };
   const issues: FieldIssue[] = [];
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
@@ -80,12 +85,22 @@ export function parseRenderArgs(argv: string[]): RenderArgs {
       case '--force':
         out.force = true;
         break;
+      case '--sync-waves': {
+        const v = eq > 0 ? a.slice(eq + 1) : 'true';
+        if (/^(true|1|yes)$/i.test(v)) out.syncWaves = true;
+        else if (/^(false|0|no)$/i.test(v)) out.syncWaves = false;
+        else issues.push({ path: flag, message: `${JSON.stringify(v)} is not a boolean`, hint: '--sync-waves=true or --sync-waves=false' });
+        break;
+      }
+      case '--no-sync-waves':
+        out.syncWaves = false;
+        break;
       case '-h':
       case '--help':
         out.help = true;
         break;
       default:
-        issues.push({ path: a, message: a.startsWith('-') ? 'unknown flag' : 'unexpected argument', hint: 'flags: -f, --set, --revision, --force, --component, --help' });
+        issues.push({ path: a, message: a.startsWith('-') ? 'unknown flag' : 'unexpected argument', hint: 'flags: -f, --set, --revision, --force, --component, --sync-waves, --help' });
     }
   }
   if (issues.length) throw new InputError(issues);
@@ -119,7 +134,7 @@ export async function run(argv: string[]): Promise<number> {
   const resolved = resolveIstioOperator({ files, sets: args.sets, revision: args.revision, force: args.force });
   const result = render(resolved.iop);
   const objects = only ? result.objects.filter((o) => o.metadata.labels?.[LABEL_COMPONENT] === only) : result.objects;
-  const text = toYamlStream(objects);
+  const text = toYamlStream(args.syncWaves ? withSyncWaves(objects) : objects);
   for (const w of [...resolved.warnings, ...result.warnings]) process.stderr.write(`warning: ${formatWarning(w)}\n`);
   // A reader that stops early (`render | head`) is not an error of ours.
   process.stdout.on('error', (e: NodeJS.ErrnoException) => {
