@@ -1,0 +1,131 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import test from 'ava';
+import yaml from 'js-yaml';
+import { argoHealth } from '../../helpers/argo-health.js';
+import { createNamespace, kubectl, uniqueName, waitFor } from '../helpers/cluster.js';
+import { deleteIop, getJson, kubectlOk, startOperator, waitForStatus } from '../controller/harness.js';
+import { packageRoot } from '../../../operator/paths.js';
+
+// The GitOps contract with Argo CD, on a real apiserver: Argo CD applies the IstioOperator from Git with
+// server-side apply as `argocd-controller`; the operator reconciles it; afterwards Argo's diff of the same
+// file is empty (the operator wrote only status and its finalizer, so nothing of Argo's is changed) and both
+// health checks read the live statuses as Argo CD should show them.
+
+const ARGO = 'argocd-controller';
+const strictLua = fs.readFileSync(path.join(packageRoot, 'argocd/health.lua'), 'utf8');
+const health = (iop: unknown) => ({ builtin: argoHealth(iop).status, strict: argoHealth(iop, strictLua).status });
+
+/** What Argo CD does on sync (ServerSideApply=true): apply the file from Git as its own field manager. */
+async function argoApply(file: string): Promise<void> {
+  await kubectlOk(['apply', '--server-side', `--field-manager=${ARGO}`, '-f', file]);
+}
+
+/** What Argo CD's server-side diff asks: would applying the file change anything? */
+async function argoDiff(file: string) {
+  return kubectl(['diff', '--server-side', `--field-manager=${ARGO}`, '-f', file]);
+}
+
+test.before(async () => {
+  const crd = path.join(packageRoot, 'crds/install.istio.io_istiooperators.yaml');
+  // Other tests apply the same CRD under other managers; identical values are shared ownership, not conflicts.
+  await kubectlOk(['apply', '--server-side', '--force-conflicts', `--field-manager=${ARGO}`, '-f', crd]);
+  await kubectlOk(['wait', '--for=condition=Established', 'crd/istiooperators.install.istio.io', '--timeout=60s']);
+});
+
+test.serial('an IstioOperator synced by Argo CD: reconciled to HEALTHY with no diff, health read right at every status', async (t) => {
+  const ns = await createNamespace(t, 'argo-iop');
+  const istioNs = await createNamespace(t, 'argo-istio');
+  const rev = uniqueName('argo').slice(0, 13);
+  let userNs: string | undefined;
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'argocd-gitops-'));
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const name = 'istio';
+  const spec = { profile: 'minimal', namespace: istioNs, revision: rev };
+  // A file as it sits in Git (no status, no finalizers), one per commit of this story.
+  const commit = (file: string, s: Record<string, unknown>) => {
+    const p = path.join(dir, file);
+    fs.writeFileSync(p, yaml.dump({ apiVersion: 'install.istio.io/v1alpha1', kind: 'IstioOperator', metadata: { name, namespace: ns }, spec: s }));
+    return p;
+  };
+  const pinned = commit('1-pinned.yaml', { ...spec, components: { pilot: { k8s: { nodeSelector: { 'no-such-node': 'x' } } } } });
+  const good = commit('2-good.yaml', spec);
+  const bad = commit('3-bad.yaml', { ...spec, values: { global: { logAsJsn: true } } }); // a typo the CRD schema lets through
+
+  const { mgr } = await startOperator(t, { namespaces: [ns] });
+  t.teardown(async () => {
+    // Let the running operator remove what it installed before the namespaces go (LIFO: runs before the stop).
+    if (await getJson(['istiooperator', '-n', ns, name])) {
+      if (userNs) await kubectl(['label', 'namespace', userNs, 'istio.io/rev-']);
+      await kubectl(['annotate', 'istiooperator', '-n', ns, name, 'test/nudge=teardown', '--overwrite']);
+      await deleteIop(ns, name, 60_000).catch(() => undefined);
+    }
+  });
+  t.truthy(mgr);
+
+  // 1. RECONCILING: istiod cannot schedule. Both checks say Progressing; the diff is already empty.
+  await argoApply(pinned);
+  const reconciling = await waitForStatus(ns, name, 'RECONCILING');
+  t.deepEqual(health(reconciling), { builtin: 'Progressing', strict: 'Progressing' });
+  const d1 = await argoDiff(pinned);
+  t.is(d1.code, 0, `diff while RECONCILING: ${d1.stdout}${d1.stderr}`);
+
+  // 2. HEALTHY after the next commit; Argo's diff of the same file shows nothing, and a re-sync without
+  //    --force-conflicts is accepted: the operator owns no field Argo CD applies.
+  const t0 = Date.now();
+  await argoApply(good);
+  const healthy = await waitForStatus(ns, name, 'HEALTHY');
+  t.log(`sync → HEALTHY: ${Date.now() - t0} ms`);
+  t.deepEqual(health(healthy), { builtin: 'Healthy', strict: 'Healthy' });
+  // Give the operator a few more reconciles (readiness re-checks, watch events of what it applied) to fight, if it would.
+  mgr.queue.add(`${ns}/${name}`);
+  await mgr.queue.idle();
+  await new Promise((r) => setTimeout(r, 1500));
+  const d2 = await argoDiff(good);
+  t.is(d2.code, 0, `kubectl diff --server-side --field-manager=${ARGO} after HEALTHY: ${d2.stdout}${d2.stderr}`);
+  t.is(d2.stdout, '');
+  const again = await kubectl(['apply', '--server-side', `--field-manager=${ARGO}`, '-f', good]);
+  t.is(again.code, 0, `re-sync conflicts: ${again.stderr}`);
+
+  // What each manager owns on the IstioOperator: Argo CD the spec, the operator only status and the finalizer.
+  const live = await getJson(['istiooperator', '-n', ns, name, '--show-managed-fields']);
+  t.is(live.metadata.generation, healthy.metadata.generation, 'the operator never changed the spec (generation unchanged)');
+  t.deepEqual(live.metadata.finalizers, ['install.istio.io/istio-operator']);
+  const managed = live.metadata.managedFields as Array<{ manager: string; operation: string; subresource?: string; fieldsV1: any }>;
+  const argo = managed.filter((m) => m.manager === ARGO);
+  t.true(argo.some((m) => m.operation === 'Apply' && m.fieldsV1['f:spec']), 'argocd-controller owns the spec');
+  const ours = managed.filter((m) => m.manager !== ARGO);
+  t.true(ours.length > 0);
+  for (const m of ours) {
+    t.is(m.manager, 'istio-operator', JSON.stringify(m));
+    if (m.subresource === 'status') {
+      t.deepEqual(Object.keys(m.fieldsV1), ['f:status'], JSON.stringify(m));
+    } else {
+      t.deepEqual(Object.keys(m.fieldsV1), ['f:metadata'], JSON.stringify(m));
+      t.deepEqual(Object.keys(m.fieldsV1['f:metadata']), ['f:finalizers'], JSON.stringify(m));
+    }
+  }
+
+  // 3. ERROR: a bad value committed. Both checks say Degraded; the diff stays empty (status is not compared).
+  await argoApply(bad);
+  const error = await waitForStatus(ns, name, 'ERROR');
+  t.deepEqual(health(error), { builtin: 'Degraded', strict: 'Degraded' });
+  t.regex(argoHealth(error, strictLua).message, /spec\.values\.global\.logAsJsn/);
+  t.is((await argoDiff(bad)).code, 0);
+  await argoApply(good);
+  t.deepEqual(health(await waitForStatus(ns, name, 'HEALTHY')), { builtin: 'Healthy', strict: 'Healthy' });
+
+  // 4. ACTION_REQUIRED: the file is removed from Git (Argo CD prunes = deletes) while a namespace uses the
+  //    revision. Argo's built-in check has no case for it (Progressing); ours shows it as Degraded.
+  userNs = await createNamespace(t, 'argo-user', { 'istio.io/rev': rev });
+  await kubectlOk(['delete', 'istiooperator', '-n', ns, name, '--wait=false']);
+  const blocked = await waitForStatus(ns, name, (i) => i.status?.status === 'ACTION_REQUIRED');
+  t.deepEqual(health(blocked), { builtin: 'Progressing', strict: 'Degraded' });
+  t.regex(argoHealth(blocked, strictLua).message, new RegExp(userNs));
+  await kubectlOk(['label', 'namespace', userNs, 'istio.io/rev-']);
+  await kubectlOk(['annotate', 'istiooperator', '-n', ns, name, 'test/nudge=1']);
+  await deleteIop(ns, name, 60_000);
+  t.truthy(await getJson(['crd', 'istiooperators.install.istio.io']));
+  await waitFor('nothing of the revision left', async () => !(await getJson(['deployment', '-n', istioNs, `istiod-${rev}`])), { timeoutMs: 30_000 });
+});
