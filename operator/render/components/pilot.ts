@@ -11,9 +11,15 @@ import { readManifestText, renderComponentTemplates, type K8sObject } from '../e
 /** The injection templates Istio's istiod serves by default, in the order its ConfigMap lists them. */
 export const INJECTION_TEMPLATES = ['sidecar', 'gateway', 'grpc-simple', 'grpc-agent', 'waypoint', 'kube-gateway'] as const;
 
+/** Kinds Istio's chart renders only when `global.resourceScope` includes the cluster scope. */
+const CLUSTER_SCOPED = new Set(['ClusterRole', 'ClusterRoleBinding', 'MutatingWebhookConfiguration', 'ValidatingWebhookConfiguration']);
+
 export function renderPilot(ctx: RenderContext): K8sObject[] {
   const pilot = pilotView(ctx);
-  const objects = renderComponentTemplates('pilot', { ...ctx, pilot });
+  const scope = String(ctx.values.global?.resourceScope || 'all');
+  const objects = renderComponentTemplates('pilot', { ...ctx, pilot }).filter((o) =>
+    CLUSTER_SCOPED.has(o.kind) ? scope === 'all' || scope === 'cluster' : scope === 'all' || scope === 'namespace',
+  );
   // The injector config is ~90 KB of Go template text: set it on the object rather than round-tripping it
   // through the template's YAML as one giant quoted scalar (same result, a fraction of the time).
   const injector = objects.find((o) => o.kind === 'ConfigMap' && o.metadata.name === pilot.injectorConfigMapName) as { data?: Record<string, string> } | undefined;
@@ -84,7 +90,21 @@ export function pilotView(ctx: RenderContext) {
     originalValuesText: prettyJson(chartValues(values, ctx)),
     webhookService: { name, namespace: ns, path: values.istiodRemote?.injectionPath || '/inject', port: 443 },
     injectionURL: values.istiodRemote?.injectionURL || undefined,
+    injectionCABundle: values.istiodRemote?.injectionCABundle || undefined,
+    validationURL: values.base?.validationURL || undefined,
+    validationCABundle: values.base?.validationCABundle || undefined,
+    remote: remoteView(values),
   };
+}
+
+/** A remote cluster (profile remote) runs no istiod of its own: its proxies and webhooks reach one elsewhere. */
+function remoteView(values: Values) {
+  const r = values.istiodRemote ?? {};
+  if (!r.enabled || r.enabledLocalInjectorIstiod) return undefined;
+  const address = String(values.global?.remotePilotAddress ?? '');
+  const isIP = /^([0-9]{1,3}\.){3}[0-9]{1,3}$/.test(address) || /^[0-9a-fA-F:]+:[0-9a-fA-F:]*$/.test(address);
+  // The local `istiod` Service stands for the remote one: Endpoints for an IP, ExternalName for a host name.
+  return { address, endpoints: !!address && isIP, externalName: address && !isIP ? address : undefined };
 }
 
 function cacertsVolume(ctx: RenderContext) {

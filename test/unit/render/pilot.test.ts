@@ -287,3 +287,35 @@ test('injection templates: every called define travels with the template; no fir
   t.deepEqual(config.defaultTemplates, ['sidecar']);
   t.is(config.injectedAnnotations, null);
 });
+
+test('remote cluster: no local istiod; the istiod Service forwards to remotePilotAddress', (t) => {
+  const remote = { istiodRemote: { enabled: true, injectionURL: 'https://istiod.example:15017/inject' }, pilot: { configMap: false }, global: { omitSidecarInjectorConfigMap: true } };
+  const ip = renderPilot(ctxFor({ values: merge(remote, { global: { remotePilotAddress: '10.0.0.7' } }) }));
+  for (const kind of ['Deployment', 'HorizontalPodAutoscaler', 'PodDisruptionBudget']) t.falsy(find(ip, kind, 'istiod'), kind);
+  t.falsy(find(ip, 'ConfigMap', 'istio'));
+  t.falsy(find(ip, 'ConfigMap', 'istio-sidecar-injector'));
+  t.is(find(ip, 'Service', 'istiod').spec.selector, undefined);
+  t.is(find(ip, 'Endpoints', 'istiod').subsets[0].addresses[0].ip, '10.0.0.7');
+  const mwc = find(ip, 'MutatingWebhookConfiguration', 'istio-sidecar-injector');
+  t.is(mwc.webhooks[0].clientConfig.url, 'https://istiod.example:15017/inject');
+  t.is(mwc.webhooks[0].clientConfig.service, undefined);
+  const host = renderPilot(ctxFor({ values: merge(remote, { global: { remotePilotAddress: 'istiod.example.com' } }) }));
+  t.is(find(host, 'Service', 'istiod').spec.externalName, 'istiod.example.com');
+  t.falsy(find(host, 'Endpoints', 'istiod'));
+  // A local injector istiod in a remote cluster is a real istiod.
+  t.truthy(find(renderPilot(ctxFor({ values: { istiodRemote: { enabled: true, enabledLocalInjectorIstiod: true } } })), 'Deployment', 'istiod'));
+});
+
+test('resourceScope: cluster-scoped and namespaced objects rendered apart, as Istio does', (t) => {
+  const scoped = (scope: string) => renderPilot(ctxFor({ values: { global: { resourceScope: scope } } })).map((o) => o.kind);
+  t.true(scoped('cluster').every((k) => /^Cluster|WebhookConfiguration$/.test(k)));
+  t.false(scoped('namespace').some((k) => /^Cluster|WebhookConfiguration$/.test(k)));
+  t.true(scoped('namespace').includes('Deployment'));
+  t.is(scoped('all').length, scoped('cluster').length + scoped('namespace').length);
+});
+
+test('certSigners: CSR signing rights for exactly the named signers', (t) => {
+  const role = find(renderPilot(ctxFor({ values: { global: { certSigners: ['example.com/ca'] } } })), 'ClusterRole', 'istiod-clusterrole-istio-system');
+  t.deepEqual(role.rules.find((r: any) => r.resources[0] === 'signers').resourceNames, ['example.com/ca']);
+  t.false(find(renderPilot(ctxFor()), 'ClusterRole', 'istiod-clusterrole-istio-system').rules.some((r: any) => r.apiGroups.includes('certificates.k8s.io')));
+});
