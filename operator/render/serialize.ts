@@ -38,8 +38,8 @@ function quoted(s: string): string {
 /** A literal block for a multi-line string, or undefined when a block could not carry it exactly. */
 function literalBlock(s: string, indent: string): string | undefined {
   if (NEEDS_ESCAPE.test(s) || s.includes('\r') || s.includes('\t')) return undefined;
-  const m = /\n*$/.exec(s)!;
-  const trailing = m[0].length;
+  let trailing = 0;
+  while (trailing < s.length && s.charCodeAt(s.length - 1 - trailing) === 10) trailing++;
   const body = s.slice(0, s.length - trailing);
   if (body === '') return undefined;
   const lines = body.split('\n');
