@@ -20,7 +20,15 @@ export interface GoldenCase {
   force?: boolean;
   /** Set while a case needs something the project does not render yet; the reason is printed. */
   pending?: string;
+  /** Differences understood and accepted, each with its reason: `match` is a regular expression tested against
+   *  `<Kind:namespace:name> <path>`. They still count against the share; the report lists them apart. */
+  explained?: Array<{ match: string; reason: string }>;
 }
+
+// The same istiod (empty profile + pilot) is rendered by pilot_default, install_package_path, all_on and flag_output;
+// flag_output's golden alone has no port 15012 and has GOMEMLIMIT, so it was generated from another chart version.
+const FLAG_OUTPUT_VINTAGE = 'flag_output\'s golden is from another chart version: the goldens of pilot_default, install_package_path and ' +
+  'all_on render the same istiod with port 15012 and without GOMEMLIMIT; no render can match both';
 
 const AMBIENT = 'ambient components (cni, ztunnel) are not rendered yet: the profile list says ambient is not supported';
 
@@ -44,6 +52,7 @@ export const CASES: GoldenCase[] = [
   { name: 'install_package_path', input: 'install_package_path.yaml', golden: 'install_package_path.golden.yaml', select: ['Deployment:*:istiod'], sets: ['installPackagePath=manifests'] },
   { name: 'flag_values_enable_egressgateway', golden: 'flag_values_enable_egressgateway.golden.yaml', select: ['Service:*:istio-egressgateway'], sets: ['values.gateways.istio-egressgateway.enabled=true'] },
   { name: 'flag_force', input: 'flag_force.yaml', golden: 'flag_force.golden.yaml', select: [], force: true },
-  { name: 'flag_output', input: 'flag_output.yaml', golden: 'flag_output.golden.yaml', select: ['Deployment:*:istiod'] },
+  { name: 'flag_output', input: 'flag_output.yaml', golden: 'flag_output.golden.yaml', select: ['Deployment:*:istiod'],
+    explained: [{ match: 'ports\\[containerPort=15012\\]|env\\[name=GOMEMLIMIT\\]', reason: FLAG_OUTPUT_VINTAGE }] },
   { name: 'flag_output_set_values', golden: 'flag_output_set_values.golden.yaml', select: ['Deployment:*:istio-ingressgateway'], sets: ['values.global.proxy.image=mynewproxy'] },
 ];

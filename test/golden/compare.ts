@@ -17,12 +17,15 @@ export const outputsDir = path.join(referenceDir, 'outputs');
 
 export const CATEGORIES = [
   'names', 'labels', 'selectors', 'ports', 'env', 'args', 'volumes', 'rbac rules', 'webhook rules', 'hpa/pdb',
-  'mesh config', 'injector config', 'values configmap', 'other', 'crd schema', 'descriptions',
+  'mesh config', 'injector config', 'values configmap', 'other', 'crd schema', 'descriptions', 'template text',
 ] as const;
 /** Categories reported apart from the core share: CRD schemas may stay schemaless under `spec` (the issue allows
  *  it), and descriptions (CRD fields, `kubernetes.io/description` annotations) are prose we must write in our own
  *  words, so they can never match. */
-export const NON_CORE: readonly Category[] = ['crd schema', 'descriptions'];
+// 'template text': the injection templates are Go templates we write ourselves, so their text differs line by line
+// even where the pods they produce are the same; test/injection executes ours and Istio's in Go and compares the
+// output, which is the behavioural check. The line agreement here is only a hint.
+export const NON_CORE: readonly Category[] = ['crd schema', 'descriptions', 'template text'];
 export type Category = (typeof CATEGORIES)[number];
 
 /** Helm's bookkeeping: what `helm install` records about itself, not what Istio needs. */
@@ -57,6 +60,8 @@ export interface CaseResult extends Tally {
   extra: string[];
   byCategory: Record<Category, Tally>;
   diffs: LeafDiff[];
+  /** `<object> <path>` of fields ours has where the golden has none (not counted in the share). */
+  extraFields: string[];
   /** Count of objects we rendered in total (before the select). */
   rendered: number;
 }
@@ -129,6 +134,7 @@ export function categorize(kind: string, objName: string, p: string): Category {
   if (/WebhookConfiguration$/.test(kind) && p.startsWith('webhooks')) return 'webhook rules';
   if ((kind === 'HorizontalPodAutoscaler' || kind === 'PodDisruptionBudget') && p.startsWith('spec')) return 'hpa/pdb';
   if (kind === 'ConfigMap' && /^data\.(mesh|meshNetworks)(\.|$|:)/.test(p)) return 'mesh config';
+  if (kind === 'ConfigMap' && objName.startsWith('istio-sidecar-injector') && /^data\.config\.templates\./.test(p)) return 'template text';
   if (kind === 'ConfigMap' && objName.startsWith('istio-sidecar-injector')) return 'injector config';
   if (kind === 'ConfigMap' && /^values(-|$)/.test(objName)) return 'values configmap';
   if (/selector|matchLabels|matchExpressions/i.test(p)) return 'selectors';
@@ -149,7 +155,13 @@ interface Walk {
   diffs: LeafDiff[];
   /** The object is missing: every leaf counts against, even a golden `null` that absence would match. */
   missing?: boolean;
+  /** Fields only ours has (informational: the share counts golden leaves). */
+  extraFields: string[];
 }
+
+/** Our ownership labels go on every object by design (operator.istio.io/version is not in Istio's goldens at all). */
+const OWNERSHIP_LABELS = new Set(['operator.istio.io/component', 'install.operator.istio.io/owning-resource',
+  'install.operator.istio.io/owning-resource-namespace', 'operator.istio.io/version', 'istio.io/rev']);
 
 function vote(w: Walk, p: string, agree: boolean, golden: unknown, ours: Ours, n = 1): void {
   const c = categorize(w.kind, w.objName, p);
@@ -244,6 +256,15 @@ function walk(w: Walk, p: string, key: string, g: unknown, o: Ours): void {
     }
     const oo = isPlain(o) ? o : undefined;
     const bookkeeping = key === 'labels' || key === 'annotations';
+    if (oo) {
+      for (const k of Object.keys(oo)) {
+        const v = oo[k];
+        if (k in g || v === null || v === undefined) continue;
+        if ((Array.isArray(v) && !v.length) || (isPlain(v) && !Object.keys(v).length)) continue; // same as absent
+        if (key === 'labels' && OWNERSHIP_LABELS.has(k)) continue;
+        w.extraFields.push(`${w.object} ${join(p, k)}`);
+      }
+    }
     for (const k of keys) {
       if (bookkeeping && HELM_KEYS.has(k)) continue;
       if (k === 'hub' || k === 'tag') continue; // image hub/tag (values ConfigMaps): the installer's choice
@@ -293,10 +314,11 @@ export function compareObjects(golden: Obj[], ours: Obj[], opts: CompareOptions 
   const diffs: LeafDiff[] = [];
   const total: Tally = { leaves: 0, agree: 0 };
   const objects: ObjectResult[] = [];
+  const extraFields: string[] = [];
   for (const g of wanted) {
     const key = objectKey(g);
     const mine = byKey.get(key);
-    const w: Walk = { kind: g.kind, objName: g.metadata?.name ?? '', object: key, tally: { leaves: 0, agree: 0 }, byCategory, diffs };
+    const w: Walk = { kind: g.kind, objName: g.metadata?.name ?? '', object: key, tally: { leaves: 0, agree: 0 }, byCategory, diffs, extraFields };
     // A missing object still counts its leaves (all disagreeing) but lists one diff, not thousands.
     const sink: LeafDiff[] = [];
     if (!mine) {
@@ -320,6 +342,7 @@ export function compareObjects(golden: Obj[], ours: Obj[], opts: CompareOptions 
     extra,
     byCategory,
     diffs,
+    extraFields,
     rendered: ours.length,
     ...total,
   };

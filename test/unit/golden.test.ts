@@ -1,7 +1,7 @@
 import test from 'ava';
 import jsYaml from 'js-yaml';
 import { CASES, type GoldenCase } from '../golden/cases.js';
-import { compareObjects, loadGolden, runCase, share, imageRepo, categorize, objectKey, type CaseResult, type Obj, type Category } from '../golden/compare.js';
+import { compareObjects, coreTally, loadGolden, runCase, share, imageRepo, categorize, objectKey, type CaseResult, type Obj, type Category } from '../golden/compare.js';
 
 // Part 1: the comparer itself, on golden-vs-golden and golden-vs-mutated-golden, so a 100% from it means something.
 // Part 2: every golden case against our render: all golden objects present, and leaf agreement at or above a floor.
@@ -135,7 +135,7 @@ test('comparer: YAML inside ConfigMap data is compared as data, template text li
   const ri = compareObjects(inj, mine);
   t.is(ri.leaves - ri.agree, 1);
   t.regex(ri.diffs[0]!.path, /^data\.config\.templates\.sidecar:L6$/);
-  t.is(ri.diffs[0]!.category, 'injector config');
+  t.is(ri.diffs[0]!.category, 'template text');
 });
 
 test('comparer: categories', (t) => {
@@ -154,10 +154,42 @@ test('comparer: categories', (t) => {
 
 // ---- Part 2: our render against every case ------------------------------------------------------------------
 
-// Ratchet. `share`: leaf agreement measured per case (all golden leaves), floor = measured rounded down; `perfect`:
-// categories measured at 100% in that case, which must stay there. Raise floors when templates improve; a drop
-// is a regression. Measured figures are recorded beside each floor.
-const FLOORS: Record<string, { share: number; perfect: Category[] }> = {};
+// Ratchet, per case: `core` = share of core leaves that agree (all categories but CRD schemas, descriptions and
+// injection-template text: prose and Go templates we write in our own words, see compare.ts NON_CORE), floor =
+// measured rounded down to 0.1%; `perfect` = categories measured at 100%, which must stay there. Raise a floor when
+// the render improves (`node dist/test/golden/report.js --floors` prints this table); a drop is a regression.
+// Measured 2026-11-22 (figures in the comments; all leaves include the non-core ones):
+interface Floor { core: number; perfect: Category[] }
+const FLOORS: Record<string, Floor> = {
+  // all_on: core 1885/1885 = 100.0%; all leaves 2694/13852 = 19.4%
+  'all_on': { core: 1, perfect: ['names', 'labels', 'selectors', 'ports', 'env', 'args', 'volumes', 'rbac rules', 'webhook rules', 'hpa/pdb', 'injector config', 'values configmap', 'other'] },
+  // pilot_default: core 934/934 = 100.0%; all leaves 1310/3297 = 39.7%
+  'pilot_default': { core: 1, perfect: ['names', 'labels', 'selectors', 'ports', 'env', 'args', 'volumes', 'rbac rules', 'webhook rules', 'hpa/pdb', 'mesh config', 'injector config', 'values configmap', 'other'] },
+  // pilot_k8s_settings: core 156/156 = 100.0%; all leaves 156/156 = 100.0%
+  'pilot_k8s_settings': { core: 1, perfect: ['names', 'labels', 'selectors', 'ports', 'env', 'args', 'volumes', 'hpa/pdb', 'other'] },
+  // pilot_override_values: core 148/148 = 100.0%; all leaves 148/148 = 100.0%
+  'pilot_override_values': { core: 1, perfect: ['names', 'labels', 'selectors', 'ports', 'env', 'args', 'volumes', 'hpa/pdb', 'other'] },
+  // pilot_disable_tracing: core 15/15 = 100.0%; all leaves 15/15 = 100.0%
+  'pilot_disable_tracing': { core: 1, perfect: ['names', 'labels', 'mesh config', 'other'] },
+  // pilot_hpa_pdb: core 34/34 = 100.0%; all leaves 34/34 = 100.0%
+  'pilot_hpa_pdb': { core: 1, perfect: ['names', 'labels', 'hpa/pdb', 'other'] },
+  // autoscaling_v2: core 43/43 = 100.0%; all leaves 43/43 = 100.0%
+  'autoscaling_v2': { core: 1, perfect: ['names', 'labels', 'hpa/pdb', 'other'] },
+  // ingressgateway_k8s_settings: core 392/392 = 100.0%; all leaves 392/392 = 100.0%
+  'ingressgateway_k8s_settings': { core: 1, perfect: ['names', 'labels', 'selectors', 'ports', 'env', 'args', 'volumes', 'other'] },
+  // networkpolicy_enabled: core 28/28 = 100.0%; all leaves 28/28 = 100.0%
+  'networkpolicy_enabled': { core: 1, perfect: ['names', 'labels', 'selectors', 'ports', 'other'] },
+  // sidecar_template: core 107/107 = 100.0%; all leaves 495/2481 = 20.0%
+  'sidecar_template': { core: 1, perfect: ['names', 'labels', 'injector config'] },
+  // install_package_path: core 128/128 = 100.0%; all leaves 128/128 = 100.0%
+  'install_package_path': { core: 1, perfect: ['names', 'labels', 'selectors', 'ports', 'env', 'args', 'volumes', 'other'] },
+  // flag_values_enable_egressgateway: core 23/23 = 100.0%; all leaves 23/23 = 100.0%
+  'flag_values_enable_egressgateway': { core: 1, perfect: ['names', 'labels', 'selectors', 'ports', 'other'] },
+  // flag_output: core 116/119 = 97.5%; all leaves 116/119 = 97.5%
+  'flag_output': { core: 0.974, perfect: ['names', 'labels', 'selectors', 'args', 'volumes', 'other'] },
+  // flag_output_set_values: core 160/160 = 100.0%; all leaves 160/160 = 100.0%
+  'flag_output_set_values': { core: 1, perfect: ['names', 'labels', 'selectors', 'ports', 'env', 'args', 'volumes', 'other'] },
+};
 
 const results = new Map<string, Promise<CaseResult>>();
 const resultOf = (c: GoldenCase) => {
@@ -176,8 +208,8 @@ for (const c of CASES) {
   if (c.golden && !c.pending) {
     test(`golden ${c.name}: leaf agreement at or above its floor`, async (t) => {
       const r = await resultOf(c);
-      const floor = FLOORS[c.name] ?? { share: 0, perfect: [] };
-      t.true(share(r) >= floor.share, `${c.name}: ${(share(r) * 100).toFixed(2)}% < floor ${(floor.share * 100).toFixed(2)}%`);
+      const floor = FLOORS[c.name] ?? { core: 0, perfect: [] };
+      t.true(share(coreTally(r)) >= floor.core, `${c.name}: core ${(share(coreTally(r)) * 100).toFixed(2)}% < floor ${(floor.core * 100).toFixed(2)}%`);
       for (const cat of floor.perfect) {
         const diffs = r.diffs.filter((d) => d.category === cat).map((d) => `${d.object} ${d.path}`);
         t.deepEqual(diffs, [], `${c.name}: category ${cat} was at 100%`);
