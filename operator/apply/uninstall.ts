@@ -1,6 +1,6 @@
 import type { KubeClient } from './client.js';
 import { deleteInventory, listInventories, type Inventory } from './inventory.js';
-import { LABEL_OWNER, type Owner } from './owner.js';
+import { LABEL_COMPONENT, LABEL_OWNER, type Owner } from './owner.js';
 import { prune, type PruneResult } from './prune.js';
 import { refKey, refString, Resources, type ObjectRef } from './resources.js';
 
@@ -44,7 +44,7 @@ export class RevisionInUseError extends Error {
 const norm = (r: string | undefined) => (!r ? 'default' : r);
 
 /** Namespaces, pods and tags that still point at a revision. */
-export async function revisionUsers(client: KubeClient, rev: string, ownObjects: Set<string>): Promise<RevisionUser[]> {
+export async function revisionUsers(client: KubeClient, rev: string, ownObjects: Set<string>, ownerNames: Set<string> = new Set()): Promise<RevisionUser[]> {
   const users: RevisionUser[] = [];
   const list = async (path: string, selector: string) =>
     (await client.request<{ items: Array<Record<string, any>> }>('GET', path, { query: { labelSelector: selector } }))?.items ?? [];
@@ -52,7 +52,12 @@ export async function revisionUsers(client: KubeClient, rev: string, ownObjects:
   if (rev === 'default') {
     for (const ns of await list('/api/v1/namespaces', 'istio-injection=enabled')) users.push({ kind: 'Namespace', name: ns.metadata.name, why: 'labelled istio-injection=enabled' });
   }
-  for (const p of await list('/api/v1/pods', `istio.io/rev=${rev}`)) users.push({ kind: 'Pod', name: `${p.metadata.namespace}/${p.metadata.name}`, why: `labelled istio.io/rev=${rev}` });
+  for (const p of await list('/api/v1/pods', `istio.io/rev=${rev}`)) {
+    // The revision's own istiod and gateway pods carry its label too; they go with it.
+    const l = p.metadata.labels ?? {};
+    if (l[LABEL_COMPONENT] && ownerNames.has(l[LABEL_OWNER])) continue;
+    users.push({ kind: 'Pod', name: `${p.metadata.namespace}/${p.metadata.name}`, why: `labelled istio.io/rev=${rev}` });
+  }
   for (const w of await list('/apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations', `istio.io/tag,istio.io/rev=${rev}`)) {
     if (ownObjects.has(refKey({ apiVersion: w.apiVersion, kind: 'MutatingWebhookConfiguration', name: w.metadata.name }))) continue;
     users.push({ kind: 'Tag', name: w.metadata.labels['istio.io/tag'], why: `revision tag points at ${rev} (MutatingWebhookConfiguration ${w.metadata.name})` });
@@ -70,7 +75,8 @@ export async function planUninstall(client: KubeClient, opts: UninstallOptions):
   const objects = inventories.flatMap((i) => i.objects);
   const own = new Set(objects.map(refKey));
   const users: RevisionUser[] = [];
-  for (const rev of [...new Set(inventories.map((i) => i.owner.rev))]) users.push(...(await revisionUsers(client, rev, own)));
+  const names = new Set(inventories.map((i) => i.owner.name));
+  for (const rev of [...new Set(inventories.map((i) => i.owner.rev))]) users.push(...(await revisionUsers(client, rev, own, names)));
   const gateways = objects.filter((o) => o.kind === 'Deployment' && /gateway/.test(o.name));
   return { inventories, objects, users, gateways };
 }

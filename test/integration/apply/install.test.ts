@@ -1,11 +1,15 @@
 // Install, re-install, change, prune and conflict behaviour of `istio-operator install` on a real apiserver.
 // Serial: every install applies the shared Istio CRDs, and the no-op assertions must not see another
 // install relabel them in between. Each test has its own namespace, owner name and revision.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import test from 'ava';
+import yaml from 'js-yaml';
 import { LABEL_COMPONENT, LABEL_OWNER, LABEL_REV } from '../../../operator/apply/owner.js';
 import { canonical } from '../../../operator/apply/ssa.js';
 import type { K8sObject } from '../../../operator/render/index.js';
-import { createNamespace, kubectl } from '../helpers/cluster.js';
+import { createNamespace, kubectl, testKubeconfig, waitFor } from '../helpers/cluster.js';
 import { cleanupRevision, cli, iopFile, ownWrites, readAll, refs, rendered, versions, writesIn } from './_util.js';
 
 /** Keys of the rendered objects whose content differs between two renders: what a change must write, and only that. */
@@ -166,4 +170,104 @@ test.serial('a change to an immutable field is a clear error; --force replaces t
   t.regex(forced.stdout, new RegExp(`^replaced Deployment ${ns}/istio-ingressgateway$`, 'm'));
   const sel = JSON.parse((await kubectl(['get', 'deployment', '-n', ns, 'istio-ingressgateway', '-o', 'jsonpath={.spec.selector.matchLabels}'])).stdout);
   t.is(sel.extra, 'yes');
+});
+
+test.serial('uninstall --revision R removes R only, and refuses while a namespace still uses R', async (t) => {
+  const ns1 = await createNamespace(t, 'ap-un1');
+  const ns2 = await createNamespace(t, 'ap-un2');
+  const r1 = iopFile(t, ns1, 'minimal');
+  const r2 = iopFile(t, ns2, 'minimal');
+  cleanupRevision(t, r1.revision);
+  cleanupRevision(t, r2.revision);
+  t.is((await cli(['install', '-f', r1.file, '-y', '--wait=false'])).code, 0);
+  t.is((await cli(['install', '-f', r2.file, '-y', '--wait=false'])).code, 0);
+  const o1 = rendered(r1.file).filter((o) => o.kind !== 'CustomResourceDefinition');
+  const o2 = rendered(r2.file);
+  const v2 = await versions(o2);
+
+  const user = await createNamespace(t, 'ap-user', { 'istio.io/rev': r1.revision });
+  const refused = await cli(['uninstall', '--revision', r1.revision, '-y']);
+  t.is(refused.code, 1, refused.stdout);
+  t.regex(refused.stderr, new RegExp(`Namespace ${user}: labelled istio.io/rev=${r1.revision}`));
+  t.true((await readAll(refs(o1))).every(Boolean), 'nothing removed when refused');
+
+  const r = await cli(['uninstall', '--revision', r1.revision, '-y', '--force']);
+  t.is(r.code, 0, r.stderr);
+  const gone = await readAll(refs(o1));
+  t.deepEqual(o1.filter((_, i) => gone[i] && !gone[i]!.metadata.deletionTimestamp).map((o) => `${o.kind}/${o.metadata.name}`), [], 'every R1 object removed');
+  t.deepEqual(await versions(o2), v2, 'R2 untouched');
+  const crds = await readAll(refs(o2.filter((o) => o.kind === 'CustomResourceDefinition')));
+  t.true(crds.every(Boolean), 'CRDs kept');
+  t.is((await cli(['uninstall', '--revision', r1.revision, '-y'])).code, 0, 'idempotent');
+
+  // -f FILE removes what that IstioOperator installed.
+  const byFile = await cli(['uninstall', '-f', r2.file, '-y']);
+  t.is(byFile.code, 0, byFile.stderr);
+  const gone2 = await readAll(refs(o2.filter((o) => o.kind !== 'CustomResourceDefinition')));
+  t.true(gone2.every((l) => !l || l.metadata.deletionTimestamp));
+});
+
+test.serial('RBAC-forbidden: a clear error naming verb, resource and user; later stages are not applied', async (t) => {
+  const ns = await createNamespace(t, 'ap-rbac');
+  const inst = iopFile(t, ns, 'minimal');
+  cleanupRevision(t, inst.revision);
+  const sa = 'limited';
+  const role = `ap-rbac-${ns}`;
+  const setup = [
+    { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: sa, namespace: ns } },
+    {
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      kind: 'ClusterRole',
+      metadata: { name: role },
+      // Everything an install needs except RBAC objects.
+      rules: [{ apiGroups: ['', 'apps', 'apiextensions.k8s.io', 'admissionregistration.k8s.io', 'autoscaling', 'policy'], resources: ['*'], verbs: ['*'] }],
+    },
+    {
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      kind: 'ClusterRoleBinding',
+      metadata: { name: role },
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: role },
+      subjects: [{ kind: 'ServiceAccount', name: sa, namespace: ns }],
+    },
+  ];
+  t.teardown(async () => {
+    await kubectl(['delete', 'clusterrole,clusterrolebinding', role, '--ignore-not-found']);
+  });
+  t.is((await kubectl(['apply', '-f', '-'], { input: setup.map((o) => JSON.stringify(o)).join('\n---\n') })).code, 0);
+  const token = (await kubectl(['create', 'token', sa, '-n', ns])).stdout.trim();
+  t.truthy(token);
+  const kc = yaml.load(fs.readFileSync(testKubeconfig(), 'utf8')) as any;
+  kc.users = [{ name: 'limited-user', user: { token } }];
+  kc.contexts[0].context.user = 'limited-user';
+  const kcFile = path.join(os.tmpdir(), `${ns}-kubeconfig`);
+  fs.writeFileSync(kcFile, yaml.dump(kc));
+  t.teardown(() => fs.rmSync(kcFile, { force: true }));
+
+  const r = await cli(['install', '-f', inst.file, '-y', '--wait=false'], { kubeconfig: kcFile });
+  t.is(r.code, 2, r.stdout);
+  t.regex(r.stderr, /stage "cluster-rbac" failed/);
+  t.regex(r.stderr, /forbidden: user "limited-user" may not (create|get|patch)[^\n]*clusterroles\.rbac\.authorization\.k8s\.io/);
+  t.regex(r.stderr, new RegExp(`system:serviceaccount:${ns}:${sa}`));
+  t.regex(r.stderr, /not applied \(later stages\): config, workloads/);
+  const later = rendered(inst.file).filter((o) => ['ServiceAccount', 'ConfigMap', 'Deployment', 'Service', 'MutatingWebhookConfiguration'].includes(o.kind) && !o.metadata.name.startsWith('istio-operator-inventory'));
+  t.true(later.length > 0);
+  t.true((await readAll(refs(later))).every((l) => !l), 'nothing of later stages exists');
+});
+
+// --purge removes every istio-operator object and the Istio CRDs from the whole cluster, so it would break
+// other test files running against the same cluster at the same time: opt in with ISTIO_OPERATOR_TEST_PURGE=1.
+const purgeTest = process.env.ISTIO_OPERATOR_TEST_PURGE === '1' ? test.serial : test.serial.skip;
+purgeTest('uninstall --purge leaves no istio-operator object and no Istio CRD behind', async (t) => {
+  const ns = await createNamespace(t, 'ap-purge');
+  const inst = iopFile(t, ns, 'demo');
+  t.is((await cli(['install', '-f', inst.file, '-y', '--wait=false'])).code, 0);
+  const r = await cli(['uninstall', '--purge', '-y']);
+  t.is(r.code, 0, r.stderr);
+  const kinds = 'customresourcedefinitions,mutatingwebhookconfigurations,validatingwebhookconfigurations,clusterroles,clusterrolebindings,deployments,services,serviceaccounts,configmaps,roles,rolebindings,horizontalpodautoscalers,poddisruptionbudgets';
+  await waitFor('nothing labelled as ours', async () => {
+    const left = await kubectl(['get', kinds, '-A', '-l', LABEL_OWNER, '-o', 'name']);
+    return left.code === 0 && left.stdout.trim() === '' ? true : undefined;
+  }, { timeoutMs: 60_000 });
+  const crds = await kubectl(['get', 'crd', '-o', 'name']);
+  t.notRegex(crds.stdout, /istio\.io/);
 });
