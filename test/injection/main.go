@@ -115,11 +115,11 @@ type GwAddr struct{ Value string }
 type GwSpec struct{ Addresses []GwAddr }
 type GwData struct {
 	Data
-	Name, Namespace, DeploymentName, ServiceAccount, GatewayClass, ControllerLabel, UID, GatewayNameLabel, ServiceType, ClusterID string
-	InfrastructureLabels, InfrastructureAnnotations                                                                               map[string]string
-	KubeVersion                                                                                                                   int
-	Ports                                                                                                                         []GwPort
-	Spec                                                                                                                          GwSpec
+	Name, Namespace, DeploymentName, ServiceAccount, GatewayClass, ControllerLabel, UID, GatewayNameLabel, ServiceType, ClusterID, AgentgatewayImage string
+	InfrastructureLabels, InfrastructureAnnotations                                                                                                  map[string]string
+	KubeVersion                                                                                                                                      int
+	Ports                                                                                                                                            []GwPort
+	Spec                                                                                                                                             GwSpec
 }
 
 func funcs() template.FuncMap {
@@ -506,6 +506,8 @@ func main() {
 		d.Name, d.Namespace, d.DeploymentName, d.ServiceAccount = "gw", "ns", "gw-istio", "gw-istio"
 		d.GatewayClass, d.ControllerLabel, d.UID, d.GatewayNameLabel = class, controller, "uid-1", "gateway.networking.k8s.io/gateway-name"
 		d.ServiceType, d.ClusterID, d.KubeVersion = "LoadBalancer", "Kubernetes", 130
+		d.AgentgatewayImage = "hub/agentgateway:tag"
+		d.ProxyConfig.DiscoveryAddress = "istiod.istio-system.svc:15012"
 		d.InfrastructureLabels = map[string]string{"topology.istio.io/network": "net1", "x": "y"}
 		d.InfrastructureAnnotations = map[string]string{"a": "b", "gateway.istio.io/service-account": "drop"}
 		d.Ports = []GwPort{{"http", 80, "http"}, {"status-port", 15021, "tcp"}}
@@ -513,9 +515,22 @@ func main() {
 		d.Spec = GwSpec{Addresses: []GwAddr{{"1.2.3.4"}}}
 		return d
 	}
-	for _, c := range []struct{ t, class, ctl string }{{"waypoint", "istio-waypoint", "istio.io-mesh-controller"}, {"waypoint", "istio-east-west", "istio.io-eastwest-controller"}, {"kube-gateway", "istio", "istio.io-gateway-controller"}} {
+	for _, c := range []struct{ t, class, ctl string }{{"waypoint", "istio-waypoint", "istio.io-mesh-controller"}, {"waypoint", "istio-east-west", "istio.io-eastwest-controller"}, {"kube-gateway", "istio", "istio.io-gateway-controller"}, {"agentgateway", "agentgateway", "istio.io-agentgateway-controller"}, {"kube-gateway", "istio-hardened", "istio.io-gateway-controller"}, {"agentgateway", "agentgateway-hardened", "istio.io-agentgateway-controller"}, {"waypoint", "istio-waypoint-hardened", "istio.io-mesh-controller"}} {
 		tl, ta := leaves, agree
 		d := gw(c.class, c.ctl)
+		if strings.HasSuffix(c.class, "-hardened") {
+			// Pod security, pull settings and scheduling that users set mesh-wide.
+			g := d.Values["global"].(map[string]any)
+			g["imagePullSecrets"] = []any{"regcred"}
+			g["imagePullPolicy"] = "Always"
+			g["proxy"].(map[string]any)["lifecycle"] = map[string]any{"preStop": map[string]any{"exec": map[string]any{"command": []any{"sleep", "5"}}}}
+			g["waypoint"].(map[string]any)["nodeSelector"] = map[string]any{"pool": "mesh"}
+			g["waypoint"].(map[string]any)["tolerations"] = []any{map[string]any{"key": "mesh", "operator": "Exists"}}
+			g["logAsJson"] = true
+			d.Values["gateways"] = map[string]any{"securityContext": map[string]any{}, "seccompProfile": map[string]any{"type": "RuntimeDefault"}}
+			d.ProxyConfig.ProxyMetadata = map[string]string{"A": "b"}
+			d.InfrastructureLabels = map[string]string{"x": "y"}
+		}
 		g, err := render("golden/"+c.t+".tmpl", d)
 		if err != nil {
 			fmt.Println("GOLDEN ERROR", c.t, err)

@@ -9,7 +9,7 @@ import { readManifestText, renderComponentTemplates, type K8sObject } from '../e
 // Those strings are produced by serialising objects, never by pasting user text into YAML.
 
 /** The injection templates Istio's istiod serves by default, in the order its ConfigMap lists them. */
-export const INJECTION_TEMPLATES = ['sidecar', 'gateway', 'grpc-simple', 'grpc-agent', 'waypoint', 'kube-gateway'] as const;
+export const INJECTION_TEMPLATES = ['sidecar', 'gateway', 'grpc-simple', 'grpc-agent', 'waypoint', 'kube-gateway', 'agentgateway'] as const;
 
 /** Kinds Istio's chart renders only when `global.resourceScope` includes the cluster scope. */
 const CLUSTER_SCOPED = new Set(['ClusterRole', 'ClusterRoleBinding', 'MutatingWebhookConfiguration', 'ValidatingWebhookConfiguration']);
@@ -193,6 +193,7 @@ const TEMPLATE_PARTS: Record<(typeof INJECTION_TEMPLATES)[number], string[]> = {
   'grpc-agent': ['_proxy.tmpl', 'grpc-agent.tmpl'],
   waypoint: ['_deployed.tmpl', 'waypoint.tmpl'],
   'kube-gateway': ['_deployed.tmpl', 'kube-gateway.tmpl'],
+  agentgateway: ['_deployed.tmpl', 'agentgateway.tmpl'],
 };
 
 const templateCache = new Map<string, string>();

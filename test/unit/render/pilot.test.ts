@@ -165,7 +165,7 @@ test('sidecar_template: user templates and default templates reach the injector 
   const config = yaml.load(cm.data.config) as any;
   t.deepEqual(config.defaultTemplates, ['sidecar', 'credential-volume']);
   t.is(config.templates['credential-volume'], credential);
-  t.deepEqual(Object.keys(config.templates), ['sidecar', 'gateway', 'grpc-simple', 'grpc-agent', 'waypoint', 'kube-gateway', 'credential-volume']);
+  t.deepEqual(Object.keys(config.templates), ['sidecar', 'gateway', 'grpc-simple', 'grpc-agent', 'waypoint', 'kube-gateway', 'agentgateway', 'credential-volume']);
   const values = JSON.parse(cm.data.values);
   t.deepEqual(values.sidecarInjectorWebhook.defaultTemplates, ['sidecar', 'credential-volume']);
   const r = agreement('sidecar_template.golden.yaml', ours, ['ConfigMap:*:istio-sidecar-injector']);
