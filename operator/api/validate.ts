@@ -280,7 +280,7 @@ const valuesSchema = fields({
   }, true),
   telemetry: fields({ enabled: bool, v2: fields({ enabled: bool }, true) }, true),
   istiodRemote: fields({ enabled: bool, injectionURL: str, injectionPath: str, injectionCABundle: str, enabledLocalInjectorIstiod: bool }, true),
-  base: fields({ enableCRDTemplates: bool, enableIstioConfigCRDs: bool, excludedCRDs: list(str), validationURL: str, validationCABundle: str }, true),
+  base: fields({ enableCRDTemplates: bool, enableIstioConfigCRDs: bool, excludedCRDs: list(str), validationURL: str, validationCABundle: str, validationFailurePolicy: oneOf('Fail', 'Ignore') }, true),
   revisionTags: list(str),
   defaultRevision: str,
   revision: str,
