@@ -123,11 +123,13 @@ export function buildContexts(iop: IstioOperator): Contexts {
   for (const key of ['ingressGateways', 'egressGateways'] as const) {
     const t = GATEWAY_TYPES[key];
     const list: GatewaySpec[] = (comps[key] ?? []).map((g) => ({ ...g }));
-    // `values.gateways.istio-egressgateway.enabled=true` is the old way to turn a gateway on; honour it.
-    if (values.gateways?.[t.valuesKey]?.enabled === true) {
+    // `values.gateways.istio-egressgateway.enabled` is the old switch for the default gateway of a type;
+    // istioctl maps it onto components.<type>Gateways[name=istio-<type>gateway].enabled, both ways.
+    const legacy = user.gateways?.[t.valuesKey]?.enabled;
+    if (typeof legacy === 'boolean') {
       const i = list.findIndex((g) => (g.name || t.valuesKey) === t.valuesKey);
-      if (i >= 0) list[i] = { ...list[i], enabled: true };
-      else list.push({ name: t.valuesKey, enabled: true });
+      if (i >= 0) list[i] = { ...list[i], enabled: legacy };
+      else if (legacy) list.push({ name: t.valuesKey, enabled: true });
     }
     list.forEach((g, i) => {
       const field = `components.${key}[${i}]`;

@@ -145,11 +145,13 @@ test('gateway labels can be replaced through values, and label wins over both', 
   t.deepEqual(c.renders[0].ctx.gateway!.labels, { app: 'g', istio: 'custom' });
 });
 
-test('values.gateways.istio-egressgateway.enabled=true turns the egress gateway on (flag_values_enable_egressgateway)', (t) => {
+test('values.gateways.istio-egressgateway.enabled=true turns the egress gateway on (flag_values_enable_egressgateway), and false turns a gateway off', (t) => {
   const withEntry = buildContexts(iop({ components: { ...allOn }, values: { gateways: { 'istio-egressgateway': { enabled: true } } } }));
   t.true(withEntry.renders.some((r) => r.ctx.gateway?.name === 'istio-egressgateway'));
   const noEntry = buildContexts(iop({ components: { pilot: { enabled: true } }, values: { gateways: { 'istio-egressgateway': { enabled: true } } } }));
   t.deepEqual(noEntry.renders.map((r) => r.ctx.gateway?.name ?? r.component), ['pilot', 'istio-egressgateway']);
+  const off = buildContexts(iop({ components: { ...allOn }, values: { gateways: { 'istio-ingressgateway': { enabled: false } } } }));
+  t.false(off.renders.some((r) => r.ctx.gateway), 'enabled=false turns the default ingress gateway off');
 });
 
 test('k8s replica settings reach the values the templates read', (t) => {
