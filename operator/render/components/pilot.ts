@@ -39,6 +39,7 @@ export function pilotView(ctx: RenderContext) {
   // Istio names the per-namespace cluster objects <base>[-<revision>]-<namespace>.
   const clusterSuffix = `${ctx.revSuffix}-${ns}`;
   const revValue = rev || 'default';
+  const chartText = prettyJson(chartValues(values, ctx));
 
   return {
     values,
@@ -85,9 +86,9 @@ export function pilotView(ctx: RenderContext) {
     meshNetworksText: yaml.dump({ networks: g.meshNetworks ?? {} }, { lineWidth: -1, noRefs: true, sortKeys: true, flowLevel: 1 }).trimEnd(),
     injectorConfigText: injectorConfigText(values),
     injectorValuesText: prettyJson(injectorValues(values, rev)),
-    mergedValuesText: prettyJson(chartValues(values, ctx)),
     // We do not keep the user's values apart from the merged ones; both keys carry the values this istiod used.
-    originalValuesText: prettyJson(chartValues(values, ctx)),
+    mergedValuesText: chartText,
+    originalValuesText: chartText,
     webhookService: { name, namespace: ns, path: values.istiodRemote?.injectionPath || '/inject', port: 443 },
     injectionURL: values.istiodRemote?.injectionURL || undefined,
     injectionCABundle: values.istiodRemote?.injectionCABundle || undefined,
