@@ -239,3 +239,26 @@ test('YAML injection: a --set value is one string, never parsed into structure',
   t.is((yaml.load(cm.data.mesh) as any)?.accessLogFormat, EVIL);
   t.false(r.objects.some((o) => o.kind === 'Secret'));
 });
+
+// ---- other corpus inputs without a golden ------------------------------------------------------------------
+
+test('minimal-revisioned: revisioned names and the istio.io/rev label; CRDs and the reader account shared', async (t) => {
+  const r = await renderInput({ files: [read('minimal-revisioned.yaml')] });
+  for (const [kind, name] of [
+    ['Deployment', 'istiod-test-rev'], ['Service', 'istiod-test-rev'], ['ConfigMap', 'istio-test-rev'],
+    ['ConfigMap', 'istio-sidecar-injector-test-rev'], ['ConfigMap', 'values-test-rev'],
+    ['MutatingWebhookConfiguration', 'istio-sidecar-injector-test-rev'], ['ServiceAccount', 'istio-reader-service-account'],
+  ] as const) t.truthy(find(r.objects, kind, name), `${kind} ${name}`);
+  t.falsy(find(r.objects, 'Deployment', 'istiod'));
+  t.true(r.objects.every((o) => (o.metadata.labels as Record<string, string> | undefined)?.['istio.io/rev'] === 'test-rev'), 'every object labelled istio.io/rev=test-rev');
+  t.true(r.objects.some((o) => o.kind === 'CustomResourceDefinition' && o.metadata.name === 'virtualservices.networking.istio.io'));
+});
+
+test('gateways-with-custom-tags-and-no-labels: a gateway tag changes only that gateway image', async (t) => {
+  const r = await renderInput({ files: [read('gateways-with-custom-tags-and-no-labels.yaml')] });
+  const tagOf = (name: string) => String(container(find(r.objects, 'Deployment', name), 'istio-proxy')?.image ?? '').split(':').pop();
+  t.is(tagOf('istio-ingressgateway'), 'special-tag');
+  t.is(tagOf('istio-egressgateway'), 'special-tag2');
+  const pilot = String(container(find(r.objects, 'Deployment', 'istiod'), 'discovery')?.image ?? '');
+  t.false(/special-tag/.test(pilot), pilot);
+});
