@@ -1,7 +1,8 @@
 import fs from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
-import { KubeConfig } from '@kubernetes/client-node';
+import type { KubeConfig } from '@kubernetes/client-node';
+import { loadConnection, type Connection } from './kubeconfig.js';
 
 // The only door to the cluster. Every request goes through `request()`, which counts it by kind of
 // verb so tests and benchmarks can assert "a no-op install writes nothing", and turns transport and
@@ -10,7 +11,7 @@ import { KubeConfig } from '@kubernetes/client-node';
 export interface ClientOptions {
   kubeconfig?: string;
   context?: string;
-  /** Pre-built config (tests). */
+  /** A client-node config to use instead of reading one (callers that already hold one). */
   kubeConfig?: KubeConfig;
   /** Per-request timeout in ms (default 30s). */
   requestTimeoutMs?: number;
@@ -65,35 +66,6 @@ export function isNotFound(e: unknown): boolean {
   return e instanceof ApiError && e.code === 404;
 }
 
-/** Loads a kubeconfig the way kubectl does: --kubeconfig, else $KUBECONFIG, else ~/.kube/config, else in-cluster. */
-export function loadKubeConfig(opts: { kubeconfig?: string; context?: string } = {}): KubeConfig {
-  const kc = new KubeConfig();
-  if (opts.kubeconfig) {
-    if (!fs.existsSync(opts.kubeconfig)) throw new Error(`kubeconfig ${opts.kubeconfig} does not exist (from --kubeconfig)`);
-    kc.loadFromFile(opts.kubeconfig);
-  } else {
-    const env = process.env.KUBECONFIG;
-    if (env) {
-      const missing = env.split(':').filter((p) => p && !fs.existsSync(p));
-      if (missing.length === env.split(':').filter(Boolean).length) {
-        throw new Error(`KUBECONFIG points to ${missing.join(', ')}, which does not exist; set --kubeconfig or fix KUBECONFIG`);
-      }
-    }
-    kc.loadFromDefault();
-  }
-  if (opts.context) {
-    if (!kc.getContexts().some((c) => c.name === opts.context)) {
-      throw new Error(`context "${opts.context}" not found in kubeconfig (available: ${kc.getContexts().map((c) => c.name).join(', ') || 'none'})`);
-    }
-    kc.setCurrentContext(opts.context);
-  }
-  const cluster = kc.getCurrentCluster();
-  if (!cluster || !cluster.server) {
-    throw new Error('no Kubernetes cluster configured: pass --kubeconfig/--context, set KUBECONFIG, or run in a pod with a service account');
-  }
-  return kc;
-}
-
 export interface RequestOptions {
   query?: Record<string, string | undefined>;
   body?: unknown;
@@ -112,18 +84,22 @@ export class KubeClient {
   private headersAt = 0;
   private readonly timeoutMs: number;
 
-  constructor(readonly kc: KubeConfig, opts: { requestTimeoutMs?: number } = {}) {
-    this.server = kc.getCurrentCluster()!.server.replace(/\/+$/, '');
+  /** From our own kubeconfig reader (`conn`), or a client-node KubeConfig for auth only it implements. */
+  constructor(private readonly conn: Connection | undefined, private kc: KubeConfig | undefined, opts: { requestTimeoutMs?: number } = {}) {
+    const server = conn?.server ?? kc?.getCurrentCluster()?.server;
+    if (!server) throw new Error('no Kubernetes cluster configured: pass --kubeconfig/--context, set KUBECONFIG, or run in a pod with a service account');
+    this.server = server.replace(/\/+$/, '');
     this.timeoutMs = opts.requestTimeoutMs ?? 30_000;
   }
 
   static fromOptions(opts: ClientOptions = {}): KubeClient {
-    const kc = opts.kubeConfig ?? loadKubeConfig(opts);
-    return new KubeClient(kc, opts.requestTimeoutMs !== undefined ? { requestTimeoutMs: opts.requestTimeoutMs } : {});
+    const t = opts.requestTimeoutMs !== undefined ? { requestTimeoutMs: opts.requestTimeoutMs } : {};
+    if (opts.kubeConfig) return new KubeClient(undefined, opts.kubeConfig, t);
+    return new KubeClient(loadConnection(opts), undefined, t);
   }
 
   get user(): string {
-    return this.kc.getCurrentUser()?.name ?? 'unknown';
+    return this.conn?.userName ?? this.kc?.getCurrentUser()?.name ?? 'unknown';
   }
 
   resetCounts(): void {
@@ -135,11 +111,18 @@ export class KubeClient {
     this.agent = undefined;
   }
 
-  // client-node builds a fresh agent (no keep-alive) per call; one keep-alive agent makes dozens of
-  // small requests cost one TLS handshake. Auth headers are refreshed periodically for expiring tokens.
+  // One keep-alive agent: dozens of small requests cost one TLS handshake (client-node builds a fresh
+  // agent per call). Auth headers are refreshed periodically, for token files and expiring tokens.
   private async prepare(): Promise<void> {
     const now = Date.now();
     if (this.agent && now - this.headersAt < 60_000) return;
+    if (this.conn && !this.conn.needsClientNode) {
+      this.headers = this.conn.headers();
+      this.headersAt = now;
+      if (!this.agent) this.agent = this.makeAgent(this.conn);
+      return;
+    }
+    if (!this.kc) this.kc = await clientNodeConfig(this.conn!);
     const o: https.RequestOptions = {};
     await this.kc.applyToHTTPSOptions(o);
     const h: Record<string, string> = {};
@@ -148,21 +131,29 @@ export class KubeClient {
     this.headers = h;
     this.headersAt = now;
     if (!this.agent) {
-      const cluster = this.kc.getCurrentCluster()!;
-      if (cluster.proxyUrl) this.agent = o.agent as http.Agent;
-      else if (this.server.startsWith('http:')) this.agent = new http.Agent({ keepAlive: true, maxSockets: 32 });
-      else {
-        this.agent = new https.Agent({
-          keepAlive: true,
-          maxSockets: 32,
-          ...(o.ca ? { ca: o.ca } : {}),
-          ...(o.cert ? { cert: o.cert } : {}),
-          ...(o.key ? { key: o.key } : {}),
-          ...(o.rejectUnauthorized !== undefined ? { rejectUnauthorized: o.rejectUnauthorized } : {}),
+      if (this.kc.getCurrentCluster()?.proxyUrl) this.agent = o.agent as http.Agent;
+      else
+        this.agent = this.makeAgent({
+          ...(o.ca ? { ca: o.ca as Buffer } : {}),
+          ...(o.cert ? { cert: o.cert as Buffer } : {}),
+          ...(o.key ? { key: o.key as Buffer } : {}),
+          ...(o.rejectUnauthorized === false ? { insecure: true } : {}),
           ...(o.servername ? { servername: o.servername } : {}),
         });
-      }
     }
+  }
+
+  private makeAgent(t: { ca?: Buffer; cert?: Buffer; key?: Buffer; insecure?: boolean; servername?: string }): http.Agent {
+    if (this.server.startsWith('http:')) return new http.Agent({ keepAlive: true, maxSockets: 32 });
+    return new https.Agent({
+      keepAlive: true,
+      maxSockets: 32,
+      ...(t.ca ? { ca: t.ca } : {}),
+      ...(t.cert ? { cert: t.cert } : {}),
+      ...(t.key ? { key: t.key } : {}),
+      ...(t.insecure ? { rejectUnauthorized: false } : {}),
+      ...(t.servername ? { servername: t.servername } : {}),
+    });
   }
 
   async request<T = any>(method: string, path: string, opts: RequestOptions = {}): Promise<T | undefined> {
@@ -267,4 +258,16 @@ export function describePath(path: string): string {
   const name = rest[1];
   const r = group ? `${resource}.${group}` : resource;
   return `${r}${name ? ` "${name}"` : ''}${ns ? ` in namespace "${ns}"` : ''}`;
+}
+
+/** client-node's KubeConfig for the same source, loaded only for exec plugins, auth providers and proxies. */
+async function clientNodeConfig(conn: Connection): Promise<KubeConfig> {
+  const { KubeConfig } = await import('@kubernetes/client-node');
+  const kc = new KubeConfig();
+  if ('inCluster' in conn.source) kc.loadFromCluster();
+  else {
+    kc.loadFromFile(conn.source.files[0]!);
+    kc.setCurrentContext(conn.contextName);
+  }
+  return kc;
 }

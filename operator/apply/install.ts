@@ -5,7 +5,7 @@ import { defaultTagObjects, DEFAULT_TAG_MWC, findInjector } from './defaulttag.j
 import { minusRefs, readInventory, unionRefs, writeInventory, type Inventory } from './inventory.js';
 import { byStage, LABEL_COMPONENT, ownedBy, ownerLabels, STAGES, type Owner } from './owner.js';
 import { prune, type PruneResult } from './prune.js';
-import { silentProgress, waitForCRDs, waitForDeployments, type Progress } from './readiness.js';
+import { crdReady, silentProgress, waitForCRDs, waitForDeployments, type Progress } from './readiness.js';
 import { refKey, refOf, refString, Resources, type ObjectRef } from './resources.js';
 import { applyObject, type ObjectResult } from './ssa.js';
 
@@ -97,7 +97,9 @@ export async function install(client: KubeClient, rendered: K8sObject[], opts: I
       throw new StageError(STAGES[s]!, failures, [...later]);
     }
     if (STAGES[s] === 'crds' && !opts.dryRun) {
-      await waitForCRDs(client, res, stage.map((o) => o.metadata.name), timeoutMs);
+      // The apply's answer already says which CRDs are Established; only the others need polling.
+      const established = new Set(results.filter((r) => r.ref.kind === 'CustomResourceDefinition' && crdReady(r.after)).map((r) => r.ref.name));
+      await waitForCRDs(client, res, stage.map((o) => o.metadata.name).filter((n) => !established.has(n)), timeoutMs);
     }
   }
 
