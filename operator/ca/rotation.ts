@@ -17,6 +17,8 @@ export interface CaState {
   phase: RotationPhase;
   /** When the current phase began. */
   phaseSince?: Date;
+  /** During a root rotation: when the old root expires (an intermediate from it cannot outlive it). */
+  previousRootNotAfter?: Date;
 }
 
 export type CaAction =
@@ -37,11 +39,23 @@ export function planCa(state: CaState, s: CaSettings, now: Date, overlapMs = 86_
   const since = state.phaseSince?.getTime() ?? 0;
   if (state.phase === 'trust-both') {
     if (t - since >= overlapMs) return { kind: 'switch-intermediate', reason: 'both roots have been trusted for the overlap period' };
-    return { kind: 'none', nextCheck: new Date(since + overlapMs) };
+    // Workloads may not trust the new root yet, so an intermediate about to expire is renewed from the old
+    // root (whose key is kept until the rotation ends) rather than switched early.
+    if (state.intermediateNotAfter.getTime() - t < s.renewBeforeMs) {
+      const old = state.previousRootNotAfter?.getTime();
+      if (old !== undefined && old - t < s.renewBeforeMs) {
+        return { kind: 'switch-intermediate', reason: `the old root expires on ${new Date(old).toISOString()}, so the intermediate cannot be renewed from it` };
+      }
+      return { kind: 'renew-intermediate', reason: `the intermediate expires on ${state.intermediateNotAfter.toISOString()}, before the overlap ends` };
+    }
+    return { kind: 'none', nextCheck: new Date(Math.min(since + overlapMs, state.intermediateNotAfter.getTime() - s.renewBeforeMs)) };
   }
   if (state.phase === 'switch') {
     if (t - since >= overlapMs) return { kind: 'drop-old-root', reason: 'the new intermediate has served for the overlap period' };
-    return { kind: 'none', nextCheck: new Date(since + overlapMs) };
+    if (state.intermediateNotAfter.getTime() - t < s.renewBeforeMs) {
+      return { kind: 'renew-intermediate', reason: `the intermediate expires on ${state.intermediateNotAfter.toISOString()}` };
+    }
+    return { kind: 'none', nextCheck: new Date(Math.min(since + overlapMs, state.intermediateNotAfter.getTime() - s.renewBeforeMs)) };
   }
   // The root must outlive a fresh intermediate plus the overlap, or it is time to rotate it.
   if (state.rootNotAfter.getTime() - t < s.renewBeforeMs + overlapMs * 2) {
@@ -52,4 +66,13 @@ export function planCa(state: CaState, s: CaSettings, now: Date, overlapMs = 86_
   }
   const next = Math.min(state.intermediateNotAfter.getTime() - s.renewBeforeMs, state.rootNotAfter.getTime() - s.renewBeforeMs - overlapMs * 2);
   return { kind: 'none', nextCheck: new Date(next) };
+}
+
+/**
+ * The overlap actually used: the requested one (a day by default), but at most a quarter of what a fresh root
+ * lives beyond `renewBefore`, so that a new root is never due for rotation the moment it is made (short
+ * lifetimes are for tests; a real root lives years and gets the full overlap).
+ */
+export function overlapFor(s: CaSettings, requestedMs: number): number {
+  return Math.max(1, Math.min(requestedMs, Math.floor((s.rootLifetimeMs - s.renewBeforeMs) / 4)));
 }

@@ -112,7 +112,7 @@ test('rotation plan: renew the intermediate before expiry, rotate the root throu
   t.is(planCa({ rootNotAfter: later(3000), intermediateNotAfter: later(300), intermediateFromCurrentRoot: true, phase: 'none' }, s, now).kind, 'none');
   t.is(planCa({ rootNotAfter: later(3000), intermediateNotAfter: later(5), intermediateFromCurrentRoot: true, phase: 'none' }, s, now).kind, 'renew-intermediate');
   t.is(planCa({ rootNotAfter: later(11), intermediateNotAfter: later(5), intermediateFromCurrentRoot: true, phase: 'none' }, s, now).kind, 'start-root-rotation');
-  const trustBoth = { rootNotAfter: later(3650), intermediateNotAfter: later(5), intermediateFromCurrentRoot: false, phase: 'trust-both' as const };
+  const trustBoth = { rootNotAfter: later(3650), intermediateNotAfter: later(50), intermediateFromCurrentRoot: false, phase: 'trust-both' as const };
   t.is(planCa({ ...trustBoth, phaseSince: later(-0.5) }, s, now).kind, 'none');
   t.is(planCa({ ...trustBoth, phaseSince: later(-2) }, s, now).kind, 'switch-intermediate');
   t.is(planCa({ ...trustBoth, phase: 'switch', phaseSince: later(-2) }, s, now).kind, 'drop-old-root');

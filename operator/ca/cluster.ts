@@ -1,0 +1,633 @@
+import { X509Certificate } from 'node:crypto';
+import { ApiError, writesOf, type KubeClient } from '../apply/client.js';
+import { FIELD_MANAGER } from '../apply/owner.js';
+import { InputError, formatIssue, type FieldIssue, type Warning } from '../api/errors.js';
+import type { CaMode, IstioOperator } from '../api/types.js';
+import { LABEL_OWNER_NAME, OWNERSHIP_LABELS, ownerOf, ownershipLabels } from '../render/labels.js';
+import { bundleFor, bundleFromSecretData, splitPem, type CaBundle } from './bundle.js';
+import { createIntermediate, createRoot, type KeyPairPem } from './generate.js';
+import { overlapFor, planCa, type CaAction, type RotationPhase } from './rotation.js';
+import { CACERTS_KEYS, CACERTS_SECRET, DEFAULT_CA_SETTINGS, ROOT_SECRET, caSettingsFrom, type CaSettings } from './settings.js';
+import { inspectBundle, type CertInfo } from './validate.js';
+
+// The CA's cluster side: what `install` and the operator call before applying the rendered objects, so
+// that istiod finds its `cacerts` secret ready (operator mode) or valid (provided mode) when it starts.
+//
+// Operator mode keeps two secrets in the Istio namespace:
+//   istio-operator-ca-root  the root's certificate and key (and, during a root rotation, the previous root's),
+//                           plus the rotation phase in annotations. istiod never mounts it.
+//   cacerts                 what istiod mounts: an intermediate signed by the root, its key, the chain and
+//                           the trusted roots (both, during a root rotation).
+// Every decision comes from planCa() on what is read back, so a crash between two writes resumes where it
+// stopped. The root secret is always written before cacerts for the same reason: its phase says which root
+// must have issued the intermediate, and a stale cacerts is then re-derived from it.
+//
+// Nothing returned here (messages, errors, status) carries key material: keys are read, used and written
+// back into secrets, never formatted.
+
+export const ROOT_KEYS = {
+  cert: 'root-cert.pem',
+  key: 'root-key.pem',
+  previousCert: 'previous-root-cert.pem',
+  previousKey: 'previous-root-key.pem',
+} as const;
+
+export const ANNOTATION_PHASE = 'ca.operator.istio.io/rotation-phase';
+export const ANNOTATION_SINCE = 'ca.operator.istio.io/rotation-since';
+/** The settings and cacerts name last used, so `ca status`/`ca rotate` work without the IstioOperator file. */
+export const ANNOTATION_SETTINGS = 'ca.operator.istio.io/settings';
+/** istiod's own self-signed CA (mode `istiod`), read only for `ca status`. */
+export const ISTIOD_SELF_SIGNED_SECRET = 'istio-ca-secret';
+
+/** Workload certificates live 24h and proxies renew them at half-life, so a day lets every workload pick up a new trust bundle. */
+export const DEFAULT_OVERLAP_MS = 86_400_000;
+const WORKLOAD_CERT_LIFETIME_MS = 86_400_000;
+
+/** What a call to the cluster needs to know about the CA, taken from the resolved IstioOperator. */
+export interface CaTarget {
+  mode: CaMode;
+  /** The Istio namespace: where istiod runs and reads its CA secret. */
+  namespace: string;
+  /** The secret istiod mounts as cacerts (the user's in provided mode). */
+  secretName: string;
+  settings: CaSettings;
+  /** Ownership labels for the secrets we create, so `uninstall --purge` finds them. */
+  labels: Record<string, string>;
+  /** `external` mode: where istiod gets certificates from. */
+  address?: string;
+}
+
+export function caTargetFrom(iop: IstioOperator): CaTarget {
+  const spec = iop.spec ?? {};
+  const ca = spec.components?.ca;
+  const mode: CaMode = ca?.mode ?? 'istiod';
+  const rev = spec.revision || 'default';
+  const version = String(spec.tag ?? spec.values?.global?.tag ?? '');
+  const t: CaTarget = {
+    mode,
+    namespace: String(spec.namespace || spec.values?.global?.istioNamespace || 'istio-system'),
+    secretName: ca?.secretName || CACERTS_SECRET,
+    // Settings are validated for every mode: a typo in a lifetime should not wait for the day the mode changes.
+    settings: caSettingsFrom(ca, 'spec.components.ca'),
+    labels: ownershipLabels('pilot', ownerOf(iop, rev, version)),
+  };
+  if (ca?.address) t.address = ca.address;
+  return t;
+}
+
+export type CaOutcome = 'none' | 'validated' | 'created' | 'renewed' | 'rotation-started' | 'switched' | 'old-root-dropped';
+
+export interface CaStatus {
+  mode: CaMode;
+  namespace: string;
+  /** The secret istiod mounts (operator and provided modes). */
+  secretName?: string;
+  /** Operator mode: the secret holding the root (never mounted). */
+  rootSecretName?: string;
+  /** The certificate istiod signs workload certificates with. */
+  intermediate?: CertInfo;
+  /** The roots workloads trust (root-cert.pem): two during a root rotation. */
+  roots: CertInfo[];
+  rotation?: { phase: RotationPhase; since?: string };
+  /** Operator mode: when the CA next needs a step (renewal or rotation phase); requeue by then. */
+  nextCheck?: string;
+  /** `external` mode: the signer's address. */
+  address?: string;
+}
+
+export interface CaResult {
+  mode: CaMode;
+  outcome: CaOutcome;
+  /** One or more sentences for logs, Events and the CLI. */
+  message: string;
+  warnings: Warning[];
+  status: CaStatus;
+  /** Secrets written (or, with dryRun, that would be): empty when nothing was due. */
+  written: string[];
+  /** Write requests this call made (0 when nothing was due, and always 0 in dry run). */
+  writes: number;
+}
+
+export interface PrepareCaOptions {
+  /** Decide and report, write nothing. */
+  dryRun?: boolean;
+  /** How long both roots stay trusted in each root rotation phase (default 24h). */
+  overlapMs?: number;
+  /** `ca rotate`: renew the intermediate now, or start a root rotation now. */
+  rotate?: 'intermediate' | 'root';
+}
+
+/** A provided (or operator-managed) CA secret that istiod cannot use. Issues name the secret and key. */
+export class CaSecretError extends InputError {
+  constructor(issues: FieldIssue[]) {
+    super(issues);
+    this.name = 'CaSecretError';
+  }
+}
+
+/** The Event reason for an outcome that changed something; undefined when nothing changed. */
+export function eventReason(o: CaOutcome): string | undefined {
+  return {
+    none: undefined,
+    validated: undefined,
+    created: 'CACreated',
+    renewed: 'CAIntermediateRenewed',
+    'rotation-started': 'CARootRotationStarted',
+    switched: 'CAIntermediateSwitched',
+    'old-root-dropped': 'CAOldRootDropped',
+  }[o];
+}
+
+/**
+ * Gets the CA ready before the rendered objects are applied. `istiod`/`external`: no request at all.
+ * `provided`: validates the user's secret; a bad one throws CaSecretError and nothing is written.
+ * `operator`: creates, renews or rotates the generated CA as due. A second call with nothing due reads
+ * two secrets and writes nothing.
+ */
+export async function prepareCa(client: KubeClient, iop: IstioOperator, now = new Date(), opts: PrepareCaOptions = {}): Promise<CaResult> {
+  return reconcileCa(client, caTargetFrom(iop), now, opts);
+}
+
+export async function reconcileCa(client: KubeClient, target: CaTarget, now = new Date(), opts: PrepareCaOptions = {}): Promise<CaResult> {
+  const before = writesOf(client.counts);
+  let r: Omit<CaResult, 'writes'>;
+  if (opts.rotate && target.mode !== 'operator') {
+    throw new InputError([{
+      path: 'spec.components.ca.mode',
+      message: `is "${target.mode}": only a CA the operator generated can be rotated by it`,
+      hint: target.mode === 'provided' ? `replace the certificates in secret ${target.namespace}/${target.secretName} (istiod reloads them), or use mode: operator` : 'mode: operator',
+    }]);
+  }
+  if (target.mode === 'istiod' || target.mode === 'external') {
+    const status: CaStatus = { mode: target.mode, namespace: target.namespace, roots: [], ...(target.address ? { address: target.address } : {}) };
+    const message = target.mode === 'istiod' ? "istiod's self-signed CA: nothing to prepare" : `certificates come from the external signer${target.address ? ` at ${target.address}` : ''}: nothing to prepare`;
+    r = { mode: target.mode, outcome: 'none', message, warnings: [], status, written: [] };
+  } else if (target.mode === 'provided') {
+    r = await provided(client, target, now);
+  } else {
+    r = await operated(client, target, now, opts);
+  }
+  return { ...r, writes: writesOf(client.counts) - before };
+}
+
+// ---- provided ----
+
+async function provided(client: KubeClient, t: CaTarget, now: Date): Promise<Omit<CaResult, 'writes'>> {
+  const live = await getSecret(client, t.namespace, t.secretName);
+  if (!live) {
+    throw new CaSecretError([{
+      path: 'spec.components.ca.secretName',
+      message: `secret "${t.secretName}" not found in namespace "${t.namespace}"`,
+      hint: `create it with ${Object.values(CACERTS_KEYS).join(', ')} (kubectl create secret generic ${t.secretName} -n ${t.namespace} --from-file=...), or use mode: operator`,
+    }]);
+  }
+  const ins = inspectBundle(bundleFromSecretData(live.data), `${t.namespace}/${t.secretName}`, now, t.settings.renewBeforeMs);
+  if (ins.issues.length) throw new CaSecretError(ins.issues);
+  const status: CaStatus = { mode: 'provided', namespace: t.namespace, secretName: t.secretName, roots: ins.roots, ...(ins.intermediate ? { intermediate: ins.intermediate } : {}) };
+  return {
+    mode: 'provided',
+    outcome: 'validated',
+    message: `secret ${t.namespace}/${t.secretName} is a valid plug-in CA (${ins.intermediate?.subject}, expires on ${ins.intermediate?.notAfter})`,
+    warnings: ins.warnings,
+    status,
+    written: [],
+  };
+}
+
+// ---- operator ----
+
+interface RootState {
+  current: KeyPairPem;
+  previous?: KeyPairPem;
+  phase: RotationPhase;
+  since?: Date;
+}
+
+function cert(pem: string): X509Certificate {
+  return new X509Certificate(pem);
+}
+
+function info(pem: string): CertInfo {
+  const c = cert(pem);
+  return {
+    subject: c.subject.replace(/\n/g, ', '),
+    issuer: c.issuer.replace(/\n/g, ', '),
+    notBefore: new Date(c.validFrom).toISOString(),
+    notAfter: new Date(c.validTo).toISOString(),
+    serialNumber: c.serialNumber,
+  };
+}
+
+function issuedBy(certPem: string, issuerPem: string): boolean {
+  try {
+    const c = cert(certPem);
+    const i = cert(issuerPem);
+    return c.checkIssued(i) && c.verify(i.publicKey);
+  } catch {
+    return false;
+  }
+}
+
+const decode = (d: Record<string, string> | undefined, k: string) => (d?.[k] === undefined ? undefined : Buffer.from(d[k], 'base64').toString('utf8'));
+const encode = (s: string) => Buffer.from(s).toString('base64');
+
+/** Reads the root secret; a damaged one is an error rather than a reason to make a new root (that would break every workload's trust). */
+function readRoot(secret: K8sSecret, ns: string): { state: RootState; warnings: Warning[] } {
+  const where = (k: string) => `secret ${ns}/${ROOT_SECRET}: ${k}`;
+  const issues: FieldIssue[] = [];
+  const warnings: Warning[] = [];
+  const hint = `restore it from a backup; deleting the secret makes a new root, and workloads then need new certificates`;
+  const pair = (ck: string, kk: string, required: boolean): KeyPairPem | undefined => {
+    const c = decode(secret.data, ck);
+    const k = decode(secret.data, kk);
+    if (c === undefined && k === undefined && !required) return undefined;
+    if (c === undefined) return void issues.push({ path: where(ck), message: 'is missing', hint });
+    if (k === undefined) return void issues.push({ path: where(kk), message: 'is missing', hint });
+    const ins = inspectBundle({ caCert: c, caKey: k, rootCert: c, certChain: c }, `${ns}/${ROOT_SECRET}`, new Date(0), 0);
+    // Time is judged by planCa, not here: an expiring root is rotated, not refused.
+    const bad = ins.issues.filter((i) => !/expired|not valid before/.test(i.message));
+    // The check ran on a cacerts-shaped bundle; name the root secret's own keys.
+    const rename = (path: string) => path.replace(/: (ca-cert|ca-key|root-cert|cert-chain)\.pem/, (_m, k: string) => `: ${k === 'ca-key' ? kk : ck}`);
+    for (const i of bad) issues.push({ path: rename(i.path), message: i.message, hint });
+    return { certPem: c, keyPem: k };
+  };
+  const current = pair(ROOT_KEYS.cert, ROOT_KEYS.key, true);
+  const previous = pair(ROOT_KEYS.previousCert, ROOT_KEYS.previousKey, false);
+  if (issues.length || !current) throw new CaSecretError(issues);
+  const a = secret.metadata.annotations ?? {};
+  let phase: RotationPhase = a[ANNOTATION_PHASE] === 'trust-both' || a[ANNOTATION_PHASE] === 'switch' ? a[ANNOTATION_PHASE] : 'none';
+  const sinceMs = a[ANNOTATION_SINCE] ? Date.parse(a[ANNOTATION_SINCE]) : NaN;
+  if (phase !== 'none' && !previous) {
+    warnings.push({ path: where(ANNOTATION_PHASE), message: `says "${phase}" but there is no previous root; the rotation is treated as finished` });
+    phase = 'none';
+  }
+  const state: RootState = { current, phase, ...(previous && phase !== 'none' ? { previous } : {}) };
+  if (phase !== 'none') state.since = Number.isNaN(sinceMs) ? new Date(0) : new Date(sinceMs);
+  return { state, warnings };
+}
+
+// Dated, so the two roots of a rotation can be told apart in status, Events and openssl output.
+function rootName(now: Date): string {
+  return `Istio Root CA ${now.toISOString().slice(0, 16)}Z`;
+}
+
+function issuerOf(root: RootState): KeyPairPem {
+  return root.phase === 'trust-both' && root.previous ? root.previous : root.current;
+}
+
+function trustedRoots(root: RootState): string[] {
+  return root.previous ? [root.current.certPem, root.previous.certPem] : [root.current.certPem];
+}
+
+function settingsAnnotation(t: CaTarget): string {
+  const s = t.settings;
+  return JSON.stringify({ secretName: t.secretName, keyType: s.keyType, keySize: s.keySize, rootLifetimeMs: s.rootLifetimeMs, intermediateLifetimeMs: s.intermediateLifetimeMs, renewBeforeMs: s.renewBeforeMs, organization: s.organization });
+}
+
+function rootSecretBody(t: CaTarget, root: RootState, labels: Record<string, string>): K8sSecret {
+  const data: Record<string, string> = { [ROOT_KEYS.cert]: encode(root.current.certPem), [ROOT_KEYS.key]: encode(root.current.keyPem) };
+  if (root.previous) {
+    data[ROOT_KEYS.previousCert] = encode(root.previous.certPem);
+    data[ROOT_KEYS.previousKey] = encode(root.previous.keyPem);
+  }
+  const annotations: Record<string, string> = { [ANNOTATION_SETTINGS]: settingsAnnotation(t) };
+  if (root.phase !== 'none') {
+    annotations[ANNOTATION_PHASE] = root.phase;
+    annotations[ANNOTATION_SINCE] = (root.since ?? new Date(0)).toISOString();
+  }
+  return { apiVersion: 'v1', kind: 'Secret', type: 'Opaque', metadata: { name: ROOT_SECRET, namespace: t.namespace, labels, annotations }, data };
+}
+
+function caSecretBody(t: CaTarget, b: CaBundle, labels: Record<string, string>): K8sSecret {
+  return {
+    apiVersion: 'v1',
+    kind: 'Secret',
+    type: 'Opaque',
+    metadata: { name: t.secretName, namespace: t.namespace, labels },
+    data: { [CACERTS_KEYS.caCert]: encode(b.caCert), [CACERTS_KEYS.caKey]: encode(b.caKey), [CACERTS_KEYS.rootCert]: encode(b.rootCert), [CACERTS_KEYS.certChain]: encode(b.certChain) },
+  };
+}
+
+/** Equal in what we declare: the data, and our annotations. Labels are kept as found (see labelsFor). */
+function sameContent(desired: K8sSecret, live: K8sSecret | undefined): boolean {
+  if (!live) return false;
+  const dd = desired.data ?? {};
+  const ld = live.data ?? {};
+  if (Object.keys(dd).length !== Object.keys(ld).length) return false;
+  for (const k of Object.keys(dd)) if (decode(dd, k) !== decode(ld, k)) return false;
+  const da = desired.metadata.annotations ?? {};
+  const la = live.metadata.annotations ?? {};
+  for (const k of [ANNOTATION_PHASE, ANNOTATION_SINCE, ANNOTATION_SETTINGS]) if (da[k] !== la[k]) return false;
+  return true;
+}
+
+/**
+ * Labels of a secret we write: the ones it already has if it carries our ownership labels. The mesh CA is
+ * shared by every revision in the namespace, so a second IstioOperator (a canary revision) must not relabel
+ * it on every reconcile and ping-pong with the first.
+ */
+function labelsFor(live: K8sSecret | undefined, t: Pick<CaTarget, 'labels'>): Record<string, string> {
+  const l = live?.metadata.labels;
+  if (l?.[LABEL_OWNER_NAME]) return Object.fromEntries(OWNERSHIP_LABELS.filter((k) => l[k] !== undefined).map((k) => [k, l[k]!]));
+  return t.labels;
+}
+
+async function operated(client: KubeClient, t: CaTarget, now: Date, opts: PrepareCaOptions): Promise<Omit<CaResult, 'writes'>> {
+  if (t.secretName === ROOT_SECRET) {
+    throw new InputError([{ path: 'spec.components.ca.secretName', message: `"${ROOT_SECRET}" is where the operator keeps its root; istiod must never mount it`, hint: `${CACERTS_SECRET} (the default)` }]);
+  }
+  const overlapMs = overlapFor(t.settings, opts.overlapMs ?? DEFAULT_OVERLAP_MS);
+  const [rootLive, caLive] = await Promise.all([getSecret(client, t.namespace, ROOT_SECRET), getSecret(client, t.namespace, t.secretName)]);
+  const warnings: Warning[] = [];
+  if (overlapMs < WORKLOAD_CERT_LIFETIME_MS) {
+    warnings.push({ path: 'spec.components.ca.rootLifetime', message: `is short: a root rotation keeps both roots trusted for only ${Math.round(overlapMs / 60_000)}m per phase, less than the 24h workload certificates live, so workloads may not have the new root in time` });
+  }
+  const steps: string[] = [];
+  let outcome: CaOutcome = 'none';
+  let root: RootState;
+  let rootChanged = false;
+
+  if (!rootLive) {
+    if (caLive && !caLive.metadata.labels?.[LABEL_OWNER_NAME]) {
+      throw new CaSecretError([{
+        path: `secret ${t.namespace}/${t.secretName}`,
+        message: 'exists and was not created by istio-operator; mode operator would replace the CA every workload trusts',
+        hint: 'to keep using it set spec.components.ca.mode: provided; to let the operator make a new CA, delete the secret first',
+      }]);
+    }
+    root = { current: await createRoot(t.settings, now, rootName(now)), phase: 'none' };
+    rootChanged = true;
+    outcome = 'created';
+    steps.push(`created a new root CA (${info(root.current.certPem).subject}, expires on ${info(root.current.certPem).notAfter}) in secret ${t.namespace}/${ROOT_SECRET}`);
+  } else {
+    const r = readRoot(rootLive, t.namespace);
+    root = r.state;
+    warnings.push(...r.warnings);
+  }
+
+  // The intermediate in cacerts, if it is usable and issued by the root the phase says.
+  let inter: KeyPairPem | undefined;
+  let unusable: string | undefined;
+  if (!caLive) unusable = `secret ${t.namespace}/${t.secretName} did not exist`;
+  else {
+    const b = bundleFromSecretData(caLive.data);
+    const ins = inspectBundle(b, `${t.namespace}/${t.secretName}`, now, 0);
+    if (ins.issues.length) unusable = `secret ${t.namespace}/${t.secretName} was not usable: ${ins.issues.map(formatIssue).join('; ')}`;
+    else if (!issuedBy(b.caCert!, issuerOf(root).certPem)) unusable = `the intermediate in secret ${t.namespace}/${t.secretName} was not issued by the ${root.phase === 'trust-both' ? 'previous' : 'current'} root`;
+    else inter = { certPem: b.caCert!, keyPem: b.caKey! };
+  }
+
+  let plan: CaAction;
+  if (opts.rotate === 'root') {
+    if (root.phase !== 'none') {
+      throw new InputError([{ path: 'ca rotate --root', message: `a root rotation is already in progress (phase ${root.phase} since ${root.since?.toISOString()})`, hint: 'it moves to its next phase on its own once the overlap has passed' }]);
+    }
+    plan = { kind: 'start-root-rotation', reason: 'requested' };
+  } else if (opts.rotate === 'intermediate') {
+    plan = { kind: 'renew-intermediate', reason: 'requested' };
+  } else if (!inter) {
+    plan = { kind: 'renew-intermediate', reason: unusable! };
+  } else {
+    plan = planCa(stateOf(root, inter), t.settings, now, overlapMs);
+  }
+
+  switch (plan.kind) {
+    case 'none':
+      break;
+    case 'renew-intermediate':
+      inter = undefined;
+      if (outcome === 'none') outcome = 'renewed';
+      if (!rootChanged) steps.push(`renewing the intermediate CA: ${plan.reason}`);
+      break;
+    case 'start-root-rotation': {
+      const fresh = await createRoot(t.settings, now, rootName(now));
+      root = { current: fresh, previous: root.current, phase: 'trust-both', since: now };
+      rootChanged = true;
+      outcome = 'rotation-started';
+      steps.push(`started a root rotation (${plan.reason}): new root ${info(fresh.certPem).subject} (expires on ${info(fresh.certPem).notAfter}); both roots are trusted, the intermediate is still issued by the old root`);
+      break;
+    }
+    case 'switch-intermediate':
+      root = { ...root, phase: 'switch', since: now };
+      rootChanged = true;
+      inter = undefined;
+      outcome = 'switched';
+      steps.push(`root rotation: the intermediate is now issued by the new root (${plan.reason}); both roots stay trusted`);
+      break;
+    case 'drop-old-root': {
+      const old = root.previous ? info(root.previous.certPem) : undefined;
+      root = { current: root.current, phase: 'none' };
+      rootChanged = true;
+      outcome = 'old-root-dropped';
+      steps.push(`root rotation finished: dropped the old root${old ? ` (serial ${old.serialNumber})` : ''} from the trust bundle (${plan.reason})`);
+      break;
+    }
+  }
+  if (!inter) {
+    inter = await createIntermediate(issuerOf(root), t.settings, now);
+    steps.push(`issued intermediate ${info(inter.certPem).subject} (expires on ${info(inter.certPem).notAfter}) into secret ${t.namespace}/${t.secretName}`);
+    if (outcome === 'none') outcome = 'renewed';
+  }
+
+  const rootBody = rootSecretBody(t, root, labelsFor(rootLive, t));
+  const caBody = caSecretBody(t, bundleFor(inter, issuerOf(root).certPem, trustedRoots(root)), labelsFor(caLive, t));
+  const written: string[] = [];
+  // Root first: its phase decides which root must have issued cacerts, so a crash in between is repaired next time.
+  const writeRoot = rootChanged || !sameContent(rootBody, rootLive);
+  const writeCa = !sameContent(caBody, caLive);
+  if ((writeRoot || writeCa) && !rootLive && !opts.dryRun) await ensureNamespace(client, t.namespace);
+  if (writeRoot) {
+    if (!opts.dryRun) await applySecret(client, rootBody);
+    written.push(`${t.namespace}/${ROOT_SECRET}`);
+  }
+  if (writeCa) {
+    if (!opts.dryRun) await applySecret(client, caBody);
+    written.push(`${t.namespace}/${t.secretName}`);
+  }
+  if (outcome === 'none' && written.length) steps.push(`brought ${written.join(' and ')} back in line with the CA's state`);
+
+  const next = planCa(stateOf(root, inter), t.settings, now, overlapMs);
+  const status: CaStatus = {
+    mode: 'operator',
+    namespace: t.namespace,
+    secretName: t.secretName,
+    rootSecretName: ROOT_SECRET,
+    intermediate: info(inter.certPem),
+    roots: trustedRoots(root).map(info),
+    ...(root.phase !== 'none' ? { rotation: { phase: root.phase, ...(root.since ? { since: root.since.toISOString() } : {}) } } : {}),
+    nextCheck: (next.kind === 'none' ? next.nextCheck : now).toISOString(),
+  };
+  const message = steps.length
+    ? steps.join('; ') + (opts.dryRun ? ' (dry run: nothing written)' : '')
+    : `CA up to date: intermediate expires on ${status.intermediate!.notAfter}, root on ${status.roots[0]!.notAfter}${root.phase !== 'none' ? `; root rotation in phase ${root.phase} since ${status.rotation?.since}` : ''}`;
+  return { mode: 'operator', outcome, message, warnings, status, written };
+}
+
+function stateOf(root: RootState, inter: KeyPairPem) {
+  return {
+    rootNotAfter: new Date(cert(root.current.certPem).validTo),
+    intermediateNotAfter: new Date(cert(inter.certPem).validTo),
+    intermediateFromCurrentRoot: issuerOf(root) === root.current,
+    phase: root.phase,
+    ...(root.since ? { phaseSince: root.since } : {}),
+    ...(root.previous ? { previousRootNotAfter: new Date(cert(root.previous.certPem).validTo) } : {}),
+  };
+}
+
+// ---- status (read only, for `ca status`) ----
+
+export interface CaReport extends CaStatus {
+  /** How the mode was found: from the IstioOperator, or guessed from the secrets in the namespace. */
+  modeFrom: 'spec' | 'cluster';
+  /** Operator mode: the step planCa would take now, if any. */
+  due?: { kind: CaAction['kind']; reason: string };
+  warnings: Warning[];
+  /** Problems that would stop istiod from using its CA secret. */
+  issues: FieldIssue[];
+}
+
+/**
+ * What the CA in a namespace looks like, read only. Without a target mode, the mode is guessed from the
+ * secrets present: the operator's root secret → operator; a cacerts secret → provided; else istiod.
+ */
+export async function readCaStatus(
+  client: KubeClient,
+  where: { namespace: string; target?: CaTarget; overlapMs?: number },
+  now = new Date(),
+): Promise<CaReport> {
+  const ns = where.namespace;
+  const t = where.target;
+  const [rootLive, named] = await Promise.all([getSecret(client, ns, ROOT_SECRET), getSecret(client, ns, t?.secretName ?? CACERTS_SECRET)]);
+  const mode: CaMode = t?.mode ?? (rootLive ? 'operator' : named ? 'provided' : 'istiod');
+  const report: CaReport = { mode, modeFrom: t ? 'spec' : 'cluster', namespace: ns, roots: [], warnings: [], issues: [] };
+  let secretName = t?.secretName ?? CACERTS_SECRET;
+  let settings = t?.settings ?? DEFAULT_CA_SETTINGS;
+  if (mode === 'operator' && rootLive && !t) {
+    const saved = savedSettings(rootLive);
+    if (saved) ({ secretName, settings } = saved);
+  }
+  const caLive = secretName === (t?.secretName ?? CACERTS_SECRET) ? named : await getSecret(client, ns, secretName);
+
+  if (mode === 'external') {
+    if (t?.address) report.address = t.address;
+    if (caLive) report.warnings.push({ path: `secret ${ns}/${secretName}`, message: 'exists, but istiod does not use it in external mode' });
+    return report;
+  }
+  if (mode === 'istiod') {
+    const self = await getSecret(client, ns, ISTIOD_SELF_SIGNED_SECRET);
+    const c = decode(self?.data, CACERTS_KEYS.caCert);
+    if (c) {
+      try {
+        report.roots = [info(c)];
+        report.intermediate = info(c);
+        report.secretName = ISTIOD_SELF_SIGNED_SECRET;
+      } catch {
+        report.warnings.push({ path: `secret ${ns}/${ISTIOD_SELF_SIGNED_SECRET}: ${CACERTS_KEYS.caCert}`, message: 'is not a readable certificate' });
+      }
+    } else report.warnings.push({ path: `secret ${ns}/${ISTIOD_SELF_SIGNED_SECRET}`, message: "not found: istiod has not created its self-signed CA yet (is istiod running?)" });
+    if (caLive) report.warnings.push({ path: `secret ${ns}/${secretName}`, message: 'exists: istiod mounts it when present and uses it instead of its self-signed CA' });
+    return report;
+  }
+
+  report.secretName = secretName;
+  if (!caLive) {
+    report.issues.push({ path: `secret ${ns}/${secretName}`, message: 'not found', hint: mode === 'operator' ? 'run istio-operator install (or let the operator reconcile) to create it' : `create it with ${Object.values(CACERTS_KEYS).join(', ')}` });
+  } else {
+    const ins = inspectBundle(bundleFromSecretData(caLive.data), `${ns}/${secretName}`, now, settings.renewBeforeMs);
+    report.issues.push(...ins.issues);
+    report.warnings.push(...ins.warnings);
+    report.roots = ins.roots;
+    if (ins.intermediate) report.intermediate = ins.intermediate;
+  }
+  if (mode !== 'operator') return report;
+
+  report.rootSecretName = ROOT_SECRET;
+  if (!rootLive) {
+    report.issues.push({ path: `secret ${ns}/${ROOT_SECRET}`, message: 'not found', hint: 'run istio-operator install (or let the operator reconcile) to create the CA' });
+    return report;
+  }
+  try {
+    const { state, warnings } = readRoot(rootLive, ns);
+    report.warnings.push(...warnings);
+    if (state.phase !== 'none') report.rotation = { phase: state.phase, ...(state.since ? { since: state.since.toISOString() } : {}) };
+    const b = caLive ? bundleFromSecretData(caLive.data) : {};
+    if (b.caCert && report.issues.length === 0) {
+      if (!issuedBy(b.caCert, issuerOf(state).certPem)) {
+        report.due = { kind: 'renew-intermediate', reason: `the intermediate was not issued by the ${state.phase === 'trust-both' ? 'previous' : 'current'} root` };
+      } else {
+        const plan = planCa(stateOf(state, { certPem: b.caCert, keyPem: '' }), settings, now, overlapFor(settings, where.overlapMs ?? DEFAULT_OVERLAP_MS));
+        if (plan.kind === 'none') report.nextCheck = plan.nextCheck.toISOString();
+        else report.due = { kind: plan.kind, reason: plan.reason };
+      }
+      const want = trustedRoots(state).map((p) => cert(p).fingerprint256).sort().join();
+      const have = splitPem(b.rootCert ?? '').map((p) => cert(p).fingerprint256).sort().join();
+      if (want !== have) report.warnings.push({ path: `secret ${ns}/${secretName}: ${CACERTS_KEYS.rootCert}`, message: `does not hold the roots the rotation state calls for (${state.phase === 'none' ? 'the current root' : 'the current and the previous root'}); the next install or reconcile rewrites it` });
+    }
+  } catch (e) {
+    if (e instanceof InputError) report.issues.push(...e.issues);
+    else throw e;
+  }
+  return report;
+}
+
+/** Settings recorded on the root secret by the last prepareCa, for `ca rotate` without the IstioOperator file. */
+export function savedSettings(rootSecret: K8sSecret): { secretName: string; settings: CaSettings } | undefined {
+  const raw = rootSecret.metadata.annotations?.[ANNOTATION_SETTINGS];
+  if (!raw) return undefined;
+  try {
+    const j = JSON.parse(raw) as Record<string, unknown>;
+    const s: CaSettings = { ...DEFAULT_CA_SETTINGS };
+    if (j.keyType === 'RSA' || j.keyType === 'ECDSA') s.keyType = j.keyType;
+    for (const k of ['keySize', 'rootLifetimeMs', 'intermediateLifetimeMs', 'renewBeforeMs'] as const) if (typeof j[k] === 'number' && j[k] > 0) s[k] = j[k];
+    if (typeof j.organization === 'string') s.organization = j.organization;
+    return { secretName: typeof j.secretName === 'string' && j.secretName ? j.secretName : CACERTS_SECRET, settings: s };
+  } catch {
+    return undefined;
+  }
+}
+
+/** The CA target of an operator-managed CA already in the cluster, from what its root secret recorded. */
+export async function targetFromCluster(client: KubeClient, namespace: string): Promise<CaTarget | undefined> {
+  const root = await getSecret(client, namespace, ROOT_SECRET);
+  if (!root) return undefined;
+  const saved = savedSettings(root);
+  const labels = labelsFor(root, { labels: {} } as Pick<CaTarget, 'labels'>);
+  return { mode: 'operator', namespace, secretName: saved?.secretName ?? CACERTS_SECRET, settings: saved?.settings ?? DEFAULT_CA_SETTINGS, labels };
+}
+
+// ---- cluster access ----
+
+export interface K8sSecret {
+  apiVersion: 'v1';
+  kind: 'Secret';
+  type?: string;
+  metadata: { name: string; namespace: string; labels?: Record<string, string>; annotations?: Record<string, string>; [k: string]: unknown };
+  data?: Record<string, string>;
+}
+
+function secretPath(ns: string, name: string): string {
+  return `/api/v1/namespaces/${encodeURIComponent(ns)}/secrets/${encodeURIComponent(name)}`;
+}
+
+async function getSecret(client: KubeClient, ns: string, name: string): Promise<K8sSecret | undefined> {
+  return client.request<K8sSecret>('GET', secretPath(ns, name), { allow404: true });
+}
+
+// Server-side apply with our one field manager: the fields we stop declaring (the previous root's keys,
+// the rotation annotations) are removed by the apiserver, and other managers' fields are left alone.
+async function applySecret(client: KubeClient, body: K8sSecret): Promise<void> {
+  await client.request('PATCH', secretPath(body.metadata.namespace, body.metadata.name), {
+    query: { fieldManager: FIELD_MANAGER, force: 'true' },
+    contentType: 'application/apply-patch+yaml',
+    body,
+  });
+}
+
+/** Created plain, as install does (and as istioctl does): istiod's namespace may not exist before the first install. */
+async function ensureNamespace(client: KubeClient, ns: string): Promise<void> {
+  const live = await client.request('GET', `/api/v1/namespaces/${encodeURIComponent(ns)}`, { allow404: true });
+  if (live) return;
+  await client.request('POST', '/api/v1/namespaces', { body: { apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } } }).catch((e) => {
+    if (!(e instanceof ApiError && e.code === 409)) throw e;
+  });
+}
