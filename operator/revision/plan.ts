@@ -33,6 +33,8 @@ export interface PlanInput {
   installed: InstalledRevision[];
   /** Webhook configurations with injection selectors that would overlap the new revision's. */
   overlappingWebhooks?: string[];
+  /** Name of the new revision (default: revisionForVersion(target)). */
+  newRevision?: string;
 }
 
 export interface Precheck {
@@ -70,7 +72,7 @@ function minor(v: string): string | undefined {
 export function planUpgrade(input: PlanInput): UpgradePlan {
   const target = semver.coerce(input.target);
   const checks: Precheck[] = [];
-  const newRevision = revisionForVersion(input.target);
+  const newRevision = input.newRevision || revisionForVersion(input.target);
   if (!target) {
     return { ok: false, target: input.target, newRevision, prechecks: [{ name: 'target version', ok: false, message: `"${input.target}" is not a version (expected e.g. 1.30.0)` }], steps: [] };
   }

@@ -31,6 +31,8 @@ export interface RevisionUsage {
   /** `namespace/name` */
   pods: string[];
   tags: string[];
+  /** Set when usage could not be determined: inUse is then true and this says why. */
+  unknown?: string;
 }
 
 /** The revision name as labels spell it: the default revision is `default`. */
@@ -77,6 +79,7 @@ export function revisionUsage(revision: string, input: UsageInput): RevisionUsag
 
 /** A one-line description for status messages and refusals, with a bounded sample. */
 export function describeUsage(u: RevisionUsage, sample = 5): string {
+  if (u.unknown) return u.unknown;
   if (!u.inUse) return `revision ${revLabelValue(u.revision)} is not in use`;
   const part = (what: string, list: string[]) =>
     list.length ? `${list.length} ${what}${list.length === 1 ? '' : 's'} (${list.slice(0, sample).join(', ')}${list.length > sample ? ', ...' : ''})` : '';

@@ -1,0 +1,81 @@
+import semver from 'semver';
+import type { KubeClient } from '../apply/client.js';
+import type { K8sObject } from '../render/engine.js';
+import { LABEL_COMPONENT, LABEL_OWNER_NAME, LABEL_VERSION, OWNERSHIP_LABELS } from '../render/labels.js';
+
+// Objects every revision renders under the same name (Istio's CRDs and the rest of the Base component, such as
+// istio-reader-service-account) are shared: several IstioOperators of
+// different versions apply them. They only ever move forward: the newest version's schema wins and its
+// owner holds the labels; an older revision's render leaves them alone (it would otherwise downgrade the
+// schema, and two owners would relabel them back and forth on every reconcile).
+
+const CRDS = '/apis/apiextensions.k8s.io/v1/customresourcedefinitions';
+
+/** Rendered under the same name by every revision: the CRDs and the Base component. */
+export function isShared(o: { kind: string; metadata: { labels?: Record<string, string> } }): boolean {
+  return o.kind === 'CustomResourceDefinition' || o.metadata.labels?.[LABEL_COMPONENT] === 'Base';
+}
+
+export type SharedDecision =
+  /** Not live yet, or ours is newer: apply as rendered (labels included: the newer owner takes them). */
+  | { action: 'apply' }
+  /** Same version: apply the schema, keep the live ownership labels (no flip between two owners). */
+  | { action: 'keep-labels'; labels: Record<string, string> }
+  /** Live is newer: leave it. */
+  | { action: 'skip'; note: string };
+
+export function decideShared(desired: K8sObject, liveLabels: Record<string, string> | undefined): SharedDecision {
+  if (!liveLabels || !liveLabels[LABEL_OWNER_NAME]) return { action: 'apply' };
+  const ours = semver.coerce(desired.metadata.labels?.[LABEL_VERSION] ?? '', { includePrerelease: true } as semver.Options);
+  const live = semver.coerce(liveLabels[LABEL_VERSION] ?? '', { includePrerelease: true } as semver.Options);
+  // Unknown versions cannot be ordered: apply, keeping the first owner (the behaviour before versions were compared).
+  if (ours && live && semver.gt(live, ours)) {
+    return { action: 'skip', note: `${desired.kind} ${desired.metadata.name} is at ${liveLabels[LABEL_VERSION]}, newer than this revision's ${desired.metadata.labels?.[LABEL_VERSION]}: left as is` };
+  }
+  if (ours && live && semver.lt(live, ours)) return { action: 'apply' };
+  const labels = { ...(desired.metadata.labels ?? {}) };
+  for (const k of OWNERSHIP_LABELS) {
+    if (liveLabels[k] !== undefined) labels[k] = liveLabels[k]!;
+    else delete labels[k];
+  }
+  return { action: 'keep-labels', labels };
+}
+
+/**
+ * Applies decideShared to the rendered shared objects against the live ones (one LIST for the CRDs, one GET per
+ * other Base object). Returns the objects to apply (skipped ones removed, kept labels set) and a note per skip.
+ */
+export async function forwardOnlyShared(client: KubeClient, objects: K8sObject[], pathOf: (o: K8sObject) => Promise<string>): Promise<{ objects: K8sObject[]; notes: string[] }> {
+  const shared = objects.filter(isShared);
+  if (!shared.length) return { objects, notes: [] };
+  const live = new Map<string, Record<string, string> | undefined>();
+  if (shared.some((o) => o.kind === 'CustomResourceDefinition')) {
+    const list = await client.request<{ items: Array<Record<string, any>> }>('GET', CRDS, { query: { labelSelector: LABEL_OWNER_NAME } });
+    for (const c of list?.items ?? []) live.set(key({ kind: 'CustomResourceDefinition', metadata: c.metadata }), c.metadata.labels);
+  }
+  for (const o of shared) {
+    if (o.kind === 'CustomResourceDefinition') continue;
+    const l = await client.request<Record<string, any>>('GET', await pathOf(o), { allow404: true });
+    if (l) live.set(key(o), l.metadata?.labels);
+  }
+  return forwardOnlyFrom(objects, live);
+}
+
+const key = (o: { kind: string; metadata: { name: string; namespace?: string } }) => `${o.kind}/${o.metadata.namespace ?? ''}/${o.metadata.name}`;
+
+/** Pure part of forwardOnlyShared: `live` maps kind/namespace/name to the live labels. */
+export function forwardOnlyFrom(objects: K8sObject[], live: Map<string, Record<string, string> | undefined>): { objects: K8sObject[]; notes: string[] } {
+  const out: K8sObject[] = [];
+  const notes: string[] = [];
+  for (const o of objects) {
+    if (!isShared(o)) {
+      out.push(o);
+      continue;
+    }
+    const d = decideShared(o, live.get(key(o)));
+    if (d.action === 'skip') notes.push(d.note);
+    else if (d.action === 'keep-labels') out.push({ ...o, metadata: { ...o.metadata, labels: d.labels } });
+    else out.push(o);
+  }
+  return { objects: out, notes };
+}
