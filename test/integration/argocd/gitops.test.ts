@@ -52,6 +52,7 @@ test.serial('an IstioOperator synced by Argo CD: reconciled to HEALTHY with no d
   };
   const pinned = commit('1-pinned.yaml', { ...spec, components: { pilot: { k8s: { nodeSelector: { 'no-such-node': 'x' } } } } });
   const good = commit('2-good.yaml', spec);
+  const edited = commit('2b-edited.yaml', { ...spec, meshConfig: { accessLogFile: '/dev/stdout' } });
   const bad = commit('3-bad.yaml', { ...spec, values: { global: { logAsJsn: true } } }); // a typo the CRD schema lets through
 
   const { mgr } = await startOperator(t, { namespaces: [ns] });
@@ -107,6 +108,18 @@ test.serial('an IstioOperator synced by Argo CD: reconciled to HEALTHY with no d
       t.deepEqual(Object.keys(m.fieldsV1['f:metadata']), ['f:finalizers'], JSON.stringify(m));
     }
   }
+
+  // 2b. A commit the operator has not reconciled yet (held back here with its pause annotation): the status still
+  //     says HEALTHY, for the previous generation. The built-in check believes it; the stricter one waits.
+  await kubectlOk(['annotate', 'istiooperator', '-n', ns, name, 'install.istio.io/ignoreReconcile=true']);
+  await argoApply(edited);
+  const stale = await getJson(['istiooperator', '-n', ns, name]);
+  t.is(stale.status.status, 'HEALTHY');
+  t.true(stale.status.observedGeneration < stale.metadata.generation);
+  t.deepEqual(health(stale), { builtin: 'Healthy', strict: 'Progressing' });
+  await kubectlOk(['annotate', 'istiooperator', '-n', ns, name, 'install.istio.io/ignoreReconcile-']);
+  t.deepEqual(health(await waitForStatus(ns, name, 'HEALTHY')), { builtin: 'Healthy', strict: 'Healthy' });
+  t.is((await argoDiff(edited)).code, 0);
 
   // 3. ERROR: a bad value committed. Both checks say Degraded; the diff stays empty (status is not compared).
   await argoApply(bad);
