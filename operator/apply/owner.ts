@@ -57,3 +57,24 @@ export function byStage<T extends { kind: string }>(objects: T[]): T[][] {
   for (const o of objects) out[stageOf(o.kind)]!.push(o);
   return out;
 }
+
+// CRDs are shared by every IstioOperator and revision in the cluster. If each install stamped its own
+// owner and revision on them, two installs would relabel the CRDs back and forth forever (no install
+// would ever be a no-op, and an operator with two IstioOperators would never settle). So a CRD's apply
+// body carries the component and version labels but no owner identity; only `uninstall --purge` removes
+// CRDs, and it recognises them by the component label and their Istio API group.
+export const SHARED_KINDS = new Set(['CustomResourceDefinition']);
+
+export function sharedBody<T extends { kind: string; metadata: { labels?: Record<string, string> } }>(o: T): T {
+  if (!SHARED_KINDS.has(o.kind) || !o.metadata.labels) return o;
+  const labels = { ...o.metadata.labels };
+  delete labels[LABEL_OWNER];
+  delete labels[LABEL_OWNER_NAMESPACE];
+  delete labels[LABEL_REV];
+  return { ...o, metadata: { ...o.metadata, labels } };
+}
+
+/** An Istio CRD we (or istioctl) installed: the component label, and an Istio API group. */
+export function isOurCRD(live: Record<string, any>): boolean {
+  return !!live.metadata?.labels?.[LABEL_COMPONENT] && /(^|\.)istio\.io$/.test(String(live.spec?.group ?? ''));
+}

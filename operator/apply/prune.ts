@@ -1,6 +1,6 @@
 import PQueue from 'p-queue';
 import type { KubeClient } from './client.js';
-import { LABEL_NOT_PRUNED, ownedBy, stageOf, type Owner } from './owner.js';
+import { isOurCRD, LABEL_NOT_PRUNED, ownedBy, stageOf, type Owner } from './owner.js';
 import { refString, type ObjectRef, type Resources } from './resources.js';
 
 // Deletes objects an owner applied before and no longer renders. Every candidate is read first and
@@ -43,7 +43,9 @@ export async function prune(client: KubeClient, res: Resources, candidates: Obje
         if (!live) return void out.skipped.push({ ref, why: 'already gone' });
         const labels = live.metadata?.labels as Record<string, string> | undefined;
         if (labels?.[LABEL_NOT_PRUNED] === 'true') return void out.skipped.push({ ref, why: `labelled ${LABEL_NOT_PRUNED}=true` });
-        if (!ownedBy(labels, owner)) return void out.skipped.push({ ref, why: 'its labels name another owner or revision' });
+        if (ref.kind === 'CustomResourceDefinition') {
+          if (!isOurCRD(live)) return void out.skipped.push({ ref, why: 'not an Istio CRD installed by istio-operator' });
+        } else if (!ownedBy(labels, owner)) return void out.skipped.push({ ref, why: 'its labels name another owner or revision' });
         if (!opts.dryRun) {
           // Precondition on uid: if the object was deleted and recreated by someone else since our read, leave it.
           await client.request('DELETE', path, {

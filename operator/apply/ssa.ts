@@ -1,6 +1,6 @@
 import type { K8sObject } from '../render/engine.js';
 import { ApiError, type KubeClient } from './client.js';
-import { FIELD_MANAGER } from './owner.js';
+import { FIELD_MANAGER, sharedBody } from './owner.js';
 import { certainlyUnchanged } from './precheck.js';
 import { refOf, refString, type ObjectRef, type Resources } from './resources.js';
 
@@ -95,7 +95,9 @@ async function patchApply(client: KubeClient, path: string, o: K8sObject, dryRun
   return r!;
 }
 
-export async function applyObject(client: KubeClient, res: Resources, o: K8sObject, opts: SsaOptions = {}): Promise<ObjectResult> {
+export async function applyObject(client: KubeClient, res: Resources, rendered: K8sObject, opts: SsaOptions = {}): Promise<ObjectResult> {
+  // Shared objects (CRDs) are applied without one owner's identity; see owner.ts.
+  const o = sharedBody(rendered);
   const ref = refOf(o);
   let path: string;
   try {

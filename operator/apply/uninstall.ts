@@ -1,6 +1,6 @@
 import type { KubeClient } from './client.js';
 import { deleteInventory, listInventories, type Inventory } from './inventory.js';
-import { LABEL_COMPONENT, LABEL_OWNER, type Owner } from './owner.js';
+import { isOurCRD, LABEL_COMPONENT, LABEL_OWNER, type Owner } from './owner.js';
 import { prune, type PruneResult } from './prune.js';
 import { refKey, refString, Resources, type ObjectRef } from './resources.js';
 
@@ -123,7 +123,9 @@ export async function uninstall(client: KubeClient, opts: UninstallOptions, plan
     // Anything still carrying our ownership label (inventory lost, older installs): ours by label, removed.
     for (const [apiVersion, kind] of SWEEP) {
       const path = await res.allPath(apiVersion, kind);
-      const items = (await client.request<{ items: Array<Record<string, any>> }>('GET', path, { query: { labelSelector: LABEL_OWNER } }))?.items ?? [];
+      const crds = kind === 'CustomResourceDefinition';
+      const listed = (await client.request<{ items: Array<Record<string, any>> }>('GET', path, { query: { labelSelector: crds ? LABEL_COMPONENT : LABEL_OWNER } }))?.items ?? [];
+      const items = crds ? listed.filter(isOurCRD) : listed;
       for (const it of items) {
         const ref: ObjectRef = { apiVersion, kind, name: it.metadata.name, ...(it.metadata.namespace ? { namespace: it.metadata.namespace } : {}) };
         if (!opts.dryRun) await client.request('DELETE', await res.path(ref), { allow404: true, body: { kind: 'DeleteOptions', apiVersion: 'v1', propagationPolicy: 'Background' } });
