@@ -104,6 +104,8 @@ export interface CaResult {
   status: CaStatus;
   /** Secrets written (or, with dryRun, that would be): empty when nothing was due. */
   written: string[];
+  /** istiod Deployments restarted so they load the changed cacerts (`namespace/name`). */
+  restarted: string[];
   /** Write requests this call made (0 when nothing was due, and always 0 in dry run). */
   writes: number;
 }
@@ -115,6 +117,11 @@ export interface PrepareCaOptions {
   overlapMs?: number;
   /** `ca rotate`: renew the intermediate now, or start a root rotation now. */
   rotate?: 'intermediate' | 'root';
+  /**
+   * Restart the istiod Deployments that mount cacerts after it changed (default true). istiod reads its
+   * plug-in CA at start; without AUTO_RELOAD_PLUGIN_CERTS it would keep signing with the old intermediate.
+   */
+  restartIstiod?: boolean;
 }
 
 /** A provided (or operator-managed) CA secret that istiod cannot use. Issues name the secret and key. */
@@ -161,7 +168,7 @@ export async function reconcileCa(client: KubeClient, target: CaTarget, now = ne
   if (target.mode === 'istiod' || target.mode === 'external') {
     const status: CaStatus = { mode: target.mode, namespace: target.namespace, roots: [], ...(target.address ? { address: target.address } : {}) };
     const message = target.mode === 'istiod' ? "istiod's self-signed CA: nothing to prepare" : `certificates come from the external signer${target.address ? ` at ${target.address}` : ''}: nothing to prepare`;
-    r = { mode: target.mode, outcome: 'none', message, warnings: [], status, written: [] };
+    r = { mode: target.mode, outcome: 'none', message, warnings: [], status, written: [], restarted: [] };
   } else if (target.mode === 'provided') {
     r = await provided(client, target, now);
   } else {
@@ -191,6 +198,7 @@ async function provided(client: KubeClient, t: CaTarget, now: Date): Promise<Omi
     warnings: ins.warnings,
     status,
     written: [],
+    restarted: [],
   };
 }
 
@@ -445,6 +453,8 @@ async function operated(client: KubeClient, t: CaTarget, now: Date, opts: Prepar
     written.push(`${t.namespace}/${t.secretName}`);
   }
   if (outcome === 'none' && written.length) steps.push(`brought ${written.join(' and ')} back in line with the CA's state`);
+  const restarted = writeCa && caLive && opts.restartIstiod !== false ? await restartIstiods(client, t, now, !!opts.dryRun) : [];
+  if (restarted.length) steps.push(`restarted ${restarted.map((d) => `deployment ${d}`).join(', ')} to load it`);
 
   const next = planCa(stateOf(root, inter), t.settings, now, overlapMs);
   const status: CaStatus = {
@@ -460,7 +470,7 @@ async function operated(client: KubeClient, t: CaTarget, now: Date, opts: Prepar
   const message = steps.length
     ? steps.join('; ') + (opts.dryRun ? ' (dry run: nothing written)' : '')
     : `CA up to date: intermediate expires on ${status.intermediate!.notAfter}, root on ${status.roots[0]!.notAfter}${root.phase !== 'none' ? `; root rotation in phase ${root.phase} since ${status.rotation?.since}` : ''}`;
-  return { mode: 'operator', outcome, message, warnings, status, written };
+  return { mode: 'operator', outcome, message, warnings, status, written, restarted };
 }
 
 function stateOf(root: RootState, inter: KeyPairPem) {
@@ -621,6 +631,32 @@ async function applySecret(client: KubeClient, body: K8sSecret): Promise<void> {
     contentType: 'application/apply-patch+yaml',
     body,
   });
+}
+
+export const ANNOTATION_RELOADED = 'ca.operator.istio.io/reloaded-at';
+const RESTART_FIELD_MANAGER = 'istio-operator-ca';
+
+/**
+ * Rolls the istiod Deployments that mount the CA secret, as `kubectl rollout restart` does: a pod template
+ * annotation. A field manager of its own keeps it out of what install applies, so the next install neither
+ * removes it (another rollout) nor counts it as drift.
+ */
+async function restartIstiods(client: KubeClient, t: CaTarget, now: Date, dryRun: boolean): Promise<string[]> {
+  const list = await client.request<{ items: Array<Record<string, any>> }>('GET', `/apis/apps/v1/namespaces/${encodeURIComponent(t.namespace)}/deployments`, { query: { labelSelector: 'app=istiod' } });
+  const out: string[] = [];
+  for (const d of list?.items ?? []) {
+    const vols: Array<Record<string, any>> = d.spec?.template?.spec?.volumes ?? [];
+    if (!vols.some((v) => v.secret?.secretName === t.secretName)) continue;
+    if (!dryRun) {
+      await client.request('PATCH', `/apis/apps/v1/namespaces/${encodeURIComponent(t.namespace)}/deployments/${encodeURIComponent(d.metadata.name)}`, {
+        query: { fieldManager: RESTART_FIELD_MANAGER },
+        contentType: 'application/strategic-merge-patch+json',
+        body: { spec: { template: { metadata: { annotations: { [ANNOTATION_RELOADED]: now.toISOString() } } } } },
+      });
+    }
+    out.push(`${t.namespace}/${d.metadata.name}`);
+  }
+  return out;
 }
 
 /** Created plain, as install does (and as istioctl does): istiod's namespace may not exist before the first install. */

@@ -1,7 +1,7 @@
 import test from 'ava';
 import path from 'node:path';
 import { writesOf } from '../../../operator/apply/client.js';
-import { ANNOTATION_PHASE, ROOT_KEYS, prepareCa } from '../../../operator/ca/cluster.js';
+import { ANNOTATION_PHASE, ANNOTATION_RELOADED, ROOT_KEYS, prepareCa } from '../../../operator/ca/cluster.js';
 import { CACERTS_KEYS, ROOT_SECRET } from '../../../operator/ca/settings.js';
 import { render } from '../../../operator/render/index.js';
 import { LABEL_OWNER_NAME } from '../../../operator/render/labels.js';
@@ -198,4 +198,26 @@ test('a lost or tampered cacerts is re-issued from the kept root; a user-made ca
   t.is(writesOf(c.counts), 0);
   t.is((await secret(ns2, 'cacerts'))!.resourceVersion, before.resourceVersion);
   t.is(await secret(ns2, ROOT_SECRET), undefined);
+});
+
+test('a renewed cacerts restarts the istiod that mounts it; the restart survives the next install apply', async (t) => {
+  const ns = await createNamespace(t, 'ca-restart');
+  const c = client(t);
+  const iop = iopFor(ns, { mode: 'operator', keyType: 'ECDSA' });
+  await prepareCa(c, iop);
+  const istiod = render(iop).objects.find((o) => o.kind === 'Deployment' && o.metadata.name === 'istiod')!;
+  const apply = () => kubectl(['apply', '--server-side', '--force-conflicts', '--field-manager', 'istio-operator', '-f', '-'], { input: JSON.stringify(istiod) });
+  t.is((await apply()).code, 0);
+  const annotation = async () => {
+    const r = await kubectl(['get', 'deployment', '-n', ns, 'istiod', '-o', 'json']);
+    return JSON.parse(r.stdout).spec.template.metadata.annotations?.[ANNOTATION_RELOADED] as string | undefined;
+  };
+  t.is(await annotation(), undefined);
+  const at = new Date();
+  const r = await prepareCa(c, iop, at, { rotate: 'intermediate' });
+  t.deepEqual(r.restarted, [`${ns}/istiod`]);
+  t.is(await annotation(), at.toISOString());
+  // install applies the same rendered Deployment again: the annotation belongs to another field manager and stays.
+  t.is((await apply()).code, 0);
+  t.is(await annotation(), at.toISOString());
 });

@@ -3,7 +3,7 @@ import { InputError } from '../../../operator/api/errors.js';
 import { emptyCounts, writesOf, type KubeClient } from '../../../operator/apply/client.js';
 import { resolveIstioOperator } from '../../../operator/api/resolve.js';
 import type { CaSpec } from '../../../operator/api/types.js';
-import { ANNOTATION_SETTINGS, CaSecretError, ROOT_KEYS, caTargetFrom, eventReason, prepareCa, readCaStatus, targetFromCluster } from '../../../operator/ca/cluster.js';
+import { ANNOTATION_RELOADED, ANNOTATION_SETTINGS, CaSecretError, ROOT_KEYS, caTargetFrom, eventReason, prepareCa, readCaStatus, targetFromCluster } from '../../../operator/ca/cluster.js';
 import { overlapFor, planCa } from '../../../operator/ca/rotation.js';
 import { DEFAULT_CA_SETTINGS, ROOT_SECRET, caSettingsFrom } from '../../../operator/ca/settings.js';
 import { LABEL_OWNER_NAME } from '../../../operator/render/labels.js';
@@ -22,6 +22,16 @@ class FakeCluster {
   }
   async request(method: string, path: string, opts: { body?: any; allow404?: boolean } = {}): Promise<any> {
     this.requests.push(`${method} ${path}`);
+    if (method === 'GET' && path.endsWith('/deployments')) {
+      this.counts.list++;
+      return { items: [...this.objects.entries()].filter(([k]) => k.startsWith(path + '/')).map(([, v]) => structuredClone(v)) };
+    }
+    if (method === 'PATCH' && path.includes('/deployments/')) {
+      this.counts.patch++;
+      const d = this.objects.get(path);
+      Object.assign((d.spec.template.metadata ??= {}).annotations ??= {}, opts.body.spec.template.metadata.annotations);
+      return undefined;
+    }
     if (method === 'GET') {
       this.counts.get++;
       const o = this.objects.get(path);
@@ -210,4 +220,26 @@ test('istiod mounts the CA secret in operator and provided modes; the root secre
   t.is(byName.CA_ADDR, 'istio-csr.cert-manager.svc:443');
   t.is(byName.EXTERNAL_CA, 'ISTIOD_RA_KUBERNETES_API');
   t.is(byName.ENABLE_CA_SERVER, 'false');
+});
+
+test('istiod Deployments that mount cacerts are restarted when it changes, and only then', async (t) => {
+  const f = new FakeCluster(['istio-system']);
+  const i = iop({ mode: 'operator', keyType: 'ECDSA' });
+  for (const o of render(i).objects.filter((o) => o.kind === 'Deployment')) f.objects.set(`/apis/apps/v1/namespaces/istio-system/deployments/${o.metadata.name}`, structuredClone(o));
+  const other = { metadata: { name: 'istiod-other' }, spec: { template: { spec: { volumes: [{ name: 'x', secret: { secretName: 'unrelated' } }] } } } };
+  f.objects.set('/apis/apps/v1/namespaces/istio-system/deployments/istiod-other', other);
+  const istiod = () => f.objects.get('/apis/apps/v1/namespaces/istio-system/deployments/istiod');
+  const created = await prepareCa(f.client, i);
+  t.deepEqual(created.restarted, [], 'a CA made before istiod exists needs no restart');
+  t.is(istiod().spec.template.metadata?.annotations?.[ANNOTATION_RELOADED], undefined);
+  const now = new Date('2031-01-01T00:00:00Z');
+  const r = await prepareCa(f.client, i, now, { rotate: 'intermediate' });
+  t.deepEqual(r.restarted, ['istio-system/istiod']);
+  t.regex(r.message, /restarted deployment istio-system\/istiod/);
+  t.is(istiod().spec.template.metadata.annotations[ANNOTATION_RELOADED], now.toISOString());
+  t.is(f.objects.get('/apis/apps/v1/namespaces/istio-system/deployments/istiod-other').spec.template.metadata, undefined);
+  f.resetCounts();
+  t.deepEqual((await prepareCa(f.client, i, now)).restarted, []);
+  t.is(writesOf(f.counts), 0);
+  t.is(f.counts.list, 0);
 });
