@@ -49,6 +49,13 @@ export function applyK8sSettings(objects: K8sObject[], k8s: KubernetesResourceSp
   for (const [setting, where] of Object.entries(SETTINGS) as Array<[keyof typeof SETTINGS, (typeof SETTINGS)[keyof typeof SETTINGS]]>) {
     const value = k8s[setting];
     if (value === undefined || value === null) continue;
+    // With an HPA rendered, a fixed replica count would be rewritten by every apply and undone by the
+    // autoscaler: the two fight forever (and Argo CD shows the Deployment OutOfSync). Istio's charts
+    // leave `replicas` out while autoscaling is on; so do we, and say so.
+    if (setting === 'replicaCount' && objects.some((o) => o.kind === 'HorizontalPodAutoscaler' && o.metadata?.name === t.name)) {
+      warnings.push({ path: `${t.field}.replicaCount`, message: 'ignored: the HorizontalPodAutoscaler sets the replica count while autoscaling is on (use hpaSpec.minReplicas, or turn autoscaling off)' });
+      continue;
+    }
     const obj = objects.find((o) => o.kind === where.kind && o.metadata?.name === t.name);
     if (!obj) {
       warnings.push({ path: `${t.field}.${setting}`, message: `ignored: this component renders no ${where.kind} named "${t.name}"${where.kind === 'HorizontalPodAutoscaler' ? ' (autoscaling is off)' : ''}` });

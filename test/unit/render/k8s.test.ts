@@ -82,7 +82,8 @@ test('resources and readinessProbe merge into the main container', (t) => {
 });
 
 test('pod-level settings: nodeSelector, affinity, tolerations (replaced), securityContext (pod), priorityClassName, podAnnotations, strategy, replicas', (t) => {
-  const o = objects();
+  // Without an HPA: with one, replicaCount is left to the autoscaler (tested below).
+  const o = objects().filter((x) => x.kind !== 'HorizontalPodAutoscaler');
   applyK8sSettings(
     o,
     {
@@ -182,4 +183,19 @@ test('strategic merge: null deletes, $patch: replace replaces a map', (t) => {
   t.deepEqual(strategicMerge({ a: 1, b: { c: 2, d: 3 } }, { a: null, b: { d: null, e: 4 } }), { b: { c: 2, e: 4 } });
   t.deepEqual(strategicMerge({ b: { c: 2 } }, { b: { $patch: 'replace', e: 4 } }), { b: { e: 4 } });
   t.deepEqual(strategicMerge([1, 2], [3]), [3], 'lists without a merge key are replaced');
+});
+
+test('replicaCount is left to the HorizontalPodAutoscaler when one is rendered, with a warning; applied when not', (t) => {
+  const withHpa = objects();
+  const hasHpa = withHpa.some((o) => o.kind === 'HorizontalPodAutoscaler');
+  if (!hasHpa) withHpa.push({ apiVersion: 'autoscaling/v2', kind: 'HorizontalPodAutoscaler', metadata: { name: 'istiod', namespace: 'istio-system' }, spec: { minReplicas: 1, maxReplicas: 5 } });
+  const w = applyK8sSettings(withHpa, { replicaCount: 3 }, { name: 'istiod', container: 'discovery', field: 'components.pilot.k8s' });
+  t.is((withHpa.find((o) => o.kind === 'Deployment') as any).spec.replicas, undefined);
+  t.is(w.length, 1);
+  t.is(w[0].path, 'components.pilot.k8s.replicaCount');
+  t.regex(w[0].message, /HorizontalPodAutoscaler sets the replica count/);
+
+  const noHpa = objects().filter((o) => o.kind !== 'HorizontalPodAutoscaler');
+  t.deepEqual(applyK8sSettings(noHpa, { replicaCount: 3 }, { name: 'istiod', container: 'discovery', field: 'components.pilot.k8s' }), []);
+  t.is((noHpa.find((o) => o.kind === 'Deployment') as any).spec.replicas, 3);
 });
