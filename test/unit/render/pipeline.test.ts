@@ -123,7 +123,11 @@ test('determinism: two renders of the same input are byte-identical', (t) => {
 });
 
 test('k8s settings and overlays reach the rendered objects; a broken overlay names its field', (t) => {
+  // Autoscaling off: with an HPA, replicaCount is left to the autoscaler (k8s.test.ts).
   const text = doc(`  profile: minimal
+  values:
+    pilot:
+      autoscaleEnabled: false
   components:
     pilot:
       k8s:
