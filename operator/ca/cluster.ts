@@ -405,7 +405,7 @@ async function operated(client: KubeClient, t: CaTarget, now: Date, opts: Prepar
     case 'renew-intermediate':
       inter = undefined;
       if (outcome === 'none') outcome = 'renewed';
-      if (!rootChanged) steps.push(`renewing the intermediate CA: ${plan.reason}`);
+      if (!rootChanged) steps.push(`renewing the intermediate CA (${plan.reason})`);
       break;
     case 'start-root-rotation': {
       const fresh = await createRoot(t.settings, now, rootName(now));

@@ -157,9 +157,10 @@ async function rotate(argv: string[]): Promise<number> {
     process.stdout.write(`${r.message}\n`);
     const suffix = flags['dry-run'] ? ' (dry run)' : '';
     for (const s of r.written) process.stdout.write(`wrote secret ${s}${suffix}\n`);
+    for (const d of r.restarted) process.stdout.write(`restarted deployment ${d}${suffix}\n`);
     if (r.status.intermediate) process.stdout.write(`intermediate: ${r.status.intermediate.subject}, expires on ${r.status.intermediate.notAfter}\n`);
     process.stdout.write(`trusted roots: ${r.status.roots.length}${r.status.rotation ? ` (root rotation in phase ${r.status.rotation.phase})` : ''}\n`);
-    if (r.status.rotation) process.stdout.write(`the rotation moves on after each overlap, at the next install or operator reconcile from ${r.status.nextCheck}\n`);
+    if (r.status.rotation) process.stdout.write(`the rotation moves to its next phase at the first install or operator reconcile after ${r.status.nextCheck}\n`);
     return 0;
   } finally {
     client.close();
