@@ -65,7 +65,8 @@ export function caTargetFrom(iop: IstioOperator): CaTarget {
   const version = String(spec.tag ?? spec.values?.global?.tag ?? '');
   const t: CaTarget = {
     mode,
-    namespace: String(spec.namespace || spec.values?.global?.istioNamespace || 'istio-system'),
+    // Where istiod runs (render's rule): its secret volume can only name a secret in its own namespace.
+    namespace: String(spec.components?.pilot?.namespace || spec.namespace || spec.values?.global?.istioNamespace || 'istio-system'),
     secretName: ca?.secretName || CACERTS_SECRET,
     // Settings are validated for every mode: a typo in a lifetime should not wait for the day the mode changes.
     settings: caSettingsFrom(ca, 'spec.components.ca'),

@@ -243,3 +243,16 @@ test('istiod Deployments that mount cacerts are restarted when it changes, and o
   t.is(writesOf(f.counts), 0);
   t.is(f.counts.list, 0);
 });
+
+test('the CA secrets live where istiod runs, as render places it', (t) => {
+  for (const [extra, ns] of [
+    [{ namespace: 'foo' }, 'foo'],
+    [{ namespace: undefined, values: { global: { istioNamespace: 'bar' } } }, 'bar'],
+    [{ namespace: undefined, components: { pilot: { namespace: 'baz' }, ca: { mode: 'operator' } } }, 'baz'],
+  ] as Array<[Record<string, unknown>, string]>) {
+    const i = iop({ mode: 'operator' }, extra);
+    const istiod = render(i).objects.find((o) => o.kind === 'Deployment' && o.metadata.name === 'istiod')!;
+    t.is(istiod.metadata.namespace, ns);
+    t.is(caTargetFrom(i).namespace, ns);
+  }
+});
