@@ -109,3 +109,35 @@ export async function readUsage(client: KubeClient, revision: string, opts: Read
     return { revision: rev, inUse: true, namespaces: [], pods: [], tags: [], unknown: `cannot tell whether revision ${revLabelValue(rev)} is in use (${(e as Error).message}); treating it as in use` };
   }
 }
+
+export interface UsageReason {
+  kind: 'Namespace' | 'Pod' | 'Tag' | 'Unknown';
+  name: string;
+  why: string;
+}
+
+/** Each user of `u` with the label or tag that makes it one: what a refusal prints. */
+export function explainUsage(snap: ClusterSnapshot, u: ClusterUsage): UsageReason[] {
+  const rev = revLabelValue(u.revision);
+  if (u.unknown) return [{ kind: 'Unknown', name: rev, why: u.unknown }];
+  const via = (v: string) => (v === rev ? '' : ` (tag ${v} -> ${rev})`);
+  const out: UsageReason[] = [];
+  const nsByName = new Map(snap.namespaces.map((n) => [n.name, n]));
+  for (const n of u.namespaces) {
+    const l = nsByName.get(n)?.labels ?? {};
+    const v = l[REV_LABEL];
+    out.push({ kind: 'Namespace', name: n, why: v !== undefined ? `labelled istio.io/rev=${v}${via(v)}` : `labelled istio-injection=enabled (default tag -> ${rev})` });
+  }
+  const podByKey = new Map(snap.pods.map((p) => [`${p.namespace ?? ''}/${p.name}`, p]));
+  for (const k of u.pods) {
+    const p = podByKey.get(k);
+    const a = p?.annotations?.[REV_LABEL];
+    const v = a ?? p?.labels?.[REV_LABEL];
+    out.push({ kind: 'Pod', name: k, why: v !== undefined ? `${a !== undefined ? 'annotated' : 'labelled'} istio.io/rev=${v}${via(v)}` : `labelled sidecar.istio.io/inject=true (default tag -> ${rev})` });
+  }
+  for (const t of u.tags) {
+    const hook = snap.tags.find((x) => x.tag === t)?.webhook;
+    out.push({ kind: 'Tag', name: t, why: `revision tag points at ${rev}${hook ? ` (MutatingWebhookConfiguration ${hook})` : ''}` });
+  }
+  return out;
+}

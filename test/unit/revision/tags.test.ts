@@ -2,7 +2,7 @@ import test from 'ava';
 import { resolveIstioOperator } from '../../../operator/api/resolve.js';
 import type { KubeClient } from '../../../operator/apply/client.js';
 import { render, type K8sObject } from '../../../operator/render/index.js';
-import { readUsage, usageFrom, type ClusterSnapshot } from '../../../operator/revision/cluster.js';
+import { explainUsage, readUsage, usageFrom, type ClusterSnapshot } from '../../../operator/revision/cluster.js';
 import { overlappingWebhooks, upgradeStatus, type ClusterView } from '../../../operator/revision/inspect.js';
 import { decideShared, forwardOnlyFrom } from '../../../operator/revision/shared.js';
 import { checkTagName, tagObjectsFromInjector, TagError } from '../../../operator/revision/tags.js';
@@ -150,4 +150,22 @@ test('canary gateway: a second gateway on the new revision points at that istiod
   t.deepEqual((find(objs, 'Service', 'istio-ingressgateway-1-30-0') as any).spec.selector, { app: 'istio-ingressgateway-canary', istio: 'ingressgateway' });
   // Nothing of the in-place gateway (istio-ingressgateway) is rendered by the canary IstioOperator.
   t.falsy(objs.find((o) => o.metadata.name === 'istio-ingressgateway'));
+});
+
+test('refusals name each user with the label or tag that makes it one', (t) => {
+  const s: ClusterSnapshot = {
+    namespaces: [{ name: 'shop', labels: { 'istio.io/rev': 'prod' } }, { name: 'legacy', labels: { 'istio-injection': 'enabled' } }],
+    pods: [{ name: 'a', namespace: 'apps', annotations: { 'istio.io/rev': '1-29-0' }, phase: 'Running' }],
+    tags: [
+      { tag: 'prod', revision: '1-29-0', webhook: 'istio-revision-tag-prod' },
+      { tag: 'default', revision: '1-29-0', webhook: 'istio-revision-tag-default' },
+    ],
+  };
+  t.deepEqual(explainUsage(s, usageFrom(s, '1-29-0')), [
+    { kind: 'Namespace', name: 'legacy', why: 'labelled istio-injection=enabled (default tag -> 1-29-0)' },
+    { kind: 'Namespace', name: 'shop', why: 'labelled istio.io/rev=prod (tag prod -> 1-29-0)' },
+    { kind: 'Pod', name: 'apps/a', why: 'annotated istio.io/rev=1-29-0' },
+    { kind: 'Tag', name: 'default', why: 'revision tag points at 1-29-0 (MutatingWebhookConfiguration istio-revision-tag-default)' },
+    { kind: 'Tag', name: 'prod', why: 'revision tag points at 1-29-0 (MutatingWebhookConfiguration istio-revision-tag-prod)' },
+  ]);
 });
