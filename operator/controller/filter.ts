@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { KObject } from './informer.js';
 
 // Which watch updates deserve a reconcile. istiod writes the webhooks' caBundle and flips the validating
@@ -42,8 +43,41 @@ export function stableJson(v: unknown): string {
     .join(',')}}`;
 }
 
+/** A digest of what an update filter compares, so a cache can drop the content and still detect drift. */
+export function contentHash(o: KObject): string {
+  return createHash('sha1').update(stableJson(stripped(o))).digest('base64');
+}
+
+const HASH = '_contentHash';
+
+/** True when the content changed (not counting status and what istiod/the apiserver write). */
+export function contentChanged(oldObj: KObject, newObj: KObject): boolean {
+  return ((oldObj as any)[HASH] ?? contentHash(oldObj)) !== ((newObj as any)[HASH] ?? contentHash(newObj));
+}
+
 /** True when an update changes something the operator renders or reacts to. */
 export function isMeaningfulUpdate(oldObj: KObject, newObj: KObject): boolean {
-  if (stableJson(stripped(oldObj)) !== stableJson(stripped(newObj))) return true;
+  if (contentChanged(oldObj, newObj)) return true;
   return stableJson(readiness(oldObj)) !== stableJson(readiness(newObj));
+}
+
+/**
+ * What the controller keeps of an owned object in its watch cache: identity, labels, resourceVersion, the
+ * content digest, and only the fields it reads (Deployment replicas/status, webhook failurePolicy). Istio's
+ * injector ConfigMap and CRD schemas are tens of KiB each; 20 installs of them would dominate the heap.
+ */
+export function slimForCache(o: KObject): KObject {
+  const md = o.metadata ?? {};
+  const out: any = {
+    apiVersion: o.apiVersion,
+    kind: o.kind,
+    metadata: { name: md.name, namespace: md.namespace, resourceVersion: md.resourceVersion, generation: md.generation, labels: md.labels, uid: md.uid, deletionTimestamp: md.deletionTimestamp },
+    [HASH]: contentHash(o),
+  };
+  if (o.kind === 'Deployment') {
+    out.spec = { replicas: (o as any).spec?.replicas };
+    out.status = (o as any).status;
+  }
+  if (Array.isArray((o as any).webhooks)) out.webhooks = (o as any).webhooks.map((w: any) => ({ name: w.name, failurePolicy: w.failurePolicy }));
+  return out;
 }

@@ -42,6 +42,8 @@ export type EventHandler<T> = {
 
 export interface InformerOptions {
   name: string;
+  /** Applied to every listed or watched object before it is cached or handed to handlers (e.g. to slim it). */
+  transform?: (o: any) => any;
   clock?: Clock;
   baseDelayMs?: number;
   maxDelayMs?: number;
@@ -177,12 +179,12 @@ export class Informer<T extends KObject> {
   }
 
   private handle(ev: WatchEvent<T>): void {
-    const obj = ev.object;
     if (ev.type === 'ERROR') {
       // The apiserver reports an expired resourceVersion as an ERROR event then closes the stream.
-      if ((obj as any)?.code === 410) this.rv = '';
+      if ((ev.object as any)?.code === 410) this.rv = '';
       return;
     }
+    const obj = this.opts.transform && ev.type !== 'BOOKMARK' ? (this.opts.transform(ev.object) as T) : ev.object;
     const rv = obj?.metadata?.resourceVersion;
     if (ev.type === 'BOOKMARK') {
       if (rv) this.rv = rv;
@@ -203,7 +205,8 @@ export class Informer<T extends KObject> {
 
   private replace(items: T[]): void {
     const seen = new Set<string>();
-    for (const obj of items) {
+    for (const raw of items) {
+      const obj = this.opts.transform ? (this.opts.transform(raw) as T) : raw;
       const key = objectKey(obj);
       seen.add(key);
       const old = this.cache.get(key);

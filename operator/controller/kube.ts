@@ -1,10 +1,11 @@
 import http from 'node:http';
 import https from 'node:https';
-import { KubeConfig } from '@kubernetes/client-node';
+import { loadConnection, type Connection } from '../apply/kubeconfig.js';
 
 // A small REST client for what the controller needs beyond applying manifests: the status subresource,
-// Events, Leases and streaming watches. Built on node:https with the KubeConfig's TLS and auth so that
-// every request is counted (metrics) and no request shape is hidden behind a generated client.
+// Events, Leases and streaming watches. Built on node:https with the kubeconfig read by the apply engine's
+// loader (no @kubernetes/client-node: importing it costs ~90 MB of RSS, more than the rest of the operator),
+// so that every request is counted (metrics) and no request shape is hidden behind a generated client.
 
 export interface KubeResponse<T = any> {
   status: number;
@@ -29,35 +30,79 @@ export interface RequestCounter {
   (verb: Verb, path: string, status: number): void;
 }
 
+interface Auth {
+  headers: Record<string, string>;
+  tls: https.AgentOptions;
+}
+
 export class Kube {
   private readonly server: URL;
   onRequest?: RequestCounter;
+  private auth?: { at: number; value: Auth };
+  /** Keep-alive for short requests; watches get their own sockets so they never starve requests. */
+  private agent?: http.Agent;
+  private watchAgent?: http.Agent;
 
-  constructor(readonly kc: KubeConfig) {
-    const cluster = kc.getCurrentCluster();
-    if (!cluster) throw new Error('kubeconfig has no current cluster (set KUBECONFIG or --kubeconfig)');
-    this.server = new URL(cluster.server);
+  constructor(private readonly conn: Connection) {
+    this.server = new URL(conn.server);
   }
 
-  static fromDefault(kubeconfigPath?: string): Kube {
-    const kc = new KubeConfig();
-    if (kubeconfigPath) kc.loadFromFile(kubeconfigPath);
-    else kc.loadFromDefault();
-    return new Kube(kc);
+  static fromDefault(kubeconfigPath?: string, context?: string): Kube {
+    return new Kube(loadConnection({ ...(kubeconfigPath ? { kubeconfig: kubeconfigPath } : {}), ...(context ? { context } : {}) }));
   }
 
-  private async options(method: string, path: string, query?: Record<string, string | number | boolean | undefined>, headers: Record<string, string> = {}) {
+  /** Auth headers and TLS material; refreshed every minute (token files rotate, exec credentials expire). */
+  private async credentials(): Promise<Auth> {
+    const now = Date.now();
+    if (this.auth && now - this.auth.at < 60_000) return this.auth.value;
+    let value: Auth;
+    if (!this.conn.needsClientNode) {
+      const c = this.conn;
+      value = { headers: c.headers(), tls: { ...(c.ca ? { ca: c.ca } : {}), ...(c.cert ? { cert: c.cert } : {}), ...(c.key ? { key: c.key } : {}), ...(c.insecure ? { rejectUnauthorized: false } : {}), ...(c.servername ? { servername: c.servername } : {}) } };
+    } else {
+      // Exec plugins and auth providers: only client-node implements them, so it is loaded only for them.
+      const { KubeConfig } = await import('@kubernetes/client-node');
+      const kc = new KubeConfig();
+      if ('inCluster' in this.conn.source) kc.loadFromCluster();
+      else {
+        kc.loadFromFile(this.conn.source.files[0]!);
+        kc.setCurrentContext(this.conn.contextName);
+      }
+      const o: https.RequestOptions = {};
+      await kc.applyToHTTPSOptions(o);
+      const headers: Record<string, string> = {};
+      for (const [k, v] of Object.entries(o.headers ?? {})) if (v !== undefined) headers[k] = Array.isArray(v) ? v.join(', ') : String(v);
+      value = { headers, tls: { ...(o.ca ? { ca: o.ca } : {}), ...(o.cert ? { cert: o.cert } : {}), ...(o.key ? { key: o.key } : {}), ...(o.rejectUnauthorized === false ? { rejectUnauthorized: false } : {}) } };
+    }
+    if (!this.agent) {
+      const mk = (keepAlive: boolean) => (this.server.protocol === 'http:' ? new http.Agent({ keepAlive }) : new https.Agent({ keepAlive, maxSockets: keepAlive ? 16 : Infinity, ...value.tls }));
+      this.agent = mk(true);
+      this.watchAgent = mk(false);
+    }
+    this.auth = { at: now, value };
+    return value;
+  }
+
+  close(): void {
+    this.agent?.destroy();
+    this.watchAgent?.destroy();
+    this.agent = this.watchAgent = undefined;
+    this.auth = undefined;
+  }
+
+  private async options(method: string, path: string, query?: Record<string, string | number | boolean | undefined>, headers: Record<string, string> = {}, watch = false) {
     const url = new URL(this.server.toString().replace(/\/$/, '') + path);
     for (const [k, v] of Object.entries(query ?? {})) if (v !== undefined) url.searchParams.set(k, String(v));
+    const auth = await this.credentials();
     const opts: https.RequestOptions = {
       method,
       protocol: url.protocol,
       hostname: url.hostname,
       port: url.port,
       path: url.pathname + url.search,
-      headers: { Accept: 'application/json', ...headers },
+      headers: { Accept: 'application/json', ...auth.headers, ...headers },
+      agent: watch ? this.watchAgent : this.agent,
     };
-    await this.kc.applyToHTTPSOptions(opts);
     return opts;
   }
 
@@ -126,7 +171,7 @@ export class Kube {
     onEvent: (ev: { type: string; object: any }) => void,
     onDone: (err: unknown) => void,
   ): Promise<() => void> {
-    const opts = await this.options('GET', path, { ...query, watch: 'true' });
+    const opts = await this.options('GET', path, { ...query, watch: 'true' }, {}, true);
     let done = false;
     const finish = (err: unknown) => {
       if (done) return;

@@ -1,9 +1,10 @@
 import os from 'node:os';
 import type http from 'node:http';
+import { loadConnection } from '../apply/kubeconfig.js';
 import { KubeClient } from '../apply/client.js';
-import { LABEL_OWNER_NAME, LABEL_OWNER_NAMESPACE } from '../render/labels.js';
+import { LABEL_COMPONENT, LABEL_OWNER_NAME, LABEL_OWNER_NAMESPACE } from '../render/labels.js';
 import { EventRecorder } from './events.js';
-import { isMeaningfulUpdate } from './filter.js';
+import { contentChanged, isMeaningfulUpdate, slimForCache } from './filter.js';
 import { Informer, kubeSource, objectKey, type KObject } from './informer.js';
 import { Kube, resourcePath } from './kube.js';
 import { LeaderElector } from './leader.js';
@@ -17,7 +18,7 @@ import { STATUS_CODE } from './status.js';
 // replica (a standby has warm caches and takes over at once); only the leader runs workers.
 
 /** Kinds the render produces, watched (label-selected: only ours) so drift is repaired within seconds. */
-export const OWNED_KINDS: Array<{ group: string; version: string; resource: string; apiVersion: string; kind: string; cacheOnly?: boolean }> = [
+export const OWNED_KINDS: Array<{ group: string; version: string; resource: string; apiVersion: string; kind: string; cacheOnly?: boolean; selector?: string }> = [
   { group: 'apps', version: 'v1', resource: 'deployments', apiVersion: 'apps/v1', kind: 'Deployment' },
   { group: '', version: 'v1', resource: 'services', apiVersion: 'v1', kind: 'Service' },
   { group: '', version: 'v1', resource: 'configmaps', apiVersion: 'v1', kind: 'ConfigMap' },
@@ -30,9 +31,14 @@ export const OWNED_KINDS: Array<{ group: string; version: string; resource: stri
   { group: 'admissionregistration.k8s.io', version: 'v1', resource: 'validatingwebhookconfigurations', apiVersion: 'admissionregistration.k8s.io/v1', kind: 'ValidatingWebhookConfiguration' },
   { group: 'autoscaling', version: 'v2', resource: 'horizontalpodautoscalers', apiVersion: 'autoscaling/v2', kind: 'HorizontalPodAutoscaler' },
   { group: 'policy', version: 'v1', resource: 'poddisruptionbudgets', apiVersion: 'policy/v1', kind: 'PodDisruptionBudget' },
-  // Cached, not reacted to: a reconcile reads who owns the shared Istio CRDs (see keepSharedCRDOwner).
-  { group: 'apiextensions.k8s.io', version: 'v1', resource: 'customresourcedefinitions', apiVersion: 'apiextensions.k8s.io/v1', kind: 'CustomResourceDefinition', cacheOnly: true },
+  // Cached, not reacted to: lets a reconcile skip CRDs it applied and nobody changed since. CRDs are shared by
+  // every install and carry no owner label (operator/apply/owner.ts), so they are selected by component label.
+  { group: 'apiextensions.k8s.io', version: 'v1', resource: 'customresourcedefinitions', apiVersion: 'apiextensions.k8s.io/v1', kind: 'CustomResourceDefinition', cacheOnly: true, selector: LABEL_COMPONENT },
 ];
+
+/** See Manager.coalesce. */
+export const QUIET_MS = 150;
+export const MAX_WAIT_MS = 3000;
 
 export interface ManagerOptions {
   kubeconfig?: string;
@@ -67,6 +73,8 @@ export class Manager {
   private stopping?: Promise<void>;
   readonly ports: { metrics?: number; health?: number } = {};
   private readonly statuses = new Map<string, string>();
+  private readonly lastEvent = new Map<string, number>();
+  private readonly debounce = new Map<string, { first: number; timer: NodeJS.Timeout | undefined }>();
   /** The last reconciles (newest last, at most 200), for tests and debugging. */
   readonly history: Array<{ key: string; at: number; ms: number; result: ReconcileResult }> = [];
   readonly m: {
@@ -79,8 +87,10 @@ export class Manager {
 
   constructor(readonly opts: ManagerOptions) {
     this.log = opts.log ?? jsonLogger();
-    this.client = KubeClient.fromOptions({ kubeconfig: opts.kubeconfig, context: opts.context });
-    this.kube = new Kube(this.client.kc);
+    // Both clients read the same kubeconfig (or the pod's ServiceAccount), so they act as the same user.
+    const conn = { ...(opts.kubeconfig ? { kubeconfig: opts.kubeconfig } : {}), ...(opts.context ? { context: opts.context } : {}) };
+    this.client = KubeClient.fromOptions(conn);
+    this.kube = new Kube(loadConnection(conn));
     this.identity = opts.identity ?? `${os.hostname()}_${process.pid}`;
     const r = this.registry;
     this.m = {
@@ -124,6 +134,32 @@ export class Manager {
     });
   }
 
+  /**
+   * Spec edits arriving in a burst (a script, a GitOps sync replaying commits) collapse into few applies. An edit
+   * that finds the IstioOperator idle and follows the previous edit by at least QUIET_MS is reconciled at once;
+   * one arriving faster, or while a reconcile runs, waits until edits have been quiet for QUIET_MS, but never more
+   * than MAX_WAIT_MS after the first waiting one. A burst of any length then costs about one apply per
+   * MAX_WAIT_MS plus one, and its last edit lands QUIET_MS after it; edits at human or CI pace are not delayed.
+   */
+  private coalesce(key: string): void {
+    if (!this.workersOn) return;
+    const now = Date.now();
+    const sincePrev = now - (this.lastEvent.get(key) ?? 0);
+    this.lastEvent.set(key, now);
+    let p = this.debounce.get(key);
+    if (!p && !this.queue.isProcessing(key) && sincePrev >= QUIET_MS) return this.queue.add(key);
+    if (!p) {
+      p = { first: now, timer: undefined };
+      this.debounce.set(key, p);
+    }
+    if (p.timer) clearTimeout(p.timer);
+    const fire = () => {
+      this.debounce.delete(key);
+      this.queue.add(key);
+    };
+    p.timer = setTimeout(fire, Math.max(0, Math.min(now + QUIET_MS, p.first + MAX_WAIT_MS) - now));
+  }
+
   private async handle(key: string) {
     const t0 = performance.now();
     try {
@@ -131,10 +167,13 @@ export class Manager {
       this.m.reconciles.inc({ result: r.action });
       this.m.writes.inc({}, r.writes);
       if (r.status) this.statuses.set(key, r.status);
-      if (r.action === 'gone' || r.action === 'deleted') this.statuses.delete(key);
+      if (r.action === 'gone' || r.action === 'deleted') {
+        this.statuses.delete(key);
+        this.lastEvent.delete(key);
+      }
       this.history.push({ key, at: Date.now(), ms: performance.now() - t0, result: r });
       if (this.history.length > 200) this.history.shift();
-      this.log(r.writes ? 'info' : 'debug', 'reconciled', { istiooperator: key, action: r.action, status: r.status, writes: r.writes, ms: Math.round(performance.now() - t0) });
+      this.log(r.writes ? 'info' : 'debug', 'reconciled', { istiooperator: key, action: r.action, status: r.status, writes: r.writes, changed: r.changed?.length ?? 0, ms: Math.round(performance.now() - t0) });
       return r.requeueAfterMs !== undefined ? { requeueAfterMs: r.requeueAfterMs } : undefined;
     } catch (e) {
       this.m.reconciles.inc({ result: 'error' });
@@ -176,16 +215,24 @@ export class Manager {
     const namespaces = this.opts.namespaces?.length ? this.opts.namespaces : [undefined];
     for (const ns of namespaces) {
       const inf = new Informer<KObject>(kubeSource(this.kube, iopPath(ns ?? '')), { name: `istiooperators${ns ? `/${ns}` : ''}`, log: this.log });
-      inf.on({ add, update: (a, b) => isMeaningfulUpdate(a, b) && add(b), delete: add });
+      inf.on({ add, update: (a, b) => isMeaningfulUpdate(a, b) && this.coalesce(objectKey(b)), delete: add });
       this.iopInformers.push(inf);
     }
+    // Owned objects: a change someone else made (drift, deletion) is repaired at once; the echo of our own
+    // apply is ignored; a readiness change only updates status, so it waits like a spec edit does.
     const owned = (o: KObject) => {
       const k = this.ownerKey(o);
-      if (k && this.workersOn) this.queue.add(k);
+      if (k && this.workersOn && !this.reconciler.isOwnWrite(o)) this.queue.add(k);
+    };
+    const ownedUpdate = (a: KObject, b: KObject) => {
+      const k = this.ownerKey(b);
+      if (!k || !this.workersOn || this.reconciler.isOwnWrite(b)) return;
+      if (contentChanged(a, b)) this.queue.add(k);
+      else if (isMeaningfulUpdate(a, b)) this.coalesce(k);
     };
     for (const k of OWNED_KINDS) {
-      const inf = new Informer<KObject>(kubeSource(this.kube, resourcePath(k.group, k.version, k.resource), { labelSelector: LABEL_OWNER_NAME }), { name: k.resource, log: this.log });
-      if (!k.cacheOnly) inf.on({ add: owned, update: (a, b) => isMeaningfulUpdate(a, b) && owned(b), delete: owned });
+      const inf = new Informer<KObject>(kubeSource(this.kube, resourcePath(k.group, k.version, k.resource), { labelSelector: k.selector ?? LABEL_OWNER_NAME }), { name: k.resource, log: this.log, transform: slimForCache });
+      if (!k.cacheOnly) inf.on({ add: owned, update: ownedUpdate, delete: (o) => this.ownerKey(o) && this.workersOn && this.queue.add(this.ownerKey(o)!) });
       this.ownedInformers.set(`${k.apiVersion}/${k.kind}`, inf);
     }
     await Promise.all([...this.iopInformers, ...this.ownedInformers.values()].map((i) => i.start()));
@@ -223,12 +270,15 @@ export class Manager {
   stop(why = 'shutdown'): Promise<void> {
     this.stopping ??= (async () => {
       this.log('info', 'stopping', { why, inFlight: this.queue.inFlight });
+      for (const p of this.debounce.values()) if (p.timer) clearTimeout(p.timer);
+      this.debounce.clear();
       await this.queue.shutdown();
       this.workersOn = false;
       for (const i of [...this.iopInformers, ...this.ownedInformers.values()]) i.stop();
       await this.elector?.release();
       await Promise.all(this.servers.map((s) => new Promise((r) => s.close(r))));
       this.client.close();
+      this.kube.close();
       this.log('info', 'stopped', { why });
       this.resolveStopped(why);
     })();

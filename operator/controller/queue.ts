@@ -84,6 +84,10 @@ export class WorkQueue {
   get inFlight(): number {
     return this.processing.size;
   }
+  /** True while the key's handler runs. */
+  isProcessing(key: string): boolean {
+    return this.processing.has(key);
+  }
   get isShuttingDown(): boolean {
     return this.shuttingDown;
   }

@@ -3,15 +3,16 @@ import { isProfilePath } from '../api/profiles.js';
 import { resolveParsed } from '../api/resolve.js';
 import { API_VERSION, KIND, type IstioOperator } from '../api/types.js';
 import type { KubeClient } from '../apply/client.js';
-import { install, StageError, summarize } from '../apply/install.js';
+import { StageError } from '../apply/install.js';
 import { listInventories, type Inventory } from '../apply/inventory.js';
 import { ownerOf as applyOwnerOf, type Owner } from '../apply/owner.js';
 import { deploymentReady } from '../apply/readiness.js';
 import { refString } from '../apply/resources.js';
 import { uninstall } from '../apply/uninstall.js';
 import { render, type K8sObject } from '../render/index.js';
-import { LABEL_COMPONENT, LABEL_OWNER_NAME, OWNERSHIP_LABELS } from '../render/labels.js';
+import { LABEL_COMPONENT, LABEL_OWNER_NAME } from '../render/labels.js';
 import { describeUsage, revisionUsage, type MetaLike, type PodLike } from '../revision/usage.js';
+import { Converger } from './converge.js';
 import type { EventRecorder } from './events.js';
 import type { KObject } from './informer.js';
 import { Kube, KubeError, resourcePath } from './kube.js';
@@ -80,7 +81,17 @@ function issuesText(e: InputError): string {
 
 export class Reconciler {
   readonly stats = { reconciles: 0, errors: 0, writes: 0, applied: 0, pruned: 0 };
-  constructor(private readonly d: ReconcilerDeps) {}
+  private readonly converger: Converger;
+  constructor(private readonly d: ReconcilerDeps) {
+    this.converger = new Converger(d.client);
+  }
+
+  /** A watch event for an owned object that only echoes our own apply. */
+  isOwnWrite(o: KObject): boolean {
+    const md = o.metadata ?? {};
+    if (!o.apiVersion || !o.kind || !md.name) return false;
+    return this.converger.producedBy({ apiVersion: o.apiVersion, kind: o.kind, name: md.name, ...(md.namespace ? { namespace: md.namespace } : {}) }, md.resourceVersion);
+  }
 
   private now(): Date {
     return this.d.now?.() ?? new Date();
@@ -144,11 +155,15 @@ export class Reconciler {
     const ns = installNamespace(resolved);
     const owner = applyOwnerOf(objects, { name: iop.metadata?.name ?? 'unknown', namespace: iop.metadata?.namespace ?? '', rev: resolved.spec?.revision || 'default' });
     this.keepIstiodManagedFields(objects);
-    this.keepSharedCRDOwner(objects);
     const started = Date.now();
     let result;
     try {
-      result = await install(this.d.client, objects, { owner, namespace: ns, wait: false, prune: true, defaultTag: false });
+      // No default revision tag: the operator installs what the IstioOperator says, nothing implied.
+      result = await this.converger.converge(objects, {
+        owner,
+        namespace: ns,
+        cached: (r) => this.d.ownedCache?.(r.apiVersion, r.kind, r.namespace, r.name),
+      });
     } catch (e) {
       this.stats.errors++;
       const msg = e instanceof StageError ? e.message.replace(/\n\s*/g, '; ') : `apply failed: ${(e as Error).message}`;
@@ -158,7 +173,8 @@ export class Reconciler {
       throw e; // the queue retries with backoff
     }
     const changed = result.results.filter((r) => r.outcome !== 'unchanged');
-    const sum = summarize(result);
+    const sum = { created: 0, configured: 0, unchanged: 0, replaced: 0, pruned: result.pruned.length, skipped: result.skipped };
+    for (const r of result.results) sum[r.outcome]++;
     this.stats.applied += changed.length;
     this.stats.pruned += result.pruned.length;
     if (changed.length || result.pruned.length) {
@@ -178,27 +194,6 @@ export class Reconciler {
     const status = await setStatus({ kind: 'applied', components, updating });
     const what = [...changed.map((r) => `${r.outcome} ${refString(r.ref)}`), ...result.pruned.map((r) => `pruned ${refString(r)}`)];
     return done({ action: 'applied', status, changed: what, ...(allReady ? {} : { requeueAfterMs: READINESS_RECHECK_MS }) });
-  }
-
-  /**
-   * Istio's CRDs are shared by every revision, but render labels them with the owner of each install. Two
-   * IstioOperators would then relabel them back and forth on every reconcile (writes forever, for nothing).
-   * When a CRD already exists with another owner's labels, we keep those labels: the schema is still ours to
-   * apply, ownership stays with whoever installed it first (and CRDs are never pruned or uninstalled anyway).
-   */
-  private keepSharedCRDOwner(objects: K8sObject[]): void {
-    for (const o of objects) {
-      if (o.kind !== 'CustomResourceDefinition') continue;
-      const live = this.d.ownedCache?.(o.apiVersion, o.kind, undefined, o.metadata.name);
-      const ll = live?.metadata?.labels;
-      if (!ll?.[LABEL_OWNER_NAME]) continue;
-      const labels = { ...(o.metadata.labels ?? {}) };
-      for (const k of OWNERSHIP_LABELS) {
-        if (ll[k] !== undefined) labels[k] = ll[k];
-        else delete labels[k];
-      }
-      o.metadata.labels = labels;
-    }
   }
 
   /**
@@ -267,6 +262,7 @@ export class Reconciler {
     for (const inv of mine) {
       // force: the in-use check above is ours (it does not count our own control-plane pods as users).
       const r = await uninstall(this.d.client, { owner: inv.owner, force: true });
+      this.converger.forget(inv.objects);
       removed.push(...r.deleted.map(refString));
     }
     log('info', 'uninstalled', { objects: removed });
