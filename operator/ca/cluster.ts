@@ -133,7 +133,10 @@ export class CaSecretError extends InputError {
   }
 }
 
-/** The Event reason for an outcome that changed something; undefined when nothing changed. */
+/** Event reason (type Warning) when prepareCa throws CaSecretError: the CA secret cannot be used. */
+export const EVENT_CA_INVALID = 'CASecretInvalid';
+
+/** The Event reason (type Normal) for an outcome that changed something; undefined when nothing changed. */
 export function eventReason(o: CaOutcome): string | undefined {
   return {
     none: undefined,
@@ -454,7 +457,8 @@ async function operated(client: KubeClient, t: CaTarget, now: Date, opts: Prepar
     written.push(`${t.namespace}/${t.secretName}`);
   }
   if (outcome === 'none' && written.length) steps.push(`brought ${written.join(' and ')} back in line with the CA's state`);
-  const restarted = writeCa && caLive && opts.restartIstiod !== false ? await restartIstiods(client, t, now, !!opts.dryRun) : [];
+  // A CA made just now has no istiod using it yet (or one whose Deployment install is about to change anyway).
+  const restarted = writeCa && outcome !== 'created' && opts.restartIstiod !== false ? await restartIstiods(client, t, now, !!opts.dryRun) : [];
   if (restarted.length) steps.push(`restarted ${restarted.map((d) => `deployment ${d}`).join(', ')} to load it`);
 
   const next = planCa(stateOf(root, inter), t.settings, now, overlapMs);
