@@ -24,7 +24,8 @@ export function objectDiffs(r: InstallResult): ObjectDiff[] {
   for (const x of r.results) {
     if (x.outcome === 'unchanged') continue;
     const name = refString(x.ref);
-    const text = unifiedDiff(clean(x.live), clean(x.after), x.live ? `live/${name}` : '/dev/null', `desired/${name}`);
+    let text = unifiedDiff(clean(x.live), clean(x.after), x.live ? `live/${name}` : '/dev/null', `desired/${name}`);
+    if (!text) text = `(same content; install would take ownership of the fields istio-operator renders)\n`;
     out.push({ title: `${x.outcome === 'created' ? 'create' : x.outcome === 'replaced' ? 'replace' : 'configure'} ${name}`, text });
   }
   for (const p of r.pruned) out.push({ title: `prune ${refString(p)}`, text: `--- live/${refString(p)}\n+++ /dev/null\n(object would be deleted)\n` });

@@ -112,14 +112,7 @@ export async function install(client: KubeClient, rendered: K8sObject[], opts: I
     await writeInventory(client, { owner, namespace: opts.namespace, objects: refs }, afterUnion);
   }
 
-  if (opts.wait && !opts.dryRun) {
-    const deployments = objects.filter((o) => o.kind === 'Deployment').map((o) => ({ ref: refOf(o), labels: o.metadata.labels ?? {} }));
-    // Components without Deployments (Base) are ready once applied: report them first, as istioctl does.
-    const withDeploy = new Set(deployments.map((d) => d.labels[LABEL_COMPONENT]));
-    const components = [...new Set(objects.map((o) => o.metadata.labels?.[LABEL_COMPONENT]).filter((c): c is string => !!c))];
-    for (const c of components.filter((c) => !withDeploy.has(c))) progress.ready(c);
-    await waitForDeployments(client, res, deployments, timeoutMs, progress);
-  }
+  if (opts.wait && !opts.dryRun) await waitInstalled(client, objects, timeoutMs, progress);
 
   const order = new Map(objects.map((o, i) => [refKey(refOf(o)), i]));
   results.sort((a, b) => (order.get(refKey(a.ref)) ?? 0) - (order.get(refKey(b.ref)) ?? 0));
@@ -131,6 +124,16 @@ export async function install(client: KubeClient, rendered: K8sObject[], opts: I
     counts: { ...client.counts },
     writes: writesOf(client.counts),
   };
+}
+
+/** Waits for every rendered Deployment to be Available, reporting per component (Base has none: ready at once). */
+export async function waitInstalled(client: KubeClient, objects: K8sObject[], timeoutMs: number, progress: Progress = silentProgress): Promise<void> {
+  const res = new Resources(client);
+  const deployments = objects.filter((o) => o.kind === 'Deployment').map((o) => ({ ref: refOf(o), labels: o.metadata.labels ?? {} }));
+  const withDeploy = new Set(deployments.map((d) => d.labels[LABEL_COMPONENT]));
+  const components = [...new Set(objects.map((o) => o.metadata.labels?.[LABEL_COMPONENT]).filter((c): c is string => !!c))];
+  for (const c of components.filter((c) => !withDeploy.has(c))) progress.ready(c);
+  await waitForDeployments(client, res, deployments, timeoutMs, progress);
 }
 
 /** The Istio namespace, created like istioctl does (plain, unlabelled: we never delete a namespace). */

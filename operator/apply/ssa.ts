@@ -81,6 +81,22 @@ export function sameObject(a: Record<string, any> | undefined, b: Record<string,
   return canonical(comparable(a)) === canonical(comparable(b));
 }
 
+/** Our Apply entry's field set. */
+function ownedFields(o: Record<string, any>): string {
+  const e = (o.metadata?.managedFields ?? []).filter((m: any) => m.manager === FIELD_MANAGER && m.operation === 'Apply' && !m.subresource);
+  return canonical(e.map((m: any) => m.fieldsV1 ?? {}));
+}
+
+/**
+ * Same fields owned by us before and after. Equal values but different ownership (objects created by
+ * kubectl or istioctl, fields another manager took) still need one apply, so that we own what we render:
+ * only then does dropping a field from the render remove it from the cluster. Once adopted, installs are
+ * no-ops again.
+ */
+export function sameOwnership(live: Record<string, any>, would: Record<string, any>): boolean {
+  return ownedFields(live) === ownedFields(would);
+}
+
 /** The apply body: the rendered object alone, never merged with anything read from the cluster. */
 export function applyBody(o: K8sObject): string {
   return JSON.stringify(o);
@@ -125,7 +141,7 @@ export async function applyObject(client: KubeClient, res: Resources, rendered: 
     await deleteAndWait(client, path, opts.deleteTimeoutMs ?? 120_000, ref);
     return { ref, outcome: 'replaced', live, after: await patchApply(client, path, o, false) };
   }
-  if (sameObject(live, would)) return { ref, outcome: 'unchanged', live, after: live };
+  if (sameObject(live, would) && sameOwnership(live, would)) return { ref, outcome: 'unchanged', live, after: live };
   if (opts.dryRun) return { ref, outcome: 'configured', live, after: would };
   return { ref, outcome: 'configured', live, after: await patchApply(client, path, o, false) };
 }

@@ -3,7 +3,7 @@ import { formatWarning } from '../api/errors.js';
 import { resolveIstioOperator } from '../api/resolve.js';
 import type { IstioOperator } from '../api/types.js';
 import { KubeClient, readsOf } from '../apply/client.js';
-import { install, summarize, type InstallResult } from '../apply/install.js';
+import { install, summarize, waitInstalled, type InstallResult } from '../apply/install.js';
 import { ownerOf, type Owner } from '../apply/owner.js';
 import { consoleProgress } from '../apply/readiness.js';
 import { refString } from '../apply/resources.js';
@@ -88,7 +88,6 @@ export async function run(argv: string[]): Promise<number> {
       namespace: d.namespace,
       dryRun: !!flags['dry-run'],
       force: !!flags.force,
-      wait: !!flags.wait,
       timeoutMs: flags.timeout,
       progress,
     });
@@ -100,6 +99,7 @@ export async function run(argv: string[]): Promise<number> {
     process.stdout.write(
       `${flags['dry-run'] ? 'Dry run: ' : ''}${s.created} created, ${s.configured} configured, ${s.replaced} replaced, ${s.unchanged} unchanged, ${s.pruned} pruned; ${countsLine(r)}\n`,
     );
+    if (!flags['dry-run'] && flags.wait) await waitInstalled(client, d.objects, flags.timeout, progress);
     if (!flags['dry-run']) progress.info('✔ Installation complete');
     return 0;
   } finally {

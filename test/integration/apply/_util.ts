@@ -50,7 +50,7 @@ export function iopFile(t: ExecutionContext, namespace: string, profile: string,
     apiVersion: 'install.istio.io/v1alpha1',
     kind: 'IstioOperator',
     metadata: { name, namespace },
-    spec: { profile, namespace, revision: rev, ...spec, values: { global: { istioNamespace: namespace }, ...((spec.values as object) ?? {}) } },
+    spec: { profile, namespace, revision: rev, ...spec, values: { ...((spec.values as object) ?? {}), global: { istioNamespace: namespace } } },
   };
   const file = path.join(os.tmpdir(), `${name}.json`);
   fs.writeFileSync(file, JSON.stringify(doc));

@@ -19,6 +19,14 @@ function affected(a: K8sObject[], b: K8sObject[]): string[] {
   return b.filter((o) => before.get(key(o)) !== canonical(o)).map(key).sort();
 }
 
+const sets = (xs: string[]) => xs.flatMap((x) => ['--set', x]);
+const keyOf = (o: K8sObject) => `${o.kind}/${o.metadata.namespace ?? ''}/${o.metadata.name}`;
+/** The inventory is written when the set of objects changes. */
+function inventoryWrites(a: K8sObject[], b: K8sObject[]): number {
+  const x = a.map(keyOf).sort().join(',');
+  return x === b.map(keyOf).sort().join(',') ? 0 : 1;
+}
+
 for (const profile of ['default', 'demo', 'minimal']) {
   test.serial(`${profile} profile installs from empty: every object present, ours, Deployments Available`, async (t) => {
     const ns = await createNamespace(t, `ap-${profile}`);
@@ -33,8 +41,9 @@ for (const profile of ['default', 'demo', 'minimal']) {
       const l = live[i];
       t.truthy(l, `${o.kind} ${o.metadata.name} exists`);
       if (o.kind === 'CustomResourceDefinition') {
-        // Shared by every install: no one owner's identity (see operator/apply/owner.ts).
-        t.is(l?.metadata?.labels?.[LABEL_OWNER], undefined, `${o.metadata.name} carries no owner`);
+        // Shared by every install: we apply no one owner's identity (see operator/apply/owner.ts).
+        const ours = (l?.metadata?.managedFields ?? []).find((m: any) => m.manager === 'istio-operator' && m.operation === 'Apply');
+        t.falsy(ours?.fieldsV1?.['f:metadata']?.['f:labels']?.[`f:${LABEL_OWNER}`], `${o.metadata.name}: no owner label applied by us`);
       } else {
         t.is(l?.metadata?.labels?.[LABEL_OWNER], inst.name, `${o.kind} ${o.metadata.name} owner label`);
         t.is(l?.metadata?.labels?.[LABEL_REV], inst.revision, `${o.kind} ${o.metadata.name} revision label`);
@@ -57,7 +66,8 @@ for (const profile of ['default', 'demo', 'minimal']) {
 
 test.serial('same input again: zero writes, no resourceVersion changes, diff exits 0; one value change writes only that object', async (t) => {
   const ns = await createNamespace(t, 'ap-noop');
-  const inst = iopFile(t, ns, 'default');
+  // Without autoscaling, so that replicaCount is rendered into the Deployment (as Istio does).
+  const inst = iopFile(t, ns, 'default', { values: { pilot: { autoscaleEnabled: false } } });
   cleanupRevision(t, inst.revision);
   t.is((await cli(['install', '-f', inst.file, '-y', '--wait=false'])).code, 0);
   const objects = rendered(inst.file);
@@ -73,31 +83,34 @@ test.serial('same input again: zero writes, no resourceVersion changes, diff exi
   t.is(diff.code, 0, diff.stdout + diff.stderr);
   t.is(diff.stdout, '');
 
-  // pilot replicaCount: the istiod Deployment, and the values ConfigMap that records the merged values.
-  const set = ['--set', 'components.pilot.k8s.replicaCount=2'];
-  const affected1 = affected(objects, rendered(inst.file, ['components.pilot.k8s.replicaCount=2']));
+  // pilot replicaCount: exactly the objects whose rendered form changes (the istiod Deployment, the values
+  // ConfigMap that records the merged values, and what replicas > 1 brings), plus one inventory update if
+  // the set of objects changed.
+  const set1 = ['components.pilot.k8s.replicaCount=2'];
+  const objects1 = rendered(inst.file, set1);
+  const affected1 = affected(objects, objects1);
   t.true(affected1.includes(`Deployment/${ns}/istiod-${inst.revision}`));
-  const d2 = await cli(['diff', '-f', inst.file, ...set]);
+  const d2 = await cli(['diff', '-f', inst.file, ...sets(set1)]);
   t.is(d2.code, 1, d2.stderr);
   t.regex(d2.stdout, /# configure Deployment .*\/istiod-/);
   t.regex(d2.stdout, /-\s+replicas: 1\n\+\s+replicas: 2/);
-  const changed = await cli(['install', '-f', inst.file, '-y', '--wait=false', ...set]);
+  const changed = await cli(['install', '-f', inst.file, '-y', '--wait=false', ...sets(set1)]);
   t.is(changed.code, 0, changed.stderr);
-  t.is(ownWrites(changed.stdout), affected1.length, changed.stdout);
+  t.is(ownWrites(changed.stdout), affected1.length + inventoryWrites(objects, objects1), changed.stdout);
   t.regex(changed.stdout, new RegExp(`^configured Deployment ${ns}/istiod-${inst.revision}$`, 'm'));
-  const after = await versions(objects);
-  const moved = Object.keys(after).filter((k) => before[k] !== after[k]).sort();
-  t.deepEqual(moved, affected1);
+  const after = await versions([...objects, ...objects1]);
+  t.deepEqual(Object.keys(after).filter((k) => before[k] !== after[k]).sort(), affected1);
 
-  // ingress service type: the gateway Service only.
-  const set2 = [...set, '--set', 'components.ingressGateways[0].k8s.service.type=NodePort'];
-  const affected2 = affected(rendered(inst.file, ['components.pilot.k8s.replicaCount=2']), rendered(inst.file, ['components.pilot.k8s.replicaCount=2', 'components.ingressGateways[0].k8s.service.type=NodePort']));
+  // ingress service type: the gateway Service (and the values ConfigMap).
+  const set2 = [...set1, 'components.ingressGateways[0].k8s.service.type=NodePort'];
+  const objects2 = rendered(inst.file, set2);
+  const affected2 = affected(objects1, objects2);
   t.true(affected2.includes(`Service/${ns}/istio-ingressgateway`));
-  const changed2 = await cli(['install', '-f', inst.file, '-y', '--wait=false', ...set2]);
+  const changed2 = await cli(['install', '-f', inst.file, '-y', '--wait=false', ...sets(set2)]);
   t.is(changed2.code, 0, changed2.stderr);
-  t.is(ownWrites(changed2.stdout), affected2.length, changed2.stdout);
-  const after2 = await versions(objects);
-  t.deepEqual(Object.keys(after).filter((k) => after[k] !== after2[k]).sort(), affected2);
+  t.is(ownWrites(changed2.stdout), affected2.length + inventoryWrites(objects1, objects2), changed2.stdout);
+  const after2 = await versions(objects2);
+  t.deepEqual(Object.keys(after2).filter((k) => after[k] !== after2[k]).sort(), affected2);
 });
 
 test.serial('disabling the egress gateway prunes exactly its objects; a look-alike user object survives', async (t) => {
@@ -257,6 +270,17 @@ test.serial('RBAC-forbidden: a clear error naming verb, resource and user; later
   const later = rendered(inst.file).filter((o) => ['ServiceAccount', 'ConfigMap', 'Deployment', 'Service', 'MutatingWebhookConfiguration'].includes(o.kind) && !o.metadata.name.startsWith('istio-operator-inventory'));
   t.true(later.length > 0);
   t.true((await readAll(refs(later))).every((l) => !l), 'nothing of later stages exists');
+});
+
+test.serial('readiness timeout names the Deployment that is not Available and its conditions', async (t) => {
+  const ns = await createNamespace(t, 'ap-timeout');
+  const inst = iopFile(t, ns, 'minimal');
+  cleanupRevision(t, inst.revision);
+  // No node matches: the pod stays Pending and the Deployment never becomes Available.
+  const r = await cli(['install', '-f', inst.file, '-y', '--timeout', '4s', '--set', 'components.pilot.k8s.nodeSelector.no-such-node=true']);
+  t.is(r.code, 2, r.stdout);
+  t.regex(r.stderr, /- waiting for Istiod: Deployment /, 'plain progress lines off a TTY');
+  t.regex(r.stderr, new RegExp(`timed out after 4s waiting for:\\n  Deployment ${ns}/istiod-${inst.revision}: .*Available=False`));
 });
 
 // --purge removes every istio-operator object and the Istio CRDs from the whole cluster, so it would break
