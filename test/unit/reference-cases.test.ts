@@ -158,6 +158,17 @@ test('every corpus input renders byte-identically twice (and errors identically)
   t.true(rendered >= 20, `${rendered} inputs rendered`);
 });
 
+test('two CLI processes print byte-identical output (no clock, randomness or hash order leaks in)', async (t) => {
+  const { spawnSync } = await import('node:child_process');
+  const { packageRoot } = await import('../../operator/paths.js');
+  const run = () => spawnSync(process.execPath, ['bin/istio-operator.js', 'render', '-f', path.join(inputsDir, 'all_on.yaml'), '--set', 'profile=demo'], { cwd: packageRoot, encoding: 'utf8', maxBuffer: 64 << 20 });
+  const a = run();
+  const b = run();
+  t.is(a.status, 0, a.stderr);
+  t.true(a.stdout.length > 10_000);
+  t.true(a.stdout === b.stdout, 'stdout differs between two runs');
+});
+
 test('the YAML stream parses back to exactly the rendered objects', async (t) => {
   const r = await renderInput({ files: [read('all_on.yaml')] });
   const text = await serialize(r.objects);
