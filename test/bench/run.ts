@@ -4,6 +4,7 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { packageRoot } from '../../operator/paths.js';
 import { operatorSection } from './operator.js';
+import { installSection } from './install.js';
 
 // `npm run bench`: figures for the issue's performance targets, printed next to the targets.
 // Not a CI gate (timings on a shared 2-core machine are noisy); a section prints its numbers and a verdict.
@@ -127,7 +128,7 @@ const wholeProcess: Section = {
   },
 };
 
-export const SECTIONS: Section[] = [inProcess, wholeProcess, operatorSection];
+export const SECTIONS: Section[] = [inProcess, wholeProcess, installSection, operatorSection];
 
 function clusterConfigured(): string | undefined {
   return process.env.ISTIO_OPERATOR_TEST_KUBECONFIG || process.env.KUBECONFIG || undefined;
