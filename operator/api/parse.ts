@@ -1,4 +1,5 @@
 import yaml from 'js-yaml';
+import { cachedParse } from '../buildcache.js';
 import { API_VERSION, KIND, type IstioOperator } from './types.js';
 import { InputError, type FieldIssue } from './errors.js';
 
@@ -7,7 +8,8 @@ import { InputError, type FieldIssue } from './errors.js';
 
 export function loadYamlDocs(text: string, name: string): unknown[] {
   try {
-    return yaml.loadAll(text, undefined, { schema: yaml.CORE_SCHEMA, filename: name });
+    // Shipped profiles were parsed by the build (dist/operator/cache); any other text is parsed here.
+    return cachedParse('yamlCoreAll', text, () => yaml.loadAll(text, undefined, { schema: yaml.CORE_SCHEMA, filename: name })) as unknown[];
   } catch (e) {
     if (e instanceof yaml.YAMLException) {
       const line = e.mark ? e.mark.line + 1 : undefined;

@@ -1,8 +1,16 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import Handlebars from 'handlebars';
+import { createRequire } from 'node:module';
+import type FullHandlebars from 'handlebars';
 import yaml from 'js-yaml';
+import { CACHE_FORMAT, cacheDir, cacheDisabled, contentKey } from '../buildcache.js';
 import { manifestsDir } from '../paths.js';
+
+const requireHere = createRequire(import.meta.url);
+// The runtime only: the compiler (parser, code generator, source maps) is loaded when a template has to be
+// compiled from source, which a built package never needs (templates are precompiled into dist/operator/cache).
+// require, not import: the module is CommonJS, and import would scan its source for named exports first.
+const Handlebars = requireHere('handlebars/runtime') as typeof FullHandlebars;
 
 /** A Kubernetes object as rendered: plain data, no classes. */
 export type K8sObject = {
@@ -51,15 +59,91 @@ export function getPath(o: unknown, p: string): unknown {
   return cur;
 }
 
-type Compiled = Handlebars.TemplateDelegate;
+type Compiled = FullHandlebars.TemplateDelegate;
 const cache = new Map<string, Compiled>();
 const partialsLoaded = new Set<string>();
 
+/** How every template and partial is compiled (a partial is compiled with the options of its caller). */
+export const COMPILE_OPTIONS = Object.freeze({ noEscape: true, strict: false, preventIndent: true });
+export const TEMPLATE_CACHE_FILE = 'templates.cjs';
+
+/** What dist/operator/cache/templates.cjs exports: Handlebars.precompile output per template, keyed by source content. */
+export interface TemplateCache {
+  format: number;
+  handlebars: string;
+  options: string;
+  templates: Record<string, { key: string; spec: object }>;
+}
+
+/** The fingerprint a template cache must carry to be used: same format, compiler version and options. */
+export function templateCacheStamp(): Omit<TemplateCache, 'templates'> {
+  return { format: CACHE_FORMAT, handlebars: Handlebars.VERSION, options: JSON.stringify(COMPILE_OPTIONS) };
+}
+
+let templateCache: TemplateCache | null | undefined;
+
+function stampMatches(c: TemplateCache): boolean {
+  const want = templateCacheStamp();
+  return c.format === want.format && c.handlebars === want.handlebars && c.options === want.options;
+}
+
+function loadTemplateCache(): TemplateCache | null {
+  if (templateCache === undefined) {
+    templateCache = null;
+    if (!cacheDisabled()) {
+      try {
+        const c = requireHere(path.join(cacheDir, TEMPLATE_CACHE_FILE)) as TemplateCache;
+        if (stampMatches(c)) templateCache = c;
+      } catch {
+        // Never built: compile from source.
+      }
+    }
+  }
+  return templateCache;
+}
+
+/**
+ * For tests: forget what was compiled, and use this template cache from now on (judged as the file would be;
+ * undefined: read dist/operator/cache again on next use; null: none).
+ */
+export function resetTemplateCache(c?: TemplateCache | null): void {
+  templateCache = c && !stampMatches(c) ? null : c;
+  cache.clear();
+  for (const component of partialsLoaded) {
+    for (const name of Object.keys(hb.partials)) if (name.startsWith(`${component}/`)) hb.unregisterPartial(name);
+  }
+  partialsLoaded.clear();
+}
+
+let fullHandlebars: typeof FullHandlebars | undefined;
+
+/** The template's source compiled to a spec (JavaScript text) as the build step stores it. */
+export function precompileSource(src: string): string {
+  fullHandlebars ??= requireHere('handlebars') as typeof FullHandlebars;
+  return fullHandlebars.precompile(src, { ...COMPILE_OPTIONS }) as string;
+}
+
+/** `manifests/<id>` as a template bound to our helpers: precompiled by the build if its source is unchanged. */
+function templateOf(id: string): Compiled {
+  const src = fs.readFileSync(path.join(manifestsDir, id), 'utf8');
+  const entry = loadTemplateCache()?.templates[id];
+  if (entry && entry.key === contentKey(src)) return hb.template(entry.spec as TemplateSpecification);
+  // Same path as the build (precompile, then the runtime's template()), so cached and fresh behave alike.
+  // eslint-disable-next-line @typescript-eslint/no-implied-eval -- our own template, compiled by Handlebars
+  const spec = new Function(`return ${precompileSource(src)};`)() as TemplateSpecification;
+  return hb.template(spec);
+}
+type TemplateSpecification = Parameters<typeof hb.template>[0];
+
+/** The Handlebars files of a component folder: templates (`*.yaml.hbs`) and partials (`_*.hbs`). */
+export function handlebarsFiles(component: string): string[] {
+  return fs.readdirSync(path.join(manifestsDir, component)).filter((f) => f.endsWith('.hbs')).sort();
+}
+
 function loadPartials(component: string): void {
   if (partialsLoaded.has(component)) return;
-  const dir = path.join(manifestsDir, component);
-  for (const f of fs.readdirSync(dir)) {
-    if (f.startsWith('_') && f.endsWith('.hbs')) hb.registerPartial(`${component}/${f.slice(1, -4)}`, fs.readFileSync(path.join(dir, f), 'utf8'));
+  for (const f of handlebarsFiles(component)) {
+    if (f.startsWith('_')) hb.registerPartial(`${component}/${f.slice(1, -4)}`, templateOf(`${component}/${f}`));
   }
   partialsLoaded.add(component);
 }
@@ -74,8 +158,7 @@ function compiled(component: string, file: string): Compiled {
   let t = cache.get(key);
   if (!t) {
     loadPartials(component);
-    const src = fs.readFileSync(path.join(manifestsDir, component, file), 'utf8');
-    t = hb.compile(src, { noEscape: true, strict: false, preventIndent: true });
+    t = templateOf(key);
     cache.set(key, t);
   }
   return t;

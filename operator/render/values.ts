@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import yaml from 'js-yaml';
+import { cachedParse } from '../buildcache.js';
 import { manifestsDir } from '../paths.js';
 import { InputError, type FieldIssue, type Warning } from '../api/errors.js';
 import { clone, isMap, mergeSpec } from '../api/merge.js';
@@ -33,7 +33,8 @@ let defaultsCache: Values | undefined;
 export function defaultValues(): Values {
   if (!defaultsCache) {
     const file = path.join(manifestsDir, 'values.yaml');
-    defaultsCache = (yaml.load(fs.readFileSync(file, 'utf8')) ?? {}) as Values;
+    // Parsed by the build when unchanged (dist/operator/cache), as yaml.load would.
+    defaultsCache = (cachedParse('yaml', fs.readFileSync(file, 'utf8')) ?? {}) as Values;
   }
   return clone(defaultsCache);
 }

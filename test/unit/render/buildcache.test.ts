@@ -1,0 +1,191 @@
+import test from 'ava';
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { CACHE_FORMAT, DATA_CACHE_FILE, PARSERS, cacheDir, cachedParse, contentKey, entryId, parserVersions, resetDataCache } from '../../../operator/buildcache.js';
+import { TEMPLATE_CACHE_FILE, precompileSource, renderTemplate, resetTemplateCache, templateCacheStamp, type TemplateCache } from '../../../operator/render/engine.js';
+import { buildDataCache, writeCaches } from '../../../operator/render/precompile.js';
+import { manifestsDir, packageRoot } from '../../../operator/paths.js';
+
+// The build cache (dist/operator/cache) may make a render faster, never different: an entry is used only for
+// the exact source text it was made from. These tests feed the readers caches made from other text and check
+// that they fall back to the source, and compare whole-process renders with and without the cache.
+
+const evalSpec = (spec: string): object => new Function(`return ${spec};`)() as object;
+const SA = 'base/reader-serviceaccount.yaml.hbs';
+const saView = { namespace: 'istio-system', base: { readerServiceAccount: true, imagePullSecrets: [] } };
+
+test.serial.afterEach.always(() => {
+  resetTemplateCache(undefined);
+  resetDataCache(undefined);
+});
+
+test('the key is the content: any edit changes it, nothing else does', (t) => {
+  const a = 'apiVersion: v1\nkind: ConfigMap\n';
+  t.is(contentKey(a), contentKey(String(a)));
+  t.not(contentKey(a), contentKey(a + ' '));
+  t.not(contentKey(a), contentKey(a.replace('v1', 'v2')));
+  t.not(entryId('yaml', a), entryId('yamlCoreAll', a), 'the same text read by another parser is another entry');
+});
+
+test.serial('cachedParse uses an entry only for the text it was made from', (t) => {
+  const old = 'a: 1\nb: [x]\n';
+  const edited = 'a: 2\nb: [x]\n';
+  // A cache entry deliberately different from what parsing gives, to see which one is returned.
+  resetDataCache({ format: CACHE_FORMAT, parsers: parserVersions(), entries: { [entryId('yaml', old)]: JSON.stringify({ from: 'cache' }) } });
+  t.deepEqual(cachedParse('yaml', old), { from: 'cache' });
+  t.deepEqual(cachedParse('yaml', edited), { a: 2, b: ['x'] }, 'edited text: parsed from source');
+  t.deepEqual(cachedParse('yamlCoreAll', old), [{ a: 1, b: ['x'] }], 'another parser: parsed from source');
+  // Each use gets its own copy: callers mutate what they get.
+  const one = cachedParse('yaml', old) as Record<string, unknown>;
+  one.from = 'mutated';
+  t.deepEqual(cachedParse('yaml', old), { from: 'cache' });
+  // The caller's own parse runs on a miss (parse.ts passes its filename for error messages).
+  t.deepEqual(cachedParse('yaml', edited, () => 'own'), 'own');
+});
+
+test('the data cache keeps only values JSON carries exactly', (t) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'buildcache-'));
+  try {
+    fs.writeFileSync(path.join(dir, 'plain.yaml'), 'a: 1\nb: [true, null, "x"]\n');
+    fs.writeFileSync(path.join(dir, 'date.yaml'), 'when: 2001-12-14\n'); // default schema: a Date
+    fs.writeFileSync(path.join(dir, 'nan.yaml'), 'n: .nan\n');
+    const c = buildDataCache(['plain', 'date', 'nan'].map((n) => ({ parser: 'yaml' as const, rel: path.join(dir, `${n}.yaml`) })));
+    t.deepEqual(Object.keys(c.entries), [entryId('yaml', fs.readFileSync(path.join(dir, 'plain.yaml'), 'utf8'))]);
+    t.is(c.parsers, parserVersions());
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test.serial('cachedParse ignores a cache from another js-yaml or cache format', (t) => {
+  const text = 'a: 1\n';
+  const entries = { [entryId('yaml', text)]: JSON.stringify('cached') };
+  resetDataCache({ format: CACHE_FORMAT, parsers: parserVersions(), entries });
+  t.is(cachedParse('yaml', text), 'cached', 'the control: a matching stamp is used');
+  for (const stale of [
+    { format: CACHE_FORMAT, parsers: 'js-yaml@0.0.1', entries },
+    { format: CACHE_FORMAT + 1, parsers: parserVersions(), entries },
+  ]) {
+    resetDataCache(stale);
+    t.deepEqual(cachedParse('yaml', text), PARSERS.yaml(text));
+  }
+});
+
+function templateCacheWith(id: string, key: string, src: string): TemplateCache {
+  return { ...templateCacheStamp(), templates: { [id]: { key, spec: evalSpec(precompileSource(src)) } } };
+}
+
+test.serial('a precompiled template is used only while its source is unchanged', (t) => {
+  const src = fs.readFileSync(path.join(manifestsDir, SA), 'utf8');
+  const other = src.replace('name: istio-reader-service-account', 'name: from-the-cache');
+  t.not(other, src);
+  const fresh = renderTemplate('base', 'reader-serviceaccount.yaml.hbs', saView);
+  t.is(fresh[0]?.metadata.name, 'istio-reader-service-account');
+
+  // Made from this exact source: used (the spec here differs on purpose, to see that it is the one used).
+  resetTemplateCache(templateCacheWith(SA, contentKey(src), other));
+  t.is(renderTemplate('base', 'reader-serviceaccount.yaml.hbs', saView)[0]?.metadata.name, 'from-the-cache');
+
+  // Made from an older source (the template was edited after the build): compiled from source instead.
+  resetTemplateCache(templateCacheWith(SA, contentKey(other), other));
+  t.deepEqual(renderTemplate('base', 'reader-serviceaccount.yaml.hbs', saView), fresh);
+
+  // Made by another Handlebars version, cache format or with other compile options: the whole cache is ignored.
+  for (const stamp of [{ handlebars: '0.0.1' }, { options: '{}' }, { format: CACHE_FORMAT + 1 }]) {
+    resetTemplateCache({ ...templateCacheWith(SA, contentKey(src), other), ...stamp });
+    t.deepEqual(renderTemplate('base', 'reader-serviceaccount.yaml.hbs', saView), fresh, JSON.stringify(stamp));
+  }
+});
+
+test.serial('no cache at all: templates compile from source with the same result', (t) => {
+  resetTemplateCache(null);
+  const noCache = renderTemplate('base', 'reader-serviceaccount.yaml.hbs', saView);
+  resetTemplateCache(undefined);
+  t.deepEqual(renderTemplate('base', 'reader-serviceaccount.yaml.hbs', saView), noCache);
+});
+
+function renderCli(args: string[], env: NodeJS.ProcessEnv = {}, root = packageRoot) {
+  const r = spawnSync(process.execPath, [path.join(root, 'bin', 'istio-operator.js'), 'render', ...args], {
+    encoding: 'utf8',
+    env: { ...process.env, ...env },
+    maxBuffer: 64 << 20,
+  });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+test.serial('whole process: the same bytes with the build cache, without it, and for every profile and input kind', (t) => {
+  if (!fs.existsSync(path.join(cacheDir, TEMPLATE_CACHE_FILE)) || !fs.existsSync(path.join(cacheDir, DATA_CACHE_FILE))) writeCaches();
+  for (const args of [[], ['--set', 'profile=demo'], ['--set', 'profile=minimal'], ['--revision', 'canary', '--set', 'components.ingressGateways[0].enabled=true']]) {
+    const cached = renderCli(args);
+    const uncached = renderCli(args, { ISTIO_OPERATOR_NO_CACHE: '1' });
+    t.is(cached.status, 0, cached.stderr);
+    t.true(cached.stdout.length > 10000);
+    t.is(cached.stdout, uncached.stdout, `render ${args.join(' ')}`);
+    t.is(cached.stderr, uncached.stderr);
+  }
+});
+
+test.serial('whole process: a copy whose template, CRD, values and profile were edited after the build renders the edits', (t) => {
+  if (!fs.existsSync(path.join(cacheDir, TEMPLATE_CACHE_FILE))) writeCaches();
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'stale-cache-'));
+  try {
+    for (const d of ['bin', 'manifests', 'profiles', 'crds', 'dist/operator']) fs.cpSync(path.join(packageRoot, d), path.join(root, d), { recursive: true });
+    fs.writeFileSync(path.join(root, 'package.json'), fs.readFileSync(path.join(packageRoot, 'package.json')));
+    fs.symlinkSync(path.join(packageRoot, 'node_modules'), path.join(root, 'node_modules'), 'dir');
+    const before = renderCli([], {}, root);
+    t.is(before.status, 0, before.stderr);
+    t.is(before.stdout, renderCli([]).stdout, 'the copy renders as the original');
+
+    const edit = (rel: string, from: string | RegExp, to: string) => {
+      const f = path.join(root, rel);
+      const text = fs.readFileSync(f, 'utf8');
+      const next = text.replace(from, to);
+      t.not(next, text, `edit of ${rel} applies`);
+      fs.writeFileSync(f, next);
+    };
+    edit(`manifests/${SA}`, 'app.kubernetes.io/part-of: istio\n', 'app.kubernetes.io/part-of: istio\n    edited.example/template: "yes"\n');
+    const crd = fs.readdirSync(path.join(root, 'crds/istio')).sort()[0]!;
+    edit(`crds/istio/${crd}`, /^  name: /m, '  generation: 7\n  name: ');
+    edit('manifests/values.yaml', /^global:\n/m, 'global:\n  editedByTest: true\n');
+    edit('profiles/default.yaml', /^  hub: .*$/m, '  hub: edited.example/hub');
+
+    const after = renderCli([], {}, root);
+    t.is(after.status, 0, after.stderr);
+    t.regex(after.stdout, /edited\.example\/template: "?yes"?/);
+    t.regex(after.stdout, /^  generation: 7$/m, 'the edited CRD is read');
+    t.regex(after.stdout, /edited\.example\/hub\//, 'the edited default profile is read');
+    t.regex(after.stdout, /editedByTest/, 'the edited values.yaml is read');
+    // And it is exactly what a render without any cache gives for the edited copy.
+    t.is(after.stdout, renderCli([], { ISTIO_OPERATOR_NO_CACHE: '1' }, root).stdout);
+  } finally {
+    fs.rmSync(root, { recursive: true, force: true });
+  }
+});
+
+test('render loads neither the Handlebars compiler nor the Kubernetes client', (t) => {
+  if (!fs.existsSync(path.join(cacheDir, TEMPLATE_CACHE_FILE))) writeCaches();
+  // Prints every module loaded by a whole-process render; CommonJS through require.cache, ESM through a hook.
+  const probe = `
+    import { register, createRequire } from 'node:module';
+    const seen = [];
+    const { port1, port2 } = new MessageChannel();
+    port1.on('message', (u) => seen.push(u)); port1.unref();
+    register('data:text/javascript,' + encodeURIComponent('let p; export function initialize(d){p=d.port} export async function resolve(s,c,n){const r=await n(s,c); p.postMessage(r.url); return r}'), { data: { port: port2 }, transferList: [port2] });
+    const { main } = await import(${JSON.stringify(path.join(packageRoot, 'dist/operator/cli/main.js'))});
+    process.stdout.write = (c, e, cb) => { (typeof e === 'function' ? e : cb)?.(); return true; };
+    await main(['render']);
+    await new Promise((r) => setTimeout(r, 50));
+    const cjs = Object.keys(createRequire(import.meta.url).cache);
+    console.error(JSON.stringify([...seen, ...cjs]));
+  `;
+  const r = spawnSync(process.execPath, ['--input-type=module', '-e', probe], { encoding: 'utf8' });
+  t.is(r.status, 0, r.stderr);
+  const loaded = JSON.parse(r.stderr.trim().split('\n').pop()!) as string[];
+  t.true(loaded.some((u) => u.includes('render/engine.js')), 'the probe sees the render modules');
+  t.true(loaded.some((u) => /handlebars[/\\]dist[/\\]cjs[/\\]handlebars\.runtime\.js$/.test(u)));
+  for (const heavy of [/@kubernetes[/\\]client-node/, /handlebars[/\\]dist[/\\]cjs[/\\]handlebars[/\\]compiler/, /source-map/, /p-queue/, /@peculiar/, /operator[/\\](apply|controller|ca|revision)[/\\]/]) {
+    t.false(loaded.some((u) => heavy.test(u)), `render must not load ${heavy}`);
+  }
+});
