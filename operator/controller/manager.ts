@@ -1,6 +1,7 @@
 import os from 'node:os';
 import type http from 'node:http';
 import { loadConnection } from '../apply/kubeconfig.js';
+import { LABEL_INVENTORY } from '../apply/owner.js';
 import { KubeClient } from '../apply/client.js';
 import { LABEL_COMPONENT, LABEL_OWNER_NAME, LABEL_OWNER_NAMESPACE } from '../render/labels.js';
 import { EventRecorder } from './events.js';
@@ -130,6 +131,7 @@ export class Manager {
       client: this.client,
       events: new EventRecorder(this.kube, undefined, (e) => this.log('warn', 'event not recorded', { error: (e as Error).message })),
       log: this.log,
+      inventories: () => (this.ownedInformers.get('v1/ConfigMap')?.list() ?? []).filter((c) => c.metadata?.labels?.[LABEL_INVENTORY] === 'true'),
       ownedCache: (apiVersion, kind, namespace, name) => this.ownedInformers.get(`${apiVersion}/${kind}`)?.get(namespace ? `${namespace}/${name}` : name),
     });
   }

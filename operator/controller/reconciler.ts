@@ -10,7 +10,7 @@ import { deploymentReady } from '../apply/readiness.js';
 import { refString } from '../apply/resources.js';
 import { uninstall } from '../apply/uninstall.js';
 import { render, type K8sObject } from '../render/index.js';
-import { LABEL_COMPONENT, LABEL_OWNER_NAME } from '../render/labels.js';
+import { LABEL_COMPONENT, LABEL_OWNER_NAME, LABEL_OWNER_NAMESPACE, LABEL_REVISION } from '../render/labels.js';
 import { describeUsage, revisionUsage, type MetaLike, type PodLike } from '../revision/usage.js';
 import { Converger } from './converge.js';
 import type { EventRecorder } from './events.js';
@@ -49,6 +49,8 @@ export interface ReconcilerDeps {
   /** Live owned objects from the informers, when available (avoids GETs for readiness and istiod-managed fields). */
   ownedCache?: (apiVersion: string, kind: string, namespace: string | undefined, name: string) => KObject | undefined;
   now?: () => Date;
+  /** Inventory ConfigMaps from the watch cache (labels only), to notice revisions an IstioOperator left behind. */
+  inventories?: () => KObject[];
 }
 
 function splitKey(key: string): { namespace: string; name: string } {
@@ -191,9 +193,44 @@ export class Reconciler {
     const allReady = Object.values(components).every((c) => c.ready);
     const prev = iop.status?.status;
     const updating = !allReady && (prev === 'HEALTHY' || prev === 'UPDATING');
-    const status = await setStatus({ kind: 'applied', components, updating });
+    // 4. A revision this IstioOperator installed before (spec.revision changed: a canary upgrade) goes once the
+    // new one is ready and nothing uses the old one any more; until then it stays, and the status says why.
+    let note: string | undefined;
+    let recheck = allReady ? undefined : READINESS_RECHECK_MS;
+    if (allReady) {
+      const r = await this.retireOldRevisions(iop, owner, log);
+      note = r.kept;
+      if (r.kept) recheck = IN_USE_RECHECK_MS;
+      if (r.removed.length) this.stats.pruned += r.removed.length;
+    }
+    const status = await setStatus({ kind: 'applied', components, updating, ...(note ? { note } : {}) });
     const what = [...changed.map((r) => `${r.outcome} ${refString(r.ref)}`), ...result.pruned.map((r) => `pruned ${refString(r)}`)];
-    return done({ action: 'applied', status, changed: what, ...(allReady ? {} : { requeueAfterMs: READINESS_RECHECK_MS }) });
+    return done({ action: 'applied', status, changed: what, ...(recheck !== undefined ? { requeueAfterMs: recheck } : {}) });
+  }
+
+  private async retireOldRevisions(iop: IstioOperator, current: Owner, log: (level: 'debug' | 'info' | 'warn' | 'error', msg: string, f?: Record<string, unknown>) => void): Promise<{ removed: string[]; kept?: string }> {
+    const old = (this.d.inventories?.() ?? [])
+      .map((cm) => cm.metadata?.labels ?? {})
+      .filter((l) => l[LABEL_OWNER_NAME] === current.name && (l[LABEL_OWNER_NAMESPACE] ?? '') === current.namespace && (l[LABEL_REVISION] ?? 'default') !== current.rev)
+      .map((l) => ({ name: current.name, namespace: current.namespace, rev: l[LABEL_REVISION] ?? 'default' }));
+    if (!old.length) return { removed: [] };
+    const removed: string[] = [];
+    const kept: string[] = [];
+    for (const owner of old) {
+      const inv = (await listInventories(this.d.client)).find((i) => i.owner.name === owner.name && i.owner.namespace === owner.namespace && i.owner.rev === owner.rev);
+      if (!inv) continue;
+      const usage = await this.revisionUsage(inv);
+      if (usage) {
+        kept.push(usage);
+        continue;
+      }
+      const r = await uninstall(this.d.client, { owner: inv.owner, force: true });
+      this.converger.forget(inv.objects);
+      removed.push(...r.deleted.map(refString));
+      log('info', 'previous revision removed', { revision: owner.rev, objects: removed.length });
+      await this.d.events.emit(iop, 'Normal', 'RevisionRemoved', `revision ${owner.rev} is no longer used and was removed (${r.deleted.length} objects)`);
+    }
+    return { removed, ...(kept.length ? { kept: `previous ${kept.join('; ')}; it is removed once unused` } : {}) };
   }
 
   /**

@@ -20,7 +20,7 @@ export type Outcome =
   /** Rendering worked but applying or pruning failed. */
   | { kind: 'applyFailed'; message: string; components?: Record<string, ComponentState> }
   /** Applied; `notReady` names what is still coming up, per component. `updating` = the spec moved since the last success. */
-  | { kind: 'applied'; components: Record<string, { ready: boolean; message?: string }>; updating: boolean }
+  | { kind: 'applied'; components: Record<string, { ready: boolean; message?: string }>; updating: boolean; note?: string }
   /** Deletion is blocked until someone acts (revision in use). */
   | { kind: 'actionRequired'; message: string; components?: Record<string, ComponentState> }
   /** Work started and nothing is known yet (first sight of a generation). */
@@ -58,6 +58,7 @@ export function computeStatus(prev: IstioOperatorStatus | undefined, generation:
       const ready = waiting.length === 0;
       status = ready ? 'HEALTHY' : outcome.updating ? 'UPDATING' : 'RECONCILING';
       message = ready ? 'all components are installed and ready' : `waiting for ${waiting.join('; ')}`;
+      if (outcome.note) message += `; ${outcome.note}`;
       conds.push({ type: 'Reconciled', status: 'True', reason: 'Applied', message: 'the rendered manifests are applied' });
       conds.push(ready ? { type: 'Ready', status: 'True', reason: 'ComponentsReady', message } : { type: 'Ready', status: 'False', reason: 'ComponentsNotReady', message });
       break;

@@ -127,3 +127,30 @@ test.serial('deleting an IstioOperator whose revision is in use is ACTION_REQUIR
   await deleteIop(ns, name, 60_000);
   t.deepEqual(await ownedObjects(name, ns), []);
 });
+
+test.serial('changing spec.revision installs the new revision and removes the old one once nothing uses it', async (t) => {
+  const ns = await createNamespace(t, 'iop-rev');
+  const istioNs = await createNamespace(t, 'iop-rev-istio');
+  const revA = uniqueName('a').slice(0, 12);
+  const revB = uniqueName('b').slice(0, 12);
+  await startOperator(t, { namespaces: [ns] });
+  const name = 'canary';
+  await kubectlOk(['apply', '-f', '-'], iopYaml(name, ns, { profile: 'minimal', namespace: istioNs, revision: revA }));
+  await waitForStatus(ns, name, 'HEALTHY');
+  const user = await createNamespace(t, 'iop-rev-user', { 'istio.io/rev': revA });
+  await kubectlOk(['apply', '-f', '-'], iopYaml(name, ns, { profile: 'minimal', namespace: istioNs, revision: revB }));
+  const both = await waitForStatus(ns, name, (i) => i.status?.status === 'HEALTHY' && i.status.observedGeneration === i.metadata.generation && /previous revision/.test(i.status.message));
+  t.regex(both.status.message, new RegExp(`revision ${revA} is in use by 1 namespace \\(${user}\\)`));
+  t.truthy(await getJson(['deployment', '-n', istioNs, `istiod-${revB}`]), 'new revision installed');
+  t.truthy(await getJson(['deployment', '-n', istioNs, `istiod-${revA}`]), 'old revision kept while used');
+  await kubectlOk(['label', 'namespace', user, `istio.io/rev=${revB}`, '--overwrite']);
+  await kubectlOk(['annotate', 'istiooperator', '-n', ns, name, 'test/nudge=1']);
+  await waitFor('old revision removed', async () => !(await getJson(['deployment', '-n', istioNs, `istiod-${revA}`])), { timeoutMs: 30_000 });
+  const after = await waitForStatus(ns, name, (i) => i.status?.status === 'HEALTHY' && !/previous revision/.test(i.status.message));
+  t.is(after.status.message, 'all components are installed and ready');
+  const ev = await kubectlOk(['get', 'events', '-n', ns, '--field-selector', `involvedObject.name=${name},reason=RevisionRemoved`, '-o', 'jsonpath={.items[0].message}']);
+  t.regex(ev, new RegExp(revA));
+  t.truthy(await getJson(['deployment', '-n', istioNs, `istiod-${revB}`]));
+  await kubectlOk(['label', 'namespace', user, 'istio.io/rev-']);
+  await deleteIop(ns, name);
+});

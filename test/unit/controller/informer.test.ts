@@ -1,6 +1,6 @@
 import test from 'ava';
 import { Informer, type ListWatchSource, type WatchEvent, type KObject } from '../../../operator/controller/informer.js';
-import { isMeaningfulUpdate } from '../../../operator/controller/filter.js';
+import { contentChanged, isMeaningfulUpdate, slimForCache } from '../../../operator/controller/filter.js';
 
 type Obj = KObject;
 const obj = (name: string, rv: string, extra: Record<string, unknown> = {}): Obj => ({ kind: 'ConfigMap', metadata: { name, namespace: 'ns', resourceVersion: rv }, ...extra });
@@ -141,4 +141,23 @@ test('event filter ignores status, resourceVersion, managedFields, caBundle and 
   const dep = (ready: number, extra = {}) => ({ kind: 'Deployment', metadata: { name: 'istiod', resourceVersion: String(ready) }, spec: {}, status: { readyReplicas: ready, ...extra } });
   t.true(isMeaningfulUpdate(dep(0), dep(1)), 'readiness moves the install to HEALTHY');
   t.false(isMeaningfulUpdate(dep(1), dep(1, { collisionCount: 0 })));
+});
+
+test('the slim cache keeps identity, readiness and failurePolicy, drops content, and still detects drift', (t) => {
+  const cm = (data: string, rv: string) => ({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'istio-sidecar-injector', namespace: 'istio-system', resourceVersion: rv, labels: { a: 'b' }, managedFields: [{}] }, data: { config: data } });
+  const a = slimForCache(cm('x'.repeat(50_000), '1'));
+  t.is((a as any).data, undefined);
+  t.true(JSON.stringify(a).length < 500);
+  t.deepEqual(a.metadata!.labels, { a: 'b' });
+  t.is(a.metadata!.resourceVersion, '1');
+  t.false(isMeaningfulUpdate(a, slimForCache(cm('x'.repeat(50_000), '2'))), 'same content, new resourceVersion');
+  t.true(isMeaningfulUpdate(a, slimForCache(cm('tampered', '3'))), 'edited content is drift');
+  t.true(contentChanged(a, slimForCache(cm('tampered', '3'))));
+  const dep = (ready: number) => ({ apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'istiod' }, spec: { replicas: 1, template: { spec: { containers: [{ name: 'discovery' }] } } }, status: { readyReplicas: ready } });
+  const d = slimForCache(dep(0)) as any;
+  t.deepEqual(d.spec, { replicas: 1 });
+  t.false(contentChanged(d, slimForCache(dep(1))), 'readiness is not content');
+  t.true(isMeaningfulUpdate(d, slimForCache(dep(1))), 'but it is meaningful');
+  const vwc = slimForCache({ kind: 'ValidatingWebhookConfiguration', metadata: { name: 'v' }, webhooks: [{ name: 'w', failurePolicy: 'Fail', clientConfig: { caBundle: 'x' } }] } as any) as any;
+  t.deepEqual(vwc.webhooks, [{ name: 'w', failurePolicy: 'Fail' }]);
 });
