@@ -10,6 +10,10 @@ const SPECS: FlagSpec[] = [FLAGS.filename, FLAGS.set, FLAGS.revision, { ...FLAGS
 
 // Exit codes as `kubectl diff`: 0 no changes, 1 changes, >1 an error (so input errors are 2 here, not 1).
 export async function run(argv: string[]): Promise<number> {
+  // `diff | head` closes the pipe early: that is the reader's choice, not an error worth a stack trace.
+  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code === 'EPIPE') process.exit(1);
+  });
   try {
     const { flags, help } = parseArgs(argv, SPECS, 'diff');
     if (help) {

@@ -190,7 +190,7 @@ test.serial('a change to an immutable field is a clear error; --force replaces t
   t.is(sel.extra, 'yes');
 });
 
-test.serial('uninstall --revision R removes R only, and refuses while a namespace still uses R', async (t) => {
+test.serial('uninstall --revision R removes R only, and refuses while a namespace or a revision tag still uses R', async (t) => {
   const ns1 = await createNamespace(t, 'ap-un1');
   const ns2 = await createNamespace(t, 'ap-un2');
   const r1 = iopFile(t, ns1, 'minimal');
@@ -208,6 +208,15 @@ test.serial('uninstall --revision R removes R only, and refuses while a namespac
   t.is(refused.code, 1, refused.stdout);
   t.regex(refused.stderr, new RegExp(`Namespace ${user}: labelled istio.io/rev=${r1.revision}`));
   t.true((await readAll(refs(o1))).every(Boolean), 'nothing removed when refused');
+
+  // A revision tag (not ours) pointing at R1 is a user too.
+  const tagName = `istio-revision-tag-t${r1.revision}`;
+  t.teardown(async () => void (await kubectl(['delete', 'mutatingwebhookconfiguration', tagName, '--ignore-not-found'])));
+  const tag = { apiVersion: 'admissionregistration.k8s.io/v1', kind: 'MutatingWebhookConfiguration', metadata: { name: tagName, labels: { 'istio.io/tag': `t${r1.revision}`, 'istio.io/rev': r1.revision } }, webhooks: [] };
+  t.is((await kubectl(['apply', '-f', '-'], { input: JSON.stringify(tag) })).code, 0);
+  const refused2 = await cli(['uninstall', '--revision', r1.revision, '-y']);
+  t.is(refused2.code, 1);
+  t.regex(refused2.stderr, new RegExp(`Tag t${r1.revision}: revision tag points at ${r1.revision}`));
 
   const r = await cli(['uninstall', '--revision', r1.revision, '-y', '--force']);
   t.is(r.code, 0, r.stderr);
