@@ -243,8 +243,30 @@ function issuedBy(certPem: string, issuerPem: string): boolean {
 const decode = (d: Record<string, string> | undefined, k: string) => (d?.[k] === undefined ? undefined : Buffer.from(d[k], 'base64').toString('utf8'));
 const encode = (s: string) => Buffer.from(s).toString('base64');
 
+// Verifying a bundle costs tens of milliseconds (certificate extensions are parsed with @peculiar/x509),
+// while a reconcile with nothing due should cost two reads. A secret whose uid and resourceVersion have not
+// changed holds the same bytes, so a passed check is remembered with the time window in which it holds.
+const checked = new Map<string, { from: number; to: number }>();
+
+function checkKey(kind: string, client: KubeClient, s: K8sSecret, extra = ''): string | undefined {
+  const m = s.metadata as { uid?: string; resourceVersion?: string };
+  if (!m.resourceVersion) return undefined;
+  return `${kind}|${client.server}|${s.metadata.namespace}/${s.metadata.name}|${m.uid ?? ''}|${m.resourceVersion}|${extra}`;
+}
+
+function passedBefore(key: string | undefined, now: Date): boolean {
+  const c = key === undefined ? undefined : checked.get(key);
+  return !!c && now.getTime() >= c.from && now.getTime() < c.to;
+}
+
+function rememberPass(key: string | undefined, from: number, to: number): void {
+  if (key === undefined) return;
+  if (checked.size >= 256) checked.clear();
+  checked.set(key, { from, to });
+}
+
 /** Reads the root secret; a damaged one is an error rather than a reason to make a new root (that would break every workload's trust). */
-function readRoot(secret: K8sSecret, ns: string): { state: RootState; warnings: Warning[] } {
+function readRoot(secret: K8sSecret, ns: string, verify = true): { state: RootState; warnings: Warning[] } {
   const where = (k: string) => `secret ${ns}/${ROOT_SECRET}: ${k}`;
   const issues: FieldIssue[] = [];
   const warnings: Warning[] = [];
@@ -255,6 +277,7 @@ function readRoot(secret: K8sSecret, ns: string): { state: RootState; warnings: 
     if (c === undefined && k === undefined && !required) return undefined;
     if (c === undefined) return void issues.push({ path: where(ck), message: 'is missing', hint });
     if (k === undefined) return void issues.push({ path: where(kk), message: 'is missing', hint });
+    if (!verify) return { certPem: c, keyPem: k };
     const ins = inspectBundle({ caCert: c, caKey: k, rootCert: c, certChain: c }, `${ns}/${ROOT_SECRET}`, new Date(0), 0);
     // Time is judged by planCa, not here: an expiring root is rotated, not refused.
     const bad = ins.issues.filter((i) => !/expired|not valid before/.test(i.message));
@@ -372,7 +395,9 @@ async function operated(client: KubeClient, t: CaTarget, now: Date, opts: Prepar
     outcome = 'created';
     steps.push(`created a new root CA (${info(root.current.certPem).subject}, expires on ${info(root.current.certPem).notAfter}) in secret ${t.namespace}/${ROOT_SECRET}`);
   } else {
-    const r = readRoot(rootLive, t.namespace);
+    const key = checkKey('root', client, rootLive);
+    const r = readRoot(rootLive, t.namespace, !passedBefore(key, now));
+    rememberPass(key, -Infinity, Infinity);
     root = r.state;
     warnings.push(...r.warnings);
   }
@@ -383,10 +408,19 @@ async function operated(client: KubeClient, t: CaTarget, now: Date, opts: Prepar
   if (!caLive) unusable = `secret ${t.namespace}/${t.secretName} did not exist`;
   else {
     const b = bundleFromSecretData(caLive.data);
-    const ins = inspectBundle(b, `${t.namespace}/${t.secretName}`, now, 0);
-    if (ins.issues.length) unusable = `secret ${t.namespace}/${t.secretName} was not usable: ${ins.issues.map(formatIssue).join('; ')}`;
-    else if (!issuedBy(b.caCert!, issuerOf(root).certPem)) unusable = `the intermediate in secret ${t.namespace}/${t.secretName} was not issued by the ${root.phase === 'trust-both' ? 'previous' : 'current'} root`;
-    else inter = { certPem: b.caCert!, keyPem: b.caKey! };
+    const key = checkKey('cacerts', client, caLive, cert(issuerOf(root).certPem).fingerprint256);
+    if (passedBefore(key, now)) inter = { certPem: b.caCert!, keyPem: b.caKey! };
+    else {
+      const ins = inspectBundle(b, `${t.namespace}/${t.secretName}`, now, 0);
+      if (ins.issues.length) unusable = `secret ${t.namespace}/${t.secretName} was not usable: ${ins.issues.map(formatIssue).join('; ')}`;
+      else if (!issuedBy(b.caCert!, issuerOf(root).certPem)) unusable = `the intermediate in secret ${t.namespace}/${t.secretName} was not issued by the ${root.phase === 'trust-both' ? 'previous' : 'current'} root`;
+      else {
+        inter = { certPem: b.caCert!, keyPem: b.caKey! };
+        // The check holds while every certificate in the bundle is within its validity.
+        const all = [ins.intermediate!, ...ins.roots];
+        rememberPass(key, Math.max(...all.map((c) => Date.parse(c.notBefore))), Math.min(...all.map((c) => Date.parse(c.notAfter))));
+      }
+    }
   }
 
   let plan: CaAction;

@@ -256,3 +256,19 @@ test('the CA secrets live where istiod runs, as render places it', (t) => {
     t.is(caTargetFrom(i).namespace, ns);
   }
 });
+
+test('a cacerts changed behind our back is checked again (the remembered check is per resourceVersion) and repaired', async (t) => {
+  const f = new FakeCluster(['istio-system']);
+  const i = iop({ mode: 'operator', keyType: 'ECDSA' });
+  await prepareCa(f.client, i);
+  t.is((await prepareCa(f.client, i)).outcome, 'none');
+  const ca = f.secret('istio-system', 'cacerts');
+  const root = f.secret('istio-system', ROOT_SECRET);
+  ca.data['ca-key.pem'] = root.data[ROOT_KEYS.key];
+  ca.metadata.resourceVersion = String(Number(ca.metadata.resourceVersion) + 1);
+  const r = await prepareCa(f.client, i);
+  t.is(r.outcome, 'renewed');
+  t.regex(r.message, /ca-key.pem: does not match the certificate in ca-cert.pem/);
+  t.notRegex(JSON.stringify(r), /PRIVATE KEY/);
+  t.is((await prepareCa(f.client, i)).outcome, 'none');
+});
