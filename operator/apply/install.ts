@@ -54,6 +54,8 @@ export async function install(client: KubeClient, rendered: K8sObject[], opts: I
   const progress = opts.progress ?? silentProgress;
   const timeoutMs = opts.timeoutMs ?? 300_000;
   const owner = opts.owner;
+  // A client may serve many installs (the controller): report this install's requests only.
+  const start = { ...client.counts };
   const objects = [...rendered];
 
   // Cluster-scoped kinds must not carry a namespace, or inventory keys would not match live objects.
@@ -114,6 +116,7 @@ export async function install(client: KubeClient, rendered: K8sObject[], opts: I
 
   if (opts.wait && !opts.dryRun) await waitInstalled(client, objects, timeoutMs, progress);
 
+  const counts = Object.fromEntries(Object.entries(client.counts).map(([k, v]) => [k, v - start[k as keyof RequestCounts]])) as unknown as RequestCounts;
   const order = new Map(objects.map((o, i) => [refKey(refOf(o)), i]));
   results.sort((a, b) => (order.get(refKey(a.ref)) ?? 0) - (order.get(refKey(b.ref)) ?? 0));
   return {
@@ -121,8 +124,8 @@ export async function install(client: KubeClient, rendered: K8sObject[], opts: I
     pruned: pruneResult.deleted,
     pruneNotes: pruneResult.skipped,
     namespaceCreated,
-    counts: { ...client.counts },
-    writes: writesOf(client.counts),
+    counts,
+    writes: writesOf(counts),
   };
 }
 
