@@ -4,6 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import test from 'ava';
 import yaml from 'js-yaml';
+import { testKubeconfig } from '../helpers/cluster.js';
 import { cli } from './_util.js';
 
 const iop = path.join(os.tmpdir(), `ap-errors-${process.pid}.yaml`);
@@ -52,4 +53,16 @@ test('uninstall needs exactly one of --revision, -f, --purge', async (t) => {
   const r = await cli(['uninstall', '-y'], { kubeconfig: kubeconfig('https://127.0.0.1:1') });
   t.is(r.code, 1);
   t.regex(r.stderr, /exactly one of --revision R, -f FILE, or --purge/);
+});
+
+test('rejected credentials: names the server and the kubeconfig user', async (t) => {
+  const real = yaml.load(fs.readFileSync(testKubeconfig(), 'utf8')) as any;
+  real.users = [{ name: 'wrong-token', user: { token: 'not-a-valid-token' } }];
+  real.contexts[0].context.user = 'wrong-token';
+  const file = path.join(os.tmpdir(), `ap-errors-401-${process.pid}`);
+  fs.writeFileSync(file, yaml.dump(real));
+  t.teardown(() => fs.rmSync(file, { force: true }));
+  const r = await cli(['install', '-f', iop, '-y'], { kubeconfig: file });
+  t.is(r.code, 2);
+  t.regex(r.stderr, /unauthorized: the API server at https:\/\/127\.0\.0\.1:\d+ rejected the credentials of user "wrong-token" \(get namespaces "istio-system"\)/);
 });
