@@ -50,6 +50,11 @@ export class Converger {
     return !!rv && this.memo.get(refKey(ref))?.rv === rv;
   }
 
+  /** Drop every memo: the next reconcile of each object compares it with the live object again. */
+  forgetAll(): void {
+    this.memo.clear();
+  }
+
   forget(refs: ObjectRef[]): void {
     for (const r of refs) this.memo.delete(refKey(r));
   }

@@ -106,7 +106,10 @@ export class Manager {
       concurrency: opts.concurrency ?? 2,
       handler: (key) => this.handle(key),
       resyncMs: opts.resyncMs ?? 10 * 60_000,
-      resyncKeys: () => this.iopInformers.flatMap((i) => i.keys()),
+      resyncKeys: () => {
+        this.reconciler.verifyEverythingNextTime();
+        return this.iopInformers.flatMap((i) => i.keys());
+      },
       onError: (key, err, ms) => this.log('error', 'reconcile failed', { istiooperator: key, error: (err as Error).message, retryInMs: ms }),
     });
     r.add(new Gauge('istio_operator_queue_depth', 'IstioOperators waiting to be reconciled.', () => [[{}, this.queue.depth]]));

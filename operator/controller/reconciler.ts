@@ -88,6 +88,14 @@ export class Reconciler {
     this.converger = new Converger(d.client);
   }
 
+  /**
+   * The periodic resync is the safety net for watch events that never arrived; it must not trust the watch
+   * cache, so before it the apply memo is dropped and every object is compared with the live one again.
+   */
+  verifyEverythingNextTime(): void {
+    this.converger.forgetAll();
+  }
+
   /** A watch event for an owned object that only echoes our own apply. */
   isOwnWrite(o: KObject): boolean {
     const md = o.metadata ?? {};
@@ -234,9 +242,12 @@ export class Reconciler {
   }
 
   /**
-   * istiod flips the validating webhook's failurePolicy to Fail once it serves, and patches in the caBundle
-   * (which we never render). Applying our initial `Ignore` again would undo istiod's flip on every reconcile,
-   * so once the webhook exists we render whatever failurePolicy it has: no diff, no fight.
+   * istiod flips the validating webhook's failurePolicy to Fail once it serves (taking ownership of the field),
+   * and patches in the caBundle (which we never render). Applying our initial `Ignore` again would undo the flip
+   * on every reconcile; applying istiod's value would take the field back from istiod (a write, and a fight
+   * when it changes it again). So once the live value differs from ours, we leave the field out of our apply:
+   * it stays istiod's. While it still has our value we keep rendering it, because dropping a field we solely own
+   * would let the apiserver default it (to Fail) before istiod is ready.
    */
   private keepIstiodManagedFields(objects: K8sObject[]): void {
     for (const o of objects) {
@@ -245,7 +256,7 @@ export class Reconciler {
       if (!live?.webhooks) continue;
       for (const w of (o as any).webhooks ?? []) {
         const lw = live.webhooks.find((x: any) => x.name === w.name);
-        if (lw?.failurePolicy) w.failurePolicy = lw.failurePolicy;
+        if (lw?.failurePolicy && lw.failurePolicy !== w.failurePolicy) delete w.failurePolicy;
       }
     }
   }

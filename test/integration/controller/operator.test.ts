@@ -68,6 +68,25 @@ test.serial('an IstioOperator goes from kubectl apply to HEALTHY, repairs drift,
   await kubectlOk(['patch', 'configmap', '-n', istioNs, `istio-${rev}`, '--type=merge', '-p', '{"data":{"mesh":"tampered: true"}}']);
   await waitFor('mesh config restored', async () => (await getJson(['configmap', '-n', istioNs, `istio-${rev}`])).data.mesh === mesh.data.mesh, { timeoutMs: 30_000 });
 
+  // 4b. What istiod itself writes (webhook caBundle; the validating webhook's failurePolicy flipped to Fail once it
+  // serves) neither triggers a reconcile nor is undone by one.
+  const vwcName = `istio-validator-${rev}-${istioNs}`;
+  const mwcName = `istio-sidecar-injector-${rev}-${istioNs}`;
+  const ca = Buffer.from('-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n').toString('base64');
+  await new Promise((r) => setTimeout(r, 1000));
+  const quietFrom = results().length;
+  await kubectlOk(['patch', 'validatingwebhookconfiguration', vwcName, '--field-manager=pilot-discovery', '--type=json', '-p', JSON.stringify([{ op: 'replace', path: '/webhooks/0/failurePolicy', value: 'Fail' }, { op: 'add', path: '/webhooks/0/clientConfig/caBundle', value: ca }])]);
+  await kubectlOk(['patch', 'mutatingwebhookconfiguration', mwcName, '--field-manager=pilot-discovery', '--type=json', '-p', JSON.stringify([{ op: 'add', path: '/webhooks/0/clientConfig/caBundle', value: ca }])]);
+  await new Promise((r) => setTimeout(r, 1500));
+  t.is(results().length, quietFrom, 'istiod-managed fields trigger no reconcile');
+  mgr.queue.add(key);
+  await mgr.queue.idle();
+  t.is(results().at(-1)!.result.writes, 0, `a reconcile after istiod's writes writes nothing: ${results().at(-1)!.result.changed?.join(', ')}`);
+  const vwc = await getJson(['validatingwebhookconfiguration', vwcName]);
+  t.is(vwc.webhooks[0].failurePolicy, 'Fail', "istiod's failurePolicy stays");
+  t.is(vwc.webhooks[0].clientConfig.caBundle, ca);
+  t.is((await getJson(['mutatingwebhookconfiguration', mwcName])).webhooks[0].clientConfig.caBundle, ca);
+
   // 5. ignoreReconcile pauses this IstioOperator: drift stays until the annotation goes.
   await kubectlOk(['annotate', 'istiooperator', '-n', ns, name, 'install.istio.io/ignoreReconcile=true']);
   await waitFor('paused', () => results().at(-1)?.result.action === 'paused');
