@@ -56,6 +56,15 @@ test.serial('an IstioOperator goes from kubectl apply to HEALTHY, repairs drift,
   t.true(env.some((e: any) => e.name === 'EDITED' && e.value === 'yes'));
   await waitForStatus(ns, name, 'HEALTHY');
 
+  // 3b. Disabling a component prunes its objects and drops it from the status.
+  await kubectlOk(['patch', 'istiooperator', '-n', ns, name, '--type=merge', '-p', JSON.stringify({ spec: { components: { ingressGateways: [{ name: 'istio-ingressgateway', enabled: false }] } } })]);
+  const noGw = await waitForStatus(ns, name, (i) => i.status?.status === 'HEALTHY' && i.status.observedGeneration === i.metadata.generation && !i.status.componentStatus?.IngressGateways);
+  t.deepEqual(Object.keys(noGw.status.componentStatus).sort(), ['Base', 'Pilot']);
+  t.falsy(await getJson(['deployment', '-n', istioNs, 'istio-ingressgateway']), 'gateway Deployment pruned');
+  t.falsy(await getJson(['service', '-n', istioNs, 'istio-ingressgateway']), 'gateway Service pruned');
+  const pruned = await kubectlOk(['get', 'events', '-n', ns, '--field-selector', `involvedObject.name=${name},reason=Pruned`, '-o', 'jsonpath={.items[0].message}']);
+  t.regex(pruned, /Deployment .*istio-ingressgateway/);
+
   // 4. Drift: a deleted istiod Deployment is recreated, an edited ConfigMap is restored.
   const t2 = Date.now();
   await kubectlOk(['delete', 'deployment', '-n', istioNs, `istiod-${rev}`, '--wait=false']);
