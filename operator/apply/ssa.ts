@@ -129,6 +129,10 @@ export async function applyObject(client: KubeClient, res: Resources, rendered: 
     if (opts.dryRun) return { ref, outcome: 'created', after: await patchApply(client, path, o, true).catch(() => o as Record<string, any>) };
     return { ref, outcome: 'created', after: await patchApply(client, path, o, false) };
   }
+  return applyExisting(client, path, ref, yieldRuntimeFields(o, live), live, opts);
+}
+
+async function applyExisting(client: KubeClient, path: string, ref: ObjectRef, o: K8sObject, live: Record<string, any>, opts: SsaOptions): Promise<ObjectResult> {
   if (!opts.noPrecheck && certainlyUnchanged(o, live)) return { ref, outcome: 'unchanged', live, after: live };
   let would: Record<string, any>;
   try {
@@ -144,6 +148,26 @@ export async function applyObject(client: KubeClient, res: Resources, rendered: 
   if (sameObject(live, would) && sameOwnership(live, would)) return { ref, outcome: 'unchanged', live, after: live };
   if (opts.dryRun) return { ref, outcome: 'configured', live, after: would };
   return { ref, outcome: 'configured', live, after: await patchApply(client, path, o, false) };
+}
+
+/**
+ * Fields Istio sets at runtime, which we render only as a starting value: istiod switches its validating
+ * webhooks from failurePolicy Ignore to Fail once it serves. Forcing our Ignore back on every install would
+ * undo that, and an operator reconciling on every change would fight istiod forever. So once another
+ * manager owns such a field, our body leaves it out (and with it our claim to it).
+ */
+export function yieldRuntimeFields(o: K8sObject, live: Record<string, any>): K8sObject {
+  if (o.kind !== 'ValidatingWebhookConfiguration' || !Array.isArray(o.webhooks)) return o;
+  const others = ((live.metadata?.managedFields ?? []) as Array<Record<string, any>>).filter((m) => m.manager !== FIELD_MANAGER);
+  const theirs = (name: string) => others.some((m) => m.fieldsV1?.['f:webhooks']?.[`k:${JSON.stringify({ name })}`]?.['f:failurePolicy']);
+  let changed = false;
+  const webhooks = (o.webhooks as Array<Record<string, any>>).map((w) => {
+    if (w.failurePolicy === undefined || !theirs(String(w.name))) return w;
+    changed = true;
+    const { failurePolicy: _runtime, ...rest } = w;
+    return rest;
+  });
+  return changed ? { ...o, webhooks } : o;
 }
 
 /** Deletes and waits until the name is free, so the following create does not race the old object. */

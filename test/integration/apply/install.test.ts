@@ -174,6 +174,26 @@ test.serial('another field manager changes one of our fields and one of theirs: 
   t.is((await cli(['diff', '-f', inst.file])).code, 0, 'in sync afterwards');
 });
 
+test.serial("istiod switching its validating webhook to failurePolicy Fail is not undone by the next install", async (t) => {
+  const ns = await createNamespace(t, 'ap-runtime');
+  const inst = iopFile(t, ns, 'minimal');
+  cleanupRevision(t, inst.revision);
+  t.is((await cli(['install', '-f', inst.file, '-y', '--wait=false'])).code, 0);
+  const vwc = rendered(inst.file).find((o) => o.kind === 'ValidatingWebhookConfiguration')!;
+  const hooks = vwc.webhooks as Array<{ name: string; failurePolicy?: string }>;
+  t.is(hooks[0]!.failurePolicy, 'Ignore');
+  // What istiod's webhook controller does once it serves (an update under its own manager name).
+  const live = JSON.parse((await kubectl(['get', 'validatingwebhookconfiguration', vwc.metadata.name, '-o', 'json'])).stdout);
+  live.webhooks = live.webhooks.map((w: any) => ({ ...w, failurePolicy: 'Fail' }));
+  delete live.metadata.managedFields;
+  t.is((await kubectl(['replace', '--field-manager', 'pilot-discovery', '-f', '-'], { input: JSON.stringify(live) })).code, 0);
+  const r = await cli(['install', '-f', inst.file, '-y', '--wait=false']);
+  t.is(r.code, 0, r.stderr);
+  t.is(ownWrites(r.stdout), 0, r.stdout);
+  const after = JSON.parse((await kubectl(['get', 'validatingwebhookconfiguration', vwc.metadata.name, '-o', 'json'])).stdout);
+  t.true(after.webhooks.every((w: any) => w.failurePolicy === 'Fail'));
+});
+
 test.serial('a change to an immutable field is a clear error; --force replaces that object only', async (t) => {
   const ns = await createNamespace(t, 'ap-immutable');
   const inst = iopFile(t, ns, 'default');
