@@ -3,14 +3,47 @@ import path from 'node:path';
 import { createRequire } from 'node:module';
 import type FullHandlebars from 'handlebars';
 import yaml from 'js-yaml';
-import { CACHE_FORMAT, cacheDir, cacheDisabled, contentKey } from '../buildcache.js';
+import { CACHE_FORMAT, cacheDir, cacheDisabled } from '../buildcache.js';
 import { manifestsDir } from '../paths.js';
 
 const requireHere = createRequire(import.meta.url);
+export const RUNTIME_BUNDLE_FILE = 'handlebars-runtime.cjs';
+
+/** What dist/operator/cache/handlebars-runtime.cjs exports: the runtime's files in one, and what they were made from. */
+export interface RuntimeBundle {
+  format: number;
+  /** The file `require('handlebars/runtime')` resolves to, relative to the cache folder. */
+  entry: string;
+  /** [file relative to the cache folder, size, mtimeMs] of every file in the bundle. */
+  files: Array<[string, number, number]>;
+  load(): unknown;
+}
+
+/** True when the bundle holds exactly the files `require('handlebars/runtime')` would load now. */
+export function runtimeBundleCurrent(b: RuntimeBundle): boolean {
+  if (b.format !== CACHE_FORMAT || requireHere.resolve('handlebars/runtime') !== path.resolve(cacheDir, b.entry)) return false;
+  return b.files.every(([rel, size, mtimeMs]) => {
+    const st = fs.statSync(path.resolve(cacheDir, rel), { throwIfNoEntry: false });
+    return !!st && st.size === size && st.mtimeMs === mtimeMs;
+  });
+}
+
 // The runtime only: the compiler (parser, code generator, source maps) is loaded when a template has to be
 // compiled from source, which a built package never needs (templates are precompiled into dist/operator/cache).
-// require, not import: the module is CommonJS, and import would scan its source for named exports first.
-const Handlebars = requireHere('handlebars/runtime') as typeof FullHandlebars;
+// The build also joins the runtime's ~20 CommonJS files into one: loading them one by one cost more than the
+// rest of the cache saves. It is used only while every file it was made from is unchanged (size and mtime).
+function loadHandlebarsRuntime(): typeof FullHandlebars {
+  if (!cacheDisabled()) {
+    try {
+      const b = requireHere(path.join(cacheDir, RUNTIME_BUNDLE_FILE)) as RuntimeBundle;
+      if (runtimeBundleCurrent(b)) return b.load() as typeof FullHandlebars;
+    } catch {
+      // Not built: the installed files.
+    }
+  }
+  return requireHere('handlebars/runtime') as typeof FullHandlebars;
+}
+const Handlebars = loadHandlebarsRuntime();
 
 /** A Kubernetes object as rendered: plain data, no classes. */
 export type K8sObject = {
@@ -67,12 +100,12 @@ const partialsLoaded = new Set<string>();
 export const COMPILE_OPTIONS = Object.freeze({ noEscape: true, strict: false, preventIndent: true });
 export const TEMPLATE_CACHE_FILE = 'templates.cjs';
 
-/** What dist/operator/cache/templates.cjs exports: Handlebars.precompile output per template, keyed by source content. */
+/** What dist/operator/cache/templates.cjs exports: Handlebars.precompile output per template, with the source it was made from. */
 export interface TemplateCache {
   format: number;
   handlebars: string;
   options: string;
-  templates: Record<string, { key: string; spec: object }>;
+  templates: Record<string, { source: string; spec: object }>;
 }
 
 /** The fingerprint a template cache must carry to be used: same format, compiler version and options. */
@@ -127,7 +160,7 @@ export function precompileSource(src: string): string {
 function templateOf(id: string): Compiled {
   const src = fs.readFileSync(path.join(manifestsDir, id), 'utf8');
   const entry = loadTemplateCache()?.templates[id];
-  if (entry && entry.key === contentKey(src)) return hb.template(entry.spec as TemplateSpecification);
+  if (entry && entry.source === src) return hb.template(entry.spec as TemplateSpecification);
   // Same path as the build (precompile, then the runtime's template()), so cached and fresh behave alike.
   // eslint-disable-next-line @typescript-eslint/no-implied-eval -- our own template, compiled by Handlebars
   const spec = new Function(`return ${precompileSource(src)};`)() as TemplateSpecification;

@@ -2,9 +2,20 @@ import test from 'ava';
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
+import { createRequire } from 'node:module';
 import path from 'node:path';
-import { CACHE_FORMAT, DATA_CACHE_FILE, PARSERS, cacheDir, cachedParse, contentKey, entryId, parserVersions, resetDataCache } from '../../../operator/buildcache.js';
-import { TEMPLATE_CACHE_FILE, precompileSource, renderTemplate, resetTemplateCache, templateCacheStamp, type TemplateCache } from '../../../operator/render/engine.js';
+import { CACHE_FORMAT, DATA_CACHE_FILE, PARSERS, cacheDir, cachedParse, parserVersions, resetDataCache } from '../../../operator/buildcache.js';
+import {
+  RUNTIME_BUNDLE_FILE,
+  TEMPLATE_CACHE_FILE,
+  precompileSource,
+  renderTemplate,
+  resetTemplateCache,
+  runtimeBundleCurrent,
+  templateCacheStamp,
+  type RuntimeBundle,
+  type TemplateCache,
+} from '../../../operator/render/engine.js';
 import { buildDataCache, writeCaches } from '../../../operator/render/precompile.js';
 import { manifestsDir, packageRoot } from '../../../operator/paths.js';
 
@@ -21,21 +32,14 @@ test.serial.afterEach.always(() => {
   resetDataCache(undefined);
 });
 
-test('the key is the content: any edit changes it, nothing else does', (t) => {
-  const a = 'apiVersion: v1\nkind: ConfigMap\n';
-  t.is(contentKey(a), contentKey(String(a)));
-  t.not(contentKey(a), contentKey(a + ' '));
-  t.not(contentKey(a), contentKey(a.replace('v1', 'v2')));
-  t.not(entryId('yaml', a), entryId('yamlCoreAll', a), 'the same text read by another parser is another entry');
-});
-
 test.serial('cachedParse uses an entry only for the text it was made from', (t) => {
   const old = 'a: 1\nb: [x]\n';
   const edited = 'a: 2\nb: [x]\n';
   // A cache entry deliberately different from what parsing gives, to see which one is returned.
-  resetDataCache({ format: CACHE_FORMAT, parsers: parserVersions(), entries: { [entryId('yaml', old)]: JSON.stringify({ from: 'cache' }) } });
+  resetDataCache({ format: CACHE_FORMAT, parsers: parserVersions(), entries: [['yaml', old, JSON.stringify({ from: 'cache' })]] });
   t.deepEqual(cachedParse('yaml', old), { from: 'cache' });
   t.deepEqual(cachedParse('yaml', edited), { a: 2, b: ['x'] }, 'edited text: parsed from source');
+  t.deepEqual(cachedParse('yaml', old + ' '), { a: 1, b: ['x'] }, 'even a trailing space is another text');
   t.deepEqual(cachedParse('yamlCoreAll', old), [{ a: 1, b: ['x'] }], 'another parser: parsed from source');
   // Each use gets its own copy: callers mutate what they get.
   const one = cachedParse('yaml', old) as Record<string, unknown>;
@@ -52,7 +56,7 @@ test('the data cache keeps only values JSON carries exactly', (t) => {
     fs.writeFileSync(path.join(dir, 'date.yaml'), 'when: 2001-12-14\n'); // default schema: a Date
     fs.writeFileSync(path.join(dir, 'nan.yaml'), 'n: .nan\n');
     const c = buildDataCache(['plain', 'date', 'nan'].map((n) => ({ parser: 'yaml' as const, rel: path.join(dir, `${n}.yaml`) })));
-    t.deepEqual(Object.keys(c.entries), [entryId('yaml', fs.readFileSync(path.join(dir, 'plain.yaml'), 'utf8'))]);
+    t.deepEqual(c.entries.map(([parser, text]) => [parser, text]), [['yaml', fs.readFileSync(path.join(dir, 'plain.yaml'), 'utf8')]]);
     t.is(c.parsers, parserVersions());
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
@@ -61,7 +65,7 @@ test('the data cache keeps only values JSON carries exactly', (t) => {
 
 test.serial('cachedParse ignores a cache from another js-yaml or cache format', (t) => {
   const text = 'a: 1\n';
-  const entries = { [entryId('yaml', text)]: JSON.stringify('cached') };
+  const entries: Array<['yaml', string, string]> = [['yaml', text, JSON.stringify('cached')]];
   resetDataCache({ format: CACHE_FORMAT, parsers: parserVersions(), entries });
   t.is(cachedParse('yaml', text), 'cached', 'the control: a matching stamp is used');
   for (const stale of [
@@ -73,8 +77,9 @@ test.serial('cachedParse ignores a cache from another js-yaml or cache format', 
   }
 });
 
-function templateCacheWith(id: string, key: string, src: string): TemplateCache {
-  return { ...templateCacheStamp(), templates: { [id]: { key, spec: evalSpec(precompileSource(src)) } } };
+/** A template cache whose entry says it was made from `source` but holds the spec of `compiled`. */
+function templateCacheWith(id: string, source: string, compiled: string): TemplateCache {
+  return { ...templateCacheStamp(), templates: { [id]: { source, spec: evalSpec(precompileSource(compiled)) } } };
 }
 
 test.serial('a precompiled template is used only while its source is unchanged', (t) => {
@@ -85,16 +90,16 @@ test.serial('a precompiled template is used only while its source is unchanged',
   t.is(fresh[0]?.metadata.name, 'istio-reader-service-account');
 
   // Made from this exact source: used (the spec here differs on purpose, to see that it is the one used).
-  resetTemplateCache(templateCacheWith(SA, contentKey(src), other));
+  resetTemplateCache(templateCacheWith(SA, src, other));
   t.is(renderTemplate('base', 'reader-serviceaccount.yaml.hbs', saView)[0]?.metadata.name, 'from-the-cache');
 
   // Made from an older source (the template was edited after the build): compiled from source instead.
-  resetTemplateCache(templateCacheWith(SA, contentKey(other), other));
+  resetTemplateCache(templateCacheWith(SA, other, other));
   t.deepEqual(renderTemplate('base', 'reader-serviceaccount.yaml.hbs', saView), fresh);
 
   // Made by another Handlebars version, cache format or with other compile options: the whole cache is ignored.
   for (const stamp of [{ handlebars: '0.0.1' }, { options: '{}' }, { format: CACHE_FORMAT + 1 }]) {
-    resetTemplateCache({ ...templateCacheWith(SA, contentKey(src), other), ...stamp });
+    resetTemplateCache({ ...templateCacheWith(SA, src, other), ...stamp });
     t.deepEqual(renderTemplate('base', 'reader-serviceaccount.yaml.hbs', saView), fresh, JSON.stringify(stamp));
   }
 });
@@ -104,6 +109,25 @@ test.serial('no cache at all: templates compile from source with the same result
   const noCache = renderTemplate('base', 'reader-serviceaccount.yaml.hbs', saView);
   resetTemplateCache(undefined);
   t.deepEqual(renderTemplate('base', 'reader-serviceaccount.yaml.hbs', saView), noCache);
+});
+
+test('the joined Handlebars runtime is used only while every file it was made from is unchanged', (t) => {
+  const file = path.join(cacheDir, RUNTIME_BUNDLE_FILE);
+  if (!fs.existsSync(file)) writeCaches();
+  if (!fs.existsSync(file)) return t.pass('this Handlebars cannot be joined; the installed files are loaded');
+  const b = createRequire(import.meta.url)(file) as RuntimeBundle;
+  t.true(runtimeBundleCurrent(b));
+  t.true(b.files.length > 5);
+  const [rel, size, mtimeMs] = b.files[0]!;
+  t.false(runtimeBundleCurrent({ ...b, files: [[rel, size + 1, mtimeMs], ...b.files.slice(1)] }), 'a file of another size');
+  t.false(runtimeBundleCurrent({ ...b, files: [[rel, size, mtimeMs + 1], ...b.files.slice(1)] }), 'a file written since');
+  t.false(runtimeBundleCurrent({ ...b, files: [['../no/such/file.js', 1, 1], ...b.files] }), 'a file gone');
+  t.false(runtimeBundleCurrent({ ...b, entry: b.files[1]![0] }), 'handlebars/runtime resolves elsewhere now');
+  t.false(runtimeBundleCurrent({ ...b, format: CACHE_FORMAT + 1 }));
+  // The joined runtime is the runtime: same version, same template() contract.
+  const joined = b.load() as { VERSION: string; template: unknown };
+  t.is(joined.VERSION, (createRequire(import.meta.url)('handlebars/runtime') as { VERSION: string }).VERSION);
+  t.is(typeof joined.template, 'function');
 });
 
 function renderCli(args: string[], env: NodeJS.ProcessEnv = {}, root = packageRoot) {
@@ -184,7 +208,7 @@ test('render loads neither the Handlebars compiler nor the Kubernetes client', (
   t.is(r.status, 0, r.stderr);
   const loaded = JSON.parse(r.stderr.trim().split('\n').pop()!) as string[];
   t.true(loaded.some((u) => u.includes('render/engine.js')), 'the probe sees the render modules');
-  t.true(loaded.some((u) => /handlebars[/\\]dist[/\\]cjs[/\\]handlebars\.runtime\.js$/.test(u)));
+  t.true(loaded.some((u) => u.endsWith(RUNTIME_BUNDLE_FILE)) || loaded.some((u) => /handlebars[/\\]dist[/\\]cjs[/\\]handlebars\.runtime\.js$/.test(u)));
   for (const heavy of [/@kubernetes[/\\]client-node/, /handlebars[/\\]dist[/\\]cjs[/\\]handlebars[/\\]compiler/, /source-map/, /p-queue/, /@peculiar/, /operator[/\\](apply|controller|ca|revision)[/\\]/]) {
     t.false(loaded.some((u) => heavy.test(u)), `render must not load ${heavy}`);
   }
