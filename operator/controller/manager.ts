@@ -134,6 +134,10 @@ export class Manager {
       client: this.client,
       events: new EventRecorder(this.kube, undefined, (e) => this.log('warn', 'event not recorded', { error: (e as Error).message })),
       log: this.log,
+      iopExists: (key) => this.iopInformers.some((i) => {
+        const o = i.get(key);
+        return !!o && !o.metadata?.deletionTimestamp;
+      }),
       inventories: () => (this.ownedInformers.get('v1/ConfigMap')?.list() ?? []).filter((c) => c.metadata?.labels?.[LABEL_INVENTORY] === 'true'),
       ownedCache: (apiVersion, kind, namespace, name) => this.ownedInformers.get(`${apiVersion}/${kind}`)?.get(namespace ? `${namespace}/${name}` : name),
     });

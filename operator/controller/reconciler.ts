@@ -49,6 +49,8 @@ export interface ReconcilerDeps {
   /** Live owned objects from the informers, when available (avoids GETs for readiness and istiod-managed fields). */
   ownedCache?: (apiVersion: string, kind: string, namespace: string | undefined, name: string) => KObject | undefined;
   now?: () => Date;
+  /** Whether an IstioOperator with this key exists and is not being deleted (from the watch cache). */
+  iopExists?: (key: string) => boolean;
   /** Inventory ConfigMaps from the watch cache (labels only), to notice revisions an IstioOperator left behind. */
   inventories?: () => KObject[];
 }
@@ -165,6 +167,15 @@ export class Reconciler {
     const ns = installNamespace(resolved);
     const owner = applyOwnerOf(objects, { name: iop.metadata?.name ?? 'unknown', namespace: iop.metadata?.namespace ?? '', rev: resolved.spec?.revision || 'default' });
     this.keepIstiodManagedFields(objects);
+    // Two live IstioOperators rendering the same objects would take them from each other on every reconcile.
+    const taken = this.ownedByAnother(objects, owner);
+    if (taken) {
+      const msg = `conflict, nothing applied: ${taken}; give this IstioOperator its own revision or namespace, or delete one of them`;
+      log('warn', 'objects owned by another IstioOperator', { conflict: taken });
+      const status = await setStatus({ kind: 'applyFailed', message: msg });
+      await this.d.events.emit(iop, 'Warning', 'Conflict', msg);
+      return done({ action: 'error', status, requeueAfterMs: IN_USE_RECHECK_MS });
+    }
     const started = Date.now();
     let result;
     try {
@@ -239,6 +250,26 @@ export class Reconciler {
       await this.d.events.emit(iop, 'Normal', 'RevisionRemoved', `revision ${owner.rev} is no longer used and was removed (${r.deleted.length} objects)`);
     }
     return { removed, ...(kept.length ? { kept: `previous ${kept.join('; ')}; it is removed once unused` } : {}) };
+  }
+
+  /**
+   * The first rendered object that a different, existing IstioOperator owns (per the watch cache), described.
+   * Objects whose owner label names no live IstioOperator (a CLI install, a deleted CR) are adopted.
+   */
+  private ownedByAnother(objects: K8sObject[], owner: Owner): string | undefined {
+    if (!this.d.iopExists) return undefined;
+    for (const o of objects) {
+      if (o.kind === 'CustomResourceDefinition') continue; // shared by design
+      const live = this.d.ownedCache?.(o.apiVersion, o.kind, o.metadata.namespace, o.metadata.name) ?? this.d.ownedCache?.(o.apiVersion, o.kind, undefined, o.metadata.name);
+      const l = live?.metadata?.labels;
+      const name = l?.[LABEL_OWNER_NAME];
+      if (!name) continue;
+      const ns = l[LABEL_OWNER_NAMESPACE] ?? '';
+      if (name === owner.name && ns === owner.namespace) continue;
+      const key = ns ? `${ns}/${name}` : name;
+      if (this.d.iopExists(key)) return `${o.kind} ${o.metadata.namespace ? `${o.metadata.namespace}/` : ''}${o.metadata.name} belongs to IstioOperator ${key}`;
+    }
+    return undefined;
   }
 
   /**

@@ -182,3 +182,25 @@ test.serial('changing spec.revision installs the new revision and removes the ol
   await kubectlOk(['label', 'namespace', user, 'istio.io/rev-']);
   await deleteIop(ns, name);
 });
+
+test.serial('a second IstioOperator rendering the same objects is refused with ERROR instead of fighting the first', async (t) => {
+  const ns = await createNamespace(t, 'iop-dup');
+  const istioNs = await createNamespace(t, 'iop-dup-istio');
+  const rev = uniqueName('d').slice(0, 12);
+  const { mgr } = await startOperator(t, { namespaces: [ns] });
+  const spec = { profile: 'minimal', namespace: istioNs, revision: rev };
+  await kubectlOk(['apply', '-f', '-'], iopYaml('first', ns, spec));
+  await waitForStatus(ns, 'first', 'HEALTHY');
+  await kubectlOk(['apply', '-f', '-'], iopYaml('second', ns, spec));
+  const second = await waitForStatus(ns, 'second', 'ERROR');
+  t.regex(second.status.message, new RegExp(`belongs to IstioOperator ${ns}/first`));
+  const d = await getJson(['deployment', '-n', istioNs, `istiod-${rev}`]);
+  t.is(d.metadata.labels['install.operator.istio.io/owning-resource'], 'first', 'the first keeps its objects');
+  mgr.queue.add(`${ns}/first`);
+  await mgr.queue.idle();
+  t.is(mgr.history.filter((h) => h.key === `${ns}/first`).at(-1)!.result.writes, 0);
+  await deleteIop(ns, 'second');
+  t.truthy(await getJson(['deployment', '-n', istioNs, `istiod-${rev}`]), "deleting the refused one removes nothing of the first's");
+  t.is((await getJson(['istiooperator', '-n', ns, 'first'])).status.status, 'HEALTHY');
+  await deleteIop(ns, 'first');
+});
