@@ -142,6 +142,7 @@ function loadTemplateCache(): TemplateCache | null {
 export function resetTemplateCache(c?: TemplateCache | null): void {
   templateCache = c && !stampMatches(c) ? null : c;
   cache.clear();
+  listings.clear();
   for (const component of partialsLoaded) {
     for (const name of Object.keys(hb.partials)) if (name.startsWith(`${component}/`)) hb.unregisterPartial(name);
   }
@@ -181,9 +182,17 @@ function loadPartials(component: string): void {
   partialsLoaded.add(component);
 }
 
+const listings = new Map<string, string[]>();
+
 /** Template files of a component, in name order (deterministic), partials (`_*.hbs`) excluded. */
 export function templateFiles(component: string): string[] {
-  return fs.readdirSync(path.join(manifestsDir, component)).filter((f) => f.endsWith('.yaml.hbs') && !f.startsWith('_')).sort();
+  // Listed once per process, like the templates themselves are compiled once (a render lists every component).
+  let files = listings.get(component);
+  if (!files) {
+    files = fs.readdirSync(path.join(manifestsDir, component)).filter((f) => f.endsWith('.yaml.hbs') && !f.startsWith('_')).sort();
+    listings.set(component, files);
+  }
+  return [...files];
 }
 
 function compiled(component: string, file: string): Compiled {
