@@ -49,13 +49,14 @@ test.serial('cachedParse uses an entry only for the text it was made from', (t) 
   t.deepEqual(cachedParse('yaml', edited, () => 'own'), 'own');
 });
 
-test('the data cache keeps only values JSON carries exactly', (t) => {
+test('the data cache keeps only values JSON carries exactly, and skips what does not parse', (t) => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'buildcache-'));
   try {
     fs.writeFileSync(path.join(dir, 'plain.yaml'), 'a: 1\nb: [true, null, "x"]\n');
     fs.writeFileSync(path.join(dir, 'date.yaml'), 'when: 2001-12-14\n'); // default schema: a Date
     fs.writeFileSync(path.join(dir, 'nan.yaml'), 'n: .nan\n');
-    const c = buildDataCache(['plain', 'date', 'nan'].map((n) => ({ parser: 'yaml' as const, rel: path.join(dir, `${n}.yaml`) })));
+    fs.writeFileSync(path.join(dir, 'broken.yaml'), 'a: [\n'); // left to render, which reports it
+    const c = buildDataCache(['plain', 'date', 'nan', 'broken'].map((n) => ({ parser: 'yaml' as const, rel: path.join(dir, `${n}.yaml`) })));
     t.deepEqual(c.entries.map(([parser, text]) => [parser, text]), [['yaml', fs.readFileSync(path.join(dir, 'plain.yaml'), 'utf8')]]);
     t.is(c.parsers, parserVersions());
   } finally {
