@@ -2,6 +2,7 @@ import type { FieldIssue, Warning } from './errors.js';
 import { isMap } from './merge.js';
 import { parsePath } from './setpath.js';
 import { InputError } from './errors.js';
+import { DURATION_HINT, durationMs } from './duration.js';
 
 // Structural validation of a (merged, legacy-translated) IstioOperator spec. Every issue is collected.
 // `values` issues are kept apart because `--force` turns them into warnings, as istioctl does.
@@ -60,8 +61,8 @@ const dnsSubdomain = custom(str, (v, p, o) => {
   }
 });
 const duration = custom(str, (v, p, o) => {
-  if (typeof v === 'string' && !/^(\d+(\.\d+)?(ns|us|µs|ms|s|m|h))+$/.test(v)) {
-    o.push({ path: p, message: `${JSON.stringify(v)} is not a duration`, hint: 'e.g. 8760h, 30m, 90s' });
+  if (typeof v === 'string' && durationMs(v) === undefined) {
+    o.push({ path: p, message: `${JSON.stringify(v)} is not a duration`, hint: DURATION_HINT });
   }
 });
 

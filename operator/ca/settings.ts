@@ -1,6 +1,6 @@
 import type { CaSpec } from '../api/types.js';
 import { fail } from '../api/errors.js';
-import { parseDuration } from './duration.js';
+import { parseDuration } from '../api/duration.js';
 
 /** The keys of an Istio plug-in CA secret (`cacerts`), as istiod reads them. */
 export const CACERTS_KEYS = {

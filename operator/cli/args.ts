@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import { InputError } from '../api/errors.js';
+import { parseDuration as parseDurationField } from '../api/duration.js';
 
 // A small flag parser shared by every command, with istioctl/kubectl spellings:
 //   -f a.yaml -f b.yaml | --filename=a.yaml   --set k=v -s k=v   --revision R | -r R
@@ -115,22 +116,9 @@ export function parseArgs(argv: string[], specs: FlagSpec[], command = ''): Pars
   return { flags, positional, help };
 }
 
-/** Go-style durations (`90s`, `5m`, `1h30m`, `500ms`); a bare number means seconds. Returns milliseconds. */
+/** Flags take the project's durations; a bare number means seconds, as kubectl's --timeout does. */
 export function parseDuration(text: string, flag = 'duration'): number {
-  if (/^\d+(\.\d+)?$/.test(text)) return Number(text) * 1000;
-  const units: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
-  const re = /(\d+(?:\.\d+)?)(ms|s|m|h)/gy;
-  let total = 0;
-  let pos = 0;
-  let m: RegExpExecArray | null;
-  while ((m = re.exec(text))) {
-    total += Number(m[1]) * units[m[2]];
-    pos = re.lastIndex;
-  }
-  if (pos !== text.length || text === '') {
-    throw new InputError([{ path: flag, message: `${JSON.stringify(text)} is not a duration`, hint: 'e.g. 90s, 5m, 1h30m' }]);
-  }
-  return total;
+  return parseDurationField(text, flag, { bareSeconds: true });
 }
 
 /** Read the files of -f (a "-" reads stdin once). Errors name the flag and the file. */

@@ -8,7 +8,7 @@ import { bundleFor, bundleToSecretData, bundleFromSecretData } from '../../../op
 import { inspectBundle } from '../../../operator/ca/validate.js';
 import { caSettingsFrom, DEFAULT_CA_SETTINGS, CACERTS_KEYS } from '../../../operator/ca/settings.js';
 import { planCa } from '../../../operator/ca/rotation.js';
-import { parseDuration } from '../../../operator/ca/duration.js';
+import { parseDuration } from '../../../operator/api/duration.js';
 import { InputError } from '../../../operator/api/errors.js';
 
 const DAY = 86_400_000;
