@@ -8,6 +8,7 @@ import { prune, type PruneResult } from './prune.js';
 import { crdReady, silentProgress, waitForCRDs, waitForDeployments, type Progress } from './readiness.js';
 import { refKey, refOf, refString, Resources, type ObjectRef } from './resources.js';
 import { applyObject, type ObjectResult } from './ssa.js';
+import { forwardOnlyShared } from '../revision/shared.js';
 
 // install = stages of server-side applies (only what differs) → inventory → prune → readiness.
 // Nothing here renders or parses input: it takes objects and an owner, so the controller can reuse it.
@@ -26,6 +27,8 @@ export interface InstallOptions {
   defaultTag?: boolean;
   /** Skip pruning (diff uses this path too). */
   prune?: boolean;
+  /** Called after the namespace exists, before any rendered object is applied (e.g. the CA's secrets). */
+  beforeApply?: () => Promise<void>;
 }
 
 export interface InstallResult {
@@ -33,6 +36,8 @@ export interface InstallResult {
   pruned: ObjectRef[];
   pruneNotes: PruneResult['skipped'];
   namespaceCreated: boolean;
+  /** Shared objects left as they are because the cluster has a newer version of them. */
+  sharedNotes: string[];
   counts: RequestCounts;
   writes: number;
 }
@@ -68,6 +73,13 @@ export async function install(client: KubeClient, rendered: K8sObject[], opts: I
   }
 
   const namespaceCreated = await ensureNamespace(client, opts.namespace, !!opts.dryRun);
+  // Runs once the namespace exists and before any rendered object: the CA writes `cacerts` here so that
+  // istiod starts with it instead of on a self-signed root.
+  if (opts.beforeApply) await opts.beforeApply();
+
+  // Shared objects (CRDs, Base) only move forward: an older revision's render never downgrades them (revision/shared.ts).
+  const shared = await forwardOnlyShared(client, objects, (o) => res.path(refOf(o)));
+  objects.splice(0, objects.length, ...shared.objects);
 
   if (opts.defaultTag !== false) objects.push(...(await defaultTagIfNeeded(client, objects, owner)));
 
@@ -124,6 +136,7 @@ export async function install(client: KubeClient, rendered: K8sObject[], opts: I
     pruned: pruneResult.deleted,
     pruneNotes: pruneResult.skipped,
     namespaceCreated,
+    sharedNotes: shared.notes,
     counts,
     writes: writesOf(counts),
   };

@@ -8,6 +8,7 @@ import { ownerOf, type Owner } from '../apply/owner.js';
 import { consoleProgress } from '../apply/readiness.js';
 import { refString } from '../apply/resources.js';
 import { render, type K8sObject } from '../render/index.js';
+import { prepareCa } from '../ca/cluster.js';
 import { FLAGS, parseArgs, readInputFiles, usageFor, type FlagSpec } from './args.js';
 
 export const summary = 'Apply an IstioOperator to a cluster (server-side apply, only what differs)';
@@ -51,7 +52,7 @@ export function clientFrom(flags: Record<string, any>): KubeClient {
   return KubeClient.fromOptions({ ...(flags.kubeconfig ? { kubeconfig: flags.kubeconfig } : {}), ...(flags.context ? { context: flags.context } : {}) });
 }
 
-/** Asks y/N on a TTY; off a TTY, -y is required so a script never hangs or proceeds by accident. */
+/** Asks y/N on a TTY. Off a TTY there is nobody to ask: proceed, as kubectl apply does, so pipelines and CI never hang. */
 export async function confirm(question: string, yes: boolean): Promise<boolean> {
   if (yes) return true;
   if (!process.stdin.isTTY) return true;
@@ -77,6 +78,10 @@ export async function run(argv: string[]): Promise<number> {
   const client = clientFrom(flags);
   const progress = consoleProgress(process.stderr);
   try {
+    // A provided CA secret that istiod could not use is refused here, before anything is written
+    // (a dry run makes no writes; an unusable secret throws an InputError naming secret and key).
+    const caCheck = await prepareCa(client, d.iop, new Date(), { dryRun: true });
+    for (const w of caCheck.warnings) process.stderr.write(`! ${formatWarning(w)}\n`);
     const profile = d.iop.spec?.profile || 'default';
     const rev = d.owner.rev === 'default' ? '' : ` (revision ${d.owner.rev})`;
     if (!flags['dry-run'] && !(await confirm(`This will install the Istio ${profile} profile${rev} into the cluster at ${client.server}. Proceed?`, !!flags.yes))) {
@@ -90,11 +95,17 @@ export async function run(argv: string[]): Promise<number> {
       force: !!flags.force,
       timeoutMs: flags.timeout,
       progress,
+      beforeApply: async () => {
+        if (flags['dry-run'] || caCheck.outcome === 'none' || caCheck.outcome === 'validated') return;
+        const ca = await prepareCa(client, d.iop, new Date());
+        process.stdout.write(`${ca.message}\n`);
+      },
     });
     const verb = flags['dry-run'] ? ' (dry run)' : '';
     if (r.namespaceCreated) process.stdout.write(`created Namespace ${d.namespace}${verb}\n`);
     for (const x of r.results) if (x.outcome !== 'unchanged') process.stdout.write(`${x.outcome} ${refString(x.ref)}${verb}\n`);
     for (const p of r.pruned) process.stdout.write(`pruned ${refString(p)}${verb}\n`);
+    for (const n of r.sharedNotes) process.stderr.write(`note: ${n}\n`);
     const s = summarize(r);
     process.stdout.write(
       `${flags['dry-run'] ? 'Dry run: ' : ''}${s.created} created, ${s.configured} configured, ${s.replaced} replaced, ${s.unchanged} unchanged, ${s.pruned} pruned; ${countsLine(r)}\n`,
