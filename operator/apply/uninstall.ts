@@ -1,8 +1,10 @@
 import type { KubeClient } from './client.js';
 import { deleteInventory, listInventories, type Inventory } from './inventory.js';
-import { isOurCRD, LABEL_COMPONENT, LABEL_OWNER, type Owner } from './owner.js';
+import { isOurCRD, LABEL_COMPONENT, LABEL_OWNER, ownedBy, ownerLabels, type Owner } from './owner.js';
 import { prune, type PruneResult } from './prune.js';
 import { refKey, refString, Resources, type ObjectRef } from './resources.js';
+import { explainUsage, readSnapshot, usageFrom, type ClusterSnapshot, type UsageReason } from '../revision/cluster.js';
+import { isShared } from '../revision/shared.js';
 
 // Removal of what an owner/revision installed, guarded: a revision that namespaces, pods or revision
 // tags still use is refused (unless forced), because removing it breaks injection for those workloads.
@@ -18,11 +20,7 @@ export interface UninstallOptions {
   dryRun?: boolean;
 }
 
-export interface RevisionUser {
-  kind: 'Namespace' | 'Pod' | 'Tag';
-  name: string;
-  why: string;
-}
+export type RevisionUser = UsageReason;
 
 export interface UninstallPlan {
   inventories: Inventory[];
@@ -43,26 +41,21 @@ export class RevisionInUseError extends Error {
 
 const norm = (r: string | undefined) => (!r ? 'default' : r);
 
-/** Namespaces, pods and tags that still point at a revision. */
-export async function revisionUsers(client: KubeClient, rev: string, ownObjects: Set<string>, ownerNames: Set<string> = new Set()): Promise<RevisionUser[]> {
-  const users: RevisionUser[] = [];
-  const list = async (path: string, selector: string) =>
-    (await client.request<{ items: Array<Record<string, any>> }>('GET', path, { query: { labelSelector: selector } }))?.items ?? [];
-  for (const ns of await list('/api/v1/namespaces', `istio.io/rev=${rev}`)) users.push({ kind: 'Namespace', name: ns.metadata.name, why: `labelled istio.io/rev=${rev}` });
-  if (rev === 'default') {
-    for (const ns of await list('/api/v1/namespaces', 'istio-injection=enabled')) users.push({ kind: 'Namespace', name: ns.metadata.name, why: 'labelled istio-injection=enabled' });
+/**
+ * Namespaces, pods and tags that still use each revision, from the revision layer's one reader of usage
+ * (revision/cluster.ts). Tags the removed owners installed go with them and do not count by themselves. If the
+ * cluster cannot be read, the revision counts as in use and the reason is the one user listed.
+ */
+export async function revisionUsers(client: KubeClient, revs: string[], owners: Owner[]): Promise<RevisionUser[]> {
+  if (!revs.length) return [];
+  let snap: ClusterSnapshot;
+  try {
+    snap = await readSnapshot(client);
+  } catch (e) {
+    return revs.map((rev) => ({ kind: 'Unknown', name: rev, why: `cannot tell whether revision ${rev} is in use (${(e as Error).message}); treating it as in use` }));
   }
-  for (const p of await list('/api/v1/pods', `istio.io/rev=${rev}`)) {
-    // The revision's own istiod and gateway pods carry its label too; they go with it.
-    const l = p.metadata.labels ?? {};
-    if (l[LABEL_COMPONENT] && ownerNames.has(l[LABEL_OWNER])) continue;
-    users.push({ kind: 'Pod', name: `${p.metadata.namespace}/${p.metadata.name}`, why: `labelled istio.io/rev=${rev}` });
-  }
-  for (const w of await list('/apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations', `istio.io/tag,istio.io/rev=${rev}`)) {
-    if (ownObjects.has(refKey({ apiVersion: w.apiVersion, kind: 'MutatingWebhookConfiguration', name: w.metadata.name }))) continue;
-    users.push({ kind: 'Tag', name: w.metadata.labels['istio.io/tag'], why: `revision tag points at ${rev} (MutatingWebhookConfiguration ${w.metadata.name})` });
-  }
-  return users;
+  const exceptOwners = owners.map((o) => ({ name: o.name, namespace: o.namespace }));
+  return revs.flatMap((rev) => explainUsage(snap, usageFrom(snap, rev, { exceptOwners })));
 }
 
 export async function planUninstall(client: KubeClient, opts: UninstallOptions): Promise<UninstallPlan> {
@@ -73,10 +66,7 @@ export async function planUninstall(client: KubeClient, opts: UninstallOptions):
       ? all.filter((i) => i.owner.name === opts.owner!.name && i.owner.rev === opts.owner!.rev && i.owner.namespace === opts.owner!.namespace)
       : all.filter((i) => i.owner.rev === norm(opts.revision));
   const objects = inventories.flatMap((i) => i.objects);
-  const own = new Set(objects.map(refKey));
-  const users: RevisionUser[] = [];
-  const names = new Set(inventories.map((i) => i.owner.name));
-  for (const rev of [...new Set(inventories.map((i) => i.owner.rev))]) users.push(...(await revisionUsers(client, rev, own, names)));
+  const users = opts.purge ? [] : await revisionUsers(client, [...new Set(inventories.map((i) => i.owner.rev))], inventories.map((i) => i.owner));
   const gateways = objects.filter((o) => o.kind === 'Deployment' && /gateway/.test(o.name));
   return { inventories, objects, users, gateways };
 }
@@ -113,8 +103,13 @@ export async function uninstall(client: KubeClient, opts: UninstallOptions, plan
   if (plan.users.length && !opts.force) throw new RevisionInUseError([...new Set(plan.inventories.map((i) => i.owner.rev))], plan.users);
   const deleted: ObjectRef[] = [];
   const skipped: PruneResult['skipped'] = [];
+  const removing = new Set(plan.inventories.map(inventoryKey));
+  const staying = opts.purge ? [] : (await listInventories(client)).filter((i) => !removing.has(inventoryKey(i)));
   for (const inv of plan.inventories) {
-    const r = await prune(client, res, inv.objects, inv.owner, { includeCRDs: !!opts.purge, dryRun: !!opts.dryRun });
+    const handed = staying.length ? await handOverShared(client, res, inv, staying, !!opts.dryRun) : [];
+    skipped.push(...handed);
+    const handedKeys = new Set(handed.map((h) => refKey(h.ref)));
+    const r = await prune(client, res, inv.objects.filter((o) => !handedKeys.has(refKey(o))), inv.owner, { includeCRDs: !!opts.purge, dryRun: !!opts.dryRun });
     deleted.push(...r.deleted);
     skipped.push(...r.skipped);
     if (!opts.dryRun) await deleteInventory(client, inv);
@@ -134,6 +129,30 @@ export async function uninstall(client: KubeClient, opts: UninstallOptions, plan
     }
   }
   return { deleted: dedupe(deleted), skipped, plan };
+}
+
+const inventoryKey = (i: Inventory) => `${i.namespace}/${i.owner.namespace}/${i.owner.name}/${i.owner.rev}`;
+
+/**
+ * Shared objects (Base: same name in every revision) still labelled with the owner being removed are handed to
+ * an installation that stays (preferably one that lists them), instead of deleted under it: its istiod needs them.
+ */
+async function handOverShared(client: KubeClient, res: Resources, inv: Inventory, staying: Inventory[], dryRun: boolean): Promise<PruneResult['skipped']> {
+  const out: PruneResult['skipped'] = [];
+  for (const ref of inv.objects) {
+    if (ref.kind === 'CustomResourceDefinition') continue;
+    const path = await res.path(ref).catch(() => undefined);
+    if (!path) continue;
+    const live = await client.request<Record<string, any>>('GET', path, { allow404: true });
+    if (!live || !isShared(live as any) || !ownedBy(live.metadata?.labels, inv.owner)) continue;
+    // An installation listing it, else one in the same Istio namespace (an older revision that left the newer
+    // copy alone does not list it); a namespaced object of another Istio namespace is nobody else's.
+    const heir = staying.find((s) => s.objects.some((o) => refKey(o) === refKey(ref))) ?? staying.find((s) => (ref.namespace ? s.namespace === ref.namespace : true));
+    if (!heir) continue;
+    if (!dryRun) await client.request('PATCH', path, { body: { metadata: { labels: ownerLabels(heir.owner) } }, contentType: 'application/merge-patch+json' });
+    out.push({ ref, why: `shared with IstioOperator ${heir.owner.namespace ? `${heir.owner.namespace}/` : ''}${heir.owner.name} (revision ${heir.owner.rev}), which keeps it` });
+  }
+  return out;
 }
 
 function dedupe(refs: ObjectRef[]): ObjectRef[] {

@@ -25,14 +25,16 @@ export type SharedDecision =
   | { action: 'skip'; note: string };
 
 export function decideShared(desired: K8sObject, liveLabels: Record<string, string> | undefined): SharedDecision {
-  if (!liveLabels || !liveLabels[LABEL_OWNER_NAME]) return { action: 'apply' };
-  const ours = semver.coerce(desired.metadata.labels?.[LABEL_VERSION] ?? '', { includePrerelease: true } as semver.Options);
-  const live = semver.coerce(liveLabels[LABEL_VERSION] ?? '', { includePrerelease: true } as semver.Options);
-  // Unknown versions cannot be ordered: apply, keeping the first owner (the behaviour before versions were compared).
+  if (!liveLabels) return { action: 'apply' };
+  const opt = { includePrerelease: true } as semver.Options;
+  const ours = semver.coerce(desired.metadata.labels?.[LABEL_VERSION] ?? '', opt);
+  const live = semver.coerce(liveLabels[LABEL_VERSION] ?? '', opt);
   if (ours && live && semver.gt(live, ours)) {
     return { action: 'skip', note: `${desired.kind} ${desired.metadata.name} is at ${liveLabels[LABEL_VERSION]}, newer than this revision's ${desired.metadata.labels?.[LABEL_VERSION]}: left as is` };
   }
-  if (ours && live && semver.lt(live, ours)) return { action: 'apply' };
+  // Newer: ours wins, labels included. Unversioned live objects are not ours to order: apply as rendered.
+  if ((ours && live && semver.lt(live, ours)) || !liveLabels[LABEL_OWNER_NAME]) return { action: 'apply' };
+  // Same (or unknown) version with an owner: keep the first owner, so two installs never relabel it back and forth.
   const labels = { ...(desired.metadata.labels ?? {}) };
   for (const k of OWNERSHIP_LABELS) {
     if (liveLabels[k] !== undefined) labels[k] = liveLabels[k]!;
@@ -50,7 +52,8 @@ export async function forwardOnlyShared(client: KubeClient, objects: K8sObject[]
   if (!shared.length) return { objects, notes: [] };
   const live = new Map<string, Record<string, string> | undefined>();
   if (shared.some((o) => o.kind === 'CustomResourceDefinition')) {
-    const list = await client.request<{ items: Array<Record<string, any>> }>('GET', CRDS, { query: { labelSelector: LABEL_OWNER_NAME } });
+    // CRDs are applied without an owner (apply/owner.ts sharedBody), so select them by component instead.
+    const list = await client.request<{ items: Array<Record<string, any>> }>('GET', CRDS, { query: { labelSelector: LABEL_COMPONENT } });
     for (const c of list?.items ?? []) live.set(key({ kind: 'CustomResourceDefinition', metadata: c.metadata }), c.metadata.labels);
   }
   for (const o of shared) {

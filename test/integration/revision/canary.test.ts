@@ -12,6 +12,8 @@ import { listInventories, type Inventory } from '../../../operator/apply/invento
 import { Resources, refString } from '../../../operator/apply/resources.js';
 import { readUsage } from '../../../operator/revision/cluster.js';
 import { isShared } from '../../../operator/revision/shared.js';
+import { install } from '../../../operator/apply/install.js';
+import { desiredFrom } from '../../../operator/cli/install.js';
 import { cli } from '../apply/_util.js';
 import { createNamespace, kubectl, testKubeconfig, uniqueName } from '../helpers/cluster.js';
 
@@ -57,6 +59,15 @@ function pod(ns: string, name: string, rev: string) {
   });
 }
 
+/**
+ * Installs through the apply engine, without the `default` tag a first install adds (as istioctl does): the
+ * default tag is cluster-wide, and other tests' namespaces labelled istio-injection=enabled must not land here.
+ */
+async function installRevision(client: KubeClient, file: string): Promise<void> {
+  const d = desiredFrom({ filename: [file], set: [] });
+  await install(client, d.objects, { owner: d.owner, namespace: d.namespace, defaultTag: false });
+}
+
 async function ok(t: ExecutionContext, args: string[]): Promise<string> {
   const r = await cli(args);
   t.is(r.code, 0, `istio-operator ${args.join(' ')}\n${r.stdout}\n${r.stderr}`);
@@ -76,7 +87,7 @@ test('canary upgrade 1-29-0 -> 1-30-0: tag, move, replace pods, guarded removal,
   });
 
   // 1. The running revision, tagged prod.
-  await ok(t, ['install', '-f', iop(t, ns, '1-29-0', '1.29.0'), '-y', '--wait=false']);
+  await installRevision(client, iop(t, ns, '1-29-0', '1.29.0'));
   await ok(t, ['tag', 'set', 'prod', '--revision', '1-29-0', '-y']);
   const hook = await client.request<Record<string, any>>('GET', `/apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations/istio-revision-tag-prod-${ns}`);
   t.is(hook?.metadata.labels['istio.io/rev'], '1-29-0');
@@ -116,7 +127,7 @@ test('canary upgrade 1-29-0 -> 1-30-0: tag, move, replace pods, guarded removal,
   t.true([...oldVersions.values()].every(Boolean));
 
   // 3. The canary beside it: nothing of 1-29-0 changes.
-  await ok(t, ['install', '-f', iop(t, ns, '1-30-0', '1.30.0'), '-y', '--wait=false']);
+  await installRevision(client, iop(t, ns, '1-30-0', '1.30.0'));
   t.deepEqual(await versions(client, oldInv), oldVersions, 'installing 1-30-0 touched 1-29-0');
   const newInv = (await inventoryOf(client, ns, '1-30-0'))!;
   const crds = newInv.objects.filter((o) => o.kind === 'CustomResourceDefinition');
@@ -124,6 +135,23 @@ test('canary upgrade 1-29-0 -> 1-30-0: tag, move, replace pods, guarded removal,
     const live = await client.request<Record<string, any>>('GET', `/apis/apiextensions.k8s.io/v1/customresourcedefinitions/${c.name}`);
     const v = live?.metadata.labels?.['operator.istio.io/version'] ?? '';
     t.false(v.startsWith('1.29'), `CRD ${c.name} at ${v} after the 1.30.0 install`);
+  }
+
+  // The older revision applied again (a resync, a re-run): it never downgrades a shared object, nor touches 1-30-0.
+  const newBefore = await versions(client, newInv);
+  const readerBefore = (await client.request<Record<string, any>>('GET', `/api/v1/namespaces/${ns}/serviceaccounts/istio-reader-service-account`))?.metadata.resourceVersion;
+  const again = desiredFrom({ filename: [iop(t, ns, '1-29-0', '1.29.0')], set: [] });
+  const re = await install(client, again.objects, { owner: again.owner, namespace: again.namespace, defaultTag: false });
+  t.true(re.sharedNotes.some((n) => /newer than this revision's 1\.29\.0: left as is/.test(n)), re.sharedNotes.join('\n'));
+  // Only its inventory is rewritten (it no longer lists the shared objects it left alone); nothing else.
+  t.deepEqual(re.results.filter((r) => r.outcome !== 'unchanged').map((r) => refString(r.ref)), []);
+  t.deepEqual(re.pruned, []);
+  t.true(re.writes <= 1, `re-applying 1-29-0 made ${re.writes} writes`);
+  t.deepEqual(await versions(client, newInv), newBefore);
+  t.is((await client.request<Record<string, any>>('GET', `/api/v1/namespaces/${ns}/serviceaccounts/istio-reader-service-account`))?.metadata.resourceVersion, readerBefore);
+  for (const c of crds.slice(0, 3)) {
+    const live = await client.request<Record<string, any>>('GET', `/apis/apiextensions.k8s.io/v1/customresourcedefinitions/${c.name}`);
+    t.false((live?.metadata.labels?.['operator.istio.io/version'] ?? '').startsWith('1.29'), `CRD ${c.name} downgraded`);
   }
 
   // Shared base objects moved forward to the newest revision's owner (so removing 1-29-0 cannot take them).
@@ -175,8 +203,10 @@ test('canary upgrade 1-29-0 -> 1-30-0: tag, move, replace pods, guarded removal,
   t.deepEqual(await versions(client, newInv), newVersions, 'removing 1-29-0 touched 1-30-0');
   t.falsy(await inventoryOf(client, ns, '1-29-0'));
   const res = new Resources(client);
+  const kept = new Set(newInv.objects.map(refString));
   for (const r of oldInv.objects) {
-    if (r.kind === 'CustomResourceDefinition') continue;
+    // Shared objects (CRDs, Base) belong to 1-30-0 now; everything else of 1-29-0 must be gone.
+    if (kept.has(refString(r))) continue;
     const o = await client.request('GET', await res.path(r), { allow404: true });
     t.falsy(o, `${refString(r)} left behind`);
   }

@@ -72,6 +72,9 @@ test('shared objects only move forward: an older render skips, a newer one takes
   t.regex((decideShared(crd('1.29.0'), live('1.30.0')) as any).note, /at 1\.30\.0, newer than this revision's 1\.29\.0: left as is/);
   t.is(decideShared(crd('1.30.0'), live('1.29.0')).action, 'apply');
   t.is(decideShared(crd('1.30.0'), undefined).action, 'apply');
+  // CRDs are applied without an owner (apply/owner.ts sharedBody): versions still order them.
+  t.is(decideShared(crd('1.29.0'), { 'operator.istio.io/version': '1.30.0' }).action, 'skip');
+  t.is(decideShared(crd('1.30.0'), { 'operator.istio.io/version': '1.30.0' }).action, 'apply');
   const same = decideShared(crd('1.30.0'), live('1.30.0'));
   t.is(same.action, 'keep-labels');
   t.is((same as any).labels['install.operator.istio.io/owning-resource'], 'cp-live');
