@@ -219,3 +219,26 @@ test('canary upgrade 1-29-0 -> 1-30-0: tag, move, replace pods, guarded removal,
   t.truthy(await client.request('GET', `/api/v1/namespaces/${ns}/serviceaccounts/istio-reader-service-account`, { allow404: true }), 'shared istio-reader-service-account removed with 1-29-0');
   for (const c of crds) t.truthy(await client.request('GET', `/apis/apiextensions.k8s.io/v1/customresourcedefinitions/${c.name}`, { allow404: true }), `CRD ${c.name} removed`);
 });
+
+test('rollback: removing the newer revision hands the shared objects it took over back to the one that stays', async (t) => {
+  const client = KubeClient.fromOptions({ kubeconfig: testKubeconfig() });
+  t.teardown(() => client.close());
+  const ns = await createNamespace(t, 'rollback-istio');
+  t.teardown(async () => {
+    await cli(['uninstall', '--revision', 'rb-1-30-0', '--force', '-y']);
+    await cli(['uninstall', '--revision', 'rb-1-29-0', '--force', '-y']);
+  });
+  await installRevision(client, iop(t, ns, 'rb-1-29-0', '1.29.0'));
+  await installRevision(client, iop(t, ns, 'rb-1-30-0', '1.30.0'));
+  const saPath = `/api/v1/namespaces/${ns}/serviceaccounts/istio-reader-service-account`;
+  t.is((await client.request<Record<string, any>>('GET', saPath))?.metadata.labels['install.operator.istio.io/owning-resource'], 'cp-rb-1-30-0');
+  const out = await ok(t, ['uninstall', '--revision', 'rb-1-30-0', '-y']);
+  t.regex(out, /kept ServiceAccount .*istio-reader-service-account: shared with IstioOperator .*cp-rb-1-29-0 \(revision rb-1-29-0\), which keeps it/);
+  const sa = await client.request<Record<string, any>>('GET', saPath, { allow404: true });
+  t.is(sa?.metadata.labels['install.operator.istio.io/owning-resource'], 'cp-rb-1-29-0');
+  t.is(sa?.metadata.labels['istio.io/rev'], 'rb-1-29-0');
+  t.falsy(await client.request('GET', `/apis/apps/v1/namespaces/${ns}/deployments/istiod-rb-1-30-0`, { allow404: true }));
+  // And 1-29-0, removed in turn, takes it with it: nothing orphaned.
+  await ok(t, ['uninstall', '--revision', 'rb-1-29-0', '-y']);
+  t.falsy(await client.request('GET', saPath, { allow404: true }));
+});
