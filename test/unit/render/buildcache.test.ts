@@ -6,9 +6,13 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { CACHE_FORMAT, DATA_CACHE_FILE, PARSERS, cacheDir, cachedParse, parserVersions, resetDataCache } from '../../../operator/buildcache.js';
 import {
+  CODE_CACHE_SUFFIX,
   RUNTIME_BUNDLE_FILE,
   TEMPLATE_CACHE_FILE,
+  generatedFilesLoaded,
   precompileSource,
+  requireGenerated,
+  writeCodeCaches,
   renderTemplate,
   resetTemplateCache,
   runtimeBundleCurrent,
@@ -131,6 +135,48 @@ test('the joined Handlebars runtime is used only while every file it was made fr
   t.is(typeof joined.template, 'function');
 });
 
+test.serial('a V8 code cache is used only for the build of the file it was made from, untouched since', (t) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'codecache-'));
+  const file = path.join(dir, 'gen.cjs');
+  const status = () => generatedFilesLoaded().filter((l) => l.file === file).pop()?.codeCache;
+  try {
+    const write = (id: string, v: number) => fs.writeFileSync(file, `'use strict';\n// build: ${id}\nmodule.exports = { v: ${v}, f() { return ${v} * 2; } };\n`);
+    write('build-a', 1);
+    t.is((requireGenerated(file) as { v: number }).v, 1);
+    t.is(status(), 'none');
+    (requireGenerated(file) as { f(): number }).f();
+    t.deepEqual(writeCodeCaches((f) => f === file), [file + CODE_CACHE_SUFFIX]);
+    t.is((requireGenerated(file) as { f(): number }).f(), 2);
+    t.is(status(), 'used');
+    // Rebuilt: another id, same length (V8 alone would take the old cache for a same-length source).
+    write('build-b', 3);
+    t.is((requireGenerated(file) as { f(): number }).f(), 6);
+    t.is(status(), 'none');
+    // Edited by hand after the build, id kept: its mtime says so.
+    write('build-a', 5);
+    fs.utimesSync(file, new Date(), new Date(Date.now() + 5000));
+    t.is((requireGenerated(file) as { f(): number }).f(), 10);
+    t.is(status(), 'none');
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a render process takes the code caches the build wrote', (t) => {
+  if (!fs.existsSync(path.join(cacheDir, TEMPLATE_CACHE_FILE + CODE_CACHE_SUFFIX))) writeCaches();
+  const probe = `
+    const e = await import(${JSON.stringify(path.join(packageRoot, 'dist/operator/render/engine.js'))});
+    e.renderTemplate('base', 'reader-serviceaccount.yaml.hbs', { namespace: 'x', base: { readerServiceAccount: true } });
+    console.log(JSON.stringify(e.generatedFilesLoaded().map((l) => [path.basename(l.file), l.codeCache])));
+  `.replace('path.basename(l.file)', "l.file.split('/').pop()");
+  const r = spawnSync(process.execPath, ['--input-type=module', '-e', probe], { encoding: 'utf8' });
+  t.is(r.status, 0, r.stderr);
+  t.deepEqual(JSON.parse(r.stdout), [
+    [RUNTIME_BUNDLE_FILE, 'used'],
+    [TEMPLATE_CACHE_FILE, 'used'],
+  ]);
+});
+
 function renderCli(args: string[], env: NodeJS.ProcessEnv = {}, root = packageRoot) {
   const r = spawnSync(process.execPath, [path.join(root, 'bin', 'istio-operator.js'), 'render', ...args], {
     encoding: 'utf8',
@@ -203,7 +249,8 @@ test('render loads neither the Handlebars compiler nor the Kubernetes client', (
     await main(['render']);
     await new Promise((r) => setTimeout(r, 50));
     const cjs = Object.keys(createRequire(import.meta.url).cache);
-    console.error(JSON.stringify([...seen, ...cjs]));
+    const generated = (await import(${JSON.stringify(path.join(packageRoot, 'dist/operator/render/engine.js'))})).generatedFilesLoaded().map((l) => l.file);
+    console.error(JSON.stringify([...seen, ...cjs, ...generated]));
   `;
   const r = spawnSync(process.execPath, ['--input-type=module', '-e', probe], { encoding: 'utf8' });
   t.is(r.status, 0, r.stderr);
