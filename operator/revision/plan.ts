@@ -119,6 +119,8 @@ export function planUpgrade(input: PlanInput): UpgradePlan {
         'spec:',
         `  revision: ${newRevision}`,
         `  tag: ${target.version}`,
+        // Same Istio namespace as the running revision: a revision elsewhere would be another mesh.
+        ...(ns !== 'istio-system' ? [`  namespace: ${ns}`, '  values:', '    global:', `      istioNamespace: ${ns}`] : []),
         '  components:',
         '    ingressGateways: []   # gateways stay with the revision or tag they point at (see the runbook)',
         '',

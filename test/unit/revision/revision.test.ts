@@ -66,3 +66,11 @@ test('upgrade plan refuses three minor versions, a downgrade and a Kubernetes to
   t.regex(k8s.prechecks.find((c) => !c.ok)!.message, /needs Kubernetes 1.31 or newer; the cluster runs v1.30.2/);
   t.is(revisionForVersion('1.30.0'), '1-30-0');
 });
+
+test('upgrade plan: the new IstioOperator installs into the running revision\'s Istio namespace', (t) => {
+  const p = planUpgrade({ target: '1.30.0', kubernetesVersion: 'v1.33.0', installed: [{ revision: '1-29-0', version: '1.29.0', namespace: 'mesh-a', tags: [], namespaces: [], pods: 0, gateways: [] }] });
+  t.regex(p.steps[0]!.manifest!, /^ {2}namespace: mesh-a$/m);
+  t.regex(p.steps[0]!.manifest!, /^ {6}istioNamespace: mesh-a$/m);
+  const std = planUpgrade({ target: '1.30.0', kubernetesVersion: 'v1.33.0', installed: [{ revision: '1-29-0', version: '1.29.0', namespace: 'istio-system', tags: [], namespaces: [], pods: 0, gateways: [] }] });
+  t.notRegex(std.steps[0]!.manifest!, /istioNamespace/);
+});
