@@ -6,6 +6,13 @@ import type { KObject } from './informer.js';
 // we write status ourselves. Reconciling on those would be a storm that changes nothing (Sail's failure mode).
 // Deployment readiness is the one status we do care about: it moves an install from RECONCILING to HEALTHY.
 
+/**
+ * Annotations other controllers write on objects we own, in reaction to our own applies: the Deployment
+ * controller's revision counter, kubectl's last-applied copy, and the CA's istiod restart stamp. A change there
+ * is not drift; reconciling on it would apply mid-burst and defeat edit coalescing.
+ */
+const CONTROLLER_ANNOTATIONS = ['deployment.kubernetes.io/revision', 'kubectl.kubernetes.io/last-applied-configuration', 'ca.operator.istio.io/reloaded-at'];
+
 function stripped(o: KObject): unknown {
   const c = structuredClone(o) as any;
   delete c.status;
@@ -13,7 +20,9 @@ function stripped(o: KObject): unknown {
     delete c.metadata.resourceVersion;
     delete c.metadata.managedFields;
     delete c.metadata.generation;
+    for (const a of CONTROLLER_ANNOTATIONS) delete c.metadata.annotations?.[a];
   }
+  for (const a of CONTROLLER_ANNOTATIONS) delete c.spec?.template?.metadata?.annotations?.[a];
   const validating = c.kind === 'ValidatingWebhookConfiguration';
   if (Array.isArray(c.webhooks)) {
     for (const w of c.webhooks) {

@@ -38,7 +38,7 @@ export const OWNED_KINDS: Array<{ group: string; version: string; resource: stri
 ];
 
 /** See Manager.coalesce. */
-export const QUIET_MS = 150;
+export const QUIET_MS = 250;
 export const MAX_WAIT_MS = 3000;
 
 export interface ManagerOptions {

@@ -4,6 +4,7 @@ import { resolveParsed } from '../api/resolve.js';
 import { API_VERSION, KIND, type IstioOperator } from '../api/types.js';
 import type { KubeClient } from '../apply/client.js';
 import { StageError } from '../apply/install.js';
+import { EVENT_CA_INVALID, eventReason, prepareCa } from '../ca/cluster.js';
 import { listInventories, type Inventory } from '../apply/inventory.js';
 import { ownerOf as applyOwnerOf, type Owner } from '../apply/owner.js';
 import { deploymentReady } from '../apply/readiness.js';
@@ -176,6 +177,25 @@ export class Reconciler {
       await this.d.events.emit(iop, 'Warning', 'Conflict', msg);
       return done({ action: 'error', status, requeueAfterMs: IN_USE_RECHECK_MS });
     }
+    // The CA first (components.ca): istiod must find a valid `cacerts` when it starts. A provided secret that
+    // istiod cannot use stops the reconcile before anything is applied; the secret is not watched, so look again.
+    let caRecheckMs: number | undefined;
+    try {
+      const ca = await prepareCa(this.d.client, resolved, this.now());
+      const reason = eventReason(ca.outcome);
+      if (reason) {
+        log('info', 'CA updated', { outcome: ca.outcome, written: ca.written, restarted: ca.restarted });
+        await this.d.events.emit(iop, 'Normal', reason, ca.message);
+      }
+      if (ca.status.nextCheck) caRecheckMs = Math.max(1000, Math.min(24 * 3600_000, Date.parse(ca.status.nextCheck) - this.now().getTime()));
+    } catch (e) {
+      if (!(e instanceof InputError)) throw e;
+      const msg = `CA not ready, nothing applied: ${issuesText(e)}`;
+      log('warn', 'CA not ready', { issues: e.issues });
+      const status = await setStatus({ kind: 'applyFailed', message: msg });
+      await this.d.events.emit(iop, 'Warning', EVENT_CA_INVALID, msg);
+      return done({ action: 'error', status, requeueAfterMs: IN_USE_RECHECK_MS });
+    }
     const started = Date.now();
     let result;
     try {
@@ -222,6 +242,7 @@ export class Reconciler {
       if (r.kept) recheck = IN_USE_RECHECK_MS;
       if (r.removed.length) this.stats.pruned += r.removed.length;
     }
+    if (caRecheckMs !== undefined) recheck = Math.min(recheck ?? caRecheckMs, caRecheckMs);
     const status = await setStatus({ kind: 'applied', components, updating, ...(note ? { note } : {}) });
     const what = [...changed.map((r) => `${r.outcome} ${refString(r.ref)}`), ...result.pruned.map((r) => `pruned ${refString(r)}`)];
     return done({ action: 'applied', status, changed: what, ...(recheck !== undefined ? { requeueAfterMs: recheck } : {}) });

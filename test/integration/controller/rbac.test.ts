@@ -60,8 +60,12 @@ test('the operator does its whole job with only the rights in manifests/operator
   const { mgr, logFile } = await startOperator(t, { namespaces: [ns], kubeconfig: kcFile, leaderElect: true, leaseNamespace: ns, leaseName: 'lock', leaseDurationMs: 5000 });
   await waitFor('leading', () => mgr.leading, { timeoutMs: 20_000 });
   const name = 'rbac-cp';
-  await kubectlOk(['apply', '-f', '-'], iopYaml(name, ns, { profile: 'default', namespace: istioNs, revision: rev }));
+  // With the operator-generated plug-in CA, so the secrets rule (by name only) is exercised too.
+  await kubectlOk(['apply', '-f', '-'], iopYaml(name, ns, { profile: 'default', namespace: istioNs, revision: rev, components: { ca: { mode: 'operator' } } }));
   await waitForStatus(ns, name, 'HEALTHY');
+  const cacerts = await getJson(['secret', '-n', istioNs, 'cacerts']);
+  t.truthy(cacerts?.data?.['ca-cert.pem'], 'the plug-in CA was created under the operator\'s RBAC');
+  t.is(await can('list', 'secrets', '-n', istioNs), 'no', 'secrets only by name');
   await kubectlOk(['patch', 'istiooperator', '-n', ns, name, '--type=merge', '-p', JSON.stringify({ spec: { meshConfig: { accessLogFile: '/dev/stdout' } } })]);
   await waitFor('mesh config edited', async () => /accessLogFile: \/dev\/stdout/.test((await getJson(['configmap', '-n', istioNs, `istio-${rev}`]))?.data?.mesh ?? ''), { timeoutMs: 30_000 });
   await kubectlOk(['delete', 'deployment', '-n', istioNs, `istiod-${rev}`]);

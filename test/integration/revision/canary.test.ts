@@ -22,7 +22,7 @@ function iop(t: ExecutionContext, ns: string, revision: string, tag: string, ext
     apiVersion: 'install.istio.io/v1alpha1',
     kind: 'IstioOperator',
     metadata: { name: `cp-${revision}`, namespace: ns },
-    spec: { profile: 'minimal', namespace: ns, revision, tag, ...extra, values: { global: { istioNamespace: ns } } },
+    spec: { profile: 'minimal', namespace: ns, revision, tag, ...extra, values: { global: { istioNamespace: ns }, ...((extra.values as object) ?? {}) } },
   };
   const file = path.join(os.tmpdir(), `${uniqueName(`canary-${revision}`)}.json`);
   fs.writeFileSync(file, JSON.stringify(doc));
@@ -241,4 +241,28 @@ test('rollback: removing the newer revision hands the shared objects it took ove
   // And 1-29-0, removed in turn, takes it with it: nothing orphaned.
   await ok(t, ['uninstall', '--revision', 'rb-1-29-0', '-y']);
   t.falsy(await client.request('GET', saPath, { allow404: true }));
+});
+
+test('declarative tag: spec.values.revisionTags installs the tag with the revision, tag list shows who manages it, removal takes it along', async (t) => {
+  const client = KubeClient.fromOptions({ kubeconfig: testKubeconfig() });
+  t.teardown(() => client.close());
+  const ns = await createNamespace(t, 'decl-istio');
+  t.teardown(async () => void (await cli(['uninstall', '--revision', 'decl-1-30-0', '--force', '-y'])));
+  await installRevision(client, iop(t, ns, 'decl-1-30-0', '1.30.0', { values: { revisionTags: ['decl-stable'] } }));
+  const hookPath = `/apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations/istio-revision-tag-decl-stable-${ns}`;
+  const hook = await client.request<Record<string, any>>('GET', hookPath);
+  t.is(hook?.metadata.labels['istio.io/rev'], 'decl-1-30-0');
+  t.is(hook?.metadata.labels['install.operator.istio.io/owning-resource'], 'cp-decl-1-30-0');
+  const list = await ok(t, ['tag', 'list']);
+  t.regex(list, new RegExp(`^decl-stable\\s+decl-1-30-0\\s+-\\s+IstioOperator ${ns}/cp-decl-1-30-0$`, 'm'));
+  // Its own tag does not keep the revision in use by existing; a namespace selecting it would.
+  t.false((await readUsage(client, 'decl-1-30-0', { exceptOwner: { name: 'cp-decl-1-30-0', namespace: ns } })).inUse);
+  const user = await createNamespace(t, 'decl-user', { 'istio.io/rev': 'decl-stable' });
+  const refused = await cli(['uninstall', '--revision', 'decl-1-30-0', '-y']);
+  t.is(refused.code, 1);
+  t.regex(refused.stderr, new RegExp(`Namespace ${user}: labelled istio.io/rev=decl-stable \\(tag decl-stable -> decl-1-30-0\\)`));
+  await kubectl(['label', 'namespace', user, 'istio.io/rev-']);
+  await ok(t, ['uninstall', '--revision', 'decl-1-30-0', '-y']);
+  t.falsy(await client.request('GET', hookPath, { allow404: true }));
+  t.falsy(await client.request('GET', `/api/v1/namespaces/${ns}/services/istiod-revision-tag-decl-stable`, { allow404: true }));
 });

@@ -19,7 +19,7 @@ const cases: Array<[string, ReturnType<typeof computeStatus>, string]> = [
 
 for (const [name, status, want] of cases) {
   test(`Argo health.lua reads ${name} as ${want}`, (t) => {
-    t.is(status.status, name);
+    t.is(status.status as string, name);
     t.is(argoHealth(iop(status)).status, want);
   });
 }

@@ -161,3 +161,9 @@ test('the slim cache keeps identity, readiness and failurePolicy, drops content,
   const vwc = slimForCache({ kind: 'ValidatingWebhookConfiguration', metadata: { name: 'v' }, webhooks: [{ name: 'w', failurePolicy: 'Fail', clientConfig: { caBundle: 'x' } }] } as any) as any;
   t.deepEqual(vwc.webhooks, [{ name: 'w', failurePolicy: 'Fail' }]);
 });
+
+test('annotations other controllers write in reaction to our applies are not drift', (t) => {
+  const dep = (rev: string, extra: Record<string, string> = {}) => ({ apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'istiod', annotations: { 'deployment.kubernetes.io/revision': rev, ...extra } }, spec: { template: { metadata: { annotations: { 'ca.operator.istio.io/reloaded-at': rev } } } } });
+  t.false(isMeaningfulUpdate(dep('1'), dep('2')));
+  t.true(isMeaningfulUpdate(dep('1'), dep('1', { 'prometheus.io/scrape': 'false' })));
+});
