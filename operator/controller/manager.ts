@@ -2,7 +2,7 @@ import os from 'node:os';
 import type http from 'node:http';
 import { loadConnection } from '../apply/kubeconfig.js';
 import { LABEL_INVENTORY } from '../apply/owner.js';
-import { KubeClient } from '../apply/client.js';
+import { KubeClient, writesOf } from '../apply/client.js';
 import { LABEL_COMPONENT, LABEL_OWNER_NAME, LABEL_OWNER_NAMESPACE } from '../render/labels.js';
 import { EventRecorder } from './events.js';
 import { contentChanged, isMeaningfulUpdate, slimForCache } from './filter.js';
@@ -10,7 +10,7 @@ import { Informer, kubeSource, objectKey, type KObject } from './informer.js';
 import { Kube, resourcePath } from './kube.js';
 import { LeaderElector } from './leader.js';
 import { jsonLogger, type LogFn } from './log.js';
-import { Counter, Gauge, Histogram, Registry, serve } from './metrics.js';
+import { Counter, CounterFunc, Gauge, Histogram, Registry, serve } from './metrics.js';
 import { WorkQueue } from './queue.js';
 import { iopPath, Reconciler, type ReconcileResult } from './reconciler.js';
 import { STATUS_CODE } from './status.js';
@@ -75,13 +75,14 @@ export class Manager {
   readonly ports: { metrics?: number; health?: number } = {};
   private readonly statuses = new Map<string, string>();
   private readonly lastEvent = new Map<string, number>();
+  private controllerWrites = 0;
   private readonly debounce = new Map<string, { first: number; timer: NodeJS.Timeout | undefined }>();
   /** The last reconciles (newest last, at most 200), for tests and debugging. */
   readonly history: Array<{ key: string; at: number; ms: number; result: ReconcileResult }> = [];
   readonly m: {
     reconciles: Counter;
     errors: Counter;
-    writes: Counter;
+    writes: CounterFunc;
     duration: Histogram;
     requests: Counter;
   };
@@ -97,11 +98,17 @@ export class Manager {
     this.m = {
       reconciles: r.add(new Counter('istio_operator_reconciles_total', 'Reconciles by result.')),
       errors: r.add(new Counter('istio_operator_reconcile_errors_total', 'Reconciles that failed and were requeued with backoff.')),
-      writes: r.add(new Counter('istio_operator_writes_total', 'Write requests (create, patch, update, delete) made by reconciles, including status and finalizer writes.')),
+      writes: r.add(new CounterFunc('istio_operator_writes_total', 'Write requests (create, patch, update, delete) to the apiserver: applies, prunes, inventory, CA (apply engine) and status, finalizers, Events (controller). Lease renewals are not counted.', () => [
+        [{ by: 'apply' }, writesOf(this.client.counts)],
+        [{ by: 'controller' }, this.controllerWrites],
+      ])),
       duration: r.add(new Histogram('istio_operator_reconcile_duration_seconds', 'Time of one reconcile.', [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60])),
       requests: r.add(new Counter('istio_operator_controller_requests_total', 'Requests the controller made outside the apply engine (status, events, leases, watches), by verb.')),
     };
-    this.kube.onRequest = (verb) => this.m.requests.inc({ verb });
+    this.kube.onRequest = (verb, path) => {
+      this.m.requests.inc({ verb });
+      if ((verb === 'create' || verb === 'patch' || verb === 'update' || verb === 'delete') && !path.includes('/leases')) this.controllerWrites++;
+    };
     this.queue = new WorkQueue({
       concurrency: opts.concurrency ?? 2,
       handler: (key) => this.handle(key),
@@ -174,7 +181,6 @@ export class Manager {
     try {
       const r = await this.reconciler.reconcile(key);
       this.m.reconciles.inc({ result: r.action });
-      this.m.writes.inc({}, r.writes);
       if (r.status) this.statuses.set(key, r.status);
       if (r.action === 'gone' || r.action === 'deleted') {
         this.statuses.delete(key);

@@ -54,6 +54,16 @@ export class Gauge extends Metric {
   }
 }
 
+/** A counter whose value is read from elsewhere at scrape time (e.g. a client's request counts). */
+export class CounterFunc extends Metric {
+  constructor(name: string, help: string, private readonly collect: () => Array<[Labels, number]>) {
+    super(name, help, 'counter');
+  }
+  lines() {
+    return this.collect().map(([l, n]) => `${this.name}${fmt(l)} ${n}`);
+  }
+}
+
 export class Histogram extends Metric {
   private counts: number[];
   private sum = 0;

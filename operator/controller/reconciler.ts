@@ -35,6 +35,7 @@ export const IN_USE_RECHECK_MS = 30_000;
 export interface ReconcileResult extends HandlerResult {
   /** What happened, for metrics and tests. */
   action: 'gone' | 'paused' | 'invalid' | 'applied' | 'deleted' | 'blocked' | 'error';
+  /** Write requests during this reconcile (exact with one reconcile at a time; others' writes add in when parallel). */
   writes: number;
   status?: string;
   /** Objects created/configured/replaced/pruned, as `outcome Kind ns/name`. */

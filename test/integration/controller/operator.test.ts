@@ -206,3 +206,28 @@ test.serial('a second IstioOperator rendering the same objects is refused with E
   t.is((await getJson(['istiooperator', '-n', ns, 'first'])).status.status, 'HEALTHY');
   await deleteIop(ns, 'first');
 });
+
+test.serial('/metrics, /healthz and /readyz', async (t) => {
+  const ns = await createNamespace(t, 'iop-metrics');
+  const istioNs = await createNamespace(t, 'iop-metrics-istio');
+  const rev = uniqueName('m').slice(0, 12);
+  const { mgr } = await startOperator(t, { namespaces: [ns], metricsAddr: '127.0.0.1:0', healthAddr: '127.0.0.1:0' });
+  const get = async (port: number, path: string) => {
+    const r = await fetch(`http://127.0.0.1:${port}${path}`);
+    return { status: r.status, text: await r.text() };
+  };
+  t.is((await get(mgr.ports.health!, '/healthz')).status, 200);
+  t.is((await get(mgr.ports.health!, '/readyz')).status, 200);
+  await kubectlOk(['apply', '-f', '-'], iopYaml('m', ns, { profile: 'minimal', namespace: istioNs, revision: rev }));
+  await waitForStatus(ns, 'm', 'HEALTHY');
+  await waitFor('status gauge', async () => /istio_operator_istiooperator_status\{[^}]*status="HEALTHY"\} 3/.test((await get(mgr.ports.metrics!, '/metrics')).text));
+  const m = (await get(mgr.ports.metrics!, '/metrics')).text;
+  for (const name of ['istio_operator_reconciles_total', 'istio_operator_reconcile_duration_seconds_bucket', 'istio_operator_reconcile_errors_total', 'istio_operator_writes_total', 'istio_operator_queue_depth', 'istio_operator_leader']) {
+    t.true(m.includes(`# TYPE ${name.replace(/_bucket$/, '')}`), name);
+  }
+  t.regex(m, new RegExp(`istio_operator_istiooperator_status\\{namespace="${ns}",name="m",status="HEALTHY"\\} 3`));
+  t.regex(m, /istio_operator_writes_total\{by="apply"\} [1-9]/);
+  await deleteIop(ns, 'm');
+  await mgr.stop();
+  await t.throwsAsync(() => get(mgr.ports.health!, '/healthz'), undefined, 'servers closed on stop');
+});
