@@ -9,6 +9,7 @@ import { waitForCRDs } from '../apply/readiness.js';
 import { refKey, refOf, Resources, type ObjectRef } from '../apply/resources.js';
 import { applyObject, canonical, type ObjectResult } from '../apply/ssa.js';
 import type { K8sObject } from '../render/engine.js';
+import { contentHash } from './filter.js';
 import type { KObject } from './informer.js';
 
 // The apply engine's install sequence (inventory → stages → prune → inventory), with one addition only a
@@ -38,16 +39,20 @@ const hash = (o: unknown) => createHash('sha1').update(canonical(o)).digest('bas
 
 export class Converger {
   /** refKey → what we last applied and the resourceVersion it produced. */
-  private readonly memo = new Map<string, { hash: string; rv: string }>();
+  private readonly memo = new Map<string, { hash: string; rv: string; content: string }>();
   private readonly res: Resources;
 
   constructor(private readonly client: KubeClient) {
     this.res = new Resources(client);
   }
 
-  /** True when `rv` is the version our own last apply of `ref` produced (a watch event echoing our write). */
-  producedBy(ref: ObjectRef, rv: string | undefined): boolean {
-    return !!rv && this.memo.get(refKey(ref))?.rv === rv;
+  /**
+   * True when a live version of `ref` is what our own last apply produced: the same resourceVersion, or the
+   * same content (status and controller bookkeeping aside), so a watch event echoing our write is not drift.
+   */
+  producedBy(ref: ObjectRef, rv: string | undefined, content: string | undefined): boolean {
+    const m = this.memo.get(refKey(ref));
+    return !!m && ((!!rv && m.rv === rv) || (!!content && m.content === content));
   }
 
   /** Drop every memo: the next reconcile of each object compares it with the live object again. */
@@ -102,7 +107,7 @@ export class Converger {
               const r = await applyObject(this.client, this.res, o);
               results.push(r);
               const rv = r.after?.metadata?.resourceVersion;
-              if (rv) this.memo.set(k, { hash: h, rv });
+              if (rv) this.memo.set(k, { hash: h, rv, content: contentHash(r.after as KObject) });
               else this.memo.delete(k);
               if (o.kind === 'CustomResourceDefinition' && r.outcome !== 'unchanged') appliedCRDs.push(o.metadata.name);
             } catch (e) {

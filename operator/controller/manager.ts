@@ -40,6 +40,8 @@ export const OWNED_KINDS: Array<{ group: string; version: string; resource: stri
 /** See Manager.coalesce. */
 export const QUIET_MS = 250;
 export const MAX_WAIT_MS = 3000;
+/** How long a changed owned object waits before it is judged our own echo or drift. */
+export const ECHO_GRACE_MS = 100;
 
 export interface ManagerOptions {
   kubeconfig?: string;
@@ -76,6 +78,7 @@ export class Manager {
   private readonly statuses = new Map<string, string>();
   private readonly lastEvent = new Map<string, number>();
   private controllerWrites = 0;
+  private readonly pendingJudgements = new Set<NodeJS.Timeout>();
   private readonly debounce = new Map<string, { first: number; timer: NodeJS.Timeout | undefined }>();
   /** The last reconciles (newest last, at most 200), for tests and debugging. */
   readonly history: Array<{ key: string; at: number; ms: number; result: ReconcileResult }> = [];
@@ -235,14 +238,29 @@ export class Manager {
     }
     // Owned objects: a change someone else made (drift, deletion) is repaired at once; the echo of our own
     // apply is ignored; a readiness change only updates status, so it waits like a spec edit does.
+    const trigger = (k: string, o: KObject, why: string) => this.log('debug', 'owned object changed', { istiooperator: k, object: `${o.kind} ${o.metadata?.namespace ? o.metadata.namespace + '/' : ''}${o.metadata?.name}`, why });
+    // The watch event of our own apply can arrive before the apply's response is processed; judging it a moment
+    // later, against what the apply produced and the latest cached version, tells our echo from someone's change.
+    const judgeSoon = (k: string, o: KObject, why: string) => {
+      const t = setTimeout(() => {
+        this.pendingJudgements.delete(t);
+        if (!this.workersOn) return;
+        const ref = `${o.apiVersion}/${o.kind}`;
+        const cur = this.ownedInformers.get(ref)?.get(o.metadata?.namespace ? `${o.metadata.namespace}/${o.metadata.name}` : (o.metadata?.name ?? ''));
+        if (cur && this.reconciler.isOwnWrite(cur)) return;
+        trigger(k, o, why);
+        this.queue.add(k);
+      }, ECHO_GRACE_MS);
+      this.pendingJudgements.add(t);
+    };
     const owned = (o: KObject) => {
       const k = this.ownerKey(o);
-      if (k && this.workersOn && !this.reconciler.isOwnWrite(o)) this.queue.add(k);
+      if (k && this.workersOn && !this.reconciler.isOwnWrite(o)) judgeSoon(k, o, 'added');
     };
     const ownedUpdate = (a: KObject, b: KObject) => {
       const k = this.ownerKey(b);
       if (!k || !this.workersOn || this.reconciler.isOwnWrite(b)) return;
-      if (contentChanged(a, b)) this.queue.add(k);
+      if (contentChanged(a, b)) judgeSoon(k, b, 'content');
       else if (isMeaningfulUpdate(a, b)) this.coalesce(k);
     };
     for (const k of OWNED_KINDS) {
@@ -285,6 +303,8 @@ export class Manager {
   stop(why = 'shutdown'): Promise<void> {
     this.stopping ??= (async () => {
       this.log('info', 'stopping', { why, inFlight: this.queue.inFlight });
+      for (const t of this.pendingJudgements) clearTimeout(t);
+      this.pendingJudgements.clear();
       for (const p of this.debounce.values()) if (p.timer) clearTimeout(p.timer);
       this.debounce.clear();
       await this.queue.shutdown();

@@ -104,7 +104,7 @@ export class Reconciler {
   isOwnWrite(o: KObject): boolean {
     const md = o.metadata ?? {};
     if (!o.apiVersion || !o.kind || !md.name) return false;
-    return this.converger.producedBy({ apiVersion: o.apiVersion, kind: o.kind, name: md.name, ...(md.namespace ? { namespace: md.namespace } : {}) }, md.resourceVersion);
+    return this.converger.producedBy({ apiVersion: o.apiVersion, kind: o.kind, name: md.name, ...(md.namespace ? { namespace: md.namespace } : {}) }, md.resourceVersion, (o as any)._contentHash);
   }
 
   private now(): Date {

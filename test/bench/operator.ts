@@ -122,6 +122,8 @@ export const operatorSection = {
       const applies = reconciled(key, from).filter((l) => l.j.changed > 0).length;
       line('applies for 100 rapid edits', String(applies), '<= 5', applies <= 5);
       line('reconciles for 100 rapid edits', String(reconciled(key, from).length));
+      const drift = lines.slice(from).filter((l) => l.j.msg === 'owned object changed');
+      if (drift.length) console.log(`    owned-object triggers during the burst: ${drift.map((l) => `${l.j.object} (${l.j.why})`).join(', ')}`);
 
       // Memory with 20 IstioOperators installed and healthy.
       for (let n = 1; n < 20; n++) await create(n);
