@@ -12,7 +12,8 @@ import { refString } from '../apply/resources.js';
 import { uninstall } from '../apply/uninstall.js';
 import { render, type K8sObject } from '../render/index.js';
 import { LABEL_COMPONENT, LABEL_OWNER_NAME, LABEL_OWNER_NAMESPACE, LABEL_REVISION } from '../render/labels.js';
-import { describeUsage, revisionUsage, type MetaLike, type PodLike } from '../revision/usage.js';
+import { readUsage } from '../revision/cluster.js';
+import { describeUsage } from '../revision/usage.js';
 import { Converger } from './converge.js';
 import type { EventRecorder } from './events.js';
 import type { KObject } from './informer.js';
@@ -374,24 +375,12 @@ export class Reconciler {
     return { action: 'deleted' };
   }
 
-  /** A description of who uses the inventory's revision, or '' when nobody does. */
+  /**
+   * A description of who uses the inventory's revision, or '' when nobody does: the revision layer's one reader
+   * (tags this owner installed go with it; unreadable usage counts as in use, with the reason).
+   */
   private async revisionUsage(inv: Inventory): Promise<string> {
-    const rev = inv.owner.rev === 'default' ? '' : inv.owner.rev;
-    const list = async (path: string, selector?: string) => (await this.d.kube.get(path, selector ? { labelSelector: selector } : {})).body?.items ?? [];
-    const namespaces: MetaLike[] = (await list('/api/v1/namespaces')).map((n: any) => ({ name: n.metadata.name, labels: n.metadata.labels }));
-    // Control-plane pods carry istio.io/rev too; they are what we remove, not users.
-    const podSel = `!${LABEL_OWNER_NAME}`;
-    const pods: PodLike[] = (await list('/api/v1/pods', podSel))
-      .filter((p: any) => p.metadata.labels?.['istio.io/rev'] !== undefined || p.metadata.annotations?.['istio.io/rev'] !== undefined || p.metadata.labels?.['sidecar.istio.io/inject'] === 'true')
-      .map((p: any) => ({ name: p.metadata.name, namespace: p.metadata.namespace, labels: p.metadata.labels, annotations: p.metadata.annotations, phase: p.status?.phase }));
-    const tags: Record<string, string> = {};
-    for (const w of await list('/apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations', 'istio.io/tag')) {
-      const l = w.metadata.labels ?? {};
-      // A tag this very owner installed goes away with it.
-      if (l[LABEL_OWNER_NAME] === inv.owner.name && (l['istio.io/rev'] ?? 'default') === inv.owner.rev) continue;
-      tags[l['istio.io/tag']] = l['istio.io/rev'] === 'default' ? '' : (l['istio.io/rev'] ?? '');
-    }
-    const u = revisionUsage(rev, { namespaces, pods, tags });
+    const u = await readUsage(this.d.client, inv.owner.rev, { exceptOwner: { name: inv.owner.name, namespace: inv.owner.namespace } });
     return u.inUse ? describeUsage(u) : '';
   }
 
