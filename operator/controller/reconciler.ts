@@ -2,7 +2,7 @@ import { InputError, formatIssue, type FieldIssue } from '../api/errors.js';
 import { isProfilePath } from '../api/profiles.js';
 import { resolveParsed } from '../api/resolve.js';
 import { API_VERSION, KIND, type IstioOperator } from '../api/types.js';
-import type { KubeClient } from '../apply/client.js';
+import { resourcePath, type KubeClient } from '../apply/client.js';
 import { StageError } from '../apply/install.js';
 import { EVENT_CA_INVALID, eventReason, prepareCa } from '../ca/cluster.js';
 import { listInventories, type Inventory } from '../apply/inventory.js';
@@ -17,7 +17,6 @@ import { describeUsage } from '../revision/usage.js';
 import { Converger } from './converge.js';
 import type { EventRecorder } from './events.js';
 import type { KObject } from './informer.js';
-import { Kube, KubeError, resourcePath } from './kube.js';
 import type { LogFn } from './log.js';
 import type { HandlerResult } from './queue.js';
 import { computeStatus, IOP_GROUP, IOP_RESOURCE, IOP_VERSION, writeStatus, type Outcome } from './status.js';
@@ -44,7 +43,8 @@ export interface ReconcileResult extends HandlerResult {
 }
 
 export interface ReconcilerDeps {
-  kube: Kube;
+  /** The controller's own requests (IstioOperator reads, status, finalizers, readiness GETs). */
+  kube: KubeClient;
   /** The apply engine's client; its request counts measure writes. */
   client: KubeClient;
   events: EventRecorder;
@@ -127,7 +127,7 @@ export class Reconciler {
       return { ...r, writes };
     };
     const { namespace, name } = splitKey(key);
-    const iop = await this.d.kube.getOrNull<IstioOperator>(iopPath(namespace, name));
+    const iop = await this.d.kube.request<IstioOperator>('GET', iopPath(namespace, name), { allow404: true });
     if (!iop) return done({ action: 'gone' });
     const log = (level: 'debug' | 'info' | 'warn' | 'error', msg: string, f: Record<string, unknown> = {}) =>
       this.d.log(level, msg, { istiooperator: key, generation: iop.metadata?.generation, ...f });
@@ -245,7 +245,9 @@ export class Reconciler {
       if (r.removed.length) this.stats.pruned += r.removed.length;
     }
     if (caRecheckMs !== undefined) recheck = Math.min(recheck ?? caRecheckMs, caRecheckMs);
-    const status = await setStatus({ kind: 'applied', components, updating, ...(note ? { note } : {}) });
+    const usage = await readUsage(this.d.client, owner.rev, { exceptOwner: { name: owner.name, namespace: owner.namespace } });
+    const inUse = { inUse: usage.inUse, message: describeUsage(usage) };
+    const status = await setStatus({ kind: 'applied', components, updating, inUse, ...(note ? { note } : {}) });
     const what = [...changed.map((r) => `${r.outcome} ${refString(r.ref)}`), ...result.pruned.map((r) => `pruned ${refString(r)}`)];
     return done({ action: 'applied', status, changed: what, ...(recheck !== undefined ? { requeueAfterMs: recheck } : {}) });
   }
@@ -327,7 +329,7 @@ export class Reconciler {
       const ns = o.metadata.namespace ?? '';
       // The cache may lag behind a write we just made, so a not-ready cached answer is confirmed by a GET.
       let live: any = this.d.ownedCache?.(o.apiVersion, o.kind, ns, o.metadata.name);
-      if (!deploymentReady(live)) live = await this.d.kube.getOrNull(resourcePath('apps', 'v1', 'deployments', ns, o.metadata.name));
+      if (!deploymentReady(live)) live = await this.d.kube.request('GET', resourcePath('apps', 'v1', 'deployments', ns, o.metadata.name), { allow404: true });
       if (deploymentReady(live)) continue;
       const st = live?.status ?? {};
       const why = live ? `Deployment ${ns}/${o.metadata.name}: ${st.availableReplicas ?? 0}/${live.spec?.replicas ?? 1} available` : `Deployment ${ns}/${o.metadata.name} not found`;
@@ -387,13 +389,11 @@ export class Reconciler {
   /** Finalizers are the one metadata field we write; the resourceVersion precondition keeps others' changes. */
   private async setFinalizers(iop: IstioOperator, finalizers: string[]): Promise<void> {
     const md = iop.metadata!;
-    const r = await this.d.kube.request('patch', 'PATCH', iopPath(md.namespace ?? '', md.name), {
+    const r = await this.d.kube.request('PATCH', iopPath(md.namespace ?? '', md.name), {
       body: { metadata: { finalizers, resourceVersion: md.resourceVersion } },
       contentType: 'application/merge-patch+json',
       query: { fieldManager: 'istio-operator' },
     });
-    if (r.body?.metadata) iop.metadata = r.body.metadata;
+    if (r?.metadata) iop.metadata = r.metadata;
   }
 }
-
-export { KubeError };

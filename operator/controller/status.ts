@@ -1,6 +1,6 @@
 import type { Condition, IstioOperator, IstioOperatorStatus, OverallStatus } from '../api/types.js';
 import { stableJson } from './filter.js';
-import { Kube, resourcePath } from './kube.js';
+import { resourcePath, type KubeClient } from '../apply/client.js';
 
 // Status is computed from what one reconcile learned, and written only when it differs from what is stored,
 // so a no-op resync writes nothing. Conditions keep their lastTransitionTime unless their status flips, as
@@ -20,7 +20,7 @@ export type Outcome =
   /** Rendering worked but applying or pruning failed. */
   | { kind: 'applyFailed'; message: string; components?: Record<string, ComponentState> }
   /** Applied; `notReady` names what is still coming up, per component. `updating` = the spec moved since the last success. */
-  | { kind: 'applied'; components: Record<string, { ready: boolean; message?: string }>; updating: boolean; note?: string }
+  | { kind: 'applied'; components: Record<string, { ready: boolean; message?: string }>; updating: boolean; note?: string; inUse?: { inUse: boolean; message: string } }
   /** Deletion is blocked until someone acts (revision in use). */
   | { kind: 'actionRequired'; message: string; components?: Record<string, ComponentState> }
   /** Work started and nothing is known yet (first sight of a generation). */
@@ -61,6 +61,8 @@ export function computeStatus(prev: IstioOperatorStatus | undefined, generation:
       if (outcome.note) message += `; ${outcome.note}`;
       conds.push({ type: 'Reconciled', status: 'True', reason: 'Applied', message: 'the rendered manifests are applied' });
       conds.push(ready ? { type: 'Ready', status: 'True', reason: 'ComponentsReady', message } : { type: 'Ready', status: 'False', reason: 'ComponentsNotReady', message });
+      // Who uses this revision (counts and a sample), as of this reconcile: what deletion would wait for.
+      if (outcome.inUse) conds.push({ type: 'InUse', status: outcome.inUse.inUse ? 'True' : 'False', reason: outcome.inUse.inUse ? 'RevisionInUse' : 'RevisionUnused', message: outcome.inUse.message });
       break;
     }
     case 'actionRequired':
@@ -124,17 +126,18 @@ function mergeDiff(prev: Record<string, any>, next: Record<string, any>): Record
  * Write the status through the status subresource (never the spec). Returns false when nothing changed and no
  * request was made. A 404 means the object is gone, which is not an error for a status write.
  */
-export async function writeStatus(kube: Kube, iop: IstioOperator, next: IstioOperatorStatus): Promise<boolean> {
+export async function writeStatus(kube: KubeClient, iop: IstioOperator, next: IstioOperatorStatus): Promise<boolean> {
   if (sameStatus(iop.status, next)) return false;
   const path = resourcePath(IOP_GROUP, IOP_VERSION, IOP_RESOURCE, iop.metadata?.namespace, iop.metadata?.name, 'status');
-  const r = await kube.request('patch', 'PATCH', path, {
+  const r = await kube.request('PATCH', path, {
     body: statusMergePatch(iop.status, next),
     contentType: 'application/merge-patch+json',
     query: { fieldManager: FIELD_MANAGER },
     allow404: true,
   });
-  if (r.status !== 404 && r.body?.status) iop.status = r.body.status;
-  return r.status !== 404;
+  if (r?.status) iop.status = r.status;
+  // undefined: the object is gone (404); a patch that succeeded always answers with the object.
+  return r !== undefined;
 }
 
 /** Numeric form for the per-IstioOperator status gauge (same numbers Istio's proto and Argo's script use; 5 = ACTION_REQUIRED). */
