@@ -1,6 +1,6 @@
 import os from 'node:os';
 import type { IstioOperator } from '../api/types.js';
-import type { Kube } from './kube.js';
+import type { KubeClient } from '../apply/client.js';
 
 // Kubernetes Events on the IstioOperator, for applies, prunes, errors and blocked deletions. The same event
 // (object, reason, message) within the dedupe window is sent once: a failing spec retried with backoff
@@ -14,7 +14,7 @@ export class EventRecorder {
   sent = 0;
 
   constructor(
-    private readonly kube: Kube,
+    private readonly kube: KubeClient,
     private readonly dedupeMs = 10 * 60_000,
     private readonly onError?: (err: unknown) => void,
   ) {}
@@ -46,7 +46,7 @@ export class EventRecorder {
       count: 1,
     };
     try {
-      await this.kube.request('create', 'POST', `/api/v1/namespaces/${encodeURIComponent(ns)}/events`, { body });
+      await this.kube.request('POST', `/api/v1/namespaces/${encodeURIComponent(ns)}/events`, { body });
       this.sent++;
     } catch (e) {
       // An event is best effort: losing one must never fail a reconcile.

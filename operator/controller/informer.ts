@@ -1,6 +1,6 @@
 import type { Clock } from './queue.js';
 import { realClock } from './queue.js';
-import { Kube, KubeError } from './kube.js';
+import type { KubeClient } from '../apply/client.js';
 
 // A list+watch loop that never gives up. The client library's informer stops on the first error and leaves
 // restarts to the caller; a controller that silently stops watching is the worst failure mode, so this one
@@ -223,7 +223,7 @@ export class Informer<T extends KObject> {
 
 /** A source backed by the apiserver: `basePath` is the collection path without namespace, e.g. `/apis/apps/v1`. */
 export function kubeSource<T extends KObject>(
-  kube: Kube,
+  kube: KubeClient,
   collectionPath: string,
   opts: { labelSelector?: string; fieldSelector?: string; timeoutSeconds?: number } = {},
 ): ListWatchSource<T> {
@@ -234,10 +234,10 @@ export function kubeSource<T extends KObject>(
       let cont: string | undefined;
       let rv = '';
       do {
-        const r = await kube.get(collectionPath, { ...sel, limit: 500, continue: cont });
-        items.push(...((r.body?.items ?? []) as T[]));
-        rv = r.body?.metadata?.resourceVersion ?? '';
-        cont = r.body?.metadata?.continue || undefined;
+        const r = await kube.request('GET', collectionPath, { query: { ...sel, limit: 500, continue: cont } });
+        items.push(...((r?.items ?? []) as T[]));
+        rv = r?.metadata?.resourceVersion ?? '';
+        cont = r?.metadata?.continue || undefined;
       } while (cont);
       return { items, resourceVersion: rv };
     },
@@ -249,4 +249,3 @@ export function kubeSource<T extends KObject>(
   };
 }
 
-export { KubeError };

@@ -1,4 +1,4 @@
-import { Kube, KubeError, resourcePath } from './kube.js';
+import { ApiError, resourcePath, type KubeClient } from '../apply/client.js';
 import type { LogFn } from './log.js';
 
 // Leader election on a coordination.k8s.io Lease, as client-go's leaderelection does it:
@@ -8,7 +8,7 @@ import type { LogFn } from './log.js';
 //  - a clean shutdown releases the lease (empty holder) so a standby takes over at once instead of after expiry.
 
 export interface LeaderOptions {
-  kube: Kube;
+  kube: KubeClient;
   namespace: string;
   name: string;
   identity: string;
@@ -82,7 +82,7 @@ export class LeaderElector {
 
   private async tryAcquireOrRenew(): Promise<void> {
     const now = new Date();
-    const lease = await this.o.kube.getOrNull<{ metadata: { resourceVersion: string }; spec?: LeaseSpec }>(this.path(this.o.name));
+    const lease = await this.o.kube.request<{ metadata: { resourceVersion: string }; spec?: LeaseSpec }>('GET', this.path(this.o.name), { allow404: true });
     const desired = (spec: LeaseSpec | undefined, acquiring: boolean): LeaseSpec => ({
       holderIdentity: this.o.identity,
       leaseDurationSeconds: Math.max(1, Math.ceil(this.durationMs / 1000)),
@@ -92,11 +92,11 @@ export class LeaderElector {
     });
     if (!lease) {
       try {
-        await this.o.kube.request('create', 'POST', this.path(), {
+        await this.o.kube.request('POST', this.path(), {
           body: { apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', metadata: { name: this.o.name, namespace: this.o.namespace }, spec: desired(undefined, true) },
         });
       } catch (e) {
-        if (e instanceof KubeError && e.statusCode === 409) return; // someone else created it first
+        if (e instanceof ApiError && e.code === 409) return; // someone else created it first
         throw e;
       }
       return this.became();
@@ -113,11 +113,11 @@ export class LeaderElector {
       return;
     }
     try {
-      await this.o.kube.request('update', 'PUT', this.path(this.o.name), {
+      await this.o.kube.request('PUT', this.path(this.o.name), {
         body: { apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', metadata: { name: this.o.name, namespace: this.o.namespace, resourceVersion: lease.metadata.resourceVersion }, spec: desired(spec, !mine) },
       });
     } catch (e) {
-      if (e instanceof KubeError && e.statusCode === 409) return; // lost a race; look again next period
+      if (e instanceof ApiError && e.code === 409) return; // lost a race; look again next period
       throw e;
     }
     if (mine) this.lastRenew = Date.now();
@@ -140,9 +140,9 @@ export class LeaderElector {
     if (!this.leading) return;
     this.leading = false;
     try {
-      const lease = await this.o.kube.getOrNull<{ metadata: { resourceVersion: string }; spec?: LeaseSpec }>(this.path(this.o.name));
+      const lease = await this.o.kube.request<{ metadata: { resourceVersion: string }; spec?: LeaseSpec }>('GET', this.path(this.o.name), { allow404: true });
       if (lease?.spec?.holderIdentity === this.o.identity) {
-        await this.o.kube.request('update', 'PUT', this.path(this.o.name), {
+        await this.o.kube.request('PUT', this.path(this.o.name), {
           body: {
             apiVersion: 'coordination.k8s.io/v1',
             kind: 'Lease',

@@ -1,13 +1,11 @@
 import os from 'node:os';
 import type http from 'node:http';
-import { loadConnection } from '../apply/kubeconfig.js';
 import { LABEL_INVENTORY } from '../apply/owner.js';
-import { KubeClient, writesOf } from '../apply/client.js';
+import { KubeClient, resourcePath, writesOf } from '../apply/client.js';
 import { LABEL_COMPONENT, LABEL_OWNER_NAME, LABEL_OWNER_NAMESPACE } from '../render/labels.js';
 import { EventRecorder } from './events.js';
 import { contentChanged, isMeaningfulUpdate, slimForCache } from './filter.js';
 import { Informer, kubeSource, objectKey, type KObject } from './informer.js';
-import { Kube, resourcePath } from './kube.js';
 import { LeaderElector } from './leader.js';
 import { jsonLogger, type LogFn } from './log.js';
 import { Counter, CounterFunc, Gauge, Histogram, Registry, serve } from './metrics.js';
@@ -61,7 +59,9 @@ export interface ManagerOptions {
 }
 
 export class Manager {
-  readonly kube: Kube;
+  /** The controller's own requests (status, finalizers, Events, Leases, watches), counted apart from the apply engine's. */
+  readonly kube: KubeClient;
+  /** The apply engine's; its counts are the apply writes. */
   readonly client: KubeClient;
   readonly log: LogFn;
   readonly queue: WorkQueue;
@@ -92,10 +92,11 @@ export class Manager {
 
   constructor(readonly opts: ManagerOptions) {
     this.log = opts.log ?? jsonLogger();
-    // Both clients read the same kubeconfig (or the pod's ServiceAccount), so they act as the same user.
+    // Two instances of the one client, from the same kubeconfig (or the pod's ServiceAccount), so they act as the
+    // same user; separate instances keep the apply engine's request counts apart from the controller's own.
     const conn = { ...(opts.kubeconfig ? { kubeconfig: opts.kubeconfig } : {}), ...(opts.context ? { context: opts.context } : {}) };
     this.client = KubeClient.fromOptions(conn);
-    this.kube = new Kube(loadConnection(conn));
+    this.kube = KubeClient.fromOptions(conn);
     this.identity = opts.identity ?? `${os.hostname()}_${process.pid}`;
     const r = this.registry;
     this.m = {

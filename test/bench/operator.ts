@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { Kube, resourcePath } from '../../operator/controller/kube.js';
+import { KubeClient, resourcePath } from '../../operator/apply/client.js';
 import { packageRoot } from '../../operator/paths.js';
 
 // The operator's figures on a live cluster, against the issue's targets:
@@ -31,17 +31,17 @@ export const operatorSection = {
   needsCluster: true,
   async run(): Promise<void> {
     const kc = process.env.ISTIO_OPERATOR_TEST_KUBECONFIG || process.env.KUBECONFIG!;
-    const kube = Kube.fromDefault(kc.split(':')[0]);
+    const kube = KubeClient.fromOptions({ kubeconfig: kc.split(':')[0]! });
     const id = randomBytes(3).toString('hex');
     const ns = `bench-op-${id}`;
     const crd = fs.readFileSync(path.join(packageRoot, 'crds/install.istio.io_istiooperators.yaml'), 'utf8');
     const yaml = (await import('js-yaml')).default;
-    await kube.request('patch', 'PATCH', '/apis/apiextensions.k8s.io/v1/customresourcedefinitions/istiooperators.install.istio.io', {
+    await kube.request('PATCH', '/apis/apiextensions.k8s.io/v1/customresourcedefinitions/istiooperators.install.istio.io', {
       body: yaml.load(crd),
       contentType: 'application/apply-patch+yaml',
-      query: { fieldManager: 'istio-operator-bench', force: true },
+      query: { fieldManager: 'istio-operator-bench', force: 'true' },
     });
-    await kube.request('create', 'POST', '/api/v1/namespaces', { body: { apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } } });
+    await kube.request('POST', '/api/v1/namespaces', { body: { apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } } });
     const iopPath = (name?: string) => resourcePath('install.istio.io', 'v1alpha1', 'istiooperators', ns, name);
     const lines: Array<{ at: number; j: any }> = [];
     const child = spawn(process.execPath, [path.join(packageRoot, 'bin/istio-operator.js'), 'operator', '--kubeconfig', kc.split(':')[0]!, '--namespaces', ns, '--metrics-addr', '0', '--health-addr', '0', '--log-level', 'debug'], { stdio: ['ignore', 'ignore', 'pipe'] });
@@ -64,13 +64,13 @@ export const operatorSection = {
     const create = async (n: number) => {
       const name = `cp-${n}`;
       names.push(name);
-      await kube.request('create', 'POST', iopPath(), {
+      await kube.request('POST', iopPath(), {
         body: { apiVersion: 'install.istio.io/v1alpha1', kind: 'IstioOperator', metadata: { name, namespace: ns }, spec: { profile: 'minimal', namespace: `${ns}-i${n}`, revision: `b${id}-${n}` } },
       });
       return name;
     };
     const healthy = async (name: string) => {
-      const o = (await kube.get(iopPath(name))).body;
+      const o = await kube.request('GET', iopPath(name));
       return o.status?.status === 'HEALTHY' && o.status.observedGeneration === o.metadata.generation;
     };
     try {
@@ -85,7 +85,7 @@ export const operatorSection = {
       await sleep(1500);
       let from = lines.length;
       for (let i = 0; i < 5; i++) {
-        await kube.request('patch', 'PATCH', iopPath(first), { body: { metadata: { annotations: { 'bench/nudge': String(i) } } }, contentType: 'application/merge-patch+json' });
+        await kube.request('PATCH', iopPath(first), { body: { metadata: { annotations: { 'bench/nudge': String(i) } } }, contentType: 'application/merge-patch+json' });
         await until('nudge reconciled', () => reconciled(key, from).length > i, 30_000);
       }
       const noop = reconciled(key, from);
@@ -102,7 +102,7 @@ export const operatorSection = {
       for (let i = 0; i < 100; i++) {
         from = lines.length;
         const sent = Date.now();
-        await kube.request('patch', 'PATCH', iopPath(first), { body: { spec: { values: { pilot: { env: { BENCH_EDIT: `e${i}` } } } } }, contentType: 'application/merge-patch+json' });
+        await kube.request('PATCH', iopPath(first), { body: { spec: { values: { pilot: { env: { BENCH_EDIT: `e${i}` } } } } }, contentType: 'application/merge-patch+json' });
         const hit = await until('edit applied', () => reconciled(key, from).find((l) => l.j.changed > 0), 30_000);
         lat.push(hit.at - sent);
       }
@@ -115,7 +115,7 @@ export const operatorSection = {
       from = lines.length;
       const burst0 = Date.now();
       for (let i = 0; i < 100; i++) {
-        await kube.request('patch', 'PATCH', iopPath(first), { body: { spec: { values: { pilot: { env: { BENCH_RAPID: `r${i}` } } } } }, contentType: 'application/merge-patch+json' });
+        await kube.request('PATCH', iopPath(first), { body: { spec: { values: { pilot: { env: { BENCH_RAPID: `r${i}` } } } } }, contentType: 'application/merge-patch+json' });
       }
       line('100 rapid edits sent in', `${Date.now() - burst0} ms`);
       await until('rapid edits settled', async () => (await healthy(first)) && Date.now() - (lines.at(-1)?.at ?? 0) > 1500, 60_000);
@@ -136,10 +136,10 @@ export const operatorSection = {
       line('operator RSS with 20 IstioOperators', `${(kib('VmRSS') / 1024).toFixed(0)} MiB`, '<= 150 MB', (kib('VmRSS') * 1024) / 1e6 <= 150);
       line('operator peak RSS', `${(kib('VmHWM') / 1024).toFixed(0)} MiB`);
     } finally {
-      for (const n of names) await kube.request('delete', 'DELETE', iopPath(n), { allow404: true }).catch(() => undefined);
-      await until('IstioOperators removed', async () => ((await kube.get(iopPath())).body.items ?? []).length === 0, 300_000).catch((e) => console.log(`  cleanup: ${e.message}`));
+      for (const n of names) await kube.request('DELETE', iopPath(n), { allow404: true }).catch(() => undefined);
+      await until('IstioOperators removed', async () => ((await kube.request('GET', iopPath()))?.items ?? []).length === 0, 300_000).catch((e) => console.log(`  cleanup: ${e.message}`));
       child.kill('SIGTERM');
-      for (const n of names.map((_, i) => `${ns}-i${i}`).concat(ns)) await kube.request('delete', 'DELETE', `/api/v1/namespaces/${n}`, { allow404: true }).catch(() => undefined);
+      for (const n of names.map((_, i) => `${ns}-i${i}`).concat(ns)) await kube.request('DELETE', `/api/v1/namespaces/${n}`, { allow404: true }).catch(() => undefined);
     }
   },
 };
