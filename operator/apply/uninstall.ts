@@ -66,7 +66,7 @@ export async function planUninstall(client: KubeClient, opts: UninstallOptions):
       ? all.filter((i) => i.owner.name === opts.owner!.name && i.owner.rev === opts.owner!.rev && i.owner.namespace === opts.owner!.namespace)
       : all.filter((i) => i.owner.rev === norm(opts.revision));
   const objects = inventories.flatMap((i) => i.objects);
-  const users = opts.purge ? [] : await revisionUsers(client, [...new Set(inventories.map((i) => i.owner.rev))], inventories.map((i) => i.owner));
+  const users = await revisionUsers(client, [...new Set(inventories.map((i) => i.owner.rev))], inventories.map((i) => i.owner));
   const gateways = objects.filter((o) => o.kind === 'Deployment' && /gateway/.test(o.name));
   return { inventories, objects, users, gateways };
 }
