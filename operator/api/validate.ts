@@ -35,6 +35,28 @@ const custom = (base: S, check: Check): S => ({ t: 'custom', base, check });
 const DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 const DNS1123_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 
+// A tag names the `istiod-revision-tag-<tag>` Service, a DNS-1035 label of at most 63 characters.
+const MAX_TAG_LENGTH = 63 - 'istiod-revision-tag-'.length;
+function checkRevisionTag(v: unknown, path: string, out: FieldIssue[]): void {
+  if (typeof v !== 'string') return;
+  if (v.length > MAX_TAG_LENGTH || !DNS1123_LABEL.test(v)) {
+    out.push({ path, message: `${JSON.stringify(v)} is not a valid revision tag`, hint: `a DNS-1123 label of at most ${MAX_TAG_LENGTH} characters (it names the Service istiod-revision-tag-<tag>)` });
+  }
+}
+
+// A tag that equals a revision name would make `istio.io/rev=<name>` mean two control planes.
+function crossRevisionTags(spec: unknown, root: string, out: FieldIssue[]): void {
+  if (!isMap(spec) || !isMap(spec.values) || !Array.isArray(spec.values.revisionTags)) return;
+  const rev = typeof spec.revision === 'string' && spec.revision ? spec.revision : 'default';
+  const seen = new Set<string>();
+  spec.values.revisionTags.forEach((tag: unknown, i: number) => {
+    const path = `${root}.values.revisionTags[${i}]`;
+    if (tag === rev) out.push({ path, message: `"${tag}" is the revision this IstioOperator installs`, hint: 'a tag is another name for a revision; pick a name that is not a revision' });
+    else if (typeof tag === 'string' && seen.has(tag)) out.push({ path, message: `"${tag}" is listed twice` });
+    if (typeof tag === 'string') seen.add(tag);
+  });
+}
+
 export function checkDnsLabel(v: unknown, path: string, out: FieldIssue[], what = 'name'): void {
   if (typeof v !== 'string' || v === '') return;
   if (v.length > 63 || !DNS1123_LABEL.test(v)) {
@@ -282,7 +304,7 @@ const valuesSchema = fields({
   telemetry: fields({ enabled: bool, v2: fields({ enabled: bool }, true) }, true),
   istiodRemote: fields({ enabled: bool, injectionURL: str, injectionPath: str, injectionCABundle: str, enabledLocalInjectorIstiod: bool }, true),
   base: fields({ enableCRDTemplates: bool, enableIstioConfigCRDs: bool, excludedCRDs: list(str), validationURL: str, validationCABundle: str, validationFailurePolicy: oneOf('Fail', 'Ignore') }, true),
-  revisionTags: list(str),
+  revisionTags: list(custom(str, (v, p, o) => checkRevisionTag(v, p, o))),
   defaultRevision: str,
   revision: str,
   profile: str,
@@ -388,6 +410,7 @@ export function validateSpec(spec: unknown, root = 'spec'): Validation {
   const valueIssues: FieldIssue[] = [];
   check(specSchema, spec, root, issues);
   crossGatewayNames(spec, root, issues);
+  crossRevisionTags(spec, root, issues);
   if (isMap(spec) && spec.values !== undefined && spec.values !== null) check(valuesSchema, spec.values, `${root}.values`, valueIssues);
   return { issues, valueIssues, warnings: meshConfigWarnings(spec, root) };
 }

@@ -244,3 +244,15 @@ test('--set into env maps keeps strings', (t) => {
   const { iop } = resolveIstioOperator({ sets: ['values.pilot.env.PILOT_ENABLE_X=true', 'values.pilot.env.N=10'] });
   t.deepEqual(iop.spec!.values!.pilot.env, { PILOT_ENABLE_X: 'true', N: '10' });
 });
+
+test('revision tags: a DNS label short enough for its Service, never the revision itself, never twice', (t) => {
+  const issues = (sets: string[]) => {
+    const e = t.throws(() => resolveIstioOperator({ sets: ['revision=canary', ...sets] }), { instanceOf: InputError });
+    return e!.issues.map((i) => `${i.path}: ${i.message}`);
+  };
+  t.deepEqual(issues(['values.revisionTags[0]=Prod_Tag']), ['spec.values.revisionTags[0]: "Prod_Tag" is not a valid revision tag']);
+  t.deepEqual(issues([`values.revisionTags[0]=${'a'.repeat(44)}`]), [`spec.values.revisionTags[0]: "${'a'.repeat(44)}" is not a valid revision tag`]);
+  t.deepEqual(issues(['values.revisionTags[0]=canary']), ['spec.values.revisionTags[0]: "canary" is the revision this IstioOperator installs']);
+  t.deepEqual(issues(['values.revisionTags[0]=prod', 'values.revisionTags[1]=prod']), ['spec.values.revisionTags[1]: "prod" is listed twice']);
+  t.notThrows(() => resolveIstioOperator({ sets: ['revision=canary', 'values.revisionTags[0]=prod', `values.revisionTags[1]=${'a'.repeat(43)}`] }));
+});
