@@ -29,6 +29,16 @@ export interface InstallOptions {
   prune?: boolean;
   /** Called after the namespace exists, before any rendered object is applied (e.g. the CA's secrets). */
   beforeApply?: () => Promise<void>;
+  /**
+   * Objects the caller knows to be live exactly as rendered: the controller remembers what its last apply
+   * produced and sees in its watch cache that nobody changed it since. No request is made for them (not even
+   * the shared-object check); they are reported `unchanged` and stay in the inventory.
+   */
+  skip?: (o: K8sObject) => boolean;
+  /** Each applied object's result, with the object as given to `skip` (before shared-object label decisions). */
+  onApplied?: (o: K8sObject, r: ObjectResult) => void;
+  /** The caller knows the namespace exists (the controller's cache holds objects in it): no request for it. */
+  namespaceExists?: boolean;
 }
 
 export interface InstallResult {
@@ -38,6 +48,8 @@ export interface InstallResult {
   namespaceCreated: boolean;
   /** Shared objects left as they are because the cluster has a newer version of them. */
   sharedNotes: string[];
+  /** Objects `skip` answered for (no request made; among `results` as unchanged). */
+  skipped: number;
   counts: RequestCounts;
   writes: number;
 }
@@ -72,14 +84,18 @@ export async function install(client: KubeClient, rendered: K8sObject[], opts: I
     objects[objects.indexOf(o)] = { ...o, metadata } as K8sObject;
   }
 
-  const namespaceCreated = await ensureNamespace(client, opts.namespace, !!opts.dryRun);
+  const namespaceCreated = opts.namespaceExists ? false : await ensureNamespace(client, opts.namespace, !!opts.dryRun);
   // Runs once the namespace exists and before any rendered object: the CA writes `cacerts` here so that
   // istiod starts with it instead of on a self-signed root.
   if (opts.beforeApply) await opts.beforeApply();
 
+  const known = new Set(opts.skip ? objects.filter(opts.skip) : []);
+  const given = new Map(objects.map((o) => [refKey(refOf(o)), o]));
   // Shared objects (CRDs, Base) only move forward: an older revision's render never downgrades them (revision/shared.ts).
-  const shared = await forwardOnlyShared(client, objects, (o) => res.path(refOf(o)));
-  objects.splice(0, objects.length, ...shared.objects);
+  const shared = await forwardOnlyShared(client, objects.filter((o) => !known.has(o)), (o) => res.path(refOf(o)));
+  const decided = new Map(shared.objects.map((o) => [refKey(refOf(o)), o]));
+  // The original order (stages, results), known objects included, shared ones as decided (or left out).
+  objects.splice(0, objects.length, ...objects.flatMap((o) => (known.has(o) ? [o] : (decided.get(refKey(refOf(o))) ?? []))));
 
   if (opts.defaultTag !== false) objects.push(...(await defaultTagIfNeeded(client, objects, owner)));
 
@@ -88,9 +104,9 @@ export async function install(client: KubeClient, rendered: K8sObject[], opts: I
   // Record intent before writing anything, so a crash mid-install leaves nothing untracked.
   if (!opts.dryRun) await writeInventory(client, { owner, namespace: opts.namespace, objects: unionRefs(previous?.objects ?? [], refs) }, previous);
 
-  const results: ObjectResult[] = [];
+  const results: ObjectResult[] = [...known].map((o) => ({ ref: refOf(o), outcome: 'unchanged' as const }));
   const q = new PQueue({ concurrency: opts.concurrency ?? 8 });
-  const stages = byStage(objects);
+  const stages = byStage(objects.filter((o) => !known.has(o)));
   for (let s = 0; s < stages.length; s++) {
     const stage = stages[s]!;
     if (!stage.length) continue;
@@ -99,7 +115,9 @@ export async function install(client: KubeClient, rendered: K8sObject[], opts: I
       stage.map((o) =>
         q.add(async () => {
           try {
-            results.push(await applyObject(client, res, o, { dryRun: !!opts.dryRun, force: !!opts.force }));
+            const r = await applyObject(client, res, o, { dryRun: !!opts.dryRun, force: !!opts.force });
+            results.push(r);
+            opts.onApplied?.(given.get(refKey(refOf(o))) ?? o, r);
           } catch (e) {
             failures.push({ ref: refOf(o), error: e as Error });
           }
@@ -137,6 +155,7 @@ export async function install(client: KubeClient, rendered: K8sObject[], opts: I
     pruneNotes: pruneResult.skipped,
     namespaceCreated,
     sharedNotes: shared.notes,
+    skipped: known.size,
     counts,
     writes: writesOf(counts),
   };

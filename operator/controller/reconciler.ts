@@ -3,21 +3,21 @@ import { isProfilePath } from '../api/profiles.js';
 import { resolveParsed } from '../api/resolve.js';
 import { API_VERSION, KIND, type IstioOperator } from '../api/types.js';
 import { resourcePath, type KubeClient } from '../apply/client.js';
-import { StageError } from '../apply/install.js';
+import { install, StageError } from '../apply/install.js';
 import { EVENT_CA_INVALID, eventReason, prepareCa } from '../ca/cluster.js';
 import { listInventories, type Inventory } from '../apply/inventory.js';
 import { ownerOf as applyOwnerOf, type Owner } from '../apply/owner.js';
 import { deploymentReady } from '../apply/readiness.js';
-import { refString } from '../apply/resources.js';
+import { refOf, refString } from '../apply/resources.js';
 import { uninstall } from '../apply/uninstall.js';
 import { render, type K8sObject } from '../render/index.js';
 import { LABEL_COMPONENT, LABEL_OWNER_NAME, LABEL_OWNER_NAMESPACE, LABEL_REVISION } from '../render/labels.js';
 import { readUsage } from '../revision/cluster.js';
 import { describeUsage } from '../revision/usage.js';
-import { Converger } from './converge.js';
 import type { EventRecorder } from './events.js';
 import type { KObject } from './informer.js';
 import type { LogFn } from './log.js';
+import { ApplyMemo } from './memo.js';
 import type { HandlerResult } from './queue.js';
 import { computeStatus, IOP_GROUP, IOP_RESOURCE, IOP_VERSION, writeStatus, type Outcome } from './status.js';
 
@@ -88,24 +88,23 @@ function issuesText(e: InputError): string {
 
 export class Reconciler {
   readonly stats = { reconciles: 0, errors: 0, writes: 0, applied: 0, pruned: 0 };
-  private readonly converger: Converger;
-  constructor(private readonly d: ReconcilerDeps) {
-    this.converger = new Converger(d.client);
-  }
+  /** What our applies produced, so unchanged objects are skipped and our own watch echoes are not drift. */
+  private readonly memo = new ApplyMemo();
+  constructor(private readonly d: ReconcilerDeps) {}
 
   /**
    * The periodic resync is the safety net for watch events that never arrived; it must not trust the watch
    * cache, so before it the apply memo is dropped and every object is compared with the live one again.
    */
   verifyEverythingNextTime(): void {
-    this.converger.forgetAll();
+    this.memo.forgetAll();
   }
 
   /** A watch event for an owned object that only echoes our own apply. */
   isOwnWrite(o: KObject): boolean {
     const md = o.metadata ?? {};
     if (!o.apiVersion || !o.kind || !md.name) return false;
-    return this.converger.producedBy({ apiVersion: o.apiVersion, kind: o.kind, name: md.name, ...(md.namespace ? { namespace: md.namespace } : {}) }, md.resourceVersion, (o as any)._contentHash);
+    return this.memo.producedBy({ apiVersion: o.apiVersion, kind: o.kind, name: md.name, ...(md.namespace ? { namespace: md.namespace } : {}) }, md.resourceVersion, (o as any)._contentHash);
   }
 
   private now(): Date {
@@ -202,12 +201,23 @@ export class Reconciler {
     let result;
     try {
       // No default revision tag: the operator installs what the IstioOperator says, nothing implied.
-      result = await this.converger.converge(objects, {
+      const cached = (o: K8sObject) => {
+        const r = refOf(o);
+        return this.d.ownedCache?.(r.apiVersion, r.kind, r.namespace, r.name);
+      };
+      result = await install(this.d.client, objects, {
         owner,
         namespace: ns,
-        cached: (r) => this.d.ownedCache?.(r.apiVersion, r.kind, r.namespace, r.name),
+        defaultTag: false,
+        timeoutMs: 120_000,
+        // The namespace exists if the cache holds anything in it; otherwise install asks (and creates it).
+        namespaceExists: objects.some((o) => o.metadata.namespace === ns && !!cached(o)),
+        skip: (o) => this.memo.unchanged(o, cached(o)),
+        onApplied: (o, r) => this.memo.record(o, r),
       });
+      this.memo.forget([...result.pruned, ...result.pruneNotes.map((n) => n.ref)]);
     } catch (e) {
+      if (e instanceof StageError) this.memo.forget(e.failures.map((f) => f.ref));
       this.stats.errors++;
       const msg = e instanceof StageError ? e.message.replace(/\n\s*/g, '; ') : `apply failed: ${(e as Error).message}`;
       log('error', 'apply failed', { error: (e as Error).message });
@@ -269,7 +279,7 @@ export class Reconciler {
         continue;
       }
       const r = await uninstall(this.d.client, { owner: inv.owner, force: true });
-      this.converger.forget(inv.objects);
+      this.memo.forget(inv.objects);
       removed.push(...r.deleted.map(refString));
       log('info', 'previous revision removed', { revision: owner.rev, objects: removed.length });
       await this.d.events.emit(iop, 'Normal', 'RevisionRemoved', `revision ${owner.rev} is no longer used and was removed (${r.deleted.length} objects)`);
@@ -366,7 +376,7 @@ export class Reconciler {
     for (const inv of mine) {
       // force: the in-use check above is ours (it does not count our own control-plane pods as users).
       const r = await uninstall(this.d.client, { owner: inv.owner, force: true });
-      this.converger.forget(inv.objects);
+      this.memo.forget(inv.objects);
       removed.push(...r.deleted.map(refString));
     }
     log('info', 'uninstalled', { objects: removed });
