@@ -311,21 +311,3 @@ test.serial('readiness timeout names the Deployment that is not Available and it
   t.regex(r.stderr, /- waiting for Istiod: Deployment /, 'plain progress lines off a TTY');
   t.regex(r.stderr, new RegExp(`timed out after 4s waiting for:\\n  Deployment ${ns}/istiod-${inst.revision}: .*Available=False`));
 });
-
-// --purge removes every istio-operator object and the Istio CRDs from the whole cluster, so it would break
-// other test files running against the same cluster at the same time: opt in with ISTIO_OPERATOR_TEST_PURGE=1.
-const purgeTest = process.env.ISTIO_OPERATOR_TEST_PURGE === '1' ? test.serial : test.serial.skip;
-purgeTest('uninstall --purge leaves no istio-operator object and no Istio CRD behind', async (t) => {
-  const ns = await createNamespace(t, 'ap-purge');
-  const inst = iopFile(t, ns, 'demo');
-  t.is((await cli(['install', '-f', inst.file, '-y', '--wait=false'])).code, 0);
-  const r = await cli(['uninstall', '--purge', '-y']);
-  t.is(r.code, 0, r.stderr);
-  const kinds = 'customresourcedefinitions,mutatingwebhookconfigurations,validatingwebhookconfigurations,clusterroles,clusterrolebindings,deployments,services,serviceaccounts,configmaps,roles,rolebindings,horizontalpodautoscalers,poddisruptionbudgets';
-  await waitFor('nothing labelled as ours', async () => {
-    const left = await kubectl(['get', kinds, '-A', '-l', LABEL_OWNER, '-o', 'name']);
-    return left.code === 0 && left.stdout.trim() === '' ? true : undefined;
-  }, { timeoutMs: 60_000 });
-  const crds = await kubectl(['get', 'crd', '-o', 'name']);
-  t.notRegex(crds.stdout, /istio\.io/);
-});

@@ -45,10 +45,10 @@ export interface KubectlResult {
  * Uses ISTIO_OPERATOR_KUBECTL (set by test/run.ts to the kubectl built with the control plane),
  * else `kubectl` on PATH.
  */
-export function kubectl(args: string[], opts: { input?: string; timeoutMs?: number } = {}): Promise<KubectlResult> {
+export function kubectl(args: string[], opts: { input?: string; timeoutMs?: number; kubeconfig?: string } = {}): Promise<KubectlResult> {
   const bin = process.env.ISTIO_OPERATOR_KUBECTL || 'kubectl';
   return new Promise((resolve, reject) => {
-    const child = spawn(bin, ['--kubeconfig', testKubeconfig(), ...args], {
+    const child = spawn(bin, ['--kubeconfig', opts.kubeconfig ?? testKubeconfig(), ...args], {
       stdio: ['pipe', 'pipe', 'pipe'],
       timeout: opts.timeoutMs ?? 120_000,
     });
