@@ -8,7 +8,7 @@ import { prune, type PruneResult } from './prune.js';
 import { crdReady, silentProgress, waitForCRDs, waitForDeployments, type Progress } from './readiness.js';
 import { refKey, refOf, refString, Resources, type ObjectRef } from './resources.js';
 import { applyObject, type ObjectResult } from './ssa.js';
-import { forwardOnlyShared } from '../revision/shared.js';
+import { forwardOnlyShared } from './shared.js';
 
 // install = stages of server-side applies (only what differs) → inventory → prune → readiness.
 // Nothing here renders or parses input: it takes objects and an owner, so the controller can reuse it.

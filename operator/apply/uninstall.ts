@@ -3,11 +3,10 @@ import { deleteInventory, listInventories, type Inventory } from './inventory.js
 import { isOurCRD, LABEL_COMPONENT, LABEL_OWNER, ownedBy, ownerLabels, type Owner } from './owner.js';
 import { prune, type PruneResult } from './prune.js';
 import { refKey, refString, Resources, type ObjectRef } from './resources.js';
-import { explainUsage, readSnapshot, usageFrom, type ClusterSnapshot, type UsageReason } from '../revision/cluster.js';
-import { isShared } from '../revision/shared.js';
+import { isShared } from './shared.js';
 
-// Removal of what an owner/revision installed, guarded: a revision that namespaces, pods or revision
-// tags still use is refused (unless forced), because removing it breaks injection for those workloads.
+// Removal of what an owner/revision installed: the mechanics only. Whether a revision may go (namespaces,
+// pods or tags still using it) is the revision layer's decision (revision/removal.ts), taken before this runs.
 
 export interface UninstallOptions {
   /** Remove this revision ('default' for the default revision), every owner's. */
@@ -16,47 +15,16 @@ export interface UninstallOptions {
   owner?: Owner;
   /** Everything we installed, CRDs included. */
   purge?: boolean;
-  force?: boolean;
   dryRun?: boolean;
 }
-
-export type RevisionUser = UsageReason;
 
 export interface UninstallPlan {
   inventories: Inventory[];
   objects: ObjectRef[];
-  users: RevisionUser[];
   gateways: ObjectRef[];
 }
 
-export class RevisionInUseError extends Error {
-  constructor(readonly revisions: string[], readonly users: RevisionUser[]) {
-    super(
-      `revision ${revisions.join(', ')} is still in use (rerun with --force to remove it anyway):\n` +
-        users.map((u) => `  ${u.kind} ${u.name}: ${u.why}`).join('\n'),
-    );
-    this.name = 'RevisionInUseError';
-  }
-}
-
 const norm = (r: string | undefined) => (!r ? 'default' : r);
-
-/**
- * Namespaces, pods and tags that still use each revision, from the revision layer's one reader of usage
- * (revision/cluster.ts). Tags the removed owners installed go with them and do not count by themselves. If the
- * cluster cannot be read, the revision counts as in use and the reason is the one user listed.
- */
-export async function revisionUsers(client: KubeClient, revs: string[], owners: Owner[]): Promise<RevisionUser[]> {
-  if (!revs.length) return [];
-  let snap: ClusterSnapshot;
-  try {
-    snap = await readSnapshot(client);
-  } catch (e) {
-    return revs.map((rev) => ({ kind: 'Unknown', name: rev, why: `cannot tell whether revision ${rev} is in use (${(e as Error).message}); treating it as in use` }));
-  }
-  const exceptOwners = owners.map((o) => ({ name: o.name, namespace: o.namespace }));
-  return revs.flatMap((rev) => explainUsage(snap, usageFrom(snap, rev, { exceptOwners })));
-}
 
 export async function planUninstall(client: KubeClient, opts: UninstallOptions): Promise<UninstallPlan> {
   const all = await listInventories(client);
@@ -66,9 +34,8 @@ export async function planUninstall(client: KubeClient, opts: UninstallOptions):
       ? all.filter((i) => i.owner.name === opts.owner!.name && i.owner.rev === opts.owner!.rev && i.owner.namespace === opts.owner!.namespace)
       : all.filter((i) => i.owner.rev === norm(opts.revision));
   const objects = inventories.flatMap((i) => i.objects);
-  const users = await revisionUsers(client, [...new Set(inventories.map((i) => i.owner.rev))], inventories.map((i) => i.owner));
   const gateways = objects.filter((o) => o.kind === 'Deployment' && /gateway/.test(o.name));
-  return { inventories, objects, users, gateways };
+  return { inventories, objects, gateways };
 }
 
 // Kinds swept by label on --purge, for objects whose inventory was lost.
@@ -100,7 +67,6 @@ export interface UninstallResult {
 export async function uninstall(client: KubeClient, opts: UninstallOptions, plan?: UninstallPlan): Promise<UninstallResult> {
   const res = new Resources(client);
   plan ??= await planUninstall(client, opts);
-  if (plan.users.length && !opts.force) throw new RevisionInUseError([...new Set(plan.inventories.map((i) => i.owner.rev))], plan.users);
   const deleted: ObjectRef[] = [];
   const skipped: PruneResult['skipped'] = [];
   const removing = new Set(plan.inventories.map(inventoryKey));
@@ -160,7 +126,4 @@ function dedupe(refs: ObjectRef[]): ObjectRef[] {
   return [...m.values()];
 }
 
-export function describeUsers(users: RevisionUser[]): string[] {
-  return users.map((u) => `${u.kind} ${u.name}: ${u.why}`);
-}
 export { refString };

@@ -1,6 +1,6 @@
 import { InputError } from '../api/errors.js';
 import { refString } from '../apply/resources.js';
-import { describeUsers, planUninstall, uninstall, type UninstallOptions } from '../apply/uninstall.js';
+import { describeUsers, planRemoval, removeRevision, type RemovalOptions } from '../revision/removal.js';
 import { FLAGS, parseArgs, usageFor, type FlagSpec } from './args.js';
 import { CLUSTER_FLAGS, clientFrom, confirm, desiredFrom } from './install.js';
 
@@ -27,12 +27,12 @@ export async function run(argv: string[]): Promise<number> {
   if (modes !== 1) {
     throw new InputError([{ path: 'uninstall', message: 'say what to remove', hint: 'exactly one of --revision R, -f FILE, or --purge' }]);
   }
-  const opts: UninstallOptions = { force: !!flags.force, dryRun: !!flags['dry-run'], purge: !!flags.purge };
+  const opts: RemovalOptions = { force: !!flags.force, dryRun: !!flags['dry-run'], purge: !!flags.purge };
   if (flags.revision !== undefined) opts.revision = flags.revision || 'default';
   if (flags.filename.length) opts.owner = desiredFrom({ ...flags, revision: undefined }).owner;
   const client = clientFrom(flags);
   try {
-    const plan = await planUninstall(client, opts);
+    const plan = await planRemoval(client, opts);
     if (!plan.inventories.length && !opts.purge) {
       process.stderr.write(`nothing to remove: no installation recorded for ${opts.owner ? `IstioOperator ${opts.owner.name} revision ${opts.owner.rev}` : `revision ${opts.revision}`}\n`);
       return 0;
@@ -56,7 +56,7 @@ export async function run(argv: string[]): Promise<number> {
         return 1;
       }
     }
-    const r = await uninstall(client, opts, plan);
+    const r = await removeRevision(client, opts, plan);
     const suffix = opts.dryRun ? ' (dry run)' : '';
     for (const d of r.deleted) process.stdout.write(`removed ${refString(d)}${suffix}\n`);
     for (const s of r.skipped) if (s.why !== 'already gone') process.stdout.write(`kept ${refString(s.ref)}: ${s.why}\n`);

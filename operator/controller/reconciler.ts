@@ -278,7 +278,7 @@ export class Reconciler {
         kept.push(usage);
         continue;
       }
-      const r = await uninstall(this.d.client, { owner: inv.owner, force: true });
+      const r = await uninstall(this.d.client, { owner: inv.owner });
       this.memo.forget(inv.objects);
       removed.push(...r.deleted.map(refString));
       log('info', 'previous revision removed', { revision: owner.rev, objects: removed.length });
@@ -375,7 +375,7 @@ export class Reconciler {
     const removed: string[] = [];
     for (const inv of mine) {
       // force: the in-use check above is ours (it does not count our own control-plane pods as users).
-      const r = await uninstall(this.d.client, { owner: inv.owner, force: true });
+      const r = await uninstall(this.d.client, { owner: inv.owner });
       this.memo.forget(inv.objects);
       removed.push(...r.deleted.map(refString));
     }

@@ -11,7 +11,7 @@ import { KubeClient } from '../../../operator/apply/client.js';
 import { listInventories, type Inventory } from '../../../operator/apply/inventory.js';
 import { Resources, refString } from '../../../operator/apply/resources.js';
 import { readUsage } from '../../../operator/revision/cluster.js';
-import { isShared } from '../../../operator/revision/shared.js';
+import { isShared } from '../../../operator/apply/shared.js';
 import { install } from '../../../operator/apply/install.js';
 import { desiredFrom } from '../../../operator/cli/install.js';
 import { cli } from '../apply/_util.js';

@@ -4,7 +4,7 @@ import type { KubeClient } from '../../../operator/apply/client.js';
 import { render, type K8sObject } from '../../../operator/render/index.js';
 import { explainUsage, readUsage, usageFrom, type ClusterSnapshot } from '../../../operator/revision/cluster.js';
 import { overlappingWebhooks, upgradeStatus, type ClusterView } from '../../../operator/revision/inspect.js';
-import { decideShared, forwardOnlyFrom } from '../../../operator/revision/shared.js';
+import { decideShared, forwardOnlyFrom } from '../../../operator/apply/shared.js';
 import { checkTagName, tagObjectsFromInjector, TagError } from '../../../operator/revision/tags.js';
 
 function renderIop(spec: Record<string, unknown>, name = 'cp', ns = 'istio-system'): K8sObject[] {

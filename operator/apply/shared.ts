@@ -1,5 +1,5 @@
 import semver from 'semver';
-import type { KubeClient } from '../apply/client.js';
+import type { KubeClient } from './client.js';
 import type { K8sObject } from '../render/engine.js';
 import { LABEL_COMPONENT, LABEL_OWNER_NAME, LABEL_VERSION, OWNERSHIP_LABELS } from '../render/labels.js';
 
