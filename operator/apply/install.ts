@@ -1,7 +1,8 @@
 import PQueue from 'p-queue';
 import type { K8sObject } from '../render/engine.js';
 import { type KubeClient, type RequestCounts, writesOf } from './client.js';
-import { defaultTagObjects, DEFAULT_TAG_MWC, findInjector } from './defaulttag.js';
+import { DEFAULT_TAG_MWC, findInjector } from './defaulttag.js';
+import { renderRevisionTag } from '../render/revisiontag.js';
 import { minusRefs, readInventory, unionRefs, writeInventory, type Inventory } from './inventory.js';
 import { byStage, LABEL_COMPONENT, ownedBy, ownerLabels, STAGES, type Owner } from './owner.js';
 import { prune, type PruneResult } from './prune.js';
@@ -194,8 +195,18 @@ async function defaultTagIfNeeded(client: KubeClient, objects: K8sObject[], owne
     const def = await client.request('GET', '/apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations/istio-sidecar-injector', { allow404: true });
     if (def) return [];
   }
-  const labels = { ...(injector.metadata.labels ?? {}), ...ownerLabels(owner) };
-  return defaultTagObjects(injector, labels);
+  const svc = (injector.webhooks as Array<Record<string, any>> | undefined)?.[0]?.clientConfig?.service ?? {};
+  const namespace: string = svc.namespace ?? 'istio-system';
+  const istiod = objects.find((o) => o.kind === 'Service' && o.metadata.name === svc.name && o.metadata.namespace === namespace);
+  const validator = objects.find((o) => o.kind === 'ValidatingWebhookConfiguration');
+  const tag = renderRevisionTag('default', {
+    revision: owner.rev,
+    namespace,
+    injector,
+    ...(istiod ? { serviceSelector: (istiod as any).spec?.selector } : {}),
+    ...(validator ? { validationFailurePolicy: (validator as any).webhooks?.[0]?.failurePolicy } : {}),
+  });
+  return tag.map((o) => ({ ...o, metadata: { ...o.metadata, labels: { ...(o.metadata.labels ?? {}), ...ownerLabels(owner) } } }));
 }
 
 export function summarize(r: InstallResult): Record<'created' | 'configured' | 'unchanged' | 'replaced' | 'pruned', number> {

@@ -1,7 +1,8 @@
 import type { KubeClient } from '../apply/client.js';
 import { Resources, refOf, refString, type ObjectRef } from '../apply/resources.js';
 import { applyObject, type ObjectResult } from '../apply/ssa.js';
-import { renderTemplate, type K8sObject } from '../render/engine.js';
+import type { K8sObject } from '../render/engine.js';
+import { renderRevisionTag } from '../render/revisiontag.js';
 import { LABEL_VERSION } from '../render/labels.js';
 import { readSnapshot, readTags, TAG_LABEL, usageFrom, type TagRef } from './cluster.js';
 import { DEFAULT_TAG, REV_LABEL } from './usage.js';
@@ -13,7 +14,6 @@ import { DEFAULT_TAG, REV_LABEL } from './usage.js';
 // built from the live revision's injector, so both paths produce one shape.
 
 const MWC = '/apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations';
-const TAG_TEMPLATE = 'revisiontags.yaml.hbs';
 /** Leaves room for the `istiod-revision-tag-` Service prefix within the 63 characters of a Service name. */
 const MAX_TAG = 63 - 'istiod-revision-tag-'.length;
 
@@ -77,23 +77,7 @@ export async function tagObjects(client: KubeClient, tag: string, rev: LiveRevis
 
 /** Pure part of tagObjects (tests). `selector` is istiod's Service selector; without it no tag Service is made. */
 export function tagObjectsFromInjector(tag: string, rev: LiveRevision, selector: Record<string, string> | undefined): K8sObject[] {
-  const hook = rev.injector.webhooks?.[0] ?? {};
-  const cc = hook.clientConfig ?? {};
-  const view = {
-    namespace: rev.namespace,
-    pilot: {
-      values: { revisionTags: [tag], global: { operatorManageWebhooks: false }, sidecarInjectorWebhook: { reinvocationPolicy: hook.reinvocationPolicy ?? 'Never' } },
-      revValue: rev.revision,
-      name: cc.service?.name ?? 'istiod',
-      webhookService: cc.service,
-      injectionURL: cc.url,
-      // A URL endpoint carries its CA; a Service endpoint gets its caBundle patched in by istiod (by istio.io/rev).
-      injectionCABundle: cc.url ? cc.caBundle : undefined,
-      serviceSelector: selector,
-      remote: selector ? undefined : {},
-    },
-  };
-  return renderTemplate('pilot', TAG_TEMPLATE, view);
+  return renderRevisionTag(tag, { revision: rev.revision, namespace: rev.namespace, injector: rev.injector, ...(selector ? { serviceSelector: selector } : {}) });
 }
 
 export interface TagSetOptions {

@@ -1,6 +1,7 @@
 import test from 'ava';
 import { ApiError, describePath } from '../../../operator/apply/client.js';
-import { defaultTagObjects, findInjector } from '../../../operator/apply/defaulttag.js';
+import { findInjector } from '../../../operator/apply/defaulttag.js';
+import { renderRevisionTag } from '../../../operator/render/revisiontag.js';
 import { inventoryName, minusRefs, unionRefs } from '../../../operator/apply/inventory.js';
 import { byStage, LABEL_OWNER, LABEL_OWNER_NAMESPACE, LABEL_REV, ownedBy, stageOf } from '../../../operator/apply/owner.js';
 import { canonical, immutableFields, sameObject } from '../../../operator/apply/ssa.js';
@@ -76,7 +77,8 @@ test('default tag webhooks point at the revision istiod and select the default t
     webhooks: [{ name: 'rev.namespace.sidecar-injector.istio.io', clientConfig: { service: { name: 'istiod-canary', namespace: 'istio-system', path: '/inject', port: 443 }, caBundle: 'x' } }],
   };
   t.is(findInjector([injector]), injector);
-  const [mwc, vwc] = defaultTagObjects(injector, { [LABEL_REV]: 'canary' });
+  const [mwc, vwc] = renderRevisionTag('default', { revision: 'canary', namespace: 'istio-system', injector });
+  t.is(mwc!.metadata.labels![LABEL_REV], 'canary');
   t.is(mwc!.metadata.name, 'istio-revision-tag-default');
   t.is(mwc!.metadata.labels!['istio.io/tag'], 'default');
   const hooks = mwc!.webhooks as any[];

@@ -1,0 +1,46 @@
+import { renderTemplate, type K8sObject } from './engine.js';
+
+// The objects of one revision tag, from the same template the pilot component renders declared tags with
+// (manifests/pilot/revisiontags.yaml.hbs), so install's default tag, `tag set` and spec.values.revisionTags
+// all make one shape. Pure: the caller says which revision the tag points at and hands over that revision's
+// injector webhook (its endpoint and reinvocation policy) and istiod Service selector.
+
+const TAG_TEMPLATE = 'revisiontags.yaml.hbs';
+
+export interface TagTarget {
+  /** istio.io/rev value of the revision ('default' for the default revision). */
+  revision: string;
+  /** Namespace istiod of that revision runs in. */
+  namespace: string;
+  /** The revision's own injector MutatingWebhookConfiguration (rendered or live). */
+  injector: Record<string, any>;
+  /** istiod's Service selector; without it no tag Service is made (a remote control plane). */
+  serviceSelector?: Record<string, string>;
+  /** values.base.validationFailurePolicy of the revision, for the default tag's validator (default Ignore). */
+  validationFailurePolicy?: string;
+}
+
+export function renderRevisionTag(tag: string, target: TagTarget): K8sObject[] {
+  const hook = target.injector.webhooks?.[0] ?? {};
+  const cc = hook.clientConfig ?? {};
+  const view = {
+    namespace: target.namespace,
+    pilot: {
+      values: {
+        revisionTags: [tag],
+        global: { operatorManageWebhooks: false },
+        sidecarInjectorWebhook: { reinvocationPolicy: hook.reinvocationPolicy ?? 'Never' },
+        base: { validationFailurePolicy: target.validationFailurePolicy },
+      },
+      revValue: target.revision,
+      name: cc.service?.name ?? 'istiod',
+      webhookService: cc.service,
+      injectionURL: cc.url,
+      // A URL endpoint carries its CA; a Service endpoint gets its caBundle patched in by istiod (by istio.io/rev).
+      injectionCABundle: cc.url ? cc.caBundle : undefined,
+      serviceSelector: target.serviceSelector,
+      remote: target.serviceSelector ? undefined : {},
+    },
+  };
+  return renderTemplate('pilot', TAG_TEMPLATE, view);
+}
