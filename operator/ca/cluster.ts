@@ -8,7 +8,7 @@ import { bundleFor, bundleFromSecretData, splitPem, type CaBundle } from './bund
 import { createIntermediate, createRoot, type KeyPairPem } from './generate.js';
 import { overlapFor, planCa, type CaAction, type RotationPhase } from './rotation.js';
 import { CACERTS_KEYS, CACERTS_SECRET, DEFAULT_CA_SETTINGS, ROOT_SECRET, caSettingsFrom, type CaSettings } from './settings.js';
-import { inspectBundle, type CertInfo } from './validate.js';
+import { certInfo, inspectBundle, type CertInfo } from './validate.js';
 
 // The CA's cluster side: what `install` and the operator call before applying the rendered objects, so
 // that istiod finds its `cacerts` secret ready (operator mode) or valid (provided mode) when it starts.
@@ -220,14 +220,7 @@ function cert(pem: string): X509Certificate {
 }
 
 function info(pem: string): CertInfo {
-  const c = cert(pem);
-  return {
-    subject: c.subject.replace(/\n/g, ', '),
-    issuer: c.issuer.replace(/\n/g, ', '),
-    notBefore: new Date(c.validFrom).toISOString(),
-    notAfter: new Date(c.validTo).toISOString(),
-    serialNumber: c.serialNumber,
-  };
+  return certInfo(cert(pem));
 }
 
 function issuedBy(certPem: string, issuerPem: string): boolean {

@@ -19,7 +19,8 @@ export interface CaInspection {
   roots: CertInfo[];
 }
 
-function info(c: X509Certificate): CertInfo {
+/** What status and `ca status` show of a certificate: names, validity, serial; never key material. */
+export function certInfo(c: X509Certificate): CertInfo {
   return {
     subject: c.subject.replace(/\n/g, ', '),
     issuer: c.issuer.replace(/\n/g, ', '),
@@ -123,5 +124,5 @@ export function inspectBundle(b: Partial<CaBundle>, secretName: string, now = ne
   if (caCert && roots.length > 0 && chain.length <= 1 && !roots.some((r) => caCert.verify(r.publicKey))) {
     issues.push({ path: at(CACERTS_KEYS.caCert), message: 'is not signed by any root in root-cert.pem' });
   }
-  return { issues, warnings, ...(caCert ? { intermediate: info(caCert) } : {}), roots: roots.map(info) };
+  return { issues, warnings, ...(caCert ? { intermediate: certInfo(caCert) } : {}), roots: roots.map(certInfo) };
 }

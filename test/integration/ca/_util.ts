@@ -1,19 +1,16 @@
 // Helpers for the CA integration tests: IstioOperators for a test namespace, the secrets as the cluster
 // holds them (read with kubectl, not through our client), openssl on files, and the CLI.
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { ExecutionContext } from 'ava';
 import { resolveIstioOperator } from '../../../operator/api/resolve.js';
 import type { CaSpec, IstioOperator } from '../../../operator/api/types.js';
 import { KubeClient } from '../../../operator/apply/client.js';
 import { kubectl, testKubeconfig } from '../helpers/cluster.js';
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../..');
-const bin = path.join(root, 'bin', 'istio-operator.js');
 
 export function iopYaml(namespace: string, ca: CaSpec, name = 'ca-test'): string {
   return JSON.stringify({ apiVersion: 'install.istio.io/v1alpha1', kind: 'IstioOperator', metadata: { name }, spec: { namespace, components: { ca } } });
@@ -91,24 +88,8 @@ export function countCerts(pem: string | undefined): number {
   return (pem ?? '').match(/-----BEGIN CERTIFICATE-----/g)?.length ?? 0;
 }
 
-export interface CliResult {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs `istio-operator <args> --kubeconfig <test>`, stdin not a TTY. */
-export function cli(args: string[]): Promise<CliResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [bin, ...args, '--kubeconfig', testKubeconfig()], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, CI: '1' } });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code: code ?? 1, stdout, stderr }));
-  });
-}
+// The CLI runner is the apply tests' (same flags, same kubeconfig, stdin not a TTY).
+export { cli, type CliResult } from '../apply/_util.js';
 
 /** Every base64 body line of every PEM private key in `texts`: what must never appear in output. */
 export function keyBodyLines(...texts: string[]): string[] {
