@@ -4,7 +4,7 @@ import { resolveParsed } from '../api/resolve.js';
 import { API_VERSION, KIND, type IstioOperator } from '../api/types.js';
 import { resourcePath, type KubeClient } from '../apply/client.js';
 import { install, StageError } from '../apply/install.js';
-import { EVENT_CA_INVALID, eventReason, prepareCa } from '../ca/cluster.js';
+import { EVENT_CA_INVALID, eventReason, prepareCa, type CaStatus } from '../ca/cluster.js';
 import { listInventories, type Inventory } from '../apply/inventory.js';
 import { ownerOf as applyOwnerOf, type Owner } from '../apply/owner.js';
 import { deploymentReady } from '../apply/readiness.js';
@@ -130,8 +130,12 @@ export class Reconciler {
     if (!iop) return done({ action: 'gone' });
     const log = (level: 'debug' | 'info' | 'warn' | 'error', msg: string, f: Record<string, unknown> = {}) =>
       this.d.log(level, msg, { istiooperator: key, generation: iop.metadata?.generation, ...f });
+    // The CA's summary (subjects, expiries, rotation phase; never key material), once known this reconcile.
+    let caStatus: CaStatus | undefined;
     const setStatus = async (o: Outcome) => {
       const next = computeStatus(iop.status, iop.metadata?.generation, o, this.now());
+      const ca = caStatus ?? iop.status?.ca;
+      if (ca) next.ca = ca;
       if (await writeStatus(this.d.kube, iop, next)) ownWrites++;
       return next.status;
     };
@@ -178,17 +182,19 @@ export class Reconciler {
       await this.d.events.emit(iop, 'Warning', 'Conflict', msg);
       return done({ action: 'error', status, requeueAfterMs: IN_USE_RECHECK_MS });
     }
-    // The CA first (components.ca): istiod must find a valid `cacerts` when it starts. A provided secret that
-    // istiod cannot use stops the reconcile before anything is applied; the secret is not watched, so look again.
+    // The CA first (components.ca): istiod must find a valid `cacerts` when it starts. A dry run checks it before
+    // anything is applied (a provided secret istiod cannot use stops here; the secret is not watched, so look
+    // again later); what is due is written once the namespace exists, before the first rendered object.
     let caRecheckMs: number | undefined;
-    try {
-      const ca = await prepareCa(this.d.client, resolved, this.now());
-      const reason = eventReason(ca.outcome);
-      if (reason) {
-        log('info', 'CA updated', { outcome: ca.outcome, written: ca.written, restarted: ca.restarted });
-        await this.d.events.emit(iop, 'Normal', reason, ca.message);
-      }
+    let caDue = false;
+    const caDone = (ca: Awaited<ReturnType<typeof prepareCa>>) => {
+      caStatus = ca.status;
       if (ca.status.nextCheck) caRecheckMs = Math.max(1000, Math.min(24 * 3600_000, Date.parse(ca.status.nextCheck) - this.now().getTime()));
+    };
+    try {
+      const check = await prepareCa(this.d.client, resolved, this.now(), { dryRun: true });
+      caDue = check.outcome !== 'none' && check.outcome !== 'validated';
+      if (!caDue) caDone(check);
     } catch (e) {
       if (!(e instanceof InputError)) throw e;
       const msg = `CA not ready, nothing applied: ${issuesText(e)}`;
@@ -214,6 +220,16 @@ export class Reconciler {
         namespaceExists: objects.some((o) => o.metadata.namespace === ns && !!cached(o)),
         skip: (o) => this.memo.unchanged(o, cached(o)),
         onApplied: (o, r) => this.memo.record(o, r),
+        beforeApply: async () => {
+          if (!caDue) return;
+          const ca = await prepareCa(this.d.client, resolved, this.now());
+          caDone(ca);
+          const reason = eventReason(ca.outcome);
+          if (reason) {
+            log('info', 'CA updated', { outcome: ca.outcome, written: ca.written, restarted: ca.restarted });
+            await this.d.events.emit(iop, 'Normal', reason, ca.message);
+          }
+        },
       });
       this.memo.forget([...result.pruned, ...result.pruneNotes.map((n) => n.ref)]);
     } catch (e) {
