@@ -7,6 +7,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ensureBinaries, kubectlPath, repoRoot, startControlPlane } from './controlplane.js';
+import { alive } from './pid.js';
 
 const stateDir = process.env.ISTIO_OPERATOR_CLUSTER_DIR ?? path.join(repoRoot, '.cluster');
 const pidFile = path.join(stateDir, 'server.pid');
@@ -16,14 +17,6 @@ const logFile = path.join(stateDir, 'server.log');
 const kubeconfig = path.join(stateDir, 'kubeconfig');
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 function serverPid(): number | undefined {
   try {

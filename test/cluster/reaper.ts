@@ -3,6 +3,7 @@
 // components and deletes their data, so a test run never leaves processes or files behind.
 // Usage: node reaper.js <watched pid> <data dir> <pids file>
 import * as fs from 'node:fs';
+import { alive } from './pid.js';
 
 const [watchedArg, dataDir, pidsFile] = process.argv.slice(2);
 const watched = Number(watchedArg);
@@ -11,14 +12,6 @@ if (!watched || !dataDir || !pidsFile) {
   process.exit(2);
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 /** Guards against pid reuse: only kill a pid whose executable is still the component we started. */
 function isOurs(pid: number, bin: string): boolean {
