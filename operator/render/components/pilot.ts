@@ -20,10 +20,14 @@ export function renderPilot(ctx: RenderContext): K8sObject[] {
   const objects = renderComponentTemplates('pilot', { ...ctx, pilot }).filter((o) =>
     CLUSTER_SCOPED.has(o.kind) ? scope === 'all' || scope === 'cluster' : scope === 'all' || scope === 'namespace',
   );
-  // The injector config is ~90 KB of Go template text: set it on the object rather than round-tripping it
-  // through the template's YAML as one giant quoted scalar (same result, a fraction of the time).
-  const injector = objects.find((o) => o.kind === 'ConfigMap' && o.metadata.name === pilot.injectorConfigMapName) as { data?: Record<string, string> } | undefined;
+  // The injector config (~90 KB of Go template text) and the values dumps are large strings: set them on the
+  // objects rather than round-tripping them through the templates' YAML as giant quoted scalars (same
+  // result, a fraction of the time).
+  const configMap = (name: string) => objects.find((o) => o.kind === 'ConfigMap' && o.metadata.name === name) as { data?: Record<string, string> } | undefined;
+  const injector = configMap(pilot.injectorConfigMapName);
   if (injector) injector.data = { config: pilot.injectorConfigText, values: pilot.injectorValuesText };
+  const valuesMap = configMap(pilot.valuesConfigMapName);
+  if (valuesMap) valuesMap.data = { 'merged-values': pilot.mergedValuesText, 'original-values': pilot.originalValuesText };
   return objects;
 }
 
