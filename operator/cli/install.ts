@@ -2,7 +2,7 @@ import readline from 'node:readline';
 import { formatWarning } from '../api/errors.js';
 import { resolveIstioOperator } from '../api/resolve.js';
 import type { IstioOperator } from '../api/types.js';
-import { KubeClient, readsOf } from '../apply/client.js';
+import { KubeClient, readsOf, writesOf } from '../apply/client.js';
 import { install, summarize, waitInstalled, type InstallResult } from '../apply/install.js';
 import { ownerOf, type Owner } from '../apply/owner.js';
 import { consoleProgress } from '../apply/readiness.js';
@@ -64,7 +64,7 @@ export async function confirm(question: string, yes: boolean): Promise<boolean> 
 
 export function countsLine(r: { counts: InstallResult['counts'] }): string {
   const c = r.counts;
-  const writes = c.create + c.patch + c.update + c.delete;
+  const writes = writesOf(c);
   return `${writes} write request${writes === 1 ? '' : 's'}, ${c.dryRun} dry-run${c.dryRun === 1 ? '' : 's'}, ${readsOf(c)} read${readsOf(c) === 1 ? '' : 's'}`;
 }
 
