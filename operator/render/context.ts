@@ -10,6 +10,8 @@ export const COMPONENTS = {
   pilot: 'Pilot',
   ingressGateways: 'IngressGateways',
   egressGateways: 'EgressGateways',
+  cni: 'Cni',
+  ztunnel: 'Ztunnel',
 } as const;
 export type ComponentKey = keyof typeof COMPONENTS;
 

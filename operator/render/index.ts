@@ -3,8 +3,10 @@ import type { IstioOperator } from '../api/types.js';
 import type { ComponentKey, RenderContext } from './context.js';
 import type { K8sObject } from './engine.js';
 import { renderBase } from './components/base.js';
+import { CNI_DAEMONSET, renderCni } from './components/cni.js';
 import { renderGateway } from './components/gateway.js';
 import { renderPilot } from './components/pilot.js';
+import { ZTUNNEL_DEFAULT_NAME, renderZtunnel } from './components/ztunnel.js';
 import { applyK8sSettings } from './k8s.js';
 import { applyOwnershipLabels, ownerOf } from './labels.js';
 import { sortObjects } from './order.js';
@@ -27,12 +29,16 @@ const RENDERERS: Record<ComponentKey, (ctx: RenderContext) => K8sObject[]> = {
   pilot: renderPilot,
   ingressGateways: renderGateway,
   egressGateways: renderGateway,
+  cni: renderCni,
+  ztunnel: renderZtunnel,
 };
 
-/** Name of the objects a component's k8s settings address, and its main container. */
-function k8sTarget(r: ComponentRender): { name: string; container: string } {
-  if (r.ctx.gateway) return { name: r.ctx.gateway.name, container: 'istio-proxy' };
-  return { name: `istiod${r.ctx.revSuffix}`, container: 'discovery' };
+/** Name of the objects a component's k8s settings address, its workload kind and its main container. */
+function k8sTarget(r: ComponentRender): { name: string; container: string; workload: 'Deployment' | 'DaemonSet' } {
+  if (r.ctx.gateway) return { name: r.ctx.gateway.name, container: 'istio-proxy', workload: 'Deployment' };
+  if (r.component === 'cni') return { name: CNI_DAEMONSET, container: 'install-cni', workload: 'DaemonSet' };
+  if (r.component === 'ztunnel') return { name: String(r.ctx.values.ztunnel?.resourceName || ZTUNNEL_DEFAULT_NAME), container: 'istio-proxy', workload: 'DaemonSet' };
+  return { name: `istiod${r.ctx.revSuffix}`, container: 'discovery', workload: 'Deployment' };
 }
 
 export function render(iop: IstioOperator): RenderResult {

@@ -6,31 +6,33 @@ import { strategicMerge } from './smp.js';
 
 // `components.<c>.k8s` settings, applied to the rendered objects the way Istio's installer does: each
 // setting is a strategic merge patch at one place of one object (the component's Deployment, Service,
-// HorizontalPodAutoscaler or PodDisruptionBudget, all named like the component).
+// HorizontalPodAutoscaler or PodDisruptionBudget, all named like the component). `Workload` is the component's
+// Deployment, or DaemonSet for the node agents (cni, ztunnel).
 
-type Target = 'Deployment' | 'Service' | 'HorizontalPodAutoscaler' | 'PodDisruptionBudget';
+type Target = 'Workload' | 'Deployment' | 'Service' | 'HorizontalPodAutoscaler' | 'PodDisruptionBudget';
 
 /** Where each setting lands. `container` paths are inside the component's main container. */
 const SETTINGS: Record<Exclude<keyof KubernetesResourceSpec, 'overlays'>, { kind: Target; path: string[]; container?: true }> = {
-  affinity: { kind: 'Deployment', path: ['spec', 'template', 'spec', 'affinity'] },
-  env: { kind: 'Deployment', path: ['env'], container: true },
+  affinity: { kind: 'Workload', path: ['spec', 'template', 'spec', 'affinity'] },
+  env: { kind: 'Workload', path: ['env'], container: true },
   hpaSpec: { kind: 'HorizontalPodAutoscaler', path: ['spec'] },
-  imagePullPolicy: { kind: 'Deployment', path: ['imagePullPolicy'], container: true },
-  nodeSelector: { kind: 'Deployment', path: ['spec', 'template', 'spec', 'nodeSelector'] },
+  imagePullPolicy: { kind: 'Workload', path: ['imagePullPolicy'], container: true },
+  nodeSelector: { kind: 'Workload', path: ['spec', 'template', 'spec', 'nodeSelector'] },
   podDisruptionBudget: { kind: 'PodDisruptionBudget', path: ['spec'] },
-  podAnnotations: { kind: 'Deployment', path: ['spec', 'template', 'metadata', 'annotations'] },
-  priorityClassName: { kind: 'Deployment', path: ['spec', 'template', 'spec', 'priorityClassName'] },
-  readinessProbe: { kind: 'Deployment', path: ['readinessProbe'], container: true },
+  podAnnotations: { kind: 'Workload', path: ['spec', 'template', 'metadata', 'annotations'] },
+  priorityClassName: { kind: 'Workload', path: ['spec', 'template', 'spec', 'priorityClassName'] },
+  readinessProbe: { kind: 'Workload', path: ['readinessProbe'], container: true },
   replicaCount: { kind: 'Deployment', path: ['spec', 'replicas'] },
-  resources: { kind: 'Deployment', path: ['resources'], container: true },
+  resources: { kind: 'Workload', path: ['resources'], container: true },
   service: { kind: 'Service', path: ['spec'] },
   serviceAnnotations: { kind: 'Service', path: ['metadata', 'annotations'] },
+  // A DaemonSet's equivalent is spec.updateStrategy (see applyK8sSettings).
   strategy: { kind: 'Deployment', path: ['spec', 'strategy'] },
-  tolerations: { kind: 'Deployment', path: ['spec', 'template', 'spec', 'tolerations'] },
+  tolerations: { kind: 'Workload', path: ['spec', 'template', 'spec', 'tolerations'] },
   // Istio applies securityContext to the pod, not the container (sysctls live there).
-  securityContext: { kind: 'Deployment', path: ['spec', 'template', 'spec', 'securityContext'] },
-  volumes: { kind: 'Deployment', path: ['spec', 'template', 'spec', 'volumes'] },
-  volumeMounts: { kind: 'Deployment', path: ['volumeMounts'], container: true },
+  securityContext: { kind: 'Workload', path: ['spec', 'template', 'spec', 'securityContext'] },
+  volumes: { kind: 'Workload', path: ['spec', 'template', 'spec', 'volumes'] },
+  volumeMounts: { kind: 'Workload', path: ['volumeMounts'], container: true },
 };
 
 export interface K8sTarget {
@@ -38,6 +40,8 @@ export interface K8sTarget {
   name: string;
   /** The main container those container settings go to (`discovery`, `istio-proxy`). */
   container: string;
+  /** Kind of the component's workload: Deployment, or DaemonSet for the node agents. */
+  workload?: 'Deployment' | 'DaemonSet';
   /** Field path of the k8s block, for warnings: `components.pilot.k8s`. */
   field: string;
 }
@@ -46,8 +50,10 @@ export interface K8sTarget {
 export function applyK8sSettings(objects: K8sObject[], k8s: KubernetesResourceSpec | undefined, t: K8sTarget): Warning[] {
   const warnings: Warning[] = [];
   if (!k8s) return warnings;
-  for (const [setting, where] of Object.entries(SETTINGS) as Array<[keyof typeof SETTINGS, (typeof SETTINGS)[keyof typeof SETTINGS]]>) {
+  for (const [setting, mapped] of Object.entries(SETTINGS) as Array<[keyof typeof SETTINGS, (typeof SETTINGS)[keyof typeof SETTINGS]]>) {
     const value = k8s[setting];
+    // The node agents' rollout settings have the same shape under another name (RollingUpdate with maxUnavailable/maxSurge).
+    const where = setting === 'strategy' && t.workload === 'DaemonSet' ? { kind: 'Workload' as const, path: ['spec', 'updateStrategy'] } : mapped;
     if (value === undefined || value === null) continue;
     // With an HPA rendered, a fixed replica count would be rewritten by every apply and undone by the
     // autoscaler: the two fight forever (and Argo CD shows the Deployment OutOfSync). Istio's charts
@@ -56,9 +62,11 @@ export function applyK8sSettings(objects: K8sObject[], k8s: KubernetesResourceSp
       warnings.push({ path: `${t.field}.replicaCount`, message: 'ignored: the HorizontalPodAutoscaler sets the replica count while autoscaling is on (use hpaSpec.minReplicas, or turn autoscaling off)' });
       continue;
     }
-    const obj = objects.find((o) => o.kind === where.kind && o.metadata?.name === t.name);
+    const kind = where.kind === 'Workload' ? (t.workload ?? 'Deployment') : where.kind;
+    const obj = objects.find((o) => o.kind === kind && o.metadata?.name === t.name);
     if (!obj) {
-      warnings.push({ path: `${t.field}.${setting}`, message: `ignored: this component renders no ${where.kind} named "${t.name}"${where.kind === 'HorizontalPodAutoscaler' ? ' (autoscaling is off)' : ''}` });
+      const why = kind === 'HorizontalPodAutoscaler' && t.workload !== 'DaemonSet' ? ' (autoscaling is off)' : t.workload === 'DaemonSet' && where.kind !== 'Workload' ? ' (a DaemonSet runs one pod per node)' : '';
+      warnings.push({ path: `${t.field}.${setting}`, message: `ignored: this component renders no ${kind} named "${t.name}"${why}` });
       continue;
     }
     let holder: Record<string, any> = obj;
@@ -67,7 +75,7 @@ export function applyK8sSettings(objects: K8sObject[], k8s: KubernetesResourceSp
       const containers: unknown[] = (obj as any).spec?.template?.spec?.containers ?? [];
       const c = containers.find((x) => isMap(x) && x.name === t.container) ?? containers[0];
       if (!isMap(c)) {
-        warnings.push({ path: `${t.field}.${setting}`, message: `ignored: Deployment "${t.name}" has no containers` });
+        warnings.push({ path: `${t.field}.${setting}`, message: `ignored: ${kind} "${t.name}" has no containers` });
         continue;
       }
       holder = c;

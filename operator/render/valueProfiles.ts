@@ -56,6 +56,18 @@ export const VALUE_PROFILES: Record<string, Values> = {
     telemetry: { enabled: false },
     global: { omitSidecarInjectorConfigMap: true },
   },
+  // Ambient mode: istiod serves ztunnel, the CNI agent redirects ambient pods, proxies speak HBONE.
+  ambient: {
+    meshConfig: {
+      defaultConfig: { proxyMetadata: { ISTIO_META_ENABLE_HBONE: 'true' } },
+      serviceScopeConfigs: [
+        { servicesSelector: { matchExpressions: [{ key: 'istio.io/global', operator: 'In', values: ['true'] }] }, scope: 'GLOBAL' },
+      ],
+    },
+    global: { variant: 'distroless' },
+    pilot: { env: { PILOT_ENABLE_AMBIENT: 'true' } },
+    cni: { ambient: { enabled: true } },
+  },
   preview: {
     meshConfig: { defaultConfig: { proxyMetadata: { ISTIO_META_DNS_CAPTURE: 'true' } } },
   },
@@ -92,8 +104,11 @@ export function compatibilityValues(version: string): Values | undefined {
   // Istio's 1.30 profile also pins the upstream span change, which it re-counted under 1.31.
   if (v === '1.30') env.PILOT_SPAWN_UPSTREAM_SPAN_FOR_GATEWAY = 'false';
   const out: Values = { pilot: { env } };
-  // ztunnel-era behaviours, kept so the values tree matches Istio's even before cni/ztunnel render here.
-  if (minor(v) <= 28) out.cni = { ambient: { reconcileIptablesOnStartup: false } };
-  if (minor(v) <= 25) out.ambient = { shareHostNetworkNamespace: true };
+  // Behaviours of the CNI agent in ambient mode (Istio's profiles spell the second one at the top level, which is
+  // the CNI chart's root: here it is values.cni).
+  const ambient: Values = {};
+  if (minor(v) <= 28) ambient.reconcileIptablesOnStartup = false;
+  if (minor(v) <= 25) ambient.shareHostNetworkNamespace = true;
+  if (Object.keys(ambient).length) out.cni = { ambient };
   return out;
 }

@@ -92,6 +92,8 @@ export function buildContexts(iop: IstioOperator): Contexts {
   setPath(values, 'pilot.enabled', comps.pilot?.enabled === true);
   if (values.pilot) Object.assign(values.pilot, k8sScaleValues(comps.pilot));
   setPath(values, 'base.enabled', comps.base?.enabled === true);
+  nodeAgentValues(values, user, comps);
+  warnings.push(...ambientWarnings(values, comps));
 
   const meshConfig = merge(values.meshConfig, spec.meshConfig) as Record<string, unknown>;
   values.meshConfig = meshConfig;
@@ -118,6 +120,12 @@ export function buildContexts(iop: IstioOperator): Contexts {
   }
   if (comps.pilot?.enabled === true) {
     renders.push({ component: 'pilot', field: 'components.pilot', spec: comps.pilot, ctx: { ...base, namespace: comps.pilot.namespace || istioNamespace } });
+  }
+
+  // The node agents: one DaemonSet each, cluster-wide, beside istiod (or in their own namespace, e.g. kube-system on GKE).
+  for (const key of ['cni', 'ztunnel'] as const) {
+    const c = comps[key];
+    if (c?.enabled === true) renders.push({ component: key, field: `components.${key}`, spec: c, ctx: { ...base, namespace: c.namespace || istioNamespace } });
   }
 
   const seen = new Map<string, string>();
@@ -154,6 +162,36 @@ export function buildContexts(iop: IstioOperator): Contexts {
 
   if (issues.length) throw new InputError(issues);
   return { values, meshConfig, renders, warnings };
+}
+
+/**
+ * What enabling the node agents means for the rest of the values, as istioctl translates it: components.<agent>.hub/tag
+ * become the agent's image settings; with the CNI agent installed, injected pods rely on it instead of a privileged
+ * init container (pilot.cni.enabled); and istiod trusts the ztunnel that is actually rendered (its name and namespace).
+ */
+function nodeAgentValues(values: Values, user: Values, comps: NonNullable<IstioOperator['spec']>['components'] & object): void {
+  for (const key of ['cni', 'ztunnel'] as const) {
+    const c = comps[key];
+    if (!c) continue;
+    if (c.hub) setPath(values, `${key}.hub`, c.hub);
+    if (c.tag !== undefined && c.tag !== null && c.tag !== '') setPath(values, `${key}.tag`, String(c.tag));
+  }
+  if (comps.cni?.enabled === true && user.pilot?.cni?.enabled === undefined) setPath(values, 'pilot.cni.enabled', true);
+  if (comps.ztunnel?.enabled === true) {
+    if (!values.pilot?.trustedZtunnelName) setPath(values, 'pilot.trustedZtunnelName', String(values.ztunnel?.resourceName || 'ztunnel'));
+    if (!values.pilot?.trustedZtunnelNamespace && comps.ztunnel.namespace) setPath(values, 'pilot.trustedZtunnelNamespace', comps.ztunnel.namespace);
+  }
+}
+
+/** ztunnel without ambient mode does nothing: say what is missing rather than install a node proxy no pod will use. */
+function ambientWarnings(values: Values, comps: NonNullable<IstioOperator['spec']>['components'] & object): Warning[] {
+  if (comps.ztunnel?.enabled !== true) return [];
+  // Only what this IstioOperator installs is checked: the CNI agent or istiod may come from another one.
+  const missing: string[] = [];
+  if (comps.cni?.enabled === true && values.cni?.ambient?.enabled !== true) missing.push('values.cni.ambient.enabled: true');
+  if (comps.pilot?.enabled === true && String(values.pilot?.env?.PILOT_ENABLE_AMBIENT ?? '') !== 'true') missing.push('values.pilot.env.PILOT_ENABLE_AMBIENT: "true"');
+  if (!missing.length) return [];
+  return [{ path: 'components.ztunnel', message: `ztunnel is enabled but ambient mode is not: no pod will be redirected to it without ${missing.join(', ')} (the ambient profile sets them)` }];
 }
 
 function gatewayContext(

@@ -30,7 +30,6 @@ export interface GoldenCase {
 const FLAG_OUTPUT_VINTAGE = 'flag_output\'s golden is from another chart version: the goldens of pilot_default, install_package_path and ' +
   'all_on render the same istiod with port 15012 and without GOMEMLIMIT; no render can match both';
 
-const AMBIENT = 'ambient components (cni, ztunnel) are not rendered yet: the profile list says ambient is not supported';
 
 export const CASES: GoldenCase[] = [
   { name: 'all_on', input: 'all_on.yaml', golden: 'all_on.golden-show-in-gh-pull-request.yaml', select: ['*'], skip: ['ConfigMap:*:istio'] },
@@ -43,10 +42,10 @@ export const CASES: GoldenCase[] = [
   { name: 'autoscaling_v2', input: 'autoscaling_v2.yaml', golden: 'autoscaling_v2.golden.yaml', select: ['HorizontalPodAutoscaler:*:istiod', 'HorizontalPodAutoscaler:*:istio-ingressgateway'] },
   { name: 'ingressgateway_k8s_settings', input: 'ingressgateway_k8s_settings.yaml', golden: 'ingressgateway_k8s_settings.golden.yaml', select: ['Deployment:*:istio-ingressgateway*', 'Service:*:istio-ingressgateway*'] },
   { name: 'networkpolicy_enabled', input: 'networkpolicy_enabled.yaml', golden: 'networkpolicy_enabled.golden.yaml', select: ['NetworkPolicy:*:istiod'] },
-  { name: 'istio-cni', input: 'istio-cni.yaml', golden: 'istio-cni.golden.yaml', select: ['DaemonSet:*:istio-cni-node'], pending: AMBIENT },
-  { name: 'istio-cni_tolerations', input: 'istio-cni_tolerations.yaml', golden: 'istio-cni_tolerations.golden.yaml', select: ['DaemonSet:*:istio-cni-node'], pending: AMBIENT },
-  { name: 'ztunnel', input: 'ztunnel.yaml', golden: 'ztunnel.golden.yaml', select: ['DaemonSet:*:ztunnel'], pending: AMBIENT },
-  { name: 'ztunnel_tolerations', input: 'ztunnel_tolerations.yaml', golden: 'ztunnel_tolerations.golden.yaml', select: ['DaemonSet:*:ztunnel'], pending: AMBIENT },
+  { name: 'istio-cni', input: 'istio-cni.yaml', golden: 'istio-cni.golden.yaml', select: ['DaemonSet:*:istio-cni-node'] },
+  { name: 'istio-cni_tolerations', input: 'istio-cni_tolerations.yaml', golden: 'istio-cni_tolerations.golden.yaml', select: ['DaemonSet:*:istio-cni-node'] },
+  { name: 'ztunnel', input: 'ztunnel.yaml', golden: 'ztunnel.golden.yaml', select: ['DaemonSet:*:ztunnel'] },
+  { name: 'ztunnel_tolerations', input: 'ztunnel_tolerations.yaml', golden: 'ztunnel_tolerations.golden.yaml', select: ['DaemonSet:*:ztunnel'] },
   { name: 'sidecar_template', input: 'sidecar_template.yaml', golden: 'sidecar_template.golden.yaml', select: ['ConfigMap:*:istio-sidecar-injector'] },
   // Istio passes its charts directory; ours has no charts, so any path shows the flag is accepted (and ignored).
   { name: 'install_package_path', input: 'install_package_path.yaml', golden: 'install_package_path.golden.yaml', select: ['Deployment:*:istiod'], sets: ['installPackagePath=manifests'] },

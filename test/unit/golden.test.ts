@@ -181,6 +181,14 @@ const FLOORS: Record<string, Floor> = {
   'networkpolicy_enabled': { core: 1, perfect: ['names', 'labels', 'selectors', 'ports', 'other'] },
   // sidecar_template: core 107/107 = 100.0%; all leaves 495/2481 = 20.0%
   'sidecar_template': { core: 1, perfect: ['names', 'labels', 'injector config'] },
+  // istio-cni: core 97/97 = 100.0%; all leaves 97/97 = 100.0%
+  'istio-cni': { core: 1, perfect: ['names', 'labels', 'selectors', 'ports', 'env', 'args', 'volumes', 'other'] },
+  // istio-cni_tolerations: core 94/94 = 100.0%; all leaves 94/94 = 100.0%
+  'istio-cni_tolerations': { core: 1, perfect: ['names', 'labels', 'selectors', 'ports', 'env', 'args', 'volumes', 'other'] },
+  // ztunnel: core 100/100 = 100.0%; all leaves 100/100 = 100.0%
+  'ztunnel': { core: 1, perfect: ['names', 'labels', 'selectors', 'ports', 'env', 'args', 'volumes', 'other'] },
+  // ztunnel_tolerations: core 97/97 = 100.0%; all leaves 97/97 = 100.0%
+  'ztunnel_tolerations': { core: 1, perfect: ['names', 'labels', 'selectors', 'ports', 'env', 'args', 'volumes', 'other'] },
   // install_package_path: core 128/128 = 100.0%; all leaves 128/128 = 100.0%
   'install_package_path': { core: 1, perfect: ['names', 'labels', 'selectors', 'ports', 'env', 'args', 'volumes', 'other'] },
   // flag_values_enable_egressgateway: core 23/23 = 100.0%; all leaves 23/23 = 100.0%

@@ -1,6 +1,7 @@
 import type { Values } from '../../api/types.js';
 import { COMPONENTS, type RenderContext } from '../context.js';
 import { renderComponentTemplates, truthy, type K8sObject } from '../engine.js';
+import { asList, asMap, fieldRef, isMap } from './util.js';
 
 // One named ingress or egress gateway (Istio's legacy `gateways` charts): Deployment, Service, ServiceAccount,
 // SDS Role/RoleBinding, HPA, PDB and, when asked, a NetworkPolicy. The templates in manifests/gateway read the
@@ -33,10 +34,6 @@ const DEFAULTS: Values = {
   injectionTemplate: '',
 };
 
-const isMap = (v: unknown): v is Record<string, any> => !!v && typeof v === 'object' && !Array.isArray(v);
-const asList = (v: unknown): any[] => (Array.isArray(v) ? v : []);
-const asMap = (v: unknown): Record<string, any> => (isMap(v) ? v : {});
-const fieldRef = (fieldPath: string, apiVersion = true) => ({ fieldRef: apiVersion ? { apiVersion: 'v1', fieldPath } : { fieldPath } });
 
 export function renderGateway(ctx: RenderContext): K8sObject[] {
   if (!ctx.gateway) throw new Error('renderGateway needs ctx.gateway (one call per named gateway)');

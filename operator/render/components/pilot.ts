@@ -251,10 +251,13 @@ export function injectorValues(values: Values, revision: string): Values {
 
 /** The values as the istiod chart sees them (pilot.* at the top), kept for debugging in the `values` ConfigMap. */
 function chartValues(values: Values, ctx: RenderContext): Values {
-  const { pilot = {}, gateways = {}, ...rest } = values;
+  // cni and ztunnel are the node agents' own values; istiod's chart knows only its CNI switch (pilot.cni, hoisted
+  // to the root) and the name of the ztunnel it trusts.
+  const { pilot = {}, gateways = {}, cni: _agent, ztunnel = {}, ...rest } = values;
   return {
     ...pilot,
     ...rest,
+    ztunnel: { resourceName: ztunnel.resourceName ?? 'ztunnel' },
     // Gateway values belong to the gateway components; istiod itself reads only these two.
     gateways: { securityContext: gateways.securityContext ?? {}, seccompProfile: gateways.seccompProfile ?? {}, 'istio-ingressgateway': {}, 'istio-egressgateway': {} },
     meshConfig: ctx.meshConfig,

@@ -88,12 +88,12 @@ test('--revision overrides spec.revision; a revision must be a DNS-1123 label', 
   t.is(resolveIstioOperator({ revision: '1-30-0' }).iop.spec!.revision, '1-30-0');
 });
 
-test('unknown profile lists the valid ones; ambient says not supported yet', (t) => {
+test('unknown profile lists the valid ones; openshift says not supported yet', (t) => {
   const is = issuesOf(() => resolveIstioOperator({ files: [file('p.yaml', 'spec:\n  profile: demoo\n')] }));
   t.is(is[0].path, 'spec.profile');
-  t.regex(is[0].hint!, /default, demo, empty, minimal, preview, remote, stable/);
-  t.regex(text(issuesOf(() => resolveIstioOperator({ sets: ['profile=ambient'] }))), /not supported yet/);
-  t.deepEqual(listProfiles().filter((p) => !p.supported).map((p) => p.name), ['ambient', 'openshift', 'openshift-ambient']);
+  t.regex(is[0].hint!, /ambient, default, demo, empty, minimal, preview, remote, stable/);
+  t.regex(text(issuesOf(() => resolveIstioOperator({ sets: ['profile=openshift'] }))), /not supported yet/);
+  t.deepEqual(listProfiles().filter((p) => !p.supported).map((p) => p.name), ['openshift', 'openshift-ambient']);
 });
 
 test('negative replicas, HPA min > max, bad gateway name, unknown field: all reported at once with paths', (t) => {
@@ -167,8 +167,8 @@ test('reference: flag_force fails without force and warns with it; install_packa
   t.false('installPackagePath' in p.iop.spec!);
 });
 
-test('every golden input except the error and ambient cases resolves', (t) => {
-  const skip = new Set(['invalid-k8s.yaml', 'invalid-k8s-values.yaml', 'multiple_iops.yaml', 'flag_force.yaml', 'ztunnel.yaml', 'ztunnel_tolerations.yaml']);
+test('every golden input except the error cases resolves', (t) => {
+  const skip = new Set(['invalid-k8s.yaml', 'invalid-k8s-values.yaml', 'multiple_iops.yaml', 'flag_force.yaml']);
   for (const f of fs.readdirSync(REF).filter((f) => f.endsWith('.yaml') && !skip.has(f))) {
     t.notThrows(() => resolveIstioOperator({ files: [ref(f)] }), f);
   }

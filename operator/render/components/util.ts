@@ -1,0 +1,19 @@
+import { isMap } from '../../api/merge.js';
+
+// Small readers for the loosely typed values tree, shared by the component views (values arrive from users'
+// YAML: any key may hold any type, so every read says what it expects).
+
+export { isMap };
+export const asList = (v: unknown): any[] => (Array.isArray(v) ? v : []);
+export const asMap = (v: unknown): Record<string, any> => (isMap(v) ? v : {});
+export const hasEntries = (v: unknown): boolean => isMap(v) && Object.keys(v).length > 0;
+
+/** A downward-API env source; Istio's charts spell some with `apiVersion: v1` and some without. */
+export const fieldRef = (fieldPath: string, apiVersion = true) => ({ fieldRef: apiVersion ? { apiVersion: 'v1', fieldPath } : { fieldPath } });
+
+/** A map with every value as a string (labels, annotations), null and undefined values dropped. */
+export function stringMap(m: unknown): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, val] of Object.entries(asMap(m))) if (val !== null && val !== undefined) out[k] = String(val);
+  return out;
+}
