@@ -287,6 +287,39 @@ const pilotValues = fields(
   minMax('autoscaleMin', 'autoscaleMax'),
 );
 
+// The node agents' values: known keys typed (a wrong type fails here, naming the field, not in the cluster);
+// open like Istio's own values, whose charts gain keys between releases.
+const updateStrategy = fields({ type: oneOf('RollingUpdate', 'OnDelete'), rollingUpdate: fields({ maxUnavailable: ios, maxSurge: ios }) });
+const resourceQuotas = fields({ enabled: bool, pods: nonNeg });
+const cniValues = fields(
+  {
+    hub: str, tag: sOrN, variant: str, image: str, pullPolicy: oneOf('', 'Always', 'IfNotPresent', 'Never'), logging: fields({ level: str }, true),
+    cniBinDir: str, cniConfDir: str, cniConfFileName: str, cniNetnsDir: str, istioOwnedCNIConfig: bool, istioOwnedCNIConfigFileName: str,
+    chained: bool, provider: oneOf('default', 'multus'), excludeNamespaces: list(str), affinity: obj, daemonSetLabels: labelMap,
+    podAnnotations: strMap, podLabels: labelMap, seccompProfile: obj, seLinuxOptions: obj, useAppArmorAnnotation: bool, resources,
+    resourceQuotas, tolerations: list(toleration), updateStrategy, terminationGracePeriodSeconds: nonNeg, env: { t: 'map', of: any },
+    ambient: fields({
+      enabled: bool, enablementSelectors: list(obj), configDir: str, dnsCapture: bool, ipv6: bool, reconcileIptablesOnStartup: bool,
+      shareHostNetworkNamespace: bool, enableAmbientDetectionRetry: bool,
+    }, true),
+    repair: fields({
+      enabled: bool, hub: str, tag: sOrN, labelPods: bool, deletePods: bool, repairPods: bool, initContainerName: str,
+      brokenPodLabelKey: str, brokenPodLabelValue: str,
+    }, true),
+  },
+  true,
+);
+const ztunnelValues = fields(
+  {
+    hub: str, tag: sOrN, variant: str, image: str, imagePullPolicy: oneOf('', 'Always', 'IfNotPresent', 'Never'), resourceName: dnsLabel('ztunnel name'),
+    caAddress: str, xdsAddress: str, network: str, multiCluster: fields({ clusterName: str }, true), logLevel: str, logAsJson: bool,
+    labels: labelMap, annotations: strMap, podAnnotations: strMap, podLabels: labelMap, nodeSelector: labelMap, tolerations: list(toleration),
+    resources, resourceQuotas, peerCaCrl: fields({ enabled: bool }, true), volumes: list(obj), volumeMounts: list(obj), env: { t: 'map', of: any },
+    seLinuxOptions: obj, dnsPolicy: str, dnsConfig: obj, terminationGracePeriodSeconds: nonNeg, updateStrategy, imagePullSecrets: list(str),
+  },
+  true,
+);
+
 export const VALUES_KEYS = [
   'pdb', 'base', 'cni', 'compatibilityVersion', 'defaultRevision', 'experimental', 'gatewayClasses', 'gateways', 'global', 'istiodRemote',
   'meshConfig', 'ownerName', 'pilot', 'platform', 'profile', 'revision', 'revisionTags', 'sidecarInjectorWebhook', 'telemetry', 'ztunnel',
@@ -296,6 +329,8 @@ const valuesSchema = fields({
   global: globalValues,
   pilot: pilotValues,
   gateways: { t: 'map', of: gatewayValues },
+  cni: cniValues,
+  ztunnel: ztunnelValues,
   sidecarInjectorWebhook: fields({
     enableNamespacesByDefault: bool, rewriteAppHTTPProbe: bool, reinvocationPolicy: oneOf('Never', 'IfNeeded'), templates: strMap,
     defaultTemplates: list(str), neverInjectSelector: list(obj), alwaysInjectSelector: list(obj), injectedAnnotations: strMap,
