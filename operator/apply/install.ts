@@ -6,7 +6,7 @@ import { renderRevisionTag } from '../render/revisiontag.js';
 import { minusRefs, readInventory, unionRefs, writeInventory, type Inventory } from './inventory.js';
 import { byStage, LABEL_COMPONENT, ownedBy, ownerLabels, STAGES, type Owner } from './owner.js';
 import { prune, type PruneResult } from './prune.js';
-import { crdReady, silentProgress, waitForCRDs, waitForDeployments, type Progress } from './readiness.js';
+import { crdReady, silentProgress, waitForCRDs, waitForWorkloads, type Progress } from './readiness.js';
 import { refKey, refOf, refString, Resources, type ObjectRef } from './resources.js';
 import { applyObject, type ObjectResult } from './ssa.js';
 import { forwardOnlyShared } from './shared.js';
@@ -162,14 +162,17 @@ export async function install(client: KubeClient, rendered: K8sObject[], opts: I
   };
 }
 
-/** Waits for every rendered Deployment to be Available, reporting per component (Base has none: ready at once). */
+/**
+ * Waits for every rendered Deployment to be Available and DaemonSet rolled out, reporting per component (Base has
+ * no workload: ready at once).
+ */
 export async function waitInstalled(client: KubeClient, objects: K8sObject[], timeoutMs: number, progress: Progress = silentProgress): Promise<void> {
   const res = new Resources(client);
-  const deployments = objects.filter((o) => o.kind === 'Deployment').map((o) => ({ ref: refOf(o), labels: o.metadata.labels ?? {} }));
-  const withDeploy = new Set(deployments.map((d) => d.labels[LABEL_COMPONENT]));
+  const workloads = objects.filter((o) => o.kind === 'Deployment' || o.kind === 'DaemonSet').map((o) => ({ ref: refOf(o), labels: o.metadata.labels ?? {} }));
+  const withWorkload = new Set(workloads.map((d) => d.labels[LABEL_COMPONENT]));
   const components = [...new Set(objects.map((o) => o.metadata.labels?.[LABEL_COMPONENT]).filter((c): c is string => !!c))];
-  for (const c of components.filter((c) => !withDeploy.has(c))) progress.ready(c);
-  await waitForDeployments(client, res, deployments, timeoutMs, progress);
+  for (const c of components.filter((c) => !withWorkload.has(c))) progress.ready(c);
+  await waitForWorkloads(client, res, workloads, timeoutMs, progress);
 }
 
 /** The Istio namespace, created like istioctl does (plain, unlabelled: we never delete a namespace). */

@@ -18,6 +18,8 @@ const TITLES: Record<string, string> = {
   Pilot: 'Istiod',
   IngressGateways: 'Ingress gateways',
   EgressGateways: 'Egress gateways',
+  Cni: 'CNI',
+  Ztunnel: 'Ztunnel',
 };
 export function componentTitle(c: string): string {
   return TITLES[c] ?? c;
@@ -80,6 +82,8 @@ export class NotReadyError extends Error {
 
 function conditionsText(o: Record<string, any> | undefined): string {
   const cs: Array<Record<string, any>> = o?.status?.conditions ?? [];
+  // DaemonSets report no conditions: their counts say it.
+  if (o?.kind === 'DaemonSet') return workloadProgress(o, 'DaemonSet');
   if (!cs.length) return 'no conditions reported yet';
   return cs.map((c) => `${c.type}=${c.status}${c.reason ? ` (${c.reason}${c.message ? ': ' + c.message : ''})` : ''}`).join('; ');
 }
@@ -99,6 +103,33 @@ export function deploymentReady(o: Record<string, any> | undefined): boolean {
   const want = o.spec?.replicas ?? 1;
   if ((st.updatedReplicas ?? 0) < want) return false;
   return isTrue(o, 'Available');
+}
+
+/**
+ * A DaemonSet is rolled out when its controller has seen the current spec and every node that should run it runs
+ * the current pod, ready. Zero desired nodes (nothing schedulable matches) counts as rolled out, as `kubectl
+ * rollout status` does: waiting would never end.
+ */
+export function daemonSetReady(o: Record<string, any> | undefined): boolean {
+  if (!o) return false;
+  const st = o.status ?? {};
+  if ((st.observedGeneration ?? 0) < (o.metadata?.generation ?? 0)) return false;
+  const want = st.desiredNumberScheduled ?? 0;
+  return (st.updatedNumberScheduled ?? 0) >= want && (st.numberAvailable ?? 0) >= want;
+}
+
+/** Readiness of the workload kinds we render; undefined for kinds that have none to wait for. */
+export function workloadReady(o: Record<string, any> | undefined, kind: string): boolean | undefined {
+  if (kind === 'Deployment') return deploymentReady(o);
+  if (kind === 'DaemonSet') return daemonSetReady(o);
+  return undefined;
+}
+
+/** One line on why a workload is not ready yet. */
+export function workloadProgress(o: Record<string, any> | undefined, kind: string): string {
+  const st = o?.status ?? {};
+  if (kind === 'DaemonSet') return `${st.numberAvailable ?? 0}/${st.desiredNumberScheduled ?? 0} nodes available, ${st.updatedNumberScheduled ?? 0} updated`;
+  return `${st.availableReplicas ?? 0}/${o?.spec?.replicas ?? 1} available`;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -151,22 +182,22 @@ export async function waitForCRDs(client: KubeClient, res: Resources, names: str
   );
 }
 
-/** Waits for every Deployment, grouped by its component label for progress lines. */
-export async function waitForDeployments(
+/** Waits for every Deployment and DaemonSet, grouped by its component label for progress lines. */
+export async function waitForWorkloads(
   client: KubeClient,
   res: Resources,
-  deployments: Array<{ ref: ObjectRef; labels?: Record<string, string> }>,
+  workloads: Array<{ ref: ObjectRef; labels?: Record<string, string> }>,
   timeoutMs: number,
   progress: Progress = silentProgress,
 ): Promise<void> {
   await waitAll(
     client,
     res,
-    deployments.map((d) => ({
+    workloads.map((d) => ({
       ref: d.ref,
       component: d.labels?.[LABEL_COMPONENT] ?? 'Other',
-      ready: deploymentReady,
-      what: `Deployment ${d.ref.namespace}/${d.ref.name}`,
+      ready: (o) => workloadReady(o, d.ref.kind) ?? true,
+      what: `${d.ref.kind} ${d.ref.namespace}/${d.ref.name}`,
     })),
     timeoutMs,
     progress,

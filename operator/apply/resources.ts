@@ -24,6 +24,7 @@ const KNOWN: Record<string, ResourceInfo> = {
   'v1/Service': { plural: 'services', namespaced: true },
   'v1/Pod': { plural: 'pods', namespaced: true },
   'v1/Endpoints': { plural: 'endpoints', namespaced: true },
+  'v1/ResourceQuota': { plural: 'resourcequotas', namespaced: true },
   'apps/v1/Deployment': { plural: 'deployments', namespaced: true },
   'apps/v1/DaemonSet': { plural: 'daemonsets', namespaced: true },
   'apps/v1/StatefulSet': { plural: 'statefulsets', namespaced: true },

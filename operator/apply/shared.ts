@@ -1,7 +1,7 @@
 import semver from 'semver';
 import type { KubeClient } from './client.js';
 import type { K8sObject } from '../render/engine.js';
-import { LABEL_COMPONENT, LABEL_OWNER_NAME, LABEL_VERSION, OWNERSHIP_LABELS } from '../render/labels.js';
+import { LABEL_COMPONENT, LABEL_OWNER_NAME, LABEL_OWNER_NAMESPACE, LABEL_REVISION, LABEL_VERSION, OWNERSHIP_LABELS } from '../render/labels.js';
 
 // Objects every revision renders under the same name (Istio's CRDs and the rest of the Base component, such as
 // istio-reader-service-account) are shared: several IstioOperators of
@@ -11,9 +11,16 @@ import { LABEL_COMPONENT, LABEL_OWNER_NAME, LABEL_VERSION, OWNERSHIP_LABELS } fr
 
 const CRDS = '/apis/apiextensions.k8s.io/v1/customresourcedefinitions';
 
-/** Rendered under the same name by every revision: the CRDs and the Base component. */
+/**
+ * Rendered under the same name by every revision: the CRDs, the Base component, and the node agents (one CNI agent
+ * and one ztunnel per node serve every revision; Istio upgrades them in place, never side by side).
+ */
+const NODE_AGENTS = new Set(['Cni', 'Ztunnel']);
+const SHARED_COMPONENTS = new Set(['Base', ...NODE_AGENTS]);
+const sameOwner = (a: Record<string, string>, b: Record<string, string>) =>
+  a[LABEL_OWNER_NAME] === b[LABEL_OWNER_NAME] && a[LABEL_OWNER_NAMESPACE] === b[LABEL_OWNER_NAMESPACE] && (a[LABEL_REVISION] ?? 'default') === (b[LABEL_REVISION] ?? 'default');
 export function isShared(o: { kind: string; metadata: { labels?: Record<string, string> } }): boolean {
-  return o.kind === 'CustomResourceDefinition' || o.metadata.labels?.[LABEL_COMPONENT] === 'Base';
+  return o.kind === 'CustomResourceDefinition' || SHARED_COMPONENTS.has(o.metadata.labels?.[LABEL_COMPONENT] ?? '');
 }
 
 export type SharedDecision =
@@ -34,6 +41,11 @@ export function decideShared(desired: K8sObject, liveLabels: Record<string, stri
   }
   // Newer: ours wins, labels included. Unversioned live objects are not ours to order: apply as rendered.
   if ((ours && live && semver.lt(live, ours)) || !liveLabels[LABEL_OWNER_NAME]) return { action: 'apply' };
+  // A node agent's spec depends on its owner (ztunnel talks to the istiod of the owner's revision): at the same
+  // version the first owner keeps all of it, or two installs would flip its pods between revisions forever.
+  if (NODE_AGENTS.has(desired.metadata.labels?.[LABEL_COMPONENT] ?? '') && !sameOwner(desired.metadata.labels ?? {}, liveLabels)) {
+    return { action: 'skip', note: `${desired.kind} ${desired.metadata.name} is managed by IstioOperator ${liveLabels[LABEL_OWNER_NAME]} (revision ${liveLabels[LABEL_REVISION] ?? 'default'}) at the same version: left as is` };
+  }
   // Same (or unknown) version with an owner: keep the first owner, so two installs never relabel it back and forth.
   const labels = { ...(desired.metadata.labels ?? {}) };
   for (const k of OWNERSHIP_LABELS) {

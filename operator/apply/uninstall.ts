@@ -47,6 +47,7 @@ const SWEEP: Array<[string, string]> = [
   ['apps/v1', 'Deployment'],
   ['apps/v1', 'DaemonSet'],
   ['v1', 'Service'],
+  ['v1', 'ResourceQuota'],
   ['networking.k8s.io/v1', 'NetworkPolicy'],
   ['rbac.authorization.k8s.io/v1', 'RoleBinding'],
   ['rbac.authorization.k8s.io/v1', 'Role'],

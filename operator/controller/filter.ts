@@ -34,8 +34,9 @@ function stripped(o: KObject): unknown {
 }
 
 function readiness(o: KObject): unknown {
-  if (o.kind !== 'Deployment') return null;
   const s = (o as any).status ?? {};
+  if (o.kind === 'DaemonSet') return [s.observedGeneration ?? 0, s.desiredNumberScheduled ?? 0, s.numberAvailable ?? 0, s.updatedNumberScheduled ?? 0];
+  if (o.kind !== 'Deployment') return null;
   const avail = (s.conditions ?? []).find((c: any) => c.type === 'Available')?.status ?? '';
   return [s.observedGeneration ?? 0, s.replicas ?? 0, s.readyReplicas ?? 0, s.availableReplicas ?? 0, s.updatedReplicas ?? 0, avail];
 }
@@ -87,6 +88,7 @@ export function slimForCache(o: KObject): KObject {
     out.spec = { replicas: (o as any).spec?.replicas };
     out.status = (o as any).status;
   }
+  if (o.kind === 'DaemonSet') out.status = (o as any).status;
   if (Array.isArray((o as any).webhooks)) out.webhooks = (o as any).webhooks.map((w: any) => ({ name: w.name, failurePolicy: w.failurePolicy }));
   return out;
 }

@@ -19,6 +19,7 @@ import { STATUS_CODE } from './status.js';
 /** Kinds the render produces, watched (label-selected: only ours) so drift is repaired within seconds. */
 export const OWNED_KINDS: Array<{ group: string; version: string; resource: string; apiVersion: string; kind: string; cacheOnly?: boolean; selector?: string }> = [
   { group: 'apps', version: 'v1', resource: 'deployments', apiVersion: 'apps/v1', kind: 'Deployment' },
+  { group: 'apps', version: 'v1', resource: 'daemonsets', apiVersion: 'apps/v1', kind: 'DaemonSet' },
   { group: '', version: 'v1', resource: 'services', apiVersion: 'v1', kind: 'Service' },
   { group: '', version: 'v1', resource: 'configmaps', apiVersion: 'v1', kind: 'ConfigMap' },
   { group: '', version: 'v1', resource: 'serviceaccounts', apiVersion: 'v1', kind: 'ServiceAccount' },

@@ -7,7 +7,7 @@ import { install, StageError } from '../apply/install.js';
 import { EVENT_CA_INVALID, eventReason, prepareCa, type CaStatus } from '../ca/cluster.js';
 import { listInventories, type Inventory } from '../apply/inventory.js';
 import { ownerOf as applyOwnerOf, type Owner } from '../apply/owner.js';
-import { deploymentReady } from '../apply/readiness.js';
+import { workloadProgress, workloadReady } from '../apply/readiness.js';
 import { refOf, refString } from '../apply/resources.js';
 import { uninstall } from '../apply/uninstall.js';
 import { render, type K8sObject } from '../render/index.js';
@@ -350,15 +350,14 @@ export class Reconciler {
       if (c && !out[c]) out[c] = { ready: true };
     }
     for (const o of objects) {
-      if (o.kind !== 'Deployment') continue;
+      if (o.kind !== 'Deployment' && o.kind !== 'DaemonSet') continue;
       const c = o.metadata.labels?.[LABEL_COMPONENT] ?? 'Unknown';
       const ns = o.metadata.namespace ?? '';
       // The cache may lag behind a write we just made, so a not-ready cached answer is confirmed by a GET.
       let live: any = this.d.ownedCache?.(o.apiVersion, o.kind, ns, o.metadata.name);
-      if (!deploymentReady(live)) live = await this.d.kube.request('GET', resourcePath('apps', 'v1', 'deployments', ns, o.metadata.name), { allow404: true });
-      if (deploymentReady(live)) continue;
-      const st = live?.status ?? {};
-      const why = live ? `Deployment ${ns}/${o.metadata.name}: ${st.availableReplicas ?? 0}/${live.spec?.replicas ?? 1} available` : `Deployment ${ns}/${o.metadata.name} not found`;
+      if (!workloadReady(live, o.kind)) live = await this.d.kube.request('GET', resourcePath('apps', 'v1', o.kind === 'DaemonSet' ? 'daemonsets' : 'deployments', ns, o.metadata.name), { allow404: true });
+      if (workloadReady(live, o.kind)) continue;
+      const why = live ? `${o.kind} ${ns}/${o.metadata.name}: ${workloadProgress(live, o.kind)}` : `${o.kind} ${ns}/${o.metadata.name} not found`;
       const prev = out[c];
       out[c] = { ready: false, message: prev && !prev.ready && prev.message ? `${prev.message}, ${why}` : why };
     }
