@@ -113,8 +113,10 @@ async function handOverShared(client: KubeClient, res: Resources, inv: Inventory
     const live = await client.request<Record<string, any>>('GET', path, { allow404: true });
     if (!live || !isShared(live as any) || !ownedBy(live.metadata?.labels, inv.owner)) continue;
     // An installation listing it, else one in the same Istio namespace (an older revision that left the newer
-    // copy alone does not list it); a namespaced object of another Istio namespace is nobody else's.
-    const heir = staying.find((s) => s.objects.some((o) => refKey(o) === refKey(ref))) ?? staying.find((s) => (ref.namespace ? s.namespace === ref.namespace : true));
+    // copy alone does not list it); an object of another Istio namespace is nobody else's, and a cluster-scoped
+    // one (the CNI agent's ClusterRoles) goes to an installation beside the departing one, never to an unrelated
+    // install that would hold it without rendering it.
+    const heir = staying.find((s) => s.objects.some((o) => refKey(o) === refKey(ref))) ?? staying.find((s) => s.namespace === (ref.namespace ?? inv.namespace));
     if (!heir) continue;
     if (!dryRun) await client.request('PATCH', path, { body: { metadata: { labels: ownerLabels(heir.owner) } }, contentType: 'application/merge-patch+json' });
     out.push({ ref, why: `shared with IstioOperator ${heir.owner.namespace ? `${heir.owner.namespace}/` : ''}${heir.owner.name} (revision ${heir.owner.rev}), which keeps it` });
