@@ -27,8 +27,9 @@ function inventoryWrites(a: K8sObject[], b: K8sObject[]): number {
   return x === b.map(keyOf).sort().join(',') ? 0 : 1;
 }
 
-for (const profile of ['default', 'demo', 'minimal']) {
-  test.serial(`${profile} profile installs from empty: every object present, ours, Deployments Available`, async (t) => {
+// ambient: the only test file installing the CNI agent, whose ClusterRoles have fixed names cluster-wide.
+for (const profile of ['default', 'demo', 'minimal', 'ambient']) {
+  test.serial(`${profile} profile installs from empty: every object present, ours, Deployments Available, DaemonSets rolled out`, async (t) => {
     const ns = await createNamespace(t, `ap-${profile}`);
     const inst = iopFile(t, ns, profile);
     cleanupRevision(t, inst.revision);
@@ -55,6 +56,12 @@ for (const profile of ['default', 'demo', 'minimal']) {
     t.true(deployments.length > 0);
     for (const d of deployments) {
       t.true(d!.status.conditions.some((c: any) => c.type === 'Available' && c.status === 'True'), `${d!.metadata.name} Available`);
+    }
+    // The node agents run on every node (the test cluster has one); --wait returned only once they did.
+    const daemonSets = live.filter((l) => l?.kind === 'DaemonSet');
+    t.is(daemonSets.length, profile === 'ambient' ? 2 : 0);
+    for (const d of daemonSets) {
+      t.true(d!.status.desiredNumberScheduled >= 1 && d!.status.numberAvailable === d!.status.desiredNumberScheduled, `${d!.metadata.name} rolled out: ${JSON.stringify(d!.status)}`);
     }
     // CRDs may exist already (shared by every install in the cluster): those are configured, the rest created.
     const m = /(\d+) created, (\d+) configured, \d+ replaced, (\d+) unchanged/.exec(r.stdout);

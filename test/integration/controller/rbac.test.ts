@@ -60,9 +60,20 @@ test('the operator does its whole job with only the rights in manifests/operator
   const { mgr, logFile } = await startOperator(t, { namespaces: [ns], kubeconfig: kcFile, leaderElect: true, leaseNamespace: ns, leaseName: 'lock', leaseDurationMs: 5000 });
   await waitFor('leading', () => mgr.leading, { timeoutMs: 20_000 });
   const name = 'rbac-cp';
-  // With the operator-generated plug-in CA, so the secrets rule (by name only) is exercised too.
-  await kubectlOk(['apply', '-f', '-'], iopYaml(name, ns, { profile: 'default', namespace: istioNs, revision: rev, components: { ca: { mode: 'operator' } } }));
+  // With the operator-generated plug-in CA, so the secrets rule (by name only) is exercised too; and ztunnel with its
+  // quota, for the DaemonSet and ResourceQuota rules (the CNI agent's cluster-wide roles would be shared with other
+  // test files installing it at the same time, so it stays out of this one).
+  const spec = {
+    profile: 'default',
+    namespace: istioNs,
+    revision: rev,
+    components: { ca: { mode: 'operator' }, ztunnel: { enabled: true } },
+    values: { ztunnel: { resourceQuotas: { enabled: true } } },
+  };
+  await kubectlOk(['apply', '-f', '-'], iopYaml(name, ns, spec));
   await waitForStatus(ns, name, 'HEALTHY');
+  t.truthy(await getJson(['daemonset', '-n', istioNs, 'ztunnel']), 'the ztunnel DaemonSet was applied under the operator\'s RBAC');
+  t.truthy(await getJson(['resourcequota', '-n', istioNs, 'ztunnel-resource-quota']));
   const cacerts = await getJson(['secret', '-n', istioNs, 'cacerts']);
   t.truthy(cacerts?.data?.['ca-cert.pem'], 'the plug-in CA was created under the operator\'s RBAC');
   t.is(await can('list', 'secrets', '-n', istioNs), 'no', 'secrets only by name');
@@ -70,6 +81,8 @@ test('the operator does its whole job with only the rights in manifests/operator
   await waitFor('mesh config edited', async () => /accessLogFile: \/dev\/stdout/.test((await getJson(['configmap', '-n', istioNs, `istio-${rev}`]))?.data?.mesh ?? ''), { timeoutMs: 30_000 });
   await kubectlOk(['delete', 'deployment', '-n', istioNs, `istiod-${rev}`]);
   await waitFor('istiod recreated', () => getJson(['deployment', '-n', istioNs, `istiod-${rev}`]), { timeoutMs: 30_000 });
+  await kubectlOk(['delete', 'daemonset', '-n', istioNs, 'ztunnel']);
+  await waitFor('ztunnel recreated', () => getJson(['daemonset', '-n', istioNs, 'ztunnel']), { timeoutMs: 30_000 });
   await deleteIop(ns, name);
   t.deepEqual(await ownedObjects(name, ns), []);
   const events = await kubectlOk(['get', 'events', '-n', ns, '--field-selector', `involvedObject.name=${name}`, '-o', 'jsonpath={range .items[*]}{.reason}{" "}{end}']);

@@ -5,7 +5,7 @@ import { renderRevisionTag } from '../../../operator/render/revisiontag.js';
 import { inventoryName, minusRefs, unionRefs } from '../../../operator/apply/inventory.js';
 import { byStage, LABEL_OWNER, LABEL_OWNER_NAMESPACE, LABEL_REV, ownedBy, stageOf } from '../../../operator/apply/owner.js';
 import { canonical, immutableFields, sameObject } from '../../../operator/apply/ssa.js';
-import { crdReady, deploymentReady } from '../../../operator/apply/readiness.js';
+import { crdReady, daemonSetReady, deploymentReady, workloadProgress, workloadReady } from '../../../operator/apply/readiness.js';
 
 test('stages follow the render order: CRDs first, webhooks last, unknown kinds after CRDs', (t) => {
   const kinds = ['ValidatingWebhookConfiguration', 'Deployment', 'CustomResourceDefinition', 'ClusterRole', 'ServiceAccount', 'PodDisruptionBudget', 'Namespace', 'Gateway'];
@@ -67,6 +67,15 @@ test('readiness predicates', (t) => {
   t.true(deploymentReady(d));
   t.false(deploymentReady({ ...d, status: { ...d.status, observedGeneration: 1 } }), 'stale status is not ready');
   t.false(deploymentReady(undefined));
+  const ds = { kind: 'DaemonSet', metadata: { generation: 3 }, status: { observedGeneration: 3, desiredNumberScheduled: 2, updatedNumberScheduled: 2, numberAvailable: 2 } };
+  t.true(daemonSetReady(ds));
+  t.false(daemonSetReady({ ...ds, status: { ...ds.status, numberAvailable: 1 } }), 'a node without an available agent');
+  t.false(daemonSetReady({ ...ds, status: { ...ds.status, updatedNumberScheduled: 1 } }), 'a node still on the old pod');
+  t.false(daemonSetReady({ ...ds, status: { ...ds.status, observedGeneration: 2 } }), 'stale status');
+  t.true(daemonSetReady({ ...ds, status: { observedGeneration: 3, desiredNumberScheduled: 0 } }), 'no node to run on: nothing to wait for');
+  t.is(workloadReady(ds, 'DaemonSet'), true);
+  t.is(workloadReady({}, 'Service'), undefined);
+  t.is(workloadProgress({ ...ds, status: { ...ds.status, numberAvailable: 1 } }, 'DaemonSet'), '1/2 nodes available, 2 updated');
 });
 
 test('default tag webhooks point at the revision istiod and select the default tag', (t) => {

@@ -4,7 +4,7 @@ import type { KubeClient } from '../../../operator/apply/client.js';
 import { render, type K8sObject } from '../../../operator/render/index.js';
 import { explainUsage, readUsage, usageFrom, type ClusterSnapshot } from '../../../operator/revision/cluster.js';
 import { overlappingWebhooks, upgradeStatus, type ClusterView } from '../../../operator/revision/inspect.js';
-import { decideShared, forwardOnlyFrom } from '../../../operator/apply/shared.js';
+import { decideShared, forwardOnlyFrom, isShared } from '../../../operator/apply/shared.js';
 import { checkTagName, tagObjectsFromInjector, TagError } from '../../../operator/revision/tags.js';
 
 function renderIop(spec: Record<string, unknown>, name = 'cp', ns = 'istio-system'): K8sObject[] {
@@ -83,6 +83,22 @@ test('shared objects only move forward: an older render skips, a newer one takes
   const r = forwardOnlyFrom([crd('1.29.0'), sa, dep], new Map([['CustomResourceDefinition//gateways.networking.istio.io', live('1.30.0')], ['ServiceAccount/istio-system/istio-reader-service-account', live('1.30.0')]]));
   t.deepEqual(r.objects.map((o) => o.metadata.name), ['istiod-1-29-0']);
   t.is(r.notes.length, 2);
+});
+
+test('node agents are shared too, but at the same version the first owner keeps all of them (no spec flip-flop)', (t) => {
+  const ztunnel = (owner: string, rev: string, version: string): K8sObject => ({
+    apiVersion: 'apps/v1',
+    kind: 'DaemonSet',
+    metadata: { name: 'ztunnel', namespace: 'istio-system', labels: { 'operator.istio.io/component': 'Ztunnel', 'install.operator.istio.io/owning-resource': owner, 'operator.istio.io/version': version, 'istio.io/rev': rev } },
+  });
+  const labels = (o: K8sObject) => o.metadata.labels!;
+  t.true(isShared(ztunnel('a', 'default', '1.30.0')));
+  t.is(decideShared(ztunnel('b', 'canary', '1.30.0'), labels(ztunnel('a', 'default', '1.30.0'))).action, 'skip');
+  t.regex((decideShared(ztunnel('b', 'canary', '1.30.0'), labels(ztunnel('a', 'default', '1.30.0'))) as any).note, /managed by IstioOperator a \(revision default\)/);
+  // Its own owner re-applies; a newer version takes over; an older one leaves it.
+  t.is(decideShared(ztunnel('a', 'default', '1.30.0'), labels(ztunnel('a', 'default', '1.30.0'))).action, 'keep-labels');
+  t.is(decideShared(ztunnel('b', 'canary', '1.31.0'), labels(ztunnel('a', 'default', '1.30.0'))).action, 'apply');
+  t.is(decideShared(ztunnel('b', 'canary', '1.29.0'), labels(ztunnel('a', 'default', '1.30.0'))).action, 'skip');
 });
 
 const snap: ClusterSnapshot = {
