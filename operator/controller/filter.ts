@@ -4,14 +4,14 @@ import type { KObject } from './informer.js';
 // Which watch updates deserve a reconcile. istiod writes the webhooks' caBundle and flips the validating
 // webhook's failurePolicy once it is ready; the apiserver bumps resourceVersion/managedFields on every write and
 // we write status ourselves. Reconciling on those would be a storm that changes nothing (Sail's failure mode).
-// Deployment readiness is the one status we do care about: it moves an install from RECONCILING to HEALTHY.
+// Deployment and DaemonSet readiness is the one status we do care about: it moves an install from RECONCILING to HEALTHY.
 
 /**
- * Annotations other controllers write on objects we own, in reaction to our own applies: the Deployment
- * controller's revision counter, kubectl's last-applied copy, and the CA's istiod restart stamp. A change there
- * is not drift; reconciling on it would apply mid-burst and defeat edit coalescing.
+ * Annotations other controllers write on objects we own, in reaction to our own applies: the Deployment and
+ * DaemonSet controllers' revision counters, kubectl's last-applied copy, and the CA's istiod restart stamp. A change
+ * there is not drift; reconciling on it would apply mid-burst and defeat edit coalescing.
  */
-const CONTROLLER_ANNOTATIONS = ['deployment.kubernetes.io/revision', 'kubectl.kubernetes.io/last-applied-configuration', 'ca.operator.istio.io/reloaded-at'];
+const CONTROLLER_ANNOTATIONS = ['deployment.kubernetes.io/revision', 'deprecated.daemonset.template.generation', 'kubectl.kubernetes.io/last-applied-configuration', 'ca.operator.istio.io/reloaded-at'];
 
 function stripped(o: KObject): unknown {
   const c = structuredClone(o) as any;

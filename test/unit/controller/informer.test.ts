@@ -166,4 +166,8 @@ test('annotations other controllers write in reaction to our applies are not dri
   const dep = (rev: string, extra: Record<string, string> = {}) => ({ apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'istiod', annotations: { 'deployment.kubernetes.io/revision': rev, ...extra } }, spec: { template: { metadata: { annotations: { 'ca.operator.istio.io/reloaded-at': rev } } } } });
   t.false(isMeaningfulUpdate(dep('1'), dep('2')));
   t.true(isMeaningfulUpdate(dep('1'), dep('1', { 'prometheus.io/scrape': 'false' })));
+  const ds = (gen: string, status: Record<string, number> = {}) => ({ apiVersion: 'apps/v1', kind: 'DaemonSet', metadata: { name: 'ztunnel', annotations: { 'deprecated.daemonset.template.generation': gen } }, status });
+  t.false(isMeaningfulUpdate(ds('1'), ds('2')), 'the DaemonSet controller\'s generation stamp');
+  t.true(isMeaningfulUpdate(ds('1', { numberAvailable: 0 }), ds('1', { numberAvailable: 1 })), 'a node agent becoming available moves the status');
+  t.true(isMeaningfulUpdate(slimForCache(ds('1', { numberAvailable: 0 }) as any), slimForCache(ds('1', { numberAvailable: 1 }) as any)), 'also from the slim cache');
 });
