@@ -101,6 +101,26 @@ export function translateLegacy(input: IstioOperatorSpec, root = 'spec'): Transl
         delete values[key];
       }
     }
+    // Istio before 1.24 told istiod about the CNI agent with values.istio_cni; today that is values.pilot.cni.
+    if ('istio_cni' in values) {
+      const old = values.istio_cni;
+      const moved: string[] = [];
+      if (isMap(old)) {
+        for (const [k, target] of [['enabled', 'pilot.cni.enabled'], ['chained', 'cni.chained'], ['provider', 'pilot.cni.provider']] as const) {
+          if (old[k] === undefined || old[k] === null) continue;
+          const [top, ...rest] = target.split('.');
+          let cur: Record<string, any> = (values[top!] = isMap(values[top!]) ? values[top!] : {});
+          for (const p of rest.slice(0, -1)) cur = cur[p] = isMap(cur[p]) ? cur[p] : {};
+          const last = rest[rest.length - 1]!;
+          if (cur[last] === undefined) {
+            cur[last] = old[k];
+            moved.push(`istio_cni.${k} → values.${target}`);
+          }
+        }
+      }
+      warn('values.istio_cni', moved.length ? `is deprecated; translated: ${moved.join(', ')}` : 'is deprecated and dropped: the CNI agent is components.cni, istiod\'s use of it values.pilot.cni');
+      delete values.istio_cni;
+    }
     const g = isMap(values.global) ? values.global : undefined;
     if (g) {
       const mesh = () => (spec.meshConfig = isMap(spec.meshConfig) ? spec.meshConfig : {});

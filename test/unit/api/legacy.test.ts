@@ -79,3 +79,18 @@ test('migrate keeps the user document (no profile merged in) and modernises it',
   t.deepEqual(m.iop, { apiVersion: 'install.istio.io/v1alpha1', kind: 'IstioOperator', metadata: { name: 'old' }, spec: { profile: 'demo', meshConfig: { enableAutoMtls: true } } });
   t.is(m.warnings.length, 2);
 });
+
+test('values.istio_cni (before 1.24) becomes values.pilot.cni and values.cni.chained, with a warning', (t) => {
+  const r = resolveIstioOperator({
+    files: [{ name: 'cni.yaml', text: IOP + 'spec:\n  components:\n    cni: {enabled: true}\n  values:\n    istio_cni: {enabled: true, chained: false}\n' }],
+  });
+  const v = r.iop.spec!.values!;
+  t.false('istio_cni' in v);
+  t.is(v.pilot.cni.enabled, true);
+  t.is(v.cni.chained, false);
+  t.regex(warn(r.warnings), /spec\.values\.istio_cni: is deprecated; translated: istio_cni\.enabled → values\.pilot\.cni\.enabled, istio_cni\.chained → values\.cni\.chained/);
+  // An explicit modern setting wins and the old one is only dropped.
+  const both = translateLegacy({ values: { istio_cni: { enabled: true }, pilot: { cni: { enabled: false } } } } as any);
+  t.is(both.spec.values!.pilot.cni.enabled, false);
+  t.regex(warn(both.warnings), /dropped/);
+});
