@@ -1,60 +1,127 @@
+import { cacheDisabled } from '../buildcache.js';
 import type { K8sObject } from './engine.js';
 
 // The only place rendered objects become text. A small emitter of our own instead of js-yaml's dump: the render
-// is mostly text out (the CRD schemas alone are ~60 KB), and this is several times faster while staying simple
-// enough to check by reading. Rules that keep every string a string, byte for byte:
+// is mostly text out (the CRD schemas alone are ~70 KB, the injector's templates ~115 KB), and this is several
+// times faster while staying simple enough to check by reading. Rules that keep every string a string, byte for byte:
 //   - a string is written plain only if it is made of harmless characters and cannot read as anything else
 //     (number, bool, null, timestamp, or an indicator); otherwise it is double-quoted with JSON escapes plus
 //     escapes for the characters YAML treats as line breaks or forbids;
 //   - a multi-line string is a literal block (`|`, `|-`, `|+`) only when a block reproduces it exactly;
 //     otherwise double-quoted.
 // Keys are sorted (as kubectl prints them), so the text depends on the objects alone.
+//
+// It runs on every render (~230 KB of text), so it is written for speed: one pass over each string with
+// character tables instead of a chain of regular expressions, the text as pieces joined once rather than lines
+// built and joined per map. The rules are the ones the first, regex-based version had (its output is unchanged,
+// byte for byte); test/unit/render/serialize*.test.ts checks that every string reads back as itself.
 
-const PLAIN_SAFE = /^[A-Za-z0-9_./$+=()-][A-Za-z0-9_./@$+=(),:%~ -]*$/;
+// Plain-safe characters (ASCII only): the first character, and the rest. Anything else means quoting.
+// First: A-Z a-z 0-9 _ . / $ + = ( ) -     Rest: the same, and @ , : % ~ space.
+const FIRST = new Uint8Array(128);
+const REST = new Uint8Array(128);
+for (const c of 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_./$+=()-') FIRST[c.charCodeAt(0)] = REST[c.charCodeAt(0)] = 1;
+for (const c of '@,:%~ ') REST[c.charCodeAt(0)] = 1;
+
 // Plain scalars YAML 1.1 or 1.2 would read as something other than a string.
 const NOT_A_STRING = /^(?:[-+]?(?:\.?[0-9].*|\.inf|\.Inf|\.INF|\.nan|\.NaN|\.NAN)|y|Y|yes|Yes|YES|n|N|no|No|NO|true|True|TRUE|false|False|FALSE|on|On|ON|off|Off|OFF|null|Null|NULL|~|=|<<)$/;
-// Characters a document may not carry raw (C0/C1 controls except tab, NEL, line/paragraph separators, BOM, surrogates).
+// First characters with which a string can match NOT_A_STRING: only those pay for the regex.
+const MAYBE_NOT_A_STRING = new Uint8Array(128);
+for (const c of '-+.0123456789yYnNtTfFoO~=<') MAYBE_NOT_A_STRING[c.charCodeAt(0)] = 1;
+
+// Characters a literal block cannot carry: what a document may not carry raw (C0/C1 controls except newline, NEL,
+// line/paragraph separators, BOM, surrogates), and tab and carriage return, which a block would not keep as they are.
 // eslint-disable-next-line no-control-regex
-const NEEDS_ESCAPE = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u2028\u2029\ufeff\ud800-\udfff]/;
+const NOT_IN_BLOCK = /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u2028\u2029\ufeff\ud800-\udfff]/;
+// Characters JSON.stringify leaves raw that YAML would not keep as they are.
+const QUOTE_MORE = /[\u007f-\u009f\u2028\u2029\ufeff\ud800-\udfff]/g;
+
+const C_SPACE = 32;
+const C_COLON = 58;
+const C_DASH = 45;
+const C_NL = 10;
 
 function plainOk(s: string): boolean {
-  return (
-    s.length > 0 &&
-    PLAIN_SAFE.test(s) &&
-    !NOT_A_STRING.test(s) &&
-    !s.endsWith(' ') &&
-    !s.endsWith(':') &&
-    !s.includes(': ') &&
-    !s.includes(' #') &&
-    !(s[0] === '-' && (s.length === 1 || s[1] === ' ')) &&
-    !s.startsWith('---')
-  );
+  const n = s.length;
+  if (n === 0) return false;
+  const c0 = s.charCodeAt(0);
+  if (c0 >= 128 || FIRST[c0] === 0) return false;
+  let prev = c0;
+  for (let i = 1; i < n; i++) {
+    const c = s.charCodeAt(i);
+    if (c >= 128 || REST[c] === 0) return false;
+    // `: ` would start a mapping value. (`#` is never plain, so ` #` cannot start a comment.)
+    if (c === C_SPACE && prev === C_COLON) return false;
+    prev = c;
+  }
+  // Trailing space would be lost; a trailing `:` reads as a key.
+  if (prev === C_SPACE || prev === C_COLON) return false;
+  // `-` and `- …` are sequence entries, `---` a document marker.
+  if (c0 === C_DASH && (n === 1 || s.charCodeAt(1) === C_SPACE || (n >= 3 && s.charCodeAt(1) === C_DASH && s.charCodeAt(2) === C_DASH))) return false;
+  return MAYBE_NOT_A_STRING[c0] === 0 || !NOT_A_STRING.test(s);
 }
 
 function quoted(s: string): string {
-  return JSON.stringify(s).replace(/[\u007f-\u009f\u2028\u2029\ufeff\ud800-\udfff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  return JSON.stringify(s).replace(QUOTE_MORE, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
+/** True for a character String.prototype.trim removes (what made a line "blank" in the first version). */
+const isSpace = (c: number): boolean => c === C_SPACE || (c >= 9 && c <= 13) || (c > 127 && String.fromCharCode(c).trim() === '');
+
+/**
+ * Lines of a run (a piece of a block's body between two `\n\n`) indented by `pad`: it does not end with a newline,
+ * and any newlines it starts with are further empty lines.
+ */
+function indentRun(run: string, pad: string): string {
+  let lead = 0;
+  while (run.charCodeAt(lead) === C_NL) lead++;
+  if (lead === run.length) return run;
+  const text = pad + (lead ? run.slice(lead) : run).replaceAll('\n', '\n' + pad);
+  return lead ? '\n'.repeat(lead) + text : text;
 }
 
 /** A literal block for a multi-line string, or undefined when a block could not carry it exactly. */
 function literalBlock(s: string, indent: string): string | undefined {
-  if (NEEDS_ESCAPE.test(s) || s.includes('\r') || s.includes('\t')) return undefined;
-  let trailing = 0;
-  while (trailing < s.length && s.charCodeAt(s.length - 1 - trailing) === 10) trailing++;
-  const body = s.slice(0, s.length - trailing);
-  if (body === '') return undefined;
-  const lines = body.split('\n');
-  // A line of only spaces would be read back as empty.
-  if (lines.some((l) => l.length > 0 && l.trim() === '')) return undefined;
+  if (NOT_IN_BLOCK.test(s)) return undefined;
+  let end = s.length;
+  while (end > 0 && s.charCodeAt(end - 1) === C_NL) end--;
+  if (end === 0) return undefined;
+  const trailing = s.length - end;
+  const body = end === s.length ? s : s.slice(0, end);
+  // One pass over the lines (indexOf, not a regex: these strings are the bulk of the output): a line of only
+  // white space would be read back as empty, so such a string is quoted; and note whether any line is empty.
+  let hasEmpty = false;
+  let firstText = -1;
+  for (let start = 0; start <= end; ) {
+    let nl = body.indexOf('\n', start);
+    if (nl < 0) nl = end;
+    if (nl === start) hasEmpty = true;
+    else {
+      if (firstText < 0) firstText = start;
+      if (isSpace(body.charCodeAt(start))) {
+        let j = start + 1;
+        while (j < nl && isSpace(body.charCodeAt(j))) j++;
+        if (j === nl) return undefined;
+      }
+    }
+    start = nl + 1;
+  }
   const chomp = trailing === 0 ? '-' : trailing === 1 ? '' : '+';
   // Leading spaces on the first non-empty line need an explicit indentation indicator (the reader would
   // otherwise take them as the block's indentation).
-  const ind = (lines.find((l) => l.length > 0) ?? '').startsWith(' ') ? '2' : '';
+  const ind = body.charCodeAt(firstText) === C_SPACE ? '2' : '';
   const pad = indent + '  ';
-  const extra = trailing > 1 ? '\n'.repeat(trailing - 1) : '';
-  return `|${ind}${chomp}\n${lines.map((l) => (l ? pad + l : '')).join('\n')}${extra}`;
+  // Every non-empty line indented, empty lines left empty (the body does not end with a newline). With empty lines,
+  // by runs between them: replaceAll on each run is about twice as fast as one regular expression over the whole.
+  const lines = hasEmpty ? body.split('\n\n').map((run) => indentRun(run, pad)).join('\n\n') : pad + body.replaceAll('\n', '\n' + pad);
+  return `|${ind}${chomp}\n${lines}${trailing > 1 ? '\n'.repeat(trailing - 1) : ''}`;
 }
 
 function scalar(v: unknown, indent: string): string {
+  if (typeof v === 'string') {
+    if (v.indexOf('\n') >= 0) return literalBlock(v, indent) ?? quoted(v);
+    return plainOk(v) ? v : quoted(v);
+  }
   if (v === null || v === undefined) return 'null';
   if (typeof v === 'boolean') return v ? 'true' : 'false';
   if (typeof v === 'number') return Number.isFinite(v) ? String(v) : Number.isNaN(v) ? '.nan' : v > 0 ? '.inf' : '-.inf';
@@ -64,64 +131,175 @@ function scalar(v: unknown, indent: string): string {
   return plainOk(s) ? s : quoted(s);
 }
 
-function key(k: string): string {
-  return plainOk(k) && !k.includes('\n') ? k : quoted(k);
-}
+const key = (k: string): string => (plainOk(k) ? k : quoted(k));
 
 const isMap = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 const present = (v: unknown) => v !== undefined && typeof v !== 'function' && typeof v !== 'symbol';
 
-function emitMap(o: Record<string, unknown>, indent: string, out: string[]): void {
-  const keys = Object.keys(o).filter((k) => present(o[k])).sort();
-  for (const k of keys) emitEntry(`${indent}${key(k)}:`, o[k], indent, out);
+/** The keys of `o` that are written, sorted; empty when the map is written as `{}`. */
+function writtenKeys(o: Record<string, unknown>): string[] {
+  let keys = Object.keys(o);
+  for (let i = 0; i < keys.length; i++) {
+    if (!present(o[keys[i]!])) {
+      keys = keys.filter((k) => present(o[k]));
+      break;
+    }
+  }
+  // Most maps arrive sorted, or nearly: an insertion sort in place (the order of Array.prototype.sort without a
+  // comparator: UTF-16 code units) allocates nothing, where sort() copies every array it is given.
+  if (keys.length > 64) return keys.sort();
+  for (let i = 1; i < keys.length; i++) {
+    const k = keys[i]!;
+    let j = i - 1;
+    if (keys[j]! < k) continue;
+    while (j >= 0 && keys[j]! > k) {
+      keys[j + 1] = keys[j]!;
+      j--;
+    }
+    keys[j + 1] = k;
+  }
+  return keys;
 }
 
-function emitList(a: unknown[], indent: string, out: string[]): void {
-  for (const item of a) {
-    const v = present(item) ? item : null;
-    if (isMap(v) && Object.keys(v).some((k) => present(v[k]))) {
-      // First key on the dash line, the rest aligned under it.
-      const sub: string[] = [];
-      emitMap(v, indent + '  ', sub);
-      out.push(`${indent}- ${sub[0].slice(indent.length + 2)}`, ...sub.slice(1));
-    } else if (Array.isArray(v) && v.length) {
-      out.push(`${indent}-`);
-      emitList(v, indent + '  ', out);
-    } else out.push(`${indent}- ${isMap(v) ? '{}' : Array.isArray(v) ? '[]' : scalar(v, indent)}`);
+// The text being written, in pieces joined once at the end (cheaper than concatenating as we go).
+let parts: string[] = [];
+
+/** The entries of a map (with `keys` from writtenKeys, non-empty); the first line starts with `first` instead of `indent`. */
+function emitMap(o: Record<string, unknown>, keys: string[], indent: string, first: string): void {
+  for (let i = 0; i < keys.length; i++) {
+    const k = keys[i]!;
+    parts.push(i === 0 ? first : indent, key(k));
+    emitValue(o[k], indent);
   }
 }
 
-function emitEntry(head: string, v: unknown, indent: string, out: string[]): void {
+function emitList(a: unknown[], indent: string): void {
+  const dash = indent + '- ';
+  const inner = indent + '  ';
+  // Indexed (not for…of over entries): holes read as undefined, as the first version's for…of did.
+  for (let i = 0; i < a.length; i++) {
+    const item = a[i];
+    const v = present(item) ? item : null;
+    if (isMap(v)) {
+      const keys = writtenKeys(v);
+      // First key on the dash line, the rest aligned under it.
+      if (keys.length) emitMap(v, keys, inner, dash);
+      else parts.push(dash, '{}\n');
+    } else if (Array.isArray(v)) {
+      if (v.length) {
+        parts.push(indent, '-\n');
+        emitList(v, inner);
+      } else parts.push(dash, '[]\n');
+    } else parts.push(dash, scalar(v, indent), '\n');
+  }
+}
+
+/** What follows a key: `: value` or a nested block. */
+function emitValue(v: unknown, indent: string): void {
   if (isMap(v)) {
-    if (!Object.keys(v).some((k) => present(v[k]))) out.push(`${head} {}`);
-    else {
-      out.push(head);
-      emitMap(v, indent + '  ', out);
-    }
+    const keys = writtenKeys(v);
+    if (keys.length) {
+      parts.push(':\n');
+      emitMap(v, keys, indent + '  ', indent + '  ');
+    } else parts.push(': {}\n');
   } else if (Array.isArray(v)) {
-    if (!v.length) out.push(`${head} []`);
-    else {
-      out.push(head);
-      // Lists under a key at the key's own indentation, as kubectl writes them.
-      emitList(v, indent, out);
+    // Lists under a key at the key's own indentation, as kubectl writes them.
+    if (v.length) {
+      parts.push(':\n');
+      emitList(v, indent);
+    } else parts.push(': []\n');
+  } else parts.push(': ', scalar(v, indent), '\n');
+}
+
+// Values that are the same in every render (the CRD schemas: about a third of the text) are deep-frozen and
+// shared by the objects of every render (see shareConstant); their text depends on nothing else, so it is written
+// once per process and reused. Only values in the first two levels of a document are looked up (a CRD's
+// spec.versions), one WeakMap lookup each, not one per node. ISTIO_OPERATOR_NO_CACHE=1 turns the reuse off.
+/** value -> its text as the value of a key at `indent` (': …' or ':\n…'); empty until first written. */
+const constantText = new WeakMap<object, { indent: string; text: string }>();
+const LOOKUP_LEVELS = 2;
+
+function deepFreeze(v: unknown): void {
+  if (typeof v !== 'object' || v === null) return;
+  Object.freeze(v);
+  for (const k of Object.keys(v)) deepFreeze((v as Record<string, unknown>)[k]);
+}
+
+/**
+ * Deep-freezes `v` (a map or list of plain data) so that it can be shared by the objects of every render (changing
+ * it throws, so no render can change what another one returns), and lets the serializer write its text once.
+ */
+export function shareConstant<T extends object>(v: T): T {
+  deepFreeze(v);
+  if (!constantText.has(v)) constantText.set(v, { indent: '', text: '' });
+  return v;
+}
+
+/** emitMap, looking up constants among the values of this level and the `levels - 1` below. */
+function emitMapReusing(o: Record<string, unknown>, keys: string[], indent: string, levels: number): void {
+  for (let i = 0; i < keys.length; i++) {
+    const k = keys[i]!;
+    const v = o[k];
+    parts.push(indent, key(k));
+    const c = typeof v === 'object' && v !== null ? constantText.get(v) : undefined;
+    if (c !== undefined) {
+      if (c.text === '') {
+        c.indent = indent;
+        c.text = collect(() => emitValue(v, indent));
+      }
+      if (c.indent === indent) {
+        parts.push(c.text);
+        continue;
+      }
     }
-  } else out.push(`${head} ${scalar(v, indent)}`);
+    if (levels > 1 && isMap(v)) {
+      const sub = writtenKeys(v);
+      if (sub.length) {
+        parts.push(':\n');
+        emitMapReusing(v, sub, indent + '  ', levels - 1);
+        continue;
+      }
+    }
+    emitValue(v, indent);
+  }
+}
+
+function emitDocument(o: unknown, reuse: boolean): void {
+  if (isMap(o)) {
+    const keys = writtenKeys(o);
+    if (!keys.length) parts.push('{}\n');
+    else if (reuse) emitMapReusing(o, keys, '', LOOKUP_LEVELS);
+    else emitMap(o, keys, '', '');
+  } else if (Array.isArray(o)) {
+    if (o.length) emitList(o, '');
+    else parts.push('[]\n');
+  } else parts.push(scalar(o, ''), '\n');
+}
+
+function collect(write: () => void): string {
+  const outer = parts;
+  parts = [];
+  try {
+    write();
+    return parts.join('');
+  } finally {
+    parts = outer;
+  }
 }
 
 /** One YAML document (no separator), ending with a newline. */
 export function toYaml(o: unknown): string {
-  const out: string[] = [];
-  if (isMap(o)) {
-    if (!Object.keys(o).some((k) => present(o[k]))) return '{}\n';
-    emitMap(o, '', out);
-  } else if (Array.isArray(o)) {
-    if (!o.length) return '[]\n';
-    emitList(o, '', out);
-  } else return scalar(o, '') + '\n';
-  return out.join('\n') + '\n';
+  const reuse = !cacheDisabled();
+  return collect(() => emitDocument(o, reuse));
 }
 
 /** Multi-document YAML, one object per document, in the given order. */
 export function toYamlStream(objects: K8sObject[]): string {
-  return objects.map(toYaml).join('---\n');
+  const reuse = !cacheDisabled();
+  return collect(() => {
+    for (let i = 0; i < objects.length; i++) {
+      if (i) parts.push('---\n');
+      emitDocument(objects[i], reuse);
+    }
+  });
 }
