@@ -77,6 +77,19 @@ function describeList(list: unknown[], key: string): string {
   return vals.length ? ` (present: ${vals.map(String).join(', ')})` : ' (the list has no such elements)';
 }
 
+/**
+ * `parent[k]`, made safe to change: a frozen value (shared by every render, like the CRD schemas: see
+ * serialize.ts shareConstant) is replaced in `parent` by a shallow copy first, so a patch copies only the path it
+ * changes and never touches what other renders share. `parent` itself is writable (the object, or a copy made here).
+ */
+function writable(parent: Record<string, unknown> | unknown[], k: string | number): unknown {
+  const v = (parent as Record<string, unknown>)[k];
+  if (typeof v !== 'object' || v === null || !Object.isFrozen(v)) return v;
+  const copy = Array.isArray(v) ? [...v] : { ...v };
+  (parent as Record<string, unknown>)[k] = copy;
+  return copy;
+}
+
 /** Sets (or with `value` undefined/null, deletes) the node at `path` inside `obj`. Throws PathError. */
 export function applyPathPatch(obj: Record<string, unknown>, path: PathElem[], value: unknown): void {
   const del = value === undefined || value === null;
@@ -98,7 +111,7 @@ export function applyPathPatch(obj: Record<string, unknown>, path: PathElem[], v
         if (path[i + 1].t !== 'key') throw new PathError(`"${[...walked, e.key].join('.')}" does not exist, so no list element can be selected in it`);
         node[e.key] = {};
       }
-      node = node[e.key];
+      node = writable(node, e.key);
     } else {
       if (!Array.isArray(node)) throw new PathError(`"${here}" is not a list, so "${formatElem(e)}" selects nothing`);
       let idx: number;
@@ -114,7 +127,7 @@ export function applyPathPatch(obj: Record<string, unknown>, path: PathElem[], v
         else node[idx] = clone(value);
         return;
       }
-      node = node[idx];
+      node = writable(node, idx);
     }
     walked.push(formatElem(e));
   }

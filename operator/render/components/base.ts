@@ -4,6 +4,7 @@ import { cachedParse } from '../../buildcache.js';
 import { crdsDir } from '../../paths.js';
 import type { RenderContext } from '../context.js';
 import { renderComponentTemplates, type K8sObject } from '../engine.js';
+import { shareConstant } from '../serialize.js';
 
 // The base component: Istio's config CRDs and the shared istio-reader ServiceAccount.
 // Nothing here depends on the revision: every control-plane revision serves the same CRDs, so the objects
@@ -11,13 +12,17 @@ import { renderComponentTemplates, type K8sObject } from '../engine.js';
 
 const istioCrdsDir = path.join(crdsDir, 'istio');
 
-// Kept as JSON text: parsing it is the cheapest deep copy (callers mutate what we return: labels, overlays).
-let crdCache: string | undefined;
+// Per CRD: everything but the spec as JSON text, parsed per render (callers mutate what we return: labels,
+// overlays), and the spec's fields, copied per render into a spec of its own; the maps and lists among them (names,
+// versions with their schemas: most of a CRD) are deep-frozen and shared by every render (shareConstant: changing
+// them throws, overlays copy the path they change). Cloning them was a good part of a render, and their text can
+// be written once per process (serialize.ts).
+let crdCache: Array<{ head: string; spec?: Record<string, unknown> }> | undefined;
 
 /** The Istio CRDs as shipped in crds/istio, parsed once per process (render is called in loops by the controller). */
 export function istioCrds(): K8sObject[] {
   if (!crdCache) {
-    const crds = fs
+    crdCache = fs
       .readdirSync(istioCrdsDir)
       .filter((f) => f.endsWith('.yaml'))
       .sort()
@@ -25,11 +30,18 @@ export function istioCrds(): K8sObject[] {
         // Parsed by the build when the file is unchanged (dist/operator/cache): YAML parsing was most of a cold render.
         const doc = cachedParse('yaml', fs.readFileSync(path.join(istioCrdsDir, f), 'utf8')) as K8sObject;
         if (!doc || doc.kind !== 'CustomResourceDefinition') throw new Error(`crds/istio/${f} is not a CustomResourceDefinition`);
-        return doc;
+        const spec = doc.spec;
+        if (typeof spec !== 'object' || spec === null || Array.isArray(spec)) return { head: JSON.stringify(doc) };
+        for (const v of Object.values(spec)) if (typeof v === 'object' && v !== null) shareConstant(v);
+        // `spec: 0` keeps the key in its place; a copy of the spec goes back there on every render.
+        return { head: JSON.stringify({ ...doc, spec: 0 }), spec: spec as Record<string, unknown> };
       });
-    crdCache = JSON.stringify(crds);
   }
-  return JSON.parse(crdCache) as K8sObject[];
+  return crdCache.map(({ head, spec }) => {
+    const o = JSON.parse(head) as K8sObject;
+    if (spec) o.spec = { ...spec };
+    return o;
+  });
 }
 
 function list(v: unknown): string[] {
