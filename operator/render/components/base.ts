@@ -30,11 +30,12 @@ export function istioCrds(): K8sObject[] {
         // Parsed by the build when the file is unchanged (dist/operator/cache): YAML parsing was most of a cold render.
         const doc = cachedParse('yaml', fs.readFileSync(path.join(istioCrdsDir, f), 'utf8')) as K8sObject;
         if (!doc || doc.kind !== 'CustomResourceDefinition') throw new Error(`crds/istio/${f} is not a CustomResourceDefinition`);
-        const spec = doc.spec;
-        if (typeof spec !== 'object' || spec === null || Array.isArray(spec)) return { head: JSON.stringify(doc) };
+        if (typeof doc.spec !== 'object' || doc.spec === null || Array.isArray(doc.spec)) return { head: JSON.stringify(doc) };
+        // Through JSON like the rest (as every render's copy was before): only plain data is shared.
+        const spec = JSON.parse(JSON.stringify(doc.spec)) as Record<string, unknown>;
         for (const v of Object.values(spec)) if (typeof v === 'object' && v !== null) shareConstant(v);
         // `spec: 0` keeps the key in its place; a copy of the spec goes back there on every render.
-        return { head: JSON.stringify({ ...doc, spec: 0 }), spec: spec as Record<string, unknown> };
+        return { head: JSON.stringify({ ...doc, spec: 0 }), spec };
       });
   }
   return crdCache.map(({ head, spec }) => {
