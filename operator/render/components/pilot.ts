@@ -271,14 +271,19 @@ export function prettyJson(v: unknown): string {
   return JSON.stringify(sortKeysDeep(v), null, 2);
 }
 
+// A loop rather than Object.fromEntries over mapped pairs: the same object, without an array per key (it runs
+// over the whole values tree twice per render).
 function sortKeysDeep(v: unknown): unknown {
   if (Array.isArray(v)) return v.map(sortKeysDeep);
   if (v && typeof v === 'object') {
-    return Object.fromEntries(
-      Object.keys(v as object)
-        .sort()
-        .map((k) => [k, sortKeysDeep((v as Record<string, unknown>)[k])]),
-    );
+    const out: Record<string, unknown> = {};
+    for (const k of Object.keys(v as object).sort()) {
+      const val = sortKeysDeep((v as Record<string, unknown>)[k]);
+      // An own `__proto__` key, as fromEntries made it (assigning would set the prototype instead).
+      if (k === '__proto__') Object.defineProperty(out, k, { value: val, enumerable: true, writable: true, configurable: true });
+      else out[k] = val;
+    }
+    return out;
   }
   return v;
 }
