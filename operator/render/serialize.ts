@@ -65,31 +65,27 @@ function quoted(s: string): string {
   return JSON.stringify(s).replace(QUOTE_MORE, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
+// The text being written, in pieces joined once at the end (cheaper than concatenating as we go).
+let parts: string[] = [];
+
 /** True for a character String.prototype.trim removes (what made a line "blank" in the first version). */
 const isSpace = (c: number): boolean => c === C_SPACE || (c >= 9 && c <= 13) || (c > 127 && String.fromCharCode(c).trim() === '');
 
 /**
- * Lines of a run (a piece of a block's body between two `\n\n`) indented by `pad`: it does not end with a newline,
- * and any newlines it starts with are further empty lines.
+ * Writes a multi-line string as a literal block (`|`, `|-`, `|+`) into `parts`, or returns false (writing nothing)
+ * when a block could not carry it exactly. Its pieces go straight into the document's text: these strings are half
+ * of it (the injector's templates alone are ~105 KB), so the block is not first assembled as a string of its own.
  */
-function indentRun(run: string, pad: string): string {
-  let lead = 0;
-  while (run.charCodeAt(lead) === C_NL) lead++;
-  if (lead === run.length) return run;
-  const text = pad + (lead ? run.slice(lead) : run).replaceAll('\n', '\n' + pad);
-  return lead ? '\n'.repeat(lead) + text : text;
-}
-
-/** A literal block for a multi-line string, or undefined when a block could not carry it exactly. */
-function literalBlock(s: string, indent: string): string | undefined {
-  if (NOT_IN_BLOCK.test(s)) return undefined;
+function literalBlock(s: string, indent: string): boolean {
+  if (NOT_IN_BLOCK.test(s)) return false;
   let end = s.length;
   while (end > 0 && s.charCodeAt(end - 1) === C_NL) end--;
-  if (end === 0) return undefined;
+  if (end === 0) return false;
   const trailing = s.length - end;
   const body = end === s.length ? s : s.slice(0, end);
-  // One pass over the lines (indexOf, not a regex: these strings are the bulk of the output): a line of only
-  // white space would be read back as empty, so such a string is quoted; and note whether any line is empty.
+  // One pass over the lines (indexOf, not a regex): a line of only white space would be read back as empty, so
+  // such a string is quoted; and note whether any line is empty. A line is looked at only if it ends with white
+  // space (most lines start with some: indented templates).
   let hasEmpty = false;
   let firstText = -1;
   for (let start = 0; start <= end; ) {
@@ -98,37 +94,53 @@ function literalBlock(s: string, indent: string): string | undefined {
     if (nl === start) hasEmpty = true;
     else {
       if (firstText < 0) firstText = start;
-      if (isSpace(body.charCodeAt(start))) {
-        let j = start + 1;
+      if (isSpace(body.charCodeAt(nl - 1))) {
+        let j = start;
         while (j < nl && isSpace(body.charCodeAt(j))) j++;
-        if (j === nl) return undefined;
+        if (j === nl) return false;
       }
     }
     start = nl + 1;
   }
-  const chomp = trailing === 0 ? '-' : trailing === 1 ? '' : '+';
   // Leading spaces on the first non-empty line need an explicit indentation indicator (the reader would
   // otherwise take them as the block's indentation).
-  const ind = body.charCodeAt(firstText) === C_SPACE ? '2' : '';
+  parts.push(body.charCodeAt(firstText) === C_SPACE ? '|2' : '|', trailing === 0 ? '-\n' : trailing === 1 ? '\n' : '+\n');
   const pad = indent + '  ';
-  // Every non-empty line indented, empty lines left empty (the body does not end with a newline). With empty lines,
-  // by runs between them: replaceAll on each run is about twice as fast as one regular expression over the whole.
-  const lines = hasEmpty ? body.split('\n\n').map((run) => indentRun(run, pad)).join('\n\n') : pad + body.replaceAll('\n', '\n' + pad);
-  return `|${ind}${chomp}\n${lines}${trailing > 1 ? '\n'.repeat(trailing - 1) : ''}`;
+  const newline = '\n' + pad;
+  // Every non-empty line indented, empty lines left empty (the body does not end with a newline): with empty lines,
+  // by runs between them, since replaceAll on each is about twice as fast as one regular expression over the whole.
+  if (!hasEmpty) parts.push(pad, body.replaceAll('\n', newline));
+  else {
+    const runs = body.split('\n\n');
+    for (let i = 0; i < runs.length; i++) {
+      if (i) parts.push('\n\n');
+      const run = runs[i]!;
+      // A run starts with the newlines of further empty lines, if any; it does not end with one.
+      let lead = 0;
+      while (run.charCodeAt(lead) === C_NL) lead++;
+      if (lead === run.length) parts.push(run);
+      else {
+        if (lead) parts.push(run.slice(0, lead));
+        parts.push(pad, (lead ? run.slice(lead) : run).replaceAll('\n', newline));
+      }
+    }
+  }
+  if (trailing > 1) parts.push('\n'.repeat(trailing - 1));
+  return true;
 }
 
-function scalar(v: unknown, indent: string): string {
+/** Writes a scalar into `parts`. */
+function emitScalar(v: unknown, indent: string): void {
   if (typeof v === 'string') {
-    if (v.indexOf('\n') >= 0) return literalBlock(v, indent) ?? quoted(v);
-    return plainOk(v) ? v : quoted(v);
+    if (v.indexOf('\n') < 0) parts.push(plainOk(v) ? v : quoted(v));
+    else if (!literalBlock(v, indent)) parts.push(quoted(v));
+    return;
   }
-  if (v === null || v === undefined) return 'null';
-  if (typeof v === 'boolean') return v ? 'true' : 'false';
-  if (typeof v === 'number') return Number.isFinite(v) ? String(v) : Number.isNaN(v) ? '.nan' : v > 0 ? '.inf' : '-.inf';
-  if (typeof v === 'bigint') return v.toString();
-  const s = String(v);
-  if (s.includes('\n')) return literalBlock(s, indent) ?? quoted(s);
-  return plainOk(s) ? s : quoted(s);
+  if (v === null || v === undefined) parts.push('null');
+  else if (typeof v === 'boolean') parts.push(v ? 'true' : 'false');
+  else if (typeof v === 'number') parts.push(Number.isFinite(v) ? String(v) : Number.isNaN(v) ? '.nan' : v > 0 ? '.inf' : '-.inf');
+  else if (typeof v === 'bigint') parts.push(v.toString());
+  else emitScalar(String(v), indent);
 }
 
 const key = (k: string): string => (plainOk(k) ? k : quoted(k));
@@ -161,9 +173,6 @@ function writtenKeys(o: Record<string, unknown>): string[] {
   return keys;
 }
 
-// The text being written, in pieces joined once at the end (cheaper than concatenating as we go).
-let parts: string[] = [];
-
 /** The entries of a map (with `keys` from writtenKeys, non-empty); the first line starts with `first` instead of `indent`. */
 function emitMap(o: Record<string, unknown>, keys: string[], indent: string, first: string): void {
   for (let i = 0; i < keys.length; i++) {
@@ -190,7 +199,11 @@ function emitList(a: unknown[], indent: string): void {
         parts.push(indent, '-\n');
         emitList(v, inner);
       } else parts.push(dash, '[]\n');
-    } else parts.push(dash, scalar(v, indent), '\n');
+    } else {
+      parts.push(dash);
+      emitScalar(v, indent);
+      parts.push('\n');
+    }
   }
 }
 
@@ -208,7 +221,11 @@ function emitValue(v: unknown, indent: string): void {
       parts.push(':\n');
       emitList(v, indent);
     } else parts.push(': []\n');
-  } else parts.push(': ', scalar(v, indent), '\n');
+  } else {
+    parts.push(': ');
+    emitScalar(v, indent);
+    parts.push('\n');
+  }
 }
 
 // Values that are the same in every render (the CRD schemas: about a third of the text) are deep-frozen and
@@ -273,7 +290,10 @@ function emitDocument(o: unknown, reuse: boolean): void {
   } else if (Array.isArray(o)) {
     if (o.length) emitList(o, '');
     else parts.push('[]\n');
-  } else parts.push(scalar(o, ''), '\n');
+  } else {
+    emitScalar(o, '');
+    parts.push('\n');
+  }
 }
 
 function collect(write: () => void): string {
