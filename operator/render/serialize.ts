@@ -65,14 +65,15 @@ function quoted(s: string): string {
   return JSON.stringify(s).replace(QUOTE_MORE, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
-// The text being written, in pieces joined once at the end (cheaper than concatenating as we go).
-let parts: string[] = [];
+// The text being written. Concatenated as it goes, and flattened once at the end: V8 builds this as a rope in
+// O(1) per piece and copies it once, several times faster than pushing the ~30k pieces to an array and joining.
+let out = '';
 
 /** True for a character String.prototype.trim removes (what made a line "blank" in the first version). */
 const isSpace = (c: number): boolean => c === C_SPACE || (c >= 9 && c <= 13) || (c > 127 && String.fromCharCode(c).trim() === '');
 
 /**
- * Writes a multi-line string as a literal block (`|`, `|-`, `|+`) into `parts`, or returns false (writing nothing)
+ * Writes a multi-line string as a literal block (`|`, `|-`, `|+`) into the text, or returns false (writing nothing)
  * when a block could not carry it exactly. Its pieces go straight into the document's text: these strings are half
  * of it (the injector's templates alone are ~105 KB), so the block is not first assembled as a string of its own.
  */
@@ -104,42 +105,43 @@ function literalBlock(s: string, indent: string): boolean {
   }
   // Leading spaces on the first non-empty line need an explicit indentation indicator (the reader would
   // otherwise take them as the block's indentation).
-  parts.push(body.charCodeAt(firstText) === C_SPACE ? '|2' : '|', trailing === 0 ? '-\n' : trailing === 1 ? '\n' : '+\n');
+  out += body.charCodeAt(firstText) === C_SPACE ? '|2' : '|';
+  out += trailing === 0 ? '-\n' : trailing === 1 ? '\n' : '+\n';
   const pad = indent + '  ';
   const newline = '\n' + pad;
   // Every non-empty line indented, empty lines left empty (the body does not end with a newline): with empty lines,
   // by runs between them, since replaceAll on each is about twice as fast as one regular expression over the whole.
-  if (!hasEmpty) parts.push(pad, body.replaceAll('\n', newline));
+  if (!hasEmpty) out += pad + body.replaceAll('\n', newline);
   else {
     const runs = body.split('\n\n');
     for (let i = 0; i < runs.length; i++) {
-      if (i) parts.push('\n\n');
+      if (i) out += '\n\n';
       const run = runs[i]!;
       // A run starts with the newlines of further empty lines, if any; it does not end with one.
       let lead = 0;
       while (run.charCodeAt(lead) === C_NL) lead++;
-      if (lead === run.length) parts.push(run);
+      if (lead === run.length) out += run;
       else {
-        if (lead) parts.push(run.slice(0, lead));
-        parts.push(pad, (lead ? run.slice(lead) : run).replaceAll('\n', newline));
+        if (lead) out += run.slice(0, lead);
+        out += pad + (lead ? run.slice(lead) : run).replaceAll('\n', newline);
       }
     }
   }
-  if (trailing > 1) parts.push('\n'.repeat(trailing - 1));
+  if (trailing > 1) out += '\n'.repeat(trailing - 1);
   return true;
 }
 
-/** Writes a scalar into `parts`. */
+/** Writes a scalar into the text. */
 function emitScalar(v: unknown, indent: string): void {
   if (typeof v === 'string') {
-    if (v.indexOf('\n') < 0) parts.push(plainOk(v) ? v : quoted(v));
-    else if (!literalBlock(v, indent)) parts.push(quoted(v));
+    if (v.indexOf('\n') < 0) out += plainOk(v) ? v : quoted(v);
+    else if (!literalBlock(v, indent)) out += quoted(v);
     return;
   }
-  if (v === null || v === undefined) parts.push('null');
-  else if (typeof v === 'boolean') parts.push(v ? 'true' : 'false');
-  else if (typeof v === 'number') parts.push(Number.isFinite(v) ? String(v) : Number.isNaN(v) ? '.nan' : v > 0 ? '.inf' : '-.inf');
-  else if (typeof v === 'bigint') parts.push(v.toString());
+  if (v === null || v === undefined) out += 'null';
+  else if (typeof v === 'boolean') out += v ? 'true' : 'false';
+  else if (typeof v === 'number') out += Number.isFinite(v) ? String(v) : Number.isNaN(v) ? '.nan' : v > 0 ? '.inf' : '-.inf';
+  else if (typeof v === 'bigint') out += v.toString();
   else emitScalar(String(v), indent);
 }
 
@@ -177,7 +179,8 @@ function writtenKeys(o: Record<string, unknown>): string[] {
 function emitMap(o: Record<string, unknown>, keys: string[], indent: string, first: string): void {
   for (let i = 0; i < keys.length; i++) {
     const k = keys[i]!;
-    parts.push(i === 0 ? first : indent, key(k));
+    out += i === 0 ? first : indent;
+    out += key(k);
     emitValue(o[k], indent);
   }
 }
@@ -193,16 +196,16 @@ function emitList(a: unknown[], indent: string): void {
       const keys = writtenKeys(v);
       // First key on the dash line, the rest aligned under it.
       if (keys.length) emitMap(v, keys, inner, dash);
-      else parts.push(dash, '{}\n');
+      else out += dash + '{}\n';
     } else if (Array.isArray(v)) {
       if (v.length) {
-        parts.push(indent, '-\n');
+        out += indent + '-\n';
         emitList(v, inner);
-      } else parts.push(dash, '[]\n');
+      } else out += dash + '[]\n';
     } else {
-      parts.push(dash);
+      out += dash;
       emitScalar(v, indent);
-      parts.push('\n');
+      out += '\n';
     }
   }
 }
@@ -212,19 +215,19 @@ function emitValue(v: unknown, indent: string): void {
   if (isMap(v)) {
     const keys = writtenKeys(v);
     if (keys.length) {
-      parts.push(':\n');
+      out += ':\n';
       emitMap(v, keys, indent + '  ', indent + '  ');
-    } else parts.push(': {}\n');
+    } else out += ': {}\n';
   } else if (Array.isArray(v)) {
     // Lists under a key at the key's own indentation, as kubectl writes them.
     if (v.length) {
-      parts.push(':\n');
+      out += ':\n';
       emitList(v, indent);
-    } else parts.push(': []\n');
+    } else out += ': []\n';
   } else {
-    parts.push(': ');
+    out += ': ';
     emitScalar(v, indent);
-    parts.push('\n');
+    out += '\n';
   }
 }
 
@@ -257,7 +260,7 @@ function emitMapReusing(o: Record<string, unknown>, keys: string[], indent: stri
   for (let i = 0; i < keys.length; i++) {
     const k = keys[i]!;
     const v = o[k];
-    parts.push(indent, key(k));
+    out += indent + key(k);
     const c = typeof v === 'object' && v !== null ? constantText.get(v) : undefined;
     if (c !== undefined) {
       if (c.text === '') {
@@ -265,14 +268,14 @@ function emitMapReusing(o: Record<string, unknown>, keys: string[], indent: stri
         c.text = collect(() => emitValue(v, indent));
       }
       if (c.indent === indent) {
-        parts.push(c.text);
+        out += c.text;
         continue;
       }
     }
     if (levels > 1 && isMap(v)) {
       const sub = writtenKeys(v);
       if (sub.length) {
-        parts.push(':\n');
+        out += ':\n';
         emitMapReusing(v, sub, indent + '  ', levels - 1);
         continue;
       }
@@ -284,26 +287,30 @@ function emitMapReusing(o: Record<string, unknown>, keys: string[], indent: stri
 function emitDocument(o: unknown, reuse: boolean): void {
   if (isMap(o)) {
     const keys = writtenKeys(o);
-    if (!keys.length) parts.push('{}\n');
+    if (!keys.length) out += '{}\n';
     else if (reuse) emitMapReusing(o, keys, '', LOOKUP_LEVELS);
     else emitMap(o, keys, '', '');
   } else if (Array.isArray(o)) {
     if (o.length) emitList(o, '');
-    else parts.push('[]\n');
+    else out += '[]\n';
   } else {
     emitScalar(o, '');
-    parts.push('\n');
+    out += '\n';
   }
 }
 
+/** What `write` writes, as one string (flat: the rope is copied here, once, not by whoever reads it first). */
 function collect(write: () => void): string {
-  const outer = parts;
-  parts = [];
+  const outer = out;
+  out = '';
   try {
     write();
-    return parts.join('');
+    const text = out;
+    // Reading a character makes V8 flatten the rope.
+    text.charCodeAt(0);
+    return text;
   } finally {
-    parts = outer;
+    out = outer;
   }
 }
 
@@ -318,7 +325,7 @@ export function toYamlStream(objects: K8sObject[]): string {
   const reuse = !cacheDisabled();
   return collect(() => {
     for (let i = 0; i < objects.length; i++) {
-      if (i) parts.push('---\n');
+      if (i) out += '---\n';
       emitDocument(objects[i], reuse);
     }
   });
