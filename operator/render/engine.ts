@@ -218,7 +218,11 @@ export function precompileSource(src: string): string {
 
 /** `manifests/<id>` as a template bound to our helpers: precompiled by the build if its source is unchanged. */
 function templateOf(id: string): Compiled {
-  const src = fs.readFileSync(path.join(manifestsDir, id), 'utf8');
+  return templateFrom(id, fs.readFileSync(path.join(manifestsDir, id), 'utf8'));
+}
+
+/** A template made from `src`: the build's spec of `id` if it was made from this very source, else compiled here. */
+function templateFrom(id: string, src: string): Compiled {
   const entry = loadTemplateCache()?.templates[id];
   if (entry && entry.source === src) return hb.template(entry.spec as TemplateSpecification);
   // Same path as the build (precompile, then the runtime's template()), so cached and fresh behave alike.
@@ -270,7 +274,10 @@ export const templateOutputHook: { onText?: (template: string, text: string) => 
 
 /** Renders one template and parses it at once: objects leave this function, never text. */
 export function renderTemplate(component: string, file: string, context: object): K8sObject[] {
-  const text = compiled(component, file)(context);
+  return objectsOf(component, file, compiled(component, file)(context));
+}
+
+function objectsOf(component: string, file: string, text: string): K8sObject[] {
   templateOutputHook.onText?.(`${component}/${file}`, text);
   let docs: unknown[];
   try {
@@ -282,9 +289,41 @@ export function renderTemplate(component: string, file: string, context: object)
   return docs.filter((d): d is K8sObject => !!d && typeof d === 'object' && 'kind' in (d as object));
 }
 
+// A component's templates run as partials of one template made for the component, each one's text followed by
+// TEMPLATE_END: Handlebars merges and wraps every helper on each top-level call (a few µs and KB each), so once
+// per component rather than once per template. The text is then split back per template. TEMPLATE_END is a
+// control character no template writes (user strings enter through `json`, which escapes it); should one appear
+// anyway, the count is off and each template runs on its own, as before.
+const TEMPLATE_END = '\u0001';
+/** Template-cache id of a component's combined template. */
+export const COMPONENT_TEMPLATE_PREFIX = '@component/';
+
+/** The source of a component's combined template: every template of the folder, in name order, as a partial. */
+export function componentSource(component: string): string {
+  return templateFiles(component)
+    .map((f) => `{{> "${component}/@${f}"}}${TEMPLATE_END}`)
+    .join('');
+}
+
+function componentTemplate(component: string, files: string[]): Compiled {
+  const id = `${COMPONENT_TEMPLATE_PREFIX}${component}`;
+  let t = cache.get(id);
+  if (!t) {
+    // Registered under the component's prefix, like its `_*.hbs` partials (and forgotten with them).
+    for (const f of files) hb.registerPartial(`${component}/@${f}`, compiled(component, f));
+    t = templateFrom(id, componentSource(component));
+    cache.set(id, t);
+  }
+  return t;
+}
+
 /** Renders every template of a component folder. */
 export function renderComponentTemplates(component: string, context: object): K8sObject[] {
-  return templateFiles(component).flatMap((f) => renderTemplate(component, f, context));
+  const files = templateFiles(component);
+  if (!files.length) return [];
+  const texts = componentTemplate(component, files)(context).split(TEMPLATE_END);
+  if (texts.length !== files.length + 1) return files.flatMap((f) => renderTemplate(component, f, context));
+  return files.flatMap((f, i) => objectsOf(component, f, texts[i]!));
 }
 
 /** A raw text file beside the templates (e.g. injection templates, which are Go templates and must not go through Handlebars). */

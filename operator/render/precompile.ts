@@ -5,7 +5,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { CACHE_FORMAT, DATA_CACHE_FILE, PARSERS, cacheDir, parserVersions, type DataCache, type ParserName } from '../buildcache.js';
 import { packageRoot, manifestsDir } from '../paths.js';
 import { spawnSync } from 'node:child_process';
-import { RUNTIME_BUNDLE_FILE, TEMPLATE_CACHE_FILE, handlebarsFiles, precompileSource, templateCacheStamp, writeCodeCaches } from './engine.js';
+import { COMPONENT_TEMPLATE_PREFIX, RUNTIME_BUNDLE_FILE, TEMPLATE_CACHE_FILE, componentSource, handlebarsFiles, precompileSource, templateCacheStamp, writeCodeCaches } from './engine.js';
 
 // Build step, run after tsc (`npm run build`): precompiles every Handlebars file of manifests/, parses the shipped
 // YAML that render reads, and joins the Handlebars runtime into one file, all into dist/operator/cache. Each entry
@@ -50,8 +50,13 @@ function writeAtomic(file: string, text: string): void {
 
 export function buildTemplateCache(ids = handlebarsIds(), buildId = newBuildId()): string {
   const stamp = templateCacheStamp();
-  const entries = ids.flatMap((id) => {
-    const src = fs.readFileSync(path.join(manifestsDir, id), 'utf8');
+  // Each component's combined template too (engine.ts renderComponentTemplates), made from its folder's listing.
+  const components = [...new Set(ids.filter((id) => id.endsWith('.yaml.hbs') && !path.basename(id).startsWith('_')).map((id) => id.split('/')[0]!))];
+  const sources: Array<[string, string]> = [
+    ...ids.map((id): [string, string] => [id, fs.readFileSync(path.join(manifestsDir, id), 'utf8')]),
+    ...components.map((c): [string, string] => [`${COMPONENT_TEMPLATE_PREFIX}${c}`, componentSource(c)]),
+  ];
+  const entries = sources.flatMap(([id, src]) => {
     try {
       return [`  ${JSON.stringify(id)}: { source: ${JSON.stringify(src)}, spec: ${precompileSource(src)} },\n`];
     } catch (e) {
