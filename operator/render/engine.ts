@@ -468,6 +468,7 @@ function sequence(r: Lines, indent: number, depth: number): unknown[] {
 function mapping(r: Lines, indent: number, depth: number): Record<string, unknown> {
   if (depth > MAX_DEPTH) unread();
   const out: Record<string, unknown> = {};
+  let keys = 0;
   let col = indent;
   for (;;) {
     const line = r.lines[r.i]!;
@@ -484,14 +485,22 @@ function mapping(r: Lines, indent: number, depth: number): Record<string, unknow
       v = inlineValue(line, p, depth + 1);
       r.i++;
     }
-    // A duplicated key is an error in js-yaml; keys every object has (`__proto__`, `toString`) are left to it too.
-    if (out[k] !== undefined) unread();
     out[k] = v;
+    keys++;
     const next = nextContent(r);
-    if (next < indent) return out;
+    if (next < indent) return complete(out, keys);
     if (next > indent || isSeqEntry(r.lines[r.i]!, indent)) unread();
     col = indent;
   }
+}
+
+/**
+ * A mapping of `keys` entries, checked: fewer own keys means a key came twice (an error in js-yaml) or was
+ * `__proto__` (which js-yaml sets as an own key, where assigning sets the prototype): both left to js-yaml.
+ */
+function complete(o: Record<string, unknown>, keys: number): Record<string, unknown> {
+  if (Object.keys(o).length !== keys) unread();
+  return o;
 }
 
 /**
@@ -509,8 +518,8 @@ function keyEnd(line: string, p: number): number {
   for (let q = line.indexOf(':', p); q >= 0; q = line.indexOf(':', q + 1)) {
     if (q + 1 === line.length || line.charCodeAt(q + 1) === SPACE) {
       // A comment before it means there is no key (`a # b: c`).
-      const hash = line.indexOf(' #', p);
-      return hash >= 0 && hash < q ? -1 : q;
+      for (let h = p + 1; h < q; h++) if (line.charCodeAt(h) === HASH && line.charCodeAt(h - 1) === SPACE) return -1;
+      return q;
     }
   }
   return -1;
@@ -564,14 +573,19 @@ function restOfLine(line: string, q: number): void {
 
 /** Index just past the closing quote of the quoted scalar at `p`, or -1 when it does not close on this line. */
 function quotedEnd(line: string, p: number): number {
-  const quote = line.charCodeAt(p);
-  for (let q = p + 1; q < line.length; q++) {
-    const c = line.charCodeAt(q);
-    if (quote === DQUOTE && c === 92 /* \ */) q++;
-    else if (c === quote) {
-      if (quote === SQUOTE && line.charCodeAt(q + 1) === SQUOTE) q++;
-      else return q + 1;
+  if (line.charCodeAt(p) === DQUOTE) {
+    // The next `"` that an even number of backslashes precedes.
+    for (let q = line.indexOf('"', p + 1); q >= 0; q = line.indexOf('"', q + 1)) {
+      let b = q - 1;
+      while (line.charCodeAt(b) === 92 /* \ */) b--;
+      if ((q - 1 - b) % 2 === 0) return q + 1;
     }
+    return -1;
+  }
+  // `''` inside single quotes is a quote.
+  for (let q = line.indexOf("'", p + 1); q >= 0; q = line.indexOf("'", q + 1)) {
+    if (line.charCodeAt(q + 1) !== SQUOTE) return q + 1;
+    q++;
   }
   return -1;
 }
@@ -614,6 +628,7 @@ function flow(f: { line: string; p: number }, depth: number): unknown {
   const close = isSeq ? 93 : 125;
   const seq: unknown[] = [];
   const map: Record<string, unknown> = {};
+  let keys = 0;
   f.p++;
   skipSpaces(f);
   if (line.charCodeAt(f.p) === close) {
@@ -645,15 +660,14 @@ function flow(f: { line: string; p: number }, depth: number): unknown {
       skipSpaces(f);
       const n = line.charCodeAt(f.p);
       if (n === 44 || n === 125) unread(); // `{a: }`: a null value, left to js-yaml
-      const v = flowNode(f, depth + 1);
-      if (map[k] !== undefined) unread();
-      map[k] = v;
+      map[k] = flowNode(f, depth + 1);
+      keys++;
       skipSpaces(f);
     }
     const c = line.charCodeAt(f.p);
     if (c === close) {
       f.p++;
-      return isSeq ? seq : map;
+      return isSeq ? seq : complete(map, keys);
     }
     if (c !== 44) unread(); // `[a: b]`, a second line, anything else
     f.p++;

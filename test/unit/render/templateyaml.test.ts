@@ -124,6 +124,7 @@ test('shapes the templates use are read here; others are left to js-yaml', (t) =
     'kind: A\nports:\n- {containerPort: 8080, protocol: TCP, name: http}\nsel: {"app":"x","n":[1,{"a":null}]}\n',
     'kind: A\nk:   v   # trailing comment\nempty:\nnested:\n  # inside\n  a: 1\n',
     'kind: A\nx:\n-\n  a: 1\n- # note\n  b: 2\n',
+    'toString: 1\nconstructor: {valueOf: 2}\n',
   ];
   for (const text of readHere) t.is(compare(text), 'same', JSON.stringify(text));
   const leftToJsYaml = [
@@ -146,7 +147,8 @@ test('shapes the templates use are read here; others are left to js-yaml', (t) =
     'a: "\\x41"\n',
     'a: "\u0085"\n',
     '__proto__: 1\n',
-    'toString: 1\n',
+    'a: {__proto__: 1}\n',
+    'a: {b: 1, b: 2}\n',
     'a: {b: }\n',
     'a: [x, ]\n',
     'a: {b:1}\n',
