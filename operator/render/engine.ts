@@ -469,12 +469,12 @@ function mapping(r: Lines, indent: number, depth: number): Record<string, unknow
   if (depth > MAX_DEPTH) unread();
   const out: Record<string, unknown> = {};
   let keys = 0;
-  let col = indent;
   for (;;) {
+    // Every key at `indent`: the first one may sit after a dash (`- key: value`), the others line up under it.
     const line = r.lines[r.i]!;
-    const end = keyEnd(line, col);
+    const end = keyEnd(line, indent);
     if (end < 0) unread();
-    const k = keyOf(line, col, end);
+    const k = keyOf(line, indent, end);
     let p = end + 1; // past the `:`
     while (line.charCodeAt(p) === SPACE) p++;
     let v: unknown;
@@ -490,7 +490,6 @@ function mapping(r: Lines, indent: number, depth: number): Record<string, unknow
     const next = nextContent(r);
     if (next < indent) return complete(out, keys);
     if (next > indent || isSeqEntry(r.lines[r.i]!, indent)) unread();
-    col = indent;
   }
 }
 
