@@ -212,16 +212,27 @@ export function injectionTemplate(name: (typeof INJECTION_TEMPLATES)[number]): s
   return t;
 }
 
+/**
+ * The built-in injection templates, each already written as an entry of the `templates:` map (~90 KB of YAML block
+ * scalars). They do not depend on the input, so they are written once per process, like the templates are read once.
+ */
+const builtinTemplateEntries = new Map<string, string>();
+function templateEntry(name: string, text: string): string {
+  // Dumped as `templates: {name: text}` minus its first line: exactly the lines that entry has inside the whole map.
+  return yaml.dump({ templates: { [name]: text } }, { lineWidth: -1, noRefs: true, sortKeys: false }).slice('templates:\n'.length);
+}
+function builtinEntry(name: (typeof INJECTION_TEMPLATES)[number]): string {
+  let e = builtinTemplateEntries.get(name);
+  if (e === undefined) {
+    e = templateEntry(name, injectionTemplate(name));
+    builtinTemplateEntries.set(name, e);
+  }
+  return e;
+}
+
 /** The `config` key of istio-sidecar-injector: the injector's policy and its Go templates (ours plus the user's). */
-let lastConfig: { key: string; text: string } | undefined;
 export function injectorConfigText(values: Values): string {
   const sw = values.sidecarInjectorWebhook ?? {};
-  // Renders repeat with the same injector settings (operator reconciles, bench): reuse the serialised text.
-  const key = JSON.stringify([sw, values.global?.proxy?.autoInject]);
-  if (lastConfig?.key === key) return lastConfig.text;
-  const templates: Record<string, string> = {};
-  for (const t of INJECTION_TEMPLATES) templates[t] = injectionTemplate(t);
-  Object.assign(templates, sw.templates ?? {});
   const config = {
     defaultTemplates: sw.defaultTemplates?.length ? sw.defaultTemplates : ['sidecar'],
     policy: values.global?.proxy?.autoInject,
@@ -230,11 +241,14 @@ export function injectorConfigText(values: Values): string {
     injectedAnnotations: hasEntries(sw.injectedAnnotations) ? sw.injectedAnnotations : null,
     // A pod rendered with this placeholder means the injector and the ConfigMap disagree on version: fail loudly.
     template: '{{ Template_Version_And_Istio_Version_Mismatched_Check_Installation }}',
-    templates,
   };
-  const text = yaml.dump(config, { lineWidth: -1, noRefs: true, sortKeys: false }).trimEnd();
-  lastConfig = { key, text };
-  return text;
+  // The user's templates replace a built-in one of the same name in its place, and follow the built-ins otherwise.
+  const user: Record<string, unknown> = isMap(sw.templates) ? sw.templates : {};
+  const builtins: readonly string[] = INJECTION_TEMPLATES;
+  let text = yaml.dump(config, { lineWidth: -1, noRefs: true, sortKeys: false }) + 'templates:\n';
+  for (const name of INJECTION_TEMPLATES) text += name in user ? templateEntry(name, user[name] as string) : builtinEntry(name);
+  for (const name of Object.keys(user)) if (!builtins.includes(name)) text += templateEntry(name, user[name] as string);
+  return text.trimEnd();
 }
 
 /** The `values` key of istio-sidecar-injector: the part of the values the injection templates read as `.Values`. */

@@ -5,7 +5,7 @@ import yaml from 'js-yaml';
 import type { Values } from '../../../operator/api/types.js';
 import type { CaContext, RenderContext } from '../../../operator/render/context.js';
 import type { K8sObject } from '../../../operator/render/engine.js';
-import { INJECTION_TEMPLATES, injectionTemplate, renderPilot } from '../../../operator/render/components/pilot.js';
+import { INJECTION_TEMPLATES, injectionTemplate, injectorConfigText, renderPilot } from '../../../operator/render/components/pilot.js';
 import { manifestsDir } from '../../../operator/paths.js';
 import { compareObjects, loadGolden, share, type Obj } from '../../golden/compare.js';
 
@@ -318,4 +318,17 @@ test('certSigners: CSR signing rights for exactly the named signers', (t) => {
   const role = find(renderPilot(ctxFor({ values: { global: { certSigners: ['example.com/ca'] } } })), 'ClusterRole', 'istiod-clusterrole-istio-system');
   t.deepEqual(role.rules.find((r: any) => r.resources[0] === 'signers').resourceNames, ['example.com/ca']);
   t.false(find(renderPilot(ctxFor()), 'ClusterRole', 'istiod-clusterrole-istio-system').rules.some((r: any) => r.apiGroups.includes('certificates.k8s.io')));
+});
+
+test('injector config: built-in templates written once per process give the same text as one dump of the whole config', (t) => {
+  const values = { global: { proxy: { autoInject: 'enabled' } }, sidecarInjectorWebhook: { templates: { custom: 'metadata:\n  labels:\n    x: "y: z"\n', sidecar: 'user-sidecar-7f3a' }, defaultTemplates: ['sidecar', 'custom'] } };
+  const text = injectorConfigText(values);
+  const parsed = yaml.load(text) as any;
+  // The user's `sidecar` replaces the built-in in its place; `custom` follows the built-ins.
+  t.deepEqual(Object.keys(parsed.templates), [...INJECTION_TEMPLATES, 'custom']);
+  t.is(parsed.templates.sidecar, 'user-sidecar-7f3a');
+  t.is(parsed.templates.custom, values.sidecarInjectorWebhook.templates.custom);
+  t.is(text, yaml.dump(parsed, { lineWidth: -1, noRefs: true, sortKeys: false }).trimEnd());
+  // A second render with other settings is not served from the first (nothing is kept between renders but the built-ins).
+  t.notRegex(injectorConfigText({ global: { proxy: { autoInject: 'disabled' } } }), /user-sidecar-7f3a/);
 });
