@@ -6,7 +6,7 @@ import { renderBase } from './components/base.js';
 import { CNI_DAEMONSET, renderCni } from './components/cni.js';
 import { renderGateway } from './components/gateway.js';
 import { renderPilot } from './components/pilot.js';
-import { ZTUNNEL_DEFAULT_NAME, renderZtunnel } from './components/ztunnel.js';
+import { renderZtunnel, ztunnelName } from './components/ztunnel.js';
 import { applyK8sSettings } from './k8s.js';
 import { applyOwnershipLabels, ownerOf } from './labels.js';
 import { sortObjects } from './order.js';
@@ -37,7 +37,7 @@ const RENDERERS: Record<ComponentKey, (ctx: RenderContext) => K8sObject[]> = {
 function k8sTarget(r: ComponentRender): { name: string; container: string; workload: 'Deployment' | 'DaemonSet' } {
   if (r.ctx.gateway) return { name: r.ctx.gateway.name, container: 'istio-proxy', workload: 'Deployment' };
   if (r.component === 'cni') return { name: CNI_DAEMONSET, container: 'install-cni', workload: 'DaemonSet' };
-  if (r.component === 'ztunnel') return { name: String(r.ctx.values.ztunnel?.resourceName || ZTUNNEL_DEFAULT_NAME), container: 'istio-proxy', workload: 'DaemonSet' };
+  if (r.component === 'ztunnel') return { name: ztunnelName(r.ctx.values), container: 'istio-proxy', workload: 'DaemonSet' };
   return { name: `istiod${r.ctx.revSuffix}`, container: 'discovery', workload: 'Deployment' };
 }
 

@@ -7,6 +7,7 @@ import { clone, isMap, mergeSpec } from '../api/merge.js';
 import type { CaMode, CaSpec, ComponentSpec, GatewaySpec, IstioOperator, Values } from '../api/types.js';
 import type { CaContext, ComponentKey, GatewayContext, RenderContext } from './context.js';
 import { COMPATIBILITY_VERSIONS, VALUE_PROFILES, compatibilityValues } from './valueProfiles.js';
+import { ztunnelName } from './components/ztunnel.js';
 
 // From a merged IstioOperator to one RenderContext per thing to render. This is the one place where
 // spec-level settings become values, so templates never look at the IstioOperator itself.
@@ -178,7 +179,7 @@ function nodeAgentValues(values: Values, user: Values, comps: NonNullable<IstioO
   }
   if (comps.cni?.enabled === true && user.pilot?.cni?.enabled === undefined) setPath(values, 'pilot.cni.enabled', true);
   if (comps.ztunnel?.enabled === true) {
-    if (!values.pilot?.trustedZtunnelName) setPath(values, 'pilot.trustedZtunnelName', String(values.ztunnel?.resourceName || 'ztunnel'));
+    if (!values.pilot?.trustedZtunnelName) setPath(values, 'pilot.trustedZtunnelName', ztunnelName(values));
     if (!values.pilot?.trustedZtunnelNamespace && comps.ztunnel.namespace) setPath(values, 'pilot.trustedZtunnelNamespace', comps.ztunnel.namespace);
   }
 }

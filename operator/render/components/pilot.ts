@@ -2,6 +2,7 @@ import yaml from 'js-yaml';
 import type { Values } from '../../api/types.js';
 import type { RenderContext } from '../context.js';
 import { readManifestText, renderComponentTemplates, type K8sObject } from '../engine.js';
+import { ztunnelName } from './ztunnel.js';
 
 // istiod and everything that ships with it. The templates in manifests/pilot read a `pilot` view computed here:
 // names (the one place that decides revisioned names of this component), values with fallbacks filled in, and the
@@ -267,11 +268,11 @@ export function injectorValues(values: Values, revision: string): Values {
 function chartValues(values: Values, ctx: RenderContext): Values {
   // cni and ztunnel are the node agents' own values; istiod's chart knows only its CNI switch (pilot.cni, hoisted
   // to the root) and the name of the ztunnel it trusts.
-  const { pilot = {}, gateways = {}, cni: _agent, ztunnel = {}, ...rest } = values;
+  const { pilot = {}, gateways = {}, cni: _agent, ztunnel: _ztunnel, ...rest } = values;
   return {
     ...pilot,
     ...rest,
-    ztunnel: { resourceName: ztunnel.resourceName ?? 'ztunnel' },
+    ztunnel: { resourceName: ztunnelName(values) },
     // Gateway values belong to the gateway components; istiod itself reads only these two.
     gateways: { securityContext: gateways.securityContext ?? {}, seccompProfile: gateways.seccompProfile ?? {}, 'istio-ingressgateway': {}, 'istio-egressgateway': {} },
     meshConfig: ctx.meshConfig,

@@ -10,6 +10,11 @@ import { asList, asMap, fieldRef, hasEntries, stringMap } from './util.js';
 
 export const ZTUNNEL_DEFAULT_NAME = 'ztunnel';
 
+/** Name of ztunnel's DaemonSet and ServiceAccount (values.ztunnel.resourceName): the account istiod trusts. */
+export function ztunnelName(values: Values | undefined): string {
+  return String(values?.ztunnel?.resourceName || ZTUNNEL_DEFAULT_NAME);
+}
+
 export function renderZtunnel(ctx: RenderContext): K8sObject[] {
   return renderComponentTemplates('ztunnel', { zt: ztunnelView(ctx) });
 }
@@ -19,7 +24,7 @@ export function ztunnelView(ctx: RenderContext) {
   const values = ctx.values ?? {};
   const global: Values = values.global ?? {};
   const v: Values = values.ztunnel ?? {};
-  const name = String(v.resourceName || ZTUNNEL_DEFAULT_NAME);
+  const name = ztunnelName(values);
   const namespace = ctx.namespace;
   const common = { 'app.kubernetes.io/name': ZTUNNEL_DEFAULT_NAME, 'app.kubernetes.io/part-of': 'istio' };
   const selector = { app: ZTUNNEL_DEFAULT_NAME };
