@@ -4,7 +4,7 @@ import { cachedParse } from '../buildcache.js';
 import { manifestsDir } from '../paths.js';
 import { InputError, type FieldIssue, type Warning } from '../api/errors.js';
 import { clone, isMap, mergeSpec } from '../api/merge.js';
-import type { CaMode, CaSpec, ComponentSpec, GatewaySpec, IstioOperator, Values } from '../api/types.js';
+import type { CaMode, CaSpec, ComponentSpec, ComponentsSpec, GatewaySpec, IstioOperator, Values } from '../api/types.js';
 import type { CaContext, ComponentKey, GatewayContext, RenderContext } from './context.js';
 import { COMPATIBILITY_VERSIONS, VALUE_PROFILES, compatibilityValues } from './valueProfiles.js';
 import { ztunnelName } from './components/ztunnel.js';
@@ -170,7 +170,7 @@ export function buildContexts(iop: IstioOperator): Contexts {
  * become the agent's image settings; with the CNI agent installed, injected pods rely on it instead of a privileged
  * init container (pilot.cni.enabled); and istiod trusts the ztunnel that is actually rendered (its name and namespace).
  */
-function nodeAgentValues(values: Values, user: Values, comps: NonNullable<IstioOperator['spec']>['components'] & object): void {
+function nodeAgentValues(values: Values, user: Values, comps: ComponentsSpec): void {
   for (const key of ['cni', 'ztunnel'] as const) {
     const c = comps[key];
     if (!c) continue;
@@ -185,7 +185,7 @@ function nodeAgentValues(values: Values, user: Values, comps: NonNullable<IstioO
 }
 
 /** ztunnel without ambient mode does nothing: say what is missing rather than install a node proxy no pod will use. */
-function ambientWarnings(values: Values, comps: NonNullable<IstioOperator['spec']>['components'] & object): Warning[] {
+function ambientWarnings(values: Values, comps: ComponentsSpec): Warning[] {
   if (comps.ztunnel?.enabled !== true) return [];
   // Only what this IstioOperator installs is checked: the CNI agent or istiod may come from another one.
   const missing: string[] = [];
