@@ -119,7 +119,11 @@ async function handOverShared(client: KubeClient, res: Resources, inv: Inventory
     const heir = staying.find((s) => s.objects.some((o) => refKey(o) === refKey(ref))) ?? staying.find((s) => s.namespace === (ref.namespace ?? inv.namespace));
     if (!heir) continue;
     if (!dryRun) await client.request('PATCH', path, { body: { metadata: { labels: ownerLabels(heir.owner) } }, contentType: 'application/merge-patch+json' });
-    out.push({ ref, why: `shared with IstioOperator ${heir.owner.namespace ? `${heir.owner.namespace}/` : ''}${heir.owner.name} (revision ${heir.owner.rev}), which keeps it` });
+    // ztunnel still points at the departing revision's istiod until the heir applies its own spec (the operator
+    // does on the relabel; from the CLI it is the heir's next install).
+    const heirIstiod = heir.owner.rev === 'default' ? 'istiod' : `istiod-${heir.owner.rev}`;
+    const follow = live.metadata?.labels?.[LABEL_COMPONENT] === 'Ztunnel' ? `; its next install points it at ${heirIstiod}` : '';
+    out.push({ ref, why: `shared with IstioOperator ${heir.owner.namespace ? `${heir.owner.namespace}/` : ''}${heir.owner.name} (revision ${heir.owner.rev}), which keeps it${follow}` });
   }
   return out;
 }

@@ -59,6 +59,7 @@ test('one ztunnel for all revisions: same version keeps its owner, removal hands
   const un = await cli(['uninstall', '--revision', a, '-y']);
   t.is(un.code, 0, un.stderr + un.stdout);
   t.is((await ztunnel(ns)).owner, `cp-${b}`, 'handed over, not deleted');
+  t.regex(un.stdout + un.stderr, new RegExp(`DaemonSet ${ns}/ztunnel: shared with IstioOperator ${ns}/cp-${b} \\(revision ${b}\\), which keeps it; its next install points it at istiod-${b}`));
   await install(fileB);
   const handed = await ztunnel(ns);
   t.is(handed.ca, `istiod-${b}.${ns}.svc:15012`);
