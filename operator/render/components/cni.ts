@@ -2,7 +2,7 @@ import yaml from 'js-yaml';
 import type { Values } from '../../api/types.js';
 import type { RenderContext } from '../context.js';
 import { renderComponentTemplates, type K8sObject } from '../engine.js';
-import { imageOf, logLevel, resourceQuota } from './nodeagent.js';
+import { gracePeriod, imageOf, logLevel, networkPolicy, resourceQuota } from './nodeagent.js';
 import { asList, asMap, fieldRef, hasEntries, isMap, stringMap } from './util.js';
 
 // The Istio CNI node agent (Istio's `cni` chart): a DaemonSet on every node that installs the CNI plugin and
@@ -131,12 +131,13 @@ export function cniView(ctx: RenderContext) {
     hostNetwork,
     tolerations: asList(v.tolerations),
     // Minimum shutdown time: the agent removes its CNI config and lets in-flight pod setups finish.
-    terminationGracePeriodSeconds: typeof v.terminationGracePeriodSeconds === 'number' ? v.terminationGracePeriodSeconds : 30,
+    terminationGracePeriodSeconds: gracePeriod(v),
     affinity: hasEntries(v.affinity) ? v.affinity : undefined,
     container,
     volumes,
     resourceQuota: resourceQuota(v, `${CNI_NAME}-resource-quota`),
-    networkPolicy: global.networkPolicy?.enabled === true ? networkPolicy(selector) : undefined,
+    // Metrics scraping only; the agent talks to the API server and, in ambient, to ztunnel over a host socket.
+    networkPolicy: global.networkPolicy?.enabled === true ? networkPolicy(selector, [15014]) : undefined,
   };
 }
 
@@ -194,14 +195,4 @@ function configData(v: Values, ambient: Values, repair: Values, global: Values, 
   if (v.istioOwnedCNIConfig === true) data.ISTIO_OWNED_CNI_CONF_FILENAME = s(v.istioOwnedCNIConfigFileName || '02-istio-cni.conflist');
   for (const [k, val] of Object.entries(asMap(v.env))) data[k] = s(val);
   return data;
-}
-
-function networkPolicy(selector: Record<string, string>) {
-  return {
-    podSelector: { matchLabels: selector },
-    policyTypes: ['Ingress', 'Egress'],
-    // Metrics scraping only; the agent talks to the API server and, in ambient, to ztunnel over a host socket.
-    ingress: [{ ports: [{ port: 15014, protocol: 'TCP' }] }],
-    egress: [{}],
-  };
 }

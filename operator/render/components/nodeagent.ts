@@ -36,3 +36,18 @@ export function resourceQuota(v: Values, name: string): Record<string, unknown> 
     },
   };
 }
+
+/** How long a node agent gets to shut down (values.<agent>.terminationGracePeriodSeconds, 30 s by default). */
+export function gracePeriod(v: Values): number {
+  return typeof v.terminationGracePeriodSeconds === 'number' ? v.terminationGracePeriodSeconds : 30;
+}
+
+/** The NetworkPolicy spec of a node agent: only its own TCP ports are reachable; outbound stays open. */
+export function networkPolicy(selector: Record<string, string>, ports: number[]): Record<string, unknown> {
+  return {
+    podSelector: { matchLabels: selector },
+    policyTypes: ['Ingress', 'Egress'],
+    ingress: [{ ports: ports.map((port) => ({ port, protocol: 'TCP' })) }],
+    egress: [{}],
+  };
+}

@@ -1,7 +1,7 @@
 import type { Values } from '../../api/types.js';
 import type { RenderContext } from '../context.js';
 import { renderComponentTemplates, type K8sObject } from '../engine.js';
-import { imageOf, resourceQuota } from './nodeagent.js';
+import { gracePeriod, imageOf, networkPolicy, resourceQuota } from './nodeagent.js';
 import { asList, asMap, fieldRef, hasEntries, stringMap } from './util.js';
 
 // ztunnel (Istio's `ztunnel` chart): the ambient node proxy, a DaemonSet with its ServiceAccount and, when asked,
@@ -124,20 +124,7 @@ export function ztunnelView(ctx: RenderContext) {
     container,
     volumes,
     resourceQuota: resourceQuota(v, `${name}-resource-quota`),
-    networkPolicy: global.networkPolicy?.enabled === true ? networkPolicy(selector) : undefined,
-  };
-}
-
-function gracePeriod(v: Values): number {
-  return typeof v.terminationGracePeriodSeconds === 'number' ? v.terminationGracePeriodSeconds : 30;
-}
-
-function networkPolicy(selector: Record<string, string>) {
-  return {
-    podSelector: { matchLabels: selector },
-    policyTypes: ['Ingress', 'Egress'],
-    // HBONE (15008) from peers and waypoints, readiness (15021) and metrics (15020); outbound stays open.
-    ingress: [{ ports: [{ port: 15008, protocol: 'TCP' }, { port: 15020, protocol: 'TCP' }, { port: 15021, protocol: 'TCP' }] }],
-    egress: [{}],
+    // HBONE (15008) from peers and waypoints, metrics (15020) and readiness (15021).
+    networkPolicy: global.networkPolicy?.enabled === true ? networkPolicy(selector, [15008, 15020, 15021]) : undefined,
   };
 }
