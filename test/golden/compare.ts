@@ -3,6 +3,7 @@ import path from 'node:path';
 import yaml from 'js-yaml';
 import { packageRoot } from '../../operator/paths.js';
 import type { GoldenCase } from './cases.js';
+import { goldenInputsDir, goldenOutputsDir } from '../helpers/fixtures.js';
 
 // Field-by-field comparison of our render against Istio's golden outputs.
 // The golden object is the reference: every leaf it has is one vote; fields only we render are not counted
@@ -11,9 +12,8 @@ import type { GoldenCase } from './cases.js';
 
 export type Obj = { apiVersion?: string; kind: string; metadata: { name: string; namespace?: string; [k: string]: unknown }; [k: string]: unknown };
 
-export const referenceDir = path.join(packageRoot, '..', 'shared', 'reference', 'istio', 'golden');
-export const inputsDir = path.join(referenceDir, 'inputs');
-export const outputsDir = path.join(referenceDir, 'outputs');
+export const inputsDir = goldenInputsDir();
+export const outputsDir = goldenOutputsDir();
 
 export const CATEGORIES = [
   'names', 'labels', 'selectors', 'ports', 'env', 'args', 'volumes', 'rbac rules', 'webhook rules', 'hpa/pdb',

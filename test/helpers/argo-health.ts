@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { createRequire } from 'node:module';
+import { argocdFixturesDir } from './fixtures.js';
 
 // Runs Argo CD's built-in IstioOperator health check (reference/argocd/health.lua) on an object, in a pure-JS
 // Lua VM, exactly as Argo would: a global `obj` built from the object's JSON, and the script's returned table.
@@ -13,7 +14,7 @@ export interface ArgoHealth {
   message: string;
 }
 
-export const HEALTH_LUA = path.resolve(process.cwd(), '../shared/reference/argocd/health.lua');
+export const HEALTH_LUA = path.join(argocdFixturesDir, 'health.lua');
 
 function push(L: any, v: unknown): void {
   if (v === null || v === undefined) lua.lua_pushnil(L);

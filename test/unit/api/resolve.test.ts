@@ -6,8 +6,9 @@ import { resolveIstioOperator } from '../../../operator/api/resolve.js';
 import { InputError } from '../../../operator/api/errors.js';
 import { BUILTIN_PROFILES, listProfiles, loadProfile } from '../../../operator/api/profiles.js';
 import { packageRoot } from '../../../operator/paths.js';
+import { goldenInputsDir } from '../../helpers/fixtures.js';
 
-const REF = path.resolve(packageRoot, '../shared/reference/istio/golden/inputs');
+const REF = goldenInputsDir();
 const IOP = 'apiVersion: install.istio.io/v1alpha1\nkind: IstioOperator\n';
 const file = (name: string, body: string) => ({ name, text: IOP + body });
 const ref = (name: string) => ({ name, text: fs.readFileSync(path.join(REF, name), 'utf8') });

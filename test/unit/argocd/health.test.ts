@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import yaml from 'js-yaml';
 import { argoHealth } from '../../helpers/argo-health.js';
+import { argocdFixturesDir } from '../../helpers/fixtures.js';
 import { computeStatus, type Outcome } from '../../../operator/controller/status.js';
 import { packageRoot } from '../../../operator/paths.js';
 
@@ -46,7 +47,7 @@ test('the argocd-cm snippet carries exactly argocd/health.lua', (t) => {
 });
 
 test("the Lua VM reproduces Argo CD's own test cases for its built-in script", (t) => {
-  const dir = path.join(packageRoot, '../shared/reference/argocd');
+  const dir = argocdFixturesDir;
   const suite = yaml.load(fs.readFileSync(path.join(dir, 'health_test.yaml'), 'utf8')) as { tests: Array<{ healthStatus: { status: string; message: string }; inputPath: string }> };
   t.true(suite.tests.length >= 4);
   for (const c of suite.tests) {

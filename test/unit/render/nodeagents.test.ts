@@ -5,11 +5,12 @@ import yaml from 'js-yaml';
 import { resolveIstioOperator } from '../../../operator/api/resolve.js';
 import { InputError } from '../../../operator/api/errors.js';
 import { render, toYamlStream, type K8sObject } from '../../../operator/render/index.js';
+import { goldenInputsDir } from '../../helpers/fixtures.js';
 
 // The node agents (components.cni, components.ztunnel) and the ambient profile, end to end from --set flags and
 // files through resolve and render. The golden comparison of the two DaemonSets lives in test/unit/golden.test.ts.
 
-const REF = path.resolve('../shared/reference/istio/golden/inputs');
+const REF = goldenInputsDir();
 
 function renderOf(sets: string[], text?: string) {
   const r = resolveIstioOperator({ sets, files: text ? [{ name: 'in.yaml', text }] : [] });

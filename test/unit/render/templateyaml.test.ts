@@ -6,6 +6,7 @@ import { resolveIstioOperator, type ResolveInput } from '../../../operator/api/r
 import { readTemplateYaml, templateOutputHook } from '../../../operator/render/engine.js';
 import { render } from '../../../operator/render/index.js';
 import { packageRoot } from '../../../operator/paths.js';
+import { goldenInputsDir } from '../../helpers/fixtures.js';
 
 // readTemplateYaml reads the templates' output instead of js-yaml, for speed. Whatever it accepts it must read exactly
 // as js-yaml does (same values, same key order, same types); anything else it must leave to js-yaml (undefined).
@@ -45,7 +46,7 @@ function templateOutputs(): Array<{ template: string; text: string }> {
     .readdirSync(path.join(packageRoot, 'profiles'))
     .filter((f) => f.endsWith('.yaml'))
     .map((f) => ({ sets: [`profile=${f.slice(0, -5)}`] }));
-  const golden = path.join(packageRoot, '..', 'shared', 'reference', 'istio', 'golden', 'inputs');
+  const golden = goldenInputsDir();
   if (fs.existsSync(golden)) {
     for (const f of fs.readdirSync(golden).sort()) inputs.push({ files: [{ name: f, text: fs.readFileSync(path.join(golden, f), 'utf8') }] });
   }

@@ -1,0 +1,17 @@
+import path from 'node:path';
+import { packageRoot } from '../../operator/paths.js';
+
+// Where the vendored reference material lives (test/fixtures; see its NOTICE): one place, so that no test reads
+// ../shared and a clone alone runs the suite.
+
+export const fixturesDir = path.join(packageRoot, 'test', 'fixtures');
+export const argocdFixturesDir = path.join(fixturesDir, 'argocd');
+/** The newest release's fixtures: what single-release tests compare against. */
+export const NEWEST_FIXTURE_RELEASE = '1.31.0-rc.0';
+
+/** `test/fixtures/istio/releases/<tag>`: SOURCE, crds/, golden/{inputs,outputs}, profiles/, helm-profiles/, values/. */
+export function releaseFixturesDir(tag = NEWEST_FIXTURE_RELEASE): string {
+  return path.join(fixturesDir, 'istio', 'releases', tag);
+}
+export const goldenInputsDir = (tag = NEWEST_FIXTURE_RELEASE) => path.join(releaseFixturesDir(tag), 'golden', 'inputs');
+export const goldenOutputsDir = (tag = NEWEST_FIXTURE_RELEASE) => path.join(releaseFixturesDir(tag), 'golden', 'outputs');
