@@ -5,6 +5,14 @@ export const API_GROUP = 'install.istio.io';
 export const API_VERSION = 'install.istio.io/v1alpha1';
 export const KIND = 'IstioOperator';
 
+/** A Kubernetes object as rendered and applied: plain data, no classes. Every layer passes these. */
+export type K8sObject = {
+  apiVersion: string;
+  kind: string;
+  metadata: { name: string; namespace?: string; labels?: Record<string, string>; annotations?: Record<string, string>; [k: string]: unknown };
+  [k: string]: unknown;
+};
+
 export type JSONValue = string | number | boolean | null | JSONValue[] | { [k: string]: JSONValue };
 export type Values = Record<string, any>;
 

@@ -1,4 +1,4 @@
-import type { K8sObject } from '../render/engine.js';
+import type { K8sObject } from '../api/types.js';
 
 // The objects `istioctl install` adds when no default revision exists yet: the `default` revision tag,
 // i.e. an injector webhook for namespaces labelled `istio-injection=enabled` / `istio.io/rev=default`

@@ -1,5 +1,5 @@
 import PQueue from 'p-queue';
-import type { K8sObject } from '../render/engine.js';
+import type { K8sObject } from '../api/types.js';
 import { type KubeClient, type RequestCounts, writesOf } from './client.js';
 import { DEFAULT_TAG_MWC, findInjector } from './defaulttag.js';
 import { renderRevisionTag } from '../render/revisiontag.js';

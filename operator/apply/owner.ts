@@ -1,4 +1,4 @@
-import type { K8sObject } from '../render/engine.js';
+import type { K8sObject } from '../api/types.js';
 
 import { LABEL_COMPONENT, LABEL_OWNER_NAME, LABEL_OWNER_NAMESPACE, LABEL_REVISION, LABEL_VERSION } from '../render/labels.js';
 import { STAGES as RENDER_STAGES, stageIndex } from '../render/order.js';

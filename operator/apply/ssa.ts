@@ -1,4 +1,4 @@
-import type { K8sObject } from '../render/engine.js';
+import type { K8sObject } from '../api/types.js';
 import { ApiError, type KubeClient } from './client.js';
 import { FIELD_MANAGER, sharedBody } from './owner.js';
 import { certainlyUnchanged } from './precheck.js';

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { refKey, refOf, type ObjectRef } from '../apply/resources.js';
 import { canonical, type ObjectResult } from '../apply/ssa.js';
-import type { K8sObject } from '../render/engine.js';
+import type { K8sObject } from '../api/types.js';
 import { contentHash } from './filter.js';
 import type { KObject } from './informer.js';
 

@@ -2,7 +2,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import yaml from 'js-yaml';
 import { crdsDir } from '../paths.js';
-import { renderComponentTemplates, type K8sObject } from '../render/engine.js';
+import { renderComponentTemplates } from '../render/engine.js';
+import type { K8sObject } from '../api/types.js';
 
 // The operator's own install: the IstioOperator CRD, then manifests/operator/* (namespace, RBAC, Deployment,
 // metrics Service). Printed by `istio-operator operator manifests` and used by the RBAC integration test, so

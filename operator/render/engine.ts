@@ -6,6 +6,7 @@ import type FullHandlebars from 'handlebars';
 import yaml from 'js-yaml';
 import { CACHE_FORMAT, cacheDir, cacheDisabled } from '../buildcache.js';
 import { manifestsDir } from '../paths.js';
+import type { K8sObject } from '../api/types.js';
 
 const requireHere = createRequire(import.meta.url);
 export const RUNTIME_BUNDLE_FILE = 'handlebars-runtime.cjs';
@@ -103,14 +104,6 @@ function loadHandlebarsRuntime(): typeof FullHandlebars {
   return requireHere('handlebars/runtime') as typeof FullHandlebars;
 }
 const Handlebars = loadHandlebarsRuntime();
-
-/** A Kubernetes object as rendered: plain data, no classes. */
-export type K8sObject = {
-  apiVersion: string;
-  kind: string;
-  metadata: { name: string; namespace?: string; labels?: Record<string, string>; annotations?: Record<string, string>; [k: string]: unknown };
-  [k: string]: unknown;
-};
 
 // One Handlebars environment for the whole process: helpers registered once, templates compiled once.
 const hb = Handlebars.create();

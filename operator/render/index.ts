@@ -1,7 +1,7 @@
 import { InputError, type Warning } from '../api/errors.js';
 import type { IstioOperator } from '../api/types.js';
 import type { ComponentKey, RenderContext } from './context.js';
-import type { K8sObject } from './engine.js';
+import type { K8sObject } from '../api/types.js';
 import { renderBase } from './components/base.js';
 import { CNI_DAEMONSET, renderCni } from './components/cni.js';
 import { renderGateway } from './components/gateway.js';
@@ -16,7 +16,7 @@ import { buildContexts, type ComponentRender } from './values.js';
 // render(iop): the whole pipeline, pure. Same IstioOperator in, same objects out: no cluster, no clock,
 // no randomness. Errors in the input are InputErrors with field paths; warnings are returned, not printed.
 
-export type { K8sObject } from './engine.js';
+export type { K8sObject } from '../api/types.js';
 export { toYamlStream } from './serialize.js';
 
 export interface RenderResult {

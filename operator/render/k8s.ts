@@ -1,7 +1,7 @@
 import type { Warning } from '../api/errors.js';
 import { isMap } from '../api/merge.js';
 import type { KubernetesResourceSpec } from '../api/types.js';
-import type { K8sObject } from './engine.js';
+import type { K8sObject } from '../api/types.js';
 import { strategicMerge } from './smp.js';
 
 // `components.<c>.k8s` settings, applied to the rendered objects the way Istio's installer does: each

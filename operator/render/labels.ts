@@ -1,5 +1,5 @@
 import type { IstioOperator } from '../api/types.js';
-import type { K8sObject } from './engine.js';
+import type { K8sObject } from '../api/types.js';
 import { COMPONENTS, type ComponentKey } from './context.js';
 
 // The one place that names the ownership labels. Apply finds and prunes what an IstioOperator installed by

@@ -1,4 +1,4 @@
-import type { K8sObject } from './engine.js';
+import type { K8sObject } from '../api/types.js';
 
 // The order objects are written and applied in: what others depend on comes first (CRDs before anything
 // of their kinds, namespaces before what lives in them, RBAC and config before the workloads that use

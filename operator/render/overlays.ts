@@ -1,7 +1,7 @@
 import { InputError, type FieldIssue } from '../api/errors.js';
 import { clone, isMap } from '../api/merge.js';
 import type { K8sObjectOverlay } from '../api/types.js';
-import type { K8sObject } from './engine.js';
+import type { K8sObject } from '../api/types.js';
 
 // k8s.overlays: the escape hatch for anything the k8s settings cannot say. Paths use Istio's syntax:
 //   a.b            map keys (a literal dot in a key is written `\.`)

@@ -1,4 +1,5 @@
-import { renderTemplate, type K8sObject } from './engine.js';
+import { renderTemplate } from './engine.js';
+import type { K8sObject } from '../api/types.js';
 
 // The objects of one revision tag, from the same template the pilot component renders declared tags with
 // (manifests/pilot/revisiontags.yaml.hbs), so install's default tag, `tag set` and spec.values.revisionTags

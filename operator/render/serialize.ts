@@ -1,5 +1,5 @@
 import { cacheDisabled } from '../buildcache.js';
-import type { K8sObject } from './engine.js';
+import type { K8sObject } from '../api/types.js';
 
 // The only place rendered objects become text. A small emitter of our own instead of js-yaml's dump: the render
 // is mostly text out (the CRD schemas alone are ~70 KB, the injector's templates ~115 KB), and this is several

@@ -1,4 +1,4 @@
-import type { K8sObject } from './engine.js';
+import type { K8sObject } from '../api/types.js';
 import { STAGES, stageIndex } from './order.js';
 
 // Argo CD applies a sync wave only after every object of the waves before it is healthy, so giving each

@@ -1,7 +1,7 @@
 import type { KubeClient } from '../apply/client.js';
 import { Resources, refOf, refString, type ObjectRef } from '../apply/resources.js';
 import { applyObject, type ObjectResult } from '../apply/ssa.js';
-import type { K8sObject } from '../render/engine.js';
+import type { K8sObject } from '../api/types.js';
 import { renderRevisionTag } from '../render/revisiontag.js';
 import { LABEL_VERSION } from '../render/labels.js';
 import { readSnapshot, readTags, TAG_LABEL, usageFrom, type TagRef } from './cluster.js';

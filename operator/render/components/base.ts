@@ -3,7 +3,8 @@ import path from 'node:path';
 import { cachedParse } from '../../buildcache.js';
 import { crdsDir } from '../../paths.js';
 import type { RenderContext } from '../context.js';
-import { renderComponentTemplates, type K8sObject } from '../engine.js';
+import { renderComponentTemplates } from '../engine.js';
+import type { K8sObject } from '../../api/types.js';
 import { shareConstant } from '../serialize.js';
 
 // The base component: Istio's config CRDs and the shared istio-reader ServiceAccount.

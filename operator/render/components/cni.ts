@@ -1,7 +1,8 @@
 import yaml from 'js-yaml';
 import type { Values } from '../../api/types.js';
 import type { RenderContext } from '../context.js';
-import { renderComponentTemplates, type K8sObject } from '../engine.js';
+import { renderComponentTemplates } from '../engine.js';
+import type { K8sObject } from '../../api/types.js';
 import { gracePeriod, imageOf, logLevel, networkPolicy, resourceQuota } from './nodeagent.js';
 import { asList, asMap, fieldRef, hasEntries, isMap, stringMap } from './util.js';
 

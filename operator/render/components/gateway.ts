@@ -1,6 +1,7 @@
 import type { Values } from '../../api/types.js';
 import { COMPONENTS, type RenderContext } from '../context.js';
-import { renderComponentTemplates, truthy, type K8sObject } from '../engine.js';
+import { renderComponentTemplates, truthy } from '../engine.js';
+import type { K8sObject } from '../../api/types.js';
 import { asList, asMap, fieldRef, isMap } from './util.js';
 
 // One named ingress or egress gateway (Istio's legacy `gateways` charts): Deployment, Service, ServiceAccount,

@@ -1,7 +1,8 @@
 import yaml from 'js-yaml';
 import type { Values } from '../../api/types.js';
 import type { RenderContext } from '../context.js';
-import { readManifestText, renderComponentTemplates, type K8sObject } from '../engine.js';
+import { readManifestText, renderComponentTemplates } from '../engine.js';
+import type { K8sObject } from '../../api/types.js';
 import { ztunnelName } from './ztunnel.js';
 
 // istiod and everything that ships with it. The templates in manifests/pilot read a `pilot` view computed here:

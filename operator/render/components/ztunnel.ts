@@ -1,6 +1,7 @@
 import type { Values } from '../../api/types.js';
 import type { RenderContext } from '../context.js';
-import { renderComponentTemplates, type K8sObject } from '../engine.js';
+import { renderComponentTemplates } from '../engine.js';
+import type { K8sObject } from '../../api/types.js';
 import { gracePeriod, imageOf, networkPolicy, resourceQuota } from './nodeagent.js';
 import { asList, asMap, fieldRef, hasEntries, stringMap } from './util.js';
 

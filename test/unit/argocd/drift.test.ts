@@ -2,7 +2,7 @@ import test from 'ava';
 import { InputError } from '../../../operator/api/errors.js';
 import { BUILTIN_PROFILES } from '../../../operator/api/profiles.js';
 import { resolveIstioOperator } from '../../../operator/api/resolve.js';
-import type { K8sObject } from '../../../operator/render/engine.js';
+import type { K8sObject } from '../../../operator/api/types.js';
 import { render } from '../../../operator/render/index.js';
 
 // No perpetual OutOfSync: the render must not carry values something else in the cluster owns after install.

@@ -5,7 +5,7 @@ import path from 'node:path';
 import test from 'ava';
 import yaml from 'js-yaml';
 import { resolveIstioOperator } from '../../../operator/api/resolve.js';
-import type { K8sObject } from '../../../operator/render/engine.js';
+import type { K8sObject } from '../../../operator/api/types.js';
 import { render } from '../../../operator/render/index.js';
 import { STAGES, stageOf } from '../../../operator/render/order.js';
 import { toYamlStream } from '../../../operator/render/serialize.js';

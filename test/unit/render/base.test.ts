@@ -4,7 +4,7 @@ import path from 'node:path';
 import yaml from 'js-yaml';
 import { renderBase, istioCrds } from '../../../operator/render/components/base.js';
 import type { RenderContext } from '../../../operator/render/context.js';
-import type { K8sObject } from '../../../operator/render/engine.js';
+import type { K8sObject } from '../../../operator/api/types.js';
 import { manifestsDir } from '../../../operator/paths.js';
 import { loadGolden } from '../../golden/compare.js';
 

@@ -4,7 +4,7 @@ import path from 'node:path';
 import yaml from 'js-yaml';
 import { renderGateway } from '../../../operator/render/components/gateway.js';
 import type { GatewayContext, RenderContext } from '../../../operator/render/context.js';
-import type { K8sObject } from '../../../operator/render/engine.js';
+import type { K8sObject } from '../../../operator/api/types.js';
 import { applyOwnershipLabels } from '../../../operator/render/labels.js';
 import { manifestsDir } from '../../../operator/paths.js';
 import { compareObjects, inputsDir, loadGolden, renderInput, share, type Obj } from '../../golden/compare.js';

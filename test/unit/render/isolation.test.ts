@@ -1,7 +1,7 @@
 import test from 'ava';
 import yaml from 'js-yaml';
 import { resolveIstioOperator, type ResolveInput } from '../../../operator/api/resolve.js';
-import type { K8sObject } from '../../../operator/render/engine.js';
+import type { K8sObject } from '../../../operator/api/types.js';
 import { render } from '../../../operator/render/index.js';
 import { toYamlStream } from '../../../operator/render/serialize.js';
 

@@ -1,5 +1,5 @@
 import test from 'ava';
-import type { K8sObject } from '../../../operator/render/engine.js';
+import type { K8sObject } from '../../../operator/api/types.js';
 import { applyK8sSettings } from '../../../operator/render/k8s.js';
 import { strategicMerge } from '../../../operator/render/smp.js';
 

@@ -1,6 +1,6 @@
 import test from 'ava';
 import { InputError } from '../../../operator/api/errors.js';
-import type { K8sObject } from '../../../operator/render/engine.js';
+import type { K8sObject } from '../../../operator/api/types.js';
 import { applyOverlays, parsePath } from '../../../operator/render/overlays.js';
 
 function objects(): K8sObject[] {

@@ -4,7 +4,7 @@ import test from 'ava';
 import yaml from 'js-yaml';
 import type { Values } from '../../../operator/api/types.js';
 import type { CaContext, RenderContext } from '../../../operator/render/context.js';
-import type { K8sObject } from '../../../operator/render/engine.js';
+import type { K8sObject } from '../../../operator/api/types.js';
 import { INJECTION_TEMPLATES, injectionTemplate, injectorConfigText, renderPilot } from '../../../operator/render/components/pilot.js';
 import { manifestsDir } from '../../../operator/paths.js';
 import { compareObjects, loadGolden, share, type Obj } from '../../golden/compare.js';

@@ -4,7 +4,7 @@ import test from 'ava';
 import yaml from 'js-yaml';
 import { InputError } from '../../../operator/api/errors.js';
 import { resolveIstioOperator, type ResolveInput } from '../../../operator/api/resolve.js';
-import type { K8sObject } from '../../../operator/render/engine.js';
+import type { K8sObject } from '../../../operator/api/types.js';
 import { render } from '../../../operator/render/index.js';
 import {
   LABEL_COMPONENT,

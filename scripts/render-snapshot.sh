@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Renders every built-in profile and every golden input the tests know into OUTDIR, one file per case, with the
+# CLI as a user runs it. Refactoring commits must not change a byte of it:
+#   scripts/render-snapshot.sh /tmp/before && <change> && npm run build && scripts/render-snapshot.sh /tmp/after
+#   diff -r /tmp/before /tmp/after
+# Errors are kept too (stderr and exit code), so a case that starts or stops failing shows as a difference.
+set -uo pipefail
+here=$(cd "$(dirname "$0")/.." && pwd)
+out=${1:?usage: render-snapshot.sh OUTDIR}
+mkdir -p "$out"
+cli="node $here/bin/istio-operator.js"
+case_() {
+  local name=$1
+  shift
+  $cli render "$@" >"$out/$name.yaml" 2>"$out/$name.stderr"
+  echo "exit $?" >>"$out/$name.stderr"
+}
+for p in "$here"/profiles/*.yaml; do
+  n=$(basename "$p" .yaml)
+  case_ "profile-$n" --set "profile=$n"
+  case_ "profile-$n-rev" --set "profile=$n" --revision canary --set namespace=mesh-a
+done
+inputs=${GOLDEN_INPUTS:-$here/test/fixtures/istio}
+for f in $(find "$inputs" -path '*golden/inputs/*.yaml' 2>/dev/null | sort); do
+  rel=${f#"$inputs"/}
+  case_ "input-${rel//\//_}" -f "$f"
+done
+echo "$(ls "$out" | grep -c '\.yaml$') renders in $out"
