@@ -2,7 +2,8 @@
 export * from './types.js';
 export * from './errors.js';
 export { parseIstioOperator, loadYamlDocs } from './parse.js';
-export { parseSet, parsePath, applySet, typeValue, formatPath, type SetFlag, type PathElem } from './setpath.js';
+export { parseSet, applySet, typeValue, type SetFlag } from './setpath.js';
+export { parsePath, formatPath, PathSyntaxError, PATH_FORMS, type PathElem } from './path.js';
 export { mergeSpec, stripNulls } from './merge.js';
 export { listProfiles, loadProfile, BUILTIN_PROFILES, UNSUPPORTED_PROFILES, type ProfileInfo } from './profiles.js';
 export { translateLegacy } from './legacy.js';

@@ -1,15 +1,13 @@
 import { InputError, fail } from './errors.js';
 import { isMap } from './merge.js';
+import { formatPath, parsePath as parseAnyPath, PathSyntaxError, selects, type PathElem } from './path.js';
 
-// istioctl's `--set PATH=VALUE`: PATH is relative to spec (a leading `spec.` is accepted), dot separated,
-// with list steps `[3]` (index) or `[name:istio-ingressgateway]` (the element whose field has that value),
-// written either glued to a key (`ingressGateways[0]`) or as their own step (`ingressGateways.[0]`).
-// A literal dot inside a key (annotation names) is written `\.`.
+// istioctl's `--set PATH=VALUE`: PATH is relative to spec (a leading `spec.` is accepted) and uses the one path
+// grammar of api/path.ts. Setting creates maps, list elements (`[N]` one past the end, `[-1]`, or a `[name:X]` that
+// is not there yet) on the way.
 
-export type PathElem =
-  | { kind: 'key'; key: string }
-  | { kind: 'index'; index: number }
-  | { kind: 'select'; field: string; value: string };
+export type { PathElem } from './path.js';
+export { formatPath } from './path.js';
 
 export interface SetFlag {
   /** The path as written (after removing a leading `spec.`). */
@@ -20,66 +18,14 @@ export interface SetFlag {
 
 const SYNTAX_HINT = 'PATH=VALUE, e.g. values.global.proxy.resources.requests.cpu=100m or components.ingressGateways.[name:istio-ingressgateway].k8s.replicaCount=3';
 
-function malformed(path: string, why: string): never {
-  return fail(`--set ${path}`, `malformed path: ${why}`, SYNTAX_HINT);
-}
-
+/** A `--set` path, parsed; a syntax error names the flag. */
 export function parsePath(path: string): PathElem[] {
-  const elems: PathElem[] = [];
-  let i = 0;
-  const n = path.length;
-  if (n === 0) malformed(path, 'empty path');
-  while (i < n) {
-    // One step: an optional key, then any number of [..] selectors, then '.' or end.
-    let key = '';
-    let sawKey = false;
-    while (i < n && path[i] !== '.' && path[i] !== '[') {
-      if (path[i] === '\\' && i + 1 < n) {
-        key += path[i + 1];
-        i += 2;
-      } else {
-        if (path[i] === ']') malformed(path, `unexpected "]" at position ${i + 1}`);
-        key += path[i++];
-      }
-      sawKey = true;
-    }
-    if (sawKey) elems.push({ kind: 'key', key });
-    let sawBracket = false;
-    while (i < n && path[i] === '[') {
-      const close = path.indexOf(']', i);
-      if (close < 0) malformed(path, `unclosed "[" at position ${i + 1}`);
-      const inner = path.slice(i + 1, close);
-      elems.push(parseBracket(path, inner));
-      sawBracket = true;
-      i = close + 1;
-    }
-    if (!sawKey && !sawBracket) malformed(path, i === 0 ? 'starts with "."' : `empty step at position ${i + 1}`);
-    if (i < n) {
-      if (path[i] !== '.') malformed(path, `expected "." or "[" at position ${i + 1}, found "${path[i]}"`);
-      i++;
-      if (i === n) malformed(path, 'ends with "."');
-    }
+  try {
+    return parseAnyPath(path);
+  } catch (e) {
+    if (e instanceof PathSyntaxError) return fail(`--set ${path}`, `malformed path: ${e.message}`, SYNTAX_HINT);
+    throw e;
   }
-  return elems;
-}
-
-function parseBracket(path: string, inner: string): PathElem {
-  if (/^\d+$/.test(inner)) return { kind: 'index', index: Number(inner) };
-  const colon = inner.indexOf(':');
-  if (colon > 0 && colon < inner.length - 1) {
-    return { kind: 'select', field: inner.slice(0, colon), value: inner.slice(colon + 1) };
-  }
-  return malformed(path, `"[${inner}]" is neither a list index like [0] nor a selector like [name:VALUE]`);
-}
-
-export function formatPath(elems: PathElem[]): string {
-  let s = '';
-  for (const e of elems) {
-    if (e.kind === 'key') s += (s ? '.' : '') + e.key.replace(/\./g, '\\.');
-    else if (e.kind === 'index') s += `[${e.index}]`;
-    else s += `.[${e.field}:${e.value}]`;
-  }
-  return s;
 }
 
 // Leaves and maps whose values are strings in Istio's API even when they look like numbers or booleans.
@@ -124,7 +70,7 @@ export function parseSet(flag: string): SetFlag {
   let path = flag.slice(0, eq).trim();
   const raw = flag.slice(eq + 1);
   if (path.startsWith('spec.')) path = path.slice(5);
-  if (path === 'spec') malformed(flag.slice(0, eq), 'set fields below spec, not spec itself');
+  if (path === 'spec') fail(`--set ${flag.slice(0, eq)}`, 'malformed path: set fields below spec, not spec itself', SYNTAX_HINT);
   const elems = parsePath(path);
   return { path, elems, value: typeValue(elems, raw) };
 }
@@ -154,14 +100,17 @@ export function setAt(root: Record<string, any>, elems: PathElem[], value: unkno
     if (!Array.isArray(cur)) throw new InputError([{ path: `--set ${shown}`, message: `${where} is ${describe(cur)}, not a list` }]);
     let idx: number;
     if (e.kind === 'index') {
-      idx = e.index;
+      idx = e.index < 0 ? cur.length : e.index;
       if (idx > cur.length) {
         throw new InputError([{ path: `--set ${shown}`, message: `index ${idx} is out of range: ${where} has ${cur.length} element(s)`, hint: `use an index up to ${cur.length}` }]);
       }
       if (idx === cur.length) cur.push(fresh());
     } else {
-      idx = cur.findIndex((el: unknown) => isMap(el) && String(el[e.field]) === e.value);
-      if (idx < 0) {
+      idx = cur.findIndex((el: unknown) => selects(e, el));
+      if (idx < 0 && e.kind === 'value') {
+        throw new InputError([{ path: `--set ${shown}`, message: `${where} has no element "${e.value}"`, hint: `present: ${cur.map(String).join(', ') || 'none'}` }]);
+      }
+      if (idx < 0 && e.kind === 'select') {
         cur.push({ [e.field]: e.value });
         idx = cur.length - 1;
       }

@@ -1,6 +1,6 @@
 import type { FieldIssue, Warning } from './errors.js';
 import { isMap } from './merge.js';
-import { parsePath } from './setpath.js';
+import { parsePath, PATH_FORMS, PathSyntaxError } from './path.js';
 import { InputError } from './errors.js';
 import { DURATION_HINT, durationMs } from './duration.js';
 
@@ -138,8 +138,8 @@ const overlay = fields({ apiVersion: str, kind: str, name: str, patches: list(fi
       try {
         parsePath(x.path);
       } catch (e) {
-        if (!(e instanceof InputError)) throw e;
-        o.push({ path: `${p}.patches[${i}].path`, message: e.issues[0].message, hint: 'e.g. spec.template.spec.containers.[name:discovery].env.[name:PILOT_TRACE_SAMPLING].value' });
+        if (!(e instanceof PathSyntaxError)) throw e;
+        o.push({ path: `${p}.patches[${i}].path`, message: `malformed path: ${e.message}`, hint: `${PATH_FORMS}, e.g. spec.template.spec.containers.[name:discovery].args.[:--log_as_json]` });
       }
     }
   });

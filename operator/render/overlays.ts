@@ -1,81 +1,19 @@
+import yaml from 'js-yaml';
 import { InputError, type FieldIssue } from '../api/errors.js';
 import { clone, isMap } from '../api/merge.js';
-import type { K8sObjectOverlay } from '../api/types.js';
-import type { K8sObject } from '../api/types.js';
+import { formatElem, parsePath, PATH_FORMS, PathSyntaxError, selects, type PathElem } from '../api/path.js';
+import type { K8sObjectOverlay, K8sObject } from '../api/types.js';
 
-// k8s.overlays: the escape hatch for anything the k8s settings cannot say. Paths use Istio's syntax:
-//   a.b            map keys (a literal dot in a key is written `\.`)
-//   [N]  or a[N]   the N-th list element
-//   [key:value]    the list element whose `key` equals `value`   (e.g. containers.[name:discovery])
-//   [:value]       the element of a list of scalars equal to `value`
-// A patch with a value sets (creating missing map keys on the way); one without a value deletes.
-
-export type PathElem =
-  | { t: 'key'; key: string }
-  | { t: 'index'; index: number }
-  | { t: 'select'; key: string; value: string };
+// k8s.overlays: the escape hatch for anything the k8s settings cannot say. Paths use the API's one grammar
+// (api/path.ts). A patch applies as istioctl's overlays do (its tpath package):
+//   - missing map keys on the way are created; a list index past the end, or [-1], appends a new element;
+//   - [key:value] must find its element; [:value] finds the scalar equal to value, else the first one the value
+//     matches as a regular expression (istioctl matches only by regular expression);
+//   - a value replaces what is there, whatever its type (a map, a list, a scalar); a string that reads as a YAML
+//     map ("key: value") is that map, as istioctl reads it;
+//   - a patch without a value deletes the key or the list element.
 
 export class PathError extends Error {}
-
-export function parsePath(path: string): PathElem[] {
-  if (typeof path !== 'string' || path.trim() === '') throw new PathError('the path is empty');
-  const segments: string[] = [];
-  let cur = '';
-  let depth = 0;
-  for (let i = 0; i < path.length; i++) {
-    const ch = path[i];
-    if (ch === '\\' && path[i + 1] === '.') {
-      cur += '.';
-      i++;
-    } else if (ch === '[') {
-      depth++;
-      cur += ch;
-    } else if (ch === ']') {
-      depth--;
-      if (depth < 0) throw new PathError(`unbalanced "]" at character ${i + 1}`);
-      cur += ch;
-    } else if (ch === '.' && depth === 0) {
-      segments.push(cur);
-      cur = '';
-    } else cur += ch;
-  }
-  if (depth !== 0) throw new PathError('unbalanced "["');
-  segments.push(cur);
-
-  const out: PathElem[] = [];
-  for (const seg of segments) {
-    if (seg === '') throw new PathError('empty element (two dots in a row, or a leading/trailing dot)');
-    const m = /^([^[\]]*)((?:\[[^\]]*\])*)$/.exec(seg);
-    if (!m) throw new PathError(`cannot parse element "${seg}"`);
-    if (m[1]) out.push({ t: 'key', key: m[1] });
-    for (const b of m[2].match(/\[[^\]]*\]/g) ?? []) out.push(bracket(b.slice(1, -1), seg));
-  }
-  return out;
-}
-
-function bracket(inner: string, seg: string): PathElem {
-  if (/^\d+$/.test(inner)) return { t: 'index', index: Number(inner) };
-  const colon = inner.indexOf(':');
-  if (colon < 0) throw new PathError(`"${seg}": a list element is [N], [key:value] or [:value]`);
-  const key = inner.slice(0, colon).trim();
-  let value = inner.slice(colon + 1).trim();
-  if (/^(['"]).*\1$/.test(value)) value = value.slice(1, -1);
-  return { t: 'select', key, value };
-}
-
-export function formatElem(e: PathElem): string {
-  return e.t === 'key' ? e.key : e.t === 'index' ? `[${e.index}]` : `[${e.key}:${e.value}]`;
-}
-
-function matches(el: unknown, e: { key: string; value: string }): boolean {
-  if (e.key === '') return !isMap(el) && !Array.isArray(el) && String(el) === e.value;
-  return isMap(el) && el[e.key] !== undefined && el[e.key] !== null && String(el[e.key]) === e.value;
-}
-
-function describeList(list: unknown[], key: string): string {
-  const vals = list.map((el) => (key === '' ? el : isMap(el) ? el[key] : undefined)).filter((v) => v !== undefined && v !== null && typeof v !== 'object');
-  return vals.length ? ` (present: ${vals.map(String).join(', ')})` : ' (the list has no such elements)';
-}
 
 /**
  * `parent[k]`, made safe to change: a frozen value (shared by every render, like the CRD schemas: see
@@ -90,41 +28,87 @@ function writable(parent: Record<string, unknown> | unknown[], k: string | numbe
   return copy;
 }
 
+function describeList(list: unknown[], e: Extract<PathElem, { kind: 'select' | 'value' }>): string {
+  const vals = list.map((el) => (e.kind === 'value' ? el : isMap(el) ? el[e.field] : undefined)).filter((v) => v !== undefined && v !== null && typeof v !== 'object');
+  return vals.length ? ` (present: ${vals.map(String).join(', ')})` : ' (the list has no such elements)';
+}
+
+/** The element a selector names: exact first; for [:value], else the first scalar the value matches as a regex. */
+function findElement(list: unknown[], e: Extract<PathElem, { kind: 'select' | 'value' }>): number {
+  const exact = list.findIndex((el) => selects(e, el));
+  if (exact >= 0 || e.kind !== 'value') return exact;
+  let re: RegExp;
+  try {
+    re = new RegExp(e.value);
+  } catch {
+    return -1;
+  }
+  return list.findIndex((el) => el !== null && typeof el !== 'object' && re.test(String(el)));
+}
+
+/** A patch value as istioctl reads it: a string that is a YAML map (and not JSON) stands for that map. */
+function patchValue(value: unknown): unknown {
+  if (typeof value !== 'string') return clone(value);
+  const lines = value.split('\n');
+  if (!((lines.length === 1 && value.includes(': ')) || (lines.length > 1 && value.includes(':')))) return value;
+  try {
+    JSON.parse(value);
+    return value;
+  } catch {
+    // not JSON: maybe YAML
+  }
+  try {
+    const m = yaml.load(value);
+    return isMap(m) ? m : value;
+  } catch {
+    return value;
+  }
+}
+
 /** Sets (or with `value` undefined/null, deletes) the node at `path` inside `obj`. Throws PathError. */
 export function applyPathPatch(obj: Record<string, unknown>, path: PathElem[], value: unknown): void {
   const del = value === undefined || value === null;
   let node: unknown = obj;
   const walked: string[] = [];
   for (let i = 0; i < path.length; i++) {
-    const e = path[i];
+    const e = path[i]!;
     const last = i === path.length - 1;
+    const next = path[i + 1];
     const here = walked.length ? walked.join('.') : '(the object)';
-    if (e.t === 'key') {
+    if (e.kind === 'key') {
       if (!isMap(node)) throw new PathError(`"${here}" is ${Array.isArray(node) ? 'a list' : 'a scalar'}, so it has no key "${e.key}"`);
       if (last) {
         if (del) delete node[e.key];
-        else node[e.key] = clone(value);
+        else node[e.key] = patchValue(value);
         return;
       }
       if (node[e.key] === undefined || node[e.key] === null) {
         if (del) return; // nothing to delete
-        if (path[i + 1].t !== 'key') throw new PathError(`"${[...walked, e.key].join('.')}" does not exist, so no list element can be selected in it`);
-        node[e.key] = {};
+        if (next!.kind === 'select' || next!.kind === 'value') throw new PathError(`"${[...walked, e.key].join('.')}" does not exist, so no list element can be selected in it`);
+        node[e.key] = next!.kind === 'index' ? [] : {};
       }
       node = writable(node, e.key);
     } else {
       if (!Array.isArray(node)) throw new PathError(`"${here}" is not a list, so "${formatElem(e)}" selects nothing`);
       let idx: number;
-      if (e.t === 'index') {
+      if (e.kind === 'index') {
         idx = e.index;
-        if (idx >= node.length) throw new PathError(`"${here}" has ${node.length} element(s); index ${idx} is out of range`);
+        // Past the end (or -1): a new element, as istioctl creates missing list entries.
+        if (idx < 0 || idx >= node.length) {
+          if (del) return;
+          idx = node.length;
+          node.push(last ? undefined : next!.kind === 'key' ? {} : []);
+        }
       } else {
-        idx = node.findIndex((el) => matches(el, e));
-        if (idx < 0) throw new PathError(`no element of "${here}" has ${e.key || 'value'} = "${e.value}"${describeList(node, e.key)}`);
+        idx = findElement(node, e);
+        if (idx < 0) {
+          if (del) return;
+          throw new PathError(`no element of "${here}" has ${e.kind === 'select' ? e.field : 'value'} = "${e.value}"${describeList(node, e)}`);
+        }
       }
       if (last) {
         if (del) node.splice(idx, 1);
-        else node[idx] = clone(value);
+        else node[idx] = patchValue(value);
         return;
       }
       node = writable(node, idx);
@@ -162,7 +146,8 @@ export function applyOverlays(objects: K8sObject[], overlays: K8sObjectOverlay[]
       try {
         elems = parsePath(p?.path);
       } catch (e) {
-        issues.push({ path: `${pat}.path`, message: `invalid path "${p?.path ?? ''}": ${(e as Error).message}`, hint: 'keys separated by ".", list elements as [N], [key:value] or [:value]' });
+        if (!(e instanceof PathSyntaxError)) throw e;
+        issues.push({ path: `${pat}.path`, message: `invalid path "${p?.path ?? ''}": ${e.message}`, hint: PATH_FORMS });
         return;
       }
       for (const t of targets) {

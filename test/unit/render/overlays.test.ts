@@ -1,7 +1,8 @@
 import test from 'ava';
 import { InputError } from '../../../operator/api/errors.js';
 import type { K8sObject } from '../../../operator/api/types.js';
-import { applyOverlays, parsePath } from '../../../operator/render/overlays.js';
+import { applyOverlays } from '../../../operator/render/overlays.js';
+import { parsePath } from '../../../operator/api/path.js';
 
 function objects(): K8sObject[] {
   return [
@@ -32,21 +33,24 @@ const c0 = (o: K8sObject[]): any => (o[0] as any).spec.template.spec.containers[
 
 test('path syntax: keys, [N], key[N], [key:value], [:value], escaped dots', (t) => {
   t.deepEqual(parsePath('spec.template.spec.containers.[name:discovery].args[0]'), [
-    { t: 'key', key: 'spec' },
-    { t: 'key', key: 'template' },
-    { t: 'key', key: 'spec' },
-    { t: 'key', key: 'containers' },
-    { t: 'select', key: 'name', value: 'discovery' },
-    { t: 'key', key: 'args' },
-    { t: 'index', index: 0 },
+    { kind: 'key', key: 'spec' },
+    { kind: 'key', key: 'template' },
+    { kind: 'key', key: 'spec' },
+    { kind: 'key', key: 'containers' },
+    { kind: 'select', field: 'name', value: 'discovery' },
+    { kind: 'key', key: 'args' },
+    { kind: 'index', index: 0 },
   ]);
   t.deepEqual(parsePath('metadata.annotations.a\\.b/c'), [
-    { t: 'key', key: 'metadata' },
-    { t: 'key', key: 'annotations' },
-    { t: 'key', key: 'a.b/c' },
+    { kind: 'key', key: 'metadata' },
+    { kind: 'key', key: 'annotations' },
+    { kind: 'key', key: 'a.b/c' },
   ]);
-  t.deepEqual(parsePath('args.[:--x=1.2]'), [{ t: 'key', key: 'args' }, { t: 'select', key: '', value: '--x=1.2' }]);
-  for (const bad of ['', 'a..b', '.a', 'a.[b', 'a]', 'a.[nocolon]']) t.throws(() => parsePath(bad), undefined, bad);
+  t.deepEqual(parsePath('args.[:--x=1.2]'), [{ kind: 'key', key: 'args' }, { kind: 'value', value: '--x=1.2' }]);
+  // istioctl ignores a leading or trailing dot, and [-1] appends.
+  t.deepEqual(parsePath('.a.b.'), [{ kind: 'key', key: 'a' }, { kind: 'key', key: 'b' }]);
+  t.deepEqual(parsePath('a[-1]'), [{ kind: 'key', key: 'a' }, { kind: 'index', index: -1 }]);
+  for (const bad of ['', 'a..b', 'a.[b', 'a]', 'a.[nocolon]', 'a.[x:]', 'a.[b c:d]']) t.throws(() => parsePath(bad), undefined, bad);
 });
 
 test('set through selectors and indices; missing map keys are created', (t) => {
@@ -119,7 +123,7 @@ test('invalid paths are errors naming the patch; all problems are reported toget
             patches: [
               { path: 'spec..template', value: 1 },
               { path: 'spec.template.spec.containers.[name:nope].image', value: 'x' },
-              { path: 'spec.template.spec.containers[5].image', value: 'x' },
+              { path: 'spec.template.spec.containers.[name:discovery].args.[:--never-rendered]', value: 'x' },
               { path: 'metadata.name.deeper', value: 'x' },
             ],
           },
@@ -133,7 +137,7 @@ test('invalid paths are errors naming the patch; all problems are reported toget
     [0, 1, 2, 3].map((j) => `components.pilot.k8s.overlays[0].patches[${j}].path`),
   );
   t.regex(e!.issues[1].message, /name = "nope".*present: discovery/);
-  t.regex(e!.issues[2].message, /out of range/);
+  t.regex(e!.issues[2].message, /has value = "--never-rendered" \(present: discovery/);
   t.regex(e!.issues[3].message, /scalar/);
 });
 
@@ -148,4 +152,32 @@ test('overlay values are copied: changing the input later does not change the ob
   applyOverlays(o, [{ kind: 'Service', name: 'istiod', patches: [{ path: 'spec.extra', value }] }], F);
   value.a = 2;
   t.deepEqual((o[1] as any).spec.extra, { a: 1 });
+});
+
+test('istioctl forms: an index past the end or [-1] appends, [:value] falls back to a regex, values may be maps and lists', (t) => {
+  const o = objects();
+  applyOverlays(
+    o,
+    [
+      {
+        kind: 'Deployment',
+        name: 'istiod',
+        patches: [
+          { path: 'spec.template.spec.containers[1]', value: { name: 'sidecar', image: 'busybox' } },
+          { path: 'spec.template.spec.containers.[name:discovery].args[-1]', value: '--log_as_json' },
+          // No arg equals "--monitoring.*", so the first one the pattern matches is replaced (istioctl matches by regex).
+          { path: 'spec.template.spec.containers.[name:discovery].args.[:--monitoring.*]', value: '--monitoringAddr=:15015' },
+          { path: 'spec.template.spec.tolerations', value: [{ key: 'a', operator: 'Exists' }] },
+          { path: 'spec.template.metadata.annotations', value: 'team: mesh' },
+        ],
+      },
+    ],
+    F,
+  );
+  const spec = (o[0] as any).spec.template.spec;
+  t.deepEqual(spec.containers[1], { name: 'sidecar', image: 'busybox' });
+  t.is(spec.containers[0].args.at(-1), '--log_as_json');
+  t.true(spec.containers[0].args.includes('--monitoringAddr=:15015'));
+  t.deepEqual(spec.tolerations, [{ key: 'a', operator: 'Exists' }]);
+  t.deepEqual((o[0] as any).spec.template.metadata.annotations, { team: 'mesh' });
 });
