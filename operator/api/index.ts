@@ -9,3 +9,7 @@ export { listProfiles, loadProfile, BUILTIN_PROFILES, UNSUPPORTED_PROFILES, type
 export { translateLegacy } from './legacy.js';
 export { validateSpec } from './validate.js';
 export { resolveIstioOperator, resolveParsed, type ResolveInput, type Resolved } from './resolve.js';
+export { resolvedInstall, type ResolvedInstall } from './install.js';
+export * from './owner.js';
+export * from './labels.js';
+export * from './names.js';

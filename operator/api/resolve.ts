@@ -6,6 +6,7 @@ import { mergeSpec, stripNulls, isMap } from './merge.js';
 import { loadProfile } from './profiles.js';
 import { translateLegacy } from './legacy.js';
 import { validateSpec, validateMetadata } from './validate.js';
+import { resolvedInstall, type ResolvedInstall } from './install.js';
 
 // The one entry point from user input to a merged, validated IstioOperator:
 //   default < profile < -f files (in order) < --set (in order) < --revision,
@@ -20,7 +21,7 @@ export interface ResolveInput {
   allowProfilePaths?: boolean;
 }
 export interface Resolved {
-  iop: IstioOperator;
+  install: ResolvedInstall;
   warnings: Warning[];
 }
 
@@ -108,7 +109,7 @@ export function resolveParsed(
 
   const iop: IstioOperator = { apiVersion: API_VERSION, kind: KIND, spec };
   if (isMap(metadata) && Object.keys(metadata).length) iop.metadata = metadata;
-  return { iop, warnings };
+  return { install: resolvedInstall(iop), warnings };
 }
 
 function dedupe(issues: FieldIssue[]): FieldIssue[] {

@@ -79,7 +79,17 @@ export interface RequestOptions {
   allow404?: boolean;
   /** Counted as discovery rather than get. */
   discovery?: boolean;
+  /** Accept header (default application/json): metadata-only lists ask for PartialObjectMetadataList (see METADATA_ONLY). */
+  accept?: string;
+  /** Return the body as text (e.g. the apiserver's /metrics). */
+  raw?: boolean;
 }
+
+/** Accept headers that make the apiserver answer with metadata only: labels and names, no specs or statuses. */
+export const METADATA_ONLY = {
+  list: 'application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1,application/json',
+  watch: 'application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1,application/json',
+} as const;
 
 export class KubeClient {
   readonly server: string;
@@ -182,7 +192,7 @@ export class KubeClient {
     const dryRun = opts.query?.dryRun !== undefined;
     this.count(method, path, dryRun, opts);
     const body = opts.body === undefined ? undefined : typeof opts.body === 'string' ? opts.body : JSON.stringify(opts.body);
-    const headers: Record<string, string> = { ...this.headers, Accept: 'application/json' };
+    const headers: Record<string, string> = { ...this.headers, Accept: opts.accept ?? (opts.raw ? '*/*' : 'application/json') };
     if (body !== undefined) {
       headers['Content-Type'] = opts.contentType ?? 'application/json';
       headers['Content-Length'] = String(Buffer.byteLength(body));
@@ -203,7 +213,7 @@ export class KubeClient {
       if (body !== undefined) req.write(body);
       req.end();
     });
-    if (status >= 200 && status < 300) return text ? (JSON.parse(text) as T) : undefined;
+    if (status >= 200 && status < 300) return opts.raw ? (text as T) : text ? (JSON.parse(text) as T) : undefined;
     if (status === 404 && opts.allow404) return undefined;
     throw this.apiError(method, path, status, text, dryRun);
   }
@@ -223,6 +233,7 @@ export class KubeClient {
     query: RequestOptions['query'],
     onEvent: (ev: { type: string; object: any }) => void,
     onDone: (err: unknown) => void,
+    accept = 'application/json',
   ): Promise<() => void> {
     await this.prepare();
     this.watchAgent ??= this.proxied ? this.agent : this.makeAgent(this.tls, false);
@@ -235,7 +246,7 @@ export class KubeClient {
       done = true;
       onDone(err);
     };
-    const req = mod.request(url, { method: 'GET', headers: { ...this.headers, Accept: 'application/json' }, agent: this.watchAgent }, (res) => {
+    const req = mod.request(url, { method: 'GET', headers: { ...this.headers, Accept: accept }, agent: this.watchAgent }, (res) => {
       const status = res.statusCode ?? 0;
       this.onRequest?.('watch', path, status);
       if (status >= 400) {

@@ -1,15 +1,18 @@
 import PQueue from 'p-queue';
 import type { K8sObject } from '../api/types.js';
 import { type KubeClient, type RequestCounts, writesOf } from './client.js';
-import { DEFAULT_TAG_MWC, findInjector } from './defaulttag.js';
+import { DEFAULT_ISTIO_NAMESPACE, DEFAULT_REVISION, DEFAULT_TAG, injectorWebhookName, tagWebhookName } from '../api/names.js';
 import { renderRevisionTag } from '../render/revisiontag.js';
 import { minusRefs, readInventory, unionRefs, writeInventory, type Inventory } from './inventory.js';
-import { byStage, LABEL_COMPONENT, ownedBy, ownerLabels, STAGES, type Owner } from './owner.js';
+import { byStage } from './owner.js';
+import { STAGES } from '../api/kinds.js';
 import { prune, type PruneResult } from './prune.js';
 import { crdReady, silentProgress, waitForCRDs, waitForWorkloads, type Progress } from './readiness.js';
 import { refKey, refOf, refString, Resources, type ObjectRef } from './resources.js';
 import { applyObject, type ObjectResult } from './ssa.js';
 import { forwardOnlyShared } from './shared.js';
+import { LABEL_COMPONENT, LABEL_TAG } from '../api/labels.js';
+import { ownedBy, ownerLabels, type Owner } from '../api/owner.js';
 
 // install = stages of server-side applies (only what differs) → inventory → prune → readiness.
 // Nothing here renders or parses input: it takes objects and an owner, so the controller can reuse it.
@@ -186,23 +189,28 @@ async function ensureNamespace(client: KubeClient, ns: string, dryRun: boolean):
   return true;
 }
 
-/** Default-tag objects, when this install has an injector and the tag is absent or already ours. */
+/**
+ * Default-tag objects, when this install has an injector and the default tag of its Istio namespace is absent or
+ * already ours (and no default revision serves that namespace's default tag already). Names come from the names
+ * module, the ones render gives the same objects.
+ */
 async function defaultTagIfNeeded(client: KubeClient, objects: K8sObject[], owner: Owner): Promise<K8sObject[]> {
   const injector = findInjector(objects);
   if (!injector) return [];
-  if (objects.some((o) => o.kind === 'MutatingWebhookConfiguration' && o.metadata.name === DEFAULT_TAG_MWC)) return [];
-  const live = await client.request<Record<string, any>>('GET', `/apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations/${DEFAULT_TAG_MWC}`, { allow404: true });
+  const svc = (injector.webhooks as Array<Record<string, any>> | undefined)?.[0]?.clientConfig?.service ?? {};
+  const namespace: string = svc.namespace ?? DEFAULT_ISTIO_NAMESPACE;
+  const tagName = tagWebhookName(DEFAULT_TAG, namespace);
+  if (objects.some((o) => o.kind === 'MutatingWebhookConfiguration' && o.metadata.name === tagName)) return [];
+  const live = await client.request<Record<string, any>>('GET', `${MWC}/${encodeURIComponent(tagName)}`, { allow404: true });
   if (live && !ownedBy(live.metadata?.labels, owner)) return [];
-  if (!live && owner.rev !== 'default') {
-    // A default revision (istio-sidecar-injector without suffix) already serves the default tag's namespaces.
-    const def = await client.request('GET', '/apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations/istio-sidecar-injector', { allow404: true });
+  if (!live && owner.rev !== DEFAULT_REVISION) {
+    // A default revision of this namespace already serves the default tag's namespaces.
+    const def = await client.request('GET', `${MWC}/${encodeURIComponent(injectorWebhookName('', namespace))}`, { allow404: true });
     if (def) return [];
   }
-  const svc = (injector.webhooks as Array<Record<string, any>> | undefined)?.[0]?.clientConfig?.service ?? {};
-  const namespace: string = svc.namespace ?? 'istio-system';
   const istiod = objects.find((o) => o.kind === 'Service' && o.metadata.name === svc.name && o.metadata.namespace === namespace);
   const validator = objects.find((o) => o.kind === 'ValidatingWebhookConfiguration');
-  const tag = renderRevisionTag('default', {
+  const tag = renderRevisionTag(DEFAULT_TAG, {
     revision: owner.rev,
     namespace,
     injector,
@@ -210,6 +218,13 @@ async function defaultTagIfNeeded(client: KubeClient, objects: K8sObject[], owne
     ...(validator ? { validationFailurePolicy: (validator as any).webhooks?.[0]?.failurePolicy } : {}),
   });
   return tag.map((o) => ({ ...o, metadata: { ...o.metadata, labels: { ...(o.metadata.labels ?? {}), ...ownerLabels(owner) } } }));
+}
+
+const MWC = '/apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations';
+
+/** The revision's own injector webhook configuration among rendered objects (not a tag's), if pilot is rendered. */
+export function findInjector(objects: K8sObject[]): K8sObject | undefined {
+  return objects.find((o) => o.kind === 'MutatingWebhookConfiguration' && o.metadata.labels?.app === 'sidecar-injector' && !o.metadata.labels?.[LABEL_TAG]);
 }
 
 export function summarize(r: InstallResult): Record<'created' | 'configured' | 'unchanged' | 'replaced' | 'pruned', number> {

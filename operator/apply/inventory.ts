@@ -1,6 +1,8 @@
 import { type KubeClient } from './client.js';
-import { FIELD_MANAGER, LABEL_INVENTORY, LABEL_OWNER, LABEL_OWNER_NAMESPACE, LABEL_REV, ownerLabels, type Owner } from './owner.js';
+import { FIELD_MANAGER } from './owner.js';
 import { refKey, type ObjectRef } from './resources.js';
+import { LABEL_INVENTORY, LABEL_OWNER_NAME, LABEL_OWNER_NAMESPACE, LABEL_REVISION } from '../api/labels.js';
+import { ownerLabels, type Owner } from '../api/owner.js';
 
 // What an owner (IstioOperator name + revision) applied, kept in a ConfigMap in the Istio namespace so it
 // survives the process. Prune works from this list, not from a label selector: a label selector would
@@ -37,7 +39,7 @@ function parse(cm: Record<string, any>): Inventory {
     throw new Error(`inventory ConfigMap ${cm.metadata?.namespace}/${cm.metadata?.name} is corrupt (data.objects is not JSON); delete it to start a fresh inventory`);
   }
   return {
-    owner: { name: l[LABEL_OWNER] ?? 'unknown', namespace: l[LABEL_OWNER_NAMESPACE] ?? '', rev: l[LABEL_REV] ?? 'default' },
+    owner: { name: l[LABEL_OWNER_NAME] ?? 'unknown', namespace: l[LABEL_OWNER_NAMESPACE] ?? '', rev: l[LABEL_REVISION] ?? 'default' },
     namespace: cm.metadata.namespace,
     objects,
   };

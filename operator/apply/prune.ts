@@ -1,7 +1,10 @@
 import PQueue from 'p-queue';
 import type { KubeClient } from './client.js';
-import { isOurCRD, LABEL_NOT_PRUNED, ownedBy, stageOf, type Owner } from './owner.js';
+import { isOurCRD } from './owner.js';
+import { stageIndex } from '../api/kinds.js';
 import { refString, type ObjectRef, type Resources } from './resources.js';
+import { LABEL_NOT_PRUNED } from '../api/labels.js';
+import { ownedBy, type Owner } from '../api/owner.js';
 
 // Deletes objects an owner applied before and no longer renders. Every candidate is read first and
 // deleted only if its live labels still say it is this owner's and this revision's: the inventory says
@@ -25,7 +28,7 @@ export async function prune(client: KubeClient, res: Resources, candidates: Obje
   // Reverse stage order: webhooks go first so nothing points at a removed service, CRDs go last.
   const stages = new Map<number, ObjectRef[]>();
   for (const r of candidates) {
-    const s = stageOf(r.kind);
+    const s = stageIndex(r.kind);
     stages.set(s, [...(stages.get(s) ?? []), r]);
   }
   const q = new PQueue({ concurrency: opts.concurrency ?? 8 });

@@ -1,6 +1,7 @@
 import type { KubeClient } from './client.js';
-import { LABEL_COMPONENT } from './owner.js';
+
 import { refString, type ObjectRef, type Resources } from './resources.js';
+import { LABEL_COMPONENT } from '../api/labels.js';
 
 // Waits that say what they wait for, and on timeout, which object is not ready and why.
 

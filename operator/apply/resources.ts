@@ -1,7 +1,8 @@
 import type { KubeClient } from './client.js';
+import { kindInfo } from '../api/kinds.js';
 
-// Maps apiVersion+kind to the REST path. The kinds Istio's installer renders are known up front, so a
-// normal install needs no discovery round trips; anything else (CRs of freshly created CRDs) is discovered
+// Maps apiVersion+kind to the REST path. The kinds Istio's installer renders are known up front (the kinds table,
+// api/kinds.ts), so a normal install needs no discovery round trips; anything else (CRs of freshly created CRDs) is discovered
 // once per group/version, and discovered again on a miss because a CRD may have just become Established.
 
 export interface ObjectRef {
@@ -16,38 +17,13 @@ interface ResourceInfo {
   namespaced: boolean;
 }
 
-const KNOWN: Record<string, ResourceInfo> = {
-  'v1/Namespace': { plural: 'namespaces', namespaced: false },
-  'v1/ServiceAccount': { plural: 'serviceaccounts', namespaced: true },
-  'v1/ConfigMap': { plural: 'configmaps', namespaced: true },
-  'v1/Secret': { plural: 'secrets', namespaced: true },
-  'v1/Service': { plural: 'services', namespaced: true },
-  'v1/Pod': { plural: 'pods', namespaced: true },
-  'v1/Endpoints': { plural: 'endpoints', namespaced: true },
-  'v1/ResourceQuota': { plural: 'resourcequotas', namespaced: true },
-  'apps/v1/Deployment': { plural: 'deployments', namespaced: true },
-  'apps/v1/DaemonSet': { plural: 'daemonsets', namespaced: true },
-  'apps/v1/StatefulSet': { plural: 'statefulsets', namespaced: true },
-  'rbac.authorization.k8s.io/v1/ClusterRole': { plural: 'clusterroles', namespaced: false },
-  'rbac.authorization.k8s.io/v1/ClusterRoleBinding': { plural: 'clusterrolebindings', namespaced: false },
-  'rbac.authorization.k8s.io/v1/Role': { plural: 'roles', namespaced: true },
-  'rbac.authorization.k8s.io/v1/RoleBinding': { plural: 'rolebindings', namespaced: true },
-  'autoscaling/v2/HorizontalPodAutoscaler': { plural: 'horizontalpodautoscalers', namespaced: true },
-  'autoscaling/v1/HorizontalPodAutoscaler': { plural: 'horizontalpodautoscalers', namespaced: true },
-  'policy/v1/PodDisruptionBudget': { plural: 'poddisruptionbudgets', namespaced: true },
-  'networking.k8s.io/v1/NetworkPolicy': { plural: 'networkpolicies', namespaced: true },
-  'admissionregistration.k8s.io/v1/MutatingWebhookConfiguration': { plural: 'mutatingwebhookconfigurations', namespaced: false },
-  'admissionregistration.k8s.io/v1/ValidatingWebhookConfiguration': { plural: 'validatingwebhookconfigurations', namespaced: false },
-  'apiextensions.k8s.io/v1/CustomResourceDefinition': { plural: 'customresourcedefinitions', namespaced: false },
-};
-
 export class Resources {
   private discovered = new Map<string, Map<string, ResourceInfo>>();
 
   constructor(private readonly client: KubeClient) {}
 
   async info(apiVersion: string, kind: string): Promise<ResourceInfo> {
-    const known = KNOWN[`${apiVersion}/${kind}`];
+    const known = kindInfo(apiVersion, kind);
     if (known) return known;
     let m = this.discovered.get(apiVersion);
     if (!m || !m.has(kind)) {

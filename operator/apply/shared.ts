@@ -1,7 +1,7 @@
 import semver from 'semver';
 import type { KubeClient } from './client.js';
 import type { K8sObject } from '../api/types.js';
-import { LABEL_COMPONENT, LABEL_OWNER_NAME, LABEL_OWNER_NAMESPACE, LABEL_REVISION, LABEL_VERSION, OWNERSHIP_LABELS } from '../render/labels.js';
+import { LABEL_COMPONENT, LABEL_OWNER_NAME, LABEL_OWNER_NAMESPACE, LABEL_REVISION, LABEL_VERSION, OWNERSHIP_LABELS } from '../api/labels.js';
 
 // Objects every revision renders under the same name (Istio's CRDs and the rest of the Base component, such as
 // istio-reader-service-account) are shared: several IstioOperators of

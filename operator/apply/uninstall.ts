@@ -1,9 +1,13 @@
 import type { KubeClient } from './client.js';
+import { KINDS, stageIndex } from '../api/kinds.js';
+import { istiodName, revisionOf } from '../api/names.js';
 import { deleteInventory, listInventories, type Inventory } from './inventory.js';
-import { isOurCRD, LABEL_COMPONENT, LABEL_OWNER, ownedBy, ownerLabels, type Owner } from './owner.js';
+import { isOurCRD } from './owner.js';
 import { prune, type PruneResult } from './prune.js';
 import { refKey, refString, Resources, type ObjectRef } from './resources.js';
 import { isShared } from './shared.js';
+import { LABEL_COMPONENT, LABEL_OWNER_NAME } from '../api/labels.js';
+import { ownedBy, ownerLabels, type Owner } from '../api/owner.js';
 
 // Removal of what an owner/revision installed: the mechanics only. Whether a revision may go (namespaces,
 // pods or tags still using it) is the revision layer's decision (revision/removal.ts), taken before this runs.
@@ -38,26 +42,12 @@ export async function planUninstall(client: KubeClient, opts: UninstallOptions):
   return { inventories, objects, gateways };
 }
 
-// Kinds swept by label on --purge, for objects whose inventory was lost.
-const SWEEP: Array<[string, string]> = [
-  ['admissionregistration.k8s.io/v1', 'MutatingWebhookConfiguration'],
-  ['admissionregistration.k8s.io/v1', 'ValidatingWebhookConfiguration'],
-  ['policy/v1', 'PodDisruptionBudget'],
-  ['autoscaling/v2', 'HorizontalPodAutoscaler'],
-  ['apps/v1', 'Deployment'],
-  ['apps/v1', 'DaemonSet'],
-  ['v1', 'Service'],
-  ['v1', 'ResourceQuota'],
-  ['networking.k8s.io/v1', 'NetworkPolicy'],
-  ['rbac.authorization.k8s.io/v1', 'RoleBinding'],
-  ['rbac.authorization.k8s.io/v1', 'Role'],
-  ['v1', 'ConfigMap'],
-  ['v1', 'Secret'],
-  ['v1', 'ServiceAccount'],
-  ['rbac.authorization.k8s.io/v1', 'ClusterRoleBinding'],
-  ['rbac.authorization.k8s.io/v1', 'ClusterRole'],
-  ['apiextensions.k8s.io/v1', 'CustomResourceDefinition'],
-];
+// Kinds swept by label on --purge, for objects whose inventory was lost: the kinds table's, webhooks first
+// (nothing must call a removed istiod), CRDs last.
+const SWEEP: Array<[string, string]> = [...KINDS]
+  .filter((k) => k.swept)
+  .sort((a, b) => stageIndex(b.kind) - stageIndex(a.kind))
+  .map((k) => [k.apiVersion, k.kind]);
 
 export interface UninstallResult {
   deleted: ObjectRef[];
@@ -86,7 +76,7 @@ export async function uninstall(client: KubeClient, opts: UninstallOptions, plan
     for (const [apiVersion, kind] of SWEEP) {
       const path = await res.allPath(apiVersion, kind);
       const crds = kind === 'CustomResourceDefinition';
-      const listed = (await client.request<{ items: Array<Record<string, any>> }>('GET', path, { query: { labelSelector: crds ? LABEL_COMPONENT : LABEL_OWNER } }))?.items ?? [];
+      const listed = (await client.request<{ items: Array<Record<string, any>> }>('GET', path, { query: { labelSelector: crds ? LABEL_COMPONENT : LABEL_OWNER_NAME } }))?.items ?? [];
       const items = crds ? listed.filter(isOurCRD) : listed;
       for (const it of items) {
         const ref: ObjectRef = { apiVersion, kind, name: it.metadata.name, ...(it.metadata.namespace ? { namespace: it.metadata.namespace } : {}) };
@@ -121,7 +111,7 @@ async function handOverShared(client: KubeClient, res: Resources, inv: Inventory
     if (!dryRun) await client.request('PATCH', path, { body: { metadata: { labels: ownerLabels(heir.owner) } }, contentType: 'application/merge-patch+json' });
     // ztunnel still points at the departing revision's istiod until the heir applies its own spec (the operator
     // does on the relabel; from the CLI it is the heir's next install).
-    const heirIstiod = heir.owner.rev === 'default' ? 'istiod' : `istiod-${heir.owner.rev}`;
+    const heirIstiod = istiodName(revisionOf(heir.owner.rev));
     const follow = live.metadata?.labels?.[LABEL_COMPONENT] === 'Ztunnel' ? `; its next install points it at ${heirIstiod}` : '';
     out.push({ ref, why: `shared with IstioOperator ${heir.owner.namespace ? `${heir.owner.namespace}/` : ''}${heir.owner.name} (revision ${heir.owner.rev}), which keeps it${follow}` });
   }

@@ -2,13 +2,15 @@ import { X509Certificate } from 'node:crypto';
 import { ApiError, writesOf, type KubeClient } from '../apply/client.js';
 import { FIELD_MANAGER } from '../apply/owner.js';
 import { InputError, formatIssue, type FieldIssue, type Warning } from '../api/errors.js';
-import type { CaMode, IstioOperator } from '../api/types.js';
-import { LABEL_OWNER_NAME, OWNERSHIP_LABELS, ownerOf, ownershipLabels } from '../render/labels.js';
+import type { CaMode } from '../api/types.js';
+import type { ResolvedInstall } from '../api/install.js';
+import { ownershipLabels } from '../render/labels.js';
 import { bundleFor, bundleFromSecretData, splitPem, type CaBundle } from './bundle.js';
 import { createIntermediate, createRoot, type KeyPairPem } from './generate.js';
 import { overlapFor, planCa, type CaAction, type RotationPhase } from './rotation.js';
 import { CACERTS_KEYS, CACERTS_SECRET, DEFAULT_CA_SETTINGS, ROOT_SECRET, caSettingsFrom, type CaSettings } from './settings.js';
 import { certInfo, inspectBundle, type CertInfo } from './validate.js';
+import { LABEL_OWNER_NAME, OWNERSHIP_LABELS } from '../api/labels.js';
 
 // The CA's cluster side: what `install` and the operator call before applying the rendered objects, so
 // that istiod finds its `cacerts` secret ready (operator mode) or valid (provided mode) when it starts.
@@ -57,20 +59,19 @@ export interface CaTarget {
   address?: string;
 }
 
-export function caTargetFrom(iop: IstioOperator): CaTarget {
-  const spec = iop.spec ?? {};
+export function caTargetFrom(install: ResolvedInstall): CaTarget {
+  const spec = install.iop.spec;
   const ca = spec.components?.ca;
   const mode: CaMode = ca?.mode ?? 'istiod';
-  const rev = spec.revision || 'default';
   const version = String(spec.tag ?? spec.values?.global?.tag ?? '');
   const t: CaTarget = {
     mode,
-    // Where istiod runs (render's rule): its secret volume can only name a secret in its own namespace.
-    namespace: String(spec.components?.pilot?.namespace || spec.namespace || spec.values?.global?.istioNamespace || 'istio-system'),
+    // Where istiod runs: its secret volume can only name a secret in its own namespace.
+    namespace: install.pilotNamespace,
     secretName: ca?.secretName || CACERTS_SECRET,
     // Settings are validated for every mode: a typo in a lifetime should not wait for the day the mode changes.
     settings: caSettingsFrom(ca, 'spec.components.ca'),
-    labels: ownershipLabels('pilot', ownerOf(iop, rev, version)),
+    labels: ownershipLabels('pilot', install.owner, version),
   };
   if (ca?.address) t.address = ca.address;
   return t;
@@ -155,8 +156,8 @@ export function eventReason(o: CaOutcome): string | undefined {
  * `operator`: creates, renews or rotates the generated CA as due. A second call with nothing due reads
  * two secrets and writes nothing.
  */
-export async function prepareCa(client: KubeClient, iop: IstioOperator, now = new Date(), opts: PrepareCaOptions = {}): Promise<CaResult> {
-  return reconcileCa(client, caTargetFrom(iop), now, opts);
+export async function prepareCa(client: KubeClient, install: ResolvedInstall, now = new Date(), opts: PrepareCaOptions = {}): Promise<CaResult> {
+  return reconcileCa(client, caTargetFrom(install), now, opts);
 }
 
 export async function reconcileCa(client: KubeClient, target: CaTarget, now = new Date(), opts: PrepareCaOptions = {}): Promise<CaResult> {

@@ -65,9 +65,9 @@ function targetFromFlags(flags: Record<string, any>): CaTarget | undefined {
   if (flags.namespace !== undefined) {
     throw new InputError([{ path: '--namespace', message: 'cannot be combined with -f', hint: 'the IstioOperator file says the namespace (spec.namespace)' }]);
   }
-  const { iop, warnings } = resolveIstioOperator({ files: readInputFiles(flags.filename), sets: flags.set });
+  const { install, warnings } = resolveIstioOperator({ files: readInputFiles(flags.filename), sets: flags.set });
   for (const w of warnings) process.stderr.write(`! ${formatWarning(w)}\n`);
-  return caTargetFrom(iop);
+  return caTargetFrom(install);
 }
 
 async function status(argv: string[]): Promise<number> {

@@ -1,8 +1,8 @@
 import { InputError, formatIssue } from '../api/errors.js';
 import { objectDiffs } from '../apply/diff.js';
-import { install } from '../apply/install.js';
+import { applyInstall, prepareInstall } from '../install/workflow.js';
 import { FLAGS, parseArgs, usageFor, type FlagSpec } from './args.js';
-import { CLUSTER_FLAGS, clientFrom, desiredFrom } from './install.js';
+import { CLUSTER_FLAGS, clientFrom, printWarnings, resolvedFrom } from './install.js';
 
 export const summary = 'Show what install would change in the cluster';
 
@@ -20,10 +20,12 @@ export async function run(argv: string[]): Promise<number> {
       process.stdout.write(usageFor('diff -f FILE [--set PATH=VALUE] [flags]', summary, SPECS));
       return 0;
     }
-    const d = desiredFrom(flags);
+    const install = resolvedFrom(flags);
     const client = clientFrom(flags);
     try {
-      const r = await install(client, d.objects, { owner: d.owner, namespace: d.namespace, dryRun: true });
+      const p = await prepareInstall(client, install);
+      printWarnings(p.warnings);
+      const { apply: r } = await applyInstall(client, p, { dryRun: true });
       const diffs = objectDiffs(r);
       for (const x of diffs) process.stdout.write(`# ${x.title}\n${x.text}`);
       process.stderr.write(diffs.length ? `${diffs.length} object${diffs.length === 1 ? '' : 's'} would change\n` : 'no changes\n');

@@ -1,14 +1,12 @@
 import readline from 'node:readline';
-import { formatWarning } from '../api/errors.js';
+import { formatWarning, type Warning } from '../api/errors.js';
+import type { ResolvedInstall } from '../api/install.js';
 import { resolveIstioOperator } from '../api/resolve.js';
-import type { IstioOperator } from '../api/types.js';
 import { KubeClient, readsOf, writesOf } from '../apply/client.js';
-import { install, summarize, waitInstalled, type InstallResult } from '../apply/install.js';
-import { ownerOf, type Owner } from '../apply/owner.js';
+import { summarize, waitInstalled, type InstallResult } from '../apply/install.js';
+import { applyInstall, prepareInstall } from '../install/workflow.js';
 import { consoleProgress } from '../apply/readiness.js';
 import { refString } from '../apply/resources.js';
-import { render, type K8sObject } from '../render/index.js';
-import { prepareCa } from '../ca/cluster.js';
 import { FLAGS, parseArgs, readInputFiles, usageFor, type FlagSpec } from './args.js';
 
 export const summary = 'Apply an IstioOperator to a cluster (server-side apply, only what differs)';
@@ -26,26 +24,20 @@ const SPECS: FlagSpec[] = [
   ...CLUSTER_FLAGS,
 ];
 
-export interface Desired {
-  iop: IstioOperator;
-  objects: K8sObject[];
-  owner: Owner;
-  namespace: string;
-}
-
-/** -f/--set/--revision → the rendered objects, their owner and the Istio namespace. Warnings go to stderr. */
-export function desiredFrom(flags: Record<string, any>): Desired {
-  const { iop, warnings } = resolveIstioOperator({
+/** -f/--set/--revision → the resolved install. Resolve's warnings go to stderr. */
+export function resolvedFrom(flags: Record<string, any>): ResolvedInstall {
+  const { install, warnings } = resolveIstioOperator({
     files: readInputFiles(flags.filename ?? []),
     sets: flags.set ?? [],
     ...(flags.revision ? { revision: flags.revision } : {}),
     force: !!flags.force,
   });
-  const r = render(iop);
-  for (const w of [...warnings, ...r.warnings]) process.stderr.write(`! ${formatWarning(w)}\n`);
-  const namespace = String(iop.spec?.namespace || iop.spec?.values?.global?.istioNamespace || 'istio-system');
-  const owner = ownerOf(r.objects, { name: iop.metadata?.name || 'unknown', namespace: iop.metadata?.namespace ?? '', rev: iop.spec?.revision || 'default' });
-  return { iop, objects: r.objects, owner, namespace };
+  printWarnings(warnings);
+  return install;
+}
+
+export function printWarnings(warnings: Warning[]): void {
+  for (const w of warnings) process.stderr.write(`! ${formatWarning(w)}\n`);
 }
 
 export function clientFrom(flags: Record<string, any>): KubeClient {
@@ -74,35 +66,28 @@ export async function run(argv: string[]): Promise<number> {
     process.stdout.write(usageFor('install -f FILE [--set PATH=VALUE] [--revision R] [flags]', summary, SPECS));
     return 0;
   }
-  const d = desiredFrom(flags);
+  const install = resolvedFrom(flags);
   const client = clientFrom(flags);
   const progress = consoleProgress(process.stderr);
   try {
-    // A provided CA secret that istiod could not use is refused here, before anything is written
-    // (a dry run makes no writes; an unusable secret throws an InputError naming secret and key).
-    const caCheck = await prepareCa(client, d.iop, new Date(), { dryRun: true });
-    for (const w of caCheck.warnings) process.stderr.write(`! ${formatWarning(w)}\n`);
-    const profile = d.iop.spec?.profile || 'default';
-    const rev = d.owner.rev === 'default' ? '' : ` (revision ${d.owner.rev})`;
-    if (!flags['dry-run'] && !(await confirm(`This will install the Istio ${profile} profile${rev} into the cluster at ${client.server}. Proceed?`, !!flags.yes))) {
+    // Render, and check a provided CA secret, before anything is written: an unusable secret is an InputError
+    // naming secret and key, and the cluster stays as it was.
+    const p = await prepareInstall(client, install);
+    printWarnings(p.warnings);
+    const rev = install.revision ? ` (revision ${install.revision})` : '';
+    if (!flags['dry-run'] && !(await confirm(`This will install the Istio ${install.profile} profile${rev} into the cluster at ${client.server}. Proceed?`, !!flags.yes))) {
       process.stderr.write('Cancelled.\n');
       return 1;
     }
-    const r = await install(client, d.objects, {
-      owner: d.owner,
-      namespace: d.namespace,
+    const { apply: r } = await applyInstall(client, p, {
       dryRun: !!flags['dry-run'],
       force: !!flags.force,
       timeoutMs: flags.timeout,
       progress,
-      beforeApply: async () => {
-        if (flags['dry-run'] || caCheck.outcome === 'none' || caCheck.outcome === 'validated') return;
-        const ca = await prepareCa(client, d.iop, new Date());
-        process.stdout.write(`${ca.message}\n`);
-      },
+      onCaWritten: (ca) => void process.stdout.write(`${ca.message}\n`),
     });
     const verb = flags['dry-run'] ? ' (dry run)' : '';
-    if (r.namespaceCreated) process.stdout.write(`created Namespace ${d.namespace}${verb}\n`);
+    if (r.namespaceCreated) process.stdout.write(`created Namespace ${install.istioNamespace}${verb}\n`);
     for (const x of r.results) if (x.outcome !== 'unchanged') process.stdout.write(`${x.outcome} ${refString(x.ref)}${verb}\n`);
     for (const p of r.pruned) process.stdout.write(`pruned ${refString(p)}${verb}\n`);
     for (const n of r.sharedNotes) process.stderr.write(`note: ${n}\n`);
@@ -110,7 +95,7 @@ export async function run(argv: string[]): Promise<number> {
     process.stdout.write(
       `${flags['dry-run'] ? 'Dry run: ' : ''}${s.created} created, ${s.configured} configured, ${s.replaced} replaced, ${s.unchanged} unchanged, ${s.pruned} pruned; ${countsLine(r)}\n`,
     );
-    if (!flags['dry-run'] && flags.wait) await waitInstalled(client, d.objects, flags.timeout, progress);
+    if (!flags['dry-run'] && flags.wait) await waitInstalled(client, p.objects, flags.timeout, progress);
     if (!flags['dry-run']) progress.info('✔ Installation complete');
     return 0;
   } finally {

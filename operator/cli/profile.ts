@@ -47,7 +47,7 @@ export async function run(argv: string[]): Promise<number> {
     case 'dump': {
       if (rest.length > 1) throw new InputError([{ path: 'profile dump', message: `takes one profile, got ${rest.join(' ')}` }]);
       const r = resolve(rest[0]);
-      const text = dumpYaml(r.iop);
+      const text = dumpYaml(r.install.iop);
       for (const w of r.warnings) process.stderr.write(`warning: ${formatWarning(w)}\n`);
       process.stdout.write(text);
       return 0;
@@ -57,7 +57,7 @@ export async function run(argv: string[]): Promise<number> {
       const [a, b] = rest;
       const ra = resolve(a);
       const rb = resolve(b);
-      const out = lineDiff(dumpYaml(ra.iop), dumpYaml(rb.iop), a, b);
+      const out = lineDiff(dumpYaml(ra.install.iop), dumpYaml(rb.install.iop), a, b);
       process.stdout.write(out === '' ? `Profiles ${a} and ${b} are identical\n` : out);
       return 0;
     }

@@ -1,11 +1,12 @@
 import { InputError, formatWarning } from '../api/errors.js';
 import { resolveIstioOperator } from '../api/resolve.js';
 import { render } from '../render/index.js';
-import { LABEL_COMPONENT } from '../render/labels.js';
+
 import { COMPONENTS } from '../render/context.js';
 import { toYamlStream } from '../render/serialize.js';
 import { withSyncWaves } from '../render/syncwave.js';
 import { FLAGS, parseArgs, readInputFiles, usageFor, type FlagSpec } from './args.js';
+import { LABEL_COMPONENT } from '../api/labels.js';
 
 // `istio-operator render`: argument parsing and printing only. Everything is rendered before anything is
 // written, so an error leaves stdout empty and the exit code 1.
@@ -58,7 +59,7 @@ export async function run(argv: string[]): Promise<number> {
   const only = flags.component === undefined ? undefined : componentLabel(flags.component);
   const files = readInputFiles(flags.filename);
   const resolved = resolveIstioOperator({ files, sets: flags.set, ...(flags.revision !== undefined ? { revision: flags.revision } : {}), force: flags.force });
-  const result = render(resolved.iop);
+  const result = render(resolved.install);
   const objects = only ? result.objects.filter((o) => o.metadata.labels?.[LABEL_COMPONENT] === only) : result.objects;
   const syncWaves = flags['sync-waves'] && !flags['no-sync-waves'];
   const text = toYamlStream(syncWaves ? withSyncWaves(objects) : objects);

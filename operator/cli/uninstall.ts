@@ -2,7 +2,7 @@ import { InputError } from '../api/errors.js';
 import { refString } from '../apply/resources.js';
 import { describeUsers, planRemoval, removeRevision, type RemovalOptions } from '../revision/removal.js';
 import { FLAGS, parseArgs, usageFor, type FlagSpec } from './args.js';
-import { CLUSTER_FLAGS, clientFrom, confirm, desiredFrom } from './install.js';
+import { CLUSTER_FLAGS, clientFrom, confirm, resolvedFrom } from './install.js';
 
 export const summary = 'Remove an installed revision (or everything, with --purge)';
 
@@ -29,7 +29,7 @@ export async function run(argv: string[]): Promise<number> {
   }
   const opts: RemovalOptions = { force: !!flags.force, dryRun: !!flags['dry-run'], purge: !!flags.purge };
   if (flags.revision !== undefined) opts.revision = flags.revision || 'default';
-  if (flags.filename.length) opts.owner = desiredFrom({ ...flags, revision: undefined }).owner;
+  if (flags.filename.length) opts.owner = resolvedFrom({ ...flags, revision: undefined }).owner;
   const client = clientFrom(flags);
   try {
     const plan = await planRemoval(client, opts);

@@ -1,6 +1,6 @@
 import type { Clock } from './queue.js';
 import { realClock } from './queue.js';
-import type { KubeClient } from '../apply/client.js';
+import { METADATA_ONLY, type KubeClient } from '../apply/client.js';
 
 // A list+watch loop that never gives up. The client library's informer stops on the first error and leaves
 // restarts to the caller; a controller that silently stops watching is the worst failure mode, so this one
@@ -93,6 +93,11 @@ export class Informer<T extends KObject> {
     return this.synced;
   }
 
+  /** The last list or watch attempt failed and a retry is pending: the cache may be stale. */
+  get failing(): boolean {
+    return this.failures > 0;
+  }
+
   /** Starts the loop; resolves once the first list has filled the cache. */
   start(): Promise<void> {
     if (this.stopped) {
@@ -142,6 +147,7 @@ export class Informer<T extends KObject> {
         if (this.stopped) return;
         this.replace(l.items);
         this.rv = l.resourceVersion;
+        this.failures = 0;
       } catch (err) {
         return this.retry(err);
       }
@@ -225,7 +231,7 @@ export class Informer<T extends KObject> {
 export function kubeSource<T extends KObject>(
   kube: KubeClient,
   collectionPath: string,
-  opts: { labelSelector?: string; fieldSelector?: string; timeoutSeconds?: number } = {},
+  opts: { labelSelector?: string; fieldSelector?: string; timeoutSeconds?: number; metadataOnly?: boolean } = {},
 ): ListWatchSource<T> {
   const sel = { labelSelector: opts.labelSelector, fieldSelector: opts.fieldSelector };
   return {
@@ -234,7 +240,7 @@ export function kubeSource<T extends KObject>(
       let cont: string | undefined;
       let rv = '';
       do {
-        const r = await kube.request('GET', collectionPath, { query: { ...sel, limit: 500, continue: cont } });
+        const r = await kube.request('GET', collectionPath, { query: { ...sel, limit: 500, continue: cont }, ...(opts.metadataOnly ? { accept: METADATA_ONLY.list } : {}) });
         items.push(...((r?.items ?? []) as T[]));
         rv = r?.metadata?.resourceVersion ?? '';
         cont = r?.metadata?.continue || undefined;
@@ -244,7 +250,7 @@ export function kubeSource<T extends KObject>(
     watch(resourceVersion, onEvent, onDone) {
       // A server-side timeout with jitter spreads the reconnects of many informers.
       const timeoutSeconds = opts.timeoutSeconds ?? 240 + Math.floor(Math.random() * 120);
-      return kube.watch(collectionPath, { ...sel, resourceVersion, allowWatchBookmarks: true, timeoutSeconds }, onEvent as any, onDone);
+      return kube.watch(collectionPath, { ...sel, resourceVersion, allowWatchBookmarks: true, timeoutSeconds }, onEvent as any, onDone, opts.metadataOnly ? METADATA_ONLY.watch : undefined);
     },
   };
 }

@@ -1,8 +1,8 @@
 import os from 'node:os';
 import type http from 'node:http';
-import { LABEL_INVENTORY } from '../apply/owner.js';
+
 import { KubeClient, resourcePath, writesOf } from '../apply/client.js';
-import { LABEL_COMPONENT, LABEL_OWNER_NAME, LABEL_OWNER_NAMESPACE } from '../render/labels.js';
+
 import { EventRecorder } from './events.js';
 import { contentChanged, isMeaningfulUpdate, slimForCache } from './filter.js';
 import { Informer, kubeSource, objectKey, type KObject } from './informer.js';
@@ -12,29 +12,26 @@ import { Counter, CounterFunc, Gauge, Histogram, Registry, serve } from './metri
 import { WorkQueue } from './queue.js';
 import { iopPath, Reconciler, type ReconcileResult } from './reconciler.js';
 import { STATUS_CODE } from './status.js';
+import { LABEL_COMPONENT, LABEL_INVENTORY, LABEL_OWNER_NAME } from '../api/labels.js';
+import { groupOf, KINDS, versionOf } from '../api/kinds.js';
+import { ownerFromLabels, ownerKey } from '../api/owner.js';
+import { UsageCache } from './usagecache.js';
 
 // Wires informers → queue → reconciler, with leader election, metrics and health. Informers run on every
 // replica (a standby has warm caches and takes over at once); only the leader runs workers.
 
-/** Kinds the render produces, watched (label-selected: only ours) so drift is repaired within seconds. */
-export const OWNED_KINDS: Array<{ group: string; version: string; resource: string; apiVersion: string; kind: string; cacheOnly?: boolean; selector?: string }> = [
-  { group: 'apps', version: 'v1', resource: 'deployments', apiVersion: 'apps/v1', kind: 'Deployment' },
-  { group: 'apps', version: 'v1', resource: 'daemonsets', apiVersion: 'apps/v1', kind: 'DaemonSet' },
-  { group: '', version: 'v1', resource: 'services', apiVersion: 'v1', kind: 'Service' },
-  { group: '', version: 'v1', resource: 'configmaps', apiVersion: 'v1', kind: 'ConfigMap' },
-  { group: '', version: 'v1', resource: 'serviceaccounts', apiVersion: 'v1', kind: 'ServiceAccount' },
-  { group: 'rbac.authorization.k8s.io', version: 'v1', resource: 'clusterroles', apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRole' },
-  { group: 'rbac.authorization.k8s.io', version: 'v1', resource: 'clusterrolebindings', apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRoleBinding' },
-  { group: 'rbac.authorization.k8s.io', version: 'v1', resource: 'roles', apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'Role' },
-  { group: 'rbac.authorization.k8s.io', version: 'v1', resource: 'rolebindings', apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'RoleBinding' },
-  { group: 'admissionregistration.k8s.io', version: 'v1', resource: 'mutatingwebhookconfigurations', apiVersion: 'admissionregistration.k8s.io/v1', kind: 'MutatingWebhookConfiguration' },
-  { group: 'admissionregistration.k8s.io', version: 'v1', resource: 'validatingwebhookconfigurations', apiVersion: 'admissionregistration.k8s.io/v1', kind: 'ValidatingWebhookConfiguration' },
-  { group: 'autoscaling', version: 'v2', resource: 'horizontalpodautoscalers', apiVersion: 'autoscaling/v2', kind: 'HorizontalPodAutoscaler' },
-  { group: 'policy', version: 'v1', resource: 'poddisruptionbudgets', apiVersion: 'policy/v1', kind: 'PodDisruptionBudget' },
-  // Cached, not reacted to: lets a reconcile skip CRDs it applied and nobody changed since. CRDs are shared by
-  // every install and carry no owner label (operator/apply/owner.ts), so they are selected by component label.
-  { group: 'apiextensions.k8s.io', version: 'v1', resource: 'customresourcedefinitions', apiVersion: 'apiextensions.k8s.io/v1', kind: 'CustomResourceDefinition', cacheOnly: true, selector: LABEL_COMPONENT },
-];
+/**
+ * Kinds the render produces (the kinds table's), watched label-selected (only ours) so drift is repaired within
+ * seconds. CRDs are cached, not reacted to: they carry no owner label, so they are selected by component label.
+ */
+export const OWNED_KINDS = KINDS.filter((k) => k.rendered).map((k) => ({
+  group: groupOf(k.apiVersion),
+  version: versionOf(k.apiVersion),
+  resource: k.plural,
+  apiVersion: k.apiVersion,
+  kind: k.kind,
+  ...(k.cacheOnly ? { cacheOnly: true, selector: LABEL_COMPONENT } : {}),
+}));
 
 /** See Manager.coalesce. */
 export const QUIET_MS = 250;
@@ -70,6 +67,8 @@ export class Manager {
   readonly registry = new Registry();
   readonly iopInformers: Informer<KObject>[] = [];
   readonly ownedInformers = new Map<string, Informer<KObject>>();
+  /** Metadata-only caches of Pods, Namespaces and revision tags: who uses a revision, without a LIST per reconcile. */
+  readonly usageCache: UsageCache;
   readonly identity: string;
   private elector?: LeaderElector;
   private servers: http.Server[] = [];
@@ -138,10 +137,12 @@ export class Manager {
     );
     r.add(
       new Gauge('istio_operator_watch_errors', 'Watch/list failures (each retried with backoff), per informer.', () =>
-        [...this.iopInformers.map((i, n) => [`istiooperators-${n}`, i] as const), ...this.ownedInformers.entries()].map(([name, i]) => [{ informer: name }, i.stats.errors]),
+        [...this.iopInformers.map((i, n) => [`istiooperators-${n}`, i] as const), ...this.ownedInformers.entries(), ...this.usageCache.informers].map(([name, i]) => [{ informer: name }, i.stats.errors]),
       ),
     );
+    this.usageCache = new UsageCache(this.kube, this.log);
     this.reconciler = new Reconciler({
+      usage: (rev, opts) => this.usageCache.usage(rev, opts),
       kube: this.kube,
       client: this.client,
       events: new EventRecorder(this.kube, undefined, (e) => this.log('warn', 'event not recorded', { error: (e as Error).message })),
@@ -206,15 +207,18 @@ export class Manager {
 
   /** Key of the IstioOperator an owned object belongs to, if we watch it. */
   private ownerKey(o: KObject): string | undefined {
-    const l = o.metadata?.labels ?? {};
-    const name = l[LABEL_OWNER_NAME];
-    if (!name) return undefined;
-    const key = l[LABEL_OWNER_NAMESPACE] ? `${l[LABEL_OWNER_NAMESPACE]}/${name}` : name;
+    const owner = ownerFromLabels(o.metadata?.labels);
+    if (!owner) return undefined;
+    const key = ownerKey(owner);
     return this.iopInformers.some((i) => i.get(key)) ? key : undefined;
   }
 
   get synced(): boolean {
-    return [...this.iopInformers, ...this.ownedInformers.values()].every((i) => i.hasSynced);
+    return this.allInformers().every((i) => i.hasSynced);
+  }
+
+  private allInformers(): Informer<KObject>[] {
+    return [...this.iopInformers, ...this.ownedInformers.values(), ...this.usageCache.informers.map(([, i]) => i)];
   }
   get leading(): boolean {
     return this.workersOn;
@@ -270,7 +274,7 @@ export class Manager {
       if (!k.cacheOnly) inf.on({ add: owned, update: ownedUpdate, delete: (o) => this.ownerKey(o) && this.workersOn && this.queue.add(this.ownerKey(o)!) });
       this.ownedInformers.set(`${k.apiVersion}/${k.kind}`, inf);
     }
-    await Promise.all([...this.iopInformers, ...this.ownedInformers.values()].map((i) => i.start()));
+    await Promise.all([...this.iopInformers, ...this.ownedInformers.values()].map((i) => i.start()).concat(this.usageCache.start()));
     this.log('info', 'caches synced', { istiooperators: this.iopInformers.reduce((n, i) => n + i.keys().length, 0), identity: this.identity });
 
     if (this.opts.leaderElect) {
@@ -311,7 +315,7 @@ export class Manager {
       this.debounce.clear();
       await this.queue.shutdown();
       this.workersOn = false;
-      for (const i of [...this.iopInformers, ...this.ownedInformers.values()]) i.stop();
+      for (const i of this.allInformers()) i.stop();
       await this.elector?.release();
       await Promise.all(this.servers.map((s) => new Promise((r) => s.close(r))));
       this.client.close();

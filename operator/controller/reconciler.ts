@@ -1,18 +1,20 @@
 import { InputError, formatIssue, type FieldIssue } from '../api/errors.js';
+import type { ResolvedInstall } from '../api/install.js';
+import { LABEL_COMPONENT } from '../api/labels.js';
+import { ownerFromLabels, ownerKey, sameIstioOperator, type Owner } from '../api/owner.js';
 import { isProfilePath } from '../api/profiles.js';
 import { resolveParsed } from '../api/resolve.js';
-import { API_VERSION, KIND, type IstioOperator } from '../api/types.js';
+import { API_VERSION, KIND, type IstioOperator, type K8sObject } from '../api/types.js';
 import { resourcePath, type KubeClient } from '../apply/client.js';
-import { install, StageError } from '../apply/install.js';
-import { EVENT_CA_INVALID, eventReason, prepareCa, type CaStatus } from '../ca/cluster.js';
+import { StageError } from '../apply/install.js';
+import { FIELD_MANAGER } from '../apply/owner.js';
 import { listInventories, type Inventory } from '../apply/inventory.js';
-import { ownerOf as applyOwnerOf, type Owner } from '../apply/owner.js';
 import { workloadProgress, workloadReady } from '../apply/readiness.js';
 import { refOf, refString } from '../apply/resources.js';
 import { uninstall } from '../apply/uninstall.js';
-import { render, type K8sObject } from '../render/index.js';
-import { LABEL_COMPONENT, LABEL_OWNER_NAME, LABEL_OWNER_NAMESPACE, LABEL_REVISION } from '../render/labels.js';
-import { readUsage } from '../revision/cluster.js';
+import { CaSecretError, EVENT_CA_INVALID, eventReason, type CaResult, type CaStatus } from '../ca/cluster.js';
+import { applyInstall, prepareInstall, type PreparedInstall } from '../install/workflow.js';
+import { readUsage, type ClusterUsage, type ReadUsageOptions } from '../revision/cluster.js';
 import { describeUsage } from '../revision/usage.js';
 import type { EventRecorder } from './events.js';
 import type { KObject } from './informer.js';
@@ -49,14 +51,18 @@ export interface ReconcilerDeps {
   client: KubeClient;
   events: EventRecorder;
   log: LogFn;
-  /** Live owned objects from the informers, when available (avoids GETs for readiness and istiod-managed fields). */
+  /** Live owned objects from the informers, when available (avoids GETs for readiness). */
   ownedCache?: (apiVersion: string, kind: string, namespace: string | undefined, name: string) => KObject | undefined;
   now?: () => Date;
   /** Whether an IstioOperator with this key exists and is not being deleted (from the watch cache). */
   iopExists?: (key: string) => boolean;
   /** Inventory ConfigMaps from the watch cache (labels only), to notice revisions an IstioOperator left behind. */
   inventories?: () => KObject[];
+  /** Who uses a revision, from watch caches (controller/usagecache.ts); without it, the cluster is listed. */
+  usage?: (revision: string, opts: ReadUsageOptions) => ClusterUsage;
 }
+
+type Log = (level: 'debug' | 'info' | 'warn' | 'error', msg: string, f?: Record<string, unknown>) => void;
 
 function splitKey(key: string): { namespace: string; name: string } {
   const i = key.indexOf('/');
@@ -67,7 +73,7 @@ export function iopPath(namespace: string, name?: string): string {
   return resourcePath(IOP_GROUP, IOP_VERSION, IOP_RESOURCE, namespace || undefined, name);
 }
 
-/** The IstioOperator spec as resolve's input; a profile path would read the operator's own filesystem, so it is refused. */
+/** The IstioOperator as resolve's input; a profile path would read the operator's own filesystem, so it is refused. */
 export function resolveFromCluster(iop: IstioOperator) {
   const profile = iop.spec?.profile;
   if (typeof profile === 'string' && isProfilePath(profile)) {
@@ -77,13 +83,13 @@ export function resolveFromCluster(iop: IstioOperator) {
   return resolveParsed([input], []);
 }
 
-/** The Istio namespace an IstioOperator installs into (inventory lives there). */
-export function installNamespace(resolved: IstioOperator): string {
-  return String(resolved.spec?.namespace || resolved.spec?.values?.global?.istioNamespace || 'istio-system');
-}
-
 function issuesText(e: InputError): string {
   return e.issues.map((i: FieldIssue) => formatIssue(i)).join('; ');
+}
+
+/** Why a reconcile stopped before applying: its status, event and retry. */
+class Halt {
+  constructor(readonly outcome: Outcome, readonly reason: string, readonly action: ReconcileResult['action'], readonly requeueAfterMs?: number) {}
 }
 
 export class Reconciler {
@@ -104,7 +110,7 @@ export class Reconciler {
   isOwnWrite(o: KObject): boolean {
     const md = o.metadata ?? {};
     if (!o.apiVersion || !o.kind || !md.name) return false;
-    return this.memo.producedBy({ apiVersion: o.apiVersion, kind: o.kind, name: md.name, ...(md.namespace ? { namespace: md.namespace } : {}) }, md.resourceVersion, (o as any)._contentHash);
+    return this.memo.producedBy({ apiVersion: o.apiVersion, kind: o.kind, name: md.name, ...(md.namespace ? { namespace: md.namespace } : {}) }, md.resourceVersion, (o as { _contentHash?: string })._contentHash);
   }
 
   private now(): Date {
@@ -116,6 +122,7 @@ export class Reconciler {
     return c.create + c.patch + c.update + c.delete;
   }
 
+  /** reconcile(key) = read → (deleting? paused?) → finalizer → install workflow → readiness → status. */
   async reconcile(key: string): Promise<ReconcileResult> {
     this.stats.reconciles++;
     const before = this.writesSoFar();
@@ -128,8 +135,7 @@ export class Reconciler {
     const { namespace, name } = splitKey(key);
     const iop = await this.d.kube.request<IstioOperator>('GET', iopPath(namespace, name), { allow404: true });
     if (!iop) return done({ action: 'gone' });
-    const log = (level: 'debug' | 'info' | 'warn' | 'error', msg: string, f: Record<string, unknown> = {}) =>
-      this.d.log(level, msg, { istiooperator: key, generation: iop.metadata?.generation, ...f });
+    const log: Log = (level, msg, f = {}) => this.d.log(level, msg, { istiooperator: key, generation: iop.metadata?.generation, ...f });
     // The CA's summary (subjects, expiries, rotation phase; never key material), once known this reconcile.
     let caStatus: CaStatus | undefined;
     const setStatus = async (o: Outcome) => {
@@ -138,6 +144,12 @@ export class Reconciler {
       if (ca) next.ca = ca;
       if (await writeStatus(this.d.kube, iop, next)) ownWrites++;
       return next.status;
+    };
+    const halt = async (h: Halt, eventMessage = 'message' in h.outcome ? h.outcome.message : '') => {
+      log('warn', h.reason, { message: eventMessage });
+      const status = await setStatus(h.outcome);
+      await this.d.events.emit(iop, 'Warning', h.reason, eventMessage);
+      return done({ action: h.action, status, ...(h.requeueAfterMs !== undefined ? { requeueAfterMs: h.requeueAfterMs } : {}) });
     };
 
     if (iop.metadata?.deletionTimestamp) {
@@ -153,85 +165,39 @@ export class Reconciler {
       ownWrites++;
     }
 
-    // 1. resolve + render: pure; an error here touches nothing in the cluster.
-    let objects: K8sObject[];
-    let resolved: IstioOperator;
+    let p: PreparedInstall;
     try {
-      resolved = resolveFromCluster(iop).iop;
-      objects = render(resolved).objects;
+      p = await this.prepare(iop);
     } catch (e) {
-      if (!(e instanceof InputError)) throw e;
-      const msg = `invalid spec, nothing applied: ${issuesText(e)}`;
-      log('warn', 'invalid spec', { issues: e.issues });
-      const status = await setStatus({ kind: 'invalid', message: msg });
-      await this.d.events.emit(iop, 'Warning', 'InvalidSpec', msg);
-      // No retry: only a new spec can fix it, and that arrives as a watch event.
-      return done({ action: 'invalid', status });
+      if (e instanceof Halt) return halt(e);
+      throw e;
     }
-
-    // 2. apply only what differs, prune what is no longer rendered.
-    const ns = installNamespace(resolved);
-    const owner = applyOwnerOf(objects, { name: iop.metadata?.name ?? 'unknown', namespace: iop.metadata?.namespace ?? '', rev: resolved.spec?.revision || 'default' });
-    this.keepIstiodManagedFields(objects);
-    // Two live IstioOperators rendering the same objects would take them from each other on every reconcile.
-    const taken = this.ownedByAnother(objects, owner);
-    if (taken) {
-      const msg = `conflict, nothing applied: ${taken}; give this IstioOperator its own revision or namespace, or delete one of them`;
-      log('warn', 'objects owned by another IstioOperator', { conflict: taken });
-      const status = await setStatus({ kind: 'applyFailed', message: msg });
-      await this.d.events.emit(iop, 'Warning', 'Conflict', msg);
-      return done({ action: 'error', status, requeueAfterMs: IN_USE_RECHECK_MS });
-    }
-    // The CA first (components.ca): istiod must find a valid `cacerts` when it starts. A dry run checks it before
-    // anything is applied (a provided secret istiod cannot use stops here; the secret is not watched, so look
-    // again later); what is due is written once the namespace exists, before the first rendered object.
-    let caRecheckMs: number | undefined;
-    let caDue = false;
-    const caDone = (ca: Awaited<ReturnType<typeof prepareCa>>) => {
-      caStatus = ca.status;
-      if (ca.status.nextCheck) caRecheckMs = Math.max(1000, Math.min(24 * 3600_000, Date.parse(ca.status.nextCheck) - this.now().getTime()));
-    };
-    try {
-      const check = await prepareCa(this.d.client, resolved, this.now(), { dryRun: true });
-      caDue = check.outcome !== 'none' && check.outcome !== 'validated';
-      if (!caDue) caDone(check);
-    } catch (e) {
-      if (!(e instanceof InputError)) throw e;
-      const msg = `CA not ready, nothing applied: ${issuesText(e)}`;
-      log('warn', 'CA not ready', { issues: e.issues });
-      const status = await setStatus({ kind: 'applyFailed', message: msg });
-      await this.d.events.emit(iop, 'Warning', EVENT_CA_INVALID, msg);
-      return done({ action: 'error', status, requeueAfterMs: IN_USE_RECHECK_MS });
-    }
+    let caRecheckMs = this.caRecheck(p.ca);
+    caStatus = p.ca.status;
     const started = Date.now();
-    let result;
+    let applied;
     try {
-      // No default revision tag: the operator installs what the IstioOperator says, nothing implied.
       const cached = (o: K8sObject) => {
         const r = refOf(o);
         return this.d.ownedCache?.(r.apiVersion, r.kind, r.namespace, r.name);
       };
-      result = await install(this.d.client, objects, {
-        owner,
-        namespace: ns,
+      applied = await applyInstall(this.d.client, p, {
+        now: this.now(),
+        // No default revision tag: the operator installs what the IstioOperator says, nothing implied.
         defaultTag: false,
         timeoutMs: 120_000,
         // The namespace exists if the cache holds anything in it; otherwise install asks (and creates it).
-        namespaceExists: objects.some((o) => o.metadata.namespace === ns && !!cached(o)),
+        namespaceExists: p.objects.some((o) => o.metadata.namespace === p.install.istioNamespace && !!cached(o)),
         skip: (o) => this.memo.unchanged(o, cached(o)),
         onApplied: (o, r) => this.memo.record(o, r),
-        beforeApply: async () => {
-          if (!caDue) return;
-          const ca = await prepareCa(this.d.client, resolved, this.now());
-          caDone(ca);
+        onCaWritten: async (ca) => {
           const reason = eventReason(ca.outcome);
-          if (reason) {
-            log('info', 'CA updated', { outcome: ca.outcome, written: ca.written, restarted: ca.restarted });
-            await this.d.events.emit(iop, 'Normal', reason, ca.message);
-          }
+          if (!reason) return;
+          log('info', 'CA updated', { outcome: ca.outcome, written: ca.written, restarted: ca.restarted });
+          await this.d.events.emit(iop, 'Normal', reason, ca.message);
         },
       });
-      this.memo.forget([...result.pruned, ...result.pruneNotes.map((n) => n.ref)]);
+      this.memo.forget([...applied.apply.pruned, ...applied.apply.pruneNotes.map((n) => n.ref)]);
     } catch (e) {
       if (e instanceof StageError) this.memo.forget(e.failures.map((f) => f.ref));
       this.stats.errors++;
@@ -241,48 +207,87 @@ export class Reconciler {
       await this.d.events.emit(iop, 'Warning', 'ApplyFailed', msg);
       throw e; // the queue retries with backoff
     }
-    const changed = result.results.filter((r) => r.outcome !== 'unchanged');
-    const sum = { created: 0, configured: 0, unchanged: 0, replaced: 0, pruned: result.pruned.length, skipped: result.skipped };
-    for (const r of result.results) sum[r.outcome]++;
-    this.stats.applied += changed.length;
-    this.stats.pruned += result.pruned.length;
-    if (changed.length || result.pruned.length) {
-      const what = [...changed.map((r) => `${r.outcome} ${refString(r.ref)}`), ...result.pruned.map((r) => `pruned ${refString(r)}`)];
-      log('info', 'applied', { ...sum, ms: Date.now() - started, objects: what });
-      if (changed.length) await this.d.events.emit(iop, 'Normal', 'Applied', `created ${sum.created}, configured ${sum.configured}, replaced ${sum.replaced}: ${changed.map((r) => refString(r.ref)).join(', ')}`);
-      if (result.pruned.length) await this.d.events.emit(iop, 'Normal', 'Pruned', `pruned ${result.pruned.length}: ${result.pruned.map(refString).join(', ')}`);
-    } else {
-      log('debug', 'no changes', { ms: Date.now() - started });
-    }
+    caStatus = applied.ca.status;
+    caRecheckMs = this.caRecheck(applied.ca);
+    const changed = await this.report(iop, applied.apply, started, log);
 
-    // 3. readiness, without blocking a worker: report what is not ready and look again later.
-    const components = await this.readiness(objects);
+    // Readiness, without blocking a worker: report what is not ready and look again later.
+    const components = await this.readiness(p.objects);
     const allReady = Object.values(components).every((c) => c.ready);
     const prev = iop.status?.status;
     const updating = !allReady && (prev === 'HEALTHY' || prev === 'UPDATING');
-    // 4. A revision this IstioOperator installed before (spec.revision changed: a canary upgrade) goes once the
+    // A revision this IstioOperator installed before (spec.revision changed: a canary upgrade) goes once the
     // new one is ready and nothing uses the old one any more; until then it stays, and the status says why.
     let note: string | undefined;
     let recheck = allReady ? undefined : READINESS_RECHECK_MS;
     if (allReady) {
-      const r = await this.retireOldRevisions(iop, owner, log);
+      const r = await this.retireOldRevisions(iop, p.install.owner, log);
       note = r.kept;
       if (r.kept) recheck = IN_USE_RECHECK_MS;
       if (r.removed.length) this.stats.pruned += r.removed.length;
     }
     if (caRecheckMs !== undefined) recheck = Math.min(recheck ?? caRecheckMs, caRecheckMs);
-    const usage = await readUsage(this.d.client, owner.rev, { exceptOwner: { name: owner.name, namespace: owner.namespace } });
-    const inUse = { inUse: usage.inUse, message: describeUsage(usage) };
-    const status = await setStatus({ kind: 'applied', components, updating, inUse, ...(note ? { note } : {}) });
-    const what = [...changed.map((r) => `${r.outcome} ${refString(r.ref)}`), ...result.pruned.map((r) => `pruned ${refString(r)}`)];
-    return done({ action: 'applied', status, changed: what, ...(recheck !== undefined ? { requeueAfterMs: recheck } : {}) });
+    const usage = await this.usage(p.install.owner.rev, { exceptOwner: p.install.owner });
+    const status = await setStatus({ kind: 'applied', components, updating, inUse: { inUse: usage.inUse, message: describeUsage(usage) }, ...(note ? { note } : {}) });
+    return done({ action: 'applied', status, changed, ...(recheck !== undefined ? { requeueAfterMs: recheck } : {}) });
   }
 
-  private async retireOldRevisions(iop: IstioOperator, current: Owner, log: (level: 'debug' | 'info' | 'warn' | 'error', msg: string, f?: Record<string, unknown>) => void): Promise<{ removed: string[]; kept?: string }> {
+  /** Resolve, render and check the CA (nothing written), then make sure no other IstioOperator owns what we would apply. */
+  private async prepare(iop: IstioOperator): Promise<PreparedInstall> {
+    let p: PreparedInstall;
+    try {
+      p = await prepareInstall(this.d.client, resolveFromCluster(iop).install, this.now());
+    } catch (e) {
+      if (e instanceof CaSecretError) {
+        // The secret is not watched: look again later.
+        throw new Halt({ kind: 'applyFailed', message: `CA not ready, nothing applied: ${issuesText(e)}` }, EVENT_CA_INVALID, 'error', IN_USE_RECHECK_MS);
+      }
+      // No retry: only a new spec can fix it, and that arrives as a watch event.
+      if (e instanceof InputError) throw new Halt({ kind: 'invalid', message: `invalid spec, nothing applied: ${issuesText(e)}` }, 'InvalidSpec', 'invalid');
+      throw e;
+    }
+    // Two live IstioOperators rendering the same objects would take them from each other on every reconcile.
+    const taken = this.ownedByAnother(p.objects, p.install.owner);
+    if (taken) {
+      const msg = `conflict, nothing applied: ${taken}; give this IstioOperator its own revision or namespace, or delete one of them`;
+      throw new Halt({ kind: 'applyFailed', message: msg }, 'Conflict', 'error', IN_USE_RECHECK_MS);
+    }
+    return p;
+  }
+
+  /** When the CA asks to be looked at again (renewal, rotation phases), in ms from now. */
+  private caRecheck(ca: CaResult): number | undefined {
+    if (!ca.status.nextCheck) return undefined;
+    return Math.max(1000, Math.min(24 * 3600_000, Date.parse(ca.status.nextCheck) - this.now().getTime()));
+  }
+
+  /** Logs and records Events for what an apply changed; returns `outcome Kind ns/name` per change. */
+  private async report(iop: IstioOperator, r: Awaited<ReturnType<typeof applyInstall>>['apply'], started: number, log: Log): Promise<string[]> {
+    const changed = r.results.filter((x) => x.outcome !== 'unchanged');
+    const sum = { created: 0, configured: 0, unchanged: 0, replaced: 0, pruned: r.pruned.length, skipped: r.skipped };
+    for (const x of r.results) sum[x.outcome]++;
+    this.stats.applied += changed.length;
+    this.stats.pruned += r.pruned.length;
+    const what = [...changed.map((x) => `${x.outcome} ${refString(x.ref)}`), ...r.pruned.map((x) => `pruned ${refString(x)}`)];
+    if (!what.length) {
+      log('debug', 'no changes', { ms: Date.now() - started });
+      return what;
+    }
+    log('info', 'applied', { ...sum, ms: Date.now() - started, objects: what });
+    if (changed.length) await this.d.events.emit(iop, 'Normal', 'Applied', `created ${sum.created}, configured ${sum.configured}, replaced ${sum.replaced}: ${changed.map((x) => refString(x.ref)).join(', ')}`);
+    if (r.pruned.length) await this.d.events.emit(iop, 'Normal', 'Pruned', `pruned ${r.pruned.length}: ${r.pruned.map(refString).join(', ')}`);
+    return what;
+  }
+
+  /** Who uses a revision: the watch caches when the manager runs them, else one read of the cluster. */
+  private async usage(rev: string, opts: ReadUsageOptions): Promise<ClusterUsage> {
+    return this.d.usage ? this.d.usage(rev, opts) : readUsage(this.d.client, rev, opts);
+  }
+
+  private async retireOldRevisions(iop: IstioOperator, current: Owner, log: Log): Promise<{ removed: string[]; kept?: string }> {
     const old = (this.d.inventories?.() ?? [])
-      .map((cm) => cm.metadata?.labels ?? {})
-      .filter((l) => l[LABEL_OWNER_NAME] === current.name && (l[LABEL_OWNER_NAMESPACE] ?? '') === current.namespace && (l[LABEL_REVISION] ?? 'default') !== current.rev)
-      .map((l) => ({ name: current.name, namespace: current.namespace, rev: l[LABEL_REVISION] ?? 'default' }));
+      .map((cm) => ownerFromLabels(cm.metadata?.labels))
+      .filter((o): o is Owner => !!o && sameIstioOperator(o, current) && o.rev !== current.rev);
     if (!old.length) return { removed: [] };
     const removed: string[] = [];
     const kept: string[] = [];
@@ -312,35 +317,12 @@ export class Reconciler {
     for (const o of objects) {
       if (o.kind === 'CustomResourceDefinition') continue; // shared by design
       const live = this.d.ownedCache?.(o.apiVersion, o.kind, o.metadata.namespace, o.metadata.name) ?? this.d.ownedCache?.(o.apiVersion, o.kind, undefined, o.metadata.name);
-      const l = live?.metadata?.labels;
-      const name = l?.[LABEL_OWNER_NAME];
-      if (!name) continue;
-      const ns = l[LABEL_OWNER_NAMESPACE] ?? '';
-      if (name === owner.name && ns === owner.namespace) continue;
-      const key = ns ? `${ns}/${name}` : name;
+      const theirs = ownerFromLabels(live?.metadata?.labels);
+      if (!theirs || sameIstioOperator(theirs, owner)) continue;
+      const key = ownerKey(theirs);
       if (this.d.iopExists(key)) return `${o.kind} ${o.metadata.namespace ? `${o.metadata.namespace}/` : ''}${o.metadata.name} belongs to IstioOperator ${key}`;
     }
     return undefined;
-  }
-
-  /**
-   * istiod flips the validating webhook's failurePolicy to Fail once it serves (taking ownership of the field),
-   * and patches in the caBundle (which we never render). Applying our initial `Ignore` again would undo the flip
-   * on every reconcile; applying istiod's value would take the field back from istiod (a write, and a fight
-   * when it changes it again). So once the live value differs from ours, we leave the field out of our apply:
-   * it stays istiod's. While it still has our value we keep rendering it, because dropping a field we solely own
-   * would let the apiserver default it (to Fail) before istiod is ready.
-   */
-  private keepIstiodManagedFields(objects: K8sObject[]): void {
-    for (const o of objects) {
-      if (o.kind !== 'ValidatingWebhookConfiguration') continue;
-      const live = this.d.ownedCache?.(o.apiVersion, o.kind, undefined, o.metadata.name) as any;
-      if (!live?.webhooks) continue;
-      for (const w of (o as any).webhooks ?? []) {
-        const lw = live.webhooks.find((x: any) => x.name === w.name);
-        if (lw?.failurePolicy && lw.failurePolicy !== w.failurePolicy) delete w.failurePolicy;
-      }
-    }
   }
 
   private async readiness(objects: K8sObject[]): Promise<Record<string, { ready: boolean; message?: string }>> {
@@ -367,7 +349,7 @@ export class Reconciler {
   private async finalize(
     iop: IstioOperator,
     key: string,
-    log: (level: 'debug' | 'info' | 'warn' | 'error', msg: string, f?: Record<string, unknown>) => void,
+    log: Log,
     setStatus: (o: Outcome) => Promise<string | undefined>,
     countWrite: () => void,
   ): Promise<Omit<ReconcileResult, 'writes'>> {
@@ -407,7 +389,7 @@ export class Reconciler {
    * (tags this owner installed go with it; unreadable usage counts as in use, with the reason).
    */
   private async revisionUsage(inv: Inventory): Promise<string> {
-    const u = await readUsage(this.d.client, inv.owner.rev, { exceptOwner: { name: inv.owner.name, namespace: inv.owner.namespace } });
+    const u = await this.usage(inv.owner.rev, { exceptOwner: inv.owner });
     return u.inUse ? describeUsage(u) : '';
   }
 
@@ -417,7 +399,7 @@ export class Reconciler {
     const r = await this.d.kube.request('PATCH', iopPath(md.namespace ?? '', md.name), {
       body: { metadata: { finalizers, resourceVersion: md.resourceVersion } },
       contentType: 'application/merge-patch+json',
-      query: { fieldManager: 'istio-operator' },
+      query: { fieldManager: FIELD_MANAGER },
     });
     if (r?.metadata) iop.metadata = r.metadata;
   }

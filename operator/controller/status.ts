@@ -1,12 +1,12 @@
 import type { Condition, IstioOperator, IstioOperatorStatus, OverallStatus } from '../api/types.js';
 import { stableJson } from './filter.js';
 import { resourcePath, type KubeClient } from '../apply/client.js';
+import { FIELD_MANAGER } from '../apply/owner.js';
 
 // Status is computed from what one reconcile learned, and written only when it differs from what is stored,
 // so a no-op resync writes nothing. Conditions keep their lastTransitionTime unless their status flips, as
 // Kubernetes API conventions ask; Argo CD and `kubectl wait --for=condition=Ready` read these.
 
-export const FIELD_MANAGER = 'istio-operator';
 export const IOP_GROUP = 'install.istio.io';
 export const IOP_VERSION = 'v1alpha1';
 export const IOP_RESOURCE = 'istiooperators';

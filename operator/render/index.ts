@@ -1,19 +1,20 @@
 import { InputError, type Warning } from '../api/errors.js';
-import type { IstioOperator } from '../api/types.js';
+import type { ResolvedInstall } from '../api/install.js';
 import type { ComponentKey, RenderContext } from './context.js';
 import type { K8sObject } from '../api/types.js';
 import { renderBase } from './components/base.js';
-import { CNI_DAEMONSET, renderCni } from './components/cni.js';
+import { renderCni } from './components/cni.js';
 import { renderGateway } from './components/gateway.js';
 import { renderPilot } from './components/pilot.js';
-import { renderZtunnel, ztunnelName } from './components/ztunnel.js';
+import { renderZtunnel } from './components/ztunnel.js';
+import { CNI_DAEMONSET, istiodName, ztunnelName } from '../api/names.js';
 import { applyK8sSettings } from './k8s.js';
-import { applyOwnershipLabels, ownerOf } from './labels.js';
+import { applyOwnershipLabels } from './labels.js';
 import { sortObjects } from './order.js';
 import { applyOverlays } from './overlays.js';
 import { buildContexts, type ComponentRender } from './values.js';
 
-// render(iop): the whole pipeline, pure. Same IstioOperator in, same objects out: no cluster, no clock,
+// render(install): the whole pipeline, pure. Same resolved install in, same objects out: no cluster, no clock,
 // no randomness. Errors in the input are InputErrors with field paths; warnings are returned, not printed.
 
 export type { K8sObject } from '../api/types.js';
@@ -37,14 +38,14 @@ const RENDERERS: Record<ComponentKey, (ctx: RenderContext) => K8sObject[]> = {
 function k8sTarget(r: ComponentRender): { name: string; container: string; workload: 'Deployment' | 'DaemonSet' } {
   if (r.ctx.gateway) return { name: r.ctx.gateway.name, container: 'istio-proxy', workload: 'Deployment' };
   if (r.component === 'cni') return { name: CNI_DAEMONSET, container: 'install-cni', workload: 'DaemonSet' };
-  if (r.component === 'ztunnel') return { name: ztunnelName(r.ctx.values), container: 'istio-proxy', workload: 'DaemonSet' };
-  return { name: `istiod${r.ctx.revSuffix}`, container: 'discovery', workload: 'Deployment' };
+  if (r.component === 'ztunnel') return { name: ztunnelName(r.ctx.values.ztunnel?.resourceName), container: 'istio-proxy', workload: 'DaemonSet' };
+  return { name: istiodName(r.ctx.revision), container: 'discovery', workload: 'Deployment' };
 }
 
-export function render(iop: IstioOperator): RenderResult {
-  const built = buildContexts(iop);
+export function render(install: ResolvedInstall): RenderResult {
+  const built = buildContexts(install);
   const warnings: Warning[] = [...built.warnings];
-  const owner = ownerOf(iop, built.renders[0]?.ctx.rev ?? (built.values.revision || 'default'), String(built.values.global?.tag ?? ''));
+  const version = String(built.values.global?.tag ?? '');
   const all: K8sObject[] = [];
   const from = new Map<string, string>();
   for (const r of built.renders) {
@@ -52,7 +53,7 @@ export function render(iop: IstioOperator): RenderResult {
     const k8s = r.spec.k8s;
     warnings.push(...applyK8sSettings(objects, k8s, { ...k8sTarget(r), field: `${r.field}.k8s` }));
     applyOverlays(objects, k8s?.overlays, `${r.field}.k8s`);
-    applyOwnershipLabels(objects, r.component, owner);
+    applyOwnershipLabels(objects, r.component, install.owner, version);
     for (const o of objects) {
       const id = `${o.kind}:${o.metadata.namespace ?? ''}:${o.metadata.name}`;
       const prior = from.get(id);

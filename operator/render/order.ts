@@ -1,46 +1,11 @@
 import type { K8sObject } from '../api/types.js';
+import { kindRank, stageIndex, stageOf, STAGES, type Stage } from '../api/kinds.js';
 
-// The order objects are written and applied in: what others depend on comes first (CRDs before anything
-// of their kinds, namespaces before what lives in them, RBAC and config before the workloads that use
-// them), and webhooks last, so the API server never calls an istiod that is not there yet.
+// The order objects are written and applied in, from the kinds table (api/kinds.ts): what others depend on comes
+// first (CRDs before anything of their kinds, namespaces before what lives in them, RBAC and config before the
+// workloads that use them), and webhooks last, so the API server never calls an istiod that is not there yet.
 
-export const STAGES = ['crds', 'namespaces', 'cluster-rbac', 'config', 'workloads', 'policy', 'webhooks'] as const;
-export type Stage = (typeof STAGES)[number];
-
-/** Known kinds, in the order they take inside their stage. */
-const KIND_STAGE: Array<[string, Stage]> = [
-  ['CustomResourceDefinition', 'crds'],
-  ['Namespace', 'namespaces'],
-  ['ClusterRole', 'cluster-rbac'],
-  ['ClusterRoleBinding', 'cluster-rbac'],
-  ['ServiceAccount', 'config'],
-  ['ConfigMap', 'config'],
-  ['Secret', 'config'],
-  ['Role', 'config'],
-  ['RoleBinding', 'config'],
-  ['Service', 'workloads'],
-  ['Deployment', 'workloads'],
-  ['DaemonSet', 'workloads'],
-  ['StatefulSet', 'workloads'],
-  ['HorizontalPodAutoscaler', 'policy'],
-  ['PodDisruptionBudget', 'policy'],
-  ['NetworkPolicy', 'policy'],
-  ['MutatingWebhookConfiguration', 'webhooks'],
-  ['ValidatingWebhookConfiguration', 'webhooks'],
-  ['ValidatingAdmissionPolicy', 'webhooks'],
-  ['ValidatingAdmissionPolicyBinding', 'webhooks'],
-];
-const kindRank = new Map(KIND_STAGE.map(([k], i) => [k, i]));
-const kindStage = new Map(KIND_STAGE);
-
-/** The stage of an object. Kinds we do not know (Istio config resources and the like) go with config, after the CRDs. */
-export function stageOf(o: Pick<K8sObject, 'kind'>): Stage {
-  return kindStage.get(o.kind) ?? 'config';
-}
-
-export function stageIndex(o: Pick<K8sObject, 'kind'>): number {
-  return STAGES.indexOf(stageOf(o));
-}
+export { STAGES, type Stage };
 
 function cmp(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
@@ -48,8 +13,8 @@ function cmp(a: string, b: string): number {
 
 export function compareObjects(a: K8sObject, b: K8sObject): number {
   return (
-    stageIndex(a) - stageIndex(b) ||
-    (kindRank.get(a.kind) ?? KIND_STAGE.length) - (kindRank.get(b.kind) ?? KIND_STAGE.length) ||
+    stageIndex(a.kind) - stageIndex(b.kind) ||
+    kindRank(a.kind) - kindRank(b.kind) ||
     cmp(a.kind, b.kind) ||
     cmp(a.metadata?.namespace ?? '', b.metadata?.namespace ?? '') ||
     cmp(a.metadata?.name ?? '', b.metadata?.name ?? '') ||
@@ -65,5 +30,5 @@ export function sortObjects(objects: K8sObject[]): K8sObject[] {
 /** Objects grouped by stage, in stage order; empty stages omitted. */
 export function byStage(objects: K8sObject[]): Array<{ stage: Stage; objects: K8sObject[] }> {
   const sorted = sortObjects(objects);
-  return STAGES.map((stage) => ({ stage, objects: sorted.filter((o) => stageOf(o) === stage) })).filter((s) => s.objects.length > 0);
+  return STAGES.map((stage) => ({ stage, objects: sorted.filter((o) => stageOf(o.kind) === stage) })).filter((s) => s.objects.length > 0);
 }

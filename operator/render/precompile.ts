@@ -179,7 +179,7 @@ async function produceCodeCaches(): Promise<void> {
   const { resolveIstioOperator } = await import('../api/resolve.js');
   const { render } = await import('./index.js');
   const { toYamlStream } = await import('./serialize.js');
-  for (const profile of ['default', 'demo', 'minimal']) toYamlStream(render(resolveIstioOperator({ sets: [`profile=${profile}`] }).iop).objects);
+  for (const profile of ['default', 'demo', 'minimal']) toYamlStream(render(resolveIstioOperator({ sets: [`profile=${profile}`] }).install).objects);
   process.stdout.write(`${writeCodeCaches().length}\n`);
 }
 

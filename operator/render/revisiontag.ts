@@ -1,4 +1,5 @@
 import { renderTemplate } from './engine.js';
+import { DEFAULT_TAG, DEFAULT_VALIDATOR, tagServiceName, tagWebhookName } from '../api/names.js';
 import type { K8sObject } from '../api/types.js';
 
 // The objects of one revision tag, from the same template the pilot component renders declared tags with
@@ -21,6 +22,14 @@ export interface TagTarget {
   validationFailurePolicy?: string;
 }
 
+/** What the tag template prints of each tag: its names, decided by the names module. */
+export function tagViews(tags: unknown, namespace: string) {
+  return (Array.isArray(tags) ? tags : []).map((t) => {
+    const tag = String(t);
+    return { tag, webhookName: tagWebhookName(tag, namespace), serviceName: tagServiceName(tag), isDefault: tag === DEFAULT_TAG };
+  });
+}
+
 export function renderRevisionTag(tag: string, target: TagTarget): K8sObject[] {
   const hook = target.injector.webhooks?.[0] ?? {};
   const cc = hook.clientConfig ?? {};
@@ -28,11 +37,12 @@ export function renderRevisionTag(tag: string, target: TagTarget): K8sObject[] {
     namespace: target.namespace,
     pilot: {
       values: {
-        revisionTags: [tag],
         global: { operatorManageWebhooks: false },
         sidecarInjectorWebhook: { reinvocationPolicy: hook.reinvocationPolicy ?? 'Never' },
         base: { validationFailurePolicy: target.validationFailurePolicy },
       },
+      tags: tagViews([tag], target.namespace),
+      defaultValidatorName: DEFAULT_VALIDATOR,
       revValue: target.revision,
       name: cc.service?.name ?? 'istiod',
       webhookService: cc.service,

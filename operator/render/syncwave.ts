@@ -1,5 +1,5 @@
 import type { K8sObject } from '../api/types.js';
-import { STAGES, stageIndex } from './order.js';
+import { STAGES, stageIndex } from '../api/kinds.js';
 
 // Argo CD applies a sync wave only after every object of the waves before it is healthy, so giving each
 // apply stage its own wave makes Argo CD follow the order install uses (order.ts decides it, once): CRDs
@@ -17,7 +17,7 @@ export const FIRST_WAVE = -1;
 
 /** The sync wave of an object: its apply stage, counted from FIRST_WAVE. */
 export function syncWave(o: Pick<K8sObject, 'kind'>): number {
-  return FIRST_WAVE + stageIndex(o);
+  return FIRST_WAVE + stageIndex(o.kind);
 }
 
 /** The waves, by stage, as documentation and tests show them. */

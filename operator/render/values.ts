@@ -4,10 +4,12 @@ import { cachedParse } from '../buildcache.js';
 import { manifestsDir } from '../paths.js';
 import { InputError, type FieldIssue, type Warning } from '../api/errors.js';
 import { clone, isMap, mergeSpec } from '../api/merge.js';
-import type { CaMode, CaSpec, ComponentSpec, ComponentsSpec, GatewaySpec, IstioOperator, Values } from '../api/types.js';
+import type { CaMode, CaSpec, ComponentSpec, ComponentsSpec, GatewaySpec, Values } from '../api/types.js';
+import type { ResolvedInstall } from '../api/install.js';
+import { revLabel, revSuffix } from '../api/names.js';
 import type { CaContext, ComponentKey, GatewayContext, RenderContext } from './context.js';
 import { COMPATIBILITY_VERSIONS, VALUE_PROFILES, compatibilityValues } from './valueProfiles.js';
-import { ztunnelName } from './components/ztunnel.js';
+import { ztunnelName } from '../api/names.js';
 
 // From a merged IstioOperator to one RenderContext per thing to render. This is the one place where
 // spec-level settings become values, so templates never look at the IstioOperator itself.
@@ -50,8 +52,8 @@ const GATEWAY_TYPES = {
 const CA_MODES: CaMode[] = ['istiod', 'operator', 'provided', 'external'];
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 
-export function buildContexts(iop: IstioOperator): Contexts {
-  const spec = iop.spec ?? {};
+export function buildContexts(install: ResolvedInstall): Contexts {
+  const spec = install.iop.spec;
   const warnings: Warning[] = [];
   const issues: FieldIssue[] = [];
   const user = merge(spec.values, spec.unvalidatedValues);
@@ -85,8 +87,9 @@ export function buildContexts(iop: IstioOperator): Contexts {
   };
   set('global.hub', spec.hub);
   set('global.tag', spec.tag === undefined || spec.tag === null ? undefined : String(spec.tag));
-  set('global.istioNamespace', spec.namespace);
-  set('revision', spec.revision);
+  // The install's revision and Istio namespace, decided once (api/install.ts), are what the templates read.
+  set('global.istioNamespace', install.istioNamespace);
+  set('revision', install.revision);
   if (spec.compatibilityVersion) set('compatibilityVersion', String(spec.compatibilityVersion));
   set('pilot.hub', comps.pilot?.hub);
   set('pilot.tag', comps.pilot?.tag === undefined ? undefined : String(comps.pilot.tag));
@@ -99,8 +102,8 @@ export function buildContexts(iop: IstioOperator): Contexts {
   const meshConfig = merge(values.meshConfig, spec.meshConfig) as Record<string, unknown>;
   values.meshConfig = meshConfig;
 
-  const revision = String(values.revision ?? '');
-  const istioNamespace = String(values.global?.istioNamespace || 'istio-system');
+  const revision = install.revision;
+  const istioNamespace = install.istioNamespace;
   const version = String(values.global?.tag ?? '');
   const ca = caContext(spec.components?.ca, values, issues);
 
@@ -108,8 +111,8 @@ export function buildContexts(iop: IstioOperator): Contexts {
     values,
     meshConfig,
     revision,
-    rev: revision || 'default',
-    revSuffix: revision ? `-${revision}` : '',
+    rev: revLabel(revision),
+    revSuffix: revSuffix(revision),
     istioNamespace,
     version,
     ca,
@@ -179,7 +182,7 @@ function nodeAgentValues(values: Values, user: Values, comps: ComponentsSpec): v
   }
   if (comps.cni?.enabled === true && user.pilot?.cni?.enabled === undefined) setPath(values, 'pilot.cni.enabled', true);
   if (comps.ztunnel?.enabled === true) {
-    if (!values.pilot?.trustedZtunnelName) setPath(values, 'pilot.trustedZtunnelName', ztunnelName(values));
+    if (!values.pilot?.trustedZtunnelName) setPath(values, 'pilot.trustedZtunnelName', ztunnelName(values.ztunnel?.resourceName));
     if (!values.pilot?.trustedZtunnelNamespace && comps.ztunnel.namespace) setPath(values, 'pilot.trustedZtunnelNamespace', comps.ztunnel.namespace);
   }
 }

@@ -1,12 +1,14 @@
 import type { KubeClient } from '../apply/client.js';
-import { LABEL_OWNER_NAME, LABEL_OWNER_NAMESPACE } from '../render/labels.js';
-import { REV_LABEL, revisionUsage, revLabelValue, type MetaLike, type PodLike, type RevisionUsage } from './usage.js';
+
+import { revLabel } from '../api/names.js';
+import { revisionUsage, type MetaLike, type PodLike, type RevisionUsage } from './usage.js';
+import { LABEL_OWNER_NAME, LABEL_OWNER_NAMESPACE, LABEL_REVISION } from '../api/labels.js';
 
 // The one reader of "who uses a revision" in a live cluster: uninstall, the operator's finalizer and InUse
 // condition, `tag` and `upgrade` all call readUsage, so they can never disagree. Lists are bounded: pods are
 // paged and filtered server-side (finished pods and our own control-plane pods never leave the apiserver).
 
-export const TAG_LABEL = 'istio.io/tag';
+export const LABEL_TAG = 'istio.io/tag';
 const MWC = '/apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations';
 const PAGE = 500;
 
@@ -47,12 +49,17 @@ async function listAll(client: KubeClient, path: string, query: Record<string, s
 
 /** Revision tags in the cluster: the `istio.io/tag`-labelled injector webhooks. */
 export async function readTags(client: KubeClient): Promise<TagRef[]> {
-  const hooks = await listAll(client, MWC, { labelSelector: TAG_LABEL });
+  return tagsFrom((await listAll(client, MWC, { labelSelector: LABEL_TAG })).map((w) => w.metadata));
+}
+
+/** Revision tags from the metadata of the `istio.io/tag`-labelled webhooks (listed, or from a watch cache). */
+export function tagsFrom(hooks: MetaLike[]): TagRef[] {
   return hooks
+    .filter((w) => w.labels?.[LABEL_TAG])
     .map((w) => {
-      const l = w.metadata.labels ?? {};
+      const l = w.labels ?? {};
       const owner = l[LABEL_OWNER_NAME];
-      return { tag: l[TAG_LABEL]!, revision: l[REV_LABEL] || 'default', webhook: w.metadata.name, ...(owner ? { declaredBy: `${l[LABEL_OWNER_NAMESPACE] ?? ''}/${owner}` } : {}) };
+      return { tag: l[LABEL_TAG]!, revision: l[LABEL_REVISION] || 'default', webhook: w.name, ...(owner ? { declaredBy: `${l[LABEL_OWNER_NAMESPACE] ?? ''}/${owner}` } : {}) };
     })
     .sort((a, b) => a.tag.localeCompare(b.tag) || a.webhook.localeCompare(b.webhook));
 }
@@ -106,7 +113,7 @@ export async function readUsage(client: KubeClient, revision: string, opts: Read
     return usageFrom(await readSnapshot(client), revision, opts);
   } catch (e) {
     const rev = revision === 'default' ? '' : revision;
-    return { revision: rev, inUse: true, namespaces: [], pods: [], tags: [], unknown: `cannot tell whether revision ${revLabelValue(rev)} is in use (${(e as Error).message}); treating it as in use` };
+    return { revision: rev, inUse: true, namespaces: [], pods: [], tags: [], unknown: `cannot tell whether revision ${revLabel(rev)} is in use (${(e as Error).message}); treating it as in use` };
   }
 }
 
@@ -118,21 +125,21 @@ export interface UsageReason {
 
 /** Each user of `u` with the label or tag that makes it one: what a refusal prints. */
 export function explainUsage(snap: ClusterSnapshot, u: ClusterUsage): UsageReason[] {
-  const rev = revLabelValue(u.revision);
+  const rev = revLabel(u.revision);
   if (u.unknown) return [{ kind: 'Unknown', name: rev, why: u.unknown }];
   const via = (v: string) => (v === rev ? '' : ` (tag ${v} -> ${rev})`);
   const out: UsageReason[] = [];
   const nsByName = new Map(snap.namespaces.map((n) => [n.name, n]));
   for (const n of u.namespaces) {
     const l = nsByName.get(n)?.labels ?? {};
-    const v = l[REV_LABEL];
+    const v = l[LABEL_REVISION];
     out.push({ kind: 'Namespace', name: n, why: v !== undefined ? `labelled istio.io/rev=${v}${via(v)}` : `labelled istio-injection=enabled (default tag -> ${rev})` });
   }
   const podByKey = new Map(snap.pods.map((p) => [`${p.namespace ?? ''}/${p.name}`, p]));
   for (const k of u.pods) {
     const p = podByKey.get(k);
-    const a = p?.annotations?.[REV_LABEL];
-    const v = a ?? p?.labels?.[REV_LABEL];
+    const a = p?.annotations?.[LABEL_REVISION];
+    const v = a ?? p?.labels?.[LABEL_REVISION];
     out.push({ kind: 'Pod', name: k, why: v !== undefined ? `${a !== undefined ? 'annotated' : 'labelled'} istio.io/rev=${v}${via(v)}` : `labelled sidecar.istio.io/inject=true (default tag -> ${rev})` });
   }
   for (const t of u.tags) {

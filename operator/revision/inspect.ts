@@ -2,7 +2,9 @@ import type { KubeClient } from '../apply/client.js';
 import { readSnapshot, tagMap, usageFrom, type ClusterSnapshot } from './cluster.js';
 import { planUpgrade, revisionForVersion, type InstalledRevision, type UpgradePlan } from './plan.js';
 import { readRevisions, type LiveRevision } from './tags.js';
-import { DEFAULT_TAG, INJECTION_LABEL, REV_LABEL, revLabelValue } from './usage.js';
+import { revLabel } from '../api/names.js';
+import { LABEL_INJECTION, LABEL_REVISION } from '../api/labels.js';
+import { DEFAULT_TAG } from '../api/names.js';
 
 // Reads the cluster for `upgrade plan` and `upgrade status`; the decisions stay in plan.ts and usage.ts.
 
@@ -21,14 +23,14 @@ export async function readClusterView(client: KubeClient, istioNamespace?: strin
     client.request<{ gitVersion?: string }>('GET', '/version'),
     readRevisions(client),
     readSnapshot(client),
-    client.request<{ items: Array<Record<string, any>> }>('GET', '/apis/apps/v1/deployments', { query: { labelSelector: `${REV_LABEL},app!=istiod` } }),
+    client.request<{ items: Array<Record<string, any>> }>('GET', '/apis/apps/v1/deployments', { query: { labelSelector: `${LABEL_REVISION},app!=istiod` } }),
     client.request<{ items: Array<Record<string, any>> }>('GET', '/apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations'),
   ]);
   const gateways = new Map<string, string[]>();
   for (const d of deploys?.items ?? []) {
     const l = d.metadata.labels ?? {};
     if (!/gateway/.test(`${l.istio ?? ''} ${l.app ?? ''} ${d.metadata.name}`)) continue;
-    const rev = l[REV_LABEL] as string;
+    const rev = l[LABEL_REVISION] as string;
     gateways.set(rev, [...(gateways.get(rev) ?? []), `${d.metadata.namespace}/${d.metadata.name}`]);
   }
   const mine = istioNamespace ? revisions.filter((r) => r.namespace === istioNamespace) : revisions;
@@ -44,7 +46,7 @@ export function overlappingWebhooks(hooks: Array<Record<string, any>>, revision:
       if (!onPods) continue;
       const exprs = [...(w.namespaceSelector?.matchExpressions ?? []), ...(w.objectSelector?.matchExpressions ?? [])];
       const labels = { ...(w.namespaceSelector?.matchLabels ?? {}), ...(w.objectSelector?.matchLabels ?? {}) };
-      const names = exprs.some((e: any) => e.key === REV_LABEL && e.operator === 'In' && (e.values ?? []).includes(revision)) || labels[REV_LABEL] === revision;
+      const names = exprs.some((e: any) => e.key === LABEL_REVISION && e.operator === 'In' && (e.values ?? []).includes(revision)) || labels[LABEL_REVISION] === revision;
       const everything = /sidecar-injector/.test(w.name ?? '') && exprs.length === 0 && Object.keys(labels).length === 0;
       if (names || everything) {
         out.push(`MutatingWebhookConfiguration ${c.metadata.name} (webhook ${w.name}${everything ? ', no selector: every pod' : `, selects istio.io/rev=${revision}`})`);
@@ -94,9 +96,9 @@ export interface UpgradeStatus {
 /** Which revision a namespace's new pods get (label value resolved through tags), or undefined. */
 function selectedRevision(labels: Record<string, string> | undefined, tags: Record<string, string>): string | undefined {
   const l = labels ?? {};
-  const v = l[REV_LABEL] ?? (l[INJECTION_LABEL] === 'enabled' ? DEFAULT_TAG : undefined);
+  const v = l[LABEL_REVISION] ?? (l[LABEL_INJECTION] === 'enabled' ? DEFAULT_TAG : undefined);
   if (v === undefined) return undefined;
-  return v in tags ? revLabelValue(tags[v]!) : v;
+  return v in tags ? revLabel(tags[v]!) : v;
 }
 
 export function upgradeStatus(view: ClusterView): UpgradeStatus {
@@ -108,9 +110,9 @@ export function upgradeStatus(view: ClusterView): UpgradeStatus {
   const nsLabels = new Map(view.snapshot.namespaces.map((n) => [n.name, n.labels]));
   const toRestart: UpgradeStatus['toRestart'] = [];
   for (const p of view.snapshot.pods) {
-    const v = p.annotations?.[REV_LABEL] ?? p.labels?.[REV_LABEL];
+    const v = p.annotations?.[LABEL_REVISION] ?? p.labels?.[LABEL_REVISION];
     if (v === undefined) continue;
-    const runs = v in tags ? revLabelValue(tags[v]!) : v;
+    const runs = v in tags ? revLabel(tags[v]!) : v;
     const selected = selectedRevision(nsLabels.get(p.namespace ?? ''), tags);
     if (selected && selected !== runs) toRestart.push({ pod: `${p.namespace}/${p.name}`, runs, selected });
   }

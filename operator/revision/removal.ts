@@ -1,7 +1,8 @@
 import type { KubeClient } from '../apply/client.js';
-import type { Owner } from '../apply/owner.js';
+
 import { planUninstall, uninstall, type UninstallOptions, type UninstallPlan, type UninstallResult } from '../apply/uninstall.js';
 import { explainUsage, readSnapshot, usageFrom, type ClusterSnapshot, type UsageReason } from './cluster.js';
+import { type Owner } from '../api/owner.js';
 
 // Guarded removal: a revision that namespaces, pods or revision tags still use is refused unless forced,
 // because removing it breaks injection for those workloads. The apply layer only deletes; this decides.

@@ -3,9 +3,10 @@ import { Resources, refOf, refString, type ObjectRef } from '../apply/resources.
 import { applyObject, type ObjectResult } from '../apply/ssa.js';
 import type { K8sObject } from '../api/types.js';
 import { renderRevisionTag } from '../render/revisiontag.js';
-import { LABEL_VERSION } from '../render/labels.js';
-import { readSnapshot, readTags, TAG_LABEL, usageFrom, type TagRef } from './cluster.js';
-import { DEFAULT_TAG, REV_LABEL } from './usage.js';
+
+import { readSnapshot, readTags, usageFrom, type TagRef } from './cluster.js';
+import { LABEL_REVISION, LABEL_TAG, LABEL_VERSION } from '../api/labels.js';
+import { DEFAULT_ISTIO_NAMESPACE, DEFAULT_TAG, DEFAULT_VALIDATOR, TAG_SERVICE_PREFIX } from '../api/names.js';
 
 // Revision tags: a stable name (`prod`) that namespaces label themselves with, pointing at one revision. A tag
 // is the `istio-revision-tag-<tag>` injector webhook (plus the `istiod-revision-tag-<tag>` Service, and for
@@ -14,8 +15,8 @@ import { DEFAULT_TAG, REV_LABEL } from './usage.js';
 // built from the live revision's injector, so both paths produce one shape.
 
 const MWC = '/apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations';
-/** Leaves room for the `istiod-revision-tag-` Service prefix within the 63 characters of a Service name. */
-const MAX_TAG = 63 - 'istiod-revision-tag-'.length;
+/** Leaves room for the tag Service's prefix within the 63 characters of a Service name. */
+const MAX_TAG = 63 - TAG_SERVICE_PREFIX.length;
 
 export class TagError extends Error {
   constructor(message: string) {
@@ -42,19 +43,19 @@ export interface LiveRevision {
 
 /** Installed revisions: one per revision injector webhook (the tag webhooks excluded). */
 export async function readRevisions(client: KubeClient): Promise<LiveRevision[]> {
-  const list = await client.request<{ items: Array<Record<string, any>> }>('GET', MWC, { query: { labelSelector: `app=sidecar-injector,!${TAG_LABEL}` } });
+  const list = await client.request<{ items: Array<Record<string, any>> }>('GET', MWC, { query: { labelSelector: `app=sidecar-injector,!${LABEL_TAG}` } });
   const out: LiveRevision[] = [];
   for (const w of list?.items ?? []) {
     const l = w.metadata.labels ?? {};
     const cc = w.webhooks?.[0]?.clientConfig ?? {};
-    const namespace = cc.service?.namespace ?? 'istio-system';
+    const namespace = cc.service?.namespace ?? DEFAULT_ISTIO_NAMESPACE;
     let version = l[LABEL_VERSION] ?? '';
     if (!version && cc.service?.name) {
       const d = await client.request<Record<string, any>>('GET', `/apis/apps/v1/namespaces/${encodeURIComponent(namespace)}/deployments/${encodeURIComponent(cc.service.name)}`, { allow404: true });
       const image: string = d?.spec?.template?.spec?.containers?.[0]?.image ?? '';
       version = image.includes(':') ? image.slice(image.lastIndexOf(':') + 1) : '';
     }
-    out.push({ revision: l[REV_LABEL] || DEFAULT_TAG, version, namespace, injector: w });
+    out.push({ revision: l[LABEL_REVISION] || DEFAULT_TAG, version, namespace, injector: w });
   }
   return out.sort((a, b) => a.revision.localeCompare(b.revision));
 }
@@ -139,7 +140,7 @@ export async function setTag(client: KubeClient, opts: TagSetOptions): Promise<T
 }
 
 async function namespacesLabelled(client: KubeClient, value: string): Promise<string[]> {
-  const l = await client.request<{ items: Array<Record<string, any>> }>('GET', '/api/v1/namespaces', { query: { labelSelector: `${REV_LABEL}=${value}` } });
+  const l = await client.request<{ items: Array<Record<string, any>> }>('GET', '/api/v1/namespaces', { query: { labelSelector: `${LABEL_REVISION}=${value}` } });
   return (l?.items ?? []).map((n) => n.metadata.name as string);
 }
 
@@ -176,15 +177,15 @@ export async function removeTag(client: KubeClient, opts: TagRemoveOptions): Pro
     removed.push(ref);
   };
   for (const t of tags) await del({ apiVersion: 'admissionregistration.k8s.io/v1', kind: 'MutatingWebhookConfiguration', name: t.webhook }, `${MWC}/${encodeURIComponent(t.webhook)}`);
-  const svcs = await client.request<{ items: Array<Record<string, any>> }>('GET', '/api/v1/services', { query: { labelSelector: `${TAG_LABEL}=${tag}` } });
+  const svcs = await client.request<{ items: Array<Record<string, any>> }>('GET', '/api/v1/services', { query: { labelSelector: `${LABEL_TAG}=${tag}` } });
   for (const s of svcs?.items ?? []) {
     await del({ apiVersion: 'v1', kind: 'Service', namespace: s.metadata.namespace, name: s.metadata.name }, `/api/v1/namespaces/${encodeURIComponent(s.metadata.namespace)}/services/${encodeURIComponent(s.metadata.name)}`);
   }
   if (tag === DEFAULT_TAG) {
-    const vwc = '/apis/admissionregistration.k8s.io/v1/validatingwebhookconfigurations/istiod-default-validator';
+    const vwc = `/apis/admissionregistration.k8s.io/v1/validatingwebhookconfigurations/${DEFAULT_VALIDATOR}`;
     const live = await client.request<Record<string, any>>('GET', vwc, { allow404: true });
-    if (live && live.metadata?.labels?.[TAG_LABEL] === DEFAULT_TAG) {
-      await del({ apiVersion: 'admissionregistration.k8s.io/v1', kind: 'ValidatingWebhookConfiguration', name: 'istiod-default-validator' }, vwc);
+    if (live && live.metadata?.labels?.[LABEL_TAG] === DEFAULT_TAG) {
+      await del({ apiVersion: 'admissionregistration.k8s.io/v1', kind: 'ValidatingWebhookConfiguration', name: DEFAULT_VALIDATOR }, vwc);
     }
   }
   const declaredBy = tags.find((t) => t.declaredBy)?.declaredBy;

@@ -49,7 +49,7 @@ export const installSection = {
           const iop = { apiVersion: 'install.istio.io/v1alpha1', kind: 'IstioOperator', metadata: { name: `bench-${id}`, namespace: ns }, spec: { profile: 'demo', namespace: ns, revision: rev, values: { global: { istioNamespace: ns } } } };
           const iopFile = path.join(tmp, `${id}.json`);
           fs.writeFileSync(iopFile, JSON.stringify(iop));
-          const objects = render(resolveIstioOperator({ files: [{ name: iopFile, text: JSON.stringify(iop) }] }).iop).objects;
+          const objects = render(resolveIstioOperator({ files: [{ name: iopFile, text: JSON.stringify(iop) }] }).install).objects;
           const yamlFile = path.join(tmp, `${id}.yaml`);
           fs.writeFileSync(yamlFile, toYamlStream(objects));
           // Cleanup must never delete the CRDs: every install in the cluster shares them.

@@ -5,6 +5,7 @@ import { performance } from 'node:perf_hooks';
 import { packageRoot } from '../../operator/paths.js';
 import { operatorSection } from './operator.js';
 import { installSection } from './install.js';
+import { podsSection } from './pods.js';
 
 // `npm run bench`: figures for the issue's performance targets, printed next to the targets.
 // Not a CI gate (timings on a shared 2-core machine are noisy); a section prints its numbers and a verdict.
@@ -53,7 +54,7 @@ const inProcess: Section = {
         const t0 = performance.now();
         const r = resolveIstioOperator({ sets: [`profile=${profile}`] });
         const t1 = performance.now();
-        const objects = render(r.iop).objects;
+        const objects = render(r.install).objects;
         const t2 = performance.now();
         const text = toYamlStream(objects);
         const t3 = performance.now();
@@ -107,7 +108,7 @@ function coldRender(profile: string): ColdRender | undefined {
     `const { toYamlStream } = await import(${url('../../operator/render/serialize.js')});`,
     'const t1 = performance.now();',
     'const c0 = process.cpuUsage();',
-    `toYamlStream(render(resolveIstioOperator({ sets: [${JSON.stringify(`profile=${profile}`)}] }).iop).objects);`,
+    `toYamlStream(render(resolveIstioOperator({ sets: [${JSON.stringify(`profile=${profile}`)}] }).install).objects);`,
     'const t2 = performance.now();',
     'const c = process.cpuUsage(c0);',
     'console.log(JSON.stringify({ importMs: t1 - t0, firstMs: t2 - t1, firstCpuMs: (c.user + c.system) / 1000 }));',
@@ -167,7 +168,7 @@ const wholeProcess: Section = {
   },
 };
 
-export const SECTIONS: Section[] = [inProcess, wholeProcess, installSection, operatorSection];
+export const SECTIONS: Section[] = [inProcess, wholeProcess, installSection, operatorSection, podsSection];
 
 function clusterConfigured(): string | undefined {
   return process.env.ISTIO_OPERATOR_TEST_KUBECONFIG || process.env.KUBECONFIG || undefined;

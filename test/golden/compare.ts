@@ -375,7 +375,7 @@ export async function renderInput(input: { files?: Array<{ name: string; text: s
   const { resolveIstioOperator } = await import('../../operator/api/resolve.js');
   const { render } = await import('../../operator/render/index.js');
   const resolved = resolveIstioOperator(input);
-  const out = render(resolved.iop);
+  const out = render(resolved.install);
   const warnings = [...resolved.warnings, ...out.warnings].map((w) => `${w.path ? w.path + ': ' : ''}${w.message}`);
   return { objects: out.objects as Obj[], warnings };
 }

@@ -235,7 +235,7 @@ test('YAML injection: mesh config string', async (t) => {
 
 test('resolve keeps an injected string as data in the IstioOperator', async (t) => {
   const r = await resolveOnly({ files: [iop({ profile: 'default', meshConfig: { accessLogFormat: EVIL } })] });
-  t.is(r.iop.spec?.meshConfig?.accessLogFormat, EVIL);
+  t.is(r.install.iop.spec?.meshConfig?.accessLogFormat, EVIL);
 });
 
 test('YAML injection: a --set value is one string, never parsed into structure', async (t) => {

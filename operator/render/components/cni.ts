@@ -3,6 +3,7 @@ import type { Values } from '../../api/types.js';
 import type { RenderContext } from '../context.js';
 import { renderComponentTemplates } from '../engine.js';
 import type { K8sObject } from '../../api/types.js';
+import { CNI_DAEMONSET, CNI_NAME } from '../../api/names.js';
 import { gracePeriod, imageOf, logLevel, networkPolicy, resourceQuota } from './nodeagent.js';
 import { asList, asMap, fieldRef, hasEntries, isMap, stringMap } from './util.js';
 
@@ -11,8 +12,6 @@ import { asList, asMap, fieldRef, hasEntries, isMap, stringMap } from './util.js
 // when asked, a ResourceQuota and a NetworkPolicy. Like every component here, this file decides names, lists and
 // conditions; the templates in manifests/cni only lay them out.
 
-export const CNI_NAME = 'istio-cni';
-export const CNI_DAEMONSET = `${CNI_NAME}-node`;
 
 export function renderCni(ctx: RenderContext): K8sObject[] {
   return renderComponentTemplates('cni', { cni: cniView(ctx) });

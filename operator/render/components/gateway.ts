@@ -3,6 +3,7 @@ import { COMPONENTS, type RenderContext } from '../context.js';
 import { renderComponentTemplates, truthy } from '../engine.js';
 import type { K8sObject } from '../../api/types.js';
 import { asList, asMap, fieldRef, isMap } from './util.js';
+import { istiodAddress } from '../../api/names.js';
 
 // One named ingress or egress gateway (Istio's legacy `gateways` charts): Deployment, Service, ServiceAccount,
 // SDS Role/RoleBinding, HPA, PDB and, when asked, a NetworkPolicy. The templates in manifests/gateway read the
@@ -61,7 +62,7 @@ export function gatewayView(ctx: RenderContext) {
 
   // A gateway follows the istiod of its revision: discovery and certificates come from istiod<-rev> unless the
   // install points proxies at another CA (global.caAddress, which the external CA mode sets).
-  const istiod = `istiod${ctx.revSuffix}.${ctx.istioNamespace || global.istioNamespace || 'istio-system'}.svc:15012`;
+  const istiod = istiodAddress(ctx.revision, ctx.istioNamespace);
   const caAddress: string = global.caAddress || (ctx.ca?.mode === 'external' && ctx.ca.address) || istiod;
   const pilotCertProvider: string = global.pilotCertProvider || 'istiod';
   const mesh = ctx.meshConfig ?? {};

@@ -3,7 +3,23 @@ import type { Values } from '../../api/types.js';
 import type { RenderContext } from '../context.js';
 import { readManifestText, renderComponentTemplates } from '../engine.js';
 import type { K8sObject } from '../../api/types.js';
-import { ztunnelName } from './ztunnel.js';
+import { tagViews } from '../revisiontag.js';
+import {
+  DEFAULT_VALIDATOR,
+  injectorConfigMapName,
+  injectorWebhookName,
+  istiodAddress,
+  istiodClusterRoleName,
+  istiodName,
+  gatewayControllerRoleName,
+  jwksConfigMapName,
+  meshConfigMapName,
+  readerClusterRoleName,
+  revLabel,
+  validatorWebhookName,
+  valuesConfigMapName,
+  ztunnelName,
+} from '../../api/names.js';
 
 // istiod and everything that ships with it. The templates in manifests/pilot read a `pilot` view computed here:
 // names (the one place that decides revisioned names of this component), values with fallbacks filled in, and the
@@ -40,11 +56,9 @@ export function pilotView(ctx: RenderContext) {
   const v: Values = values.pilot ?? {};
   const g: Values = values.global ?? {};
   const rev = ctx.revision;
-  const name = `istiod${ctx.revSuffix}`;
+  const name = istiodName(rev);
   const ns = ctx.namespace;
-  // Istio names the per-namespace cluster objects <base>[-<revision>]-<namespace>.
-  const clusterSuffix = `${ctx.revSuffix}-${ns}`;
-  const revValue = rev || 'default';
+  const revValue = revLabel(rev);
   const chartText = prettyJson(chartValues(values, ctx));
 
   return {
@@ -52,16 +66,17 @@ export function pilotView(ctx: RenderContext) {
     v,
     name,
     serviceAccountName: name,
-    meshConfigMapName: `istio${ctx.revSuffix}`,
-    injectorConfigMapName: `istio-sidecar-injector${ctx.revSuffix}`,
-    valuesConfigMapName: `values${ctx.revSuffix}`,
-    jwksConfigMapName: `pilot-jwks-extra-cacerts${ctx.revSuffix}`,
-    clusterRoleName: `istiod-clusterrole${clusterSuffix}`,
-    gatewayControllerRoleName: `istiod-gateway-controller${clusterSuffix}`,
-    readerRoleName: `istio-reader-clusterrole${clusterSuffix}`,
-    // The injector webhook is cluster-wide; Istio only adds the namespace when it is not the usual one.
-    mutatingWebhookName: `istio-sidecar-injector${ctx.revSuffix}${ns === 'istio-system' ? '' : `-${ns}`}`,
-    validatingWebhookName: `istio-validator${ctx.revSuffix}-${ctx.istioNamespace}`,
+    meshConfigMapName: meshConfigMapName(rev),
+    injectorConfigMapName: injectorConfigMapName(rev),
+    valuesConfigMapName: valuesConfigMapName(rev),
+    jwksConfigMapName: jwksConfigMapName(rev),
+    clusterRoleName: istiodClusterRoleName(rev, ns),
+    gatewayControllerRoleName: gatewayControllerRoleName(rev, ns),
+    readerRoleName: readerClusterRoleName(rev, ns),
+    mutatingWebhookName: injectorWebhookName(rev, ns),
+    tags: tagViews(values.revisionTags, ns),
+    defaultValidatorName: DEFAULT_VALIDATOR,
+    validatingWebhookName: validatorWebhookName(rev, ctx.istioNamespace),
     revValue,
     /** Revisioned installs select their own pods by revision so the default istiod never picks up a canary's pods. */
     podSelector: rev ? { app: 'istiod', 'istio.io/rev': rev } : { istio: 'pilot' },
@@ -152,7 +167,7 @@ function pdbSpec(values: Values) {
 /** Istio's mesh defaults for this istiod, under the user's mesh config (which wins field by field). */
 export function meshConfig(ctx: RenderContext, values: Values): Record<string, unknown> {
   const g: Values = values.global ?? {};
-  const defaultConfig: Record<string, unknown> = { discoveryAddress: `istiod${ctx.revSuffix}.${ctx.namespace}.svc:15012` };
+  const defaultConfig: Record<string, unknown> = { discoveryAddress: istiodAddress(ctx.revision, ctx.namespace) };
   if (g.meshID) defaultConfig.meshId = g.meshID;
   const variant = g.proxy?.variant || g.variant;
   if (variant) defaultConfig.image = { imageType: variant };
@@ -273,7 +288,7 @@ function chartValues(values: Values, ctx: RenderContext): Values {
   return {
     ...pilot,
     ...rest,
-    ztunnel: { resourceName: ztunnelName(values) },
+    ztunnel: { resourceName: ztunnelName(values.ztunnel?.resourceName) },
     // Gateway values belong to the gateway components; istiod itself reads only these two.
     gateways: { securityContext: gateways.securityContext ?? {}, seccompProfile: gateways.seccompProfile ?? {}, 'istio-ingressgateway': {}, 'istio-egressgateway': {} },
     meshConfig: ctx.meshConfig,

@@ -2,19 +2,13 @@ import type { Values } from '../../api/types.js';
 import type { RenderContext } from '../context.js';
 import { renderComponentTemplates } from '../engine.js';
 import type { K8sObject } from '../../api/types.js';
+import { istiodAddress, ZTUNNEL_DEFAULT_NAME, ztunnelName } from '../../api/names.js';
 import { gracePeriod, imageOf, networkPolicy, resourceQuota } from './nodeagent.js';
 import { asList, asMap, fieldRef, hasEntries, stringMap } from './util.js';
 
 // ztunnel (Istio's `ztunnel` chart): the ambient node proxy, a DaemonSet with its ServiceAccount and, when asked,
 // a ResourceQuota and a NetworkPolicy. ztunnel gets certificates for the pods of its node from istiod, which
 // trusts it by its ServiceAccount (istiod's CA_TRUSTED_NODE_ACCOUNTS, set from the same name in values.ts).
-
-export const ZTUNNEL_DEFAULT_NAME = 'ztunnel';
-
-/** Name of ztunnel's DaemonSet and ServiceAccount (values.ztunnel.resourceName): the account istiod trusts. */
-export function ztunnelName(values: Values | undefined): string {
-  return String(values?.ztunnel?.resourceName || ZTUNNEL_DEFAULT_NAME);
-}
 
 export function renderZtunnel(ctx: RenderContext): K8sObject[] {
   return renderComponentTemplates('ztunnel', { zt: ztunnelView(ctx) });
@@ -25,12 +19,12 @@ export function ztunnelView(ctx: RenderContext) {
   const values = ctx.values ?? {};
   const global: Values = values.global ?? {};
   const v: Values = values.ztunnel ?? {};
-  const name = ztunnelName(values);
+  const name = ztunnelName(values?.ztunnel?.resourceName);
   const namespace = ctx.namespace;
   const common = { 'app.kubernetes.io/name': ZTUNNEL_DEFAULT_NAME, 'app.kubernetes.io/part-of': 'istio' };
   const selector = { app: ZTUNNEL_DEFAULT_NAME };
   // The istiod of this revision serves both certificates and configuration, unless told otherwise.
-  const istiod = `istiod${ctx.revSuffix}.${ctx.istioNamespace}.svc:15012`;
+  const istiod = istiodAddress(ctx.revision, ctx.istioNamespace);
   const mesh = asMap(ctx.meshConfig);
 
   const env: Array<Record<string, unknown>> = [

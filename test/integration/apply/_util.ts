@@ -60,8 +60,7 @@ export function iopFile(t: ExecutionContext, namespace: string, profile: string,
 
 /** What the CLI renders for the same input, in-process. */
 export function rendered(file: string, sets: string[] = []): K8sObject[] {
-  const { iop } = resolveIstioOperator({ files: [{ name: file, text: fs.readFileSync(file, 'utf8') }], sets });
-  return render(iop).objects;
+  return render(resolveIstioOperator({ files: [{ name: file, text: fs.readFileSync(file, 'utf8') }], sets }).install).objects;
 }
 
 /** `N write requests` of the install summary. */

@@ -6,11 +6,12 @@ import os from 'node:os';
 import path from 'node:path';
 import test from 'ava';
 import yaml from 'js-yaml';
-import { LABEL_COMPONENT, LABEL_OWNER, LABEL_REV } from '../../../operator/apply/owner.js';
+
 import { canonical } from '../../../operator/apply/ssa.js';
 import type { K8sObject } from '../../../operator/render/index.js';
 import { createNamespace, kubectl, testKubeconfig, waitFor } from '../helpers/cluster.js';
 import { cleanupRevision, cli, iopFile, ownWrites, readAll, refs, rendered, versions, writesIn } from './_util.js';
+import { LABEL_COMPONENT, LABEL_OWNER_NAME, LABEL_REVISION } from '../../../operator/api/labels.js';
 
 /** Keys of the rendered objects whose content differs between two renders: what a change must write, and only that. */
 function affected(a: K8sObject[], b: K8sObject[]): string[] {
@@ -44,10 +45,10 @@ for (const profile of ['default', 'demo', 'minimal', 'ambient']) {
       if (o.kind === 'CustomResourceDefinition') {
         // Shared by every install: we apply no one owner's identity (see operator/apply/owner.ts).
         const ours = (l?.metadata?.managedFields ?? []).find((m: any) => m.manager === 'istio-operator' && m.operation === 'Apply');
-        t.falsy(ours?.fieldsV1?.['f:metadata']?.['f:labels']?.[`f:${LABEL_OWNER}`], `${o.metadata.name}: no owner label applied by us`);
+        t.falsy(ours?.fieldsV1?.['f:metadata']?.['f:labels']?.[`f:${LABEL_OWNER_NAME}`], `${o.metadata.name}: no owner label applied by us`);
       } else {
-        t.is(l?.metadata?.labels?.[LABEL_OWNER], inst.name, `${o.kind} ${o.metadata.name} owner label`);
-        t.is(l?.metadata?.labels?.[LABEL_REV], inst.revision, `${o.kind} ${o.metadata.name} revision label`);
+        t.is(l?.metadata?.labels?.[LABEL_OWNER_NAME], inst.name, `${o.kind} ${o.metadata.name} owner label`);
+        t.is(l?.metadata?.labels?.[LABEL_REVISION], inst.revision, `${o.kind} ${o.metadata.name} revision label`);
       }
       t.truthy(l?.metadata?.labels?.[LABEL_COMPONENT], `${o.kind} ${o.metadata.name} component label`);
       t.true((l?.metadata?.managedFields ?? []).some((m: any) => m.manager === 'istio-operator' && m.operation === 'Apply'), 'applied server-side by istio-operator');

@@ -1,10 +1,11 @@
 // `uninstall --purge` removes every istio-operator object and the Istio CRDs from the whole cluster, so it
 // runs on a control plane of its own: on the shared one it would pull CRDs from under the other test files.
 import test from 'ava';
-import { LABEL_OWNER } from '../../../operator/apply/owner.js';
+
 import { startControlPlane, type ControlPlane } from '../../cluster/controlplane.js';
 import { kubectl, uniqueName, waitFor } from '../helpers/cluster.js';
 import { cli, iopFile } from './_util.js';
+import { LABEL_OWNER_NAME } from '../../../operator/api/labels.js';
 
 let cp: ControlPlane;
 test.before(async () => {
@@ -28,7 +29,7 @@ test('uninstall --purge leaves no istio-operator object and no Istio CRD behind'
   t.is(r.code, 0, r.stderr);
   const kinds = 'customresourcedefinitions,mutatingwebhookconfigurations,validatingwebhookconfigurations,clusterroles,clusterrolebindings,deployments,services,serviceaccounts,configmaps,secrets,roles,rolebindings,horizontalpodautoscalers,poddisruptionbudgets';
   await waitFor('nothing labelled as ours', async () => {
-    const left = await kubectl(['get', kinds, '-A', '-l', LABEL_OWNER, '-o', 'name'], kc);
+    const left = await kubectl(['get', kinds, '-A', '-l', LABEL_OWNER_NAME, '-o', 'name'], kc);
     return left.code === 0 && left.stdout.trim() === '' ? true : undefined;
   }, { timeoutMs: 60_000 });
   const crds = await kubectl(['get', 'crd', '-o', 'name'], kc);

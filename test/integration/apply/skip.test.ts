@@ -4,7 +4,7 @@ import test from 'ava';
 import { writesOf } from '../../../operator/apply/client.js';
 import { install } from '../../../operator/apply/install.js';
 import { readInventory } from '../../../operator/apply/inventory.js';
-import { ownerOf } from '../../../operator/apply/owner.js';
+import { ownerOf } from '../../../operator/api/owner.js';
 import { refKey, refOf } from '../../../operator/apply/resources.js';
 import type { ObjectResult } from '../../../operator/apply/ssa.js';
 import { createNamespace } from '../helpers/cluster.js';
@@ -15,7 +15,7 @@ test.serial('skipped objects cost no request, stay unchanged and in the inventor
   const inst = iopFile(t, ns, 'minimal');
   cleanupRevision(t, inst.revision);
   const objects = rendered(inst.file);
-  const owner = ownerOf(objects, { name: inst.name, namespace: ns, rev: inst.revision });
+  const owner = ownerOf({ name: inst.name, namespace: ns }, inst.revision);
   const c = client();
   t.teardown(() => c.close());
 

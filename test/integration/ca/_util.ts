@@ -7,7 +7,8 @@ import os from 'node:os';
 import path from 'node:path';
 import type { ExecutionContext } from 'ava';
 import { resolveIstioOperator } from '../../../operator/api/resolve.js';
-import type { CaSpec, IstioOperator } from '../../../operator/api/types.js';
+import type { CaSpec } from '../../../operator/api/types.js';
+import type { ResolvedInstall } from '../../../operator/api/install.js';
 import { KubeClient } from '../../../operator/apply/client.js';
 import { kubectl, testKubeconfig } from '../helpers/cluster.js';
 
@@ -16,8 +17,8 @@ export function iopYaml(namespace: string, ca: CaSpec, name = 'ca-test'): string
   return JSON.stringify({ apiVersion: 'install.istio.io/v1alpha1', kind: 'IstioOperator', metadata: { name }, spec: { namespace, components: { ca } } });
 }
 
-export function iopFor(namespace: string, ca: CaSpec, name = 'ca-test'): IstioOperator {
-  return resolveIstioOperator({ files: [{ name: 'test.yaml', text: iopYaml(namespace, ca, name) }] }).iop;
+export function iopFor(namespace: string, ca: CaSpec, name = 'ca-test'): ResolvedInstall {
+  return resolveIstioOperator({ files: [{ name: 'test.yaml', text: iopYaml(namespace, ca, name) }] }).install;
 }
 
 export function client(t: ExecutionContext): KubeClient {

@@ -4,9 +4,10 @@ import { writesOf } from '../../../operator/apply/client.js';
 import { ANNOTATION_PHASE, ANNOTATION_RELOADED, ROOT_KEYS, prepareCa } from '../../../operator/ca/cluster.js';
 import { CACERTS_KEYS, ROOT_SECRET } from '../../../operator/ca/settings.js';
 import { render } from '../../../operator/render/index.js';
-import { LABEL_OWNER_NAME } from '../../../operator/render/labels.js';
+
 import { createNamespace, kubectl } from '../helpers/cluster.js';
 import { client, countCerts, createSecret, iopFor, later, minutes, openssl, secret, serialOf, verifies, writeFiles } from './_util.js';
+import { LABEL_OWNER_NAME } from '../../../operator/api/labels.js';
 
 // Mode operator against a real apiserver: the secrets as the cluster stores them are what istiod would
 // mount, so every check reads them back with kubectl and runs openssl on them.

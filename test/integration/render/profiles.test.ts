@@ -10,8 +10,8 @@ import { createNamespace, kubectl } from '../helpers/cluster.js';
 for (const profile of BUILTIN_PROFILES) {
   test(`profile ${profile}: every rendered object passes a server-side dry-run apply`, async (t) => {
     const ns = await createNamespace(t, `dry-${profile}`);
-    const { iop } = resolveIstioOperator({ sets: [`profile=${profile}`, `namespace=${ns}`, `values.global.istioNamespace=${ns}`, 'revision=dry'] });
-    const objects = render(iop).objects;
+    const { install } = resolveIstioOperator({ sets: [`profile=${profile}`, `namespace=${ns}`, `values.global.istioNamespace=${ns}`, 'revision=dry'] });
+    const objects = render(install).objects;
     if (profile === 'empty') {
       t.is(objects.length, 0);
       return;

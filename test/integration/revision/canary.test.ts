@@ -12,8 +12,8 @@ import { listInventories, type Inventory } from '../../../operator/apply/invento
 import { Resources, refString } from '../../../operator/apply/resources.js';
 import { readUsage } from '../../../operator/revision/cluster.js';
 import { isShared } from '../../../operator/apply/shared.js';
-import { install } from '../../../operator/apply/install.js';
-import { desiredFrom } from '../../../operator/cli/install.js';
+import { resolvedFrom } from '../../../operator/cli/install.js';
+import { applyInstall, prepareInstall } from '../../../operator/install/workflow.js';
 import { cli } from '../apply/_util.js';
 import { createNamespace, kubectl, testKubeconfig, uniqueName } from '../helpers/cluster.js';
 
@@ -64,8 +64,7 @@ function pod(ns: string, name: string, rev: string) {
  * default tag is cluster-wide, and other tests' namespaces labelled istio-injection=enabled must not land here.
  */
 async function installRevision(client: KubeClient, file: string): Promise<void> {
-  const d = desiredFrom({ filename: [file], set: [] });
-  await install(client, d.objects, { owner: d.owner, namespace: d.namespace, defaultTag: false });
+  await applyInstall(client, await prepareInstall(client, resolvedFrom({ filename: [file], set: [] })), { defaultTag: false });
 }
 
 async function ok(t: ExecutionContext, args: string[]): Promise<string> {
@@ -140,8 +139,8 @@ test('canary upgrade 1-29-0 -> 1-30-0: tag, move, replace pods, guarded removal,
   // The older revision applied again (a resync, a re-run): it never downgrades a shared object, nor touches 1-30-0.
   const newBefore = await versions(client, newInv);
   const readerBefore = (await client.request<Record<string, any>>('GET', `/api/v1/namespaces/${ns}/serviceaccounts/istio-reader-service-account`))?.metadata.resourceVersion;
-  const again = desiredFrom({ filename: [iop(t, ns, '1-29-0', '1.29.0')], set: [] });
-  const re = await install(client, again.objects, { owner: again.owner, namespace: again.namespace, defaultTag: false });
+  const again = await prepareInstall(client, resolvedFrom({ filename: [iop(t, ns, '1-29-0', '1.29.0')], set: [] }));
+  const { apply: re } = await applyInstall(client, again, { defaultTag: false });
   t.true(re.sharedNotes.some((n) => /newer than this revision's 1\.29\.0: left as is/.test(n)), re.sharedNotes.join('\n'));
   // Only its inventory is rewritten (it no longer lists the shared objects it left alone); nothing else.
   t.deepEqual(re.results.filter((r) => r.outcome !== 'unchanged').map((r) => refString(r.ref)), []);

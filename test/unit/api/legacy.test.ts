@@ -15,8 +15,8 @@ test('components citadel → ca with a warning; removed components warn with the
   t.regex(w, /spec\.components\.citadel: .*components\.ca/);
   for (const c of ['galley', 'policy', 'telemetry', 'sidecarInjector', 'nodeAgent']) t.regex(w, new RegExp(`spec\\.components\\.${c}: dropped: .+`), c);
   t.regex(w, /policy: .*AuthorizationPolicy/);
-  t.is(r.iop.spec!.components!.ca!.mode, 'istiod');
-  t.false('citadel' in r.iop.spec!.components!);
+  t.is(r.install.iop.spec!.components!.ca!.mode, 'istiod');
+  t.false('citadel' in r.install.iop.spec!.components!);
   t.notRegex(w, /unknown field/);
 });
 
@@ -30,7 +30,7 @@ test('values.global mtls.auto, controlPlaneSecurityEnabled, outboundTrafficPolic
   const r = resolveIstioOperator({
     files: [{ name: 'v.yaml', text: IOP + 'spec:\n  values:\n    global:\n      mtls: {auto: false, enabled: true}\n      controlPlaneSecurityEnabled: true\n      outboundTrafficPolicy: {mode: REGISTRY_ONLY}\n' }],
   });
-  const s = r.iop.spec!;
+  const s = r.install.iop.spec!;
   t.is(s.meshConfig!.enableAutoMtls, false);
   t.is(s.meshConfig!.outboundTrafficPolicy.mode, 'REGISTRY_ONLY');
   for (const k of ['mtls', 'controlPlaneSecurityEnabled', 'outboundTrafficPolicy']) t.false(k in s.values!.global, k);
@@ -70,7 +70,7 @@ test('reference v2beta1 inputs resolve and validate as autoscaling/v2', (t) => {
   const r = resolveIstioOperator({
     files: [{ name: 'a.yaml', text: IOP + 'spec:\n  components:\n    ingressGateways:\n    - name: istio-ingressgateway\n      enabled: true\n      k8s:\n        hpaSpec:\n          metrics:\n          - type: Resource\n            resource: {name: cpu, targetAverageUtilization: 70}\n' }],
   });
-  t.deepEqual(r.iop.spec!.components!.ingressGateways![0].k8s!.hpaSpec!.metrics[0].resource.target, { type: 'Utilization', averageUtilization: 70 });
+  t.deepEqual(r.install.iop.spec!.components!.ingressGateways![0].k8s!.hpaSpec!.metrics[0].resource.target, { type: 'Utilization', averageUtilization: 70 });
 });
 
 test('migrate keeps the user document (no profile merged in) and modernises it', (t) => {
@@ -84,7 +84,7 @@ test('values.istio_cni (before 1.24) becomes values.pilot.cni and values.cni.cha
   const r = resolveIstioOperator({
     files: [{ name: 'cni.yaml', text: IOP + 'spec:\n  components:\n    cni: {enabled: true}\n  values:\n    istio_cni: {enabled: true, chained: false}\n' }],
   });
-  const v = r.iop.spec!.values!;
+  const v = r.install.iop.spec!.values!;
   t.false('istio_cni' in v);
   t.is(v.pilot.cni.enabled, true);
   t.is(v.cni.chained, false);

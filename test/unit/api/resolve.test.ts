@@ -25,7 +25,7 @@ function issuesOf(fn: () => unknown): Array<{ path: string; message: string; hin
 const text = (is: Array<{ path: string; message: string; hint?: string }>) => is.map((i) => `${i.path}: ${i.message} (${i.hint ?? ''})`).join('\n');
 
 test('no input resolves to the default profile, with spec.profile kept and no metadata', (t) => {
-  const { iop, warnings } = resolveIstioOperator({});
+  const { install: { iop }, warnings } = resolveIstioOperator({});
   t.is(iop.spec!.profile, 'default');
   t.true(iop.spec!.components!.pilot!.enabled);
   t.is(iop.spec!.components!.ingressGateways![0].name, 'istio-ingressgateway');
@@ -34,7 +34,7 @@ test('no input resolves to the default profile, with spec.profile kept and no me
 });
 
 test('merge order: default < profile < files in order < --set in order', (t) => {
-  const { iop } = resolveIstioOperator({
+  const { install: { iop } } = resolveIstioOperator({
     files: [
       file('a.yaml', 'spec:\n  profile: demo\n  hub: from-a\n  tag: a\n  values:\n    pilot: {traceSampling: 1}\n'),
       file('b.yaml', 'spec:\n  hub: from-b\n  values:\n    pilot: {autoscaleEnabled: true}\n'),
@@ -52,18 +52,18 @@ test('merge order: default < profile < files in order < --set in order', (t) => 
 });
 
 test('--set profile and spec.profile as a file path', (t) => {
-  t.false(resolveIstioOperator({ sets: ['profile=minimal'] }).iop.spec!.components!.ingressGateways![0].enabled);
+  t.false(resolveIstioOperator({ sets: ['profile=minimal'] }).install.iop.spec!.components!.ingressGateways![0].enabled);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'iop-'));
   const p = path.join(dir, 'mine.yaml');
   fs.writeFileSync(p, IOP + 'spec:\n  hub: my.registry/istio\n');
-  const { iop } = resolveIstioOperator({ files: [file('f.yaml', `spec:\n  profile: ${p}\n`)] });
+  const { install: { iop } } = resolveIstioOperator({ files: [file('f.yaml', `spec:\n  profile: ${p}\n`)] });
   t.is(iop.spec!.hub, 'my.registry/istio');
   t.true(iop.spec!.components!.pilot!.enabled);
   t.is(iop.spec!.profile, p);
 });
 
 test('gateway lists merge by name; other lists replace; null unsets', (t) => {
-  const { iop } = resolveIstioOperator({
+  const { install: { iop } } = resolveIstioOperator({
     files: [file('g.yaml', 'spec:\n  components:\n    ingressGateways:\n    - name: istio-ingressgateway\n      k8s: {replicaCount: 2}\n    - name: extra\n      enabled: true\n  values:\n    gateways:\n      istio-ingressgateway:\n        ports: [{name: http2, port: 80}]\n    global:\n      istioNamespace:\n')],
   });
   const gws = iop.spec!.components!.ingressGateways!;
@@ -71,22 +71,22 @@ test('gateway lists merge by name; other lists replace; null unsets', (t) => {
   t.is(gws[0].k8s!.replicaCount, 2);
   t.false('istioNamespace' in iop.spec!.values!.global);
   const demo = resolveIstioOperator({ files: [file('p.yaml', 'spec:\n  profile: demo\n  values:\n    gateways:\n      istio-ingressgateway:\n        ports: [{name: http2, port: 80}]\n')] });
-  t.is(demo.iop.spec!.values!.gateways['istio-ingressgateway'].ports.length, 1);
+  t.is(demo.install.iop.spec!.values!.gateways['istio-ingressgateway'].ports.length, 1);
 });
 
 test('metadata comes from the user files, never from a profile', (t) => {
-  const { iop } = resolveIstioOperator({ files: [file('m.yaml', 'metadata:\n  name: mine\n  namespace: istio-system\nspec:\n  profile: demo\n')] });
+  const { install: { iop } } = resolveIstioOperator({ files: [file('m.yaml', 'metadata:\n  name: mine\n  namespace: istio-system\nspec:\n  profile: demo\n')] });
   t.deepEqual(iop.metadata, { name: 'mine', namespace: 'istio-system' });
 });
 
 test('--revision overrides spec.revision; a revision must be a DNS-1123 label', (t) => {
-  t.is(resolveIstioOperator({ files: [file('r.yaml', 'spec:\n  revision: a\n')], revision: 'canary' }).iop.spec!.revision, 'canary');
+  t.is(resolveIstioOperator({ files: [file('r.yaml', 'spec:\n  revision: a\n')], revision: 'canary' }).install.iop.spec!.revision, 'canary');
   for (const bad of ['Canary', '1-30_0', 'a.b', '-x', 'x'.repeat(64)]) {
     const is = issuesOf(() => resolveIstioOperator({ revision: bad }));
     t.is(is[0].path, 'spec.revision', bad);
     t.regex(is[0].hint!, /DNS-1123/);
   }
-  t.is(resolveIstioOperator({ revision: '1-30-0' }).iop.spec!.revision, '1-30-0');
+  t.is(resolveIstioOperator({ revision: '1-30-0' }).install.iop.spec!.revision, '1-30-0');
 });
 
 test('unknown profile lists the valid ones; openshift says not supported yet', (t) => {
@@ -137,7 +137,7 @@ test('types of spec fields are checked', (t) => {
 
 test('tag may be a number; a fractional one gets a warning to quote it', (t) => {
   const r = resolveIstioOperator({ files: [file('n.yaml', 'spec:\n  tag: 1.30\n')] });
-  t.is(r.iop.spec!.tag, 1.3);
+  t.is(r.install.iop.spec!.tag, 1.3);
   t.regex(r.warnings[0].message, /quote it.*"1\.30"/);
   t.deepEqual(resolveIstioOperator({ files: [file('n.yaml', 'spec:\n  tag: 130\n')] }).warnings, []);
 });
@@ -152,9 +152,9 @@ test('reference: multiple_iops fails; bare_spec, bare_values, bogus_cps resolve'
   t.regex(text(issuesOf(() => resolveIstioOperator({ files: [ref('multiple_iops.yaml')] }))), /multiple_iops\.yaml.*2 documents/);
   for (const ok of ['bare_spec.yaml', 'bare_values.yaml', 'bogus_cps.yaml']) {
     const r = resolveIstioOperator({ files: [ref(ok)] });
-    t.is(r.iop.spec!.profile, 'default', ok);
+    t.is(r.install.iop.spec!.profile, 'default', ok);
   }
-  t.false('mountMtlsCerts' in resolveIstioOperator({ files: [ref('bogus_cps.yaml')] }).iop.spec!.values!.global);
+  t.false('mountMtlsCerts' in resolveIstioOperator({ files: [ref('bogus_cps.yaml')] }).install.iop.spec!.values!.global);
 });
 
 test('reference: flag_force fails without force and warns with it; install_package_path warns', (t) => {
@@ -165,7 +165,7 @@ test('reference: flag_force fails without force and warns with it; install_packa
   t.truthy(issuesOf(() => resolveIstioOperator({ files: [file('x.yaml', 'spec:\n  components:\n    pilot:\n      k8s:\n        replicaCount: -2\n')], force: true })).length);
   const p = resolveIstioOperator({ files: [ref('install_package_path.yaml')], sets: ['installPackagePath=/tmp/charts'] });
   t.true(p.warnings.some((w) => w.path === 'spec.installPackagePath'));
-  t.false('installPackagePath' in p.iop.spec!);
+  t.false('installPackagePath' in p.install.iop.spec!);
 });
 
 test('every golden input except the error cases resolves', (t) => {
@@ -181,9 +181,9 @@ test('every built-in profile resolves, names itself, and is a kubectl-appliable 
     t.regex(body, new RegExp(`metadata:\\n  name: ${p}\\n`), p);
     t.regex(body, /^apiVersion: install\.istio\.io\/v1alpha1$/m);
     const r = resolveIstioOperator({ files: [{ name: `${p}.yaml`, text: body }] });
-    t.is(r.iop.spec!.profile, p);
+    t.is(r.install.iop.spec!.profile, p);
     t.deepEqual(r.warnings, []);
-    t.deepEqual(r.iop.spec, resolveIstioOperator({ sets: [`profile=${p}`] }).iop.spec, p);
+    t.deepEqual(r.install.iop.spec, resolveIstioOperator({ sets: [`profile=${p}`] }).install.iop.spec, p);
   }
   t.false(loadProfile('empty').components!.pilot!.enabled);
   t.true(loadProfile('remote').values!.istiodRemote.enabled);
@@ -191,7 +191,7 @@ test('every built-in profile resolves, names itself, and is a kubectl-appliable 
 
 test('strings that look like YAML are preserved exactly', (t) => {
   const evil = 'a: b\n  c: {{ d }}\n- e';
-  const { iop } = resolveIstioOperator({ sets: [`meshConfig.accessLogFormat=${evil}`, `components.pilot.k8s.podAnnotations.x=${evil}`] });
+  const { install: { iop } } = resolveIstioOperator({ sets: [`meshConfig.accessLogFormat=${evil}`, `components.pilot.k8s.podAnnotations.x=${evil}`] });
   t.is(iop.spec!.meshConfig!.accessLogFormat, evil);
   t.is(iop.spec!.components!.pilot!.k8s!.podAnnotations!.x, evil);
 });
@@ -242,7 +242,7 @@ test('overlay patch paths use the --set path syntax and are checked', (t) => {
 });
 
 test('--set into env maps keeps strings', (t) => {
-  const { iop } = resolveIstioOperator({ sets: ['values.pilot.env.PILOT_ENABLE_X=true', 'values.pilot.env.N=10'] });
+  const { install: { iop } } = resolveIstioOperator({ sets: ['values.pilot.env.PILOT_ENABLE_X=true', 'values.pilot.env.N=10'] });
   t.deepEqual(iop.spec!.values!.pilot.env, { PILOT_ENABLE_X: 'true', N: '10' });
 });
 

@@ -1,11 +1,14 @@
 import test from 'ava';
 import { ApiError, describePath } from '../../../operator/apply/client.js';
-import { findInjector } from '../../../operator/apply/defaulttag.js';
+import { findInjector } from '../../../operator/apply/install.js';
 import { renderRevisionTag } from '../../../operator/render/revisiontag.js';
 import { inventoryName, minusRefs, unionRefs } from '../../../operator/apply/inventory.js';
-import { byStage, LABEL_OWNER, LABEL_OWNER_NAMESPACE, LABEL_REV, ownedBy, stageOf } from '../../../operator/apply/owner.js';
+import { byStage } from '../../../operator/apply/owner.js';
+import { stageIndex as stageOf } from '../../../operator/api/kinds.js';
 import { canonical, immutableFields, sameObject } from '../../../operator/apply/ssa.js';
 import { crdReady, daemonSetReady, deploymentReady, workloadProgress, workloadReady } from '../../../operator/apply/readiness.js';
+import { LABEL_OWNER_NAME, LABEL_OWNER_NAMESPACE, LABEL_REVISION } from '../../../operator/api/labels.js';
+import { ownedBy } from '../../../operator/api/owner.js';
 
 test('stages follow the render order: CRDs first, webhooks last, unknown kinds after CRDs', (t) => {
   const kinds = ['ValidatingWebhookConfiguration', 'Deployment', 'CustomResourceDefinition', 'ClusterRole', 'ServiceAccount', 'PodDisruptionBudget', 'Namespace', 'Gateway'];
@@ -19,13 +22,13 @@ test('stages follow the render order: CRDs first, webhooks last, unknown kinds a
 
 test('ownership needs the same owner name, owner namespace and revision', (t) => {
   const owner = { name: 'iop', namespace: 'istio-system', rev: 'canary' };
-  const labels = { [LABEL_OWNER]: 'iop', [LABEL_OWNER_NAMESPACE]: 'istio-system', [LABEL_REV]: 'canary' };
+  const labels = { [LABEL_OWNER_NAME]: 'iop', [LABEL_OWNER_NAMESPACE]: 'istio-system', [LABEL_REVISION]: 'canary' };
   t.true(ownedBy(labels, owner));
-  t.false(ownedBy({ ...labels, [LABEL_REV]: 'default' }, owner));
-  t.false(ownedBy({ ...labels, [LABEL_OWNER]: 'unknown' }, owner));
+  t.false(ownedBy({ ...labels, [LABEL_REVISION]: 'default' }, owner));
+  t.false(ownedBy({ ...labels, [LABEL_OWNER_NAME]: 'unknown' }, owner));
   t.false(ownedBy({ ...labels, [LABEL_OWNER_NAMESPACE]: 'other' }, owner));
   t.false(ownedBy(undefined, owner));
-  t.false(ownedBy({ [LABEL_OWNER]: 'iop', [LABEL_REV]: 'canary' }, owner), 'missing owner namespace is another owner');
+  t.false(ownedBy({ [LABEL_OWNER_NAME]: 'iop', [LABEL_REVISION]: 'canary' }, owner), 'missing owner namespace is another owner');
 });
 
 test('comparison ignores bookkeeping and key order, nothing else', (t) => {
@@ -82,12 +85,12 @@ test('default tag webhooks point at the revision istiod and select the default t
   const injector = {
     apiVersion: 'admissionregistration.k8s.io/v1',
     kind: 'MutatingWebhookConfiguration',
-    metadata: { name: 'istio-sidecar-injector-canary' },
+    metadata: { name: 'istio-sidecar-injector-canary', labels: { app: 'sidecar-injector' } },
     webhooks: [{ name: 'rev.namespace.sidecar-injector.istio.io', clientConfig: { service: { name: 'istiod-canary', namespace: 'istio-system', path: '/inject', port: 443 }, caBundle: 'x' } }],
   };
   t.is(findInjector([injector]), injector);
   const [mwc, vwc] = renderRevisionTag('default', { revision: 'canary', namespace: 'istio-system', injector });
-  t.is(mwc!.metadata.labels![LABEL_REV], 'canary');
+  t.is(mwc!.metadata.labels![LABEL_REVISION], 'canary');
   t.is(mwc!.metadata.name, 'istio-revision-tag-default');
   t.is(mwc!.metadata.labels!['istio.io/tag'], 'default');
   const hooks = mwc!.webhooks as any[];

@@ -9,7 +9,7 @@ import { render } from '../../../operator/render/index.js';
 // istiod patches every webhook's caBundle and flips the validator's failurePolicy; the HPA owns replicas; the
 // apiserver owns status and creationTimestamp. What cannot be left out is listed in argocd/ignore-differences.yaml.
 
-const renderOf = (sets: string[]) => render(resolveIstioOperator({ sets }).iop).objects;
+const renderOf = (sets: string[]) => render(resolveIstioOperator({ sets }).install).objects;
 const id = (o: K8sObject) => `${o.kind}:${o.metadata.namespace ?? ''}:${o.metadata.name}`;
 const webhooks = (objects: K8sObject[], kind: string) =>
   objects.filter((o) => o.kind === kind).flatMap((o) => ((o as any).webhooks ?? []).map((w: any) => ({ id: id(o), w })));

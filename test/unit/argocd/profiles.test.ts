@@ -32,7 +32,7 @@ for (const f of files) {
     t.truthy(iop.metadata?.namespace, 'a namespace, so the Application need not supply one');
     // Resolves with no errors and renders, as the operator would do with it in the cluster.
     const resolved = resolveIstioOperator({ files: [{ name: f, text }] });
-    t.notThrows(() => render(resolved.iop));
+    t.notThrows(() => render(resolved.install));
   });
 }
 

@@ -7,7 +7,7 @@ import yaml from 'js-yaml';
 import { resolveIstioOperator } from '../../../operator/api/resolve.js';
 import type { K8sObject } from '../../../operator/api/types.js';
 import { render } from '../../../operator/render/index.js';
-import { STAGES, stageOf } from '../../../operator/render/order.js';
+import { STAGES, stageOf } from '../../../operator/api/kinds.js';
 import { toYamlStream } from '../../../operator/render/serialize.js';
 import { SYNC_WAVE_ANNOTATION, syncWave, syncWaves, withSyncWaves } from '../../../operator/render/syncwave.js';
 import { packageRoot } from '../../../operator/paths.js';
@@ -65,7 +65,7 @@ test('every object carries a sync wave; CRDs come before everything else; waves 
   t.is(r.status, 0, r.stderr);
   const docs = yaml.loadAll(r.stdout) as K8sObject[];
   t.true(docs.length > 30);
-  const stagesSeen = new Set(docs.map((o) => stageOf(o)));
+  const stagesSeen = new Set(docs.map((o) => stageOf(o.kind)));
   // The test input reaches every stage the render has, or it would prove little.
   for (const s of ['crds', 'cluster-rbac', 'config', 'workloads', 'policy', 'webhooks'] as const) t.true(stagesSeen.has(s), s);
 
@@ -100,7 +100,7 @@ test('--sync-waves=false and --no-sync-waves leave the annotation out: output is
   t.false(off.stdout.includes(SYNC_WAVE_ANNOTATION));
   t.is(on.stdout, cli(['-f', path.join(dir, 'iop.yaml')]).stdout, 'on is the default');
   // The apply path calls render() directly: its objects must never carry the annotation.
-  const objects = render(resolveIstioOperator({ files: [{ name: 'iop.yaml', text: IOP }] }).iop).objects;
+  const objects = render(resolveIstioOperator({ files: [{ name: 'iop.yaml', text: IOP }] }).install).objects;
   t.true(objects.every((o) => wave(o) === undefined));
   t.is(off.stdout, toYamlStream(objects));
   // With waves on, removing the one annotation gives the same objects back (an empty annotations map, which

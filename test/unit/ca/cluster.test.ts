@@ -6,8 +6,9 @@ import type { CaSpec } from '../../../operator/api/types.js';
 import { ANNOTATION_RELOADED, ANNOTATION_SETTINGS, CaSecretError, ROOT_KEYS, caTargetFrom, eventReason, prepareCa, readCaStatus, targetFromCluster } from '../../../operator/ca/cluster.js';
 import { overlapFor, planCa } from '../../../operator/ca/rotation.js';
 import { DEFAULT_CA_SETTINGS, ROOT_SECRET, caSettingsFrom } from '../../../operator/ca/settings.js';
-import { LABEL_OWNER_NAME } from '../../../operator/render/labels.js';
+
 import { render } from '../../../operator/render/index.js';
+import { LABEL_OWNER_NAME } from '../../../operator/api/labels.js';
 
 // prepareCa's decisions against an in-memory apiserver (secrets and namespaces only; an apply replaces
 // what we declare, as server-side apply does for fields only we manage). The real apiserver is in
@@ -65,7 +66,7 @@ class FakeCluster {
 }
 
 const iop = (ca: CaSpec, extra: Record<string, unknown> = {}) =>
-  resolveIstioOperator({ files: [{ name: 'x', text: JSON.stringify({ apiVersion: 'install.istio.io/v1alpha1', kind: 'IstioOperator', metadata: { name: 'mesh' }, spec: { namespace: 'istio-system', components: { ca }, ...extra } }) }] }).iop;
+  resolveIstioOperator({ files: [{ name: 'x', text: JSON.stringify({ apiVersion: 'install.istio.io/v1alpha1', kind: 'IstioOperator', metadata: { name: 'mesh' }, spec: { namespace: 'istio-system', components: { ca }, ...extra } }) }] }).install;
 
 test('istiod and external modes make no request at all', async (t) => {
   for (const ca of [{ mode: 'istiod' }, { mode: 'external', address: 'istio-csr.cert-manager.svc:443' }] as CaSpec[]) {
@@ -107,7 +108,7 @@ test('a second IstioOperator (a canary revision) shares the CA without relabelli
   const f = new FakeCluster(['istio-system']);
   await prepareCa(f.client, iop({ mode: 'operator', keyType: 'ECDSA' }));
   f.resetCounts();
-  const canary = resolveIstioOperator({ files: [{ name: 'x', text: JSON.stringify({ apiVersion: 'install.istio.io/v1alpha1', kind: 'IstioOperator', metadata: { name: 'canary' }, spec: { revision: 'canary', components: { ca: { mode: 'operator', keyType: 'ECDSA' } } } }) }] }).iop;
+  const canary = resolveIstioOperator({ files: [{ name: 'x', text: JSON.stringify({ apiVersion: 'install.istio.io/v1alpha1', kind: 'IstioOperator', metadata: { name: 'canary' }, spec: { revision: 'canary', components: { ca: { mode: 'operator', keyType: 'ECDSA' } } } }) }] }).install;
   const r = await prepareCa(f.client, canary);
   t.is(r.outcome, 'none');
   t.is(writesOf(f.counts), 0);

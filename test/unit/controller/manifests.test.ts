@@ -1,8 +1,9 @@
 import test from 'ava';
 import { operatorManifests, operatorRules } from '../../../operator/controller/selfmanifests.js';
 import { Counter, Gauge, Histogram, Registry, parseAddr } from '../../../operator/controller/metrics.js';
-import { resolveFromCluster, installNamespace } from '../../../operator/controller/reconciler.js';
+import { resolveFromCluster } from '../../../operator/controller/reconciler.js';
 import { InputError } from '../../../operator/api/errors.js';
+import { groupOf, KINDS } from '../../../operator/api/kinds.js';
 
 test('operator manifests: CRD, namespace, SA, ClusterRole(+Binding), lease Role(+Binding), Deployment, metrics Service', (t) => {
   const objs = operatorManifests({ namespace: 'ops', watchNamespaces: ['a', 'b'] });
@@ -54,6 +55,25 @@ test('the in-cluster resolve refuses a profile path and finds the install namesp
   const iop = (spec: any) => ({ apiVersion: 'install.istio.io/v1alpha1' as const, kind: 'IstioOperator' as const, metadata: { name: 'x', namespace: 'ns' }, spec });
   const e = t.throws(() => resolveFromCluster(iop({ profile: '/etc/passwd' })), { instanceOf: InputError }) as InputError;
   t.is(e.issues[0]!.path, 'spec.profile');
-  t.is(installNamespace(resolveFromCluster(iop({ namespace: 'my-istio' })).iop), 'my-istio');
-  t.is(installNamespace(resolveFromCluster(iop({})).iop), 'istio-system');
+  t.is(resolveFromCluster(iop({ namespace: 'my-istio' })).install.istioNamespace, 'my-istio');
+  t.is(resolveFromCluster(iop({})).install.istioNamespace, 'istio-system');
+});
+
+test('the ClusterRole grants exactly what the kinds table implies: rendered kinds are applied, watched and pruned; usage kinds are watched', (t) => {
+  const rules = operatorRules(operatorManifests()).filter((r) => r.kind === 'ClusterRole' && !r.resourceNames);
+  const granted = (apiVersion: string, plural: string) =>
+    new Set(rules.filter((r) => r.apiGroups.includes(groupOf(apiVersion)) && r.resources.includes(plural)).flatMap((r) => r.verbs));
+  for (const k of KINDS) {
+    const want = k.cacheOnly
+      ? ['get', 'list', 'watch', 'create', 'patch']
+      : k.rendered
+        ? ['get', 'list', 'watch', 'create', 'patch', 'delete']
+        : k.kind === 'Pod'
+          ? ['list', 'watch']
+          : k.kind === 'Namespace'
+            ? ['get', 'list', 'watch', 'create']
+            : [];
+    const have = granted(k.apiVersion, k.plural);
+    for (const v of want) t.true(have.has(v), `${k.kind}: ${v} not granted (has ${[...have].join(', ') || 'nothing'})`);
+  }
 });

@@ -27,7 +27,7 @@ function cases(): Array<{ label: string; folder: string; view: object }> {
   for (const profile of ['default', 'demo', 'ambient', 'remote']) {
     let built;
     try {
-      built = buildContexts(resolveIstioOperator({ sets: [`profile=${profile}`] }).iop);
+      built = buildContexts(resolveIstioOperator({ sets: [`profile=${profile}`] }).install);
     } catch {
       continue; // a profile this build does not have
     }

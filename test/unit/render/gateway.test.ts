@@ -99,7 +99,7 @@ test('egress gateway: ClusterIP Service, egress secret volumes, no status port',
 
 // Ownership labels come from render-core's labels.ts; add them as render() does before comparing with Istio.
 function owned(objs: K8sObject[], component: 'ingressGateways' | 'egressGateways'): Obj[] {
-  applyOwnershipLabels(objs, component, { name: 'unknown', rev: 'default', version: '' });
+  applyOwnershipLabels(objs, component, { name: 'unknown', namespace: '', rev: 'default' }, '');
   return objs as Obj[];
 }
 

@@ -8,7 +8,7 @@ import { toYamlStream } from '../../../operator/render/serialize.js';
 // Render is a pure function of its input even though it keeps things across calls (parsed CRDs, compiled
 // templates, text of the shared CRD schemas): whatever a caller does to one result, the next render is the same.
 
-const renderOf = (input: ResolveInput) => render(resolveIstioOperator(input).iop).objects;
+const renderOf = (input: ResolveInput) => render(resolveIstioOperator(input).install).objects;
 const find = (objs: K8sObject[], kind: string, name: string): any => objs.find((o) => o.kind === kind && o.metadata.name === name);
 const GATEWAY_CRD = 'gateways.networking.istio.io';
 const demo: ResolveInput = { sets: ['profile=demo'] };

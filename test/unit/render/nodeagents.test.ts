@@ -14,7 +14,7 @@ const REF = goldenInputsDir();
 
 function renderOf(sets: string[], text?: string) {
   const r = resolveIstioOperator({ sets, files: text ? [{ name: 'in.yaml', text }] : [] });
-  const out = render(r.iop);
+  const out = render(r.install);
   return { objects: out.objects, warnings: [...r.warnings, ...out.warnings] };
 }
 const IOP = 'apiVersion: install.istio.io/v1alpha1\nkind: IstioOperator';

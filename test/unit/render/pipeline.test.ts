@@ -6,24 +6,18 @@ import { InputError } from '../../../operator/api/errors.js';
 import { resolveIstioOperator, type ResolveInput } from '../../../operator/api/resolve.js';
 import type { K8sObject } from '../../../operator/api/types.js';
 import { render } from '../../../operator/render/index.js';
-import {
-  LABEL_COMPONENT,
-  LABEL_OWNER_NAME,
-  LABEL_OWNER_NAMESPACE,
-  LABEL_REVISION,
-  LABEL_VERSION,
-  labelValue,
-  applyOwnershipLabels,
-} from '../../../operator/render/labels.js';
-import { STAGES, byStage, sortObjects, stageOf } from '../../../operator/render/order.js';
+import { applyOwnershipLabels } from '../../../operator/render/labels.js';
+import { byStage, sortObjects } from '../../../operator/render/order.js';
+import { STAGES, stageOf } from '../../../operator/api/kinds.js';
 import { toYamlStream } from '../../../operator/render/serialize.js';
 import { packageRoot } from '../../../operator/paths.js';
+import { LABEL_COMPONENT, LABEL_OWNER_NAME, LABEL_OWNER_NAMESPACE, LABEL_REVISION, LABEL_VERSION, labelValue } from '../../../operator/api/labels.js';
 
 // The whole pipeline (api resolve → render → serialize): labels, order, determinism, injection safety, CLI.
 
 const doc = (spec: string, metadata = '') => `apiVersion: install.istio.io/v1alpha1\nkind: IstioOperator\n${metadata}spec:\n${spec}`;
 function renderOf(input: ResolveInput) {
-  return render(resolveIstioOperator(input).iop);
+  return render(resolveIstioOperator(input).install);
 }
 const find = (objs: K8sObject[], kind: string, name: string): any => objs.find((o) => o.kind === kind && o.metadata.name === name);
 const id = (o: K8sObject) => `${o.kind}:${o.metadata.namespace ?? ''}:${o.metadata.name}`;
@@ -72,7 +66,7 @@ test('labelValue keeps label values valid', (t) => {
 
 test('order: CRDs, namespaces, cluster RBAC, config, workloads, autoscaling/PDB, webhooks; sorted inside a stage', (t) => {
   const { objects } = renderOf({ files: [{ name: 'a.yaml', text: doc('  profile: demo\n') }] });
-  const stages = objects.map((o) => STAGES.indexOf(stageOf(o)));
+  const stages = objects.map((o) => STAGES.indexOf(stageOf(o.kind)));
   t.deepEqual(stages, [...stages].sort((a, b) => a - b), 'stages never go backwards');
   t.is(objects[0].kind, 'CustomResourceDefinition');
   t.regex(objects[objects.length - 1].kind, /WebhookConfiguration$/);
@@ -162,7 +156,7 @@ test('injection safety: hostile strings in labels, annotations and mesh config s
       ingressGateways: [{ name: 'istio-ingressgateway', enabled: true, k8s: { podAnnotations: { g: NASTY[1] } } }],
     },
   };
-  const iop = resolveIstioOperator({ files: [{ name: 'a.yaml', text: yaml.dump({ apiVersion: 'install.istio.io/v1alpha1', kind: 'IstioOperator', spec }) }], force: true }).iop;
+  const iop = resolveIstioOperator({ files: [{ name: 'a.yaml', text: yaml.dump({ apiVersion: 'install.istio.io/v1alpha1', kind: 'IstioOperator', spec }) }], force: true }).install;
   const out = toYamlStream(render(iop).objects);
   const docs = yaml.loadAll(out) as K8sObject[];
   t.false(docs.some((d) => d.kind === 'Secret'), 'no smuggled document');
@@ -214,7 +208,7 @@ test('ownership labels: ours replace what a template or overlay wrote, except a 
     { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'a', labels: { [LABEL_OWNER_NAME]: 'spoofed', [LABEL_REVISION]: 'stable-tag-target', keep: 'me' } } },
     { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'b' } },
   ];
-  applyOwnershipLabels(objs, 'pilot', { name: 'main', rev: 'canary', version: '1.30.0' });
+  applyOwnershipLabels(objs, 'pilot', { name: 'main', namespace: '', rev: 'canary' }, '1.30.0');
   t.deepEqual(objs[0].metadata.labels, {
     [LABEL_OWNER_NAME]: 'main',
     [LABEL_REVISION]: 'stable-tag-target',

@@ -54,7 +54,7 @@ function templateOutputs(): Array<{ template: string; text: string }> {
   try {
     for (const input of inputs) {
       try {
-        render(resolveIstioOperator(input).iop);
+        render(resolveIstioOperator(input).install);
       } catch {
         // Inputs the API rejects render nothing.
       }

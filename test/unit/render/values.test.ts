@@ -1,16 +1,18 @@
 import test from 'ava';
 import { InputError } from '../../../operator/api/errors.js';
 import type { IstioOperator, IstioOperatorSpec } from '../../../operator/api/types.js';
+import { resolvedInstall, type ResolvedInstall } from '../../../operator/api/install.js';
 import { buildContexts, defaultValues } from '../../../operator/render/values.js';
 
 // buildContexts on hand-written, already-merged IstioOperators (no profile merge involved).
 
-const iop = (spec: IstioOperatorSpec, metadata?: IstioOperator['metadata']): IstioOperator => ({
-  apiVersion: 'install.istio.io/v1alpha1',
-  kind: 'IstioOperator',
-  ...(metadata ? { metadata } : {}),
-  spec,
-});
+const iop = (spec: IstioOperatorSpec, metadata?: IstioOperator['metadata']): ResolvedInstall =>
+  resolvedInstall({
+    apiVersion: 'install.istio.io/v1alpha1',
+    kind: 'IstioOperator',
+    ...(metadata ? { metadata } : {}),
+    spec,
+  });
 
 const allOn: IstioOperatorSpec['components'] = {
   base: { enabled: true },

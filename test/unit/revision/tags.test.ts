@@ -9,7 +9,7 @@ import { checkTagName, tagObjectsFromInjector, TagError } from '../../../operato
 
 function renderIop(spec: Record<string, unknown>, name = 'cp', ns = 'istio-system'): K8sObject[] {
   const text = JSON.stringify({ apiVersion: 'install.istio.io/v1alpha1', kind: 'IstioOperator', metadata: { name, namespace: 'istio-system' }, spec: { namespace: ns, ...spec, values: { global: { istioNamespace: ns }, ...((spec.values as object) ?? {}) } } });
-  return render(resolveIstioOperator({ files: [{ name: 'iop.json', text }] }).iop).objects;
+  return render(resolveIstioOperator({ files: [{ name: 'iop.json', text }] }).install).objects;
 }
 const find = (objs: K8sObject[], kind: string, name: string) => objs.find((o) => o.kind === kind && o.metadata.name === name);
 const OWNER = /^(install\.operator\.istio\.io|operator\.istio\.io)\//;
