@@ -36,13 +36,26 @@ test.serial('an IstioOperator goes from kubectl apply to HEALTHY, repairs drift,
   t.truthy(istiod, 'istiod of the revision is installed');
   t.log(`apply → HEALTHY: ${installMs} ms (including a RECONCILING phase)`);
 
-  // 2. A resync with nothing changed writes nothing (status included).
+  // 2. A resync with nothing changed writes nothing (status included), and lists no Pods: who uses the revision
+  // comes from the operator's metadata-only watch caches, not from a LIST per reconcile.
+  const requests: string[] = [];
+  const record = (c: { onRequest?: (verb: any, path: string, status: number) => void }) => {
+    const prev = c.onRequest;
+    c.onRequest = (verb, path, status) => {
+      requests.push(`${verb} ${path}`);
+      prev?.(verb, path, status);
+    };
+    return () => (c.onRequest = prev);
+  };
+  const unhook = [record(mgr.client), record(mgr.kube)];
   mgr.queue.add(key);
   await mgr.queue.idle();
+  for (const u of unhook) u();
   const noop = results().at(-1)!;
   t.is(noop.result.action, 'applied');
   t.is(noop.result.writes, 0, `no-op resync wrote: ${noop.result.changed?.join(', ')}`);
-  t.log(`no-op reconcile: ${Math.round(noop.ms)} ms, ${noop.result.writes} writes`);
+  t.deepEqual(requests.filter((r) => /^(list|get) \/api\/v1\/pods/.test(r)), [], requests.join('\n'));
+  t.log(`no-op reconcile: ${Math.round(noop.ms)} ms, ${noop.result.writes} writes, ${requests.length} requests (${requests.join(', ')})`);
 
   // 3. An edit writes only what it affects.
   const before = results().length;
