@@ -4,11 +4,11 @@ import { Counter, Gauge, Histogram, Registry, parseAddr } from '../../../operato
 import { resolveFromCluster, installNamespace } from '../../../operator/controller/reconciler.js';
 import { InputError } from '../../../operator/api/errors.js';
 
-test('operator manifests: CRD, namespace, SA, ClusterRole(+Binding), lease Role(+Binding), Deployment, metrics Service', (t) => {
+test('operator manifests: CRD, namespace, SA, ClusterRole(+Binding), lease Role(+Binding), Deployment, metrics Service, admission policy(+binding)', (t) => {
   const objs = operatorManifests({ namespace: 'ops', watchNamespaces: ['a', 'b'] });
   t.deepEqual(
     objs.map((o) => o.kind),
-    ['CustomResourceDefinition', 'Namespace', 'ServiceAccount', 'ClusterRole', 'ClusterRoleBinding', 'Role', 'RoleBinding', 'Deployment', 'Service'],
+    ['CustomResourceDefinition', 'Namespace', 'ServiceAccount', 'ClusterRole', 'ClusterRoleBinding', 'Role', 'RoleBinding', 'Deployment', 'Service', 'ValidatingAdmissionPolicy', 'ValidatingAdmissionPolicyBinding'],
   );
   const dep = objs.find((o) => o.kind === 'Deployment') as any;
   const args: string[] = dep.spec.template.spec.containers[0].args;
