@@ -12,7 +12,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import Handlebars from 'handlebars';
-import { CHART_NAME, IOP_CRD_FILE, SELF_BLOCKS, SELF_COMPONENT, SELF_HELPERS, VALUES_FILE, packageVersion, selfTemplateFiles } from '../operator/controller/selfmanifests.js';
+import { CHART_NAME, IOP_CRD_FILE, SELF_BLOCKS, SELF_COMPONENT, SELF_HELPERS, VALUES_FILE, packageVersion, selfTemplateFiles, valuesSchema } from '../operator/controller/selfmanifests.js';
 import { crdsDir, manifestsDir, packageRoot } from '../operator/paths.js';
 
 type Node = hbs.AST.Node;
@@ -147,6 +147,8 @@ export function chartFiles(): Map<string, string> {
   const files = new Map<string, string>();
   files.set('Chart.yaml', chartYaml(packageVersion()));
   files.set('values.yaml', `# ${GENERATED}\n${fs.readFileSync(VALUES_FILE, 'utf8')}`);
+  // Helm checks values against this before rendering: the keys and types `operator manifests -f` accepts.
+  files.set('values.schema.json', JSON.stringify(valuesSchema(), null, 2) + '\n');
   files.set('.helmignore', `# ${GENERATED}\n*.tgz\n.DS_Store\n`);
   // crds/: installed when missing, never upgraded or deleted by Helm (and shared by every instance).
   files.set(`crds/${IOP_CRD_FILE}`, fs.readFileSync(path.join(crdsDir, IOP_CRD_FILE), 'utf8'));

@@ -120,6 +120,23 @@ export function checkValues(v: Values, defaults: Values = defaultValues(), at = 
   if (issues.length) throw new InputError(issues);
 }
 
+/**
+ * The same rules as checkValues, as the JSON schema Helm checks values against (the chart's values.schema.json):
+ * the defaults' keys and types; free-form maps and lists take anything of their type.
+ */
+export function valuesSchema(defaults: Values = defaultValues()): object {
+  const schemaOf = (v: unknown, p: string): object => {
+    const t = typeOf(v);
+    if (t === 'map' && !FREE_FORM.has(p)) {
+      const m = v as Values;
+      return { type: 'object', additionalProperties: false, properties: Object.fromEntries(Object.entries(m).map(([k, x]) => [k, schemaOf(x, p ? `${p}.${k}` : k)])) };
+    }
+    // null: a value may be set to null (Helm then drops it), so every type also allows null.
+    return t === 'null' ? {} : { type: [t === 'map' ? 'object' : t === 'list' ? 'array' : t, 'null'] };
+  };
+  return { $schema: 'https://json-schema.org/draft-07/schema#', ...schemaOf(defaults, '') };
+}
+
 export interface SelfManifestOptions {
   /** The operator's namespace (Helm: the release namespace). */
   namespace?: string;

@@ -5,7 +5,7 @@ import path from 'node:path';
 import test from 'ava';
 import yaml from 'js-yaml';
 import { repoRoot } from '../../cluster/controlplane.js';
-import { CHART, helmOk } from '../../helm/helm.js';
+import { CHART, helm, helmOk } from '../../helm/helm.js';
 
 // One source: the Helm chart (rendered by real Helm) and `istio-operator operator manifests` (the CLI) give the
 // same objects for the same settings. The CLI adds only the operator's Namespace, which Helm leaves to
@@ -99,4 +99,17 @@ test('the CLI shorthand flags mean what the same values mean to helm, and switch
   const args: string[] = (objs.find((o) => o.kind === 'Deployment') as any).spec.template.spec.containers[0].args;
   t.false(args.includes('--leader-elect'));
   t.true(args.includes('--namespaces=x,y') && args.includes('--trusted-namespaces=x') && args.includes('--concurrency=3'));
+});
+
+test('a typo or a wrong type is refused by both, naming the value', async (t) => {
+  const f = valuesFile({ replica: 3, leaderElection: { enabled: 'yes' } });
+  const cli = spawnSync(process.execPath, [bin, 'operator', 'manifests', '-f', f], { encoding: 'utf8' });
+  t.is(cli.status, 1);
+  t.regex(cli.stderr, /error: replica: is not a value of the operator install \(valid here: image, /);
+  t.regex(cli.stderr, /error: leaderElection\.enabled: is a string \(a boolean, like the default true\)/);
+  const h = await helm(['template', 'x', CHART, '-f', f]);
+  t.not(h.code, 0);
+  t.regex(h.stderr, /values don't meet the specifications of the schema/);
+  t.regex(h.stderr, /replica/);
+  t.regex(h.stderr, /leaderElection/);
 });
