@@ -2,7 +2,8 @@
 # The istio-operator image: `istio-operator operator` on a distroless Node.js LTS, as a numeric non-root user,
 # with a read-only root filesystem in mind (nothing is written at run time) and no shell.
 #   docker buildx build --platform linux/amd64,linux/arm64 --build-arg GIT_COMMIT=$(git rev-parse HEAD) -t IMAGE .
-# (scripts/image.sh does this with the version of package.json.) VERSION is kept equal to package.json's by
+# (scripts/image.sh does this with the version of package.json; scripts/image-local.sh builds it without a daemon
+# or registry access, with buildah and locally made bases.) VERSION is kept equal to package.json's by
 # `npm run version:sync` and checked by test/unit/packaging/version.test.ts.
 ARG VERSION=0.1.0
 ARG NODE_IMAGE=node:20-bookworm-slim
