@@ -113,3 +113,8 @@ test('a typo or a wrong type is refused by both, naming the value', async (t) =>
   t.regex(h.stderr, /replica/);
   t.regex(h.stderr, /leaderElection/);
 });
+
+test('helm lint passes on the generated chart, strict', async (t) => {
+  const out = await helmOk(['lint', '--strict', CHART]);
+  t.regex(out, /1 chart\(s\) linted, 0 chart\(s\) failed/);
+});
