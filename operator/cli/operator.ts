@@ -79,12 +79,16 @@ export async function run(argv: string[]): Promise<number> {
       return 0;
     }
     if (a.positional.length) throw new InputError([{ path: a.positional[0]!, message: 'unexpected argument to "operator manifests"', hint: 'flags only; see --help' }]);
-    const [namespace] = namespaces(a.flags.namespace, 'namespace');
-    if (!namespace) throw new InputError([{ path: '--namespace', message: 'is empty', hint: 'a namespace name' }]);
+    const ns = namespaces(a.flags.namespace, 'namespace');
+    if (ns.length !== 1) throw new InputError([{ path: '--namespace', message: ns.length ? 'names more than one namespace' : 'is empty', hint: 'one namespace name' }]);
+    const namespace = ns[0]!;
+    const name = String(a.flags.name);
+    // As Helm limits release names: the Deployment, ServiceAccount and `<name>.<namespace>` derive from it.
+    if (name.length > 53 || !DNS_LABEL.test(name)) throw new InputError([{ path: '--name', message: `${JSON.stringify(name)} is not a valid instance name`, hint: 'a DNS-1123 label of at most 53 characters: lower-case letters, digits and "-"' }]);
     const values = valuesFiles(a.flags.values);
     const objects = operatorManifests({
       namespace,
-      name: a.flags.name,
+      name,
       ...(values ? { values } : {}),
       ...(a.flags.image ? { image: a.flags.image } : {}),
       ...(a.flags.replicas !== undefined ? { replicas: int(a.flags.replicas, 'replicas', 1) } : {}),
