@@ -7,6 +7,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import * as path from 'node:path';
 import { ensureBinaries, kubectlPath, repoRoot, startControlPlane, type ControlPlane } from './cluster/controlplane.js';
+import { helmPath } from './helm/helm.js';
 
 const args = process.argv.slice(2);
 const avaCli = path.join(repoRoot, 'node_modules', 'ava', 'entrypoints', 'cli.mjs');
@@ -61,6 +62,17 @@ async function main(): Promise<number> {
     env.ISTIO_OPERATOR_KUBECTL ??= kubectlPath(binDir);
     // Tests of the harness itself start extra control planes from the same, already built binaries.
     env.ISTIO_OPERATOR_BIN_DIR = binDir;
+  }
+  if (needsCluster(args) && !env.ISTIO_OPERATOR_HELM) {
+    // The chart's tests run real Helm; built once from its Go module (a no-op when cached), before ava's timeouts start.
+    try {
+      env.ISTIO_OPERATOR_HELM = helmPath();
+    } catch (err) {
+      console.error(`\nCannot run the chart's tests: ${(err as Error).message}`);
+      await stopCluster();
+      console.log('tests: 0 passed, 1 failed');
+      return 1;
+    }
   }
   if (process.stdout.isTTY && !('FORCE_COLOR' in env)) env.FORCE_COLOR = '1';
 

@@ -33,7 +33,8 @@ interface RawConfig {
   'current-context'?: string;
 }
 
-const SA_DIR = '/var/run/secrets/kubernetes.io/serviceaccount';
+// ISTIO_OPERATOR_SA_DIR: for tests, which run the in-cluster path outside a pod (token, ca.crt in that folder).
+const saDir = () => process.env.ISTIO_OPERATOR_SA_DIR || '/var/run/secrets/kubernetes.io/serviceaccount';
 
 /** Files kubectl would read: --kubeconfig, else every existing file of $KUBECONFIG, else ~/.kube/config. */
 function configFiles(explicit?: string): string[] {
@@ -61,7 +62,7 @@ function bytes(data: unknown, file: unknown, dir: string): Buffer | undefined {
 export function loadConnection(opts: { kubeconfig?: string; context?: string } = {}): Connection {
   const files = configFiles(opts.kubeconfig);
   if (!files.length) {
-    if (process.env.KUBERNETES_SERVICE_HOST && fs.existsSync(path.join(SA_DIR, 'token'))) return inCluster();
+    if (process.env.KUBERNETES_SERVICE_HOST && fs.existsSync(path.join(saDir(), 'token'))) return inCluster();
     throw new Error('no Kubernetes cluster configured: pass --kubeconfig/--context, set KUBECONFIG, or run in a pod with a service account');
   }
   // Merge as kubectl does: the first file that names a cluster/user/context (or current-context) wins.
@@ -128,9 +129,9 @@ function inCluster(): Connection {
     server: `https://${host.includes(':') ? `[${host}]` : host}:${port}`,
     contextName: 'in-cluster',
     userName: 'service account',
-    ca: fs.readFileSync(path.join(SA_DIR, 'ca.crt')),
+    ca: fs.readFileSync(path.join(saDir(), 'ca.crt')),
     // Projected tokens rotate: read the file again on every refresh.
-    headers: () => ({ Authorization: `Bearer ${fs.readFileSync(path.join(SA_DIR, 'token'), 'utf8').trim()}` }),
+    headers: () => ({ Authorization: `Bearer ${fs.readFileSync(path.join(saDir(), 'token'), 'utf8').trim()}` }),
     needsClientNode: false,
     source: { inCluster: true },
   };

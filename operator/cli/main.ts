@@ -13,6 +13,7 @@ export const commands: Record<string, string> = {
   upgrade: 'Plan and follow a canary control-plane upgrade',
   operator: 'Run the operator, or print its own manifests',
   ca: 'Inspect and rotate the mesh CA',
+  version: 'Print the client version and build information',
 };
 
 export function usage(): string {

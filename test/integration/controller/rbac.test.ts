@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import test from 'ava';
 import yaml from 'js-yaml';
-import { operatorManifests, operatorRules } from '../../../operator/controller/selfmanifests.js';
+import { instanceName, operatorManifests, operatorRules } from '../../../operator/controller/selfmanifests.js';
 import { createNamespace, kubectl, testKubeconfig, uniqueName, waitFor } from '../helpers/cluster.js';
 import { deleteIop, ensureCRD, getJson, iopYaml, kubectlOk, ownedObjects, startOperator, waitForStatus } from './harness.js';
 
@@ -28,7 +28,7 @@ test('the operator does its whole job with only the rights in manifests/operator
   const saName = uniqueName('iop-sa');
   const objs = operatorManifests({ namespace: ns, name: saName, includeCRD: false }).filter((o) => ['ServiceAccount', 'ClusterRole', 'ClusterRoleBinding', 'Role', 'RoleBinding'].includes(o.kind));
   t.teardown(async () => {
-    await kubectl(['delete', 'clusterrole,clusterrolebinding', saName, '--ignore-not-found']);
+    await kubectl(['delete', 'clusterrole,clusterrolebinding', instanceName(saName, ns), '--ignore-not-found']);
   });
   await kubectlOk(['apply', '-f', '-'], objs.map((o) => yaml.dump(o)).join('---\n'));
 

@@ -5,11 +5,11 @@ import { resolveFromCluster } from '../../../operator/controller/reconciler.js';
 import { InputError } from '../../../operator/api/errors.js';
 import { groupOf, KINDS } from '../../../operator/api/kinds.js';
 
-test('operator manifests: CRD, namespace, SA, ClusterRole(+Binding), lease Role(+Binding), Deployment, metrics Service', (t) => {
+test('operator manifests: CRD, namespace, SA, ClusterRole(+Binding), lease Role(+Binding), Deployment, metrics Service, admission policy(+binding)', (t) => {
   const objs = operatorManifests({ namespace: 'ops', watchNamespaces: ['a', 'b'] });
   t.deepEqual(
     objs.map((o) => o.kind),
-    ['CustomResourceDefinition', 'Namespace', 'ServiceAccount', 'ClusterRole', 'ClusterRoleBinding', 'Role', 'RoleBinding', 'Deployment', 'Service'],
+    ['CustomResourceDefinition', 'Namespace', 'ServiceAccount', 'ClusterRole', 'ClusterRoleBinding', 'Role', 'RoleBinding', 'Deployment', 'Service', 'ValidatingAdmissionPolicy', 'ValidatingAdmissionPolicyBinding'],
   );
   const dep = objs.find((o) => o.kind === 'Deployment') as any;
   const args: string[] = dep.spec.template.spec.containers[0].args;

@@ -1,0 +1,51 @@
+import fs from 'node:fs';
+import { InputError } from '../api/errors.js';
+import { packageVersion } from '../controller/selfmanifests.js';
+import { parseArgs, usageFor, type FlagSpec } from './args.js';
+
+// `istio-operator version`: the client's version (package.json, which the image tag and the chart's appVersion
+// follow) and what the build recorded (scripts/buildinfo.mjs writes dist/operator/buildinfo.json). Printing only.
+
+export const summary = 'Print the client version and build information';
+
+const FLAGS: FlagSpec[] = [{ name: 'output', short: 'o', type: 'string', arg: 'FORMAT', help: 'text or json', default: 'text' }];
+
+export interface BuildInfo {
+  /** The git commit the build was made from, when the build knew it. */
+  commit?: string;
+}
+
+export function buildInfo(): BuildInfo {
+  try {
+    return JSON.parse(fs.readFileSync(new URL('../buildinfo.json', import.meta.url), 'utf8')) as BuildInfo;
+  } catch {
+    return {};
+  }
+}
+
+/**
+ * Hook for more facts about this client, e.g. the Istio releases it can install: each entry becomes a
+ * `key: value` line in text and a field in JSON. Empty for now.
+ */
+export function extraVersionInfo(): Record<string, string | string[]> {
+  return {};
+}
+
+export function versionInfo(): Record<string, unknown> {
+  return { version: packageVersion(), commit: buildInfo().commit ?? 'unknown', node: process.version, platform: `${process.platform}/${process.arch}`, ...extraVersionInfo() };
+}
+
+export async function run(argv: string[]): Promise<number> {
+  const a = parseArgs(argv, FLAGS, 'version');
+  if (a.help) {
+    process.stdout.write(usageFor('version [-o json]', summary + '.', FLAGS));
+    return 0;
+  }
+  if (a.positional.length) throw new InputError([{ path: a.positional[0]!, message: 'unexpected argument to "version"', hint: 'only -o text|json' }]);
+  const info = versionInfo();
+  if (a.flags.output === 'json') process.stdout.write(JSON.stringify(info, null, 2) + '\n');
+  else if (a.flags.output === 'text') {
+    for (const [k, v] of Object.entries(info)) process.stdout.write(`${k}: ${Array.isArray(v) ? v.join(', ') : String(v)}\n`);
+  } else throw new InputError([{ path: '--output', message: `unknown format "${a.flags.output}"`, hint: 'text or json' }]);
+  return 0;
+}
