@@ -1,6 +1,8 @@
+import { InputError, type FieldIssue, type Warning } from './errors.js';
 import { isMap } from './merge.js';
 import { DEFAULT_ISTIO_NAMESPACE } from './names.js';
 import { ownerOf, type Owner } from './owner.js';
+import { chooseRelease, RELEASE_ANNOTATION, type Release } from './releases.js';
 import type { IstioOperator, IstioOperatorSpec } from './types.js';
 
 // The resolved install: what an IstioOperator (merged with its profile, files and --set, validated) installs, and
@@ -20,6 +22,12 @@ export interface ResolvedInstall {
   readonly pilotNamespace: string;
   /** The built-in profile name (or profile file) the spec was merged over. */
   readonly profile: string;
+  /** The Istio release line whose manifests this install renders (api/releases.ts). */
+  readonly release: Release;
+  /** The image tag of every component without its own: the user's, or the release's newest patch. */
+  readonly tag: string;
+  /** The Istio version installed (the tag's version; for a digest or custom tag, the named release's patch). */
+  readonly version: string;
 }
 
 /** The user's values as Istio merges them: values, then unvalidatedValues over them. */
@@ -33,9 +41,25 @@ function userValue(spec: IstioOperatorSpec, ...path: string[]): unknown {
   return found;
 }
 
-/** The resolved install of an already merged and validated IstioOperator (api/resolve.ts calls this). */
-export function resolvedInstall(iop: IstioOperator): ResolvedInstall {
+/**
+ * The resolved install of an already merged and validated IstioOperator (api/resolve.ts calls this). An
+ * unsupported release, or a tag that names none, is an InputError naming the field; warnings are collected.
+ */
+export function resolvedInstall(iop: IstioOperator, warnings: Warning[] = []): ResolvedInstall {
   const spec = iop.spec ?? {};
+  const own: FieldIssue[] = [];
+  // spec.tag wins over values.global.tag, as spec-level settings win over values everywhere in Istio's API.
+  const specTag = spec.tag === undefined || spec.tag === null || spec.tag === '' ? undefined : String(spec.tag);
+  const valuesTag = userValue(spec, 'global', 'tag');
+  const chosen = chooseRelease(
+    {
+      ...(specTag !== undefined ? { tag: specTag, tagField: 'spec.tag' } : { ...(valuesTag !== undefined ? { tag: String(valuesTag) } : {}), tagField: 'spec.values.global.tag' }),
+      ...(iop.metadata?.annotations?.[RELEASE_ANNOTATION] ? { annotation: iop.metadata.annotations[RELEASE_ANNOTATION] } : {}),
+    },
+    own,
+    warnings,
+  );
+  if (!chosen) throw new InputError(own);
   // spec.revision wins over values.revision, as spec-level settings win over values everywhere in Istio's API.
   const revision = String(spec.revision || userValue(spec, 'revision') || '');
   const istioNamespace = String(spec.namespace || userValue(spec, 'global', 'istioNamespace') || DEFAULT_ISTIO_NAMESPACE);
@@ -46,5 +70,8 @@ export function resolvedInstall(iop: IstioOperator): ResolvedInstall {
     istioNamespace,
     pilotNamespace: String(spec.components?.pilot?.namespace || istioNamespace),
     profile: typeof spec.profile === 'string' && spec.profile ? spec.profile : 'default',
+    release: chosen.release,
+    tag: chosen.tag,
+    version: chosen.version,
   };
 }

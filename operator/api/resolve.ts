@@ -7,6 +7,7 @@ import { loadProfile } from './profiles.js';
 import { translateLegacy } from './legacy.js';
 import { validateSpec, validateMetadata } from './validate.js';
 import { resolvedInstall, type ResolvedInstall } from './install.js';
+import { RELEASE_ANNOTATION } from './releases.js';
 
 // The one entry point from user input to a merged, validated IstioOperator:
 //   default < profile < -f files (in order) < --set (in order) < --revision,
@@ -16,6 +17,8 @@ export interface ResolveInput {
   files?: Array<{ name: string; text: string }>;
   sets?: string[];
   revision?: string;
+  /** The Istio release to render (the CLI's --release): sets the release annotation, as a file would. */
+  release?: string;
   force?: boolean;
   /** `spec.profile` may be a file path (CLI: yes; the in-cluster operator should pass false). Default true. */
   allowProfilePaths?: boolean;
@@ -49,7 +52,7 @@ export function resolveIstioOperator(input: ResolveInput): Resolved {
 export function resolveParsed(
   iops: IstioOperator[],
   sets: SetFlag[],
-  opts: { revision?: string; force?: boolean; allowProfilePaths?: boolean } = {},
+  opts: { revision?: string; release?: string; force?: boolean; allowProfilePaths?: boolean } = {},
 ): Resolved {
   const issues: FieldIssue[] = [];
   const warnings: Warning[] = [];
@@ -61,6 +64,7 @@ export function resolveParsed(
     // Metadata comes from the user's documents only: a profile never names the owner of what is rendered.
     if (iop.metadata) metadata = mergeSpec(metadata, iop.metadata, 'metadata');
   }
+  if (opts.release !== undefined && opts.release !== '') metadata = { ...metadata, annotations: { ...(metadata.annotations ?? {}), [RELEASE_ANNOTATION]: opts.release } };
 
   // The profile is chosen before sets are applied to the merged tree, so `--set profile=X` must be seen first.
   let profile = typeof user.profile === 'string' && user.profile !== '' ? user.profile : 'default';
@@ -105,11 +109,17 @@ export function resolveParsed(
   if (opts.force) {
     for (const i of v.valueIssues) warnings.push({ path: i.path, message: `${i.message}${i.hint ? ` (${i.hint})` : ''} [ignored because of --force]` });
   } else issues.push(...v.valueIssues);
-  if (issues.length) throw new InputError(dedupe(issues));
-
   const iop: IstioOperator = { apiVersion: API_VERSION, kind: KIND, spec };
   if (isMap(metadata) && Object.keys(metadata).length) iop.metadata = metadata;
-  return { install: resolvedInstall(iop), warnings };
+  let install: ResolvedInstall | undefined;
+  try {
+    install = resolvedInstall(iop, warnings);
+  } catch (e) {
+    if (!(e instanceof InputError)) throw e;
+    issues.push(...e.issues);
+  }
+  if (issues.length || !install) throw new InputError(dedupe(issues));
+  return { install, warnings };
 }
 
 function dedupe(issues: FieldIssue[]): FieldIssue[] {

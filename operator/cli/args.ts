@@ -35,6 +35,12 @@ export const FLAGS = {
   filename: { name: 'filename', short: 'f', type: 'list', arg: 'FILE', help: 'IstioOperator file to merge over the profile (repeatable, in order; "-" reads stdin)' },
   set: { name: 'set', short: 's', type: 'list', arg: 'PATH=VALUE', help: 'Override one field, e.g. values.global.proxy.resources.requests.cpu=100m (repeatable)' },
   revision: { name: 'revision', short: 'r', type: 'string', arg: 'REV', help: 'Control plane revision (a DNS-1123 label)' },
+  release: {
+    name: 'release',
+    type: 'string',
+    arg: 'VERSION',
+    help: 'Istio release whose manifests to render (1.29, 1.30, 1.31 or a patch such as 1.30.3): needed when the tag is a digest or a custom build; default: the tag\'s release',
+  },
   force: { name: 'force', type: 'bool', help: 'Proceed even if spec.values has validation errors (they become warnings)' },
   kubeconfig: { name: 'kubeconfig', type: 'string', arg: 'PATH', help: 'Path to the kubeconfig file' },
   context: { name: 'context', type: 'string', arg: 'NAME', help: 'Kubeconfig context to use' },

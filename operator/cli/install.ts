@@ -16,6 +16,7 @@ const SPECS: FlagSpec[] = [
   FLAGS.filename,
   FLAGS.set,
   FLAGS.revision,
+  FLAGS.release,
   FLAGS.dryRun,
   FLAGS.wait,
   FLAGS.timeout,
@@ -30,6 +31,7 @@ export function resolvedFrom(flags: Record<string, any>): ResolvedInstall {
     files: readInputFiles(flags.filename ?? []),
     sets: flags.set ?? [],
     ...(flags.revision ? { revision: flags.revision } : {}),
+    ...(flags.release ? { release: flags.release } : {}),
     force: !!flags.force,
   });
   printWarnings(warnings);

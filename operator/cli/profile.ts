@@ -1,12 +1,13 @@
 import yaml from 'js-yaml';
 import { listProfiles } from '../api/profiles.js';
 import { resolveIstioOperator } from '../api/resolve.js';
+import { describeRelease, RELEASES } from '../api/releases.js';
 import { InputError, formatWarning } from '../api/errors.js';
 import { FLAGS, parseArgs, readInputFiles, usageFor, type FlagSpec } from './args.js';
 
 export const summary = 'List, dump and diff the built-in profiles';
 
-const specs: FlagSpec[] = [FLAGS.filename, FLAGS.set, FLAGS.revision, FLAGS.force];
+const specs: FlagSpec[] = [FLAGS.filename, FLAGS.set, FLAGS.revision, FLAGS.release, FLAGS.force];
 const USAGE = usageFor(
   'profile list | dump [NAME] [-f FILE]... [--set PATH=VALUE]... | diff A B',
   'list: the built-in profiles. dump: the IstioOperator a profile resolves to (merged over default,\n' +
@@ -32,6 +33,7 @@ export async function run(argv: string[]): Promise<number> {
       files,
       sets: [...(name ? [`profile=${name}`] : []), ...flags.set],
       ...(flags.revision ? { revision: flags.revision } : {}),
+      ...(flags.release ? { release: flags.release } : {}),
       force: flags.force,
     });
     return r;
@@ -41,6 +43,8 @@ export async function run(argv: string[]): Promise<number> {
       if (rest.length) throw new InputError([{ path: 'profile list', message: `takes no arguments, got ${rest.join(' ')}` }]);
       const out = ['Istio configuration profiles:'];
       for (const p of listProfiles()) out.push(`    ${p.name}${p.supported ? '' : `  (${p.note})`}`);
+      out.push('', 'Istio releases (every profile renders for each; choose with spec.tag, or --release for a digest tag):');
+      for (const r of RELEASES) out.push(`    ${describeRelease(r)}`);
       process.stdout.write(out.join('\n') + '\n');
       return 0;
     }

@@ -23,6 +23,7 @@ const specs: FlagSpec[] = [
       'profile=demo, hub=..., tag=... (repeatable, in order)',
   },
   FLAGS.revision,
+  FLAGS.release,
   FLAGS.force,
   { name: 'component', type: 'string', arg: 'NAME', help: `Only this component's objects: ${Object.keys(COMPONENTS).join(', ')}` },
   {
@@ -58,7 +59,7 @@ export async function run(argv: string[]): Promise<number> {
   }
   const only = flags.component === undefined ? undefined : componentLabel(flags.component);
   const files = readInputFiles(flags.filename);
-  const resolved = resolveIstioOperator({ files, sets: flags.set, ...(flags.revision !== undefined ? { revision: flags.revision } : {}), force: flags.force });
+  const resolved = resolveIstioOperator({ files, sets: flags.set, ...(flags.revision !== undefined ? { revision: flags.revision } : {}), ...(flags.release ? { release: flags.release } : {}), force: flags.force });
   const result = render(resolved.install);
   const objects = only ? result.objects.filter((o) => o.metadata.labels?.[LABEL_COMPONENT] === only) : result.objects;
   const syncWaves = flags['sync-waves'] && !flags['no-sync-waves'];

@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import { InputError } from '../api/errors.js';
+import { DEFAULT_RELEASE, describeRelease, RELEASES } from '../api/releases.js';
 import { packageVersion } from '../controller/selfmanifests.js';
 import { parseArgs, usageFor, type FlagSpec } from './args.js';
 
@@ -23,12 +24,9 @@ export function buildInfo(): BuildInfo {
   }
 }
 
-/**
- * Hook for more facts about this client, e.g. the Istio releases it can install: each entry becomes a
- * `key: value` line in text and a field in JSON. Empty for now.
- */
+/** The Istio releases this client installs (api/releases.ts), and the one an install without a tag gets. */
 export function extraVersionInfo(): Record<string, string | string[]> {
-  return {};
+  return { istioReleases: RELEASES.map(describeRelease), defaultIstio: DEFAULT_RELEASE.patch };
 }
 
 export function versionInfo(): Record<string, unknown> {

@@ -1,4 +1,5 @@
 import type { CaMode, Values } from '../api/types.js';
+import type { Release } from '../api/releases.js';
 
 // The contract between render's TypeScript and the Handlebars templates in manifests/.
 // Templates read only this; everything they need is computed before (values.ts), so a template
@@ -31,8 +32,10 @@ export interface RenderContext {
   namespace: string;
   /** Namespace of istiod (values.global.istioNamespace). */
   istioNamespace: string;
-  /** Istio version being rendered (the tag), for labels. */
+  /** Istio version being rendered, for labels. */
   version: string;
+  /** The Istio release line whose manifests are rendered (render/features.ts says what differs between lines). */
+  release: Release;
   ca: CaContext;
   /** Set only for gateway templates: one context per named gateway. */
   gateway?: GatewayContext;

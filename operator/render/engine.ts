@@ -7,6 +7,8 @@ import yaml from 'js-yaml';
 import { CACHE_FORMAT, cacheDir, cacheDisabled } from '../buildcache.js';
 import { manifestsDir } from '../paths.js';
 import type { K8sObject } from '../api/types.js';
+import type { Release } from '../api/releases.js';
+import { has, type Feature } from './features.js';
 
 const requireHere = createRequire(import.meta.url);
 export const RUNTIME_BUNDLE_FILE = 'handlebars-runtime.cjs';
@@ -127,6 +129,17 @@ hb.registerHelper('empty', (v: unknown) => !truthy(v));
 hb.registerHelper('hasKey', (o: unknown, k: string) => !!o && typeof o === 'object' && Object.prototype.hasOwnProperty.call(o, k));
 hb.registerHelper('get', (o: unknown, p: string) => getPath(o, p));
 hb.registerHelper('gt', (a: number, b: number) => a > b);
+// `{{#if (has "feature")}}`: whether the release being rendered has a behaviour of Istio's charts (render/features.ts).
+hb.registerHelper('has', (feature: Feature, options: { data?: { release?: Release } }) => {
+  const release = options?.data?.release;
+  if (!release) throw new Error(`template asks (has "${feature}") but no release was given to render it`);
+  return has(release, feature);
+});
+
+/** What every template of one render may read as @data: the release being rendered. */
+export interface TemplateData {
+  release?: Release;
+}
 
 /** Like Helm's truthiness: empty maps and lists are false too. */
 export function truthy(v: unknown): boolean {
@@ -266,8 +279,8 @@ function compiled(component: string, file: string): Compiled {
 export const templateOutputHook: { onText?: (template: string, text: string) => void } = {};
 
 /** Renders one template and parses it at once: objects leave this function, never text. */
-export function renderTemplate(component: string, file: string, context: object): K8sObject[] {
-  return objectsOf(component, file, compiled(component, file)(context));
+export function renderTemplate(component: string, file: string, context: object, data: TemplateData = {}): K8sObject[] {
+  return objectsOf(component, file, compiled(component, file)(context, { data }));
 }
 
 function objectsOf(component: string, file: string, text: string): K8sObject[] {
@@ -311,11 +324,11 @@ function componentTemplate(component: string, files: string[]): Compiled {
 }
 
 /** Renders every template of a component folder. */
-export function renderComponentTemplates(component: string, context: object): K8sObject[] {
+export function renderComponentTemplates(component: string, context: object, data: TemplateData = {}): K8sObject[] {
   const files = templateFiles(component);
   if (!files.length) return [];
-  const texts = componentTemplate(component, files)(context).split(TEMPLATE_END);
-  if (texts.length !== files.length + 1) return files.flatMap((f) => renderTemplate(component, f, context));
+  const texts = componentTemplate(component, files)(context, { data }).split(TEMPLATE_END);
+  if (texts.length !== files.length + 1) return files.flatMap((f) => renderTemplate(component, f, context, data));
   return files.flatMap((f, i) => objectsOf(component, f, texts[i]!));
 }
 

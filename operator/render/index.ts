@@ -45,7 +45,6 @@ function k8sTarget(r: ComponentRender): { name: string; container: string; workl
 export function render(install: ResolvedInstall): RenderResult {
   const built = buildContexts(install);
   const warnings: Warning[] = [...built.warnings];
-  const version = String(built.values.global?.tag ?? '');
   const all: K8sObject[] = [];
   const from = new Map<string, string>();
   for (const r of built.renders) {
@@ -53,7 +52,7 @@ export function render(install: ResolvedInstall): RenderResult {
     const k8s = r.spec.k8s;
     warnings.push(...applyK8sSettings(objects, k8s, { ...k8sTarget(r), field: `${r.field}.k8s` }));
     applyOverlays(objects, k8s?.overlays, `${r.field}.k8s`);
-    applyOwnershipLabels(objects, r.component, install.owner, version);
+    applyOwnershipLabels(objects, r.component, install.owner, install.version);
     for (const o of objects) {
       const id = `${o.kind}:${o.metadata.namespace ?? ''}:${o.metadata.name}`;
       const prior = from.get(id);

@@ -86,7 +86,8 @@ export function buildContexts(install: ResolvedInstall): Contexts {
     setPath(values, p, v);
   };
   set('global.hub', spec.hub);
-  set('global.tag', spec.tag === undefined || spec.tag === null ? undefined : String(spec.tag));
+  // The tag resolve chose: the user's (spec.tag over values.global.tag), or the release's newest patch.
+  set('global.tag', install.tag);
   // The install's revision and Istio namespace, decided once (api/install.ts), are what the templates read.
   set('global.istioNamespace', install.istioNamespace);
   set('revision', install.revision);
@@ -104,7 +105,7 @@ export function buildContexts(install: ResolvedInstall): Contexts {
 
   const revision = install.revision;
   const istioNamespace = install.istioNamespace;
-  const version = String(values.global?.tag ?? '');
+  const version = install.version;
   const ca = caContext(spec.components?.ca, values, issues);
 
   const base = {
@@ -115,6 +116,7 @@ export function buildContexts(install: ResolvedInstall): Contexts {
     revSuffix: revSuffix(revision),
     istioNamespace,
     version,
+    release: install.release,
     ca,
   };
 

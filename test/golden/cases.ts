@@ -23,6 +23,12 @@ export interface GoldenCase {
   /** Differences understood and accepted, each with its reason: `match` is a regular expression tested against
    *  `<Kind:namespace:name> <path>`. They still count against the share; the report lists them apart. */
   explained?: Array<{ match: string; reason: string }>;
+  /** The same, for one release's goldens only (key: the fixture release, e.g. 1.29.6). */
+  explainedIn?: Record<string, Array<{ match: string; reason: string }>>;
+}
+
+export function explainedFor(c: GoldenCase, release: string): Array<{ match: string; reason: string }> {
+  return [...(c.explained ?? []), ...(c.explainedIn?.[release] ?? [])];
 }
 
 // The same istiod (empty profile + pilot) is rendered by pilot_default, install_package_path, all_on and flag_output;

@@ -3,7 +3,7 @@ import path from 'node:path';
 import yaml from 'js-yaml';
 import { packageRoot } from '../../operator/paths.js';
 import type { GoldenCase } from './cases.js';
-import { goldenInputsDir, goldenOutputsDir } from '../helpers/fixtures.js';
+import { goldenInputsDir, goldenOutputsDir, NEWEST_FIXTURE_RELEASE } from '../helpers/fixtures.js';
 
 // Field-by-field comparison of our render against Istio's golden outputs.
 // The golden object is the reference: every leaf it has is one vote; fields only we render are not counted
@@ -12,6 +12,7 @@ import { goldenInputsDir, goldenOutputsDir } from '../helpers/fixtures.js';
 
 export type Obj = { apiVersion?: string; kind: string; metadata: { name: string; namespace?: string; [k: string]: unknown }; [k: string]: unknown };
 
+/** The newest release's inputs and outputs, which single-release tests use. */
 export const inputsDir = goldenInputsDir();
 export const outputsDir = goldenOutputsDir();
 
@@ -89,8 +90,9 @@ export function loadYamlObjects(text: string): Obj[] {
   return (yaml.loadAll(text) as unknown[]).filter((d): d is Obj => !!d && typeof d === 'object' && 'kind' in (d as object));
 }
 
-export function loadGolden(file: string): Obj[] {
-  return loadYamlObjects(fs.readFileSync(path.join(outputsDir, file), 'utf8'));
+/** A golden output of `release` (a fixture folder: 1.29.6, 1.30.3, 1.31.0-rc.0). */
+export function loadGolden(file: string, release = NEWEST_FIXTURE_RELEASE): Obj[] {
+  return loadYamlObjects(fs.readFileSync(path.join(goldenOutputsDir(release), file), 'utf8'));
 }
 
 /** `registry.istio.io/testing/pilot:latest` → `pilot`: the hub and tag are the installer's choice, the repository is not. */
@@ -371,25 +373,35 @@ export interface Rendered {
 
 /** Render the way `istio-operator render [-f input] [--set ...] [--force]` does, in process. Imported lazily so the
  *  comparer itself works (and is tested) even when the render modules are missing or broken. */
-export async function renderInput(input: { files?: Array<{ name: string; text: string }>; sets?: string[]; force?: boolean; revision?: string }): Promise<Rendered> {
+export async function renderInput(
+  input: { files?: Array<{ name: string; text: string }>; sets?: string[]; force?: boolean; revision?: string },
+  release = NEWEST_FIXTURE_RELEASE,
+): Promise<Rendered> {
   const { resolveIstioOperator } = await import('../../operator/api/resolve.js');
   const { render } = await import('../../operator/render/index.js');
-  const resolved = resolveIstioOperator(input);
+  // As istioctl of `release` renders an input: its own manifests, whatever image tag the input names (Istio's test
+  // inputs pin tag 1.1.4). The release annotation says exactly that (api/releases.ts).
+  const resolved = resolveIstioOperator({ ...input, release });
   const out = render(resolved.install);
   const warnings = [...resolved.warnings, ...out.warnings].map((w) => `${w.path ? w.path + ': ' : ''}${w.message}`);
   return { objects: out.objects as Obj[], warnings };
 }
 
-export function caseFiles(c: GoldenCase): Array<{ name: string; text: string }> {
-  return c.input ? [{ name: c.input, text: fs.readFileSync(path.join(inputsDir, c.input), 'utf8') }] : [];
+export function caseFiles(c: GoldenCase, release = NEWEST_FIXTURE_RELEASE): Array<{ name: string; text: string }> {
+  return c.input ? [{ name: c.input, text: fs.readFileSync(path.join(goldenInputsDir(release), c.input), 'utf8') }] : [];
 }
 
-export async function runCase(c: GoldenCase): Promise<CaseResult> {
-  const golden = c.golden ? loadGolden(c.golden) : [];
+/** Whether `release`'s fixtures hold this case (pilot_hpa_pdb exists from 1.31 on, for example). */
+export function caseExists(c: GoldenCase, release: string): boolean {
+  return (!c.input || fs.existsSync(path.join(goldenInputsDir(release), c.input))) && (!c.golden || fs.existsSync(path.join(goldenOutputsDir(release), c.golden)));
+}
+
+export async function runCase(c: GoldenCase, release = NEWEST_FIXTURE_RELEASE): Promise<CaseResult> {
+  const golden = c.golden ? loadGolden(c.golden, release) : [];
   let rendered: Rendered = { objects: [], warnings: [] };
   let error: string | undefined;
   try {
-    rendered = await renderInput({ files: caseFiles(c), sets: c.sets ?? [], force: !!c.force });
+    rendered = await renderInput({ files: caseFiles(c, release), sets: c.sets ?? [], force: !!c.force }, release);
   } catch (e) {
     error = (e as Error).message;
   }

@@ -1,7 +1,8 @@
-import { CASES } from './cases.js';
-import { CATEGORIES, NON_CORE, runCase, share, coreTally, ABSENT, type CaseResult, type LeafDiff, type Category } from './compare.js';
+import { CASES, explainedFor } from './cases.js';
+import { CATEGORIES, NON_CORE, caseExists, runCase, share, coreTally, ABSENT, type CaseResult, type LeafDiff, type Category } from './compare.js';
+import { NEWEST_FIXTURE_RELEASE } from '../helpers/fixtures.js';
 
-// `node dist/test/golden/report.js [--all] [--floors] [case...]`: fidelity of our render against Istio's golden outputs,
+// `node dist/test/golden/report.js [--release=1.30.3] [--all] [--floors] [case...]`: fidelity of our render against Istio's golden outputs,
 // one table per case and the paths that differ, grouped by category (core categories first).
 // Without --all each category lists at most 12 differences. --floors prints the ratchet table for golden.test.ts.
 
@@ -80,12 +81,13 @@ function printCase(r: CaseResult, limit: number, pending?: string, explained: Ex
 async function main(): Promise<void> {
   const args = process.argv.slice(2);
   const all = args.includes('--all');
+  const rel = args.find((a) => a.startsWith('--release='))?.slice('--release='.length) ?? NEWEST_FIXTURE_RELEASE;
   const names = args.filter((a) => !a.startsWith('--'));
-  const cases = CASES.filter((c) => !names.length || names.includes(c.name));
+  const cases = CASES.filter((c) => (!names.length || names.includes(c.name)) && caseExists(c, rel));
   const results: Array<{ r: CaseResult; pending?: string; explained: Explanation[] }> = [];
-  for (const c of cases) results.push({ r: await runCase(c), ...(c.pending ? { pending: c.pending } : {}), explained: c.explained ?? [] });
+  for (const c of cases) results.push({ r: await runCase(c, rel), ...(c.pending ? { pending: c.pending } : {}), explained: explainedFor(c, rel) });
 
-  console.log('# Golden fidelity: our render vs `istioctl manifest generate`');
+  console.log(`# Golden fidelity: our render vs Istio ${rel}'s \`istioctl manifest generate\``);
   console.log('(Helm bookkeeping labels and image hub/tag ignored; "core" leaves exclude CRD schemas, descriptions and injection-template');
   console.log('text, whose behaviour test/injection checks by executing ours and Istio\'s templates in Go)\n');
   console.log('| case | objects present | leaves agree | share | core share | core diffs (explained) | fields only ours | note |');

@@ -7,6 +7,7 @@ import yaml from 'js-yaml';
 import { renderPilot } from '../../operator/render/components/pilot.js';
 import { manifestsDir } from '../../operator/paths.js';
 import { outputsDir } from '../golden/compare.js';
+import { DEFAULT_RELEASE } from '../../operator/api/releases.js';
 
 const out = process.argv[2] ?? '/tmp/inj';
 const values = yaml.load(fs.readFileSync(path.join(manifestsDir, 'values.yaml'), 'utf8')) as Record<string, any>;
@@ -19,6 +20,7 @@ const objs = renderPilot({
   namespace: 'istio-system',
   istioNamespace: 'istio-system',
   version: String(values.global?.tag ?? ''),
+  release: DEFAULT_RELEASE,
   ca: { mode: 'istiod', secretName: 'cacerts' },
 });
 const cm = objs.find((o) => o.kind === 'ConfigMap' && o.metadata.name === 'istio-sidecar-injector') as any;

@@ -6,6 +6,8 @@ import type { RenderContext } from '../context.js';
 import { renderComponentTemplates } from '../engine.js';
 import type { K8sObject } from '../../api/types.js';
 import { shareConstant } from '../serialize.js';
+import { has, type Feature } from '../features.js';
+import type { Release } from '../../api/releases.js';
 
 // The base component: Istio's config CRDs and the shared istio-reader ServiceAccount.
 // Nothing here depends on the revision: every control-plane revision serves the same CRDs, so the objects
@@ -46,6 +48,22 @@ export function istioCrds(): K8sObject[] {
   });
 }
 
+/** CRDs that only some releases ship, with the feature that brings them; every other CRD is in every release. */
+const CRD_FEATURES: Record<string, Feature> = { 'trafficextensions.extensions.istio.io': 'trafficExtensionsCrd' };
+
+/** Whether `release`'s base chart installs the CRD named `name`. */
+export function crdInRelease(name: string, release: Release): boolean {
+  const f = CRD_FEATURES[name];
+  return !f || has(release, f);
+}
+
+/** Helm 2's labels, which Istio's CRDs carried until 1.30 (`istio:` names the security and telemetry groups). */
+function legacyCrdLabels(crd: K8sObject): Record<string, string> {
+  const group = String((crd.spec as { group?: string } | undefined)?.group ?? '');
+  const istio = group === 'security.istio.io' ? 'security' : group === 'telemetry.istio.io' ? 'telemetry' : undefined;
+  return { app: 'istio-pilot', chart: 'istio', heritage: 'Tiller', ...(istio ? { istio } : {}), release: 'istio' };
+}
+
 function list(v: unknown): string[] {
   return Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : [];
 }
@@ -64,7 +82,11 @@ export function renderBase(ctx: RenderContext): K8sObject[] {
   // is the Helm chart's switch for the same thing. Either off means no CRDs from us.
   if (clusterScoped && base.enableCRDTemplates !== false && base.enableIstioConfigCRDs !== false) {
     const excluded = new Set(list(base.excludedCRDs));
-    objects.push(...istioCrds().filter((c) => !excluded.has(c.metadata.name)));
+    for (const crd of istioCrds()) {
+      if (excluded.has(crd.metadata.name) || !crdInRelease(crd.metadata.name, ctx.release)) continue;
+      if (!has(ctx.release, 'crdLabelsTrimmed')) crd.metadata.labels = { ...legacyCrdLabels(crd), ...(crd.metadata.labels ?? {}) };
+      objects.push(crd);
+    }
   }
 
   // A custom reader account (global.readerServiceAccount.name) replaces ours; pilot binds the ClusterRole to it.
@@ -76,6 +98,6 @@ export function renderBase(ctx: RenderContext): K8sObject[] {
       imagePullSecrets: list(global.imagePullSecrets),
     },
   };
-  objects.push(...renderComponentTemplates('base', view));
+  objects.push(...renderComponentTemplates('base', view, { release: ctx.release }));
   return objects;
 }

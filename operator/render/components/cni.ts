@@ -14,7 +14,7 @@ import { asList, asMap, fieldRef, hasEntries, isMap, stringMap } from './util.js
 
 
 export function renderCni(ctx: RenderContext): K8sObject[] {
-  return renderComponentTemplates('cni', { cni: cniView(ctx) });
+  return renderComponentTemplates('cni', { cni: cniView(ctx) }, { release: ctx.release });
 }
 
 /** Everything the cni templates print. Exported for tests. */

@@ -39,7 +39,7 @@ const DEFAULTS: Values = {
 
 export function renderGateway(ctx: RenderContext): K8sObject[] {
   if (!ctx.gateway) throw new Error('renderGateway needs ctx.gateway (one call per named gateway)');
-  return renderComponentTemplates('gateway', { gw: gatewayView(ctx) });
+  return renderComponentTemplates('gateway', { gw: gatewayView(ctx) }, { release: ctx.release });
 }
 
 /** Everything the gateway templates print, computed once. Exported for tests. */

@@ -4,6 +4,8 @@ import type { RenderContext } from '../context.js';
 import { readManifestText, renderComponentTemplates } from '../engine.js';
 import type { K8sObject } from '../../api/types.js';
 import { tagViews } from '../revisiontag.js';
+import { has } from '../features.js';
+import type { Release } from '../../api/releases.js';
 import {
   DEFAULT_VALIDATOR,
   injectorConfigMapName,
@@ -35,7 +37,7 @@ const CLUSTER_SCOPED = new Set(['ClusterRole', 'ClusterRoleBinding', 'MutatingWe
 export function renderPilot(ctx: RenderContext): K8sObject[] {
   const pilot = pilotView(ctx);
   const scope = String(ctx.values.global?.resourceScope || 'all');
-  const objects = renderComponentTemplates('pilot', { ...ctx, pilot }).filter((o) =>
+  const objects = renderComponentTemplates('pilot', { ...ctx, pilot }, { release: ctx.release }).filter((o) =>
     CLUSTER_SCOPED.has(o.kind) ? scope === 'all' || scope === 'cluster' : scope === 'all' || scope === 'namespace',
   );
   // The injector config (~90 KB of Go template text) and the values dumps are large strings: set them on the
@@ -102,7 +104,7 @@ export function pilotView(ctx: RenderContext) {
           ]
         : [],
     hpa: v.autoscaleEnabled && v.autoscaleMin && v.autoscaleMax ? hpaSpec(name, v) : undefined,
-    pdb: pdbSpec(values),
+    pdb: pdbSpec(values, ctx.release),
     meshText: yaml.dump(meshConfig(ctx, values), { lineWidth: -1, noRefs: true, sortKeys: true }).trimEnd(),
     meshNetworksText: yaml.dump({ networks: g.meshNetworks ?? {} }, { lineWidth: -1, noRefs: true, sortKeys: true, flowLevel: 1 }).trimEnd(),
     injectorConfigText: injectorConfigText(values),
@@ -150,12 +152,13 @@ function hpaSpec(name: string, v: Values) {
   };
 }
 
-function pdbSpec(values: Values) {
+function pdbSpec(values: Values, release: Release) {
   if (!values.global?.defaultPodDisruptionBudget?.enabled) return undefined;
   const v: Values = values.pilot ?? {};
-  // One replica with minAvailable 1 would block every node drain (kubernetes#93476): only guard real redundancy.
+  // One replica with minAvailable 1 would block every node drain (kubernetes#93476): from 1.30 on, Istio only guards
+  // real redundancy; 1.29 renders the budget whatever the replicas.
   const redundant = v.autoscaleEnabled ? Number(v.autoscaleMin) > 1 : Number(v.replicaCount) > 1;
-  if (!redundant) return undefined;
+  if (!redundant && has(release, 'pdbOnlyWhenRedundant')) return undefined;
   const pdb: Values = v.pdb ?? values.pdb ?? {};
   const spec: Record<string, unknown> = {};
   if (pdb.maxUnavailable !== undefined && pdb.maxUnavailable !== null && pdb.maxUnavailable !== '') spec.maxUnavailable = pdb.maxUnavailable;

@@ -11,7 +11,7 @@ import { asList, asMap, fieldRef, hasEntries, stringMap } from './util.js';
 // trusts it by its ServiceAccount (istiod's CA_TRUSTED_NODE_ACCOUNTS, set from the same name in values.ts).
 
 export function renderZtunnel(ctx: RenderContext): K8sObject[] {
-  return renderComponentTemplates('ztunnel', { zt: ztunnelView(ctx) });
+  return renderComponentTemplates('ztunnel', { zt: ztunnelView(ctx) }, { release: ctx.release });
 }
 
 /** Everything the ztunnel templates print. Exported for tests. */

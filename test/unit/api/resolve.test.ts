@@ -40,6 +40,8 @@ test('merge order: default < profile < files in order < --set in order', (t) => 
       file('b.yaml', 'spec:\n  hub: from-b\n  values:\n    pilot: {autoscaleEnabled: true}\n'),
     ],
     sets: ['hub=from-set-1', 'hub=from-set-2', 'values.pilot.traceSampling=5'],
+    // Tag "a" names no Istio version: the release annotation (--release) says which manifests to render.
+    release: '1.30',
   });
   const s = iop.spec!;
   t.is(s.profile, 'demo');
@@ -135,11 +137,14 @@ test('types of spec fields are checked', (t) => {
   t.regex(s, /spec\.components\.ca\.mode: "vault" is not valid \(one of: istiod, operator, provided, external\)/);
 });
 
-test('tag may be a number; a fractional one gets a warning to quote it', (t) => {
-  const r = resolveIstioOperator({ files: [file('n.yaml', 'spec:\n  tag: 1.30\n')] });
+test('tag may be a number; a fractional one is Istio 1.3 (refused) and gets a warning to quote it', (t) => {
+  const is = issuesOf(() => resolveIstioOperator({ files: [file('n.yaml', 'spec:\n  tag: 1.30\n')] }));
+  t.regex(text(is), /spec\.tag: Istio 1\.3 is not supported.*1\.30 \(1\.30\.3/);
+  // Rendered as a named release, the tag is only the image tag: the warning says how it was read.
+  const r = resolveIstioOperator({ files: [file('n.yaml', 'spec:\n  tag: 1.30\n')], release: '1.30' });
   t.is(r.install.iop.spec!.tag, 1.3);
-  t.regex(r.warnings[0].message, /quote it.*"1\.30"/);
-  t.deepEqual(resolveIstioOperator({ files: [file('n.yaml', 'spec:\n  tag: 130\n')] }).warnings, []);
+  t.true(r.warnings.some((w) => /quote it.*"1\.30"/.test(w.message)));
+  t.is(r.install.tag, '1.3');
 });
 
 test('reference: invalid-k8s and invalid-k8s-values fail naming the field', (t) => {
@@ -159,19 +164,19 @@ test('reference: multiple_iops fails; bare_spec, bare_values, bogus_cps resolve'
 
 test('reference: flag_force fails without force and warns with it; install_package_path warns', (t) => {
   t.regex(text(issuesOf(() => resolveIstioOperator({ files: [ref('flag_force.yaml')] }))), /spec\.values\.global\.badKey: unknown field/);
-  const r = resolveIstioOperator({ files: [ref('flag_force.yaml')], force: true });
+  const r = resolveIstioOperator({ files: [ref('flag_force.yaml')], force: true, release: '1.31' });
   t.regex(r.warnings.map((w) => `${w.path}: ${w.message}`).join('\n'), /badKey.*--force/);
   // force never hides errors in the IstioOperator API itself
   t.truthy(issuesOf(() => resolveIstioOperator({ files: [file('x.yaml', 'spec:\n  components:\n    pilot:\n      k8s:\n        replicaCount: -2\n')], force: true })).length);
-  const p = resolveIstioOperator({ files: [ref('install_package_path.yaml')], sets: ['installPackagePath=/tmp/charts'] });
+  const p = resolveIstioOperator({ files: [ref('install_package_path.yaml')], sets: ['installPackagePath=/tmp/charts'], release: '1.31' });
   t.true(p.warnings.some((w) => w.path === 'spec.installPackagePath'));
   t.false('installPackagePath' in p.install.iop.spec!);
 });
 
-test('every golden input except the error cases resolves', (t) => {
+test('every golden input except the error cases resolves, as istioctl of their release resolves them', (t) => {
   const skip = new Set(['invalid-k8s.yaml', 'invalid-k8s-values.yaml', 'multiple_iops.yaml', 'flag_force.yaml']);
   for (const f of fs.readdirSync(REF).filter((f) => f.endsWith('.yaml') && !skip.has(f))) {
-    t.notThrows(() => resolveIstioOperator({ files: [ref(f)] }), f);
+    t.notThrows(() => resolveIstioOperator({ files: [ref(f)], release: '1.31' }), f);
   }
 });
 

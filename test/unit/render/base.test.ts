@@ -7,13 +7,15 @@ import type { RenderContext } from '../../../operator/render/context.js';
 import type { K8sObject } from '../../../operator/api/types.js';
 import { manifestsDir } from '../../../operator/paths.js';
 import { loadGolden } from '../../golden/compare.js';
+import { DEFAULT_RELEASE, RELEASES, type Release } from '../../../operator/api/releases.js';
+import { releaseFixturesDir } from '../../helpers/fixtures.js';
 
 // The base component: Istio's CRDs (names, versions, columns as Istio 1.30; our own structural schemas) and the
 // istio-reader ServiceAccount, from a hand-made RenderContext so the test does not depend on values resolution.
 
 const defaults = yaml.load(fs.readFileSync(path.join(manifestsDir, 'values.yaml'), 'utf8')) as Record<string, any>;
 
-function ctx(over: { values?: Record<string, any>; revision?: string; namespace?: string } = {}): RenderContext {
+function ctx(over: { values?: Record<string, any>; revision?: string; namespace?: string; release?: Release } = {}): RenderContext {
   const values = structuredClone(defaults);
   for (const [k, v] of Object.entries(over.values ?? {})) values[k] = { ...(values[k] ?? {}), ...v };
   const revision = over.revision ?? '';
@@ -26,6 +28,7 @@ function ctx(over: { values?: Record<string, any>; revision?: string; namespace?
     namespace: over.namespace ?? 'istio-system',
     istioNamespace: 'istio-system',
     version: '1.30.0',
+    release: over.release ?? DEFAULT_RELEASE,
     ca: { mode: 'istiod', secretName: 'cacerts' },
   };
 }
@@ -34,14 +37,14 @@ const crdsOf = (objs: K8sObject[]) => objs.filter((o) => o.kind === 'CustomResou
 const names = (objs: K8sObject[]) => objs.map((o) => `${o.kind}/${o.metadata.name}`).sort();
 const goldenCrds = () => loadGolden('all_on.golden-show-in-gh-pull-request.yaml').filter((o) => o.kind === 'CustomResourceDefinition') as any[];
 
-test('renders the 14 Istio CRDs and the istio-reader ServiceAccount', (t) => {
+test('renders the 15 Istio CRDs of 1.30 and the istio-reader ServiceAccount', (t) => {
   const objs = renderBase(ctx());
-  t.is(crdsOf(objs).length, 14);
+  t.is(crdsOf(objs).length, 15);
   const sa = objs.find((o) => o.kind === 'ServiceAccount')!;
   t.is(sa.metadata.name, 'istio-reader-service-account');
   t.is(sa.metadata.namespace, 'istio-system');
   t.deepEqual(sa.metadata.labels, { app: 'istio-reader', 'app.kubernetes.io/name': 'istio-reader', 'app.kubernetes.io/part-of': 'istio' });
-  t.is(objs.length, 15);
+  t.is(objs.length, 16);
 });
 
 test('CRD identity equals Istio 1.30: group, names, scope, categories, versions with served/storage, printer columns', (t) => {
@@ -121,7 +124,7 @@ test('CRDs are the same whatever the revision, and callers get their own copies'
 
 test('excludedCRDs, enableIstioConfigCRDs and enableCRDTemplates leave CRDs out', (t) => {
   const ex = renderBase(ctx({ values: { base: { excludedCRDs: ['envoyfilters.networking.istio.io', 'wasmplugins.extensions.istio.io'] } } }));
-  t.is(crdsOf(ex).length, 12);
+  t.is(crdsOf(ex).length, 13);
   t.false(names(ex).includes('CustomResourceDefinition/envoyfilters.networking.istio.io'));
   t.is(crdsOf(renderBase(ctx({ values: { base: { enableIstioConfigCRDs: false } } }))).length, 0);
   t.is(crdsOf(renderBase(ctx({ values: { base: { enableCRDTemplates: false } } }))).length, 0);
@@ -130,7 +133,7 @@ test('excludedCRDs, enableIstioConfigCRDs and enableCRDTemplates leave CRDs out'
 test('resourceScope splits cluster-scoped CRDs from the namespaced ServiceAccount', (t) => {
   t.deepEqual(renderBase(ctx({ values: { global: { resourceScope: 'namespace' } } })).map((o) => o.kind), ['ServiceAccount']);
   const cluster = renderBase(ctx({ values: { global: { resourceScope: 'cluster' } } }));
-  t.is(cluster.length, 14);
+  t.is(cluster.length, 15);
   t.true(cluster.every((o) => o.kind === 'CustomResourceDefinition'));
 });
 
@@ -162,7 +165,21 @@ test('base objects agree with the all_on golden on every leaf outside CRD schema
   const sortKeys = (v: any): any => (Array.isArray(v) ? v.map(sortKeys) : v && typeof v === 'object' ? Object.fromEntries(Object.keys(v).sort().map((k) => [k, sortKeys(v[k])])) : v);
   const byName = (objs: any[]) => new Map(objs.map((o) => [`${o.kind}/${o.metadata.name}`, sortKeys(strip(o))]));
   const g = byName(golden.filter((o) => o.kind === 'CustomResourceDefinition' || o.metadata.name === 'istio-reader-service-account'));
-  const o = byName(ours);
+  // Istio's goldens predate the TrafficExtension CRD its 1.30 base chart ships (crd-all.gen.yaml has it; the CRD
+  // set test below checks every release against that file).
+  const o = byName(ours.filter((x) => x.metadata.name !== 'trafficextensions.extensions.istio.io'));
   t.deepEqual([...o.keys()].sort(), [...g.keys()].sort());
   for (const [k, v] of g) t.deepEqual(o.get(k), v, k);
+});
+
+test('per release, the CRDs rendered are exactly the names in that release\'s crd-all.gen.yaml, with its versions', (t) => {
+  for (const r of RELEASES) {
+    // Each release row's patch is the fixture folder of that release (test/fixtures/istio/releases/<patch>).
+    const fixture = r.patch;
+    const theirs = (yaml.loadAll(fs.readFileSync(path.join(releaseFixturesDir(fixture), 'crds', 'crd-all.gen.yaml'), 'utf8')) as any[]).filter((d) => d?.kind === 'CustomResourceDefinition');
+    const ours = crdsOf(renderBase(ctx({ release: r }))) as any[];
+    t.deepEqual(ours.map((c) => c.metadata.name).sort(), theirs.map((c) => c.metadata.name).sort(), r.line);
+    const versions = (c: any) => c.spec.versions.map((v: any) => `${v.name}:${v.served}:${v.storage}`).sort();
+    for (const c of theirs) t.deepEqual(versions(ours.find((o) => o.metadata.name === c.metadata.name)), versions(c), `${r.line} ${c.metadata.name}`);
+  }
 });

@@ -5,7 +5,7 @@ import { cniView } from '../../../operator/render/components/cni.js';
 import { gatewayView } from '../../../operator/render/components/gateway.js';
 import { pilotView } from '../../../operator/render/components/pilot.js';
 import { ztunnelView } from '../../../operator/render/components/ztunnel.js';
-import { renderComponentTemplates, renderTemplate, resetTemplateCache, templateFiles, templateOutputHook } from '../../../operator/render/engine.js';
+import { renderComponentTemplates, renderTemplate, resetTemplateCache, templateFiles, templateOutputHook, type TemplateData } from '../../../operator/render/engine.js';
 import { buildContexts } from '../../../operator/render/values.js';
 
 // renderComponentTemplates runs a component's templates together (as partials of one template, for speed) and
@@ -22,8 +22,8 @@ const views: Record<string, (ctx: RenderContext) => object> = {
 };
 const folder: Record<string, string> = { pilot: 'pilot', ingressGateways: 'gateway', egressGateways: 'gateway', cni: 'cni', ztunnel: 'ztunnel' };
 
-function cases(): Array<{ label: string; folder: string; view: object }> {
-  const out: Array<{ label: string; folder: string; view: object }> = [];
+function cases(): Array<{ label: string; folder: string; view: object; data: TemplateData }> {
+  const out: Array<{ label: string; folder: string; view: object; data: TemplateData }> = [];
   for (const profile of ['default', 'demo', 'ambient', 'remote']) {
     let built;
     try {
@@ -33,7 +33,7 @@ function cases(): Array<{ label: string; folder: string; view: object }> {
     }
     for (const r of built.renders) {
       const view = views[r.component];
-      if (view) out.push({ label: `${profile}/${r.component}`, folder: folder[r.component]!, view: view(r.ctx) });
+      if (view) out.push({ label: `${profile}/${r.component}`, folder: folder[r.component]!, view: view(r.ctx), data: { release: r.ctx.release } });
     }
   }
   return out;
@@ -57,8 +57,8 @@ for (const cacheOn of [true, false]) {
       const all = cases();
       t.true(all.length >= 6);
       for (const c of all) {
-        const alone = () => templateFiles(c.folder).flatMap((f) => renderTemplate(c.folder, f, c.view));
-        const together = () => renderComponentTemplates(c.folder, c.view);
+        const alone = () => templateFiles(c.folder).flatMap((f) => renderTemplate(c.folder, f, c.view, c.data));
+        const together = () => renderComponentTemplates(c.folder, c.view, c.data);
         t.deepEqual(together(), alone(), c.label);
         t.deepEqual(texts(together), texts(alone), c.label);
       }

@@ -8,6 +8,7 @@ import type { K8sObject } from '../../../operator/api/types.js';
 import { applyOwnershipLabels } from '../../../operator/render/labels.js';
 import { manifestsDir } from '../../../operator/paths.js';
 import { compareObjects, inputsDir, loadGolden, renderInput, share, type Obj } from '../../golden/compare.js';
+import { DEFAULT_RELEASE } from '../../../operator/api/releases.js';
 
 // Legacy ingress/egress gateways. Part 1 builds RenderContexts by hand (no values resolution), so each behaviour is
 // pinned to the gateway template alone; part 2 renders golden inputs end to end and compares field by field.
@@ -54,6 +55,7 @@ function ctx(o: Opts = {}): RenderContext {
     namespace,
     istioNamespace: 'istio-system',
     version: '1.30.0',
+    release: DEFAULT_RELEASE,
     ca: o.ca ?? { mode: 'istiod', secretName: 'cacerts' },
     gateway,
   };

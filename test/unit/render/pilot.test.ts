@@ -8,6 +8,7 @@ import type { K8sObject } from '../../../operator/api/types.js';
 import { INJECTION_TEMPLATES, injectionTemplate, injectorConfigText, renderPilot } from '../../../operator/render/components/pilot.js';
 import { manifestsDir } from '../../../operator/paths.js';
 import { compareObjects, loadGolden, share, type Obj } from '../../golden/compare.js';
+import { DEFAULT_RELEASE } from '../../../operator/api/releases.js';
 
 // The pilot component on hand-built contexts (independent of the api and render-core layers), compared with
 // Istio's goldens field by field through the shared comparer, plus the behaviours goldens do not show:
@@ -36,6 +37,7 @@ export function ctxFor(o: Opts = {}): RenderContext {
     namespace: o.namespace ?? values.global.istioNamespace,
     istioNamespace: values.global.istioNamespace,
     version: String(values.global.tag),
+    release: DEFAULT_RELEASE,
     ca: o.ca ?? { mode: 'istiod', secretName: 'cacerts' },
   };
 }

@@ -2,15 +2,17 @@ import test from 'ava';
 import { InputError } from '../../../operator/api/errors.js';
 import type { IstioOperator, IstioOperatorSpec } from '../../../operator/api/types.js';
 import { resolvedInstall, type ResolvedInstall } from '../../../operator/api/install.js';
+import { RELEASE_ANNOTATION } from '../../../operator/api/releases.js';
 import { buildContexts, defaultValues } from '../../../operator/render/values.js';
 
 // buildContexts on hand-written, already-merged IstioOperators (no profile merge involved).
 
+// Rendered as release 1.30 whatever the tag (the release annotation), so tests can use any tag.
 const iop = (spec: IstioOperatorSpec, metadata?: IstioOperator['metadata']): ResolvedInstall =>
   resolvedInstall({
     apiVersion: 'install.istio.io/v1alpha1',
     kind: 'IstioOperator',
-    ...(metadata ? { metadata } : {}),
+    metadata: { ...(metadata ?? {}), annotations: { ...(metadata?.annotations ?? {}), [RELEASE_ANNOTATION]: '1.30' } },
     spec,
   });
 
@@ -63,7 +65,8 @@ test('precedence: defaults < values < unvalidatedValues < spec-level settings', 
   t.is(pilot.ctx.revision, 'canary');
   t.is(pilot.ctx.rev, 'canary');
   t.is(pilot.ctx.revSuffix, '-canary');
-  t.is(pilot.ctx.version, '1.3');
+  // The tag is only the image tag here (the release annotation names 1.30): the version installed is 1.30's.
+  t.is(pilot.ctx.version, '1.30.3');
 });
 
 test('default revision: rev "default", no suffix', (t) => {
