@@ -34,4 +34,11 @@ for f in $(find "$inputs" -path '*golden/inputs/*.yaml' 2>/dev/null | sort); do
   tag=$(sed -n 's|^releases/\([^/]*\)/golden/inputs/.*|\1|p' <<<"$rel")
   [ -n "$tag" ] && case_ "input-${rel//\//_}-as-$tag" -f "$f" --release "$tag"
 done
+# Settings no profile or golden input reaches (test/fixtures/render-snapshot), for every release line.
+for f in "$here"/test/fixtures/render-snapshot/*.yaml; do
+  n=$(basename "$f" .yaml)
+  for l in $lines; do
+    case_ "edge-$n-release-$l" -f "$f" --release "$l"
+  done
+done
 echo "$(ls "$out" | grep -c '\.yaml$') renders in $out"
