@@ -454,7 +454,14 @@ function sequence(r: Lines, indent: number, depth: number): unknown[] {
     while (line.charCodeAt(p) === SPACE) p++;
     if (p === line.length || line.charCodeAt(p) === HASH) {
       r.i++;
-      out.push(block(r, indent, false, depth + 1));
+      const v = block(r, indent, false, depth + 1);
+      // js-yaml 4 takes a dash that follows an empty entry as this sequence's next entry however little it is
+      // indented (`  - # x` then `- y`: one sequence of [null, y]), where YAML ends the sequence: left to js-yaml.
+      if (v === null) {
+        const next = nextContent(r);
+        if (next >= 0 && next < indent && isSeqEntry(r.lines[r.i]!, next)) unread();
+      }
+      out.push(v);
     } else if (isSeqEntry(line, p)) {
       unread(); // `- - x`
     } else if (keyEnd(line, p) >= 0) {
