@@ -45,6 +45,14 @@ export async function run(argv: string[]): Promise<number> {
       process.stderr.write(`error: upgrade to ${plan.target} refused: ${plan.prechecks.filter((c) => !c.ok).map((c) => c.message).join('; ')}\n`);
       return 1;
     }
+    if (plan.changes.length) {
+      process.stdout.write(`\nWhat Istio ${plan.release} installs differently from the running revision(s):\n`);
+      for (const c of plan.changes) process.stdout.write(`  - ${c}\n`);
+    }
+    if (plan.objects?.length) {
+      process.stdout.write(`\nObjects of revision ${plan.newRevision} (Istio ${plan.release}'s manifests, ${plan.objects.length}):\n`);
+      for (const o of plan.objects) process.stdout.write(`  ${o}\n`);
+    }
     process.stdout.write('\nSteps:\n');
     plan.steps.forEach((s, i) => {
       process.stdout.write(`\n${i + 1}. ${s.title}\n   ${s.detail}\n`);

@@ -138,10 +138,13 @@ export class Reconciler {
     const log: Log = (level, msg, f = {}) => this.d.log(level, msg, { istiooperator: key, generation: iop.metadata?.generation, ...f });
     // The CA's summary (subjects, expiries, rotation phase; never key material), once known this reconcile.
     let caStatus: CaStatus | undefined;
+    // The Istio release installed: set by a successful apply, kept from the last one otherwise.
+    let istio = iop.status?.istio;
     const setStatus = async (o: Outcome) => {
       const next = computeStatus(iop.status, iop.metadata?.generation, o, this.now());
       const ca = caStatus ?? iop.status?.ca;
       if (ca) next.ca = ca;
+      if (istio) next.istio = istio;
       if (await writeStatus(this.d.kube, iop, next)) ownWrites++;
       return next.status;
     };
@@ -209,6 +212,7 @@ export class Reconciler {
     }
     caStatus = applied.ca.status;
     caRecheckMs = this.caRecheck(applied.ca);
+    istio = { release: p.install.release.line, version: p.install.version };
     const changed = await this.report(iop, applied.apply, started, log);
 
     // Readiness, without blocking a worker: report what is not ready and look again later.

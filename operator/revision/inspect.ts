@@ -1,6 +1,6 @@
 import type { KubeClient } from '../apply/client.js';
 import { readSnapshot, tagMap, usageFrom, type ClusterSnapshot } from './cluster.js';
-import { planUpgrade, revisionForVersion, type InstalledRevision, type UpgradePlan } from './plan.js';
+import { plannedObjects, planUpgrade, revisionForVersion, type InstalledRevision, type UpgradePlan } from './plan.js';
 import { readRevisions, type LiveRevision } from './tags.js';
 import { revLabel } from '../api/names.js';
 import { LABEL_INJECTION, LABEL_REVISION } from '../api/labels.js';
@@ -74,7 +74,9 @@ export function installedRevisions(view: ClusterView): InstalledRevision[] {
 
 export function planFromView(view: ClusterView, target: string, newRevision?: string): UpgradePlan {
   const rev = newRevision || revisionForVersion(target);
-  return planUpgrade({ target, kubernetesVersion: view.kubernetesVersion, installed: installedRevisions(view), overlappingWebhooks: overlappingWebhooks(view.webhooks, rev), newRevision: rev });
+  const plan = planUpgrade({ target, kubernetesVersion: view.kubernetesVersion, installed: installedRevisions(view), overlappingWebhooks: overlappingWebhooks(view.webhooks, rev), newRevision: rev });
+  const manifest = plan.steps[0]?.manifest;
+  return plan.ok && manifest ? { ...plan, objects: plannedObjects(manifest) } : plan;
 }
 
 export interface RevisionStatus {
