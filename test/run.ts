@@ -6,9 +6,9 @@
 // fails: integration tests are never skipped silently.
 //
 // The tests that run the real istiod (test/integration/istio/) need its binaries (built first, by
-// test/istio/build.sh; a failure fails the run) and run after all the others, on the same control plane: they
-// own what `istio-injection=enabled` selects, which every other install's default tag competes for, and each
-// istiod wants a core of this 2-core machine while it starts.
+// test/istio/build.sh; a failure fails the run) and run after all the others, on the same control plane, one
+// file at a time: they own what `istio-injection=enabled` selects, which every other install's default tag
+// competes for, and each istiod writes its mesh's root into every namespace (see phases()).
 import { spawn, type ChildProcess } from 'node:child_process';
 import * as path from 'node:path';
 import { ensureBinaries, kubectlPath, repoRoot, startControlPlane, type ControlPlane } from './cluster/controlplane.js';
@@ -27,13 +27,18 @@ function needsIstiod(argv: string[]): boolean {
   return positional.some((a) => !/(^|\/)test\/unit\//.test(a) && (a.includes('integration/istio') || /[*{]/.test(a) || /(^|\/)integration\/?$/.test(a)));
 }
 
-/** ava runs, in order: the named files as one run; or everything but the istio tests, then the istio tests. */
+/**
+ * ava runs, in order: the named files as one run; or everything but the istio tests, then the istio tests.
+ * Istio test files run one at a time: each istiod is a mesh's control plane and writes its root certificate into
+ * every namespace (istio-ca-root-cert), so two meshes at once fight over it, as they would in a real cluster.
+ */
 function phases(argv: string[]): string[][] {
-  if (argv.some((a) => !a.startsWith('-'))) return [argv];
+  const oneFileAtATime = '--concurrency=1';
+  if (argv.some((a) => !a.startsWith('-'))) return [needsIstiod(argv) ? [...argv, oneFileAtATime] : argv];
   return [
     // A filter of exclusions only would select nothing: name what is included (within package.json's ava.files).
     [...argv, 'dist/test/**/*.test.js', `!${ISTIO_TESTS}**`],
-    [...argv, `${ISTIO_TESTS}**/*.test.js`],
+    [...argv, oneFileAtATime, `${ISTIO_TESTS}**/*.test.js`],
   ];
 }
 

@@ -5,10 +5,13 @@
 //
 // This file owns the default revision and what `istio-injection=enabled` selects, cluster-wide: no other test file
 // may install without a revision while it runs (npm test runs the istio files after the others).
+import { spawn } from 'node:child_process';
+import * as fs from 'node:fs';
 import test, { type ExecutionContext } from 'ava';
+import { isOurs } from '../../cluster/pid.js';
 import type { Istiod } from '../../istio/istiod.js';
 import { testedReleases } from '../../istio/releases.js';
-import { waitFor } from '../helpers/cluster.js';
+import { testKubeconfig, waitFor } from '../helpers/cluster.js';
 import { appPod, client, containerNames, counter, installIstio, logLines, namespace, unexpectedErrors, runIstiod, stopAll, type IstioInstall } from './_istio.js';
 
 test.after.always(stopAll);
@@ -136,6 +139,26 @@ for (const release of testedReleases()) {
     t.regex(err?.message ?? '', /destination is required/);
     const ok = await c.request<Record<string, any>>('POST', path, { body: vs('good', [{ destination: { host: 'shop' } }]) });
     t.is(ok?.metadata?.name, 'good');
+  });
+
+  test.serial(`${release}: an istiod whose test process dies is killed and its files removed (the reaper)`, async (t) => {
+    const { inst } = await fixture(t, release);
+    // A test process of its own, started for this and killed without a chance to clean up.
+    const script = `
+      const { startIstiod } = await import(${JSON.stringify(new URL('../../istio/istiod.js', import.meta.url).href)});
+      const [kubeconfig, release, namespace, deployment] = process.argv.slice(1);
+      const d = await startIstiod({ kubeconfig, release, namespace, deployment, serve: false });
+      console.log(JSON.stringify({ pid: d.pid, workDir: d.workDir }));
+      setInterval(() => {}, 60_000);`;
+    const child = spawn(process.execPath, ['--input-type=module', '-e', script, testKubeconfig(), release, inst.namespace, inst.istiod], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
+    const started = await waitFor('the child to start istiod', () => (out.includes('\n') ? (JSON.parse(out) as { pid: number; workDir: string }) : undefined), { timeoutMs: 120_000 });
+    const bin = fs.readFileSync(`/proc/${started.pid}/cmdline`, 'utf8').split('\0')[0]!;
+    t.true(isOurs(started.pid, bin));
+    child.kill('SIGKILL');
+    await waitFor(`istiod pid ${started.pid} gone and ${started.workDir} removed`, () => !isOurs(started.pid, bin) && !fs.existsSync(started.workDir), { timeoutMs: 15_000 });
+    t.pass();
   });
 
   test.serial(`${release}: after all of the above, istiod's log still has no errors`, async (t) => {
