@@ -11,6 +11,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import yaml from 'js-yaml';
+import { startServiceProxy, type ServiceInfo, type ServiceProxy } from './serviceproxy.js';
 
 export interface ControlPlane {
   kubeconfigPath: string;
@@ -22,6 +23,11 @@ export interface ControlPlane {
   caPem: string;
   dataDir: string;
   nodeName: string;
+  /**
+   * Where local processes register as endpoints of Services (endpoints.ts), so that kube-apiserver reaches
+   * them through its `cluster` egress: how service-referenced webhooks call an istiod run by test/istio.
+   */
+  endpointsDir: string;
   /** Milliseconds from the first process start to /readyz, and to the fake node being Ready. */
   timings: { readyzMs: number; nodeReadyMs: number };
   stop(): Promise<void>;
@@ -85,7 +91,7 @@ export function kubectlPath(binDir: string | undefined): string {
 }
 
 /** Distinct free loopback ports: all listeners stay open until every port is picked. */
-async function freePorts(n: number): Promise<number[]> {
+export async function freePorts(n: number): Promise<number[]> {
   const servers: net.Server[] = [];
   try {
     for (let i = 0; i < n; i++) {
@@ -177,6 +183,7 @@ async function startOnce(opts: StartOptions & { binDir: string }): Promise<Contr
   const pidsFile = path.join(dataDir, 'pids');
   const procs: Proc[] = [];
   let reaper: ChildProcess | undefined;
+  let proxy: ServiceProxy | undefined;
   let stopped = false;
 
   const stop = async (): Promise<void> => {
@@ -193,6 +200,7 @@ async function startOnce(opts: StartOptions & { binDir: string }): Promise<Contr
       }
     }
     await Promise.race([Promise.all(procs.map((p) => p.exited)), sleep(10_000, { unref: true })]);
+    await proxy?.close();
     fs.rmSync(dataDir, { recursive: true, force: true });
     if (kubeconfigPath && !kubeconfigPath.startsWith(dataDir + path.sep)) fs.rmSync(kubeconfigPath, { force: true });
     // The reaper exits by itself once the data dir is gone; killing it just makes that immediate.
@@ -303,6 +311,33 @@ async function startOnce(opts: StartOptions & { binDir: string }): Promise<Contr
     });
     log(`etcd ready (${Date.now() - t0} ms)`);
 
+    // --- the service proxy: kube-apiserver's way to Services (webhooks) served by local processes ---
+    const endpointsDir = path.join(dataDir, 'endpoints');
+    const server = `https://127.0.0.1:${apiPort}`;
+    const caFile = path.join(pki, 'apiserver.crt');
+    let caPem = '';
+    proxy = await startServiceProxy({
+      socketPath: path.join(dataDir, 'egress.sock'),
+      endpointsDir,
+      logFile: path.join(dataDir, 'logs', 'service-proxy.log'),
+      listServices: async () => {
+        const r = await request(`${server}/api/v1/services`, { token: adminToken, ca: caPem });
+        if (r.status !== 200) throw new Error(`listing Services: HTTP ${r.status}`);
+        return (JSON.parse(r.body) as { items: ServiceList }).items.map(serviceInfo);
+      },
+    });
+    // HTTPConnect over a unix socket: over TCP, kube-apiserver v1.33 always dials the proxy with TLS and a
+    // client certificate (egressselector's tcpHTTPConnectConnector), which buys nothing on loopback.
+    const egressConfig = path.join(dataDir, 'egress-selector.yaml');
+    fs.writeFileSync(
+      egressConfig,
+      yaml.dump({
+        apiVersion: 'apiserver.k8s.io/v1beta1',
+        kind: 'EgressSelectorConfiguration',
+        egressSelections: [{ name: 'cluster', connection: { proxyProtocol: 'HTTPConnect', transport: { uds: { udsName: proxy.socketPath } } } }],
+      }),
+    );
+
     // --- kube-apiserver ---
     const api = launch('kube-apiserver', [
       `--etcd-servers=${etcdUrl}`,
@@ -322,11 +357,10 @@ async function startOnce(opts: StartOptions & { binDir: string }): Promise<Contr
       // This plugin taints every new node not-ready; only the node-lifecycle controller lifts it, and
       // that controller would also evict pods whenever the fake node's heartbeat lags on a busy machine.
       `--disable-admission-plugins=TaintNodesByCondition`,
+      // Service-referenced webhooks (and kubelet connections) dial through the service proxy above.
+      `--egress-selector-config-file=${egressConfig}`,
       `--v=1`,
     ]);
-    const server = `https://127.0.0.1:${apiPort}`;
-    const caFile = path.join(pki, 'apiserver.crt');
-    let caPem = '';
     await waitUntil('kube-apiserver /readyz', api, async () => {
       if (!caPem) {
         if (!fs.existsSync(caFile)) return false;
@@ -447,11 +481,26 @@ async function startOnce(opts: StartOptions & { binDir: string }): Promise<Contr
     const nodeReadyMs = Date.now() - t0;
     log(`node ${NODE_NAME} Ready (${nodeReadyMs} ms)`);
 
-    return { kubeconfigPath, server, adminToken, caPem, dataDir, nodeName: NODE_NAME, timings: { readyzMs, nodeReadyMs }, stop };
+    return { kubeconfigPath, server, adminToken, caPem, dataDir, nodeName: NODE_NAME, endpointsDir, timings: { readyzMs, nodeReadyMs }, stop };
   } catch (err) {
     await stop();
     throw err;
   }
+}
+
+type ServiceList = Array<{
+  metadata: { name: string; namespace: string };
+  spec?: { clusterIP?: string; selector?: Record<string, string>; ports?: Array<{ name?: string; port: number; targetPort?: number | string }> };
+}>;
+
+function serviceInfo(s: ServiceList[number]): ServiceInfo {
+  return {
+    namespace: s.metadata.namespace,
+    name: s.metadata.name,
+    clusterIP: s.spec?.clusterIP,
+    selector: s.spec?.selector,
+    ports: s.spec?.ports ?? [],
+  };
 }
 
 /** Components must not pick up the caller's cluster or proxy settings. */

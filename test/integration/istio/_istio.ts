@@ -1,0 +1,189 @@
+// Shared by the tests that run the real istiod of a release against our install (test/istio): install a control
+// plane through our own install path, run its istiod from the rendered Deployment, create pods and Istio
+// objects through the API server, read istiod's metrics and log. One install + istiod per file, per release and
+// revision (they take tens of seconds); the file's `test.after.always` calls `stopAll()`.
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import * as http from 'node:http';
+import { KubeClient } from '../../../operator/apply/client.js';
+import { resolvedFrom } from '../../../operator/cli/install.js';
+import { RELEASE_ANNOTATION } from '../../../operator/api/releases.js';
+import { applyInstall, prepareInstall } from '../../../operator/install/workflow.js';
+import { startIstiod, type Istiod, type IstiodOptions } from '../../istio/istiod.js';
+import { cli } from '../apply/_util.js';
+import { testKubeconfig, uniqueName, waitFor } from '../helpers/cluster.js';
+
+export interface IstioInstall {
+  release: string;
+  namespace: string;
+  /** `default` for an install without spec.revision. */
+  revision: string;
+  /** istiod's Deployment and Service name: `istiod` or `istiod-<revision>`. */
+  istiod: string;
+  file: string;
+}
+
+const cleanups: Array<() => Promise<void>> = [];
+
+/** Stops every istiod and removes every install and namespace this file made, newest first. */
+export async function stopAll(): Promise<void> {
+  for (const c of cleanups.splice(0).reverse()) {
+    try {
+      await c();
+    } catch (err) {
+      console.error(`cleanup: ${(err as Error).message}`);
+    }
+  }
+}
+
+export function client(): KubeClient {
+  return KubeClient.fromOptions({ kubeconfig: testKubeconfig() });
+}
+
+/** What selects the Istio release in an IstioOperator: its image tag (api/releases.ts picks the line from it). */
+function releaseSpec(release: string): Record<string, unknown> {
+  return { tag: release };
+}
+
+/** A namespace made by this file, deleted by stopAll(). */
+export async function namespace(prefix: string, labels: Record<string, string> = {}): Promise<string> {
+  const name = uniqueName(prefix);
+  const c = client();
+  try {
+    await c.request('POST', '/api/v1/namespaces', {
+      body: { apiVersion: 'v1', kind: 'Namespace', metadata: { name, labels: { 'istio-operator.test/owner': 'integration', ...labels } } },
+    });
+    // Pods are refused until the namespace's default ServiceAccount exists (ServiceAccount admission).
+    await waitFor(`ServiceAccount ${name}/default`, () => c.request('GET', `/api/v1/namespaces/${name}/serviceaccounts/default`, { allow404: true }), { timeoutMs: 60_000 });
+  } finally {
+    c.close();
+  }
+  cleanups.push(async () => {
+    const d = client();
+    await d.request('DELETE', `/api/v1/namespaces/${name}`, { allow404: true }).finally(() => d.close());
+  });
+  return name;
+}
+
+/**
+ * Installs `profile` (+ `spec`) for `release` into a fresh namespace. Without `revision`, through the CLI, as a
+ * user does (default revision); with one, through install() without the default tag (as the canary test does):
+ * the default tag is cluster-wide, and only the default-revision file may own what `istio-injection=enabled` selects.
+ */
+export async function installIstio(release: string, opts: { profile: string; revision?: string; spec?: Record<string, unknown> }): Promise<IstioInstall> {
+  const ns = await namespace(`istio-${release.replace(/\./g, '-')}`);
+  const name = uniqueName(`iop-${opts.profile}`).slice(0, 40);
+  const spec = opts.spec ?? {};
+  const doc = {
+    apiVersion: 'install.istio.io/v1alpha1',
+    kind: 'IstioOperator',
+    // The release annotation too: a test may pin another image tag (Istio's goldens use `latest`).
+    metadata: { name, namespace: ns, annotations: { [RELEASE_ANNOTATION]: release } },
+    spec: {
+      profile: opts.profile,
+      namespace: ns,
+      ...(opts.revision ? { revision: opts.revision } : {}),
+      ...releaseSpec(release),
+      ...spec,
+      values: { ...((spec.values as Record<string, unknown>) ?? {}), global: { ...(((spec.values as Record<string, any>) ?? {}).global ?? {}), istioNamespace: ns } },
+    },
+  };
+  const file = path.join(os.tmpdir(), `${name}.json`);
+  fs.writeFileSync(file, JSON.stringify(doc));
+  const revision = opts.revision ?? 'default';
+  cleanups.push(async () => {
+    const r = await cli(['uninstall', '--revision', revision, '--force', '-y']);
+    if (r.code !== 0) console.error(`uninstall --revision ${revision}: ${r.stderr}`);
+    fs.rmSync(file, { force: true });
+  });
+  if (opts.revision) {
+    const c = client();
+    try {
+      await applyInstall(c, await prepareInstall(c, resolvedFrom({ filename: [file], set: [] })), { defaultTag: false, wait: true, timeoutMs: 120_000 });
+    } finally {
+      c.close();
+    }
+  } else {
+    const r = await cli(['install', '-f', file, '-y', '--timeout', '2m']);
+    if (r.code !== 0) throw new Error(`istio-operator install -f ${file} failed (exit ${r.code}):\n${r.stderr}\n${r.stdout}`);
+  }
+  return { release, namespace: ns, revision, istiod: revision === 'default' ? 'istiod' : `istiod-${revision}`, file };
+}
+
+/** Runs the install's istiod (release binary); stopped by stopAll(). */
+export async function runIstiod(inst: IstioInstall, opts: Partial<IstiodOptions> = {}): Promise<Istiod> {
+  const d = await startIstiod({ kubeconfig: testKubeconfig(), release: inst.release, namespace: inst.namespace, deployment: inst.istiod, ...opts });
+  cleanups.push(() => d.stop());
+  return d;
+}
+
+/** Lines istiod logged at `error` level (Istio's format: `<time>\t<level>\t<scope>\t<message>`). */
+export function logLines(log: string, level: 'error' | 'warn'): string[] {
+  return log.split('\n').filter((l) => l.split('\t')[1] === level);
+}
+
+/**
+ * Errors istiod logs in any cluster while it starts, none about what we rendered. Each is listed with why; the
+ * tests that depend on what it retries (failurePolicy switched to Fail) prove it recovered.
+ */
+const TRANSIENT_ERRORS: Array<{ pattern: RegExp; why: string }> = [
+  {
+    pattern: /\terror\tcontrollers\terror handling \S+, retrying \(retry count: \d+\): webhook is not ready, retry\tcontroller=validation$/,
+    why: 'its validation controller checks its own webhook through the API server before its endpoint is Ready (in a cluster: before the pod is Ready), and retries',
+  },
+];
+
+/** Error lines of istiod's log other than the transient ones above. */
+export function unexpectedErrors(log: string): string[] {
+  return logLines(log, 'error').filter((l) => !TRANSIENT_ERRORS.some((e) => e.pattern.test(l)));
+}
+
+/** A Prometheus counter of istiod's monitoring endpoint, summed over its labels (0 when absent). */
+export async function counter(d: Istiod, name: string): Promise<number> {
+  const text = await new Promise<string>((resolve, reject) => {
+    http
+      .get(`http://127.0.0.1:${d.ports.monitoring}/metrics`, (res) => {
+        let s = '';
+        res.setEncoding('utf8');
+        res.on('data', (x: string) => (s += x));
+        res.on('end', () => resolve(s));
+      })
+      .on('error', reject);
+  });
+  return text
+    .split('\n')
+    .filter((l) => l.startsWith(`${name}{`) || l.startsWith(`${name} `))
+    .reduce((sum, l) => sum + Number(l.slice(l.lastIndexOf(' ') + 1)), 0);
+}
+
+/** A plain app pod, as a Deployment would create it. */
+export function appPod(name: string, ns: string, labels: Record<string, string> = {}): Record<string, any> {
+  return {
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: { name, namespace: ns, labels: { app: 'shop', version: 'v1', ...labels } },
+    spec: { containers: [{ name: 'app', image: 'registry.k8s.io/pause:3.10', ports: [{ containerPort: 8080, name: 'http' }] }] },
+  };
+}
+
+/** Names of a pod's containers and init containers. */
+export function containerNames(pod: Record<string, any>): { containers: string[]; initContainers: string[] } {
+  return {
+    containers: (pod.spec?.containers ?? []).map((c: { name: string }) => c.name),
+    initContainers: (pod.spec?.initContainers ?? []).map((c: { name: string }) => c.name),
+  };
+}
+
+/** The mesh root of an install (what istiod writes into istio-ca-root-cert), for checking its serving certificate. */
+export async function meshRoot(inst: IstioInstall): Promise<string> {
+  const c = client();
+  try {
+    const cm = await waitFor(`ConfigMap ${inst.namespace}/istio-ca-root-cert`, () =>
+      c.request<{ data?: Record<string, string> }>('GET', `/api/v1/namespaces/${inst.namespace}/configmaps/istio-ca-root-cert`, { allow404: true }),
+    );
+    return cm.data?.['root-cert.pem'] ?? '';
+  } finally {
+    c.close();
+  }
+}

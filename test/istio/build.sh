@@ -1,0 +1,93 @@
+#!/usr/bin/env bash
+# Builds the real istiod (`pilot-discovery`) of each Istio release from Istio's source tarball, once per
+# release, so tests can run it against what this project renders. Mirrors test/cluster/build.sh: binaries are
+# cached under ${ISTIO_OPERATOR_CACHE:-~/.cache/istio-operator}/istio-<tag>/, and a stamp written after the link
+# makes a second run build nothing. Prints each release's cache dir on stdout at the end; progress on stderr.
+#
+#   ISTIO_OPERATOR_ISTIO_SRC       folder holding istio-<tag>.tar.gz (Istio's source at that tag, top folder
+#                                  istio-<tag>/); default <repo>/../shared/istio-src
+#   ISTIO_OPERATOR_ISTIO_RELEASES  space-separated subset of RELEASES, for local dev (CI builds all)
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+repo=$(cd "$here/../.." && pwd)
+
+# The releases tests run istiod of. One list; a release catalog may feed it later.
+RELEASES=(1.29.6 1.30.3 1.31.0-rc.0)
+
+# `go mod edit -replace` arguments per release: the Go module proxy here does not serve some pre-release
+# versions these trees pin (istio.io/api, client-go, Envoy's go-control-plane). From
+# ../shared/istio-src/README.md; the only place in this project that lists them.
+replaces() {
+  case $1 in
+    1.29.6) echo "istio.io/api=istio.io/api@v1.30.8 istio.io/client-go=istio.io/client-go@v1.30.8" ;;
+    1.30.3) echo "istio.io/api=istio.io/api@v1.30.8 istio.io/client-go=istio.io/client-go@v1.30.8" \
+      "github.com/envoyproxy/go-control-plane/envoy=github.com/envoyproxy/go-control-plane/envoy@v1.38.0" \
+      "github.com/envoyproxy/go-control-plane/contrib=github.com/envoyproxy/go-control-plane/contrib@v1.36.1-0.20260713214202-ca8ce173c36f" \
+      "github.com/agentgateway/agentgateway/api=github.com/agentgateway/agentgateway/api@v0.0.0-20260501213430-773586679f1c" ;;
+    1.31.0-rc.0) echo "istio.io/api=istio.io/api@v1.31.0 istio.io/client-go=istio.io/client-go@v1.31.0" ;;
+    *) return 1 ;;
+  esac
+}
+
+src=${ISTIO_OPERATOR_ISTIO_SRC:-$repo/../shared/istio-src}
+cache=${ISTIO_OPERATOR_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/istio-operator}
+read -r -a selected <<<"${ISTIO_OPERATOR_ISTIO_RELEASES:-${RELEASES[*]}}"
+# Bump when the way a binary is built changes, so cached binaries of the old recipe are rebuilt.
+RECIPE=2
+
+stamp_of() { echo "$cache/istio-$1/.complete-pilot-discovery-$1-r$RECIPE"; }
+
+todo=()
+for tag in "${selected[@]}"; do
+  replaces "$tag" >/dev/null || { echo "build.sh: unknown Istio release $tag (known: ${RELEASES[*]})" >&2; exit 1; }
+  [ -f "$(stamp_of "$tag")" ] || todo+=("$tag")
+done
+
+if [ ${#todo[@]} -gt 0 ]; then
+  command -v go >/dev/null || { echo "build.sh: Go is needed to build istiod (none on PATH)" >&2; exit 1; }
+  # Two callers at once (CI's step and a test run, two test workers) must not write the same binary: the
+  # second waits, then finds the stamps and builds nothing.
+  mkdir -p "$cache"
+  if command -v flock >/dev/null; then
+    exec 9>"$cache/.istio-build.lock"
+    flock 9
+    todo=($(for tag in "${todo[@]}"; do [ -f "$(stamp_of "$tag")" ] || echo "$tag"; done))
+  fi
+  for tag in "${todo[@]}"; do
+    [ -f "$src/istio-$tag.tar.gz" ] || {
+      echo "build.sh: no Istio source for $tag: $src/istio-$tag.tar.gz is missing." >&2
+      echo "  Set ISTIO_OPERATOR_ISTIO_SRC to a folder with istio-<tag>.tar.gz (Istio's source at that tag, e.g." >&2
+      echo "  https://github.com/istio/istio/archive/refs/tags/$tag.tar.gz saved under that name)." >&2
+      exit 1
+    }
+  done
+  work=$(mktemp -d "${TMPDIR:-/tmp}/istio-operator-istiod-build.XXXXXX")
+  trap 'rm -rf "$work"' EXIT
+  # Static like Istio's own images; -buildvcs=false: the extracted tree is no checkout (and TMPDIR may sit in one).
+  export CGO_ENABLED=0 GOFLAGS="-mod=mod -buildvcs=false"
+  for tag in "${todo[@]}"; do
+    out="$cache/istio-$tag"
+    echo "building pilot-discovery $tag (first time only; 4-8 minutes cold)..." >&2
+    start=$(date +%s)
+    tar -xzf "$src/istio-$tag.tar.gz" -C "$work"
+    tree="$work/istio-$tag"
+    [ -f "$tree/go.mod" ] || { echo "build.sh: $tag: the tarball has no istio-$tag/go.mod at its top" >&2; exit 1; }
+    for r in $(replaces "$tag"); do (cd "$tree" && go mod edit -replace "$r"); done
+    mkdir -p "$out"
+    log="$work/build-$tag.log"
+    # Stamped with its release as Istio's own build does: istiod reports it (logs, xDS, `version`).
+    ver="-X istio.io/istio/pkg/version.buildVersion=$tag -X istio.io/istio/pkg/version.buildTag=$tag -X istio.io/istio/pkg/version.buildStatus=Clean"
+    if ! (cd "$tree" && go build -trimpath -ldflags="-s -w $ver" -o "$out/pilot-discovery.tmp" ./pilot/cmd/pilot-discovery) >"$log" 2>&1; then
+      echo "build.sh: building pilot-discovery of Istio $tag failed; go said:" >&2
+      tail -n 40 "$log" >&2
+      rm -f "$out/pilot-discovery.tmp"
+      exit 1
+    fi
+    mv "$out/pilot-discovery.tmp" "$out/pilot-discovery"
+    rm -rf "$tree"
+    touch "$(stamp_of "$tag")"
+    echo "built pilot-discovery $tag in $(( $(date +%s) - start ))s" >&2
+  done
+fi
+
+for tag in "${selected[@]}"; do echo "$cache/istio-$tag"; done
