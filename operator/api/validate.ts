@@ -320,6 +320,16 @@ const ztunnelValues = fields(
   true,
 );
 
+/**
+ * values.gateways: one entry per gateway (istio-ingressgateway, istio-egressgateway, custom names), beside two
+ * settings shared by every gateway and the injection templates, which are not gateways.
+ */
+const GATEWAYS_SHARED: Record<string, S> = { securityContext: obj, seccompProfile: obj };
+const gatewaysValues: S = custom({ t: 'object' }, (v, p, o) => {
+  if (!isMap(v)) return;
+  for (const [k, x] of Object.entries(v)) check(GATEWAYS_SHARED[k] ?? gatewayValues, x, `${p}.${k.includes('.') ? `"${k}"` : k}`, o);
+});
+
 export const VALUES_KEYS = [
   'pdb', 'base', 'cni', 'compatibilityVersion', 'defaultRevision', 'experimental', 'gatewayClasses', 'gateways', 'global', 'istiodRemote',
   'meshConfig', 'ownerName', 'pilot', 'platform', 'profile', 'revision', 'revisionTags', 'sidecarInjectorWebhook', 'telemetry', 'ztunnel',
@@ -328,7 +338,7 @@ const valuesSchema = fields({
   ...Object.fromEntries(VALUES_KEYS.map((k) => [k, any])),
   global: globalValues,
   pilot: pilotValues,
-  gateways: { t: 'map', of: gatewayValues },
+  gateways: gatewaysValues,
   cni: cniValues,
   ztunnel: ztunnelValues,
   sidecarInjectorWebhook: fields({

@@ -121,8 +121,7 @@ export async function run(argv: string[]): Promise<number> {
   const ownNamespace = process.env.POD_NAMESPACE || a.flags['lease-namespace'];
   const trusted = namespaces(a.flags['trusted-namespaces'], 'trusted-namespaces');
   const trustedNamespaces = trusted.length ? trusted : [...new Set([ownNamespace, 'istio-system'])];
-  // Typed apart from the literal: the Manager enforces trust (`trustedNamespaces`) once its options declare it.
-  const opts: ConstructorParameters<typeof Manager>[0] & { trustedNamespaces: string[] } = {
+  const opts: ConstructorParameters<typeof Manager>[0] = {
     kubeconfig: a.flags.kubeconfig,
     context: a.flags.context,
     namespaces: namespaces(a.flags.namespaces, 'namespaces'),

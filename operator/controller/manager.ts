@@ -54,6 +54,8 @@ export interface ManagerOptions {
   resyncMs?: number;
   identity?: string;
   log?: LogFn;
+  /** Namespaces whose IstioOperators are acted on (see ReconcilerDeps.trustedNamespaces); undefined: all watched. */
+  trustedNamespaces?: string[];
 }
 
 export class Manager {
@@ -143,6 +145,7 @@ export class Manager {
     this.usageCache = new UsageCache(this.kube, this.log);
     this.reconciler = new Reconciler({
       usage: (rev, opts) => this.usageCache.usage(rev, opts),
+      ...(opts.trustedNamespaces ? { trustedNamespaces: opts.trustedNamespaces } : {}),
       kube: this.kube,
       client: this.client,
       events: new EventRecorder(this.kube, undefined, (e) => this.log('warn', 'event not recorded', { error: (e as Error).message })),

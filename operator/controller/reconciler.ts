@@ -6,12 +6,13 @@ import { isProfilePath } from '../api/profiles.js';
 import { resolveParsed } from '../api/resolve.js';
 import { API_VERSION, KIND, type IstioOperator, type K8sObject } from '../api/types.js';
 import { resourcePath, type KubeClient } from '../apply/client.js';
-import { StageError } from '../apply/install.js';
+import { PlanError, StageError } from '../apply/install.js';
 import { FIELD_MANAGER } from '../apply/owner.js';
 import { listInventories, type Inventory } from '../apply/inventory.js';
 import { workloadProgress, workloadReady } from '../apply/readiness.js';
 import { refOf, refString } from '../apply/resources.js';
 import { uninstall } from '../apply/uninstall.js';
+import { isShared } from '../apply/shared.js';
 import { CaSecretError, EVENT_CA_INVALID, eventReason, type CaResult, type CaStatus } from '../ca/cluster.js';
 import { applyInstall, prepareInstall, type PreparedInstall } from '../install/workflow.js';
 import { readUsage, type ClusterUsage, type ReadUsageOptions } from '../revision/cluster.js';
@@ -36,7 +37,7 @@ export const IN_USE_RECHECK_MS = 30_000;
 
 export interface ReconcileResult extends HandlerResult {
   /** What happened, for metrics and tests. */
-  action: 'gone' | 'paused' | 'invalid' | 'applied' | 'deleted' | 'blocked' | 'error';
+  action: 'gone' | 'paused' | 'invalid' | 'applied' | 'deleted' | 'blocked' | 'error' | 'untrusted';
   /** Write requests during this reconcile (exact with one reconcile at a time; others' writes add in when parallel). */
   writes: number;
   status?: string;
@@ -60,6 +61,12 @@ export interface ReconcilerDeps {
   inventories?: () => KObject[];
   /** Who uses a revision, from watch caches (controller/usagecache.ts); without it, the cluster is listed. */
   usage?: (revision: string, opts: ReadUsageOptions) => ClusterUsage;
+  /**
+   * Namespaces whose IstioOperators are acted on. Writing an IstioOperator is cluster-admin-equivalent (it chooses
+   * images, webhooks and RBAC the operator applies with its own rights), so anywhere else the operator writes
+   * nothing but a status saying why. Undefined: every watched namespace (in-process use and tests).
+   */
+  trustedNamespaces?: string[];
 }
 
 type Log = (level: 'debug' | 'info' | 'warn' | 'error', msg: string, f?: Record<string, unknown>) => void;
@@ -155,6 +162,14 @@ export class Reconciler {
       return done({ action: h.action, status, ...(h.requeueAfterMs !== undefined ? { requeueAfterMs: h.requeueAfterMs } : {}) });
     };
 
+    const trusted = this.d.trustedNamespaces;
+    if (trusted && !trusted.includes(namespace)) {
+      // Not even a finalizer: nothing of ours hangs on an object we may not act for.
+      const msg = `namespace "${namespace}" is not trusted by this operator, nothing was done: writing an IstioOperator is cluster-admin-equivalent; the operator acts on IstioOperators in ${trusted.join(', ')} (its --trusted-namespaces)`;
+      const status = await setStatus({ kind: 'untrusted', message: msg });
+      if (iop.status?.status !== status) await this.d.events.emit(iop, 'Warning', 'UntrustedNamespace', msg);
+      return done({ action: 'untrusted', status });
+    }
     if (iop.metadata?.deletionTimestamp) {
       if (!iop.metadata.finalizers?.includes(FINALIZER)) return done({ action: 'gone' });
       return done(await this.finalize(iop, key, log, setStatus, () => ownWrites++));
@@ -193,6 +208,7 @@ export class Reconciler {
         namespaceExists: p.objects.some((o) => o.metadata.namespace === p.install.istioNamespace && !!cached(o)),
         skip: (o) => this.memo.unchanged(o, cached(o)),
         onApplied: (o, r) => this.memo.record(o, r),
+        ...(this.d.inventories ? { liveOwners: () => this.d.inventories!().map((cm) => ownerFromLabels(cm.metadata?.labels)).filter((o): o is Owner => !!o) } : {}),
         onCaWritten: async (ca) => {
           const reason = eventReason(ca.outcome);
           if (!reason) return;
@@ -202,6 +218,11 @@ export class Reconciler {
       });
       this.memo.forget([...applied.apply.pruned, ...applied.apply.pruneNotes.map((n) => n.ref)]);
     } catch (e) {
+      if (e instanceof PlanError) {
+        // Nothing was written: a spec the apiserver refuses, or objects another install owns. Looked at again
+        // later (a conflict may resolve), without the backoff storm of a transient failure.
+        return halt(new Halt({ kind: 'applyFailed', message: `apply refused, ${e.message.replace(/\n\s*/g, '; ')}` }, 'ApplyRefused', 'error', IN_USE_RECHECK_MS));
+      }
       if (e instanceof StageError) this.memo.forget(e.failures.map((f) => f.ref));
       this.stats.errors++;
       const msg = e instanceof StageError ? e.message.replace(/\n\s*/g, '; ') : `apply failed: ${(e as Error).message}`;
@@ -319,7 +340,9 @@ export class Reconciler {
   private ownedByAnother(objects: K8sObject[], owner: Owner): string | undefined {
     if (!this.d.iopExists) return undefined;
     for (const o of objects) {
-      if (o.kind === 'CustomResourceDefinition') continue; // shared by design
+      // Shared by design (CRDs, the Base component's reader account, the node agents): every revision renders
+      // them and they move forward only (apply/shared.ts), so a canary IstioOperator beside the stable one is no conflict.
+      if (isShared(o)) continue;
       const live = this.d.ownedCache?.(o.apiVersion, o.kind, o.metadata.namespace, o.metadata.name) ?? this.d.ownedCache?.(o.apiVersion, o.kind, undefined, o.metadata.name);
       const theirs = ownerFromLabels(live?.metadata?.labels);
       if (!theirs || sameIstioOperator(theirs, owner)) continue;

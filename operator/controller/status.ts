@@ -24,7 +24,9 @@ export type Outcome =
   /** Deletion is blocked until someone acts (revision in use). */
   | { kind: 'actionRequired'; message: string; components?: Record<string, ComponentState> }
   /** Work started and nothing is known yet (first sight of a generation). */
-  | { kind: 'reconciling'; message: string };
+  | { kind: 'reconciling'; message: string }
+  /** The IstioOperator lives in a namespace the operator does not trust: nothing is done for it. */
+  | { kind: 'untrusted'; message: string };
 
 export function computeStatus(prev: IstioOperatorStatus | undefined, generation: number | undefined, outcome: Outcome, now: Date): IstioOperatorStatus {
   let status: OverallStatus;
@@ -72,6 +74,12 @@ export function computeStatus(prev: IstioOperatorStatus | undefined, generation:
       conds.push({ type: 'Reconciled', status: 'False', reason: 'DeletionBlocked', message });
       conds.push(keepReady(prev));
       conds.push({ type: 'InUse', status: 'True', reason: 'RevisionInUse', message });
+      break;
+    case 'untrusted':
+      status = 'ERROR';
+      message = outcome.message;
+      conds.push({ type: 'Reconciled', status: 'False', reason: 'UntrustedNamespace', message });
+      conds.push(keepReady(prev));
       break;
     case 'reconciling':
       status = 'RECONCILING';

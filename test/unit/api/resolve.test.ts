@@ -74,6 +74,10 @@ test('gateway lists merge by name; other lists replace; null unsets', (t) => {
   t.false('istioNamespace' in iop.spec!.values!.global);
   const demo = resolveIstioOperator({ files: [file('p.yaml', 'spec:\n  profile: demo\n  values:\n    gateways:\n      istio-ingressgateway:\n        ports: [{name: http2, port: 80}]\n')] });
   t.is(demo.install.iop.spec!.values!.gateways['istio-ingressgateway'].ports.length, 1);
+  // An empty list replaces, as istioctl's merge does: no gateway from the profile.
+  const none = resolveIstioOperator({ files: [file('n.yaml', 'spec:\n  profile: demo\n  components:\n    ingressGateways: []\n    egressGateways: []\n')] });
+  t.deepEqual(none.install.iop.spec!.components!.ingressGateways, []);
+  t.deepEqual(none.install.iop.spec!.components!.egressGateways, []);
 });
 
 test('metadata comes from the user files, never from a profile', (t) => {
