@@ -126,6 +126,20 @@ export function workloadReady(o: Record<string, any> | undefined, kind: string):
   return undefined;
 }
 
+/**
+ * Why a workload cannot become ready without someone acting, in Kubernetes' own words, or undefined while it may
+ * still get there: its pods are refused (Pod Security admission, a quota: the ReplicaSet's FailedCreate), or its
+ * rollout is past its progress deadline.
+ */
+export function workloadBlocked(o: Record<string, any> | undefined, kind: string): string | undefined {
+  if (kind !== 'Deployment') return undefined;
+  const conds: Array<Record<string, any>> = o?.status?.conditions ?? [];
+  const failure = conds.find((c) => c.type === 'ReplicaFailure' && c.status === 'True');
+  if (failure) return `pods cannot be created (${failure.reason}): ${failure.message}`;
+  const deadline = conds.find((c) => c.type === 'Progressing' && c.status === 'False' && c.reason === 'ProgressDeadlineExceeded');
+  return deadline ? `rollout stalled: ${deadline.message}` : undefined;
+}
+
 /** One line on why a workload is not ready yet. */
 export function workloadProgress(o: Record<string, any> | undefined, kind: string): string {
   const st = o?.status ?? {};

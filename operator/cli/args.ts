@@ -48,6 +48,7 @@ export const FLAGS = {
   wait: { name: 'wait', type: 'bool', default: true, help: 'Wait for the installed resources to become ready (--wait=false to skip)' },
   timeout: { name: 'timeout', type: 'duration', default: '5m', arg: 'DURATION', help: 'How long to wait, e.g. 90s, 5m, 1h' },
   yes: { name: 'yes', short: 'y', type: 'bool', help: 'Do not ask for confirmation' },
+  takeOver: { name: 'take-over', type: 'bool', help: 'Act on an install the operator manages through an IstioOperator (it will put its own spec back)' },
 } satisfies Record<string, FlagSpec>;
 
 function flagLabel(s: FlagSpec): string {

@@ -234,7 +234,9 @@ export class Manager {
       this.ports.metrics = s.port;
     }
     if (this.opts.healthAddr) {
-      const s = await serve(this.opts.healthAddr, { healthz: () => !this.stopping, readyz: () => this.synced && !this.stopping });
+      // Not ready while any watch fails (lost RBAC shows here: every list and watch is Forbidden), so a Deployment
+      // rollout or a monitor sees an operator that cannot see what it manages.
+      const s = await serve(this.opts.healthAddr, { healthz: () => !this.stopping, readyz: () => this.synced && !this.stopping && !this.allInformers().some((i) => i.failing) });
       this.servers.push(s.server);
       this.ports.health = s.port;
     }

@@ -5,11 +5,11 @@ import { ownerFromLabels, ownerKey, sameIstioOperator, type Owner } from '../api
 import { isProfilePath } from '../api/profiles.js';
 import { resolveParsed } from '../api/resolve.js';
 import { API_VERSION, KIND, type IstioOperator, type K8sObject } from '../api/types.js';
-import { resourcePath, type KubeClient } from '../apply/client.js';
+import { ApiError, resourcePath, UnreachableError, type KubeClient } from '../apply/client.js';
 import { PlanError, StageError } from '../apply/install.js';
 import { FIELD_MANAGER } from '../apply/owner.js';
 import { listInventories, type Inventory } from '../apply/inventory.js';
-import { workloadProgress, workloadReady } from '../apply/readiness.js';
+import { workloadBlocked, workloadProgress, workloadReady } from '../apply/readiness.js';
 import { refOf, refString } from '../apply/resources.js';
 import { uninstall } from '../apply/uninstall.js';
 import { isShared } from '../apply/shared.js';
@@ -88,6 +88,13 @@ export function resolveFromCluster(iop: IstioOperator) {
   }
   const input: IstioOperator = { apiVersion: API_VERSION, kind: KIND, metadata: { name: iop.metadata?.name, namespace: iop.metadata?.namespace }, spec: structuredClone(iop.spec ?? {}) };
   return resolveParsed([input], []);
+}
+
+/** Failures that go away by themselves (the apiserver restarting, an optimistic-lock conflict, throttling). */
+function isTransient(e: unknown): boolean {
+  if (e instanceof UnreachableError) return true;
+  if (e instanceof ApiError) return e.code >= 500 || e.code === 409 || e.code === 429;
+  return !(e instanceof InputError);
 }
 
 function issuesText(e: InputError): string {
@@ -183,12 +190,24 @@ export class Reconciler {
       ownWrites++;
     }
 
+    // Any other failure still reaches the status and an Event (a Forbidden read of the CA secret used to reach only
+    // the log, with the status left HEALTHY): transient ones are retried with backoff, the rest looked at again later.
+    const failed = async (e: unknown, what: string) => {
+      this.stats.errors++;
+      const transient = isTransient(e);
+      const msg = `${what} failed, nothing more was done: ${(e as Error).message.replace(/\n\s*/g, '; ')}`;
+      log('error', `${what} failed`, { error: (e as Error).message, transient });
+      const status = await setStatus({ kind: 'applyFailed', message: msg, retrying: transient });
+      await this.d.events.emit(iop, 'Warning', transient ? 'ReconcileRetrying' : 'ReconcileFailed', msg);
+      if (transient) throw e; // the queue retries with backoff
+      return done({ action: 'error', status, requeueAfterMs: IN_USE_RECHECK_MS });
+    };
     let p: PreparedInstall;
     try {
       p = await this.prepare(iop);
     } catch (e) {
       if (e instanceof Halt) return halt(e);
-      throw e;
+      return failed(e, 'preparing the install');
     }
     let caRecheckMs = this.caRecheck(p.ca);
     caStatus = p.ca.status;
@@ -224,12 +243,7 @@ export class Reconciler {
         return halt(new Halt({ kind: 'applyFailed', message: `apply refused, ${e.message.replace(/\n\s*/g, '; ')}` }, 'ApplyRefused', 'error', IN_USE_RECHECK_MS));
       }
       if (e instanceof StageError) this.memo.forget(e.failures.map((f) => f.ref));
-      this.stats.errors++;
-      const msg = e instanceof StageError ? e.message.replace(/\n\s*/g, '; ') : `apply failed: ${(e as Error).message}`;
-      log('error', 'apply failed', { error: (e as Error).message });
-      await setStatus({ kind: 'applyFailed', message: msg });
-      await this.d.events.emit(iop, 'Warning', 'ApplyFailed', msg);
-      throw e; // the queue retries with backoff
+      return failed(e, 'applying');
     }
     caStatus = applied.ca.status;
     caRecheckMs = this.caRecheck(applied.ca);
@@ -237,7 +251,12 @@ export class Reconciler {
     const changed = await this.report(iop, applied.apply, started, log);
 
     // Readiness, without blocking a worker: report what is not ready and look again later.
-    const components = await this.readiness(p.objects);
+    let components: Awaited<ReturnType<Reconciler['readiness']>>;
+    try {
+      components = await this.readiness(p.objects);
+    } catch (e) {
+      return failed(e, 'reading readiness');
+    }
     const allReady = Object.values(components).every((c) => c.ready);
     const prev = iop.status?.status;
     const updating = !allReady && (prev === 'HEALTHY' || prev === 'UPDATING');
@@ -352,8 +371,8 @@ export class Reconciler {
     return undefined;
   }
 
-  private async readiness(objects: K8sObject[]): Promise<Record<string, { ready: boolean; message?: string }>> {
-    const out: Record<string, { ready: boolean; message?: string }> = {};
+  private async readiness(objects: K8sObject[]): Promise<Record<string, { ready: boolean; stuck?: boolean; message?: string }>> {
+    const out: Record<string, { ready: boolean; stuck?: boolean; message?: string }> = {};
     for (const o of objects) {
       const c = o.metadata.labels?.[LABEL_COMPONENT];
       if (c && !out[c]) out[c] = { ready: true };
@@ -366,9 +385,10 @@ export class Reconciler {
       let live: any = this.d.ownedCache?.(o.apiVersion, o.kind, ns, o.metadata.name);
       if (!workloadReady(live, o.kind)) live = await this.d.kube.request('GET', resourcePath('apps', 'v1', o.kind === 'DaemonSet' ? 'daemonsets' : 'deployments', ns, o.metadata.name), { allow404: true });
       if (workloadReady(live, o.kind)) continue;
-      const why = live ? `${o.kind} ${ns}/${o.metadata.name}: ${workloadProgress(live, o.kind)}` : `${o.kind} ${ns}/${o.metadata.name} not found`;
+      const blocked = live ? workloadBlocked(live, o.kind) : undefined;
+      const why = live ? `${o.kind} ${ns}/${o.metadata.name}: ${blocked ?? workloadProgress(live, o.kind)}` : `${o.kind} ${ns}/${o.metadata.name} not found`;
       const prev = out[c];
-      out[c] = { ready: false, message: prev && !prev.ready && prev.message ? `${prev.message}, ${why}` : why };
+      out[c] = { ready: false, stuck: !!blocked || !!prev?.stuck, message: prev && !prev.ready && prev.message ? `${prev.message}, ${why}` : why };
     }
     return out;
   }

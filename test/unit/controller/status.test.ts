@@ -15,8 +15,25 @@ test('applied and ready is HEALTHY with Reconciled/Ready True at the observed ge
     [
       ['Reconciled', 'True', 3, t0.toISOString()],
       ['Ready', 'True', 3, t0.toISOString()],
+      ['Reconciling', 'False', 3, t0.toISOString()],
+      ['Stalled', 'False', 3, t0.toISOString()],
     ],
   );
+});
+
+test('kstatus conditions: Reconciling while not ready or retrying, Stalled when only someone acting can help', (t) => {
+  const c = (s: ReturnType<typeof computeStatus>, type: string) => s.conditions!.find((x) => x.type === type)!.status;
+  const notReady = computeStatus(undefined, 1, { kind: 'applied', updating: false, components: { Pilot: { ready: false, message: '0/1 available' } } }, t0);
+  t.deepEqual([c(notReady, 'Reconciling'), c(notReady, 'Stalled')], ['True', 'False']);
+  const stuck = computeStatus(notReady, 1, { kind: 'applied', updating: false, components: { Pilot: { ready: false, stuck: true, message: 'pods cannot be created (FailedCreate): violates PodSecurity' } } }, t1);
+  t.is(stuck.status, 'ERROR');
+  t.regex(stuck.message!, /cannot become ready: Pilot: pods cannot be created \(FailedCreate\): violates PodSecurity/);
+  t.deepEqual([c(stuck, 'Reconciling'), c(stuck, 'Stalled'), c(stuck, 'Ready')], ['False', 'True', 'False']);
+  const retry = computeStatus(undefined, 2, { kind: 'applyFailed', message: 'apiserver unreachable', retrying: true }, t0);
+  t.deepEqual([retry.status, c(retry, 'Reconciling'), c(retry, 'Stalled')], ['ERROR', 'True', 'False']);
+  const forbidden = computeStatus(undefined, 2, { kind: 'applyFailed', message: 'secrets "x" is forbidden' }, t0);
+  t.deepEqual([forbidden.status, c(forbidden, 'Reconciling'), c(forbidden, 'Stalled')], ['ERROR', 'False', 'True']);
+  for (const kind of ['invalid', 'untrusted'] as const) t.is(c(computeStatus(undefined, 1, { kind, message: 'x' }, t0), 'Stalled'), 'True', kind);
 });
 
 test('not ready is RECONCILING, or UPDATING when the spec moved; the message names what is awaited', (t) => {
