@@ -236,7 +236,7 @@ export class Manager {
     if (this.opts.healthAddr) {
       // Not ready while any watch fails (lost RBAC shows here: every list and watch is Forbidden), so a Deployment
       // rollout or a monitor sees an operator that cannot see what it manages.
-      const s = await serve(this.opts.healthAddr, { healthz: () => !this.stopping, readyz: () => this.synced && !this.stopping && !this.allInformers().some((i) => i.failing) });
+      const s = await serve(this.opts.healthAddr, { healthz: () => !this.stopping, readyz: () => this.synced && !this.stopping && !this.allInformers().some((i) => i.failing) && this.reconciler.forbidden.size === 0 });
       this.servers.push(s.server);
       this.ports.health = s.port;
     }

@@ -97,6 +97,13 @@ function isTransient(e: unknown): boolean {
   return !(e instanceof InputError);
 }
 
+/** A refusal of the operator's own rights (403), directly or behind a plan or stage failure. */
+function isForbidden(e: unknown): boolean {
+  if (e instanceof ApiError) return e.code === 403;
+  if (e instanceof PlanError || e instanceof StageError) return e.failures.some((f) => isForbidden(f.error));
+  return false;
+}
+
 function issuesText(e: InputError): string {
   return e.issues.map((i: FieldIssue) => formatIssue(i)).join('; ');
 }
@@ -108,6 +115,9 @@ class Halt {
 
 export class Reconciler {
   readonly stats = { reconciles: 0, errors: 0, writes: 0, applied: 0, pruned: 0 };
+  /** IstioOperators whose last reconcile the apiserver refused for want of rights (key → message): /readyz is false
+   * while any is, since open watches keep streaming after RBAC is taken away and would say nothing. */
+  readonly forbidden = new Map<string, string>();
   /** What our applies produced, so unchanged objects are skipped and our own watch echoes are not drift. */
   private readonly memo = new ApplyMemo();
   constructor(private readonly d: ReconcilerDeps) {}
@@ -144,6 +154,7 @@ export class Reconciler {
     const done = (r: Omit<ReconcileResult, 'writes'>): ReconcileResult => {
       const writes = this.writesSoFar() - before + ownWrites;
       this.stats.writes += writes;
+      if (r.action === 'applied' || r.action === 'gone' || r.action === 'untrusted') this.forbidden.delete(key);
       return { ...r, writes };
     };
     const { namespace, name } = splitKey(key);
@@ -173,8 +184,9 @@ export class Reconciler {
     if (trusted && !trusted.includes(namespace)) {
       // Not even a finalizer: nothing of ours hangs on an object we may not act for.
       const msg = `namespace "${namespace}" is not trusted by this operator, nothing was done: writing an IstioOperator is cluster-admin-equivalent; the operator acts on IstioOperators in ${trusted.join(', ')} (its --trusted-namespaces)`;
+      const was = iop.status?.status; // before setStatus, which updates iop.status in place
       const status = await setStatus({ kind: 'untrusted', message: msg });
-      if (iop.status?.status !== status) await this.d.events.emit(iop, 'Warning', 'UntrustedNamespace', msg);
+      if (was !== status) await this.d.events.emit(iop, 'Warning', 'UntrustedNamespace', msg);
       return done({ action: 'untrusted', status });
     }
     if (iop.metadata?.deletionTimestamp) {
@@ -196,6 +208,7 @@ export class Reconciler {
       this.stats.errors++;
       const transient = isTransient(e);
       const msg = `${what} failed, nothing more was done: ${(e as Error).message.replace(/\n\s*/g, '; ')}`;
+      if (isForbidden(e)) this.forbidden.set(key, msg);
       log('error', `${what} failed`, { error: (e as Error).message, transient });
       const status = await setStatus({ kind: 'applyFailed', message: msg, retrying: transient });
       await this.d.events.emit(iop, 'Warning', transient ? 'ReconcileRetrying' : 'ReconcileFailed', msg);
@@ -238,6 +251,7 @@ export class Reconciler {
       this.memo.forget([...applied.apply.pruned, ...applied.apply.pruneNotes.map((n) => n.ref)]);
     } catch (e) {
       if (e instanceof PlanError) {
+        if (isForbidden(e)) this.forbidden.set(key, e.message);
         // Nothing was written: a spec the apiserver refuses, or objects another install owns. Looked at again
         // later (a conflict may resolve), without the backoff storm of a transient failure.
         return halt(new Halt({ kind: 'applyFailed', message: `apply refused, ${e.message.replace(/\n\s*/g, '; ')}` }, 'ApplyRefused', 'error', IN_USE_RECHECK_MS));

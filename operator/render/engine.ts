@@ -123,7 +123,9 @@ hb.registerHelper('ne', (a: unknown, b: unknown) => a !== b);
 hb.registerHelper('not', (a: unknown) => !truthy(a));
 hb.registerHelper('and', (...args: unknown[]) => args.slice(0, -1).every(truthy));
 hb.registerHelper('or', (...args: unknown[]) => args.slice(0, -1).some(truthy));
-hb.registerHelper('default', (v: unknown, d: unknown) => (v === undefined || v === null || v === '' ? d : v));
+// Like Helm's `default` for nil, "" and empty collections (a profile's `seccompProfile: {}` means unset); false
+// and 0 stay, since they are settings.
+hb.registerHelper('default', (v: unknown, d: unknown) => (v === undefined || v === null || v === '' || ((Array.isArray(v) || typeof v === 'object') && !truthy(v)) ? d : v));
 hb.registerHelper('concat', (...args: unknown[]) => args.slice(0, -1).map((a) => String(a ?? '')).join(''));
 hb.registerHelper('empty', (v: unknown) => !truthy(v));
 hb.registerHelper('hasKey', (o: unknown, k: string) => !!o && typeof o === 'object' && Object.prototype.hasOwnProperty.call(o, k));
