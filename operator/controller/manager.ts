@@ -226,14 +226,16 @@ export class Manager {
 
   async start(): Promise<void> {
     if (this.opts.metricsAddr) {
-      const s = await serve(this.opts.metricsAddr, { metrics: this.registry });
+      const s = await serve(this.opts.metricsAddr, { metrics: this.registry }, '--metrics-addr');
       this.servers.push(s.server);
       this.ports.metrics = s.port;
+      this.log('info', 'serving metrics', { addr: this.opts.metricsAddr, port: s.port });
     }
     if (this.opts.healthAddr) {
-      const s = await serve(this.opts.healthAddr, { healthz: () => !this.stopping, readyz: () => this.synced && !this.stopping });
+      const s = await serve(this.opts.healthAddr, { healthz: () => !this.stopping, readyz: () => this.synced && !this.stopping }, '--health-addr');
       this.servers.push(s.server);
       this.ports.health = s.port;
+      this.log('info', 'serving health checks', { addr: this.opts.healthAddr, port: s.port });
     }
     const add = (o: KObject) => this.workersOn && this.queue.add(objectKey(o));
     const namespaces = this.opts.namespaces?.length ? this.opts.namespaces : [undefined];
