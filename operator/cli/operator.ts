@@ -165,3 +165,6 @@ export async function run(argv: string[]): Promise<number> {
   // Lost leadership is not a clean exit: the pod restarts and campaigns again, as client-go controllers do.
   return why === 'lost leadership' ? 1 : 0;
 }
+
+/** What `completion` offers after this command (completion.ts). */
+export const completion = { subcommands: ['manifests'], flags: [...RUN_FLAGS, ...MANIFEST_FLAGS] };
