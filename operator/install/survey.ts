@@ -250,9 +250,18 @@ export async function precheck(client: KubeClient, install: ResolvedInstall, obj
     ...(!kc.ok ? { hint: `install an Istio release whose range includes it (this one: ${rangeText}), or upgrade the cluster first` } : {}),
   });
 
-  checks.push(await permissionsCheck(client, objects));
-  checks.push(...(await existingControlPlanes(client, install)));
-  checks.push(await gatewayApiCheck(client));
+  // A check that cannot read what it needs (a user without list rights) says so and the others still run.
+  const guarded = async (name: string, fn: () => Promise<Check | Check[]>): Promise<Check[]> => {
+    try {
+      const r = await fn();
+      return Array.isArray(r) ? r : [r];
+    } catch (e) {
+      return [{ name, severity: 'warning', message: `could not be checked: ${(e as Error).message}` }];
+    }
+  };
+  checks.push(...(await guarded('Permissions', () => permissionsCheck(client, objects))));
+  checks.push(...(await guarded('Existing control planes', () => existingControlPlanes(client, install))));
+  checks.push(...(await guarded('Gateway API CRDs', () => gatewayApiCheck(client))));
   return done();
 }
 

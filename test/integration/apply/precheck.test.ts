@@ -117,7 +117,7 @@ test('status -o json lists an istioctl-style install with its proxies per revisi
 const gatewayCrd = (plural: string, kind: string) => ({
   apiVersion: 'apiextensions.k8s.io/v1',
   kind: 'CustomResourceDefinition',
-  metadata: { name: `${plural}.gateway.networking.k8s.io`, annotations: { 'gateway.networking.k8s.io/bundle-version': 'v1.3.0', 'gateway.networking.k8s.io/channel': 'standard' } },
+  metadata: { name: `${plural}.gateway.networking.k8s.io`, annotations: { 'api-approved.kubernetes.io': 'https://github.com/kubernetes-sigs/gateway-api/pull/3328', 'gateway.networking.k8s.io/bundle-version': 'v1.3.0', 'gateway.networking.k8s.io/channel': 'standard' } },
   spec: {
     group: 'gateway.networking.k8s.io',
     names: { plural, kind, singular: kind.toLowerCase(), listKind: `${kind}List` },
