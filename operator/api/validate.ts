@@ -434,35 +434,6 @@ function crossGatewayNames(spec: unknown, root: string, out: FieldIssue[]): void
   }
 }
 
-// MeshConfig (istio.mesh.v1alpha1) top-level fields. An unknown one is only a warning: MeshConfig grows
-// every release and rejecting a new field would be worse than letting istiod judge it.
-export const MESH_CONFIG_FIELDS = [
-  'proxyListenPort', 'proxyInboundListenPort', 'proxyHttpPort', 'connectTimeout', 'protocolDetectionTimeout', 'tcpKeepalive',
-  'ingressClass', 'ingressService', 'ingressControllerMode', 'ingressSelector', 'enableTracing', 'accessLogFile', 'accessLogFormat',
-  'accessLogEncoding', 'enableEnvoyAccessLogService', 'disableEnvoyListenerLog', 'defaultConfig', 'outboundTrafficPolicy',
-  'inboundTrafficPolicy', 'configSources', 'enableAutoMtls', 'trustDomain', 'trustDomainAliases', 'caCertificates',
-  'defaultServiceExportTo', 'defaultVirtualServiceExportTo', 'defaultDestinationRuleExportTo', 'rootNamespace', 'localityLbSetting',
-  'dnsRefreshRate', 'h2UpgradePolicy', 'inboundClusterStatName', 'outboundClusterStatName', 'certificates', 'thriftConfig',
-  'serviceSettings', 'enablePrometheusMerge', 'verifyCertificateAtClient', 'ca', 'extensionProviders', 'defaultProviders',
-  'discoverySelectors', 'pathNormalization', 'defaultHttpRetryPolicy', 'meshMTLS', 'tlsDefaults', 'serviceScopeConfigs',
-];
-
-function meshConfigWarnings(spec: unknown, root: string): Warning[] {
-  const out: Warning[] = [];
-  if (!isMap(spec)) return out;
-  const check = (m: unknown, p: string) => {
-    if (!isMap(m)) return;
-    for (const k of Object.keys(m)) {
-      if (MESH_CONFIG_FIELDS.includes(k)) continue;
-      const near = didYouMean(k, MESH_CONFIG_FIELDS);
-      out.push({ path: `${p}.${k}`, message: `is not a MeshConfig field this installer knows; passed to istiod as written${near ? ` (did you mean "${near}"?)` : ''}` });
-    }
-  };
-  check(spec.meshConfig, `${root}.meshConfig`);
-  if (isMap(spec.values)) check(spec.values.meshConfig, `${root}.values.meshConfig`);
-  return out;
-}
-
 /** metadata.name and namespace end up in the ownership label values, so they must be valid label values too. */
 export function validateMetadata(meta: unknown): FieldIssue[] {
   const out: FieldIssue[] = [];
