@@ -292,3 +292,29 @@ test('loadConnection names the files when KUBECONFIG has a context whose user is
   const [a] = splitKubeconfig(dir, { token: 'x' }).split(path.delimiter);
   t.throws(() => withKubeconfigEnv(a!, () => loadConnection()), { message: /names user "cloud-user", which the kubeconfig .*a\.yaml does not define/ });
 });
+
+test('an interactive exec plugin prompts on the terminal and reads the answer from it (interactiveMode IfAvailable, under a pty)', async (t) => {
+  const dir = tmpdir(t);
+  fs.mkdirSync(path.join(dir, 'b'));
+  // A login that asks for a one-time code, as device-code and MFA plugins do; it sends the token only for the right code.
+  fs.writeFileSync(
+    path.join(dir, 'b', 'login.sh'),
+    `#!/bin/sh\necho "$KUBERNETES_EXEC_INFO" > "${dir}/info.json"\nprintf 'One-time code: ' >&2\nread code\n[ "$code" = "424242" ] || { echo "wrong code" >&2; exit 1; }\necho '{"apiVersion":"client.authentication.k8s.io/v1","kind":"ExecCredential","status":{"token":"${adminToken()}"}}'\n`,
+    { mode: 0o755 },
+  );
+  const kubeconfig = splitKubeconfig(dir, { exec: { apiVersion: 'client.authentication.k8s.io/v1', command: './login.sh', interactiveMode: 'IfAvailable' } });
+  const bin = path.resolve(path.dirname(new URL(import.meta.url).pathname), '../../../../bin/istio-operator.js');
+  // `script` gives the CLI a terminal; what we write to it is typed at that terminal.
+  const { spawn } = await import('node:child_process');
+  const child = spawn('script', ['-qec', `${process.execPath} ${bin} status -o json`, '/dev/null'], { env: { ...process.env, KUBECONFIG: kubeconfig }, stdio: ['pipe', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout.setEncoding('utf8').on('data', (d: string) => {
+    out += d;
+    if (d.includes('One-time code:')) child.stdin.write('424242\n');
+  });
+  const code = await new Promise<number>((r) => child.on('close', (c) => r(c ?? 1)));
+  t.is(code, 0, out);
+  t.regex(out, /One-time code:/, 'the prompt reached the terminal');
+  t.regex(out, /"installs"/);
+  t.is(JSON.parse(fs.readFileSync(path.join(dir, 'info.json'), 'utf8')).spec.interactive, true, 'KUBERNETES_EXEC_INFO says interactive');
+});
