@@ -69,3 +69,6 @@ export async function run(argv: string[]): Promise<number> {
     client.close();
   }
 }
+
+/** What `completion` offers after this command (completion.ts). */
+export const completion = { flags: SPECS };

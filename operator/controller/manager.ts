@@ -229,16 +229,18 @@ export class Manager {
 
   async start(): Promise<void> {
     if (this.opts.metricsAddr) {
-      const s = await serve(this.opts.metricsAddr, { metrics: this.registry });
+      const s = await serve(this.opts.metricsAddr, { metrics: this.registry }, '--metrics-addr');
       this.servers.push(s.server);
       this.ports.metrics = s.port;
+      this.log('info', 'serving metrics', { addr: this.opts.metricsAddr, port: s.port });
     }
     if (this.opts.healthAddr) {
-      // Not ready while any watch fails (lost RBAC shows here: every list and watch is Forbidden), so a Deployment
-      // rollout or a monitor sees an operator that cannot see what it manages.
-      const s = await serve(this.opts.healthAddr, { healthz: () => !this.stopping, readyz: () => this.synced && !this.stopping && !this.allInformers().some((i) => i.failing) && this.reconciler.forbidden.size === 0 });
+      // Not ready while any watch fails (lost RBAC shows here: every list and watch is Forbidden) or a reconcile was
+      // refused for want of rights, so a Deployment rollout or a monitor sees an operator that cannot do its job.
+      const s = await serve(this.opts.healthAddr, { healthz: () => !this.stopping, readyz: () => this.synced && !this.stopping && !this.allInformers().some((i) => i.failing) && this.reconciler.forbidden.size === 0 }, '--health-addr');
       this.servers.push(s.server);
       this.ports.health = s.port;
+      this.log('info', 'serving health checks', { addr: this.opts.healthAddr, port: s.port });
     }
     const add = (o: KObject) => this.workersOn && this.queue.add(objectKey(o));
     const namespaces = this.opts.namespaces?.length ? this.opts.namespaces : [undefined];

@@ -12,6 +12,7 @@ import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import yaml from 'js-yaml';
 import { startServiceProxy, type ServiceInfo, type ServiceProxy } from './serviceproxy.js';
+import { writeClientCa } from './clientca.js';
 
 export interface ControlPlane {
   kubeconfigPath: string;
@@ -30,6 +31,13 @@ export interface ControlPlane {
   endpointsDir: string;
   /** Milliseconds from the first process start to /readyz, and to the fake node being Ready. */
   timings: { readyzMs: number; nodeReadyMs: number };
+  /** Folder of the client CA (clientca.ts signs client certificates with it; kube-apiserver trusts it). */
+  pkiDir: string;
+  /**
+   * Kills kube-apiserver (SIGKILL, as a crash) and, unless `startAgain` is false, starts it again on the same port
+   * with the same flags and data (etcd keeps running). Resolves when /readyz answers 200 again, with when that was.
+   */
+  restartApiServer(opts?: { downMs?: number }): Promise<{ killedAt: number; readyAt: number }>;
   stop(): Promise<void>;
 }
 
@@ -176,7 +184,7 @@ export async function startControlPlane(opts: StartOptions = {}): Promise<Contro
 async function startOnce(opts: StartOptions & { binDir: string }): Promise<ControlPlane> {
   const log = opts.log ?? (() => {});
   const binDir = opts.binDir;
-  const deadline = Date.now() + (opts.timeoutMs ?? 180_000);
+  let deadline = Date.now() + (opts.timeoutMs ?? 180_000);
   const dataDir = opts.dataDir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'istio-operator-cp-'));
   fs.mkdirSync(dataDir, { recursive: true });
   const kubeconfigPath = opts.kubeconfigPath ?? path.join(dataDir, 'kubeconfig');
@@ -339,7 +347,8 @@ async function startOnce(opts: StartOptions & { binDir: string }): Promise<Contr
     );
 
     // --- kube-apiserver ---
-    const api = launch('kube-apiserver', [
+    const clientCaFile = await writeClientCa(pki);
+    const apiArgs = [
       `--etcd-servers=${etcdUrl}`,
       `--bind-address=127.0.0.1`,
       `--advertise-address=127.0.0.1`,
@@ -359,8 +368,11 @@ async function startOnce(opts: StartOptions & { binDir: string }): Promise<Contr
       `--disable-admission-plugins=TaintNodesByCondition`,
       // Service-referenced webhooks (and kubelet connections) dial through the service proxy above.
       `--egress-selector-config-file=${egressConfig}`,
+      // Client certificates signed by the harness's client CA (tests: certificate and exec-issued credentials).
+      `--client-ca-file=${clientCaFile}`,
       `--v=1`,
-    ]);
+    ];
+    let api = launch('kube-apiserver', apiArgs);
     await waitUntil('kube-apiserver /readyz', api, async () => {
       if (!caPem) {
         if (!fs.existsSync(caFile)) return false;
@@ -481,7 +493,21 @@ async function startOnce(opts: StartOptions & { binDir: string }): Promise<Contr
     const nodeReadyMs = Date.now() - t0;
     log(`node ${NODE_NAME} Ready (${nodeReadyMs} ms)`);
 
-    return { kubeconfigPath, server, adminToken, caPem, dataDir, nodeName: NODE_NAME, endpointsDir, timings: { readyzMs, nodeReadyMs }, stop };
+    const restartApiServer = async (o: { downMs?: number } = {}) => {
+      const old = api;
+      const killedAt = Date.now();
+      old.child.kill('SIGKILL');
+      await old.exited;
+      procs.splice(procs.indexOf(old), 1);
+      if (o.downMs) await sleep(o.downMs);
+      api = launch('kube-apiserver', apiArgs);
+      deadline = Date.now() + 120_000;
+      await waitUntil('kube-apiserver /readyz after a restart', api, async () => (await request(`${server}/readyz`, { token: adminToken, ca: caPem, timeoutMs: 2000 })).status === 200);
+      const readyAt = Date.now();
+      log(`kube-apiserver restarted: ready ${readyAt - killedAt} ms after the kill`);
+      return { killedAt, readyAt };
+    };
+    return { kubeconfigPath, server, adminToken, caPem, dataDir, nodeName: NODE_NAME, endpointsDir, timings: { readyzMs, nodeReadyMs }, pkiDir: pki, restartApiServer, stop };
   } catch (err) {
     await stop();
     throw err;
