@@ -136,15 +136,42 @@ function podWith(name: string, ns: string, opts: { annotations?: Record<string, 
  * not (the comment says which). Sidecar pods get the golden's default templates (sidecar + its credential-volume);
  * the others select a template by annotation, as users and Istio's gateway charts do.
  */
-const POD_CASES: Array<{ name: string; pod: (ns: string) => Record<string, any> }> = [
-  { name: 'rich', pod: richPod },
+/** A container of a pod (containers or init containers), its env var values and its mount names. */
+function container(pod: Record<string, any>, name: string): Record<string, any> | undefined {
+  return [...(pod.spec.initContainers ?? []), ...(pod.spec.containers ?? [])].find((c: { name: string }) => c.name === name);
+}
+function envOf(pod: Record<string, any>, name: string): Record<string, any> {
+  return Object.fromEntries((container(pod, name)?.env ?? []).map((e: { name: string; value?: string; valueFrom?: unknown }) => [e.name, e.value ?? e.valueFrom]));
+}
+const names = (xs: Array<{ name: string }> | undefined) => (xs ?? []).map((x) => x.name);
+
+interface PodCase {
+  name: string;
+  pod: (ns: string) => Record<string, any>;
+  /**
+   * What Istio's own injection of the case shows for the release (`minor`: 29, 30, 31): proof that the case walks
+   * the path it is there for, so that "no difference" means something.
+   */
+  shows: (t: ExecutionContext, pod: Record<string, any>, minor: number) => void;
+}
+
+const POD_CASES: PodCase[] = [
+  {
+    name: 'rich',
+    pod: richPod,
+    shows: (t, pod) => {
+      t.truthy(envOf(pod, 'istio-proxy').ISTIO_KUBE_APP_PROBERS, 'probes rewritten to the agent');
+      t.deepEqual(container(pod, 'istio-proxy')?.lifecycle?.postStart?.exec?.command, ['pilot-agent', 'wait'], 'the application held until the proxy is ready');
+      t.true(names(container(pod, 'istio-proxy')?.volumeMounts).includes('application-credentials'), "the golden's credential-volume template applied too");
+    },
+  },
   // TPROXY: NET_ADMIN for the proxy, which runs as root; istio-init's -u and the validator's IDs (1.30: 1337).
-  { name: 'tproxy', pod: (ns) => podWith('tproxy', ns, { annotations: { 'sidecar.istio.io/interceptionMode': 'TPROXY' } }) },
+  { name: 'tproxy', pod: (ns) => podWith('tproxy', ns, { annotations: { 'sidecar.istio.io/interceptionMode': 'TPROXY' } }), shows: (t, pod) => t.true(container(pod, 'istio-proxy')?.securityContext?.capabilities?.add?.includes('NET_ADMIN'), 'the proxy gets NET_ADMIN') },
   // The proxy as a native sidecar (init container, restartPolicy Always, preStop drain) from 1.30; 1.29 ignores it.
   // Only the sidecar template: the golden's credential-volume template adds a `containers` entry named istio-proxy,
   // which with a native sidecar makes a second, image-less istio-proxy (whichever config; the API server refuses it).
-  { name: 'native-on', pod: (ns) => podWith('native-on', ns, { annotations: { 'sidecar.istio.io/nativeSidecar': 'true', 'inject.istio.io/templates': 'sidecar' } }) },
-  { name: 'native-off', pod: (ns) => podWith('native-off', ns, { annotations: { 'sidecar.istio.io/nativeSidecar': 'false', 'proxy.istio.io/config': '{"holdApplicationUntilProxyStarts": true}' } }) },
+  { name: 'native-on', pod: (ns) => podWith('native-on', ns, { annotations: { 'sidecar.istio.io/nativeSidecar': 'true', 'inject.istio.io/templates': 'sidecar' } }), shows: (t, pod, minor) => t.is(names(pod.spec.initContainers).includes('istio-proxy'), minor >= 30, 'istio-proxy is a native sidecar from 1.30') },
+  { name: 'native-off', pod: (ns) => podWith('native-off', ns, { annotations: { 'sidecar.istio.io/nativeSidecar': 'false', 'proxy.istio.io/config': '{"holdApplicationUntilProxyStarts": true}' } }), shows: (t, pod) => t.true(names(pod.spec.containers).includes('istio-proxy'), 'istio-proxy is a container') },
   // The user's volumes and mounts for the proxy (JSON in annotations), after Istio's own.
   {
     name: 'user-volume',
@@ -155,6 +182,7 @@ const POD_CASES: Array<{ name: string; pod: (ns: string) => Record<string, any> 
           'sidecar.istio.io/userVolumeMount': JSON.stringify({ 'extra-certs': { mountPath: '/etc/extra', readOnly: true }, scratch: { mountPath: '/scratch' } }),
         },
       }),
+    shows: (t, pod) => t.deepEqual(names(container(pod, 'istio-proxy')?.volumeMounts).slice(-2), ['extra-certs', 'scratch'], 'the user mounts come last'),
   },
   // No redirection and an init container of the pod's own: 1.30 keeps it, 1.29's template drops the pod's init containers.
   {
@@ -164,6 +192,7 @@ const POD_CASES: Array<{ name: string; pod: (ns: string) => Record<string, any> 
         annotations: { 'sidecar.istio.io/interceptionMode': 'NONE' },
         spec: { initContainers: [{ name: 'setup', image: APP_IMAGE }] },
       }),
+    shows: (t, pod, minor) => t.is(names(pod.spec.initContainers).includes('setup'), minor >= 30, "the pod's init container kept from 1.30 (1.29 drops it)"),
   },
   // Per-pod knobs: interfaces, ports, bootstrap override, log levels, the proxy image, the workload-name label,
   // low ports without root, core dumps (1.29's enable-core-dump init container), a Deployment's pod (owner env).
@@ -193,6 +222,17 @@ const POD_CASES: Array<{ name: string; pod: (ns: string) => Record<string, any> 
           'kubectl.kubernetes.io/default-container': 'app',
         },
       }),
+    shows: (t, pod, minor) => {
+      const init = container(pod, 'istio-init');
+      const env = envOf(pod, 'istio-proxy');
+      t.is(names(pod.spec.initContainers).includes('enable-core-dump'), minor < 30, 'enable-core-dump up to 1.29');
+      t.is(init?.args?.[init.args.indexOf('-k') + 1], minor >= 30 ? 'net2' : 'net1', 'reroute-virtual-interfaces wins from 1.30');
+      t.is(env.ISTIO_META_WORKLOAD_NAME, minor >= 30 ? 'shop-api' : 'knobs', 'the workload-name label from 1.30');
+      t.is(env.ISTIO_META_OWNER, `kubernetes://apis/apps/v1/namespaces/${pod.metadata.namespace}/deployments/knobs`);
+      t.is(env.ISTIO_BOOTSTRAP_OVERRIDE, '/etc/istio/custom-bootstrap/custom_bootstrap.json');
+      t.is(env.ISTIO_CPU_LIMIT?.resourceFieldRef?.divisor, minor >= 30 ? '1' : '0', 'divisor "1" from 1.30 (istiod writes none as "0")');
+      t.is(pod.metadata.annotations['kubectl.kubernetes.io/default-container'], 'app');
+    },
   },
   // A gateway Deployment's pod as Istio's gateway chart makes it: one container named istio-proxy, image `auto`.
   {
@@ -203,6 +243,10 @@ const POD_CASES: Array<{ name: string; pod: (ns: string) => Record<string, any> 
       metadata: { name: 'gateway', namespace: ns, labels: { app: 'ingress', istio: 'ingressgateway' }, annotations: { 'inject.istio.io/templates': 'gateway' } },
       spec: { containers: [{ name: 'istio-proxy', image: 'auto', ports: [{ containerPort: 8080, name: 'http' }] }] },
     }),
+    shows: (t, pod) => {
+      t.not(container(pod, 'istio-proxy')?.image, 'auto', 'image auto replaced');
+      t.true(container(pod, 'istio-proxy')?.args?.includes('router'));
+    },
   },
   // A gateway pod with a helper container: kubectl's default container annotations (1.29: only for exactly one).
   {
@@ -219,11 +263,15 @@ const POD_CASES: Array<{ name: string; pod: (ns: string) => Record<string, any> 
         ],
       },
     }),
+    shows: (t, pod, minor) => {
+      t.is(pod.metadata.annotations['kubectl.kubernetes.io/default-container'], minor >= 30 ? 'helper' : undefined, 'default container for more than one from 1.30');
+      t.is(!!envOf(pod, 'istio-proxy').ISTIO_BOOTSTRAP_OVERRIDE, minor >= 30, 'bootstrap override on gateways from 1.30');
+    },
   },
-  { name: 'grpc-agent', pod: (ns) => podWith('grpc-agent', ns, { annotations: { 'inject.istio.io/templates': 'grpc-agent' } }) },
+  { name: 'grpc-agent', pod: (ns) => podWith('grpc-agent', ns, { annotations: { 'inject.istio.io/templates': 'grpc-agent' } }), shows: (t, pod) => t.is(envOf(pod, 'istio-proxy').DISABLE_ENVOY, 'true') },
   // Without a status port the grpc-agent template also leaves out the agent's resources and mounts (as Istio's does).
-  { name: 'grpc-agent-no-status', pod: (ns) => podWith('grpc-agent-no-status', ns, { annotations: { 'inject.istio.io/templates': 'grpc-agent', 'status.sidecar.istio.io/port': '0' } }) },
-  { name: 'grpc-simple', pod: (ns) => podWith('grpc-simple', ns, { annotations: { 'inject.istio.io/templates': 'grpc-simple' } }) },
+  { name: 'grpc-agent-no-status', pod: (ns) => podWith('grpc-agent-no-status', ns, { annotations: { 'inject.istio.io/templates': 'grpc-agent', 'status.sidecar.istio.io/port': '0' } }), shows: (t, pod) => t.is(container(pod, 'istio-proxy')?.volumeMounts, undefined, 'no agent mounts without a status port') },
+  { name: 'grpc-simple', pod: (ns) => podWith('grpc-simple', ns, { annotations: { 'inject.istio.io/templates': 'grpc-simple' } }), shows: (t, pod) => t.true(names(pod.spec.initContainers).includes('grpc-bootstrap-init')) },
 ];
 
 /** The pod as the API server would store it (server-side dry run in a namespace no injector selects). */
@@ -274,6 +322,7 @@ for (const release of testedReleases()) {
       t.truthy(b.patch, "Istio's config injected nothing: the case tests nothing");
       const ourPod = patched(pod, a);
       const istioPod = patched(pod, b);
+      c.shows(t, istioPod, Number(release.split('.')[1]));
       const show = (diff: ReturnType<typeof jsonDiff>) =>
         diff.map((d) => `${d.path}\n    ours:  ${JSON.stringify(d.left)}\n    Istio: ${JSON.stringify(d.right)}`).join('\n') || '(none)';
       t.log(`as patched by istiod: ${show(jsonDiff(ourPod, istioPod))}`);
