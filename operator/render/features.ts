@@ -16,7 +16,7 @@ export const FEATURES = {
   networkPolicyNoFrom: { since: '1.30', what: "istiod's NetworkPolicy ingress rules have no empty `from`" },
   istiodStatusRbac: { since: '1.30', what: 'istiod writes status of AuthorizationPolicies, Services and every Gateway API kind; reads inference pools' },
   readerConfigMaps: { since: '1.30', what: 'the reader ClusterRole reads ConfigMaps (multicluster)' },
-  gatewayControllerScaling: { since: '1.30', what: "istiod's gateway controller manages HPAs and PDBs of the gateways it deploys" },
+  gatewayControllerScaling: { since: '1.30', what: "istiod's gateway controller manages HPAs and PDBs of the gateways it deploys (rendered when the Gateway's parameters ask for them)" },
   cniUnprivileged: { since: '1.30', what: 'the CNI agent runs unprivileged (SYS_PTRACE, DAC_OVERRIDE), AppArmor unconfined, no hostPort, 30 s grace, may switch to the host network namespace' },
   ztunnelCpuLimit: { since: '1.30', what: 'ztunnel reads its CPU limit (ZTUNNEL_CPU_LIMIT) and is distroless by default; explicit RollingUpdate strategy' },
   trafficExtensionsCrd: { since: '1.30', what: 'the TrafficExtension CRD (extensions.istio.io)' },
@@ -36,10 +36,20 @@ export const FEATURES = {
   trustBundleSource: { since: '1.30', what: "proxies read istiod's CA from a ClusterTrustBundle (pilot.env.ENABLE_CLUSTER_TRUST_BUNDLE_API) or the ConfigMap global.trustBundleName (1.29: always istio-ca-root-cert)" },
   gatewayDefaultContainer: { since: '1.30', what: "injected gateways name their first container as kubectl's default whenever there is one, and keep the pod's own choice (1.29: only for a single-container pod, overriding it)" },
   gatewayBootstrapOverride: { since: '1.30', what: 'injected gateways honour sidecar.istio.io/bootstrapOverride (custom Envoy bootstrap ConfigMap)' },
+  // Gateways istiod deploys for Gateway API resources (waypoint, kube-gateway, agentgateway templates).
+  deployedGatewayV1: { since: '1.30', what: 'objects istiod deploys for a Gateway carry the gateway.networking.k8s.io/gateway-class-name label and owner references to gateway.networking.k8s.io/v1 (1.29: v1beta1)' },
+  deployedMetricsPort: { since: '1.30', what: 'waypoints and Gateway API gateways declare the agent metrics port 15020 (metrics)' },
+  gatewayServiceDualStack: { since: '1.30', what: "the Service of a Gateway API gateway prefers dual stack (ipFamilyPolicy PreferDualStack; waypoints' already did)" },
+  waypointScheduling: { since: '1.30', what: "waypoints take affinity, topologySpreadConstraints, nodeSelector and tolerations from global.waypoint, and Kubernetes' default termination grace period (1.29: 2 s)" },
+  waypointOutlierLog: { since: '1.30', what: 'waypoints honour global.proxy.outlierLogPath' },
+  waypointTrustDomain: { since: '1.30', what: 'waypoints get TRUST_DOMAIN' },
+  waypointOpenshift: { since: '1.30', what: 'on OpenShift (global.platform) waypoints leave runAsUser/runAsGroup to the platform' },
+  waypointControllerLabel: { since: '1.30', what: "east-west gateways are labelled managed by istio.io-eastwest-controller and ask for their network's view (ISTIO_META_REQUESTED_NETWORK_VIEW); 1.29 labels them as waypoints" },
+  waypointPreferClose: { since: '1.30', what: "a waypoint's Service prefers endpoints in the caller's zone (networking.istio.io/traffic-distribution: PreferClose)" },
   crdLabelsTrimmed: { since: '1.30', what: "CRDs no longer carry Helm 2's labels (app: istio-pilot, chart: istio, heritage: Tiller, istio: <group>)" },
   // ---- 1.31 ----
   proxyInitImage: { since: '1.31', what: "the injector's .ProxyInitImage (istio-init's own image); older istiod only has .ProxyImage" },
-  grpcAgentCaAddress: { since: '1.31', what: 'the grpc-agent template sets CA_ADDRESS and mounts the xds token separately from the istio token' },
+  agentgatewayCaAddress: { since: '1.31', what: "agentgateway is told istiod's CA address (CA_ADDRESS) and gets an xDS token apart from its istio token (1.30: one token, mounted for xDS)" },
 } as const satisfies Record<string, { since: string; what: string }>;
 
 export type Feature = keyof typeof FEATURES;
