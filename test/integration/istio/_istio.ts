@@ -27,8 +27,18 @@ export interface IstioInstall {
 const cleanups: Array<() => Promise<void>> = [];
 
 /** Stops every istiod and removes every install and namespace this file made, newest first. */
-export async function stopAll(): Promise<void> {
-  for (const c of cleanups.splice(0).reverse()) {
+export function stopAll(): Promise<void> {
+  return stopSince(0);
+}
+
+/** Where the list of things to undo stands now: stopSince(mark) undoes only what was made after. */
+export function cleanupMark(): number {
+  return cleanups.length;
+}
+
+/** Stops the istiods and removes the installs and namespaces made since `mark`, newest first. */
+export async function stopSince(mark: number): Promise<void> {
+  for (const c of cleanups.splice(mark).reverse()) {
     try {
       await c();
     } catch (err) {
