@@ -43,6 +43,30 @@ interface Fixture {
 }
 const fixtures = new Map<string, Promise<Fixture>>();
 
+/** With istio-cni, both configs as they are but for `pilot.cni.enabled`: two more istiods that serve nothing. */
+const cniFixtures = new Map<string, Promise<{ ours: Istiod; istios: Istiod }>>();
+function cniFixture(t: ExecutionContext, release: string): Promise<{ ours: Istiod; istios: Istiod }> {
+  t.timeout(360_000, `starting two istiod ${release} with istio-cni injector values`);
+  let f = cniFixtures.get(release);
+  if (!f) {
+    f = (async () => {
+      const { inst, golden } = await fixture(t, release);
+      const c = client();
+      const cm = await c.request<{ data: { config: string; values: string } }>('GET', `/api/v1/namespaces/${inst.namespace}/configmaps/istio-sidecar-injector-${inst.revision}`).finally(() => c.close());
+      const withCni = (values: Record<string, any>) => JSON.stringify({ ...values, pilot: { ...values.pilot, cni: { ...values.pilot?.cni, enabled: true } } }, null, 2);
+      const ourValues = JSON.parse(cm!.data.values) as Record<string, any>;
+      const istioValues = { ...golden.values, revision: inst.revision, global: { ...golden.values.global, istioNamespace: inst.namespace } };
+      const [ours, istios] = await Promise.all([
+        runIstiod(inst, { serve: false, injector: { config: cm!.data.config, values: withCni(ourValues) } }),
+        runIstiod(inst, { serve: false, injector: { config: golden.config, values: withCni(istioValues) } }),
+      ]);
+      return { ours, istios };
+    })();
+    cniFixtures.set(release, f);
+  }
+  return f;
+}
+
 function fixture(t: ExecutionContext, release: string): Promise<Fixture> {
   t.timeout(360_000, `installing a revision and starting two istiod ${release}`);
   let f = fixtures.get(release);
@@ -153,6 +177,8 @@ interface PodCase {
    * the path it is there for, so that "no difference" means something.
    */
   shows: (t: ExecutionContext, pod: Record<string, any>, minor: number) => void;
+  /** Also compared with istio-cni on (the validator instead of istio-init, the redirect settings as annotations). */
+  cni?: { shows: (t: ExecutionContext, pod: Record<string, any>, minor: number) => void };
 }
 
 const POD_CASES: PodCase[] = [
@@ -164,9 +190,15 @@ const POD_CASES: PodCase[] = [
       t.deepEqual(container(pod, 'istio-proxy')?.lifecycle?.postStart?.exec?.command, ['pilot-agent', 'wait'], 'the application held until the proxy is ready');
       t.true(names(container(pod, 'istio-proxy')?.volumeMounts).includes('application-credentials'), "the golden's credential-volume template applied too");
     },
+    cni: {
+      shows: (t, pod) => {
+        t.deepEqual(names(pod.spec.initContainers), ['istio-validation'], 'istio-cni redirects; the init container only validates');
+        t.is(pod.metadata.annotations['sidecar.istio.io/interceptionMode'], 'REDIRECT', 'the redirect settings as annotations for the CNI agent');
+      },
+    },
   },
   // TPROXY: NET_ADMIN for the proxy, which runs as root; istio-init's -u and the validator's IDs (1.30: 1337).
-  { name: 'tproxy', pod: (ns) => podWith('tproxy', ns, { annotations: { 'sidecar.istio.io/interceptionMode': 'TPROXY' } }), shows: (t, pod) => t.true(container(pod, 'istio-proxy')?.securityContext?.capabilities?.add?.includes('NET_ADMIN'), 'the proxy gets NET_ADMIN') },
+  { name: 'tproxy', pod: (ns) => podWith('tproxy', ns, { annotations: { 'sidecar.istio.io/interceptionMode': 'TPROXY' } }), shows: (t, pod) => t.true(container(pod, 'istio-proxy')?.securityContext?.capabilities?.add?.includes('NET_ADMIN'), 'the proxy gets NET_ADMIN'), cni: { shows: (t, pod) => t.is(container(pod, 'istio-validation')?.securityContext?.runAsUser, 1337) } },
   // The proxy as a native sidecar (init container, restartPolicy Always, preStop drain) from 1.30; 1.29 ignores it.
   // Only the sidecar template: the golden's credential-volume template adds a `containers` entry named istio-proxy,
   // which with a native sidecar makes a second, image-less istio-proxy (whichever config; the API server refuses it).
@@ -193,6 +225,7 @@ const POD_CASES: PodCase[] = [
         spec: { initContainers: [{ name: 'setup', image: APP_IMAGE }] },
       }),
     shows: (t, pod, minor) => t.is(names(pod.spec.initContainers).includes('setup'), minor >= 30, "the pod's init container kept from 1.30 (1.29 drops it)"),
+    cni: { shows: (t, pod, minor) => t.deepEqual(names(pod.spec.initContainers), minor >= 30 ? ['setup'] : [], 'no validator without redirection') },
   },
   // Per-pod knobs: interfaces, ports, bootstrap override, log levels, the proxy image, the workload-name label,
   // low ports without root, core dumps (1.29's enable-core-dump init container), a Deployment's pod (owner env).
@@ -232,6 +265,12 @@ const POD_CASES: PodCase[] = [
       t.is(env.ISTIO_BOOTSTRAP_OVERRIDE, '/etc/istio/custom-bootstrap/custom_bootstrap.json');
       t.is(env.ISTIO_CPU_LIMIT?.resourceFieldRef?.divisor, minor >= 30 ? '1' : '0', 'divisor "1" from 1.30 (istiod writes none as "0")');
       t.is(pod.metadata.annotations['kubectl.kubernetes.io/default-container'], 'app');
+    },
+    cni: {
+      shows: (t, pod, minor) => {
+        t.is(pod.metadata.annotations['traffic.sidecar.istio.io/excludeInboundPorts'], '9999,15020', 'the status port added for the CNI agent');
+        t.is(names(pod.spec.initContainers).includes('enable-core-dump'), minor < 30);
+      },
     },
   },
   // A gateway Deployment's pod as Istio's gateway chart makes it: one container named istio-proxy, image `auto`.
@@ -308,9 +347,15 @@ for (const release of testedReleases()) {
     t.is(await counter(istios, 'sidecar_injection_success_total'), before.istios, 'the istiod that serves no Service was not called');
   });
 
-  for (const c of POD_CASES) {
-    test.serial(`${release}: pod "${c.name}" injected with our injector config and with Istio's own (sidecar_template golden) by the same istiod is the same pod`, async (t) => {
-      const { inst, ours, istios } = await fixture(t, release);
+  const variants = POD_CASES.flatMap((c) => [
+    { c, cni: false, shows: c.shows },
+    ...(c.cni ? [{ c, cni: true, shows: c.cni.shows }] : []),
+  ]);
+  for (const { c, cni, shows } of variants) {
+    const key = cni ? `${c.name} (istio-cni)` : c.name;
+    test.serial(`${release}: pod "${key}" injected with our injector config and with Istio's own (sidecar_template golden) by the same istiod is the same pod`, async (t) => {
+      const { inst } = await fixture(t, release);
+      const { ours, istios } = cni ? await cniFixture(t, release) : await fixture(t, release);
       const { ns, plain } = await comparisonNamespaces(inst);
       const tls = { caPem: await meshRoot(inst), serverName: `${inst.istiod}.${inst.namespace}.svc` };
       // What the API server sends a webhook: the pod with its defaults and the ServiceAccount admission applied.
@@ -322,7 +367,7 @@ for (const release of testedReleases()) {
       t.truthy(b.patch, "Istio's config injected nothing: the case tests nothing");
       const ourPod = patched(pod, a);
       const istioPod = patched(pod, b);
-      c.shows(t, istioPod, Number(release.split('.')[1]));
+      shows(t, istioPod, Number(release.split('.')[1]));
       const show = (diff: ReturnType<typeof jsonDiff>) =>
         diff.map((d) => `${d.path}\n    ours:  ${JSON.stringify(d.left)}\n    Istio: ${JSON.stringify(d.right)}`).join('\n') || '(none)';
       t.log(`as patched by istiod: ${show(jsonDiff(ourPod, istioPod))}`);
@@ -330,10 +375,10 @@ for (const release of testedReleases()) {
       // Metadata the injection writes (labels, annotations) and the spec; not the API server's own (uid, times).
       const relevant = (p: Record<string, any>) => ({ labels: p.metadata.labels, annotations: p.metadata.annotations, spec: p.spec });
       const diff = jsonDiff(relevant(sameTokenVolumeName(await stored(ourPod, plain))), relevant(sameTokenVolumeName(await stored(istioPod, plain))));
-      t.log(`${diff.length} difference(s) between the pod injected with our config and with Istio's (${release}, ${c.name}), as stored:\n${show(diff)}`);
+      t.log(`${diff.length} difference(s) between the pod injected with our config and with Istio's (${release}, ${key}), as stored:\n${show(diff)}`);
       t.deepEqual(
         diff.map((d) => d.path),
-        KNOWN_DIFFERENCES[release]?.[c.name] ?? [],
+        KNOWN_DIFFERENCES[release]?.[key] ?? [],
         'differences that are not in KNOWN_DIFFERENCES (or listed ones that went away)',
       );
     });
