@@ -41,3 +41,13 @@ export async function istiodBinaries(releases: string[]): Promise<Map<string, st
 export async function istiodBinary(release: string): Promise<string> {
   return (await istiodBinaries([release])).get(release)!;
 }
+
+/**
+ * `gateway-render.test` of a release (built by build.sh beside pilot-discovery): that release's Gateway API
+ * deployment controller, run offline on an injector config (see gatewayrender/render_test.go.tmpl).
+ */
+export async function gatewayRenderBinary(release: string): Promise<string> {
+  const bin = path.join(path.dirname(await istiodBinary(release)), 'gateway-render.test');
+  if (!fs.existsSync(bin)) throw new Error(`build.sh did not build ${bin}`);
+  return bin;
+}

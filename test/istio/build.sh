@@ -4,6 +4,11 @@
 # cached under ${ISTIO_OPERATOR_CACHE:-~/.cache/istio-operator}/istio-<tag>/, and a stamp written after the link
 # makes a second run build nothing. Prints each release's cache dir on stdout at the end; progress on stderr.
 #
+# Beside it, `gateway-render.test`: the release's own Gateway API deployment controller compiled with
+# gatewayrender/render_test.go.tmpl (a test file of ours dropped into that package), which renders the objects
+# istiod would deploy for Gateways from a given injector config, offline. Its stamp carries the harness's hash,
+# so editing the harness rebuilds it (and only it).
+#
 #   ISTIO_OPERATOR_ISTIO_SRC       folder holding istio-<tag>.tar.gz (Istio's source at that tag, top folder
 #                                  istio-<tag>/); default <repo>/../shared/istio-src
 #   ISTIO_OPERATOR_ISTIO_RELEASES  space-separated subset of RELEASES, for local dev (CI builds all)
@@ -36,11 +41,15 @@ read -r -a selected <<<"${ISTIO_OPERATOR_ISTIO_RELEASES:-${RELEASES[*]}}"
 RECIPE=2
 
 stamp_of() { echo "$cache/istio-$1/.complete-pilot-discovery-$1-r$RECIPE"; }
+harness=$here/gatewayrender/render_test.go.tmpl
+harness_sum=$(sha256sum "$harness" | cut -c1-12)
+render_stamp_of() { echo "$cache/istio-$1/.complete-gateway-render-$1-$harness_sum"; }
+complete() { [ -f "$(stamp_of "$1")" ] && [ -f "$(render_stamp_of "$1")" ]; }
 
 todo=()
 for tag in "${selected[@]}"; do
   replaces "$tag" >/dev/null || { echo "build.sh: unknown Istio release $tag (known: ${RELEASES[*]})" >&2; exit 1; }
-  [ -f "$(stamp_of "$tag")" ] || todo+=("$tag")
+  complete "$tag" || todo+=("$tag")
 done
 
 if [ ${#todo[@]} -gt 0 ]; then
@@ -51,7 +60,7 @@ if [ ${#todo[@]} -gt 0 ]; then
   if command -v flock >/dev/null; then
     exec 9>"$cache/.istio-build.lock"
     flock 9
-    todo=($(for tag in "${todo[@]}"; do [ -f "$(stamp_of "$tag")" ] || echo "$tag"; done))
+    todo=($(for tag in "${todo[@]}"; do complete "$tag" || echo "$tag"; done))
   fi
   for tag in "${todo[@]}"; do
     [ -f "$src/istio-$tag.tar.gz" ] || {
@@ -67,7 +76,6 @@ if [ ${#todo[@]} -gt 0 ]; then
   export CGO_ENABLED=0 GOFLAGS="-mod=mod -buildvcs=false"
   for tag in "${todo[@]}"; do
     out="$cache/istio-$tag"
-    echo "building pilot-discovery $tag (first time only; 4-8 minutes cold)..." >&2
     start=$(date +%s)
     tar -xzf "$src/istio-$tag.tar.gz" -C "$work"
     tree="$work/istio-$tag"
@@ -75,18 +83,44 @@ if [ ${#todo[@]} -gt 0 ]; then
     for r in $(replaces "$tag"); do (cd "$tree" && go mod edit -replace "$r"); done
     mkdir -p "$out"
     log="$work/build-$tag.log"
-    # Stamped with its release as Istio's own build does: istiod reports it (logs, xDS, `version`).
-    ver="-X istio.io/istio/pkg/version.buildVersion=$tag -X istio.io/istio/pkg/version.buildTag=$tag -X istio.io/istio/pkg/version.buildStatus=Clean"
-    if ! (cd "$tree" && go build -trimpath -ldflags="-s -w $ver" -o "$out/pilot-discovery.tmp" ./pilot/cmd/pilot-discovery) >"$log" 2>&1; then
-      echo "build.sh: building pilot-discovery of Istio $tag failed; go said:" >&2
-      tail -n 40 "$log" >&2
-      rm -f "$out/pilot-discovery.tmp"
-      exit 1
+    if [ ! -f "$(stamp_of "$tag")" ]; then
+      echo "building pilot-discovery $tag (first time only; 4-8 minutes cold)..." >&2
+      # Stamped with its release as Istio's own build does: istiod reports it (logs, xDS, `version`).
+      ver="-X istio.io/istio/pkg/version.buildVersion=$tag -X istio.io/istio/pkg/version.buildTag=$tag -X istio.io/istio/pkg/version.buildStatus=Clean"
+      if ! (cd "$tree" && go build -trimpath -ldflags="-s -w $ver" -o "$out/pilot-discovery.tmp" ./pilot/cmd/pilot-discovery) >"$log" 2>&1; then
+        echo "build.sh: building pilot-discovery of Istio $tag failed; go said:" >&2
+        tail -n 40 "$log" >&2
+        rm -f "$out/pilot-discovery.tmp"
+        exit 1
+      fi
+      mv "$out/pilot-discovery.tmp" "$out/pilot-discovery"
+      touch "$(stamp_of "$tag")"
+      echo "built pilot-discovery $tag in $(( $(date +%s) - start ))s" >&2
     fi
-    mv "$out/pilot-discovery.tmp" "$out/pilot-discovery"
+    if [ ! -f "$(render_stamp_of "$tag")" ]; then
+      echo "building gateway-render.test $tag (its Gateway API deployment controller; 2-4 minutes)..." >&2
+      start=$(date +%s)
+      # 1.30 moved the controller to gatewaycommon, with exported class tables and agentgateway.
+      if [ -d "$tree/pilot/pkg/config/kube/gatewaycommon" ]; then
+        pkg=gatewaycommon
+        classes='features.EnableAgentgateway = true; ClassInfos = GetClassInfos(); BuiltinGatewayClasses = GetBuiltinGatewayClasses(); AgentgatewayClasses = GetAgentGatewayClasses(); AllClasses = GetAllClasses()'
+      else
+        pkg=gateway
+        classes='classInfos = getClassInfos(); builtinClasses = getBuiltinClasses()'
+      fi
+      sed -e "s/@PKG@/$pkg/" -e "s/@CLASSES@/$classes/" "$harness" >"$tree/pilot/pkg/config/kube/$pkg/zz_operator_render_test.go"
+      if ! (cd "$tree" && go test -c -trimpath -o "$out/gateway-render.test.tmp" "./pilot/pkg/config/kube/$pkg") >"$log" 2>&1; then
+        echo "build.sh: building gateway-render.test of Istio $tag failed; go said:" >&2
+        tail -n 40 "$log" >&2
+        rm -f "$out/gateway-render.test.tmp"
+        exit 1
+      fi
+      mv "$out/gateway-render.test.tmp" "$out/gateway-render.test"
+      rm -f "$out"/.complete-gateway-render-"$tag"-*
+      touch "$(render_stamp_of "$tag")"
+      echo "built gateway-render.test $tag in $(( $(date +%s) - start ))s" >&2
+    fi
     rm -rf "$tree"
-    touch "$(stamp_of "$tag")"
-    echo "built pilot-discovery $tag in $(( $(date +%s) - start ))s" >&2
   done
 fi
 

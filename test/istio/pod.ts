@@ -87,14 +87,16 @@ export function quantity(q: string | number, divisor: string | number = 1): numb
  * resourceFieldRef: the container's limit, else (for limits) what the node offers, as the downward API does.
  * The "node" is this machine: its CPUs and memory are what the process can use.
  */
-function resourceField(c: Container, resource: string, divisor: string | number | undefined): string {
+function resourceField(c: Container, resource: string, given: string | number | undefined): string {
+  // The API server stores an absent divisor as "0", which the kubelet reads as 1 (Istio 1.29's env has none).
+  const divisor = given === undefined || quantity(given) === 0 ? 1 : given;
   const [kind, name] = resource.split('.') as ['limits' | 'requests', string];
   const set = c.resources?.[kind]?.[name] ?? (kind === 'requests' ? c.resources?.limits?.[name] : undefined);
-  if (set !== undefined) return String(quantity(set, divisor ?? 1));
+  if (set !== undefined) return String(quantity(set, divisor));
   if (kind === 'requests') return '0';
   const node: Record<string, number> = { cpu: os.availableParallelism(), memory: os.totalmem(), 'ephemeral-storage': 2 ** 40 };
   if (node[name] === undefined) throw new Error(`resourceFieldRef ${resource} is not supported`);
-  return String(quantity(node[name]!, divisor ?? 1));
+  return String(quantity(node[name]!, divisor));
 }
 
 function fieldRef(fieldPath: string, pod: PodIdentity, template: PodTemplate): string {

@@ -5,11 +5,11 @@ import * as path from 'node:path';
 import { repoRoot } from '../cluster/controlplane.js';
 
 /**
- * Releases the istio integration tests run by default: those our render is correct for today. The render is
- * being made per release (1.29.6, 1.30.3, 1.31.0-rc.0); add each release here once it is. Today's render carries
- * 1.31/1.32-era injection templates, which 1.30.3's istiod rejects.
+ * Releases the istio integration tests run by default: every release of the catalog, each against its own istiod.
+ * The render is made per release (render/features.ts), and each release's istiod accepts our config and injects
+ * the pods, and deploys the gateways, that it does from Istio's own config for that release.
  */
-export const DEFAULT_TESTED_RELEASES = ['1.31.0-rc.0'] as const;
+export const DEFAULT_TESTED_RELEASES = ['1.29.6', '1.30.3', '1.31.0-rc.0'] as const;
 
 /** ISTIO_OPERATOR_TEST_ISTIO_RELEASES="1.30.3 1.31.0-rc.0" runs others (local dev, proving a test can fail). */
 export function testedReleases(): string[] {

@@ -27,8 +27,18 @@ export interface IstioInstall {
 const cleanups: Array<() => Promise<void>> = [];
 
 /** Stops every istiod and removes every install and namespace this file made, newest first. */
-export async function stopAll(): Promise<void> {
-  for (const c of cleanups.splice(0).reverse()) {
+export function stopAll(): Promise<void> {
+  return stopSince(0);
+}
+
+/** Where the list of things to undo stands now: stopSince(mark) undoes only what was made after. */
+export function cleanupMark(): number {
+  return cleanups.length;
+}
+
+/** Stops the istiods and removes the installs and namespaces made since `mark`, newest first. */
+export async function stopSince(mark: number): Promise<void> {
+  for (const c of cleanups.splice(mark).reverse()) {
     try {
       await c();
     } catch (err) {
@@ -175,14 +185,19 @@ export function containerNames(pod: Record<string, any>): { containers: string[]
   };
 }
 
-/** The mesh root of an install (what istiod writes into istio-ca-root-cert), for checking its serving certificate. */
+/**
+ * The root istiod's certificates chain to: its self-signed CA (Secret istio-ca-secret, which it creates at start),
+ * for checking its serving certificate on direct calls. Not istio-ca-root-cert: every istiod of the test cluster
+ * (several installs, each with its own root) writes its root into that ConfigMap in every namespace, the install's
+ * own included, so which root it holds depends on which istiod wrote last.
+ */
 export async function meshRoot(inst: IstioInstall): Promise<string> {
   const c = client();
   try {
-    const cm = await waitFor(`ConfigMap ${inst.namespace}/istio-ca-root-cert`, () =>
-      c.request<{ data?: Record<string, string> }>('GET', `/api/v1/namespaces/${inst.namespace}/configmaps/istio-ca-root-cert`, { allow404: true }),
+    const secret = await waitFor(`Secret ${inst.namespace}/istio-ca-secret`, () =>
+      c.request<{ data?: Record<string, string> }>('GET', `/api/v1/namespaces/${inst.namespace}/secrets/istio-ca-secret`, { allow404: true }),
     );
-    return cm.data?.['root-cert.pem'] ?? '';
+    return Buffer.from(secret.data?.['ca-cert.pem'] ?? '', 'base64').toString('utf8');
   } finally {
     c.close();
   }

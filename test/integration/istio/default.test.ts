@@ -12,7 +12,7 @@ import { isOurs } from '../../cluster/pid.js';
 import type { Istiod } from '../../istio/istiod.js';
 import { testedReleases } from '../../istio/releases.js';
 import { testKubeconfig, waitFor } from '../helpers/cluster.js';
-import { appPod, client, containerNames, counter, installIstio, logLines, namespace, unexpectedErrors, runIstiod, stopAll, type IstioInstall } from './_istio.js';
+import { appPod, cleanupMark, client, containerNames, counter, installIstio, logLines, namespace, unexpectedErrors, runIstiod, stopAll, stopSince, type IstioInstall } from './_istio.js';
 
 test.after.always(stopAll);
 
@@ -21,13 +21,26 @@ interface Fixture {
   istiod: Istiod;
 }
 const fixtures = new Map<string, Promise<Fixture>>();
+/** The release whose install is in the cluster, and where its cleanups start. */
+let current: { release: string; mark: number } | undefined;
 
-/** One install and one istiod per release for the whole file (the first test to ask pays for it). */
+/**
+ * One install and one istiod per release (the first test to ask pays for it), one release at a time: each is the
+ * cluster's default revision, and two default revisions at once are no cluster anyone runs (their istiods would
+ * patch each other's default validator and revision tag, and both tags would inject the same namespaces). The
+ * tests run release by release, so moving to the next release uninstalls the previous one first.
+ */
 function fixture(t: ExecutionContext, release: string): Promise<Fixture> {
   t.timeout(300_000, `installing the default profile and starting istiod ${release}`);
   let f = fixtures.get(release);
   if (!f) {
     f = (async () => {
+      if (current) {
+        await stopSince(current.mark);
+        fixtures.delete(current.release);
+        await removeMeshRoots();
+      }
+      current = { release, mark: cleanupMark() };
       const inst = await installIstio(release, { profile: 'default' });
       const istiod = await runIstiod(inst);
       return { inst, istiod };
@@ -35,6 +48,21 @@ function fixture(t: ExecutionContext, release: string): Promise<Fixture> {
     fixtures.set(release, f);
   }
   return f;
+}
+
+/**
+ * Removes the istio-ca-root-cert ConfigMaps an uninstalled mesh's istiod left in every namespace (uninstalling
+ * Istio leaves them), so that the next release's istiod starts as in a fresh cluster: writing over another mesh's
+ * roots, its namespace controller may race its own cache and log (and retry) an update conflict.
+ */
+async function removeMeshRoots(): Promise<void> {
+  const c = client();
+  try {
+    const list = await c.request<{ items: Array<{ metadata: { namespace: string } }> }>('GET', '/api/v1/configmaps', { query: { fieldSelector: 'metadata.name=istio-ca-root-cert' } });
+    for (const cm of list?.items ?? []) await c.request('DELETE', `/api/v1/namespaces/${cm.metadata.namespace}/configmaps/istio-ca-root-cert`, { allow404: true });
+  } finally {
+    c.close();
+  }
 }
 
 /** Webhook configurations (kind plural) of the install's revision, as the API server has them now. */
