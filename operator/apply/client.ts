@@ -44,6 +44,18 @@ export function readsOf(c: RequestCounts): number {
 }
 
 /** A non-2xx answer from the apiserver, with its Status fields kept. */
+const MAX_RETRY_AFTER_ATTEMPTS = 5;
+
+/** How long the apiserver asked us to wait before retrying this request, or undefined when it is not to be retried. */
+function retryAfterMs(e: unknown, method: string): number | undefined {
+  if (!(e instanceof ApiError)) return undefined;
+  const after = Number(e.status?.details?.retryAfterSeconds);
+  if (!(after > 0)) return undefined;
+  // 429 means the request was not processed; a 5xx only proves that for a read.
+  if (e.code !== 429 && !(e.code >= 500 && method === 'GET')) return undefined;
+  return Math.min(after, 5) * 1000;
+}
+
 export class ApiError extends Error {
   constructor(
     message: string,
@@ -229,12 +241,21 @@ export class KubeClient {
   }
 
   async request<T = any>(method: string, path: string, opts: RequestOptions = {}): Promise<T | undefined> {
-    try {
-      return await this.requestOnce<T>(method, path, opts);
-    } catch (e) {
-      // Refused credentials from a plugin or a rotating token file: fetch fresh ones and try once more, as client-go does.
-      if (e instanceof ApiError && e.code === 401 && this.conn?.invalidate()) return this.requestOnce<T>(method, path, opts);
-      throw e;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.requestOnce<T>(method, path, opts);
+      } catch (e) {
+        // Refused credentials from a plugin or a rotating token file: fetch fresh ones and try once more, as client-go does.
+        if (e instanceof ApiError && e.code === 401 && attempt === 1 && this.conn?.invalidate()) continue;
+        // The apiserver asks to come back later (429 "storage is (re)initializing" right after a CRD is created, or
+        // a 5xx with retryAfterSeconds on a read): wait as asked and retry, as client-go does, a few times.
+        const wait = retryAfterMs(e, method);
+        if (wait !== undefined && attempt < MAX_RETRY_AFTER_ATTEMPTS) {
+          await new Promise((r) => setTimeout(r, wait));
+          continue;
+        }
+        throw e;
+      }
     }
   }
 
