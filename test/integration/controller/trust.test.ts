@@ -129,6 +129,16 @@ test.serial('honest status: a Deployment Pod Security refuses is ERROR with Kube
   await kubectlOk(['apply', '-f', '-'], iopYaml('cp', ns, { profile: 'default', namespace: istioNs, revision: stuck.spec.revision, values: { global: { proxy: runtimeDefault }, gateways: runtimeDefault } }));
   const healthy = await waitForStatus(ns, 'cp', 'HEALTHY', 120_000);
   t.is(cond(healthy, 'Ready')?.status, 'True');
+  for (const d of ['istiod-' + stuck.spec.revision, 'istio-ingressgateway']) t.truthy(await getJson(['deployment', '-n', istioNs, d]), d);
+
+  // The operator's own pod, as its manifests ship it, is admitted there too (Pod Security checks pods, so the
+  // Deployment's pod template is created as a Pod, server-side dry run).
+  const { operatorManifests } = await import('../../../operator/controller/selfmanifests.js');
+  const dep = operatorManifests({ namespace: istioNs, includeCRD: false }).find((o) => o.kind === 'Deployment') as any;
+  const pod = { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'operator-psa-check', namespace: istioNs }, spec: { ...dep.spec.template.spec, serviceAccountName: 'default' } };
+  const admitted = await kubectl(['create', '--dry-run=server', '-f', '-'], { input: JSON.stringify(pod) });
+  t.is(admitted.code, 0, admitted.stderr);
+  t.notRegex(admitted.stderr, /PodSecurity/);
 });
 
 test.serial('an invalid CPU quantity writes nothing, on a first install and on an edit of a live install', async (t) => {
