@@ -90,9 +90,12 @@ export function resolveParsed(
   }
 
   let spec: Record<string, any> = mergeSpec(base, user);
+  // The user's own settings, without the profile's, for the inventory (errors are reported on the merged spec).
+  const userSpec: Record<string, any> = mergeSpec({}, user);
   for (const s of sets) {
     try {
       applySet(spec, s);
+      applySet(userSpec, s);
     } catch (e) {
       if (!(e instanceof InputError)) throw e;
       issues.push(...e.issues);
@@ -102,6 +105,9 @@ export function resolveParsed(
   const { profile: _p, ...rest } = stripNulls(spec);
   spec = { profile, ...rest };
   if (opts.revision !== undefined && opts.revision !== '') spec.revision = opts.revision;
+  const { profile: _up, ...userRest } = stripNulls(userSpec);
+  // Legacy fields written as the current API, as the merged spec has them.
+  const ownSpec = translateLegacy({ profile, ...userRest, ...(spec.revision ? { revision: spec.revision } : {}) }).spec;
 
   const t = translateLegacy(spec);
   warnings.push(...t.warnings);
@@ -118,7 +124,7 @@ export function resolveParsed(
   if (isMap(metadata) && Object.keys(metadata).length) iop.metadata = metadata;
   let install: ResolvedInstall | undefined;
   try {
-    install = resolvedInstall(iop, warnings);
+    install = resolvedInstall(iop, warnings, ownSpec);
   } catch (e) {
     if (!(e instanceof InputError)) throw e;
     issues.push(...e.issues);

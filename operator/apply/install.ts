@@ -48,6 +48,8 @@ export interface InstallOptions {
    * install owns) from an orphan (its owner is gone: adopted). Default: listed when a conflict is possible.
    */
   liveOwners?: () => Owner[];
+  /** The user's IstioOperator spec, recorded in the inventory (ResolvedInstall.userSpec). */
+  spec?: Record<string, unknown>;
 }
 
 export interface InstallResult {
@@ -176,7 +178,7 @@ export async function install(client: KubeClient, rendered: K8sObject[], opts: I
     // inventory's intent, so a crash mid-install leaves nothing untracked.
     namespaceCreated = namespaceMissing && (await ensureNamespace(client, opts.namespace));
     if (opts.beforeApply) await opts.beforeApply();
-    await writeInventory(client, { owner, namespace: opts.namespace, objects: unionRefs(previous?.objects ?? [], refs) }, previous);
+    await writeInventory(client, { owner, namespace: opts.namespace, objects: unionRefs(previous?.objects ?? [], refs), ...(opts.spec ? { spec: opts.spec } : {}) }, previous);
 
     // 3. Write what differs, stage by stage; CRDs must be Established before the stages that may use them.
     for (let s = 0; s < stages.length; s++) {
@@ -213,8 +215,9 @@ export async function install(client: KubeClient, rendered: K8sObject[], opts: I
     pruneResult = await prune(client, res, minusRefs(previous.objects, refs), owner, { dryRun: !!opts.dryRun });
   }
   if (!opts.dryRun) {
-    const afterUnion: Inventory = { owner, namespace: opts.namespace, objects: unionRefs(previous?.objects ?? [], refs) };
-    await writeInventory(client, { owner, namespace: opts.namespace, objects: refs }, afterUnion);
+    const spec = opts.spec ?? previous?.spec;
+    const afterUnion: Inventory = { owner, namespace: opts.namespace, objects: unionRefs(previous?.objects ?? [], refs), ...(spec ? { spec } : {}) };
+    await writeInventory(client, { owner, namespace: opts.namespace, objects: refs, ...(spec ? { spec } : {}) }, afterUnion);
   }
 
   if (opts.wait && !opts.dryRun) await waitInstalled(client, objects, timeoutMs, progress);
@@ -301,9 +304,20 @@ async function defaultTagIfNeeded(client: KubeClient, objects: K8sObject[], owne
     ...(istiod ? { serviceSelector: (istiod as any).spec?.selector } : {}),
     ...(validator ? { validationFailurePolicy: (validator as any).webhooks?.[0]?.failurePolicy } : {}),
   });
-  return tag.map((o) => ({ ...o, metadata: { ...o.metadata, labels: { ...(o.metadata.labels ?? {}), ...ownerLabels(owner) } } }));
+  // The default validator is one per cluster, not per Istio namespace: another mesh's stays theirs (this install
+  // gets its namespace's default injection only), instead of refusing an addition the user never asked for.
+  const kept: K8sObject[] = [];
+  for (const o of tag) {
+    if (o.kind === 'ValidatingWebhookConfiguration') {
+      const other = await client.request<Record<string, any>>('GET', `${VWC}/${encodeURIComponent(o.metadata.name)}`, { allow404: true });
+      if (other && !ownedBy(other.metadata?.labels, owner)) continue;
+    }
+    kept.push({ ...o, metadata: { ...o.metadata, labels: { ...(o.metadata.labels ?? {}), ...ownerLabels(owner) } } });
+  }
+  return kept;
 }
 
+const VWC = '/apis/admissionregistration.k8s.io/v1/validatingwebhookconfigurations';
 const MWC = '/apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations';
 
 /** The revision's own injector webhook configuration among rendered objects (not a tag's), if pilot is rendered. */

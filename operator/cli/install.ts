@@ -76,7 +76,8 @@ export async function run(argv: string[]): Promise<number> {
   try {
     // Render, and check a provided CA secret, before anything is written: an unusable secret is an InputError
     // naming secret and key, and the cluster stays as it was.
-    await refuseOperatorManaged(client, [install.owner], 'install over', !!flags['take-over']);
+    const unchecked = await refuseOperatorManaged(client, [install.owner], 'install over', !!flags['take-over']);
+    if (unchecked) process.stderr.write(`warning: ${unchecked}\n`);
     const p = await prepareInstall(client, install);
     printWarnings(p.warnings);
     const rev = install.revision ? ` (revision ${install.revision})` : '';

@@ -39,7 +39,8 @@ export async function run(argv: string[]): Promise<number> {
       process.stderr.write(`nothing to remove: no installation recorded for ${opts.owner ? `IstioOperator ${opts.owner.name} revision ${opts.owner.rev}` : `revision ${opts.revision}`}\n`);
       return 0;
     }
-    await refuseOperatorManaged(client, plan.inventories.map((i) => i.owner), 'uninstall', !!flags['take-over'] || !!opts.purge);
+    const unchecked = await refuseOperatorManaged(client, plan.inventories.map((i) => i.owner), 'uninstall', !!flags['take-over'] || !!opts.purge);
+    if (unchecked) process.stderr.write(`warning: ${unchecked}\n`);
     if (plan.users.length) {
       process.stderr.write(`${opts.force ? 'warning' : 'error'}: still in use:\n${describeUsers(plan.users).map((l) => `  ${l}\n`).join('')}`);
       if (!opts.force) {

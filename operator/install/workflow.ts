@@ -56,6 +56,7 @@ export async function applyInstall(client: KubeClient, p: PreparedInstall, opts:
     ...rest,
     owner: p.install.owner,
     namespace: p.install.istioNamespace,
+    spec: p.install.userSpec as Record<string, unknown>,
     beforeApply: async () => {
       // Once the namespace exists and before any rendered object: istiod must find a valid `cacerts` when it
       // starts, instead of minting its own self-signed root.

@@ -1,3 +1,4 @@
+import yaml from 'js-yaml';
 import semver from 'semver';
 import { RELEASES, versionOfTag, type Release } from '../api/releases.js';
 import { FEATURES } from '../render/features.js';
@@ -18,6 +19,8 @@ export interface InstalledRevision {
   namespaces: string[];
   pods: number;
   gateways: string[];
+  /** The spec it was installed from, as its inventory recorded it (installs before that record have none). */
+  spec?: Record<string, unknown>;
 }
 
 export interface PlanInput {
@@ -62,6 +65,40 @@ export interface UpgradePlan {
 export function plannedObjects(manifest: string): string[] {
   const { install } = resolveIstioOperator({ files: [{ name: 'planned revision', text: manifest }] });
   return render(install).objects.map((o) => `${o.kind} ${o.metadata.namespace ? `${o.metadata.namespace}/` : ''}${o.metadata.name}`);
+}
+
+/**
+ * Step 1's IstioOperator: the running revision's own profile and settings (from its inventory) with the new
+ * revision and tag, and no gateways (they stay with the revision or tag they point at; the runbook moves them).
+ * An install recorded without its spec gets the default profile, and the comment says to copy the settings.
+ */
+export function canaryManifest(running: InstalledRevision | undefined, newRevision: string, target: string): string {
+  const ns = running?.namespace ?? 'istio-system';
+  const spec: Record<string, any> = structuredClone(running?.spec ?? {});
+  for (const k of ['revision', 'tag', 'hub']) delete spec[k];
+  if (spec.values?.global) {
+    for (const k of ['tag', 'hub']) delete spec.values.global[k];
+    if (!Object.keys(spec.values.global).length) delete spec.values.global;
+    if (!Object.keys(spec.values).length) delete spec.values;
+  }
+  // Same Istio namespace as the running revision: a revision elsewhere would be another mesh.
+  if (ns !== 'istio-system') {
+    spec.namespace = ns;
+    spec.values = { ...(spec.values ?? {}), global: { ...(spec.values?.global ?? {}), istioNamespace: ns } };
+  }
+  spec.components = { ...(spec.components ?? {}), ingressGateways: [], egressGateways: [] };
+  const { profile, ...rest } = spec;
+  const doc = {
+    apiVersion: 'install.istio.io/v1alpha1',
+    kind: 'IstioOperator',
+    metadata: { name: `control-plane-${newRevision}`, namespace: ns },
+    spec: { ...(profile ? { profile } : {}), revision: newRevision, tag: target, ...rest },
+  };
+  const text = yaml.dump(doc, { lineWidth: -1, noRefs: true, sortKeys: false });
+  const header = running?.spec
+    ? `# Revision ${running.revision || 'default'}'s profile and settings (from its inventory), as revision ${newRevision} on Istio ${target}.\n`
+    : `# Revision ${running?.revision || 'default'} was installed before its settings were recorded: copy its profile and settings into spec.\n`;
+  return header + text.replace(/^(\s*)ingressGateways: \[\]$/m, '$1ingressGateways: []   # gateways stay with the revision or tag they point at (see the runbook)');
 }
 
 /** `1.30.0` → `1-30-0`: the revision name Istio's docs use for a version. */
@@ -116,21 +153,7 @@ export function planUpgrade(input: PlanInput): UpgradePlan {
     steps.push({
       title: `Install revision ${newRevision} beside the running one`,
       detail: 'The new control plane starts next to the old one; nothing moves yet.',
-      manifest: [
-        'apiVersion: install.istio.io/v1alpha1',
-        'kind: IstioOperator',
-        'metadata:',
-        `  name: control-plane-${newRevision}`,
-        `  namespace: ${ns}`,
-        'spec:',
-        `  revision: ${newRevision}`,
-        `  tag: ${input.target}`,
-        // Same Istio namespace as the running revision: a revision elsewhere would be another mesh.
-        ...(ns !== 'istio-system' ? [`  namespace: ${ns}`, '  values:', '    global:', `      istioNamespace: ${ns}`] : []),
-        '  components:',
-        '    ingressGateways: []   # gateways stay with the revision or tag they point at (see the runbook)',
-        '',
-      ].join('\n'),
+      manifest: canaryManifest([...from].filter((r) => r.namespace === ns).sort((a, b) => semver.compare(semver.coerce(b.version)!, semver.coerce(a.version)!))[0], newRevision, input.target),
       command: `kubectl apply -f control-plane-${newRevision}.yaml   # or: istio-operator install -f control-plane-${newRevision}.yaml`,
     });
     for (const r of old) {

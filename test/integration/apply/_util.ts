@@ -109,7 +109,21 @@ export function refs(objects: K8sObject[]): ObjectRef[] {
 export async function versions(all: K8sObject[], opts: { crds?: boolean } = {}): Promise<Record<string, string | undefined>> {
   const objects = opts.crds ? all : all.filter((o) => o.kind !== 'CustomResourceDefinition');
   const live = await readAll(refs(objects));
-  return Object.fromEntries(objects.map((o, i) => [`${o.kind}/${o.metadata.namespace ?? ''}/${o.metadata.name}`, live[i]?.metadata?.resourceVersion]));
+  return Object.fromEntries(objects.map((o, i) => [`${o.kind}/${o.metadata.namespace ?? ''}/${o.metadata.name}`, versionOf(live[i])]));
+}
+
+/** Kinds whose status Kubernetes' controllers keep writing (each write a new resourceVersion): not ours. */
+const STATUS_WRITTEN = new Set(['Deployment', 'DaemonSet', 'HorizontalPodAutoscaler', 'PodDisruptionBudget']);
+
+/**
+ * What changes when anyone but a status controller writes the object: its resourceVersion, or for the kinds above
+ * the generation and every managedFields entry except those of the status subresource.
+ */
+export function versionOf(o: Record<string, any> | undefined): string | undefined {
+  if (!o) return undefined;
+  if (!STATUS_WRITTEN.has(o.kind)) return o.metadata?.resourceVersion;
+  const fields = (o.metadata?.managedFields ?? []).filter((m: any) => m.subresource !== 'status');
+  return `generation ${o.metadata?.generation} ${JSON.stringify(fields)}`;
 }
 
 /** Uninstalls a revision at teardown (best effort), so cluster-scoped objects do not pile up. */

@@ -78,7 +78,8 @@ test.serial('same input again: zero writes, no resourceVersion changes, diff exi
   // Without autoscaling, so that replicaCount is rendered into the Deployment (as Istio does).
   const inst = iopFile(t, ns, 'default', { values: { pilot: { autoscaleEnabled: false } } });
   cleanupRevision(t, inst.revision);
-  t.is((await cli(['install', '-f', inst.file, '-y', '--wait=false'])).code, 0);
+  // Waited for, so the Deployment controller's own metadata writes (the revision annotation) are done.
+  t.is((await cli(['install', '-f', inst.file, '-y'])).code, 0);
   const objects = rendered(inst.file);
   const before = await versions(objects, { crds: true });
 

@@ -146,17 +146,24 @@ test.serial('an invalid CPU quantity writes nothing, on a first install and on a
   const istioNs = await createNamespace(t, 'iop-bad-istio');
   await startOperator(t, { namespaces: [ns] });
   const rev = uniqueName('q').slice(0, 10);
-  const bad = { profile: 'minimal', namespace: istioNs, revision: rev, components: { pilot: { k8s: { resources: { requests: { cpu: 'lots' } } } } } };
+  const cpu = (v: unknown) => ({ profile: 'minimal', namespace: istioNs, revision: rev, components: { pilot: { k8s: { resources: { requests: { cpu: v } } } } } });
   const before = await clusterState(istioNs);
+  // Not a quantity: the CRD refuses it at `kubectl apply`, naming the field; there is no IstioOperator.
+  const refusedByApi = await kubectl(['apply', '-f', '-'], { input: iopYaml('cp', ns, cpu('lots')) });
+  t.not(refusedByApi.code, 0);
+  t.regex(refusedByApi.stderr, /spec\.components\.pilot\.k8s\.resources\.requests\.cpu/);
+  t.falsy(await getJson(['istiooperator', '-n', ns, 'cp']));
+  // A negative number passes the CRD's string pattern; the operator refuses it before writing anything.
+  const bad = cpu(-1);
   await kubectlOk(['apply', '-f', '-'], iopYaml('cp', ns, bad));
   const refused = await waitForStatus(ns, 'cp', (iop) => iop.status?.status === 'ERROR');
-  t.regex(refused.status.message, /nothing was written/);
+  t.regex(refused.status.message, /spec\.components\.pilot\.k8s\.resources\.requests\.cpu/);
   t.deepEqual(diffState(before, await clusterState(istioNs)), [], 'first install: nothing written');
 
   await kubectlOk(['apply', '-f', '-'], iopYaml('cp', ns, { profile: 'minimal', namespace: istioNs, revision: rev }));
   await waitForStatus(ns, 'cp', 'HEALTHY');
   const live = await clusterState(istioNs);
-  await kubectlOk(['apply', '-f', '-'], iopYaml('cp', ns, { profile: 'minimal', namespace: istioNs, revision: rev, components: { pilot: { k8s: { resources: { requests: { cpu: 'lots' } } } } } }));
+  await kubectlOk(['apply', '-f', '-'], iopYaml('cp', ns, cpu(-1)));
   const refusedEdit = await waitForStatus(ns, 'cp', (iop) => iop.status?.status === 'ERROR' && iop.status.observedGeneration === iop.metadata.generation);
   t.regex(refusedEdit.status.message, /cpu|quantit/i);
   t.deepEqual(diffState(live, await clusterState(istioNs)), [], 'edit of a live install: not one resourceVersion changed');

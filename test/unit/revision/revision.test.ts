@@ -1,6 +1,7 @@
 import test from 'ava';
 import { revisionUsage, describeUsage, type MetaLike, type PodLike } from '../../../operator/revision/usage.js';
-import { plannedObjects, planUpgrade, revisionForVersion } from '../../../operator/revision/plan.js';
+import yaml from 'js-yaml';
+import { canaryManifest, plannedObjects, planUpgrade, revisionForVersion } from '../../../operator/revision/plan.js';
 
 const namespaces: MetaLike[] = [
   { name: 'shop', labels: { 'istio.io/rev': 'prod' } },
@@ -87,4 +88,23 @@ test('upgrade plan: the new IstioOperator installs into the running revision\'s 
   t.regex(p.steps[0]!.manifest!, /^ {6}istioNamespace: mesh-a$/m);
   const std = planUpgrade({ target: '1.30.0', kubernetesVersion: 'v1.33.0', installed: [{ revision: '1-29-0', version: '1.29.0', namespace: 'istio-system', tags: [], namespaces: [], pods: 0, gateways: [] }] });
   t.notRegex(std.steps[0]!.manifest!, /istioNamespace/);
+});
+
+test('the canary manifest keeps the running profile and settings, with the new revision and tag and no gateways', (t) => {
+  const running = { revision: '1-29-6', version: '1.29.6', namespace: 'istio-system', tags: [], namespaces: [], pods: 0, gateways: [], spec: { profile: 'demo', revision: '1-29-6', tag: '1.29.6', meshConfig: { accessLogFile: '/dev/stdout' }, values: { global: { tag: '1.29.6', logging: { level: 'default:debug' } } } } };
+  const m = canaryManifest(running, '1-30-3', '1.30.3');
+  const doc = yaml.load(m.replace(/^#.*\n/, '')) as any;
+  t.is(doc.spec.profile, 'demo');
+  t.is(doc.spec.revision, '1-30-3');
+  t.is(doc.spec.tag, '1.30.3');
+  t.deepEqual(doc.spec.meshConfig, { accessLogFile: '/dev/stdout' });
+  t.deepEqual(doc.spec.values, { global: { logging: { level: 'default:debug' } } });
+  t.deepEqual(doc.spec.components, { ingressGateways: [], egressGateways: [] });
+  t.regex(m, /^# Revision 1-29-6's profile and settings/);
+  // Renders as the new revision, with nothing of the old one's gateways.
+  const objs = plannedObjects(m);
+  t.true(objs.includes('Deployment istio-system/istiod-1-30-3'));
+  t.false(objs.some((o) => /gateway/.test(o) && o.startsWith('Deployment')));
+  // Recorded before specs were: the default profile, and a comment saying to copy the settings.
+  t.regex(canaryManifest({ ...running, spec: undefined }, '1-30-3', '1.30.3'), /copy its profile and settings/);
 });
