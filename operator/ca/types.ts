@@ -4,6 +4,7 @@ import { InputError, type FieldIssue, type Warning } from '../api/errors.js';
 import type { CaMode } from '../api/types.js';
 import type { ResolvedInstall } from '../api/install.js';
 import { ownershipLabels } from '../render/labels.js';
+import type { KeyPairPem } from './generate.js';
 import type { RotationPhase } from './rotation.js';
 import { CACERTS_SECRET, caSettingsFrom, type CaSettings } from './settings.js';
 import type { CertInfo } from './validate.js';
@@ -55,6 +56,14 @@ export function caTargetFrom(install: ResolvedInstall): CaTarget {
   };
   if (ca?.address) t.address = ca.address;
   return t;
+}
+
+/** Operator mode: the root secret as read, the previous root present only during a rotation. */
+export interface RootState {
+  current: KeyPairPem;
+  previous?: KeyPairPem;
+  phase: RotationPhase;
+  since?: Date;
 }
 
 export type CaOutcome = 'none' | 'validated' | 'created' | 'renewed' | 'rotation-started' | 'switched' | 'old-root-dropped';
