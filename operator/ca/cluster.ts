@@ -1,6 +1,5 @@
 import { X509Certificate } from 'node:crypto';
-import { ApiError, writesOf, type KubeClient } from '../apply/client.js';
-import { FIELD_MANAGER } from '../apply/owner.js';
+import { writesOf, type KubeClient } from '../apply/client.js';
 import { InputError, formatIssue, type FieldIssue, type Warning } from '../api/errors.js';
 import type { CaMode } from '../api/types.js';
 import type { ResolvedInstall } from '../api/install.js';
@@ -10,6 +9,7 @@ import { overlapFor, planCa, type CaAction, type RotationPhase } from './rotatio
 import { CACERTS_KEYS, CACERTS_SECRET, DEFAULT_CA_SETTINGS, ROOT_SECRET } from './settings.js';
 import { certInfo, inspectBundle, type CertInfo } from './validate.js';
 import { LABEL_OWNER_NAME } from '../api/labels.js';
+import { applySecret, ensureNamespace, getSecret, restartIstiods } from './kube.js';
 import { caSecretBody, decode, labelsFor, rootSecretBody, sameContent, savedSettings, type K8sSecret } from './secrets.js';
 import {
   ANNOTATION_PHASE, ANNOTATION_SINCE, CaSecretError, DEFAULT_OVERLAP_MS, ISTIOD_SELF_SIGNED_SECRET, ROOT_KEYS, caTargetFrom,
@@ -443,61 +443,4 @@ export async function targetFromCluster(client: KubeClient, namespace: string): 
   const saved = savedSettings(root);
   const labels = labelsFor(root, { labels: {} } as Pick<CaTarget, 'labels'>);
   return { mode: 'operator', namespace, secretName: saved?.secretName ?? CACERTS_SECRET, settings: saved?.settings ?? DEFAULT_CA_SETTINGS, labels };
-}
-
-// ---- cluster access ----
-
-
-
-function secretPath(ns: string, name: string): string {
-  return `/api/v1/namespaces/${encodeURIComponent(ns)}/secrets/${encodeURIComponent(name)}`;
-}
-
-async function getSecret(client: KubeClient, ns: string, name: string): Promise<K8sSecret | undefined> {
-  return client.request<K8sSecret>('GET', secretPath(ns, name), { allow404: true });
-}
-
-// Server-side apply with our one field manager: the fields we stop declaring (the previous root's keys,
-// the rotation annotations) are removed by the apiserver, and other managers' fields are left alone.
-async function applySecret(client: KubeClient, body: K8sSecret): Promise<void> {
-  await client.request('PATCH', secretPath(body.metadata.namespace, body.metadata.name), {
-    query: { fieldManager: FIELD_MANAGER, force: 'true' },
-    contentType: 'application/apply-patch+yaml',
-    body,
-  });
-}
-
-export const ANNOTATION_RELOADED = 'ca.operator.istio.io/reloaded-at';
-const RESTART_FIELD_MANAGER = 'istio-operator-ca';
-
-/**
- * Rolls the istiod Deployments that mount the CA secret, as `kubectl rollout restart` does: a pod template
- * annotation. A field manager of its own keeps it out of what install applies, so the next install neither
- * removes it (another rollout) nor counts it as drift.
- */
-async function restartIstiods(client: KubeClient, t: CaTarget, now: Date, dryRun: boolean): Promise<string[]> {
-  const list = await client.request<{ items: Array<Record<string, any>> }>('GET', `/apis/apps/v1/namespaces/${encodeURIComponent(t.namespace)}/deployments`, { query: { labelSelector: 'app=istiod' } });
-  const out: string[] = [];
-  for (const d of list?.items ?? []) {
-    const vols: Array<Record<string, any>> = d.spec?.template?.spec?.volumes ?? [];
-    if (!vols.some((v) => v.secret?.secretName === t.secretName)) continue;
-    if (!dryRun) {
-      await client.request('PATCH', `/apis/apps/v1/namespaces/${encodeURIComponent(t.namespace)}/deployments/${encodeURIComponent(d.metadata.name)}`, {
-        query: { fieldManager: RESTART_FIELD_MANAGER },
-        contentType: 'application/strategic-merge-patch+json',
-        body: { spec: { template: { metadata: { annotations: { [ANNOTATION_RELOADED]: now.toISOString() } } } } },
-      });
-    }
-    out.push(`${t.namespace}/${d.metadata.name}`);
-  }
-  return out;
-}
-
-/** Created plain, as install does (and as istioctl does): istiod's namespace may not exist before the first install. */
-async function ensureNamespace(client: KubeClient, ns: string): Promise<void> {
-  const live = await client.request('GET', `/api/v1/namespaces/${encodeURIComponent(ns)}`, { allow404: true });
-  if (live) return;
-  await client.request('POST', '/api/v1/namespaces', { body: { apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } } }).catch((e) => {
-    if (!(e instanceof ApiError && e.code === 409)) throw e;
-  });
 }
