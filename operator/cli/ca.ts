@@ -2,15 +2,17 @@ import readline from 'node:readline';
 import { InputError, formatIssue, formatWarning } from '../api/errors.js';
 import { resolveIstioOperator } from '../api/resolve.js';
 import { KubeClient } from '../apply/client.js';
-import { caTargetFrom, readCaStatus, reconcileCa, targetFromCluster, type CaReport, type CaTarget } from '../ca/cluster.js';
+import { reconcileCa } from '../ca/cluster.js';
 import { ROOT_SECRET } from '../ca/settings.js';
+import { readCaStatus, targetFromCluster, type CaReport } from '../ca/status.js';
+import { caTargetFrom, type CaTarget } from '../ca/types.js';
 import type { CertInfo } from '../ca/validate.js';
 import { FLAGS, parseArgs, readInputFiles, usageFor, type FlagSpec, OUTPUT_FLAG, outputFormat, printStructured } from './args.js';
 
 export const summary = 'Inspect and rotate the mesh CA';
 
-// Printing only: what the CA looks like and what to do comes from operator/ca/cluster.ts. Nothing printed
-// here can hold key material: the functions below return subjects, dates and serial numbers only.
+// Printing only: what the CA looks like and what to do come from operator/ca/status.ts and cluster.ts.
+// Nothing printed here can hold key material: the functions below return subjects, dates and serial numbers only.
 
 const NAMESPACE: FlagSpec = { name: 'namespace', short: 'n', type: 'string', arg: 'NS', help: 'Istio namespace, when no -f is given (default istio-system)' };
 const OUTPUT: FlagSpec = OUTPUT_FLAG;

@@ -13,7 +13,7 @@ import { workloadBlocked, workloadProgress, workloadReady } from '../apply/readi
 import { refOf, refString } from '../apply/resources.js';
 import { uninstall } from '../apply/uninstall.js';
 import { isShared } from '../apply/shared.js';
-import { CaSecretError, EVENT_CA_INVALID, eventReason, type CaResult, type CaStatus } from '../ca/cluster.js';
+import { CaSecretError, EVENT_CA_INVALID, eventReason, type CaResult, type CaStatus } from '../ca/types.js';
 import { applyInstall, prepareInstall, type PreparedInstall } from '../install/workflow.js';
 import { readUsage, type ClusterUsage, type ReadUsageOptions } from '../revision/cluster.js';
 import { describeUsage } from '../revision/usage.js';

@@ -4,7 +4,8 @@ import type { K8sObject } from '../api/types.js';
 import type { KubeClient } from '../apply/client.js';
 import { install as applyObjects, waitInstalled, type InstallOptions, type InstallResult } from '../apply/install.js';
 import { silentProgress, type Progress } from '../apply/readiness.js';
-import { prepareCa, type CaResult } from '../ca/cluster.js';
+import { prepareCa } from '../ca/cluster.js';
+import type { CaResult } from '../ca/types.js';
 import { render } from '../render/index.js';
 
 // The install workflow, the one sequence the CLI (`install`, `diff`) and the operator's reconcile both run:
