@@ -82,7 +82,9 @@ for dir in $dirs; do
       fi
     done
     cmp -s "$empty/out1" "$empty/out2" || { echo "platform-goldens.sh: istioctl $tag renders $c differently twice" >&2; exit 1; }
-    mv "$empty/out1" "$out/outputs/$c.golden.yaml"
+    # CRDs do not depend on the platform (the reference goldens check them): dropped, so each output is ~40 KB, not ~1 MB.
+    node -e 'const t=require("fs").readFileSync(0,"utf8");process.stdout.write(t.split(/^---$/m).filter((d)=>!/^kind: CustomResourceDefinition$/m.test(d)).join("---"))' \
+      <"$empty/out1" >"$out/outputs/$c.golden.yaml"
   done
   echo "$tag: ${#cases[@]} cases in ${out#"$repo"/}" >&2
 done
