@@ -9,7 +9,7 @@ import { ApiError, resourcePath, UnreachableError, type KubeClient } from '../ap
 import { PlanError, StageError } from '../apply/install.js';
 import { FIELD_MANAGER } from '../apply/owner.js';
 import { listInventories, type Inventory } from '../apply/inventory.js';
-import { workloadBlocked, workloadProgress, workloadReady } from '../apply/readiness.js';
+import { podSelector, podTrouble, workloadBlocked, workloadProgress, workloadReady } from '../apply/readiness.js';
 import { refOf, refString } from '../apply/resources.js';
 import { uninstall } from '../apply/uninstall.js';
 import { isShared } from '../apply/shared.js';
@@ -400,11 +400,28 @@ export class Reconciler {
       if (!workloadReady(live, o.kind)) live = await this.d.kube.request('GET', resourcePath('apps', 'v1', o.kind === 'DaemonSet' ? 'daemonsets' : 'deployments', ns, o.metadata.name), { allow404: true });
       if (workloadReady(live, o.kind)) continue;
       const blocked = live ? workloadBlocked(live, o.kind) : undefined;
-      const why = live ? `${o.kind} ${ns}/${o.metadata.name}: ${blocked ?? workloadProgress(live, o.kind)}` : `${o.kind} ${ns}/${o.metadata.name} not found`;
+      // Not blocked at the workload: its pods may say why (an image that cannot be pulled, a crash, no node fits).
+      // Listed only for a workload that is not ready, by its own selector, so a settled install lists no pods.
+      const pods = live && !blocked ? await this.podsOf(ns, live) : undefined;
+      const trouble = pods ? podTrouble(pods) : undefined;
+      const state = blocked ?? (trouble ? `${workloadProgress(live, o.kind)}; ${trouble.message}` : workloadProgress(live, o.kind));
+      const why = live ? `${o.kind} ${ns}/${o.metadata.name}: ${state}` : `${o.kind} ${ns}/${o.metadata.name} not found`;
       const prev = out[c];
-      out[c] = { ready: false, stuck: !!blocked || !!prev?.stuck, message: prev && !prev.ready && prev.message ? `${prev.message}, ${why}` : why };
+      out[c] = { ready: false, stuck: !!blocked || !!trouble?.stuck || !!prev?.stuck, message: prev && !prev.ready && prev.message ? `${prev.message}, ${why}` : why };
     }
     return out;
+  }
+
+  /** The pods of a workload (its selector, its namespace); none when they cannot be read (the status says less). */
+  private async podsOf(ns: string, workload: Record<string, any>): Promise<Array<Record<string, any>> | undefined> {
+    const selector = podSelector(workload);
+    if (!selector) return undefined;
+    try {
+      const list = await this.d.kube.request<{ items: Array<Record<string, any>> }>('GET', `/api/v1/namespaces/${encodeURIComponent(ns)}/pods`, { query: { labelSelector: selector, limit: 20 } });
+      return list?.items ?? [];
+    } catch {
+      return undefined;
+    }
   }
 
   private async finalize(

@@ -322,4 +322,6 @@ test.serial('readiness timeout names the Deployment that is not Available and it
   t.is(r.code, 2, r.stdout);
   t.regex(r.stderr, /- waiting for Istiod: Deployment /, 'plain progress lines off a TTY');
   t.regex(r.stderr, new RegExp(`timed out after 4s waiting for:\\n  Deployment ${ns}/istiod-${inst.revision}: .*Available=False`));
+  // The pod's own reason, from the scheduler.
+  t.regex(r.stderr, /pod istiod-[^:]+: Unschedulable: 0\/\d+ nodes are available/);
 });
