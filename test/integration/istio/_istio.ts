@@ -11,6 +11,7 @@ import { resolvedFrom } from '../../../operator/cli/install.js';
 import { RELEASE_ANNOTATION } from '../../../operator/api/releases.js';
 import { applyInstall, prepareInstall } from '../../../operator/install/workflow.js';
 import { startIstiod, type Istiod, type IstiodOptions } from '../../istio/istiod.js';
+import { configProblems, linesAt, showProblems } from '../../istio/logcheck.js';
 import { cli } from '../apply/_util.js';
 import { testKubeconfig, uniqueName, waitFor } from '../helpers/cluster.js';
 
@@ -22,9 +23,24 @@ export interface IstioInstall {
   /** istiod's Deployment and Service name: `istiod` or `istiod-<revision>`. */
   istiod: string;
   file: string;
+  /** Uninstalls it now (`uninstall --revision R --force`) instead of at the end of the file; idempotent. */
+  remove(): Promise<void>;
 }
 
 const cleanups: Array<() => Promise<void>> = [];
+
+/** Registers a cleanup for stopAll(); the returned function runs it now instead (once) and unregisters it. */
+export function onCleanup(fn: () => Promise<void>): () => Promise<void> {
+  let done: Promise<void> | undefined;
+  const run = () => {
+    const i = cleanups.indexOf(run);
+    if (i >= 0) cleanups.splice(i, 1);
+    done ??= fn();
+    return done;
+  };
+  cleanups.push(run);
+  return run;
+}
 
 /** Stops every istiod and removes every install and namespace this file made, newest first. */
 export function stopAll(): Promise<void> {
@@ -45,6 +61,18 @@ export async function stopSince(mark: number): Promise<void> {
       console.error(`cleanup: ${(err as Error).message}`);
     }
   }
+}
+
+let releaseInScope: string | undefined;
+
+/**
+ * Called before a file sets up for `release`: when it set up for another release before, everything made for that
+ * one goes first (stopAll). Two releases' installs at once are two meshes, with two roots that each istiod writes
+ * into every namespace, and, for the default revision, one cluster-wide istiod-default-validator both patch.
+ */
+export async function enterRelease(release: string): Promise<void> {
+  if (releaseInScope !== undefined && releaseInScope !== release) await stopAll();
+  releaseInScope = release;
 }
 
 export function client(): KubeClient {
@@ -69,7 +97,7 @@ export async function namespace(prefix: string, labels: Record<string, string> =
   } finally {
     c.close();
   }
-  cleanups.push(async () => {
+  onCleanup(async () => {
     const d = client();
     await d.request('DELETE', `/api/v1/namespaces/${name}`, { allow404: true }).finally(() => d.close());
   });
@@ -102,7 +130,7 @@ export async function installIstio(release: string, opts: { profile: string; rev
   const file = path.join(os.tmpdir(), `${name}.json`);
   fs.writeFileSync(file, JSON.stringify(doc));
   const revision = opts.revision ?? 'default';
-  cleanups.push(async () => {
+  const remove = onCleanup(async () => {
     const r = await cli(['uninstall', '--revision', revision, '--force', '-y']);
     if (r.code !== 0) console.error(`uninstall --revision ${revision}: ${r.stderr}`);
     fs.rmSync(file, { force: true });
@@ -118,35 +146,48 @@ export async function installIstio(release: string, opts: { profile: string; rev
     const r = await cli(['install', '-f', file, '-y', '--timeout', '2m']);
     if (r.code !== 0) throw new Error(`istio-operator install -f ${file} failed (exit ${r.code}):\n${r.stderr}\n${r.stdout}`);
   }
-  return { release, namespace: ns, revision, istiod: revision === 'default' ? 'istiod' : `istiod-${revision}`, file };
+  return { release, namespace: ns, revision, istiod: revision === 'default' ? 'istiod' : `istiod-${revision}`, file, remove };
 }
 
-/** Runs the install's istiod (release binary); stopped by stopAll(). */
+let started = 0;
+/** istiod processes this file started so far (for the figures a file logs). */
+export const istiodsStarted = (): number => started;
+
+/** Runs the install's istiod (release binary); stopped by stopAll(), or earlier by its stop(). */
 export async function runIstiod(inst: IstioInstall, opts: Partial<IstiodOptions> = {}): Promise<Istiod> {
   const d = await startIstiod({ kubeconfig: testKubeconfig(), release: inst.release, namespace: inst.namespace, deployment: inst.istiod, ...opts });
-  cleanups.push(() => d.stop());
+  onCleanup(() => d.stop());
+  started++;
   return d;
 }
 
-/** Lines istiod logged at `error` level (Istio's format: `<time>\t<level>\t<scope>\t<message>`). */
+/** Lines istiod logged at `level` (Istio's format: `<time>\t<level>\t[<scope>\t]<message>`). */
 export function logLines(log: string, level: 'error' | 'warn'): string[] {
-  return log.split('\n').filter((l) => l.split('\t')[1] === level);
+  return linesAt(log, level);
 }
 
 /**
- * Errors istiod logs in any cluster while it starts, none about what we rendered. Each is listed with why; the
- * tests that depend on what it retries (failurePolicy switched to Fail) prove it recovered.
+ * What istiod's log says it did not accept (test/istio/logcheck.ts): errors other than known transient ones, and
+ * its warnings about our mesh config, mesh networks, injector config and env, which it logs at warn level before
+ * running on defaults. Shortened lines, for `t.deepEqual(logProblems(log), [])`.
  */
-const TRANSIENT_ERRORS: Array<{ pattern: RegExp; why: string }> = [
-  {
-    pattern: /\terror\tcontrollers\terror handling \S+, retrying \(retry count: \d+\): webhook is not ready, retry\tcontroller=validation$/,
-    why: 'its validation controller checks its own webhook through the API server before its endpoint is Ready (in a cluster: before the pod is Ready), and retries',
-  },
-];
+export function logProblems(log: string): string[] {
+  return showProblems(configProblems(log));
+}
 
-/** Error lines of istiod's log other than the transient ones above. */
-export function unexpectedErrors(log: string): string[] {
-  return logLines(log, 'error').filter((l) => !TRANSIENT_ERRORS.some((e) => e.pattern.test(l)));
+/** GET a JSON debug endpoint of istiod (e.g. `/debug/mesh`, the mesh config it runs with) on its http port. */
+export async function debugJson<T = any>(d: Istiod, path: string): Promise<T> {
+  const text = await new Promise<string>((resolve, reject) => {
+    http
+      .get(`http://127.0.0.1:${d.ports.http}${path}`, (res) => {
+        let s = '';
+        res.setEncoding('utf8');
+        res.on('data', (x: string) => (s += x));
+        res.on('end', () => (res.statusCode === 200 ? resolve(s) : reject(new Error(`GET ${path} on istiod ${d.release}: HTTP ${res.statusCode}: ${s.slice(0, 300)}`))));
+      })
+      .on('error', reject);
+  });
+  return JSON.parse(text) as T;
 }
 
 /** A Prometheus counter of istiod's monitoring endpoint, summed over its labels (0 when absent). */
