@@ -6,7 +6,7 @@
 // and it reports an env var it cannot parse at warn level too, then uses the default (pkg/env/var.go). Such an
 // istiod becomes ready and looks healthy while ignoring part of our install. So a problem is:
 //   1. any line at level `error` or `fatal`, except the few transient ones istiod logs in any cluster (listed below
-//      with the reason);
+//      with the reason; the optimistic-concurrency retries only up to a few retries: a fight never stops);
 //   2. a `warn` line whose message is one of istiod's messages about its mesh config, mesh networks, injector
 //      config or env (CONFIG_WARNINGS: each one quoted from Istio's source, the same in 1.29.6, 1.30.3 and 1.31.0-rc.0);
 //   3. a line of Go's or cobra's own that ends the process (`panic:`, `Error: unknown flag ...`).
@@ -28,7 +28,7 @@ export function parseLine(raw: string): LogLine | undefined {
   const f = raw.split('\t');
   if (f.length < 3 || !/^\d{4}-\d\d-\d\dT/.test(f[0]!) || !LEVELS.has(f[1]!)) return undefined;
   // A scoped line has a scope field without spaces; a default-scope message may itself contain tabs.
-  const scoped = f.length >= 4 && /^[a-z][a-z0-9_-]*$/.test(f[2]!);
+  const scoped = f.length >= 4 && /^[A-Za-z][A-Za-z0-9_.-]*$/.test(f[2]!);
   return { level: f[1]!, scope: scoped ? f[2]! : '', message: f.slice(scoped ? 3 : 2).join('\t'), raw };
 }
 
@@ -55,16 +55,34 @@ export const CONFIG_WARNINGS: Array<{ kind: ProblemKind; pattern: RegExp; source
  * Error lines istiod logs in any cluster while it starts, none about what we rendered. Each is listed with why; the
  * tests that depend on what it retries (failurePolicy switched to Fail) prove it recovered.
  */
-export const TRANSIENT_ERRORS: Array<{ pattern: RegExp; why: string }> = [
+export const TRANSIENT_ERRORS: Array<{ pattern: RegExp; why: string; maxRetries?: number }> = [
   {
-    pattern: /^error handling \S+, retrying \(retry count: \d+\): webhook is not ready, retry\tcontroller=validation$/,
+    pattern: /^error handling \S+, retrying \(retry count: (\d+)\): webhook is not ready, retry\tcontroller=validation$/,
     why: 'its validation controller checks its own webhook through the API server before its endpoint is Ready (in a cluster: before the pod is Ready), and retries',
   },
   {
-    pattern: /^error handling \S+, retrying \(retry count: \d+\): error when updating configmap istio-ca-root-cert: Operation cannot be fulfilled on configmaps "istio-ca-root-cert": the object has been modified; please apply your changes to the latest version and try again\tcontroller=namespace controller$/,
+    pattern: /^failed to updated: Operation cannot be fulfilled on validatingwebhookconfigurations\.admissionregistration\.k8s\.io "[^"]+": the object has been modified; please apply your changes to the latest version and try again\tname=\S+ resource version=\d+$/,
+    why: 'the detail of the retry line below, logged just before it',
+  },
+  {
+    pattern: /^error handling \S+, retrying \(retry count: (\d+)\): fail to update webhook: Operation cannot be fulfilled on validatingwebhookconfigurations\.admissionregistration\.k8s\.io "[^"]+": the object has been modified; please apply your changes to the latest version and try again\tcontroller=validation$/,
+    why: "its validation controller updates the validator (caBundle, then failurePolicy once its webhook answers) from its watch cache; an update made before the cache saw istiod's previous one is refused by resourceVersion and retried on the fresh object (pkg/webhooks/validation/controller updateValidatingWebhookConfiguration). Two istiods fighting over one validator (two default revisions at once) retry without end: beyond a few retries it is a problem",
+    maxRetries: 3,
+  },
+  {
+    pattern: /^error handling \S+, retrying \(retry count: (\d+)\): error when updating configmap istio-ca-root-cert: Operation cannot be fulfilled on configmaps "istio-ca-root-cert": the object has been modified; please apply your changes to the latest version and try again\tcontroller=namespace controller$/,
     why: "its namespace controller upserts istio-ca-root-cert for every event of a namespace (the Namespace itself, its istio-ca-root-cert, its istio-ca-crl: pilot/pkg/serviceregistry/kube/controller/namespacecontroller.go reconcileCACertAndCRL), from its cache; when the ConfigMap changed after the cache saw it (an earlier event of the same namespace, or the istiod of another mesh, wrote it) the update is refused by resourceVersion and retried on the fresh object",
+    maxRetries: 3,
   },
 ];
+
+/** Whether an error line is one of TRANSIENT_ERRORS within its retry budget. */
+function transient(message: string): boolean {
+  return TRANSIENT_ERRORS.some((e) => {
+    const m = e.pattern.exec(message);
+    return !!m && (e.maxRetries === undefined || Number(m[1]) <= e.maxRetries);
+  });
+}
 
 /** Every problem in the log (see the header), in order. */
 export function configProblems(log: string): LogProblem[] {
@@ -77,7 +95,7 @@ export function configProblems(log: string): LogProblem[] {
     const l = parseLine(raw);
     if (!l) continue;
     if (l.level === 'error' || l.level === 'fatal') {
-      if (l.level === 'error' && TRANSIENT_ERRORS.some((e) => e.pattern.test(l.message))) continue;
+      if (l.level === 'error' && transient(l.message)) continue;
       const about = CONFIG_WARNINGS.find((w) => w.pattern.test(l.message));
       out.push({ kind: about?.kind ?? 'error', line: raw });
     } else if (l.level === 'warn') {

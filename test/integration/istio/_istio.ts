@@ -108,16 +108,21 @@ export async function namespace(prefix: string, labels: Record<string, string> =
  * Installs `profile` (+ `spec`) for `release` into a fresh namespace. Without `revision`, through the CLI, as a
  * user does (default revision); with one, through install() without the default tag (as the canary test does):
  * the default tag is cluster-wide, and only the default-revision file may own what `istio-injection=enabled` selects.
+ * `namespace`: an Istio namespace made before (a second revision beside the first), instead of a fresh one.
+ * `releaseByTagOnly`: no release annotation, so that the image tag alone picks the release (as a user's file does).
  */
-export async function installIstio(release: string, opts: { profile: string; revision?: string; spec?: Record<string, unknown> }): Promise<IstioInstall> {
-  const ns = await namespace(`istio-${release.replace(/\./g, '-')}`);
+export async function installIstio(
+  release: string,
+  opts: { profile: string; revision?: string; spec?: Record<string, unknown>; namespace?: string; releaseByTagOnly?: boolean },
+): Promise<IstioInstall> {
+  const ns = opts.namespace ?? (await namespace(`istio-${release.replace(/\./g, '-')}`));
   const name = uniqueName(`iop-${opts.profile}`).slice(0, 40);
   const spec = opts.spec ?? {};
   const doc = {
     apiVersion: 'install.istio.io/v1alpha1',
     kind: 'IstioOperator',
-    // The release annotation too: a test may pin another image tag (Istio's goldens use `latest`).
-    metadata: { name, namespace: ns, annotations: { [RELEASE_ANNOTATION]: release } },
+    // The release annotation too (unless releaseByTagOnly): a test may pin another image tag (Istio's goldens use `latest`).
+    metadata: { name, namespace: ns, ...(opts.releaseByTagOnly ? {} : { annotations: { [RELEASE_ANNOTATION]: release } }) },
     spec: {
       profile: opts.profile,
       namespace: ns,

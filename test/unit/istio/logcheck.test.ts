@@ -54,8 +54,15 @@ test('any other error or fatal line is a problem, and so is a crash; a transient
   const flag = 'Error: unknown flag: --no-such-flag';
   const panic = 'panic: runtime error: invalid memory address or nil pointer dereference';
   const otherRetry = '2026-12-04T20:06:46.100000Z\terror\tcontrollers\terror handling x, retrying (retry count: 1): permission denied\tcontroller=validation';
-  const found = configProblems([template, fatal, flag, panic, otherRetry].join('\n'));
-  t.deepEqual(found.map((p) => p.kind), ['error', 'error', 'crash', 'crash', 'error']);
+  // Two istiods patching one validator (two default revisions at once): the same conflict, again and again.
+  const conflict = (n: number) =>
+    `2026-12-04T20:19:08.609810Z\terror\tcontrollers\terror handling istiod-default-validator, retrying (retry count: ${n}): fail to update webhook: Operation cannot be fulfilled on validatingwebhookconfigurations.admissionregistration.k8s.io "istiod-default-validator": the object has been modified; please apply your changes to the latest version and try again\tcontroller=validation`;
+  const detail =
+    '2026-12-04T20:24:44.181292Z\terror\tvalidationController\tfailed to updated: Operation cannot be fulfilled on validatingwebhookconfigurations.admissionregistration.k8s.io "istio-validator-tag-b-istio-1-31-0-rc-0-62e93c65": the object has been modified; please apply your changes to the latest version and try again\tname=istio-validator-tag-b-istio-1-31-0-rc-0-62e93c65 resource version=644';
+  t.like(parseLine(detail), { scope: 'validationController' });
+  t.deepEqual(configProblems([detail, conflict(1), conflict(2), conflict(3)].join('\n')), [], 'a stale cache: retried, and done');
+  const found = configProblems([template, fatal, flag, panic, otherRetry, conflict(4)].join('\n'));
+  t.deepEqual(found.map((p) => p.kind), ['error', 'error', 'crash', 'crash', 'error', 'error']);
   t.true(showProblems(found, 80).every((l) => l.length <= 80 + '[error] '.length + 3));
 });
 
