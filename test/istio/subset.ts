@@ -7,6 +7,14 @@ export interface Mismatch {
   istiod: unknown;
 }
 
+const SUFFIX: Record<string, number> = { m: 1e-3, k: 1e3, M: 1e6, G: 1e9, T: 1e12, P: 1e15, E: 1e18, Ki: 2 ** 10, Mi: 2 ** 20, Gi: 2 ** 30, Ti: 2 ** 40, Pi: 2 ** 50, Ei: 2 ** 60 };
+
+/** A Kubernetes quantity with a unit suffix (`500m`, `2Gi`) as a number; undefined for anything else. */
+export function quantityValue(s: string): number | undefined {
+  const m = /^([0-9]+(?:\.[0-9]+)?)(m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei)$/.exec(s);
+  return m ? Number(m[1]) * SUFFIX[m[2]!]! : undefined;
+}
+
 const isObj = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
 
 /**
@@ -36,6 +44,8 @@ export function subsetMismatches(ours: unknown, theirs: unknown, path = ''): Mis
   }
   if (ours === theirs) return [];
   if (ours === '' && theirs === undefined) return [];
+  // The API server writes quantities in canonical form (2048Mi is stored as 2Gi).
+  if (typeof ours === 'string' && typeof theirs === 'string' && quantityValue(ours) !== undefined && quantityValue(ours) === quantityValue(theirs)) return [];
   if ((typeof ours === 'number' || typeof ours === 'string') && (typeof theirs === 'number' || typeof theirs === 'string') && String(ours) === String(theirs)) return [];
   return [{ path: path || '.', ours, istiod: theirs }];
 }

@@ -10,6 +10,7 @@ import { KubeClient } from '../../../operator/apply/client.js';
 import { resolvedFrom } from '../../../operator/cli/install.js';
 import { RELEASE_ANNOTATION } from '../../../operator/api/releases.js';
 import { applyInstall, prepareInstall } from '../../../operator/install/workflow.js';
+import type { K8sObject } from '../../../operator/api/types.js';
 import { startIstiod, type Istiod, type IstiodOptions } from '../../istio/istiod.js';
 import { configProblems, linesAt, showProblems } from '../../istio/logcheck.js';
 import { cli } from '../apply/_util.js';
@@ -25,6 +26,8 @@ export interface IstioInstall {
   file: string;
   /** Uninstalls it now (`uninstall --revision R --force`) instead of at the end of the file; idempotent. */
   remove(): Promise<void>;
+  /** The objects applied (the render), for installs with a revision (made through the install workflow). */
+  objects?: K8sObject[];
 }
 
 const cleanups: Array<() => Promise<void>> = [];
@@ -140,10 +143,13 @@ export async function installIstio(
     if (r.code !== 0) console.error(`uninstall --revision ${revision}: ${r.stderr}`);
     fs.rmSync(file, { force: true });
   });
+  let objects: K8sObject[] | undefined;
   if (opts.revision) {
     const c = client();
     try {
-      await applyInstall(c, await prepareInstall(c, resolvedFrom({ filename: [file], set: [] })), { defaultTag: false, wait: true, timeoutMs: 120_000 });
+      const p = await prepareInstall(c, resolvedFrom({ filename: [file], set: [] }));
+      objects = p.objects;
+      await applyInstall(c, p, { defaultTag: false, wait: true, timeoutMs: 120_000 });
     } finally {
       c.close();
     }
@@ -151,7 +157,7 @@ export async function installIstio(
     const r = await cli(['install', '-f', file, '-y', '--timeout', '2m']);
     if (r.code !== 0) throw new Error(`istio-operator install -f ${file} failed (exit ${r.code}):\n${r.stderr}\n${r.stdout}`);
   }
-  return { release, namespace: ns, revision, istiod: revision === 'default' ? 'istiod' : `istiod-${revision}`, file, remove };
+  return { release, namespace: ns, revision, istiod: revision === 'default' ? 'istiod' : `istiod-${revision}`, file, remove, ...(objects ? { objects } : {}) };
 }
 
 let started = 0;
@@ -244,6 +250,58 @@ export async function meshRoot(inst: IstioInstall): Promise<string> {
       c.request<{ data?: Record<string, string> }>('GET', `/api/v1/namespaces/${inst.namespace}/secrets/istio-ca-secret`, { allow404: true }),
     );
     return Buffer.from(secret.data?.['ca-cert.pem'] ?? '', 'base64').toString('utf8');
+  } finally {
+    c.close();
+  }
+}
+
+/** The webhook configuration of revision tag `tag`, once the istiod of `inst` (the revision it names) patched its mesh root in. */
+export async function tagWebhookPatched(tag: string, inst: IstioInstall): Promise<Record<string, any>> {
+  const root = Buffer.from(await meshRoot(inst)).toString('base64');
+  const c = client();
+  try {
+    return await waitFor(`the webhook of tag ${tag} with istiod's caBundle`, async () => {
+      const list = await c.request<{ items: Array<Record<string, any>> }>('GET', '/apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations', { query: { labelSelector: `istio.io/tag=${tag}` } });
+      const hook = list?.items.find((m) => m.metadata.labels?.['istio.io/rev'] === inst.revision);
+      return hook && hook.webhooks.every((w: Record<string, any>) => w.clientConfig.caBundle === root) ? hook : undefined;
+    });
+  } finally {
+    c.close();
+  }
+}
+
+/** The revisions whose istiod a webhook configuration's Services select (`istio.io/rev` of each Service's selector). */
+export async function selectedRevisions(hook: Record<string, any>): Promise<string[]> {
+  const c = client();
+  try {
+    const revs = new Set<string>();
+    for (const w of hook.webhooks as Array<Record<string, any>>) {
+      const s = w.clientConfig.service as { name: string; namespace: string };
+      const svc = await c.request<Record<string, any>>('GET', `/api/v1/namespaces/${s.namespace}/services/${s.name}`);
+      revs.add(`${svc?.spec?.selector?.app === 'istiod' ? '' : 'not istiod: '}${svc?.spec?.selector?.['istio.io/rev']}`);
+    }
+    return [...revs];
+  } finally {
+    c.close();
+  }
+}
+
+/** What istiod wrote into a pod: its sidecar, its image, and the revision it injected for. */
+export function injectedFor(pod: Record<string, any>): { proxy: boolean; revision: string | undefined; image: string | undefined } {
+  const all = [...(pod.spec?.containers ?? []), ...(pod.spec?.initContainers ?? [])] as Array<{ name: string; image?: string }>;
+  const proxy = all.find((c) => c.name === 'istio-proxy');
+  const status = JSON.parse(pod.metadata?.annotations?.['sidecar.istio.io/status'] ?? '{}') as { revision?: string };
+  return { proxy: !!proxy, revision: status.revision, image: proxy?.image };
+}
+
+/** Creates `appPod(name)` in `ns` through the API server; returns it and how many injections each istiod counted meanwhile. */
+export async function createCounted(ns: string, name: string, istiods: Record<string, Istiod>): Promise<{ pod: Record<string, any>; injected: Record<string, number> }> {
+  const before = Object.fromEntries(await Promise.all(Object.entries(istiods).map(async ([k, d]) => [k, await counter(d, 'sidecar_injection_success_total')] as const)));
+  const c = client();
+  try {
+    const pod = (await c.request<Record<string, any>>('POST', `/api/v1/namespaces/${ns}/pods`, { body: appPod(name, ns) }))!;
+    const injected = Object.fromEntries(await Promise.all(Object.entries(istiods).map(async ([k, d]) => [k, (await counter(d, 'sidecar_injection_success_total')) - before[k]!] as const)));
+    return { pod, injected };
   } finally {
     c.close();
   }

@@ -91,5 +91,8 @@ test('subsetMismatches: our fields against istiod\'s protobuf JSON', (t) => {
     { path: '.enableTracing', ours: false, istiod: true },
     { path: '.trustDomain', ours: 'example.org', istiod: 'cluster.local' },
   ]);
+  t.deepEqual(subsetMismatches({ resources: { requests: { memory: '2048Mi', cpu: '500m' } } }, { resources: { requests: { memory: '2Gi', cpu: '0.5' } } }), [
+    { path: '.resources.requests.cpu', ours: '500m', istiod: '0.5' },
+  ], 'quantities in canonical form are equal; a bare number is not a quantity with a unit');
   t.deepEqual(subsetMismatches({ extensionProviders: [{ name: 'jaeger', zipkin: {} }] }, istiod), [{ path: '.extensionProviders[name=jaeger]', ours: { name: 'jaeger', zipkin: {} }, istiod: undefined }]);
 });
