@@ -12,7 +12,8 @@
 //     reads from istiod (`.ProxyInitImage`, `.Values.global.caAddress`: the interface whose change between releases
 //     broke injection in issue #14) and the names it writes (env vars, volumes, mount paths, annotation keys). For
 //     each template the lines are: it is added or removed, its text changed, and each such reference it gained or
-//     lost (`template agentgateway: + name CA_ADDRESS`).
+//     lost (`template agentgateway: + name CA_ADDRESS`), counted in the part of the template that runs: its body and
+//     the defines it calls (ours prepend shared defines that a given template may not call).
 //   - each ClusterRole, as the permissions it grants: one (apiGroup, resource[/resourceName], verb) or
 //     (nonResourceURL, verb) triple per combination its rules allow, so that rules split, merged or reordered the
 //     same way are the same. A line is `ClusterRole <name>: + <verb> <group>/<resource>`.
@@ -91,15 +92,66 @@ export function comparedObjects(s: Side): Map<string, Obj> {
 }
 
 /**
- * What a template reads from istiod and the names it writes: `field .X.Y` for each data reference (comments
- * removed), `name|mountPath|path|key|audience <literal>` for each YAML line that sets one to a literal, and
- * `annotation <key>` for each annotation key it tests or writes in backquotes.
+ * The part of a Go template that runs: its body and the `define`s it reaches through `template "name"` (directly or
+ * from a reached define). Ours prepend shared defines to several templates (pilot.ts), some of which a given
+ * template never calls; Istio's do not. Comments are removed.
+ */
+export function reachableText(text: string): string {
+  const code = text.replace(/\{\{-?\s*\/\*[\s\S]*?\*\/\s*-?\}\}/g, '');
+  const actions = [...code.matchAll(/\{\{-?\s*([\s\S]*?)\s*-?\}\}/g)];
+  const defines = new Map<string, string>();
+  const spans: Array<[number, number]> = [];
+  const stack: Array<{ kind: string; name?: string; start: number }> = [];
+  for (const a of actions) {
+    const body = a[1]!;
+    const kw = /^(if|range|with|define|block|end)\b/.exec(body)?.[1];
+    if (kw === 'end') {
+      const open = stack.pop();
+      if (open?.kind === 'define' && open.name) {
+        const end = a.index! + a[0].length;
+        defines.set(open.name, code.slice(open.start, end));
+        if (!stack.some((x) => x.kind === 'define')) spans.push([open.start, end]);
+      }
+    } else if (kw) {
+      stack.push({ kind: kw, ...(kw === 'define' ? { name: /^define\s+"([^"]+)"/.exec(body)?.[1] } : {}), start: a.index! });
+    }
+  }
+  let main = '';
+  let at = 0;
+  for (const [a, b] of spans) {
+    main += code.slice(at, a);
+    at = b;
+  }
+  main += code.slice(at);
+  const used = new Set<string>();
+  const visit = (t: string) => {
+    for (const m of t.matchAll(/\{\{-?\s*(?:template|block)\s+"([^"]+)"/g)) {
+      const n = m[1]!;
+      if (used.has(n) || !defines.has(n)) continue;
+      used.add(n);
+      visit(defines.get(n)!);
+    }
+  };
+  visit(main);
+  return [main, ...[...used].map((n) => defines.get(n)!)].join('\n');
+}
+
+/**
+ * What a template reads from istiod and the names it writes, in the part of it that runs (reachableText):
+ * `field .X.Y` for each data reference, `name|mountPath|path|key|audience <literal>` for each YAML line that sets one
+ * to a literal, and `annotation <key>` for each annotation key it tests or writes in backquotes.
  */
 export function templateReferences(text: string): Set<string> {
   const out = new Set<string>();
-  const code = text.replace(/\{\{-?\s*\/\*[\s\S]*?\*\/\s*-?\}\}/g, '');
+  let code = reachableText(text);
+  // `((.Values.pilot).env).X` (nil-safe access) reads the same field as `.Values.pilot.env.X`.
+  for (let prev = ''; prev !== code; ) {
+    prev = code;
+    code = code.replace(/\(\s*(\.[A-Z][A-Za-z0-9_.]*)\s*\)(\.[A-Za-z0-9_]+)/g, '$1$2');
+  }
   for (const m of code.matchAll(/(?<![\w$)\]])\.[A-Z][A-Za-z0-9]*(?:\.[A-Za-z0-9_]+)*/g)) out.add(`field ${m[0]}`);
-  for (const m of code.matchAll(/^\s*-?\s*(name|mountPath|path|audience|key):\s*"?([A-Za-z0-9_./-]+)"?\s*$/gm)) out.add(`${m[1]} ${m[2]}`);
+  // A literal name in block style (`- name: x`) or flow style (`- {containerPort: 15020, name: metrics}`).
+  for (const m of code.matchAll(/(?:^\s*-?\s*|[{,]\s*)(name|mountPath|path|audience|key):\s*"?([A-Za-z0-9_./-]+)"?\s*(?=[,}]|$)/gm)) out.add(`${m[1]} ${m[2]}`);
   for (const m of code.matchAll(/`([a-z0-9.-]+\/[A-Za-z0-9.-]+)`/g)) out.add(`annotation ${m[1]}`);
   return out;
 }

@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import test from 'ava';
 import yaml from 'js-yaml';
-import { compareDeltas, permissions, releaseDelta, templateReferences, type Obj, type Side } from '../../istio/releasediff.js';
+import { compareDeltas, permissions, reachableText, releaseDelta, templateReferences, type Obj, type Side } from '../../istio/releasediff.js';
 import { referenceDir } from '../../istio/releases.js';
 
 function golden(release: string): Side {
@@ -69,4 +69,24 @@ test('permissions: rules split or merged the same way grant the same triples', (
 test('templateReferences: the data a template reads and the names it writes, not its comments or layout', (t) => {
   const tpl = '{{- /* uses .NotThis */ -}}\ncontainers:\n- name: istio-proxy\n  image: "{{ .ProxyImage }}"\n  env:\n  - name: CA_ADDRESS\n    value: {{ .Values.global.caAddress | quote }}\n{{- if isset .ObjectMeta.Annotations `sidecar.istio.io/proxyCPU` }}\n{{- end }}\n';
   t.deepEqual([...templateReferences(tpl)].sort(), ['annotation sidecar.istio.io/proxyCPU', 'field .ObjectMeta.Annotations', 'field .ProxyImage', 'field .Values.global.caAddress', 'name CA_ADDRESS', 'name istio-proxy']);
+});
+
+test('reachableText: a define counts only when the template (or a define it reaches) calls it', (t) => {
+  const tpl = [
+    '{{- define "a" }}A uses .Values.x{{ template "b" . }}{{ end }}',
+    '{{- define "b" }}{{ if .Values.y }}B{{ end }}{{ end }}',
+    '{{- define "unused" }}{{ range .Values.z }}Z{{ end }}{{ end }}',
+    'body {{ template "a" . }} {{ if .Values.w }}w{{ end }}',
+  ].join('\n');
+  const text = reachableText(tpl);
+  t.true(text.includes('.Values.x') && text.includes('.Values.y') && text.includes('.Values.w'));
+  t.false(text.includes('.Values.z'), 'the define nothing calls is not part of it');
+  t.deepEqual([...templateReferences(tpl)].sort(), ['field .Values.w', 'field .Values.x', 'field .Values.y']);
+});
+
+test('templateReferences: nil-safe field access and flow-style names read as the plain forms', (t) => {
+  const a = '{{- if eq ((.Values.pilot).env).X true }}\n        - {containerPort: 15020, name: metrics, protocol: TCP}\n{{- end }}';
+  const b = '{{- if eq (.Values.pilot.env).X true }}\n        - containerPort: 15020\n          name: metrics\n{{- end }}';
+  t.deepEqual([...templateReferences(a)].sort(), [...templateReferences(b)].sort());
+  t.true(templateReferences(a).has('field .Values.pilot.env.X') && templateReferences(a).has('name metrics'));
 });
