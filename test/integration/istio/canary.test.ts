@@ -20,6 +20,7 @@ import path from 'node:path';
 import test, { type ExecutionContext } from 'ava';
 import yaml from 'js-yaml';
 import semver from 'semver';
+import { RELEASES } from '../../../operator/api/releases.js';
 import { KubeClient } from '../../../operator/apply/client.js';
 import { Resources, refOf, refString } from '../../../operator/apply/resources.js';
 import { sharedBody } from '../../../operator/apply/owner.js';
@@ -55,9 +56,21 @@ test.after.always(stopAll);
 const t0 = Date.now();
 test.after(() => console.log(`canary.test: ${istiodsStarted()} istiod processes started, ${((Date.now() - t0) / 1000).toFixed(1)} s`));
 
-/** Consecutive tested releases, oldest first: 1.30.3 → 1.31.0-rc.0 (and 1.29.6 → 1.30.3 once 1.29.6 is tested). */
+/**
+ * Consecutive tested releases, oldest first (1.29.6 → 1.30.3, 1.30.3 → 1.31.0-rc.0). With a single tested release
+ * (ISTIO_OPERATOR_TEST_ISTIO_RELEASES), a canary still needs two: that one and its neighbour in the catalog.
+ */
 const PAIRS: Array<[string, string]> = (() => {
   const sorted = [...testedReleases()].sort((a, b) => semver.compare(a, b));
+  if (sorted.length === 1) {
+    const catalog = RELEASES.map((r) => r.patch);
+    const i = catalog.indexOf(sorted[0]!);
+    const other = catalog[i + 1] ?? catalog[i - 1];
+    if (other) {
+      sorted.push(other);
+      sorted.sort((a, b) => semver.compare(a, b));
+    }
+  }
   return sorted.slice(1).map((b, i) => [sorted[i]!, b]);
 })();
 

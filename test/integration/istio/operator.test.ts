@@ -155,7 +155,8 @@ for (const release of testedReleases()) {
     const rv = { ...versions(settled.mutating), ...versions(settled.validating) };
     const sinceIstiod = f.mgr.history.slice(f.sinceIstiod).filter((h) => h.key === f.key);
     t.log(`reconciles triggered while istiod did its writes: ${sinceIstiod.length} (writes: ${sinceIstiod.map((h) => h.result.writes).join(', ') || '-'})`);
-    t.deepEqual(sinceIstiod.filter((h) => h.result.writes > 0).map((h) => h.result.changed), [], 'reconciles beside istiod that wrote');
+    const why = () => fs.readFileSync(f.logFile, 'utf8').split('\n').filter((l) => /owned object changed|"applied"|drift/.test(l)).slice(-12).join('\n');
+    t.deepEqual(sinceIstiod.filter((h) => h.result.writes > 0).map((h) => h.result.changed), [], `reconciles beside istiod that wrote; the operator's log says:\n${why()}`);
 
     const forced = [];
     for (let i = 0; i < 5; i++) forced.push(await forceReconcile(f, i % 2 === 1));
