@@ -10,7 +10,9 @@ import { KubeClient } from '../../../operator/apply/client.js';
 import { resolvedFrom } from '../../../operator/cli/install.js';
 import { RELEASE_ANNOTATION } from '../../../operator/api/releases.js';
 import { applyInstall, prepareInstall } from '../../../operator/install/workflow.js';
+import type { K8sObject } from '../../../operator/api/types.js';
 import { startIstiod, type Istiod, type IstiodOptions } from '../../istio/istiod.js';
+import { configProblems, linesAt, showProblems } from '../../istio/logcheck.js';
 import { cli } from '../apply/_util.js';
 import { testKubeconfig, uniqueName, waitFor } from '../helpers/cluster.js';
 
@@ -22,9 +24,26 @@ export interface IstioInstall {
   /** istiod's Deployment and Service name: `istiod` or `istiod-<revision>`. */
   istiod: string;
   file: string;
+  /** Uninstalls it now (`uninstall --revision R --force`) instead of at the end of the file; idempotent. */
+  remove(): Promise<void>;
+  /** The objects applied (the render), for installs with a revision (made through the install workflow). */
+  objects?: K8sObject[];
 }
 
 const cleanups: Array<() => Promise<void>> = [];
+
+/** Registers a cleanup for stopAll(); the returned function runs it now instead (once) and unregisters it. */
+export function onCleanup(fn: () => Promise<void>): () => Promise<void> {
+  let done: Promise<void> | undefined;
+  const run = () => {
+    const i = cleanups.indexOf(run);
+    if (i >= 0) cleanups.splice(i, 1);
+    done ??= fn();
+    return done;
+  };
+  cleanups.push(run);
+  return run;
+}
 
 /** Stops every istiod and removes every install and namespace this file made, newest first. */
 export function stopAll(): Promise<void> {
@@ -45,6 +64,18 @@ export async function stopSince(mark: number): Promise<void> {
       console.error(`cleanup: ${(err as Error).message}`);
     }
   }
+}
+
+let releaseInScope: string | undefined;
+
+/**
+ * Called before a file sets up for `release`: when it set up for another release before, everything made for that
+ * one goes first (stopAll). Two releases' installs at once are two meshes, with two roots that each istiod writes
+ * into every namespace, and, for the default revision, one cluster-wide istiod-default-validator both patch.
+ */
+export async function enterRelease(release: string): Promise<void> {
+  if (releaseInScope !== undefined && releaseInScope !== release) await stopAll();
+  releaseInScope = release;
 }
 
 export function client(): KubeClient {
@@ -69,7 +100,7 @@ export async function namespace(prefix: string, labels: Record<string, string> =
   } finally {
     c.close();
   }
-  cleanups.push(async () => {
+  onCleanup(async () => {
     const d = client();
     await d.request('DELETE', `/api/v1/namespaces/${name}`, { allow404: true }).finally(() => d.close());
   });
@@ -80,16 +111,21 @@ export async function namespace(prefix: string, labels: Record<string, string> =
  * Installs `profile` (+ `spec`) for `release` into a fresh namespace. Without `revision`, through the CLI, as a
  * user does (default revision); with one, through install() without the default tag (as the canary test does):
  * the default tag is cluster-wide, and only the default-revision file may own what `istio-injection=enabled` selects.
+ * `namespace`: an Istio namespace made before (a second revision beside the first), instead of a fresh one.
+ * `releaseByTagOnly`: no release annotation, so that the image tag alone picks the release (as a user's file does).
  */
-export async function installIstio(release: string, opts: { profile: string; revision?: string; spec?: Record<string, unknown> }): Promise<IstioInstall> {
-  const ns = await namespace(`istio-${release.replace(/\./g, '-')}`);
+export async function installIstio(
+  release: string,
+  opts: { profile: string; revision?: string; spec?: Record<string, unknown>; namespace?: string; releaseByTagOnly?: boolean },
+): Promise<IstioInstall> {
+  const ns = opts.namespace ?? (await namespace(`istio-${release.replace(/\./g, '-')}`));
   const name = uniqueName(`iop-${opts.profile}`).slice(0, 40);
   const spec = opts.spec ?? {};
   const doc = {
     apiVersion: 'install.istio.io/v1alpha1',
     kind: 'IstioOperator',
-    // The release annotation too: a test may pin another image tag (Istio's goldens use `latest`).
-    metadata: { name, namespace: ns, annotations: { [RELEASE_ANNOTATION]: release } },
+    // The release annotation too (unless releaseByTagOnly): a test may pin another image tag (Istio's goldens use `latest`).
+    metadata: { name, namespace: ns, ...(opts.releaseByTagOnly ? {} : { annotations: { [RELEASE_ANNOTATION]: release } }) },
     spec: {
       profile: opts.profile,
       namespace: ns,
@@ -102,15 +138,18 @@ export async function installIstio(release: string, opts: { profile: string; rev
   const file = path.join(os.tmpdir(), `${name}.json`);
   fs.writeFileSync(file, JSON.stringify(doc));
   const revision = opts.revision ?? 'default';
-  cleanups.push(async () => {
+  const remove = onCleanup(async () => {
     const r = await cli(['uninstall', '--revision', revision, '--force', '-y']);
     if (r.code !== 0) console.error(`uninstall --revision ${revision}: ${r.stderr}`);
     fs.rmSync(file, { force: true });
   });
+  let objects: K8sObject[] | undefined;
   if (opts.revision) {
     const c = client();
     try {
-      await applyInstall(c, await prepareInstall(c, resolvedFrom({ filename: [file], set: [] })), { defaultTag: false, wait: true, timeoutMs: 120_000 });
+      const p = await prepareInstall(c, resolvedFrom({ filename: [file], set: [] }));
+      objects = p.objects;
+      await applyInstall(c, p, { defaultTag: false, wait: true, timeoutMs: 120_000 });
     } finally {
       c.close();
     }
@@ -118,35 +157,48 @@ export async function installIstio(release: string, opts: { profile: string; rev
     const r = await cli(['install', '-f', file, '-y', '--timeout', '2m']);
     if (r.code !== 0) throw new Error(`istio-operator install -f ${file} failed (exit ${r.code}):\n${r.stderr}\n${r.stdout}`);
   }
-  return { release, namespace: ns, revision, istiod: revision === 'default' ? 'istiod' : `istiod-${revision}`, file };
+  return { release, namespace: ns, revision, istiod: revision === 'default' ? 'istiod' : `istiod-${revision}`, file, remove, ...(objects ? { objects } : {}) };
 }
 
-/** Runs the install's istiod (release binary); stopped by stopAll(). */
+let started = 0;
+/** istiod processes this file started so far (for the figures a file logs). */
+export const istiodsStarted = (): number => started;
+
+/** Runs the install's istiod (release binary); stopped by stopAll(), or earlier by its stop(). */
 export async function runIstiod(inst: IstioInstall, opts: Partial<IstiodOptions> = {}): Promise<Istiod> {
   const d = await startIstiod({ kubeconfig: testKubeconfig(), release: inst.release, namespace: inst.namespace, deployment: inst.istiod, ...opts });
-  cleanups.push(() => d.stop());
+  onCleanup(() => d.stop());
+  started++;
   return d;
 }
 
-/** Lines istiod logged at `error` level (Istio's format: `<time>\t<level>\t<scope>\t<message>`). */
+/** Lines istiod logged at `level` (Istio's format: `<time>\t<level>\t[<scope>\t]<message>`). */
 export function logLines(log: string, level: 'error' | 'warn'): string[] {
-  return log.split('\n').filter((l) => l.split('\t')[1] === level);
+  return linesAt(log, level);
 }
 
 /**
- * Errors istiod logs in any cluster while it starts, none about what we rendered. Each is listed with why; the
- * tests that depend on what it retries (failurePolicy switched to Fail) prove it recovered.
+ * What istiod's log says it did not accept (test/istio/logcheck.ts): errors other than known transient ones, and
+ * its warnings about our mesh config, mesh networks, injector config and env, which it logs at warn level before
+ * running on defaults. Shortened lines, for `t.deepEqual(logProblems(log), [])`.
  */
-const TRANSIENT_ERRORS: Array<{ pattern: RegExp; why: string }> = [
-  {
-    pattern: /\terror\tcontrollers\terror handling \S+, retrying \(retry count: \d+\): webhook is not ready, retry\tcontroller=validation$/,
-    why: 'its validation controller checks its own webhook through the API server before its endpoint is Ready (in a cluster: before the pod is Ready), and retries',
-  },
-];
+export function logProblems(log: string): string[] {
+  return showProblems(configProblems(log));
+}
 
-/** Error lines of istiod's log other than the transient ones above. */
-export function unexpectedErrors(log: string): string[] {
-  return logLines(log, 'error').filter((l) => !TRANSIENT_ERRORS.some((e) => e.pattern.test(l)));
+/** GET a JSON debug endpoint of istiod (e.g. `/debug/mesh`, the mesh config it runs with) on its http port. */
+export async function debugJson<T = any>(d: Istiod, path: string): Promise<T> {
+  const text = await new Promise<string>((resolve, reject) => {
+    http
+      .get(`http://127.0.0.1:${d.ports.http}${path}`, (res) => {
+        let s = '';
+        res.setEncoding('utf8');
+        res.on('data', (x: string) => (s += x));
+        res.on('end', () => (res.statusCode === 200 ? resolve(s) : reject(new Error(`GET ${path} on istiod ${d.release}: HTTP ${res.statusCode}: ${s.slice(0, 300)}`))));
+      })
+      .on('error', reject);
+  });
+  return JSON.parse(text) as T;
 }
 
 /** A Prometheus counter of istiod's monitoring endpoint, summed over its labels (0 when absent). */
@@ -198,6 +250,58 @@ export async function meshRoot(inst: IstioInstall): Promise<string> {
       c.request<{ data?: Record<string, string> }>('GET', `/api/v1/namespaces/${inst.namespace}/secrets/istio-ca-secret`, { allow404: true }),
     );
     return Buffer.from(secret.data?.['ca-cert.pem'] ?? '', 'base64').toString('utf8');
+  } finally {
+    c.close();
+  }
+}
+
+/** The webhook configuration of revision tag `tag`, once the istiod of `inst` (the revision it names) patched its mesh root in. */
+export async function tagWebhookPatched(tag: string, inst: IstioInstall): Promise<Record<string, any>> {
+  const root = Buffer.from(await meshRoot(inst)).toString('base64');
+  const c = client();
+  try {
+    return await waitFor(`the webhook of tag ${tag} with istiod's caBundle`, async () => {
+      const list = await c.request<{ items: Array<Record<string, any>> }>('GET', '/apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations', { query: { labelSelector: `istio.io/tag=${tag}` } });
+      const hook = list?.items.find((m) => m.metadata.labels?.['istio.io/rev'] === inst.revision);
+      return hook && hook.webhooks.every((w: Record<string, any>) => w.clientConfig.caBundle === root) ? hook : undefined;
+    });
+  } finally {
+    c.close();
+  }
+}
+
+/** The revisions whose istiod a webhook configuration's Services select (`istio.io/rev` of each Service's selector). */
+export async function selectedRevisions(hook: Record<string, any>): Promise<string[]> {
+  const c = client();
+  try {
+    const revs = new Set<string>();
+    for (const w of hook.webhooks as Array<Record<string, any>>) {
+      const s = w.clientConfig.service as { name: string; namespace: string };
+      const svc = await c.request<Record<string, any>>('GET', `/api/v1/namespaces/${s.namespace}/services/${s.name}`);
+      revs.add(`${svc?.spec?.selector?.app === 'istiod' ? '' : 'not istiod: '}${svc?.spec?.selector?.['istio.io/rev']}`);
+    }
+    return [...revs];
+  } finally {
+    c.close();
+  }
+}
+
+/** What istiod wrote into a pod: its sidecar, its image, and the revision it injected for. */
+export function injectedFor(pod: Record<string, any>): { proxy: boolean; revision: string | undefined; image: string | undefined } {
+  const all = [...(pod.spec?.containers ?? []), ...(pod.spec?.initContainers ?? [])] as Array<{ name: string; image?: string }>;
+  const proxy = all.find((c) => c.name === 'istio-proxy');
+  const status = JSON.parse(pod.metadata?.annotations?.['sidecar.istio.io/status'] ?? '{}') as { revision?: string };
+  return { proxy: !!proxy, revision: status.revision, image: proxy?.image };
+}
+
+/** Creates `appPod(name)` in `ns` through the API server; returns it and how many injections each istiod counted meanwhile. */
+export async function createCounted(ns: string, name: string, istiods: Record<string, Istiod>): Promise<{ pod: Record<string, any>; injected: Record<string, number> }> {
+  const before = Object.fromEntries(await Promise.all(Object.entries(istiods).map(async ([k, d]) => [k, await counter(d, 'sidecar_injection_success_total')] as const)));
+  const c = client();
+  try {
+    const pod = (await c.request<Record<string, any>>('POST', `/api/v1/namespaces/${ns}/pods`, { body: appPod(name, ns) }))!;
+    const injected = Object.fromEntries(await Promise.all(Object.entries(istiods).map(async ([k, d]) => [k, (await counter(d, 'sidecar_injection_success_total')) - before[k]!] as const)));
+    return { pod, injected };
   } finally {
     c.close();
   }
