@@ -4,13 +4,44 @@
 // ISTIO_OPERATOR_TEST_KUBECONFIG=<file> runs the integration tests against an existing, disposable
 // cluster instead of starting one. If the local control plane cannot be built or started the run
 // fails: integration tests are never skipped silently.
+//
+// The tests that run the real istiod (test/integration/istio/) need its binaries (built first, by
+// test/istio/build.sh; a failure fails the run) and run after all the others, on the same control plane, one
+// file at a time: they own what `istio-injection=enabled` selects, which every other install's default tag
+// competes for, and each istiod writes its mesh's root into every namespace (see phases()).
 import { spawn, type ChildProcess } from 'node:child_process';
 import * as path from 'node:path';
 import { ensureBinaries, kubectlPath, repoRoot, startControlPlane, type ControlPlane } from './cluster/controlplane.js';
 import { helmPath } from './helm/helm.js';
+import { istiodBinaries } from './istio/binaries.js';
+import { testedReleases } from './istio/releases.js';
 
 const args = process.argv.slice(2);
 const avaCli = path.join(repoRoot, 'node_modules', 'ava', 'entrypoints', 'cli.mjs');
+
+const ISTIO_TESTS = 'dist/test/integration/istio/';
+
+/** No file named: everything. Else whether a named file, folder or pattern may hold istio tests. */
+function needsIstiod(argv: string[]): boolean {
+  const positional = argv.filter((a) => !a.startsWith('-')).map((a) => a.replace(/\\/g, '/'));
+  if (positional.length === 0) return true;
+  return positional.some((a) => !/(^|\/)test\/unit\//.test(a) && (a.includes('integration/istio') || /[*{]/.test(a) || /(^|\/)integration\/?$/.test(a)));
+}
+
+/**
+ * ava runs, in order: the named files as one run; or everything but the istio tests, then the istio tests.
+ * Istio test files run one at a time: each istiod is a mesh's control plane and writes its root certificate into
+ * every namespace (istio-ca-root-cert), so two meshes at once fight over it, as they would in a real cluster.
+ */
+function phases(argv: string[]): string[][] {
+  const oneFileAtATime = '--concurrency=1';
+  if (argv.some((a) => !a.startsWith('-'))) return [needsIstiod(argv) ? [...argv, oneFileAtATime] : argv];
+  return [
+    // A filter of exclusions only would select nothing: name what is included (within package.json's ava.files).
+    [...argv, 'dist/test/**/*.test.js', `!${ISTIO_TESTS}**`],
+    [...argv, oneFileAtATime, `${ISTIO_TESTS}**/*.test.js`],
+  ];
+}
 
 /** Only when every positional argument names a unit test can the cluster be skipped. */
 function needsCluster(argv: string[]): boolean {
@@ -44,7 +75,20 @@ async function main(): Promise<number> {
   if (external) {
     console.log(`integration tests use the existing cluster in ISTIO_OPERATOR_TEST_KUBECONFIG=${external}`);
     env.KUBECONFIG = external;
-  } else if (needsCluster(args)) {
+  }
+  if (needsIstiod(args)) {
+    const releases = testedReleases();
+    try {
+      const t0 = Date.now();
+      const bins = await istiodBinaries(releases);
+      console.log(`[istio] istiod ${[...bins.keys()].join(', ')} ready in ${((Date.now() - t0) / 1000).toFixed(1)} s: ${[...bins.values()].join(' ')}`);
+    } catch (err) {
+      console.error(`\nCannot run the Istio integration tests: ${(err as Error).message}`);
+      console.log('tests: 0 passed, 1 failed');
+      return 1;
+    }
+  }
+  if (!external && needsCluster(args)) {
     let binDir: string;
     try {
       binDir = await ensureBinaries();
@@ -59,6 +103,8 @@ async function main(): Promise<number> {
     }
     env.ISTIO_OPERATOR_TEST_KUBECONFIG = cluster.kubeconfigPath;
     env.KUBECONFIG = cluster.kubeconfigPath;
+    // Local processes (istiod run by test/istio) register here to serve their Services to kube-apiserver.
+    env.ISTIO_OPERATOR_TEST_ENDPOINTS_DIR = cluster.endpointsDir;
     env.ISTIO_OPERATOR_KUBECTL ??= kubectlPath(binDir);
     // Tests of the harness itself start extra control planes from the same, already built binaries.
     env.ISTIO_OPERATOR_BIN_DIR = binDir;
@@ -89,8 +135,8 @@ async function main(): Promise<number> {
     if (m) summaryFailed += Number(m[1]);
   };
 
-  const code = await new Promise<number>((resolve) => {
-    ava = spawn(process.execPath, [avaCli, ...args], { cwd: repoRoot, env, stdio: ['inherit', 'pipe', 'pipe'] });
+  const runAva = (avaArgs: string[]) => new Promise<number>((resolve) => {
+    ava = spawn(process.execPath, [avaCli, ...avaArgs], { cwd: repoRoot, env, stdio: ['inherit', 'pipe', 'pipe'] });
     for (const [stream, sink] of [
       [ava.stdout!, process.stdout],
       [ava.stderr!, process.stderr],
@@ -112,6 +158,13 @@ async function main(): Promise<number> {
     });
     ava.on('close', (c, sig) => resolve(c ?? (sig ? 1 : 0)));
   });
+  let code = 0;
+  const list = phases(args);
+  for (const [i, p] of list.entries()) {
+    if (list.length > 1) console.log(`\n==> ava ${i + 1}/${list.length}: ${p.filter((a) => !a.startsWith('-')).join(' ')}`);
+    const c = await runAva(p);
+    if (c !== 0) code = c;
+  }
 
   await stopCluster();
   failed = Math.max(failed, summaryFailed);

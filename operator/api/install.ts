@@ -20,6 +20,11 @@ export interface ResolvedInstall {
   readonly istioNamespace: string;
   /** Where istiod itself runs: components.pilot.namespace, else the Istio namespace. */
   readonly pilotNamespace: string;
+  /**
+   * The spec as the user wrote it (their documents and --set flags, the profile named but not merged in): what
+   * the inventory records, so that `upgrade plan` can propose the next revision with the same profile and settings.
+   */
+  readonly userSpec: IstioOperatorSpec;
   /** The built-in profile name (or profile file) the spec was merged over. */
   readonly profile: string;
   /** The Istio release line whose manifests this install renders (api/releases.ts). */
@@ -45,7 +50,7 @@ function userValue(spec: IstioOperatorSpec, ...path: string[]): unknown {
  * The resolved install of an already merged and validated IstioOperator (api/resolve.ts calls this). An
  * unsupported release, or a tag that names none, is an InputError naming the field; warnings are collected.
  */
-export function resolvedInstall(iop: IstioOperator, warnings: Warning[] = []): ResolvedInstall {
+export function resolvedInstall(iop: IstioOperator, warnings: Warning[] = [], userSpec?: IstioOperatorSpec): ResolvedInstall {
   const spec = iop.spec ?? {};
   const own: FieldIssue[] = [];
   // spec.tag wins over values.global.tag, as spec-level settings win over values everywhere in Istio's API.
@@ -65,6 +70,7 @@ export function resolvedInstall(iop: IstioOperator, warnings: Warning[] = []): R
   const istioNamespace = String(spec.namespace || userValue(spec, 'global', 'istioNamespace') || DEFAULT_ISTIO_NAMESPACE);
   return {
     iop: { ...iop, spec },
+    userSpec: userSpec ?? spec,
     owner: ownerOf(iop.metadata, revision),
     revision,
     istioNamespace,

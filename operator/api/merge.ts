@@ -3,7 +3,9 @@
 //
 // One exception, because Istio's IstioOperator type declares it with a merge key: the gateway lists
 // `components.ingressGateways` / `components.egressGateways` merge element-wise by `name`, so a user file
-// that lists `istio-ingressgateway` with only `k8s` settings keeps the profile's `enabled: true`.
+// that lists `istio-ingressgateway` with only `k8s` settings keeps the profile's `enabled: true`. An explicitly
+// empty list replaces, as istioctl's merge does: `ingressGateways: []` means no gateway of that kind (a canary
+// revision that leaves the gateways to the running one).
 
 export function isMap(x: unknown): x is Record<string, any> {
   return typeof x === 'object' && x !== null && !Array.isArray(x);
@@ -45,6 +47,7 @@ export function mergeSpec(base: unknown, overlay: unknown, path = '', keepNulls 
 }
 
 function mergeByName(base: unknown[], overlay: unknown[], path: string, keepNulls: boolean): unknown[] {
+  if (overlay.length === 0) return [];
   const out = base.map(clone);
   for (const item of overlay) {
     const name = isMap(item) ? item.name : undefined;

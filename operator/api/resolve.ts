@@ -5,7 +5,8 @@ import { parseSet, applySet, type SetFlag } from './setpath.js';
 import { mergeSpec, stripNulls, isMap } from './merge.js';
 import { loadProfile } from './profiles.js';
 import { translateLegacy } from './legacy.js';
-import { validateSpec, validateMetadata } from './validate.js';
+import { didYouMean, validateSpec, validateMetadata } from './validate.js';
+import { checkMeshConfig } from './meshconfig.js';
 import { resolvedInstall, type ResolvedInstall } from './install.js';
 import { RELEASE_ANNOTATION } from './releases.js';
 
@@ -66,6 +67,10 @@ export function resolveParsed(
   }
   if (opts.release !== undefined && opts.release !== '') metadata = { ...metadata, annotations: { ...(metadata.annotations ?? {}), [RELEASE_ANNOTATION]: opts.release } };
 
+  // YAML reads `profile: 1` as a number; taking the default profile instead would install something else silently.
+  if (user.profile !== undefined && user.profile !== null && typeof user.profile !== 'string') {
+    issues.push({ path: 'spec.profile', message: `must be a profile name, got ${typeof user.profile} ${JSON.stringify(user.profile)}`, hint: 'a built-in profile (ambient, default, demo, empty, minimal, preview, remote, stable) or a file path, as a string' });
+  }
   // The profile is chosen before sets are applied to the merged tree, so `--set profile=X` must be seen first.
   let profile = typeof user.profile === 'string' && user.profile !== '' ? user.profile : 'default';
   let profileField = 'spec.profile';
@@ -85,9 +90,12 @@ export function resolveParsed(
   }
 
   let spec: Record<string, any> = mergeSpec(base, user);
+  // The user's own settings, without the profile's, for the inventory (errors are reported on the merged spec).
+  const userSpec: Record<string, any> = mergeSpec({}, user);
   for (const s of sets) {
     try {
       applySet(spec, s);
+      applySet(userSpec, s);
     } catch (e) {
       if (!(e instanceof InputError)) throw e;
       issues.push(...e.issues);
@@ -97,6 +105,9 @@ export function resolveParsed(
   const { profile: _p, ...rest } = stripNulls(spec);
   spec = { profile, ...rest };
   if (opts.revision !== undefined && opts.revision !== '') spec.revision = opts.revision;
+  const { profile: _up, ...userRest } = stripNulls(userSpec);
+  // Legacy fields written as the current API, as the merged spec has them.
+  const ownSpec = translateLegacy({ profile, ...userRest, ...(spec.revision ? { revision: spec.revision } : {}) }).spec;
 
   const t = translateLegacy(spec);
   warnings.push(...t.warnings);
@@ -113,10 +124,18 @@ export function resolveParsed(
   if (isMap(metadata) && Object.keys(metadata).length) iop.metadata = metadata;
   let install: ResolvedInstall | undefined;
   try {
-    install = resolvedInstall(iop, warnings);
+    install = resolvedInstall(iop, warnings, ownSpec);
   } catch (e) {
     if (!(e instanceof InputError)) throw e;
     issues.push(...e.issues);
+  }
+  // meshConfig is checked against the MeshConfig of the release this install renders, known only now.
+  if (install) {
+    const line = install.release.line;
+    issues.push(...checkMeshConfig(spec.meshConfig, 'spec.meshConfig', line, didYouMean));
+    const valueMesh = checkMeshConfig(isMap(spec.values) ? spec.values.meshConfig : undefined, 'spec.values.meshConfig', line, didYouMean);
+    if (opts.force) for (const i of valueMesh) warnings.push({ path: i.path, message: `${i.message}${i.hint ? ` (${i.hint})` : ''} [ignored because of --force]` });
+    else issues.push(...valueMesh);
   }
   if (issues.length || !install) throw new InputError(dedupe(issues));
   return { install, warnings };

@@ -141,5 +141,7 @@ export interface IstioOperatorStatus {
   observedGeneration?: number;
   componentStatus?: Record<string, { status: OverallStatus; error?: string }>;
   conditions?: Condition[];
+  /** The Istio release installed by the last successful apply. */
+  istio?: { release: string; version: string };
   [k: string]: unknown;
 }

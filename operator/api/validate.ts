@@ -10,7 +10,7 @@ import { DURATION_HINT, durationMs } from './duration.js';
 type Check = (v: unknown, path: string, out: FieldIssue[]) => void;
 type S =
   | { t: 'string' | 'bool' | 'number' | 'intOrString' | 'stringOrNumber' | 'any' | 'object' }
-  | { t: 'int'; min?: number }
+  | { t: 'int'; min?: number; max?: number; hint?: string }
   | { t: 'enum'; values: string[] }
   | { t: 'fields'; fields: Record<string, S>; open?: boolean; check?: Check }
   | { t: 'map'; of: S }
@@ -88,6 +88,48 @@ const duration = custom(str, (v, p, o) => {
   }
 });
 
+// Kubernetes quantities (resource.Quantity): a signed decimal with an SI or binary suffix or an exponent.
+const QUANTITY = /^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+|Ki|Mi|Gi|Ti|Pi|Ei|n|u|m|k|M|G|T|P|E)?$/;
+const QUANTITY_HINT = 'a Kubernetes quantity such as 100m, 0.5 or 2 (CPU), 128Mi or 1Gi (memory)';
+const quantity = custom(ios, (v, p, o) => {
+  const q = String(v).trim();
+  if (!QUANTITY.test(q)) o.push({ path: p, message: `${JSON.stringify(v)} is not a quantity`, hint: QUANTITY_HINT });
+  else if (q.startsWith('-') && Number(q.replace(/[^0-9.eE+-]/g, '').replace(/[eE].*$/, '')) !== 0) o.push({ path: p, message: `${JSON.stringify(v)} is negative`, hint: `resources are 0 or more: ${QUANTITY_HINT}` });
+});
+/** An int-or-percent (rolling update, disruption budget): a count of pods, or "N%"; `max100` for what cannot exceed all pods. */
+const intOrPercent = (max100: boolean): S =>
+  custom(ios, (v, p, o) => {
+    if (typeof v === 'number') {
+      if (!Number.isInteger(v) || v < 0) o.push({ path: p, message: `${v} is not a number of pods`, hint: 'an integer >= 0, or a percentage such as "25%"' });
+      return;
+    }
+    const m = /^(\d+)%$/.exec(String(v));
+    if (!m) o.push({ path: p, message: `${JSON.stringify(v)} is neither a number of pods nor a percentage`, hint: 'an integer >= 0, or a percentage such as "25%"' });
+    else if (max100 && Number(m[1]) > 100) o.push({ path: p, message: `${v} is more than 100%`, hint: 'a percentage from 0% to 100%, or a number of pods' });
+  });
+/** A sampling percentage such as traceSampling: 0.0 to 100.0. */
+const percentage = custom(num, (v, p, o) => {
+  if (typeof v === 'number' && (v < 0 || v > 100)) o.push({ path: p, message: `${v} is not a percentage`, hint: 'a number from 0.0 to 100.0' });
+});
+const PORT_HINT = 'a port number from 1 to 65535';
+const port: S = { t: 'int', min: 1, max: 65535, hint: PORT_HINT };
+/** A container port by number or by name (an IANA service name: at most 15 lowercase letters, digits and "-"). */
+const targetPort = custom(ios, (v, p, o) => {
+  if (typeof v === 'number') {
+    if (!Number.isInteger(v) || v < 1 || v > 65535) o.push({ path: p, message: `${v} is not a port`, hint: `${PORT_HINT}, or a port name` });
+  } else if (!/^[a-z0-9]([a-z0-9-]{0,13}[a-z0-9])?$/.test(v as string) || !/[a-z]/.test(v as string)) {
+    o.push({ path: p, message: `${JSON.stringify(v)} is neither a port number nor a port name`, hint: `${PORT_HINT}, or a name of at most 15 lowercase letters, digits and "-"` });
+  }
+});
+// An image registry path (the docker reference grammar's domain[:port] then lowercase path components), e.g.
+// docker.io/istio, gcr.io/istio-release, registry.local:5000/mirror/istio.
+const HUB = /^(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)*(?::\d{1,5})?|\[[0-9a-fA-F:]+\](?::\d{1,5})?)(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*$/;
+const hub = custom(str, (v, p, o) => {
+  if (typeof v === 'string' && v !== '' && (!HUB.test(v) || v.length > 255)) {
+    o.push({ path: p, message: `${JSON.stringify(v)} is not an image registry path`, hint: 'REGISTRY[:PORT]/PATH without a tag, e.g. docker.io/istio or registry.local:5000/istio (lowercase path)' });
+  }
+});
+
 // ---- Kubernetes pieces (the shapes of core/v1, apps/v1, autoscaling/v2, policy/v1 that k8s settings use) ----
 
 const toleration = fields({
@@ -97,7 +139,7 @@ const toleration = fields({
 const envVar = fields({ name: str, value: str, valueFrom: obj }, false, (v, p, o) => {
   if (isMap(v) && typeof v.name !== 'string') o.push({ path: `${p}.name`, message: 'is required', hint: 'the environment variable name' });
 });
-const resources = fields({ limits: { t: 'map', of: ios }, requests: { t: 'map', of: ios }, claims: list(obj) });
+const resources = fields({ limits: { t: 'map', of: quantity }, requests: { t: 'map', of: quantity }, claims: list(obj) });
 const metricTarget = fields({ type: oneOf('Utilization', 'Value', 'AverageValue'), averageUtilization: int, averageValue: ios, value: ios });
 const metricId = fields({ name: str, selector: obj });
 const metric = fields({
@@ -117,7 +159,7 @@ const hpaSpec = fields(
     }
   },
 );
-const servicePort = fields({ name: str, port: { t: 'int', min: 1 }, targetPort: ios, protocol: oneOf('TCP', 'UDP', 'SCTP'), nodePort: nonNeg, appProtocol: str });
+const servicePort = fields({ name: str, port, targetPort, protocol: oneOf('TCP', 'UDP', 'SCTP'), nodePort: { t: 'int', min: 0, max: 65535, hint: 'a port number from 30000 to 32767 (the default node port range), or 0 to let Kubernetes choose' }, appProtocol: str });
 const service = fields(
   {
     type: oneOf('ClusterIP', 'NodePort', 'LoadBalancer', 'ExternalName'), ports: list(servicePort), selector: strMap,
@@ -153,7 +195,7 @@ const k8s = fields({
   hpaSpec,
   imagePullPolicy: oneOf('Always', 'IfNotPresent', 'Never'),
   nodeSelector: labelMap,
-  podDisruptionBudget: fields({ minAvailable: ios, maxUnavailable: ios, selector: obj, unhealthyPodEvictionPolicy: oneOf('IfHealthyBudget', 'AlwaysAllow') }, false, (v, p, o) => {
+  podDisruptionBudget: fields({ minAvailable: intOrPercent(true), maxUnavailable: intOrPercent(true), selector: obj, unhealthyPodEvictionPolicy: oneOf('IfHealthyBudget', 'AlwaysAllow') }, false, (v, p, o) => {
     if (isMap(v) && v.minAvailable != null && v.maxUnavailable != null) o.push({ path: `${p}.maxUnavailable`, message: 'cannot be set together with minAvailable', hint: 'set one of minAvailable and maxUnavailable' });
   }),
   podAnnotations: strMap,
@@ -166,7 +208,7 @@ const k8s = fields({
   resources,
   service,
   serviceAnnotations: strMap,
-  strategy: fields({ type: oneOf('RollingUpdate', 'Recreate'), rollingUpdate: fields({ maxSurge: ios, maxUnavailable: ios }) }),
+  strategy: fields({ type: oneOf('RollingUpdate', 'Recreate'), rollingUpdate: fields({ maxSurge: intOrPercent(false), maxUnavailable: intOrPercent(true) }) }),
   tolerations: list(toleration),
   securityContext: obj,
   volumes: list(custom(obj, named('the volume name'))),
@@ -176,7 +218,7 @@ const k8s = fields({
 
 // ---- IstioOperator spec ----
 
-const componentFields = { enabled: bool, namespace: dnsLabel('namespace name'), hub: str, tag: sOrN, k8s };
+const componentFields = { enabled: bool, namespace: dnsLabel('namespace name'), hub, tag: sOrN, k8s };
 const component = fields(componentFields);
 const gateway = fields({ ...componentFields, name: dnsLabel('gateway name'), label: labelMap }, false, (v, p, o) => {
   if (isMap(v) && (typeof v.name !== 'string' || v.name === '')) o.push({ path: `${p}.name`, message: 'is required', hint: 'a DNS-1123 label such as istio-ingressgateway' });
@@ -217,16 +259,8 @@ const revision = custom(str, (v, p, o) => {
   if (v === 'default') o.push({ path: p, message: '"default" names the default revision, it cannot be a revision name', hint: 'leave revision empty for the default revision' });
 });
 
-const meshConfig = fields(
-  {
-    accessLogFile: str, accessLogFormat: str, accessLogEncoding: oneOf('TEXT', 'JSON'), enableTracing: bool, enableAutoMtls: bool,
-    trustDomain: str, trustDomainAliases: list(str), rootNamespace: str, ingressClass: str, ingressService: str,
-    ingressControllerMode: oneOf('UNSPECIFIED', 'DEFAULT', 'STRICT', 'OFF'), defaultConfig: obj, extensionProviders: list(custom(obj, named('the provider name'))),
-    outboundTrafficPolicy: fields({ mode: oneOf('ALLOW_ANY', 'REGISTRY_ONLY') }), defaultProviders: obj, localityLbSetting: obj,
-    enablePrometheusMerge: bool, connectTimeout: str, protocolDetectionTimeout: str, discoverySelectors: list(obj),
-  },
-  true,
-);
+// Checked against the chosen release's MeshConfig once the release is known (meshconfig.ts, called by resolve).
+const meshConfig = obj;
 
 // ---- values: the keys of Istio's Values type that exist in 1.30, typed where the render reads them ----
 
@@ -249,6 +283,19 @@ function minMax(lo: string, hi: string): Check {
   };
 }
 
+// values.global.proxy: the sidecar settings the injection template reads, typed as Istio's values schema types them
+// (a port list is a string: "8080,9090"). Open: each release adds keys.
+const proxyValues = fields(
+  {
+    autoInject: oneOf('enabled', 'disabled'), clusterDomain: str, componentLogLevel: str, enableCoreDump: bool,
+    excludeInboundPorts: str, excludeOutboundPorts: str, excludeIPRanges: str, includeIPRanges: str, includeInboundPorts: str, includeOutboundPorts: str,
+    holdApplicationUntilProxyStarts: bool, image: str, lifecycle: obj, logLevel: oneOf('trace', 'debug', 'info', 'warning', 'error', 'critical', 'off'),
+    outlierLogPath: str, privileged: bool, readinessFailureThreshold: nonNeg, readinessInitialDelaySeconds: nonNeg, readinessPeriodSeconds: nonNeg,
+    resources, startupProbe: fields({ enabled: bool, failureThreshold: nonNeg }, true), statusPort: port, tracer: str, seccompProfile: obj,
+  },
+  true,
+);
+
 export const GLOBAL_KEYS = [
   'arch', 'autoscalingv2API', 'caAddress', 'caName', 'certSigners', 'configCluster', 'configValidation', 'defaultConfigVisibilitySettings',
   'defaultNodeSelector', 'defaultPodDisruptionBudget', 'defaultResources', 'defaultTolerations', 'enableReaderRBAC', 'externalIstiod',
@@ -261,12 +308,12 @@ export const GLOBAL_KEYS = [
 const globalValues = fields(
   {
     ...Object.fromEntries(GLOBAL_KEYS.map((k) => [k, any])),
-    hub: str, tag: sOrN, variant: str, istioNamespace: dnsLabel('namespace name'), configValidation: bool,
+    hub, tag: sOrN, variant: str, istioNamespace: dnsLabel('namespace name'), configValidation: bool,
     defaultTolerations: list(toleration), defaultNodeSelector: strMap, defaultResources: resources,
     imagePullPolicy: oneOf('', 'Always', 'IfNotPresent', 'Never'), imagePullSecrets: list(str), priorityClassName: str,
     logAsJson: bool, logging: fields({ level: str }, true), meshID: str, network: str, pilotCertProvider: str,
     multiCluster: fields({ enabled: bool, clusterName: str, globalDomainSuffix: str, includeEnvoyFilter: bool }, true),
-    defaultPodDisruptionBudget: fields({ enabled: bool }, true), proxy: fields({ image: str, resources, includeIPRanges: str, excludeIPRanges: str, privileged: bool, logLevel: str, componentLogLevel: str, clusterDomain: str }, true),
+    defaultPodDisruptionBudget: fields({ enabled: bool }, true), proxy: proxyValues,
     proxy_init: fields({ image: str, resources }, true), mountMtlsCerts: bool, omitSidecarInjectorConfigMap: bool, operatorManageWebhooks: bool,
     caAddress: str, caName: str, remotePilotAddress: str, externalIstiod: bool, configCluster: bool, networkPolicy: fields({ enabled: bool }, true),
     waypoint: fields({ resources, affinity: obj, nodeSelector: strMap, tolerations: list(toleration), topologySpreadConstraints: list(obj) }, true),
@@ -276,7 +323,7 @@ const globalValues = fields(
 const pilotValues = fields(
   {
     enabled: bool, autoscaleEnabled: bool, autoscaleMin: nonNeg, autoscaleMax: nonNeg, autoscaleBehavior: obj, replicaCount: nonNeg,
-    rollingMaxSurge: ios, rollingMaxUnavailable: ios, hub: str, tag: sOrN, variant: str, image: str, traceSampling: num,
+    rollingMaxSurge: intOrPercent(false), rollingMaxUnavailable: intOrPercent(true), hub, tag: sOrN, variant: str, image: str, traceSampling: percentage,
     resources, tolerations: list(toleration), nodeSelector: labelMap, podAnnotations: strMap, podLabels: labelMap, serviceAnnotations: strMap,
     deploymentLabels: labelMap, deploymentAnnotations: strMap, serviceAccountAnnotations: strMap, env: { t: 'map', of: any },
     envVarFrom: list(obj), initContainers: list(obj), jwksResolverExtraRootCA: str, taint: obj, pdb: obj, cpu: fields({ targetAverageUtilization: int }), memory: fields({ targetAverageUtilization: int }),
@@ -289,11 +336,11 @@ const pilotValues = fields(
 
 // The node agents' values: known keys typed (a wrong type fails here, naming the field, not in the cluster);
 // open like Istio's own values, whose charts gain keys between releases.
-const updateStrategy = fields({ type: oneOf('RollingUpdate', 'OnDelete'), rollingUpdate: fields({ maxUnavailable: ios, maxSurge: ios }) });
+const updateStrategy = fields({ type: oneOf('RollingUpdate', 'OnDelete'), rollingUpdate: fields({ maxUnavailable: intOrPercent(true), maxSurge: intOrPercent(false) }) });
 const resourceQuotas = fields({ enabled: bool, pods: nonNeg });
 const cniValues = fields(
   {
-    hub: str, tag: sOrN, variant: str, image: str, pullPolicy: oneOf('', 'Always', 'IfNotPresent', 'Never'), logging: fields({ level: str }, true),
+    hub, tag: sOrN, variant: str, image: str, pullPolicy: oneOf('', 'Always', 'IfNotPresent', 'Never'), logging: fields({ level: str }, true),
     cniBinDir: str, cniConfDir: str, cniConfFileName: str, cniNetnsDir: str, istioOwnedCNIConfig: bool, istioOwnedCNIConfigFileName: str,
     chained: bool, provider: oneOf('default', 'multus'), excludeNamespaces: list(str), affinity: obj, daemonSetLabels: labelMap,
     podAnnotations: strMap, podLabels: labelMap, seccompProfile: obj, seLinuxOptions: obj, useAppArmorAnnotation: bool, resources,
@@ -303,7 +350,7 @@ const cniValues = fields(
       shareHostNetworkNamespace: bool, enableAmbientDetectionRetry: bool,
     }, true),
     repair: fields({
-      enabled: bool, hub: str, tag: sOrN, labelPods: bool, deletePods: bool, repairPods: bool, initContainerName: str,
+      enabled: bool, hub, tag: sOrN, labelPods: bool, deletePods: bool, repairPods: bool, initContainerName: str,
       brokenPodLabelKey: str, brokenPodLabelValue: str,
     }, true),
   },
@@ -311,7 +358,7 @@ const cniValues = fields(
 );
 const ztunnelValues = fields(
   {
-    hub: str, tag: sOrN, variant: str, image: str, imagePullPolicy: oneOf('', 'Always', 'IfNotPresent', 'Never'), resourceName: dnsLabel('ztunnel name'),
+    hub, tag: sOrN, variant: str, image: str, imagePullPolicy: oneOf('', 'Always', 'IfNotPresent', 'Never'), resourceName: dnsLabel('ztunnel name'),
     caAddress: str, xdsAddress: str, network: str, multiCluster: fields({ clusterName: str }, true), logLevel: str, logAsJson: bool,
     labels: labelMap, annotations: strMap, podAnnotations: strMap, podLabels: labelMap, nodeSelector: labelMap, tolerations: list(toleration),
     resources, resourceQuotas, peerCaCrl: fields({ enabled: bool }, true), volumes: list(obj), volumeMounts: list(obj), env: { t: 'map', of: any },
@@ -319,6 +366,16 @@ const ztunnelValues = fields(
   },
   true,
 );
+
+/**
+ * values.gateways: one entry per gateway (istio-ingressgateway, istio-egressgateway, custom names), beside two
+ * settings shared by every gateway and the injection templates, which are not gateways.
+ */
+const GATEWAYS_SHARED: Record<string, S> = { securityContext: obj, seccompProfile: obj };
+const gatewaysValues: S = custom({ t: 'object' }, (v, p, o) => {
+  if (!isMap(v)) return;
+  for (const [k, x] of Object.entries(v)) check(GATEWAYS_SHARED[k] ?? gatewayValues, x, `${p}.${k.includes('.') ? `"${k}"` : k}`, o);
+});
 
 export const VALUES_KEYS = [
   'pdb', 'base', 'cni', 'compatibilityVersion', 'defaultRevision', 'experimental', 'gatewayClasses', 'gateways', 'global', 'istiodRemote',
@@ -328,7 +385,7 @@ const valuesSchema = fields({
   ...Object.fromEntries(VALUES_KEYS.map((k) => [k, any])),
   global: globalValues,
   pilot: pilotValues,
-  gateways: { t: 'map', of: gatewayValues },
+  gateways: gatewaysValues,
   cni: cniValues,
   ztunnel: ztunnelValues,
   sidecarInjectorWebhook: fields({
@@ -351,7 +408,7 @@ const valuesSchema = fields({
 const specSchema = fields({
   profile: str,
   installPackagePath: str,
-  hub: str,
+  hub,
   tag: sOrN,
   namespace: dnsLabel('namespace name'),
   revision,
@@ -387,35 +444,6 @@ function crossGatewayNames(spec: unknown, root: string, out: FieldIssue[]): void
   }
 }
 
-// MeshConfig (istio.mesh.v1alpha1) top-level fields. An unknown one is only a warning: MeshConfig grows
-// every release and rejecting a new field would be worse than letting istiod judge it.
-export const MESH_CONFIG_FIELDS = [
-  'proxyListenPort', 'proxyInboundListenPort', 'proxyHttpPort', 'connectTimeout', 'protocolDetectionTimeout', 'tcpKeepalive',
-  'ingressClass', 'ingressService', 'ingressControllerMode', 'ingressSelector', 'enableTracing', 'accessLogFile', 'accessLogFormat',
-  'accessLogEncoding', 'enableEnvoyAccessLogService', 'disableEnvoyListenerLog', 'defaultConfig', 'outboundTrafficPolicy',
-  'inboundTrafficPolicy', 'configSources', 'enableAutoMtls', 'trustDomain', 'trustDomainAliases', 'caCertificates',
-  'defaultServiceExportTo', 'defaultVirtualServiceExportTo', 'defaultDestinationRuleExportTo', 'rootNamespace', 'localityLbSetting',
-  'dnsRefreshRate', 'h2UpgradePolicy', 'inboundClusterStatName', 'outboundClusterStatName', 'certificates', 'thriftConfig',
-  'serviceSettings', 'enablePrometheusMerge', 'verifyCertificateAtClient', 'ca', 'extensionProviders', 'defaultProviders',
-  'discoverySelectors', 'pathNormalization', 'defaultHttpRetryPolicy', 'meshMTLS', 'tlsDefaults', 'serviceScopeConfigs',
-];
-
-function meshConfigWarnings(spec: unknown, root: string): Warning[] {
-  const out: Warning[] = [];
-  if (!isMap(spec)) return out;
-  const check = (m: unknown, p: string) => {
-    if (!isMap(m)) return;
-    for (const k of Object.keys(m)) {
-      if (MESH_CONFIG_FIELDS.includes(k)) continue;
-      const near = didYouMean(k, MESH_CONFIG_FIELDS);
-      out.push({ path: `${p}.${k}`, message: `is not a MeshConfig field this installer knows; passed to istiod as written${near ? ` (did you mean "${near}"?)` : ''}` });
-    }
-  };
-  check(spec.meshConfig, `${root}.meshConfig`);
-  if (isMap(spec.values)) check(spec.values.meshConfig, `${root}.values.meshConfig`);
-  return out;
-}
-
 /** metadata.name and namespace end up in the ownership label values, so they must be valid label values too. */
 export function validateMetadata(meta: unknown): FieldIssue[] {
   const out: FieldIssue[] = [];
@@ -447,7 +475,7 @@ export function validateSpec(spec: unknown, root = 'spec'): Validation {
   crossGatewayNames(spec, root, issues);
   crossRevisionTags(spec, root, issues);
   if (isMap(spec) && spec.values !== undefined && spec.values !== null) check(valuesSchema, spec.values, `${root}.values`, valueIssues);
-  return { issues, valueIssues, warnings: meshConfigWarnings(spec, root) };
+  return { issues, valueIssues, warnings: [] };
 }
 
 function typeName(v: unknown): string {
@@ -478,8 +506,9 @@ function check(s: S, v: unknown, path: string, out: FieldIssue[]): void {
       if (typeof v !== 'number') bad('a number');
       return;
     case 'int':
-      if (typeof v !== 'number' || !Number.isInteger(v)) bad('an integer');
-      else if (s.min !== undefined && v < s.min) out.push({ path, message: `${v} is below the minimum`, hint: `must be >= ${s.min}` });
+      if (typeof v !== 'number' || !Number.isInteger(v)) bad('an integer', s.hint);
+      else if (s.min !== undefined && v < s.min) out.push({ path, message: `${v} is below the minimum`, hint: s.hint ?? `must be >= ${s.min}` });
+      else if (s.max !== undefined && v > s.max) out.push({ path, message: `${v} is above the maximum`, hint: s.hint ?? `must be <= ${s.max}` });
       return;
     case 'intOrString':
       if (typeof v !== 'string' && !(typeof v === 'number' && Number.isFinite(v))) bad('an integer or a string (quantity)');

@@ -1,8 +1,10 @@
 import fs from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
+import type { OutgoingHttpHeaders } from 'node:http';
 import type { KubeConfig } from '@kubernetes/client-node';
-import { loadConnection, type Connection } from './kubeconfig.js';
+import { clientNodeConfig, loadConnection, type Connection } from './kubeconfig.js';
+import { proxyAgent } from './proxy.js';
 
 // The only door to the cluster, for the CLI and the controller alike. Every request goes through `request()`
 // (or `watch()`), which counts it by kind of verb so tests and benchmarks can assert "a no-op install writes
@@ -42,6 +44,18 @@ export function readsOf(c: RequestCounts): number {
 }
 
 /** A non-2xx answer from the apiserver, with its Status fields kept. */
+const MAX_RETRY_AFTER_ATTEMPTS = 5;
+
+/** How long the apiserver asked us to wait before retrying this request, or undefined when it is not to be retried. */
+function retryAfterMs(e: unknown, method: string): number | undefined {
+  if (!(e instanceof ApiError)) return undefined;
+  const after = Number(e.status?.details?.retryAfterSeconds);
+  if (!(after > 0)) return undefined;
+  // 429 means the request was not processed; a 5xx only proves that for a read.
+  if (e.code !== 429 && !(e.code >= 500 && method === 'GET')) return undefined;
+  return Math.min(after, 5) * 1000;
+}
+
 export class ApiError extends Error {
   constructor(
     message: string,
@@ -56,9 +70,26 @@ export class ApiError extends Error {
   }
 }
 
+/**
+ * A watch that carried no event and no bookmark for this long is presumed stuck and reopened. The apiserver sends a
+ * bookmark to every watch that allows them about once a minute (the watch cache's bookmark frequency) and before
+ * the watch's own timeout, so a healthy watch is never idle for 90 s.
+ */
+export const WATCH_IDLE_TIMEOUT_MS = 90_000;
+/** TCP keepalive on watch sockets: the kernel probes an idle connection after this long and drops a dead peer. */
+export const WATCH_KEEPALIVE_MS = 15_000;
+
+/** A watch went silent for longer than its idle timeout and was closed (see KubeClient.watch). */
+export class WatchIdleError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'WatchIdleError';
+  }
+}
+
 /** The apiserver could not be reached at all (refused, DNS, TLS, timeout). */
 export class UnreachableError extends Error {
-  constructor(message: string) {
+  constructor(message: string, readonly code?: string) {
     super(message);
     this.name = 'UnreachableError';
   }
@@ -99,13 +130,12 @@ export class KubeClient {
   private agent: http.Agent | undefined;
   /** Watches get their own sockets so that long-lived streams never starve short requests. */
   private watchAgent: http.Agent | undefined;
-  private tls: TlsMaterial = {};
-  private proxied = false;
-  private headers: Record<string, string> = {};
-  private headersAt = 0;
+  /** Identifies the client certificate the agents were built with: a renewed one (exec) needs new agents. */
+  private agentCert = '';
+  private headers: OutgoingHttpHeaders = {};
   private readonly timeoutMs: number;
 
-  /** From our own kubeconfig reader (`conn`), or a client-node KubeConfig for auth only it implements. */
+  /** From our own kubeconfig reader (`conn`), or a client-node KubeConfig given by the caller. */
   constructor(private readonly conn: Connection | undefined, private kc: KubeConfig | undefined, opts: { requestTimeoutMs?: number } = {}) {
     const server = conn?.server ?? kc?.getCurrentCluster()?.server;
     if (!server) throw new Error('no Kubernetes cluster configured: pass --kubeconfig/--context, set KUBECONFIG, or run in a pod with a service account');
@@ -123,6 +153,16 @@ export class KubeClient {
     return this.conn?.userName ?? this.kc?.getCurrentUser()?.name ?? 'unknown';
   }
 
+  /** The namespace of the kubeconfig's context (or the pod's), for commands that default to it. */
+  get namespace(): string {
+    return this.conn?.namespace ?? this.kc?.getContextObject(this.kc.getCurrentContext())?.namespace ?? 'default';
+  }
+
+  /** The connection this client was made from (tests: exec runs, proxy). */
+  get connection(): Connection | undefined {
+    return this.conn;
+  }
+
   resetCounts(): void {
     Object.assign(this.counts, emptyCounts());
   }
@@ -133,66 +173,99 @@ export class KubeClient {
     this.agent = this.watchAgent = undefined;
   }
 
-  // One keep-alive agent: dozens of small requests cost one TLS handshake (client-node builds a fresh
-  // agent per call). Auth headers are refreshed periodically, for token files and expiring tokens.
+  // One keep-alive agent: dozens of small requests cost one TLS handshake (client-node builds a fresh agent per
+  // call). Credentials are asked for before every request: cached by the connection while valid, so this is cheap,
+  // and an exec plugin's expired token or certificate is renewed before it is sent.
   private async prepare(): Promise<void> {
-    const now = Date.now();
-    if (this.agent && now - this.headersAt < 60_000) return;
-    if (this.conn && !this.conn.needsClientNode) {
-      this.headers = this.conn.headers();
-      this.headersAt = now;
-      if (!this.agent) {
-        const c = this.conn;
-        this.tls = { ...(c.ca ? { ca: c.ca } : {}), ...(c.cert ? { cert: c.cert } : {}), ...(c.key ? { key: c.key } : {}), ...(c.insecure ? { insecure: true } : {}), ...(c.servername ? { servername: c.servername } : {}) };
-        this.agent = this.makeAgent(this.tls);
-      }
+    if (!this.conn) return this.prepareClientNode();
+    const cr = await this.conn.credentials();
+    this.headers = cr.headers;
+    const id = cr.cert ? `${cr.cert.length}:${cr.cert.subarray(-64).toString('base64')}` : '';
+    if (this.agent && id === this.agentCert) return;
+    // A renewed client certificate: new connections use it; requests and watches in flight finish on the old ones.
+    const old = [this.agent, this.watchAgent];
+    setTimeout(() => old.forEach((a) => a?.destroy()), 120_000).unref();
+    this.agentCert = id;
+    const c = this.conn;
+    const tls: TlsMaterial = { ...(c.ca ? { ca: c.ca } : {}), ...(cr.cert ? { cert: cr.cert } : {}), ...(cr.key ? { key: cr.key } : {}), ...(c.insecure ? { insecure: true } : {}), ...(c.servername ? { servername: c.servername } : {}) };
+    if (c.proxy?.protocol.startsWith('socks')) {
+      // SOCKS: client-node's agent (socks-proxy-agent) carries the TLS options itself.
+      const kc = await clientNodeConfig(c.merged!, c.contextName);
+      const o: https.RequestOptions = {};
+      await kc.applyToHTTPSOptions(o);
+      this.agent = this.watchAgent = o.agent as http.Agent;
       return;
     }
-    if (!this.kc) this.kc = await clientNodeConfig(this.conn!);
+    this.agent = this.makeAgent(tls);
+    this.watchAgent = this.makeAgent(tls, false);
+  }
+
+  /** A KubeConfig handed in by the caller (KubeClient.fromOptions({ kubeConfig })). */
+  private async prepareClientNode(): Promise<void> {
+    if (this.agent) return;
     const o: https.RequestOptions = {};
-    await this.kc.applyToHTTPSOptions(o);
-    const h: Record<string, string> = {};
-    for (const [k, v] of Object.entries(o.headers ?? {})) if (v !== undefined) h[k] = Array.isArray(v) ? v.join(', ') : String(v);
+    await this.kc!.applyToHTTPSOptions(o);
+    const h: OutgoingHttpHeaders = {};
+    for (const [k, v] of Object.entries(o.headers ?? {})) if (v !== undefined) h[k] = v;
     if (o.auth) h['Authorization'] = 'Basic ' + Buffer.from(o.auth).toString('base64');
     this.headers = h;
-    this.headersAt = now;
-    if (!this.agent) {
-      if (this.kc.getCurrentCluster()?.proxyUrl) {
-        this.agent = o.agent as http.Agent;
-        this.proxied = true;
-      } else {
-        this.tls = {
-          ...(o.ca ? { ca: o.ca as Buffer } : {}),
-          ...(o.cert ? { cert: o.cert as Buffer } : {}),
-          ...(o.key ? { key: o.key as Buffer } : {}),
-          ...(o.rejectUnauthorized === false ? { insecure: true } : {}),
-          ...(o.servername ? { servername: o.servername } : {}),
-        };
-        this.agent = this.makeAgent(this.tls);
-      }
+    if (this.kc!.getCurrentCluster()?.proxyUrl) {
+      this.agent = this.watchAgent = o.agent as http.Agent;
+      return;
     }
+    const tls: TlsMaterial = {
+      ...(o.ca ? { ca: o.ca as Buffer } : {}),
+      ...(o.cert ? { cert: o.cert as Buffer } : {}),
+      ...(o.key ? { key: o.key as Buffer } : {}),
+      ...(o.rejectUnauthorized === false ? { insecure: true } : {}),
+      ...(o.servername ? { servername: o.servername } : {}),
+    };
+    this.agent = this.makeAgent(tls);
+    this.watchAgent = this.makeAgent(tls, false);
   }
 
   private makeAgent(t: TlsMaterial, keepAlive = true): http.Agent {
     const sockets = keepAlive ? { keepAlive: true, maxSockets: 32 } : { keepAlive: false };
-    if (this.server.startsWith('http:')) return new http.Agent(sockets);
-    return new https.Agent({
+    const secure = !this.server.startsWith('http:');
+    const opts: https.AgentOptions = {
       ...sockets,
       ...(t.ca ? { ca: t.ca } : {}),
       ...(t.cert ? { cert: t.cert } : {}),
       ...(t.key ? { key: t.key } : {}),
       ...(t.insecure ? { rejectUnauthorized: false } : {}),
       ...(t.servername ? { servername: t.servername } : {}),
-    });
+    };
+    if (this.conn?.proxy) return proxyAgent(this.conn.proxy, secure, opts);
+    if (!secure) return new http.Agent(sockets);
+    return new https.Agent(opts);
   }
 
   async request<T = any>(method: string, path: string, opts: RequestOptions = {}): Promise<T | undefined> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.requestOnce<T>(method, path, opts);
+      } catch (e) {
+        // Refused credentials from a plugin or a rotating token file: fetch fresh ones and try once more, as client-go does.
+        if (e instanceof ApiError && e.code === 401 && attempt === 1 && this.conn?.invalidate()) continue;
+        // The apiserver asks to come back later (429 "storage is (re)initializing" right after a CRD is created, or
+        // a 5xx with retryAfterSeconds on a read): wait as asked and retry, as client-go does, a few times.
+        const wait = retryAfterMs(e, method);
+        if (wait !== undefined && attempt < MAX_RETRY_AFTER_ATTEMPTS) {
+          await new Promise((r) => setTimeout(r, wait));
+          continue;
+        }
+        throw e;
+      }
+    }
+  }
+
+  private async requestOnce<T>(method: string, path: string, opts: RequestOptions): Promise<T | undefined> {
     await this.prepare();
     const url = this.url(path, opts.query);
     const dryRun = opts.query?.dryRun !== undefined;
     this.count(method, path, dryRun, opts);
     const body = opts.body === undefined ? undefined : typeof opts.body === 'string' ? opts.body : JSON.stringify(opts.body);
-    const headers: Record<string, string> = { ...this.headers, Accept: opts.accept ?? (opts.raw ? '*/*' : 'application/json') };
+    const headers: OutgoingHttpHeaders = { ...this.headers, Accept: opts.accept ?? (opts.raw ? '*/*' : 'application/json') };
     if (body !== undefined) {
       headers['Content-Type'] = opts.contentType ?? 'application/json';
       headers['Content-Length'] = String(Buffer.byteLength(body));
@@ -224,9 +297,14 @@ export class KubeClient {
   }
 
   /**
-   * Open a watch stream (no timeout: the apiserver ends it after `timeoutSeconds`). Calls onEvent per JSON line
-   * and onDone exactly once (an error, or null on a clean close). Returns a function that aborts the stream
-   * (onDone is then called with null). Counted by `onRequest` only: RequestCounts are the finite requests.
+   * Open a watch stream (the apiserver ends it after `timeoutSeconds`). Calls onEvent per JSON line and onDone
+   * exactly once (an error, or null on a clean close). Returns a function that aborts the stream (onDone is then
+   * called with null). Counted by `onRequest` only: RequestCounts are the finite requests.
+   *
+   * A watch never hangs: its socket has TCP keepalive (a dead peer is noticed by the kernel), and a stream that
+   * carries nothing for `idleTimeoutMs` (default WATCH_IDLE_TIMEOUT_MS) ends with a WatchIdleError, so the caller
+   * opens a new one. That covers what keepalive cannot: a path that still answers TCP but forwards nothing (a
+   * stuck proxy or load balancer). Healthy idle watches carry bookmarks, which reset the timer.
    */
   async watch(
     path: string,
@@ -234,20 +312,33 @@ export class KubeClient {
     onEvent: (ev: { type: string; object: any }) => void,
     onDone: (err: unknown) => void,
     accept = 'application/json',
+    opts: { idleTimeoutMs?: number } = {},
   ): Promise<() => void> {
     await this.prepare();
-    this.watchAgent ??= this.proxied ? this.agent : this.makeAgent(this.tls, false);
     const url = this.url(path, { ...query, watch: 'true' });
     const mod = url.protocol === 'http:' ? http : https;
+    const idleMs = opts.idleTimeoutMs ?? WATCH_IDLE_TIMEOUT_MS;
     let done = false;
     let aborted = false;
+    let idle: NodeJS.Timeout | undefined;
     const finish = (err: unknown) => {
       if (done) return;
       done = true;
+      if (idle) clearTimeout(idle);
       onDone(err);
     };
+    const alive = () => {
+      if (idle) clearTimeout(idle);
+      if (done) return;
+      idle = setTimeout(() => {
+        finish(new WatchIdleError(`watch ${describePath(path)} carried nothing for ${idleMs / 1000}s (not even a bookmark); reconnecting`));
+        req.destroy();
+      }, idleMs);
+    };
     const req = mod.request(url, { method: 'GET', headers: { ...this.headers, Accept: accept }, agent: this.watchAgent }, (res) => {
+      alive();
       const status = res.statusCode ?? 0;
+      if (status === 401) this.conn?.invalidate();
       this.onRequest?.('watch', path, status);
       if (status >= 400) {
         const chunks: Buffer[] = [];
@@ -258,6 +349,7 @@ export class KubeClient {
       let buf = '';
       res.setEncoding('utf8');
       res.on('data', (chunk: string) => {
+        alive();
         buf += chunk;
         let i: number;
         while ((i = buf.indexOf('\n')) >= 0) {
@@ -277,8 +369,10 @@ export class KubeClient {
       res.on('error', (e) => finish(e));
       res.on('aborted', () => finish(null));
     });
+    req.on('socket', (sock) => sock.setKeepAlive(true, WATCH_KEEPALIVE_MS));
     req.on('error', (e) => finish(aborted ? null : this.unreachable(e as NodeJS.ErrnoException)));
     req.end();
+    alive();
     return () => {
       aborted = true;
       req.destroy();
@@ -305,9 +399,11 @@ export class KubeClient {
       : e.code === 'ENOTFOUND' || e.code === 'EAI_AGAIN' ? 'host not found'
       : e.code === 'ETIMEDOUT' ? 'timed out'
       : e.code === 'ECONNRESET' ? 'connection reset'
+      : e.code === 'EPROXY' ? e.message
       : /certificate|self.signed|SSL|TLS/i.test(e.message) ? `TLS error (${e.message})`
       : e.message;
-    return new UnreachableError(`cannot reach the Kubernetes API at ${this.server}: ${why}; check --kubeconfig/--context (or KUBECONFIG) and that the cluster is running`);
+    const via = this.conn?.proxy ? ` through proxy ${this.conn.proxy.host}` : '';
+    return new UnreachableError(`cannot reach the Kubernetes API at ${this.server}${via}: ${why}; check --kubeconfig/--context (or KUBECONFIG) and that the cluster is running`, e.code);
   }
 
   private apiError(method: string, path: string, code: number, text: string, dryRun: boolean, verbName?: string): ApiError {
@@ -372,16 +468,4 @@ export function describePath(path: string): string {
   const name = rest[1];
   const r = group ? `${resource}.${group}` : resource;
   return `${r}${name ? ` "${name}"` : ''}${ns ? ` in namespace "${ns}"` : ''}`;
-}
-
-/** client-node's KubeConfig for the same source, loaded only for exec plugins, auth providers and proxies. */
-async function clientNodeConfig(conn: Connection): Promise<KubeConfig> {
-  const { KubeConfig } = await import('@kubernetes/client-node');
-  const kc = new KubeConfig();
-  if ('inCluster' in conn.source) kc.loadFromCluster();
-  else {
-    kc.loadFromFile(conn.source.files[0]!);
-    kc.setCurrentContext(conn.contextName);
-  }
-  return kc;
 }

@@ -3,16 +3,16 @@ import type { K8sObject } from '../api/types.js';
 import { type KubeClient, type RequestCounts, writesOf } from './client.js';
 import { DEFAULT_ISTIO_NAMESPACE, DEFAULT_REVISION, DEFAULT_TAG, injectorWebhookName, tagWebhookName } from '../api/names.js';
 import { renderRevisionTag } from '../render/revisiontag.js';
-import { minusRefs, readInventory, unionRefs, writeInventory, type Inventory } from './inventory.js';
-import { byStage } from './owner.js';
+import { listInventories, minusRefs, readInventory, unionRefs, writeInventory, type Inventory } from './inventory.js';
+import { byStage, sharedBody } from './owner.js';
 import { STAGES } from '../api/kinds.js';
 import { prune, type PruneResult } from './prune.js';
 import { crdReady, silentProgress, waitForCRDs, waitForWorkloads, type Progress } from './readiness.js';
 import { refKey, refOf, refString, Resources, type ObjectRef } from './resources.js';
-import { applyObject, type ObjectResult } from './ssa.js';
-import { forwardOnlyShared } from './shared.js';
+import { planObject, writeObject, type ObjectPlan, type ObjectResult } from './ssa.js';
+import { forwardOnlyShared, isShared } from './shared.js';
 import { LABEL_COMPONENT, LABEL_TAG } from '../api/labels.js';
-import { ownedBy, ownerLabels, type Owner } from '../api/owner.js';
+import { OWNER_UNKNOWN, ownedBy, ownerFromLabels, ownerKey, ownerLabels, type Owner } from '../api/owner.js';
 
 // install = stages of server-side applies (only what differs) → inventory → prune → readiness.
 // Nothing here renders or parses input: it takes objects and an owner, so the controller can reuse it.
@@ -43,6 +43,13 @@ export interface InstallOptions {
   onApplied?: (o: K8sObject, r: ObjectResult) => void;
   /** The caller knows the namespace exists (the controller's cache holds objects in it): no request for it. */
   namespaceExists?: boolean;
+  /**
+   * The owners with an install in the cluster (their inventories), for telling a conflict (an object a live
+   * install owns) from an orphan (its owner is gone: adopted). Default: listed when a conflict is possible.
+   */
+  liveOwners?: () => Owner[];
+  /** The user's IstioOperator spec, recorded in the inventory (ResolvedInstall.userSpec). */
+  spec?: Record<string, unknown>;
 }
 
 export interface InstallResult {
@@ -58,7 +65,7 @@ export interface InstallResult {
   writes: number;
 }
 
-/** A stage failed: nothing of later stages was applied. */
+/** A stage failed while writing: nothing of later stages was applied. */
 export class StageError extends Error {
   constructor(readonly stage: string, readonly failures: Array<{ ref: ObjectRef; error: Error }>, readonly skippedStages: string[]) {
     super(
@@ -67,6 +74,29 @@ export class StageError extends Error {
         (skippedStages.length ? `\nnot applied (later stages): ${skippedStages.join(', ')}` : ''),
     );
     this.name = 'StageError';
+  }
+}
+
+/**
+ * Planning found objects the apiserver refuses (validation, admission, immutable fields) or that another install
+ * owns: nothing was written, not even the namespace, the CA or the inventory.
+ */
+export class PlanError extends Error {
+  constructor(readonly failures: Array<{ ref: ObjectRef; error: Error }>) {
+    super(`nothing was written; ${failures.length} object(s) cannot be applied:\n` + failures.map((f) => `  ${refString(f.ref)}: ${f.error.message}`).join('\n'));
+    this.name = 'PlanError';
+  }
+}
+
+/** A live object another install owns: applying ours would take it from them. */
+export class OwnedElsewhereError extends Error {
+  constructor(readonly ref: ObjectRef, readonly theirs: Owner) {
+    super(
+      `belongs to IstioOperator ${ownerKey(theirs) || OWNER_UNKNOWN} (revision ${theirs.rev}), which is still installed; ` +
+        `give this install its own names (a revision, a namespace, another gateway name; a canary leaves gateways to the revision they run on: components.ingressGateways: [])` +
+        `, or remove that install first`,
+    );
+    this.name = 'OwnedElsewhereError';
   }
 }
 
@@ -88,11 +118,7 @@ export async function install(client: KubeClient, rendered: K8sObject[], opts: I
     objects[objects.indexOf(o)] = { ...o, metadata } as K8sObject;
   }
 
-  const namespaceCreated = opts.namespaceExists ? false : await ensureNamespace(client, opts.namespace, !!opts.dryRun);
-  // Runs once the namespace exists and before any rendered object: the CA writes `cacerts` here so that
-  // istiod starts with it instead of on a self-signed root.
-  if (opts.beforeApply) await opts.beforeApply();
-
+  const namespaceMissing = !opts.namespaceExists && !(await client.request('GET', `/api/v1/namespaces/${encodeURIComponent(opts.namespace)}`, { allow404: true }));
   const known = new Set(opts.skip ? objects.filter(opts.skip) : []);
   const given = new Map(objects.map((o) => [refKey(refOf(o)), o]));
   // Shared objects (CRDs, Base) only move forward: an older revision's render never downgrades them (revision/shared.ts).
@@ -105,37 +131,89 @@ export async function install(client: KubeClient, rendered: K8sObject[], opts: I
 
   const refs = objects.map(refOf);
   const previous = await readInventory(client, opts.namespace, owner);
-  // Record intent before writing anything, so a crash mid-install leaves nothing untracked.
-  if (!opts.dryRun) await writeInventory(client, { owner, namespace: opts.namespace, objects: unionRefs(previous?.objects ?? [], refs) }, previous);
+
+  // 1. Plan every object before writing anything: the apiserver's dry-run validates each one (a bad quantity, an
+  // env var name, an admission policy) and says what would change; an object another live install owns is a
+  // conflict. Any failure ends the install here, with the cluster exactly as it was.
+  const q = new PQueue({ concurrency: opts.concurrency ?? 8 });
+  const toApply = objects.filter((o) => !known.has(o));
+  const dryRunNamespace = namespaceMissing ? DRY_RUN_NAMESPACE : undefined;
+  const plans = new Map<string, ObjectPlan>();
+  const failures: Array<{ ref: ObjectRef; error: Error }> = [];
+  // CRDs go first even in planning: an object of a kind this install creates cannot be checked before its CRD exists.
+  await q.addAll(
+    toApply.map((o) => async () => {
+      try {
+        const p = await planObject(client, res, o, { force: !!opts.force, ...(dryRunNamespace && o.metadata.namespace === opts.namespace ? { dryRunNamespace } : {}) });
+        plans.set(refKey(p.ref), p);
+      } catch (e) {
+        failures.push({ ref: refOf(o), error: e as Error });
+      }
+    }),
+  );
+  const foreign = [...plans.values()].filter((p) => p.live && !isShared(p.live as K8sObject) && foreignOwner(p.live, owner));
+  if (foreign.length) {
+    const alive = opts.liveOwners ? opts.liveOwners() : (await listInventories(client)).map((i) => i.owner);
+    for (const p of foreign) {
+      const theirs = foreignOwner(p.live!, owner)!;
+      // An owner with no inventory left (a deleted IstioOperator, an install removed by hand) is gone: adopt.
+      if (alive.some((o) => o.name === theirs.name && o.namespace === theirs.namespace && o.rev === theirs.rev)) failures.push({ ref: p.ref, error: new OwnedElsewhereError(p.ref, theirs) });
+    }
+  }
+  if (failures.length) throw new PlanError(failures.sort((x, y) => refKey(x.ref).localeCompare(refKey(y.ref))));
 
   const results: ObjectResult[] = [...known].map((o) => ({ ref: refOf(o), outcome: 'unchanged' as const }));
-  const q = new PQueue({ concurrency: opts.concurrency ?? 8 });
-  const stages = byStage(objects.filter((o) => !known.has(o)));
-  for (let s = 0; s < stages.length; s++) {
-    const stage = stages[s]!;
-    if (!stage.length) continue;
-    const failures: Array<{ ref: ObjectRef; error: Error }> = [];
-    await Promise.all(
-      stage.map((o) =>
-        q.add(async () => {
-          try {
-            const r = await applyObject(client, res, o, { dryRun: !!opts.dryRun, force: !!opts.force });
-            results.push(r);
-            opts.onApplied?.(given.get(refKey(refOf(o))) ?? o, r);
-          } catch (e) {
-            failures.push({ ref: refOf(o), error: e as Error });
-          }
-        }),
-      ),
-    );
-    if (failures.length) {
-      const later = STAGES.slice(s + 1).filter((_, i) => stages[s + 1 + i]!.length);
-      throw new StageError(STAGES[s]!, failures, [...later]);
+  const stages = byStage(toApply);
+  const planOf = (o: K8sObject) => plans.get(refKey(refOf(sharedBody(o))))!;
+  if (opts.dryRun) {
+    for (const o of toApply) {
+      const p = planOf(o);
+      results.push({ ref: p.ref, outcome: p.outcome, ...(p.live ? { live: p.live } : {}), ...(p.after ? { after: p.after } : {}) });
     }
-    if (STAGES[s] === 'crds' && !opts.dryRun) {
-      // The apply's answer already says which CRDs are Established; only the others need polling.
-      const established = new Set(results.filter((r) => r.ref.kind === 'CustomResourceDefinition' && crdReady(r.after)).map((r) => r.ref.name));
-      await waitForCRDs(client, res, stage.map((o) => o.metadata.name).filter((n) => !established.has(n)), timeoutMs);
+  }
+
+  let namespaceCreated = namespaceMissing;
+  // What the inventory holds: the previous one, until the intent write below replaces it.
+  let stored: Inventory | undefined = previous;
+  if (!opts.dryRun) {
+    // 2. The namespace, then what the caller writes first (the CA's secrets: istiod must start with them), then the
+    // inventory's intent, so a crash mid-install leaves nothing untracked.
+    namespaceCreated = namespaceMissing && (await ensureNamespace(client, opts.namespace));
+    if (opts.beforeApply) await opts.beforeApply();
+    // Only when the object set grows: a changed spec alone is recorded with the final inventory (one write).
+    const union = unionRefs(previous?.objects ?? [], refs);
+    if (!previous || minusRefs(union, previous.objects).length) {
+      await writeInventory(client, { owner, namespace: opts.namespace, objects: union, ...(opts.spec ? { spec: opts.spec } : {}) }, previous);
+      stored = { owner, namespace: opts.namespace, objects: union, ...((opts.spec ?? previous?.spec) ? { spec: opts.spec ?? previous?.spec } : {}) };
+    }
+
+    // 3. Write what differs, stage by stage; CRDs must be Established before the stages that may use them.
+    for (let s = 0; s < stages.length; s++) {
+      const stage = stages[s]!;
+      if (!stage.length) continue;
+      const stageFailures: Array<{ ref: ObjectRef; error: Error }> = [];
+      await Promise.all(
+        stage.map((o) =>
+          q.add(async () => {
+            try {
+              const r = await writeObject(client, res, planOf(o));
+              results.push(r);
+              opts.onApplied?.(given.get(refKey(refOf(o))) ?? o, r);
+            } catch (e) {
+              stageFailures.push({ ref: refOf(o), error: e as Error });
+            }
+          }),
+        ),
+      );
+      if (stageFailures.length) {
+        const later = STAGES.slice(s + 1).filter((_, i) => stages[s + 1 + i]!.length);
+        throw new StageError(STAGES[s]!, stageFailures, [...later]);
+      }
+      if (STAGES[s] === 'crds') {
+        // The apply's answer already says which CRDs are Established; only the others need polling.
+        const established = new Set(results.filter((r) => r.ref.kind === 'CustomResourceDefinition' && crdReady(r.after)).map((r) => r.ref.name));
+        await waitForCRDs(client, res, stage.map((o) => o.metadata.name).filter((n) => !established.has(n)), timeoutMs);
+      }
     }
   }
 
@@ -144,8 +222,8 @@ export async function install(client: KubeClient, rendered: K8sObject[], opts: I
     pruneResult = await prune(client, res, minusRefs(previous.objects, refs), owner, { dryRun: !!opts.dryRun });
   }
   if (!opts.dryRun) {
-    const afterUnion: Inventory = { owner, namespace: opts.namespace, objects: unionRefs(previous?.objects ?? [], refs) };
-    await writeInventory(client, { owner, namespace: opts.namespace, objects: refs }, afterUnion);
+    const spec = opts.spec ?? previous?.spec;
+    await writeInventory(client, { owner, namespace: opts.namespace, objects: refs, ...(spec ? { spec } : {}) }, stored);
   }
 
   if (opts.wait && !opts.dryRun) await waitInstalled(client, objects, timeoutMs, progress);
@@ -165,6 +243,22 @@ export async function install(client: KubeClient, rendered: K8sObject[], opts: I
   };
 }
 
+/** Where creations into a namespace that does not exist yet are dry-run: one that always exists. */
+const DRY_RUN_NAMESPACE = 'default';
+
+/**
+ * The owner a live object's labels name, when it is another install: another IstioOperator, or another revision of
+ * an unnamed one (two `install --set revision=...` from the command line are two installs). One IstioOperator moving
+ * to a new revision takes its own objects (gateways) along: that is not a conflict.
+ */
+function foreignOwner(live: Record<string, any>, owner: Owner): Owner | undefined {
+  const theirs = ownerFromLabels(live.metadata?.labels);
+  if (!theirs) return undefined;
+  const sameIop = theirs.name === owner.name && theirs.namespace === owner.namespace;
+  if (sameIop && (theirs.rev === owner.rev || owner.name !== OWNER_UNKNOWN)) return undefined;
+  return theirs;
+}
+
 /**
  * Waits for every rendered Deployment to be Available and DaemonSet rolled out, reporting per component (Base has
  * no workload: ready at once).
@@ -179,14 +273,13 @@ export async function waitInstalled(client: KubeClient, objects: K8sObject[], ti
 }
 
 /** The Istio namespace, created like istioctl does (plain, unlabelled: we never delete a namespace). */
-async function ensureNamespace(client: KubeClient, ns: string, dryRun: boolean): Promise<boolean> {
-  const live = await client.request('GET', `/api/v1/namespaces/${encodeURIComponent(ns)}`, { allow404: true });
-  if (live) return false;
-  if (dryRun) return true;
+async function ensureNamespace(client: KubeClient, ns: string): Promise<boolean> {
+  let created = true;
   await client.request('POST', '/api/v1/namespaces', { body: { apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } } }).catch((e) => {
     if ((e as { code?: number }).code !== 409) throw e;
+    created = false;
   });
-  return true;
+  return created;
 }
 
 /**
@@ -217,9 +310,20 @@ async function defaultTagIfNeeded(client: KubeClient, objects: K8sObject[], owne
     ...(istiod ? { serviceSelector: (istiod as any).spec?.selector } : {}),
     ...(validator ? { validationFailurePolicy: (validator as any).webhooks?.[0]?.failurePolicy } : {}),
   });
-  return tag.map((o) => ({ ...o, metadata: { ...o.metadata, labels: { ...(o.metadata.labels ?? {}), ...ownerLabels(owner) } } }));
+  // The default validator is one per cluster, not per Istio namespace: another mesh's stays theirs (this install
+  // gets its namespace's default injection only), instead of refusing an addition the user never asked for.
+  const kept: K8sObject[] = [];
+  for (const o of tag) {
+    if (o.kind === 'ValidatingWebhookConfiguration') {
+      const other = await client.request<Record<string, any>>('GET', `${VWC}/${encodeURIComponent(o.metadata.name)}`, { allow404: true });
+      if (other && !ownedBy(other.metadata?.labels, owner)) continue;
+    }
+    kept.push({ ...o, metadata: { ...o.metadata, labels: { ...(o.metadata.labels ?? {}), ...ownerLabels(owner) } } });
+  }
+  return kept;
 }
 
+const VWC = '/apis/admissionregistration.k8s.io/v1/validatingwebhookconfigurations';
 const MWC = '/apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations';
 
 /** The revision's own injector webhook configuration among rendered objects (not a tag's), if pilot is rendered. */

@@ -12,6 +12,8 @@ export interface Inventory {
   owner: Owner;
   namespace: string;
   objects: ObjectRef[];
+  /** The IstioOperator spec as the user wrote it (profile named, not merged): `upgrade plan` starts from it. */
+  spec?: Record<string, unknown>;
 }
 
 export function inventoryName(owner: Owner): string {
@@ -38,10 +40,17 @@ function parse(cm: Record<string, any>): Inventory {
   } catch {
     throw new Error(`inventory ConfigMap ${cm.metadata?.namespace}/${cm.metadata?.name} is corrupt (data.objects is not JSON); delete it to start a fresh inventory`);
   }
+  let spec: Record<string, unknown> | undefined;
+  try {
+    spec = cm.data?.spec ? JSON.parse(cm.data.spec) : undefined;
+  } catch {
+    spec = undefined; // informational only: a plan without it proposes the default profile and says so
+  }
   return {
     owner: { name: l[LABEL_OWNER_NAME] ?? 'unknown', namespace: l[LABEL_OWNER_NAMESPACE] ?? '', rev: l[LABEL_REVISION] ?? 'default' },
     namespace: cm.metadata.namespace,
     objects,
+    ...(spec ? { spec } : {}),
   };
 }
 
@@ -59,12 +68,15 @@ export async function listInventories(client: KubeClient): Promise<Inventory[]> 
 /** Writes the inventory if its content changed; returns whether a write happened. */
 export async function writeInventory(client: KubeClient, inv: Inventory, previous: Inventory | undefined): Promise<boolean> {
   const objects = sortRefs(inv.objects);
-  if (previous && JSON.stringify(sortRefs(previous.objects)) === JSON.stringify(objects)) return false;
+  // A spec not given keeps the recorded one (a prune-only rewrite knows no spec).
+  const spec = inv.spec ?? previous?.spec;
+  const specText = spec ? JSON.stringify(spec) : undefined;
+  if (previous && JSON.stringify(sortRefs(previous.objects)) === JSON.stringify(objects) && (previous.spec ? JSON.stringify(previous.spec) : undefined) === specText) return false;
   const body = {
     apiVersion: 'v1',
     kind: 'ConfigMap',
     metadata: { name: inventoryName(inv.owner), namespace: inv.namespace, labels: { ...ownerLabels(inv.owner), [LABEL_INVENTORY]: 'true' } },
-    data: { objects: JSON.stringify(objects, null, 1) },
+    data: { objects: JSON.stringify(objects, null, 1), ...(specText ? { spec: specText } : {}) },
   };
   await client.request('PATCH', path(inv.namespace, body.metadata.name), {
     query: { fieldManager: FIELD_MANAGER, force: 'true' },

@@ -111,7 +111,40 @@ async function patchApply(client: KubeClient, path: string, o: K8sObject, dryRun
   return r!;
 }
 
-export async function applyObject(client: KubeClient, res: Resources, rendered: K8sObject, opts: SsaOptions = {}): Promise<ObjectResult> {
+/**
+ * What applying one object would do, found without writing: the live object (GET) and, unless the managedFields
+ * pre-check proves the apply a no-op, the apiserver's own dry-run of the apply (its validation, defaulting and
+ * admission included). `write` then carries the decision out. Every object of an install is planned before any
+ * is written, so an object the apiserver refuses stops the install with nothing written.
+ */
+export interface ObjectPlan {
+  ref: ObjectRef;
+  /** The body to apply (shared objects without an owner, runtime fields yielded). */
+  body: K8sObject;
+  path: string;
+  outcome: Outcome;
+  live?: Record<string, any>;
+  /** What the apply produces (dry-run), or the body when the kind is not served yet (its CRD comes first). */
+  after?: Record<string, any>;
+}
+
+export interface PlanOptions {
+  /** Replace (delete + create) an object whose change touches an immutable field, instead of refusing. */
+  force?: boolean;
+  /** Always ask the apiserver (dry-run) instead of trusting the managedFields pre-check. */
+  noPrecheck?: boolean;
+  /**
+   * The object's namespace does not exist yet (created before the writes): the creation is dry-run in this
+   * namespace instead, which exists, so the apiserver still validates the object itself.
+   */
+  dryRunNamespace?: string;
+}
+
+async function dryRunPath(res: Resources, ref: ObjectRef, ns: string | undefined): Promise<string> {
+  return ns && ref.namespace ? res.path({ ...ref, namespace: ns }) : res.path(ref);
+}
+
+export async function planObject(client: KubeClient, res: Resources, rendered: K8sObject, opts: PlanOptions = {}): Promise<ObjectPlan> {
   // Shared objects (CRDs) are applied without one owner's identity; see owner.ts.
   const o = sharedBody(rendered);
   const ref = refOf(o);
@@ -119,35 +152,47 @@ export async function applyObject(client: KubeClient, res: Resources, rendered: 
   try {
     if (!(await res.namespaced(o.apiVersion, o.kind))) delete ref.namespace;
     path = await res.path(ref);
-  } catch (e) {
-    // In a dry run the CRD of a CR may itself be only about to be created.
-    if (opts.dryRun) return { ref, outcome: 'created', after: o as Record<string, any> };
-    throw e;
+  } catch {
+    // The kind is not served yet: its CRD is part of this install and comes first. Nothing to check against.
+    return { ref, body: o, path: '', outcome: 'created', after: o as Record<string, any> };
   }
-  const live = await client.request<Record<string, any>>('GET', path, { allow404: true });
+  const live = opts.dryRunNamespace ? undefined : await client.request<Record<string, any>>('GET', path, { allow404: true });
   if (!live) {
-    if (opts.dryRun) return { ref, outcome: 'created', after: await patchApply(client, path, o, true).catch(() => o as Record<string, any>) };
-    return { ref, outcome: 'created', after: await patchApply(client, path, o, false) };
+    const ns = opts.dryRunNamespace;
+    const probe = ns && ref.namespace ? { ...o, metadata: { ...o.metadata, namespace: ns } } : o;
+    const after = await patchApply(client, await dryRunPath(res, ref, ns), probe, true);
+    return { ref, body: o, path, outcome: 'created', after };
   }
-  return applyExisting(client, path, ref, yieldRuntimeFields(o, live), live, opts);
-}
-
-async function applyExisting(client: KubeClient, path: string, ref: ObjectRef, o: K8sObject, live: Record<string, any>, opts: SsaOptions): Promise<ObjectResult> {
-  if (!opts.noPrecheck && certainlyUnchanged(o, live)) return { ref, outcome: 'unchanged', live, after: live };
+  const body = yieldRuntimeFields(o, live);
+  if (!opts.noPrecheck && certainlyUnchanged(body, live)) return { ref, body, path, outcome: 'unchanged', live, after: live };
   let would: Record<string, any>;
   try {
-    would = await patchApply(client, path, o, true);
+    would = await patchApply(client, path, body, true);
   } catch (e) {
     const fields = immutableFields(e);
     if (fields === undefined) throw e;
     if (!opts.force) throw new ImmutableFieldError(ref, fields, (e as Error).message.replace(/^.*?: /, ''));
-    if (opts.dryRun) return { ref, outcome: 'replaced', live, after: o as Record<string, any> };
-    await deleteAndWait(client, path, opts.deleteTimeoutMs ?? 120_000, ref);
-    return { ref, outcome: 'replaced', live, after: await patchApply(client, path, o, false) };
+    return { ref, body, path, outcome: 'replaced', live, after: body as Record<string, any> };
   }
-  if (sameObject(live, would) && sameOwnership(live, would)) return { ref, outcome: 'unchanged', live, after: live };
-  if (opts.dryRun) return { ref, outcome: 'configured', live, after: would };
-  return { ref, outcome: 'configured', live, after: await patchApply(client, path, o, false) };
+  if (sameObject(live, would) && sameOwnership(live, would)) return { ref, body, path, outcome: 'unchanged', live, after: live };
+  return { ref, body, path, outcome: 'configured', live, after: would };
+}
+
+/** Carries out a plan: nothing for unchanged objects, one apply otherwise (a replacement deletes first). */
+export async function writeObject(client: KubeClient, res: Resources, p: ObjectPlan, opts: { deleteTimeoutMs?: number } = {}): Promise<ObjectResult> {
+  const base = { ref: p.ref, outcome: p.outcome, ...(p.live ? { live: p.live } : {}) };
+  if (p.outcome === 'unchanged') return { ...base, ...(p.after ? { after: p.after } : {}) };
+  // A kind that was not served at plan time (its CRD was created since) has its path only now.
+  const path = p.path || (await res.path(p.ref));
+  if (p.outcome === 'replaced') await deleteAndWait(client, path, opts.deleteTimeoutMs ?? 120_000, p.ref);
+  return { ...base, after: await patchApply(client, path, p.body, false) };
+}
+
+/** Plan and write one object (revision tags are applied one by one, outside an install). */
+export async function applyObject(client: KubeClient, res: Resources, rendered: K8sObject, opts: SsaOptions = {}): Promise<ObjectResult> {
+  const p = await planObject(client, res, rendered, { ...(opts.force ? { force: true } : {}), ...(opts.noPrecheck ? { noPrecheck: true } : {}) });
+  if (opts.dryRun) return { ref: p.ref, outcome: p.outcome, ...(p.live ? { live: p.live } : {}), ...(p.after ? { after: p.after } : {}) };
+  return writeObject(client, res, p, opts.deleteTimeoutMs !== undefined ? { deleteTimeoutMs: opts.deleteTimeoutMs } : {});
 }
 
 /**

@@ -6,7 +6,7 @@ import { isOurCRD } from './owner.js';
 import { prune, type PruneResult } from './prune.js';
 import { refKey, refString, Resources, type ObjectRef } from './resources.js';
 import { isShared } from './shared.js';
-import { LABEL_COMPONENT, LABEL_OWNER_NAME } from '../api/labels.js';
+import { LABEL_COMPONENT, LABEL_OWNER_NAME, LABEL_REVISION } from '../api/labels.js';
 import { ownedBy, ownerLabels, type Owner } from '../api/owner.js';
 
 // Removal of what an owner/revision installed: the mechanics only. Whether a revision may go (namespaces,
@@ -71,6 +71,9 @@ export async function uninstall(client: KubeClient, opts: UninstallOptions, plan
     skipped.push(...r.skipped);
     if (!opts.dryRun) await deleteInventory(client, inv);
   }
+  // No webhook may outlive the Service it calls: a tag or validator another owner made (the default tag a CLI install
+  // added, then adopted by an IstioOperator) would fail every pod creation it selects (failurePolicy Fail).
+  deleted.push(...(await dropOrphanedWebhooks(client, deleted, !!opts.dryRun)));
   if (opts.purge) {
     // Anything still carrying our ownership label (inventory lost, older installs): ours by label, removed.
     for (const [apiVersion, kind] of SWEEP) {
@@ -86,6 +89,34 @@ export async function uninstall(client: KubeClient, opts: UninstallOptions, plan
     }
   }
   return { deleted: dedupe(deleted), skipped, plan };
+}
+
+const WEBHOOK_KINDS = [
+  ['MutatingWebhookConfiguration', '/apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations'],
+  ['ValidatingWebhookConfiguration', '/apis/admissionregistration.k8s.io/v1/validatingwebhookconfigurations'],
+] as const;
+
+/**
+ * Webhook configurations every webhook of which calls a Service this uninstall deleted: they can only fail now.
+ * Istio's (labelled istio.io/rev or istio.io/tag) are removed whoever owns them; anyone else's are left alone.
+ */
+async function dropOrphanedWebhooks(client: KubeClient, deleted: ObjectRef[], dryRun: boolean): Promise<ObjectRef[]> {
+  const gone = new Set(deleted.filter((r) => r.kind === 'Service').map((r) => `${r.namespace}/${r.name}`));
+  if (!gone.size) return [];
+  const out: ObjectRef[] = [];
+  for (const [kind, path] of WEBHOOK_KINDS) {
+    const list = await client.request<{ items: Array<Record<string, any>> }>('GET', path, { query: { labelSelector: LABEL_REVISION } });
+    for (const c of list?.items ?? []) {
+      const hooks: Array<Record<string, any>> = c.webhooks ?? [];
+      const calls = (w: Record<string, any>) => w.clientConfig?.service && gone.has(`${w.clientConfig.service.namespace}/${w.clientConfig.service.name}`);
+      if (!hooks.length || !hooks.every(calls)) continue;
+      const ref: ObjectRef = { apiVersion: 'admissionregistration.k8s.io/v1', kind, name: c.metadata.name };
+      if (deleted.some((d) => refKey(d) === refKey(ref))) continue;
+      if (!dryRun) await client.request('DELETE', `${path}/${encodeURIComponent(c.metadata.name)}`, { allow404: true, body: { kind: 'DeleteOptions', apiVersion: 'v1', preconditions: { uid: c.metadata.uid } } });
+      out.push(ref);
+    }
+  }
+  return out;
 }
 
 const inventoryKey = (i: Inventory) => `${i.namespace}/${i.owner.namespace}/${i.owner.name}/${i.owner.rev}`;

@@ -48,6 +48,7 @@ export const FLAGS = {
   wait: { name: 'wait', type: 'bool', default: true, help: 'Wait for the installed resources to become ready (--wait=false to skip)' },
   timeout: { name: 'timeout', type: 'duration', default: '5m', arg: 'DURATION', help: 'How long to wait, e.g. 90s, 5m, 1h' },
   yes: { name: 'yes', short: 'y', type: 'bool', help: 'Do not ask for confirmation' },
+  takeOver: { name: 'take-over', type: 'bool', help: 'Act on an install the operator manages through an IstioOperator (it will put its own spec back)' },
 } satisfies Record<string, FlagSpec>;
 
 function flagLabel(s: FlagSpec): string {
@@ -145,4 +146,29 @@ export function usageFor(usage: string, summary: string, specs: FlagSpec[]): str
   rows.push(['-h, --help', 'Show this help']);
   const w = Math.max(...rows.map((r) => r[0].length));
   return [`Usage: istio-operator ${usage}`, '', summary, '', 'Flags:', ...rows.map(([l, h]) => `  ${l.padEnd(w)}  ${h}`), ''].join('\n');
+}
+
+/** `-o/--output` of every read command: text (the default, for people), json or yaml (for scripts). */
+export const OUTPUT_FLAG: FlagSpec = { name: 'output', short: 'o', type: 'string', arg: 'FORMAT', help: 'text, json or yaml', default: 'text' };
+export type OutputFormat = 'text' | 'json' | 'yaml';
+
+export function outputFormat(v: unknown): OutputFormat {
+  if (v === 'text' || v === 'json' || v === 'yaml') return v;
+  throw new InputError([{ path: '--output', message: `unknown format ${JSON.stringify(v)}`, hint: 'text, json or yaml' }]);
+}
+
+/** Prints `data` as JSON or YAML; returns false for text, which the command prints itself. */
+export async function printStructured(format: OutputFormat, data: unknown): Promise<boolean> {
+  if (format === 'json') process.stdout.write(JSON.stringify(data, null, 2) + '\n');
+  else if (format === 'yaml') {
+    const yaml = (await import('js-yaml')).default;
+    process.stdout.write(yaml.dump(data, { noRefs: true, lineWidth: -1 }));
+  } else return false;
+  return true;
+}
+
+/** Aligned columns, the last one unpadded. */
+export function table(rows: string[][]): string {
+  const w = rows[0]!.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
+  return rows.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(w[i]!))).join('  ').trimEnd()).join('\n') + '\n';
 }

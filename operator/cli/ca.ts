@@ -2,18 +2,20 @@ import readline from 'node:readline';
 import { InputError, formatIssue, formatWarning } from '../api/errors.js';
 import { resolveIstioOperator } from '../api/resolve.js';
 import { KubeClient } from '../apply/client.js';
-import { caTargetFrom, readCaStatus, reconcileCa, targetFromCluster, type CaReport, type CaTarget } from '../ca/cluster.js';
+import { reconcileCa } from '../ca/cluster.js';
 import { ROOT_SECRET } from '../ca/settings.js';
+import { readCaStatus, targetFromCluster, type CaReport } from '../ca/status.js';
+import { caTargetFrom, type CaTarget } from '../ca/types.js';
 import type { CertInfo } from '../ca/validate.js';
-import { FLAGS, parseArgs, readInputFiles, usageFor, type FlagSpec } from './args.js';
+import { FLAGS, parseArgs, readInputFiles, usageFor, type FlagSpec, OUTPUT_FLAG, outputFormat, printStructured } from './args.js';
 
 export const summary = 'Inspect and rotate the mesh CA';
 
-// Printing only: what the CA looks like and what to do comes from operator/ca/cluster.ts. Nothing printed
-// here can hold key material: the functions below return subjects, dates and serial numbers only.
+// Printing only: what the CA looks like and what to do come from operator/ca/status.ts and cluster.ts.
+// Nothing printed here can hold key material: the functions below return subjects, dates and serial numbers only.
 
 const NAMESPACE: FlagSpec = { name: 'namespace', short: 'n', type: 'string', arg: 'NS', help: 'Istio namespace, when no -f is given (default istio-system)' };
-const OUTPUT: FlagSpec = { name: 'output', short: 'o', type: 'string', arg: 'FORMAT', help: 'text or json', default: 'text' };
+const OUTPUT: FlagSpec = OUTPUT_FLAG;
 const CLUSTER: FlagSpec[] = [FLAGS.kubeconfig, FLAGS.context];
 const STATUS_SPECS: FlagSpec[] = [FLAGS.filename, FLAGS.set, NAMESPACE, OUTPUT, ...CLUSTER];
 const ROTATE_SPECS: FlagSpec[] = [
@@ -76,14 +78,13 @@ async function status(argv: string[]): Promise<number> {
     process.stdout.write(usageFor('ca status [-f FILE | --namespace NS] [flags]', 'Show the mesh CA: mode, chain, expiry dates, rotation phase and warnings', STATUS_SPECS));
     return 0;
   }
-  if (flags.output !== 'text' && flags.output !== 'json') throw new InputError([{ path: '--output', message: `"${flags.output}" is not a format`, hint: 'text or json' }]);
+  const format = outputFormat(flags.output);
   const target = targetFromFlags(flags);
   const namespace = target?.namespace ?? (flags.namespace || 'istio-system');
   const client = clientFrom(flags);
   try {
     const report = await readCaStatus(client, { namespace, ...(target ? { target } : {}) });
-    if (flags.output === 'json') process.stdout.write(JSON.stringify(report, null, 2) + '\n');
-    else process.stdout.write(describe(report));
+    if (!(await printStructured(format, report))) process.stdout.write(describe(report));
     for (const w of report.warnings) process.stderr.write(`! ${formatWarning(w)}\n`);
     for (const i of report.issues) process.stderr.write(`error: ${formatIssue(i)}\n`);
     return report.issues.length ? 1 : 0;
@@ -173,3 +174,6 @@ async function confirm(question: string): Promise<boolean> {
   rl.close();
   return /^y(es)?$/i.test(answer.trim());
 }
+
+/** What `completion` offers after this command (completion.ts). */
+export const completion = { subcommands: ['status', 'rotate'], flags: [...STATUS_SPECS, ...ROTATE_SPECS] };

@@ -39,3 +39,6 @@ export async function run(argv: string[]): Promise<number> {
     return 2;
   }
 }
+
+/** What `completion` offers after this command (completion.ts). */
+export const completion = { flags: SPECS };

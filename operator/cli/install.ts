@@ -5,6 +5,7 @@ import { resolveIstioOperator } from '../api/resolve.js';
 import { KubeClient, readsOf, writesOf } from '../apply/client.js';
 import { summarize, waitInstalled, type InstallResult } from '../apply/install.js';
 import { applyInstall, prepareInstall } from '../install/workflow.js';
+import { refuseOperatorManaged } from '../install/managers.js';
 import { consoleProgress } from '../apply/readiness.js';
 import { refString } from '../apply/resources.js';
 import { FLAGS, parseArgs, readInputFiles, usageFor, type FlagSpec } from './args.js';
@@ -22,6 +23,7 @@ const SPECS: FlagSpec[] = [
   FLAGS.timeout,
   { ...FLAGS.force, help: 'Turn validation errors into warnings, and replace (delete + create) objects whose immutable fields change' },
   FLAGS.yes,
+  FLAGS.takeOver,
   ...CLUSTER_FLAGS,
 ];
 
@@ -74,6 +76,8 @@ export async function run(argv: string[]): Promise<number> {
   try {
     // Render, and check a provided CA secret, before anything is written: an unusable secret is an InputError
     // naming secret and key, and the cluster stays as it was.
+    const unchecked = await refuseOperatorManaged(client, [install.owner], 'install over', !!flags['take-over']);
+    if (unchecked) process.stderr.write(`warning: ${unchecked}\n`);
     const p = await prepareInstall(client, install);
     printWarnings(p.warnings);
     const rev = install.revision ? ` (revision ${install.revision})` : '';
@@ -105,3 +109,6 @@ export async function run(argv: string[]): Promise<number> {
     client.close();
   }
 }
+
+/** What `completion` offers after this command (completion.ts). */
+export const completion = { flags: SPECS };

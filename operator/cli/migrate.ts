@@ -57,3 +57,6 @@ export function migrateIstioOperator(iop: IstioOperator, force = false) {
   out.spec = t.spec;
   return { iop: out, warnings };
 }
+
+/** What `completion` offers after this command (completion.ts). */
+export const completion = { flags: specs };

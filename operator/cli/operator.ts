@@ -14,8 +14,8 @@ const RUN_FLAGS: FlagSpec[] = [
   { name: 'namespaces', type: 'string', arg: 'NS[,NS]', help: 'Namespaces whose IstioOperators are watched (default: all)' },
   { name: 'trusted-namespaces', type: 'string', arg: 'NS[,NS]', help: 'Namespaces whose IstioOperators are acted on: writing one is cluster-admin-equivalent (default: the operator\'s own namespace, from POD_NAMESPACE or --lease-namespace, and istio-system)' },
   { name: 'concurrency', type: 'string', arg: 'N', default: '2', help: 'IstioOperators reconciled in parallel' },
-  { name: 'metrics-addr', type: 'string', arg: 'ADDR', default: ':8080', help: 'Prometheus /metrics address ("0" disables)' },
-  { name: 'health-addr', type: 'string', arg: 'ADDR', default: ':8081', help: '/healthz and /readyz address ("0" disables)' },
+  { name: 'metrics-addr', type: 'string', arg: 'ADDR', help: 'Prometheus /metrics address ("0" disables; default :8080 in a pod, 127.0.0.1:0 elsewhere: a free loopback port, logged)' },
+  { name: 'health-addr', type: 'string', arg: 'ADDR', help: '/healthz and /readyz address ("0" disables; default :8081 in a pod, 127.0.0.1:0 elsewhere)' },
   { name: 'leader-elect', type: 'bool', help: 'Run only while holding a coordination.k8s.io Lease (for more than one replica)' },
   { name: 'lease-name', type: 'string', arg: 'NAME', default: 'istio-operator-lock', help: 'Name of the leader-election Lease' },
   { name: 'lease-namespace', type: 'string', arg: 'NS', default: 'istio-operator', help: 'Namespace of the leader-election Lease' },
@@ -113,7 +113,20 @@ export async function run(argv: string[]): Promise<number> {
   // Loaded here so `operator manifests` does not pull the controller's dependencies.
   const { Manager } = await import('../controller/manager.js');
   const { jsonLogger } = await import('../controller/log.js');
-  const addr = (v: string) => (v === '0' || v === '' ? undefined : v);
+  const { parseAddr } = await import('../controller/metrics.js');
+  // In a pod the chart's Service and probes expect :8080/:8081. Run on a workstation, fixed ports collide with
+  // whatever else listens there (8080 is everyone's default), so the default is a free loopback port, logged.
+  const inPod = !!process.env.KUBERNETES_SERVICE_HOST;
+  const addr = (v: string | undefined, podDefault: string, flag: string) => {
+    const a = v ?? (inPod ? podDefault : '127.0.0.1:0');
+    if (a === '0' || a === '') return undefined;
+    try {
+      parseAddr(a, flag);
+    } catch (e) {
+      throw new InputError([{ path: flag, message: `"${a}" is not a listen address`, hint: '[HOST]:PORT with a port from 0 to 65535, e.g. :8080, 127.0.0.1:0 (a free port) or 0 (disabled)' }]);
+    }
+    return a;
+  };
   const level = a.flags['log-level'];
   if (!['debug', 'info', 'warn', 'error'].includes(level)) throw new InputError([{ path: '--log-level', message: `unknown level "${level}"`, hint: 'one of: debug, info, warn, error' }]);
   const log = jsonLogger({ level });
@@ -121,15 +134,14 @@ export async function run(argv: string[]): Promise<number> {
   const ownNamespace = process.env.POD_NAMESPACE || a.flags['lease-namespace'];
   const trusted = namespaces(a.flags['trusted-namespaces'], 'trusted-namespaces');
   const trustedNamespaces = trusted.length ? trusted : [...new Set([ownNamespace, 'istio-system'])];
-  // Typed apart from the literal: the Manager enforces trust (`trustedNamespaces`) once its options declare it.
-  const opts: ConstructorParameters<typeof Manager>[0] & { trustedNamespaces: string[] } = {
+  const opts: ConstructorParameters<typeof Manager>[0] = {
     kubeconfig: a.flags.kubeconfig,
     context: a.flags.context,
     namespaces: namespaces(a.flags.namespaces, 'namespaces'),
     trustedNamespaces,
     concurrency: int(a.flags.concurrency, 'concurrency', 1),
-    metricsAddr: addr(a.flags['metrics-addr']),
-    healthAddr: addr(a.flags['health-addr']),
+    metricsAddr: addr(a.flags['metrics-addr'], ':8080', '--metrics-addr'),
+    healthAddr: addr(a.flags['health-addr'], ':8081', '--health-addr'),
     leaderElect: a.flags['leader-elect'],
     leaseName: a.flags['lease-name'],
     leaseNamespace: a.flags['lease-namespace'],
@@ -152,3 +164,6 @@ export async function run(argv: string[]): Promise<number> {
   // Lost leadership is not a clean exit: the pod restarts and campaigns again, as client-go controllers do.
   return why === 'lost leadership' ? 1 : 0;
 }
+
+/** What `completion` offers after this command (completion.ts). */
+export const completion = { subcommands: ['manifests'], flags: [...RUN_FLAGS, ...MANIFEST_FLAGS] };

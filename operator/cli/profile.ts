@@ -1,13 +1,13 @@
 import yaml from 'js-yaml';
 import { listProfiles } from '../api/profiles.js';
 import { resolveIstioOperator } from '../api/resolve.js';
-import { describeRelease, RELEASES } from '../api/releases.js';
+import { DEFAULT_RELEASE, describeRelease, RELEASES } from '../api/releases.js';
 import { InputError, formatWarning } from '../api/errors.js';
-import { FLAGS, parseArgs, readInputFiles, usageFor, type FlagSpec } from './args.js';
+import { FLAGS, OUTPUT_FLAG, outputFormat, parseArgs, printStructured, readInputFiles, usageFor, type FlagSpec } from './args.js';
 
 export const summary = 'List, dump and diff the built-in profiles';
 
-const specs: FlagSpec[] = [FLAGS.filename, FLAGS.set, FLAGS.revision, FLAGS.release, FLAGS.force];
+const specs: FlagSpec[] = [FLAGS.filename, FLAGS.set, FLAGS.revision, FLAGS.release, FLAGS.force, { ...OUTPUT_FLAG, help: 'text, json or yaml (profile list)' }];
 const USAGE = usageFor(
   'profile list | dump [NAME] [-f FILE]... [--set PATH=VALUE]... | diff A B',
   'list: the built-in profiles. dump: the IstioOperator a profile resolves to (merged over default,\n' +
@@ -41,6 +41,8 @@ export async function run(argv: string[]): Promise<number> {
   switch (sub) {
     case 'list': {
       if (rest.length) throw new InputError([{ path: 'profile list', message: `takes no arguments, got ${rest.join(' ')}` }]);
+      const format = outputFormat(flags.output);
+      if (await printStructured(format, { profiles: listProfiles(), releases: RELEASES.map((r) => ({ ...r, default: r === DEFAULT_RELEASE })) })) return 0;
       const out = ['Istio configuration profiles:'];
       for (const p of listProfiles()) out.push(`    ${p.name}${p.supported ? '' : `  (${p.note})`}`);
       out.push('', 'Istio releases (every profile renders for each; choose with spec.tag, or --release for a digest tag):');
@@ -117,3 +119,6 @@ export function lineDiff(aText: string, bText: string, aName: string, bName: str
   }
   return out.join('\n') + '\n';
 }
+
+/** What `completion` offers after this command (completion.ts). */
+export const completion = { subcommands: ['list', 'dump', 'diff'], flags: specs };

@@ -72,3 +72,6 @@ export async function run(argv: string[]): Promise<number> {
   await new Promise<void>((resolve) => process.stdout.write(text, () => resolve()));
   return 0;
 }
+
+/** What `completion` offers after this command (completion.ts). */
+export const completion = { flags: specs };

@@ -1,7 +1,7 @@
 import { InputError } from '../api/errors.js';
 import { refString } from '../apply/resources.js';
 import { listTags, removeTag, setTag, TagError } from '../revision/tags.js';
-import { FLAGS, parseArgs, usageFor, type FlagSpec } from './args.js';
+import { FLAGS, OUTPUT_FLAG, outputFormat, parseArgs, printStructured, usageFor, type FlagSpec } from './args.js';
 import { CLUSTER_FLAGS, clientFrom, confirm } from './install.js';
 
 export const summary = 'Manage revision tags: set <tag> --revision R [--overwrite], list, remove <tag>';
@@ -12,6 +12,7 @@ const SPECS: FlagSpec[] = [
   { ...FLAGS.force, help: 'Remove a tag that namespaces still select (tag remove)' },
   FLAGS.dryRun,
   FLAGS.yes,
+  { ...OUTPUT_FLAG, help: 'text, json or yaml (tag list)' },
   ...CLUSTER_FLAGS,
 ];
 
@@ -30,11 +31,13 @@ export async function run(argv: string[]): Promise<number> {
   if (extra.length) throw new InputError([{ path: `tag ${sub}`, message: `unexpected argument "${extra[0]}"` }]);
   if (sub !== 'list' && !tag) throw new InputError([{ path: `tag ${sub}`, message: 'missing the tag name', hint: `istio-operator tag ${sub} <tag>` }]);
   if (sub === 'set' && !flags.revision) throw new InputError([{ path: '--revision', message: 'tag set needs the revision to point at', hint: '--revision 1-30-0 (or default)' }]);
+  const format = outputFormat(flags.output);
   const client = clientFrom(flags);
   const dry = flags['dry-run'] ? ' (dry run)' : '';
   try {
     if (sub === 'list') {
       const tags = await listTags(client);
+      if (await printStructured(format, { tags })) return 0;
       const rows = [['TAG', 'REVISION', 'NAMESPACES', 'MANAGED BY'], ...tags.map((t) => [t.tag, t.revision, t.namespaces.join(',') || '-', t.declaredBy ? `IstioOperator ${t.declaredBy}` : 'tag set'])];
       const w = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
       for (const r of rows) process.stdout.write(r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(w[i]!))).join('  ') + '\n');
@@ -73,3 +76,6 @@ export async function run(argv: string[]): Promise<number> {
     client.close();
   }
 }
+
+/** What `completion` offers after this command (completion.ts). */
+export const completion = { subcommands: ['set', 'list', 'remove'], flags: SPECS };

@@ -3,6 +3,7 @@ import { refString } from '../apply/resources.js';
 import { describeUsers, planRemoval, removeRevision, type RemovalOptions } from '../revision/removal.js';
 import { FLAGS, parseArgs, usageFor, type FlagSpec } from './args.js';
 import { CLUSTER_FLAGS, clientFrom, confirm, resolvedFrom } from './install.js';
+import { refuseOperatorManaged } from '../install/managers.js';
 
 export const summary = 'Remove an installed revision (or everything, with --purge)';
 
@@ -14,6 +15,7 @@ const SPECS: FlagSpec[] = [
   { ...FLAGS.force, help: 'Remove a revision even if namespaces, pods or tags still use it' },
   FLAGS.dryRun,
   FLAGS.yes,
+  FLAGS.takeOver,
   ...CLUSTER_FLAGS,
 ];
 
@@ -37,6 +39,8 @@ export async function run(argv: string[]): Promise<number> {
       process.stderr.write(`nothing to remove: no installation recorded for ${opts.owner ? `IstioOperator ${opts.owner.name} revision ${opts.owner.rev}` : `revision ${opts.revision}`}\n`);
       return 0;
     }
+    const unchecked = await refuseOperatorManaged(client, plan.inventories.map((i) => i.owner), 'uninstall', !!flags['take-over'] || !!opts.purge);
+    if (unchecked) process.stderr.write(`warning: ${unchecked}\n`);
     if (plan.users.length) {
       process.stderr.write(`${opts.force ? 'warning' : 'error'}: still in use:\n${describeUsers(plan.users).map((l) => `  ${l}\n`).join('')}`);
       if (!opts.force) {
@@ -66,3 +70,6 @@ export async function run(argv: string[]): Promise<number> {
     client.close();
   }
 }
+
+/** What `completion` offers after this command (completion.ts). */
+export const completion = { flags: SPECS };

@@ -2,14 +2,14 @@ import fs from 'node:fs';
 import { InputError } from '../api/errors.js';
 import { DEFAULT_RELEASE, describeRelease, RELEASES } from '../api/releases.js';
 import { packageVersion } from '../controller/selfmanifests.js';
-import { parseArgs, usageFor, type FlagSpec } from './args.js';
+import { OUTPUT_FLAG, outputFormat, parseArgs, printStructured, usageFor, type FlagSpec } from './args.js';
 
 // `istio-operator version`: the client's version (package.json, which the image tag and the chart's appVersion
 // follow) and what the build recorded (scripts/buildinfo.mjs writes dist/operator/buildinfo.json). Printing only.
 
 export const summary = 'Print the client version and build information';
 
-const FLAGS: FlagSpec[] = [{ name: 'output', short: 'o', type: 'string', arg: 'FORMAT', help: 'text or json', default: 'text' }];
+const FLAGS: FlagSpec[] = [OUTPUT_FLAG];
 
 export interface BuildInfo {
   /** The git commit the build was made from, when the build knew it. */
@@ -36,14 +36,17 @@ export function versionInfo(): Record<string, unknown> {
 export async function run(argv: string[]): Promise<number> {
   const a = parseArgs(argv, FLAGS, 'version');
   if (a.help) {
-    process.stdout.write(usageFor('version [-o json]', summary + '.', FLAGS));
+    process.stdout.write(usageFor('version [-o text|json|yaml]', summary + '.', FLAGS));
     return 0;
   }
-  if (a.positional.length) throw new InputError([{ path: a.positional[0]!, message: 'unexpected argument to "version"', hint: 'only -o text|json' }]);
+  if (a.positional.length) throw new InputError([{ path: a.positional[0]!, message: 'unexpected argument to "version"', hint: 'only -o text|json|yaml' }]);
+  const format = outputFormat(a.flags.output);
   const info = versionInfo();
-  if (a.flags.output === 'json') process.stdout.write(JSON.stringify(info, null, 2) + '\n');
-  else if (a.flags.output === 'text') {
+  if (!(await printStructured(format, info))) {
     for (const [k, v] of Object.entries(info)) process.stdout.write(`${k}: ${Array.isArray(v) ? v.join(', ') : String(v)}\n`);
-  } else throw new InputError([{ path: '--output', message: `unknown format "${a.flags.output}"`, hint: 'text or json' }]);
+  }
   return 0;
 }
+
+/** What `completion` offers after this command (completion.ts). */
+export const completion = { flags: FLAGS };

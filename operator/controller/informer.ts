@@ -47,12 +47,28 @@ export interface InformerOptions {
   clock?: Clock;
   baseDelayMs?: number;
   maxDelayMs?: number;
+  /**
+   * Cap of the backoff after transient failures: the API server unreachable (restarting), 429, 5xx, or a watch
+   * that went silent. They say nothing about our request, so the informer keeps trying about every
+   * `transientMaxDelayMs` and resumes within that long of the server being back (default 1 s).
+   */
+  transientMaxDelayMs?: number;
   log?: (level: 'info' | 'warn' | 'error', msg: string, fields?: Record<string, unknown>) => void;
 }
 
 export function objectKey(o: KObject): string {
   const ns = o.metadata?.namespace;
   return ns ? `${ns}/${o.metadata?.name ?? ''}` : (o.metadata?.name ?? '');
+}
+
+/** A failure that says the server is away or busy, not that our request is wrong: retried soon. */
+export function isTransient(err: unknown): boolean {
+  const e = err as any;
+  if (!e) return false;
+  if (e.name === 'UnreachableError' || e.name === 'WatchIdleError') return true;
+  const code = typeof e.code === 'number' ? e.code : e.statusCode;
+  if (code === 429 || (typeof code === 'number' && code >= 500)) return true;
+  return ['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN'].includes(e.code);
 }
 
 function is410(err: unknown): boolean {
@@ -66,6 +82,7 @@ export class Informer<T extends KObject> {
   private readonly clock: Clock;
   private readonly base: number;
   private readonly cap: number;
+  private readonly transientCap: number;
   private rv = '';
   private stopped = true;
   private abort?: () => void;
@@ -83,6 +100,7 @@ export class Informer<T extends KObject> {
     this.clock = opts.clock ?? { ...realClock, setTimeout: (fn, ms) => setTimeout(fn, ms) };
     this.base = opts.baseDelayMs ?? 500;
     this.cap = opts.maxDelayMs ?? 30_000;
+    this.transientCap = Math.min(this.cap, opts.transientMaxDelayMs ?? 1_000);
   }
 
   on(h: EventHandler<T>): void {
@@ -133,7 +151,11 @@ export class Informer<T extends KObject> {
     if (this.stopped) return;
     this.stats.errors++;
     this.failures++;
-    const ms = Math.min(this.cap, this.base * 2 ** Math.min(20, this.failures - 1)) * (1 + 0.2 * Math.random());
+    // A restarting API server refuses connections for seconds to a minute; backing off to 30 s then delays recovery
+    // by up to 30 s after it is back. Transient failures retry at most `transientCap` apart (a few requests a second
+    // at worst, from a handful of informers); errors about the request itself (403, 404) back off fully.
+    const cap = isTransient(err) ? this.transientCap : this.cap;
+    const ms = (err as Error)?.name === 'WatchIdleError' ? 0 : Math.min(cap, Math.min(this.base, cap) * 2 ** Math.min(20, this.failures - 1)) * (1 + 0.2 * Math.random());
     this.opts.log?.('warn', 'watch failed, retrying', { informer: this.opts.name, error: String((err as Error)?.message ?? err), retryInMs: Math.round(ms) });
     this.retryHandle = this.clock.setTimeout(() => void this.cycle(), ms);
   }
@@ -231,7 +253,7 @@ export class Informer<T extends KObject> {
 export function kubeSource<T extends KObject>(
   kube: KubeClient,
   collectionPath: string,
-  opts: { labelSelector?: string; fieldSelector?: string; timeoutSeconds?: number; metadataOnly?: boolean } = {},
+  opts: { labelSelector?: string; fieldSelector?: string; timeoutSeconds?: number; metadataOnly?: boolean; idleTimeoutMs?: number } = {},
 ): ListWatchSource<T> {
   const sel = { labelSelector: opts.labelSelector, fieldSelector: opts.fieldSelector };
   return {
@@ -250,7 +272,7 @@ export function kubeSource<T extends KObject>(
     watch(resourceVersion, onEvent, onDone) {
       // A server-side timeout with jitter spreads the reconnects of many informers.
       const timeoutSeconds = opts.timeoutSeconds ?? 240 + Math.floor(Math.random() * 120);
-      return kube.watch(collectionPath, { ...sel, resourceVersion, allowWatchBookmarks: true, timeoutSeconds }, onEvent as any, onDone, opts.metadataOnly ? METADATA_ONLY.watch : undefined);
+      return kube.watch(collectionPath, { ...sel, resourceVersion, allowWatchBookmarks: true, timeoutSeconds }, onEvent as any, onDone, opts.metadataOnly ? METADATA_ONLY.watch : undefined, opts.idleTimeoutMs !== undefined ? { idleTimeoutMs: opts.idleTimeoutMs } : {});
     },
   };
 }

@@ -37,6 +37,8 @@ export class LeaderElector {
   private leading = false;
   private stopped = false;
   private timer: NodeJS.Timeout | undefined;
+  /** The acquire-or-renew in flight, if any: release() waits for it, or its renew would overwrite the release. */
+  private inflight: Promise<void> | undefined;
   private observed?: { key: string; at: number };
   private lastRenew = 0;
   readonly durationMs: number;
@@ -62,11 +64,12 @@ export class LeaderElector {
     this.stopped = false;
     const loop = async () => {
       if (this.stopped) return;
-      try {
-        await this.tryAcquireOrRenew();
-      } catch (e) {
+      this.inflight = this.tryAcquireOrRenew().catch((e) => {
         this.o.log?.('warn', 'lease update failed', { lease: `${this.o.namespace}/${this.o.name}`, error: (e as Error).message });
-      }
+      });
+      await this.inflight;
+      this.inflight = undefined;
+      if (this.stopped) return;
       if (this.leading && Date.now() - this.lastRenew > this.renewDeadlineMs) this.lose('could not renew the lease within the renew deadline');
       if (!this.stopped) this.timer = setTimeout(loop, this.retryMs);
     };
@@ -137,11 +140,18 @@ export class LeaderElector {
   async release(): Promise<void> {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
-    if (!this.leading) return;
+    // A renew in flight when SIGTERM came would land after our release and hold the lease again (the cause of a
+    // leader test failing 1 run in 9 under load): wait for it first.
+    await this.inflight;
+    // Released whenever the lease still names us, even if we stopped leading (a renew that missed its deadline on
+    // a loaded node): nobody else holds it then, and a standby should not wait for it to expire.
+    if (this.transitions === 0) return;
     this.leading = false;
-    try {
-      const lease = await this.o.kube.request<{ metadata: { resourceVersion: string }; spec?: LeaseSpec }>('GET', this.path(this.o.name), { allow404: true });
-      if (lease?.spec?.holderIdentity === this.o.identity) {
+    // A conflict means the lease changed between our read and write: read again, a few times.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const lease = await this.o.kube.request<{ metadata: { resourceVersion: string }; spec?: LeaseSpec }>('GET', this.path(this.o.name), { allow404: true });
+        if (lease?.spec?.holderIdentity !== this.o.identity) return;
         await this.o.kube.request('PUT', this.path(this.o.name), {
           body: {
             apiVersion: 'coordination.k8s.io/v1',
@@ -151,9 +161,12 @@ export class LeaderElector {
           },
         });
         this.o.log?.('info', 'released the lease', { lease: `${this.o.namespace}/${this.o.name}`, identity: this.o.identity });
+        return;
+      } catch (e) {
+        if (e instanceof ApiError && e.code === 409 && attempt < 3) continue;
+        this.o.log?.('warn', 'could not release the lease; a standby takes over when it expires', { error: (e as Error).message });
+        return;
       }
-    } catch (e) {
-      this.o.log?.('warn', 'could not release the lease; a standby takes over when it expires', { error: (e as Error).message });
     }
   }
 }

@@ -54,6 +54,8 @@ export interface ManagerOptions {
   resyncMs?: number;
   identity?: string;
   log?: LogFn;
+  /** Namespaces whose IstioOperators are acted on (see ReconcilerDeps.trustedNamespaces); undefined: all watched. */
+  trustedNamespaces?: string[];
 }
 
 export class Manager {
@@ -143,6 +145,7 @@ export class Manager {
     this.usageCache = new UsageCache(this.kube, this.log);
     this.reconciler = new Reconciler({
       usage: (rev, opts) => this.usageCache.usage(rev, opts),
+      ...(opts.trustedNamespaces ? { trustedNamespaces: opts.trustedNamespaces } : {}),
       kube: this.kube,
       client: this.client,
       events: new EventRecorder(this.kube, undefined, (e) => this.log('warn', 'event not recorded', { error: (e as Error).message })),
@@ -226,14 +229,18 @@ export class Manager {
 
   async start(): Promise<void> {
     if (this.opts.metricsAddr) {
-      const s = await serve(this.opts.metricsAddr, { metrics: this.registry });
+      const s = await serve(this.opts.metricsAddr, { metrics: this.registry }, '--metrics-addr');
       this.servers.push(s.server);
       this.ports.metrics = s.port;
+      this.log('info', 'serving metrics', { addr: this.opts.metricsAddr, port: s.port });
     }
     if (this.opts.healthAddr) {
-      const s = await serve(this.opts.healthAddr, { healthz: () => !this.stopping, readyz: () => this.synced && !this.stopping });
+      // Not ready while any watch fails (lost RBAC shows here: every list and watch is Forbidden) or a reconcile was
+      // refused for want of rights, so a Deployment rollout or a monitor sees an operator that cannot do its job.
+      const s = await serve(this.opts.healthAddr, { healthz: () => !this.stopping, readyz: () => this.synced && !this.stopping && !this.allInformers().some((i) => i.failing) && this.reconciler.forbidden.size === 0 }, '--health-addr');
       this.servers.push(s.server);
       this.ports.health = s.port;
+      this.log('info', 'serving health checks', { addr: this.opts.healthAddr, port: s.port });
     }
     const add = (o: KObject) => this.workersOn && this.queue.add(objectKey(o));
     const namespaces = this.opts.namespaces?.length ? this.opts.namespaces : [undefined];

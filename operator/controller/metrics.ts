@@ -104,8 +104,10 @@ export class Registry {
 export function serve(
   addr: string,
   routes: { metrics?: Registry; healthz?: () => boolean; readyz?: () => boolean },
+  /** The flag that sets `addr`, named in a bind error so the user knows what to change. */
+  flag?: string,
 ): Promise<{ server: http.Server; port: number }> {
-  const { host, port } = parseAddr(addr);
+  const { host, port } = parseAddr(addr, flag);
   const server = http.createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0];
     const check = (ok: boolean) => {
@@ -123,7 +125,7 @@ export function serve(
     }
   });
   return new Promise((resolve, reject) => {
-    server.once('error', reject);
+    server.once('error', (e: NodeJS.ErrnoException) => reject(bindError(e, addr, flag)));
     server.listen(port, host, () => {
       const a = server.address();
       resolve({ server, port: typeof a === 'object' && a ? a.port : port });
@@ -132,10 +134,21 @@ export function serve(
 }
 
 /** `:8080`, `0.0.0.0:8080`, `127.0.0.1:0` → host/port. An empty host listens on every interface. */
-export function parseAddr(addr: string): { host: string | undefined; port: number } {
+export function parseAddr(addr: string, flag?: string): { host: string | undefined; port: number } {
   const i = addr.lastIndexOf(':');
   const host = i > 0 ? addr.slice(0, i) : undefined;
   const port = Number(addr.slice(i + 1));
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`invalid address "${addr}": expected [HOST]:PORT, e.g. :8080`);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`invalid address "${addr}"${flag ? ` (${flag})` : ''}: expected [HOST]:PORT with a port from 0 to 65535, e.g. :8080 or 127.0.0.1:0`);
   return { host, port };
+}
+
+/** A listen failure as a sentence naming the address and the flag that changes it (not a bare EADDRINUSE). */
+export function bindError(e: NodeJS.ErrnoException, addr: string, flag?: string): Error {
+  const change = flag ? `; choose another with ${flag}=HOST:PORT (${flag}=127.0.0.1:0 picks a free port, ${flag}=0 disables it)` : '';
+  const why =
+    e.code === 'EADDRINUSE' ? `address ${addr} is already in use by another process`
+    : e.code === 'EACCES' ? `no permission to listen on ${addr} (ports below 1024 need privileges)`
+    : e.code === 'EADDRNOTAVAIL' ? `address ${addr} is not an address of this machine`
+    : `cannot listen on ${addr}: ${e.message}`;
+  return Object.assign(new Error(why + change), { code: e.code });
 }

@@ -5,14 +5,15 @@ import { ownerFromLabels, ownerKey, sameIstioOperator, type Owner } from '../api
 import { isProfilePath } from '../api/profiles.js';
 import { resolveParsed } from '../api/resolve.js';
 import { API_VERSION, KIND, type IstioOperator, type K8sObject } from '../api/types.js';
-import { resourcePath, type KubeClient } from '../apply/client.js';
-import { StageError } from '../apply/install.js';
+import { ApiError, resourcePath, UnreachableError, type KubeClient } from '../apply/client.js';
+import { PlanError, StageError } from '../apply/install.js';
 import { FIELD_MANAGER } from '../apply/owner.js';
 import { listInventories, type Inventory } from '../apply/inventory.js';
-import { workloadProgress, workloadReady } from '../apply/readiness.js';
+import { podSelector, podTrouble, workloadBlocked, workloadProgress, workloadReady } from '../apply/readiness.js';
 import { refOf, refString } from '../apply/resources.js';
 import { uninstall } from '../apply/uninstall.js';
-import { CaSecretError, EVENT_CA_INVALID, eventReason, type CaResult, type CaStatus } from '../ca/cluster.js';
+import { isShared } from '../apply/shared.js';
+import { CaSecretError, EVENT_CA_INVALID, eventReason, type CaResult, type CaStatus } from '../ca/types.js';
 import { applyInstall, prepareInstall, type PreparedInstall } from '../install/workflow.js';
 import { readUsage, type ClusterUsage, type ReadUsageOptions } from '../revision/cluster.js';
 import { describeUsage } from '../revision/usage.js';
@@ -36,7 +37,7 @@ export const IN_USE_RECHECK_MS = 30_000;
 
 export interface ReconcileResult extends HandlerResult {
   /** What happened, for metrics and tests. */
-  action: 'gone' | 'paused' | 'invalid' | 'applied' | 'deleted' | 'blocked' | 'error';
+  action: 'gone' | 'paused' | 'invalid' | 'applied' | 'deleted' | 'blocked' | 'error' | 'untrusted';
   /** Write requests during this reconcile (exact with one reconcile at a time; others' writes add in when parallel). */
   writes: number;
   status?: string;
@@ -60,6 +61,12 @@ export interface ReconcilerDeps {
   inventories?: () => KObject[];
   /** Who uses a revision, from watch caches (controller/usagecache.ts); without it, the cluster is listed. */
   usage?: (revision: string, opts: ReadUsageOptions) => ClusterUsage;
+  /**
+   * Namespaces whose IstioOperators are acted on. Writing an IstioOperator is cluster-admin-equivalent (it chooses
+   * images, webhooks and RBAC the operator applies with its own rights), so anywhere else the operator writes
+   * nothing but a status saying why. Undefined: every watched namespace (in-process use and tests).
+   */
+  trustedNamespaces?: string[];
 }
 
 type Log = (level: 'debug' | 'info' | 'warn' | 'error', msg: string, f?: Record<string, unknown>) => void;
@@ -83,6 +90,20 @@ export function resolveFromCluster(iop: IstioOperator) {
   return resolveParsed([input], []);
 }
 
+/** Failures that go away by themselves (the apiserver restarting, an optimistic-lock conflict, throttling). */
+function isTransient(e: unknown): boolean {
+  if (e instanceof UnreachableError) return true;
+  if (e instanceof ApiError) return e.code >= 500 || e.code === 409 || e.code === 429;
+  return !(e instanceof InputError);
+}
+
+/** A refusal of the operator's own rights (403), directly or behind a plan or stage failure. */
+function isForbidden(e: unknown): boolean {
+  if (e instanceof ApiError) return e.code === 403;
+  if (e instanceof PlanError || e instanceof StageError) return e.failures.some((f) => isForbidden(f.error));
+  return false;
+}
+
 function issuesText(e: InputError): string {
   return e.issues.map((i: FieldIssue) => formatIssue(i)).join('; ');
 }
@@ -94,6 +115,9 @@ class Halt {
 
 export class Reconciler {
   readonly stats = { reconciles: 0, errors: 0, writes: 0, applied: 0, pruned: 0 };
+  /** IstioOperators whose last reconcile the apiserver refused for want of rights (key → message): /readyz is false
+   * while any is, since open watches keep streaming after RBAC is taken away and would say nothing. */
+  readonly forbidden = new Map<string, string>();
   /** What our applies produced, so unchanged objects are skipped and our own watch echoes are not drift. */
   private readonly memo = new ApplyMemo();
   constructor(private readonly d: ReconcilerDeps) {}
@@ -130,6 +154,7 @@ export class Reconciler {
     const done = (r: Omit<ReconcileResult, 'writes'>): ReconcileResult => {
       const writes = this.writesSoFar() - before + ownWrites;
       this.stats.writes += writes;
+      if (r.action === 'applied' || r.action === 'gone' || r.action === 'untrusted') this.forbidden.delete(key);
       return { ...r, writes };
     };
     const { namespace, name } = splitKey(key);
@@ -138,10 +163,13 @@ export class Reconciler {
     const log: Log = (level, msg, f = {}) => this.d.log(level, msg, { istiooperator: key, generation: iop.metadata?.generation, ...f });
     // The CA's summary (subjects, expiries, rotation phase; never key material), once known this reconcile.
     let caStatus: CaStatus | undefined;
+    // The Istio release installed: set by a successful apply, kept from the last one otherwise.
+    let istio = iop.status?.istio;
     const setStatus = async (o: Outcome) => {
       const next = computeStatus(iop.status, iop.metadata?.generation, o, this.now());
       const ca = caStatus ?? iop.status?.ca;
       if (ca) next.ca = ca;
+      if (istio) next.istio = istio;
       if (await writeStatus(this.d.kube, iop, next)) ownWrites++;
       return next.status;
     };
@@ -152,6 +180,15 @@ export class Reconciler {
       return done({ action: h.action, status, ...(h.requeueAfterMs !== undefined ? { requeueAfterMs: h.requeueAfterMs } : {}) });
     };
 
+    const trusted = this.d.trustedNamespaces;
+    if (trusted && !trusted.includes(namespace)) {
+      // Not even a finalizer: nothing of ours hangs on an object we may not act for.
+      const msg = `namespace "${namespace}" is not trusted by this operator, nothing was done: writing an IstioOperator is cluster-admin-equivalent; the operator acts on IstioOperators in ${trusted.join(', ')} (its --trusted-namespaces)`;
+      const was = iop.status?.status; // before setStatus, which updates iop.status in place
+      const status = await setStatus({ kind: 'untrusted', message: msg });
+      if (was !== status) await this.d.events.emit(iop, 'Warning', 'UntrustedNamespace', msg);
+      return done({ action: 'untrusted', status });
+    }
     if (iop.metadata?.deletionTimestamp) {
       if (!iop.metadata.finalizers?.includes(FINALIZER)) return done({ action: 'gone' });
       return done(await this.finalize(iop, key, log, setStatus, () => ownWrites++));
@@ -165,12 +202,25 @@ export class Reconciler {
       ownWrites++;
     }
 
+    // Any other failure still reaches the status and an Event (a Forbidden read of the CA secret used to reach only
+    // the log, with the status left HEALTHY): transient ones are retried with backoff, the rest looked at again later.
+    const failed = async (e: unknown, what: string) => {
+      this.stats.errors++;
+      const transient = isTransient(e);
+      const msg = `${what} failed, nothing more was done: ${(e as Error).message.replace(/\n\s*/g, '; ')}`;
+      if (isForbidden(e)) this.forbidden.set(key, msg);
+      log('error', `${what} failed`, { error: (e as Error).message, transient });
+      const status = await setStatus({ kind: 'applyFailed', message: msg, retrying: transient });
+      await this.d.events.emit(iop, 'Warning', transient ? 'ReconcileRetrying' : 'ReconcileFailed', msg);
+      if (transient) throw e; // the queue retries with backoff
+      return done({ action: 'error', status, requeueAfterMs: IN_USE_RECHECK_MS });
+    };
     let p: PreparedInstall;
     try {
       p = await this.prepare(iop);
     } catch (e) {
       if (e instanceof Halt) return halt(e);
-      throw e;
+      return failed(e, 'preparing the install');
     }
     let caRecheckMs = this.caRecheck(p.ca);
     caStatus = p.ca.status;
@@ -190,6 +240,7 @@ export class Reconciler {
         namespaceExists: p.objects.some((o) => o.metadata.namespace === p.install.istioNamespace && !!cached(o)),
         skip: (o) => this.memo.unchanged(o, cached(o)),
         onApplied: (o, r) => this.memo.record(o, r),
+        ...(this.d.inventories ? { liveOwners: () => this.d.inventories!().map((cm) => ownerFromLabels(cm.metadata?.labels)).filter((o): o is Owner => !!o) } : {}),
         onCaWritten: async (ca) => {
           const reason = eventReason(ca.outcome);
           if (!reason) return;
@@ -199,20 +250,27 @@ export class Reconciler {
       });
       this.memo.forget([...applied.apply.pruned, ...applied.apply.pruneNotes.map((n) => n.ref)]);
     } catch (e) {
+      if (e instanceof PlanError) {
+        if (isForbidden(e)) this.forbidden.set(key, e.message);
+        // Nothing was written: a spec the apiserver refuses, or objects another install owns. Looked at again
+        // later (a conflict may resolve), without the backoff storm of a transient failure.
+        return halt(new Halt({ kind: 'applyFailed', message: `apply refused, ${e.message.replace(/\n\s*/g, '; ')}` }, 'ApplyRefused', 'error', IN_USE_RECHECK_MS));
+      }
       if (e instanceof StageError) this.memo.forget(e.failures.map((f) => f.ref));
-      this.stats.errors++;
-      const msg = e instanceof StageError ? e.message.replace(/\n\s*/g, '; ') : `apply failed: ${(e as Error).message}`;
-      log('error', 'apply failed', { error: (e as Error).message });
-      await setStatus({ kind: 'applyFailed', message: msg });
-      await this.d.events.emit(iop, 'Warning', 'ApplyFailed', msg);
-      throw e; // the queue retries with backoff
+      return failed(e, 'applying');
     }
     caStatus = applied.ca.status;
     caRecheckMs = this.caRecheck(applied.ca);
+    istio = { release: p.install.release.line, version: p.install.version };
     const changed = await this.report(iop, applied.apply, started, log);
 
     // Readiness, without blocking a worker: report what is not ready and look again later.
-    const components = await this.readiness(p.objects);
+    let components: Awaited<ReturnType<Reconciler['readiness']>>;
+    try {
+      components = await this.readiness(p.objects);
+    } catch (e) {
+      return failed(e, 'reading readiness');
+    }
     const allReady = Object.values(components).every((c) => c.ready);
     const prev = iop.status?.status;
     const updating = !allReady && (prev === 'HEALTHY' || prev === 'UPDATING');
@@ -315,7 +373,9 @@ export class Reconciler {
   private ownedByAnother(objects: K8sObject[], owner: Owner): string | undefined {
     if (!this.d.iopExists) return undefined;
     for (const o of objects) {
-      if (o.kind === 'CustomResourceDefinition') continue; // shared by design
+      // Shared by design (CRDs, the Base component's reader account, the node agents): every revision renders
+      // them and they move forward only (apply/shared.ts), so a canary IstioOperator beside the stable one is no conflict.
+      if (isShared(o)) continue;
       const live = this.d.ownedCache?.(o.apiVersion, o.kind, o.metadata.namespace, o.metadata.name) ?? this.d.ownedCache?.(o.apiVersion, o.kind, undefined, o.metadata.name);
       const theirs = ownerFromLabels(live?.metadata?.labels);
       if (!theirs || sameIstioOperator(theirs, owner)) continue;
@@ -325,8 +385,8 @@ export class Reconciler {
     return undefined;
   }
 
-  private async readiness(objects: K8sObject[]): Promise<Record<string, { ready: boolean; message?: string }>> {
-    const out: Record<string, { ready: boolean; message?: string }> = {};
+  private async readiness(objects: K8sObject[]): Promise<Record<string, { ready: boolean; stuck?: boolean; message?: string }>> {
+    const out: Record<string, { ready: boolean; stuck?: boolean; message?: string }> = {};
     for (const o of objects) {
       const c = o.metadata.labels?.[LABEL_COMPONENT];
       if (c && !out[c]) out[c] = { ready: true };
@@ -339,11 +399,29 @@ export class Reconciler {
       let live: any = this.d.ownedCache?.(o.apiVersion, o.kind, ns, o.metadata.name);
       if (!workloadReady(live, o.kind)) live = await this.d.kube.request('GET', resourcePath('apps', 'v1', o.kind === 'DaemonSet' ? 'daemonsets' : 'deployments', ns, o.metadata.name), { allow404: true });
       if (workloadReady(live, o.kind)) continue;
-      const why = live ? `${o.kind} ${ns}/${o.metadata.name}: ${workloadProgress(live, o.kind)}` : `${o.kind} ${ns}/${o.metadata.name} not found`;
+      const blocked = live ? workloadBlocked(live, o.kind) : undefined;
+      // Not blocked at the workload: its pods may say why (an image that cannot be pulled, a crash, no node fits).
+      // Listed only for a workload that is not ready, by its own selector, so a settled install lists no pods.
+      const pods = live && !blocked ? await this.podsOf(ns, live) : undefined;
+      const trouble = pods ? podTrouble(pods) : undefined;
+      const state = blocked ?? (trouble ? `${workloadProgress(live, o.kind)}; ${trouble.message}` : workloadProgress(live, o.kind));
+      const why = live ? `${o.kind} ${ns}/${o.metadata.name}: ${state}` : `${o.kind} ${ns}/${o.metadata.name} not found`;
       const prev = out[c];
-      out[c] = { ready: false, message: prev && !prev.ready && prev.message ? `${prev.message}, ${why}` : why };
+      out[c] = { ready: false, stuck: !!blocked || !!trouble?.stuck || !!prev?.stuck, message: prev && !prev.ready && prev.message ? `${prev.message}, ${why}` : why };
     }
     return out;
+  }
+
+  /** The pods of a workload (its selector, its namespace); none when they cannot be read (the status says less). */
+  private async podsOf(ns: string, workload: Record<string, any>): Promise<Array<Record<string, any>> | undefined> {
+    const selector = podSelector(workload);
+    if (!selector) return undefined;
+    try {
+      const list = await this.d.kube.request<{ items: Array<Record<string, any>> }>('GET', `/api/v1/namespaces/${encodeURIComponent(ns)}/pods`, { query: { labelSelector: selector, limit: 20 } });
+      return list?.items ?? [];
+    } catch {
+      return undefined;
+    }
   }
 
   private async finalize(

@@ -4,7 +4,8 @@ import type { K8sObject } from '../api/types.js';
 import type { KubeClient } from '../apply/client.js';
 import { install as applyObjects, waitInstalled, type InstallOptions, type InstallResult } from '../apply/install.js';
 import { silentProgress, type Progress } from '../apply/readiness.js';
-import { prepareCa, type CaResult } from '../ca/cluster.js';
+import { prepareCa } from '../ca/cluster.js';
+import type { CaResult } from '../ca/types.js';
 import { render } from '../render/index.js';
 
 // The install workflow, the one sequence the CLI (`install`, `diff`) and the operator's reconcile both run:
@@ -56,6 +57,7 @@ export async function applyInstall(client: KubeClient, p: PreparedInstall, opts:
     ...rest,
     owner: p.install.owner,
     namespace: p.install.istioNamespace,
+    spec: p.install.userSpec as Record<string, unknown>,
     beforeApply: async () => {
       // Once the namespace exists and before any rendered object: istiod must find a valid `cacerts` when it
       // starts, instead of minting its own self-signed root.

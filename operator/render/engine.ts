@@ -65,12 +65,24 @@ hb.registerHelper('json', (v: unknown) => JSON.stringify(v === undefined ? null 
 hb.registerHelper('toYaml', (v: unknown) => (v === undefined || v === null ? '' : yaml.dump(v, { lineWidth: -1, noRefs: true, sortKeys: false }).trimEnd()));
 hb.registerHelper('indent', (n: number, s: unknown) => String(s ?? '').split('\n').map((l) => (l ? ' '.repeat(n) + l : l)).join('\n'));
 hb.registerHelper('nindent', (n: number, s: unknown) => '\n' + String(s ?? '').split('\n').map((l) => (l ? ' '.repeat(n) + l : l)).join('\n'));
+// `#if` and `#unless` judge as Go templates do: an empty map or list is false. Handlebars' own `#if {}` is true,
+// which rendered `annotations: {}` when no annotation was set; once a controller adds one to the live object,
+// that empty map claims the whole annotations field for our field manager (a write on every apply).
+type BlockOptions = { fn: (ctx: unknown) => string; inverse: (ctx: unknown) => string };
+hb.registerHelper('if', function (this: unknown, cond: unknown, options: BlockOptions) {
+  return truthy(typeof cond === 'function' ? cond.call(this) : cond) ? options.fn(this) : options.inverse(this);
+});
+hb.registerHelper('unless', function (this: unknown, cond: unknown, options: BlockOptions) {
+  return truthy(typeof cond === 'function' ? cond.call(this) : cond) ? options.inverse(this) : options.fn(this);
+});
 hb.registerHelper('eq', (a: unknown, b: unknown) => a === b);
 hb.registerHelper('ne', (a: unknown, b: unknown) => a !== b);
 hb.registerHelper('not', (a: unknown) => !truthy(a));
 hb.registerHelper('and', (...args: unknown[]) => args.slice(0, -1).every(truthy));
 hb.registerHelper('or', (...args: unknown[]) => args.slice(0, -1).some(truthy));
-hb.registerHelper('default', (v: unknown, d: unknown) => (v === undefined || v === null || v === '' ? d : v));
+// Like Helm's `default` for nil, "" and empty collections (a profile's `seccompProfile: {}` means unset); false
+// and 0 stay, since they are settings.
+hb.registerHelper('default', (v: unknown, d: unknown) => (v === undefined || v === null || v === '' || ((Array.isArray(v) || typeof v === 'object') && !truthy(v)) ? d : v));
 hb.registerHelper('concat', (...args: unknown[]) => args.slice(0, -1).map((a) => String(a ?? '')).join(''));
 hb.registerHelper('empty', (v: unknown) => !truthy(v));
 hb.registerHelper('hasKey', (o: unknown, k: string) => !!o && typeof o === 'object' && Object.prototype.hasOwnProperty.call(o, k));

@@ -3,6 +3,7 @@ import { InputError, type FieldIssue } from '../api/errors.js';
 import { clone, isMap } from '../api/merge.js';
 import { formatElem, parsePath, PATH_FORMS, PathSyntaxError, selects, type PathElem } from '../api/path.js';
 import type { K8sObjectOverlay, K8sObject } from '../api/types.js';
+import { guardIssues, snapshotGuarded } from './rbacguard.js';
 
 // k8s.overlays: the escape hatch for anything the k8s settings cannot say. Paths use the API's one grammar
 // (api/path.ts). A patch applies as istioctl's overlays do (its tpath package):
@@ -124,6 +125,8 @@ export function applyPathPatch(obj: Record<string, unknown>, path: PathElem[], v
 export function applyOverlays(objects: K8sObject[], overlays: K8sObjectOverlay[] | undefined, field: string): void {
   if (!overlays?.length) return;
   const issues: FieldIssue[] = [];
+  // Overlays may narrow, never widen, what the operator grants with its own rights (render/rbacguard.ts).
+  const guarded = snapshotGuarded(objects);
   overlays.forEach((ov, i) => {
     const at = `${field}.overlays[${i}]`;
     if (!ov || !ov.kind || !ov.name) {
@@ -160,5 +163,6 @@ export function applyOverlays(objects: K8sObject[], overlays: K8sObjectOverlay[]
       }
     });
   });
+  if (!issues.length) issues.push(...guardIssues(guarded, field));
   if (issues.length) throw new InputError(issues);
 }

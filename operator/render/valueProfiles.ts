@@ -1,4 +1,5 @@
 import type { Values } from '../api/types.js';
+import { minorOf, type Release } from '../api/releases.js';
 
 // Values that Istio layers over the chart defaults when `values.profile` or `compatibilityVersion` is set.
 // IstioOperator profiles such as `demo` only say `values.profile: demo`; the values behind that name live here.
@@ -89,20 +90,31 @@ const PILOT_BEHAVIOUR_CHANGES: Array<{ since: string; env: string }> = [
   { since: '1.31', env: 'PILOT_AUTO_SEND_UNHEALTHY_ENDPOINTS' },
 ];
 
-export const COMPATIBILITY_VERSIONS = ['1.25', '1.26', '1.27', '1.28', '1.29', '1.30'] as const;
+/** The oldest behaviour any supported release can restore. */
+const OLDEST_COMPATIBILITY = 25;
 
 function minor(v: string): number {
   return Number(v.split('.')[1]);
 }
 
-/** The values that restore release `version`'s behaviour, or undefined if the version is not one we know. */
-export function compatibilityValues(version: string): Values | undefined {
+/** The compatibility versions a release accepts: every older minor back to 1.25 (1.30 accepts 1.25 to 1.29). */
+export function compatibilityVersions(release: Release): string[] {
+  const out: string[] = [];
+  for (let m = OLDEST_COMPATIBILITY; m < minorOf(release); m++) out.push(`1.${m}`);
+  return out;
+}
+
+/**
+ * The values that restore release `version`'s behaviour in `release`, or undefined if `release` does not accept
+ * that version: every behaviour change after `version` that `release` has is turned off.
+ */
+export function compatibilityValues(version: string, release: Release): Values | undefined {
   const v = String(version).replace(/^v/, '').split('.').slice(0, 2).join('.');
-  if (!(COMPATIBILITY_VERSIONS as readonly string[]).includes(v)) return undefined;
+  if (!compatibilityVersions(release).includes(v)) return undefined;
   const env: Record<string, string> = {};
-  for (const c of PILOT_BEHAVIOUR_CHANGES) if (minor(c.since) > minor(v)) env[c.env] = 'false';
-  // Istio's 1.30 profile also pins the upstream span change, which it re-counted under 1.31.
-  if (v === '1.30') env.PILOT_SPAWN_UPSTREAM_SPAN_FOR_GATEWAY = 'false';
+  for (const c of PILOT_BEHAVIOUR_CHANGES) if (minor(c.since) > minor(v) && minor(c.since) <= minorOf(release)) env[c.env] = 'false';
+  // Istio 1.31's profile for 1.30 also pins the upstream span change, which it re-counted under 1.31.
+  if (v === '1.30' && minorOf(release) >= 31) env.PILOT_SPAWN_UPSTREAM_SPAN_FOR_GATEWAY = 'false';
   const out: Values = { pilot: { env } };
   // Behaviours of the CNI agent in ambient mode (Istio's profiles spell the second one at the top level, which is
   // the CNI chart's root: here it is values.cni).

@@ -8,7 +8,7 @@ import type { CaMode, CaSpec, ComponentSpec, ComponentsSpec, GatewaySpec, Values
 import type { ResolvedInstall } from '../api/install.js';
 import { revLabel, revSuffix } from '../api/names.js';
 import type { CaContext, ComponentKey, GatewayContext, RenderContext } from './context.js';
-import { COMPATIBILITY_VERSIONS, VALUE_PROFILES, compatibilityValues } from './valueProfiles.js';
+import { compatibilityValues, compatibilityVersions, VALUE_PROFILES } from './valueProfiles.js';
 import { ztunnelName } from '../api/names.js';
 
 // From a merged IstioOperator to one RenderContext per thing to render. This is the one place where
@@ -68,12 +68,12 @@ export function buildContexts(install: ResolvedInstall): Contexts {
   }
   const compat = spec.compatibilityVersion ?? user.compatibilityVersion;
   if (compat !== undefined && compat !== null && compat !== '') {
-    const c = compatibilityValues(String(compat));
+    const c = compatibilityValues(String(compat), install.release);
     if (!c) {
       issues.push({
         path: spec.compatibilityVersion !== undefined ? 'compatibilityVersion' : 'values.compatibilityVersion',
         message: `unknown compatibility version "${compat}"`,
-        hint: `one of: ${COMPATIBILITY_VERSIONS.join(', ')}`,
+        hint: `Istio ${install.release.line} accepts: ${compatibilityVersions(install.release).join(', ')}`,
       });
     } else values = merge(values, c);
   }

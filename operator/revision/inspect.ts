@@ -1,6 +1,7 @@
 import type { KubeClient } from '../apply/client.js';
+import { listInventories, type Inventory } from '../apply/inventory.js';
 import { readSnapshot, tagMap, usageFrom, type ClusterSnapshot } from './cluster.js';
-import { planUpgrade, revisionForVersion, type InstalledRevision, type UpgradePlan } from './plan.js';
+import { plannedObjects, planUpgrade, revisionForVersion, type InstalledRevision, type UpgradePlan } from './plan.js';
 import { readRevisions, type LiveRevision } from './tags.js';
 import { revLabel } from '../api/names.js';
 import { LABEL_INJECTION, LABEL_REVISION } from '../api/labels.js';
@@ -15,16 +16,19 @@ export interface ClusterView {
   /** Gateway Deployments per revision label value: `namespace/name`. */
   gateways: Map<string, string[]>;
   webhooks: Array<Record<string, any>>;
+  /** Every install's inventory: the spec each revision was installed from. */
+  inventories: Inventory[];
 }
 
 /** `istioNamespace` limits the view to the revisions whose istiod runs there (one mesh of several). */
 export async function readClusterView(client: KubeClient, istioNamespace?: string): Promise<ClusterView> {
-  const [version, revisions, snapshot, deploys, hooks] = await Promise.all([
+  const [version, revisions, snapshot, deploys, hooks, inventories] = await Promise.all([
     client.request<{ gitVersion?: string }>('GET', '/version'),
     readRevisions(client),
     readSnapshot(client),
     client.request<{ items: Array<Record<string, any>> }>('GET', '/apis/apps/v1/deployments', { query: { labelSelector: `${LABEL_REVISION},app!=istiod` } }),
     client.request<{ items: Array<Record<string, any>> }>('GET', '/apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations'),
+    listInventories(client),
   ]);
   const gateways = new Map<string, string[]>();
   for (const d of deploys?.items ?? []) {
@@ -34,7 +38,7 @@ export async function readClusterView(client: KubeClient, istioNamespace?: strin
     gateways.set(rev, [...(gateways.get(rev) ?? []), `${d.metadata.namespace}/${d.metadata.name}`]);
   }
   const mine = istioNamespace ? revisions.filter((r) => r.namespace === istioNamespace) : revisions;
-  return { kubernetesVersion: version?.gitVersion ?? 'unknown', revisions: mine, snapshot, gateways, webhooks: hooks?.items ?? [] };
+  return { kubernetesVersion: version?.gitVersion ?? 'unknown', revisions: mine, snapshot, gateways, webhooks: hooks?.items ?? [], inventories };
 }
 
 /** Pod-injecting webhooks that would also answer for `revision`: it already has a webhook, or a webhook selects every pod. */
@@ -57,6 +61,13 @@ export function overlappingWebhooks(hooks: Array<Record<string, any>>, revision:
   return out;
 }
 
+/** The spec the revision's install recorded: its istiod's inventory (the one listing the istiod Deployment). */
+function specOf(inventories: Inventory[], namespace: string, revision: string): { spec?: Record<string, unknown> } {
+  const istiod = revision === DEFAULT_TAG ? 'istiod' : `istiod-${revision}`;
+  const inv = inventories.find((i) => i.namespace === namespace && i.spec && i.objects.some((o) => o.kind === 'Deployment' && o.name === istiod));
+  return inv?.spec ? { spec: inv.spec } : {};
+}
+
 export function installedRevisions(view: ClusterView): InstalledRevision[] {
   return view.revisions.map((r) => {
     const u = usageFrom(view.snapshot, r.revision);
@@ -68,13 +79,16 @@ export function installedRevisions(view: ClusterView): InstalledRevision[] {
       namespaces: u.namespaces,
       pods: u.pods.length,
       gateways: view.gateways.get(r.revision) ?? [],
+      ...specOf(view.inventories, r.namespace, r.revision),
     };
   });
 }
 
 export function planFromView(view: ClusterView, target: string, newRevision?: string): UpgradePlan {
   const rev = newRevision || revisionForVersion(target);
-  return planUpgrade({ target, kubernetesVersion: view.kubernetesVersion, installed: installedRevisions(view), overlappingWebhooks: overlappingWebhooks(view.webhooks, rev), newRevision: rev });
+  const plan = planUpgrade({ target, kubernetesVersion: view.kubernetesVersion, installed: installedRevisions(view), overlappingWebhooks: overlappingWebhooks(view.webhooks, rev), newRevision: rev });
+  const manifest = plan.steps[0]?.manifest;
+  return plan.ok && manifest ? { ...plan, objects: plannedObjects(manifest) } : plan;
 }
 
 export interface RevisionStatus {

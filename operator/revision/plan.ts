@@ -1,18 +1,12 @@
+import yaml from 'js-yaml';
 import semver from 'semver';
+import { RELEASES, versionOfTag, type Release } from '../api/releases.js';
+import { FEATURES } from '../render/features.js';
+import { resolveIstioOperator } from '../api/resolve.js';
+import { render } from '../render/index.js';
 
 // Istio supports revision-based (canary) upgrades across at most two minor versions.
 export const MAX_MINOR_SKIP = 2;
-
-/** Oldest Kubernetes minor each Istio minor supports (Istio's support matrix). */
-export const MIN_KUBERNETES: Record<string, string> = {
-  '1.24': '1.28',
-  '1.25': '1.29',
-  '1.26': '1.29',
-  '1.27': '1.29',
-  '1.28': '1.30',
-  '1.29': '1.31',
-  '1.30': '1.32',
-};
 
 export interface InstalledRevision {
   revision: string;
@@ -25,6 +19,8 @@ export interface InstalledRevision {
   namespaces: string[];
   pods: number;
   gateways: string[];
+  /** The spec it was installed from, as its inventory recorded it (installs before that record have none). */
+  spec?: Record<string, unknown>;
 }
 
 export interface PlanInput {
@@ -54,9 +50,55 @@ export interface UpgradeStep {
 export interface UpgradePlan {
   ok: boolean;
   target: string;
+  /** The release line whose manifests the new revision gets, when the target is a supported release. */
+  release?: string;
   newRevision: string;
   prechecks: Precheck[];
   steps: UpgradeStep[];
+  /** What the target release installs differently from the oldest running one (render/features.ts). */
+  changes: string[];
+  /** The objects step 1's IstioOperator installs, as `Kind namespace/name` (rendered, nothing applied). */
+  objects?: string[];
+}
+
+/** The objects an IstioOperator manifest installs, rendered offline: what the plan's first step adds. */
+export function plannedObjects(manifest: string): string[] {
+  const { install } = resolveIstioOperator({ files: [{ name: 'planned revision', text: manifest }] });
+  return render(install).objects.map((o) => `${o.kind} ${o.metadata.namespace ? `${o.metadata.namespace}/` : ''}${o.metadata.name}`);
+}
+
+/**
+ * Step 1's IstioOperator: the running revision's own profile and settings (from its inventory) with the new
+ * revision and tag, and no gateways (they stay with the revision or tag they point at; the runbook moves them).
+ * An install recorded without its spec gets the default profile, and the comment says to copy the settings.
+ */
+export function canaryManifest(running: InstalledRevision | undefined, newRevision: string, target: string): string {
+  const ns = running?.namespace ?? 'istio-system';
+  const spec: Record<string, any> = structuredClone(running?.spec ?? {});
+  for (const k of ['revision', 'tag', 'hub']) delete spec[k];
+  if (spec.values?.global) {
+    for (const k of ['tag', 'hub']) delete spec.values.global[k];
+    if (!Object.keys(spec.values.global).length) delete spec.values.global;
+    if (!Object.keys(spec.values).length) delete spec.values;
+  }
+  // Same Istio namespace as the running revision: a revision elsewhere would be another mesh.
+  if (ns !== 'istio-system') {
+    spec.namespace = ns;
+    spec.values = { ...(spec.values ?? {}), global: { ...(spec.values?.global ?? {}), istioNamespace: ns } };
+  }
+  spec.components = { ...(spec.components ?? {}), ingressGateways: [], egressGateways: [] };
+  const { profile, ...rest } = spec;
+  const doc = {
+    apiVersion: 'install.istio.io/v1alpha1',
+    kind: 'IstioOperator',
+    metadata: { name: `control-plane-${newRevision}`, namespace: ns },
+    spec: { ...(profile ? { profile } : {}), revision: newRevision, tag: target, ...rest },
+  };
+  const text = yaml.dump(doc, { lineWidth: -1, noRefs: true, sortKeys: false });
+  const header = running?.spec
+    ? `# Revision ${running.revision || 'default'}'s profile and settings (from its inventory), as revision ${newRevision} on Istio ${target}.\n`
+    : `# Revision ${running?.revision || 'default'} was installed before its settings were recorded: copy its profile and settings into spec.\n`;
+  return header + text.replace(/^(\s*)ingressGateways: \[\]$/m, '$1ingressGateways: []   # gateways stay with the revision or tag they point at (see the runbook)');
 }
 
 /** `1.30.0` → `1-30-0`: the revision name Istio's docs use for a version. */
@@ -74,8 +116,14 @@ export function planUpgrade(input: PlanInput): UpgradePlan {
   const checks: Precheck[] = [];
   const newRevision = input.newRevision || revisionForVersion(input.target);
   if (!target) {
-    return { ok: false, target: input.target, newRevision, prechecks: [{ name: 'target version', ok: false, message: `"${input.target}" is not a version (expected e.g. 1.30.0)` }], steps: [] };
+    return { ok: false, target: input.target, newRevision, prechecks: [{ name: 'target version', ok: false, message: `"${input.target}" is not a version (expected e.g. 1.30.0)` }], steps: [], changes: [] };
   }
+  const release = releaseOf(input.target);
+  checks.push(
+    release
+      ? { name: 'target release', ok: true, message: `Istio ${input.target} renders the ${release.line} manifests${release.ga ? '' : ' (a release candidate)'}` }
+      : { name: 'target release', ok: false, message: `Istio ${versionOfTag(input.target)?.line ?? input.target} is not supported by this version of istio-operator (supported: ${RELEASES.map((r) => r.line).join(', ')})` },
+  );
   const from = input.installed;
   if (from.length === 0) checks.push({ name: 'installed revisions', ok: false, message: 'no installed revision found: use `istio-operator install` for a first install' });
   for (const r of from) {
@@ -94,12 +142,7 @@ export function planUpgrade(input: PlanInput): UpgradePlan {
     }
     if (r.revision === newRevision) checks.push({ name: 'revision name', ok: false, message: `revision ${newRevision} already exists` });
   }
-  const tm = minor(target.version)!;
-  const minK8s = MIN_KUBERNETES[tm];
-  const k8s = minor(input.kubernetesVersion);
-  if (!minK8s) checks.push({ name: 'kubernetes version', ok: true, message: `no support data for Istio ${tm}; check its release notes (cluster runs ${input.kubernetesVersion})` });
-  else if (!k8s || semver.lt(semver.coerce(k8s)!, semver.coerce(minK8s)!)) checks.push({ name: 'kubernetes version', ok: false, message: `Istio ${tm} needs Kubernetes ${minK8s} or newer; the cluster runs ${input.kubernetesVersion}` });
-  else checks.push({ name: 'kubernetes version', ok: true, message: `Kubernetes ${input.kubernetesVersion} >= ${minK8s}` });
+  if (release) checks.push(kubernetesCheck(release, input.kubernetesVersion));
   for (const w of input.overlappingWebhooks ?? []) checks.push({ name: 'webhook overlap', ok: false, message: `${w} would also inject pods selected for ${newRevision}` });
 
   const ok = checks.every((c) => c.ok);
@@ -110,21 +153,7 @@ export function planUpgrade(input: PlanInput): UpgradePlan {
     steps.push({
       title: `Install revision ${newRevision} beside the running one`,
       detail: 'The new control plane starts next to the old one; nothing moves yet.',
-      manifest: [
-        'apiVersion: install.istio.io/v1alpha1',
-        'kind: IstioOperator',
-        'metadata:',
-        `  name: control-plane-${newRevision}`,
-        `  namespace: ${ns}`,
-        'spec:',
-        `  revision: ${newRevision}`,
-        `  tag: ${target.version}`,
-        // Same Istio namespace as the running revision: a revision elsewhere would be another mesh.
-        ...(ns !== 'istio-system' ? [`  namespace: ${ns}`, '  values:', '    global:', `      istioNamespace: ${ns}`] : []),
-        '  components:',
-        '    ingressGateways: []   # gateways stay with the revision or tag they point at (see the runbook)',
-        '',
-      ].join('\n'),
+      manifest: canaryManifest([...from].filter((r) => r.namespace === ns).sort((a, b) => semver.compare(semver.coerce(b.version)!, semver.coerce(a.version)!))[0], newRevision, input.target),
       command: `kubectl apply -f control-plane-${newRevision}.yaml   # or: istio-operator install -f control-plane-${newRevision}.yaml`,
     });
     for (const r of old) {
@@ -146,5 +175,34 @@ export function planUpgrade(input: PlanInput): UpgradePlan {
       steps.push({ title: `Remove revision ${r.revision || 'default'}`, detail: 'Only that revision\'s objects go; CRDs and the new revision stay.', command: `istio-operator uninstall --revision ${r.revision || 'default'}` });
     }
   }
-  return { ok, target: target.version, newRevision, prechecks: checks, steps };
+  const oldest = [...from].map((r) => semver.coerce(r.version)).filter((v): v is semver.SemVer => !!v).sort(semver.compare)[0];
+  const changes = release && oldest ? changesBetween(oldest.minor, Number(release.line.split('.')[1])) : [];
+  return { ok, target: input.target, ...(release ? { release: release.line } : {}), newRevision, prechecks: checks, steps, changes };
+}
+
+/** The catalog's release for a target version, or undefined when no supported line has it. */
+function releaseOf(target: string): Release | undefined {
+  const line = versionOfTag(target)?.line;
+  return RELEASES.find((r) => r.line === line);
+}
+
+/** The cluster's Kubernetes against the release's range (api/releases.ts): below the floor is a blocker, above the matrix a note. */
+export function kubernetesCheck(release: Release, kubernetesVersion: string): Precheck {
+  const k8s = semver.coerce(minor(kubernetesVersion) ?? '');
+  const min = semver.coerce(release.kubernetes.min)!;
+  const max = semver.coerce(release.kubernetes.max)!;
+  if (!k8s) return { name: 'kubernetes version', ok: false, message: `cannot tell the cluster's Kubernetes version from "${kubernetesVersion}"` };
+  if (semver.lt(k8s, min)) return { name: 'kubernetes version', ok: false, message: `Istio ${release.line} needs Kubernetes ${release.kubernetes.min} or newer; the cluster runs ${kubernetesVersion}` };
+  if (semver.gt(k8s, max)) return { name: 'kubernetes version', ok: true, message: `Kubernetes ${kubernetesVersion} is newer than Istio ${release.line} is tested with (${release.kubernetes.min}-${release.kubernetes.max})` };
+  return { name: 'kubernetes version', ok: true, message: `Kubernetes ${kubernetesVersion} is within Istio ${release.line}'s ${release.kubernetes.min}-${release.kubernetes.max}` };
+}
+
+/** What the install gains between two minors: each feature that arrived after `fromMinor`, up to `toMinor`. */
+export function changesBetween(fromMinor: number, toMinor: number): string[] {
+  return Object.values(FEATURES)
+    .filter((f) => {
+      const m = Number(f.since.split('.')[1]);
+      return m > fromMinor && m <= toMinor;
+    })
+    .map((f) => `${f.since}: ${f.what}`);
 }

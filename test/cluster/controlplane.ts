@@ -11,6 +11,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import yaml from 'js-yaml';
+import { startServiceProxy, type ServiceInfo, type ServiceProxy } from './serviceproxy.js';
+import { writeClientCa } from './clientca.js';
 
 export interface ControlPlane {
   kubeconfigPath: string;
@@ -22,8 +24,20 @@ export interface ControlPlane {
   caPem: string;
   dataDir: string;
   nodeName: string;
+  /**
+   * Where local processes register as endpoints of Services (endpoints.ts), so that kube-apiserver reaches
+   * them through its `cluster` egress: how service-referenced webhooks call an istiod run by test/istio.
+   */
+  endpointsDir: string;
   /** Milliseconds from the first process start to /readyz, and to the fake node being Ready. */
   timings: { readyzMs: number; nodeReadyMs: number };
+  /** Folder of the client CA (clientca.ts signs client certificates with it; kube-apiserver trusts it). */
+  pkiDir: string;
+  /**
+   * Kills kube-apiserver (SIGKILL, as a crash) and, unless `startAgain` is false, starts it again on the same port
+   * with the same flags and data (etcd keeps running). Resolves when /readyz answers 200 again, with when that was.
+   */
+  restartApiServer(opts?: { downMs?: number }): Promise<{ killedAt: number; readyAt: number }>;
   stop(): Promise<void>;
 }
 
@@ -85,7 +99,7 @@ export function kubectlPath(binDir: string | undefined): string {
 }
 
 /** Distinct free loopback ports: all listeners stay open until every port is picked. */
-async function freePorts(n: number): Promise<number[]> {
+export async function freePorts(n: number): Promise<number[]> {
   const servers: net.Server[] = [];
   try {
     for (let i = 0; i < n; i++) {
@@ -170,13 +184,14 @@ export async function startControlPlane(opts: StartOptions = {}): Promise<Contro
 async function startOnce(opts: StartOptions & { binDir: string }): Promise<ControlPlane> {
   const log = opts.log ?? (() => {});
   const binDir = opts.binDir;
-  const deadline = Date.now() + (opts.timeoutMs ?? 180_000);
+  let deadline = Date.now() + (opts.timeoutMs ?? 180_000);
   const dataDir = opts.dataDir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'istio-operator-cp-'));
   fs.mkdirSync(dataDir, { recursive: true });
   const kubeconfigPath = opts.kubeconfigPath ?? path.join(dataDir, 'kubeconfig');
   const pidsFile = path.join(dataDir, 'pids');
   const procs: Proc[] = [];
   let reaper: ChildProcess | undefined;
+  let proxy: ServiceProxy | undefined;
   let stopped = false;
 
   const stop = async (): Promise<void> => {
@@ -193,6 +208,7 @@ async function startOnce(opts: StartOptions & { binDir: string }): Promise<Contr
       }
     }
     await Promise.race([Promise.all(procs.map((p) => p.exited)), sleep(10_000, { unref: true })]);
+    await proxy?.close();
     fs.rmSync(dataDir, { recursive: true, force: true });
     if (kubeconfigPath && !kubeconfigPath.startsWith(dataDir + path.sep)) fs.rmSync(kubeconfigPath, { force: true });
     // The reaper exits by itself once the data dir is gone; killing it just makes that immediate.
@@ -303,8 +319,36 @@ async function startOnce(opts: StartOptions & { binDir: string }): Promise<Contr
     });
     log(`etcd ready (${Date.now() - t0} ms)`);
 
+    // --- the service proxy: kube-apiserver's way to Services (webhooks) served by local processes ---
+    const endpointsDir = path.join(dataDir, 'endpoints');
+    const server = `https://127.0.0.1:${apiPort}`;
+    const caFile = path.join(pki, 'apiserver.crt');
+    let caPem = '';
+    proxy = await startServiceProxy({
+      socketPath: path.join(dataDir, 'egress.sock'),
+      endpointsDir,
+      logFile: path.join(dataDir, 'logs', 'service-proxy.log'),
+      listServices: async () => {
+        const r = await request(`${server}/api/v1/services`, { token: adminToken, ca: caPem });
+        if (r.status !== 200) throw new Error(`listing Services: HTTP ${r.status}`);
+        return (JSON.parse(r.body) as { items: ServiceList }).items.map(serviceInfo);
+      },
+    });
+    // HTTPConnect over a unix socket: over TCP, kube-apiserver v1.33 always dials the proxy with TLS and a
+    // client certificate (egressselector's tcpHTTPConnectConnector), which buys nothing on loopback.
+    const egressConfig = path.join(dataDir, 'egress-selector.yaml');
+    fs.writeFileSync(
+      egressConfig,
+      yaml.dump({
+        apiVersion: 'apiserver.k8s.io/v1beta1',
+        kind: 'EgressSelectorConfiguration',
+        egressSelections: [{ name: 'cluster', connection: { proxyProtocol: 'HTTPConnect', transport: { uds: { udsName: proxy.socketPath } } } }],
+      }),
+    );
+
     // --- kube-apiserver ---
-    const api = launch('kube-apiserver', [
+    const clientCaFile = await writeClientCa(pki);
+    const apiArgs = [
       `--etcd-servers=${etcdUrl}`,
       `--bind-address=127.0.0.1`,
       `--advertise-address=127.0.0.1`,
@@ -322,11 +366,13 @@ async function startOnce(opts: StartOptions & { binDir: string }): Promise<Contr
       // This plugin taints every new node not-ready; only the node-lifecycle controller lifts it, and
       // that controller would also evict pods whenever the fake node's heartbeat lags on a busy machine.
       `--disable-admission-plugins=TaintNodesByCondition`,
+      // Service-referenced webhooks (and kubelet connections) dial through the service proxy above.
+      `--egress-selector-config-file=${egressConfig}`,
+      // Client certificates signed by the harness's client CA (tests: certificate and exec-issued credentials).
+      `--client-ca-file=${clientCaFile}`,
       `--v=1`,
-    ]);
-    const server = `https://127.0.0.1:${apiPort}`;
-    const caFile = path.join(pki, 'apiserver.crt');
-    let caPem = '';
+    ];
+    let api = launch('kube-apiserver', apiArgs);
     await waitUntil('kube-apiserver /readyz', api, async () => {
       if (!caPem) {
         if (!fs.existsSync(caFile)) return false;
@@ -447,11 +493,40 @@ async function startOnce(opts: StartOptions & { binDir: string }): Promise<Contr
     const nodeReadyMs = Date.now() - t0;
     log(`node ${NODE_NAME} Ready (${nodeReadyMs} ms)`);
 
-    return { kubeconfigPath, server, adminToken, caPem, dataDir, nodeName: NODE_NAME, timings: { readyzMs, nodeReadyMs }, stop };
+    const restartApiServer = async (o: { downMs?: number } = {}) => {
+      const old = api;
+      const killedAt = Date.now();
+      old.child.kill('SIGKILL');
+      await old.exited;
+      procs.splice(procs.indexOf(old), 1);
+      if (o.downMs) await sleep(o.downMs);
+      api = launch('kube-apiserver', apiArgs);
+      deadline = Date.now() + 120_000;
+      await waitUntil('kube-apiserver /readyz after a restart', api, async () => (await request(`${server}/readyz`, { token: adminToken, ca: caPem, timeoutMs: 2000 })).status === 200);
+      const readyAt = Date.now();
+      log(`kube-apiserver restarted: ready ${readyAt - killedAt} ms after the kill`);
+      return { killedAt, readyAt };
+    };
+    return { kubeconfigPath, server, adminToken, caPem, dataDir, nodeName: NODE_NAME, endpointsDir, timings: { readyzMs, nodeReadyMs }, pkiDir: pki, restartApiServer, stop };
   } catch (err) {
     await stop();
     throw err;
   }
+}
+
+type ServiceList = Array<{
+  metadata: { name: string; namespace: string };
+  spec?: { clusterIP?: string; selector?: Record<string, string>; ports?: Array<{ name?: string; port: number; targetPort?: number | string }> };
+}>;
+
+function serviceInfo(s: ServiceList[number]): ServiceInfo {
+  return {
+    namespace: s.metadata.namespace,
+    name: s.metadata.name,
+    clusterIP: s.spec?.clusterIP,
+    selector: s.spec?.selector,
+    ports: s.spec?.ports ?? [],
+  };
 }
 
 /** Components must not pick up the caller's cluster or proxy settings. */

@@ -1,5 +1,6 @@
 // Process liveness for the harness's pid files. Its own tiny module because the reaper, a detached
 // watchdog, must load next to nothing.
+import * as fs from 'node:fs';
 
 /** Whether a process with this pid exists (EPERM: it exists but is not ours to signal). */
 export function alive(pid: number): boolean {
@@ -8,5 +9,15 @@ export function alive(pid: number): boolean {
     return true;
   } catch (err) {
     return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** Guards against pid reuse: a pid is ours only while its executable is still the program we started. */
+export function isOurs(pid: number, bin: string): boolean {
+  try {
+    const cmd = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0')[0];
+    return cmd === bin;
+  } catch {
+    return process.platform !== 'linux' && alive(pid);
   }
 }

@@ -3,7 +3,7 @@
 // components and deletes their data, so a test run never leaves processes or files behind.
 // Usage: node reaper.js <watched pid> <data dir> <pids file>
 import * as fs from 'node:fs';
-import { alive } from './pid.js';
+import { alive, isOurs } from './pid.js';
 
 const [watchedArg, dataDir, pidsFile] = process.argv.slice(2);
 const watched = Number(watchedArg);
@@ -12,16 +12,6 @@ if (!watched || !dataDir || !pidsFile) {
   process.exit(2);
 }
 
-
-/** Guards against pid reuse: only kill a pid whose executable is still the component we started. */
-function isOurs(pid: number, bin: string): boolean {
-  try {
-    const cmd = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0')[0];
-    return cmd === bin;
-  } catch {
-    return process.platform !== 'linux' && alive(pid);
-  }
-}
 
 function reap(): void {
   let lines: string[] = [];

@@ -1,12 +1,12 @@
 // Writes what the Go checker in this folder compares: our injection templates and injector values as the
-// istio-sidecar-injector ConfigMap carries them (default values), and Istio's templates from the reference golden.
+// istio-sidecar-injector ConfigMap carries them (default values), and Istio's templates from the same release's golden.
 //   node dist/test/injection/dump.js /tmp/inj && (cd test/injection && GOFLAGS=-mod=mod GOPROXY=off go run . /tmp/inj)
 import fs from 'node:fs';
 import path from 'node:path';
 import yaml from 'js-yaml';
 import { renderPilot } from '../../operator/render/components/pilot.js';
 import { manifestsDir } from '../../operator/paths.js';
-import { outputsDir } from '../golden/compare.js';
+import { goldenOutputsDir } from '../helpers/fixtures.js';
 import { DEFAULT_RELEASE } from '../../operator/api/releases.js';
 
 const out = process.argv[2] ?? '/tmp/inj';
@@ -31,7 +31,7 @@ function write(dir: string, config: string): void {
 }
 write('ours', cm.data.config);
 fs.writeFileSync(path.join(out, 'values.json'), cm.data.values);
-for (const d of yaml.loadAll(fs.readFileSync(path.join(outputsDir, 'pilot_default.golden.yaml'), 'utf8')) as any[]) {
+for (const d of yaml.loadAll(fs.readFileSync(path.join(goldenOutputsDir(DEFAULT_RELEASE.patch), 'pilot_default.golden.yaml'), 'utf8')) as any[]) {
   if (d?.kind === 'ConfigMap' && d.metadata?.name === 'istio-sidecar-injector') write('golden', d.data.config);
 }
 console.log(`wrote ${out}/ours, ${out}/golden, ${out}/values.json`);

@@ -1,7 +1,9 @@
 import test from 'ava';
 import jsYaml from 'js-yaml';
 import { CASES, type GoldenCase } from '../golden/cases.js';
-import { compareObjects, coreTally, loadGolden, runCase, share, imageRepo, categorize, objectKey, type CaseResult, type Obj, type Category } from '../golden/compare.js';
+import { caseExists, compareObjects, coreTally, loadGolden, runCase, share, imageRepo, categorize, objectKey, type CaseResult, type Obj, type Category } from '../golden/compare.js';
+import { RELEASES } from '../../operator/api/releases.js';
+import { NEWEST_FIXTURE_RELEASE } from '../helpers/fixtures.js';
 
 // Part 1: the comparer itself, on golden-vs-golden and golden-vs-mutated-golden, so a 100% from it means something.
 // Part 2: every golden case against our render: all golden objects present, and leaf agreement at or above a floor.
@@ -200,28 +202,42 @@ const FLOORS: Record<string, Floor> = {
 };
 
 const results = new Map<string, Promise<CaseResult>>();
-const resultOf = (c: GoldenCase) => {
-  if (!results.has(c.name)) results.set(c.name, runCase(c));
-  return results.get(c.name)!;
+const resultOf = (c: GoldenCase, release = NEWEST_FIXTURE_RELEASE) => {
+  const k = `${release}/${c.name}`;
+  if (!results.has(k)) results.set(k, runCase(c, release));
+  return results.get(k)!;
 };
 
-for (const c of CASES) {
-  const objectsTest = c.pending ? test.failing : test;
-  objectsTest(`golden ${c.name}: ${c.golden ? 'every golden object is rendered' : 'renders zero objects'}${c.pending ? ` (pending: ${c.pending})` : ''}`, async (t) => {
-    const r = await resultOf(c);
-    t.is(r.error, undefined, 'render failed');
-    if (!c.golden) t.is(r.rendered, 0, 'objects rendered');
-    t.deepEqual(r.missing, [], 'golden objects missing from our render');
-  });
-  if (c.golden && !c.pending) {
-    test(`golden ${c.name}: leaf agreement at or above its floor`, async (t) => {
-      const r = await resultOf(c);
-      const floor = FLOORS[c.name] ?? { core: 0, perfect: [] };
-      t.true(share(coreTally(r)) >= floor.core, `${c.name}: core ${(share(coreTally(r)) * 100).toFixed(2)}% < floor ${(floor.core * 100).toFixed(2)}%`);
-      for (const cat of floor.perfect) {
-        const diffs = r.diffs.filter((d) => d.category === cat).map((d) => `${d.object} ${d.path}`);
-        t.deepEqual(diffs, [], `${c.name}: category ${cat} was at 100%`);
-      }
+// Every release's goldens: all golden objects rendered (as istioctl of that release renders the input), and at
+// least 98% of all compared core leaves of the release agree. The per-case floors above ratchet the newest release.
+const RELEASE_CORE_FLOOR = 0.98;
+for (const r of RELEASES) {
+  const release = r.patch;
+  const cases = CASES.filter((c) => caseExists(c, release));
+  for (const c of cases) {
+    const objectsTest = c.pending ? test.failing : test;
+    objectsTest(`golden ${release} ${c.name}: ${c.golden ? 'every golden object is rendered' : 'renders zero objects'}${c.pending ? ` (pending: ${c.pending})` : ''}`, async (t) => {
+      const res = await resultOf(c, release);
+      t.is(res.error, undefined, 'render failed');
+      if (!c.golden) t.is(res.rendered, 0, 'objects rendered');
+      t.deepEqual(res.missing, [], 'golden objects missing from our render');
     });
+    if (c.golden && !c.pending && release === NEWEST_FIXTURE_RELEASE) {
+      test(`golden ${release} ${c.name}: leaf agreement at or above its floor`, async (t) => {
+        const res = await resultOf(c, release);
+        const floor = FLOORS[c.name] ?? { core: 0, perfect: [] };
+        t.true(share(coreTally(res)) >= floor.core, `${c.name}: core ${(share(coreTally(res)) * 100).toFixed(2)}% < floor ${(floor.core * 100).toFixed(2)}%`);
+        for (const cat of floor.perfect) {
+          const diffs = res.diffs.filter((d) => d.category === cat).map((d) => `${d.object} ${d.path}`);
+          t.deepEqual(diffs, [], `${c.name}: category ${cat} was at 100%`);
+        }
+      });
+    }
   }
+  test(`golden ${release}: at least ${RELEASE_CORE_FLOOR * 100}% of the release's core leaves agree`, async (t) => {
+    const all = await Promise.all(cases.filter((c) => c.golden && !c.pending).map((c) => resultOf(c, release)));
+    const tally = all.map(coreTally).reduce((a, b) => ({ leaves: a.leaves + b.leaves, agree: a.agree + b.agree }), { leaves: 0, agree: 0 });
+    t.log(`Istio ${release}: core ${tally.agree}/${tally.leaves} = ${(share(tally) * 100).toFixed(2)}%`);
+    t.true(share(tally) >= RELEASE_CORE_FLOOR, `${(share(tally) * 100).toFixed(2)}%`);
+  });
 }

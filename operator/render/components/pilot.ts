@@ -4,7 +4,7 @@ import type { RenderContext } from '../context.js';
 import { readManifestText, renderComponentTemplates } from '../engine.js';
 import type { K8sObject } from '../../api/types.js';
 import { tagViews } from '../revisiontag.js';
-import { has } from '../features.js';
+import { gateText, has, type Feature } from '../features.js';
 import type { Release } from '../../api/releases.js';
 import {
   DEFAULT_VALIDATOR,
@@ -30,6 +30,13 @@ import {
 
 /** The injection templates Istio's istiod serves by default, in the order its ConfigMap lists them. */
 export const INJECTION_TEMPLATES = ['sidecar', 'gateway', 'grpc-simple', 'grpc-agent', 'waypoint', 'kube-gateway', 'agentgateway'] as const;
+export type InjectionTemplate = (typeof INJECTION_TEMPLATES)[number];
+
+/** Templates a release's istiod serves; the others arrived later (render/features.ts). */
+const TEMPLATE_FEATURES: Partial<Record<InjectionTemplate, Feature>> = { agentgateway: 'agentgatewayTemplate' };
+export function injectionTemplatesOf(release: Release): InjectionTemplate[] {
+  return INJECTION_TEMPLATES.filter((t) => !TEMPLATE_FEATURES[t] || has(release, TEMPLATE_FEATURES[t]!));
+}
 
 /** Kinds Istio's chart renders only when `global.resourceScope` includes the cluster scope. */
 const CLUSTER_SCOPED = new Set(['ClusterRole', 'ClusterRoleBinding', 'MutatingWebhookConfiguration', 'ValidatingWebhookConfiguration']);
@@ -107,7 +114,7 @@ export function pilotView(ctx: RenderContext) {
     pdb: pdbSpec(values, ctx.release),
     meshText: yaml.dump(meshConfig(ctx, values), { lineWidth: -1, noRefs: true, sortKeys: true }).trimEnd(),
     meshNetworksText: yaml.dump({ networks: g.meshNetworks ?? {} }, { lineWidth: -1, noRefs: true, sortKeys: true, flowLevel: 1 }).trimEnd(),
-    injectorConfigText: injectorConfigText(values),
+    injectorConfigText: injectorConfigText(values, ctx.release),
     injectorValuesText: prettyJson(injectorValues(values, rev)),
     // We do not keep the user's values apart from the merged ones; both keys carry the values this istiod used.
     mergedValuesText: chartText,
@@ -222,12 +229,16 @@ const TEMPLATE_PARTS: Record<(typeof INJECTION_TEMPLATES)[number], string[]> = {
 };
 
 const templateCache = new Map<string, string>();
-/** The Go template text of one built-in injection template (read raw: it must never pass through Handlebars). */
-export function injectionTemplate(name: (typeof INJECTION_TEMPLATES)[number]): string {
-  let t = templateCache.get(name);
+/**
+ * The Go template text of one built-in injection template as `release`'s istiod runs it: read raw (it must never
+ * pass through Handlebars), its `#@if <feature>` blocks kept or dropped for the release (render/features.ts).
+ */
+export function injectionTemplate(name: InjectionTemplate, release: Release): string {
+  const key = `${release.line}/${name}`;
+  let t = templateCache.get(key);
   if (t === undefined) {
-    t = TEMPLATE_PARTS[name].map((f) => readManifestText('pilot', `injection/${f}`).trimEnd()).join('\n') + '\n';
-    templateCache.set(name, t);
+    t = TEMPLATE_PARTS[name].map((f) => gateText(readManifestText('pilot', `injection/${f}`), release, `manifests/pilot/injection/${f}`).trimEnd()).join('\n') + '\n';
+    templateCache.set(key, t);
   }
   return t;
 }
@@ -241,17 +252,18 @@ function templateEntry(name: string, text: string): string {
   // Dumped as `templates: {name: text}` minus its first line: exactly the lines that entry has inside the whole map.
   return yaml.dump({ templates: { [name]: text } }, { lineWidth: -1, noRefs: true, sortKeys: false }).slice('templates:\n'.length);
 }
-function builtinEntry(name: (typeof INJECTION_TEMPLATES)[number]): string {
-  let e = builtinTemplateEntries.get(name);
+function builtinEntry(name: InjectionTemplate, release: Release): string {
+  const key = `${release.line}/${name}`;
+  let e = builtinTemplateEntries.get(key);
   if (e === undefined) {
-    e = templateEntry(name, injectionTemplate(name));
-    builtinTemplateEntries.set(name, e);
+    e = templateEntry(name, injectionTemplate(name, release));
+    builtinTemplateEntries.set(key, e);
   }
   return e;
 }
 
 /** The `config` key of istio-sidecar-injector: the injector's policy and its Go templates (ours plus the user's). */
-export function injectorConfigText(values: Values): string {
+export function injectorConfigText(values: Values, release: Release): string {
   const sw = values.sidecarInjectorWebhook ?? {};
   const config = {
     defaultTemplates: sw.defaultTemplates?.length ? sw.defaultTemplates : ['sidecar'],
@@ -264,9 +276,9 @@ export function injectorConfigText(values: Values): string {
   };
   // The user's templates replace a built-in one of the same name in its place, and follow the built-ins otherwise.
   const user: Record<string, unknown> = isMap(sw.templates) ? sw.templates : {};
-  const builtins: readonly string[] = INJECTION_TEMPLATES;
+  const builtins: readonly string[] = injectionTemplatesOf(release);
   let text = yaml.dump(config, { lineWidth: -1, noRefs: true, sortKeys: false }) + 'templates:\n';
-  for (const name of INJECTION_TEMPLATES) text += name in user ? templateEntry(name, user[name] as string) : builtinEntry(name);
+  for (const name of injectionTemplatesOf(release)) text += name in user ? templateEntry(name, user[name] as string) : builtinEntry(name, release);
   for (const name of Object.keys(user)) if (!builtins.includes(name)) text += templateEntry(name, user[name] as string);
   return text.trimEnd();
 }

@@ -109,7 +109,21 @@ export function refs(objects: K8sObject[]): ObjectRef[] {
 export async function versions(all: K8sObject[], opts: { crds?: boolean } = {}): Promise<Record<string, string | undefined>> {
   const objects = opts.crds ? all : all.filter((o) => o.kind !== 'CustomResourceDefinition');
   const live = await readAll(refs(objects));
-  return Object.fromEntries(objects.map((o, i) => [`${o.kind}/${o.metadata.namespace ?? ''}/${o.metadata.name}`, live[i]?.metadata?.resourceVersion]));
+  return Object.fromEntries(objects.map((o, i) => [`${o.kind}/${o.metadata.namespace ?? ''}/${o.metadata.name}`, versionOf(live[i])]));
+}
+
+/** Kinds whose status Kubernetes' controllers keep writing (each write a new resourceVersion): not ours. */
+const STATUS_WRITTEN = new Set(['Deployment', 'DaemonSet', 'HorizontalPodAutoscaler', 'PodDisruptionBudget']);
+
+/**
+ * What changes when we write the object: its resourceVersion; for the kinds above (whose status and revision
+ * annotation Kubernetes' controllers write after each rollout) the generation and our own managedFields entries.
+ */
+export function versionOf(o: Record<string, any> | undefined): string | undefined {
+  if (!o) return undefined;
+  if (!STATUS_WRITTEN.has(o.kind)) return o.metadata?.resourceVersion;
+  const ours = (o.metadata?.managedFields ?? []).filter((m: any) => String(m.manager).startsWith('istio-operator'));
+  return `generation ${o.metadata?.generation} ${JSON.stringify(ours)}`;
 }
 
 /** Uninstalls a revision at teardown (best effort), so cluster-scoped objects do not pile up. */

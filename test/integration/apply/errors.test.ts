@@ -46,7 +46,7 @@ test('missing kubeconfig file and unknown context are named', async (t) => {
   const kc = kubeconfig('https://127.0.0.1:1');
   const r2 = await cli(['uninstall', '--revision', 'x', '-y', '--context', 'nope'], { kubeconfig: kc });
   t.is(r2.code, 2);
-  t.regex(r2.stderr, /context "nope" not found in kubeconfig \(available: ctx\)/);
+  t.regex(r2.stderr, /context "nope" not found in kubeconfig \S+ \(available: ctx\)/);
 });
 
 test('uninstall needs exactly one of --revision, -f, --purge', async (t) => {

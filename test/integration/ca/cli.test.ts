@@ -60,7 +60,10 @@ test('ca status: exit 1 and the secret and key named for a bad provided CA; JSON
   t.regex(r.roots[0].subject, /Istio Root CA \d{4}-/);
   t.truthy(Date.parse(r.nextCheck));
 
-  const bad = await cli(['ca', 'status', '-n', ns, '-o', 'yaml']);
+  const asYaml = await cli(['ca', 'status', '-n', ns, '-o', 'yaml']);
+  t.is(asYaml.code, 0, asYaml.stderr);
+  t.regex(asYaml.stdout, /^mode: /m);
+  const bad = await cli(['ca', 'status', '-n', ns, '-o', 'xml']);
   t.is(bad.code, 1);
-  t.regex(bad.stderr, /--output: "yaml" is not a format \(text or json\)/);
+  t.regex(bad.stderr, /--output: unknown format "xml" \(text, json or yaml\)/);
 });

@@ -1,8 +1,10 @@
 import test from 'ava';
 import { bundleFor } from '../../../operator/ca/bundle.js';
-import { ROOT_KEYS, eventReason, prepareCa, readCaStatus } from '../../../operator/ca/cluster.js';
+import { prepareCa } from '../../../operator/ca/cluster.js';
 import { createIntermediate, createRoot } from '../../../operator/ca/generate.js';
 import { CACERTS_KEYS, ROOT_SECRET, caSettingsFrom } from '../../../operator/ca/settings.js';
+import { readCaStatus } from '../../../operator/ca/status.js';
+import { ROOT_KEYS, eventReason } from '../../../operator/ca/types.js';
 import { createNamespace } from '../helpers/cluster.js';
 import { cli, client, createSecret, iopFor, iopYaml, keyBodyLines, secret, writeFiles } from './_util.js';
 

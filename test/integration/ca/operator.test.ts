@@ -1,8 +1,10 @@
 import test from 'ava';
 import path from 'node:path';
 import { writesOf } from '../../../operator/apply/client.js';
-import { ANNOTATION_PHASE, ANNOTATION_RELOADED, ROOT_KEYS, prepareCa } from '../../../operator/ca/cluster.js';
+import { prepareCa } from '../../../operator/ca/cluster.js';
+import { ANNOTATION_RELOADED } from '../../../operator/ca/kube.js';
 import { CACERTS_KEYS, ROOT_SECRET } from '../../../operator/ca/settings.js';
+import { ANNOTATION_PHASE, ROOT_KEYS } from '../../../operator/ca/types.js';
 import { render } from '../../../operator/render/index.js';
 
 import { createNamespace, kubectl } from '../helpers/cluster.js';

@@ -14,7 +14,7 @@ import { readUsage } from '../../../operator/revision/cluster.js';
 import { isShared } from '../../../operator/apply/shared.js';
 import { resolvedFrom } from '../../../operator/cli/install.js';
 import { applyInstall, prepareInstall } from '../../../operator/install/workflow.js';
-import { cli } from '../apply/_util.js';
+import { cli, versionOf } from '../apply/_util.js';
 import { createNamespace, kubectl, testKubeconfig, uniqueName } from '../helpers/cluster.js';
 
 function iop(t: ExecutionContext, ns: string, revision: string, tag: string, extra: Record<string, unknown> = {}): string {
@@ -45,7 +45,7 @@ async function versions(client: KubeClient, inv: Inventory): Promise<Map<string,
     if (r.kind === 'CustomResourceDefinition') continue;
     const o = await client.request<Record<string, any>>('GET', await res.path(r), { allow404: true });
     if (o && isShared(o as any)) continue;
-    out.set(refString(r), o?.metadata?.resourceVersion);
+    out.set(refString(r), versionOf(o));
   }
   return out;
 }
@@ -117,6 +117,11 @@ test('canary upgrade 1-29-0 -> 1-30-0: tag, move, replace pods, guarded removal,
   t.regex(far.stderr, /1\.29\.0 → 1\.32\.0 crosses 3 minor versions; Istio supports canary upgrades across at most 2/);
   const plan = await ok(t, ['upgrade', 'plan', '--to', '1.30.0', '--istio-namespace', ns]);
   t.regex(plan, /revision: 1-30-0/);
+  // The running revision's profile and settings, from its inventory, not the default profile's.
+  t.regex(plan, /profile: minimal/);
+  t.regex(plan, new RegExp(`istioNamespace: ${ns}`));
+  t.notRegex(plan, /tag: 1\.29\.0/);
+  t.regex(plan, /ingressGateways: \[\]/);
   t.regex(plan, /\$ istio-operator tag set prod --revision 1-30-0 --overwrite/);
   t.regex(plan, /\$ istio-operator uninstall --revision 1-29-0/);
 

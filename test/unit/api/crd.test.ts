@@ -17,7 +17,7 @@ test('names, scope, version, status subresource, printer columns', (t) => {
   t.true(v.served && v.storage);
   t.deepEqual(v.subresources, { status: {} });
   t.deepEqual(v.additionalPrinterColumns.map((c: any) => [c.name, c.jsonPath]), [
-    ['Revision', '.spec.revision'], ['Status', '.status.status'], ['Age', '.metadata.creationTimestamp'],
+    ['Revision', '.spec.revision'], ['Istio', '.status.istio.version'], ['Status', '.status.status'], ['Age', '.metadata.creationTimestamp'],
   ]);
 });
 

@@ -74,6 +74,10 @@ test('gateway lists merge by name; other lists replace; null unsets', (t) => {
   t.false('istioNamespace' in iop.spec!.values!.global);
   const demo = resolveIstioOperator({ files: [file('p.yaml', 'spec:\n  profile: demo\n  values:\n    gateways:\n      istio-ingressgateway:\n        ports: [{name: http2, port: 80}]\n')] });
   t.is(demo.install.iop.spec!.values!.gateways['istio-ingressgateway'].ports.length, 1);
+  // An empty list replaces, as istioctl's merge does: no gateway from the profile.
+  const none = resolveIstioOperator({ files: [file('n.yaml', 'spec:\n  profile: demo\n  components:\n    ingressGateways: []\n    egressGateways: []\n')] });
+  t.deepEqual(none.install.iop.spec!.components!.ingressGateways, []);
+  t.deepEqual(none.install.iop.spec!.components!.egressGateways, []);
 });
 
 test('metadata comes from the user files, never from a profile', (t) => {
@@ -218,12 +222,16 @@ test('gateway labels must be valid Kubernetes labels; ingress and egress names m
   t.regex(s, /egressGateways\[1\]\.name: "gw" is also the name of spec\.components\.ingressGateways\[1\]/);
 });
 
-test('an unknown MeshConfig field is a warning with a hint, not an error', (t) => {
-  const r = resolveIstioOperator({ sets: ['meshConfig.accesLogFile=/dev/stdout', 'meshConfig.someFutureField=1'] });
-  const w = r.warnings.map((x) => `${x.path}: ${x.message}`).join('\n');
-  t.regex(w, /spec\.meshConfig\.accesLogFile: .*did you mean "accessLogFile"/);
-  t.regex(w, /spec\.meshConfig\.someFutureField: .*passed to istiod/);
+test('an unknown MeshConfig field is an error naming the release, with a hint (the release defines the fields)', (t) => {
+  const is = issuesOf(() => resolveIstioOperator({ sets: ['meshConfig.accesLogFile=/dev/stdout', 'meshConfig.someFutureField=1'] }));
+  const w = is.map((x) => `${x.path}: ${x.message} (${x.hint})`).join('\n');
+  t.regex(w, /spec\.meshConfig\.accesLogFile: is not a field of MeshConfig in Istio 1\.30 \(did you mean "accessLogFile"\?\)/);
+  t.regex(w, /spec\.meshConfig\.someFutureField: is not a field of MeshConfig in Istio 1\.30/);
   t.deepEqual(resolveIstioOperator({ sets: ['profile=demo'] }).warnings, []);
+  // A field 1.31 added is valid for 1.31 and refused for 1.30; the snake_case spelling is accepted as protobuf JSON is.
+  t.notThrows(() => resolveIstioOperator({ sets: ['tag=1.31.0-rc.0', 'meshConfig.serviceEntryVisibility.applyToSidecars=true'] }));
+  t.regex(issuesOf(() => resolveIstioOperator({ sets: ['meshConfig.serviceEntryVisibility=DEFAULT'] }))[0]!.message, /not a field of MeshConfig in Istio 1\.30/);
+  t.notThrows(() => resolveIstioOperator({ sets: ['meshConfig.access_log_file=/dev/stdout'] }));
 });
 
 test('the operator can refuse profile paths', (t) => {

@@ -55,3 +55,21 @@ test("the Lua VM reproduces Argo CD's own test cases for its built-in script", (
     t.deepEqual(argoHealth(obj), c.healthStatus, c.inputPath);
   }
 });
+
+test('docs/gitops.md shows the health and message Argo CD\'s built-in check gives in each state', (t) => {
+  const doc = fs.readFileSync(path.join(packageRoot, 'docs/gitops.md'), 'utf8');
+  const rowOf: Record<string, string> = {
+    HEALTHY: '| `HEALTHY`, current generation |',
+    'stale HEALTHY': '| `HEALTHY`, but the spec changed since',
+    RECONCILING: '| `RECONCILING` |',
+    UPDATING: '| `UPDATING` |',
+    ERROR: '| `ERROR`',
+    ACTION_REQUIRED: '| `ACTION_REQUIRED`',
+  };
+  for (const [name, obj] of cases) {
+    const row = doc.split('\n').find((l) => l.startsWith(rowOf[name]!));
+    const h = argoHealth(obj);
+    t.truthy(row, `a row for ${name}`);
+    t.true(row!.includes(`| ${h.status}, "${h.message}"`), `${name}: Argo CD shows ${h.status}, "${h.message}"; the doc row is ${row}`);
+  }
+});

@@ -3,9 +3,12 @@ import { InputError } from '../../../operator/api/errors.js';
 import { emptyCounts, writesOf, type KubeClient } from '../../../operator/apply/client.js';
 import { resolveIstioOperator } from '../../../operator/api/resolve.js';
 import type { CaSpec } from '../../../operator/api/types.js';
-import { ANNOTATION_RELOADED, ANNOTATION_SETTINGS, CaSecretError, ROOT_KEYS, caTargetFrom, eventReason, prepareCa, readCaStatus, targetFromCluster } from '../../../operator/ca/cluster.js';
+import { prepareCa } from '../../../operator/ca/cluster.js';
+import { ANNOTATION_RELOADED } from '../../../operator/ca/kube.js';
 import { overlapFor, planCa } from '../../../operator/ca/rotation.js';
 import { DEFAULT_CA_SETTINGS, ROOT_SECRET, caSettingsFrom } from '../../../operator/ca/settings.js';
+import { readCaStatus, targetFromCluster } from '../../../operator/ca/status.js';
+import { ANNOTATION_SETTINGS, CaSecretError, ROOT_KEYS, caTargetFrom, eventReason } from '../../../operator/ca/types.js';
 
 import { render } from '../../../operator/render/index.js';
 import { LABEL_OWNER_NAME } from '../../../operator/api/labels.js';

@@ -171,3 +171,30 @@ test('annotations other controllers write in reaction to our applies are not dri
   t.true(isMeaningfulUpdate(ds('1', { numberAvailable: 0 }), ds('1', { numberAvailable: 1 })), 'a node agent becoming available moves the status');
   t.true(isMeaningfulUpdate(slimForCache(ds('1', { numberAvailable: 0 }) as any), slimForCache(ds('1', { numberAvailable: 1 }) as any)), 'also from the slim cache');
 });
+
+test('backoff: an unreachable or restarting API server is retried at most ~1 s apart; a refused request backs off to the cap', async (t) => {
+  const { UnreachableError, ApiError, WatchIdleError } = await import('../../../operator/apply/client.js');
+  const delays = (err: Error, n: number) => {
+    const seen: number[] = [];
+    const clock = { now: () => Date.now(), setTimeout: (_fn: () => void, ms: number) => (seen.push(ms), 0), clearTimeout: () => {} };
+    const src = { list: async () => { throw err; }, watch: async () => () => {} } as ListWatchSource<Obj>;
+    const inf = new Informer(src, { name: 't', clock });
+    void inf.start();
+    // Each retry is driven by hand: the fake clock records the delay and never fires.
+    for (let i = 1; i < n; i++) (inf as any).retry(err);
+    inf.stop();
+    return seen;
+  };
+  return new Promise<void>((resolve) => setTimeout(() => {
+    const refused = delays(new UnreachableError('cannot reach', 'ECONNREFUSED'), 10);
+    t.true(refused.length >= 9);
+    t.true(refused.every((ms) => ms <= 1_200), `transient delays ${refused.map(Math.round).join(',')}`);
+    const unavailable = delays(new ApiError('x', 503, 'ServiceUnavailable', undefined, 'list', '/'), 10);
+    t.true(unavailable.every((ms) => ms <= 1_200));
+    const forbidden = delays(new ApiError('x', 403, 'Forbidden', undefined, 'list', '/'), 10);
+    t.true(Math.max(...forbidden) > 25_000, `forbidden delays ${forbidden.map(Math.round).join(',')}`);
+    const idle = delays(new WatchIdleError('silent'), 3);
+    t.true(idle.slice(1).every((ms) => ms === 0), 'a silent watch is reopened at once');
+    resolve();
+  }, 20));
+});

@@ -1,5 +1,6 @@
 import test from 'ava';
 import { computeStatus, sameStatus, statusMergePatch } from '../../../operator/controller/status.js';
+import { podSelector, podTrouble } from '../../../operator/apply/readiness.js';
 
 const t0 = new Date('2026-01-01T00:00:00Z');
 const t1 = new Date('2026-01-01T00:01:00Z');
@@ -15,8 +16,25 @@ test('applied and ready is HEALTHY with Reconciled/Ready True at the observed ge
     [
       ['Reconciled', 'True', 3, t0.toISOString()],
       ['Ready', 'True', 3, t0.toISOString()],
+      ['Reconciling', 'False', 3, t0.toISOString()],
+      ['Stalled', 'False', 3, t0.toISOString()],
     ],
   );
+});
+
+test('kstatus conditions: Reconciling while not ready or retrying, Stalled when only someone acting can help', (t) => {
+  const c = (s: ReturnType<typeof computeStatus>, type: string) => s.conditions!.find((x) => x.type === type)!.status;
+  const notReady = computeStatus(undefined, 1, { kind: 'applied', updating: false, components: { Pilot: { ready: false, message: '0/1 available' } } }, t0);
+  t.deepEqual([c(notReady, 'Reconciling'), c(notReady, 'Stalled')], ['True', 'False']);
+  const stuck = computeStatus(notReady, 1, { kind: 'applied', updating: false, components: { Pilot: { ready: false, stuck: true, message: 'pods cannot be created (FailedCreate): violates PodSecurity' } } }, t1);
+  t.is(stuck.status, 'ERROR');
+  t.regex(stuck.message!, /cannot become ready: Pilot: pods cannot be created \(FailedCreate\): violates PodSecurity/);
+  t.deepEqual([c(stuck, 'Reconciling'), c(stuck, 'Stalled'), c(stuck, 'Ready')], ['False', 'True', 'False']);
+  const retry = computeStatus(undefined, 2, { kind: 'applyFailed', message: 'apiserver unreachable', retrying: true }, t0);
+  t.deepEqual([retry.status, c(retry, 'Reconciling'), c(retry, 'Stalled')], ['ERROR', 'True', 'False']);
+  const forbidden = computeStatus(undefined, 2, { kind: 'applyFailed', message: 'secrets "x" is forbidden' }, t0);
+  t.deepEqual([forbidden.status, c(forbidden, 'Reconciling'), c(forbidden, 'Stalled')], ['ERROR', 'False', 'True']);
+  for (const kind of ['invalid', 'untrusted'] as const) t.is(c(computeStatus(undefined, 1, { kind, message: 'x' }, t0), 'Stalled'), 'True', kind);
 });
 
 test('not ready is RECONCILING, or UPDATING when the spec moved; the message names what is awaited', (t) => {
@@ -70,4 +88,13 @@ test('the merge patch nulls components that went away and replaces conditions wh
   t.deepEqual(p.status.componentStatus.Pilot, { status: 'HEALTHY' });
   t.true(Array.isArray(p.status.conditions));
   t.false('spec' in p, 'never the spec');
+});
+
+test('pods say why a workload is not ready: a stuck image pull is stuck, an unschedulable pod is not', (t) => {
+  const pull = { metadata: { name: 'istiod-1' }, status: { containerStatuses: [{ name: 'discovery', state: { waiting: { reason: 'ImagePullBackOff', message: 'Back-off pulling image "x/pilot:nope"' } } }] } };
+  t.deepEqual(podTrouble([pull]), { message: 'pod istiod-1 container discovery: ImagePullBackOff: Back-off pulling image "x/pilot:nope"', stuck: true });
+  const pending = { metadata: { name: 'istiod-2' }, status: { conditions: [{ type: 'PodScheduled', status: 'False', reason: 'Unschedulable', message: '0/1 nodes are available' }] } };
+  t.deepEqual(podTrouble([pending]), { message: 'pod istiod-2: Unschedulable: 0/1 nodes are available', stuck: false });
+  t.is(podTrouble([{ metadata: { name: 'ok' }, status: { containerStatuses: [{ name: 'c', state: { running: {} } }] } }]), undefined);
+  t.is(podSelector({ spec: { selector: { matchLabels: { app: 'istiod', 'istio.io/rev': 'r1' } } } }), 'app=istiod,istio.io/rev=r1');
 });

@@ -27,7 +27,10 @@ test('istio-operator version prints the version, the build commit and node, as t
   t.regex(info.commit, /^([0-9a-f]{40}(-dirty)?|unknown)$/);
   const text = run(bin, 'version');
   t.regex(text.stdout, new RegExp(`^version: ${packageVersion().replace(/\./g, '\\.')}\\ncommit: `));
-  const bad = run(bin, 'version', '-o', 'yaml');
+  const y = run(bin, 'version', '-o', 'yaml');
+  t.is(y.status, 0);
+  t.regex(y.stdout, new RegExp(`^version: ${packageVersion().replace(/\./g, '\\.')}\\n`));
+  const bad = run(bin, 'version', '-o', 'xml');
   t.is(bad.status, 1);
-  t.regex(bad.stderr, /--output: unknown format "yaml" \(text or json\)/);
+  t.regex(bad.stderr, /--output: unknown format "xml" \(text, json or yaml\)/);
 });

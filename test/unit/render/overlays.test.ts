@@ -181,3 +181,27 @@ test('istioctl forms: an index past the end or [-1] appends, [:value] falls back
   t.deepEqual(spec.tolerations, [{ key: 'a', operator: 'Exists' }]);
   t.deepEqual((o[0] as any).spec.template.metadata.annotations, { team: 'mesh' });
 });
+
+test('overlays may narrow RBAC, never widen it, rebind it or retarget an object (the tenant attack)', async (t) => {
+  const { resolveIstioOperator } = await import('../../../operator/api/resolve.js');
+  const { render } = await import('../../../operator/render/index.js');
+  const attempt = (patches: Array<{ kind: string; name: string; path: string; value?: unknown }>) => () =>
+    render(
+      resolveIstioOperator({
+        files: [{ name: 'a.yaml', text: JSON.stringify({ apiVersion: 'install.istio.io/v1alpha1', kind: 'IstioOperator', spec: { profile: 'minimal', revision: 'evil', components: { pilot: { k8s: { overlays: patches.map((p) => ({ kind: p.kind, name: p.name, patches: [{ path: p.path, value: p.value }] })) } } } } }) }],
+      }).install,
+    );
+  const role = 'istiod-clusterrole-evil-istio-system';
+  const wide = t.throws(attempt([{ kind: 'ClusterRole', name: role, path: 'rules[0]', value: { apiGroups: ['*'], resources: ['*'], verbs: ['*'] } }]), { instanceOf: InputError });
+  t.regex(wide!.issues[0]!.message, /rules\[0\] grants more than the render does/);
+  t.is(wide!.issues[0]!.path, 'components.pilot.k8s.overlays');
+  const bind = t.throws(attempt([{ kind: 'ClusterRoleBinding', name: role, path: 'subjects[0]', value: { kind: 'ServiceAccount', name: 'tenant', namespace: 'tenant-a' } }]), { instanceOf: InputError });
+  t.regex(bind!.issues[0]!.message, /binds a subject the render does not/);
+  const ref = t.throws(attempt([{ kind: 'ClusterRoleBinding', name: role, path: 'roleRef.name', value: 'cluster-admin' }]), { instanceOf: InputError });
+  t.regex(ref!.issues[0]!.message, /changes roleRef/);
+  const rename = t.throws(attempt([{ kind: 'ClusterRole', name: role, path: 'metadata.name', value: 'istiod-clusterrole-istio-system' }]), { instanceOf: InputError });
+  t.regex(rename!.issues[0]!.message, /renames or moves/);
+  // Narrowing is fine: drop a verb, remove a rule.
+  t.notThrows(attempt([{ kind: 'ClusterRole', name: role, path: 'rules[0].verbs', value: ['get'] }]));
+  t.notThrows(attempt([{ kind: 'ClusterRole', name: role, path: 'rules[1]' }]));
+});

@@ -5,10 +5,10 @@ import yaml from 'js-yaml';
 import type { Values } from '../../../operator/api/types.js';
 import type { CaContext, RenderContext } from '../../../operator/render/context.js';
 import type { K8sObject } from '../../../operator/api/types.js';
-import { INJECTION_TEMPLATES, injectionTemplate, injectorConfigText, renderPilot } from '../../../operator/render/components/pilot.js';
+import { INJECTION_TEMPLATES, injectionTemplate, injectionTemplatesOf, injectorConfigText, renderPilot } from '../../../operator/render/components/pilot.js';
 import { manifestsDir } from '../../../operator/paths.js';
 import { compareObjects, loadGolden, share, type Obj } from '../../golden/compare.js';
-import { DEFAULT_RELEASE } from '../../../operator/api/releases.js';
+import { DEFAULT_RELEASE, RELEASES } from '../../../operator/api/releases.js';
 
 // The pilot component on hand-built contexts (independent of the api and render-core layers), compared with
 // Istio's goldens field by field through the shared comparer, plus the behaviours goldens do not show:
@@ -271,9 +271,10 @@ test('two renders are identical', (t) => {
   t.is(JSON.stringify(pilotDefault()), JSON.stringify(pilotDefault()));
 });
 
-test('injection templates: every called define travels with the template; no first-line indent', (t) => {
-  for (const name of INJECTION_TEMPLATES) {
-    const text = injectionTemplate(name);
+test('injection templates: every called define travels with the template; no first-line indent; no gate left', (t) => {
+  for (const release of RELEASES) for (const name of injectionTemplatesOf(release)) {
+    const text = injectionTemplate(name, release);
+    t.false(/^\s*#@/m.test(text), `${release.line} ${name}: a release gate reached the template text`);
     const defined = new Set([...text.matchAll(/define "([^"]+)"/g)].map((m) => m[1]));
     for (const m of text.matchAll(/template "([^"]+)"/g)) t.true(defined.has(m[1]), `${name} calls ${m[1]} without defining it`);
     // Istio's `indent` leaves the first line alone: a pipeline into it at column 0 would break the YAML in istiod.
@@ -283,7 +284,8 @@ test('injection templates: every called define travels with the template; no fir
   }
   const cm = find(renderPilot(ctxFor()), 'ConfigMap', 'istio-sidecar-injector');
   const config = yaml.load(cm.data.config) as any;
-  t.is(config.templates.sidecar, injectionTemplate('sidecar'));
+  t.is(config.templates.sidecar, injectionTemplate('sidecar', DEFAULT_RELEASE));
+  t.deepEqual(injectionTemplatesOf(RELEASES[0]!), INJECTION_TEMPLATES.filter((n) => n !== 'agentgateway'), '1.29 has no agentgateway template');
   t.is(config.template, '{{ Template_Version_And_Istio_Version_Mismatched_Check_Installation }}');
   t.is(config.policy, 'enabled');
   t.deepEqual(config.defaultTemplates, ['sidecar']);
@@ -324,7 +326,7 @@ test('certSigners: CSR signing rights for exactly the named signers', (t) => {
 
 test('injector config: built-in templates written once per process give the same text as one dump of the whole config', (t) => {
   const values = { global: { proxy: { autoInject: 'enabled' } }, sidecarInjectorWebhook: { templates: { custom: 'metadata:\n  labels:\n    x: "y: z"\n', sidecar: 'user-sidecar-7f3a' }, defaultTemplates: ['sidecar', 'custom'] } };
-  const text = injectorConfigText(values);
+  const text = injectorConfigText(values, DEFAULT_RELEASE);
   const parsed = yaml.load(text) as any;
   // The user's `sidecar` replaces the built-in in its place; `custom` follows the built-ins.
   t.deepEqual(Object.keys(parsed.templates), [...INJECTION_TEMPLATES, 'custom']);
@@ -332,5 +334,5 @@ test('injector config: built-in templates written once per process give the same
   t.is(parsed.templates.custom, values.sidecarInjectorWebhook.templates.custom);
   t.is(text, yaml.dump(parsed, { lineWidth: -1, noRefs: true, sortKeys: false }).trimEnd());
   // A second render with other settings is not served from the first (nothing is kept between renders but the built-ins).
-  t.notRegex(injectorConfigText({ global: { proxy: { autoInject: 'disabled' } } }), /user-sidecar-7f3a/);
+  t.notRegex(injectorConfigText({ global: { proxy: { autoInject: 'disabled' } } }, DEFAULT_RELEASE), /user-sidecar-7f3a/);
 });

@@ -2,8 +2,13 @@ import test from 'ava';
 import { InputError } from '../../../operator/api/errors.js';
 import type { IstioOperator, IstioOperatorSpec } from '../../../operator/api/types.js';
 import { resolvedInstall, type ResolvedInstall } from '../../../operator/api/install.js';
-import { RELEASE_ANNOTATION } from '../../../operator/api/releases.js';
+import { RELEASE_ANNOTATION, RELEASES } from '../../../operator/api/releases.js';
+import fs from 'node:fs';
+import path from 'node:path';
+import yaml from 'js-yaml';
 import { buildContexts, defaultValues } from '../../../operator/render/values.js';
+import { compatibilityValues, compatibilityVersions } from '../../../operator/render/valueProfiles.js';
+import { releaseFixturesDir } from '../../helpers/fixtures.js';
 
 // buildContexts on hand-written, already-merged IstioOperators (no profile merge involved).
 
@@ -221,4 +226,21 @@ test('buildContexts does not modify its input', (t) => {
   const before = JSON.stringify(spec);
   buildContexts(iop(spec));
   t.is(JSON.stringify(spec), before);
+});
+
+test('compatibility versions, per release: exactly what that release\'s own compatibility profiles set', (t) => {
+  for (const r of RELEASES) {
+    const dir = path.join(releaseFixturesDir(r.patch), 'helm-profiles');
+    const theirs = fs.readdirSync(dir).map((f) => /^compatibility-version-(\d+\.\d+)\.yaml$/.exec(f)?.[1]).filter((v): v is string => !!v).sort();
+    t.deepEqual(compatibilityVersions(r), theirs, `${r.line} accepts what its profiles exist for`);
+    for (const v of theirs) {
+      const p = yaml.load(fs.readFileSync(path.join(dir, `compatibility-version-${v}.yaml`), 'utf8')) as Record<string, any>;
+      // Istio's profiles set the CNI chart's root keys at the top level (ambient.*); ours live under values.cni.
+      const want: Record<string, any> = { pilot: { env: p.pilot?.env ?? {} } };
+      const ambient = { ...(p.cni?.ambient ?? {}), ...(p.ambient ?? {}) };
+      if (Object.keys(ambient).length) want.cni = { ambient };
+      t.deepEqual(compatibilityValues(v, r), want, `${r.line} compatibilityVersion ${v}`);
+    }
+    t.is(compatibilityValues(r.line, r), undefined, `${r.line} does not accept itself`);
+  }
 });

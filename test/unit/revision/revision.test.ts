@@ -1,6 +1,7 @@
 import test from 'ava';
 import { revisionUsage, describeUsage, type MetaLike, type PodLike } from '../../../operator/revision/usage.js';
-import { planUpgrade, revisionForVersion } from '../../../operator/revision/plan.js';
+import yaml from 'js-yaml';
+import { canaryManifest, plannedObjects, planUpgrade, revisionForVersion } from '../../../operator/revision/plan.js';
 
 const namespaces: MetaLike[] = [
   { name: 'shop', labels: { 'istio.io/rev': 'prod' } },
@@ -54,17 +55,31 @@ test('upgrade plan: one or two minors ahead are planned step by step, with tag m
   t.is(p.steps.at(-1)?.command, 'istio-operator uninstall --revision 1-29-0');
 });
 
-test('upgrade plan refuses three minor versions, a downgrade and a Kubernetes too old, saying why', (t) => {
-  const base = { kubernetesVersion: 'v1.33.0', installed: [{ revision: '1-27-0', version: '1.27.0', namespace: 'istio-system', tags: [], namespaces: [], pods: 0, gateways: [] }] };
-  const skip = planUpgrade({ ...base, target: '1.30.0' });
+test('upgrade plan refuses three minor versions, a downgrade, an unsupported release and a Kubernetes too old, saying why', (t) => {
+  const on = (version: string) => ({ kubernetesVersion: 'v1.33.0', installed: [{ revision: version.replace(/\./g, '-'), version, namespace: 'istio-system', tags: [], namespaces: [], pods: 0, gateways: [] }] });
+  const skip = planUpgrade({ ...on('1.26.1'), target: '1.29.6' });
   t.false(skip.ok);
   t.deepEqual(skip.steps, []);
   t.regex(skip.prechecks.find((c) => !c.ok)!.message, /crosses 3 minor versions; Istio supports canary upgrades across at most 2/);
-  const down = planUpgrade({ ...base, target: '1.26.0' });
-  t.regex(down.prechecks.find((c) => !c.ok)!.message, /older than the running 1.27.0/);
-  const k8s = planUpgrade({ ...base, kubernetesVersion: 'v1.30.2', target: '1.29.1' });
-  t.regex(k8s.prechecks.find((c) => !c.ok)!.message, /needs Kubernetes 1.31 or newer; the cluster runs v1.30.2/);
+  const down = planUpgrade({ ...on('1.30.3'), target: '1.29.6' });
+  t.regex(down.prechecks.find((c) => !c.ok)!.message, /older than the running 1.30.3/);
+  const old = planUpgrade({ ...on('1.29.6'), target: '1.26.0' });
+  t.regex(old.prechecks.find((c) => c.name === 'target release')!.message, /Istio 1.26 is not supported.*1\.29, 1\.30, 1\.31/);
+  const k8s = planUpgrade({ ...on('1.29.6'), kubernetesVersion: 'v1.31.2', target: '1.30.3' });
+  t.regex(k8s.prechecks.find((c) => !c.ok)!.message, /Istio 1.30 needs Kubernetes 1.32 or newer; the cluster runs v1.31.2/);
   t.is(revisionForVersion('1.30.0'), '1-30-0');
+});
+
+test('upgrade plan 1.30 -> 1.31 names what 1.31 installs differently and installs the release candidate by its own tag', (t) => {
+  const p = planUpgrade({ target: '1.31.0-rc.0', kubernetesVersion: 'v1.33.4', installed: [{ revision: '1-30-3', version: '1.30.3', namespace: 'istio-system', tags: [], namespaces: [], pods: 0, gateways: [] }] });
+  t.true(p.ok, JSON.stringify(p.prechecks));
+  t.is(p.release, '1.31');
+  t.regex(p.steps[0]!.manifest!, /tag: 1\.31\.0-rc\.0/);
+  t.true(p.changes.some((c) => /ProxyInitImage/.test(c)), p.changes.join('\n'));
+  t.false(p.changes.some((c) => c.startsWith('1.30:')));
+  const objects = plannedObjects(p.steps[0]!.manifest!);
+  t.true(objects.includes('Deployment istio-system/istiod-1-31-0-rc-0'), objects.join('\n'));
+  t.true(objects.includes('CustomResourceDefinition trafficextensions.extensions.istio.io'));
 });
 
 test('upgrade plan: the new IstioOperator installs into the running revision\'s Istio namespace', (t) => {
@@ -73,4 +88,23 @@ test('upgrade plan: the new IstioOperator installs into the running revision\'s 
   t.regex(p.steps[0]!.manifest!, /^ {6}istioNamespace: mesh-a$/m);
   const std = planUpgrade({ target: '1.30.0', kubernetesVersion: 'v1.33.0', installed: [{ revision: '1-29-0', version: '1.29.0', namespace: 'istio-system', tags: [], namespaces: [], pods: 0, gateways: [] }] });
   t.notRegex(std.steps[0]!.manifest!, /istioNamespace/);
+});
+
+test('the canary manifest keeps the running profile and settings, with the new revision and tag and no gateways', (t) => {
+  const running = { revision: '1-29-6', version: '1.29.6', namespace: 'istio-system', tags: [], namespaces: [], pods: 0, gateways: [], spec: { profile: 'demo', revision: '1-29-6', tag: '1.29.6', meshConfig: { accessLogFile: '/dev/stdout' }, values: { global: { tag: '1.29.6', logging: { level: 'default:debug' } } } } };
+  const m = canaryManifest(running, '1-30-3', '1.30.3');
+  const doc = yaml.load(m.replace(/^#.*\n/, '')) as any;
+  t.is(doc.spec.profile, 'demo');
+  t.is(doc.spec.revision, '1-30-3');
+  t.is(doc.spec.tag, '1.30.3');
+  t.deepEqual(doc.spec.meshConfig, { accessLogFile: '/dev/stdout' });
+  t.deepEqual(doc.spec.values, { global: { logging: { level: 'default:debug' } } });
+  t.deepEqual(doc.spec.components, { ingressGateways: [], egressGateways: [] });
+  t.regex(m, /^# Revision 1-29-6's profile and settings/);
+  // Renders as the new revision, with nothing of the old one's gateways.
+  const objs = plannedObjects(m);
+  t.true(objs.includes('Deployment istio-system/istiod-1-30-3'));
+  t.false(objs.some((o) => /gateway/.test(o) && o.startsWith('Deployment')));
+  // Recorded before specs were: the default profile, and a comment saying to copy the settings.
+  t.regex(canaryManifest({ ...running, spec: undefined }, '1-30-3', '1.30.3'), /copy its profile and settings/);
 });

@@ -135,6 +135,7 @@ test('upgrade status: pods running another revision than their namespace selects
     snapshot: { ...snap, pods: [snap.pods[0]!] },
     gateways: new Map(),
     webhooks: [],
+    inventories: [],
   };
   const s = upgradeStatus(view);
   t.deepEqual(s.toRestart, [{ pod: 'shop/old', runs: '1-29-0', selected: '1-30-0' }]);

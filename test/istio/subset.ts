@@ -1,0 +1,51 @@
+// Whether istiod runs with what we rendered: every field of our config (e.g. the mesh config YAML) against what
+// istiod reports it runs with (its /debug/mesh, the protobuf's JSON). Pure; unit-tested in test/unit/istio.
+
+export interface Mismatch {
+  path: string;
+  ours: unknown;
+  istiod: unknown;
+}
+
+const SUFFIX: Record<string, number> = { m: 1e-3, k: 1e3, M: 1e6, G: 1e9, T: 1e12, P: 1e15, E: 1e18, Ki: 2 ** 10, Mi: 2 ** 20, Gi: 2 ** 30, Ti: 2 ** 40, Pi: 2 ** 50, Ei: 2 ** 60 };
+
+/** A Kubernetes quantity with a unit suffix (`500m`, `2Gi`) as a number; undefined for anything else. */
+export function quantityValue(s: string): number | undefined {
+  const m = /^([0-9]+(?:\.[0-9]+)?)(m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei)$/.exec(s);
+  return m ? Number(m[1]) * SUFFIX[m[2]!]! : undefined;
+}
+
+const isObj = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
+
+/**
+ * Leaves of `ours` that `theirs` does not have with the same value. Protobuf's JSON writes 64-bit integers as
+ * strings and drops empty values, so a number and its decimal string are equal, and an empty list, map or string
+ * of ours matches an absent field. Lists of named items (extensionProviders) compare by name, each of ours against
+ * theirs of that name: istiod merges them by name onto its own defaults (pkg/config/mesh ApplyMeshConfig); other
+ * lists compare by index. Fields only `theirs` has (istiod's defaults for what we leave out) are not compared.
+ */
+export function subsetMismatches(ours: unknown, theirs: unknown, path = ''): Mismatch[] {
+  if (isObj(ours)) {
+    if (theirs === undefined && Object.keys(ours).length === 0) return [];
+    if (!isObj(theirs)) return [{ path: path || '.', ours, istiod: theirs }];
+    return Object.entries(ours).flatMap(([k, v]) => subsetMismatches(v, theirs[k], `${path}.${k}`));
+  }
+  if (Array.isArray(ours)) {
+    if (theirs === undefined && ours.length === 0) return [];
+    const named = (xs: unknown[]) => xs.length > 0 && xs.every((x) => isObj(x) && typeof x.name === 'string');
+    if (Array.isArray(theirs) && named(ours) && named(theirs)) {
+      return ours.flatMap((v) => {
+        const name = (v as { name: string }).name;
+        return subsetMismatches(v, theirs.find((x) => (x as { name: string }).name === name), `${path}[name=${name}]`);
+      });
+    }
+    if (!Array.isArray(theirs) || theirs.length !== ours.length) return [{ path: path || '.', ours, istiod: theirs }];
+    return ours.flatMap((v, i) => subsetMismatches(v, theirs[i], `${path}[${i}]`));
+  }
+  if (ours === theirs) return [];
+  if (ours === '' && theirs === undefined) return [];
+  // The API server writes quantities in canonical form (2048Mi is stored as 2Gi).
+  if (typeof ours === 'string' && typeof theirs === 'string' && quantityValue(ours) !== undefined && quantityValue(ours) === quantityValue(theirs)) return [];
+  if ((typeof ours === 'number' || typeof ours === 'string') && (typeof theirs === 'number' || typeof theirs === 'string') && String(ours) === String(theirs)) return [];
+  return [{ path: path || '.', ours, istiod: theirs }];
+}
