@@ -9,8 +9,8 @@ import { ApiError, resourcePath, UnreachableError, type KubeClient } from '../ap
 import { PlanError, StageError } from '../apply/install.js';
 import { FIELD_MANAGER } from '../apply/owner.js';
 import { listInventories, type Inventory } from '../apply/inventory.js';
-import { workloadBlocked, workloadProgress, workloadReady } from '../apply/readiness.js';
-import { refOf, refString } from '../apply/resources.js';
+import { componentReadiness, type ComponentReadiness } from '../apply/objectready.js';
+import { refOf, refString, Resources, type ObjectRef } from '../apply/resources.js';
 import { uninstall } from '../apply/uninstall.js';
 import { isShared } from '../apply/shared.js';
 import { CaSecretError, EVENT_CA_INVALID, eventReason, type CaResult, type CaStatus } from '../ca/types.js';
@@ -120,7 +120,11 @@ export class Reconciler {
   readonly forbidden = new Map<string, string>();
   /** What our applies produced, so unchanged objects are skipped and our own watch echoes are not drift. */
   private readonly memo = new ApplyMemo();
-  constructor(private readonly d: ReconcilerDeps) {}
+  /** Paths of what readiness reads (objects a webhook calls through may be of kinds the table does not list). */
+  private readonly resources: Resources;
+  constructor(private readonly d: ReconcilerDeps) {
+    this.resources = new Resources(d.kube);
+  }
 
   /**
    * The periodic resync is the safety net for watch events that never arrived; it must not trust the watch
@@ -265,9 +269,9 @@ export class Reconciler {
     const changed = await this.report(iop, applied.apply, started, log);
 
     // Readiness, without blocking a worker: report what is not ready and look again later.
-    let components: Awaited<ReturnType<Reconciler['readiness']>>;
+    let components: Record<string, ComponentReadiness>;
     try {
-      components = await this.readiness(p.objects);
+      components = await this.readiness(p);
     } catch (e) {
       return failed(e, 'reading readiness');
     }
@@ -276,16 +280,17 @@ export class Reconciler {
     const updating = !allReady && (prev === 'HEALTHY' || prev === 'UPDATING');
     // A revision this IstioOperator installed before (spec.revision changed: a canary upgrade) goes once the
     // new one is ready and nothing uses the old one any more; until then it stays, and the status says why.
-    let note: string | undefined;
+    const notes: string[] = [];
     let recheck = allReady ? undefined : READINESS_RECHECK_MS;
     if (allReady) {
       const r = await this.retireOldRevisions(iop, p.install.owner, log);
-      note = r.kept;
+      if (r.kept) notes.push(r.kept);
       if (r.kept) recheck = IN_USE_RECHECK_MS;
       if (r.removed.length) this.stats.pruned += r.removed.length;
     }
     if (caRecheckMs !== undefined) recheck = Math.min(recheck ?? caRecheckMs, caRecheckMs);
     const usage = await this.usage(p.install.owner.rev, { exceptOwner: p.install.owner });
+    const note = notes.join('; ');
     const status = await setStatus({ kind: 'applied', components, updating, inUse: { inUse: usage.inUse, message: describeUsage(usage) }, ...(note ? { note } : {}) });
     return done({ action: 'applied', status, changed, ...(recheck !== undefined ? { requeueAfterMs: recheck } : {}) });
   }
@@ -385,26 +390,15 @@ export class Reconciler {
     return undefined;
   }
 
-  private async readiness(objects: K8sObject[]): Promise<Record<string, { ready: boolean; stuck?: boolean; message?: string }>> {
-    const out: Record<string, { ready: boolean; stuck?: boolean; message?: string }> = {};
-    for (const o of objects) {
-      const c = o.metadata.labels?.[LABEL_COMPONENT];
-      if (c && !out[c]) out[c] = { ready: true };
-    }
-    for (const o of objects) {
-      if (o.kind !== 'Deployment' && o.kind !== 'DaemonSet') continue;
-      const c = o.metadata.labels?.[LABEL_COMPONENT] ?? 'Unknown';
-      const ns = o.metadata.namespace ?? '';
-      // The cache may lag behind a write we just made, so a not-ready cached answer is confirmed by a GET.
-      let live: any = this.d.ownedCache?.(o.apiVersion, o.kind, ns, o.metadata.name);
-      if (!workloadReady(live, o.kind)) live = await this.d.kube.request('GET', resourcePath('apps', 'v1', o.kind === 'DaemonSet' ? 'daemonsets' : 'deployments', ns, o.metadata.name), { allow404: true });
-      if (workloadReady(live, o.kind)) continue;
-      const blocked = live ? workloadBlocked(live, o.kind) : undefined;
-      const why = live ? `${o.kind} ${ns}/${o.metadata.name}: ${blocked ?? workloadProgress(live, o.kind)}` : `${o.kind} ${ns}/${o.metadata.name} not found`;
-      const prev = out[c];
-      out[c] = { ready: false, stuck: !!blocked || !!prev?.stuck, message: prev && !prev.ready && prev.message ? `${prev.message}, ${why}` : why };
-    }
-    return out;
+  /**
+   * Readiness of what was rendered, judged by kind (apply/objectready.ts) from the watch caches, confirmed by a GET
+   * when a cached answer is not ready.
+   */
+  private async readiness(p: PreparedInstall): Promise<Record<string, ComponentReadiness>> {
+    return componentReadiness(p.objects, {
+      cached: (r: ObjectRef) => this.d.ownedCache?.(r.apiVersion, r.kind, r.namespace, r.name),
+      get: async (r: ObjectRef) => this.d.kube.request<Record<string, any>>('GET', await this.resources.path(r), { allow404: true }),
+    });
   }
 
   private async finalize(
