@@ -15,6 +15,7 @@ import { uninstall } from '../apply/uninstall.js';
 import { isShared } from '../apply/shared.js';
 import { CaSecretError, EVENT_CA_INVALID, eventReason, type CaResult, type CaStatus } from '../ca/types.js';
 import { applyInstall, prepareInstall, type PreparedInstall } from '../install/workflow.js';
+import { describeRemote, remoteHint } from '../install/remote.js';
 import { readUsage, type ClusterUsage, type ReadUsageOptions } from '../revision/cluster.js';
 import { describeUsage } from '../revision/usage.js';
 import type { EventRecorder } from './events.js';
@@ -169,11 +170,14 @@ export class Reconciler {
     let caStatus: CaStatus | undefined;
     // The Istio release installed: set by a successful apply, kept from the last one otherwise.
     let istio = iop.status?.istio;
+    // Which primary a remote points at: set once the spec is rendered, kept from the last time otherwise.
+    let remote = iop.status?.remote;
     const setStatus = async (o: Outcome) => {
       const next = computeStatus(iop.status, iop.metadata?.generation, o, this.now());
       const ca = caStatus ?? iop.status?.ca;
       if (ca) next.ca = ca;
       if (istio) next.istio = istio;
+      if (remote) next.remote = remote;
       if (await writeStatus(this.d.kube, iop, next)) ownWrites++;
       return next.status;
     };
@@ -228,6 +232,7 @@ export class Reconciler {
     }
     let caRecheckMs = this.caRecheck(p.ca);
     caStatus = p.ca.status;
+    remote = p.remote;
     const started = Date.now();
     let applied;
     try {
@@ -280,7 +285,7 @@ export class Reconciler {
     const updating = !allReady && (prev === 'HEALTHY' || prev === 'UPDATING');
     // A revision this IstioOperator installed before (spec.revision changed: a canary upgrade) goes once the
     // new one is ready and nothing uses the old one any more; until then it stays, and the status says why.
-    const notes: string[] = [];
+    const notes: string[] = p.remote ? [describeRemote(p.remote)] : [];
     let recheck = allReady ? undefined : READINESS_RECHECK_MS;
     if (allReady) {
       const r = await this.retireOldRevisions(iop, p.install.owner, log);
@@ -392,13 +397,17 @@ export class Reconciler {
 
   /**
    * Readiness of what was rendered, judged by kind (apply/objectready.ts) from the watch caches, confirmed by a GET
-   * when a cached answer is not ready.
+   * when a cached answer is not ready. A remote whose webhook leads nowhere gets the values that would fix it.
    */
   private async readiness(p: PreparedInstall): Promise<Record<string, ComponentReadiness>> {
-    return componentReadiness(p.objects, {
+    const out = await componentReadiness(p.objects, {
       cached: (r: ObjectRef) => this.d.ownedCache?.(r.apiVersion, r.kind, r.namespace, r.name),
       get: async (r: ObjectRef) => this.d.kube.request<Record<string, any>>('GET', await this.resources.path(r), { allow404: true }),
     });
+    const hint = p.remote && remoteHint(p.remote);
+    const pilot = out.Pilot;
+    if (hint && pilot?.stuck) pilot.message = `${pilot.message}; ${hint}`;
+    return out;
   }
 
   private async finalize(
