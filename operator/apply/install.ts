@@ -173,12 +173,19 @@ export async function install(client: KubeClient, rendered: K8sObject[], opts: I
   }
 
   let namespaceCreated = namespaceMissing;
+  // What the inventory holds: the previous one, until the intent write below replaces it.
+  let stored: Inventory | undefined = previous;
   if (!opts.dryRun) {
     // 2. The namespace, then what the caller writes first (the CA's secrets: istiod must start with them), then the
     // inventory's intent, so a crash mid-install leaves nothing untracked.
     namespaceCreated = namespaceMissing && (await ensureNamespace(client, opts.namespace));
     if (opts.beforeApply) await opts.beforeApply();
-    await writeInventory(client, { owner, namespace: opts.namespace, objects: unionRefs(previous?.objects ?? [], refs), ...(opts.spec ? { spec: opts.spec } : {}) }, previous);
+    // Only when the object set grows: a changed spec alone is recorded with the final inventory (one write).
+    const union = unionRefs(previous?.objects ?? [], refs);
+    if (!previous || minusRefs(union, previous.objects).length) {
+      await writeInventory(client, { owner, namespace: opts.namespace, objects: union, ...(opts.spec ? { spec: opts.spec } : {}) }, previous);
+      stored = { owner, namespace: opts.namespace, objects: union, ...((opts.spec ?? previous?.spec) ? { spec: opts.spec ?? previous?.spec } : {}) };
+    }
 
     // 3. Write what differs, stage by stage; CRDs must be Established before the stages that may use them.
     for (let s = 0; s < stages.length; s++) {
@@ -216,8 +223,7 @@ export async function install(client: KubeClient, rendered: K8sObject[], opts: I
   }
   if (!opts.dryRun) {
     const spec = opts.spec ?? previous?.spec;
-    const afterUnion: Inventory = { owner, namespace: opts.namespace, objects: unionRefs(previous?.objects ?? [], refs), ...(spec ? { spec } : {}) };
-    await writeInventory(client, { owner, namespace: opts.namespace, objects: refs, ...(spec ? { spec } : {}) }, afterUnion);
+    await writeInventory(client, { owner, namespace: opts.namespace, objects: refs, ...(spec ? { spec } : {}) }, stored);
   }
 
   if (opts.wait && !opts.dryRun) await waitInstalled(client, objects, timeoutMs, progress);

@@ -1,6 +1,6 @@
 import type { K8sObject } from '../api/types.js';
 import { LABEL_COMPONENT } from '../api/labels.js';
-import { workloadBlocked, workloadProgress, workloadReady } from './readiness.js';
+import { podSelector, podTrouble, workloadBlocked, workloadProgress, workloadReady } from './readiness.js';
 import { refOf, refString, type ObjectRef } from './resources.js';
 
 // Whether what an install rendered serves, judged per object by its kind from the live object, so that it holds for
@@ -24,10 +24,12 @@ export interface ComponentReadiness {
   message?: string;
 }
 
-/** How the judge sees the cluster: a cache that may lag (optional), and a read that does not. */
+/** How the judge sees the cluster: a cache that may lag (optional), a read that does not, and pods by selector. */
 export interface Look {
   cached?(ref: ObjectRef): Live;
   get(ref: ObjectRef): Promise<Live>;
+  /** Pods of a workload that is not ready, listed only then (a settled install lists none); undefined if unreadable. */
+  pods?(namespace: string, selector: string): Promise<Array<Record<string, any>> | undefined>;
 }
 
 const WEBHOOK_KINDS = new Set(['MutatingWebhookConfiguration', 'ValidatingWebhookConfiguration']);
@@ -132,6 +134,19 @@ async function webhookBackends(webhookConfig: K8sObject, objects: K8sObject[], r
 }
 
 /**
+ * Why a workload that is not ready, and not blocked at the workload, is not: its pods may say (an image that cannot
+ * be pulled or a crash: stuck; no node fits: not stuck, a node may come).
+ */
+async function podsVerdict(o: K8sObject, live: Live, v: Verdict, look: Look): Promise<Verdict> {
+  if (v.ready || v.stuck || !live || !look.pods || (o.kind !== 'Deployment' && o.kind !== 'DaemonSet')) return v;
+  const selector = podSelector(live);
+  const pods = selector && o.metadata.namespace ? await look.pods(o.metadata.namespace, selector) : undefined;
+  const trouble = pods ? podTrouble(pods) : undefined;
+  if (!trouble) return v;
+  return { ready: false, stuck: trouble.stuck, why: `${refString(refOf(o))}: ${workloadProgress(live, o.kind)}; ${trouble.message}` };
+}
+
+/**
  * Readiness per component (the `operator.istio.io/component` label) of what an install rendered. A cached answer
  * that is not ready is confirmed by a read, since the cache may lag behind a write just made.
  */
@@ -158,7 +173,10 @@ export async function componentReadiness(objects: K8sObject[], look: Look): Prom
     if (!judgedKind(o.kind)) continue;
     const ref = refOf(o);
     let v = judgeObject(o, look.cached?.(ref));
-    if (!v.ready) v = judgeObject(o, await read(ref));
+    if (!v.ready) {
+      const live = await read(ref);
+      v = await podsVerdict(o, live, judgeObject(o, live), look);
+    }
     if (v.ready && WEBHOOK_KINDS.has(o.kind)) v = await webhookBackends(o, objects, read);
     add(o, v);
   }

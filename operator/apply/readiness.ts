@@ -140,6 +140,33 @@ export function workloadBlocked(o: Record<string, any> | undefined, kind: string
   return deadline ? `rollout stalled: ${deadline.message}` : undefined;
 }
 
+/** Container states that stay until someone acts (a new image, a fixed config): the workload cannot get ready. */
+const STUCK_WAITING = new Set(['ImagePullBackOff', 'ErrImagePull', 'InvalidImageName', 'CreateContainerConfigError', 'CreateContainerError', 'CrashLoopBackOff']);
+
+/**
+ * Why a workload's pods are not ready, in their own words (the first pod that says something): a container waiting
+ * on an image or crashing (stuck: nothing changes until someone acts), or a pod the scheduler cannot place (not
+ * stuck: a node may come). Undefined when the pods give no reason.
+ */
+export function podTrouble(pods: Array<Record<string, any>>): { message: string; stuck: boolean } | undefined {
+  for (const p of pods) {
+    const name = p.metadata?.name ?? '?';
+    for (const c of [...(p.status?.initContainerStatuses ?? []), ...(p.status?.containerStatuses ?? [])]) {
+      const w = c.state?.waiting;
+      if (w?.reason && STUCK_WAITING.has(w.reason)) return { message: `pod ${name} container ${c.name}: ${w.reason}${w.message ? `: ${w.message}` : ''}`, stuck: true };
+    }
+    const sched = (p.status?.conditions ?? []).find((c: any) => c.type === 'PodScheduled' && c.status === 'False');
+    if (sched) return { message: `pod ${name}: ${sched.reason ?? 'not scheduled'}${sched.message ? `: ${sched.message}` : ''}`, stuck: false };
+  }
+  return undefined;
+}
+
+/** The label selector of a workload's pods, as a query string value (matchLabels only, as we render them). */
+export function podSelector(o: Record<string, any> | undefined): string | undefined {
+  const m = o?.spec?.selector?.matchLabels as Record<string, string> | undefined;
+  return m && Object.keys(m).length ? Object.entries(m).map(([k, v]) => `${k}=${v}`).join(',') : undefined;
+}
+
 /** One line on why a workload is not ready yet. */
 export function workloadProgress(o: Record<string, any> | undefined, kind: string): string {
   const st = o?.status ?? {};
@@ -178,7 +205,17 @@ async function waitAll(client: KubeClient, res: Resources, items: Waited[], time
   const notReady = items.filter((w) => !w.ready(last.get(w)));
   if (notReady.length) {
     progress.stop();
-    const objects = notReady.map((w) => ({ ref: w.ref, why: last.get(w) ? conditionsText(last.get(w)) : 'not found' }));
+    const objects = await Promise.all(
+      notReady.map(async (w) => {
+        const o = last.get(w);
+        if (!o) return { ref: w.ref, why: 'not found' };
+        // The pods' own reason, when they give one (an image that cannot be pulled, no node fits).
+        const selector = podSelector(o);
+        const pods = selector && w.ref.namespace ? await client.request<{ items: Array<Record<string, any>> }>('GET', `/api/v1/namespaces/${encodeURIComponent(w.ref.namespace)}/pods`, { query: { labelSelector: selector, limit: 20 } }).catch(() => undefined) : undefined;
+        const trouble = pods ? podTrouble(pods.items ?? []) : undefined;
+        return { ref: w.ref, why: conditionsText(o) + (trouble ? `; ${trouble.message}` : '') };
+      }),
+    );
     throw new NotReadyError(
       `timed out after ${Math.round(timeoutMs / 1000)}s waiting for:\n` + objects.map((o) => `  ${refString(o.ref)}: ${o.why}`).join('\n'),
       objects,

@@ -1,6 +1,5 @@
 import { InputError, formatIssue, type FieldIssue } from '../api/errors.js';
 import type { ResolvedInstall } from '../api/install.js';
-import { LABEL_COMPONENT } from '../api/labels.js';
 import { ownerFromLabels, ownerKey, sameIstioOperator, type Owner } from '../api/owner.js';
 import { isProfilePath } from '../api/profiles.js';
 import { resolveParsed } from '../api/resolve.js';
@@ -397,17 +396,29 @@ export class Reconciler {
 
   /**
    * Readiness of what was rendered, judged by kind (apply/objectready.ts) from the watch caches, confirmed by a GET
-   * when a cached answer is not ready. A remote whose webhook leads nowhere gets the values that would fix it.
+   * when a cached answer is not ready; the pods of a workload that is not ready say why. A remote whose webhook
+   * leads nowhere gets the values that would fix it.
    */
   private async readiness(p: PreparedInstall): Promise<Record<string, ComponentReadiness>> {
     const out = await componentReadiness(p.objects, {
       cached: (r: ObjectRef) => this.d.ownedCache?.(r.apiVersion, r.kind, r.namespace, r.name),
       get: async (r: ObjectRef) => this.d.kube.request<Record<string, any>>('GET', await this.resources.path(r), { allow404: true }),
+      pods: (ns: string, selector: string) => this.podsOf(ns, selector),
     });
     const hint = p.remote && remoteHint(p.remote);
     const pilot = out.Pilot;
     if (hint && pilot?.stuck) pilot.message = `${pilot.message}; ${hint}`;
     return out;
+  }
+
+  /** Pods by label selector in a namespace; none when they cannot be read (the status says less). */
+  private async podsOf(ns: string, selector: string): Promise<Array<Record<string, any>> | undefined> {
+    try {
+      const list = await this.d.kube.request<{ items: Array<Record<string, any>> }>('GET', `/api/v1/namespaces/${encodeURIComponent(ns)}/pods`, { query: { labelSelector: selector, limit: 20 } });
+      return list?.items ?? [];
+    } catch {
+      return undefined;
+    }
   }
 
   private async finalize(

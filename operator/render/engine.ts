@@ -118,6 +118,16 @@ hb.registerHelper('json', (v: unknown) => JSON.stringify(v === undefined ? null 
 hb.registerHelper('toYaml', (v: unknown) => (v === undefined || v === null ? '' : yaml.dump(v, { lineWidth: -1, noRefs: true, sortKeys: false }).trimEnd()));
 hb.registerHelper('indent', (n: number, s: unknown) => String(s ?? '').split('\n').map((l) => (l ? ' '.repeat(n) + l : l)).join('\n'));
 hb.registerHelper('nindent', (n: number, s: unknown) => '\n' + String(s ?? '').split('\n').map((l) => (l ? ' '.repeat(n) + l : l)).join('\n'));
+// `#if` and `#unless` judge as Go templates do: an empty map or list is false. Handlebars' own `#if {}` is true,
+// which rendered `annotations: {}` when no annotation was set; once a controller adds one to the live object,
+// that empty map claims the whole annotations field for our field manager (a write on every apply).
+type BlockOptions = { fn: (ctx: unknown) => string; inverse: (ctx: unknown) => string };
+hb.registerHelper('if', function (this: unknown, cond: unknown, options: BlockOptions) {
+  return truthy(typeof cond === 'function' ? cond.call(this) : cond) ? options.fn(this) : options.inverse(this);
+});
+hb.registerHelper('unless', function (this: unknown, cond: unknown, options: BlockOptions) {
+  return truthy(typeof cond === 'function' ? cond.call(this) : cond) ? options.inverse(this) : options.fn(this);
+});
 hb.registerHelper('eq', (a: unknown, b: unknown) => a === b);
 hb.registerHelper('ne', (a: unknown, b: unknown) => a !== b);
 hb.registerHelper('not', (a: unknown) => !truthy(a));

@@ -116,14 +116,14 @@ export async function versions(all: K8sObject[], opts: { crds?: boolean } = {}):
 const STATUS_WRITTEN = new Set(['Deployment', 'DaemonSet', 'HorizontalPodAutoscaler', 'PodDisruptionBudget']);
 
 /**
- * What changes when anyone but a status controller writes the object: its resourceVersion, or for the kinds above
- * the generation and every managedFields entry except those of the status subresource.
+ * What changes when we write the object: its resourceVersion; for the kinds above (whose status and revision
+ * annotation Kubernetes' controllers write after each rollout) the generation and our own managedFields entries.
  */
 export function versionOf(o: Record<string, any> | undefined): string | undefined {
   if (!o) return undefined;
   if (!STATUS_WRITTEN.has(o.kind)) return o.metadata?.resourceVersion;
-  const fields = (o.metadata?.managedFields ?? []).filter((m: any) => m.subresource !== 'status');
-  return `generation ${o.metadata?.generation} ${JSON.stringify(fields)}`;
+  const ours = (o.metadata?.managedFields ?? []).filter((m: any) => String(m.manager).startsWith('istio-operator'));
+  return `generation ${o.metadata?.generation} ${JSON.stringify(ours)}`;
 }
 
 /** Uninstalls a revision at teardown (best effort), so cluster-scoped objects do not pile up. */

@@ -44,6 +44,10 @@ test.serial('RECONCILING (a control plane not ready yet) is InProgress', async (
   const iop = await waitForStatus(ns, 'cp', (i) => i.status?.status === 'RECONCILING' && i.status.observedGeneration === i.metadata.generation);
   const r = kstatus([iop])[0]!;
   t.is(r.status, 'InProgress', r.message);
+  // The status says why, in the scheduler's words.
+  const said = await waitForStatus(ns, 'cp', (i) => /Unschedulable/.test(i.status?.message ?? ''));
+  t.regex(said.status.message, /pod istiod-[^:]+: Unschedulable: 0\/\d+ nodes are available/);
+  t.is(said.status.status, 'RECONCILING', 'a node may still come: not an error');
 });
 
 test.serial('ERROR (a spec the operator refuses) is Failed, with the reason', async (t) => {

@@ -16,14 +16,20 @@ test.before(ensureCRD);
 const cond = (iop: any, type: string) => iop?.status?.conditions?.find((c: any) => c.type === type);
 const rvOf = async (args: string[]) => (await getJson(args))?.metadata?.resourceVersion as string | undefined;
 
-/** resourceVersion of every object in `ns` and of every cluster-scoped role, binding and webhook: what "nothing written" is measured by. */
+/**
+ * resourceVersion of every object in `ns` and of the cluster-scoped roles, bindings and webhooks named for it (other
+ * tests install their own meanwhile): what "nothing written" is measured by.
+ */
 async function clusterState(ns: string): Promise<Map<string, string>> {
   const out = new Map<string, string>();
   const kinds = ['deployments,services,configmaps,serviceaccounts,roles,rolebindings,secrets -n ' + ns, 'clusterroles,clusterrolebindings,mutatingwebhookconfigurations,validatingwebhookconfigurations'];
   for (const k of kinds) {
     const [what, ...rest] = k.split(' ');
     const r = JSON.parse(await kubectlOk(['get', what!, ...rest, '-o', 'json']));
-    for (const i of r.items) out.set(`${i.kind}/${i.metadata.namespace ?? ''}/${i.metadata.name}`, i.metadata.resourceVersion);
+    for (const i of r.items) {
+      if (!i.metadata.namespace && !i.metadata.name.includes(ns)) continue;
+      out.set(`${i.kind}/${i.metadata.namespace ?? ''}/${i.metadata.name}`, i.metadata.resourceVersion);
+    }
   }
   return out;
 }

@@ -1,5 +1,6 @@
 import test from 'ava';
 import { computeStatus, sameStatus, statusMergePatch } from '../../../operator/controller/status.js';
+import { podSelector, podTrouble } from '../../../operator/apply/readiness.js';
 
 const t0 = new Date('2026-01-01T00:00:00Z');
 const t1 = new Date('2026-01-01T00:01:00Z');
@@ -87,4 +88,13 @@ test('the merge patch nulls components that went away and replaces conditions wh
   t.deepEqual(p.status.componentStatus.Pilot, { status: 'HEALTHY' });
   t.true(Array.isArray(p.status.conditions));
   t.false('spec' in p, 'never the spec');
+});
+
+test('pods say why a workload is not ready: a stuck image pull is stuck, an unschedulable pod is not', (t) => {
+  const pull = { metadata: { name: 'istiod-1' }, status: { containerStatuses: [{ name: 'discovery', state: { waiting: { reason: 'ImagePullBackOff', message: 'Back-off pulling image "x/pilot:nope"' } } }] } };
+  t.deepEqual(podTrouble([pull]), { message: 'pod istiod-1 container discovery: ImagePullBackOff: Back-off pulling image "x/pilot:nope"', stuck: true });
+  const pending = { metadata: { name: 'istiod-2' }, status: { conditions: [{ type: 'PodScheduled', status: 'False', reason: 'Unschedulable', message: '0/1 nodes are available' }] } };
+  t.deepEqual(podTrouble([pending]), { message: 'pod istiod-2: Unschedulable: 0/1 nodes are available', stuck: false });
+  t.is(podTrouble([{ metadata: { name: 'ok' }, status: { containerStatuses: [{ name: 'c', state: { running: {} } }] } }]), undefined);
+  t.is(podSelector({ spec: { selector: { matchLabels: { app: 'istiod', 'istio.io/rev': 'r1' } } } }), 'app=istiod,istio.io/rev=r1');
 });

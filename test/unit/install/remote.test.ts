@@ -143,3 +143,27 @@ test('EndpointSlice and ExternalName are judged by kind, as a render may give th
   t.true(judgeObject(ext, structuredClone(ext) as Live).ready);
   t.regex(judgeObject(ext, { ...ext, spec: { type: 'ExternalName', externalName: 'old.example' } }).why!, /does not name istiod\.primary\.example yet/);
 });
+
+test('a workload that is not ready: its pods say why, listed only then (stuck image pull vs unschedulable)', async (t) => {
+  const { objects } = rendered(['profile=minimal']);
+  const dep = objects.find((o) => o.kind === 'Deployment')!;
+  const live = asLive(objects).map((o) => (o.kind === 'Deployment' ? { ...o, status: { observedGeneration: 0, replicas: 1, availableReplicas: 0 } } : o));
+  const listed: string[] = [];
+  const withPods = (pods: Array<Record<string, any>>) => ({
+    ...lookOf(live).look,
+    pods: async (ns: string, selector: string) => (listed.push(`${ns} ${selector}`), pods),
+  });
+  const pull = { metadata: { name: 'istiod-1' }, status: { containerStatuses: [{ name: 'discovery', state: { waiting: { reason: 'ImagePullBackOff', message: 'Back-off pulling image' } } }] } };
+  const r = await componentReadiness(objects, withPods([pull]));
+  t.true(r.Pilot!.stuck);
+  t.regex(r.Pilot!.message!, new RegExp(`Deployment istio-system/${dep.metadata.name}: 0/1 available; pod istiod-1 container discovery: ImagePullBackOff`));
+  t.deepEqual(listed, ['istio-system istio=pilot'], 'by the Deployment\'s own selector');
+  const pending = { metadata: { name: 'istiod-2' }, status: { conditions: [{ type: 'PodScheduled', status: 'False', reason: 'Unschedulable', message: '0/1 nodes are available' }] } };
+  const r2 = await componentReadiness(objects, withPods([pending]));
+  t.falsy(r2.Pilot!.stuck, 'a node may come');
+  t.regex(r2.Pilot!.message!, /pod istiod-2: Unschedulable: 0\/1 nodes are available/);
+  listed.length = 0;
+  const ready = asLive(objects).map((o) => (o.kind === 'Deployment' ? { ...o, status: { observedGeneration: 1, updatedReplicas: 1, conditions: [{ type: 'Available', status: 'True' }] } } : o));
+  t.true((await componentReadiness(objects, { ...lookOf(ready).look, pods: async () => (listed.push('x'), []) })).Pilot!.ready);
+  t.deepEqual(listed, [], 'a ready install lists no pods');
+});
