@@ -143,5 +143,21 @@ export interface IstioOperatorStatus {
   conditions?: Condition[];
   /** The Istio release installed by the last successful apply. */
   istio?: { release: string; version: string };
+  /** Set when the install is a remote: the primary it points at (install/remote.ts). */
+  remote?: RemoteStatus;
   [k: string]: unknown;
+}
+
+/** A remote cluster's install (no istiod of its own): which primary it points at, as the status reports it. */
+export interface RemoteStatus {
+  /** values.global.multiCluster.clusterName: this cluster's name in the mesh (Istio's default is Kubernetes). */
+  clusterName: string;
+  /** values.global.network, when set. */
+  network?: string;
+  /** values.global.meshID, when set. */
+  meshID?: string;
+  /** values.global.remotePilotAddress: the primary's istiod, which this cluster's `istiod` Service leads to. */
+  remotePilotAddress?: string;
+  /** Where this cluster's API server sends pods to be injected: `URL <url>` or `Service <ns>/<name><path>`. */
+  injection?: string;
 }

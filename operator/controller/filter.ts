@@ -73,7 +73,7 @@ export function isMeaningfulUpdate(oldObj: KObject, newObj: KObject): boolean {
 
 /**
  * What the controller keeps of an owned object in its watch cache: identity, labels, resourceVersion, the
- * content digest, and only the fields it reads (Deployment replicas/status, webhook failurePolicy). Istio's
+ * content digest, and only the fields it reads (Deployment replicas/status, webhook failurePolicy and targets). Istio's
  * injector ConfigMap and CRD schemas are tens of KiB each; 20 installs of them would dominate the heap.
  */
 export function slimForCache(o: KObject): KObject {
@@ -89,6 +89,22 @@ export function slimForCache(o: KObject): KObject {
     out.status = (o as any).status;
   }
   if (o.kind === 'DaemonSet') out.status = (o as any).status;
-  if (Array.isArray((o as any).webhooks)) out.webhooks = (o as any).webhooks.map((w: any) => ({ name: w.name, failurePolicy: w.failurePolicy }));
+  // What readiness judges (apply/objectready.ts): where webhooks call (not the caBundle), what a Service leads to,
+  // and endpoints' addresses; a remote's are a handful of fields.
+  if (Array.isArray((o as any).webhooks)) {
+    out.webhooks = (o as any).webhooks.map((w: any) => {
+      const { url, service } = w.clientConfig ?? {};
+      return { name: w.name, failurePolicy: w.failurePolicy, clientConfig: { ...(url ? { url } : {}), ...(service ? { service } : {}) } };
+    });
+  }
+  if (o.kind === 'Service') {
+    const sp = (o as any).spec ?? {};
+    out.spec = { type: sp.type, externalName: sp.externalName, selector: sp.selector };
+  }
+  if (o.kind === 'Endpoints') out.subsets = (o as any).subsets;
+  if (o.kind === 'EndpointSlice') {
+    out.endpoints = ((o as any).endpoints ?? []).map((e: any) => ({ addresses: e.addresses, conditions: e.conditions }));
+    out.ports = (o as any).ports;
+  }
   return out;
 }

@@ -1,6 +1,5 @@
 import { InputError, formatIssue, type FieldIssue } from '../api/errors.js';
 import type { ResolvedInstall } from '../api/install.js';
-import { LABEL_COMPONENT } from '../api/labels.js';
 import { ownerFromLabels, ownerKey, sameIstioOperator, type Owner } from '../api/owner.js';
 import { isProfilePath } from '../api/profiles.js';
 import { resolveParsed } from '../api/resolve.js';
@@ -9,12 +8,13 @@ import { ApiError, resourcePath, UnreachableError, type KubeClient } from '../ap
 import { PlanError, StageError } from '../apply/install.js';
 import { FIELD_MANAGER } from '../apply/owner.js';
 import { listInventories, type Inventory } from '../apply/inventory.js';
-import { podSelector, podTrouble, workloadBlocked, workloadProgress, workloadReady } from '../apply/readiness.js';
-import { refOf, refString } from '../apply/resources.js';
+import { componentReadiness, type ComponentReadiness } from '../apply/objectready.js';
+import { refOf, refString, Resources, type ObjectRef } from '../apply/resources.js';
 import { uninstall } from '../apply/uninstall.js';
 import { isShared } from '../apply/shared.js';
 import { CaSecretError, EVENT_CA_INVALID, eventReason, type CaResult, type CaStatus } from '../ca/types.js';
 import { applyInstall, prepareInstall, type PreparedInstall } from '../install/workflow.js';
+import { describeRemote, remoteHint } from '../install/remote.js';
 import { readUsage, type ClusterUsage, type ReadUsageOptions } from '../revision/cluster.js';
 import { describeUsage } from '../revision/usage.js';
 import type { EventRecorder } from './events.js';
@@ -120,7 +120,11 @@ export class Reconciler {
   readonly forbidden = new Map<string, string>();
   /** What our applies produced, so unchanged objects are skipped and our own watch echoes are not drift. */
   private readonly memo = new ApplyMemo();
-  constructor(private readonly d: ReconcilerDeps) {}
+  /** Paths of what readiness reads (objects a webhook calls through may be of kinds the table does not list). */
+  private readonly resources: Resources;
+  constructor(private readonly d: ReconcilerDeps) {
+    this.resources = new Resources(d.kube);
+  }
 
   /**
    * The periodic resync is the safety net for watch events that never arrived; it must not trust the watch
@@ -165,11 +169,14 @@ export class Reconciler {
     let caStatus: CaStatus | undefined;
     // The Istio release installed: set by a successful apply, kept from the last one otherwise.
     let istio = iop.status?.istio;
+    // Which primary a remote points at: set once the spec is rendered, kept from the last time otherwise.
+    let remote = iop.status?.remote;
     const setStatus = async (o: Outcome) => {
       const next = computeStatus(iop.status, iop.metadata?.generation, o, this.now());
       const ca = caStatus ?? iop.status?.ca;
       if (ca) next.ca = ca;
       if (istio) next.istio = istio;
+      if (remote) next.remote = remote;
       if (await writeStatus(this.d.kube, iop, next)) ownWrites++;
       return next.status;
     };
@@ -224,6 +231,7 @@ export class Reconciler {
     }
     let caRecheckMs = this.caRecheck(p.ca);
     caStatus = p.ca.status;
+    remote = p.remote;
     const started = Date.now();
     let applied;
     try {
@@ -265,9 +273,9 @@ export class Reconciler {
     const changed = await this.report(iop, applied.apply, started, log);
 
     // Readiness, without blocking a worker: report what is not ready and look again later.
-    let components: Awaited<ReturnType<Reconciler['readiness']>>;
+    let components: Record<string, ComponentReadiness>;
     try {
-      components = await this.readiness(p.objects);
+      components = await this.readiness(p);
     } catch (e) {
       return failed(e, 'reading readiness');
     }
@@ -276,16 +284,17 @@ export class Reconciler {
     const updating = !allReady && (prev === 'HEALTHY' || prev === 'UPDATING');
     // A revision this IstioOperator installed before (spec.revision changed: a canary upgrade) goes once the
     // new one is ready and nothing uses the old one any more; until then it stays, and the status says why.
-    let note: string | undefined;
+    const notes: string[] = p.remote ? [describeRemote(p.remote)] : [];
     let recheck = allReady ? undefined : READINESS_RECHECK_MS;
     if (allReady) {
       const r = await this.retireOldRevisions(iop, p.install.owner, log);
-      note = r.kept;
+      if (r.kept) notes.push(r.kept);
       if (r.kept) recheck = IN_USE_RECHECK_MS;
       if (r.removed.length) this.stats.pruned += r.removed.length;
     }
     if (caRecheckMs !== undefined) recheck = Math.min(recheck ?? caRecheckMs, caRecheckMs);
     const usage = await this.usage(p.install.owner.rev, { exceptOwner: p.install.owner });
+    const note = notes.join('; ');
     const status = await setStatus({ kind: 'applied', components, updating, inUse: { inUse: usage.inUse, message: describeUsage(usage) }, ...(note ? { note } : {}) });
     return done({ action: 'applied', status, changed, ...(recheck !== undefined ? { requeueAfterMs: recheck } : {}) });
   }
@@ -385,37 +394,25 @@ export class Reconciler {
     return undefined;
   }
 
-  private async readiness(objects: K8sObject[]): Promise<Record<string, { ready: boolean; stuck?: boolean; message?: string }>> {
-    const out: Record<string, { ready: boolean; stuck?: boolean; message?: string }> = {};
-    for (const o of objects) {
-      const c = o.metadata.labels?.[LABEL_COMPONENT];
-      if (c && !out[c]) out[c] = { ready: true };
-    }
-    for (const o of objects) {
-      if (o.kind !== 'Deployment' && o.kind !== 'DaemonSet') continue;
-      const c = o.metadata.labels?.[LABEL_COMPONENT] ?? 'Unknown';
-      const ns = o.metadata.namespace ?? '';
-      // The cache may lag behind a write we just made, so a not-ready cached answer is confirmed by a GET.
-      let live: any = this.d.ownedCache?.(o.apiVersion, o.kind, ns, o.metadata.name);
-      if (!workloadReady(live, o.kind)) live = await this.d.kube.request('GET', resourcePath('apps', 'v1', o.kind === 'DaemonSet' ? 'daemonsets' : 'deployments', ns, o.metadata.name), { allow404: true });
-      if (workloadReady(live, o.kind)) continue;
-      const blocked = live ? workloadBlocked(live, o.kind) : undefined;
-      // Not blocked at the workload: its pods may say why (an image that cannot be pulled, a crash, no node fits).
-      // Listed only for a workload that is not ready, by its own selector, so a settled install lists no pods.
-      const pods = live && !blocked ? await this.podsOf(ns, live) : undefined;
-      const trouble = pods ? podTrouble(pods) : undefined;
-      const state = blocked ?? (trouble ? `${workloadProgress(live, o.kind)}; ${trouble.message}` : workloadProgress(live, o.kind));
-      const why = live ? `${o.kind} ${ns}/${o.metadata.name}: ${state}` : `${o.kind} ${ns}/${o.metadata.name} not found`;
-      const prev = out[c];
-      out[c] = { ready: false, stuck: !!blocked || !!trouble?.stuck || !!prev?.stuck, message: prev && !prev.ready && prev.message ? `${prev.message}, ${why}` : why };
-    }
+  /**
+   * Readiness of what was rendered, judged by kind (apply/objectready.ts) from the watch caches, confirmed by a GET
+   * when a cached answer is not ready; the pods of a workload that is not ready say why. A remote whose webhook
+   * leads nowhere gets the values that would fix it.
+   */
+  private async readiness(p: PreparedInstall): Promise<Record<string, ComponentReadiness>> {
+    const out = await componentReadiness(p.objects, {
+      cached: (r: ObjectRef) => this.d.ownedCache?.(r.apiVersion, r.kind, r.namespace, r.name),
+      get: async (r: ObjectRef) => this.d.kube.request<Record<string, any>>('GET', await this.resources.path(r), { allow404: true }),
+      pods: (ns: string, selector: string) => this.podsOf(ns, selector),
+    });
+    const hint = p.remote && remoteHint(p.remote);
+    const pilot = out.Pilot;
+    if (hint && pilot?.stuck) pilot.message = `${pilot.message}; ${hint}`;
     return out;
   }
 
-  /** The pods of a workload (its selector, its namespace); none when they cannot be read (the status says less). */
-  private async podsOf(ns: string, workload: Record<string, any>): Promise<Array<Record<string, any>> | undefined> {
-    const selector = podSelector(workload);
-    if (!selector) return undefined;
+  /** Pods by label selector in a namespace; none when they cannot be read (the status says less). */
+  private async podsOf(ns: string, selector: string): Promise<Array<Record<string, any>> | undefined> {
     try {
       const list = await this.d.kube.request<{ items: Array<Record<string, any>> }>('GET', `/api/v1/namespaces/${encodeURIComponent(ns)}/pods`, { query: { labelSelector: selector, limit: 20 } });
       return list?.items ?? [];

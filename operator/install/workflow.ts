@@ -1,12 +1,13 @@
 import type { Warning } from '../api/errors.js';
 import type { ResolvedInstall } from '../api/install.js';
-import type { K8sObject } from '../api/types.js';
+import type { K8sObject, RemoteStatus } from '../api/types.js';
 import type { KubeClient } from '../apply/client.js';
 import { install as applyObjects, waitInstalled, type InstallOptions, type InstallResult } from '../apply/install.js';
 import { silentProgress, type Progress } from '../apply/readiness.js';
 import { prepareCa } from '../ca/cluster.js';
 import type { CaResult } from '../ca/types.js';
 import { render } from '../render/index.js';
+import { remoteOf } from './remote.js';
 
 // The install workflow, the one sequence the CLI (`install`, `diff`) and the operator's reconcile both run:
 //
@@ -25,13 +26,16 @@ export interface PreparedInstall {
   /** The CA as it stands, from a read-only check: `due` when apply must write it first. */
   ca: CaResult;
   caDue: boolean;
+  /** Set for a remote (no istiod of its own): the primary it points at. */
+  remote?: RemoteStatus;
 }
 
 /** Renders and checks the CA. Reads the cluster (the CA secrets), writes nothing; throws InputError on bad input. */
 export async function prepareInstall(client: KubeClient, install: ResolvedInstall, now = new Date()): Promise<PreparedInstall> {
   const { objects, warnings } = render(install);
   const ca = await prepareCa(client, install, now, { dryRun: true });
-  return { install, objects, warnings: [...warnings, ...ca.warnings], ca, caDue: ca.outcome !== 'none' && ca.outcome !== 'validated' };
+  const remote = remoteOf(install, objects);
+  return { install, objects, warnings: [...warnings, ...ca.warnings], ca, caDue: ca.outcome !== 'none' && ca.outcome !== 'validated', ...(remote ? { remote } : {}) };
 }
 
 export interface ApplyInstallOptions extends Omit<InstallOptions, 'owner' | 'namespace' | 'beforeApply'> {

@@ -4,15 +4,18 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
-import * as https from 'node:https';
-import * as http from 'node:http';
-import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import yaml from 'js-yaml';
 import { startServiceProxy, type ServiceInfo, type ServiceProxy } from './serviceproxy.js';
 import { writeClientCa } from './clientca.js';
+import { freePorts, request, sleep, tail } from './net.js';
+import { ensureBinaries, type Component } from './binaries.js';
+
+// Others import these from here (test/istio picks istiod's ports with freePorts; run.ts builds the binaries).
+export { freePorts };
+export { ensureBinaries, kubectlPath, repoRoot } from './binaries.js';
 
 export interface ControlPlane {
   kubeconfigPath: string;
@@ -23,6 +26,8 @@ export interface ControlPlane {
   /** PEM bundle the apiserver's serving certificate chains to. */
   caPem: string;
   dataDir: string;
+  /** Name of the cluster and context in the kubeconfig (StartOptions.clusterName). */
+  clusterName: string;
   nodeName: string;
   /**
    * Where local processes register as endpoints of Services (endpoints.ts), so that kube-apiserver reaches
@@ -38,6 +43,8 @@ export interface ControlPlane {
    * with the same flags and data (etcd keeps running). Resolves when /readyz answers 200 again, with when that was.
    */
   restartApiServer(opts?: { downMs?: number }): Promise<{ killedAt: number; readyAt: number }>;
+  /** The components running now, by pid (what stop() kills; what a test measures the memory of). */
+  processes(): Array<{ name: string; pid: number }>;
   stop(): Promise<void>;
 }
 
@@ -52,84 +59,16 @@ export interface StartOptions {
   log?: (line: string) => void;
   /** Overall start budget; a loaded 2-core machine needs tens of seconds. Default 180 s. */
   timeoutMs?: number;
+  /**
+   * Name of the cluster, and of the context, in the kubeconfig. Default istio-operator-local. Two planes side by
+   * side get distinct names, as two real clusters' kubeconfigs have, so a merged kubeconfig or a remote secret
+   * made from one tells them apart.
+   */
+  clusterName?: string;
 }
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-/** dist/test/cluster → repo root (also right for test/cluster when run from source). */
-export const repoRoot = path.resolve(here, here.split(path.sep).includes('dist') ? '../../..' : '../..');
-const BUILD_SCRIPT = path.join(repoRoot, 'test', 'cluster', 'build.sh');
 const NODE_NAME = 'kwok-node-0';
-const COMPONENTS = ['etcd', 'kube-apiserver', 'kube-controller-manager', 'kube-scheduler', 'kwok'] as const;
-type Component = (typeof COMPONENTS)[number];
-
-/**
- * Returns the directory with the control plane's binaries, building them first if needed.
- * ISTIO_OPERATOR_BIN_DIR short-circuits the build (used by the detached `cluster up` server).
- * build.sh's progress goes to our stderr so a first, slow build is visible.
- */
-export async function ensureBinaries(): Promise<string> {
-  const preset = process.env.ISTIO_OPERATOR_BIN_DIR;
-  if (preset) {
-    for (const c of COMPONENTS) {
-      if (!fs.existsSync(path.join(preset, c))) throw new Error(`ISTIO_OPERATOR_BIN_DIR=${preset} has no ${c} binary`);
-    }
-    return preset;
-  }
-  const child = spawn('bash', [BUILD_SCRIPT], { stdio: ['ignore', 'pipe', 'inherit'] });
-  let out = '';
-  child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
-  const code = await new Promise<number>((resolve, reject) => {
-    child.on('error', reject);
-    child.on('close', (c, sig) => resolve(c ?? (sig ? 128 : 1)));
-  });
-  if (code !== 0) {
-    throw new Error(`building the local control plane failed (bash ${path.relative(process.cwd(), BUILD_SCRIPT)} exited ${code}; its output is above)`);
-  }
-  const dir = out.trim().split('\n').pop() ?? '';
-  if (!dir || !fs.existsSync(path.join(dir, 'kube-apiserver'))) {
-    throw new Error(`build.sh did not print the binaries' directory as its last line (got ${JSON.stringify(dir)})`);
-  }
-  return dir;
-}
-
-/** Kubectl built next to the control plane, if present (build.sh builds it), else the one on PATH. */
-export function kubectlPath(binDir: string | undefined): string {
-  if (binDir && fs.existsSync(path.join(binDir, 'kubectl'))) return path.join(binDir, 'kubectl');
-  return 'kubectl';
-}
-
-/** Distinct free loopback ports: all listeners stay open until every port is picked. */
-export async function freePorts(n: number): Promise<number[]> {
-  const servers: net.Server[] = [];
-  try {
-    for (let i = 0; i < n; i++) {
-      const s = net.createServer();
-      await new Promise<void>((resolve, reject) => {
-        s.once('error', reject);
-        s.listen(0, '127.0.0.1', () => resolve());
-      });
-      servers.push(s);
-    }
-    return servers.map((s) => (s.address() as net.AddressInfo).port);
-  } finally {
-    await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
-  }
-}
-
-function tail(file: string, lines = 30): string {
-  try {
-    const text = fs.readFileSync(file, 'utf8').trimEnd().split('\n');
-    return text.slice(-lines).join('\n');
-  } catch {
-    return '(no log)';
-  }
-}
-
-const sleep = (ms: number, o: { unref?: boolean } = {}) =>
-  new Promise<void>((r) => {
-    const t = setTimeout(r, ms);
-    if (o.unref) t.unref();
-  });
 
 interface Proc {
   name: Component;
@@ -139,34 +78,6 @@ interface Proc {
   exitInfo?: string;
 }
 
-/** A minimal HTTPS client for the harness itself; tests use @kubernetes/client-node or kubectl. */
-function request(
-  url: string,
-  opts: { method?: string; token?: string; ca?: string; body?: unknown; timeoutMs?: number } = {},
-): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    const u = new URL(url);
-    const payload = opts.body === undefined ? undefined : JSON.stringify(opts.body);
-    const headers: Record<string, string> = { Accept: 'application/json' };
-    if (opts.token) headers.Authorization = `Bearer ${opts.token}`;
-    if (payload) headers['Content-Type'] = 'application/json';
-    const mod = u.protocol === 'https:' ? https : http;
-    const req = mod.request(
-      u,
-      { method: opts.method ?? 'GET', headers, ca: opts.ca, timeout: opts.timeoutMs ?? 5000 },
-      (res) => {
-        let body = '';
-        res.setEncoding('utf8');
-        res.on('data', (d: string) => (body += d));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-      },
-    );
-    req.on('timeout', () => req.destroy(new Error(`timeout requesting ${url}`)));
-    req.on('error', reject);
-    if (payload) req.write(payload);
-    req.end();
-  });
-}
 
 export async function startControlPlane(opts: StartOptions = {}): Promise<ControlPlane> {
   const binDir = opts.binDir ?? (await ensureBinaries());
@@ -188,6 +99,7 @@ async function startOnce(opts: StartOptions & { binDir: string }): Promise<Contr
   const dataDir = opts.dataDir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'istio-operator-cp-'));
   fs.mkdirSync(dataDir, { recursive: true });
   const kubeconfigPath = opts.kubeconfigPath ?? path.join(dataDir, 'kubeconfig');
+  const clusterName = opts.clusterName ?? 'istio-operator-local';
   const pidsFile = path.join(dataDir, 'pids');
   const procs: Proc[] = [];
   let reaper: ChildProcess | undefined;
@@ -392,10 +304,10 @@ async function startOnce(opts: StartOptions & { binDir: string }): Promise<Contr
       const cfg = {
         apiVersion: 'v1',
         kind: 'Config',
-        clusters: [{ name: 'istio-operator-local', cluster: { server, 'certificate-authority-data': Buffer.from(caPem).toString('base64') } }],
+        clusters: [{ name: clusterName, cluster: { server, 'certificate-authority-data': Buffer.from(caPem).toString('base64') } }],
         users: [{ name: user, user: { token: tok } }],
-        contexts: [{ name: 'istio-operator-local', context: { cluster: 'istio-operator-local', user } }],
-        'current-context': 'istio-operator-local',
+        contexts: [{ name: clusterName, context: { cluster: clusterName, user } }],
+        'current-context': clusterName,
       };
       fs.mkdirSync(path.dirname(file), { recursive: true });
       fs.writeFileSync(file, yaml.dump(cfg), { mode: 0o600 });
@@ -507,7 +419,12 @@ async function startOnce(opts: StartOptions & { binDir: string }): Promise<Contr
       log(`kube-apiserver restarted: ready ${readyAt - killedAt} ms after the kill`);
       return { killedAt, readyAt };
     };
-    return { kubeconfigPath, server, adminToken, caPem, dataDir, nodeName: NODE_NAME, endpointsDir, timings: { readyzMs, nodeReadyMs }, pkiDir: pki, restartApiServer, stop };
+    const processes = () =>
+      procs.filter((p) => p.exitInfo === undefined && p.child.pid !== undefined).map((p) => ({ name: p.name, pid: p.child.pid! }));
+    return {
+      kubeconfigPath, server, adminToken, caPem, dataDir, clusterName, nodeName: NODE_NAME, endpointsDir,
+      timings: { readyzMs, nodeReadyMs }, pkiDir: pki, restartApiServer, processes, stop,
+    };
   } catch (err) {
     await stop();
     throw err;

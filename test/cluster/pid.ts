@@ -21,3 +21,13 @@ export function isOurs(pid: number, bin: string): boolean {
     return process.platform !== 'linux' && alive(pid);
   }
 }
+
+/** Resident memory of a process in KiB (VmRSS), or undefined once it is gone or off Linux. */
+export function rssKiB(pid: number): number | undefined {
+  try {
+    const m = /^VmRSS:\s+(\d+) kB/m.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) : undefined;
+  } catch {
+    return undefined;
+  }
+}

@@ -143,7 +143,7 @@ test('event filter ignores status, resourceVersion, managedFields, caBundle and 
   t.false(isMeaningfulUpdate(dep(1), dep(1, { collisionCount: 0 })));
 });
 
-test('the slim cache keeps identity, readiness and failurePolicy, drops content, and still detects drift', (t) => {
+test('the slim cache keeps identity, readiness, webhook targets and endpoints, drops content, and still detects drift', (t) => {
   const cm = (data: string, rv: string) => ({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'istio-sidecar-injector', namespace: 'istio-system', resourceVersion: rv, labels: { a: 'b' }, managedFields: [{}] }, data: { config: data } });
   const a = slimForCache(cm('x'.repeat(50_000), '1'));
   t.is((a as any).data, undefined);
@@ -158,8 +158,12 @@ test('the slim cache keeps identity, readiness and failurePolicy, drops content,
   t.deepEqual(d.spec, { replicas: 1 });
   t.false(contentChanged(d, slimForCache(dep(1))), 'readiness is not content');
   t.true(isMeaningfulUpdate(d, slimForCache(dep(1))), 'but it is meaningful');
-  const vwc = slimForCache({ kind: 'ValidatingWebhookConfiguration', metadata: { name: 'v' }, webhooks: [{ name: 'w', failurePolicy: 'Fail', clientConfig: { caBundle: 'x' } }] } as any) as any;
-  t.deepEqual(vwc.webhooks, [{ name: 'w', failurePolicy: 'Fail' }]);
+  // Where a webhook calls is kept (readiness judges it, apply/objectready.ts); the caBundle istiod writes is not.
+  const service = { name: 'istiod', namespace: 'istio-system', path: '/validate' };
+  const vwc = slimForCache({ kind: 'ValidatingWebhookConfiguration', metadata: { name: 'v' }, webhooks: [{ name: 'w', failurePolicy: 'Fail', clientConfig: { caBundle: 'x', service } }] } as any) as any;
+  t.deepEqual(vwc.webhooks, [{ name: 'w', failurePolicy: 'Fail', clientConfig: { service } }]);
+  const ep = slimForCache({ apiVersion: 'v1', kind: 'Endpoints', metadata: { name: 'istiod', namespace: 'istio-system' }, subsets: [{ addresses: [{ ip: '192.0.2.10' }], ports: [{ port: 15012 }] }] } as any) as any;
+  t.deepEqual(ep.subsets, [{ addresses: [{ ip: '192.0.2.10' }], ports: [{ port: 15012 }] }]);
 });
 
 test('annotations other controllers write in reaction to our applies are not drift', (t) => {
