@@ -17,6 +17,9 @@ const nsSuffix = (namespace: string): string => (namespace === DEFAULT_ISTIO_NAM
 
 /** istiod's Deployment, Service, ServiceAccount, HPA, PDB and NetworkPolicy. */
 export const istiodName = (revision: string): string => `istiod${revSuffix(revision)}`;
+/** A remote cluster's Service for the primary's istiod (global.remotePilotAddress): istiod's own name, or
+ *  `istiod[-<revision>]-remote` beside a local injector istiod (istiodRemote.enabledLocalInjectorIstiod). */
+export const remoteIstiodName = (revision: string, localInjector: boolean): string => `${istiodName(revision)}${localInjector ? '-remote' : ''}`;
 /** Where proxies of a revision reach istiod (discovery and certificates). */
 export const istiodAddress = (revision: string, namespace: string): string => `${istiodName(revision)}.${namespace}.svc:15012`;
 /** The mesh config ConfigMap. */
