@@ -5,7 +5,7 @@ import yaml from 'js-yaml';
 import { packageRoot } from './paths.js';
 
 // A cold `istio-operator render` spent most of its time parsing the same shipped YAML (CRDs) and compiling the
-// same Handlebars templates on every run. The build (operator/render/precompile.ts, after tsc) stores those
+// same Handlebars templates on every run. The build (operator/build/precompile.ts, after tsc) stores those
 // results under dist/operator/cache. Every entry is keyed by the whole source text it was made from (compared,
 // not hashed: exact, and cheaper than loading node:crypto), and the source is read again on every use: an edited
 // file, a checkout never built, a cache from another parser version or no cache at all all fall back to parsing

@@ -4,8 +4,8 @@ import type { RenderContext } from '../context.js';
 import { renderComponentTemplates } from '../engine.js';
 import type { K8sObject } from '../../api/types.js';
 import { CNI_DAEMONSET, CNI_NAME } from '../../api/names.js';
-import { gracePeriod, imageOf, logLevel, networkPolicy, resourceQuota } from './nodeagent.js';
-import { asList, asMap, fieldRef, hasEntries, isMap, stringMap } from './util.js';
+import { gracePeriod, imageOf, logLevel, resourceQuota } from './nodeagent.js';
+import { asList, asMap, hasEntries, isMap, stringMap } from './util.js';
 
 // The Istio CNI node agent (Istio's `cni` chart): a DaemonSet on every node that installs the CNI plugin and
 // redirects pod traffic, its ServiceAccount, ClusterRoles, the ConfigMap the agent reads its settings from and,
@@ -42,76 +42,11 @@ export function cniView(ctx: RenderContext) {
   if (v.useAppArmorAnnotation !== false) podAnnotations['container.apparmor.security.beta.kubernetes.io/install-cni'] = 'unconfined';
   Object.assign(podAnnotations, stringMap(v.podAnnotations));
 
-  const env: Array<Record<string, unknown>> = [
-    { name: 'REPAIR_NODE_NAME', valueFrom: fieldRef('spec.nodeName', false) },
-    { name: 'REPAIR_RUN_AS_DAEMON', value: 'true' },
-    { name: 'REPAIR_SIDECAR_ANNOTATION', value: 'sidecar.istio.io/status' },
-  ];
-  // Without the host's network namespace the agent enters it itself when it has to (in-pod redirection).
-  if (!hostNetwork) env.push({ name: 'ALLOW_SWITCH_TO_HOST_NS', value: 'true' });
-  env.push(
-    { name: 'NODE_NAME', valueFrom: fieldRef('spec.nodeName') },
-    { name: 'GOMEMLIMIT', valueFrom: { resourceFieldRef: { resource: 'limits.memory', divisor: '1' } } },
-    { name: 'GOMAXPROCS', valueFrom: { resourceFieldRef: { resource: 'limits.cpu', divisor: '1' } } },
-    { name: 'POD_NAME', valueFrom: fieldRef('metadata.name', false) },
-    { name: 'POD_NAMESPACE', valueFrom: fieldRef('metadata.namespace', false) },
-  );
-
-  const args = [`--log_output_level=${logLevel(v, global)}`];
-  if (global.logAsJson) args.push('--log_as_json');
-
-  const securityContext: Record<string, unknown> = {
-    privileged: false,
-    runAsGroup: 0,
-    runAsUser: 0,
-    runAsNonRoot: false,
-    capabilities: { drop: ['ALL'], add: ['NET_ADMIN', 'NET_RAW', 'SYS_PTRACE', 'SYS_ADMIN', 'DAC_OVERRIDE'] },
-  };
-  if (Object.keys(asMap(v.seLinuxOptions)).length) securityContext.seLinuxOptions = v.seLinuxOptions;
-  if (Object.keys(asMap(v.seccompProfile)).length) securityContext.seccompProfile = v.seccompProfile;
-
-  const volumeMounts: Array<Record<string, unknown>> = [
-    { mountPath: '/host/opt/cni/bin', name: 'cni-bin-dir' },
-    // /proc of the host: to find pods' network namespaces (repair, ambient).
-    { mountPath: '/host/proc', name: 'cni-host-procfs', readOnly: true },
-    { mountPath: '/host/etc/cni/net.d', name: 'cni-net-dir' },
-    // The socket the CNI plugin (run by the kubelet) reports new pods on.
-    { mountPath: '/var/run/istio-cni', name: 'cni-socket-dir' },
-  ];
-  if (ambientOn) {
-    volumeMounts.push(
-      // Pods' network namespaces appear here after the agent starts: they must propagate into the container.
-      { mountPath: '/host/var/run/netns', mountPropagation: 'HostToContainer', name: 'cni-netns-dir' },
-      // ztunnel's socket: the agent hands it each ambient pod's network namespace.
-      { mountPath: '/var/run/ztunnel', name: 'cni-ztunnel-sock-dir' },
-    );
-  }
-  const volumes: Array<Record<string, unknown>> = [
-    { name: 'cni-bin-dir', hostPath: { path: String(v.cniBinDir || '/opt/cni/bin') } },
-    { name: 'cni-host-procfs', hostPath: { path: '/proc', type: 'Directory' } },
-    { name: 'cni-net-dir', hostPath: { path: String(v.cniConfDir || '/etc/cni/net.d') } },
-    { name: 'cni-socket-dir', hostPath: { path: '/var/run/istio-cni' } },
-    // DirectoryOrCreate: the directory appears only once the first non-host-network pod runs on the node.
-    { name: 'cni-netns-dir', hostPath: { path: String(v.cniNetnsDir || '/var/run/netns'), type: 'DirectoryOrCreate' } },
-  ];
-  if (ambientOn) volumes.push({ name: 'cni-ztunnel-sock-dir', hostPath: { path: '/var/run/ztunnel', type: 'DirectoryOrCreate' } });
-
-  const container: Record<string, unknown> = {
-    name: 'install-cni',
-    image,
-    ...(v.pullPolicy || global.imagePullPolicy ? { imagePullPolicy: String(v.pullPolicy || global.imagePullPolicy) } : {}),
-    ports: [{ containerPort: 15014, name: 'metrics', protocol: 'TCP' }],
-    readinessProbe: { httpGet: { path: '/readyz', port: 8000 } },
-    securityContext,
-    command: ['install-cni'],
-    args,
-    env,
-    envFrom: [{ configMapRef: { name: `${CNI_NAME}-config` } }],
-    volumeMounts,
-    resources: hasEntries(v.resources) ? v.resources : global.defaultResources,
-  };
-
   const pullSecrets = asList(global.imagePullSecrets).filter((s) => typeof s === 'string' && s);
+  const platform = String(values.platform ?? global.platform ?? '');
+  const repairOn = repair.enabled !== false;
+  // Repairing in place needs nothing more; deleting or labelling broken pods does (labels via the narrower pods/status).
+  const repairInPlace = repair.repairPods === true;
 
   return {
     name: CNI_NAME,
@@ -119,7 +54,18 @@ export function cniView(ctx: RenderContext) {
     labels: { ...common },
     serviceAccountName: CNI_NAME,
     imagePullSecrets: pullSecrets,
-    clusterRoles: clusterRoles(v, repair, ambientOn, String(values.platform ?? global.platform ?? '')),
+    // One ClusterRole (and its binding) per job, so each can be read, and removed, on its own.
+    openshift: platform === 'openshift',
+    repairRole: repairOn
+      ? {
+          name: `${CNI_NAME}-repair-role`,
+          bindingName: `${CNI_NAME}-repair-rolebinding`,
+          deletesPods: !repairInPlace && repair.deletePods === true,
+          labelsPods: !repairInPlace && repair.deletePods !== true && repair.labelPods === true,
+        }
+      : undefined,
+    // The agent marks each pod it enrolled in ambient (an annotation written through pods/status).
+    ambientRoleName: ambientOn ? `${CNI_NAME}-ambient` : undefined,
     configMapName: `${CNI_NAME}-config`,
     configData: configData(v, ambient, repair, global, ctx.version),
     daemonSetName: CNI_DAEMONSET,
@@ -133,37 +79,20 @@ export function cniView(ctx: RenderContext) {
     // Minimum shutdown time: the agent removes its CNI config and lets in-flight pod setups finish.
     terminationGracePeriodSeconds: gracePeriod(v),
     affinity: hasEntries(v.affinity) ? v.affinity : undefined,
-    container,
-    volumes,
+    image,
+    imagePullPolicy: v.pullPolicy || global.imagePullPolicy ? String(v.pullPolicy || global.imagePullPolicy) : undefined,
+    seLinuxOptions: hasEntries(v.seLinuxOptions) ? v.seLinuxOptions : undefined,
+    seccompProfile: hasEntries(v.seccompProfile) ? v.seccompProfile : undefined,
+    logLevel: logLevel(v, global),
+    logAsJson: !!global.logAsJson,
+    ambient: ambientOn,
+    cniBinDir: String(v.cniBinDir || '/opt/cni/bin'),
+    cniConfDir: String(v.cniConfDir || '/etc/cni/net.d'),
+    cniNetnsDir: String(v.cniNetnsDir || '/var/run/netns'),
+    resources: hasEntries(v.resources) ? v.resources : global.defaultResources,
     resourceQuota: resourceQuota(v, `${CNI_NAME}-resource-quota`),
-    // Metrics scraping only; the agent talks to the API server and, in ambient, to ztunnel over a host socket.
-    networkPolicy: global.networkPolicy?.enabled === true ? networkPolicy(selector, [15014]) : undefined,
+    networkPolicy: global.networkPolicy?.enabled === true,
   };
-}
-
-interface Rule {
-  apiGroups: string[];
-  resources: string[];
-  verbs: string[];
-}
-
-/** One ClusterRole (and its binding) per job, so each can be read, and removed, on its own. */
-function clusterRoles(v: Values, repair: Values, ambientOn: boolean, platform: string): Array<{ name: string; bindingName: string; rules: Rule[] }> {
-  const base: Rule[] = [{ apiGroups: [''], resources: ['pods', 'nodes', 'namespaces'], verbs: ['get', 'list', 'watch'] }];
-  if (platform === 'openshift') base.push({ apiGroups: ['security.openshift.io'], resources: ['securitycontextconstraints'], verbs: ['use'] });
-  const roles = [{ name: CNI_NAME, bindingName: CNI_NAME, rules: base }];
-  if (repair.enabled !== false) {
-    const rules: Rule[] = [{ apiGroups: [''], resources: ['pods'], verbs: ['watch', 'get', 'list'] }];
-    // Repairing in place needs nothing more; deleting or labelling broken pods does (labels via the narrower pods/status).
-    if (repair.repairPods !== true) {
-      if (repair.deletePods === true) rules.push({ apiGroups: [''], resources: ['pods'], verbs: ['delete'] });
-      else if (repair.labelPods === true) rules.push({ apiGroups: [''], resources: ['pods/status'], verbs: ['patch', 'update'] });
-    }
-    roles.push({ name: `${CNI_NAME}-repair-role`, bindingName: `${CNI_NAME}-repair-rolebinding`, rules });
-  }
-  // The agent marks each pod it enrolled in ambient (an annotation written through pods/status).
-  if (ambientOn) roles.push({ name: `${CNI_NAME}-ambient`, bindingName: `${CNI_NAME}-ambient`, rules: [{ apiGroups: [''], resources: ['pods/status'], verbs: ['patch', 'update'] }] });
-  return roles;
 }
 
 /** The agent's settings, read through envFrom: every value a string, as ConfigMap data must be. */

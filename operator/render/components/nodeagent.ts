@@ -2,7 +2,7 @@ import type { Values } from '../../api/types.js';
 import { hasEntries } from './util.js';
 
 // What the two node agents (cni and ztunnel) share: each is a DaemonSet with its own image settings beside
-// the global ones, and an optional ResourceQuota that admits node-critical pods.
+// the global ones, a shutdown grace period, and an optional ResourceQuota that admits node-critical pods.
 
 /** `<hub>/<image>:<tag>[-<variant>]` from the component's values, falling back to global; a name with `/` is a full reference. */
 export function imageOf(v: Values, global: Values, version: string, defaultImage: string): string {
@@ -24,30 +24,17 @@ export function logLevel(v: Values, global: Values): string {
   return m ? m[1]! : g;
 }
 
-/** Some platforms (GKE) admit system-node-critical pods only in namespaces with a quota for that priority class. */
-export function resourceQuota(v: Values, name: string): Record<string, unknown> | undefined {
+/**
+ * Some platforms (GKE) admit system-node-critical pods only in namespaces with a quota for that priority class:
+ * the quota's name and its pod count, when asked for.
+ */
+export function resourceQuota(v: Values, name: string): { name: string; pods: string } | undefined {
   const q = v.resourceQuotas;
   if (!hasEntries(q) || q.enabled !== true) return undefined;
-  return {
-    name,
-    spec: {
-      hard: { pods: String(q.pods ?? 5000) },
-      scopeSelector: { matchExpressions: [{ operator: 'In', scopeName: 'PriorityClass', values: ['system-node-critical'] }] },
-    },
-  };
+  return { name, pods: String(q.pods ?? 5000) };
 }
 
 /** How long a node agent gets to shut down (values.<agent>.terminationGracePeriodSeconds, 30 s by default). */
 export function gracePeriod(v: Values): number {
   return typeof v.terminationGracePeriodSeconds === 'number' ? v.terminationGracePeriodSeconds : 30;
-}
-
-/** The NetworkPolicy spec of a node agent: only its own TCP ports are reachable; outbound stays open. */
-export function networkPolicy(selector: Record<string, string>, ports: number[]): Record<string, unknown> {
-  return {
-    podSelector: { matchLabels: selector },
-    policyTypes: ['Ingress', 'Egress'],
-    ingress: [{ ports: ports.map((port) => ({ port, protocol: 'TCP' })) }],
-    egress: [{}],
-  };
 }

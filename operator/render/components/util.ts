@@ -8,9 +8,6 @@ export const asList = (v: unknown): any[] => (Array.isArray(v) ? v : []);
 export const asMap = (v: unknown): Record<string, any> => (isMap(v) ? v : {});
 export const hasEntries = (v: unknown): boolean => isMap(v) && Object.keys(v).length > 0;
 
-/** A downward-API env source; Istio's charts spell some with `apiVersion: v1` and some without. */
-export const fieldRef = (fieldPath: string, apiVersion = true) => ({ fieldRef: apiVersion ? { apiVersion: 'v1', fieldPath } : { fieldPath } });
-
 /** A map with every value as a string (labels, annotations), null and undefined values dropped. */
 export function stringMap(m: unknown): Record<string, string> {
   const out: Record<string, string> = {};

@@ -5,14 +5,11 @@ import os from 'node:os';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { CACHE_FORMAT, DATA_CACHE_FILE, PARSERS, cacheDir, cachedParse, parserVersions, resetDataCache } from '../../../operator/buildcache.js';
+import { CODE_CACHE_SUFFIX, generatedFilesLoaded, requireGenerated, writeCodeCaches } from '../../../operator/render/codecache.js';
 import {
-  CODE_CACHE_SUFFIX,
   RUNTIME_BUNDLE_FILE,
   TEMPLATE_CACHE_FILE,
-  generatedFilesLoaded,
   precompileSource,
-  requireGenerated,
-  writeCodeCaches,
   renderTemplate,
   resetTemplateCache,
   runtimeBundleCurrent,
@@ -20,7 +17,7 @@ import {
   type RuntimeBundle,
   type TemplateCache,
 } from '../../../operator/render/engine.js';
-import { buildDataCache, writeCaches } from '../../../operator/render/precompile.js';
+import { buildDataCache, writeCaches } from '../../../operator/build/precompile.js';
 import { manifestsDir, packageRoot } from '../../../operator/paths.js';
 
 // The build cache (dist/operator/cache) may make a render faster, never different: an entry is used only for
@@ -166,8 +163,9 @@ test('a render process takes the code caches the build wrote', (t) => {
   if (!fs.existsSync(path.join(cacheDir, TEMPLATE_CACHE_FILE + CODE_CACHE_SUFFIX))) writeCaches();
   const probe = `
     const e = await import(${JSON.stringify(path.join(packageRoot, 'dist/operator/render/engine.js'))});
+    const c = await import(${JSON.stringify(path.join(packageRoot, 'dist/operator/render/codecache.js'))});
     e.renderTemplate('base', 'reader-serviceaccount.yaml.hbs', { namespace: 'x', base: { readerServiceAccount: true } });
-    console.log(JSON.stringify(e.generatedFilesLoaded().map((l) => [path.basename(l.file), l.codeCache])));
+    console.log(JSON.stringify(c.generatedFilesLoaded().map((l) => [path.basename(l.file), l.codeCache])));
   `.replace('path.basename(l.file)', "l.file.split('/').pop()");
   const r = spawnSync(process.execPath, ['--input-type=module', '-e', probe], { encoding: 'utf8' });
   t.is(r.status, 0, r.stderr);
@@ -249,7 +247,7 @@ test('render loads neither the Handlebars compiler nor the Kubernetes client', (
     await main(['render']);
     await new Promise((r) => setTimeout(r, 50));
     const cjs = Object.keys(createRequire(import.meta.url).cache);
-    const generated = (await import(${JSON.stringify(path.join(packageRoot, 'dist/operator/render/engine.js'))})).generatedFilesLoaded().map((l) => l.file);
+    const generated = (await import(${JSON.stringify(path.join(packageRoot, 'dist/operator/render/codecache.js'))})).generatedFilesLoaded().map((l) => l.file);
     console.error(JSON.stringify([...seen, ...cjs, ...generated]));
   `;
   const r = spawnSync(process.execPath, ['--input-type=module', '-e', probe], { encoding: 'utf8' });
