@@ -63,8 +63,26 @@ const GATEWAY_PDB_1_29 = {
   reason: SNAPSHOT_1_29('(manifests/charts/gateways/istio-*/templates/poddisruptionbudget.yaml) render a gateway budget only when more than one replica can run'),
 };
 
+// CRD schemas: ours are generated from each release's istio.io/api protos (scripts/crd-schemas.mjs) and agree on
+// every leaf with the release's own manifests/charts/base/files/crd-all.gen.yaml, which istioctl embeds and installs
+// (test/unit/render/crdschemas.test.ts). The goldens come from the test's older chart snapshot.
+const CRD_SCHEMA_1_29 = {
+  match: '^CustomResourceDefinition:[^ ]+ spec\\.versions\\[name=[^\\]]+\\]\\.schema\\.',
+  reason: SNAPSHOT_1_29(
+    '(manifests/charts/base/files/crd-all.gen.yaml) carry the schemas of istio.io/api 1.29.6: CEL rules printed in canonical form ' +
+      '(double quotes, oneof/default/index expanded), no targetRef kind rule, DYNAMIC_DNS, the gRPC probe, duration checks on idleTimeout, ' +
+      'directResponse bytes as format byte, required issuer dropped',
+  ),
+};
+const CRD_SNAPSHOT = (what: string) => ({
+  match: '^CustomResourceDefinition:[^ ]*:envoyfilters\\.networking\\.istio\\.io spec\\.versions\\[name=v1alpha3\\]\\.schema\\.',
+  reason: `the golden's CRDs come from its test's chart snapshot; the release's crd-all.gen.yaml (what istioctl installs, and ours) ${what}`,
+});
+const CRD_SNAPSHOT_1_30 = CRD_SNAPSHOT('checks the waypoint port number against 65535 where the snapshot says 6553');
+const CRD_SNAPSHOT_1_31 = CRD_SNAPSHOT('checks the waypoint port number against 65535 where the snapshot says 6553, and has the MERGE_AND_REPLACE_LIST patch operation');
+
 export const CASES: GoldenCase[] = [
-  { name: 'all_on', input: 'all_on.yaml', golden: 'all_on.golden-show-in-gh-pull-request.yaml', select: ['*'], skip: ['ConfigMap:*:istio'], explainedIn: { '1.29.6': [GATEWAY_PDB_1_29] } },
+  { name: 'all_on', input: 'all_on.yaml', golden: 'all_on.golden-show-in-gh-pull-request.yaml', select: ['*'], skip: ['ConfigMap:*:istio'], explainedIn: { '1.29.6': [GATEWAY_PDB_1_29, CRD_SCHEMA_1_29], '1.30.3': [CRD_SNAPSHOT_1_30], '1.31.0-rc.0': [CRD_SNAPSHOT_1_31] } },
   { name: 'all_off', input: 'all_off.yaml', select: ['*'] },
   { name: 'pilot_default', input: 'pilot_default.yaml', golden: 'pilot_default.golden.yaml', select: ['*'] },
   { name: 'pilot_k8s_settings', input: 'pilot_k8s_settings.yaml', golden: 'pilot_k8s_settings.golden.yaml', select: ['Deployment:*:istiod', 'HorizontalPodAutoscaler:*:istiod'] },

@@ -129,7 +129,8 @@ function parseEmbedded(s: string): unknown {
 
 export function categorize(kind: string, objName: string, p: string): Category {
   if (p === 'metadata.name' || p === 'metadata.namespace') return 'names';
-  if (kind === 'CustomResourceDefinition' && /(^|\.)description$/.test(p)) return 'descriptions';
+  // A multi-line description is compared line by line (`…description:L3`): still a description.
+  if (kind === 'CustomResourceDefinition' && /(^|\.)description(:L\d+)?$/.test(p)) return 'descriptions';
   if (/\.annotations\.kubernetes\.io\/description$/.test(p)) return 'descriptions';
   if (kind === 'CustomResourceDefinition' && /\.schema\./.test(p)) return 'crd schema';
   if (/(^|\.)(labels|annotations)(\.|$)/.test(p)) return 'labels';
