@@ -87,7 +87,7 @@ function tokenize(text) {
   const tokens = [];
   const lines = text.split('\n');
   const commentOnly = lines.map((l) => /^\s*\/\//.test(l));
-  const re = /\/\/[^\n]*|\/\*[\s\S]*?\*\/|"(?:[^"\\\n]|\\.)*"|'(?:[^'\\\n]|\\.)*'|[A-Za-z_][\w.]*|-?\d[\w.]*|\.[A-Za-z_][\w.]*|[{}\[\]=;<>(),:]|\n|\S/g;
+  const re = /\/\/[^\n]*|\/\*[\s\S]*?\*\/|"(?:[^"\\\n]|\\.)*"|'(?:[^'\\\n]|\\.)*'|[A-Za-z_][\w.]*|-?\d[\w.]*|\.[A-Za-z_][\w.]*|[{}[\]=;<>(),:]|\n|\S/g;
   let line = 0;
   for (const m of text.matchAll(re)) {
     const t = m[0];

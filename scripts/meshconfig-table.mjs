@@ -41,9 +41,8 @@ const camel = (s) => s.replace(/_([a-z0-9])/g, (_, c) => c.toUpperCase());
 function parseProto(text, symbols) {
   text = text.replace(/\/\/.*$/gm, '').replace(/\/\*[\s\S]*?\*\//g, '');
   const pkg = /package\s+([\w.]+)\s*;/.exec(text)?.[1] ?? '';
-  const tokens = text.match(/map\s*<[^>]+>|[A-Za-z_][\w.]*|\d+|"(?:[^"\\]|\\.)*"|[{}\[\]=;<>(),]/g) ?? [];
+  const tokens = text.match(/map\s*<[^>]+>|[A-Za-z_][\w.]*|\d+|"(?:[^"\\]|\\.)*"|[{}[\]=;<>(),]/g) ?? [];
   let i = 0;
-  const scope = [pkg];
   const skipTo = (tok) => {
     while (i < tokens.length && tokens[i] !== tok) i++;
     i++;

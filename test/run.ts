@@ -67,6 +67,7 @@ for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
   });
 }
 
+// eslint-disable-next-line no-control-regex -- ESC starts the ANSI colour codes being stripped
 const stripAnsi = (s: string) => s.replace(/\x1b\[[0-9;]*m/g, '');
 
 async function main(): Promise<number> {

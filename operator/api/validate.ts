@@ -1,7 +1,6 @@
 import type { FieldIssue, Warning } from './errors.js';
 import { isMap } from './merge.js';
 import { parsePath, PATH_FORMS, PathSyntaxError } from './path.js';
-import { InputError } from './errors.js';
 import { DURATION_HINT, durationMs } from './duration.js';
 
 // Structural validation of a (merged, legacy-translated) IstioOperator spec. Every issue is collected.

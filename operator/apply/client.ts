@@ -1,4 +1,3 @@
-import fs from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
 import type { OutgoingHttpHeaders } from 'node:http';

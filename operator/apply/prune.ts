@@ -33,7 +33,7 @@ export async function prune(client: KubeClient, res: Resources, candidates: Obje
   }
   const q = new PQueue({ concurrency: opts.concurrency ?? 8 });
   for (const s of [...stages.keys()].sort((a, b) => b - a)) {
-    await q.addAll(
+    await q.addAll<void>(
       stages.get(s)!.map((ref) => async () => {
         if (ref.kind === 'CustomResourceDefinition' && !opts.includeCRDs) return void out.skipped.push({ ref, why: 'CRDs are only removed by uninstall --purge' });
         let path: string;

@@ -225,7 +225,10 @@ export class Informer<T extends KObject> {
       for (const h of this.handlers) h.delete?.(old ?? obj);
     } else {
       this.cache.set(key, obj);
-      for (const h of this.handlers) (old ? h.update?.(old, obj) : h.add?.(obj));
+      for (const h of this.handlers) {
+        if (old) h.update?.(old, obj);
+        else h.add?.(obj);
+      }
     }
     if (rv) this.rv = rv;
     this.failures = 0;
@@ -239,7 +242,10 @@ export class Informer<T extends KObject> {
       seen.add(key);
       const old = this.cache.get(key);
       this.cache.set(key, obj);
-      for (const h of this.handlers) (old ? h.update?.(old, obj) : h.add?.(obj));
+      for (const h of this.handlers) {
+        if (old) h.update?.(old, obj);
+        else h.add?.(obj);
+      }
     }
     for (const [key, old] of [...this.cache]) {
       if (seen.has(key)) continue;

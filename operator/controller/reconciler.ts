@@ -1,5 +1,4 @@
 import { InputError, formatIssue, type FieldIssue } from '../api/errors.js';
-import type { ResolvedInstall } from '../api/install.js';
 import { ownerFromLabels, ownerKey, sameIstioOperator, type Owner } from '../api/owner.js';
 import { isProfilePath } from '../api/profiles.js';
 import { resolveParsed } from '../api/resolve.js';

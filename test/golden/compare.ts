@@ -1,7 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import yaml from 'js-yaml';
-import { packageRoot } from '../../operator/paths.js';
 import type { GoldenCase } from './cases.js';
 import { goldenInputsDir, goldenOutputsDir, NEWEST_FIXTURE_RELEASE, type GoldenSet } from '../helpers/fixtures.js';
 

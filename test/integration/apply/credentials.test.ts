@@ -167,7 +167,10 @@ test('through a local HTTP CONNECT proxy, set by proxy-url and by HTTPS_PROXY', 
   try {
     byEnv = KubeClient.fromOptions({ kubeconfig: envFile });
   } finally {
-    for (const [k, v] of Object.entries(saved)) v === undefined ? delete process.env[k] : (process.env[k] = v);
+    for (const [k, v] of Object.entries(saved)) {
+      if (v === undefined) delete process.env[k];
+      else process.env[k] = v;
+    }
   }
   t.teardown(() => byEnv.close());
   t.is((await whoami(byEnv)).username, 'admin');

@@ -9,7 +9,7 @@ import yaml from 'js-yaml';
 
 import { canonical } from '../../../operator/apply/ssa.js';
 import type { K8sObject } from '../../../operator/render/index.js';
-import { createNamespace, kubectl, testKubeconfig, waitFor } from '../helpers/cluster.js';
+import { createNamespace, kubectl, testKubeconfig } from '../helpers/cluster.js';
 import { cleanupRevision, cli, iopFile, ownWrites, readAll, refs, rendered, versions, writesIn } from './_util.js';
 import { LABEL_COMPONENT, LABEL_OWNER_NAME, LABEL_REVISION } from '../../../operator/api/labels.js';
 

@@ -39,7 +39,7 @@ test.serial('an IstioOperator synced by Argo CD: reconciled to HEALTHY with no d
   const ns = await createNamespace(t, 'argo-iop');
   const istioNs = await createNamespace(t, 'argo-istio');
   const rev = uniqueName('argo').slice(0, 13);
-  let userNs: string | undefined;
+  let userNs: string | undefined = undefined; // set in step 4; the teardown above reads it
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'argocd-gitops-'));
   t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
   const name = 'istio';

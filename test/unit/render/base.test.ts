@@ -2,7 +2,7 @@ import test from 'ava';
 import fs from 'node:fs';
 import path from 'node:path';
 import yaml from 'js-yaml';
-import { renderBase, istioCrds, istioCrdsDir, crdInRelease } from '../../../operator/render/components/base.js';
+import { renderBase, istioCrds } from '../../../operator/render/components/base.js';
 import type { RenderContext } from '../../../operator/render/context.js';
 import type { K8sObject } from '../../../operator/api/types.js';
 import { manifestsDir } from '../../../operator/paths.js';

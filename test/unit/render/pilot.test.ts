@@ -7,7 +7,7 @@ import type { CaContext, RenderContext } from '../../../operator/render/context.
 import type { K8sObject } from '../../../operator/api/types.js';
 import { INJECTION_TEMPLATES, injectionTemplate, injectionTemplatesOf, injectorConfigText, renderPilot } from '../../../operator/render/components/pilot.js';
 import { manifestsDir } from '../../../operator/paths.js';
-import { compareObjects, loadGolden, share, type Obj } from '../../golden/compare.js';
+import { compareObjects, loadGolden, type Obj } from '../../golden/compare.js';
 import { DEFAULT_RELEASE, RELEASES } from '../../../operator/api/releases.js';
 
 // The pilot component on hand-built contexts (independent of the api and render-core layers), compared with
