@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+// One file over 500 lines: a build-time generator run by hand, whose proto reader, type resolver and schema writer share one symbol table.
 // Generates crds/istio/<line>/<plural>.<group>.yaml: the CustomResourceDefinitions of Istio's config kinds
 // (VirtualService, DestinationRule, ...) for each release line we support, with OpenAPI schemas derived here from
 // the .proto files of the istio.io/api Go module that the release's istiod is built with (the module cache;
