@@ -9,6 +9,7 @@ import type { ResolvedInstall } from '../api/install.js';
 import { revLabel, revSuffix } from '../api/names.js';
 import type { CaContext, ComponentKey, GatewayContext, RenderContext } from './context.js';
 import { compatibilityValues, compatibilityVersions, VALUE_PROFILES } from './valueProfiles.js';
+import { platformOf, platformsOf, platformValues } from './platforms.js';
 import { ztunnelName } from '../api/names.js';
 
 // From a merged IstioOperator to one RenderContext per thing to render. This is the one place where
@@ -76,6 +77,18 @@ export function buildContexts(install: ResolvedInstall): Contexts {
         hint: `Istio ${install.release.line} accepts: ${compatibilityVersions(install.release).join(', ')}`,
       });
     } else values = merge(values, c);
+  }
+  // The platform's values come after the compatibility version and before the user's, as in Istio's charts.
+  const platform = platformOf(user);
+  if (platform !== '') {
+    const p = platformValues(platform, install.release);
+    if (!p) {
+      issues.push({
+        path: user.platform ? 'values.platform' : 'values.global.platform',
+        message: `unknown platform "${platform}"`,
+        hint: `Istio ${install.release.line} knows: ${platformsOf(install.release).join(', ')} (or leave it empty for none)`,
+      });
+    } else values = merge(values, p);
   }
   values = merge(values, user);
 

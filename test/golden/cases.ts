@@ -4,8 +4,12 @@
 // - flag_output_set_values has no input file and sets `values.global.proxy.image=mynewproxy`; its golden
 //   holds the ingress gateway Deployment whose proxy image is `mynewproxy`.
 
+import type { GoldenSet } from './compare.js';
+
 export interface GoldenCase {
   name: string;
+  /** Istio's own goldens (default) or the platform goldens generated with the real istioctl (golden/platform/). */
+  set?: GoldenSet;
   /** File under golden/inputs/, or undefined when the case has no input file (flags only). */
   input?: string;
   /** File under golden/outputs/, or undefined when there is no golden (all_off: must render nothing). */
@@ -82,3 +86,21 @@ export const CASES: GoldenCase[] = [
     explained: [{ match: 'ports\\[containerPort=15012\\]|env\\[name=GOMEMLIMIT\\]', reason: FLAG_OUTPUT_VINTAGE }] },
   { name: 'flag_output_set_values', golden: 'flag_output_set_values.golden.yaml', select: ['Deployment:*:istio-ingressgateway'], sets: ['values.global.proxy.image=mynewproxy'] },
 ];
+
+// values.global.platform and the openshift profiles, as the real istioctl of each release renders them
+// (golden/platform/, CASES.md; what each platform changes: releases/PLATFORMS.md). The whole render is compared,
+// CRDs aside: the goldens were generated without them.
+export const PLATFORMS = ['gke', 'k3d', 'k3s', 'microk8s', 'minikube', 'openshift'] as const;
+const EVERY_KIND_BUT_CRDS = ['ClusterRole:*:*', 'ClusterRoleBinding:*:*', 'ConfigMap:*:*', 'DaemonSet:*:*', 'Deployment:*:*', 'Endpoints:*:*',
+  'HorizontalPodAutoscaler:*:*', 'MutatingWebhookConfiguration:*:*', 'NetworkAttachmentDefinition:*:*', 'NetworkPolicy:*:*',
+  'PodDisruptionBudget:*:*', 'ResourceQuota:*:*', 'Role:*:*', 'RoleBinding:*:*', 'Service:*:*', 'ServiceAccount:*:*',
+  'ValidatingWebhookConfiguration:*:*'];
+const platformCase = (name: string): GoldenCase => ({ name: `platform/${name}`, set: 'platform', input: `${name}.yaml`, golden: `${name}.golden.yaml`, select: EVERY_KIND_BUT_CRDS });
+
+export const PLATFORM_CASES: GoldenCase[] = [
+  ...['default-cni', 'ambient'].flatMap((base) => [base, ...PLATFORMS.map((p) => `${base}_${p}`)]),
+  'openshift',
+  'openshift-ambient',
+].map(platformCase);
+
+CASES.push(...PLATFORM_CASES);

@@ -3,7 +3,7 @@ import path from 'node:path';
 import yaml from 'js-yaml';
 import { packageRoot } from '../../operator/paths.js';
 import type { GoldenCase } from './cases.js';
-import { goldenInputsDir, goldenOutputsDir, NEWEST_FIXTURE_RELEASE } from '../helpers/fixtures.js';
+import { goldenInputsDir, goldenOutputsDir, NEWEST_FIXTURE_RELEASE, platformGoldenInputsDir, platformGoldenOutputsDir } from '../helpers/fixtures.js';
 
 // Field-by-field comparison of our render against Istio's golden outputs.
 // The golden object is the reference: every leaf it has is one vote; fields only we render are not counted
@@ -90,9 +90,14 @@ export function loadYamlObjects(text: string): Obj[] {
   return (yaml.loadAll(text) as unknown[]).filter((d): d is Obj => !!d && typeof d === 'object' && 'kind' in (d as object));
 }
 
-/** A golden output of `release` (a fixture folder: 1.29.6, 1.30.3, 1.31.0-rc.0). */
-export function loadGolden(file: string, release = NEWEST_FIXTURE_RELEASE): Obj[] {
-  return loadYamlObjects(fs.readFileSync(path.join(goldenOutputsDir(release), file), 'utf8'));
+/** Where a case's files live: Istio's own goldens (`golden/`) or the platform goldens (`golden/platform/`). */
+export type GoldenSet = 'istio' | 'platform';
+const inputsOf = (release: string, set: GoldenSet = 'istio') => (set === 'platform' ? platformGoldenInputsDir(release) : goldenInputsDir(release));
+const outputsOf = (release: string, set: GoldenSet = 'istio') => (set === 'platform' ? platformGoldenOutputsDir(release) : goldenOutputsDir(release));
+
+/** A golden output of `release` (a fixture folder: 1.29.6, 1.30.3, 1.31.0-rc.0), from Istio's goldens or the platform ones. */
+export function loadGolden(file: string, release = NEWEST_FIXTURE_RELEASE, set: GoldenSet = 'istio'): Obj[] {
+  return loadYamlObjects(fs.readFileSync(path.join(outputsOf(release, set), file), 'utf8'));
 }
 
 /** `registry.istio.io/testing/pilot:latest` → `pilot`: the hub and tag are the installer's choice, the repository is not. */
@@ -388,16 +393,16 @@ export async function renderInput(
 }
 
 export function caseFiles(c: GoldenCase, release = NEWEST_FIXTURE_RELEASE): Array<{ name: string; text: string }> {
-  return c.input ? [{ name: c.input, text: fs.readFileSync(path.join(goldenInputsDir(release), c.input), 'utf8') }] : [];
+  return c.input ? [{ name: c.input, text: fs.readFileSync(path.join(inputsOf(release, c.set), c.input), 'utf8') }] : [];
 }
 
 /** Whether `release`'s fixtures hold this case (pilot_hpa_pdb exists from 1.31 on, for example). */
 export function caseExists(c: GoldenCase, release: string): boolean {
-  return (!c.input || fs.existsSync(path.join(goldenInputsDir(release), c.input))) && (!c.golden || fs.existsSync(path.join(goldenOutputsDir(release), c.golden)));
+  return (!c.input || fs.existsSync(path.join(inputsOf(release, c.set), c.input))) && (!c.golden || fs.existsSync(path.join(outputsOf(release, c.set), c.golden)));
 }
 
 export async function runCase(c: GoldenCase, release = NEWEST_FIXTURE_RELEASE): Promise<CaseResult> {
-  const golden = c.golden ? loadGolden(c.golden, release) : [];
+  const golden = c.golden ? loadGolden(c.golden, release, c.set) : [];
   let rendered: Rendered = { objects: [], warnings: [] };
   let error: string | undefined;
   try {
