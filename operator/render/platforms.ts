@@ -54,9 +54,9 @@ const PLATFORMS_TABLE: Record<string, (release: Release) => PlatformSettings> = 
   }),
 };
 
-/** The platforms a release knows (the same six in every supported release). */
+/** The platforms a release knows (the same six in 1.29, 1.30 and 1.31: each release's helm-profiles/platform-*.yaml). */
 export function platformsOf(_release: Release): string[] {
-  return Object.keys(PLATFORMS_TABLE);
+  return Object.keys(PLATFORMS_TABLE).sort();
 }
 
 /** The platform an install asks for: `values.platform`, else `values.global.platform` (as Istio's charts read it); '' for none. */
@@ -91,9 +91,4 @@ export function platformValues(platform: string, release: Release): Values | und
   if (Object.keys(pilotCni).length) pilot.cni = pilotCni;
   if (Object.keys(pilot).length) out.pilot = pilot;
   return out;
-}
-
-/** What a platform sets under istiod's `pilot` key, as Istio's `values` ConfigMap lists it there ({} for none). */
-export function platformPilotValues(platform: string, release: Release): Values {
-  return copy(settingsOf(platform, release)?.pilot ?? {});
 }
