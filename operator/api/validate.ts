@@ -141,6 +141,7 @@ const pilotValues = fields(
     envVarFrom: list(obj), initContainers: list(obj), jwksResolverExtraRootCA: str, taint: obj, pdb: obj, cpu: fields({ targetAverageUtilization: int }), memory: fields({ targetAverageUtilization: int }),
     configMap: bool, keepaliveMaxServerConnectionAge: str, extraContainerArgs: list(anyValue), volumes: list(obj), volumeMounts: list(obj),
     affinity: obj, priorityClassName: str, topologySpreadConstraints: list(obj), seccompProfile: obj, ipFamilies: list(str), ipFamilyPolicy: str,
+    terminationMessagePolicy: oneOf('File', 'FallbackToLogsOnError'), trustedZtunnelNamespace: str, trustedZtunnelName: str,
   },
   true,
   minMax('autoscaleMin', 'autoscaleMax'),

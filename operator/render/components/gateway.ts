@@ -1,3 +1,4 @@
+import { platformOf } from '../platforms.js';
 import type { Values } from '../../api/types.js';
 import { COMPONENTS, type RenderContext } from '../context.js';
 import { renderComponentTemplates, truthy } from '../engine.js';
@@ -130,6 +131,8 @@ export function gatewayView(ctx: RenderContext) {
     podLabels,
     podAnnotations,
     runAsRoot,
+    /** OpenShift assigns each namespace its own UID range: the pod names no user or group of its own. */
+    openshift: platformOf(values) === 'openshift',
     /** The pod securityContext the user gave for every gateway (values.gateways.securityContext), if any. */
     podSecurityContext: truthy(gwSecurity.securityContext) ? gwSecurity.securityContext : undefined,
     seccompProfile: truthy(gwSecurity.seccompProfile) ? gwSecurity.seccompProfile : undefined,
