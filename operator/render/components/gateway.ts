@@ -139,8 +139,8 @@ export function gatewayView(ctx: RenderContext) {
     additionalContainers: asList(v.additionalContainers),
     image: imageRef(hub, proxy.image || 'proxyv2', tag, variant),
     imagePullPolicy: global.imagePullPolicy || undefined,
-    /** One container port per Service port, where the Service sends it. */
-    containerPorts: ports.map((p) => ({ containerPort: p.targetPort ?? p.port, protocol: p.protocol || 'TCP' })),
+    /** One container port per Service port, where the Service sends it (a targetPort of 0 or none: the port). */
+    containerPorts: ports.map((p) => ({ containerPort: p.targetPort || p.port, protocol: p.protocol || 'TCP' })),
     args: {
       domain: `$(POD_NAMESPACE).svc.${proxy.clusterDomain || 'cluster.local'}`,
       proxyLogLevel: proxy.logLevel || undefined,
@@ -192,7 +192,7 @@ export function gatewayView(ctx: RenderContext) {
           },
     networkPolicy: global.networkPolicy?.enabled === true,
     /** The gateway's own ports, as the NetworkPolicy admits them. */
-    networkPolicyPorts: ports.map((p) => ({ protocol: p.protocol || 'TCP', port: p.targetPort ?? p.port })),
+    networkPolicyPorts: ports.map((p) => ({ protocol: p.protocol || 'TCP', port: p.targetPort || p.port })),
   };
 }
 
