@@ -248,6 +248,10 @@ function gatewayContext(
     ...stringMap(g.label),
   };
   const own: Values = { name, namespace, labels, enabled: true, ...k8sScaleValues(g) };
+  // As istioctl does, the Service ports a gateway's k8s settings list become the gateway's `ports` value, replacing
+  // the type's defaults: the chart makes its Service ports, container ports and NetworkPolicy from that value.
+  const servicePorts = g.k8s?.service?.ports;
+  if (Array.isArray(servicePorts) && servicePorts.length) own.ports = servicePorts.map((p) => (isMap(p) ? { ...p } : p));
   if (g.hub) own.hub = g.hub;
   if (g.tag !== undefined && g.tag !== null && g.tag !== '') own.tag = String(g.tag);
   return {

@@ -140,12 +140,6 @@ const OWNER_UNKNOWN = { match: ' metadata\\.labels\\.install\\.operator\\.istio\
 // `pilot` key; we keep only istiod's switches there (enabled, cni), and the user's values.pilot at the top level
 // where istiod's chart reads them.
 const VALUES_PILOT = { match: '^ConfigMap:[^:]*:values(-\\S+)? data\\.(merged|original)-values\\.pilot\\.', reason: 'the values ConfigMap (a debugging dump) keeps only istiod\'s switches under `pilot`, not the user\'s values.pilot' };
-// The east-west gateway is a gateway component, which is being rewritten apart from this work (render/components/
-// gateway.ts, manifests/gateway): it does not yet render values.gateways.*.injectionTemplate (a Deployment that the
-// injector fills in: image `auto`, sidecar.istio.io/inject), k8s.service.ports replacing the gateway's ports (and
-// its container ports), nor app.kubernetes.io/name of the chart (istio-ingressgateway).
-const GATEWAY_REWRITE = 'the gateway component does not render injectionTemplate, k8s.service.ports as the gateway\'s ports, or the chart\'s app.kubernetes.io/name yet (render/components/gateway.ts is being rewritten apart)';
-
 const multicluster = (name: string, extra: Partial<GoldenCase> = {}): GoldenCase => ({
   name: `multicluster/${name}`,
   set: 'multicluster',
@@ -158,7 +152,7 @@ const multicluster = (name: string, extra: Partial<GoldenCase> = {}): GoldenCase
 CASES.push(
   multicluster('primary'),
   multicluster('primary_external'),
-  multicluster('eastwest', { pending: GATEWAY_REWRITE, explained: [OWNER_UNKNOWN] }),
+  multicluster('eastwest', { explained: [OWNER_UNKNOWN] }),
   multicluster('remote'),
   multicluster('remote_hostname'),
   multicluster('remote_revision'),

@@ -208,8 +208,8 @@ const FLOORS: Record<string, Floor> = {
   'multicluster/primary': { core: 1, perfect: ['names', 'labels', 'selectors', 'ports', 'env', 'args', 'volumes', 'rbac rules', 'webhook rules', 'hpa/pdb', 'mesh config', 'injector config', 'values configmap', 'other'] },
   // multicluster/primary_external: core 1247/1247 = 100.0%; all leaves 1684/3930 = 42.8%
   'multicluster/primary_external': { core: 1, perfect: ['names', 'labels', 'selectors', 'ports', 'env', 'args', 'volumes', 'rbac rules', 'webhook rules', 'hpa/pdb', 'mesh config', 'injector config', 'values configmap', 'other'] },
-  // multicluster/eastwest (pending: the gateway component): core 146/205 = 71.2%; all leaves 146/205 = 71.2%
-  'multicluster/eastwest': { core: 0.712, perfect: ['names', 'selectors', 'rbac rules', 'hpa/pdb', 'other'] },
+  // multicluster/eastwest: core 160/167 = 95.8%; all leaves 160/167 = 95.8% (the 7 others: owning-resource `unknown`, explained)
+  'multicluster/eastwest': { core: 0.958, perfect: ['names', 'selectors', 'ports', 'env', 'volumes', 'rbac rules', 'hpa/pdb', 'other'] },
   // multicluster/remote: core 448/448 = 100.0%; all leaves 448/449 = 99.8%
   'multicluster/remote': { core: 1, perfect: ['names', 'labels', 'ports', 'rbac rules', 'webhook rules', 'values configmap', 'other'] },
   // multicluster/remote_hostname: core 435/435 = 100.0%; all leaves 435/436 = 99.8%
