@@ -57,9 +57,13 @@ export const KINDS: readonly KindInfo[] = Object.freeze([
   k('admissionregistration.k8s.io/v1', 'ValidatingWebhookConfiguration', 'validatingwebhookconfigurations', false, 'webhooks'),
   k('admissionregistration.k8s.io/v1', 'ValidatingAdmissionPolicy', 'validatingadmissionpolicies', false, 'webhooks', { rendered: false, swept: false }),
   k('admissionregistration.k8s.io/v1', 'ValidatingAdmissionPolicyBinding', 'validatingadmissionpolicybindings', false, 'webhooks', { rendered: false, swept: false }),
-  // Rendered by few installs (a remote's istiod Endpoints, the node agents' quota): last in the config stage.
-  k('v1', 'Endpoints', 'endpoints', true, 'config'),
+  // Rendered by few installs (a remote's EndpointSlice for the primary's istiod, the node agents' quota): last in the
+  // config stage.
+  k('discovery.k8s.io/v1', 'EndpointSlice', 'endpointslices', true, 'config'),
   k('v1', 'ResourceQuota', 'resourcequotas', true, 'config'),
+  // What a remote rendered for the primary's istiod before EndpointSlices: no longer rendered, still known, so an
+  // upgraded install prunes the one it made and `uninstall --purge` sweeps it.
+  k('v1', 'Endpoints', 'endpoints', true, 'config', { rendered: false, swept: true }),
   // Read, never written: usage of a revision, and older API versions still mapped without discovery.
   k('v1', 'Pod', 'pods', true, 'workloads', { rendered: false, swept: false }),
   k('autoscaling/v1', 'HorizontalPodAutoscaler', 'horizontalpodautoscalers', true, 'policy', { rendered: false, swept: false }),

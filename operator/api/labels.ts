@@ -21,6 +21,11 @@ export const LABEL_NOT_PRUNED = 'install.operator.istio.io/owning-resource-not-p
 /** Marks our inventory ConfigMaps, so uninstall --purge can find every owner's. */
 export const LABEL_INVENTORY = 'install.operator.istio.io/inventory';
 
+/** Multi-cluster: istiod reads the Secrets of its namespace labelled `istio/multiCluster: "true"` as remote clusters'
+ *  kubeconfigs, one per data key (the cluster's name); the annotation names the cluster too (istioctl writes both). */
+export const LABEL_MULTICLUSTER = 'istio/multiCluster';
+export const ANNOTATION_CLUSTER = 'networking.istio.io/cluster';
+
 export const OWNERSHIP_LABELS = [LABEL_COMPONENT, LABEL_OWNER_NAME, LABEL_OWNER_NAMESPACE, LABEL_VERSION, LABEL_REVISION] as const;
 
 /**

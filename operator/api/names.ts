@@ -17,6 +17,9 @@ const nsSuffix = (namespace: string): string => (namespace === DEFAULT_ISTIO_NAM
 
 /** istiod's Deployment, Service, ServiceAccount, HPA, PDB and NetworkPolicy. */
 export const istiodName = (revision: string): string => `istiod${revSuffix(revision)}`;
+/** A remote cluster's Service for the primary's istiod (global.remotePilotAddress): istiod's own name, or
+ *  `istiod[-<revision>]-remote` beside a local injector istiod (istiodRemote.enabledLocalInjectorIstiod). */
+export const remoteIstiodName = (revision: string, localInjector: boolean): string => `${istiodName(revision)}${localInjector ? '-remote' : ''}`;
 /** Where proxies of a revision reach istiod (discovery and certificates). */
 export const istiodAddress = (revision: string, namespace: string): string => `${istiodName(revision)}.${namespace}.svc:15012`;
 /** The mesh config ConfigMap. */
@@ -43,6 +46,15 @@ export const tagWebhookName = (tag: string, namespace: string): string => `istio
 export const TAG_SERVICE_PREFIX = 'istiod-revision-tag-';
 export const tagServiceName = (tag: string): string => `${TAG_SERVICE_PREFIX}${tag}`;
 export const DEFAULT_VALIDATOR = 'istiod-default-validator';
+
+/** Multi-cluster: the Secret on a primary holding a remote cluster's kubeconfig (`remote-secret create`), as istioctl
+ *  names it; a config cluster's (external control plane) is `istio-kubeconfig`, its kubeconfig under key `config`. */
+export const REMOTE_SECRET_PREFIX = 'istio-remote-secret-';
+export const remoteSecretName = (cluster: string): string => `${REMOTE_SECRET_PREFIX}${cluster}`;
+export const CONFIG_SECRET_NAME = 'istio-kubeconfig';
+export const CONFIG_SECRET_KEY = 'config';
+/** The long-lived token Secret of the account a remote secret authenticates as (istioctl's name for it). */
+export const tokenSecretName = (serviceAccount: string): string => `${serviceAccount}-istio-remote-secret-token`;
 
 /** A gateway's ServiceAccount. */
 export const gatewayServiceAccountName = (gateway: string): string => `${gateway}-service-account`;

@@ -22,8 +22,14 @@ function parsedFiles(): Array<{ parser: ParserName; rel: string }> {
       .filter((f) => f.endsWith('.yaml'))
       .sort()
       .map((f) => `${dir}/${f}`);
+  // crds/istio/<line>/: each release line's CRDs (render/components/base.ts reads the line it renders).
+  const crdLines = fs
+    .readdirSync(path.join(packageRoot, 'crds/istio'), { withFileTypes: true })
+    .filter((d) => d.isDirectory())
+    .map((d) => `crds/istio/${d.name}`)
+    .sort();
   return [
-    ...yamlIn('crds/istio').map((rel) => ({ parser: 'yaml' as const, rel })),
+    ...crdLines.flatMap(yamlIn).map((rel) => ({ parser: 'yaml' as const, rel })),
     { parser: 'yaml' as const, rel: 'manifests/values.yaml' },
     // Profiles are IstioOperator files: api/parse.ts reads every document with the CORE schema.
     ...yamlIn('profiles').map((rel) => ({ parser: 'yamlCoreAll' as const, rel })),

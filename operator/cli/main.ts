@@ -13,6 +13,7 @@ export const commands: Record<string, string> = {
   upgrade: 'Plan and follow a canary control-plane upgrade',
   operator: 'Run the operator, or print its own manifests',
   ca: 'Inspect and rotate the mesh CA',
+  'remote-secret': 'Connect clusters: create or rotate the secret a primary reads to reach a remote cluster',
   precheck: 'Check a cluster before an install: Kubernetes version, permissions, existing control planes, Gateway API',
   status: 'List every Istio install: owner, revision, release, health, tags, proxies per revision',
   version: 'Print the client version and build information',

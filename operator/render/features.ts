@@ -46,6 +46,7 @@ export const FEATURES = {
   waypointOpenshift: { since: '1.30', what: 'on OpenShift (global.platform) waypoints leave runAsUser/runAsGroup to the platform' },
   waypointControllerLabel: { since: '1.30', what: "east-west gateways are labelled managed by istio.io-eastwest-controller and ask for their network's view (ISTIO_META_REQUESTED_NETWORK_VIEW); 1.29 labels them as waypoints" },
   waypointPreferClose: { since: '1.30', what: "a waypoint's Service prefers endpoints in the caller's zone (networking.istio.io/traffic-distribution: PreferClose)" },
+  remotePilotIPv6: { since: '1.30', what: "a remote's global.remotePilotAddress may be an IPv6 address (an IPv6 EndpointSlice; 1.29 writes an ExternalName Service for it)" },
   crdLabelsTrimmed: { since: '1.30', what: "CRDs no longer carry Helm 2's labels (app: istio-pilot, chart: istio, heritage: Tiller, istio: <group>)" },
   // ---- 1.31 ----
   proxyInitImage: { since: '1.31', what: "the injector's .ProxyInitImage (istio-init's own image); older istiod only has .ProxyImage" },

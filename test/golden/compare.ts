@@ -3,7 +3,7 @@ import path from 'node:path';
 import yaml from 'js-yaml';
 import { packageRoot } from '../../operator/paths.js';
 import type { GoldenCase } from './cases.js';
-import { goldenInputsDir, goldenOutputsDir, NEWEST_FIXTURE_RELEASE } from '../helpers/fixtures.js';
+import { goldenInputsDir, goldenOutputsDir, NEWEST_FIXTURE_RELEASE, type GoldenSet } from '../helpers/fixtures.js';
 
 // Field-by-field comparison of our render against Istio's golden outputs.
 // The golden object is the reference: every leaf it has is one vote; fields only we render are not counted
@@ -30,7 +30,9 @@ export const NON_CORE: readonly Category[] = ['crd schema', 'descriptions', 'tem
 export type Category = (typeof CATEGORIES)[number];
 
 /** Helm's bookkeeping: what `helm install` records about itself, not what Istio needs. */
-const HELM_KEYS = new Set(['helm.sh/chart', 'app.kubernetes.io/managed-by', 'app.kubernetes.io/version', 'app.kubernetes.io/instance', 'release']);
+// endpointslice.kubernetes.io/managed-by names the manager of a hand-made EndpointSlice (a remote's istiod): Istio's
+// chart writes Helm's name there (.Release.Service), we write ours; either keeps Kubernetes' controllers off it.
+const HELM_KEYS = new Set(['helm.sh/chart', 'app.kubernetes.io/managed-by', 'app.kubernetes.io/version', 'app.kubernetes.io/instance', 'release', 'endpointslice.kubernetes.io/managed-by']);
 
 export const ABSENT = Symbol('absent');
 export type Ours = unknown | typeof ABSENT;
@@ -90,9 +92,9 @@ export function loadYamlObjects(text: string): Obj[] {
   return (yaml.loadAll(text) as unknown[]).filter((d): d is Obj => !!d && typeof d === 'object' && 'kind' in (d as object));
 }
 
-/** A golden output of `release` (a fixture folder: 1.29.6, 1.30.3, 1.31.0-rc.0). */
-export function loadGolden(file: string, release = NEWEST_FIXTURE_RELEASE): Obj[] {
-  return loadYamlObjects(fs.readFileSync(path.join(goldenOutputsDir(release), file), 'utf8'));
+/** A golden output of `release` (a fixture folder: 1.29.6, 1.30.3, 1.31.0-rc.0), of Istio's own cases or of `set`. */
+export function loadGolden(file: string, release = NEWEST_FIXTURE_RELEASE, set?: GoldenSet): Obj[] {
+  return loadYamlObjects(fs.readFileSync(path.join(goldenOutputsDir(release, set), file), 'utf8'));
 }
 
 /** `registry.istio.io/testing/pilot:latest` → `pilot`: the hub and tag are the installer's choice, the repository is not. */
@@ -127,7 +129,8 @@ function parseEmbedded(s: string): unknown {
 
 export function categorize(kind: string, objName: string, p: string): Category {
   if (p === 'metadata.name' || p === 'metadata.namespace') return 'names';
-  if (kind === 'CustomResourceDefinition' && /(^|\.)description$/.test(p)) return 'descriptions';
+  // A multi-line description is compared line by line (`…description:L3`): still a description.
+  if (kind === 'CustomResourceDefinition' && /(^|\.)description(:L\d+)?$/.test(p)) return 'descriptions';
   if (/\.annotations\.kubernetes\.io\/description$/.test(p)) return 'descriptions';
   if (kind === 'CustomResourceDefinition' && /\.schema\./.test(p)) return 'crd schema';
   if (/(^|\.)(labels|annotations)(\.|$)/.test(p)) return 'labels';
@@ -388,16 +391,16 @@ export async function renderInput(
 }
 
 export function caseFiles(c: GoldenCase, release = NEWEST_FIXTURE_RELEASE): Array<{ name: string; text: string }> {
-  return c.input ? [{ name: c.input, text: fs.readFileSync(path.join(goldenInputsDir(release), c.input), 'utf8') }] : [];
+  return c.input ? [{ name: c.input, text: fs.readFileSync(path.join(goldenInputsDir(release, c.set), c.input), 'utf8') }] : [];
 }
 
 /** Whether `release`'s fixtures hold this case (pilot_hpa_pdb exists from 1.31 on, for example). */
 export function caseExists(c: GoldenCase, release: string): boolean {
-  return (!c.input || fs.existsSync(path.join(goldenInputsDir(release), c.input))) && (!c.golden || fs.existsSync(path.join(goldenOutputsDir(release), c.golden)));
+  return (!c.input || fs.existsSync(path.join(goldenInputsDir(release, c.set), c.input))) && (!c.golden || fs.existsSync(path.join(goldenOutputsDir(release, c.set), c.golden)));
 }
 
 export async function runCase(c: GoldenCase, release = NEWEST_FIXTURE_RELEASE): Promise<CaseResult> {
-  const golden = c.golden ? loadGolden(c.golden, release) : [];
+  const golden = c.golden ? loadGolden(c.golden, release, c.set) : [];
   let rendered: Rendered = { objects: [], warnings: [] };
   let error: string | undefined;
   try {

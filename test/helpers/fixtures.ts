@@ -9,12 +9,17 @@ export const argocdFixturesDir = path.join(fixturesDir, 'argocd');
 /** The newest release's fixtures: what single-release tests compare against. */
 export const NEWEST_FIXTURE_RELEASE = '1.31.0-rc.0';
 
-/** `test/fixtures/istio/releases/<tag>`: SOURCE, crds/, golden/{inputs,outputs}, golden/platform/{inputs,outputs}, profiles/, helm-profiles/, values/. */
+/** `test/fixtures/istio/releases/<tag>`: SOURCE, crds/, golden/{inputs,outputs}, golden/platform/{inputs,outputs},
+ *  golden/multicluster/{inputs,outputs}, profiles/, helm-profiles/, values/. */
 export function releaseFixturesDir(tag = NEWEST_FIXTURE_RELEASE): string {
   return path.join(fixturesDir, 'istio', 'releases', tag);
 }
-export const goldenInputsDir = (tag = NEWEST_FIXTURE_RELEASE) => path.join(releaseFixturesDir(tag), 'golden', 'inputs');
-export const goldenOutputsDir = (tag = NEWEST_FIXTURE_RELEASE) => path.join(releaseFixturesDir(tag), 'golden', 'outputs');
+/** Sets of golden cases beside Istio's own: `multicluster` holds what the real istioctl of the release renders for
+ *  the IstioOperators of multi-cluster meshes (scripts/multicluster-goldens.sh; cases in istio/CASES.md). */
+export type GoldenSet = 'multicluster';
+const goldenDir = (tag: string, set?: GoldenSet) => (set ? path.join(releaseFixturesDir(tag), 'golden', set) : path.join(releaseFixturesDir(tag), 'golden'));
+export const goldenInputsDir = (tag = NEWEST_FIXTURE_RELEASE, set?: GoldenSet) => path.join(goldenDir(tag, set), 'inputs');
+export const goldenOutputsDir = (tag = NEWEST_FIXTURE_RELEASE, set?: GoldenSet) => path.join(goldenDir(tag, set), 'outputs');
 /** `golden/platform/{inputs,outputs}`: values.global.platform and the openshift profiles, rendered by the real istioctl
  * of the release (scripts/platform-goldens.sh). Cases in istio/CASES.md; what each platform changes in
  * istio/releases/PLATFORMS.md. */

@@ -24,7 +24,7 @@ test('bash: `complete -p istio-operator` is registered; subcommands, per-command
   const reg = spawnSync('bash', ['-c', `source <(${process.execPath} ${BIN} completion bash); complete -p istio-operator`], { encoding: 'utf8' });
   t.is(reg.status, 0, reg.stderr);
   t.regex(reg.stdout, /complete -o default -F _istio_operator istio-operator/);
-  t.deepEqual(bashComplete(['istio-operator', '']).sort(), ['ca', 'completion', 'diff', 'install', 'migrate', 'operator', 'precheck', 'profile', 'render', 'status', 'tag', 'uninstall', 'upgrade', 'version']);
+  t.deepEqual(bashComplete(['istio-operator', '']).sort(), ['ca', 'completion', 'diff', 'install', 'migrate', 'operator', 'precheck', 'profile', 'remote-secret', 'render', 'status', 'tag', 'uninstall', 'upgrade', 'version']);
   t.deepEqual(bashComplete(['istio-operator', 'pre']), ['precheck']);
   t.deepEqual(bashComplete(['istio-operator', 'precheck', '--k']), ['--kubernetes-version', '--kubeconfig']);
   t.deepEqual(bashComplete(['istio-operator', 'status', '-o', '']), ['text', 'json', 'yaml']);

@@ -17,6 +17,7 @@ import {
   jwksConfigMapName,
   meshConfigMapName,
   readerClusterRoleName,
+  remoteIstiodName,
   revLabel,
   validatorWebhookName,
   valuesConfigMapName,
@@ -125,17 +126,51 @@ export function pilotView(ctx: RenderContext) {
     validationURL: values.base?.validationURL || undefined,
     validationCABundle: values.base?.validationCABundle || undefined,
     remote: remoteView(values),
+    istiodIdentity: istiodIdentity(values),
+    remotePilot: remotePilotView(values, rev, ctx.release),
   };
 }
 
-/** A remote cluster (profile remote) runs no istiod of its own: its proxies and webhooks reach one elsewhere. */
+/** A remote cluster (profile remote) runs no istiod of its own (no Deployment, local Service, HPA, PDB): its proxies
+ *  and webhooks reach one elsewhere. A remote with a local injector istiod (istiodRemote.enabledLocalInjectorIstiod)
+ *  runs one for injection. */
 function remoteView(values: Values) {
   const r = values.istiodRemote ?? {};
-  if (!r.enabled || r.enabledLocalInjectorIstiod) return undefined;
+  return r.enabled && !r.enabledLocalInjectorIstiod ? true : undefined;
+}
+
+/**
+ * Whether istiod's own identity ships here: its ServiceAccount, (Cluster)Roles and bindings and its validating
+ * webhook. A plain remote has no istiod to hold them: the primary's istiod reads the remote through the reader
+ * account. A config cluster (global.configCluster: its Istio config is read by an external istiod, which runs as
+ * this account) and a remote with a local injector istiod keep them, as Istio's charts do.
+ */
+function istiodIdentity(values: Values): boolean {
+  const r = values.istiodRemote ?? {};
+  return !r.enabled || !!values.global?.configCluster || !!r.enabledLocalInjectorIstiod;
+}
+
+const IPV4 = /^([0-9]*\.){3}[0-9]*$/;
+const IPV6 = /^([0-9a-fA-F]*:)+[0-9a-fA-F]*$/;
+
+/**
+ * A remote's stand-in for the primary's istiod (global.remotePilotAddress): a Service of istiod's name (`-remote`
+ * beside a local injector istiod) whose endpoints are the primary's address, so proxies and the webhook reach
+ * `istiod.<ns>.svc` as on a primary. An IP address gets an EndpointSlice (the Service has no selector), a host name
+ * an ExternalName Service. IPv6 addresses are addresses from 1.30 on; 1.29 treats them as host names.
+ */
+function remotePilotView(values: Values, rev: string, release: Release) {
+  const r = values.istiodRemote ?? {};
   const address = String(values.global?.remotePilotAddress ?? '');
-  const isIP = /^([0-9]{1,3}\.){3}[0-9]{1,3}$/.test(address) || /^[0-9a-fA-F:]+:[0-9a-fA-F:]*$/.test(address);
-  // The local `istiod` Service stands for the remote one: Endpoints for an IP, ExternalName for a host name.
-  return { address, endpoints: !!address && isIP, externalName: address && !isIP ? address : undefined };
+  if (!r.enabled || !address) return undefined;
+  const ipv6 = has(release, 'remotePilotIPv6') && IPV6.test(address);
+  const addressType = IPV4.test(address) ? 'IPv4' : ipv6 ? 'IPv6' : undefined;
+  return {
+    name: remoteIstiodName(rev, !!r.enabledLocalInjectorIstiod),
+    address,
+    addressType,
+    externalName: addressType ? undefined : address,
+  };
 }
 
 function cacertsVolume(ctx: RenderContext) {

@@ -50,8 +50,9 @@ test.serial('a remote reaches HEALTHY with no istiod of its own; its status name
   // What a remote needs is there, and no istiod.
   t.is((await kubectlOk(['get', 'deployments', '-n', istioNs, '-o', 'name'])).trim(), '', 'no Deployment in the Istio namespace');
   t.false((await ownedObjects('remote', ns)).some((o) => o.startsWith('deployment')), 'no Deployment owned anywhere');
-  const ep = await getJson(['endpoints', '-n', istioNs, `istiod-${rev}`]);
-  t.deepEqual(ep.subsets[0].addresses.map((a: any) => a.ip), [PRIMARY]);
+  const ep = await getJson(['endpointslice', '-n', istioNs, `istiod-${rev}`]);
+  t.deepEqual(ep.endpoints[0].addresses, [PRIMARY]);
+  t.is(ep.metadata.labels['kubernetes.io/service-name'], `istiod-${rev}`);
   const hookName = `istio-sidecar-injector-${rev}-${istioNs}`;
   const hook = await getJson(['mutatingwebhookconfiguration', hookName]);
   t.deepEqual(hook.webhooks[0].clientConfig.service, { name: `istiod-${rev}`, namespace: istioNs, path, port: 443 });
@@ -68,13 +69,13 @@ test.serial('a remote reaches HEALTHY with no istiod of its own; its status name
   t.true(after.webhooks.every((w: any) => w.clientConfig.caBundle === caBundle), "the primary's caBundle is kept");
   t.is((await getJson(['istiooperator', '-n', ns, 'remote'])).status.status, 'HEALTHY');
 
-  // Moving to another primary, by injection URL: the status, the Endpoints and the webhook follow.
+  // Moving to another primary, by injection URL: the status, the EndpointSlice and the webhook follow.
   const moved = '192.0.2.20';
   const url = `https://${moved}:15017${path}`;
   await kubectlOk(['apply', '-f', '-'], iopYaml('remote', ns, { ...spec, values: remoteValues('c2', { global: { remotePilotAddress: moved }, istiodRemote: { injectionURL: url } }) }));
   const edited = await waitForStatus(ns, 'remote', (i) => i.status?.status === 'HEALTHY' && i.status.observedGeneration === i.metadata.generation && i.metadata.generation > 1);
   t.deepEqual(edited.status.remote, { clusterName: 'c2', network: 'net2', meshID: 'mesh1', remotePilotAddress: moved, injection: `URL ${url}` });
-  t.deepEqual((await getJson(['endpoints', '-n', istioNs, `istiod-${rev}`])).subsets[0].addresses.map((a: any) => a.ip), [moved]);
+  t.deepEqual((await getJson(['endpointslice', '-n', istioNs, `istiod-${rev}`])).endpoints[0].addresses, [moved]);
   t.is((await getJson(['mutatingwebhookconfiguration', hookName])).webhooks[0].clientConfig.url, url);
 
   await deleteIop(ns, 'remote');
@@ -111,14 +112,14 @@ test.serial('a remote that names no primary is stalled, saying which Service is 
   await deleteIop(ns, 'remote');
 });
 
-test.serial("a remote whose istiod Endpoints the API server refuses is ERROR with the refusal, still naming its primary; it recovers when the policy goes", async (t) => {
+test.serial("a remote whose istiod EndpointSlice the API server refuses is ERROR with the refusal, still naming its primary; it recovers when the policy goes", async (t) => {
   t.timeout(180_000);
   const ns = await createNamespace(t, 'rem-refused');
   const istioNs = await createNamespace(t, 'rem-refused-istio');
   const rev = uniqueName('r').slice(0, 12);
-  // A cluster policy that refuses Endpoints in the Istio namespace, as one may forbid endpoints leaving the cluster.
+  // A cluster policy that refuses EndpointSlices in the Istio namespace, as one may forbid endpoints leaving the cluster.
   const policy = uniqueName('no-remote-endpoints');
-  const refusal = 'Endpoints that point outside this cluster are not allowed here';
+  const refusal = 'EndpointSlices that point outside this cluster are not allowed here';
   const vap = [
     {
       apiVersion: 'admissionregistration.k8s.io/v1',
@@ -126,7 +127,7 @@ test.serial("a remote whose istiod Endpoints the API server refuses is ERROR wit
       metadata: { name: policy },
       spec: {
         failurePolicy: 'Fail',
-        matchConstraints: { resourceRules: [{ apiGroups: [''], apiVersions: ['v1'], operations: ['CREATE', 'UPDATE'], resources: ['endpoints'] }] },
+        matchConstraints: { resourceRules: [{ apiGroups: ['discovery.k8s.io'], apiVersions: ['v1'], operations: ['CREATE', 'UPDATE'], resources: ['endpointslices'] }] },
         validations: [{ expression: 'false', message: refusal }],
       },
     },
@@ -142,14 +143,14 @@ test.serial("a remote whose istiod Endpoints the API server refuses is ERROR wit
   };
   t.teardown(removePolicy);
   await kubectlOk(['apply', '-f', '-'], vap.map((o) => JSON.stringify(o)).join('\n---\n'));
-  const probe = JSON.stringify({ apiVersion: 'v1', kind: 'Endpoints', metadata: { name: 'probe', namespace: istioNs }, subsets: [{ addresses: [{ ip: PRIMARY }], ports: [{ port: 1 }] }] });
+  const probe = JSON.stringify({ apiVersion: 'discovery.k8s.io/v1', kind: 'EndpointSlice', metadata: { name: 'probe', namespace: istioNs }, addressType: 'IPv4', endpoints: [{ addresses: [PRIMARY] }], ports: [{ port: 1 }] });
   await waitFor('the admission policy in force', async () => (await kubectl(['create', '--dry-run=server', '-f', '-'], { input: probe })).stderr.includes(refusal), { timeoutMs: 30_000 });
 
   await startOperator(t, { namespaces: [ns] });
   const spec = { profile: 'remote', namespace: istioNs, revision: rev, values: remoteValues('c2', { global: { remotePilotAddress: PRIMARY } }) };
   await kubectlOk(['apply', '-f', '-'], iopYaml('remote', ns, spec));
   const refused = await waitForStatus(ns, 'remote', 'ERROR');
-  t.regex(refused.status.message, new RegExp(`Endpoints ${istioNs}/istiod-${rev}`));
+  t.regex(refused.status.message, new RegExp(`EndpointSlice ${istioNs}/istiod-${rev}`));
   t.true(refused.status.message.includes(refusal), refused.status.message);
   t.is(refused.status.remote.remotePilotAddress, PRIMARY, 'the status still says which primary');
   t.like(cond(refused, 'Stalled'), { status: 'True' });
@@ -157,7 +158,7 @@ test.serial("a remote whose istiod Endpoints the API server refuses is ERROR wit
   const ks = kstatus([refused])[0]!;
   t.is(ks.status, 'Failed', ks.message);
   t.true(ks.message.includes(refusal), ks.message);
-  t.is(await getJson(['endpoints', '-n', istioNs, `istiod-${rev}`]), undefined, 'nothing half-made: the plan was refused before any write');
+  t.is(await getJson(['endpointslice', '-n', istioNs, `istiod-${rev}`]), undefined, 'nothing half-made: the plan was refused before any write');
 
   await removePolicy();
   await waitFor('the admission policy gone', async () => (await kubectl(['create', '--dry-run=server', '-f', '-'], { input: probe })).code === 0, { timeoutMs: 30_000 });
@@ -195,7 +196,7 @@ test.serial('on a cluster of its own (c2), a default-revision remote in istio-sy
   t.is(kstatus([iop])[0]!.status, 'Current');
   t.is((await onB(['get', 'deployments', '-A', '-o', 'name'])).trim(), '', 'no Deployment anywhere on c2');
   t.regex(await onB(['get', 'mutatingwebhookconfiguration', 'istio-sidecar-injector', '-o', 'name']), /istio-sidecar-injector/);
-  t.regex(await onB(['get', 'endpoints', '-n', 'istio-system', 'istiod', '-o', 'jsonpath={.subsets[0].addresses[0].ip}']), new RegExp(PRIMARY.replace(/\./g, '\\.')));
+  t.regex(await onB(['get', 'endpointslice', '-n', 'istio-system', 'istiod', '-o', 'jsonpath={.endpoints[0].addresses[0]}']), new RegExp(PRIMARY.replace(/\./g, '\\.')));
   // Nothing of it reached the shared cluster.
   t.regex((await kubectl(['get', 'istiooperator', '-n', 'istio-system', 'remote'])).stderr, /NotFound|not found|doesn't have a resource/);
   t.log(`c2: up in ${(b.startMs / 1000).toFixed(1)} s, RSS ${(b.rssNow().total / 1024).toFixed(0)} MiB with the remote installed`);

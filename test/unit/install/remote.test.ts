@@ -32,7 +32,7 @@ function lookOf(live: Array<Record<string, any>>, cached = false) {
   };
 }
 
-/** The live form of rendered objects: what a successful apply leaves (webhooks as rendered, Endpoints as given). */
+/** The live form of rendered objects: what a successful apply leaves (webhooks as rendered, the EndpointSlice as given). */
 const asLive = (objects: K8sObject[]) => objects.map((o) => structuredClone(o) as Record<string, any>);
 
 test('a remote with an IP remotePilotAddress: its status names the primary, cluster, network and injection path', (t) => {
@@ -77,21 +77,22 @@ test('a remote HEALTHY as applied: no Deployment expected; the webhook and its i
 
 test('missing or different live objects are not ready, saying which and why; the cache is confirmed by a read', async (t) => {
   const { objects } = rendered([...REMOTE, 'values.global.remotePilotAddress=192.0.2.10']);
-  const live = asLive(objects).filter((o) => o.kind !== 'Endpoints');
+  // The primary's address is an EndpointSlice beside the selectorless istiod Service, as istioctl renders it.
+  const live = asLive(objects).filter((o) => o.kind !== 'EndpointSlice');
   const { look, gets } = lookOf(live, true);
   const r = await componentReadiness(objects, look);
   t.false(r.Pilot!.ready);
   t.falsy(r.Pilot!.stuck, 'the operator re-applies what is missing: waiting, not stuck');
-  t.regex(r.Pilot!.message!, /Endpoints istio-system\/istiod not found/);
-  t.true(gets.includes('Endpoints/istio-system/istiod'), 'a cache miss is confirmed by a GET');
+  t.regex(r.Pilot!.message!, /EndpointSlice istio-system\/istiod not found/);
+  t.true(gets.includes('EndpointSlice/istio-system/istiod'), 'a cache miss is confirmed by a GET');
 
   const moved = asLive(objects);
-  const ep = moved.find((o) => o.kind === 'Endpoints')!;
-  ep.subsets[0].addresses = [{ ip: '192.0.2.99' }];
+  const ep = moved.find((o) => o.kind === 'EndpointSlice')!;
+  ep.endpoints[0].addresses = ['192.0.2.99'];
   const hook = moved.find((o) => o.kind === 'MutatingWebhookConfiguration')!;
   hook.webhooks[0].clientConfig = { url: 'https://elsewhere:15017/inject' };
   const r2 = await componentReadiness(objects, lookOf(moved).look);
-  t.regex(r2.Pilot!.message!, /Endpoints istio-system\/istiod does not list address 192\.0\.2\.10/);
+  t.regex(r2.Pilot!.message!, /EndpointSlice istio-system\/istiod does not list address 192\.0\.2\.10/);
   t.regex(r2.Pilot!.message!, /calls URL https:\/\/elsewhere:15017\/inject, not Service istio-system\/istiod\/inject/);
 });
 

@@ -2,7 +2,7 @@ import test from 'ava';
 import fs from 'node:fs';
 import path from 'node:path';
 import yaml from 'js-yaml';
-import { renderBase, istioCrds } from '../../../operator/render/components/base.js';
+import { renderBase, istioCrds, istioCrdsDir, crdInRelease } from '../../../operator/render/components/base.js';
 import type { RenderContext } from '../../../operator/render/context.js';
 import type { K8sObject } from '../../../operator/api/types.js';
 import { manifestsDir } from '../../../operator/paths.js';
@@ -10,7 +10,8 @@ import { loadGolden } from '../../golden/compare.js';
 import { DEFAULT_RELEASE, RELEASES, type Release } from '../../../operator/api/releases.js';
 import { releaseFixturesDir } from '../../helpers/fixtures.js';
 
-// The base component: Istio's CRDs (names, versions, columns as Istio 1.30; our own structural schemas) and the
+// The base component: Istio's CRDs (per release line, generated from its API: test/unit/render/crdschemas.test.ts
+// compares them with Istio's) and the
 // istio-reader ServiceAccount, from a hand-made RenderContext so the test does not depend on values resolution.
 
 const defaults = yaml.load(fs.readFileSync(path.join(manifestsDir, 'values.yaml'), 'utf8')) as Record<string, any>;
@@ -89,19 +90,24 @@ function structuralProblems(s: any, at: string, out: string[]): void {
   if (s.additionalProperties && typeof s.additionalProperties === 'object') structuralProblems(s.additionalProperties, `${at}{}`, out);
 }
 
-test('CRD schemas are structural, one storage version each, spec and status keep unknown fields', (t) => {
-  for (const c of crdsOf(renderBase(ctx())) as any[]) {
-    t.is(c.apiVersion, 'apiextensions.k8s.io/v1');
-    t.is(c.spec.versions.filter((v: any) => v.storage).length, 1, c.metadata.name);
-    for (const v of c.spec.versions) {
-      const problems: string[] = [];
-      structuralProblems(v.schema.openAPIV3Schema, `${c.metadata.name}/${v.name}`, problems);
-      t.deepEqual(problems, []);
-      const { spec, status } = v.schema.openAPIV3Schema.properties;
-      t.true(spec['x-kubernetes-preserve-unknown-fields'], `${c.metadata.name}/${v.name} spec`);
-      t.true(status['x-kubernetes-preserve-unknown-fields'], `${c.metadata.name}/${v.name} status`);
-      t.truthy(spec.description);
-      t.deepEqual(v.subresources, { status: {} });
+test('CRD schemas are structural, one storage version each, spec typed, status keeps unknown fields', (t) => {
+  for (const r of RELEASES) {
+    for (const c of crdsOf(renderBase(ctx({ release: r }))) as any[]) {
+      t.is(c.apiVersion, 'apiextensions.k8s.io/v1');
+      t.is(c.spec.versions.filter((v: any) => v.storage).length, 1, c.metadata.name);
+      for (const v of c.spec.versions) {
+        const problems: string[] = [];
+        structuralProblems(v.schema.openAPIV3Schema, `${r.line} ${c.metadata.name}/${v.name}`, problems);
+        t.deepEqual(problems, []);
+        const { spec, status } = v.schema.openAPIV3Schema.properties;
+        // The API's schema: unknown fields under spec are pruned or refused, as Istio's CRDs do.
+        t.is(spec['x-kubernetes-preserve-unknown-fields'], undefined, `${r.line} ${c.metadata.name}/${v.name} spec`);
+        t.is(spec.type, 'object');
+        t.true(Object.keys(spec.properties ?? {}).length > 0, `${r.line} ${c.metadata.name}/${v.name} spec has fields`);
+        t.true(status['x-kubernetes-preserve-unknown-fields'], `${r.line} ${c.metadata.name}/${v.name} status`);
+        t.truthy(spec.description);
+        t.deepEqual(v.subresources, { status: {} });
+      }
     }
   }
 });
@@ -120,6 +126,12 @@ test('CRDs are the same whatever the revision, and callers get their own copies'
   a[0]!.metadata.labels!.x = 'y';
   t.deepEqual(renderBase(ctx()), b);
   t.not(istioCrds()[0], istioCrds()[0]);
+  // Per line: parsed once, the schemas shared (frozen) between renders of the same line, not across lines.
+  const [r29, r30] = [RELEASES.find((r) => r.line === '1.29')!, RELEASES.find((r) => r.line === '1.30')!];
+  const vs = (r: Release) => istioCrds(r).find((c) => c.metadata.name === 'virtualservices.networking.istio.io') as any;
+  t.is(vs(r30).spec.versions, vs(r30).spec.versions);
+  t.true(Object.isFrozen(vs(r30).spec.versions[0].schema));
+  t.not(vs(r29).spec.versions, vs(r30).spec.versions);
 });
 
 test('excludedCRDs, enableIstioConfigCRDs and enableCRDTemplates leave CRDs out', (t) => {

@@ -19,6 +19,7 @@ import {
 } from '../../../operator/render/engine.js';
 import { buildDataCache, writeCaches } from '../../../operator/build/precompile.js';
 import { manifestsDir, packageRoot } from '../../../operator/paths.js';
+import { DEFAULT_RELEASE, RELEASES } from '../../../operator/api/releases.js';
 
 // The build cache (dist/operator/cache) may make a render faster, never different: an entry is used only for
 // the exact source text it was made from. These tests feed the readers caches made from other text and check
@@ -62,6 +63,16 @@ test('the data cache keeps only values JSON carries exactly, and skips what does
     t.is(c.parsers, parserVersions());
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('the build parses the CRDs of every release line (crds/istio/<line>/), which render reads through the cache', (t) => {
+  const texts = new Set(buildDataCache().entries.filter(([parser]) => parser === 'yaml').map(([, text]) => text));
+  for (const r of RELEASES) {
+    const dir = path.join(packageRoot, 'crds', 'istio', r.line);
+    const files = fs.readdirSync(dir).filter((f) => f.endsWith('.yaml'));
+    t.true(files.length > 10, `crds/istio/${r.line}`);
+    for (const f of files) t.true(texts.has(fs.readFileSync(path.join(dir, f), 'utf8')), `crds/istio/${r.line}/${f} is in the build's cache`);
   }
 });
 
@@ -215,8 +226,10 @@ test.serial('whole process: a copy whose template, CRD, values and profile were 
       fs.writeFileSync(f, next);
     };
     edit(`manifests/${SA}`, 'app.kubernetes.io/part-of: istio\n', 'app.kubernetes.io/part-of: istio\n    edited.example/template: "yes"\n');
-    const crd = fs.readdirSync(path.join(root, 'crds/istio')).sort()[0]!;
-    edit(`crds/istio/${crd}`, /^  name: /m, '  generation: 7\n  name: ');
+    // The CRDs of the line a render without a tag installs.
+    const crdDir = `crds/istio/${DEFAULT_RELEASE.line}`;
+    const crd = fs.readdirSync(path.join(root, crdDir)).sort()[0]!;
+    edit(`${crdDir}/${crd}`, /^  name: /m, '  generation: 7\n  name: ');
     edit('manifests/values.yaml', /^global:\n/m, 'global:\n  editedByTest: true\n');
     edit('profiles/default.yaml', /^  hub: .*$/m, '  hub: edited.example/hub');
 

@@ -299,15 +299,61 @@ test('remote cluster: no local istiod; the istiod Service forwards to remotePilo
   t.falsy(find(ip, 'ConfigMap', 'istio'));
   t.falsy(find(ip, 'ConfigMap', 'istio-sidecar-injector'));
   t.is(find(ip, 'Service', 'istiod').spec.selector, undefined);
-  t.is(find(ip, 'Endpoints', 'istiod').subsets[0].addresses[0].ip, '10.0.0.7');
+  const slice = find(ip, 'EndpointSlice', 'istiod');
+  t.deepEqual(slice.endpoints, [{ addresses: ['10.0.0.7'] }]);
+  t.is(slice.addressType, 'IPv4');
+  t.is(slice.metadata.labels['kubernetes.io/service-name'], 'istiod');
+  t.falsy(find(ip, 'Endpoints', 'istiod'));
   const mwc = find(ip, 'MutatingWebhookConfiguration', 'istio-sidecar-injector');
   t.is(mwc.webhooks[0].clientConfig.url, 'https://istiod.example:15017/inject');
   t.is(mwc.webhooks[0].clientConfig.service, undefined);
   const host = renderPilot(ctxFor({ values: merge(remote, { global: { remotePilotAddress: 'istiod.example.com' } }) }));
   t.is(find(host, 'Service', 'istiod').spec.externalName, 'istiod.example.com');
-  t.falsy(find(host, 'Endpoints', 'istiod'));
+  t.falsy(find(host, 'EndpointSlice', 'istiod'));
   // A local injector istiod in a remote cluster is a real istiod.
   t.truthy(find(renderPilot(ctxFor({ values: { istiodRemote: { enabled: true, enabledLocalInjectorIstiod: true } } })), 'Deployment', 'istiod'));
+});
+
+test('remote cluster: istiod\'s own identity only where an istiod uses it; the reader gets the rights a primary needs there', (t) => {
+  const kinds = (objs: K8sObject[]) => objs.map((o) => `${o.kind}:${o.metadata.name}`).sort();
+  const remote = { istiodRemote: { enabled: true }, pilot: { configMap: false }, global: { omitSidecarInjectorConfigMap: true, remotePilotAddress: '10.0.0.7' } };
+  // A plain remote: the primary's istiod reads it through the reader account; nothing of istiod's own.
+  t.deepEqual(kinds(renderPilot(ctxFor({ values: remote }))), [
+    'ClusterRole:istio-reader-clusterrole-istio-system',
+    'ClusterRoleBinding:istio-reader-clusterrole-istio-system',
+    'ConfigMap:values',
+    'EndpointSlice:istiod',
+    'MutatingWebhookConfiguration:istio-sidecar-injector',
+    'Service:istiod',
+  ]);
+  // A config cluster (an external istiod runs as istiod's account against it) and a local injector keep it.
+  for (const extra of [{ global: { configCluster: true } }, { istiodRemote: { enabledLocalInjectorIstiod: true } }]) {
+    const objs = renderPilot(ctxFor({ values: merge(remote, extra) }));
+    for (const k of ['ServiceAccount:istiod', 'Role:istiod', 'RoleBinding:istiod', 'ClusterRole:istiod-clusterrole-istio-system', 'ValidatingWebhookConfiguration:istio-validator-istio-system']) {
+      t.true(kinds(objs).includes(k), `${JSON.stringify(extra)}: ${k}`);
+    }
+  }
+  // Beside a local injector istiod, the primary's stand-in is istiod-remote; the local istiod keeps its own Service.
+  const local = renderPilot(ctxFor({ values: merge(remote, { istiodRemote: { enabledLocalInjectorIstiod: true } }) }));
+  t.truthy(find(local, 'Service', 'istiod').spec.selector);
+  t.is(find(local, 'Service', 'istiod-remote').spec.selector, undefined);
+  t.is(find(local, 'EndpointSlice', 'istiod-remote').metadata.labels['kubernetes.io/service-name'], 'istiod-remote');
+  // The reader: configmaps and the webhooks on a remote only.
+  const readerRules = (objs: K8sObject[]) => find(objs, 'ClusterRole', 'istio-reader-clusterrole-istio-system').rules as any[];
+  const remoteRules = readerRules(renderPilot(ctxFor({ values: remote })));
+  t.true(remoteRules.some((r) => r.apiGroups.includes('admissionregistration.k8s.io') && r.resources.includes('mutatingwebhookconfigurations') && r.verbs.includes('patch')));
+  t.true(remoteRules.some((r) => r.apiGroups.includes('') && r.resources.includes('configmaps') && r.verbs.includes('create')));
+  t.false(readerRules(renderPilot(ctxFor())).some((r) => r.apiGroups.includes('admissionregistration.k8s.io')));
+});
+
+test('remote cluster: an IPv6 remotePilotAddress is an address from 1.30 on, a host name for 1.29 (as each release\'s chart)', (t) => {
+  const remote = { istiodRemote: { enabled: true }, global: { remotePilotAddress: '2001:db8::1' } };
+  const v6 = renderPilot(ctxFor({ values: remote }));
+  t.is(find(v6, 'EndpointSlice', 'istiod').addressType, 'IPv6');
+  t.is(find(v6, 'Service', 'istiod').spec.type, undefined);
+  const old = renderPilot({ ...ctxFor({ values: remote }), release: RELEASES[0]! });
+  t.falsy(find(old, 'EndpointSlice', 'istiod'));
+  t.is(find(old, 'Service', 'istiod').spec.externalName, '2001:db8::1');
 });
 
 test('resourceScope: cluster-scoped and namespaced objects rendered apart, as Istio does', (t) => {
