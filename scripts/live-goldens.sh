@@ -16,14 +16,15 @@
 #   test/fixtures/istio/releases/<tag>/golden/live/inputs/<case>.yaml           the input file, as Istio ships it
 #                                                                                (copied from golden/inputs/)
 #   test/fixtures/istio/releases/<tag>/golden/live/inputs/<case>.flags          the flags, one per line (if any)
-#   test/fixtures/istio/releases/<tag>/golden/live/outputs/<case>.golden.yaml   istioctl's stdout, CRDs dropped
+#   test/fixtures/istio/releases/<tag>/golden/live/outputs/<case>.golden.yaml   istioctl's stdout, CRDs as stubs
 #   test/fixtures/istio/releases/<tag>/golden/live/outputs/<case>.error.txt     istioctl's stderr, when it refuses
 #                                                                                the input (an error case)
 #   test/fixtures/istio/releases/<tag>/golden/live/outputs/<case>.stderr.txt    what it printed on stderr besides
 #                                                                                a render (warnings), if anything
-# The whole render is kept (Istio's diffSelect is the harness's business, test/golden/cases.ts), less the CRDs:
-# they do not depend on these inputs (base, whatever the profile; golden/outputs/ and crds/ check them) and are
-# ~1 MB per render.
+# The whole render is kept (Istio's diffSelect is the harness's business, test/golden/cases.ts), but each CRD is cut
+# to a stub of its apiVersion, kind and name (scripts/crd-stubs.mjs, as the multi-cluster goldens): their content
+# does not depend on these inputs (the release's crd-all.gen.yaml; golden/outputs/ and crds/ check it) and is ~1 MB
+# per render, while which CRDs a render installs does.
 #
 # Run as scripts/platform-goldens.sh runs istioctl: no cluster (without --cluster-specific `manifest generate`
 # builds no Kubernetes client), no network where `unshare` may, HOME and KUBECONFIG pointing at nothing, ISTIOCONFIG
@@ -125,8 +126,7 @@ for dir in $dirs; do
       exit 1
     fi
     if [ -s "$tmp/err1" ]; then cp "$tmp/err1" "$out/outputs/$c.stderr.txt"; fi
-    node -e 'const t=require("fs").readFileSync(0,"utf8");process.stdout.write(t.split(/^---$/m).filter((d)=>!/^kind: CustomResourceDefinition$/m.test(d)).join("---"))' \
-      <"$tmp/out1" >"$out/outputs/$c.golden.yaml"
+    node "$repo/scripts/crd-stubs.mjs" <"$tmp/out1" >"$out/outputs/$c.golden.yaml"
   done
   echo "$tag: ${#cases[@]} cases in ${out#"$repo"/}" >&2
 done

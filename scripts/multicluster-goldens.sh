@@ -288,19 +288,7 @@ for dir in $dirs; do
     cmp -s "$empty/out1" "$empty/out2" || { echo "multicluster-goldens.sh: istioctl $tag renders $c differently twice" >&2; exit 1; }
     # CRDs are the same in every topology (the reference goldens check them in full): each is kept as a stub of its
     # apiVersion, kind and name, so which CRDs a topology installs is still compared, at ~1% of the size.
-    node -e '
-      const t = require("fs").readFileSync(0, "utf8");
-      const stub = (d) => {
-        const lines = d.split("\n");
-        let section = "";
-        const keep = lines.filter((l) => {
-          if (/^\S/.test(l)) section = l.split(":")[0];
-          return /^(apiVersion|kind):/.test(l) || l === "metadata:" || (section === "metadata" && /^  name: /.test(l));
-        });
-        return "\n" + keep.filter(Boolean).join("\n") + "\n";
-      };
-      process.stdout.write(t.split(/^---$/m).map((d) => (/^kind: CustomResourceDefinition$/m.test(d) ? stub(d) : d)).join("---"));
-    ' <"$empty/out1" >"$out/outputs/$c.golden.yaml"
+    node "$repo/scripts/crd-stubs.mjs" <"$empty/out1" >"$out/outputs/$c.golden.yaml"
   done
   echo "$tag: $n cases in ${out#"$repo"/}" >&2
 done

@@ -23,6 +23,11 @@ export interface GoldenCase {
   skip?: string[];
   sets?: string[];
   force?: boolean;
+  /** File under the set's inputs/ holding more command-line flags, one argument a line (`-s`, `--set`, `--force`:
+   *  compare.ts caseFlags); absent file, no flags. */
+  flags?: string;
+  /** File under the set's outputs/ with what istioctl printed refusing the input: our render must refuse it too. */
+  refused?: string;
   /** Set while a case needs something the project does not render yet; the reason is printed. */
   pending?: string;
   /** Differences understood and accepted, each with its reason: `match` is a regular expression tested against
@@ -161,4 +166,40 @@ CASES.push(
   multicluster('istiod_remote_config'),
   multicluster('istiod_remote_ipv6'),
   multicluster('istiod_remote_local'),
+);
+
+// The live set (golden/live, scripts/live-goldens.sh): every input of Istio's own corpus, with the flags Istio's test
+// gives it, as the real istioctl of each release renders it from the charts it embeds. Istio's vendored goldens
+// (the cases above) come from its test's chart snapshot, which can lag the release; these are what the release
+// installs, so they are the truth our per-release gates (render/features.ts) follow. The whole render is kept (CRDs
+// as stubs of kind and name): exactly istioctl's objects, every core difference explained, per release.
+const LIVE_CASES = [
+  'all_off', 'all_on', 'autoscaling_v2', 'bare_spec', 'bare_values', 'bogus_cps', 'component_hub_tag', 'default',
+  'default_set_values', 'duplicate_mwc', 'empty', 'empty_profile_minimal', 'flag_force', 'flag_output', 'flag_output_set_values',
+  'flag_values_enable_egressgateway', 'gateways', 'gateways-with-custom-tags-and-no-labels', 'ingressgateway_k8s_settings',
+  'install_package_path', 'istio-cni', 'istio-cni_tolerations', 'istiod_remote', 'istiod_remote_config', 'istiod_remote_ipv6',
+  'istiod_remote_local', 'minimal', 'minimal-revisioned', 'minimal_hub_tag', 'networkpolicy_enabled', 'pilot_default',
+  'pilot_disable_tracing', 'pilot_hpa_pdb', 'pilot_k8s_settings', 'pilot_override_values', 'sidecar_template', 'ztunnel',
+  'ztunnel_tolerations',
+] as const;
+// Inputs istioctl refuses (Istio's TestMultipleSpecOneFile, TestBadK8sSpec, TestBadK8sSpecValues): ours must too.
+const LIVE_REFUSED = ['multiple_iops', 'invalid-k8s', 'invalid-k8s-values', 'autoscaling_v2beta1_k8s_and_values', 'deprecated_autoscaling_k8s_spec'] as const;
+// Cases whose flags name no input file of their own (flag cases of the corpus).
+const LIVE_NO_INPUT = new Set(['flag_values_enable_egressgateway', 'flag_output_set_values']);
+
+type LiveName = (typeof LIVE_CASES)[number];
+const LIVE_EXPLAINED: Partial<Record<LiveName, Pick<GoldenCase, 'explained' | 'explainedIn' | 'pending'>>> = {};
+
+const live = (name: LiveName): GoldenCase => ({
+  name: `live/${name}`,
+  set: 'live',
+  ...(LIVE_NO_INPUT.has(name) ? {} : { input: `${name}.yaml` }),
+  golden: `${name}.golden.yaml`,
+  flags: `${name}.flags`,
+  select: ['*'],
+  ...LIVE_EXPLAINED[name],
+});
+CASES.push(
+  ...LIVE_CASES.map(live),
+  ...LIVE_REFUSED.map((name): GoldenCase => ({ name: `live/${name}`, set: 'live', input: `${name}.yaml`, refused: `${name}.error.txt`, select: [] })),
 );

@@ -396,7 +396,32 @@ export function caseFiles(c: GoldenCase, release = NEWEST_FIXTURE_RELEASE): Arra
 
 /** Whether `release`'s fixtures hold this case (pilot_hpa_pdb exists from 1.31 on, for example). */
 export function caseExists(c: GoldenCase, release: string): boolean {
-  return (!c.input || fs.existsSync(path.join(goldenInputsDir(release, c.set), c.input))) && (!c.golden || fs.existsSync(path.join(goldenOutputsDir(release, c.set), c.golden)));
+  const out = (f?: string) => !f || fs.existsSync(path.join(goldenOutputsDir(release, c.set), f));
+  return (!c.input || fs.existsSync(path.join(goldenInputsDir(release, c.set), c.input))) && out(c.golden) && out(c.refused);
+}
+
+/** What istioctl printed when it refused the input of a `refused` case. */
+export function refusal(c: GoldenCase, release = NEWEST_FIXTURE_RELEASE): string {
+  return fs.readFileSync(path.join(goldenOutputsDir(release, c.set), c.refused!), 'utf8').trim();
+}
+
+/** The command-line flags of a case of ours (`<flags>` under the set's inputs: istioctl's arguments one per line,
+ *  as scripts/live-goldens.sh gave them) as our render takes them: `--set`/`-s` values and `--force`. The charts
+ *  path istioctl got for installPackagePath (`@CHARTS@`) becomes ours, which any value leaves alone. */
+export function caseFlags(c: GoldenCase, release = NEWEST_FIXTURE_RELEASE): { sets: string[]; force: boolean } {
+  const sets = [...(c.sets ?? [])];
+  let force = !!c.force;
+  if (!c.flags) return { sets, force };
+  const file = path.join(goldenInputsDir(release, c.set), c.flags);
+  if (!fs.existsSync(file)) return { sets, force };
+  const args = fs.readFileSync(file, 'utf8').split('\n').filter(Boolean);
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    if (a === '--force') force = true;
+    else if (a === '-s' || a === '--set') sets.push(args[++i]!.replace('@CHARTS@', 'manifests'));
+    else throw new Error(`${file}: flag ${a} is not one our render takes`);
+  }
+  return { sets, force };
 }
 
 export async function runCase(c: GoldenCase, release = NEWEST_FIXTURE_RELEASE): Promise<CaseResult> {
@@ -404,7 +429,8 @@ export async function runCase(c: GoldenCase, release = NEWEST_FIXTURE_RELEASE): 
   let rendered: Rendered = { objects: [], warnings: [] };
   let error: string | undefined;
   try {
-    rendered = await renderInput({ files: caseFiles(c, release), sets: c.sets ?? [], force: !!c.force }, release);
+    const { sets, force } = caseFlags(c, release);
+    rendered = await renderInput({ files: caseFiles(c, release), sets, force }, release);
   } catch (e) {
     error = (e as Error).message;
   }

@@ -10,13 +10,15 @@ export const argocdFixturesDir = path.join(fixturesDir, 'argocd');
 export const NEWEST_FIXTURE_RELEASE = '1.31.0-rc.0';
 
 /** `test/fixtures/istio/releases/<tag>`: SOURCE, crds/, golden/{inputs,outputs}, golden/platform/{inputs,outputs},
- *  golden/multicluster/{inputs,outputs}, profiles/, helm-profiles/, values/. */
+ *  golden/multicluster/{inputs,outputs}, golden/live/{inputs,outputs}, profiles/, helm-profiles/, values/. */
 export function releaseFixturesDir(tag = NEWEST_FIXTURE_RELEASE): string {
   return path.join(fixturesDir, 'istio', 'releases', tag);
 }
 /** Sets of golden cases beside Istio's own: `multicluster` holds what the real istioctl of the release renders for
- *  the IstioOperators of multi-cluster meshes (scripts/multicluster-goldens.sh; cases in istio/CASES.md). */
-export type GoldenSet = 'multicluster';
+ *  the IstioOperators of multi-cluster meshes (scripts/multicluster-goldens.sh; cases in istio/CASES.md); `live`
+ *  what it renders for every input of Istio's own corpus, with the flags Istio's test gives them
+ *  (scripts/live-goldens.sh): the release's truth where Istio's vendored goldens lag its charts. */
+export type GoldenSet = 'multicluster' | 'live';
 const goldenDir = (tag: string, set?: GoldenSet) => (set ? path.join(releaseFixturesDir(tag), 'golden', set) : path.join(releaseFixturesDir(tag), 'golden'));
 export const goldenInputsDir = (tag = NEWEST_FIXTURE_RELEASE, set?: GoldenSet) => path.join(goldenDir(tag, set), 'inputs');
 export const goldenOutputsDir = (tag = NEWEST_FIXTURE_RELEASE, set?: GoldenSet) => path.join(goldenDir(tag, set), 'outputs');
