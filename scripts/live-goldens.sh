@@ -22,9 +22,9 @@
 #   test/fixtures/istio/releases/<tag>/golden/live/outputs/<case>.stderr.txt    what it printed on stderr besides
 #                                                                                a render (warnings), if anything
 # The whole render is kept (Istio's diffSelect is the harness's business, test/golden/cases.ts), but each CRD is cut
-# to a stub of its apiVersion, kind and name (scripts/crd-stubs.mjs, as the multi-cluster goldens): their content
-# does not depend on these inputs (the release's crd-all.gen.yaml; golden/outputs/ and crds/ check it) and is ~1 MB
-# per render, while which CRDs a render installs does.
+# to a stub (scripts/crd-stubs.mjs, as the multi-cluster goldens: name, labels, annotations, group, scope, each
+# version's served and storage): their schemas do not depend on these inputs (the release's crd-all.gen.yaml;
+# golden/outputs/ and crds/ check them) and are ~1 MB per render, while which CRDs a render installs, and how, does.
 #
 # Run as scripts/platform-goldens.sh runs istioctl: no cluster (without --cluster-specific `manifest generate`
 # builds no Kubernetes client), no network where `unshare` may, HOME and KUBECONFIG pointing at nothing, ISTIOCONFIG

@@ -5,6 +5,7 @@ import type { K8sObject } from '../../api/types.js';
 import { istiodAddress, ZTUNNEL_DEFAULT_NAME, ztunnelName } from '../../api/names.js';
 import { gracePeriod, imageOf, resourceQuota } from './nodeagent.js';
 import { asList, asMap, hasEntries, stringMap } from './util.js';
+import { has } from '../features.js';
 
 // ztunnel (Istio's `ztunnel` chart): the ambient node proxy, a DaemonSet with its ServiceAccount and, when asked,
 // a ResourceQuota and a NetworkPolicy. ztunnel gets certificates for the pods of its node from istiod, which
@@ -51,6 +52,10 @@ export function ztunnelView(ctx: RenderContext) {
     image: imageOf(v, global, ctx.version, 'ztunnel'),
     imagePullPolicy: v.imagePullPolicy || global.imagePullPolicy ? String(v.imagePullPolicy || global.imagePullPolicy) : undefined,
     resources: hasEntries(v.resources) ? v.resources : global.defaultResources,
+    // From 1.31 ztunnel is told its own CPU limit and request, each when its values set it (features.ts; the chart
+    // reads values.ztunnel.resources, which k8s.resources' CPU reaches from 1.31 too: render/values.ts).
+    cpuLimitEnv: has(ctx.release, 'ztunnelCpuResourceEnv') && !!asMap(asMap(v.resources).limits).cpu,
+    cpuRequestEnv: has(ctx.release, 'ztunnelCpuResourceEnv') && !!asMap(asMap(v.resources).requests).cpu,
     seLinuxOptions: hasEntries(v.seLinuxOptions) ? v.seLinuxOptions : undefined,
     // The istiod of this revision serves both certificates and configuration, unless told otherwise.
     caAddress: String(v.caAddress || global.caAddress || istiod),
