@@ -8,8 +8,11 @@
 # Why: Istio's manifest-generate test renders most of its golden cases from a chart snapshot kept in its testdata
 # (operator/cmd/mesh/testdata/manifest-generate/data-snapshot.tar.gz); only the cases it marks liveCharts use the
 # release's own manifests/charts, which istioctl embeds. So golden/outputs/ can lag what the release installs
-# (1.29.6's do, see ../test/fixtures/istio/CASES.md). These outputs are what the release really renders, and the
-# golden harness (test/golden/) measures our render against them first.
+# (1.29.6's much, 1.30.3's and 1.31.0-rc.0's in places: test/fixtures/istio/CASES.md). These outputs are what the
+# release really renders: the per-release gates (operator/render/features.ts) follow them, the golden harness
+# (test/golden/, set `live`) compares our render with them, and finds with them where a vendored golden is stale.
+# About 15 MB for the three releases (the injector ConfigMap is most of each render); git packs them to little, the
+# renders being near copies of each other.
 #
 # istioctl comes from test/istio/build.sh (ISTIO_OPERATOR_ISTIO_BINARIES=istioctl; built from Istio's source of that
 # release, cached). Writes, per release,

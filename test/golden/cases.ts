@@ -142,7 +142,7 @@ CASES.push(
 // gives it, as the real istioctl of each release renders it from the charts it embeds. Istio's vendored goldens
 // (the cases above) come from its test's chart snapshot, which can lag the release; these are what the release
 // installs, so they are the truth our per-release gates (render/features.ts) follow. The whole render is kept (CRDs
-// as stubs of kind and name): exactly istioctl's objects, every core difference explained, per release.
+// as stubs: name, labels, versions): exactly istioctl's objects, every core difference explained, per release.
 const LIVE_CASES = [
   'all_off', 'all_on', 'autoscaling_v2', 'bare_spec', 'bare_values', 'bogus_cps', 'component_hub_tag', 'default',
   'default_set_values', 'duplicate_mwc', 'empty', 'empty_profile_minimal', 'flag_force', 'flag_output', 'flag_output_set_values',
@@ -152,7 +152,8 @@ const LIVE_CASES = [
   'pilot_disable_tracing', 'pilot_hpa_pdb', 'pilot_k8s_settings', 'pilot_override_values', 'sidecar_template', 'ztunnel',
   'ztunnel_tolerations',
 ] as const;
-// Inputs istioctl refuses (Istio's TestMultipleSpecOneFile, TestBadK8sSpec, TestBadK8sSpecValues): ours must too.
+// Inputs istioctl refuses (Istio's TestMultipleSpecOneFile, TestBadK8sSpec, TestBadK8sSpecValues): ours must too,
+// unless the case says why we render it (`accepted`).
 const LIVE_REFUSED = ['multiple_iops', 'invalid-k8s', 'invalid-k8s-values', 'autoscaling_v2beta1_k8s_and_values', 'deprecated_autoscaling_k8s_spec'] as const;
 // Cases whose flags name no input file of their own (flag cases of the corpus).
 const LIVE_NO_INPUT = new Set(['flag_values_enable_egressgateway', 'flag_output_set_values']);
@@ -161,9 +162,9 @@ type LiveName = (typeof LIVE_CASES)[number];
 
 // Why the live goldens differ from our render, each with the objects and paths it covers (the same in every release
 // unless keyed by one). No blanket entries: each names its case's paths.
-// The CNI agent's version is the image tag it runs: the charts a release's istioctl embeds default to the source
-// tree's tag (`latest`; the corpus inputs tag the images with spec.tag, which the agent's chart value does not read),
-// ours to the release's patch we install. Image tags are compared nowhere else (compare.ts: the installer's choice).
+// The CNI agent's version is the image tag it runs (the chart's `tag`, else global.tag): these inputs name no tag, so
+// istioctl's charts use the source tree's default, `latest` (its images are install-cni:latest), and ours the
+// release's patch we install. Image tags are compared nowhere else (compare.ts: the installer's choice).
 const CNI_AGENT_VERSION = { match: '^ConfigMap:[^:]*:istio-cni-config data\\.CURRENT_AGENT_VERSION$', reason: 'CURRENT_AGENT_VERSION is the agent\'s image tag: the source tree\'s `latest` in istioctl\'s charts, the release\'s patch in ours (image tags are the installer\'s choice)' };
 // The ambient profile's Helm values (manifests/helm-profiles/ambient.yaml: cni.ambient.enabled, pilot.env
 // PILOT_ENABLE_AMBIENT) reach istiod's chart as written, so istioctl's debugging dumps show them under the chart's own
