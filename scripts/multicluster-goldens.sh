@@ -12,7 +12,7 @@
 #   test/fixtures/istio/releases/<tag>/golden/multicluster/outputs/<case>.golden.yaml  istioctl's stdout, as is
 # Conventions are those of scripts/platform-goldens.sh: the input file alone, no hub/tag flags, no cluster, no
 # network where `unshare` may, HOME and KUBECONFIG pointing at nothing, every render twice and identical, anything on
-# stderr fails the run. CRDs are written as stubs (apiVersion, kind, name): see below. The inputs are our own text, written the way Istio's multicluster and external control
+# stderr fails the run. CRDs are written as stubs (scripts/crd-stubs.mjs): see below. The inputs are our own text, written the way Istio's multicluster and external control
 # plane guides write them, except istiod_remote*.yaml: Istio's own inputs (golden/inputs of the same release),
 # copied as they are, for which Istio vendors no output.
 set -euo pipefail
@@ -286,21 +286,9 @@ for dir in $dirs; do
       fi
     done
     cmp -s "$empty/out1" "$empty/out2" || { echo "multicluster-goldens.sh: istioctl $tag renders $c differently twice" >&2; exit 1; }
-    # CRDs are the same in every topology (the reference goldens check them in full): each is kept as a stub of its
-    # apiVersion, kind and name, so which CRDs a topology installs is still compared, at ~1% of the size.
-    node -e '
-      const t = require("fs").readFileSync(0, "utf8");
-      const stub = (d) => {
-        const lines = d.split("\n");
-        let section = "";
-        const keep = lines.filter((l) => {
-          if (/^\S/.test(l)) section = l.split(":")[0];
-          return /^(apiVersion|kind):/.test(l) || l === "metadata:" || (section === "metadata" && /^  name: /.test(l));
-        });
-        return "\n" + keep.filter(Boolean).join("\n") + "\n";
-      };
-      process.stdout.write(t.split(/^---$/m).map((d) => (/^kind: CustomResourceDefinition$/m.test(d) ? stub(d) : d)).join("---"));
-    ' <"$empty/out1" >"$out/outputs/$c.golden.yaml"
+    # CRDs are the same in every topology (the reference goldens check their schemas in full): each is kept as a stub
+    # (scripts/crd-stubs.mjs: name, labels, versions), so which CRDs a topology installs is still compared, at ~2% of the size.
+    node "$repo/scripts/crd-stubs.mjs" <"$empty/out1" >"$out/outputs/$c.golden.yaml"
   done
   echo "$tag: $n cases in ${out#"$repo"/}" >&2
 done

@@ -11,6 +11,8 @@ import type { CaContext, ComponentKey, GatewayContext, RenderContext } from './c
 import { compatibilityValues, compatibilityVersions, VALUE_PROFILES } from './valueProfiles.js';
 import { platformOf, platformsOf, platformValues } from './platforms.js';
 import { ztunnelName } from '../api/names.js';
+import type { Release } from '../api/releases.js';
+import { has } from './features.js';
 
 // From a merged IstioOperator to one RenderContext per thing to render. This is the one place where
 // spec-level settings become values, so templates never look at the IstioOperator itself.
@@ -108,9 +110,9 @@ export function buildContexts(install: ResolvedInstall): Contexts {
   set('pilot.hub', comps.pilot?.hub);
   set('pilot.tag', comps.pilot?.tag === undefined ? undefined : String(comps.pilot.tag));
   setPath(values, 'pilot.enabled', comps.pilot?.enabled === true);
-  if (values.pilot) Object.assign(values.pilot, k8sScaleValues(comps.pilot));
+  if (values.pilot) values.pilot = mergeSpec(values.pilot, k8sValues(comps.pilot, install.release, true));
   setPath(values, 'base.enabled', comps.base?.enabled === true);
-  nodeAgentValues(values, user, comps);
+  nodeAgentValues(values, user, comps, install.release);
   warnings.push(...ambientWarnings(values, comps));
 
   const meshConfig = merge(values.meshConfig, spec.meshConfig) as Record<string, unknown>;
@@ -176,7 +178,7 @@ export function buildContexts(install: ResolvedInstall): Contexts {
         return;
       }
       seen.set(where, field);
-      renders.push({ component: key, field, spec: g, ctx: { ...base, namespace, gateway: gatewayContext(values, t, g, name, namespace) } });
+      renders.push({ component: key, field, spec: g, ctx: { ...base, namespace, gateway: gatewayContext(values, t, g, name, namespace, install.release) } });
     });
   }
 
@@ -189,10 +191,12 @@ export function buildContexts(install: ResolvedInstall): Contexts {
  * become the agent's image settings; with the CNI agent installed, injected pods rely on it instead of a privileged
  * init container (pilot.cni.enabled); and istiod trusts the ztunnel that is actually rendered (its name and namespace).
  */
-function nodeAgentValues(values: Values, user: Values, comps: ComponentsSpec): void {
+function nodeAgentValues(values: Values, user: Values, comps: ComponentsSpec, release: Release): void {
   for (const key of ['cni', 'ztunnel'] as const) {
     const c = comps[key];
     if (!c) continue;
+    const k8s = k8sValues(c, release, false);
+    if (k8s.resources) setPath(values, `${key}.resources`, mergeSpec(values[key]?.resources ?? {}, k8s.resources));
     if (c.hub) setPath(values, `${key}.hub`, c.hub);
     if (c.tag !== undefined && c.tag !== null && c.tag !== '') setPath(values, `${key}.tag`, String(c.tag));
   }
@@ -237,6 +241,7 @@ function gatewayContext(
   g: GatewaySpec,
   name: string,
   namespace: string,
+  release: Release,
 ): GatewayContext {
   const typeValues = (values.gateways?.[t.valuesKey] ?? {}) as Values;
   // As in Istio, every gateway of a type starts from that type's labels (app/istio), then adds its own:
@@ -247,7 +252,7 @@ function gatewayContext(
     ...stringMap(typeValues.labels),
     ...stringMap(g.label),
   };
-  const own: Values = { name, namespace, labels, enabled: true, ...k8sScaleValues(g) };
+  const own: Values = { name, namespace, labels, enabled: true, ...k8sValues(g, release, true) };
   // As istioctl does, the Service ports a gateway's k8s settings list become the gateway's `ports` value, replacing
   // the type's defaults: the chart makes its Service ports, container ports and NetworkPolicy from that value.
   const servicePorts = g.k8s?.service?.ports;
@@ -281,15 +286,23 @@ function caContext(ca: CaSpec | undefined, values: Values, issues: FieldIssue[])
   return out;
 }
 
-// Replica settings also steer what the templates render (HPA bounds, and a PDB only when more than one
-// replica can run), so Istio carries them into values before rendering, not only patches them on after.
-function k8sScaleValues(c: ComponentSpec | undefined): Values {
+// From 1.31 istioctl carries some k8s settings into the component's values before rendering, not only patches them
+// on after (operator/pkg/render/manifest.go), so the templates' guards see them (features.ts k8sSettingsAsValues):
+// replica settings of a Deployment (HPA bounds, and a PDB only when more than one replica can run) and the CPU of
+// k8s.resources (ztunnel's ZTUNNEL_RESOURCE_CPU_* env). 1.29 and 1.30 render from values alone.
+function k8sValues(c: ComponentSpec | undefined, release: Release, deployment: boolean): Values {
   const out: Values = {};
   const k = c?.k8s;
-  if (!k) return out;
-  if (typeof k.hpaSpec?.minReplicas === 'number') out.autoscaleMin = k.hpaSpec.minReplicas;
-  if (typeof k.hpaSpec?.maxReplicas === 'number') out.autoscaleMax = k.hpaSpec.maxReplicas;
-  if (typeof k.replicaCount === 'number') out.replicaCount = k.replicaCount;
+  if (!k || !has(release, 'k8sSettingsAsValues')) return out;
+  if (deployment) {
+    if (typeof k.hpaSpec?.minReplicas === 'number') out.autoscaleMin = k.hpaSpec.minReplicas;
+    if (typeof k.hpaSpec?.maxReplicas === 'number' && k.hpaSpec.maxReplicas > 0) out.autoscaleMax = k.hpaSpec.maxReplicas;
+    if (typeof k.replicaCount === 'number' && k.replicaCount > 0) out.replicaCount = k.replicaCount;
+  }
+  const cpu = (m: unknown) => (isMap(m) && m.cpu !== undefined && m.cpu !== null && String(m.cpu) !== '' && String(m.cpu) !== '0' ? String(m.cpu) : undefined);
+  const limit = cpu(k.resources?.limits);
+  const request = cpu(k.resources?.requests);
+  if (limit || request) out.resources = { ...(limit ? { limits: { cpu: limit } } : {}), ...(request ? { requests: { cpu: request } } : {}) };
   return out;
 }
 

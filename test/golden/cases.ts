@@ -24,6 +24,13 @@ export interface GoldenCase {
   skip?: string[];
   sets?: string[];
   force?: boolean;
+  /** File under the set's inputs/ holding more command-line flags, one argument a line (`-s`, `--set`, `--force`:
+   *  compare.ts caseFlags); absent file, no flags. */
+  flags?: string;
+  /** File under the set's outputs/ with what istioctl printed refusing the input: our render must refuse it too. */
+  refused?: string;
+  /** For a `refused` case that we render on purpose: why (printed by the report; the test then asks for a render). */
+  accepted?: string;
   /** Set while a case needs something the project does not render yet; the reason is printed. */
   pending?: string;
   /** Differences understood and accepted, each with its reason: `match` is a regular expression tested against
@@ -37,39 +44,15 @@ export function explainedFor(c: GoldenCase, release: string): Array<{ match: str
   return [...(c.explained ?? []), ...(c.explainedIn?.[release] ?? [])];
 }
 
-// The same istiod (empty profile + pilot) is rendered by pilot_default, install_package_path, all_on and flag_output;
-// flag_output's golden alone has no port 15012 and has GOMEMLIMIT, so it was generated from another chart version.
-const FLAG_OUTPUT_VINTAGE = 'flag_output\'s golden is from another chart version: the goldens of pilot_default, install_package_path and ' +
-  'all_on render the same istiod with port 15012 and without GOMEMLIMIT; no render can match both';
-
 // Istio's manifest-generate test renders most cases from a chart snapshot kept in its testdata
 // (operator/cmd/mesh/testdata/manifest-generate/data-snapshot.tar.gz; only cases marked liveCharts use
 // manifests/charts). In 1.29.6 that snapshot predates the release's own charts, which istioctl 1.29.6 embeds and
 // renders (manifests/manifest.go: go:embed charts). Where the two disagree we render what istioctl 1.29.6 renders.
+// The live goldens (golden/live, below) hold what each release's istioctl renders for the same inputs, so such a
+// difference is found stale leaf by leaf (compare.ts staleRefs) and needs no entry here; only what the live goldens
+// do not keep, the CRDs' schemas, is explained by hand.
 const SNAPSHOT_1_29 = (what: string) =>
   `Istio 1.29.6's golden is rendered from its test's older chart snapshot; the charts istioctl 1.29.6 embeds ${what}, as 1.30 does`;
-const CNI_1_29 = {
-  match: '^DaemonSet:[^ ]+:istio-cni-node spec\\.template\\.spec\\.(terminationGracePeriodSeconds|containers\\[name=install-cni\\]\\.(ports\\[name=metrics\\]\\.hostPort|env\\[name=ALLOW_SWITCH_TO_HOST_NS\\]|securityContext\\.(privileged|capabilities\\.add\\[\\d+\\])))$',
-  reason: SNAPSHOT_1_29(
-    '(manifests/charts/istio-cni/templates/daemonset.yaml, values.yaml) run the agent unprivileged with NET_ADMIN, NET_RAW, SYS_PTRACE, SYS_ADMIN and DAC_OVERRIDE, ' +
-      'no hostPort, ALLOW_SWITCH_TO_HOST_NS set and a 30 s grace period',
-  ),
-};
-const ZTUNNEL_1_29 = {
-  match: '^DaemonSet:[^ ]+:ztunnel spec\\.template\\.spec\\.containers\\[name=istio-proxy\\]\\.env\\[name=ZTUNNEL_CPU_LIMIT\\]$',
-  reason: SNAPSHOT_1_29('(manifests/charts/ztunnel/templates/daemonset.yaml) set ZTUNNEL_CPU_LIMIT'),
-};
-// The same for 1.31.0-rc.0's ztunnel goldens: `istioctl manifest generate` 1.31.0-rc.0 of the very same inputs
-// (ztunnel.yaml, ztunnel_tolerations.yaml) renders ZTUNNEL_RESOURCE_CPU_REQUEST, as in the platform goldens.
-const ZTUNNEL_1_31 = {
-  match: '^DaemonSet:[^ ]+:ztunnel spec\\.template\\.spec\\.containers\\[name=istio-proxy\\]\\.env\\[name=ZTUNNEL_RESOURCE_CPU_REQUEST\\]$',
-  reason: 'Istio 1.31.0-rc.0\'s golden is rendered from its test\'s older chart snapshot; istioctl 1.31.0-rc.0 renders ZTUNNEL_RESOURCE_CPU_REQUEST for the same input (features.ts ztunnelCpuRequest)',
-};
-const GATEWAY_PDB_1_29 = {
-  match: '^PodDisruptionBudget:[^ ]+:istio-(ingress|egress)gateway $',
-  reason: SNAPSHOT_1_29('(manifests/charts/gateways/istio-*/templates/poddisruptionbudget.yaml) render a gateway budget only when more than one replica can run'),
-};
-
 // CRD schemas: ours are generated from each release's istio.io/api protos (scripts/crd-schemas.mjs) and agree on
 // every leaf with the release's own manifests/charts/base/files/crd-all.gen.yaml, which istioctl embeds and installs
 // (test/unit/render/crdschemas.test.ts). The goldens come from the test's older chart snapshot.
@@ -89,7 +72,7 @@ const CRD_SNAPSHOT_1_30 = CRD_SNAPSHOT('checks the waypoint port number against 
 const CRD_SNAPSHOT_1_31 = CRD_SNAPSHOT('checks the waypoint port number against 65535 where the snapshot says 6553, and has the MERGE_AND_REPLACE_LIST patch operation');
 
 export const CASES: GoldenCase[] = [
-  { name: 'all_on', input: 'all_on.yaml', golden: 'all_on.golden-show-in-gh-pull-request.yaml', select: ['*'], skip: ['ConfigMap:*:istio'], explainedIn: { '1.29.6': [GATEWAY_PDB_1_29, CRD_SCHEMA_1_29], '1.30.3': [CRD_SNAPSHOT_1_30], '1.31.0-rc.0': [CRD_SNAPSHOT_1_31] } },
+  { name: 'all_on', input: 'all_on.yaml', golden: 'all_on.golden-show-in-gh-pull-request.yaml', select: ['*'], skip: ['ConfigMap:*:istio'], explainedIn: { '1.29.6': [CRD_SCHEMA_1_29], '1.30.3': [CRD_SNAPSHOT_1_30], '1.31.0-rc.0': [CRD_SNAPSHOT_1_31] } },
   { name: 'all_off', input: 'all_off.yaml', select: ['*'] },
   { name: 'pilot_default', input: 'pilot_default.yaml', golden: 'pilot_default.golden.yaml', select: ['*'] },
   { name: 'pilot_k8s_settings', input: 'pilot_k8s_settings.yaml', golden: 'pilot_k8s_settings.golden.yaml', select: ['Deployment:*:istiod', 'HorizontalPodAutoscaler:*:istiod'] },
@@ -99,17 +82,18 @@ export const CASES: GoldenCase[] = [
   { name: 'autoscaling_v2', input: 'autoscaling_v2.yaml', golden: 'autoscaling_v2.golden.yaml', select: ['HorizontalPodAutoscaler:*:istiod', 'HorizontalPodAutoscaler:*:istio-ingressgateway'] },
   { name: 'ingressgateway_k8s_settings', input: 'ingressgateway_k8s_settings.yaml', golden: 'ingressgateway_k8s_settings.golden.yaml', select: ['Deployment:*:istio-ingressgateway*', 'Service:*:istio-ingressgateway*'] },
   { name: 'networkpolicy_enabled', input: 'networkpolicy_enabled.yaml', golden: 'networkpolicy_enabled.golden.yaml', select: ['NetworkPolicy:*:istiod'] },
-  { name: 'istio-cni', input: 'istio-cni.yaml', golden: 'istio-cni.golden.yaml', select: ['DaemonSet:*:istio-cni-node'], explainedIn: { '1.29.6': [CNI_1_29] } },
-  { name: 'istio-cni_tolerations', input: 'istio-cni_tolerations.yaml', golden: 'istio-cni_tolerations.golden.yaml', select: ['DaemonSet:*:istio-cni-node'], explainedIn: { '1.29.6': [CNI_1_29] } },
-  { name: 'ztunnel', input: 'ztunnel.yaml', golden: 'ztunnel.golden.yaml', select: ['DaemonSet:*:ztunnel'], explainedIn: { '1.29.6': [ZTUNNEL_1_29], '1.31.0-rc.0': [ZTUNNEL_1_31] } },
-  { name: 'ztunnel_tolerations', input: 'ztunnel_tolerations.yaml', golden: 'ztunnel_tolerations.golden.yaml', select: ['DaemonSet:*:ztunnel'], explainedIn: { '1.29.6': [ZTUNNEL_1_29], '1.31.0-rc.0': [ZTUNNEL_1_31] } },
+  { name: 'istio-cni', input: 'istio-cni.yaml', golden: 'istio-cni.golden.yaml', select: ['DaemonSet:*:istio-cni-node'] },
+  { name: 'istio-cni_tolerations', input: 'istio-cni_tolerations.yaml', golden: 'istio-cni_tolerations.golden.yaml', select: ['DaemonSet:*:istio-cni-node'] },
+  { name: 'ztunnel', input: 'ztunnel.yaml', golden: 'ztunnel.golden.yaml', select: ['DaemonSet:*:ztunnel'] },
+  { name: 'ztunnel_tolerations', input: 'ztunnel_tolerations.yaml', golden: 'ztunnel_tolerations.golden.yaml', select: ['DaemonSet:*:ztunnel'] },
   { name: 'sidecar_template', input: 'sidecar_template.yaml', golden: 'sidecar_template.golden.yaml', select: ['ConfigMap:*:istio-sidecar-injector'] },
   // Istio passes its charts directory; ours has no charts, so any path shows the flag is accepted (and ignored).
   { name: 'install_package_path', input: 'install_package_path.yaml', golden: 'install_package_path.golden.yaml', select: ['Deployment:*:istiod'], sets: ['installPackagePath=manifests'] },
   { name: 'flag_values_enable_egressgateway', golden: 'flag_values_enable_egressgateway.golden.yaml', select: ['Service:*:istio-egressgateway'], sets: ['values.gateways.istio-egressgateway.enabled=true'] },
   { name: 'flag_force', input: 'flag_force.yaml', golden: 'flag_force.golden.yaml', select: [], force: true },
-  { name: 'flag_output', input: 'flag_output.yaml', golden: 'flag_output.golden.yaml', select: ['Deployment:*:istiod'],
-    explained: [{ match: 'ports\\[containerPort=15012\\]|env\\[name=GOMEMLIMIT\\]', reason: FLAG_OUTPUT_VINTAGE }] },
+  // flag_output's golden is of another chart version than the release's (no port 15012, GOMEMLIMIT): the live
+  // golden of the same case shows those leaves stale.
+  { name: 'flag_output', input: 'flag_output.yaml', golden: 'flag_output.golden.yaml', select: ['Deployment:*:istiod'] },
   { name: 'flag_output_set_values', golden: 'flag_output_set_values.golden.yaml', select: ['Deployment:*:istio-ingressgateway'], sets: ['values.global.proxy.image=mynewproxy'] },
 ];
 
@@ -117,21 +101,6 @@ export const CASES: GoldenCase[] = [
 // no output for these inputs, so the whole render of each is kept: the object set is part of what is compared, and
 // every core difference must be explained (test/unit/golden.test.ts).
 
-// istiod as istioctl 1.29.6 renders it differs from istiod as Istio's own 1.29.6 goldens have it (rendered from its
-// test's older chart snapshot, see SNAPSHOT_1_29). render/features.ts gates these behaviours at 1.30, which matches
-// those goldens; istioctl 1.29.6, whose charts already have them, renders every one as 1.30 does. They are istiod's
-// in every profile, not the multi-cluster settings these cases are about; which of the two 1.29.6 renders to follow
-// for istiod is decided where the other cases are (SNAPSHOT_1_29), not here.
-const ISTIOD_1_29 = (what: string, match: string) => ({ match, reason: `istioctl 1.29.6 renders ${what} as 1.30 does; we render it as Istio's 1.29.6 snapshot goldens have it (features.ts)` });
-const ISTIOD_1_29_ALL = [
-  ISTIOD_1_29('the values ConfigMap (valuesConfigMap)', '^ConfigMap:[^:]*:values(-\\S+)? $'),
-  ISTIOD_1_29('istiod\'s budget only for more than one replica (pdbOnlyWhenRedundant)', '^PodDisruptionBudget:[^:]*:istiod(-\\S+)? $'),
-  ISTIOD_1_29('named istiod container ports (namedIstiodPorts)', '^Deployment:\\S+:istiod(-\\S+)? spec\\.template\\.spec\\.containers\\[name=discovery\\]\\.ports\\['),
-  ISTIOD_1_29('GOMEMLIMIT only with a memory limit (memoryLimitOnlyGomemlimit)', '^Deployment:\\S+:istiod(-\\S+)? \\S+\\.env\\[name=GOMEMLIMIT\\]$'),
-  ISTIOD_1_29('divisor "1" on GOMAXPROCS (resourceFieldDivisor)', '^Deployment:\\S+:istiod(-\\S+)? \\S+\\.env\\[name=GOMAXPROCS\\]\\.valueFrom\\.resourceFieldRef\\.divisor$'),
-  ISTIOD_1_29('istiod\'s status and gateway-controller rights (istiodStatusRbac, gatewayControllerScaling)', '^ClusterRole::istiod-(clusterrole|gateway-controller)\\S* rules'),
-  ISTIOD_1_29('the reader\'s ConfigMap rights (readerConfigMaps)', '^ClusterRole::istio-reader-clusterrole\\S* rules\\[1\\]\\.resources\\[7\\]$'),
-];
 // What `istioctl manifest generate` writes that `istioctl install` does not: its charts label objects with
 // owning-resource `unknown` (values.ownerName is set only by install), whatever the IstioOperator's name; install and
 // we label them with that name.
@@ -139,7 +108,8 @@ const OWNER_UNKNOWN = { match: ' metadata\\.labels\\.install\\.operator\\.istio\
 // The values ConfigMap is a debugging dump that nothing reads: istioctl keeps the user's own values.pilot under its
 // `pilot` key; we keep only istiod's switches there (enabled, cni), and the user's values.pilot at the top level
 // where istiod's chart reads them.
-const VALUES_PILOT = { match: '^ConfigMap:[^:]*:values(-\\S+)? data\\.(merged|original)-values\\.pilot\\.', reason: 'the values ConfigMap (a debugging dump) keeps only istiod\'s switches under `pilot`, not the user\'s values.pilot' };
+const VALUES_PILOT = { match: '^ConfigMap:[^:]*:values(-\\S+)? data\\.(merged|original)-values\\.pilot\\.', reason: 'the values ConfigMap (a debugging dump) keeps only istiod\'s switches under `pilot`, not the user\'s values.pilot (nor, from 1.31, what k8s settings carry into it)' };
+
 const multicluster = (name: string, extra: Partial<GoldenCase> = {}): GoldenCase => ({
   name: `multicluster/${name}`,
   set: 'multicluster',
@@ -147,7 +117,6 @@ const multicluster = (name: string, extra: Partial<GoldenCase> = {}): GoldenCase
   golden: `${name}.golden.yaml`,
   select: ['*'],
   ...extra,
-  explainedIn: { '1.29.6': ISTIOD_1_29_ALL, ...extra.explainedIn },
 });
 CASES.push(
   multicluster('primary'),
@@ -193,7 +162,6 @@ const platformCase = (name: string): GoldenCase => ({
   golden: `${name}.golden.yaml`,
   select: EVERY_KIND_BUT_CRDS,
   explained: [AGENT_VERSION, VALUES_DUMPS],
-  explainedIn: { '1.29.6': ISTIOD_1_29_ALL },
 });
 
 export const PLATFORM_CASES: GoldenCase[] = [
@@ -203,3 +171,116 @@ export const PLATFORM_CASES: GoldenCase[] = [
 ].map(platformCase);
 
 CASES.push(...PLATFORM_CASES);
+
+// The live set (golden/live, scripts/live-goldens.sh): every input of Istio's own corpus, with the flags Istio's test
+// gives it, as the real istioctl of each release renders it from the charts it embeds. Istio's vendored goldens
+// (the cases above) come from its test's chart snapshot, which can lag the release; these are what the release
+// installs, so they are the truth our per-release gates (render/features.ts) follow. The whole render is kept (CRDs
+// as stubs: name, labels, versions): exactly istioctl's objects, every core difference explained, per release.
+const LIVE_CASES = [
+  'all_off', 'all_on', 'autoscaling_v2', 'bare_spec', 'bare_values', 'bogus_cps', 'component_hub_tag', 'default',
+  'default_set_values', 'duplicate_mwc', 'empty', 'empty_profile_minimal', 'flag_force', 'flag_output', 'flag_output_set_values',
+  'flag_values_enable_egressgateway', 'gateways', 'gateways-with-custom-tags-and-no-labels', 'ingressgateway_k8s_settings',
+  'install_package_path', 'istio-cni', 'istio-cni_tolerations', 'istiod_remote', 'istiod_remote_config', 'istiod_remote_ipv6',
+  'istiod_remote_local', 'minimal', 'minimal-revisioned', 'minimal_hub_tag', 'networkpolicy_enabled', 'pilot_default',
+  'pilot_disable_tracing', 'pilot_hpa_pdb', 'pilot_k8s_settings', 'pilot_override_values', 'sidecar_template', 'ztunnel',
+  'ztunnel_tolerations',
+] as const;
+// Inputs istioctl refuses (Istio's TestMultipleSpecOneFile, TestBadK8sSpec, TestBadK8sSpecValues): ours must too,
+// unless the case says why we render it (`accepted`).
+const LIVE_REFUSED = ['multiple_iops', 'invalid-k8s', 'invalid-k8s-values', 'autoscaling_v2beta1_k8s_and_values', 'deprecated_autoscaling_k8s_spec'] as const;
+// Cases whose flags name no input file of their own (flag cases of the corpus).
+const LIVE_NO_INPUT = new Set(['flag_values_enable_egressgateway', 'flag_output_set_values']);
+
+type LiveName = (typeof LIVE_CASES)[number];
+
+// Why the live goldens differ from our render, each with the objects and paths it covers (the same in every release
+// unless keyed by one). No blanket entries: each names its case's paths.
+// The CNI agent's version is the image tag it runs (the chart's `tag`, else global.tag): these inputs name no tag, so
+// istioctl's charts use the source tree's default, `latest` (its images are install-cni:latest), and ours the
+// release's patch we install. Image tags are compared nowhere else (compare.ts: the installer's choice).
+const CNI_AGENT_VERSION = { match: '^ConfigMap:[^:]*:istio-cni-config data\\.CURRENT_AGENT_VERSION$', reason: 'CURRENT_AGENT_VERSION is the agent\'s image tag: the source tree\'s `latest` in istioctl\'s charts, the release\'s patch in ours (image tags are the installer\'s choice)' };
+// The ambient profile's Helm values (manifests/helm-profiles/ambient.yaml: cni.ambient.enabled, pilot.env
+// PILOT_ENABLE_AMBIENT) reach istiod's chart as written, so istioctl's debugging dumps show them under the chart's own
+// `cni` and `pilot`; we apply them where they take effect (istiod's env, which agrees; the CNI agent's config). The
+// injection templates read pilot.cni.enabled and pilot.cni.provider, which agree, never pilot.cni.ambient.
+const AMBIENT_DUMP = {
+  match: '^ConfigMap:[^:]*:(istio-sidecar-injector data\\.values\\.pilot\\.cni\\.ambient\\.enabled|values data\\.merged-values\\.(cni\\.ambient\\.enabled|pilot\\.env\\.PILOT_ENABLE_AMBIENT))$',
+  reason: 'the ambient Helm profile\'s cni.ambient and pilot.env appear in istioctl\'s value dumps as written; we apply them where they act (istiod\'s PILOT_ENABLE_AMBIENT agrees), and no injection template reads pilot.cni.ambient',
+};
+// istiod's chart turns an empty trustedZtunnelName into `ztunnel` where it uses it (TRUSTED ZTUNNEL env); istioctl's
+// dump keeps the empty value, ours the name we derived (the same env results).
+const ZTUNNEL_NAME_DUMP = { match: '^ConfigMap:[^:]*:values data\\.merged-values\\.trustedZtunnelName$', reason: 'the values dump: istioctl keeps trustedZtunnelName empty (its chart defaults it to `ztunnel` where used), we record the name derived; istiod\'s env is the same' };
+// The values dump keeps of `gateways` what istiod's chart reads (securityContext, seccompProfile): a gateway's own
+// values belong to its component.
+const GATEWAYS_DUMP = { match: '^ConfigMap:[^:]*:values data\\.(merged|original)-values\\.gateways\\.istio-(ingress|egress)gateway\\.', reason: 'the values dump keeps of `gateways` only what istiod reads (securityContext, seccompProfile); a gateway\'s own values are its component\'s' };
+// Helm's null: istioctl hands an explicit null in values to the charts, which read it as unset (false), and a null
+// `spec.values` replaces the profile's values with none (the charts' own defaults apply). We drop nulls in values and
+// keep what the profile and our defaults say (api/merge.ts), so a null never switches a feature off.
+const NULL_VALUES = (what: string) => `an explicit null in values: istioctl passes it to the charts, which read it as unset (${what}); we drop nulls and keep the profile's value`;
+// components.pilot.namespace apart from the Istio namespace: istiod's chart writes its ServiceAccount, Role and
+// RoleBinding (and the binding subjects and validating webhook service that name them) into global.istioNamespace
+// but its Deployment, Service and ConfigMaps into the component's namespace, so istioctl's istiod in istio-control
+// runs under a ServiceAccount that is not in its namespace. We keep istiod's objects in the component's namespace.
+const PILOT_NAMESPACE = {
+  match: '^((ServiceAccount|Role|RoleBinding):istio-(system|control):istiod |ClusterRoleBinding::(istiod-clusterrole|istiod-gateway-controller|istio-reader-clusterrole)-istio-control subjects\\[name=(istiod|istio-reader-service-account)\\]\\.namespace|ValidatingWebhookConfiguration::istio-validator-istio-system webhooks\\[name=rev\\.validation\\.istio\\.io\\]\\.clientConfig\\.service\\.namespace)$',
+  reason: 'istiod in its own namespace (components.pilot.namespace): istioctl puts its ServiceAccount, Role and RoleBinding (and what names them) in global.istioNamespace, apart from the Deployment; we keep them beside istiod, which then runs under its own ServiceAccount',
+};
+// A user's gateway port without a targetPort: istioctl writes `targetPort: 0`, we leave it out. The API server stores
+// both as the port's number; writing 0 would make every server-side apply of the Service differ from what is stored.
+const GATEWAY_TARGET_PORT_0 = {
+  match: '^Service:user-ingressgateway-ns:ilb-gateway spec\\.ports\\[name=[^\\]]+\\]\\.targetPort$',
+  reason: 'a gateway port without targetPort: istioctl writes targetPort 0, which the API server replaces by the port; we leave it out, so a re-apply does not differ from what is stored',
+};
+// autoscaling/v2beta1 fields in k8s.hpaSpec: istioctl's schema has only autoscaling/v2's; we translate them with a
+// warning (api/legacy.ts), so an IstioOperator written for older Istio still installs.
+const V2BETA1_ACCEPTED = 'istioctl refuses autoscaling/v2beta1 fields in k8s.hpaSpec; we translate them to autoscaling/v2 with a warning (api/legacy.ts)';
+
+const LIVE_EXPLAINED: Partial<Record<LiveName, Pick<GoldenCase, 'explained' | 'explainedIn' | 'pending'>>> = {
+  autoscaling_v2: { explained: [VALUES_PILOT] },
+  bare_values: {
+    explained: [
+      { match: '^ValidatingWebhookConfiguration::istiod-default-validator $', reason: NULL_VALUES('`spec.values: null` drops the default profile\'s defaultRevision "", so the base chart\'s own `default` renders istiod-default-validator') },
+      { match: '^ConfigMap:[^:]*:values data\\.original-values$', reason: NULL_VALUES('`spec.values: null`: istioctl records no values of the user\'s, we the profile\'s we kept') },
+    ],
+  },
+  bogus_cps: {
+    explained: [
+      { match: '^(HorizontalPodAutoscaler:[^:]*:istiod |Deployment:[^:]*:istiod spec\\.replicas$|ConfigMap:[^:]*:values data\\.merged-values\\.autoscaleEnabled$)', reason: NULL_VALUES('pilot.autoscaleEnabled: null is no HPA, so a replica count') },
+      { match: '^ConfigMap:[^:]*:(values data\\.(merged|original)-values|istio-sidecar-injector data\\.values)\\.global\\.mountMtlsCerts$', reason: NULL_VALUES('global.mountMtlsCerts: null, which the templates read as false, as ours') },
+    ],
+  },
+  component_hub_tag: { explained: [ZTUNNEL_NAME_DUMP] },
+  duplicate_mwc: { explained: [OWNER_UNKNOWN] },
+  flag_values_enable_egressgateway: { explained: [GATEWAYS_DUMP] },
+  gateways: { explained: [GATEWAY_TARGET_PORT_0] },
+  'gateways-with-custom-tags-and-no-labels': { explained: [OWNER_UNKNOWN] },
+  'istio-cni': { explained: [CNI_AGENT_VERSION] },
+  'istio-cni_tolerations': { explained: [CNI_AGENT_VERSION] },
+  pilot_hpa_pdb: { explained: [VALUES_PILOT] },
+  pilot_k8s_settings: { explained: [PILOT_NAMESPACE, VALUES_PILOT] },
+  pilot_override_values: { explained: [PILOT_NAMESPACE, VALUES_PILOT] },
+  ztunnel: { explained: [OWNER_UNKNOWN, CNI_AGENT_VERSION, AMBIENT_DUMP, ZTUNNEL_NAME_DUMP] },
+  ztunnel_tolerations: { explained: [OWNER_UNKNOWN, CNI_AGENT_VERSION, AMBIENT_DUMP, ZTUNNEL_NAME_DUMP] },
+};
+
+const live = (name: LiveName): GoldenCase => ({
+  name: `live/${name}`,
+  set: 'live',
+  ...(LIVE_NO_INPUT.has(name) ? {} : { input: `${name}.yaml` }),
+  golden: `${name}.golden.yaml`,
+  flags: `${name}.flags`,
+  select: ['*'],
+  ...LIVE_EXPLAINED[name],
+});
+CASES.push(
+  ...LIVE_CASES.map(live),
+  ...LIVE_REFUSED.map((name): GoldenCase => ({
+    name: `live/${name}`,
+    set: 'live',
+    input: `${name}.yaml`,
+    refused: `${name}.error.txt`,
+    select: [],
+    ...(name === 'autoscaling_v2beta1_k8s_and_values' || name === 'deprecated_autoscaling_k8s_spec' ? { accepted: V2BETA1_ACCEPTED } : {}),
+  })),
+);

@@ -49,6 +49,8 @@ export interface Tally { leaves: number; agree: number }
 export interface ObjectResult extends Tally {
   key: string;
   present: boolean;
+  /** Its leaves outside the NON_CORE categories. */
+  core: Tally;
 }
 
 export interface CaseResult extends Tally {
@@ -66,6 +68,10 @@ export interface CaseResult extends Tally {
   extraFields: string[];
   /** Count of objects we rendered in total (before the select). */
   rendered: number;
+  /** Istio's own cases with a live golden of the same case (golden/live): `<object> <path>` of our differences
+   *  from the vendored golden where the vendored golden differs from what the release's istioctl renders and we
+   *  render what istioctl renders (the vendored golden is stale there; see staleRefs). */
+  stale?: string[];
 }
 
 export function objectKey(o: Obj): string {
@@ -255,7 +261,10 @@ function walk(w: Walk, p: string, key: string, g: unknown, o: Ours): void {
   if (isPlain(g)) {
     const keys = Object.keys(g);
     if (keys.length === 0) {
-      vote(w, p, isPlain(o) && Object.keys(o).length === 0, g, o);
+      // `annotations: {}` and no annotations are the same object to the API server (so for labels); elsewhere an
+      // empty map can mean something (`emptyDir: {}`), so it must be there.
+      const none = (key === 'labels' || key === 'annotations') && (o === ABSENT || o === null || o === undefined);
+      vote(w, p, none || (isPlain(o) && Object.keys(o).length === 0), g, o);
       return;
     }
     const oo = isPlain(o) ? o : undefined;
@@ -322,7 +331,8 @@ export function compareObjects(golden: Obj[], ours: Obj[], opts: CompareOptions 
   for (const g of wanted) {
     const key = objectKey(g);
     const mine = byKey.get(key);
-    const w: Walk = { kind: g.kind, objName: g.metadata?.name ?? '', object: key, tally: { leaves: 0, agree: 0 }, byCategory, diffs, extraFields };
+    const own = emptyCategories();
+    const w: Walk = { kind: g.kind, objName: g.metadata?.name ?? '', object: key, tally: { leaves: 0, agree: 0 }, byCategory: own, diffs, extraFields };
     // A missing object still counts its leaves (all disagreeing) but lists one diff, not thousands.
     const sink: LeafDiff[] = [];
     if (!mine) {
@@ -331,7 +341,16 @@ export function compareObjects(golden: Obj[], ours: Obj[], opts: CompareOptions 
     }
     walk(w, '', '', g, mine ?? ABSENT);
     if (!mine) diffs.push({ object: key, path: '', category: 'names', golden: key, ours: ABSENT });
-    objects.push({ key, present: !!mine, ...w.tally });
+    const core: Tally = { leaves: 0, agree: 0 };
+    for (const c of CATEGORIES) {
+      byCategory[c].leaves += own[c].leaves;
+      byCategory[c].agree += own[c].agree;
+      if (!NON_CORE.includes(c)) {
+        core.leaves += own[c].leaves;
+        core.agree += own[c].agree;
+      }
+    }
+    objects.push({ key, present: !!mine, ...w.tally, core });
     total.leaves += w.tally.leaves;
     total.agree += w.tally.agree;
   }
@@ -395,7 +414,60 @@ export function caseFiles(c: GoldenCase, release = NEWEST_FIXTURE_RELEASE): Arra
 
 /** Whether `release`'s fixtures hold this case (pilot_hpa_pdb exists from 1.31 on, for example). */
 export function caseExists(c: GoldenCase, release: string): boolean {
-  return (!c.input || fs.existsSync(path.join(goldenInputsDir(release, c.set), c.input))) && (!c.golden || fs.existsSync(path.join(goldenOutputsDir(release, c.set), c.golden)));
+  const out = (f?: string) => !f || fs.existsSync(path.join(goldenOutputsDir(release, c.set), f));
+  return (!c.input || fs.existsSync(path.join(goldenInputsDir(release, c.set), c.input))) && out(c.golden) && out(c.refused);
+}
+
+/** What istioctl printed when it refused the input of a `refused` case. */
+export function refusal(c: GoldenCase, release = NEWEST_FIXTURE_RELEASE): string {
+  return fs.readFileSync(path.join(goldenOutputsDir(release, c.set), c.refused!), 'utf8').trim();
+}
+
+/** The command-line flags of a case of ours (`<flags>` under the set's inputs: istioctl's arguments one per line,
+ *  as scripts/live-goldens.sh gave them) as our render takes them: `--set`/`-s` values and `--force`. The charts
+ *  path istioctl got for installPackagePath (`@CHARTS@`) becomes ours, which any value leaves alone. */
+export function caseFlags(c: GoldenCase, release = NEWEST_FIXTURE_RELEASE): { sets: string[]; force: boolean } {
+  const sets = [...(c.sets ?? [])];
+  let force = !!c.force;
+  if (!c.flags) return { sets, force };
+  const file = path.join(goldenInputsDir(release, c.set), c.flags);
+  if (!fs.existsSync(file)) return { sets, force };
+  const args = fs.readFileSync(file, 'utf8').split('\n').filter(Boolean);
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    if (a === '--force') force = true;
+    else if (a === '-s' || a === '--set') sets.push(args[++i]!.replace('@CHARTS@', 'manifests'));
+    else throw new Error(`${file}: flag ${a} is not one our render takes`);
+  }
+  return { sets, force };
+}
+
+/**
+ * Where Istio's vendored golden of one of its own cases is stale: it comes from its test's chart snapshot, which can
+ * lag the release (cases.ts), while golden/live holds what the release's own istioctl renders for the same input and
+ * flags. A difference of ours from the vendored golden is stale when the live golden differs from the vendored one at
+ * the same object and path and ours does not differ from the live golden there (for a missing object: istioctl does
+ * not render it either). Checked leaf by leaf, so nothing is waved through that the live golden does not show.
+ * Of a CRD only what the live goldens' stubs keep counts (its schema is checked against the release's
+ * crd-all.gen.yaml, crdschemas.test.ts); the non-core categories are left out (template text is compared by line
+ * number, which two goldens do not share).
+ */
+/** What the live goldens keep of a CRD (scripts/crd-stubs.mjs); '' is the object itself. */
+const CRD_STUB_PATH = /^$|^metadata\.(labels|annotations)(\.|$)|^spec\.(group|scope)$|^spec\.versions\[name=[^\]]+\]\.(name|served|storage)$/;
+
+export function staleRefs(c: GoldenCase, release: string, vendored: Obj[], result: CaseResult, ours: Obj[]): string[] | undefined {
+  if (c.set) return undefined;
+  const file = path.join(goldenOutputsDir(release, 'live'), `${c.name}.golden.yaml`);
+  if (!fs.existsSync(file)) return undefined;
+  const live = loadYamlObjects(fs.readFileSync(file, 'utf8'));
+  const ref = (d: LeafDiff) => `${d.object} ${d.path}`;
+  const wanted = new Set(vendored.map(objectKey));
+  const moved = new Set(compareObjects(vendored, live, { skip: c.skip ?? [] }).diffs.map(ref));
+  const againstLive = new Set(compareObjects(live.filter((o) => wanted.has(objectKey(o))), ours, { skip: c.skip ?? [] }).diffs.map(ref));
+  return result.diffs
+    .filter((d) => !NON_CORE.includes(d.category) && (!d.object.startsWith('CustomResourceDefinition:') || CRD_STUB_PATH.test(d.path)))
+    .map(ref)
+    .filter((r) => moved.has(r) && !againstLive.has(r));
 }
 
 export async function runCase(c: GoldenCase, release = NEWEST_FIXTURE_RELEASE): Promise<CaseResult> {
@@ -403,9 +475,22 @@ export async function runCase(c: GoldenCase, release = NEWEST_FIXTURE_RELEASE): 
   let rendered: Rendered = { objects: [], warnings: [] };
   let error: string | undefined;
   try {
-    rendered = await renderInput({ files: caseFiles(c, release), sets: c.sets ?? [], force: !!c.force }, release);
+    const { sets, force } = caseFlags(c, release);
+    rendered = await renderInput({ files: caseFiles(c, release), sets, force }, release);
   } catch (e) {
     error = (e as Error).message;
   }
-  return compareObjects(golden, rendered.objects, { name: c.name, select: c.select, skip: c.skip ?? [], ...(error ? { error } : {}), warnings: rendered.warnings });
+  const result = compareObjects(golden, rendered.objects, { name: c.name, select: c.select, skip: c.skip ?? [], ...(error ? { error } : {}), warnings: rendered.warnings });
+  const stale = error ? undefined : staleRefs(c, release, golden, result, rendered.objects);
+  return stale ? { ...result, stale } : result;
+}
+
+/** Core leaves of a result but those the live golden shows stale: the vendored golden's figure that counts. */
+export function currentCoreTally(r: CaseResult): Tally {
+  const t = coreTally(r);
+  const stale = new Set(r.stale ?? []);
+  const n = r.diffs.filter((d) => d.path !== '' && stale.has(`${d.object} ${d.path}`)).length;
+  // A missing object counts all its leaves against the share; stale, it counts none.
+  const gone = r.objects.filter((o) => !o.present && stale.has(`${o.key} `)).reduce((a, o) => a + o.core.leaves, 0);
+  return { leaves: t.leaves - n - gone, agree: t.agree };
 }

@@ -69,13 +69,6 @@ export function crdInRelease(name: string, release: Release): boolean {
   return !f || has(release, f);
 }
 
-/** Helm 2's labels, which Istio's CRDs carried until 1.30 (`istio:` names the security and telemetry groups). */
-function legacyCrdLabels(crd: K8sObject): Record<string, string> {
-  const group = String((crd.spec as { group?: string } | undefined)?.group ?? '');
-  const istio = group === 'security.istio.io' ? 'security' : group === 'telemetry.istio.io' ? 'telemetry' : undefined;
-  return { app: 'istio-pilot', chart: 'istio', heritage: 'Tiller', ...(istio ? { istio } : {}), release: 'istio' };
-}
-
 function list(v: unknown): string[] {
   return Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : [];
 }
@@ -96,7 +89,6 @@ export function renderBase(ctx: RenderContext): K8sObject[] {
     const excluded = new Set(list(base.excludedCRDs));
     for (const crd of istioCrds(ctx.release)) {
       if (excluded.has(crd.metadata.name) || !crdInRelease(crd.metadata.name, ctx.release)) continue;
-      if (!has(ctx.release, 'crdLabelsTrimmed')) crd.metadata.labels = { ...legacyCrdLabels(crd), ...(crd.metadata.labels ?? {}) };
       objects.push(crd);
     }
   }

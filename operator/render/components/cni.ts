@@ -53,11 +53,12 @@ export function cniView(ctx: RenderContext) {
   return {
     name: CNI_NAME,
     namespace,
-    labels: { ...common },
-    // Istio's chart labels the agent's account, roles and settings `app: istio-cni`, and the bindings of its repair
-    // and ambient roles `k8s-app: istio-cni-repair`.
-    appLabels: { app: CNI_NAME, ...common },
+    // As Istio's chart labels them: `app` on the agent's objects, `k8s-app: istio-cni-repair` on the bindings of its
+    // repair and ambient roles.
+    labels: { app: CNI_NAME, ...common },
     repairBindingLabels: { 'k8s-app': `${CNI_NAME}-repair`, ...common },
+    quotaLabels: { ...common },
+    networkPolicyLabels: { ...selector, ...common },
     serviceAccountName: CNI_NAME,
     imagePullSecrets: pullSecrets,
     // One ClusterRole (and its binding) per job, so each can be read, and removed, on its own.

@@ -34,8 +34,9 @@ import {
 export const INJECTION_TEMPLATES = ['sidecar', 'gateway', 'grpc-simple', 'grpc-agent', 'waypoint', 'kube-gateway', 'agentgateway'] as const;
 export type InjectionTemplate = (typeof INJECTION_TEMPLATES)[number];
 
-/** Templates a release's istiod serves; the others arrived later (render/features.ts). */
-const TEMPLATE_FEATURES: Partial<Record<InjectionTemplate, Feature>> = { agentgateway: 'agentgatewayTemplate' };
+/** Templates a release's istiod serves; one that arrived in a later line names its feature (render/features.ts).
+ *  None does among the lines supported: istioctl 1.29.6 already ships agentgateway's. */
+const TEMPLATE_FEATURES: Partial<Record<InjectionTemplate, Feature>> = {};
 export function injectionTemplatesOf(release: Release): InjectionTemplate[] {
   return INJECTION_TEMPLATES.filter((t) => !TEMPLATE_FEATURES[t] || has(release, TEMPLATE_FEATURES[t]!));
 }
@@ -115,7 +116,7 @@ export function pilotView(ctx: RenderContext) {
           ]
         : [],
     hpa: v.autoscaleEnabled && v.autoscaleMin && v.autoscaleMax ? hpaSpec(name, v) : undefined,
-    pdb: pdbSpec(values, ctx.release),
+    pdb: pdbSpec(values),
     meshText: yaml.dump(meshConfig(ctx, values), { lineWidth: -1, noRefs: true, sortKeys: true }).trimEnd(),
     meshNetworksText: yaml.dump({ networks: g.meshNetworks ?? {} }, { lineWidth: -1, noRefs: true, sortKeys: true, flowLevel: 1 }).trimEnd(),
     injectorConfigText: injectorConfigText(values, ctx.release),
@@ -197,13 +198,13 @@ function hpaSpec(name: string, v: Values) {
   };
 }
 
-function pdbSpec(values: Values, release: Release) {
+function pdbSpec(values: Values) {
   if (!values.global?.defaultPodDisruptionBudget?.enabled) return undefined;
   const v: Values = values.pilot ?? {};
-  // One replica with minAvailable 1 would block every node drain (kubernetes#93476): from 1.30 on, Istio only guards
-  // real redundancy; 1.29 renders the budget whatever the replicas.
+  // One replica with minAvailable 1 would block every node drain (kubernetes#93476): Istio only guards real redundancy
+  // (every supported line; its older charts rendered the budget whatever the replicas).
   const redundant = v.autoscaleEnabled ? Number(v.autoscaleMin) > 1 : Number(v.replicaCount) > 1;
-  if (!redundant && has(release, 'pdbOnlyWhenRedundant')) return undefined;
+  if (!redundant) return undefined;
   const pdb: Values = v.pdb ?? values.pdb ?? {};
   const spec: Record<string, unknown> = {};
   if (pdb.maxUnavailable !== undefined && pdb.maxUnavailable !== null && pdb.maxUnavailable !== '') spec.maxUnavailable = pdb.maxUnavailable;

@@ -53,6 +53,10 @@ export function ztunnelView(ctx: RenderContext) {
     image: imageOf(v, global, ctx.version, 'ztunnel'),
     imagePullPolicy: v.imagePullPolicy || global.imagePullPolicy ? String(v.imagePullPolicy || global.imagePullPolicy) : undefined,
     resources: hasEntries(v.resources) ? v.resources : global.defaultResources,
+    // From 1.31 ztunnel is told its own CPU limit and request, each when its values set it (features.ts; the chart
+    // reads values.ztunnel.resources, which k8s.resources' CPU reaches from 1.31 too: render/values.ts).
+    cpuLimitEnv: has(ctx.release, 'ztunnelCpuResourceEnv') && !!asMap(asMap(v.resources).limits).cpu,
+    cpuRequestEnv: has(ctx.release, 'ztunnelCpuResourceEnv') && !!asMap(asMap(v.resources).requests).cpu,
     seLinuxOptions: hasEntries(v.seLinuxOptions) ? v.seLinuxOptions : undefined,
     // The istiod of this revision serves both certificates and configuration, unless told otherwise.
     caAddress: String(v.caAddress || global.caAddress || istiod),
@@ -72,8 +76,6 @@ export function ztunnelView(ctx: RenderContext) {
     // On OpenShift ztunnel runs under the privileged SecurityContextConstraints: a ClusterRole of its own allows
     // its account to use them.
     openshift: platformOf(values) === 'openshift' ? { labels: { app: ZTUNNEL_DEFAULT_NAME, ...labels } } : undefined,
-    // ztunnel sizes its worker threads from its CPU request as well as its limit (1.31).
-    cpuRequestEnv: has(ctx.release, 'ztunnelCpuRequest'),
     networkPolicy: global.networkPolicy?.enabled === true,
   };
 }

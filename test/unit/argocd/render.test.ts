@@ -36,6 +36,11 @@ spec:
         replicaCount: 2
         hpaSpec: { minReplicas: 2, maxReplicas: 4 }
         podAnnotations: { note: "a: b\\n---\\nkind: Secret" }
+  values:
+    pilot:
+      # Two replicas in values too: 1.30's charts decide istiod's PodDisruptionBudget from values alone (k8s
+      # settings reach them from 1.31 on), and the budget is the policy stage's object.
+      replicaCount: 2
 `;
 
 let dir: string;

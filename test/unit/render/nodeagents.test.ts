@@ -85,7 +85,7 @@ test('CNI without ambient: no ambient role, mounts or socket; the AppArmor and m
 
 test('repair modes grant exactly what they use; the pre-1.26 host-network mode; env and excluded namespaces in the ConfigMap', (t) => {
   const rules = (sets: string[]) => find(renderOf(['components.cni.enabled=true', ...sets]).objects, 'ClusterRole', 'istio-cni-repair-role')?.rules;
-  // Events on the pods it repairs, as Istio's chart grants (every release's istioctl renders them).
+  // As Istio's chart: events for what the repair did, the pods it watches, and what a repair mode needs besides.
   t.deepEqual(rules([]), [{ apiGroups: [''], resources: ['events'], verbs: ['create', 'patch'] }, { apiGroups: [''], resources: ['pods'], verbs: ['watch', 'get', 'list'] }]);
   t.deepEqual(rules(['values.cni.repair.repairPods=false', 'values.cni.repair.deletePods=true'])[2], { apiGroups: [''], resources: ['pods'], verbs: ['delete'] });
   t.deepEqual(rules(['values.cni.repair.repairPods=false', 'values.cni.repair.labelPods=true'])[2], { apiGroups: [''], resources: ['pods/status'], verbs: ['patch', 'update'] });

@@ -285,7 +285,7 @@ test('injection templates: every called define travels with the template; no fir
   const cm = find(renderPilot(ctxFor()), 'ConfigMap', 'istio-sidecar-injector');
   const config = yaml.load(cm.data.config) as any;
   t.is(config.templates.sidecar, injectionTemplate('sidecar', DEFAULT_RELEASE));
-  t.deepEqual(injectionTemplatesOf(RELEASES[0]!), INJECTION_TEMPLATES.filter((n) => n !== 'agentgateway'), '1.29 has no agentgateway template');
+  t.deepEqual(injectionTemplatesOf(RELEASES[0]!), INJECTION_TEMPLATES, 'istioctl 1.29.6 ships the agentgateway template too (golden/live)');
   t.is(config.template, '{{ Template_Version_And_Istio_Version_Mismatched_Check_Installation }}');
   t.is(config.policy, 'enabled');
   t.deepEqual(config.defaultTemplates, ['sidecar']);

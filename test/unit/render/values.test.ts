@@ -164,17 +164,24 @@ test('values.gateways.istio-egressgateway.enabled=true turns the egress gateway 
   t.false(off.renders.some((r) => r.ctx.gateway), 'enabled=false turns the default ingress gateway off');
 });
 
-test('k8s replica settings reach the values the templates read', (t) => {
-  const c = buildContexts(
-    iop({
-      components: {
-        pilot: { enabled: true, k8s: { hpaSpec: { minReplicas: 2, maxReplicas: 9 }, replicaCount: 3 } },
-        ingressGateways: [{ name: 'istio-ingressgateway', enabled: true, k8s: { hpaSpec: { minReplicas: 4 } } }],
-      },
-    }),
-  );
-  t.like(c.values.pilot, { autoscaleMin: 2, autoscaleMax: 9, replicaCount: 3 });
-  t.like(c.renders[1].ctx.gateway!.values, { autoscaleMin: 4, autoscaleMax: 5 });
+test('k8s replica settings and CPU reach the values the templates read from 1.31, as istioctl 1.31 carries them', (t) => {
+  const spec: IstioOperatorSpec = {
+    components: {
+      pilot: { enabled: true, k8s: { hpaSpec: { minReplicas: 2, maxReplicas: 9 }, replicaCount: 3, resources: { requests: { cpu: '222m', memory: '1Gi' } } } },
+      ingressGateways: [{ name: 'istio-ingressgateway', enabled: true, k8s: { hpaSpec: { minReplicas: 4 } } }],
+      ztunnel: { enabled: true, k8s: { resources: { limits: { cpu: '1' } } } },
+    },
+  };
+  const c = buildContexts(resolvedInstall({ apiVersion: 'install.istio.io/v1alpha1', kind: 'IstioOperator', metadata: { annotations: { [RELEASE_ANNOTATION]: '1.31' } }, spec }));
+  t.like(c.values.pilot, { autoscaleMin: 2, autoscaleMax: 9, replicaCount: 3, resources: { requests: { cpu: '222m' } } });
+  t.is(c.values.pilot.resources.requests.memory, '2048Mi', 'only the CPU is carried; the rest stays the default until the patch');
+  const gateway = (x: typeof c) => x.renders.find((r) => r.ctx.gateway)!.ctx.gateway!;
+  t.like(gateway(c).values, { autoscaleMin: 4, autoscaleMax: 5 });
+  t.like(c.values.ztunnel, { resources: { limits: { cpu: '1' } } });
+  // 1.30 (and 1.29) render from values alone; k8s settings only patch the rendered objects.
+  const old = buildContexts(iop(spec));
+  t.like(old.values.pilot, { autoscaleMin: 1, autoscaleMax: 5, replicaCount: 1 });
+  t.like(gateway(old).values, { autoscaleMin: 1 });
 });
 
 test('bad gateway names and duplicate gateways are errors naming the field', (t) => {
