@@ -15,7 +15,6 @@ export const FEATURES = {
   gatewayDataplaneModeNone: { since: '1.30', what: 'gateways are labelled istio.io/dataplane-mode=none (never captured by ambient)' },
   networkPolicyNoFrom: { since: '1.30', what: "istiod's NetworkPolicy ingress rules have no empty `from`" },
   istiodStatusRbac: { since: '1.30', what: 'istiod writes status of AuthorizationPolicies, Services and every Gateway API kind; reads inference pools' },
-  readerConfigMaps: { since: '1.30', what: 'the reader ClusterRole reads ConfigMaps (multicluster)' },
   gatewayControllerScaling: { since: '1.30', what: "istiod's gateway controller manages HPAs and PDBs of the gateways it deploys (rendered when the Gateway's parameters ask for them)" },
   cniUnprivileged: { since: '1.30', what: 'the CNI agent runs unprivileged (SYS_PTRACE, DAC_OVERRIDE), AppArmor unconfined, no hostPort, 30 s grace, may switch to the host network namespace' },
   ztunnelCpuLimit: { since: '1.30', what: 'ztunnel reads its CPU limit (ZTUNNEL_CPU_LIMIT) and is distroless by default; explicit RollingUpdate strategy' },

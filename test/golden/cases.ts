@@ -54,6 +54,13 @@ const CNI_1_29 = {
       'no hostPort, ALLOW_SWITCH_TO_HOST_NS set and a 30 s grace period',
   ),
 };
+// Not only what istioctl renders: istiod 1.29.6 itself reads the `istio` ConfigMap of every remote cluster (a mesh
+// watcher per remote, pilot/pkg/serviceregistry/kube/controller/multicluster.go), through this account; without the
+// right the remote never syncs (test/integration/istio/multicluster.test.ts, multi-primary).
+const READER_1_29 = {
+  match: '^ClusterRole::istio-reader-clusterrole\\S* rules\\[1\\]\\.resources\\[7\\]$',
+  reason: SNAPSHOT_1_29('(manifests/charts/istio-control/istio-discovery/templates/reader-clusterrole.yaml) let the reader list ConfigMaps, which istiod 1.29.6 needs of a remote cluster'),
+};
 const ZTUNNEL_1_29 = {
   match: '^DaemonSet:[^ ]+:ztunnel spec\\.template\\.spec\\.containers\\[name=istio-proxy\\]\\.env\\[name=ZTUNNEL_CPU_LIMIT\\]$',
   reason: SNAPSHOT_1_29('(manifests/charts/ztunnel/templates/daemonset.yaml) set ZTUNNEL_CPU_LIMIT'),
@@ -82,9 +89,9 @@ const CRD_SNAPSHOT_1_30 = CRD_SNAPSHOT('checks the waypoint port number against 
 const CRD_SNAPSHOT_1_31 = CRD_SNAPSHOT('checks the waypoint port number against 65535 where the snapshot says 6553, and has the MERGE_AND_REPLACE_LIST patch operation');
 
 export const CASES: GoldenCase[] = [
-  { name: 'all_on', input: 'all_on.yaml', golden: 'all_on.golden-show-in-gh-pull-request.yaml', select: ['*'], skip: ['ConfigMap:*:istio'], explainedIn: { '1.29.6': [GATEWAY_PDB_1_29, CRD_SCHEMA_1_29], '1.30.3': [CRD_SNAPSHOT_1_30], '1.31.0-rc.0': [CRD_SNAPSHOT_1_31] } },
+  { name: 'all_on', input: 'all_on.yaml', golden: 'all_on.golden-show-in-gh-pull-request.yaml', select: ['*'], skip: ['ConfigMap:*:istio'], explainedIn: { '1.29.6': [GATEWAY_PDB_1_29, CRD_SCHEMA_1_29, READER_1_29], '1.30.3': [CRD_SNAPSHOT_1_30], '1.31.0-rc.0': [CRD_SNAPSHOT_1_31] } },
   { name: 'all_off', input: 'all_off.yaml', select: ['*'] },
-  { name: 'pilot_default', input: 'pilot_default.yaml', golden: 'pilot_default.golden.yaml', select: ['*'] },
+  { name: 'pilot_default', input: 'pilot_default.yaml', golden: 'pilot_default.golden.yaml', select: ['*'], explainedIn: { '1.29.6': [READER_1_29] } },
   { name: 'pilot_k8s_settings', input: 'pilot_k8s_settings.yaml', golden: 'pilot_k8s_settings.golden.yaml', select: ['Deployment:*:istiod', 'HorizontalPodAutoscaler:*:istiod'] },
   { name: 'pilot_override_values', input: 'pilot_override_values.yaml', golden: 'pilot_override_values.golden.yaml', select: ['Deployment:*:istiod', 'HorizontalPodAutoscaler:*:istiod'] },
   { name: 'pilot_disable_tracing', input: 'pilot_disable_tracing.yaml', golden: 'pilot_disable_tracing.golden.yaml', select: ['ConfigMap:*:istio'] },
@@ -114,7 +121,8 @@ export const CASES: GoldenCase[] = [
 // test's older chart snapshot, see SNAPSHOT_1_29). render/features.ts gates these behaviours at 1.30, which matches
 // those goldens; istioctl 1.29.6, whose charts already have them, renders every one as 1.30 does. They are istiod's
 // in every profile, not the multi-cluster settings these cases are about; which of the two 1.29.6 renders to follow
-// for istiod is decided where the other cases are (SNAPSHOT_1_29), not here.
+// for istiod is decided where the other cases are (SNAPSHOT_1_29), not here. The reader's ConfigMap rights are not
+// among them: istiod 1.29.6 needs them of a remote, so we render them as istioctl 1.29.6 does (READER_1_29).
 const ISTIOD_1_29 = (what: string, match: string) => ({ match, reason: `istioctl 1.29.6 renders ${what} as 1.30 does; we render it as Istio's 1.29.6 snapshot goldens have it (features.ts)` });
 const ISTIOD_1_29_ALL = [
   ISTIOD_1_29('the values ConfigMap (valuesConfigMap)', '^ConfigMap:[^:]*:values(-\\S+)? $'),
@@ -123,7 +131,6 @@ const ISTIOD_1_29_ALL = [
   ISTIOD_1_29('GOMEMLIMIT only with a memory limit (memoryLimitOnlyGomemlimit)', '^Deployment:\\S+:istiod(-\\S+)? \\S+\\.env\\[name=GOMEMLIMIT\\]$'),
   ISTIOD_1_29('divisor "1" on GOMAXPROCS (resourceFieldDivisor)', '^Deployment:\\S+:istiod(-\\S+)? \\S+\\.env\\[name=GOMAXPROCS\\]\\.valueFrom\\.resourceFieldRef\\.divisor$'),
   ISTIOD_1_29('istiod\'s status and gateway-controller rights (istiodStatusRbac, gatewayControllerScaling)', '^ClusterRole::istiod-(clusterrole|gateway-controller)\\S* rules'),
-  ISTIOD_1_29('the reader\'s ConfigMap rights (readerConfigMaps)', '^ClusterRole::istio-reader-clusterrole\\S* rules\\[1\\]\\.resources\\[7\\]$'),
 ];
 // What `istioctl manifest generate` writes that `istioctl install` does not: its charts label objects with
 // owning-resource `unknown` (values.ownerName is set only by install), whatever the IstioOperator's name; install and
