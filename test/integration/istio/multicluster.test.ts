@@ -16,10 +16,11 @@ import { randomInt } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import test, { type ExecutionContext } from 'ava';
+import { rssKiB } from '../../cluster/pid.js';
 import type { Istiod } from '../../istio/istiod.js';
 import { testedReleases } from '../../istio/releases.js';
 import { cli } from '../apply/_util.js';
-import { testKubeconfig, uniqueName, waitFor } from '../helpers/cluster.js';
+import { kubectl, testKubeconfig, uniqueName, waitFor } from '../helpers/cluster.js';
 import {
   appPod,
   cleanupMark,
@@ -67,6 +68,17 @@ async function run(args: string[], on?: OnCluster): Promise<string> {
   transcript(args, r, kubeconfig);
   if (r.code !== 0) throw new Error(`istio-operator ${args.join(' ')} (exit ${r.code}):\n${r.stderr}${r.stdout}`);
   return r.stdout;
+}
+
+/** For the transcript: istio-system on A, made once an earlier test's is gone (namespaces are deleted without waiting). */
+async function istioSystem(labels: Record<string, string> = {}): Promise<string> {
+  const c = client();
+  try {
+    await waitFor('no istio-system on A', async () => !(await c.request('GET', '/api/v1/namespaces/istio-system', { allow404: true })), { timeoutMs: 120_000 });
+  } finally {
+    c.close();
+  }
+  return namespace('', labels, { name: 'istio-system' });
 }
 
 /** An IstioOperator file as a user writes it (no namespace fields: the helper adds them). */
@@ -128,14 +140,6 @@ async function discovered(t: ExecutionContext, d: Istiod, on: OnCluster, cluster
   return host;
 }
 
-function rssKiB(pid: number): number {
-  try {
-    return Number(/VmRSS:\s+(\d+)/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0);
-  } catch {
-    return 0;
-  }
-}
-
 /** Resident memory of cluster A (the shared plane's processes, found by their data dir), of B and of the istiods. */
 function memory(b: { rssNow(): { total: number } }, istiods: Istiod[]): string {
   const mib = (k: number) => `${(k / 1024).toFixed(0)} MiB`;
@@ -144,12 +148,12 @@ function memory(b: { rssNow(): { total: number } }, istiods: Istiod[]): string {
   let a = 0;
   for (const pid of fs.readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {
     try {
-      if (fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(dataDir)) a += rssKiB(Number(pid));
+      if (fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(dataDir)) a += rssKiB(Number(pid)) ?? 0;
     } catch {
       /* gone */
     }
   }
-  const ds = istiods.map((d) => rssKiB(d.pid));
+  const ds = istiods.map((d) => rssKiB(d.pid) ?? 0);
   return `A ${mib(a)}, B ${mib(b.rssNow().total)}, istiods ${ds.map(mib).join(' + ')}; total ${mib(a + b.rssNow().total + ds.reduce((x, y) => x + y, 0))}`;
 }
 
@@ -163,7 +167,7 @@ for (const release of RELEASES) {
     note(`primary-remote, Istio ${release}`);
 
     // Cluster A: the primary (c1, n1). externalIstiod: it also serves remote clusters (patches their webhooks).
-    const nsA = TRANSCRIPT ? await namespace('', {}, { name: 'istio-system' }) : undefined;
+    const nsA = TRANSCRIPT ? await istioSystem() : undefined;
     const primaryValues = { global: { meshID: 'mesh1', multiCluster: { clusterName: 'c1' }, network: 'n1', externalIstiod: true } };
     const a = await installIstio(release, {
       profile: 'default',
@@ -182,7 +186,7 @@ for (const release of RELEASES) {
     // The primary may lead the remote's controllers (webhook patching, istio-ca-root-cert) only where the remote says so.
     await namespace('', {}, { name: a.namespace, annotations: { 'topology.istio.io/controlPlaneClusters': 'c1' }, on: b });
     const injectionPath = '/inject/cluster/c2/net/n1';
-    const remote = await installIstio(release, {
+    await installIstio(release, {
       profile: 'remote',
       namespace: a.namespace,
       on: b,
@@ -265,13 +269,15 @@ for (const release of RELEASES) {
     // The proxy reaches istiod at the address B resolves for it: B's istiod Service (to A, through the EndpointSlice).
     t.regex(JSON.stringify(proxy.args ?? []) + JSON.stringify(env), new RegExp(`istiod\\.${a.namespace}\\.svc:15012`));
 
-    // What the user sees.
-    await run(['status'], b);
+    // What the user sees: on B the remote install, served by A's istiod at its address, and B's proxy its own.
+    const statusB = await run(['status'], b);
+    t.regex(statusB, new RegExp(`^IstioOperator ${a.namespace}/\\S+ +default +${release.split('.').slice(0, 2).join('\\.')} +${release.replace(/\./g, '\\.')} +HEALTHY +${a.namespace} +default +1 `, 'm'));
+    t.regex(statusB, new RegExp(`no istiod in this cluster; injection by Service ${a.namespace}/istiod at ${exposed.address.replace(/\./g, '\\.')}`));
+    t.notRegex(statusB, /have no control plane/);
     await run(['status'], undefined);
     t.deepEqual(logProblems(istiodA.log()), [], "A's istiod logged problems");
     t.log(`memory with A primary + B remote + istiod A: ${memory(b, [istiodA])}`);
     t.log(`primary-remote ${release}: ${((Date.now() - t0) / 1000).toFixed(1)} s`);
-    void remote;
   });
 
   test.serial(`${release}: multi-primary on two networks: two istiods, remote secrets both ways, each discovers the other's Service`, async (t) => {
@@ -283,7 +289,7 @@ for (const release of RELEASES) {
     note(`multi-primary, Istio ${release}`);
 
     const nsName = TRANSCRIPT ? 'istio-system' : uniqueName(`istio-${release.replace(/\./g, '-')}`);
-    const nsA = await namespace('', { 'topology.istio.io/network': 'n1' }, { name: nsName });
+    const nsA = TRANSCRIPT ? await istioSystem({ 'topology.istio.io/network': 'n1' }) : await namespace('', { 'topology.istio.io/network': 'n1' }, { name: nsName });
     const b = await secondCluster('c2');
     shown.set(testKubeconfig(), 'c1.kubeconfig').set(b.kubeconfig, 'c2.kubeconfig');
     const nsB = await namespace('', { 'topology.istio.io/network': 'n2' }, { name: nsName, on: b });
@@ -378,3 +384,102 @@ for (const release of RELEASES) {
   });
 }
 
+
+/**
+ * The external control plane, as far as a process outside a pod can take it: the config cluster (B, profile remote
+ * with configCluster) and the external istiod's install (A, namespace of its own), connected by `remote-secret
+ * create --type config`. istiod itself is not run: an external istiod watches its own cluster's secrets through
+ * in-cluster config (LOCAL_CLUSTER_SECRET_WATCHER), which reads the pod's fixed token path, and runs against the
+ * config cluster through the mounted istio-kubeconfig; what it would read is checked instead, with its credentials.
+ */
+test.serial('external control plane: the config cluster and the external istiod installed by our CLI, connected by remote-secret --type config', async (t) => {
+  t.timeout(300_000);
+  const release = RELEASES.includes('1.30.3') ? '1.30.3' : RELEASES.at(-1)!;
+  await enterRelease(release);
+  const mark = cleanupMark();
+  t.teardown(() => stopSince(mark));
+  note(`external control plane, Istio ${release}`);
+  const ns = TRANSCRIPT ? 'external-istiod' : uniqueName('external-istiod');
+  const host = 'istiod.external.example.com';
+  const nsA = await namespace('', {}, { name: ns });
+  const b = await secondCluster('c2');
+  shown.set(testKubeconfig(), 'c1.kubeconfig').set(b.kubeconfig, 'c2.kubeconfig');
+  const nsB = await namespace('', {}, { name: ns, on: b });
+
+  // B, the config cluster: Istio's CRDs and config live here, its webhooks call the external istiod by URL.
+  const injectionURL = `https://${host}:15017/inject/cluster/c2/net/n1`;
+  await installIstio(release, {
+    profile: 'remote',
+    namespace: nsB,
+    on: b,
+    spec: iop({ global: { configCluster: true }, pilot: { configMap: true }, istiodRemote: { injectionURL }, base: { validationURL: `https://${host}:15017/validate` } }),
+    onOutput: (r) => transcript(r.args, r, b.kubeconfig),
+  });
+  const cb = client(b);
+  t.teardown(() => cb.close());
+  const hooks = await cb.request<{ items: Array<Record<string, any>> }>('GET', '/apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations', { query: { labelSelector: 'app=sidecar-injector' } });
+  t.true((hooks?.items ?? []).length > 0);
+  for (const h of hooks!.items) for (const w of h.webhooks) t.is(w.clientConfig.url, injectionURL, `${h.metadata.name} ${w.name}`);
+  t.truthy(await cb.request('GET', `/api/v1/namespaces/${nsB}/serviceaccounts/istiod`, { allow404: true }), 'the config cluster has the istiod account the external istiod acts as');
+
+  // A's istio-kubeconfig: B's istiod account, as the external istiod reads its config cluster.
+  await run(['remote-secret', 'create', '--type', 'config', '--name', 'c2', '-n', ns, '--service-account', 'istiod', '--create-service-account=false', '-y', '--primary-kubeconfig', testKubeconfig()], b);
+  const ca = client();
+  t.teardown(() => ca.close());
+  const secret = await ca.request<Record<string, any>>('GET', `/api/v1/namespaces/${nsA}/secrets/istio-kubeconfig`);
+  const kubeconfig = Buffer.from(secret!.data.config, 'base64').toString('utf8');
+  const kcFile = path.join(fs.mkdtempSync(path.join(path.dirname(testKubeconfig()), 'istio-kubeconfig-')), 'config');
+  fs.writeFileSync(kcFile, kubeconfig, { mode: 0o600 });
+  t.teardown(() => fs.rmSync(path.dirname(kcFile), { recursive: true, force: true }));
+  // What istiod reads of its config cluster: Services everywhere, its mesh config in its namespace.
+  for (const args of [['get', 'services', '-A', '-o', 'name'], ['get', 'configmap', 'istio', '-n', nsB, '-o', 'name']]) {
+    const r = await kubectl(args, { kubeconfig: kcFile });
+    t.is(r.code, 0, `kubectl ${args.join(' ')} with istio-kubeconfig: ${r.stderr}`);
+  }
+
+  // A, the external cluster: istiod for c2, reading B through that secret (Istio's external istiod IstioOperator).
+  const volume = (name: string, cm: string, mountPath: string) => [
+    { path: 'spec.template.spec.volumes[100]', value: `name: ${name}\nconfigMap:\n  name: ${cm}` },
+    { path: 'spec.template.spec.containers[0].volumeMounts[100]', value: `name: ${name}\nmountPath: ${mountPath}` },
+  ];
+  const ext = await installIstio(release, {
+    profile: 'empty',
+    namespace: nsA,
+    spec: {
+      meshConfig: { rootNamespace: ns, defaultConfig: { discoveryAddress: `${host}:15012` } },
+      components: {
+        pilot: {
+          enabled: true,
+          k8s: {
+            overlays: [{ kind: 'Deployment', name: 'istiod', patches: [...volume('config-volume', 'istio', '/etc/istio/config'), ...volume('inject-volume', 'istio-sidecar-injector', '/var/lib/istio/inject')] }],
+            env: [
+              { name: 'INJECTION_WEBHOOK_CONFIG_NAME', value: '' },
+              { name: 'VALIDATION_WEBHOOK_CONFIG_NAME', value: '' },
+              { name: 'EXTERNAL_ISTIOD', value: 'true' },
+              { name: 'LOCAL_CLUSTER_SECRET_WATCHER', value: 'true' },
+              { name: 'CLUSTER_ID', value: 'c2' },
+              { name: 'SHARED_MESH_CONFIG', value: 'istio' },
+            ],
+          },
+        },
+      },
+      values: {
+        global: { externalIstiod: true, caAddress: `${host}:15012`, operatorManageWebhooks: true, configValidation: false, meshID: 'mesh1', multiCluster: { clusterName: 'c2' }, network: 'n1' },
+      },
+    },
+    onOutput: (r) => transcript(r.args, r, testKubeconfig()),
+  });
+  const dep = await ca.request<Record<string, any>>('GET', `/apis/apps/v1/namespaces/${ns}/deployments/${ext.istiod}`);
+  const pod = dep!.spec.template.spec;
+  const discovery = pod.containers.find((c: any) => c.name === 'discovery');
+  const env = Object.fromEntries((discovery.env ?? []).map((e: any) => [e.name, e.value]));
+  t.is(env.CLUSTER_ID, 'c2');
+  t.is(env.EXTERNAL_ISTIOD, 'true');
+  // The secret made above is what the Deployment mounts as its kubeconfig for the config cluster.
+  const remoteVolume = pod.volumes.find((v: any) => v.secret?.secretName === 'istio-kubeconfig');
+  t.truthy(remoteVolume, `the external istiod mounts istio-kubeconfig: ${JSON.stringify(pod.volumes.map((v: any) => v.name))}`);
+  const mount = discovery.volumeMounts.find((m: any) => m.name === remoteVolume.name);
+  t.is(env.KUBECONFIG, `${mount.mountPath}/config`, 'and reads it as its KUBECONFIG');
+  t.regex(await run(['status'], b), new RegExp(`HEALTHY[\\s\\S]*no istiod in this cluster; injection by ${injectionURL.replace(/\./g, '\\.')}`));
+  await run(['status'], undefined);
+});
