@@ -50,10 +50,10 @@ const TRANSCRIPT = process.env.ISTIO_OPERATOR_DOCS_TRANSCRIPT;
 const fileStart = Date.now();
 
 // --- the docs transcript ---
-const shown = new Map<string, string>();
-function transcript(args: string[], r: { stdout: string; stderr: string }, kubeconfig: string): void {
+const shown = new Map<string, string>(TRANSCRIPT ? [[testKubeconfig(), 'c1.kubeconfig']] : []);
+function transcript(args: string[], r: { stdout: string; stderr: string }, kubeconfig: string, iopFile?: string): void {
   if (!TRANSCRIPT) return;
-  const name = (f: string) => shown.get(f) ?? f;
+  const name = (f: string) => shown.get(f) ?? (iopFile && f.endsWith('.json') ? iopFile : f);
   const cmd = ['istio-operator', ...args.map(name), '--kubeconfig', name(kubeconfig)].join(' ');
   fs.appendFileSync(TRANSCRIPT, `$ ${cmd}\n${r.stderr}${r.stdout ? `--- stdout\n${r.stdout}` : ''}\n`);
 }
@@ -173,14 +173,14 @@ for (const release of RELEASES) {
       profile: 'default',
       spec: iop(primaryValues),
       ...(nsA ? { namespace: nsA } : {}),
-      onOutput: (r) => transcript(r.args, r, testKubeconfig()),
+      onOutput: (r) => transcript(r.args, r, testKubeconfig(), 'primary-c1.yaml'),
     });
     const istiodA = await runIstiod(a);
     t.log(`A: istiod ${release} ready in ${istiodA.readyMs} ms`);
 
     // Cluster B: a remote (c2) in the same Istio namespace, its istiod Service leading to A's istiod.
     const b = await secondCluster('c2');
-    shown.set(testKubeconfig(), 'c1.kubeconfig').set(b.kubeconfig, 'c2.kubeconfig');
+    shown.set(b.kubeconfig, 'c2.kubeconfig');
     const exposed = exposeIstiod(istiodA, b);
     t.log(`B: control plane c2 up in ${(b.startMs / 1000).toFixed(1)} s; A's istiod at ${exposed.address} for it`);
     // The primary may lead the remote's controllers (webhook patching, istio-ca-root-cert) only where the remote says so.
@@ -194,7 +194,7 @@ for (const release of RELEASES) {
         global: { meshID: 'mesh1', multiCluster: { clusterName: 'c2' }, network: 'n1', remotePilotAddress: exposed.address },
         istiodRemote: { injectionPath },
       }),
-      onOutput: (r) => transcript(r.args, r, b.kubeconfig),
+      onOutput: (r) => transcript(r.args, r, b.kubeconfig, 'remote-c2.yaml'),
     });
     // Its injector webhooks (the revision's and the default tag's) lead to B's istiod Service, at A's injection path for c2.
     const injectorHooks = async (): Promise<Array<Record<string, any>>> => {
@@ -291,12 +291,12 @@ for (const release of RELEASES) {
     const nsName = TRANSCRIPT ? 'istio-system' : uniqueName(`istio-${release.replace(/\./g, '-')}`);
     const nsA = TRANSCRIPT ? await istioSystem({ 'topology.istio.io/network': 'n1' }) : await namespace('', { 'topology.istio.io/network': 'n1' }, { name: nsName });
     const b = await secondCluster('c2');
-    shown.set(testKubeconfig(), 'c1.kubeconfig').set(b.kubeconfig, 'c2.kubeconfig');
+    shown.set(b.kubeconfig, 'c2.kubeconfig');
     const nsB = await namespace('', { 'topology.istio.io/network': 'n2' }, { name: nsName, on: b });
 
     const primary = (cluster: string, network: string) => iop({ global: { meshID: 'mesh1', multiCluster: { clusterName: cluster }, network } });
-    const a = await installIstio(release, { profile: 'default', namespace: nsA, spec: primary('c1', 'n1'), onOutput: (r) => transcript(r.args, r, testKubeconfig()) });
-    const pb = await installIstio(release, { profile: 'default', namespace: nsB, on: b, spec: primary('c2', 'n2'), onOutput: (r) => transcript(r.args, r, b.kubeconfig) });
+    const a = await installIstio(release, { profile: 'default', namespace: nsA, spec: primary('c1', 'n1'), onOutput: (r) => transcript(r.args, r, testKubeconfig(), 'primary-c1.yaml') });
+    const pb = await installIstio(release, { profile: 'default', namespace: nsB, on: b, spec: primary('c2', 'n2'), onOutput: (r) => transcript(r.args, r, b.kubeconfig, 'primary-c2.yaml') });
     const [istiodA, istiodB] = await Promise.all([runIstiod(a), runIstiod(pb)]);
     t.log(`istiod A ready in ${istiodA.readyMs} ms, istiod B in ${istiodB.readyMs} ms`);
 
@@ -338,7 +338,7 @@ for (const release of RELEASES) {
     // What a cloud load balancer would give each gateway's Service (TEST-NET-2 addresses, never dialled).
     const lbAddress = { n1: `198.51.100.${randomInt(1, 127)}`, n2: `198.51.100.${randomInt(128, 255)}` };
     for (const [on, network, kc] of [[undefined, 'n1', testKubeconfig()], [b, 'n2', b.kubeconfig]] as const) {
-      await installIstio(release, { profile: 'empty', namespace: nsName, spec: eastwest(network), ...(on ? { on } : {}), onOutput: (r) => transcript(r.args, r, kc) });
+      await installIstio(release, { profile: 'empty', namespace: nsName, spec: eastwest(network), ...(on ? { on } : {}), onOutput: (r) => transcript(r.args, r, kc, `eastwest-${network}.yaml`) });
       const c = client(on);
       try {
         // Through the API server: the Gateway is validated by that cluster's istiod.
@@ -403,7 +403,7 @@ test.serial('external control plane: the config cluster and the external istiod 
   const host = 'istiod.external.example.com';
   const nsA = await namespace('', {}, { name: ns });
   const b = await secondCluster('c2');
-  shown.set(testKubeconfig(), 'c1.kubeconfig').set(b.kubeconfig, 'c2.kubeconfig');
+  shown.set(b.kubeconfig, 'c2.kubeconfig');
   const nsB = await namespace('', {}, { name: ns, on: b });
 
   // B, the config cluster: Istio's CRDs and config live here, its webhooks call the external istiod by URL.
@@ -413,7 +413,7 @@ test.serial('external control plane: the config cluster and the external istiod 
     namespace: nsB,
     on: b,
     spec: iop({ global: { configCluster: true }, pilot: { configMap: true }, istiodRemote: { injectionURL }, base: { validationURL: `https://${host}:15017/validate` } }),
-    onOutput: (r) => transcript(r.args, r, b.kubeconfig),
+    onOutput: (r) => transcript(r.args, r, b.kubeconfig, 'config-c2.yaml'),
   });
   const cb = client(b);
   t.teardown(() => cb.close());
@@ -467,7 +467,7 @@ test.serial('external control plane: the config cluster and the external istiod 
         global: { externalIstiod: true, caAddress: `${host}:15012`, operatorManageWebhooks: true, configValidation: false, meshID: 'mesh1', multiCluster: { clusterName: 'c2' }, network: 'n1' },
       },
     },
-    onOutput: (r) => transcript(r.args, r, testKubeconfig()),
+    onOutput: (r) => transcript(r.args, r, testKubeconfig(), 'external-istiod.yaml'),
   });
   const dep = await ca.request<Record<string, any>>('GET', `/apis/apps/v1/namespaces/${ns}/deployments/${ext.istiod}`);
   const pod = dep!.spec.template.spec;
