@@ -3,12 +3,14 @@
 // own CLI as a user runs it: `install` on each cluster, `remote-secret create -y` to connect them, `status`.
 //
 //   primary-remote: A primary (c1, network n1, externalIstiod), B remote (profile remote, c2) whose istiod Service
-//     leads to A's istiod (remotePilotAddress: A's istiod exposed on its well-known ports at an address of its own,
-//     as an east-west gateway exposes it). A's istiod reads B's remote secret, connects to B, discovers B's Services,
+//     leads to A's istiod (remotePilotAddress: a TEST-NET address that B's service proxy sends to A's istiod's
+//     well-known ports, as an east-west gateway would; exposeIstiod). A's istiod reads B's remote secret, connects to B, discovers B's Services,
 //     patches B's injector webhook with its root, and injects B's pods when B's API server calls it through that
 //     webhook, with the proxy configured for cluster c2.
 //   multi-primary (different networks): A (c1, n1) and B (c2, n2) both primary, each with its istiod and an
-//     east-west gateway; remote secrets both ways; each istiod discovers the other cluster's Service.
+//     east-west gateway; remote secrets both ways; each istiod discovers the other cluster's Service and both gateways.
+//   external control plane: B the config cluster, A the external istiod's install, connected by --type config (not
+//     run: see the test).
 //
 // ISTIO_OPERATOR_DOCS_TRANSCRIPT=<file> writes the commands run and their output there (docs/multicluster.md quotes
 // it); the Istio namespace is then istio-system on both clusters, as the runbook has it (run this file alone).
