@@ -127,7 +127,7 @@ export async function install(client: KubeClient, rendered: K8sObject[], opts: I
   // The original order (stages, results), known objects included, shared ones as decided (or left out).
   objects.splice(0, objects.length, ...objects.flatMap((o) => (known.has(o) ? [o] : (decided.get(refKey(refOf(o))) ?? []))));
 
-  if (opts.defaultTag !== false) objects.push(...(await defaultTagIfNeeded(client, objects, owner)));
+  if (opts.defaultTag !== false) objects.push(...(await defaultTagIfNeeded(client, objects, owner, opts.namespace)));
 
   const refs = objects.map(refOf);
   const previous = await readInventory(client, opts.namespace, owner);
@@ -285,13 +285,14 @@ async function ensureNamespace(client: KubeClient, ns: string): Promise<boolean>
 /**
  * Default-tag objects, when this install has an injector and the default tag of its Istio namespace is absent or
  * already ours (and no default revision serves that namespace's default tag already). Names come from the names
- * module, the ones render gives the same objects.
+ * module, the ones render gives the same objects. The Istio namespace is the one istiod's webhook Service is in;
+ * an injector called by URL (a config cluster of an external istiod) has none: then it is the install's.
  */
-async function defaultTagIfNeeded(client: KubeClient, objects: K8sObject[], owner: Owner): Promise<K8sObject[]> {
+export async function defaultTagIfNeeded(client: KubeClient, objects: K8sObject[], owner: Owner, installNamespace?: string): Promise<K8sObject[]> {
   const injector = findInjector(objects);
   if (!injector) return [];
   const svc = (injector.webhooks as Array<Record<string, any>> | undefined)?.[0]?.clientConfig?.service ?? {};
-  const namespace: string = svc.namespace ?? DEFAULT_ISTIO_NAMESPACE;
+  const namespace: string = svc.namespace ?? installNamespace ?? DEFAULT_ISTIO_NAMESPACE;
   const tagName = tagWebhookName(DEFAULT_TAG, namespace);
   if (objects.some((o) => o.kind === 'MutatingWebhookConfiguration' && o.metadata.name === tagName)) return [];
   const live = await client.request<Record<string, any>>('GET', `${MWC}/${encodeURIComponent(tagName)}`, { allow404: true });
@@ -309,6 +310,7 @@ async function defaultTagIfNeeded(client: KubeClient, objects: K8sObject[], owne
     injector,
     ...(istiod ? { serviceSelector: (istiod as any).spec?.selector } : {}),
     ...(validator ? { validationFailurePolicy: (validator as any).webhooks?.[0]?.failurePolicy } : {}),
+    ...((validator as any)?.webhooks?.[0]?.clientConfig?.url ? { validationURL: (validator as any).webhooks[0].clientConfig.url } : {}),
   });
   // The default validator is one per cluster, not per Istio namespace: another mesh's stays theirs (this install
   // gets its namespace's default injection only), instead of refusing an addition the user never asked for.

@@ -32,7 +32,7 @@ export async function run(argv: string[]): Promise<number> {
           ...report.installs.map((i) => [i.owner, i.revision, i.release || '?', i.version || '?', i.health, i.istioNamespace, i.tags.join(',') || '-', proxies(i)]),
         ]),
       );
-      for (const i of report.installs) if (i.message && i.health !== 'HEALTHY') process.stdout.write(`  ${i.owner}: ${i.message}\n`);
+      for (const i of report.installs) if (i.message && (i.health !== 'HEALTHY' || i.remote)) process.stdout.write(`  ${i.owner}: ${i.message}\n`);
     }
     for (const p of report.orphanProxies) {
       process.stdout.write(`! ${p.pods} proxies of revision ${p.revision} (${Object.keys(p.versions).join(', ')}) have no control plane: restart them into another revision\n`);

@@ -5,6 +5,7 @@ import { listInventories } from '../apply/inventory.js';
 import { kindInfo, groupOf } from '../api/kinds.js';
 import { LABEL_COMPONENT, LABEL_OWNER_NAME, LABEL_OWNER_NAMESPACE, LABEL_REVISION, LABEL_VERSION } from '../api/labels.js';
 import { DEFAULT_REVISION } from '../api/names.js';
+import type { Owner } from '../api/owner.js';
 import type { ResolvedInstall } from '../api/install.js';
 import { kubernetesCheck } from '../revision/plan.js';
 import { readTags } from '../revision/cluster.js';
@@ -146,6 +147,8 @@ export interface InstallStatus {
   istioNamespace: string;
   tags: string[];
   proxies: ProxySummary | { revision: string; versions: Record<string, number>; pods: number };
+  /** An install of ours with no istiod in this cluster (profile remote, an external istiod's config cluster): whose it is. */
+  remote?: string;
 }
 
 export interface StatusReport {
@@ -196,8 +199,34 @@ export async function readStatus(client: KubeClient): Promise<StatusReport> {
       proxies: proxiesOf(p.revision),
     });
   }
+  // Installs of ours with no istiod here (a remote cluster, a config cluster): known by their inventory, served
+  // by the injector webhook they installed.
+  const listed = new Set(installs.map((i) => `${i.owner}/${i.revision}`));
+  for (const inv of await listInventories(client).catch(() => [])) {
+    const owner = `IstioOperator ${inv.owner.namespace ? `${inv.owner.namespace}/` : ''}${inv.owner.name}`;
+    // Only installs that inject (their inventory holds an injector webhook): a gateway-only install is no control plane.
+    if (listed.has(`${owner}/${inv.owner.rev}`) || !inv.objects.some((r) => r.kind === 'MutatingWebhookConfiguration')) continue;
+    installs.push(await remoteInstall(client, inv.owner, owner, inv.namespace, tagsOf(inv.owner.rev), proxiesOf(inv.owner.rev)));
+  }
   const served = new Set(installs.map((i) => i.revision));
   return { installs, orphanProxies: proxies.filter((p) => !served.has(p.revision)) };
+}
+
+/** An install of ours without istiod: HEALTHY when its injector webhook leads somewhere (a URL, or a Service with endpoints). */
+async function remoteInstall(client: KubeClient, o: Owner, owner: string, namespace: string, tags: string[], proxies: InstallStatus['proxies']): Promise<InstallStatus> {
+  const selector = `${LABEL_OWNER_NAME}=${o.name},${LABEL_REVISION}=${o.rev}`;
+  const hooks = (await list(client, '/apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations', { labelSelector: selector })).filter((h) => !h.metadata.labels?.['istio.io/tag']);
+  const hook = hooks.find((h) => (h.metadata.labels?.[LABEL_OWNER_NAMESPACE] ?? '') === o.namespace) ?? hooks[0];
+  const version = hook?.metadata.labels?.[LABEL_VERSION] ?? '';
+  const base = { owner, installer: 'IstioOperator' as const, revision: o.rev, release: version.split('.').slice(0, 2).join('.'), version, istioNamespace: namespace, tags, proxies };
+  const cc = hook?.webhooks?.[0]?.clientConfig;
+  if (!cc) return { ...base, health: 'ERROR', message: 'no istiod and no injector webhook in this cluster', remote: 'nothing' };
+  if (cc.url) return { ...base, health: 'HEALTHY', message: `no istiod in this cluster; injection by ${cc.url}`, remote: String(cc.url) };
+  const svc = `${cc.service?.namespace}/${cc.service?.name}`;
+  const slices = await list(client, `/apis/discovery.k8s.io/v1/namespaces/${cc.service?.namespace}/endpointslices`, { labelSelector: `kubernetes.io/service-name=${cc.service?.name}` });
+  const addresses = [...new Set(slices.flatMap((e) => (e.endpoints ?? []).flatMap((x: { addresses?: string[] }) => x.addresses ?? [])))];
+  if (!addresses.length) return { ...base, health: 'ERROR', message: `no istiod in this cluster; injection by Service ${svc}, which has no endpoints`, remote: `Service ${svc}` };
+  return { ...base, health: 'HEALTHY', message: `no istiod in this cluster; injection by Service ${svc} at ${addresses.join(', ')}`, remote: `Service ${svc} at ${addresses.join(', ')}` };
 }
 
 // ---- precheck ----

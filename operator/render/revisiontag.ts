@@ -20,6 +20,8 @@ export interface TagTarget {
   serviceSelector?: Record<string, string>;
   /** values.base.validationFailurePolicy of the revision, for the default tag's validator (default Ignore). */
   validationFailurePolicy?: string;
+  /** The revision's validator URL (values.base.validationURL: an external istiod), for the default tag's validator. */
+  validationURL?: string;
 }
 
 /** What the tag template prints of each tag: its names, decided by the names module. */
@@ -50,7 +52,10 @@ export function renderRevisionTag(tag: string, target: TagTarget): K8sObject[] {
       // A URL endpoint carries its CA; a Service endpoint gets its caBundle patched in by istiod (by istio.io/rev).
       injectionCABundle: cc.url ? cc.caBundle : undefined,
       serviceSelector: target.serviceSelector,
-      remote: target.serviceSelector ? undefined : {},
+      validationURL: target.validationURL,
+      // No selector, no tag Service (a remote's or config cluster's istiod is elsewhere). `true`, not `{}`: templates
+      // judge an empty map false, as Go templates do.
+      remote: target.serviceSelector ? undefined : true,
     },
   };
   return renderTemplate('pilot', TAG_TEMPLATE, view);

@@ -243,7 +243,13 @@ async function startOnce(opts: StartOptions & { binDir: string }): Promise<Contr
       listServices: async () => {
         const r = await request(`${server}/api/v1/services`, { token: adminToken, ca: caPem });
         if (r.status !== 200) throw new Error(`listing Services: HTTP ${r.status}`);
-        return (JSON.parse(r.body) as { items: ServiceList }).items.map(serviceInfo);
+        const services = (JSON.parse(r.body) as { items: ServiceList }).items.map(serviceInfo);
+        if (services.some((s) => !s.selector || Object.keys(s.selector).length === 0)) {
+          const e = await request(`${server}/apis/discovery.k8s.io/v1/endpointslices`, { token: adminToken, ca: caPem });
+          if (e.status !== 200) throw new Error(`listing EndpointSlices: HTTP ${e.status}`);
+          addEndpointSlices(services, (JSON.parse(e.body) as { items: EndpointSliceList }).items);
+        }
+        return services;
       },
     });
     // HTTPConnect over a unix socket: over TCP, kube-apiserver v1.33 always dials the proxy with TLS and a
@@ -444,6 +450,25 @@ function serviceInfo(s: ServiceList[number]): ServiceInfo {
     selector: s.spec?.selector,
     ports: s.spec?.ports ?? [],
   };
+}
+
+type EndpointSliceList = Array<{
+  metadata: { namespace: string; labels?: Record<string, string> };
+  endpoints?: Array<{ addresses?: string[]; conditions?: { ready?: boolean } }>;
+  ports?: Array<{ name?: string; port?: number }> | null;
+}>;
+
+/** The EndpointSlices of each selectorless Service (by the kubernetes.io/service-name label), ready endpoints only. */
+function addEndpointSlices(services: ServiceInfo[], slices: EndpointSliceList): void {
+  for (const svc of services) {
+    if (svc.selector && Object.keys(svc.selector).length > 0) continue;
+    svc.endpointSlices = slices
+      .filter((s) => s.metadata.namespace === svc.namespace && s.metadata.labels?.['kubernetes.io/service-name'] === svc.name)
+      .map((s) => ({
+        addresses: (s.endpoints ?? []).filter((e) => e.conditions?.ready !== false).flatMap((e) => e.addresses ?? []),
+        ports: s.ports ?? [],
+      }));
+  }
 }
 
 /** Components must not pick up the caller's cluster or proxy settings. */

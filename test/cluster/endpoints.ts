@@ -17,6 +17,12 @@ export interface LocalEndpoint {
   ports: Record<string, number>;
   /** containerPort names (for a Service's named targetPort) → containerPort. */
   portNames: Record<string, number>;
+  /**
+   * Addresses of the cluster's network this process answers at, for Services without a selector whose
+   * EndpointSlices name them (e.g. a primary's istiod, given to a remote cluster as remotePilotAddress). `ports`
+   * then maps the EndpointSlice's port to the loopback port.
+   */
+  addresses?: string[];
   /** The process serving, and its executable: a reused pid naming another program is not ours. */
   pid: number;
   bin: string;
@@ -25,7 +31,7 @@ export interface LocalEndpoint {
 /** Registers an endpoint; returns the function that removes it. */
 export function registerEndpoint(dir: string, ep: LocalEndpoint): () => void {
   fs.mkdirSync(dir, { recursive: true });
-  const file = path.join(dir, `${ep.namespace}.${ep.pid}.json`);
+  const file = path.join(dir, `${ep.namespace || 'address'}.${ep.pid}${ep.addresses ? `.${ep.addresses.join('_')}` : ''}.json`);
   const tmp = `${file}.tmp`;
   fs.writeFileSync(tmp, JSON.stringify(ep));
   fs.renameSync(tmp, file);

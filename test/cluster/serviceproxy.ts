@@ -7,8 +7,10 @@
 // so a CONNECT names `<clusterIP>:<port>`; `<svc>.<ns>.svc:<port>` is accepted too. The Service's selector and
 // targetPort choose among the local endpoints registered in `endpointsDir` (see endpoints.ts), as kube-proxy
 // would choose among the Service's pods. Loopback targets pass through: the fake node's kubelet (kwok) listens
-// there, and logs/exec/port-forward go through the same egress. Anything else is refused with a reason that
-// kube-apiserver puts into its error (`proxy error from ... code 503: 503 <reason>`).
+// there, and logs/exec/port-forward go through the same egress. A Service without a selector goes where its
+// EndpointSlices say, as kube-proxy sends it, when a local process registered that address as its own: a remote
+// cluster's `istiod` Service points at the primary's istiod that way (Istio's `remote` profile, remotePilotAddress). Anything
+// else is refused with a reason that kube-apiserver puts into its error (`proxy error from ... code 503: 503 <reason>`).
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import { liveEndpoints, type LocalEndpoint } from './endpoints.js';
@@ -20,7 +22,10 @@ export interface ServiceInfo {
   clusterIP?: string;
   selector?: Record<string, string>;
   ports: Array<{ name?: string; port: number; targetPort?: number | string }>;
+  /** For a Service without a selector: its EndpointSlices' endpoints (addresses) and ports, as written by hand. */
+  endpointSlices?: Array<{ addresses: string[]; ports: Array<{ name?: string; port?: number }> }>;
 }
+
 
 export interface ServiceProxyOptions {
   socketPath: string;
@@ -56,7 +61,7 @@ export async function route(target: string, endpointsDir: string, listServices: 
   const sp = svc.ports.find((p) => p.port === port);
   if (!sp) return { ok: false, reason: `Service ${svc.namespace}/${svc.name} has no port ${port}` };
   const selector = svc.selector ?? {};
-  if (Object.keys(selector).length === 0) return { ok: false, reason: `Service ${svc.namespace}/${svc.name} has no selector` };
+  if (Object.keys(selector).length === 0) return viaEndpointSlices(svc, sp, endpointsDir);
   const matches = liveEndpoints(endpointsDir).filter(
     (e) => e.namespace === svc.namespace && Object.entries(selector).every(([k, v]) => e.labels[k] === v),
   );
@@ -70,6 +75,36 @@ export async function route(target: string, endpointsDir: string, listServices: 
     if (local !== undefined) return { ok: true, host: '127.0.0.1', port: local, what: `${svc.namespace}/${svc.name}:${port} -> ${describe(e)}` };
   }
   return { ok: false, reason: `Service ${svc.namespace}/${svc.name} port ${port} targets ${target2}, which no matching local process listens for` };
+}
+
+/**
+ * A Service without a selector, as kube-proxy routes it: to an address of its EndpointSlices, on the slice's port
+ * whose name is the Service port's (EndpointSlice ports are matched by name). The API server refuses loopback
+ * addresses in EndpointSlices, so an address stands for a local process that registered it (LocalEndpoint.addresses):
+ * the one place that address leads to on this machine. Nothing is ever dialled at the address itself.
+ */
+function viaEndpointSlices(svc: ServiceInfo, sp: ServiceInfo['ports'][number], endpointsDir: string): Route {
+  const what = `Service ${svc.namespace}/${svc.name}`;
+  const slices = svc.endpointSlices ?? [];
+  if (slices.length === 0) return { ok: false, reason: `${what} has no selector and no EndpointSlice` };
+  const live = liveEndpoints(endpointsDir);
+  const unserved: string[] = [];
+  for (const s of slices) {
+    const p = s.ports.find((x) => (x.name ?? '') === (sp.name ?? ''));
+    if (p?.port === undefined) continue;
+    for (const a of s.addresses) {
+      const e = live.find((x) => x.addresses?.includes(a));
+      const local = e?.ports[String(p.port)];
+      if (e && local !== undefined) return { ok: true, host: '127.0.0.1', port: local, what: `${what}:${sp.port} -> endpoint ${a}:${p.port} -> ${describe(e)}` };
+      unserved.push(`${a}:${p.port}`);
+    }
+  }
+  return {
+    ok: false,
+    reason: unserved.length
+      ? `${what} has no selector and no local process serves its endpoints (${unserved.join(', ')})`
+      : `${what} has no selector and no EndpointSlice port named ${JSON.stringify(sp.name ?? '')}`,
+  };
 }
 
 function describe(e: LocalEndpoint): string {

@@ -50,6 +50,8 @@ export interface Istiod {
   namespace: string;
   deployment: string;
   pid: number;
+  /** The pilot-discovery executable it runs. */
+  bin: string;
   workDir: string;
   logFile: string;
   /** Loopback ports of its listeners. */
@@ -286,6 +288,7 @@ export async function startIstiod(opts: IstiodOptions): Promise<Istiod> {
       namespace: opts.namespace,
       deployment: opts.deployment,
       pid: c.pid,
+      bin,
       workDir,
       logFile,
       ports,

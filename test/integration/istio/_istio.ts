@@ -2,6 +2,7 @@
 // plane through our own install path, run its istiod from the rendered Deployment, create pods and Istio
 // objects through the API server, read istiod's metrics and log. One install + istiod per file, per release and
 // revision (they take tens of seconds); the file's `test.after.always` calls `stopAll()`.
+import { randomInt } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -10,11 +11,13 @@ import { KubeClient } from '../../../operator/apply/client.js';
 import { resolvedFrom } from '../../../operator/cli/install.js';
 import { RELEASE_ANNOTATION } from '../../../operator/api/releases.js';
 import { applyInstall, prepareInstall } from '../../../operator/install/workflow.js';
+import { registerEndpoint } from '../../cluster/endpoints.js';
 import type { K8sObject } from '../../../operator/api/types.js';
 import { startIstiod, type Istiod, type IstiodOptions } from '../../istio/istiod.js';
 import { configProblems, linesAt, showProblems } from '../../istio/logcheck.js';
 import { cli } from '../apply/_util.js';
 import { testKubeconfig, uniqueName, waitFor } from '../helpers/cluster.js';
+import { startCluster, type Cluster } from '../helpers/secondcluster.js';
 
 export interface IstioInstall {
   release: string;
@@ -28,6 +31,16 @@ export interface IstioInstall {
   remove(): Promise<void>;
   /** The objects applied (the render), for installs with a revision (made through the install workflow). */
   objects?: K8sObject[];
+  /** The cluster it is installed in: a second cluster's kubeconfig (secondCluster()); absent: the shared test cluster. */
+  kubeconfig?: string;
+  /** Where that cluster's API server finds local processes serving its Services (istiod), for runIstiod. */
+  endpointsDir?: string;
+}
+
+/** A cluster other than the shared one (secondCluster()), for the helpers that take one; default: the shared one. */
+export interface OnCluster {
+  kubeconfig: string;
+  endpointsDir?: string;
 }
 
 const cleanups: Array<() => Promise<void>> = [];
@@ -78,8 +91,18 @@ export async function enterRelease(release: string): Promise<void> {
   releaseInScope = release;
 }
 
-export function client(): KubeClient {
-  return KubeClient.fromOptions({ kubeconfig: testKubeconfig() });
+export function client(on?: OnCluster): KubeClient {
+  return KubeClient.fromOptions({ kubeconfig: on?.kubeconfig ?? testKubeconfig() });
+}
+
+/**
+ * A second local control plane (its own API server, etcd, CA, service proxy: test/cluster), stopped by stopAll()
+ * after everything made in it since (registered first, it is stopped last of them).
+ */
+export async function secondCluster(name: string): Promise<Cluster & OnCluster> {
+  const c = await startCluster({ name });
+  onCleanup(() => c.stop());
+  return Object.assign(c, { endpointsDir: c.plane.endpointsDir });
 }
 
 /** What selects the Istio release in an IstioOperator: its image tag (api/releases.ts picks the line from it). */
@@ -87,13 +110,24 @@ function releaseSpec(release: string): Record<string, unknown> {
   return { tag: release };
 }
 
-/** A namespace made by this file, deleted by stopAll(). */
-export async function namespace(prefix: string, labels: Record<string, string> = {}): Promise<string> {
-  const name = uniqueName(prefix);
-  const c = client();
+/**
+ * A namespace made by this file, deleted by stopAll(). `opts.name`: that exact name instead of a fresh one (the
+ * same Istio namespace in a second cluster); `opts.on`: in that cluster.
+ */
+export async function namespace(
+  prefix: string,
+  labels: Record<string, string> = {},
+  opts: { name?: string; annotations?: Record<string, string>; on?: OnCluster } = {},
+): Promise<string> {
+  const name = opts.name ?? uniqueName(prefix);
+  const c = client(opts.on);
   try {
     await c.request('POST', '/api/v1/namespaces', {
-      body: { apiVersion: 'v1', kind: 'Namespace', metadata: { name, labels: { 'istio-operator.test/owner': 'integration', ...labels } } },
+      body: {
+        apiVersion: 'v1',
+        kind: 'Namespace',
+        metadata: { name, labels: { 'istio-operator.test/owner': 'integration', ...labels }, ...(opts.annotations ? { annotations: opts.annotations } : {}) },
+      },
     });
     // Pods are refused until the namespace's default ServiceAccount exists (ServiceAccount admission).
     await waitFor(`ServiceAccount ${name}/default`, () => c.request('GET', `/api/v1/namespaces/${name}/serviceaccounts/default`, { allow404: true }), { timeoutMs: 60_000 });
@@ -101,7 +135,7 @@ export async function namespace(prefix: string, labels: Record<string, string> =
     c.close();
   }
   onCleanup(async () => {
-    const d = client();
+    const d = client(opts.on);
     await d.request('DELETE', `/api/v1/namespaces/${name}`, { allow404: true }).finally(() => d.close());
   });
   return name;
@@ -113,12 +147,22 @@ export async function namespace(prefix: string, labels: Record<string, string> =
  * the default tag is cluster-wide, and only the default-revision file may own what `istio-injection=enabled` selects.
  * `namespace`: an Istio namespace made before (a second revision beside the first), instead of a fresh one.
  * `releaseByTagOnly`: no release annotation, so that the image tag alone picks the release (as a user's file does).
+ * `on`: into that cluster (secondCluster()) instead of the shared one; `onOutput` gets the CLI's output (for docs).
  */
 export async function installIstio(
   release: string,
-  opts: { profile: string; revision?: string; spec?: Record<string, unknown>; namespace?: string; releaseByTagOnly?: boolean },
+  opts: {
+    profile: string;
+    revision?: string;
+    spec?: Record<string, unknown>;
+    namespace?: string;
+    releaseByTagOnly?: boolean;
+    on?: OnCluster;
+    onOutput?: (r: { args: string[]; stdout: string; stderr: string }) => void;
+  },
 ): Promise<IstioInstall> {
-  const ns = opts.namespace ?? (await namespace(`istio-${release.replace(/\./g, '-')}`));
+  const kubeconfig = opts.on?.kubeconfig ?? testKubeconfig();
+  const ns = opts.namespace ?? (await namespace(`istio-${release.replace(/\./g, '-')}`, {}, opts.on ? { on: opts.on } : {}));
   const name = uniqueName(`iop-${opts.profile}`).slice(0, 40);
   const spec = opts.spec ?? {};
   const doc = {
@@ -139,13 +183,13 @@ export async function installIstio(
   fs.writeFileSync(file, JSON.stringify(doc));
   const revision = opts.revision ?? 'default';
   const remove = onCleanup(async () => {
-    const r = await cli(['uninstall', '--revision', revision, '--force', '-y']);
+    const r = await cli(['uninstall', '--revision', revision, '--force', '-y'], { kubeconfig });
     if (r.code !== 0) console.error(`uninstall --revision ${revision}: ${r.stderr}`);
     fs.rmSync(file, { force: true });
   });
   let objects: K8sObject[] | undefined;
   if (opts.revision) {
-    const c = client();
+    const c = client(opts.on);
     try {
       const p = await prepareInstall(c, resolvedFrom({ filename: [file], set: [] }));
       objects = p.objects;
@@ -154,22 +198,65 @@ export async function installIstio(
       c.close();
     }
   } else {
-    const r = await cli(['install', '-f', file, '-y', '--timeout', '2m']);
+    const args = ['install', '-f', file, '-y', '--timeout', '2m'];
+    const r = await cli(args, { kubeconfig });
     if (r.code !== 0) throw new Error(`istio-operator install -f ${file} failed (exit ${r.code}):\n${r.stderr}\n${r.stdout}`);
+    opts.onOutput?.({ args, stdout: r.stdout, stderr: r.stderr });
   }
-  return { release, namespace: ns, revision, istiod: revision === 'default' ? 'istiod' : `istiod-${revision}`, file, remove, ...(objects ? { objects } : {}) };
+  return {
+    release,
+    namespace: ns,
+    revision,
+    istiod: revision === 'default' ? 'istiod' : `istiod-${revision}`,
+    file,
+    remove,
+    kubeconfig,
+    ...(opts.on?.endpointsDir ? { endpointsDir: opts.on.endpointsDir } : {}),
+    ...(objects ? { objects } : {}),
+  };
 }
 
 let started = 0;
 /** istiod processes this file started so far (for the figures a file logs). */
 export const istiodsStarted = (): number => started;
 
-/** Runs the install's istiod (release binary); stopped by stopAll(), or earlier by its stop(). */
+/** Runs the install's istiod (release binary), in the install's cluster; stopped by stopAll(), or earlier by its stop(). */
 export async function runIstiod(inst: IstioInstall, opts: Partial<IstiodOptions> = {}): Promise<Istiod> {
-  const d = await startIstiod({ kubeconfig: testKubeconfig(), release: inst.release, namespace: inst.namespace, deployment: inst.istiod, ...opts });
+  const d = await startIstiod({
+    kubeconfig: inst.kubeconfig ?? testKubeconfig(),
+    release: inst.release,
+    namespace: inst.namespace,
+    deployment: inst.istiod,
+    ...(inst.endpointsDir ? { endpointsDir: inst.endpointsDir } : {}),
+    ...opts,
+  });
   onCleanup(() => d.stop());
   started++;
   return d;
+}
+
+/**
+ * Makes a local istiod reachable from another cluster at an address of that cluster's network, on its well-known
+ * ports (15010, 15012, 15017), as a remote cluster reaches a primary's istiod (through its east-west gateway): the
+ * address to give the remote as values.global.remotePilotAddress. The address is from TEST-NET-2 (198.51.100.0/24,
+ * which no network routes): it is a name only, `on`'s service proxy never dials it but sends what its EndpointSlices
+ * lead there to the istiod's loopback ports. Unregistered by stopAll().
+ */
+export function exposeIstiod(d: Istiod, on: OnCluster): { address: string } {
+  if (!on.endpointsDir) throw new Error('exposeIstiod: the cluster has no endpoints dir (secondCluster() gives one)');
+  const address = `198.51.100.${randomInt(1, 255)}`;
+  const unregister = registerEndpoint(on.endpointsDir, {
+    name: `istiod ${d.release} of ${d.namespace} in another cluster, at ${address}`,
+    namespace: '',
+    labels: {},
+    ports: { '15010': d.ports.grpc, '15012': d.ports.secureGrpc, '15017': d.ports.https },
+    portNames: {},
+    addresses: [address],
+    pid: d.pid,
+    bin: d.bin,
+  });
+  onCleanup(async () => unregister());
+  return { address };
 }
 
 /** Lines istiod logged at `level` (Istio's format: `<time>\t<level>\t[<scope>\t]<message>`). */

@@ -189,7 +189,7 @@ const GATEWAYS: Array<{ key: string; kinds: (minor: number) => string[]; shows: 
   {
     key: 'apps/ingress',
     kinds: () => ['ServiceAccount', 'Deployment', 'Service'],
-    shows: (t, objs, minor) => {
+    shows: (t, objs) => {
       // Every tested release's templates (istioctl 1.29.6's too: golden/live) own the objects by Gateway API v1.
       t.is(byKind(objs, 'Deployment')?.metadata.ownerReferences[0].apiVersion, 'gateway.networking.k8s.io/v1');
       t.deepEqual(

@@ -1,6 +1,9 @@
 import test from 'ava';
 import { ApiError, describePath } from '../../../operator/apply/client.js';
-import { findInjector } from '../../../operator/apply/install.js';
+import { defaultTagIfNeeded, findInjector } from '../../../operator/apply/install.js';
+import type { KubeClient } from '../../../operator/apply/client.js';
+import { resolveIstioOperator } from '../../../operator/api/resolve.js';
+import { render } from '../../../operator/render/index.js';
 import { renderRevisionTag } from '../../../operator/render/revisiontag.js';
 import { inventoryName, minusRefs, unionRefs } from '../../../operator/apply/inventory.js';
 import { byStage } from '../../../operator/apply/owner.js';
@@ -98,4 +101,29 @@ test('default tag webhooks point at the revision istiod and select the default t
   t.true(hooks.every((h) => h.clientConfig.service.name === 'istiod-canary' && !h.clientConfig.caBundle));
   t.is(vwc!.metadata.name, 'istiod-default-validator');
   t.is((vwc!.webhooks as any[])[0].clientConfig.service.path, '/validate');
+});
+
+test("a config cluster's default tag (injector and validator called by URL: an external istiod) is its own namespace's, calls the same URLs, and makes no tag Service", async (t) => {
+  const ns = 'external-istiod';
+  const url = 'https://istiod.external.example.com:15017';
+  const text = JSON.stringify({
+    apiVersion: 'install.istio.io/v1alpha1',
+    kind: 'IstioOperator',
+    metadata: { name: 'config', namespace: ns },
+    spec: {
+      profile: 'remote',
+      namespace: ns,
+      values: { global: { istioNamespace: ns, configCluster: true }, pilot: { configMap: true }, istiodRemote: { injectionURL: `${url}/inject/cluster/c2/net/n1` }, base: { validationURL: `${url}/validate` } },
+    },
+  });
+  const objects = render(resolveIstioOperator({ files: [{ name: 'iop.json', text }] }).install).objects;
+  // A cluster with no tag and no default revision yet.
+  const empty = { request: async () => undefined } as unknown as KubeClient;
+  const tag = await defaultTagIfNeeded(empty, objects, { name: 'config', namespace: ns, rev: 'default' }, ns);
+  t.deepEqual(tag.map((o) => `${o.kind} ${o.metadata.name}`), [`MutatingWebhookConfiguration istio-revision-tag-default-${ns}`, 'ValidatingWebhookConfiguration istiod-default-validator']);
+  for (const w of tag[0]!.webhooks as any[]) t.deepEqual(w.clientConfig, { url: `${url}/inject/cluster/c2/net/n1` }, w.name);
+  t.deepEqual((tag[1]!.webhooks as any[])[0].clientConfig, { url: `${url}/validate` });
+  // A remote whose istiod Service has no selector (its EndpointSlice leads to the primary): no tag Service either.
+  const injector = { metadata: { name: 'istio-sidecar-injector' }, webhooks: [{ name: 'namespace.sidecar-injector.istio.io', clientConfig: { service: { name: 'istiod', namespace: 'istio-system', path: '/inject/cluster/c2/net/n1', port: 443 } } }] };
+  t.false(renderRevisionTag('default', { revision: 'default', namespace: 'istio-system', injector }).some((o) => o.kind === 'Service'));
 });

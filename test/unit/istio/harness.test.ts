@@ -87,3 +87,33 @@ test('route: a Service address goes to the local endpoint its selector and targe
   registerEndpoint(dir, { name: 'dead', namespace: 'istio-system', labels: { app: 'istiod' }, ports: { '15017': 1 }, portNames: {}, pid: 2 ** 22 + 1, bin });
   t.like(await route('10.96.0.10:443', dir, list), { ok: false });
 });
+
+test('route: a Service without a selector goes to the local process that registered its EndpointSlice address, on the slice port named like the Service port', async (t) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'endpoints-'));
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  // A remote cluster's istiod Service (profile remote): no selector, an EndpointSlice naming the primary's address.
+  const remote = (addresses: string[]): ServiceInfo => ({
+    namespace: 'istio-system',
+    name: 'istiod',
+    clusterIP: '10.96.0.20',
+    ports: [{ name: 'tcp-istiod', port: 15012 }, { name: 'tcp-webhook', port: 443, targetPort: 15017 }],
+    endpointSlices: [{ addresses, ports: [{ name: 'tcp-istiod', port: 15012 }, { name: 'tcp-webhook', port: 15017 }] }],
+  });
+  const bin = fs.readFileSync('/proc/self/cmdline', 'utf8').split('\0')[0]!;
+  const at = async (addresses: string[], target = '10.96.0.20:443') => route(target, dir, async () => [remote(addresses)]);
+  t.regex(((await at(['192.0.2.10'])) as { reason: string }).reason, /no selector and no local process serves its endpoints \(192\.0\.2\.10:15017\)/);
+  // The primary's istiod, registered at that address (in no namespace of this cluster).
+  const unregister = registerEndpoint(dir, { name: 'istiod of c1', namespace: '', labels: {}, ports: { '15017': 40017, '15012': 40012 }, portNames: {}, addresses: ['192.0.2.10'], pid: process.pid, bin });
+  t.like(await at(['192.0.2.10']), { ok: true, host: '127.0.0.1', port: 40017 });
+  t.like(await at(['192.0.2.10'], 'istiod.istio-system.svc:15012'), { ok: true, host: '127.0.0.1', port: 40012 });
+  t.like(await at(['192.0.2.99', '192.0.2.10']), { ok: true, port: 40017 }, 'the first address served');
+  t.regex(((await at(['192.0.2.11'])) as { reason: string }).reason, /no local process serves its endpoints \(192\.0\.2\.11:15017\)/);
+  const none = await route('10.96.0.20:443', dir, async () => [{ ...remote([]), endpointSlices: [] }]);
+  t.regex((none as { reason: string }).reason, /has no selector and no EndpointSlice$/);
+  const unnamed = await route('10.96.0.20:443', dir, async () => [{ ...remote(['192.0.2.10']), endpointSlices: [{ addresses: ['192.0.2.10'], ports: [{ port: 15017 }] }] }]);
+  t.regex((unnamed as { reason: string }).reason, /no EndpointSlice port named "tcp-webhook"/);
+  // An address registration takes no part in selector routing (no namespace, no labels).
+  t.like(await route('10.96.0.10:443', dir, async () => [{ namespace: 'istio-system', name: 'x', clusterIP: '10.96.0.10', selector: { app: 'istiod' }, ports: [{ port: 443 }] }]), { ok: false });
+  unregister();
+  t.like(await at(['192.0.2.10']), { ok: false });
+});

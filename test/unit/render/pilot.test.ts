@@ -356,6 +356,15 @@ test('remote cluster: an IPv6 remotePilotAddress is an address from 1.30 on, a h
   t.is(find(old, 'Service', 'istiod').spec.externalName, '2001:db8::1');
 });
 
+test("the reader (a primary's istiod on this cluster) may read ConfigMaps in every release: istiod 1.29.6 reads a remote's `istio` ConfigMap, without which the remote never syncs", (t) => {
+  for (const release of RELEASES) {
+    const rules = find(renderPilot({ ...ctxFor(), release }), 'ClusterRole', 'istio-reader-clusterrole-istio-system').rules as any[];
+    const core = rules.find((r) => r.apiGroups.length === 1 && r.apiGroups[0] === '' && r.resources.includes('services'));
+    t.true(core.resources.includes('configmaps'), `${release.patch}: ${JSON.stringify(core)}`);
+    t.deepEqual(core.verbs, ['get', 'list', 'watch'], release.patch);
+  }
+});
+
 test('resourceScope: cluster-scoped and namespaced objects rendered apart, as Istio does', (t) => {
   const scoped = (scope: string) => renderPilot(ctxFor({ values: { global: { resourceScope: scope } } })).map((o) => o.kind);
   t.true(scoped('cluster').every((k) => /^Cluster|WebhookConfiguration$/.test(k)));
