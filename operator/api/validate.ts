@@ -2,6 +2,7 @@ import type { FieldIssue, Warning } from './errors.js';
 import { isMap } from './merge.js';
 import { parsePath, PATH_FORMS, PathSyntaxError } from './path.js';
 import { DURATION_HINT, durationMs } from './duration.js';
+import type { Values } from './types.js';
 
 // Structural validation of a (merged, legacy-translated) IstioOperator spec. Every issue is collected.
 // `values` issues are kept apart because `--force` turns them into warnings, as istioctl does.
@@ -427,7 +428,7 @@ const specSchema = fields({
 function crossGatewayNames(spec: unknown, root: string, out: FieldIssue[]): void {
   if (!isMap(spec) || !isMap(spec.components)) return;
   const c = spec.components;
-  const ns = (g: Record<string, any>) => (typeof g.namespace === 'string' && g.namespace) || spec.namespace || 'istio-system';
+  const ns = (g: Values) => (typeof g.namespace === 'string' && g.namespace) || spec.namespace || 'istio-system';
   const seen = new Map<string, string>();
   for (const key of ['ingressGateways', 'egressGateways']) {
     if (!Array.isArray(c[key])) continue;
