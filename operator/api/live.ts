@@ -13,7 +13,12 @@ export interface ManagedFieldsEntry {
   apiVersion?: string;
   time?: string;
   fieldsType?: string;
-  fieldsV1?: Record<string, unknown>;
+  fieldsV1?: FieldsV1;
+}
+
+/** The set of fields a manager owns: `f:<name>`, `k:<key JSON>`, `v:<value JSON>` and `i:<index>` steps, `.` for the node itself. */
+export interface FieldsV1 {
+  [step: string]: FieldsV1;
 }
 
 export interface OwnerReference {
@@ -61,6 +66,12 @@ export interface List<T = LiveObject> {
   kind?: string;
   metadata?: { resourceVersion?: string; continue?: string };
   items: T[];
+}
+
+/** One event of a watch stream: ADDED, MODIFIED, DELETED, BOOKMARK, or ERROR with a Status as its object. */
+export interface WatchEvent<T = LiveObject> {
+  type: string;
+  object: T;
 }
 
 /** The Status object the API server answers errors (and some deletes) with. */
@@ -191,6 +202,11 @@ export interface LiveEndpointSlice extends LiveObject {
 /** core/v1 Endpoints. */
 export interface LiveEndpoints extends LiveObject {
   subsets?: Array<{ addresses?: Array<{ ip: string; [k: string]: unknown }>; notReadyAddresses?: Array<{ ip: string }>; ports?: Array<{ name?: string; port?: number }> }>;
+}
+
+/** apiextensions.k8s.io/v1 CustomResourceDefinition. */
+export interface LiveCRD extends LiveObject {
+  spec?: { group?: string; [k: string]: unknown };
 }
 
 export interface LiveConfigMap extends LiveObject {

@@ -1,6 +1,7 @@
 import type { Clock } from './queue.js';
 import { realClock } from './queue.js';
 import { METADATA_ONLY, type KubeClient } from '../apply/client.js';
+import type { ApiStatus, List, LiveObject } from '../api/live.js';
 
 // A list+watch loop that never gives up. The client library's informer stops on the first error and leaves
 // restarts to the caller; a controller that silently stops watching is the worst failure mode, so this one
@@ -268,7 +269,7 @@ export function kubeSource<T extends KObject>(
       let cont: string | undefined;
       let rv = '';
       do {
-        const r = await kube.request('GET', collectionPath, { query: { ...sel, limit: 500, continue: cont }, ...(opts.metadataOnly ? { accept: METADATA_ONLY.list } : {}) });
+        const r = await kube.request<List>('GET', collectionPath, { query: { ...sel, limit: 500, continue: cont }, ...(opts.metadataOnly ? { accept: METADATA_ONLY.list } : {}) });
         items.push(...((r?.items ?? []) as T[]));
         rv = r?.metadata?.resourceVersion ?? '';
         cont = r?.metadata?.continue || undefined;

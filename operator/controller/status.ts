@@ -166,7 +166,7 @@ function mergeDiff(prev: Record<string, any>, next: Record<string, any>): Record
 export async function writeStatus(kube: KubeClient, iop: IstioOperator, next: IstioOperatorStatus): Promise<boolean> {
   if (sameStatus(iop.status, next)) return false;
   const path = resourcePath(IOP_GROUP, IOP_VERSION, IOP_RESOURCE, iop.metadata?.namespace, iop.metadata?.name, 'status');
-  const r = await kube.request('PATCH', path, {
+  const r = await kube.request<IstioOperator>('PATCH', path, {
     body: statusMergePatch(iop.status, next),
     contentType: 'application/merge-patch+json',
     query: { fieldManager: FIELD_MANAGER },
