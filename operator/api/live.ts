@@ -174,6 +174,7 @@ export interface Webhook {
   namespaceSelector?: LabelSelector;
   objectSelector?: LabelSelector;
   failurePolicy?: string;
+  reinvocationPolicy?: string;
   [k: string]: unknown;
 }
 

@@ -291,7 +291,7 @@ async function ensureNamespace(client: KubeClient, ns: string): Promise<boolean>
 async function defaultTagIfNeeded(client: KubeClient, objects: K8sObject[], owner: Owner): Promise<K8sObject[]> {
   const injector = findInjector(objects);
   if (!injector) return [];
-  const svc: Partial<ServiceReference> = (injector as LiveWebhookConfiguration).webhooks?.[0]?.clientConfig?.service ?? {};
+  const svc: Partial<ServiceReference> = injector.webhooks?.[0]?.clientConfig?.service ?? {};
   const namespace: string = svc.namespace ?? DEFAULT_ISTIO_NAMESPACE;
   const tagName = tagWebhookName(DEFAULT_TAG, namespace);
   if (objects.some((o) => o.kind === 'MutatingWebhookConfiguration' && o.metadata.name === tagName)) return [];
@@ -328,8 +328,8 @@ const VWC = '/apis/admissionregistration.k8s.io/v1/validatingwebhookconfiguratio
 const MWC = '/apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations';
 
 /** The revision's own injector webhook configuration among rendered objects (not a tag's), if pilot is rendered. */
-export function findInjector(objects: K8sObject[]): K8sObject | undefined {
-  return objects.find((o) => o.kind === 'MutatingWebhookConfiguration' && o.metadata.labels?.app === 'sidecar-injector' && !o.metadata.labels?.[LABEL_TAG]);
+export function findInjector(objects: K8sObject[]): (K8sObject & LiveWebhookConfiguration) | undefined {
+  return objects.find((o) => o.kind === 'MutatingWebhookConfiguration' && o.metadata.labels?.app === 'sidecar-injector' && !o.metadata.labels?.[LABEL_TAG]) as (K8sObject & LiveWebhookConfiguration) | undefined;
 }
 
 export function summarize(r: InstallResult): Record<'created' | 'configured' | 'unchanged' | 'replaced' | 'pruned', number> {
