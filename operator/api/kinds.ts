@@ -20,9 +20,15 @@ export interface KindInfo {
   cacheOnly?: boolean;
   /** Swept by ownership label on `uninstall --purge` (objects whose inventory was lost). */
   swept: boolean;
+  /**
+   * Served only where something else installs its CRD (Multus's NetworkAttachmentDefinition): rendered for the
+   * platforms that have it, never watched (an informer on a kind the cluster does not serve would never sync, and
+   * the controller would not start), swept only where served.
+   */
+  optional?: boolean;
 }
 
-const k = (apiVersion: string, kind: string, plural: string, namespaced: boolean, stage: Stage, flags: { rendered?: boolean; swept?: boolean; cacheOnly?: boolean } = {}): KindInfo => ({
+const k = (apiVersion: string, kind: string, plural: string, namespaced: boolean, stage: Stage, flags: { rendered?: boolean; swept?: boolean; cacheOnly?: boolean; optional?: boolean } = {}): KindInfo => ({
   apiVersion,
   kind,
   plural,
@@ -31,6 +37,7 @@ const k = (apiVersion: string, kind: string, plural: string, namespaced: boolean
   rendered: flags.rendered ?? true,
   swept: flags.swept ?? flags.rendered ?? true,
   ...(flags.cacheOnly ? { cacheOnly: true } : {}),
+  ...(flags.optional ? { optional: true } : {}),
 });
 
 /** In apply order within each stage. */
@@ -61,6 +68,9 @@ export const KINDS: readonly KindInfo[] = Object.freeze([
   // config stage.
   k('discovery.k8s.io/v1', 'EndpointSlice', 'endpointslices', true, 'config'),
   k('v1', 'ResourceQuota', 'resourcequotas', true, 'config'),
+  // The CNI agent's network for Multus (cni.provider multus: the openshift platform), always `default/istio-cni`.
+  // Its CRD is Multus's (OpenShift ships it): applied where rendered, not watched.
+  k('k8s.cni.cncf.io/v1', 'NetworkAttachmentDefinition', 'network-attachment-definitions', true, 'config', { optional: true }),
   // What a remote rendered for the primary's istiod before EndpointSlices: no longer rendered, still known, so an
   // upgraded install prunes the one it made and `uninstall --purge` sweeps it.
   k('v1', 'Endpoints', 'endpoints', true, 'config', { rendered: false, swept: true }),

@@ -9,13 +9,10 @@ import type { IstioOperatorSpec } from './types.js';
 // Built-in profiles are IstioOperator documents in profiles/. As in Istio, every profile is merged over
 // `default`; a profile may also be a file path (anything with a slash or a .yaml/.yml ending).
 
-export const BUILTIN_PROFILES = ['ambient', 'default', 'demo', 'empty', 'minimal', 'preview', 'remote', 'stable'] as const;
+export const BUILTIN_PROFILES = ['ambient', 'default', 'demo', 'empty', 'minimal', 'openshift', 'openshift-ambient', 'preview', 'remote', 'stable'] as const;
 
-/** Istio profiles we know but do not render yet: rendering them without their platform settings would install less than asked. */
-export const UNSUPPORTED_PROFILES: Record<string, string> = {
-  openshift: 'not supported yet: needs OpenShift platform settings (security context constraints, CNI paths)',
-  'openshift-ambient': 'not supported yet: needs OpenShift platform settings (security context constraints, CNI paths)',
-};
+/** Istio profiles we know but do not render (none today; `profile list` shows them as unsupported, with why). */
+export const UNSUPPORTED_PROFILES: Record<string, string> = {};
 
 export interface ProfileInfo {
   name: string;

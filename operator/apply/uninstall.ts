@@ -46,10 +46,10 @@ export async function planUninstall(client: KubeClient, opts: UninstallOptions):
 
 // Kinds swept by label on --purge, for objects whose inventory was lost: the kinds table's, webhooks first
 // (nothing must call a removed istiod), CRDs last.
-const SWEEP: Array<[string, string]> = [...KINDS]
+const SWEEP: Array<[string, string, boolean]> = [...KINDS]
   .filter((k) => k.swept)
   .sort((a, b) => stageIndex(b.kind) - stageIndex(a.kind))
-  .map((k) => [k.apiVersion, k.kind]);
+  .map((k) => [k.apiVersion, k.kind, !!k.optional]);
 
 export interface UninstallResult {
   deleted: ObjectRef[];
@@ -78,10 +78,11 @@ export async function uninstall(client: KubeClient, opts: UninstallOptions, plan
   deleted.push(...(await dropOrphanedWebhooks(client, deleted, !!opts.dryRun)));
   if (opts.purge) {
     // Anything still carrying our ownership label (inventory lost, older installs): ours by label, removed.
-    for (const [apiVersion, kind] of SWEEP) {
+    for (const [apiVersion, kind, optional] of SWEEP) {
       const path = await res.allPath(apiVersion, kind);
       const crds = kind === 'CustomResourceDefinition';
-      const listed = (await client.request<List<LiveCRD>>('GET', path, { query: { labelSelector: crds ? LABEL_COMPONENT : LABEL_OWNER_NAME } }))?.items ?? [];
+      // An optional kind (kinds.ts) is not served where its CRD is not installed: nothing of it to sweep there.
+      const listed = (await client.request<List<LiveCRD>>('GET', path, { query: { labelSelector: crds ? LABEL_COMPONENT : LABEL_OWNER_NAME }, ...(optional ? { allow404: true } : {}) }))?.items ?? [];
       const items = crds ? listed.filter(isOurCRD) : listed;
       for (const it of items) {
         const ref: ObjectRef = { apiVersion, kind, name: it.metadata.name, ...(it.metadata.namespace ? { namespace: it.metadata.namespace } : {}) };

@@ -1,3 +1,4 @@
+import { platformsOf } from '../render/platforms.js';
 import yaml from 'js-yaml';
 import { listProfiles } from '../api/profiles.js';
 import { resolveIstioOperator } from '../api/resolve.js';
@@ -42,11 +43,13 @@ export async function run(argv: string[]): Promise<number> {
     case 'list': {
       if (rest.length) throw new InputError([{ path: 'profile list', message: `takes no arguments, got ${rest.join(' ')}` }]);
       const format = outputFormat(flags.output);
-      if (await printStructured(format, { profiles: listProfiles(), releases: RELEASES.map((r) => ({ ...r, default: r === DEFAULT_RELEASE })) })) return 0;
+      if (await printStructured(format, { profiles: listProfiles(), releases: RELEASES.map((r) => ({ ...r, default: r === DEFAULT_RELEASE, platforms: platformsOf(r) })) })) return 0;
       const out = ['Istio configuration profiles:'];
       for (const p of listProfiles()) out.push(`    ${p.name}${p.supported ? '' : `  (${p.note})`}`);
       out.push('', 'Istio releases (every profile renders for each; choose with spec.tag, or --release for a digest tag):');
       for (const r of RELEASES) out.push(`    ${describeRelease(r)}`);
+      out.push('', 'Platforms (values.global.platform), per release:');
+      for (const r of RELEASES) out.push(`    ${r.line}: ${platformsOf(r).join(', ')}`);
       process.stdout.write(out.join('\n') + '\n');
       return 0;
     }

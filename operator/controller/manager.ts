@@ -23,8 +23,10 @@ import { UsageCache } from './usagecache.js';
 /**
  * Kinds the render produces (the kinds table's), watched label-selected (only ours) so drift is repaired within
  * seconds. CRDs are cached, not reacted to: they carry no owner label, so they are selected by component label.
+ * Kinds of optional CRDs (kinds.ts `optional`) are not watched: a cluster without the CRD would keep the caches from
+ * ever syncing; drift there is repaired by the periodic resync.
  */
-export const OWNED_KINDS = KINDS.filter((k) => k.rendered).map((k) => ({
+export const OWNED_KINDS = KINDS.filter((k) => k.rendered && !k.optional).map((k) => ({
   group: groupOf(k.apiVersion),
   version: versionOf(k.apiVersion),
   resource: k.plural,

@@ -49,6 +49,7 @@ export const FEATURES = {
   remotePilotIPv6: { since: '1.30', what: "a remote's global.remotePilotAddress may be an IPv6 address (an IPv6 EndpointSlice; 1.29 writes an ExternalName Service for it)" },
   crdLabelsTrimmed: { since: '1.30', what: "CRDs no longer carry Helm 2's labels (app: istio-pilot, chart: istio, heritage: Tiller, istio: <group>)" },
   // ---- 1.31 ----
+  ztunnelCpuRequest: { since: '1.31', what: 'ztunnel also reads its CPU request (ZTUNNEL_RESOURCE_CPU_REQUEST)' },
   proxyInitImage: { since: '1.31', what: "the injector's .ProxyInitImage (istio-init's own image); older istiod only has .ProxyImage" },
   agentgatewayCaAddress: { since: '1.31', what: "agentgateway is told istiod's CA address (CA_ADDRESS) and gets an xDS token apart from its istio token (1.30: one token, mounted for xDS)" },
 } as const satisfies Record<string, { since: string; what: string }>;

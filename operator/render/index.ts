@@ -1,7 +1,7 @@
 import { InputError, type Warning } from '../api/errors.js';
 import type { ResolvedInstall } from '../api/install.js';
 import type { ComponentKey, RenderContext } from './context.js';
-import type { K8sObject } from '../api/types.js';
+import type { K8sObject, KubernetesResourceSpec } from '../api/types.js';
 import { renderBase } from './components/base.js';
 import { renderCni } from './components/cni.js';
 import { renderGateway } from './components/gateway.js';
@@ -42,6 +42,17 @@ function k8sTarget(r: ComponentRender): { name: string; container: string; workl
   return { name: istiodName(r.ctx.revision), container: 'discovery', workload: 'Deployment' };
 }
 
+/**
+ * A gateway's k8s.service.ports are its `ports` value (render/values.ts), which the templates already made the
+ * Service's ports from; istioctl drops them from the Service patch too (a strategic merge would add the type's
+ * default ports back to the user's list).
+ */
+function withoutServicePorts(k8s: KubernetesResourceSpec | undefined): KubernetesResourceSpec | undefined {
+  if (!k8s?.service || !('ports' in k8s.service)) return k8s;
+  const { ports: _ports, ...service } = k8s.service;
+  return { ...k8s, service };
+}
+
 export function render(install: ResolvedInstall): RenderResult {
   const built = buildContexts(install);
   const warnings: Warning[] = [...built.warnings];
@@ -49,7 +60,7 @@ export function render(install: ResolvedInstall): RenderResult {
   const from = new Map<string, string>();
   for (const r of built.renders) {
     const objects = RENDERERS[r.component](r.ctx);
-    const k8s = r.spec.k8s;
+    const k8s = r.ctx.gateway ? withoutServicePorts(r.spec.k8s) : r.spec.k8s;
     warnings.push(...applyK8sSettings(objects, k8s, { ...k8sTarget(r), field: `${r.field}.k8s` }));
     applyOverlays(objects, k8s?.overlays, `${r.field}.k8s`);
     applyOwnershipLabels(objects, r.component, install.owner, install.version);

@@ -1,5 +1,5 @@
 import type { K8sObject } from '../api/types.js';
-import { LABEL_COMPONENT, LABEL_OWNER_NAME, LABEL_REVISION, LABEL_VERSION, labelValue } from '../api/labels.js';
+import { LABEL_COMPONENT, LABEL_INJECT_POD, LABEL_OWNER_NAME, LABEL_REVISION, LABEL_VERSION, labelValue } from '../api/labels.js';
 import { ownerLabels, type Owner } from '../api/owner.js';
 import { COMPONENTS, type ComponentKey } from './context.js';
 
@@ -31,10 +31,13 @@ export function applyOwnershipLabels(objects: K8sObject[], component: ComponentK
     const tpl = (o as { spec?: { template?: { metadata?: { labels?: Record<string, string> } } } }).spec?.template;
     if (tpl && typeof tpl === 'object' && (o.kind === 'Deployment' || o.kind === 'DaemonSet' || o.kind === 'StatefulSet')) {
       tpl.metadata ??= {};
-      // The revision on a pod is the template's decision (it steers injection); only fill it in if absent.
+      // The revision on a pod is the template's decision (it steers injection); only fill it in if absent, and
+      // not on a pod that asks to be injected (sidecar.istio.io/inject=true): there the absence is the decision
+      // (the default revision's webhooks select such pods only without istio.io/rev).
+      const own = tpl.metadata.labels ?? {};
       tpl.metadata.labels = {
-        [LABEL_REVISION]: owner.rev,
-        ...(tpl.metadata.labels ?? {}),
+        ...(own[LABEL_INJECT_POD] === 'true' ? {} : { [LABEL_REVISION]: owner.rev }),
+        ...own,
         [LABEL_COMPONENT]: labels[LABEL_COMPONENT]!,
         [LABEL_OWNER_NAME]: owner.name,
       };

@@ -9,6 +9,7 @@ import type { ResolvedInstall } from '../api/install.js';
 import { revLabel, revSuffix } from '../api/names.js';
 import type { CaContext, ComponentKey, GatewayContext, RenderContext } from './context.js';
 import { compatibilityValues, compatibilityVersions, VALUE_PROFILES } from './valueProfiles.js';
+import { platformOf, platformsOf, platformValues } from './platforms.js';
 import { ztunnelName } from '../api/names.js';
 
 // From a merged IstioOperator to one RenderContext per thing to render. This is the one place where
@@ -77,6 +78,18 @@ export function buildContexts(install: ResolvedInstall): Contexts {
       });
     } else values = merge(values, c);
   }
+  // The platform's values come after the compatibility version and before the user's, as in Istio's charts.
+  const platform = platformOf(user);
+  if (platform !== '') {
+    const p = platformValues(platform, install.release);
+    if (!p) {
+      issues.push({
+        path: user.platform ? 'values.platform' : 'values.global.platform',
+        message: `unknown platform "${platform}"`,
+        hint: `Istio ${install.release.line} knows ${platformsOf(install.release).join(', ')} (case-sensitive); leave it empty for none`,
+      });
+    } else values = merge(values, p);
+  }
   values = merge(values, user);
 
   // Spec-level settings win over the same thing said in values, as istioctl does.
@@ -106,6 +119,7 @@ export function buildContexts(install: ResolvedInstall): Contexts {
   const revision = install.revision;
   const istioNamespace = install.istioNamespace;
   const version = install.version;
+  warnings.push(...trustedZtunnelWarnings(values, comps, istioNamespace, platform));
   const ca = caContext(spec.components?.ca, values, issues);
 
   const base = {
@@ -189,6 +203,23 @@ function nodeAgentValues(values: Values, user: Values, comps: ComponentsSpec): v
   }
 }
 
+/**
+ * istiod issues ambient pods' certificates only to the ztunnel it trusts (CA_TRUSTED_NODE_ACCOUNTS). A platform
+ * (openshift: kube-system) or the user may name that namespace apart from where ztunnel is rendered, and istioctl
+ * renders it so: say so rather than install an ambient mesh whose ztunnel is refused.
+ */
+function trustedZtunnelWarnings(values: Values, comps: ComponentsSpec, istioNamespace: string, platform: string): Warning[] {
+  if (comps.ztunnel?.enabled !== true) return [];
+  const trusted = values.pilot?.trustedZtunnelNamespace;
+  const actual = comps.ztunnel.namespace || istioNamespace;
+  if (!trusted || trusted === actual) return [];
+  const from = platform === 'openshift' && trusted === 'kube-system' ? ' (the openshift platform sets it)' : '';
+  return [{
+    path: 'components.ztunnel.namespace',
+    message: `ztunnel is rendered in ${actual} but istiod trusts only the ztunnel of ${trusted} (values.pilot.trustedZtunnelNamespace${from}): ambient pods would get no certificates; set components.ztunnel.namespace: ${trusted}${platform === 'openshift' ? ' (as the openshift-ambient profile does)' : ''}`,
+  }];
+}
+
 /** ztunnel without ambient mode does nothing: say what is missing rather than install a node proxy no pod will use. */
 function ambientWarnings(values: Values, comps: ComponentsSpec): Warning[] {
   if (comps.ztunnel?.enabled !== true) return [];
@@ -217,6 +248,10 @@ function gatewayContext(
     ...stringMap(g.label),
   };
   const own: Values = { name, namespace, labels, enabled: true, ...k8sScaleValues(g) };
+  // As istioctl does, the Service ports a gateway's k8s settings list become the gateway's `ports` value, replacing
+  // the type's defaults: the chart makes its Service ports, container ports and NetworkPolicy from that value.
+  const servicePorts = g.k8s?.service?.ports;
+  if (Array.isArray(servicePorts) && servicePorts.length) own.ports = servicePorts.map((p) => (isMap(p) ? { ...p } : p));
   if (g.hub) own.hub = g.hub;
   if (g.tag !== undefined && g.tag !== null && g.tag !== '') own.tag = String(g.tag);
   return {

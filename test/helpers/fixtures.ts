@@ -14,14 +14,11 @@ export const NEWEST_FIXTURE_RELEASE = '1.31.0-rc.0';
 export function releaseFixturesDir(tag = NEWEST_FIXTURE_RELEASE): string {
   return path.join(fixturesDir, 'istio', 'releases', tag);
 }
-/** Sets of golden cases beside Istio's own: `multicluster` holds what the real istioctl of the release renders for
- *  the IstioOperators of multi-cluster meshes (scripts/multicluster-goldens.sh; cases in istio/CASES.md). */
-export type GoldenSet = 'multicluster';
+/** Sets of golden cases beside Istio's own, each what the real istioctl of the release renders (cases in istio/CASES.md):
+ *  `multicluster` for the IstioOperators of multi-cluster meshes (scripts/multicluster-goldens.sh); `platform` for
+ *  values.global.platform and the openshift profiles (scripts/platform-goldens.sh; what each platform changes in
+ *  istio/releases/PLATFORMS.md). */
+export type GoldenSet = 'multicluster' | 'platform';
 const goldenDir = (tag: string, set?: GoldenSet) => (set ? path.join(releaseFixturesDir(tag), 'golden', set) : path.join(releaseFixturesDir(tag), 'golden'));
 export const goldenInputsDir = (tag = NEWEST_FIXTURE_RELEASE, set?: GoldenSet) => path.join(goldenDir(tag, set), 'inputs');
 export const goldenOutputsDir = (tag = NEWEST_FIXTURE_RELEASE, set?: GoldenSet) => path.join(goldenDir(tag, set), 'outputs');
-/** `golden/platform/{inputs,outputs}`: values.global.platform and the openshift profiles, rendered by the real istioctl
- * of the release (scripts/platform-goldens.sh). Cases in istio/CASES.md; what each platform changes in
- * istio/releases/PLATFORMS.md. */
-export const platformGoldenInputsDir = (tag = NEWEST_FIXTURE_RELEASE) => path.join(releaseFixturesDir(tag), 'golden', 'platform', 'inputs');
-export const platformGoldenOutputsDir = (tag = NEWEST_FIXTURE_RELEASE) => path.join(releaseFixturesDir(tag), 'golden', 'platform', 'outputs');

@@ -190,10 +190,11 @@ const FLOORS: Record<string, Floor> = {
   'istio-cni': { core: 1, perfect: ['names', 'labels', 'selectors', 'ports', 'env', 'args', 'volumes', 'other'] },
   // istio-cni_tolerations: core 94/94 = 100.0%; all leaves 94/94 = 100.0%
   'istio-cni_tolerations': { core: 1, perfect: ['names', 'labels', 'selectors', 'ports', 'env', 'args', 'volumes', 'other'] },
-  // ztunnel: core 100/100 = 100.0%; all leaves 100/100 = 100.0%
-  'ztunnel': { core: 1, perfect: ['names', 'labels', 'selectors', 'ports', 'env', 'args', 'volumes', 'other'] },
-  // ztunnel_tolerations: core 97/97 = 100.0%; all leaves 97/97 = 100.0%
-  'ztunnel_tolerations': { core: 1, perfect: ['names', 'labels', 'selectors', 'ports', 'env', 'args', 'volumes', 'other'] },
+  // ztunnel: core 100/101 = 99.0%; all leaves 100/101 = 99.0% (2026-12-05: the golden's chart snapshot lacks
+  // ZTUNNEL_RESOURCE_CPU_REQUEST, which istioctl 1.31.0-rc.0 renders for the same input: cases.ts ZTUNNEL_1_31)
+  'ztunnel': { core: 0.99, perfect: ['names', 'labels', 'selectors', 'ports', 'args', 'volumes', 'other'] },
+  // ztunnel_tolerations: core 97/98 = 99.0%; all leaves 97/98 = 99.0% (the same)
+  'ztunnel_tolerations': { core: 0.989, perfect: ['names', 'labels', 'selectors', 'ports', 'args', 'volumes', 'other'] },
   // install_package_path: core 128/128 = 100.0%; all leaves 128/128 = 100.0%
   'install_package_path': { core: 1, perfect: ['names', 'labels', 'selectors', 'ports', 'env', 'args', 'volumes', 'other'] },
   // flag_values_enable_egressgateway: core 23/23 = 100.0%; all leaves 23/23 = 100.0%
@@ -207,8 +208,8 @@ const FLOORS: Record<string, Floor> = {
   'multicluster/primary': { core: 1, perfect: ['names', 'labels', 'selectors', 'ports', 'env', 'args', 'volumes', 'rbac rules', 'webhook rules', 'hpa/pdb', 'mesh config', 'injector config', 'values configmap', 'other'] },
   // multicluster/primary_external: core 1247/1247 = 100.0%; all leaves 1684/3930 = 42.8%
   'multicluster/primary_external': { core: 1, perfect: ['names', 'labels', 'selectors', 'ports', 'env', 'args', 'volumes', 'rbac rules', 'webhook rules', 'hpa/pdb', 'mesh config', 'injector config', 'values configmap', 'other'] },
-  // multicluster/eastwest (pending: the gateway component): core 146/205 = 71.2%; all leaves 146/205 = 71.2%
-  'multicluster/eastwest': { core: 0.712, perfect: ['names', 'selectors', 'rbac rules', 'hpa/pdb', 'other'] },
+  // multicluster/eastwest: core 160/167 = 95.8%; all leaves 160/167 = 95.8% (the 7 others: owning-resource `unknown`, explained)
+  'multicluster/eastwest': { core: 0.958, perfect: ['names', 'selectors', 'ports', 'env', 'volumes', 'rbac rules', 'hpa/pdb', 'other'] },
   // multicluster/remote: core 448/448 = 100.0%; all leaves 448/449 = 99.8%
   'multicluster/remote': { core: 1, perfect: ['names', 'labels', 'ports', 'rbac rules', 'webhook rules', 'values configmap', 'other'] },
   // multicluster/remote_hostname: core 435/435 = 100.0%; all leaves 435/436 = 99.8%
@@ -227,6 +228,40 @@ const FLOORS: Record<string, Floor> = {
   'multicluster/istiod_remote_ipv6': { core: 1, perfect: ['names', 'labels', 'ports', 'rbac rules', 'webhook rules', 'injector config', 'values configmap', 'other'] },
   // multicluster/istiod_remote_local: core 1026/1026 = 100.0%; all leaves 1463/3709 = 39.4%
   'multicluster/istiod_remote_local': { core: 1, perfect: ['names', 'labels', 'selectors', 'ports', 'env', 'args', 'volumes', 'rbac rules', 'webhook rules', 'hpa/pdb', 'injector config', 'values configmap', 'other'] },
+  // The platform set, measured 2026-12-05 on 1.31.0-rc.0 (what is below 100% is explained in cases.ts: the agent
+  // version of a tagless input and the values dumps):
+  // platform/default-cni: core 1395/1396 = 99.9%; all leaves 1832/4079 = 44.9%
+  'platform/default-cni': { core: 0.999, perfect: ['names', 'labels', 'selectors', 'ports', 'env', 'args', 'volumes', 'rbac rules', 'webhook rules', 'hpa/pdb', 'mesh config', 'injector config', 'values configmap'] },
+  // platform/default-cni_gke: core 1413/1414 = 99.9%; all leaves 1850/4097 = 45.2%
+  'platform/default-cni_gke': { core: 0.999, perfect: ['names', 'labels', 'selectors', 'ports', 'env', 'args', 'volumes', 'rbac rules', 'webhook rules', 'hpa/pdb', 'mesh config', 'injector config', 'values configmap'] },
+  // platform/default-cni_k3d: core 1402/1403 = 99.9%; all leaves 1839/4086 = 45.0%
+  'platform/default-cni_k3d': { core: 0.999, perfect: ['names', 'labels', 'selectors', 'ports', 'env', 'args', 'volumes', 'rbac rules', 'webhook rules', 'hpa/pdb', 'mesh config', 'injector config', 'values configmap'] },
+  // platform/default-cni_k3s: core 1402/1403 = 99.9%; all leaves 1839/4086 = 45.0%
+  'platform/default-cni_k3s': { core: 0.999, perfect: ['names', 'labels', 'selectors', 'ports', 'env', 'args', 'volumes', 'rbac rules', 'webhook rules', 'hpa/pdb', 'mesh config', 'injector config', 'values configmap'] },
+  // platform/default-cni_microk8s: core 1402/1403 = 99.9%; all leaves 1839/4086 = 45.0%
+  'platform/default-cni_microk8s': { core: 0.999, perfect: ['names', 'labels', 'selectors', 'ports', 'env', 'args', 'volumes', 'rbac rules', 'webhook rules', 'hpa/pdb', 'mesh config', 'injector config', 'values configmap'] },
+  // platform/default-cni_minikube: core 1400/1401 = 99.9%; all leaves 1837/4084 = 45.0%
+  'platform/default-cni_minikube': { core: 0.999, perfect: ['names', 'labels', 'selectors', 'ports', 'env', 'args', 'volumes', 'rbac rules', 'webhook rules', 'hpa/pdb', 'mesh config', 'injector config', 'values configmap'] },
+  // platform/default-cni_openshift: core 1420/1423 = 99.8%; all leaves 1857/4106 = 45.2%
+  'platform/default-cni_openshift': { core: 0.997, perfect: ['names', 'labels', 'selectors', 'ports', 'env', 'args', 'volumes', 'rbac rules', 'webhook rules', 'hpa/pdb', 'mesh config', 'injector config'] },
+  // platform/ambient: core 1304/1309 = 99.6%; all leaves 1741/3992 = 43.6%
+  'platform/ambient': { core: 0.996, perfect: ['names', 'labels', 'selectors', 'ports', 'env', 'args', 'volumes', 'rbac rules', 'webhook rules', 'hpa/pdb', 'mesh config'] },
+  // platform/ambient_gke: core 1332/1337 = 99.6%; all leaves 1769/4020 = 44.0%
+  'platform/ambient_gke': { core: 0.996, perfect: ['names', 'labels', 'selectors', 'ports', 'env', 'args', 'volumes', 'rbac rules', 'webhook rules', 'hpa/pdb', 'mesh config'] },
+  // platform/ambient_k3d: core 1311/1316 = 99.6%; all leaves 1748/3999 = 43.7%
+  'platform/ambient_k3d': { core: 0.996, perfect: ['names', 'labels', 'selectors', 'ports', 'env', 'args', 'volumes', 'rbac rules', 'webhook rules', 'hpa/pdb', 'mesh config'] },
+  // platform/ambient_k3s: core 1311/1316 = 99.6%; all leaves 1748/3999 = 43.7%
+  'platform/ambient_k3s': { core: 0.996, perfect: ['names', 'labels', 'selectors', 'ports', 'env', 'args', 'volumes', 'rbac rules', 'webhook rules', 'hpa/pdb', 'mesh config'] },
+  // platform/ambient_microk8s: core 1311/1316 = 99.6%; all leaves 1748/3999 = 43.7%
+  'platform/ambient_microk8s': { core: 0.996, perfect: ['names', 'labels', 'selectors', 'ports', 'env', 'args', 'volumes', 'rbac rules', 'webhook rules', 'hpa/pdb', 'mesh config'] },
+  // platform/ambient_minikube: core 1309/1314 = 99.6%; all leaves 1746/3997 = 43.7%
+  'platform/ambient_minikube': { core: 0.996, perfect: ['names', 'labels', 'selectors', 'ports', 'env', 'args', 'volumes', 'rbac rules', 'webhook rules', 'hpa/pdb', 'mesh config'] },
+  // platform/ambient_openshift: core 1358/1365 = 99.5%; all leaves 1795/4048 = 44.3%
+  'platform/ambient_openshift': { core: 0.994, perfect: ['names', 'labels', 'selectors', 'ports', 'env', 'args', 'volumes', 'rbac rules', 'webhook rules', 'hpa/pdb', 'mesh config'] },
+  // platform/openshift: core 1420/1423 = 99.8%; all leaves 1857/4106 = 45.2%
+  'platform/openshift': { core: 0.997, perfect: ['names', 'labels', 'selectors', 'ports', 'env', 'args', 'volumes', 'rbac rules', 'webhook rules', 'hpa/pdb', 'mesh config', 'injector config'] },
+  // platform/openshift-ambient: core 1358/1365 = 99.5%; all leaves 1795/4048 = 44.3%
+  'platform/openshift-ambient': { core: 0.994, perfect: ['names', 'labels', 'selectors', 'ports', 'env', 'args', 'volumes', 'rbac rules', 'webhook rules', 'hpa/pdb', 'mesh config'] },
 };
 
 const results = new Map<string, Promise<CaseResult>>();

@@ -6,6 +6,7 @@ import type { K8sObject } from '../../api/types.js';
 import { CNI_DAEMONSET, CNI_NAME } from '../../api/names.js';
 import { gracePeriod, imageOf, logLevel, resourceQuota } from './nodeagent.js';
 import { asList, asMap, hasEntries, isMap, stringMap } from './util.js';
+import { platformOf } from '../platforms.js';
 
 // The Istio CNI node agent (Istio's `cni` chart): a DaemonSet on every node that installs the CNI plugin and
 // redirects pod traffic, its ServiceAccount, ClusterRoles, the ConfigMap the agent reads its settings from and,
@@ -43,7 +44,8 @@ export function cniView(ctx: RenderContext) {
   Object.assign(podAnnotations, stringMap(v.podAnnotations));
 
   const pullSecrets = asList(global.imagePullSecrets).filter((s) => typeof s === 'string' && s);
-  const platform = String(values.platform ?? global.platform ?? '');
+  const platform = platformOf(values);
+  const scope = String(global.resourceScope || 'all');
   const repairOn = repair.enabled !== false;
   // Repairing in place needs nothing more; deleting or labelling broken pods does (labels via the narrower pods/status).
   const repairInPlace = repair.repairPods === true;
@@ -52,10 +54,19 @@ export function cniView(ctx: RenderContext) {
     name: CNI_NAME,
     namespace,
     labels: { ...common },
+    // Istio's chart labels the agent's account, roles and settings `app: istio-cni`, and the bindings of its repair
+    // and ambient roles `k8s-app: istio-cni-repair`.
+    appLabels: { app: CNI_NAME, ...common },
+    repairBindingLabels: { 'k8s-app': `${CNI_NAME}-repair`, ...common },
     serviceAccountName: CNI_NAME,
     imagePullSecrets: pullSecrets,
     // One ClusterRole (and its binding) per job, so each can be read, and removed, on its own.
+    // On OpenShift the agent runs under the privileged SecurityContextConstraints, which its account must be allowed to use.
     openshift: platform === 'openshift',
+    // With Multus (cni.provider multus, as on OpenShift) the plugin is not chained into the primary CNI's config:
+    // pods ask for it by the NetworkAttachmentDefinition `default/istio-cni`, which the injector names in their
+    // k8s.v1.cni.cncf.io/networks annotation. Istio always puts it in `default`, whatever the install's namespace.
+    networkAttachment: v.provider === 'multus' && (scope === 'all' || scope === 'namespace') ? { name: CNI_NAME, namespace: 'default' } : undefined,
     repairRole: repairOn
       ? {
           name: `${CNI_NAME}-repair-role`,
@@ -64,7 +75,8 @@ export function cniView(ctx: RenderContext) {
           labelsPods: !repairInPlace && repair.deletePods !== true && repair.labelPods === true,
         }
       : undefined,
-    // The agent marks each pod it enrolled in ambient (an annotation written through pods/status).
+    // The agent marks each pod it enrolled in ambient (an annotation written through pods/status) and reads its own
+    // DaemonSet (only that one, by name).
     ambientRoleName: ambientOn ? `${CNI_NAME}-ambient` : undefined,
     configMapName: `${CNI_NAME}-config`,
     configData: configData(v, ambient, repair, global, ctx.version),

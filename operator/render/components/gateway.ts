@@ -1,3 +1,4 @@
+import { platformOf } from '../platforms.js';
 import type { Values } from '../../api/types.js';
 import { COMPONENTS, type RenderContext } from '../context.js';
 import { renderComponentTemplates, truthy } from '../engine.js';
@@ -52,10 +53,9 @@ export function gatewayView(ctx: RenderContext) {
   const name = g.name;
   const namespace = g.namespace || ctx.namespace;
   const labels = { ...g.labels };
-  // Istio names the app after the gateway's `app` label, so a second gateway sharing the default labels also shares
-  // the default's app name; only the pod's canonical name is the gateway's own.
-  const appName = labels.app || name;
-  const common = { 'app.kubernetes.io/name': appName, 'app.kubernetes.io/part-of': 'istio' };
+  // Istio's gateway charts write their own name here, one per type, whatever the gateway is called or labelled
+  // (an east-west gateway is an `istio-ingressgateway` too); only the pod's canonical name is the gateway's own.
+  const common = { 'app.kubernetes.io/name': `istio-${g.type}gateway`, 'app.kubernetes.io/part-of': 'istio' };
   const component = g.type === 'egress' ? COMPONENTS.egressGateways : COMPONENTS.ingressGateways;
   const runAsRoot = v.runAsRoot === true;
   const injected = typeof v.injectionTemplate === 'string' && v.injectionTemplate !== '';
@@ -83,20 +83,21 @@ export function gatewayView(ctx: RenderContext) {
   const podLabels: Record<string, string> = { ...labels, ...common };
   // Istio keeps the Helm-2 era labels on gateways in istio-system: dashboards and old selectors still match them.
   if (namespace === 'istio-system') Object.assign(podLabels, { heritage: 'Tiller', chart: 'gateways' });
-  Object.assign(podLabels, {
-    'service.istio.io/canonical-name': name,
-    'service.istio.io/canonical-revision': ctx.revision || 'latest',
-    'istio.io/rev': ctx.rev,
-    'operator.istio.io/component': component,
-    'sidecar.istio.io/inject': injected ? 'true' : 'false',
-    // A gateway is a proxy itself: ambient must not capture it.
-    'istio.io/dataplane-mode': 'none',
-  });
-  const podAnnotations: Record<string, string> = { 'istio.io/rev': ctx.rev };
+  podLabels['service.istio.io/canonical-name'] = name;
+  podLabels['service.istio.io/canonical-revision'] = labels['app.kubernetes.io/version'] || labels.version || ctx.revision || 'latest';
+  // A pod the injector fills in names a revision only when it has one: the default revision's webhooks select
+  // sidecar.istio.io/inject=true without istio.io/rev, a revision's select its istio.io/rev.
+  if (!injected) podLabels['istio.io/rev'] = ctx.rev;
+  else if (ctx.revision) podLabels['istio.io/rev'] = ctx.revision;
+  podLabels['operator.istio.io/component'] = component;
+  podLabels['sidecar.istio.io/inject'] = injected ? 'true' : 'false';
+  // A gateway is a proxy itself: ambient must not capture it (an injected one has a sidecar, which ambient skips).
+  if (!injected) podLabels['istio.io/dataplane-mode'] = 'none';
+  const podAnnotations: Record<string, string> = injected ? {} : { 'istio.io/rev': ctx.rev };
   if (values.meshConfig?.enablePrometheusMerge !== false && mesh.enablePrometheusMerge !== false) {
     Object.assign(podAnnotations, { 'prometheus.io/port': '15020', 'prometheus.io/scrape': 'true', 'prometheus.io/path': '/stats/prometheus' });
   }
-  if (injected) podAnnotations['inject.istio.io/templates'] = v.injectionTemplate;
+  if (injected) Object.assign(podAnnotations, { 'sidecar.istio.io/inject': 'true', 'inject.istio.io/templates': String(v.injectionTemplate) });
   else podAnnotations['sidecar.istio.io/inject'] = 'false';
   for (const [k, val] of Object.entries(asMap(v.podAnnotations))) podAnnotations[k] = String(val);
 
@@ -119,7 +120,9 @@ export function gatewayView(ctx: RenderContext) {
     labels,
     commonLabels: common,
     metaLabels: { ...labels, ...common },
-    deploymentLabels: { ...labels, ...common, 'istio.io/dataplane-mode': 'none' },
+    deploymentLabels: injected ? { ...labels, ...common } : { ...labels, ...common, 'istio.io/dataplane-mode': 'none' },
+    /** With an injectionTemplate: the pod istiod's injector completes (manifests/gateway/injected-deployment.yaml.hbs). */
+    injected,
     serviceAccountName: g.serviceAccountName || `${name}-service-account`,
     serviceAccountAnnotations: truthy(v.serviceAccount?.annotations) ? stringify(v.serviceAccount.annotations) : undefined,
     imagePullSecrets: asList(global.imagePullSecrets),
@@ -130,16 +133,17 @@ export function gatewayView(ctx: RenderContext) {
     podLabels,
     podAnnotations,
     runAsRoot,
+    /** OpenShift assigns each namespace its own UID range: the pod names no user or group of its own. */
+    openshift: platformOf(values) === 'openshift',
     /** The pod securityContext the user gave for every gateway (values.gateways.securityContext), if any. */
     podSecurityContext: truthy(gwSecurity.securityContext) ? gwSecurity.securityContext : undefined,
     seccompProfile: truthy(gwSecurity.seccompProfile) ? gwSecurity.seccompProfile : undefined,
     priorityClassName: global.priorityClassName || undefined,
     additionalContainers: asList(v.additionalContainers),
-    // An injected gateway gets its proxy image from the injector.
-    image: injected ? 'auto' : imageRef(hub, proxy.image || 'proxyv2', tag, variant),
+    image: imageRef(hub, proxy.image || 'proxyv2', tag, variant),
     imagePullPolicy: global.imagePullPolicy || undefined,
-    /** One container port per Service port, where the Service sends it. */
-    containerPorts: ports.map((p) => ({ containerPort: p.targetPort ?? p.port, protocol: p.protocol || 'TCP' })),
+    /** One container port per Service port, where the Service sends it (a targetPort of 0 or none: the port). */
+    containerPorts: ports.map((p) => ({ containerPort: p.targetPort || p.port, protocol: p.protocol || 'TCP' })),
     args: {
       domain: `$(POD_NAMESPACE).svc.${proxy.clusterDomain || 'cluster.local'}`,
       proxyLogLevel: proxy.logLevel || undefined,
@@ -160,6 +164,11 @@ export function gatewayView(ctx: RenderContext) {
     network: global.network && gwEnv.ISTIO_META_NETWORK === undefined ? String(global.network) : undefined,
     clusterID: String(global.multiCluster?.clusterName || 'Kubernetes'),
     mountMtlsCerts: !!global.mountMtlsCerts,
+    /** The injected pod's own env: the injector adds the rest (identity, istiod, mesh, network, cluster). */
+    injectedEnv: [
+      ...(runAsRoot ? [] : [{ name: 'ISTIO_META_UNPRIVILEGED_POD', value: 'true' }]),
+      ...Object.keys(gwEnv).sort().map((k) => ({ name: k, value: String(gwEnv[k]) })),
+    ],
     secretVolumeMounts: secretVolumes.map((s) => ({ name: s.name, mountPath: s.mountPath, readOnly: true })),
     configVolumeMounts: configVolumes.filter((c) => c.mountPath).map((c) => ({ name: c.name, mountPath: c.mountPath, readOnly: true })),
     tokenAudience: global.sds?.token?.aud || 'istio-ca',
@@ -186,7 +195,7 @@ export function gatewayView(ctx: RenderContext) {
           },
     networkPolicy: global.networkPolicy?.enabled === true,
     /** The gateway's own ports, as the NetworkPolicy admits them. */
-    networkPolicyPorts: ports.map((p) => ({ protocol: p.protocol || 'TCP', port: p.targetPort ?? p.port })),
+    networkPolicyPorts: ports.map((p) => ({ protocol: p.protocol || 'TCP', port: p.targetPort || p.port })),
   };
 }
 

@@ -1,3 +1,4 @@
+import { platformOf } from '../platforms.js';
 import yaml from 'js-yaml';
 import type { Values } from '../../api/types.js';
 import type { RenderContext } from '../context.js';
@@ -96,6 +97,8 @@ export function pilotView(ctx: RenderContext) {
     image: { hub: v.hub || g.hub, name: v.image || 'pilot', tag: v.tag || g.tag || ctx.version, variant: v.variant || g.variant },
     replicas: !v.autoscaleEnabled && v.replicaCount ? v.replicaCount : undefined,
     ztunnelAccount: `${v.trustedZtunnelNamespace || ns}/${v.trustedZtunnelName || 'ztunnel'}`,
+    /** values.global.platform (or values.platform), told to istiod as PLATFORM; '' for none. */
+    platform: platformOf(values),
     traceSampling: v.traceSampling ? String(v.traceSampling) : undefined,
     env: Object.entries(v.env ?? {}).map(([k, val]) => ({ name: k, value: String(val) })),
     resources: hasEntries(v.resources) ? v.resources : g.defaultResources,

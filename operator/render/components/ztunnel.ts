@@ -5,6 +5,8 @@ import type { K8sObject } from '../../api/types.js';
 import { istiodAddress, ZTUNNEL_DEFAULT_NAME, ztunnelName } from '../../api/names.js';
 import { gracePeriod, imageOf, resourceQuota } from './nodeagent.js';
 import { asList, asMap, hasEntries, stringMap } from './util.js';
+import { platformOf } from '../platforms.js';
+import { has } from '../features.js';
 
 // ztunnel (Istio's `ztunnel` chart): the ambient node proxy, a DaemonSet with its ServiceAccount and, when asked,
 // a ResourceQuota and a NetworkPolicy. ztunnel gets certificates for the pods of its node from istiod, which
@@ -65,7 +67,13 @@ export function ztunnelView(ctx: RenderContext) {
     peerCaCrl: v.peerCaCrl?.enabled === true,
     userVolumeMounts: asList(v.volumeMounts),
     userVolumes: asList(v.volumes),
-    resourceQuota: resourceQuota(v, `${name}-resource-quota`),
+    // Istio's ztunnel chart names its quota after the ztunnel (the CNI's is istio-cni-resource-quota).
+    resourceQuota: resourceQuota(v, name),
+    // On OpenShift ztunnel runs under the privileged SecurityContextConstraints: a ClusterRole of its own allows
+    // its account to use them.
+    openshift: platformOf(values) === 'openshift' ? { labels: { app: ZTUNNEL_DEFAULT_NAME, ...labels } } : undefined,
+    // ztunnel sizes its worker threads from its CPU request as well as its limit (1.31).
+    cpuRequestEnv: has(ctx.release, 'ztunnelCpuRequest'),
     networkPolicy: global.networkPolicy?.enabled === true,
   };
 }

@@ -73,7 +73,7 @@ test('the operator does its whole job with only the rights in manifests/operator
   await kubectlOk(['apply', '-f', '-'], iopYaml(name, ns, spec));
   await waitForStatus(ns, name, 'HEALTHY');
   t.truthy(await getJson(['daemonset', '-n', istioNs, 'ztunnel']), 'the ztunnel DaemonSet was applied under the operator\'s RBAC');
-  t.truthy(await getJson(['resourcequota', '-n', istioNs, 'ztunnel-resource-quota']));
+  t.truthy(await getJson(['resourcequota', '-n', istioNs, 'ztunnel']));
   const cacerts = await getJson(['secret', '-n', istioNs, 'cacerts']);
   t.truthy(cacerts?.data?.['ca-cert.pem'], 'the plug-in CA was created under the operator\'s RBAC');
   t.is(await can('list', 'secrets', '-n', istioNs), 'no', 'secrets only by name');

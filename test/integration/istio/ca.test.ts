@@ -120,7 +120,7 @@ async function checkPluggedIn(t: import('ava').ExecutionContext, inst: IstioInst
     return mine.length > 0 && mine.every((v) => v.webhooks.every((w: any) => w.clientConfig.caBundle === rootB64 && w.failurePolicy === 'Fail'));
   }, { timeoutMs: 90_000 });
   const ns = await namespace('ca-validate');
-  const vs = { apiVersion: 'networking.istio.io/v1', kind: 'VirtualService', metadata: { name: 'bad', namespace: ns, labels: { 'istio.io/rev': inst.revision } }, spec: { hosts: ['shop'], http: [{ route: [{ weight: 100 }] }] } };
+  const vs = { apiVersion: 'networking.istio.io/v1', kind: 'VirtualService', metadata: { name: 'bad', namespace: ns, labels: { 'istio.io/rev': inst.revision } }, spec: { hosts: ['shop'], http: [{ match: [{ uri: { regex: '(' } }], route: [{ destination: { host: 'shop' } }] }] } }; // refused by istiod alone
   const err = await c.request('POST', `/apis/networking.istio.io/v1/namespaces/${ns}/virtualservices`, { body: vs }).then(() => undefined, (e: Error) => e);
   t.regex(err?.message ?? 'accepted', /admission webhook "[^"]*validation\.istio\.io" denied the request/, 'the API server reached istiod over TLS checked against our root');
 }

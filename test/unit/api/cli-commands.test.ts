@@ -11,11 +11,12 @@ const cli = (...args: string[]) => {
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 };
 
-test('profile list marks ambient and openshift as not supported yet', (t) => {
+test('profile list shows every profile as supported, openshift ones included, and the platforms of each release', (t) => {
   const r = cli('profile', 'list');
   t.is(r.code, 0);
-  for (const p of ['default', 'demo', 'minimal', 'empty', 'preview', 'remote', 'stable']) t.regex(r.stdout, new RegExp(`^    ${p}$`, 'm'));
-  t.regex(r.stdout, /ambient +\(not supported yet/);
+  for (const p of ['ambient', 'default', 'demo', 'minimal', 'empty', 'openshift', 'openshift-ambient', 'preview', 'remote', 'stable']) t.regex(r.stdout, new RegExp(`^    ${p}$`, 'm'));
+  t.notRegex(r.stdout, /not supported/);
+  t.regex(r.stdout, /^    1\.30: gke, k3d, k3s, microk8s, minikube, openshift$/m);
 });
 
 test('profile dump prints the merged IstioOperator; diff shows the difference', (t) => {

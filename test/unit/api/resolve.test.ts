@@ -95,12 +95,14 @@ test('--revision overrides spec.revision; a revision must be a DNS-1123 label', 
   t.is(resolveIstioOperator({ revision: '1-30-0' }).install.iop.spec!.revision, '1-30-0');
 });
 
-test('unknown profile lists the valid ones; openshift says not supported yet', (t) => {
+test('unknown profile lists the valid ones; every Istio profile is supported, openshift included', (t) => {
   const is = issuesOf(() => resolveIstioOperator({ files: [file('p.yaml', 'spec:\n  profile: demoo\n')] }));
   t.is(is[0].path, 'spec.profile');
-  t.regex(is[0].hint!, /ambient, default, demo, empty, minimal, preview, remote, stable/);
-  t.regex(text(issuesOf(() => resolveIstioOperator({ sets: ['profile=openshift'] }))), /not supported yet/);
-  t.deepEqual(listProfiles().filter((p) => !p.supported).map((p) => p.name), ['openshift', 'openshift-ambient']);
+  t.regex(is[0].hint!, /ambient, default, demo, empty, minimal, openshift, openshift-ambient, preview, remote, stable/);
+  const os = resolveIstioOperator({ sets: ['profile=openshift'] }).install.iop.spec!;
+  t.is(os.values?.global?.platform, 'openshift');
+  t.is(os.components?.cni?.namespace, 'kube-system');
+  t.deepEqual(listProfiles().filter((p) => !p.supported).map((p) => p.name), []);
 });
 
 test('negative replicas, HPA min > max, bad gateway name, unknown field: all reported at once with paths', (t) => {

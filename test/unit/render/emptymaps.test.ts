@@ -17,8 +17,9 @@ function emptyMaps(o: Record<string, any>): string[] {
   return out;
 }
 
-// Where Istio's own render has the empty map (its ztunnel golden), we keep it: fidelity first.
-const ISTIO_RENDERS = new Set(['DaemonSet ztunnel: metadata.annotations']);
+// Where Istio's own render has the empty map (its ztunnel golden; ztunnel's ServiceAccount, and on OpenShift its
+// ClusterRole and binding, in the platform goldens: values.ztunnel.annotations), we keep it: fidelity first.
+const ISTIO_RENDERS = new Set(['DaemonSet ztunnel: metadata.annotations', 'ServiceAccount ztunnel: metadata.annotations', 'ClusterRole ztunnel: metadata.annotations', 'ClusterRoleBinding ztunnel: metadata.annotations']);
 
 for (const profile of BUILTIN_PROFILES) {
   test(`profile ${profile}: no empty annotations, labels, affinity or nodeSelector maps`, (t) => {

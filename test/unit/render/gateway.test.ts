@@ -260,12 +260,56 @@ test('deterministic: two renders are deeply equal', (t) => {
   t.deepEqual(renderGateway(ctx({ revision: 'x', labels: { b: '1', a: '2' } })), renderGateway(ctx({ revision: 'x', labels: { b: '1', a: '2' } })));
 });
 
-test('injection template: the pod is injected instead of carrying its own proxy image', (t) => {
-  const objs = renderGateway(ctx({ gw: { injectionTemplate: 'gateway' } }));
-  const tpl = find(objs, 'Deployment').spec.template;
+test('injection template: a minimal pod for the injector, with only what is the gateway\'s own', (t) => {
+  const objs = owned(renderGateway(ctx({ gw: { injectionTemplate: 'gateway', env: { B: 'b', A: 1 }, podAnnotations: { note: 'x' } } })), 'ingressGateways') as K8sObject[];
+  t.is(objs.filter((o) => o.kind === 'Deployment').length, 1, 'one Deployment: the injected one instead of the full one');
+  const dep = find(objs, 'Deployment');
+  const tpl = dep.spec.template;
   t.is(tpl.metadata.annotations['inject.istio.io/templates'], 'gateway');
+  t.is(tpl.metadata.annotations['sidecar.istio.io/inject'], 'true');
+  t.is(tpl.metadata.annotations.note, 'x');
+  t.is(tpl.metadata.annotations['istio.io/rev'], undefined, 'the injector writes the revision annotation');
   t.is(tpl.metadata.labels['sidecar.istio.io/inject'], 'true');
-  t.is(proxyOf(objs).image, 'auto');
+  // The default revision's webhooks select inject=true pods only without istio.io/rev: none on the pod, even after
+  // the ownership labels (the Deployment itself still carries it).
+  t.false('istio.io/rev' in tpl.metadata.labels);
+  t.is(dep.metadata.labels['istio.io/rev'], 'default');
+  t.false('istio.io/dataplane-mode' in tpl.metadata.labels);
+  t.false('istio.io/dataplane-mode' in dep.metadata.labels);
+  const proxy = proxyOf(objs);
+  t.is(proxy.image, 'auto');
+  t.deepEqual(Object.keys(proxy).sort(), ['env', 'image', 'name', 'ports', 'resources', 'securityContext', 'volumeMounts']);
+  t.deepEqual(proxy.env, [{ name: 'ISTIO_META_UNPRIVILEGED_POD', value: 'true' }, { name: 'A', value: '1' }, { name: 'B', value: 'b' }]);
+  t.deepEqual(proxy.ports.map((p: any) => p.containerPort), [15021, 8080, 8443, 15090]);
+  t.deepEqual(proxy.volumeMounts.map((m: any) => m.name), ['ingressgateway-certs', 'ingressgateway-ca-certs']);
+  t.deepEqual(tpl.spec.volumes.map((v: any) => v.name), ['ingressgateway-certs', 'ingressgateway-ca-certs']);
+  t.deepEqual(tpl.spec.securityContext, { runAsUser: 1337, runAsGroup: 1337, runAsNonRoot: true });
+  // A revision's pod names it, so that the revision's webhooks pick it.
+  const rev = owned(renderGateway(ctx({ revision: 'canary', gw: { injectionTemplate: 'gateway' } })), 'ingressGateways') as K8sObject[];
+  t.is(find(rev, 'Deployment').spec.template.metadata.labels['istio.io/rev'], 'canary');
+  // runAsRoot: no security contexts, no unprivileged marker.
+  const root = renderGateway(ctx({ gw: { injectionTemplate: 'gateway', runAsRoot: true } }));
+  t.is(find(root, 'Deployment').spec.template.spec.securityContext, undefined);
+  t.is(proxyOf(root).securityContext, undefined);
+  t.deepEqual(proxyOf(root).env, []);
+});
+
+test('app.kubernetes.io/name is the chart\'s, one per type, whatever the gateway\'s name and app label', (t) => {
+  for (const type of ['ingress', 'egress'] as const) {
+    for (const injectionTemplate of ['', 'gateway']) {
+      const objs = renderGateway(ctx({ type, name: 'edge-gw', labels: { app: 'edge-gw' }, gw: { injectionTemplate } }));
+      for (const o of objs as any[]) t.is(o.metadata.labels['app.kubernetes.io/name'], `istio-${type}gateway`, `${type} ${o.kind}`);
+      t.is(find(objs, 'Deployment').spec.template.metadata.labels['app.kubernetes.io/name'], `istio-${type}gateway`);
+    }
+  }
+});
+
+test('canonical revision: the app.kubernetes.io/version or version label first, then the revision, then latest', (t) => {
+  const rev = (o: Opts) => find(renderGateway(ctx(o)), 'Deployment').spec.template.metadata.labels['service.istio.io/canonical-revision'];
+  t.is(rev({ labels: { 'app.kubernetes.io/version': 'v3', version: 'v2' }, revision: 'canary' }), 'v3');
+  t.is(rev({ labels: { version: 'v2' }, revision: 'canary' }), 'v2');
+  t.is(rev({ revision: 'canary' }), 'canary');
+  t.is(rev({}), 'latest');
 });
 
 // ---- Part 2: end to end from golden inputs --------------------------------------------------------------------
@@ -318,4 +362,33 @@ test('gateways-with-custom-tags-and-no-labels.yaml: each gateway takes its own t
   const image = (n: string) => (out.objects.find((o) => o.kind === 'Deployment' && o.metadata.name === n) as any).spec.template.spec.containers[0].image;
   t.regex(image('istio-ingressgateway'), /\/proxyv2:special-tag$/);
   t.regex(image('istio-egressgateway'), /\/proxyv2:special-tag2$/);
+});
+
+test('k8s.service.ports replace the gateway\'s ports: Service, container ports and NetworkPolicy, not merged with the defaults', async (t) => {
+  const doc = {
+    apiVersion: 'install.istio.io/v1alpha1',
+    kind: 'IstioOperator',
+    spec: {
+      profile: 'empty',
+      values: { global: { networkPolicy: { enabled: true } } },
+      components: {
+        ingressGateways: [
+          { name: 'edge', enabled: true, label: { app: 'edge', istio: 'edge' }, k8s: { service: { type: 'NodePort', ports: [{ name: 'tls', port: 15443, targetPort: 15443 }, { name: 'plain', port: 9000, protocol: 'UDP' }] } } },
+          { name: 'istio-ingressgateway', enabled: true },
+        ],
+      },
+    },
+  };
+  const out = await renderInput({ files: [{ name: 'ports.yaml', text: JSON.stringify(doc) }] });
+  const of = (kind: string, name: string) => out.objects.find((o) => o.kind === kind && o.metadata.name === name) as any;
+  const svc = of('Service', 'edge');
+  t.deepEqual(svc.spec.ports, [{ name: 'tls', port: 15443, targetPort: 15443 }, { name: 'plain', port: 9000, protocol: 'UDP' }]);
+  t.is(svc.spec.type, 'NodePort', 'the rest of k8s.service still applies');
+  const proxy = of('Deployment', 'edge').spec.template.spec.containers.find((c: any) => c.name === 'istio-proxy');
+  t.deepEqual(proxy.ports.map((p: any) => [p.containerPort, p.protocol]), [[15443, 'TCP'], [9000, 'UDP'], [15090, 'TCP']]);
+  const np = of('NetworkPolicy', 'edge');
+  t.truthy(np);
+  t.true(JSON.stringify(np.spec).includes('15443') && !JSON.stringify(np.spec).includes('8443'));
+  // The other gateway keeps the type's defaults.
+  t.deepEqual(of('Service', 'istio-ingressgateway').spec.ports.map((p: any) => p.name), ['status-port', 'http2', 'https']);
 });

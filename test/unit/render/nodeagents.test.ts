@@ -85,9 +85,10 @@ test('CNI without ambient: no ambient role, mounts or socket; the AppArmor and m
 
 test('repair modes grant exactly what they use; the pre-1.26 host-network mode; env and excluded namespaces in the ConfigMap', (t) => {
   const rules = (sets: string[]) => find(renderOf(['components.cni.enabled=true', ...sets]).objects, 'ClusterRole', 'istio-cni-repair-role')?.rules;
-  t.deepEqual(rules([]), [{ apiGroups: [''], resources: ['pods'], verbs: ['watch', 'get', 'list'] }]);
-  t.deepEqual(rules(['values.cni.repair.repairPods=false', 'values.cni.repair.deletePods=true'])[1], { apiGroups: [''], resources: ['pods'], verbs: ['delete'] });
-  t.deepEqual(rules(['values.cni.repair.repairPods=false', 'values.cni.repair.labelPods=true'])[1], { apiGroups: [''], resources: ['pods/status'], verbs: ['patch', 'update'] });
+  // Events on the pods it repairs, as Istio's chart grants (every release's istioctl renders them).
+  t.deepEqual(rules([]), [{ apiGroups: [''], resources: ['events'], verbs: ['create', 'patch'] }, { apiGroups: [''], resources: ['pods'], verbs: ['watch', 'get', 'list'] }]);
+  t.deepEqual(rules(['values.cni.repair.repairPods=false', 'values.cni.repair.deletePods=true'])[2], { apiGroups: [''], resources: ['pods'], verbs: ['delete'] });
+  t.deepEqual(rules(['values.cni.repair.repairPods=false', 'values.cni.repair.labelPods=true'])[2], { apiGroups: [''], resources: ['pods/status'], verbs: ['patch', 'update'] });
   t.is(rules(['values.cni.repair.enabled=false']), undefined);
 
   const host = renderOf(['profile=ambient', 'values.cni.ambient.shareHostNetworkNamespace=true']).objects;
@@ -170,8 +171,9 @@ test('quotas and network policies only when asked; pull secrets on both ServiceA
     'values.global.imagePullSecrets[0]=regcred',
   ]);
   t.deepEqual(find(objects, 'ResourceQuota', 'istio-cni-resource-quota').spec.hard, { pods: '5000' });
-  t.deepEqual(find(objects, 'ResourceQuota', 'ztunnel-resource-quota').spec.scopeSelector.matchExpressions[0].values, ['system-node-critical']);
-  t.deepEqual(find(objects, 'ResourceQuota', 'ztunnel-resource-quota').spec.hard, { pods: '100' });
+  // ztunnel's quota is named after the ztunnel, as Istio's chart names it.
+  t.deepEqual(find(objects, 'ResourceQuota', 'ztunnel').spec.scopeSelector.matchExpressions[0].values, ['system-node-critical']);
+  t.deepEqual(find(objects, 'ResourceQuota', 'ztunnel').spec.hard, { pods: '100' });
   t.deepEqual(find(objects, 'NetworkPolicy', 'istio-cni-node').spec.podSelector.matchLabels, { 'k8s-app': 'istio-cni-node' });
   t.deepEqual(find(objects, 'NetworkPolicy', 'ztunnel').spec.podSelector.matchLabels, { app: 'ztunnel' });
   for (const [kind, name] of [['ServiceAccount', 'istio-cni'], ['ServiceAccount', 'ztunnel']]) t.deepEqual(find(objects, kind!, name!).imagePullSecrets, [{ name: 'regcred' }]);
