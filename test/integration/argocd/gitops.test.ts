@@ -5,7 +5,7 @@ import path from 'node:path';
 import test from 'ava';
 import yaml from 'js-yaml';
 import { argoHealth } from '../../helpers/argo-health.js';
-import { createNamespace, kubectl, uniqueName, waitFor } from '../helpers/cluster.js';
+import { createNamespace, kubectl, uniqueName, waitEstablished, waitFor } from '../helpers/cluster.js';
 import { deleteIop, getJson, kubectlOk, startOperator, waitForStatus } from '../controller/harness.js';
 import { packageRoot } from '../../../operator/paths.js';
 
@@ -32,7 +32,7 @@ test.before(async () => {
   const crd = path.join(packageRoot, 'crds/install.istio.io_istiooperators.yaml');
   // Other tests apply the same CRD under other managers; identical values are shared ownership, not conflicts.
   await kubectlOk(['apply', '--server-side', '--force-conflicts', `--field-manager=${ARGO}`, '-f', crd]);
-  await kubectlOk(['wait', '--for=condition=Established', 'crd/istiooperators.install.istio.io', '--timeout=60s']);
+  await waitEstablished('istiooperators.install.istio.io');
 });
 
 test.serial('an IstioOperator synced by Argo CD: reconciled to HEALTHY with no diff, health read right at every status', async (t) => {

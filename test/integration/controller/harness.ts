@@ -5,7 +5,7 @@ import type { ExecutionContext } from 'ava';
 import yaml from 'js-yaml';
 import { Manager, type ManagerOptions } from '../../../operator/controller/manager.js';
 import { jsonLogger } from '../../../operator/controller/log.js';
-import { kubectl, testKubeconfig, waitFor } from '../helpers/cluster.js';
+import { kubectl, testKubeconfig, waitEstablished, waitFor } from '../helpers/cluster.js';
 
 // Shared by the controller's integration tests: an in-process operator per test, IstioOperators applied with
 // kubectl (as a user or Argo CD would), and waits on their live status.
@@ -15,7 +15,7 @@ export const CRD_FILE = path.resolve(process.cwd(), 'crds/install.istio.io_istio
 export async function ensureCRD(): Promise<void> {
   const r = await kubectl(['apply', '--server-side', '--force-conflicts', '-f', CRD_FILE]);
   if (r.code !== 0) throw new Error(`applying the IstioOperator CRD failed: ${r.stderr}`);
-  await kubectl(['wait', '--for=condition=Established', 'crd/istiooperators.install.istio.io', '--timeout=60s']);
+  await waitEstablished('istiooperators.install.istio.io');
 }
 
 /** Starts an operator in this process, watching only `namespaces`; stopped when the test ends. Logs go to a file. */

@@ -7,7 +7,7 @@ import test from 'ava';
 import { Manager } from '../../../operator/controller/manager.js';
 import { jsonLogger } from '../../../operator/controller/log.js';
 import { startControlPlane, type ControlPlane } from '../../cluster/controlplane.js';
-import { kubectl, uniqueName, waitFor } from '../helpers/cluster.js';
+import { kubectl, uniqueName, waitEstablished, waitFor } from '../helpers/cluster.js';
 import { CRD_FILE, iopYaml } from './harness.js';
 
 let cp: ControlPlane;
@@ -31,7 +31,7 @@ const getJson = async (args: string[]) => {
 test('the API server is killed and restarted under a running operator; a deleted istiod Deployment is repaired within 10 s of it being ready', async (t) => {
   t.timeout(300_000);
   await k(['apply', '--server-side', '-f', CRD_FILE]);
-  await k(['wait', '--for=condition=Established', 'crd/istiooperators.install.istio.io', '--timeout=60s']);
+  await waitEstablished('istiooperators.install.istio.io', { kubeconfig: cp.kubeconfigPath });
   const ns = uniqueName('restart');
   const istioNs = uniqueName('restart-istio');
   await k(['create', 'namespace', ns]);

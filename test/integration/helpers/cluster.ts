@@ -125,6 +125,19 @@ export async function waitFor<T>(
   }
 }
 
+/**
+ * Waits until the API server serves a CRD's kind (condition Established). Not `kubectl wait`: for a CRD created a
+ * moment ago, whose status has no conditions yet, kubectl 1.33 fails at once (".status.conditions accessor error:
+ * <nil>") instead of waiting.
+ */
+export async function waitEstablished(crd: string, opts: { kubeconfig?: string; timeoutMs?: number } = {}): Promise<void> {
+  await waitFor(`CRD ${crd} to be Established`, async () => {
+    const r = await kubectl(['get', 'crd', crd, '-o', 'jsonpath={.status.conditions[?(@.type=="Established")].status}'], { timeoutMs: 10_000, ...(opts.kubeconfig ? { kubeconfig: opts.kubeconfig } : {}) });
+    if (r.code !== 0) throw new Error(r.stderr.trim());
+    return r.stdout.trim() === 'True';
+  }, { timeoutMs: opts.timeoutMs ?? 60_000 });
+}
+
 /** HTTP status of an error thrown by @kubernetes/client-node (ApiException.code), or undefined. */
 export function statusCode(err: unknown): number | undefined {
   const code = (err as { code?: unknown } | null)?.code;

@@ -1,7 +1,7 @@
 // CRDs that platforms bring and a plain control plane lacks, installed by the tests that render for those platforms.
 // Cluster-scoped and shared by every test file: applied idempotently (server-side apply, one field manager), never
 // deleted (another file may be using it), so any number of tests may ask at once.
-import { kubectl } from './cluster.js';
+import { kubectl, waitEstablished } from './cluster.js';
 
 /**
  * Multus's NetworkAttachmentDefinition (k8s.cni.cncf.io/v1), as OpenShift and upstream Multus define it: the openshift
@@ -47,6 +47,5 @@ spec:
 export async function ensureNetworkAttachmentDefinitionCrd(): Promise<void> {
   const apply = await kubectl(['apply', '--server-side', '--field-manager=istio-operator-tests', '--force-conflicts', '-f', '-'], { input: NETWORK_ATTACHMENT_DEFINITION_CRD, timeoutMs: 60_000 });
   if (apply.code !== 0) throw new Error(`installing the NetworkAttachmentDefinition CRD: ${apply.stderr}`);
-  const wait = await kubectl(['wait', '--for=condition=Established', '--timeout=60s', 'crd/network-attachment-definitions.k8s.cni.cncf.io'], { timeoutMs: 90_000 });
-  if (wait.code !== 0) throw new Error(`the NetworkAttachmentDefinition CRD did not become established: ${wait.stderr}`);
+  await waitEstablished('network-attachment-definitions.k8s.cni.cncf.io');
 }
