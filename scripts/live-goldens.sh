@@ -70,11 +70,10 @@ EXTRA_CASES=(flag_values_enable_egressgateway flag_output_set_values empty_profi
 # Inputs istioctl must refuse (Istio's TestMultipleSpecOneFile, TestBadK8sSpec, TestBadK8sSpecValues).
 ERROR_CASES=' multiple_iops invalid-k8s invalid-k8s-values autoscaling_v2beta1_k8s_and_values deprecated_autoscaling_k8s_spec '
 
-nonet=()
-if unshare -n true 2>/dev/null; then nonet=(unshare -n); elif unshare -rn true 2>/dev/null; then nonet=(unshare -rn); fi
-
+# shellcheck source=lib/istioctl.sh
+source "$repo/scripts/lib/istioctl.sh"
 src=${ISTIO_OPERATOR_ISTIO_SRC:-$repo/../shared/istio-src}
-dirs=$(ISTIO_OPERATOR_ISTIO_BINARIES=istioctl bash "$repo/test/istio/build.sh")
+dirs=$(istioctl_dirs)
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/live-goldens.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
 mkdir -p "$tmp/home"
@@ -109,8 +108,7 @@ for dir in $dirs; do
     fi
     for run in 1 2; do
       rc=0
-      (cd "$tmp/home" && env -u ISTIOCONFIG HOME="$tmp/home" KUBECONFIG="$tmp/home/none" \
-        "${nonet[@]}" "$istioctl" manifest generate "${args[@]}") >"$tmp/out$run" 2>"$tmp/err$run" || rc=$?
+      istioctl_sandboxed "$tmp/home" "$istioctl" manifest generate "${args[@]}" >"$tmp/out$run" 2>"$tmp/err$run" || rc=$?
       # The charts' path (install_package_path) is ours, not the release's.
       sed -i "s#$charts#<charts>#g" "$tmp/err$run"
       echo "$rc" >"$tmp/rc$run"

@@ -251,10 +251,9 @@ EOF
 cases=(primary primary_external eastwest remote remote_hostname remote_revision external_config external_istiod
   istiod_remote istiod_remote_config istiod_remote_ipv6 istiod_remote_local)
 
-nonet=()
-if unshare -n true 2>/dev/null; then nonet=(unshare -n); elif unshare -rn true 2>/dev/null; then nonet=(unshare -rn); fi
-
-dirs=$(ISTIO_OPERATOR_ISTIO_BINARIES=istioctl bash "$repo/test/istio/build.sh")
+# shellcheck source=lib/istioctl.sh
+source "$repo/scripts/lib/istioctl.sh"
+dirs=$(istioctl_dirs)
 empty=$(mktemp -d "${TMPDIR:-/tmp}/multicluster-goldens.XXXXXX")
 trap 'rm -rf "$empty"' EXIT
 
@@ -272,23 +271,10 @@ for dir in $dirs; do
     if [[ $c == istiod_remote* ]] && [ ! -f "$repo/test/fixtures/istio/releases/$tag/golden/inputs/$c.yaml" ]; then continue; fi
     n=$((n + 1))
     input "$c" "$tag" >"$out/inputs/$c.yaml"
-    for run in 1 2; do
-      if ! (cd "$empty" && env -u ISTIOCONFIG HOME=$empty KUBECONFIG=$empty/none \
-        "${nonet[@]}" "$istioctl" manifest generate -f "$out/inputs/$c.yaml") >"$empty/out$run" 2>"$empty/err"; then
-        echo "multicluster-goldens.sh: istioctl $tag refused $c:" >&2
-        cat "$empty/err" >&2
-        exit 1
-      fi
-      if [ -s "$empty/err" ]; then
-        echo "multicluster-goldens.sh: istioctl $tag printed on stderr for $c:" >&2
-        cat "$empty/err" >&2
-        exit 1
-      fi
-    done
-    cmp -s "$empty/out1" "$empty/out2" || { echo "multicluster-goldens.sh: istioctl $tag renders $c differently twice" >&2; exit 1; }
+    istioctl_generate_checked multicluster-goldens.sh "$tag" "$c" "$empty" "$istioctl" "$empty/render" -f "$out/inputs/$c.yaml"
     # CRDs are the same in every topology (the reference goldens check their schemas in full): each is kept as a stub
     # (scripts/crd-stubs.mjs: name, labels, versions), so which CRDs a topology installs is still compared, at ~2% of the size.
-    node "$repo/scripts/crd-stubs.mjs" <"$empty/out1" >"$out/outputs/$c.golden.yaml"
+    node "$repo/scripts/crd-stubs.mjs" <"$empty/render" >"$out/outputs/$c.golden.yaml"
   done
   echo "$tag: $n cases in ${out#"$repo"/}" >&2
 done

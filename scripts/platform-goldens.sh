@@ -51,10 +51,9 @@ cases=(default-cni ambient)
 for p in "${PLATFORMS[@]}"; do cases+=("default-cni_$p" "ambient_$p"); done
 cases+=(openshift openshift-ambient)
 
-nonet=()
-if unshare -n true 2>/dev/null; then nonet=(unshare -n); elif unshare -rn true 2>/dev/null; then nonet=(unshare -rn); fi
-
-dirs=$(ISTIO_OPERATOR_ISTIO_BINARIES=istioctl bash "$repo/test/istio/build.sh")
+# shellcheck source=lib/istioctl.sh
+source "$repo/scripts/lib/istioctl.sh"
+dirs=$(istioctl_dirs)
 empty=$(mktemp -d "${TMPDIR:-/tmp}/platform-goldens.XXXXXX")
 trap 'rm -rf "$empty"' EXIT
 
@@ -68,23 +67,10 @@ for dir in $dirs; do
   mkdir -p "$out/inputs" "$out/outputs"
   for c in "${cases[@]}"; do
     input "$c" >"$out/inputs/$c.yaml"
-    for run in 1 2; do
-      if ! (cd "$empty" && env -u ISTIOCONFIG HOME=$empty KUBECONFIG=$empty/none \
-        "${nonet[@]}" "$istioctl" manifest generate -f "$out/inputs/$c.yaml") >"$empty/out$run" 2>"$empty/err"; then
-        echo "platform-goldens.sh: istioctl $tag refused $c:" >&2
-        cat "$empty/err" >&2
-        exit 1
-      fi
-      if [ -s "$empty/err" ]; then
-        echo "platform-goldens.sh: istioctl $tag printed on stderr for $c:" >&2
-        cat "$empty/err" >&2
-        exit 1
-      fi
-    done
-    cmp -s "$empty/out1" "$empty/out2" || { echo "platform-goldens.sh: istioctl $tag renders $c differently twice" >&2; exit 1; }
+    istioctl_generate_checked platform-goldens.sh "$tag" "$c" "$empty" "$istioctl" "$empty/render" -f "$out/inputs/$c.yaml"
     # CRDs do not depend on the platform (the reference goldens check them): dropped, so each output is ~40 KB, not ~1 MB.
     node -e 'const t=require("fs").readFileSync(0,"utf8");process.stdout.write(t.split(/^---$/m).filter((d)=>!/^kind: CustomResourceDefinition$/m.test(d)).join("---"))' \
-      <"$empty/out1" >"$out/outputs/$c.golden.yaml"
+      <"$empty/render" >"$out/outputs/$c.golden.yaml"
   done
   echo "$tag: ${#cases[@]} cases in ${out#"$repo"/}" >&2
 done

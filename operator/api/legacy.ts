@@ -1,6 +1,6 @@
 import type { Warning } from './errors.js';
 import { isMap, clone } from './merge.js';
-import type { IstioOperatorSpec } from './types.js';
+import type { IstioOperatorSpec, Values } from './types.js';
 
 // IstioOperator files copied from older docs. Nothing here answers "unknown field": a setting with a modern
 // equivalent is moved there (the warning names old and new), a removed feature is dropped and the warning
@@ -44,7 +44,7 @@ const REMOVED_GLOBALS: Record<string, string> = {
 };
 
 export function translateLegacy(input: IstioOperatorSpec, root = 'spec'): Translated {
-  const spec: Record<string, any> = clone(input ?? {});
+  const spec: Values = clone(input ?? {});
   const warnings: Warning[] = [];
   const warn = (path: string, message: string) => warnings.push({ path: `${root}.${path}`, message });
 
@@ -109,7 +109,7 @@ export function translateLegacy(input: IstioOperatorSpec, root = 'spec'): Transl
         for (const [k, target] of [['enabled', 'pilot.cni.enabled'], ['chained', 'cni.chained'], ['provider', 'pilot.cni.provider']] as const) {
           if (old[k] === undefined || old[k] === null) continue;
           const [top, ...rest] = target.split('.');
-          let cur: Record<string, any> = (values[top!] = isMap(values[top!]) ? values[top!] : {});
+          let cur: Values = (values[top!] = isMap(values[top!]) ? values[top!] : {});
           for (const p of rest.slice(0, -1)) cur = cur[p] = isMap(cur[p]) ? cur[p] : {};
           const last = rest[rest.length - 1]!;
           if (cur[last] === undefined) {
@@ -221,7 +221,7 @@ function translateK8s(k8s: unknown, path: string, warn: (p: string, m: string) =
   });
 }
 
-function legacyTarget(x: Record<string, any>, util: string | undefined, avg: string, value: string | undefined): Record<string, unknown> | undefined {
+function legacyTarget(x: Values, util: string | undefined, avg: string, value: string | undefined): Record<string, unknown> | undefined {
   let t: Record<string, unknown> | undefined;
   if (util && x[util] !== undefined) t = { type: 'Utilization', averageUtilization: x[util] };
   else if (x[avg] !== undefined) t = { type: 'AverageValue', averageValue: x[avg] };

@@ -1,6 +1,6 @@
 import yaml from 'js-yaml';
 import { cachedParse } from '../buildcache.js';
-import { API_VERSION, KIND, type IstioOperator } from './types.js';
+import { API_VERSION, KIND, type IstioOperator, type Values } from './types.js';
 import { InputError, type FieldIssue } from './errors.js';
 
 // YAML text → exactly one IstioOperator. The CORE schema keeps timestamps and other YAML 1.1 oddities
@@ -30,7 +30,7 @@ function dropUndefined(i: FieldIssue): FieldIssue {
   return i.hint === undefined ? { path: i.path, message: i.message } : i;
 }
 
-function isMap(x: unknown): x is Record<string, any> {
+function isMap(x: unknown): x is Values {
   return typeof x === 'object' && x !== null && !Array.isArray(x);
 }
 

@@ -1,5 +1,5 @@
 import { InputError, type FieldIssue, type Warning } from './errors.js';
-import { API_VERSION, KIND, type IstioOperator, type IstioOperatorSpec, type ObjectMeta } from './types.js';
+import { API_VERSION, KIND, type IstioOperator, type IstioOperatorSpec, type ObjectMeta, type Values } from './types.js';
 import { parseIstioOperator } from './parse.js';
 import { parseSet, applySet, type SetFlag } from './setpath.js';
 import { mergeSpec, stripNulls, isMap } from './merge.js';
@@ -90,9 +90,9 @@ export function resolveParsed(
     profile = typeof user.profile === 'string' ? user.profile : profile;
   }
 
-  let spec: Record<string, any> = mergeSpec(base, user);
+  let spec: Values = mergeSpec(base, user);
   // The user's own settings, without the profile's, for the inventory (errors are reported on the merged spec).
-  const userSpec: Record<string, any> = mergeSpec({}, user);
+  const userSpec: Values = mergeSpec({}, user);
   for (const s of sets) {
     try {
       applySet(spec, s);
@@ -153,7 +153,7 @@ function dedupe(issues: FieldIssue[]): FieldIssue[] {
 }
 
 // YAML reads `tag: 1.30` as the number 1.3; the image would then be pulled as :1.3. Say so rather than guess.
-function numericTagWarnings(spec: Record<string, any>): Warning[] {
+function numericTagWarnings(spec: Values): Warning[] {
   const out: Warning[] = [];
   const check = (tag: unknown, path: string) => {
     if (typeof tag === 'number' && !Number.isInteger(tag)) {

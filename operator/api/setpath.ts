@@ -1,6 +1,7 @@
 import { InputError, fail } from './errors.js';
 import { isMap } from './merge.js';
 import { formatPath, parsePath as parseAnyPath, PathSyntaxError, selects, type PathElem } from './path.js';
+import type { Values } from './types.js';
 
 // istioctl's `--set PATH=VALUE`: PATH is relative to spec (a leading `spec.` is accepted) and uses the one path
 // grammar of api/path.ts. Setting creates maps, list elements (`[N]` one past the end, `[-1]`, or a `[name:X]` that
@@ -76,12 +77,12 @@ export function parseSet(flag: string): SetFlag {
 }
 
 /** Apply a parsed set to a spec tree in place (creating maps, list elements and `[name:X]` elements on the way). */
-export function applySet(spec: Record<string, any>, set: SetFlag): void {
+export function applySet(spec: Values, set: SetFlag): void {
   setAt(spec, set.elems, set.value, set.path);
 }
 
-export function setAt(root: Record<string, any>, elems: PathElem[], value: unknown, shown = formatPath(elems)): void {
-  let cur: any = root;
+export function setAt(root: Values, elems: PathElem[], value: unknown, shown = formatPath(elems)): void {
+  let cur: unknown = root;
   for (let k = 0; k < elems.length; k++) {
     const e = elems[k];
     const isLast = k === elems.length - 1;

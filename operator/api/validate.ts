@@ -1,5 +1,6 @@
 import type { FieldIssue, Warning } from './errors.js';
 import { isMap } from './merge.js';
+import type { Values } from './types.js';
 import { anyValue, type Check, type S, bool, check, custom, fields, int, list, nonNeg, obj, oneOf, sOrN, str, strMap, typeName } from './schema.js';
 import { DNS1123_SUBDOMAIN, checkDnsLabel, DNS1123_LABEL, dnsLabel, dnsSubdomain, duration, hub, intOrPercent, k8s, labelMap, percentage, port, resources, servicePort, toleration } from './k8sfields.js';
 
@@ -241,7 +242,7 @@ const specSchema = fields({
 function crossGatewayNames(spec: unknown, root: string, out: FieldIssue[]): void {
   if (!isMap(spec) || !isMap(spec.components)) return;
   const c = spec.components;
-  const ns = (g: Record<string, any>) => (typeof g.namespace === 'string' && g.namespace) || spec.namespace || 'istio-system';
+  const ns = (g: Values) => (typeof g.namespace === 'string' && g.namespace) || spec.namespace || 'istio-system';
   const seen = new Map<string, string>();
   for (const key of ['ingressGateways', 'egressGateways']) {
     if (!Array.isArray(c[key])) continue;

@@ -4,6 +4,7 @@ import type { OutgoingHttpHeaders } from 'node:http';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { clientNodeConfig, loadConnection, type Connection } from './kubeconfig.js';
 import { proxyAgent } from './proxy.js';
+import type { ApiStatus, LiveObject, WatchEvent } from '../api/live.js';
 
 // The only door to the cluster, for the CLI and the controller alike. Every request goes through `request()`
 // (or `watch()`), which counts it by kind of verb so tests and benchmarks can assert "a no-op install writes
@@ -60,7 +61,7 @@ export class ApiError extends Error {
     message: string,
     readonly code: number,
     readonly reason: string,
-    readonly status: Record<string, any> | undefined,
+    readonly status: ApiStatus | undefined,
     readonly verb: string,
     readonly path: string,
   ) {
@@ -239,7 +240,7 @@ export class KubeClient {
     return new https.Agent(opts);
   }
 
-  async request<T = any>(method: string, path: string, opts: RequestOptions = {}): Promise<T | undefined> {
+  async request<T = LiveObject>(method: string, path: string, opts: RequestOptions = {}): Promise<T | undefined> {
     for (let attempt = 1; ; attempt++) {
       try {
         return await this.requestOnce<T>(method, path, opts);
@@ -308,7 +309,7 @@ export class KubeClient {
   async watch(
     path: string,
     query: RequestOptions['query'],
-    onEvent: (ev: { type: string; object: any }) => void,
+    onEvent: (ev: WatchEvent) => void,
     onDone: (err: unknown) => void,
     accept = 'application/json',
     opts: { idleTimeoutMs?: number } = {},
@@ -356,7 +357,7 @@ export class KubeClient {
           buf = buf.slice(i + 1);
           if (!line) continue;
           try {
-            onEvent(JSON.parse(line));
+            onEvent(JSON.parse(line) as WatchEvent);
           } catch (e) {
             finish(e);
             req.destroy();
@@ -406,9 +407,9 @@ export class KubeClient {
   }
 
   private apiError(method: string, path: string, code: number, text: string, dryRun: boolean, verbName?: string): ApiError {
-    let status: Record<string, any> | undefined;
+    let status: ApiStatus | undefined;
     try {
-      status = JSON.parse(text);
+      status = JSON.parse(text) as ApiStatus;
     } catch {
       status = undefined;
     }

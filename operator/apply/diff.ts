@@ -2,15 +2,16 @@ import yaml from 'js-yaml';
 import type { InstallResult } from './install.js';
 import { refString } from './resources.js';
 import { unifiedDiff } from './textdiff.js';
+import type { LiveObject } from '../api/live.js';
 
 // Per-object diffs of a dry-run install: live (before) vs what the apply would produce, both as the
 // apiserver returns them, minus bookkeeping and status, so only meaningful changes show.
 
-function clean(o: Record<string, any> | undefined): string {
+function clean(o: LiveObject | undefined): string {
   if (!o) return '';
   const c = structuredClone(o);
   delete c.status;
-  for (const k of ['managedFields', 'resourceVersion', 'generation', 'creationTimestamp', 'uid', 'selfLink']) delete c.metadata?.[k];
+  for (const k of ['managedFields', 'resourceVersion', 'generation', 'creationTimestamp', 'uid', 'selfLink']) if (c.metadata) Reflect.deleteProperty(c.metadata, k);
   return yaml.dump(c, { sortKeys: true, lineWidth: -1, noRefs: true });
 }
 

@@ -118,10 +118,17 @@ export class ExecCredentialSource {
   }
 }
 
+/** client.authentication.k8s.io ExecCredential as a plugin prints it: every field as the plugin wrote it. */
+interface ExecCredential {
+  kind?: unknown;
+  apiVersion?: unknown;
+  status?: { token?: unknown; clientCertificateData?: unknown; clientKeyData?: unknown; expirationTimestamp?: unknown };
+}
+
 export function parseExecCredential(text: string, apiVersion: string, who = 'exec plugin'): ExecResult {
-  let obj: any;
+  let obj: ExecCredential | null;
   try {
-    obj = JSON.parse(text);
+    obj = JSON.parse(text) as ExecCredential | null;
   } catch {
     throw new Error(`${who} printed no ExecCredential JSON on stdout (got ${JSON.stringify(text.slice(0, 80))})`);
   }

@@ -13,6 +13,7 @@ import { planObject, writeObject, type ObjectPlan, type ObjectResult } from './s
 import { forwardOnlyShared, isShared } from './shared.js';
 import { LABEL_COMPONENT, LABEL_TAG } from '../api/labels.js';
 import { OWNER_UNKNOWN, ownedBy, ownerFromLabels, ownerKey, ownerLabels, type Owner } from '../api/owner.js';
+import type { LiveObject, LiveService, LiveWebhookConfiguration, ServiceReference } from '../api/live.js';
 
 // install = stages of server-side applies (only what differs) → inventory → prune → readiness.
 // Nothing here renders or parses input: it takes objects and an owner, so the controller can reuse it.
@@ -251,7 +252,7 @@ const DRY_RUN_NAMESPACE = 'default';
  * an unnamed one (two `install --set revision=...` from the command line are two installs). One IstioOperator moving
  * to a new revision takes its own objects (gateways) along: that is not a conflict.
  */
-function foreignOwner(live: Record<string, any>, owner: Owner): Owner | undefined {
+function foreignOwner(live: LiveObject, owner: Owner): Owner | undefined {
   const theirs = ownerFromLabels(live.metadata?.labels);
   if (!theirs) return undefined;
   const sameIop = theirs.name === owner.name && theirs.namespace === owner.namespace;
@@ -291,11 +292,11 @@ async function ensureNamespace(client: KubeClient, ns: string): Promise<boolean>
 export async function defaultTagIfNeeded(client: KubeClient, objects: K8sObject[], owner: Owner, installNamespace?: string): Promise<K8sObject[]> {
   const injector = findInjector(objects);
   if (!injector) return [];
-  const svc = (injector.webhooks as Array<Record<string, any>> | undefined)?.[0]?.clientConfig?.service ?? {};
+  const svc: Partial<ServiceReference> = injector.webhooks?.[0]?.clientConfig?.service ?? {};
   const namespace: string = svc.namespace ?? installNamespace ?? DEFAULT_ISTIO_NAMESPACE;
   const tagName = tagWebhookName(DEFAULT_TAG, namespace);
   if (objects.some((o) => o.kind === 'MutatingWebhookConfiguration' && o.metadata.name === tagName)) return [];
-  const live = await client.request<Record<string, any>>('GET', `${MWC}/${encodeURIComponent(tagName)}`, { allow404: true });
+  const live = await client.request('GET', `${MWC}/${encodeURIComponent(tagName)}`, { allow404: true });
   if (live && !ownedBy(live.metadata?.labels, owner)) return [];
   if (!live && owner.rev !== DEFAULT_REVISION) {
     // A default revision of this namespace already serves the default tag's namespaces.
@@ -308,16 +309,16 @@ export async function defaultTagIfNeeded(client: KubeClient, objects: K8sObject[
     revision: owner.rev,
     namespace,
     injector,
-    ...(istiod ? { serviceSelector: (istiod as any).spec?.selector } : {}),
-    ...(validator ? { validationFailurePolicy: (validator as any).webhooks?.[0]?.failurePolicy } : {}),
-    ...((validator as any)?.webhooks?.[0]?.clientConfig?.url ? { validationURL: (validator as any).webhooks[0].clientConfig.url } : {}),
+    ...(istiod ? { serviceSelector: (istiod as LiveService).spec?.selector } : {}),
+    ...(validator ? { validationFailurePolicy: (validator as LiveWebhookConfiguration).webhooks?.[0]?.failurePolicy } : {}),
+    ...((validator as LiveWebhookConfiguration | undefined)?.webhooks?.[0]?.clientConfig?.url ? { validationURL: (validator as LiveWebhookConfiguration).webhooks![0]!.clientConfig!.url } : {}),
   });
   // The default validator is one per cluster, not per Istio namespace: another mesh's stays theirs (this install
   // gets its namespace's default injection only), instead of refusing an addition the user never asked for.
   const kept: K8sObject[] = [];
   for (const o of tag) {
     if (o.kind === 'ValidatingWebhookConfiguration') {
-      const other = await client.request<Record<string, any>>('GET', `${VWC}/${encodeURIComponent(o.metadata.name)}`, { allow404: true });
+      const other = await client.request('GET', `${VWC}/${encodeURIComponent(o.metadata.name)}`, { allow404: true });
       if (other && !ownedBy(other.metadata?.labels, owner)) continue;
     }
     kept.push({ ...o, metadata: { ...o.metadata, labels: { ...(o.metadata.labels ?? {}), ...ownerLabels(owner) } } });
@@ -329,8 +330,8 @@ const VWC = '/apis/admissionregistration.k8s.io/v1/validatingwebhookconfiguratio
 const MWC = '/apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations';
 
 /** The revision's own injector webhook configuration among rendered objects (not a tag's), if pilot is rendered. */
-export function findInjector(objects: K8sObject[]): K8sObject | undefined {
-  return objects.find((o) => o.kind === 'MutatingWebhookConfiguration' && o.metadata.labels?.app === 'sidecar-injector' && !o.metadata.labels?.[LABEL_TAG]);
+export function findInjector(objects: K8sObject[]): (K8sObject & LiveWebhookConfiguration) | undefined {
+  return objects.find((o) => o.kind === 'MutatingWebhookConfiguration' && o.metadata.labels?.app === 'sidecar-injector' && !o.metadata.labels?.[LABEL_TAG]) as (K8sObject & LiveWebhookConfiguration) | undefined;
 }
 
 export function summarize(r: InstallResult): Record<'created' | 'configured' | 'unchanged' | 'replaced' | 'pruned', number> {

@@ -3,6 +3,7 @@ import { FIELD_MANAGER } from './owner.js';
 import { refKey, type ObjectRef } from './resources.js';
 import { LABEL_INVENTORY, LABEL_OWNER_NAME, LABEL_OWNER_NAMESPACE, LABEL_REVISION } from '../api/labels.js';
 import { ownerLabels, type Owner } from '../api/owner.js';
+import type { List, LiveConfigMap } from '../api/live.js';
 
 // What an owner (IstioOperator name + revision) applied, kept in a ConfigMap in the Istio namespace so it
 // survives the process. Prune works from this list, not from a label selector: a label selector would
@@ -32,36 +33,36 @@ function path(namespace: string, name?: string): string {
   return `/api/v1/namespaces/${encodeURIComponent(namespace)}/configmaps${name ? '/' + encodeURIComponent(name) : ''}`;
 }
 
-function parse(cm: Record<string, any>): Inventory {
+function parse(cm: LiveConfigMap): Inventory {
   const l = cm.metadata?.labels ?? {};
   let objects: ObjectRef[] = [];
   try {
-    objects = JSON.parse(cm.data?.objects ?? '[]');
+    objects = JSON.parse(cm.data?.objects ?? '[]') as ObjectRef[];
   } catch {
     throw new Error(`inventory ConfigMap ${cm.metadata?.namespace}/${cm.metadata?.name} is corrupt (data.objects is not JSON); delete it to start a fresh inventory`);
   }
   let spec: Record<string, unknown> | undefined;
   try {
-    spec = cm.data?.spec ? JSON.parse(cm.data.spec) : undefined;
+    spec = cm.data?.spec ? (JSON.parse(cm.data.spec) as Record<string, unknown>) : undefined;
   } catch {
     spec = undefined; // informational only: a plan without it proposes the default profile and says so
   }
   return {
     owner: { name: l[LABEL_OWNER_NAME] ?? 'unknown', namespace: l[LABEL_OWNER_NAMESPACE] ?? '', rev: l[LABEL_REVISION] ?? 'default' },
-    namespace: cm.metadata.namespace,
+    namespace: cm.metadata.namespace ?? '',
     objects,
     ...(spec ? { spec } : {}),
   };
 }
 
 export async function readInventory(client: KubeClient, namespace: string, owner: Owner): Promise<Inventory | undefined> {
-  const cm = await client.request<Record<string, any>>('GET', path(namespace, inventoryName(owner)), { allow404: true });
+  const cm = await client.request<LiveConfigMap>('GET', path(namespace, inventoryName(owner)), { allow404: true });
   return cm ? parse(cm) : undefined;
 }
 
 /** Every inventory in the cluster (uninstall --purge, uninstall --revision). */
 export async function listInventories(client: KubeClient): Promise<Inventory[]> {
-  const list = await client.request<{ items: Array<Record<string, any>> }>('GET', '/api/v1/configmaps', { query: { labelSelector: `${LABEL_INVENTORY}=true` } });
+  const list = await client.request<List<LiveConfigMap>>('GET', '/api/v1/configmaps', { query: { labelSelector: `${LABEL_INVENTORY}=true` } });
   return (list?.items ?? []).map(parse);
 }
 

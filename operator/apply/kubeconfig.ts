@@ -56,12 +56,47 @@ export interface Connection {
 }
 
 type Named<T> = { name: string } & T;
+// A kubeconfig's entries, with kubectl's field names: the fields this file reads, the rest kept as written.
+export interface KubeconfigCluster {
+  server?: string;
+  'certificate-authority'?: string;
+  'certificate-authority-data'?: string;
+  'insecure-skip-tls-verify'?: boolean;
+  'tls-server-name'?: string;
+  'proxy-url'?: string;
+  extensions?: Array<{ name?: string; extension?: unknown }>;
+  [k: string]: unknown;
+}
+export interface KubeconfigUser {
+  token?: string;
+  tokenFile?: string;
+  'token-file'?: string;
+  'client-certificate'?: string;
+  'client-certificate-data'?: string;
+  'client-key'?: string;
+  'client-key-data'?: string;
+  username?: string;
+  password?: string;
+  exec?: unknown;
+  'auth-provider'?: unknown;
+  as?: string;
+  'as-uid'?: string;
+  'as-groups'?: unknown;
+  'as-user-extra'?: unknown;
+  [k: string]: unknown;
+}
+export interface KubeconfigContext {
+  cluster?: string;
+  user?: string;
+  namespace?: string;
+  [k: string]: unknown;
+}
 export interface RawConfig {
   apiVersion?: string;
   kind?: string;
-  clusters?: Array<Named<{ cluster?: Record<string, any> }>>;
-  users?: Array<Named<{ user?: Record<string, any> }>>;
-  contexts?: Array<Named<{ context?: Record<string, any> }>>;
+  clusters?: Array<Named<{ cluster?: KubeconfigCluster }>>;
+  users?: Array<Named<{ user?: KubeconfigUser }>>;
+  contexts?: Array<Named<{ context?: KubeconfigContext }>>;
   'current-context'?: string;
   preferences?: unknown;
 }
@@ -97,16 +132,21 @@ const abs = (p: string, dir: string) => (path.isAbsolute(p) ? p : path.join(dir,
 const CLUSTER_PATHS = ['certificate-authority'];
 const USER_PATHS = ['client-certificate', 'client-key', 'tokenFile', 'token-file'];
 
-interface Entry {
-  v: Record<string, any>;
+interface Entry<T> {
+  v: T;
   file: string;
 }
 
 /** Merge as kubectl does. Paths become absolute, so the result means the same from anywhere. */
-export function mergeKubeconfigs(files: string[]): { clusters: Map<string, Entry>; users: Map<string, Entry>; contexts: Map<string, Entry>; current?: string } {
-  const clusters = new Map<string, Entry>();
-  const users = new Map<string, Entry>();
-  const contexts = new Map<string, Entry>();
+export function mergeKubeconfigs(files: string[]): {
+  clusters: Map<string, Entry<KubeconfigCluster>>;
+  users: Map<string, Entry<KubeconfigUser>>;
+  contexts: Map<string, Entry<KubeconfigContext>>;
+  current?: string;
+} {
+  const clusters = new Map<string, Entry<KubeconfigCluster>>();
+  const users = new Map<string, Entry<KubeconfigUser>>();
+  const contexts = new Map<string, Entry<KubeconfigContext>>();
   let current: string | undefined;
   for (const f of files) {
     let raw: RawConfig;
@@ -117,10 +157,13 @@ export function mergeKubeconfigs(files: string[]): { clusters: Map<string, Entry
     }
     if (typeof raw !== 'object' || Array.isArray(raw)) throw new Error(`kubeconfig ${f} is not a kubeconfig (a YAML mapping with clusters, users and contexts)`);
     const dir = path.dirname(path.resolve(f));
-    const resolve = (v: Record<string, any>, keys: string[]) => {
-      const out = { ...v };
-      for (const k of keys) if (typeof out[k] === 'string' && out[k]) out[k] = abs(out[k], dir);
-      return out;
+    const resolve = <T extends Record<string, unknown>>(v: T, keys: string[]): T => {
+      const out: Record<string, unknown> = { ...v };
+      for (const k of keys) {
+        const p = out[k];
+        if (typeof p === 'string' && p) out[k] = abs(p, dir);
+      }
+      return out as T;
     };
     for (const c of raw.clusters ?? []) if (c?.name && !clusters.has(c.name)) clusters.set(c.name, { v: resolve(c.cluster ?? {}, CLUSTER_PATHS), file: f });
     for (const u of raw.users ?? []) if (u?.name && !users.has(u.name)) users.set(u.name, { v: resolve(u.user ?? {}, USER_PATHS), file: f });
@@ -131,7 +174,7 @@ export function mergeKubeconfigs(files: string[]): { clusters: Map<string, Entry
 }
 
 /** Impersonation headers from a kubeconfig user: as, as-uid, as-groups, as-user-extra. */
-export function impersonationHeaders(u: Record<string, any>): Record<string, string | string[]> {
+export function impersonationHeaders(u: KubeconfigUser): Record<string, string | string[]> {
   const h: Record<string, string | string[]> = {};
   if (u.as) h['Impersonate-User'] = String(u.as);
   if (u['as-uid']) h['Impersonate-Uid'] = String(u['as-uid']);
@@ -165,7 +208,7 @@ export function loadConnection(opts: { kubeconfig?: string; context?: string } =
   const ctxEntry = contexts.get(contextName);
   if (!ctxEntry) throw new Error(`context "${contextName}" not found in kubeconfig ${where} (available: ${[...contexts.keys()].join(', ') || 'none'})`);
   const ctx = ctxEntry.v;
-  const cluster = clusters.get(ctx.cluster);
+  const cluster = ctx.cluster === undefined ? undefined : clusters.get(ctx.cluster);
   if (!cluster || !cluster.v.server) throw new Error(`context "${contextName}" names cluster "${ctx.cluster}", which the kubeconfig ${where} does not define (with a server)`);
   const userName = String(ctx.user ?? '');
   // A context naming a user that no file defines is an error kubectl makes too: better than sending no credentials.
@@ -213,7 +256,7 @@ export function loadConnection(opts: { kubeconfig?: string; context?: string } =
           ...(c['insecure-skip-tls-verify'] ? { 'insecure-skip-tls-verify': true } : {}),
           ...(c['tls-server-name'] ? { 'tls-server-name': c['tls-server-name'] } : {}),
           ...(c['proxy-url'] ? { 'proxy-url': c['proxy-url'] } : {}),
-          ...(Array.isArray(c.extensions) ? { config: c.extensions.find((e: any) => e?.name === 'client.authentication.k8s.io/exec')?.extension } : {}),
+          ...(Array.isArray(c.extensions) ? { config: c.extensions.find((e) => e?.name === 'client.authentication.k8s.io/exec')?.extension } : {}),
         },
       })
     : undefined;

@@ -1,4 +1,5 @@
 import type { K8sObject } from '../api/types.js';
+import type { LiveEndpointSlice, LiveEndpoints, LiveObject, LivePod, LiveService, LiveWebhookConfiguration, LiveWorkload, Webhook } from '../api/live.js';
 import { LABEL_COMPONENT } from '../api/labels.js';
 import { podSelector, podTrouble, workloadBlocked, workloadProgress, workloadReady } from './readiness.js';
 import { refOf, refString, type ObjectRef } from './resources.js';
@@ -9,7 +10,7 @@ import { refOf, refString, type ObjectRef } from './resources.js';
 // its injector webhook and its `istiod` Service lead to the primary's istiod, and those are what it needs; it has
 // no Deployment to wait for. Kinds with nothing to judge are ready once applied.
 
-export type Live = Record<string, any> | undefined;
+export type Live = LiveObject | undefined;
 
 export interface Verdict {
   ready: boolean;
@@ -29,7 +30,7 @@ export interface Look {
   cached?(ref: ObjectRef): Live;
   get(ref: ObjectRef): Promise<Live>;
   /** Pods of a workload that is not ready, listed only then (a settled install lists none); undefined if unreadable. */
-  pods?(namespace: string, selector: string): Promise<Array<Record<string, any>> | undefined>;
+  pods?(namespace: string, selector: string): Promise<LivePod[] | undefined>;
 }
 
 const WEBHOOK_KINDS = new Set(['MutatingWebhookConfiguration', 'ValidatingWebhookConfiguration']);
@@ -42,29 +43,29 @@ export function judgedKind(kind: string): boolean {
   return JUDGED_KINDS.has(kind);
 }
 
-const sortedSet = (xs: Iterable<string | number>) => [...new Set([...xs].map(String))].sort();
+const sortedSet = (xs: Iterable<string | number | undefined>) => [...new Set([...xs].map(String))].sort();
 const missingFrom = (want: string[], have: string[]) => want.filter((w) => !have.includes(w));
 
 /** The addresses and port numbers of Endpoints (subsets) or an EndpointSlice (endpoints, ports). */
-function endpointsOf(o: Record<string, any>): { addresses: string[]; ports: string[] } {
+function endpointsOf(o: LiveEndpoints & LiveEndpointSlice): { addresses: string[]; ports: string[] } {
   if (o.kind === 'EndpointSlice') {
-    const eps: Array<Record<string, any>> = o.endpoints ?? [];
+    const eps = o.endpoints ?? [];
     // An endpoint explicitly not ready takes no traffic; unset means ready (discovery.k8s.io/v1).
     const serving = eps.filter((e) => e.conditions?.ready !== false);
-    return { addresses: sortedSet(serving.flatMap((e) => e.addresses ?? [])), ports: sortedSet((o.ports ?? []).map((p: any) => p.port)) };
+    return { addresses: sortedSet(serving.flatMap((e) => e.addresses ?? [])), ports: sortedSet((o.ports ?? []).map((p) => p.port)) };
   }
-  const subsets: Array<Record<string, any>> = o.subsets ?? [];
+  const subsets = o.subsets ?? [];
   return {
-    addresses: sortedSet(subsets.flatMap((s) => (s.addresses ?? []).map((a: any) => a.ip))),
-    ports: sortedSet(subsets.flatMap((s) => (s.ports ?? []).map((p: any) => p.port))),
+    addresses: sortedSet(subsets.flatMap((s) => (s.addresses ?? []).map((a) => a.ip))),
+    ports: sortedSet(subsets.flatMap((s) => (s.ports ?? []).map((p) => p.port))),
   };
 }
 
 /** Where a webhook sends its calls, without the caBundle (the primary's istiod patches that into a remote's). */
-function target(w: Record<string, any> | undefined): string {
-  const c = w?.clientConfig ?? {};
+function target(w: Webhook | undefined): string {
+  const c: NonNullable<Webhook['clientConfig']> = w?.clientConfig ?? {};
   if (c.url) return `URL ${c.url}`;
-  const s = c.service ?? {};
+  const s: Partial<NonNullable<typeof c.service>> = c.service ?? {};
   return `Service ${s.namespace}/${s.name}${s.port && s.port !== 443 ? `:${s.port}` : ''}${s.path ?? ''}`;
 }
 
@@ -75,26 +76,27 @@ export function judgeObject(rendered: K8sObject, live: Live): Verdict {
   if (!judgedKind(kind)) return ok;
   if (!live) return { ready: false, why: `${what} not found` };
   if (kind === 'Deployment' || kind === 'DaemonSet') {
-    if (workloadReady(live, kind)) return ok;
-    const blocked = workloadBlocked(live, kind);
-    return { ready: false, stuck: !!blocked, why: `${what}: ${blocked ?? workloadProgress(live, kind)}` };
+    const workload = live as LiveWorkload;
+    if (workloadReady(workload, kind)) return ok;
+    const blocked = workloadBlocked(workload, kind);
+    return { ready: false, stuck: !!blocked, why: `${what}: ${blocked ?? workloadProgress(workload, kind)}` };
   }
   if (kind === 'Endpoints' || kind === 'EndpointSlice') {
-    const want = endpointsOf(rendered);
-    const have = endpointsOf(live);
+    const want = endpointsOf(rendered as LiveEndpoints & LiveEndpointSlice);
+    const have = endpointsOf(live as LiveEndpoints & LiveEndpointSlice);
     const lost = missingFrom(want.addresses, have.addresses);
     const lostPorts = missingFrom(want.ports, have.ports);
     if (!lost.length && !lostPorts.length) return ok;
     return { ready: false, why: `${what} does not list ${[...lost.map((a) => `address ${a}`), ...lostPorts.map((p) => `port ${p}`)].join(', ')} yet` };
   }
   if (kind === 'Service') {
-    const want = (rendered as any).spec?.externalName;
-    if (want && live.spec?.externalName !== want) return { ready: false, why: `${what} does not name ${want} yet` };
+    const want = (rendered as LiveService).spec?.externalName;
+    if (want && (live as LiveService).spec?.externalName !== want) return { ready: false, why: `${what} does not name ${want} yet` };
     return ok;
   }
   // Webhook configurations: each rendered webhook is there and calls what the render says.
-  const liveHooks: Array<Record<string, any>> = live.webhooks ?? [];
-  for (const w of ((rendered as any).webhooks ?? []) as Array<Record<string, any>>) {
+  const liveHooks = (live as LiveWebhookConfiguration).webhooks ?? [];
+  for (const w of (rendered as LiveWebhookConfiguration).webhooks ?? []) {
     const l = liveHooks.find((x) => x.name === w.name);
     if (!l) return { ready: false, why: `${what} has no webhook ${w.name} yet` };
     if (target(l) !== target(w)) return { ready: false, why: `${what}: webhook ${w.name} calls ${target(l)}, not ${target(w)} yet` };
@@ -111,13 +113,13 @@ export function judgeObject(rendered: K8sObject, live: Live): Verdict {
  */
 async function webhookBackends(webhookConfig: K8sObject, objects: K8sObject[], read: (ref: ObjectRef) => Promise<Live>): Promise<Verdict> {
   const what = refString(refOf(webhookConfig));
-  for (const w of ((webhookConfig as any).webhooks ?? []) as Array<Record<string, any>>) {
+  for (const w of (webhookConfig as LiveWebhookConfiguration).webhooks ?? []) {
     const svc = w.clientConfig?.service;
     // Ignore: the API server admits what it cannot check, so a missing backend blocks nothing.
     if (!svc?.name || w.failurePolicy === 'Ignore') continue;
     const ref: ObjectRef = { apiVersion: 'v1', kind: 'Service', name: svc.name, namespace: svc.namespace };
     const renderedSvc = objects.find((o) => o.kind === 'Service' && o.metadata.name === svc.name && o.metadata.namespace === svc.namespace);
-    const service = (renderedSvc as Record<string, any> | undefined) ?? (await read(ref));
+    const service = ((renderedSvc ?? (await read(ref))) as LiveService | undefined);
     if (!service) {
       return { ready: false, stuck: true, why: `${what}: webhook ${w.name} calls Service ${svc.namespace}/${svc.name}, which does not exist and this install does not create it` };
     }
@@ -127,7 +129,7 @@ async function webhookBackends(webhookConfig: K8sObject, objects: K8sObject[], r
     );
     if (renderedEndpoints) continue; // judged as objects of their own
     const live = await read({ apiVersion: 'v1', kind: 'Endpoints', name: svc.name, namespace: svc.namespace });
-    if (live && endpointsOf(live).addresses.length) continue;
+    if (live && endpointsOf(live as LiveEndpoints).addresses.length) continue;
     return { ready: false, stuck: true, why: `${what}: webhook ${w.name} calls Service ${svc.namespace}/${svc.name}, which has no selector and no endpoints, and this install gives it none` };
   }
   return ok;

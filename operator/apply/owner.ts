@@ -1,6 +1,7 @@
 
 import { STAGES, stageIndex } from '../api/kinds.js';
 import { LABEL_COMPONENT, LABEL_OWNER_NAME, LABEL_OWNER_NAMESPACE, LABEL_REVISION } from '../api/labels.js';
+import type { LiveCRD } from '../api/live.js';
 
 // What apply decides from ownership: the field manager, stage order, and how shared objects (CRDs) are applied
 // and recognised. Who owns what is api/owner.ts; the label names are api/labels.ts.
@@ -32,6 +33,6 @@ export function sharedBody<T extends { kind: string; metadata: { labels?: Record
 }
 
 /** An Istio CRD we (or istioctl) installed: the component label, and an Istio API group. */
-export function isOurCRD(live: Record<string, any>): boolean {
+export function isOurCRD(live: LiveCRD): boolean {
   return !!live.metadata?.labels?.[LABEL_COMPONENT] && /(^|\.)istio\.io$/.test(String(live.spec?.group ?? ''));
 }

@@ -1,4 +1,6 @@
 import { FIELD_MANAGER } from './owner.js';
+import type { K8sObject } from '../api/types.js';
+import type { FieldsV1, LiveObject } from '../api/live.js';
 
 // A read-only shortcut for "would this apply change anything?", to skip the dry-run round trip.
 //
@@ -14,7 +16,7 @@ import { FIELD_MANAGER } from './owner.js';
 // skip a needed write.
 
 type Json = unknown;
-type Fields = Record<string, any>;
+type Fields = FieldsV1;
 
 const isMap = (v: Json): v is Record<string, Json> => !!v && typeof v === 'object' && !Array.isArray(v);
 const zero = (v: Json): boolean => v === '' || v === 0 || v === false || emptyish(v) || (Array.isArray(v) && v.length === 0);
@@ -66,7 +68,7 @@ function walk(f: Fields, d: Json, l: Json, path = '', why: string[] = []): boole
       // Our items must appear in the live list in our order: an apply would reorder them otherwise.
       if (li <= lastLive) return no(`order or missing live item ${entry}`);
       lastLive = li;
-      if (!walk(f[entry], item, l[li], `${path}[${entry}]`, why)) return false;
+      if (!walk(f[entry]!, item, l[li], `${path}[${entry}]`, why)) return false;
     }
     return true;
   }
@@ -94,13 +96,13 @@ function entryMatches(entry: string, item: Json): boolean {
 }
 
 /** True only when a server-side apply of `desired` by our field manager certainly changes nothing in `live`. */
-export function certainlyUnchanged(desired: Record<string, any>, live: Record<string, any>, why: string[] = []): boolean {
-  const mf: Array<Record<string, any>> = live.metadata?.managedFields ?? [];
+export function certainlyUnchanged(desired: K8sObject, live: LiveObject, why: string[] = []): boolean {
+  const mf = live.metadata?.managedFields ?? [];
   const ours = mf.filter((m) => m.manager === FIELD_MANAGER && m.operation === 'Apply' && !m.subresource);
   if (ours.length !== 1 || ours[0]!.fieldsType !== 'FieldsV1') return (why.push(`${ours.length} Apply entries of ${FIELD_MANAGER}`), false);
   const f: Fields = structuredClone(ours[0]!.fieldsV1 ?? {});
   // apiVersion/kind/name/namespace identify the object; they are in the body but not tracked as owned fields.
-  const d = structuredClone(desired);
+  const d = structuredClone(desired) as Partial<Omit<K8sObject, 'metadata'>> & { metadata?: Partial<K8sObject['metadata']> };
   delete d.apiVersion;
   delete d.kind;
   if (d.metadata) {

@@ -96,6 +96,7 @@ export function proxyAgent(proxy: URL, secure: boolean, opts: https.AgentOptions
   const Base = secure ? https.Agent : http.Agent;
   const agent = new Base(opts);
   // Node's agent accepts an asynchronous createConnection that answers through the callback.
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- @types/node's createConnection wants a stream in the callback even on error, and its options (ClientRequestArgs) do not spread into tls.connect
   (agent as any).createConnection = (o: any, cb: (err: Error | null, s?: net.Socket) => void): undefined => {
     const host = String(o.host ?? o.hostname);
     connectTunnel(proxy, host, Number(o.port)).then(

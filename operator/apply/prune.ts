@@ -5,6 +5,7 @@ import { stageIndex } from '../api/kinds.js';
 import { refString, type ObjectRef, type Resources } from './resources.js';
 import { LABEL_NOT_PRUNED } from '../api/labels.js';
 import { ownedBy, type Owner } from '../api/owner.js';
+import type { LiveCRD } from '../api/live.js';
 
 // Deletes objects an owner applied before and no longer renders. Every candidate is read first and
 // deleted only if its live labels still say it is this owner's and this revision's: the inventory says
@@ -42,7 +43,7 @@ export async function prune(client: KubeClient, res: Resources, candidates: Obje
         } catch {
           return void out.skipped.push({ ref, why: 'kind no longer served' });
         }
-        const live = await client.request<Record<string, any>>('GET', path, { allow404: true });
+        const live = await client.request<LiveCRD>('GET', path, { allow404: true });
         if (!live) return void out.skipped.push({ ref, why: 'already gone' });
         const labels = live.metadata?.labels as Record<string, string> | undefined;
         if (labels?.[LABEL_NOT_PRUNED] === 'true') return void out.skipped.push({ ref, why: `labelled ${LABEL_NOT_PRUNED}=true` });

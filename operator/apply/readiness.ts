@@ -2,6 +2,7 @@ import type { KubeClient } from './client.js';
 
 import { refString, type ObjectRef, type Resources } from './resources.js';
 import { LABEL_COMPONENT } from '../api/labels.js';
+import type { List, LiveObject, LivePod, LiveWorkload } from '../api/live.js';
 
 // Waits that say what they wait for, and on timeout, which object is not ready and why.
 
@@ -81,23 +82,23 @@ export class NotReadyError extends Error {
   }
 }
 
-function conditionsText(o: Record<string, any> | undefined): string {
-  const cs: Array<Record<string, any>> = o?.status?.conditions ?? [];
+function conditionsText(o: LiveWorkload | undefined): string {
+  const cs = o?.status?.conditions ?? [];
   // DaemonSets report no conditions: their counts say it.
   if (o?.kind === 'DaemonSet') return workloadProgress(o, 'DaemonSet');
   if (!cs.length) return 'no conditions reported yet';
   return cs.map((c) => `${c.type}=${c.status}${c.reason ? ` (${c.reason}${c.message ? ': ' + c.message : ''})` : ''}`).join('; ');
 }
 
-function isTrue(o: Record<string, any> | undefined, type: string): boolean {
-  return !!o?.status?.conditions?.some((c: any) => c.type === type && c.status === 'True');
+function isTrue(o: LiveObject | undefined, type: string): boolean {
+  return !!o?.status?.conditions?.some((c) => c.type === type && c.status === 'True');
 }
 
-export function crdReady(o: Record<string, any> | undefined): boolean {
+export function crdReady(o: LiveObject | undefined): boolean {
   return isTrue(o, 'Established');
 }
 
-export function deploymentReady(o: Record<string, any> | undefined): boolean {
+export function deploymentReady(o: LiveWorkload | undefined): boolean {
   if (!o) return false;
   const st = o.status ?? {};
   if ((st.observedGeneration ?? 0) < (o.metadata?.generation ?? 0)) return false;
@@ -111,7 +112,7 @@ export function deploymentReady(o: Record<string, any> | undefined): boolean {
  * the current pod, ready. Zero desired nodes (nothing schedulable matches) counts as rolled out, as `kubectl
  * rollout status` does: waiting would never end.
  */
-export function daemonSetReady(o: Record<string, any> | undefined): boolean {
+export function daemonSetReady(o: LiveWorkload | undefined): boolean {
   if (!o) return false;
   const st = o.status ?? {};
   if ((st.observedGeneration ?? 0) < (o.metadata?.generation ?? 0)) return false;
@@ -120,7 +121,7 @@ export function daemonSetReady(o: Record<string, any> | undefined): boolean {
 }
 
 /** Readiness of the workload kinds we render; undefined for kinds that have none to wait for. */
-export function workloadReady(o: Record<string, any> | undefined, kind: string): boolean | undefined {
+export function workloadReady(o: LiveWorkload | undefined, kind: string): boolean | undefined {
   if (kind === 'Deployment') return deploymentReady(o);
   if (kind === 'DaemonSet') return daemonSetReady(o);
   return undefined;
@@ -131,9 +132,9 @@ export function workloadReady(o: Record<string, any> | undefined, kind: string):
  * still get there: its pods are refused (Pod Security admission, a quota: the ReplicaSet's FailedCreate), or its
  * rollout is past its progress deadline.
  */
-export function workloadBlocked(o: Record<string, any> | undefined, kind: string): string | undefined {
+export function workloadBlocked(o: LiveWorkload | undefined, kind: string): string | undefined {
   if (kind !== 'Deployment') return undefined;
-  const conds: Array<Record<string, any>> = o?.status?.conditions ?? [];
+  const conds = o?.status?.conditions ?? [];
   const failure = conds.find((c) => c.type === 'ReplicaFailure' && c.status === 'True');
   if (failure) return `pods cannot be created (${failure.reason}): ${failure.message}`;
   const deadline = conds.find((c) => c.type === 'Progressing' && c.status === 'False' && c.reason === 'ProgressDeadlineExceeded');
@@ -148,28 +149,28 @@ const STUCK_WAITING = new Set(['ImagePullBackOff', 'ErrImagePull', 'InvalidImage
  * on an image or crashing (stuck: nothing changes until someone acts), or a pod the scheduler cannot place (not
  * stuck: a node may come). Undefined when the pods give no reason.
  */
-export function podTrouble(pods: Array<Record<string, any>>): { message: string; stuck: boolean } | undefined {
+export function podTrouble(pods: LivePod[]): { message: string; stuck: boolean } | undefined {
   for (const p of pods) {
     const name = p.metadata?.name ?? '?';
     for (const c of [...(p.status?.initContainerStatuses ?? []), ...(p.status?.containerStatuses ?? [])]) {
       const w = c.state?.waiting;
       if (w?.reason && STUCK_WAITING.has(w.reason)) return { message: `pod ${name} container ${c.name}: ${w.reason}${w.message ? `: ${w.message}` : ''}`, stuck: true };
     }
-    const sched = (p.status?.conditions ?? []).find((c: any) => c.type === 'PodScheduled' && c.status === 'False');
+    const sched = (p.status?.conditions ?? []).find((c) => c.type === 'PodScheduled' && c.status === 'False');
     if (sched) return { message: `pod ${name}: ${sched.reason ?? 'not scheduled'}${sched.message ? `: ${sched.message}` : ''}`, stuck: false };
   }
   return undefined;
 }
 
 /** The label selector of a workload's pods, as a query string value (matchLabels only, as we render them). */
-export function podSelector(o: Record<string, any> | undefined): string | undefined {
-  const m = o?.spec?.selector?.matchLabels as Record<string, string> | undefined;
+export function podSelector(o: LiveWorkload | undefined): string | undefined {
+  const m = o?.spec?.selector?.matchLabels;
   return m && Object.keys(m).length ? Object.entries(m).map(([k, v]) => `${k}=${v}`).join(',') : undefined;
 }
 
 /** One line on why a workload is not ready yet. */
-export function workloadProgress(o: Record<string, any> | undefined, kind: string): string {
-  const st = o?.status ?? {};
+export function workloadProgress(o: LiveWorkload | undefined, kind: string): string {
+  const st: NonNullable<LiveWorkload['status']> = o?.status ?? {};
   if (kind === 'DaemonSet') return `${st.numberAvailable ?? 0}/${st.desiredNumberScheduled ?? 0} nodes available, ${st.updatedNumberScheduled ?? 0} updated`;
   return `${st.availableReplicas ?? 0}/${o?.spec?.replicas ?? 1} available`;
 }
@@ -179,7 +180,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 interface Waited {
   ref: ObjectRef;
   component: string;
-  ready: (o: Record<string, any> | undefined) => boolean;
+  ready: (o: LiveWorkload | undefined) => boolean;
   what: string;
 }
 
@@ -187,13 +188,13 @@ async function waitAll(client: KubeClient, res: Resources, items: Waited[], time
   const deadline = Date.now() + timeoutMs;
   const byComponent = new Map<string, Waited[]>();
   for (const w of items) byComponent.set(w.component, [...(byComponent.get(w.component) ?? []), w]);
-  const last = new Map<Waited, Record<string, any> | undefined>();
+  const last = new Map<Waited, LiveWorkload | undefined>();
   await Promise.all(
     [...byComponent.entries()].map(async ([component, ws]) => {
       progress.waiting(component, ws.map((w) => w.what).join(', '));
       let left = ws;
       for (let delay = 100; ; delay = Math.min(delay * 2, 1000)) {
-        const states = await Promise.all(left.map(async (w) => [w, await client.request<Record<string, any>>('GET', await res.path(w.ref), { allow404: true })] as const));
+        const states = await Promise.all(left.map(async (w) => [w, await client.request<LiveWorkload>('GET', await res.path(w.ref), { allow404: true })] as const));
         for (const [w, o] of states) last.set(w, o);
         left = states.filter(([w, o]) => !w.ready(o)).map(([w]) => w);
         if (!left.length) return progress.ready(component);
@@ -211,7 +212,7 @@ async function waitAll(client: KubeClient, res: Resources, items: Waited[], time
         if (!o) return { ref: w.ref, why: 'not found' };
         // The pods' own reason, when they give one (an image that cannot be pulled, no node fits).
         const selector = podSelector(o);
-        const pods = selector && w.ref.namespace ? await client.request<{ items: Array<Record<string, any>> }>('GET', `/api/v1/namespaces/${encodeURIComponent(w.ref.namespace)}/pods`, { query: { labelSelector: selector, limit: 20 } }).catch(() => undefined) : undefined;
+        const pods = selector && w.ref.namespace ? await client.request<List<LivePod>>('GET', `/api/v1/namespaces/${encodeURIComponent(w.ref.namespace)}/pods`, { query: { labelSelector: selector, limit: 20 } }).catch(() => undefined) : undefined;
         const trouble = pods ? podTrouble(pods.items ?? []) : undefined;
         return { ref: w.ref, why: conditionsText(o) + (trouble ? `; ${trouble.message}` : '') };
       }),

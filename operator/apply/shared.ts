@@ -2,6 +2,7 @@ import semver from 'semver';
 import type { KubeClient } from './client.js';
 import type { K8sObject } from '../api/types.js';
 import { LABEL_COMPONENT, LABEL_OWNER_NAME, LABEL_OWNER_NAMESPACE, LABEL_REVISION, LABEL_VERSION, OWNERSHIP_LABELS } from '../api/labels.js';
+import type { List } from '../api/live.js';
 
 // Objects every revision renders under the same name (Istio's CRDs and the rest of the Base component, such as
 // istio-reader-service-account) are shared: several IstioOperators of
@@ -65,12 +66,12 @@ export async function forwardOnlyShared(client: KubeClient, objects: K8sObject[]
   const live = new Map<string, Record<string, string> | undefined>();
   if (shared.some((o) => o.kind === 'CustomResourceDefinition')) {
     // CRDs are applied without an owner (apply/owner.ts sharedBody), so select them by component instead.
-    const list = await client.request<{ items: Array<Record<string, any>> }>('GET', CRDS, { query: { labelSelector: LABEL_COMPONENT } });
+    const list = await client.request<List>('GET', CRDS, { query: { labelSelector: LABEL_COMPONENT } });
     for (const c of list?.items ?? []) live.set(key({ kind: 'CustomResourceDefinition', metadata: c.metadata }), c.metadata.labels);
   }
   for (const o of shared) {
     if (o.kind === 'CustomResourceDefinition') continue;
-    const l = await client.request<Record<string, any>>('GET', await pathOf(o), { allow404: true });
+    const l = await client.request('GET', await pathOf(o), { allow404: true });
     if (l) live.set(key(o), l.metadata?.labels);
   }
   return forwardOnlyFrom(objects, live);

@@ -3,6 +3,7 @@ import { ApiError, type KubeClient } from './client.js';
 import { FIELD_MANAGER, sharedBody } from './owner.js';
 import { certainlyUnchanged } from './precheck.js';
 import { refOf, refString, type ObjectRef, type Resources } from './resources.js';
+import type { LiveObject, Webhook } from '../api/live.js';
 
 // Server-side apply of one rendered object, writing only when the result would differ from what is live.
 //
@@ -24,9 +25,9 @@ export interface ObjectResult {
   ref: ObjectRef;
   outcome: Outcome;
   /** Live object before (absent when created). */
-  live?: Record<string, any>;
+  live?: LiveObject;
   /** What the object is (or, in dry-run, would be) after the apply. */
-  after?: Record<string, any>;
+  after?: LiveObject;
 }
 
 export interface SsaOptions {
@@ -54,7 +55,7 @@ export class ImmutableFieldError extends Error {
 export function immutableFields(e: unknown): string[] | undefined {
   if (!(e instanceof ApiError) || e.code !== 422) return undefined;
   const re = /immutable|may not change once set|cannot be changed|field is not mutable/i;
-  const causes: Array<{ field?: string; message?: string }> = e.status?.details?.causes ?? [];
+  const causes = e.status?.details?.causes ?? [];
   const hits = causes.filter((c) => re.test(c.message ?? '')).map((c) => c.field ?? '');
   if (hits.length) return [...new Set(hits.filter(Boolean))];
   return re.test(e.message) ? [] : undefined;
@@ -63,10 +64,10 @@ export function immutableFields(e: unknown): string[] | undefined {
 const BOOKKEEPING = ['managedFields', 'resourceVersion', 'generation', 'creationTimestamp', 'uid', 'selfLink'];
 
 /** The object minus what changes without a change of meaning. */
-export function comparable(o: Record<string, any> | undefined): Record<string, any> | undefined {
+export function comparable(o: LiveObject | undefined): LiveObject | undefined {
   if (!o) return o;
   const c = structuredClone(o);
-  for (const k of BOOKKEEPING) delete c.metadata?.[k];
+  for (const k of BOOKKEEPING) if (c.metadata) Reflect.deleteProperty(c.metadata, k);
   return c;
 }
 
@@ -77,14 +78,14 @@ export function canonical(v: unknown): string {
   );
 }
 
-export function sameObject(a: Record<string, any> | undefined, b: Record<string, any> | undefined): boolean {
+export function sameObject(a: LiveObject | undefined, b: LiveObject | undefined): boolean {
   return canonical(comparable(a)) === canonical(comparable(b));
 }
 
 /** Our Apply entry's field set. */
-function ownedFields(o: Record<string, any>): string {
-  const e = (o.metadata?.managedFields ?? []).filter((m: any) => m.manager === FIELD_MANAGER && m.operation === 'Apply' && !m.subresource);
-  return canonical(e.map((m: any) => m.fieldsV1 ?? {}));
+function ownedFields(o: LiveObject): string {
+  const e = (o.metadata?.managedFields ?? []).filter((m) => m.manager === FIELD_MANAGER && m.operation === 'Apply' && !m.subresource);
+  return canonical(e.map((m) => m.fieldsV1 ?? {}));
 }
 
 /**
@@ -93,7 +94,7 @@ function ownedFields(o: Record<string, any>): string {
  * only then does dropping a field from the render remove it from the cluster. Once adopted, installs are
  * no-ops again.
  */
-export function sameOwnership(live: Record<string, any>, would: Record<string, any>): boolean {
+export function sameOwnership(live: LiveObject, would: LiveObject): boolean {
   return ownedFields(live) === ownedFields(would);
 }
 
@@ -102,8 +103,8 @@ export function applyBody(o: K8sObject): string {
   return JSON.stringify(o);
 }
 
-async function patchApply(client: KubeClient, path: string, o: K8sObject, dryRun: boolean): Promise<Record<string, any>> {
-  const r = await client.request<Record<string, any>>('PATCH', path, {
+async function patchApply(client: KubeClient, path: string, o: K8sObject, dryRun: boolean): Promise<LiveObject> {
+  const r = await client.request('PATCH', path, {
     query: { fieldManager: FIELD_MANAGER, force: 'true', ...(dryRun ? { dryRun: 'All' } : {}) },
     body: applyBody(o),
     contentType: 'application/apply-patch+yaml',
@@ -123,9 +124,9 @@ export interface ObjectPlan {
   body: K8sObject;
   path: string;
   outcome: Outcome;
-  live?: Record<string, any>;
+  live?: LiveObject;
   /** What the apply produces (dry-run), or the body when the kind is not served yet (its CRD comes first). */
-  after?: Record<string, any>;
+  after?: LiveObject;
 }
 
 export interface PlanOptions {
@@ -154,9 +155,9 @@ export async function planObject(client: KubeClient, res: Resources, rendered: K
     path = await res.path(ref);
   } catch {
     // The kind is not served yet: its CRD is part of this install and comes first. Nothing to check against.
-    return { ref, body: o, path: '', outcome: 'created', after: o as Record<string, any> };
+    return { ref, body: o, path: '', outcome: 'created', after: o };
   }
-  const live = opts.dryRunNamespace ? undefined : await client.request<Record<string, any>>('GET', path, { allow404: true });
+  const live = opts.dryRunNamespace ? undefined : await client.request('GET', path, { allow404: true });
   if (!live) {
     const ns = opts.dryRunNamespace;
     const probe = ns && ref.namespace ? { ...o, metadata: { ...o.metadata, namespace: ns } } : o;
@@ -165,14 +166,14 @@ export async function planObject(client: KubeClient, res: Resources, rendered: K
   }
   const body = yieldRuntimeFields(o, live);
   if (!opts.noPrecheck && certainlyUnchanged(body, live)) return { ref, body, path, outcome: 'unchanged', live, after: live };
-  let would: Record<string, any>;
+  let would: LiveObject;
   try {
     would = await patchApply(client, path, body, true);
   } catch (e) {
     const fields = immutableFields(e);
     if (fields === undefined) throw e;
     if (!opts.force) throw new ImmutableFieldError(ref, fields, (e as Error).message.replace(/^.*?: /, ''));
-    return { ref, body, path, outcome: 'replaced', live, after: body as Record<string, any> };
+    return { ref, body, path, outcome: 'replaced', live, after: body };
   }
   if (sameObject(live, would) && sameOwnership(live, would)) return { ref, body, path, outcome: 'unchanged', live, after: live };
   return { ref, body, path, outcome: 'configured', live, after: would };
@@ -201,12 +202,12 @@ export async function applyObject(client: KubeClient, res: Resources, rendered: 
  * undo that, and an operator reconciling on every change would fight istiod forever. So once another
  * manager owns such a field, our body leaves it out (and with it our claim to it).
  */
-export function yieldRuntimeFields(o: K8sObject, live: Record<string, any>): K8sObject {
+export function yieldRuntimeFields(o: K8sObject, live: LiveObject): K8sObject {
   if (o.kind !== 'ValidatingWebhookConfiguration' || !Array.isArray(o.webhooks)) return o;
-  const others = ((live.metadata?.managedFields ?? []) as Array<Record<string, any>>).filter((m) => m.manager !== FIELD_MANAGER);
+  const others = (live.metadata?.managedFields ?? []).filter((m) => m.manager !== FIELD_MANAGER);
   const theirs = (name: string) => others.some((m) => m.fieldsV1?.['f:webhooks']?.[`k:${JSON.stringify({ name })}`]?.['f:failurePolicy']);
   let changed = false;
-  const webhooks = (o.webhooks as Array<Record<string, any>>).map((w) => {
+  const webhooks = (o.webhooks as Webhook[]).map((w) => {
     if (w.failurePolicy === undefined || !theirs(String(w.name))) return w;
     changed = true;
     const { failurePolicy: _runtime, ...rest } = w;
@@ -220,7 +221,7 @@ export async function deleteAndWait(client: KubeClient, path: string, timeoutMs:
   await client.request('DELETE', path, { body: { kind: 'DeleteOptions', apiVersion: 'v1', propagationPolicy: 'Background' }, allow404: true });
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const cur = await client.request<Record<string, any>>('GET', path, { allow404: true });
+    const cur = await client.request('GET', path, { allow404: true });
     if (!cur) return;
     if (Date.now() > deadline) {
       const fin = cur.metadata?.finalizers?.length ? ` (finalizers: ${cur.metadata.finalizers.join(', ')})` : '';

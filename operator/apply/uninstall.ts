@@ -8,6 +8,8 @@ import { refKey, refString, Resources, type ObjectRef } from './resources.js';
 import { isShared } from './shared.js';
 import { LABEL_COMPONENT, LABEL_OWNER_NAME, LABEL_REVISION } from '../api/labels.js';
 import { ownedBy, ownerLabels, type Owner } from '../api/owner.js';
+import type { List, LiveCRD, LiveWebhookConfiguration, Webhook } from '../api/live.js';
+import type { K8sObject } from '../api/types.js';
 
 // Removal of what an owner/revision installed: the mechanics only. Whether a revision may go (namespaces,
 // pods or tags still using it) is the revision layer's decision (revision/removal.ts), taken before this runs.
@@ -80,7 +82,7 @@ export async function uninstall(client: KubeClient, opts: UninstallOptions, plan
       const path = await res.allPath(apiVersion, kind);
       const crds = kind === 'CustomResourceDefinition';
       // An optional kind (kinds.ts) is not served where its CRD is not installed: nothing of it to sweep there.
-      const listed = (await client.request<{ items: Array<Record<string, any>> }>('GET', path, { query: { labelSelector: crds ? LABEL_COMPONENT : LABEL_OWNER_NAME }, ...(optional ? { allow404: true } : {}) }))?.items ?? [];
+      const listed = (await client.request<List<LiveCRD>>('GET', path, { query: { labelSelector: crds ? LABEL_COMPONENT : LABEL_OWNER_NAME }, ...(optional ? { allow404: true } : {}) }))?.items ?? [];
       const items = crds ? listed.filter(isOurCRD) : listed;
       for (const it of items) {
         const ref: ObjectRef = { apiVersion, kind, name: it.metadata.name, ...(it.metadata.namespace ? { namespace: it.metadata.namespace } : {}) };
@@ -106,10 +108,10 @@ async function dropOrphanedWebhooks(client: KubeClient, deleted: ObjectRef[], dr
   if (!gone.size) return [];
   const out: ObjectRef[] = [];
   for (const [kind, path] of WEBHOOK_KINDS) {
-    const list = await client.request<{ items: Array<Record<string, any>> }>('GET', path, { query: { labelSelector: LABEL_REVISION } });
+    const list = await client.request<List<LiveWebhookConfiguration>>('GET', path, { query: { labelSelector: LABEL_REVISION } });
     for (const c of list?.items ?? []) {
-      const hooks: Array<Record<string, any>> = c.webhooks ?? [];
-      const calls = (w: Record<string, any>) => w.clientConfig?.service && gone.has(`${w.clientConfig.service.namespace}/${w.clientConfig.service.name}`);
+      const hooks = c.webhooks ?? [];
+      const calls = (w: Webhook) => w.clientConfig?.service && gone.has(`${w.clientConfig.service.namespace}/${w.clientConfig.service.name}`);
       if (!hooks.length || !hooks.every(calls)) continue;
       const ref: ObjectRef = { apiVersion: 'admissionregistration.k8s.io/v1', kind, name: c.metadata.name };
       if (deleted.some((d) => refKey(d) === refKey(ref))) continue;
@@ -132,8 +134,8 @@ async function handOverShared(client: KubeClient, res: Resources, inv: Inventory
     if (ref.kind === 'CustomResourceDefinition') continue;
     const path = await res.path(ref).catch(() => undefined);
     if (!path) continue;
-    const live = await client.request<Record<string, any>>('GET', path, { allow404: true });
-    if (!live || !isShared(live as any) || !ownedBy(live.metadata?.labels, inv.owner)) continue;
+    const live = await client.request('GET', path, { allow404: true });
+    if (!live || !isShared(live as K8sObject) || !ownedBy(live.metadata?.labels, inv.owner)) continue;
     // An installation listing it, else one in the same Istio namespace (an older revision that left the newer
     // copy alone does not list it); an object of another Istio namespace is nobody else's, and a cluster-scoped
     // one (the CNI agent's ClusterRoles) goes to an installation beside the departing one, never to an unrelated

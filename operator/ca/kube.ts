@@ -4,6 +4,7 @@ import { ApiError, type KubeClient } from '../apply/client.js';
 import { FIELD_MANAGER } from '../apply/owner.js';
 import type { K8sSecret } from './secrets.js';
 import type { CaTarget } from './types.js';
+import type { List, LiveWorkload } from '../api/live.js';
 
 function secretPath(ns: string, name: string): string {
   return `/api/v1/namespaces/${encodeURIComponent(ns)}/secrets/${encodeURIComponent(name)}`;
@@ -32,10 +33,10 @@ const RESTART_FIELD_MANAGER = 'istio-operator-ca';
  * removes it (another rollout) nor counts it as drift.
  */
 export async function restartIstiods(client: KubeClient, t: CaTarget, now: Date, dryRun: boolean): Promise<string[]> {
-  const list = await client.request<{ items: Array<Record<string, any>> }>('GET', `/apis/apps/v1/namespaces/${encodeURIComponent(t.namespace)}/deployments`, { query: { labelSelector: 'app=istiod' } });
+  const list = await client.request<List<LiveWorkload>>('GET', `/apis/apps/v1/namespaces/${encodeURIComponent(t.namespace)}/deployments`, { query: { labelSelector: 'app=istiod' } });
   const out: string[] = [];
   for (const d of list?.items ?? []) {
-    const vols: Array<Record<string, any>> = d.spec?.template?.spec?.volumes ?? [];
+    const vols = d.spec?.template?.spec?.volumes ?? [];
     if (!vols.some((v) => v.secret?.secretName === t.secretName)) continue;
     if (!dryRun) {
       await client.request('PATCH', `/apis/apps/v1/namespaces/${encodeURIComponent(t.namespace)}/deployments/${encodeURIComponent(d.metadata.name)}`, {

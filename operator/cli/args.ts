@@ -23,8 +23,15 @@ export interface FlagSpec {
 
 export type FlagValue = string | boolean | number | string[] | undefined;
 
+/**
+ * Parsed flags by name. Each value has the type its FlagSpec declares (list: string[], bool: boolean, duration: ms,
+ * string: string), which commands rely on when they read them.
+ */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- the type per flag follows its FlagSpec; typing each command's flags from its specs is still to do (52 reads)
+export type Flags = Record<string, any>;
+
 export interface ParsedArgs {
-  flags: Record<string, any>;
+  flags: Flags;
   positional: string[];
   /** True when -h/--help was given (commands print their usage and return 0). */
   help: boolean;
@@ -59,7 +66,7 @@ function flagLabel(s: FlagSpec): string {
 export function parseArgs(argv: string[], specs: FlagSpec[], command = ''): ParsedArgs {
   const byLong = new Map(specs.map((s) => [s.name, s]));
   const byShort = new Map(specs.filter((s) => s.short).map((s) => [s.short!, s]));
-  const flags: Record<string, any> = {};
+  const flags: Flags = {};
   for (const s of specs) {
     if (s.type === 'list') flags[s.name] = [];
     else if (s.type === 'bool') flags[s.name] = s.default ?? false;

@@ -7,7 +7,7 @@ import { ROOT_SECRET } from '../ca/settings.js';
 import { readCaStatus, targetFromCluster, type CaReport } from '../ca/status.js';
 import { caTargetFrom, type CaTarget } from '../ca/types.js';
 import type { CertInfo } from '../ca/validate.js';
-import { FLAGS, parseArgs, readInputFiles, usageFor, type FlagSpec, OUTPUT_FLAG, outputFormat, printStructured } from './args.js';
+import { FLAGS, parseArgs, readInputFiles, usageFor, type FlagSpec, type Flags, OUTPUT_FLAG, outputFormat, printStructured } from './args.js';
 
 export const summary = 'Inspect and rotate the mesh CA';
 
@@ -54,12 +54,12 @@ export async function run(argv: string[]): Promise<number> {
   throw new InputError([{ path: `ca ${sub}`, message: 'unknown subcommand', hint: 'one of: status, rotate' }]);
 }
 
-function clientFrom(flags: Record<string, any>): KubeClient {
+function clientFrom(flags: Flags): KubeClient {
   return KubeClient.fromOptions({ ...(flags.kubeconfig ? { kubeconfig: flags.kubeconfig } : {}), ...(flags.context ? { context: flags.context } : {}) });
 }
 
 /** -f/--set → the CA target; warnings go to stderr. Undefined without -f. */
-function targetFromFlags(flags: Record<string, any>): CaTarget | undefined {
+function targetFromFlags(flags: Flags): CaTarget | undefined {
   if (!flags.filename.length) {
     if (flags.set.length) throw new InputError([{ path: '--set', message: 'needs -f FILE', hint: 'the CA settings come from an IstioOperator file' }]);
     return undefined;

@@ -8,7 +8,7 @@ import { applyInstall, prepareInstall } from '../install/workflow.js';
 import { refuseOperatorManaged } from '../install/managers.js';
 import { consoleProgress } from '../apply/readiness.js';
 import { refString } from '../apply/resources.js';
-import { FLAGS, parseArgs, readInputFiles, usageFor, type FlagSpec } from './args.js';
+import { FLAGS, parseArgs, readInputFiles, usageFor, type FlagSpec, type Flags } from './args.js';
 
 export const summary = 'Apply an IstioOperator to a cluster (server-side apply, only what differs)';
 
@@ -28,7 +28,7 @@ const SPECS: FlagSpec[] = [
 ];
 
 /** -f/--set/--revision → the resolved install. Resolve's warnings go to stderr. */
-export function resolvedFrom(flags: Record<string, any>): ResolvedInstall {
+export function resolvedFrom(flags: Flags): ResolvedInstall {
   const { install, warnings } = resolveIstioOperator({
     files: readInputFiles(flags.filename ?? []),
     sets: flags.set ?? [],
@@ -44,7 +44,7 @@ export function printWarnings(warnings: Warning[]): void {
   for (const w of warnings) process.stderr.write(`! ${formatWarning(w)}\n`);
 }
 
-export function clientFrom(flags: Record<string, any>): KubeClient {
+export function clientFrom(flags: Flags): KubeClient {
   return KubeClient.fromOptions({ ...(flags.kubeconfig ? { kubeconfig: flags.kubeconfig } : {}), ...(flags.context ? { context: flags.context } : {}) });
 }
 

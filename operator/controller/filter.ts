@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { KObject } from './informer.js';
+import type { LiveEndpointSlice, LiveEndpoints, LiveService, LiveWorkload, Webhook } from '../api/live.js';
 
 // Which watch updates deserve a reconcile. istiod writes the webhooks' caBundle and flips the validating
 // webhook's failurePolicy once it is ready; the apiserver bumps resourceVersion/managedFields on every write and
@@ -13,8 +14,18 @@ import type { KObject } from './informer.js';
  */
 const CONTROLLER_ANNOTATIONS = ['deployment.kubernetes.io/revision', 'deprecated.daemonset.template.generation', 'kubectl.kubernetes.io/last-applied-configuration', 'ca.operator.istio.io/reloaded-at'];
 
+/** What this file reads of a watched object: a Deployment's or DaemonSet's, a webhook configuration's, a Service's, endpoints'. */
+type Watched = KObject & {
+  spec?: NonNullable<LiveWorkload['spec']> & NonNullable<LiveService['spec']>;
+  status?: LiveWorkload['status'];
+  webhooks?: Webhook[];
+  subsets?: LiveEndpoints['subsets'];
+  endpoints?: LiveEndpointSlice['endpoints'];
+  ports?: LiveEndpointSlice['ports'];
+};
+
 function stripped(o: KObject): unknown {
-  const c = structuredClone(o) as any;
+  const c: Watched = structuredClone(o);
   delete c.status;
   if (c.metadata) {
     delete c.metadata.resourceVersion;
@@ -34,10 +45,10 @@ function stripped(o: KObject): unknown {
 }
 
 function readiness(o: KObject): unknown {
-  const s = (o as any).status ?? {};
+  const s: NonNullable<Watched['status']> = (o as Watched).status ?? {};
   if (o.kind === 'DaemonSet') return [s.observedGeneration ?? 0, s.desiredNumberScheduled ?? 0, s.numberAvailable ?? 0, s.updatedNumberScheduled ?? 0];
   if (o.kind !== 'Deployment') return null;
-  const avail = (s.conditions ?? []).find((c: any) => c.type === 'Available')?.status ?? '';
+  const avail = (s.conditions ?? []).find((c) => c.type === 'Available')?.status ?? '';
   return [s.observedGeneration ?? 0, s.replicas ?? 0, s.readyReplicas ?? 0, s.availableReplicas ?? 0, s.updatedReplicas ?? 0, avail];
 }
 
@@ -62,7 +73,7 @@ const HASH = '_contentHash';
 
 /** True when the content changed (not counting status and what istiod/the apiserver write). */
 export function contentChanged(oldObj: KObject, newObj: KObject): boolean {
-  return ((oldObj as any)[HASH] ?? contentHash(oldObj)) !== ((newObj as any)[HASH] ?? contentHash(newObj));
+  return (oldObj[HASH] ?? contentHash(oldObj)) !== (newObj[HASH] ?? contentHash(newObj));
 }
 
 /** True when an update changes something the operator renders or reacts to. */
@@ -78,33 +89,34 @@ export function isMeaningfulUpdate(oldObj: KObject, newObj: KObject): boolean {
  */
 export function slimForCache(o: KObject): KObject {
   const md = o.metadata ?? {};
-  const out: any = {
+  const w = o as Watched;
+  const out: Watched = {
     apiVersion: o.apiVersion,
     kind: o.kind,
     metadata: { name: md.name, namespace: md.namespace, resourceVersion: md.resourceVersion, generation: md.generation, labels: md.labels, uid: md.uid, deletionTimestamp: md.deletionTimestamp },
     [HASH]: contentHash(o),
   };
   if (o.kind === 'Deployment') {
-    out.spec = { replicas: (o as any).spec?.replicas };
-    out.status = (o as any).status;
+    out.spec = { replicas: w.spec?.replicas };
+    out.status = w.status;
   }
-  if (o.kind === 'DaemonSet') out.status = (o as any).status;
+  if (o.kind === 'DaemonSet') out.status = w.status;
   // What readiness judges (apply/objectready.ts): where webhooks call (not the caBundle), what a Service leads to,
   // and endpoints' addresses; a remote's are a handful of fields.
-  if (Array.isArray((o as any).webhooks)) {
-    out.webhooks = (o as any).webhooks.map((w: any) => {
-      const { url, service } = w.clientConfig ?? {};
-      return { name: w.name, failurePolicy: w.failurePolicy, clientConfig: { ...(url ? { url } : {}), ...(service ? { service } : {}) } };
+  if (Array.isArray(w.webhooks)) {
+    out.webhooks = w.webhooks.map((h) => {
+      const { url, service } = h.clientConfig ?? {};
+      return { name: h.name, failurePolicy: h.failurePolicy, clientConfig: { ...(url ? { url } : {}), ...(service ? { service } : {}) } };
     });
   }
   if (o.kind === 'Service') {
-    const sp = (o as any).spec ?? {};
+    const sp: NonNullable<Watched['spec']> = w.spec ?? {};
     out.spec = { type: sp.type, externalName: sp.externalName, selector: sp.selector };
   }
-  if (o.kind === 'Endpoints') out.subsets = (o as any).subsets;
+  if (o.kind === 'Endpoints') out.subsets = w.subsets;
   if (o.kind === 'EndpointSlice') {
-    out.endpoints = ((o as any).endpoints ?? []).map((e: any) => ({ addresses: e.addresses, conditions: e.conditions }));
-    out.ports = (o as any).ports;
+    out.endpoints = (w.endpoints ?? []).map((e) => ({ addresses: e.addresses, conditions: e.conditions }));
+    out.ports = w.ports;
   }
   return out;
 }

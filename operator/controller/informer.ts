@@ -1,6 +1,7 @@
 import type { Clock } from './queue.js';
 import { realClock } from './queue.js';
 import { METADATA_ONLY, type KubeClient } from '../apply/client.js';
+import type { ApiStatus, List, WatchEvent } from '../api/live.js';
 
 // A list+watch loop that never gives up. The client library's informer stops on the first error and leaves
 // restarts to the caller; a controller that silently stops watching is the worst failure mode, so this one
@@ -22,10 +23,7 @@ export interface KObject {
   [k: string]: unknown;
 }
 
-export interface WatchEvent<T> {
-  type: 'ADDED' | 'MODIFIED' | 'DELETED' | 'BOOKMARK' | 'ERROR' | string;
-  object: T;
-}
+export type { WatchEvent };
 
 /** Where list and watch come from; a fake in unit tests, the apiserver in production. */
 export interface ListWatchSource<T> {
@@ -43,7 +41,7 @@ export type EventHandler<T> = {
 export interface InformerOptions {
   name: string;
   /** Applied to every listed or watched object before it is cached or handed to handlers (e.g. to slim it). */
-  transform?: (o: any) => any;
+  transform?: (o: KObject) => KObject;
   clock?: Clock;
   baseDelayMs?: number;
   maxDelayMs?: number;
@@ -63,16 +61,16 @@ export function objectKey(o: KObject): string {
 
 /** A failure that says the server is away or busy, not that our request is wrong: retried soon. */
 export function isTransient(err: unknown): boolean {
-  const e = err as any;
+  const e = err as { name?: string; code?: unknown; statusCode?: unknown } | null | undefined;
   if (!e) return false;
   if (e.name === 'UnreachableError' || e.name === 'WatchIdleError') return true;
   const code = typeof e.code === 'number' ? e.code : e.statusCode;
   if (code === 429 || (typeof code === 'number' && code >= 500)) return true;
-  return ['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN'].includes(e.code);
+  return typeof e.code === 'string' && ['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN'].includes(e.code);
 }
 
 function is410(err: unknown): boolean {
-  const e = err as any;
+  const e = err as { statusCode?: unknown; code?: unknown; body?: { code?: unknown } } | null | undefined;
   return e?.statusCode === 410 || e?.code === 410 || e?.body?.code === 410;
 }
 
@@ -209,7 +207,7 @@ export class Informer<T extends KObject> {
   private handle(ev: WatchEvent<T>): void {
     if (ev.type === 'ERROR') {
       // The apiserver reports an expired resourceVersion as an ERROR event then closes the stream.
-      if ((ev.object as any)?.code === 410) this.rv = '';
+      if ((ev.object as ApiStatus | undefined)?.code === 410) this.rv = '';
       return;
     }
     const obj = this.opts.transform && ev.type !== 'BOOKMARK' ? (this.opts.transform(ev.object) as T) : ev.object;
@@ -268,7 +266,7 @@ export function kubeSource<T extends KObject>(
       let cont: string | undefined;
       let rv = '';
       do {
-        const r = await kube.request('GET', collectionPath, { query: { ...sel, limit: 500, continue: cont }, ...(opts.metadataOnly ? { accept: METADATA_ONLY.list } : {}) });
+        const r = await kube.request<List>('GET', collectionPath, { query: { ...sel, limit: 500, continue: cont }, ...(opts.metadataOnly ? { accept: METADATA_ONLY.list } : {}) });
         items.push(...((r?.items ?? []) as T[]));
         rv = r?.metadata?.resourceVersion ?? '';
         cont = r?.metadata?.continue || undefined;
@@ -278,7 +276,7 @@ export function kubeSource<T extends KObject>(
     watch(resourceVersion, onEvent, onDone) {
       // A server-side timeout with jitter spreads the reconnects of many informers.
       const timeoutSeconds = opts.timeoutSeconds ?? 240 + Math.floor(Math.random() * 120);
-      return kube.watch(collectionPath, { ...sel, resourceVersion, allowWatchBookmarks: true, timeoutSeconds }, onEvent as any, onDone, opts.metadataOnly ? METADATA_ONLY.watch : undefined, opts.idleTimeoutMs !== undefined ? { idleTimeoutMs: opts.idleTimeoutMs } : {});
+      return kube.watch(collectionPath, { ...sel, resourceVersion, allowWatchBookmarks: true, timeoutSeconds }, onEvent as (ev: WatchEvent) => void, onDone, opts.metadataOnly ? METADATA_ONLY.watch : undefined, opts.idleTimeoutMs !== undefined ? { idleTimeoutMs: opts.idleTimeoutMs } : {});
     },
   };
 }

@@ -7,7 +7,8 @@ import { ApiError, resourcePath, UnreachableError, type KubeClient } from '../ap
 import { PlanError, StageError } from '../apply/install.js';
 import { FIELD_MANAGER } from '../apply/owner.js';
 import { listInventories, type Inventory } from '../apply/inventory.js';
-import { componentReadiness, type ComponentReadiness } from '../apply/objectready.js';
+import { componentReadiness, type ComponentReadiness, type Live } from '../apply/objectready.js';
+import type { List, LivePod } from '../api/live.js';
 import { refOf, refString, Resources, type ObjectRef } from '../apply/resources.js';
 import { uninstall } from '../apply/uninstall.js';
 import { isShared } from '../apply/shared.js';
@@ -400,8 +401,8 @@ export class Reconciler {
    */
   private async readiness(p: PreparedInstall): Promise<Record<string, ComponentReadiness>> {
     const out = await componentReadiness(p.objects, {
-      cached: (r: ObjectRef) => this.d.ownedCache?.(r.apiVersion, r.kind, r.namespace, r.name),
-      get: async (r: ObjectRef) => this.d.kube.request<Record<string, any>>('GET', await this.resources.path(r), { allow404: true }),
+      cached: (r: ObjectRef) => this.d.ownedCache?.(r.apiVersion, r.kind, r.namespace, r.name) as Live,
+      get: async (r: ObjectRef) => this.d.kube.request('GET', await this.resources.path(r), { allow404: true }),
       pods: (ns: string, selector: string) => this.podsOf(ns, selector),
     });
     const hint = p.remote && remoteHint(p.remote);
@@ -411,9 +412,9 @@ export class Reconciler {
   }
 
   /** Pods by label selector in a namespace; none when they cannot be read (the status says less). */
-  private async podsOf(ns: string, selector: string): Promise<Array<Record<string, any>> | undefined> {
+  private async podsOf(ns: string, selector: string): Promise<LivePod[] | undefined> {
     try {
-      const list = await this.d.kube.request<{ items: Array<Record<string, any>> }>('GET', `/api/v1/namespaces/${encodeURIComponent(ns)}/pods`, { query: { labelSelector: selector, limit: 20 } });
+      const list = await this.d.kube.request<List<LivePod>>('GET', `/api/v1/namespaces/${encodeURIComponent(ns)}/pods`, { query: { labelSelector: selector, limit: 20 } });
       return list?.items ?? [];
     } catch {
       return undefined;

@@ -4,7 +4,7 @@ import Handlebars from 'handlebars';
 import yaml from 'js-yaml';
 import { InputError } from '../api/errors.js';
 import { crdsDir, manifestsDir, packageRoot } from '../paths.js';
-import type { K8sObject } from '../api/types.js';
+import type { K8sObject, Values } from '../api/types.js';
 
 // The operator's own install, from one definition: manifests/operator/values.yaml (the defaults) and the
 // templates beside it. `istio-operator operator manifests` renders them here; the Helm chart
@@ -22,7 +22,7 @@ export const CHART_NAME = 'istio-operator';
 export const IOP_CRD_FILE = 'install.istio.io_istiooperators.yaml';
 export const VALUES_FILE = path.join(manifestsDir, SELF_COMPONENT, 'values.yaml');
 
-export type Values = Record<string, any>;
+export type { Values };
 
 /** Go template truthiness, which Sprig's `empty` and `default` share. */
 export function goTruthy(v: unknown): boolean {
@@ -44,6 +44,7 @@ function printf(format: string, ...args: unknown[]): string {
 }
 
 /** The helpers both sides have: JavaScript here, Go/Sprig functions of the same name and argument order in Helm. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- a template may pass anything to a helper; join and printf declare what they expect (string), as Sprig's do
 export const SELF_HELPERS: Record<string, (...args: any[]) => unknown> = {
   toJson: (v: unknown) => JSON.stringify(v === undefined ? null : v),
   default: (d: unknown, v: unknown) => (goTruthy(v) ? v : d),
@@ -231,11 +232,13 @@ export function operatorManifests(o: SelfManifestOptions = {}): K8sObject[] {
 /** The image `operator manifests` and the chart use when none is given: the published one of this version. */
 export const DEFAULT_IMAGE = `${defaultValues().image.repository}:${packageVersion()}`;
 
+type PolicyRule = { apiGroups: string[]; resources: string[]; verbs: string[]; resourceNames?: string[] };
+
 /** Every rule of the ClusterRole and Roles, flattened (the RBAC test checks them for wildcards). */
-export function operatorRules(objects: K8sObject[]): Array<{ kind: string; name: string; apiGroups: string[]; resources: string[]; verbs: string[]; resourceNames?: string[] }> {
+export function operatorRules(objects: K8sObject[]): Array<{ kind: string; name: string } & PolicyRule> {
   return objects
     .filter((o) => o.kind === 'ClusterRole' || o.kind === 'Role')
-    .flatMap((o) => ((o as any).rules ?? []).map((r: any) => ({ kind: o.kind, name: o.metadata.name, ...r })));
+    .flatMap((o) => ((o as { rules?: PolicyRule[] }).rules ?? []).map((r) => ({ kind: o.kind, name: o.metadata.name, ...r })));
 }
 
 /** Cluster-scoped objects of an instance are named `<name>.<namespace>` (a namespace has no dot: no two instances collide). */

@@ -148,11 +148,11 @@ export function statusMergePatch(prev: IstioOperatorStatus | undefined, next: Is
   return { status: mergeDiff(prev ?? {}, next) };
 }
 
-function mergeDiff(prev: Record<string, any>, next: Record<string, any>): Record<string, any> {
-  const out: Record<string, any> = {};
+function mergeDiff(prev: object, next: object): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
   for (const k of Object.keys(prev)) if (!(k in next)) out[k] = null;
-  for (const [k, v] of Object.entries(next)) {
-    const p = prev[k];
+  for (const [k, v] of Object.entries(next) as Array<[string, unknown]>) {
+    const p = (prev as Record<string, unknown>)[k];
     if (v && typeof v === 'object' && !Array.isArray(v) && p && typeof p === 'object' && !Array.isArray(p)) out[k] = mergeDiff(p, v);
     else out[k] = v;
   }
@@ -166,7 +166,7 @@ function mergeDiff(prev: Record<string, any>, next: Record<string, any>): Record
 export async function writeStatus(kube: KubeClient, iop: IstioOperator, next: IstioOperatorStatus): Promise<boolean> {
   if (sameStatus(iop.status, next)) return false;
   const path = resourcePath(IOP_GROUP, IOP_VERSION, IOP_RESOURCE, iop.metadata?.namespace, iop.metadata?.name, 'status');
-  const r = await kube.request('PATCH', path, {
+  const r = await kube.request<IstioOperator>('PATCH', path, {
     body: statusMergePatch(iop.status, next),
     contentType: 'application/merge-patch+json',
     query: { fieldManager: FIELD_MANAGER },

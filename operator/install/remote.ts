@@ -3,6 +3,7 @@ import { LABEL_COMPONENT } from '../api/labels.js';
 import { isMap } from '../api/merge.js';
 import type { K8sObject, RemoteStatus } from '../api/types.js';
 import { findInjector } from '../apply/install.js';
+import type { Webhook } from '../api/live.js';
 
 // A remote cluster's install (profile remote, or an external control plane's config cluster) runs no istiod of its
 // own: its injector webhook, and for a remotePilotAddress its `istiod` Service, lead to a primary's istiod. Which
@@ -28,7 +29,7 @@ export function remoteOf(install: ResolvedInstall, objects: K8sObject[]): Remote
   const pilot = objects.filter((o) => o.metadata.labels?.[LABEL_COMPONENT] === 'Pilot');
   const injector = findInjector(pilot);
   if (!injector || pilot.some((o) => o.kind === 'Deployment' || o.kind === 'DaemonSet')) return undefined;
-  const cc = ((injector as Record<string, any>).webhooks?.[0]?.clientConfig ?? {}) as Record<string, any>;
+  const cc: NonNullable<Webhook['clientConfig']> = injector.webhooks?.[0]?.clientConfig ?? {};
   const injection = cc.url ? `URL ${cc.url}` : cc.service ? `Service ${cc.service.namespace}/${cc.service.name}${cc.service.path ?? ''}` : undefined;
   const network = valueAt(install, 'global', 'network');
   const meshID = valueAt(install, 'global', 'meshID');

@@ -10,6 +10,8 @@ import type { ResolvedInstall } from '../api/install.js';
 import { kubernetesCheck } from '../revision/plan.js';
 import { readTags } from '../revision/cluster.js';
 import type { K8sObject } from '../render/index.js';
+import type { AccessReview, List, LiveEndpointSlice, LiveObject, LivePod, LiveWebhookConfiguration, LiveWorkload } from '../api/live.js';
+import type { IstioOperator } from '../api/types.js';
 
 // What is in the cluster, read for `precheck` (before an install) and `status` (after): the control planes and who
 // installed them, the proxies per revision, the Gateway API CRDs, and whether we may write what an install writes.
@@ -31,15 +33,13 @@ export interface ControlPlane {
   healthy: boolean;
 }
 
-type Obj = { metadata: { name: string; namespace?: string; labels?: Record<string, string>; annotations?: Record<string, string>; ownerReferences?: Array<{ apiVersion: string; kind: string; name: string }>; managedFields?: Array<{ manager?: string }> }; [k: string]: any };
-
 /**
  * Who installed an object, by the marks each installer leaves: Sail owns its objects by ownerReference
  * (sailoperator.io); Helm labels `app.kubernetes.io/managed-by: Helm` and annotates the release; istioctl and this
  * project write the same owner labels (we are compatible by design), and only we keep an inventory ConfigMap per
  * owner. `installed-state` IstioOperators are istioctl's record of its own installs.
  */
-export function installerOf(o: Obj, inventories: Set<string>): { installer: Installer; owner: string } {
+export function installerOf(o: LiveObject, inventories: Set<string>): { installer: Installer; owner: string } {
   const m = o.metadata;
   const sail = m.ownerReferences?.find((r) => r.apiVersion.startsWith('sailoperator.io/'));
   if (sail) return { installer: 'Sail', owner: `${sail.kind} ${sail.name}` };
@@ -65,11 +65,11 @@ function imageTag(image: string | undefined): string {
   return i > ref.lastIndexOf('/') ? ref.slice(i + 1) : at >= 0 ? image.slice(at + 1, at + 20) : 'latest';
 }
 
-async function list(client: KubeClient, path: string, query: Record<string, string> = {}): Promise<Obj[]> {
-  const out: Obj[] = [];
+async function list<T extends LiveObject = LiveObject>(client: KubeClient, path: string, query: Record<string, string> = {}): Promise<T[]> {
+  const out: T[] = [];
   let cont: string | undefined;
   do {
-    const r = await client.request<{ items?: Obj[]; metadata?: { continue?: string } }>('GET', path, { query: { ...query, limit: 500, continue: cont }, allow404: true });
+    const r = await client.request<Partial<List<T>>>('GET', path, { query: { ...query, limit: 500, continue: cont }, allow404: true });
     out.push(...(r?.items ?? []));
     cont = r?.metadata?.continue || undefined;
   } while (cont);
@@ -80,14 +80,14 @@ const inventoryKeys = async (client: KubeClient): Promise<Set<string>> => new Se
 
 /** Every istiod in the cluster, with who installed it. */
 export async function readControlPlanes(client: KubeClient): Promise<ControlPlane[]> {
-  const [deploys, inventories] = await Promise.all([list(client, '/apis/apps/v1/deployments', { labelSelector: 'app=istiod' }), inventoryKeys(client)]);
+  const [deploys, inventories] = await Promise.all([list<LiveWorkload>(client, '/apis/apps/v1/deployments', { labelSelector: 'app=istiod' }), inventoryKeys(client)]);
   return deploys
     .map((d) => {
       const l = d.metadata.labels ?? {};
       const who = installerOf(d, inventories);
       const desired = d.spec?.replicas ?? 1;
       const ready = d.status?.readyReplicas ?? 0;
-      const container = (d.spec?.template?.spec?.containers ?? []).find((c: any) => c.name === 'discovery') ?? d.spec?.template?.spec?.containers?.[0];
+      const container = (d.spec?.template?.spec?.containers ?? []).find((c) => c.name === 'discovery') ?? d.spec?.template?.spec?.containers?.[0];
       return {
         namespace: d.metadata.namespace ?? '',
         name: d.metadata.name,
@@ -110,7 +110,7 @@ export interface ProxySummary {
 
 /** Injected pods (the `sidecar.istio.io/status` annotation), per revision, with their proxy image versions. */
 export async function readProxies(client: KubeClient): Promise<ProxySummary[]> {
-  const pods = await list(client, '/api/v1/pods', { fieldSelector: 'status.phase!=Succeeded,status.phase!=Failed' });
+  const pods = await list<LivePod>(client, '/api/v1/pods', { fieldSelector: 'status.phase!=Succeeded,status.phase!=Failed' });
   const byRev = new Map<string, ProxySummary>();
   for (const p of pods) {
     const status = p.metadata.annotations?.['sidecar.istio.io/status'];
@@ -123,7 +123,7 @@ export async function readProxies(client: KubeClient): Promise<ProxySummary[]> {
     }
     rev ||= DEFAULT_REVISION;
     const containers = [...(p.spec?.containers ?? []), ...(p.spec?.initContainers ?? [])];
-    const proxy = containers.find((c: any) => c.name === 'istio-proxy');
+    const proxy = containers.find((c) => c.name === 'istio-proxy');
     const v = imageTag(proxy?.image) || 'unknown';
     const s = byRev.get(rev) ?? { revision: rev, versions: {}, pods: 0 };
     s.versions[v] = (s.versions[v] ?? 0) + 1;
@@ -159,7 +159,7 @@ export interface StatusReport {
 
 /** `istio-operator status`: every install (IstioOperator CRs and control planes found), tags, proxies per revision. */
 export async function readStatus(client: KubeClient): Promise<StatusReport> {
-  const [iops, planes, tags, proxies] = await Promise.all([list(client, '/apis/install.istio.io/v1alpha1/istiooperators'), readControlPlanes(client), readTags(client), readProxies(client)]);
+  const [iops, planes, tags, proxies] = await Promise.all([list<LiveObject & Pick<IstioOperator, 'spec' | 'status'>>(client, '/apis/install.istio.io/v1alpha1/istiooperators'), readControlPlanes(client), readTags(client), readProxies(client)]);
   const installs: InstallStatus[] = [];
   const proxiesOf = (rev: string) => proxies.find((p) => p.revision === rev) ?? { revision: rev, versions: {}, pods: 0 };
   const tagsOf = (rev: string) => tags.filter((t) => t.revision === rev).map((t) => t.tag).sort();
@@ -215,7 +215,7 @@ export async function readStatus(client: KubeClient): Promise<StatusReport> {
 /** An install of ours without istiod: HEALTHY when its injector webhook leads somewhere (a URL, or a Service with endpoints). */
 async function remoteInstall(client: KubeClient, o: Owner, owner: string, namespace: string, tags: string[], proxies: InstallStatus['proxies']): Promise<InstallStatus> {
   const selector = `${LABEL_OWNER_NAME}=${o.name},${LABEL_REVISION}=${o.rev}`;
-  const hooks = (await list(client, '/apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations', { labelSelector: selector })).filter((h) => !h.metadata.labels?.['istio.io/tag']);
+  const hooks = (await list<LiveWebhookConfiguration>(client, '/apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations', { labelSelector: selector })).filter((h) => !h.metadata.labels?.['istio.io/tag']);
   const hook = hooks.find((h) => (h.metadata.labels?.[LABEL_OWNER_NAMESPACE] ?? '') === o.namespace) ?? hooks[0];
   const version = hook?.metadata.labels?.[LABEL_VERSION] ?? '';
   const base = { owner, installer: 'IstioOperator' as const, revision: o.rev, release: version.split('.').slice(0, 2).join('.'), version, istioNamespace: namespace, tags, proxies };
@@ -223,8 +223,8 @@ async function remoteInstall(client: KubeClient, o: Owner, owner: string, namesp
   if (!cc) return { ...base, health: 'ERROR', message: 'no istiod and no injector webhook in this cluster', remote: 'nothing' };
   if (cc.url) return { ...base, health: 'HEALTHY', message: `no istiod in this cluster; injection by ${cc.url}`, remote: String(cc.url) };
   const svc = `${cc.service?.namespace}/${cc.service?.name}`;
-  const slices = await list(client, `/apis/discovery.k8s.io/v1/namespaces/${cc.service?.namespace}/endpointslices`, { labelSelector: `kubernetes.io/service-name=${cc.service?.name}` });
-  const addresses = [...new Set(slices.flatMap((e) => (e.endpoints ?? []).flatMap((x: { addresses?: string[] }) => x.addresses ?? [])))];
+  const slices = await list<LiveEndpointSlice>(client, `/apis/discovery.k8s.io/v1/namespaces/${cc.service?.namespace}/endpointslices`, { labelSelector: `kubernetes.io/service-name=${cc.service?.name}` });
+  const addresses = [...new Set(slices.flatMap((e) => (e.endpoints ?? []).flatMap((x) => x.addresses ?? [])))];
   if (!addresses.length) return { ...base, health: 'ERROR', message: `no istiod in this cluster; injection by Service ${svc}, which has no endpoints`, remote: `Service ${svc}` };
   return { ...base, health: 'HEALTHY', message: `no istiod in this cluster; injection by Service ${svc} at ${addresses.join(', ')}`, remote: `Service ${svc} at ${addresses.join(', ')}` };
 }
@@ -316,7 +316,7 @@ async function permissionsCheck(client: KubeClient, objects: K8sObject[]): Promi
   const queue = [...reviews];
   const worker = async () => {
     for (let w = queue.shift(); w; w = queue.shift()) {
-      const r = await client.request<any>('POST', '/apis/authorization.k8s.io/v1/selfsubjectaccessreviews', {
+      const r = await client.request<AccessReview>('POST', '/apis/authorization.k8s.io/v1/selfsubjectaccessreviews', {
         body: { apiVersion: 'authorization.k8s.io/v1', kind: 'SelfSubjectAccessReview', spec: { resourceAttributes: { group: w.group, resource: w.resource, verb: w.verb, ...(w.namespace ? { namespace: w.namespace } : {}) } } },
       });
       if (!r?.status?.allowed) denied.push(`${w.verb} ${w.resource}${w.group ? `.${w.group}` : ''}${w.namespace ? ` in namespace ${w.namespace}` : ' (cluster-wide)'}${r?.status?.reason ? `: ${r.status.reason}` : ''}`);
@@ -353,8 +353,8 @@ async function existingControlPlanes(client: KubeClient, install: ResolvedInstal
 }
 
 async function gatewayApiCheck(client: KubeClient): Promise<Check> {
-  const found = await Promise.all(GATEWAY_API_CRDS.map((r) => client.request<Obj>('GET', `/apis/apiextensions.k8s.io/v1/customresourcedefinitions/${r}.gateway.networking.k8s.io`, { allow404: true })));
-  const present = found.filter((c): c is Obj => !!c);
+  const found = await Promise.all(GATEWAY_API_CRDS.map((r) => client.request('GET', `/apis/apiextensions.k8s.io/v1/customresourcedefinitions/${r}.gateway.networking.k8s.io`, { allow404: true })));
+  const present = found.filter((c): c is LiveObject => !!c);
   if (!present.length) {
     return { name: 'Gateway API CRDs', severity: 'info', message: 'absent: Istio will not serve Gateway API resources until they are installed', hint: 'install the standard channel: kubectl apply --server-side -f https://github.com/kubernetes-sigs/gateway-api/releases/download/<version>/standard-install.yaml' };
   }

@@ -21,6 +21,7 @@ import {
   type Secret,
   type SecretType,
 } from './remotesecret.js';
+import type { AccessReview, List, LiveWorkload } from '../api/live.js';
 
 // Remote secrets, the part that talks to clusters: `remote-secret create` and `rotate` (cli/remote-secret.ts is
 // parsing and printing). Everything is checked before the first write: both API servers answer, the user may do
@@ -95,7 +96,7 @@ async function mayDo(t: Target, wants: Want[]): Promise<void> {
   const denied: string[] = [];
   await Promise.all(
     wants.map(async (w) => {
-      const r = await t.client.request<any>('POST', '/apis/authorization.k8s.io/v1/selfsubjectaccessreviews', {
+      const r = await t.client.request<AccessReview>('POST', '/apis/authorization.k8s.io/v1/selfsubjectaccessreviews', {
         body: { apiVersion: 'authorization.k8s.io/v1', kind: 'SelfSubjectAccessReview', spec: { resourceAttributes: { verb: w.verb, resource: w.resource, group: w.group ?? '', ...(w.namespace ? { namespace: w.namespace } : {}) } } },
       });
       if (!r?.status?.allowed) denied.push(`${w.verb} ${w.resource}${w.group ? `.${w.group}` : ''}${w.namespace ? ` in namespace ${w.namespace}` : ' (cluster-wide)'}`);
@@ -217,10 +218,10 @@ async function checkPrimary(o: RemoteSecretOptions, remote: Target, primary: Tar
 /** The cluster name the primary's istiod runs as, if its Deployment can be read (best effort: only a check). */
 async function primaryClusterId(c: KubeClient, ns: string): Promise<string | undefined> {
   try {
-    const list = await c.request<{ items: any[] }>('GET', `/apis/apps/v1/namespaces/${encodeURIComponent(ns)}/deployments`, { query: { labelSelector: 'app=istiod' } });
+    const list = await c.request<List<LiveWorkload>>('GET', `/apis/apps/v1/namespaces/${encodeURIComponent(ns)}/deployments`, { query: { labelSelector: 'app=istiod' } });
     for (const d of list?.items ?? []) {
-      const env = (d.spec?.template?.spec?.containers ?? []).flatMap((c: any) => c.env ?? []);
-      const v = env.find((e: any) => e.name === 'CLUSTER_ID')?.value;
+      const env = (d.spec?.template?.spec?.containers ?? []).flatMap((c) => c.env ?? []);
+      const v = env.find((e) => e.name === 'CLUSTER_ID')?.value;
       if (v) return String(v);
     }
   } catch {

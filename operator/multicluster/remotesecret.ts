@@ -2,6 +2,7 @@ import yaml from 'js-yaml';
 import type { FieldIssue } from '../api/errors.js';
 import { ANNOTATION_CLUSTER, LABEL_MULTICLUSTER } from '../api/labels.js';
 import { CONFIG_SECRET_KEY, CONFIG_SECRET_NAME, READER_SERVICE_ACCOUNT, istiodName, remoteSecretName } from '../api/names.js';
+import type { RawConfig } from '../apply/kubeconfig.js';
 
 // Remote secrets, the pure part: what `remote-secret create` writes and how it reads what is already there. No
 // cluster here: multicluster/cluster.ts does the requests and hands this module what it read.
@@ -137,16 +138,16 @@ export function entriesOf(s: Secret): RemoteEntry[] {
   for (const [k, v] of Object.entries(s.data ?? {})) values[k] = Buffer.from(v, 'base64').toString('utf8');
   for (const [k, v] of Object.entries(s.stringData ?? {})) values[k] = v;
   return Object.entries(values).map(([cluster, text]) => {
-    let kc: any;
+    let kc: RawConfig | undefined;
     try {
-      kc = yaml.load(text);
+      kc = yaml.load(text) as RawConfig | undefined;
     } catch {
       kc = undefined;
     }
     const ctxName = kc?.['current-context'];
-    const ctx = (kc?.contexts ?? []).find((c: any) => c?.name === ctxName)?.context;
-    const c = (kc?.clusters ?? []).find((x: any) => x?.name === ctx?.cluster) ?? kc?.clusters?.[0];
-    const u = (kc?.users ?? []).find((x: any) => x?.name === ctx?.user) ?? kc?.users?.[0];
+    const ctx = (kc?.contexts ?? []).find((c) => c?.name === ctxName)?.context;
+    const c = (kc?.clusters ?? []).find((x) => x?.name === ctx?.cluster) ?? kc?.clusters?.[0];
+    const u = (kc?.users ?? []).find((x) => x?.name === ctx?.user) ?? kc?.users?.[0];
     const server = typeof c?.cluster?.server === 'string' ? c.cluster.server : undefined;
     const token = typeof u?.user?.token === 'string' ? u.user.token : undefined;
     return { secret: String(s.metadata.name), cluster, ...(server ? { server } : {}), ...(token ? { token } : {}) };

@@ -2,6 +2,7 @@ import type { Warning } from '../api/errors.js';
 import { isMap } from '../api/merge.js';
 import type { KubernetesResourceSpec } from '../api/types.js';
 import type { K8sObject } from '../api/types.js';
+import type { LiveWorkload } from '../api/live.js';
 import { strategicMerge } from './smp.js';
 
 // `components.<c>.k8s` settings, applied to the rendered objects the way Istio's installer does: each
@@ -69,10 +70,10 @@ export function applyK8sSettings(objects: K8sObject[], k8s: KubernetesResourceSp
       warnings.push({ path: `${t.field}.${setting}`, message: `ignored: this component renders no ${kind} named "${t.name}"${why}` });
       continue;
     }
-    let holder: Record<string, any> = obj;
+    let holder: Record<string, unknown> = obj;
     let fieldPath: string[] = [];
     if (where.container) {
-      const containers: unknown[] = (obj as any).spec?.template?.spec?.containers ?? [];
+      const containers: unknown[] = (obj as LiveWorkload).spec?.template?.spec?.containers ?? [];
       const c = containers.find((x) => isMap(x) && x.name === t.container) ?? containers[0];
       if (!isMap(c)) {
         warnings.push({ path: `${t.field}.${setting}`, message: `ignored: ${kind} "${t.name}" has no containers` });
@@ -95,13 +96,14 @@ function exclusivePdb(setting: string, value: unknown): unknown {
   return value;
 }
 
-function setMerged(holder: Record<string, any>, path: string[], value: unknown, prefix: string[]): void {
+function setMerged(holder: Record<string, unknown>, path: string[], value: unknown, prefix: string[]): void {
   let cur = holder;
   for (const p of path.slice(0, -1)) {
-    if (!isMap(cur[p])) cur[p] = {};
-    cur = cur[p];
+    const next = cur[p];
+    if (isMap(next)) cur = next;
+    else cur = cur[p] = {};
   }
-  const last = path[path.length - 1];
+  const last = path[path.length - 1]!;
   const merged = strategicMerge(cur[last], value, [...prefix, ...path]);
   if (merged === undefined || merged === null) delete cur[last];
   else cur[last] = merged;

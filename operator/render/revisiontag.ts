@@ -1,6 +1,7 @@
 import { renderTemplate } from './engine.js';
 import { DEFAULT_TAG, DEFAULT_VALIDATOR, tagServiceName, tagWebhookName } from '../api/names.js';
 import type { K8sObject } from '../api/types.js';
+import type { LiveWebhookConfiguration, Webhook } from '../api/live.js';
 
 // The objects of one revision tag, from the same template the pilot component renders declared tags with
 // (manifests/pilot/revisiontags.yaml.hbs), so install's default tag, `tag set` and spec.values.revisionTags
@@ -15,7 +16,7 @@ export interface TagTarget {
   /** Namespace istiod of that revision runs in. */
   namespace: string;
   /** The revision's own injector MutatingWebhookConfiguration (rendered or live). */
-  injector: Record<string, any>;
+  injector: LiveWebhookConfiguration;
   /** istiod's Service selector; without it no tag Service is made (a remote control plane). */
   serviceSelector?: Record<string, string>;
   /** values.base.validationFailurePolicy of the revision, for the default tag's validator (default Ignore). */
@@ -33,8 +34,8 @@ export function tagViews(tags: unknown, namespace: string) {
 }
 
 export function renderRevisionTag(tag: string, target: TagTarget): K8sObject[] {
-  const hook = target.injector.webhooks?.[0] ?? {};
-  const cc = hook.clientConfig ?? {};
+  const hook: Partial<Webhook> = target.injector.webhooks?.[0] ?? {};
+  const cc: NonNullable<Webhook['clientConfig']> = hook.clientConfig ?? {};
   const view = {
     namespace: target.namespace,
     pilot: {

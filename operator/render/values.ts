@@ -45,7 +45,7 @@ export function defaultValues(): Values {
   return clone(defaultsCache);
 }
 
-const merge = (a: unknown, b: unknown): any => mergeSpec(a ?? {}, b ?? {}, 'values');
+const merge = (a: unknown, b: unknown): Values => mergeSpec(a ?? {}, b ?? {}, 'values');
 
 const GATEWAY_TYPES = {
   ingressGateways: { type: 'ingress', valuesKey: 'istio-ingressgateway', istio: 'ingressgateway' },

@@ -6,6 +6,7 @@ import { readRevisions, type LiveRevision } from './tags.js';
 import { revLabel } from '../api/names.js';
 import { LABEL_INJECTION, LABEL_REVISION } from '../api/labels.js';
 import { DEFAULT_TAG } from '../api/names.js';
+import type { List, LiveWebhookConfiguration } from '../api/live.js';
 
 // Reads the cluster for `upgrade plan` and `upgrade status`; the decisions stay in plan.ts and usage.ts.
 
@@ -15,7 +16,7 @@ export interface ClusterView {
   snapshot: ClusterSnapshot;
   /** Gateway Deployments per revision label value: `namespace/name`. */
   gateways: Map<string, string[]>;
-  webhooks: Array<Record<string, any>>;
+  webhooks: LiveWebhookConfiguration[];
   /** Every install's inventory: the spec each revision was installed from. */
   inventories: Inventory[];
 }
@@ -26,8 +27,8 @@ export async function readClusterView(client: KubeClient, istioNamespace?: strin
     client.request<{ gitVersion?: string }>('GET', '/version'),
     readRevisions(client),
     readSnapshot(client),
-    client.request<{ items: Array<Record<string, any>> }>('GET', '/apis/apps/v1/deployments', { query: { labelSelector: `${LABEL_REVISION},app!=istiod` } }),
-    client.request<{ items: Array<Record<string, any>> }>('GET', '/apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations'),
+    client.request<List>('GET', '/apis/apps/v1/deployments', { query: { labelSelector: `${LABEL_REVISION},app!=istiod` } }),
+    client.request<List<LiveWebhookConfiguration>>('GET', '/apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations'),
     listInventories(client),
   ]);
   const gateways = new Map<string, string[]>();
@@ -42,15 +43,15 @@ export async function readClusterView(client: KubeClient, istioNamespace?: strin
 }
 
 /** Pod-injecting webhooks that would also answer for `revision`: it already has a webhook, or a webhook selects every pod. */
-export function overlappingWebhooks(hooks: Array<Record<string, any>>, revision: string): string[] {
+export function overlappingWebhooks(hooks: LiveWebhookConfiguration[], revision: string): string[] {
   const out: string[] = [];
   for (const c of hooks) {
     for (const w of c.webhooks ?? []) {
-      const onPods = (w.rules ?? []).some((r: any) => (r.resources ?? []).some((x: string) => x === 'pods' || x === '*') && (r.operations ?? []).some((o: string) => o === 'CREATE' || o === '*'));
+      const onPods = (w.rules ?? []).some((r) => (r.resources ?? []).some((x) => x === 'pods' || x === '*') && (r.operations ?? []).some((o) => o === 'CREATE' || o === '*'));
       if (!onPods) continue;
       const exprs = [...(w.namespaceSelector?.matchExpressions ?? []), ...(w.objectSelector?.matchExpressions ?? [])];
       const labels = { ...(w.namespaceSelector?.matchLabels ?? {}), ...(w.objectSelector?.matchLabels ?? {}) };
-      const names = exprs.some((e: any) => e.key === LABEL_REVISION && e.operator === 'In' && (e.values ?? []).includes(revision)) || labels[LABEL_REVISION] === revision;
+      const names = exprs.some((e) => e.key === LABEL_REVISION && e.operator === 'In' && (e.values ?? []).includes(revision)) || labels[LABEL_REVISION] === revision;
       const everything = /sidecar-injector/.test(w.name ?? '') && exprs.length === 0 && Object.keys(labels).length === 0;
       if (names || everything) {
         out.push(`MutatingWebhookConfiguration ${c.metadata.name} (webhook ${w.name}${everything ? ', no selector: every pod' : `, selects istio.io/rev=${revision}`})`);

@@ -4,6 +4,7 @@ import { RELEASES, versionOfTag, type Release } from '../api/releases.js';
 import { FEATURES } from '../render/features.js';
 import { resolveIstioOperator } from '../api/resolve.js';
 import { render } from '../render/index.js';
+import type { Values } from '../api/types.js';
 
 // Istio supports revision-based (canary) upgrades across at most two minor versions.
 export const MAX_MINOR_SKIP = 2;
@@ -74,7 +75,7 @@ export function plannedObjects(manifest: string): string[] {
  */
 export function canaryManifest(running: InstalledRevision | undefined, newRevision: string, target: string): string {
   const ns = running?.namespace ?? 'istio-system';
-  const spec: Record<string, any> = structuredClone(running?.spec ?? {});
+  const spec: Values = structuredClone(running?.spec ?? {});
   for (const k of ['revision', 'tag', 'hub']) delete spec[k];
   if (spec.values?.global) {
     for (const k of ['tag', 'hub']) delete spec.values.global[k];

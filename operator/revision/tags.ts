@@ -7,6 +7,7 @@ import { renderRevisionTag } from '../render/revisiontag.js';
 import { readSnapshot, readTags, usageFrom, type TagRef } from './cluster.js';
 import { LABEL_REVISION, LABEL_TAG, LABEL_VERSION } from '../api/labels.js';
 import { DEFAULT_ISTIO_NAMESPACE, DEFAULT_TAG, DEFAULT_VALIDATOR, TAG_SERVICE_PREFIX } from '../api/names.js';
+import type { List, LiveService, LiveWebhookConfiguration, LiveWorkload, Webhook } from '../api/live.js';
 
 // Revision tags: a stable name (`prod`) that namespaces label themselves with, pointing at one revision. A tag
 // is the `istio-revision-tag-<tag>` injector webhook (plus the `istiod-revision-tag-<tag>` Service, and for
@@ -38,20 +39,20 @@ export interface LiveRevision {
   version: string;
   /** Namespace istiod runs in. */
   namespace: string;
-  injector: Record<string, any>;
+  injector: LiveWebhookConfiguration;
 }
 
 /** Installed revisions: one per revision injector webhook (the tag webhooks excluded). */
 export async function readRevisions(client: KubeClient): Promise<LiveRevision[]> {
-  const list = await client.request<{ items: Array<Record<string, any>> }>('GET', MWC, { query: { labelSelector: `app=sidecar-injector,!${LABEL_TAG}` } });
+  const list = await client.request<List<LiveWebhookConfiguration>>('GET', MWC, { query: { labelSelector: `app=sidecar-injector,!${LABEL_TAG}` } });
   const out: LiveRevision[] = [];
   for (const w of list?.items ?? []) {
     const l = w.metadata.labels ?? {};
-    const cc = w.webhooks?.[0]?.clientConfig ?? {};
+    const cc: NonNullable<Webhook['clientConfig']> = w.webhooks?.[0]?.clientConfig ?? {};
     const namespace = cc.service?.namespace ?? DEFAULT_ISTIO_NAMESPACE;
     let version = l[LABEL_VERSION] ?? '';
     if (!version && cc.service?.name) {
-      const d = await client.request<Record<string, any>>('GET', `/apis/apps/v1/namespaces/${encodeURIComponent(namespace)}/deployments/${encodeURIComponent(cc.service.name)}`, { allow404: true });
+      const d = await client.request<LiveWorkload>('GET', `/apis/apps/v1/namespaces/${encodeURIComponent(namespace)}/deployments/${encodeURIComponent(cc.service.name)}`, { allow404: true });
       const image: string = d?.spec?.template?.spec?.containers?.[0]?.image ?? '';
       version = image.includes(':') ? image.slice(image.lastIndexOf(':') + 1) : '';
     }
@@ -65,12 +66,12 @@ export async function readRevisions(client: KubeClient): Promise<LiveRevision[]>
  * (its endpoint, reinvocation policy, istiod Service selector).
  */
 export async function tagObjects(client: KubeClient, tag: string, rev: LiveRevision): Promise<K8sObject[]> {
-  const hook = rev.injector.webhooks?.[0] ?? {};
-  const cc = hook.clientConfig ?? {};
+  const hook: Partial<Webhook> = rev.injector.webhooks?.[0] ?? {};
+  const cc: NonNullable<Webhook['clientConfig']> = hook.clientConfig ?? {};
   const svcName: string | undefined = cc.service?.name;
   let selector: Record<string, string> | undefined;
   if (svcName) {
-    const svc = await client.request<Record<string, any>>('GET', `/api/v1/namespaces/${encodeURIComponent(rev.namespace)}/services/${encodeURIComponent(svcName)}`, { allow404: true });
+    const svc = await client.request<LiveService>('GET', `/api/v1/namespaces/${encodeURIComponent(rev.namespace)}/services/${encodeURIComponent(svcName)}`, { allow404: true });
     selector = svc?.spec?.selector;
   }
   return tagObjectsFromInjector(tag, rev, selector);
@@ -140,8 +141,8 @@ export async function setTag(client: KubeClient, opts: TagSetOptions): Promise<T
 }
 
 async function namespacesLabelled(client: KubeClient, value: string): Promise<string[]> {
-  const l = await client.request<{ items: Array<Record<string, any>> }>('GET', '/api/v1/namespaces', { query: { labelSelector: `${LABEL_REVISION}=${value}` } });
-  return (l?.items ?? []).map((n) => n.metadata.name as string);
+  const l = await client.request<List>('GET', '/api/v1/namespaces', { query: { labelSelector: `${LABEL_REVISION}=${value}` } });
+  return (l?.items ?? []).map((n) => n.metadata.name);
 }
 
 export interface TagListEntry extends TagRef {
@@ -177,13 +178,13 @@ export async function removeTag(client: KubeClient, opts: TagRemoveOptions): Pro
     removed.push(ref);
   };
   for (const t of tags) await del({ apiVersion: 'admissionregistration.k8s.io/v1', kind: 'MutatingWebhookConfiguration', name: t.webhook }, `${MWC}/${encodeURIComponent(t.webhook)}`);
-  const svcs = await client.request<{ items: Array<Record<string, any>> }>('GET', '/api/v1/services', { query: { labelSelector: `${LABEL_TAG}=${tag}` } });
+  const svcs = await client.request<List>('GET', '/api/v1/services', { query: { labelSelector: `${LABEL_TAG}=${tag}` } });
   for (const s of svcs?.items ?? []) {
-    await del({ apiVersion: 'v1', kind: 'Service', namespace: s.metadata.namespace, name: s.metadata.name }, `/api/v1/namespaces/${encodeURIComponent(s.metadata.namespace)}/services/${encodeURIComponent(s.metadata.name)}`);
+    await del({ apiVersion: 'v1', kind: 'Service', namespace: s.metadata.namespace, name: s.metadata.name }, `/api/v1/namespaces/${encodeURIComponent(s.metadata.namespace!)}/services/${encodeURIComponent(s.metadata.name)}`);
   }
   if (tag === DEFAULT_TAG) {
     const vwc = `/apis/admissionregistration.k8s.io/v1/validatingwebhookconfigurations/${DEFAULT_VALIDATOR}`;
-    const live = await client.request<Record<string, any>>('GET', vwc, { allow404: true });
+    const live = await client.request('GET', vwc, { allow404: true });
     if (live && live.metadata?.labels?.[LABEL_TAG] === DEFAULT_TAG) {
       await del({ apiVersion: 'admissionregistration.k8s.io/v1', kind: 'ValidatingWebhookConfiguration', name: DEFAULT_VALIDATOR }, vwc);
     }

@@ -70,7 +70,7 @@ export const operatorSection = {
       return name;
     };
     const healthy = async (name: string) => {
-      const o = await kube.request('GET', iopPath(name));
+      const o = await kube.request<any>('GET', iopPath(name));
       return o.status?.status === 'HEALTHY' && o.status.observedGeneration === o.metadata.generation;
     };
     try {
@@ -137,7 +137,7 @@ export const operatorSection = {
       line('operator peak RSS', `${(kib('VmHWM') / 1024).toFixed(0)} MiB`);
     } finally {
       for (const n of names) await kube.request('DELETE', iopPath(n), { allow404: true }).catch(() => undefined);
-      await until('IstioOperators removed', async () => ((await kube.request('GET', iopPath()))?.items ?? []).length === 0, 300_000).catch((e) => console.log(`  cleanup: ${e.message}`));
+      await until('IstioOperators removed', async () => ((await kube.request<any>('GET', iopPath()))?.items ?? []).length === 0, 300_000).catch((e) => console.log(`  cleanup: ${e.message}`));
       child.kill('SIGTERM');
       for (const n of names.map((_, i) => `${ns}-i${i}`).concat(ns)) await kube.request('DELETE', `/api/v1/namespaces/${n}`, { allow404: true }).catch(() => undefined);
     }

@@ -89,7 +89,7 @@ export const podsSection = {
       await until('operator caches synced', () => lines.some((l) => l.j.msg === 'caches synced'));
       await kube.request('POST', iopPath(), { body: { apiVersion: 'install.istio.io/v1alpha1', kind: 'IstioOperator', metadata: { name, namespace: ns }, spec: { profile: 'minimal', namespace: ns, revision: `b${id}` } } });
       await until('IstioOperator HEALTHY', async () => {
-        const o = await kube.request('GET', iopPath(name));
+        const o = await kube.request<any>('GET', iopPath(name));
         return o.status?.status === 'HEALTHY' && o.status.observedGeneration === o.metadata.generation;
       });
       await sleep(1500);
@@ -101,7 +101,7 @@ export const podsSection = {
       }
       const lists = (await podLists(kube)) - lists0;
       const ms = reconciled(from).map((l) => l.j.ms as number).sort((a, b) => a - b);
-      const inUse = (await kube.request('GET', iopPath(name))).status?.conditions?.find((c: any) => c.type === 'InUse');
+      const inUse = (await kube.request<any>('GET', iopPath(name))).status?.conditions?.find((c: any) => c.type === 'InUse');
       line('no-op reconcile time (median of 10)', `${ms[5]} ms`);
       line('no-op reconcile time (max)', `${ms.at(-1)} ms`);
       line('pod LISTs during 10 no-op reconciles', String(lists));

@@ -77,8 +77,8 @@ export function gatewayView(ctx: RenderContext) {
   // Mesh ID defaults to the trust domain, as istiod assumes for proxies that do not say.
   const meshID = global.meshID || trustDomain;
 
-  const secretVolumes = asList(v.secretVolumes).filter((s) => isMap(s) && s.name);
-  const configVolumes = asList(v.configVolumes).filter((s) => isMap(s) && s.name);
+  const secretVolumes = asList(v.secretVolumes).filter(isMap).filter((s) => s.name);
+  const configVolumes = asList(v.configVolumes).filter(isMap).filter((s) => s.name);
 
   const podLabels: Record<string, string> = { ...labels, ...common };
   // Istio keeps the Helm-2 era labels on gateways in istio-system: dashboards and old selectors still match them.
@@ -227,7 +227,7 @@ function buildAffinity(global: Values, v: Values): Record<string, unknown> | und
   }
   if (Object.keys(nodeAffinity).length) out.nodeAffinity = nodeAffinity;
 
-  const term = (item: Record<string, any>) => {
+  const term = (item: Values) => {
     const expr: Record<string, unknown> = { key: item.key, operator: item.operator };
     if (item.values) expr.values = String(item.values).split(',');
     const t: Record<string, unknown> = { labelSelector: { matchExpressions: [expr] }, topologyKey: item.topologyKey };

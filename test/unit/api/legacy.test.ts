@@ -58,8 +58,8 @@ test('autoscaling/v2beta1 metrics become autoscaling/v2 targets', (t) => {
       ] } } }],
     },
   } as any);
-  t.deepEqual(r.spec.components!.pilot!.k8s!.hpaSpec!.metrics[0], { type: 'Resource', resource: { name: 'cpu', target: { type: 'Utilization', averageUtilization: 80 } } });
-  const g = r.spec.components!.ingressGateways![0].k8s!.hpaSpec!.metrics;
+  t.deepEqual((r.spec.components!.pilot!.k8s!.hpaSpec as any).metrics[0], { type: 'Resource', resource: { name: 'cpu', target: { type: 'Utilization', averageUtilization: 80 } } });
+  const g = (r.spec.components!.ingressGateways![0].k8s!.hpaSpec as any).metrics;
   t.deepEqual(g[0].resource, { name: 'memory', target: { type: 'AverageValue', averageValue: '100Mi' } });
   t.deepEqual(g[1].pods, { metric: { name: 'rps' }, target: { type: 'AverageValue', averageValue: 10 } });
   t.deepEqual(g[2].object, { metric: { name: 'cpu' }, target: { type: 'AverageValue', averageValue: 111 } });
@@ -70,7 +70,7 @@ test('reference v2beta1 inputs resolve and validate as autoscaling/v2', (t) => {
   const r = resolveIstioOperator({
     files: [{ name: 'a.yaml', text: IOP + 'spec:\n  components:\n    ingressGateways:\n    - name: istio-ingressgateway\n      enabled: true\n      k8s:\n        hpaSpec:\n          metrics:\n          - type: Resource\n            resource: {name: cpu, targetAverageUtilization: 70}\n' }],
   });
-  t.deepEqual(r.install.iop.spec!.components!.ingressGateways![0].k8s!.hpaSpec!.metrics[0].resource.target, { type: 'Utilization', averageUtilization: 70 });
+  t.deepEqual((r.install.iop.spec!.components!.ingressGateways![0].k8s!.hpaSpec as any).metrics[0].resource.target, { type: 'Utilization', averageUtilization: 70 });
 });
 
 test('migrate keeps the user document (no profile merged in) and modernises it', (t) => {

@@ -67,20 +67,20 @@ test('inventory names and set arithmetic', (t) => {
 });
 
 test('readiness predicates', (t) => {
-  t.true(crdReady({ status: { conditions: [{ type: 'Established', status: 'True' }] } }));
-  t.false(crdReady({ status: { conditions: [{ type: 'Established', status: 'False' }] } }));
-  const d = { metadata: { generation: 2 }, spec: { replicas: 1 }, status: { observedGeneration: 2, updatedReplicas: 1, conditions: [{ type: 'Available', status: 'True' }] } };
+  t.true(crdReady({ metadata: { name: 'c' }, status: { conditions: [{ type: 'Established', status: 'True' }] } }));
+  t.false(crdReady({ metadata: { name: 'c' }, status: { conditions: [{ type: 'Established', status: 'False' }] } }));
+  const d = { metadata: { name: 'd', generation: 2 }, spec: { replicas: 1 }, status: { observedGeneration: 2, updatedReplicas: 1, conditions: [{ type: 'Available', status: 'True' }] } };
   t.true(deploymentReady(d));
   t.false(deploymentReady({ ...d, status: { ...d.status, observedGeneration: 1 } }), 'stale status is not ready');
   t.false(deploymentReady(undefined));
-  const ds = { kind: 'DaemonSet', metadata: { generation: 3 }, status: { observedGeneration: 3, desiredNumberScheduled: 2, updatedNumberScheduled: 2, numberAvailable: 2 } };
+  const ds = { kind: 'DaemonSet', metadata: { name: 'ds', generation: 3 }, status: { observedGeneration: 3, desiredNumberScheduled: 2, updatedNumberScheduled: 2, numberAvailable: 2 } };
   t.true(daemonSetReady(ds));
   t.false(daemonSetReady({ ...ds, status: { ...ds.status, numberAvailable: 1 } }), 'a node without an available agent');
   t.false(daemonSetReady({ ...ds, status: { ...ds.status, updatedNumberScheduled: 1 } }), 'a node still on the old pod');
   t.false(daemonSetReady({ ...ds, status: { ...ds.status, observedGeneration: 2 } }), 'stale status');
   t.true(daemonSetReady({ ...ds, status: { observedGeneration: 3, desiredNumberScheduled: 0 } }), 'no node to run on: nothing to wait for');
   t.is(workloadReady(ds, 'DaemonSet'), true);
-  t.is(workloadReady({}, 'Service'), undefined);
+  t.is(workloadReady({ metadata: { name: 's' } }, 'Service'), undefined);
   t.is(workloadProgress({ ...ds, status: { ...ds.status, numberAvailable: 1 } }, 'DaemonSet'), '1/2 nodes available, 2 updated');
 });
 

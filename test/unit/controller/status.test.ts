@@ -96,5 +96,5 @@ test('pods say why a workload is not ready: a stuck image pull is stuck, an unsc
   const pending = { metadata: { name: 'istiod-2' }, status: { conditions: [{ type: 'PodScheduled', status: 'False', reason: 'Unschedulable', message: '0/1 nodes are available' }] } };
   t.deepEqual(podTrouble([pending]), { message: 'pod istiod-2: Unschedulable: 0/1 nodes are available', stuck: false });
   t.is(podTrouble([{ metadata: { name: 'ok' }, status: { containerStatuses: [{ name: 'c', state: { running: {} } }] } }]), undefined);
-  t.is(podSelector({ spec: { selector: { matchLabels: { app: 'istiod', 'istio.io/rev': 'r1' } } } }), 'app=istiod,istio.io/rev=r1');
+  t.is(podSelector({ metadata: { name: 'd' }, spec: { selector: { matchLabels: { app: 'istiod', 'istio.io/rev': 'r1' } } } }), 'app=istiod,istio.io/rev=r1');
 });

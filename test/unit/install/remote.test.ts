@@ -16,7 +16,7 @@ function rendered(sets: string[]) {
 const REMOTE = ['profile=remote', 'values.global.multiCluster.clusterName=c2', 'values.global.network=net2', 'values.global.meshID=mesh1'];
 
 /** A Look whose live objects are the given ones (by kind/ns/name); anything else is absent. */
-function lookOf(live: Array<Record<string, any>>, cached = false) {
+function lookOf(live: any[], cached = false) {
   const key = (r: ObjectRef) => `${r.kind}/${r.namespace ?? ''}/${r.name}`;
   const m = new Map(live.map((o) => [key({ apiVersion: o.apiVersion, kind: o.kind, name: o.metadata.name, namespace: o.metadata.namespace }), o]));
   const gets: string[] = [];
@@ -150,7 +150,7 @@ test('a workload that is not ready: its pods say why, listed only then (stuck im
   const dep = objects.find((o) => o.kind === 'Deployment')!;
   const live = asLive(objects).map((o) => (o.kind === 'Deployment' ? { ...o, status: { observedGeneration: 0, replicas: 1, availableReplicas: 0 } } : o));
   const listed: string[] = [];
-  const withPods = (pods: Array<Record<string, any>>) => ({
+  const withPods = (pods: any[]) => ({
     ...lookOf(live).look,
     pods: async (ns: string, selector: string) => (listed.push(`${ns} ${selector}`), pods),
   });

@@ -129,8 +129,8 @@ test('upgrade status: pods running another revision than their namespace selects
   const view: ClusterView = {
     kubernetesVersion: 'v1.33.4',
     revisions: [
-      { revision: '1-29-0', version: '1.29.0', namespace: 'istio-system', injector: {} },
-      { revision: '1-30-0', version: '1.30.0', namespace: 'istio-system', injector: {} },
+      { revision: '1-29-0', version: '1.29.0', namespace: 'istio-system', injector: {} as any },
+      { revision: '1-30-0', version: '1.30.0', namespace: 'istio-system', injector: {} as any },
     ],
     snapshot: { ...snap, pods: [snap.pods[0]!] },
     gateways: new Map(),
