@@ -12,7 +12,17 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import Handlebars from 'handlebars';
-import { CHART_NAME, IOP_CRD_FILE, SELF_BLOCKS, SELF_COMPONENT, SELF_HELPERS, VALUES_FILE, packageVersion, selfTemplateFiles, valuesSchema } from '../operator/controller/selfmanifests.js';
+import {
+  CHART_NAME,
+  IOP_CRD_FILE,
+  SELF_BLOCKS,
+  SELF_COMPONENT,
+  SELF_HELPERS,
+  VALUES_FILE,
+  packageVersion,
+  selfTemplateFiles,
+  valuesSchema,
+} from '../operator/controller/selfmanifests.js';
 import { crdsDir, manifestsDir, packageRoot } from '../operator/paths.js';
 
 type Node = hbs.AST.Node;
@@ -67,7 +77,8 @@ export function toGoTemplate(src: string, file = 'template'): string {
   // whitespace before it, the line's newline included) leaves the same lines.
   const endsLine = (s: Statement | undefined, atStart: boolean) =>
     s === undefined ? atStart : s.type === 'ContentStatement' && /\n[ \t]*$/.test((s as hbs.AST.ContentStatement).value);
-  const startsLine = (s: Statement | undefined) => s === undefined || (s.type === 'ContentStatement' && /^[ \t]*(\r?\n|$)/.test((s as hbs.AST.ContentStatement).value));
+  const startsLine = (s: Statement | undefined) =>
+    s === undefined || (s.type === 'ContentStatement' && /^[ \t]*(\r?\n|$)/.test((s as hbs.AST.ContentStatement).value));
 
   const body = (stmts: Statement[], inEach: boolean, atRoot: boolean): string =>
     stmts
@@ -77,10 +88,13 @@ export function toGoTemplate(src: string, file = 'template'): string {
             return (s as hbs.AST.ContentStatement).value;
           case 'CommentStatement':
             // A template author's note: kept as a Go comment where it stood on its own line, else dropped.
-            return endsLine(stmts[i - 1], atRoot && i === 0) && startsLine(stmts[i + 1]) ? `{{- /* ${(s as hbs.AST.CommentStatement).value.trim().replace(/\*\//g, '* /')} */}}` : '';
+            return endsLine(stmts[i - 1], atRoot && i === 0) && startsLine(stmts[i + 1])
+              ? `{{- /* ${(s as hbs.AST.CommentStatement).value.trim().replace(/\*\//g, '* /')} */}}`
+              : '';
           case 'MustacheStatement': {
             const m = s as hbs.AST.MustacheStatement;
-            if (m.path.type !== 'PathExpression' || (m.path as hbs.AST.PathExpression).original !== 'toJson') fail(s, 'every value is written through toJson (JSON is YAML: a value cannot change the structure)');
+            if (m.path.type !== 'PathExpression' || (m.path as hbs.AST.PathExpression).original !== 'toJson')
+              fail(s, 'every value is written through toJson (JSON is YAML: a value cannot change the structure)');
             if (m.strip.open || m.strip.close) fail(s, '"~" whitespace control is not supported');
             return `{{ ${call(m, inEach)} }}`;
           }
@@ -96,9 +110,14 @@ export function toGoTemplate(src: string, file = 'template'): string {
             if (name === 'each' && inEach) fail(s, 'nested each is not supported');
             const last = inv ?? prog;
             const standalone =
-              endsLine(stmts[i - 1], atRoot && i === 0) && startsLine(prog[0]) && endsLine(last[last.length - 1], false) && startsLine(stmts[i + 1]) && (!inv || (endsLine(prog[prog.length - 1], false) && startsLine(inv[0])));
+              endsLine(stmts[i - 1], atRoot && i === 0) &&
+              startsLine(prog[0]) &&
+              endsLine(last[last.length - 1], false) &&
+              startsLine(stmts[i + 1]) &&
+              (!inv || (endsLine(prog[prog.length - 1], false) && startsLine(inv[0])));
             if (!standalone) fail(s, `{{#${name}}}, {{else}} and {{/${name}}} must each stand on a line of their own`);
-            const open = name === 'if' ? `{{- if ${arg} }}` : name === 'unless' ? `{{- if not ${arg} }}` : `{{- range $key, $value := ${arg} }}`;
+            const open =
+              name === 'if' ? `{{- if ${arg} }}` : name === 'unless' ? `{{- if not ${arg} }}` : `{{- range $key, $value := ${arg} }}`;
             const each = name === 'each';
             return open + body(prog, inEach || each, false) + (inv ? '{{- else }}' + body(inv, inEach, false) : '') + '{{- end }}';
           }
@@ -172,7 +191,9 @@ function listFiles(dir: string, rel = ''): string[] {
 export function staleChartFiles(dir = CHART_DIR): string[] {
   const want = chartFiles();
   const have = listFiles(dir);
-  const out = [...want].filter(([f, text]) => !fs.existsSync(path.join(dir, f)) || fs.readFileSync(path.join(dir, f), 'utf8') !== text).map(([f]) => f);
+  const out = [...want]
+    .filter(([f, text]) => !fs.existsSync(path.join(dir, f)) || fs.readFileSync(path.join(dir, f), 'utf8') !== text)
+    .map(([f]) => f);
   return [...out, ...have.filter((f) => !want.has(f))].sort();
 }
 
@@ -196,7 +217,9 @@ if (process.argv[1] && import.meta.url === pathToFileURL(path.resolve(process.ar
     } else if (cmd === 'check') {
       const stale = staleChartFiles(target);
       if (stale.length) {
-        process.stderr.write(`chart: ${path.relative(process.cwd(), target)} is not what manifests/${SELF_COMPONENT} generates; run \`npm run chart\`. Differs: ${stale.join(', ')}\n`);
+        process.stderr.write(
+          `chart: ${path.relative(process.cwd(), target)} is not what manifests/${SELF_COMPONENT} generates; run \`npm run chart\`. Differs: ${stale.join(', ')}\n`,
+        );
         process.exitCode = 1;
       } else process.stdout.write('chart: up to date\n');
     } else {

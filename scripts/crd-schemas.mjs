@@ -38,21 +38,27 @@ const STATUS = 'istio.meta.v1alpha1.IstioStatus';
 
 // Our own words: one line per kind on `spec`, and on the printer columns. Nothing else in the schemas is described.
 const SPEC_DESCRIPTIONS = {
-  AuthorizationPolicy: 'Access control for workloads: which requests are allowed, denied or sent to an external authorizer (istio.io/docs/reference/config/security/authorization-policy/).',
-  DestinationRule: 'Policies for traffic to a service after routing: load balancing, connection pool, outlier detection, TLS, subsets (istio.io/docs/reference/config/networking/destination-rule/).',
+  AuthorizationPolicy:
+    'Access control for workloads: which requests are allowed, denied or sent to an external authorizer (istio.io/docs/reference/config/security/authorization-policy/).',
+  DestinationRule:
+    'Policies for traffic to a service after routing: load balancing, connection pool, outlier detection, TLS, subsets (istio.io/docs/reference/config/networking/destination-rule/).',
   EnvoyFilter: 'Patches to the Envoy configuration istiod generates (istio.io/docs/reference/config/networking/envoy-filter/).',
-  Gateway: 'A load balancer at the edge of the mesh: the ports, protocols and TLS it serves (istio.io/docs/reference/config/networking/gateway/).',
+  Gateway:
+    'A load balancer at the edge of the mesh: the ports, protocols and TLS it serves (istio.io/docs/reference/config/networking/gateway/).',
   PeerAuthentication: 'Mutual TLS mode for traffic into workloads (istio.io/docs/reference/config/security/peer_authentication/).',
   ProxyConfig: 'Proxy settings for workloads (istio.io/docs/reference/config/networking/proxy-config/).',
   RequestAuthentication: 'Which JWTs a workload accepts (istio.io/docs/reference/config/security/request_authentication/).',
-  ServiceEntry: 'Adds a service to the mesh registry: hosts, ports, endpoints, resolution (istio.io/docs/reference/config/networking/service-entry/).',
+  ServiceEntry:
+    'Adds a service to the mesh registry: hosts, ports, endpoints, resolution (istio.io/docs/reference/config/networking/service-entry/).',
   Sidecar: 'Scope and ingress/egress listeners of the sidecar proxies of workloads (istio.io/docs/reference/config/networking/sidecar/).',
   Telemetry: 'Metrics, access logging and tracing for workloads (istio.io/docs/reference/config/telemetry/).',
   TrafficExtension: 'Extends the proxy with WebAssembly or Lua filters (istio.io/docs/reference/config/proxy_extensions/).',
   VirtualService: 'Traffic routing rules for a set of hosts (istio.io/docs/reference/config/networking/virtual-service/).',
   WasmPlugin: 'Extends the proxy with WebAssembly filters (istio.io/docs/reference/config/proxy_extensions/wasm-plugin/).',
-  WorkloadEntry: 'A workload outside Kubernetes (a VM, a bare-metal host) as a mesh endpoint (istio.io/docs/reference/config/networking/workload-entry/).',
-  WorkloadGroup: 'The template of WorkloadEntries that workloads outside Kubernetes register with (istio.io/docs/reference/config/networking/workload-group/).',
+  WorkloadEntry:
+    'A workload outside Kubernetes (a VM, a bare-metal host) as a mesh endpoint (istio.io/docs/reference/config/networking/workload-entry/).',
+  WorkloadGroup:
+    'The template of WorkloadEntries that workloads outside Kubernetes register with (istio.io/docs/reference/config/networking/workload-group/).',
 };
 const STATUS_DESCRIPTION = 'Written by istiod: conditions and validation messages.';
 const COLUMN_DESCRIPTIONS = {
@@ -79,7 +85,8 @@ function markersOf(comments) {
     if (!line.startsWith('+')) continue;
     let text = line.slice(1);
     // Printer column descriptions run over several lines: join until the quotes balance.
-    while ((text.match(/"/g) ?? []).length % 2 === 1 && k + 1 < comments.length && /printerColumn/.test(text)) text += ' ' + comments[++k].trim();
+    while ((text.match(/"/g) ?? []).length % 2 === 1 && k + 1 < comments.length && /printerColumn/.test(text))
+      text += ' ' + comments[++k].trim();
     out.push(text);
   }
   return out;
@@ -221,7 +228,8 @@ class SchemaBuilder {
         const alt = /^kubebuilder:altName=(\w+)$/.exec(mk);
         if (alt) schema.properties[alt[1]] = structuredClone(fs);
       }
-      if (f.options['(google.api.field_behavior)'] === 'REQUIRED' || markers.includes('kubebuilder:validation:Required')) required.push(name);
+      if (f.options['(google.api.field_behavior)'] === 'REQUIRED' || markers.includes('kubebuilder:validation:Required'))
+        required.push(name);
     }
     if (required.length) schema.required = required;
     const oneofs = msg.oneofs.map((o) => {
@@ -324,7 +332,13 @@ function crdOf(msg, builder, apiVersion) {
     const kv = keyValues(c);
     const name = kv.name[0];
     if (!COLUMN_DESCRIPTIONS[name]) throw new Error(`${kind}: no description of ours for printer column ${name}`);
-    return { ...(kv.priority ? { priority: Number(kv.priority[0]) } : {}), description: COLUMN_DESCRIPTIONS[name], jsonPath: kv.JSONPath[0], name, type: kv.type[0] };
+    return {
+      ...(kv.priority ? { priority: Number(kv.priority[0]) } : {}),
+      description: COLUMN_DESCRIPTIONS[name],
+      jsonPath: kv.JSONPath[0],
+      name,
+      type: kv.type[0],
+    };
   });
   const spec = builder.message(msg.name);
   if (!SPEC_DESCRIPTIONS[kind]) throw new Error(`${kind}: no description of ours`);
@@ -370,11 +384,17 @@ export function generate(apiDir, apiVersion) {
   for (const d of [...KIND_DIRS, ...DEP_DIRS]) {
     const dir = path.join(apiDir, d);
     if (!fs.existsSync(dir)) continue;
-    for (const f of fs.readdirSync(dir).filter((x) => x.endsWith('.proto')).sort()) parseProto(fs.readFileSync(path.join(dir, f), 'utf8'), `${d}/${f}`, symbols);
+    for (const f of fs
+      .readdirSync(dir)
+      .filter((x) => x.endsWith('.proto'))
+      .sort())
+      parseProto(fs.readFileSync(path.join(dir, f), 'utf8'), `${d}/${f}`, symbols);
   }
   const builder = new SchemaBuilder(symbols);
   return [...symbols.values()]
-    .filter((s) => s.kind === 'message' && KIND_DIRS.some((d) => s.file.startsWith(`${d}/`)) && cueGen(s).some((g) => g.key === 'groupName'))
+    .filter(
+      (s) => s.kind === 'message' && KIND_DIRS.some((d) => s.file.startsWith(`${d}/`)) && cueGen(s).some((g) => g.key === 'groupName'),
+    )
     .map((m) => crdOf(m, builder, apiVersion))
     .sort((a, b) => a.crd.metadata.name.localeCompare(b.crd.metadata.name));
 }

@@ -23,4 +23,9 @@ const stub = (text) => {
   return '\n' + yaml.dump(out, { lineWidth: -1, noRefs: true });
 };
 const text = fs.readFileSync(0, 'utf8');
-process.stdout.write(text.split(/^---$/m).map((d) => (/^kind: CustomResourceDefinition$/m.test(d) ? stub(d) : d)).join('---'));
+process.stdout.write(
+  text
+    .split(/^---$/m)
+    .map((d) => (/^kind: CustomResourceDefinition$/m.test(d) ? stub(d) : d))
+    .join('---'),
+);

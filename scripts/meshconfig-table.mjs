@@ -32,7 +32,23 @@ const WELL_KNOWN = {
   'google.protobuf.DoubleValue': 'number',
   'google.protobuf.FloatValue': 'number',
 };
-const SCALARS = { string: 'string', bytes: 'string', bool: 'bool', int32: 'int', sint32: 'int', sfixed32: 'int', uint32: 'uint', fixed32: 'uint', int64: 'int64', sint64: 'int64', sfixed64: 'int64', uint64: 'uint64', fixed64: 'uint64', double: 'number', float: 'number' };
+const SCALARS = {
+  string: 'string',
+  bytes: 'string',
+  bool: 'bool',
+  int32: 'int',
+  sint32: 'int',
+  sfixed32: 'int',
+  uint32: 'uint',
+  fixed32: 'uint',
+  int64: 'int64',
+  sint64: 'int64',
+  sfixed64: 'int64',
+  uint64: 'uint64',
+  fixed64: 'uint64',
+  double: 'number',
+  float: 'number',
+};
 
 function typeOf(f, scope, symbols, queue) {
   const t = f.type;
@@ -43,7 +59,8 @@ function typeOf(f, scope, symbols, queue) {
   else if (WELL_KNOWN[t]) out = WELL_KNOWN[t];
   else {
     const full = resolve(t, scope, symbols);
-    if (!full) out = 'any'; // outside the parsed files (k8s LabelSelector, ...): not checked
+    if (!full)
+      out = 'any'; // outside the parsed files (k8s LabelSelector, ...): not checked
     else if (symbols.get(full).kind === 'enum') out = `enum:${full}`;
     else {
       queue.push(full);
@@ -58,7 +75,8 @@ function table(apiDir) {
   for (const d of DIRS) {
     const dir = path.join(apiDir, d);
     if (!fs.existsSync(dir)) continue;
-    for (const f of fs.readdirSync(dir).filter((x) => x.endsWith('.proto'))) parseProto(fs.readFileSync(path.join(dir, f), 'utf8'), f, symbols);
+    for (const f of fs.readdirSync(dir).filter((x) => x.endsWith('.proto')))
+      parseProto(fs.readFileSync(path.join(dir, f), 'utf8'), f, symbols);
   }
   if (!symbols.has(ROOT)) throw new Error(`${ROOT} not found under ${apiDir}`);
   const messages = {};
@@ -87,5 +105,7 @@ for (const [line, version] of Object.entries(RELEASES)) {
   if (!fs.existsSync(dir)) execFileSync('go', ['mod', 'download', `istio.io/api@${version}`], { stdio: 'inherit', cwd: '/' });
   const t = { release: line, source: `istio.io/api@${version}`, ...table(dir) };
   fs.writeFileSync(path.join(outDir, `${line}.json`), JSON.stringify(t) + '\n');
-  console.log(`${line}: ${Object.keys(t.messages).length} messages, ${Object.keys(t.messages[ROOT]).length} MeshConfig fields (${t.source})`);
+  console.log(
+    `${line}: ${Object.keys(t.messages).length} messages, ${Object.keys(t.messages[ROOT]).length} MeshConfig fields (${t.source})`,
+  );
 }

@@ -26,7 +26,9 @@ export function versions() {
 
 export function disagreements(tag) {
   const v = packageVersion();
-  const out = Object.entries(versions()).filter(([, x]) => x !== v).map(([where, x]) => `${where} is ${x ?? 'missing'}, not ${v}`);
+  const out = Object.entries(versions())
+    .filter(([, x]) => x !== v)
+    .map(([where, x]) => `${where} is ${x ?? 'missing'}, not ${v}`);
   if (tag !== undefined && tag !== `v${v}`) out.push(`tag ${tag} is not v${v}`);
   return out;
 }

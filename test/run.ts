@@ -25,7 +25,9 @@ const ISTIO_TESTS = 'dist/test/integration/istio/';
 function needsIstiod(argv: string[]): boolean {
   const positional = argv.filter((a) => !a.startsWith('-')).map((a) => a.replace(/\\/g, '/'));
   if (positional.length === 0) return true;
-  return positional.some((a) => !/(^|\/)test\/unit\//.test(a) && (a.includes('integration/istio') || /[*{]/.test(a) || /(^|\/)integration\/?$/.test(a)));
+  return positional.some(
+    (a) => !/(^|\/)test\/unit\//.test(a) && (a.includes('integration/istio') || /[*{]/.test(a) || /(^|\/)integration\/?$/.test(a)),
+  );
 }
 
 /**
@@ -55,7 +57,9 @@ let ava: ChildProcess | undefined;
 let stopping: Promise<void> | undefined;
 
 function stopCluster(): Promise<void> {
-  stopping ??= cluster ? cluster.stop().catch((err: Error) => console.error(`stopping the control plane: ${err.message}`)) : Promise.resolve();
+  stopping ??= cluster
+    ? cluster.stop().catch((err: Error) => console.error(`stopping the control plane: ${err.message}`))
+    : Promise.resolve();
   return stopping;
 }
 
@@ -82,7 +86,9 @@ async function main(): Promise<number> {
     try {
       const t0 = Date.now();
       const bins = await istiodBinaries(releases);
-      console.log(`[istio] istiod ${[...bins.keys()].join(', ')} ready in ${((Date.now() - t0) / 1000).toFixed(1)} s: ${[...bins.values()].join(' ')}`);
+      console.log(
+        `[istio] istiod ${[...bins.keys()].join(', ')} ready in ${((Date.now() - t0) / 1000).toFixed(1)} s: ${[...bins.values()].join(' ')}`,
+      );
     } catch (err) {
       console.error(`\nCannot run the Istio integration tests: ${(err as Error).message}`);
       console.log('tests: 0 passed, 1 failed');
@@ -136,29 +142,30 @@ async function main(): Promise<number> {
     if (m) summaryFailed += Number(m[1]);
   };
 
-  const runAva = (avaArgs: string[]) => new Promise<number>((resolve) => {
-    ava = spawn(process.execPath, [avaCli, ...avaArgs], { cwd: repoRoot, env, stdio: ['inherit', 'pipe', 'pipe'] });
-    for (const [stream, sink] of [
-      [ava.stdout!, process.stdout],
-      [ava.stderr!, process.stderr],
-    ] as const) {
-      let buf = '';
-      stream.setEncoding('utf8');
-      stream.on('data', (d: string) => {
-        sink.write(d);
-        buf += d;
-        const lines = buf.split('\n');
-        buf = lines.pop() ?? '';
-        lines.forEach(count);
+  const runAva = (avaArgs: string[]) =>
+    new Promise<number>((resolve) => {
+      ava = spawn(process.execPath, [avaCli, ...avaArgs], { cwd: repoRoot, env, stdio: ['inherit', 'pipe', 'pipe'] });
+      for (const [stream, sink] of [
+        [ava.stdout!, process.stdout],
+        [ava.stderr!, process.stderr],
+      ] as const) {
+        let buf = '';
+        stream.setEncoding('utf8');
+        stream.on('data', (d: string) => {
+          sink.write(d);
+          buf += d;
+          const lines = buf.split('\n');
+          buf = lines.pop() ?? '';
+          lines.forEach(count);
+        });
+        stream.on('end', () => count(buf));
+      }
+      ava.on('error', (err) => {
+        console.error(`could not start ava: ${err.message}`);
+        resolve(1);
       });
-      stream.on('end', () => count(buf));
-    }
-    ava.on('error', (err) => {
-      console.error(`could not start ava: ${err.message}`);
-      resolve(1);
+      ava.on('close', (c, sig) => resolve(c ?? (sig ? 1 : 0)));
     });
-    ava.on('close', (c, sig) => resolve(c ?? (sig ? 1 : 0)));
-  });
   let code = 0;
   const list = phases(args);
   for (const [i, p] of list.entries()) {

@@ -2,7 +2,17 @@ import { fail } from './errors.js';
 
 // One reading of durations for the whole project: CLI flags (--timeout), spec fields
 // (components.ca lifetimes) and validation all agree on what `90d` or `1h30m` means.
-const UNITS: Record<string, number> = { ns: 1e-6, us: 1e-3, µs: 1e-3, ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, y: 365 * 86_400_000 };
+const UNITS: Record<string, number> = {
+  ns: 1e-6,
+  us: 1e-3,
+  µs: 1e-3,
+  ms: 1,
+  s: 1000,
+  m: 60_000,
+  h: 3_600_000,
+  d: 86_400_000,
+  y: 365 * 86_400_000,
+};
 const PART = /(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h|d|y)/gy;
 export const DURATION_HINT = 'a duration such as 90s, 5m, 1h30m, 8760h, 90d or 10y';
 

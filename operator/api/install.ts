@@ -58,7 +58,9 @@ export function resolvedInstall(iop: IstioOperator, warnings: Warning[] = [], us
   const valuesTag = userValue(spec, 'global', 'tag');
   const chosen = chooseRelease(
     {
-      ...(specTag !== undefined ? { tag: specTag, tagField: 'spec.tag' } : { ...(valuesTag !== undefined ? { tag: String(valuesTag) } : {}), tagField: 'spec.values.global.tag' }),
+      ...(specTag !== undefined
+        ? { tag: specTag, tagField: 'spec.tag' }
+        : { ...(valuesTag !== undefined ? { tag: String(valuesTag) } : {}), tagField: 'spec.values.global.tag' }),
       ...(iop.metadata?.annotations?.[RELEASE_ANNOTATION] ? { annotation: iop.metadata.annotations[RELEASE_ANNOTATION] } : {}),
     },
     own,

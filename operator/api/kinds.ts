@@ -28,7 +28,14 @@ export interface KindInfo {
   optional?: boolean;
 }
 
-const k = (apiVersion: string, kind: string, plural: string, namespaced: boolean, stage: Stage, flags: { rendered?: boolean; swept?: boolean; cacheOnly?: boolean; optional?: boolean } = {}): KindInfo => ({
+const k = (
+  apiVersion: string,
+  kind: string,
+  plural: string,
+  namespaced: boolean,
+  stage: Stage,
+  flags: { rendered?: boolean; swept?: boolean; cacheOnly?: boolean; optional?: boolean } = {},
+): KindInfo => ({
   apiVersion,
   kind,
   plural,
@@ -62,8 +69,14 @@ export const KINDS: readonly KindInfo[] = Object.freeze([
   k('networking.k8s.io/v1', 'NetworkPolicy', 'networkpolicies', true, 'policy'),
   k('admissionregistration.k8s.io/v1', 'MutatingWebhookConfiguration', 'mutatingwebhookconfigurations', false, 'webhooks'),
   k('admissionregistration.k8s.io/v1', 'ValidatingWebhookConfiguration', 'validatingwebhookconfigurations', false, 'webhooks'),
-  k('admissionregistration.k8s.io/v1', 'ValidatingAdmissionPolicy', 'validatingadmissionpolicies', false, 'webhooks', { rendered: false, swept: false }),
-  k('admissionregistration.k8s.io/v1', 'ValidatingAdmissionPolicyBinding', 'validatingadmissionpolicybindings', false, 'webhooks', { rendered: false, swept: false }),
+  k('admissionregistration.k8s.io/v1', 'ValidatingAdmissionPolicy', 'validatingadmissionpolicies', false, 'webhooks', {
+    rendered: false,
+    swept: false,
+  }),
+  k('admissionregistration.k8s.io/v1', 'ValidatingAdmissionPolicyBinding', 'validatingadmissionpolicybindings', false, 'webhooks', {
+    rendered: false,
+    swept: false,
+  }),
   // Rendered by few installs (a remote's EndpointSlice for the primary's istiod, the node agents' quota): last in the
   // config stage.
   k('discovery.k8s.io/v1', 'EndpointSlice', 'endpointslices', true, 'config'),

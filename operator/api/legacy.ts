@@ -14,8 +14,10 @@ export interface Translated {
 const REMOVED_COMPONENTS: Record<string, string> = {
   galley: 'Galley was merged into istiod in Istio 1.5; config validation is values.global.configValidation',
   policy: 'Mixer policy is gone since Istio 1.8; use AuthorizationPolicy and Envoy ext_authz (meshConfig.extensionProviders)',
-  telemetry: 'Mixer telemetry is gone since Istio 1.8; proxies report metrics themselves, configured with the Telemetry API (values.telemetry.v2)',
-  sidecarInjector: 'the sidecar injector was merged into istiod in Istio 1.5; configure injection with values.sidecarInjectorWebhook and namespace labels',
+  telemetry:
+    'Mixer telemetry is gone since Istio 1.8; proxies report metrics themselves, configured with the Telemetry API (values.telemetry.v2)',
+  sidecarInjector:
+    'the sidecar injector was merged into istiod in Istio 1.5; configure injection with values.sidecarInjectorWebhook and namespace labels',
   nodeAgent: 'the node agent is gone since Istio 1.5; the istio-agent in every proxy serves SDS',
 };
 
@@ -30,7 +32,7 @@ const REMOVED_VALUES: Record<string, string> = {
   security: 'Citadel was merged into istiod in Istio 1.5; CA settings are components.ca',
   nodeagent: 'the node agent was removed in Istio 1.5',
   clusterResources: 'removed: cluster-scoped resources are always installed with the base component',
-  certmanager: 'removed in Istio 1.8; use cert-manager\'s istio-csr, or components.ca',
+  certmanager: "removed in Istio 1.8; use cert-manager's istio-csr, or components.ca",
 };
 
 const REMOVED_GLOBALS: Record<string, string> = {
@@ -49,11 +51,17 @@ export function translateLegacy(input: IstioOperatorSpec, root = 'spec'): Transl
   const warn = (path: string, message: string) => warnings.push({ path: `${root}.${path}`, message });
 
   if ('installPackagePath' in spec) {
-    warn('installPackagePath', 'is ignored: charts are built into istio-operator; use spec.tag and spec.hub to choose the Istio version and images');
+    warn(
+      'installPackagePath',
+      'is ignored: charts are built into istio-operator; use spec.tag and spec.hub to choose the Istio version and images',
+    );
     delete spec.installPackagePath;
   }
   if ('addonComponents' in spec) {
-    warn('addonComponents', 'was removed in Istio 1.8 (bundled Prometheus, Grafana, Kiali, tracing); install addons separately (samples/addons)');
+    warn(
+      'addonComponents',
+      'was removed in Istio 1.8 (bundled Prometheus, Grafana, Kiali, tracing); install addons separately (samples/addons)',
+    );
     delete spec.addonComponents;
   }
 
@@ -62,10 +70,16 @@ export function translateLegacy(input: IstioOperatorSpec, root = 'spec'): Transl
     if ('citadel' in comps) {
       const c = comps.citadel;
       if (isMap(c) && c.enabled === false) {
-        warn('components.citadel', 'Citadel was merged into istiod in Istio 1.5 and is now components.ca; "enabled: false" has no modern meaning and was dropped (to use a CA outside istiod set components.ca.mode: provided or external)');
+        warn(
+          'components.citadel',
+          'Citadel was merged into istiod in Istio 1.5 and is now components.ca; "enabled: false" has no modern meaning and was dropped (to use a CA outside istiod set components.ca.mode: provided or external)',
+        );
       } else {
         if (!isMap(comps.ca)) comps.ca = { mode: 'istiod' };
-        warn('components.citadel', `Citadel was merged into istiod in Istio 1.5; translated to components.ca (mode: ${comps.ca.mode ?? 'istiod'})${isMap(c) && c.k8s ? '; its k8s settings were dropped (istiod\'s are components.pilot.k8s)' : ''}`);
+        warn(
+          'components.citadel',
+          `Citadel was merged into istiod in Istio 1.5; translated to components.ca (mode: ${comps.ca.mode ?? 'istiod'})${isMap(c) && c.k8s ? "; its k8s settings were dropped (istiod's are components.pilot.k8s)" : ''}`,
+        );
       }
       delete comps.citadel;
     }
@@ -81,7 +95,10 @@ export function translateLegacy(input: IstioOperatorSpec, root = 'spec'): Transl
         spec.values = isMap(spec.values) ? spec.values : {};
         spec.values.istiodRemote = isMap(spec.values.istiodRemote) ? spec.values.istiodRemote : {};
         if (spec.values.istiodRemote.enabled === undefined) spec.values.istiodRemote.enabled = r.enabled;
-        warn('components.istiodRemote', `was removed in Istio 1.24; translated to values.istiodRemote.enabled (use profile: remote for a remote cluster)`);
+        warn(
+          'components.istiodRemote',
+          `was removed in Istio 1.24; translated to values.istiodRemote.enabled (use profile: remote for a remote cluster)`,
+        );
       } else warn('components.istiodRemote', 'was removed in Istio 1.24; use profile: remote');
       delete comps.istiodRemote;
     }
@@ -89,7 +106,8 @@ export function translateLegacy(input: IstioOperatorSpec, root = 'spec'): Transl
       if (isMap(comps[key])) translateK8s(comps[key].k8s, `components.${key}.k8s`, warn);
     }
     for (const key of ['ingressGateways', 'egressGateways']) {
-      if (Array.isArray(comps[key])) comps[key].forEach((g: unknown, i: number) => isMap(g) && translateK8s(g.k8s, `components.${key}[${i}].k8s`, warn));
+      if (Array.isArray(comps[key]))
+        comps[key].forEach((g: unknown, i: number) => isMap(g) && translateK8s(g.k8s, `components.${key}[${i}].k8s`, warn));
     }
   }
 
@@ -106,7 +124,11 @@ export function translateLegacy(input: IstioOperatorSpec, root = 'spec'): Transl
       const old = values.istio_cni;
       const moved: string[] = [];
       if (isMap(old)) {
-        for (const [k, target] of [['enabled', 'pilot.cni.enabled'], ['chained', 'cni.chained'], ['provider', 'pilot.cni.provider']] as const) {
+        for (const [k, target] of [
+          ['enabled', 'pilot.cni.enabled'],
+          ['chained', 'cni.chained'],
+          ['provider', 'pilot.cni.provider'],
+        ] as const) {
           if (old[k] === undefined || old[k] === null) continue;
           const [top, ...rest] = target.split('.');
           let cur: Values = (values[top!] = isMap(values[top!]) ? values[top!] : {});
@@ -118,7 +140,12 @@ export function translateLegacy(input: IstioOperatorSpec, root = 'spec'): Transl
           }
         }
       }
-      warn('values.istio_cni', moved.length ? `is deprecated; translated: ${moved.join(', ')}` : 'is deprecated and dropped: the CNI agent is components.cni, istiod\'s use of it values.pilot.cni');
+      warn(
+        'values.istio_cni',
+        moved.length
+          ? `is deprecated; translated: ${moved.join(', ')}`
+          : "is deprecated and dropped: the CNI agent is components.cni, istiod's use of it values.pilot.cni",
+      );
       delete values.istio_cni;
     }
     const g = isMap(values.global) ? values.global : undefined;
@@ -136,7 +163,11 @@ export function translateLegacy(input: IstioOperatorSpec, root = 'spec'): Transl
       if ('mtls' in g) {
         const m = g.mtls;
         if (isMap(m) && 'auto' in m && m.auto !== null) move('mtls.auto', m.auto, 'enableAutoMtls');
-        if (isMap(m) && 'enabled' in m) warn('values.global.mtls.enabled', 'was removed in Istio 1.5; mesh-wide mTLS is set with a PeerAuthentication in the root namespace (mtls.mode: STRICT)');
+        if (isMap(m) && 'enabled' in m)
+          warn(
+            'values.global.mtls.enabled',
+            'was removed in Istio 1.5; mesh-wide mTLS is set with a PeerAuthentication in the root namespace (mtls.mode: STRICT)',
+          );
         delete g.mtls;
       }
       if ('outboundTrafficPolicy' in g) {
@@ -147,8 +178,16 @@ export function translateLegacy(input: IstioOperatorSpec, root = 'spec'): Transl
           if (m.outboundTrafficPolicy.mode === undefined) {
             m.outboundTrafficPolicy.mode = o.mode;
             warn('values.global.outboundTrafficPolicy', `is deprecated; translated to meshConfig.outboundTrafficPolicy.mode: ${o.mode}`);
-          } else warn('values.global.outboundTrafficPolicy', 'is deprecated and ignored: meshConfig.outboundTrafficPolicy.mode is also set and wins');
-        } else warn('values.global.outboundTrafficPolicy', 'is deprecated; set meshConfig.outboundTrafficPolicy.mode (ALLOW_ANY or REGISTRY_ONLY)');
+          } else
+            warn(
+              'values.global.outboundTrafficPolicy',
+              'is deprecated and ignored: meshConfig.outboundTrafficPolicy.mode is also set and wins',
+            );
+        } else
+          warn(
+            'values.global.outboundTrafficPolicy',
+            'is deprecated; set meshConfig.outboundTrafficPolicy.mode (ALLOW_ANY or REGISTRY_ONLY)',
+          );
         delete g.outboundTrafficPolicy;
       }
       if ('trustDomain' in g) {
@@ -177,7 +216,13 @@ export function translateLegacy(input: IstioOperatorSpec, root = 'spec'): Transl
   }
   // Drop maps that only held legacy settings, so a migrated file does not keep `global: {}`.
   if (warnings.length) {
-    if (isMap(spec.values) && isMap(spec.values.global) && Object.keys(spec.values.global).length === 0 && !isEmptyMap(input?.values?.global)) delete spec.values.global;
+    if (
+      isMap(spec.values) &&
+      isMap(spec.values.global) &&
+      Object.keys(spec.values.global).length === 0 &&
+      !isEmptyMap(input?.values?.global)
+    )
+      delete spec.values.global;
     if (isMap(spec.values) && Object.keys(spec.values).length === 0 && !isEmptyMap(input?.values)) delete spec.values;
     if (isMap(spec.components) && Object.keys(spec.components).length === 0 && !isEmptyMap(input?.components)) delete spec.components;
   }
@@ -204,8 +249,14 @@ function translateK8s(k8s: unknown, path: string, warn: (p: string, m: string) =
     }
     for (const kind of ['pods', 'object', 'external'] as const) {
       const x = m[kind];
-      if (!isMap(x) || !('metricName' in x || 'targetValue' in x || 'targetAverageValue' in x || 'averageValue' in x && !x.target)) continue;
-      const target = legacyTarget(x, undefined, kind === 'object' ? 'averageValue' : 'targetAverageValue', kind === 'pods' ? undefined : 'targetValue');
+      if (!isMap(x) || !('metricName' in x || 'targetValue' in x || 'targetAverageValue' in x || ('averageValue' in x && !x.target)))
+        continue;
+      const target = legacyTarget(
+        x,
+        undefined,
+        kind === 'object' ? 'averageValue' : 'targetAverageValue',
+        kind === 'pods' ? undefined : 'targetValue',
+      );
       if ('metricName' in x) {
         x.metric = { name: x.metricName, ...(isMap(x.metricSelector) ? { selector: x.metricSelector } : {}) };
         delete x.metricName;

@@ -81,7 +81,12 @@ export interface ApiStatus {
   reason?: string;
   message?: string;
   code?: number;
-  details?: { name?: string; kind?: string; retryAfterSeconds?: number; causes?: Array<{ reason?: string; message?: string; field?: string }> };
+  details?: {
+    name?: string;
+    kind?: string;
+    retryAfterSeconds?: number;
+    causes?: Array<{ reason?: string; message?: string; field?: string }>;
+  };
 }
 
 export interface LabelSelector {
@@ -196,13 +201,21 @@ export interface LiveService extends LiveObject {
 
 /** discovery.k8s.io/v1 EndpointSlice. */
 export interface LiveEndpointSlice extends LiveObject {
-  endpoints?: Array<{ addresses?: string[]; conditions?: { ready?: boolean; serving?: boolean; terminating?: boolean }; [k: string]: unknown }>;
+  endpoints?: Array<{
+    addresses?: string[];
+    conditions?: { ready?: boolean; serving?: boolean; terminating?: boolean };
+    [k: string]: unknown;
+  }>;
   ports?: Array<{ name?: string; port?: number; protocol?: string }>;
 }
 
 /** core/v1 Endpoints. */
 export interface LiveEndpoints extends LiveObject {
-  subsets?: Array<{ addresses?: Array<{ ip: string; [k: string]: unknown }>; notReadyAddresses?: Array<{ ip: string }>; ports?: Array<{ name?: string; port?: number }> }>;
+  subsets?: Array<{
+    addresses?: Array<{ ip: string; [k: string]: unknown }>;
+    notReadyAddresses?: Array<{ ip: string }>;
+    ports?: Array<{ name?: string; port?: number }>;
+  }>;
 }
 
 /** apiextensions.k8s.io/v1 CustomResourceDefinition. */

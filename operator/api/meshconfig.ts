@@ -35,7 +35,12 @@ export function meshConfigFields(line: string): string[] | undefined {
 
 const snake = (s: string) => s.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
 const DURATION = /^-?\d+(\.\d{1,9})?s$/;
-const INT_RANGE: Record<string, [number, number]> = { int: [-(2 ** 31), 2 ** 31 - 1], uint: [0, 2 ** 32 - 1], int64: [Number.MIN_SAFE_INTEGER, Number.MAX_SAFE_INTEGER], uint64: [0, Number.MAX_SAFE_INTEGER] };
+const INT_RANGE: Record<string, [number, number]> = {
+  int: [-(2 ** 31), 2 ** 31 - 1],
+  uint: [0, 2 ** 32 - 1],
+  int64: [Number.MIN_SAFE_INTEGER, Number.MAX_SAFE_INTEGER],
+  uint64: [0, Number.MAX_SAFE_INTEGER],
+};
 
 function typeName(v: unknown): string {
   if (v === null) return 'null';
@@ -45,7 +50,12 @@ function typeName(v: unknown): string {
 }
 
 /** Issues of `value` (a meshConfig) at `at` against release `line`'s MeshConfig. */
-export function checkMeshConfig(value: unknown, at: string, line: string, didYouMean: (w: string, c: string[]) => string | undefined): FieldIssue[] {
+export function checkMeshConfig(
+  value: unknown,
+  at: string,
+  line: string,
+  didYouMean: (w: string, c: string[]) => string | undefined,
+): FieldIssue[] {
   const t = tableFor(line);
   const out: FieldIssue[] = [];
   if (!t || value === undefined || value === null) return out;
@@ -74,7 +84,15 @@ export function checkMeshConfig(value: unknown, at: string, line: string, didYou
         const name = k in fields ? k : known.find((f) => snake(f) === k);
         if (!name) {
           const near = didYouMean(k, known);
-          out.push({ path: `${p}.${k}`, message: `is not a field of ${type.slice(4).split('.').pop()} in ${release}`, hint: near ? `did you mean "${near}"?` : known.length <= 25 ? `valid: ${known.join(', ')}` : `see the ${type.slice(4)} reference of ${release}` });
+          out.push({
+            path: `${p}.${k}`,
+            message: `is not a field of ${type.slice(4).split('.').pop()} in ${release}`,
+            hint: near
+              ? `did you mean "${near}"?`
+              : known.length <= 25
+                ? `valid: ${known.join(', ')}`
+                : `see the ${type.slice(4)} reference of ${release}`,
+          });
           continue;
         }
         check(fields[name]!, x, `${p}.${k}`);
@@ -84,12 +102,14 @@ export function checkMeshConfig(value: unknown, at: string, line: string, didYou
     if (type.startsWith('enum:')) {
       const values = t.enums[type.slice(5)] ?? [];
       if (typeof v === 'number' && Number.isInteger(v) && v >= 0 && v < values.length) return;
-      if (typeof v !== 'string' || !values.includes(v)) out.push({ path: p, message: `${JSON.stringify(v)} is not valid`, hint: `one of: ${values.join(', ')}` });
+      if (typeof v !== 'string' || !values.includes(v))
+        out.push({ path: p, message: `${JSON.stringify(v)} is not valid`, hint: `one of: ${values.join(', ')}` });
       return;
     }
     switch (type) {
       case 'string':
-        if (typeof v !== 'string') bad('a string', typeof v === 'number' || typeof v === 'boolean' ? `quote it: "${String(v)}"` : undefined);
+        if (typeof v !== 'string')
+          bad('a string', typeof v === 'number' || typeof v === 'boolean' ? `quote it: "${String(v)}"` : undefined);
         return;
       case 'bool':
         if (typeof v !== 'boolean') bad('true or false');
@@ -98,7 +118,12 @@ export function checkMeshConfig(value: unknown, at: string, line: string, didYou
         if (typeof v !== 'number' && !(typeof v === 'string' && v.trim() !== '' && Number.isFinite(Number(v)))) bad('a number');
         return;
       case 'duration':
-        if (typeof v !== 'string' || !DURATION.test(v)) out.push({ path: p, message: `${JSON.stringify(v)} is not a protobuf duration`, hint: 'seconds with an "s", e.g. "10s" or "0.5s" (meshConfig durations are protobuf Durations: "1m" is not accepted)' });
+        if (typeof v !== 'string' || !DURATION.test(v))
+          out.push({
+            path: p,
+            message: `${JSON.stringify(v)} is not a protobuf duration`,
+            hint: 'seconds with an "s", e.g. "10s" or "0.5s" (meshConfig durations are protobuf Durations: "1m" is not accepted)',
+          });
         return;
       case 'int':
       case 'uint':
@@ -110,7 +135,8 @@ export function checkMeshConfig(value: unknown, at: string, line: string, didYou
         if (typeof n !== 'number' || !Number.isInteger(n)) return bad('an integer');
         if (n < lo || n > hi) out.push({ path: p, message: `${n} is out of range`, hint: `an integer from ${lo} to ${hi}` });
         // Ports: proxyListenPort, proxyAdminPort, statusPort, ... (0 leaves the default).
-        else if (/Port$/.test(p) && (n < 0 || n > 65535)) out.push({ path: p, message: `${n} is not a port`, hint: 'a port number from 1 to 65535 (0 leaves the default)' });
+        else if (/Port$/.test(p) && (n < 0 || n > 65535))
+          out.push({ path: p, message: `${n} is not a port`, hint: 'a port number from 1 to 65535 (0 leaves the default)' });
         return;
       }
       default:

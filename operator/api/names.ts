@@ -19,7 +19,8 @@ const nsSuffix = (namespace: string): string => (namespace === DEFAULT_ISTIO_NAM
 export const istiodName = (revision: string): string => `istiod${revSuffix(revision)}`;
 /** A remote cluster's Service for the primary's istiod (global.remotePilotAddress): istiod's own name, or
  *  `istiod[-<revision>]-remote` beside a local injector istiod (istiodRemote.enabledLocalInjectorIstiod). */
-export const remoteIstiodName = (revision: string, localInjector: boolean): string => `${istiodName(revision)}${localInjector ? '-remote' : ''}`;
+export const remoteIstiodName = (revision: string, localInjector: boolean): string =>
+  `${istiodName(revision)}${localInjector ? '-remote' : ''}`;
 /** Where proxies of a revision reach istiod (discovery and certificates). */
 export const istiodAddress = (revision: string, namespace: string): string => `${istiodName(revision)}.${namespace}.svc:15012`;
 /** The mesh config ConfigMap. */
@@ -29,16 +30,21 @@ export const valuesConfigMapName = (revision: string): string => `values${revSuf
 export const jwksConfigMapName = (revision: string): string => `pilot-jwks-extra-cacerts${revSuffix(revision)}`;
 
 // Cluster roles of a revision carry the namespace always (Istio names them <base>[-<revision>]-<namespace>).
-export const istiodClusterRoleName = (revision: string, namespace: string): string => `istiod-clusterrole${revSuffix(revision)}-${namespace}`;
-export const gatewayControllerRoleName = (revision: string, namespace: string): string => `istiod-gateway-controller${revSuffix(revision)}-${namespace}`;
-export const readerClusterRoleName = (revision: string, namespace: string): string => `istio-reader-clusterrole${revSuffix(revision)}-${namespace}`;
+export const istiodClusterRoleName = (revision: string, namespace: string): string =>
+  `istiod-clusterrole${revSuffix(revision)}-${namespace}`;
+export const gatewayControllerRoleName = (revision: string, namespace: string): string =>
+  `istiod-gateway-controller${revSuffix(revision)}-${namespace}`;
+export const readerClusterRoleName = (revision: string, namespace: string): string =>
+  `istio-reader-clusterrole${revSuffix(revision)}-${namespace}`;
 /** The reader ServiceAccount of the base component, shared by every revision of a namespace. */
 export const READER_SERVICE_ACCOUNT = 'istio-reader-service-account';
 
 /** A revision's own injector webhook configuration. */
-export const injectorWebhookName = (revision: string, namespace: string): string => `istio-sidecar-injector${revSuffix(revision)}${nsSuffix(namespace)}`;
+export const injectorWebhookName = (revision: string, namespace: string): string =>
+  `istio-sidecar-injector${revSuffix(revision)}${nsSuffix(namespace)}`;
 /** A revision's validating webhook configuration (it always carries the Istio namespace). */
-export const validatorWebhookName = (revision: string, istioNamespace: string): string => `istio-validator${revSuffix(revision)}-${istioNamespace}`;
+export const validatorWebhookName = (revision: string, istioNamespace: string): string =>
+  `istio-validator${revSuffix(revision)}-${istioNamespace}`;
 
 /** Revision tags: `istio-revision-tag-<tag>[-<namespace>]`, its Service, and the default tag's validator. */
 export const DEFAULT_TAG = 'default';

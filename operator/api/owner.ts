@@ -18,7 +18,11 @@ export interface Owner {
 export const OWNER_UNKNOWN = 'unknown';
 
 export function ownerOf(metadata: { name?: string; namespace?: string } | undefined, rev: string): Owner {
-  return { name: labelValue(metadata?.name) || OWNER_UNKNOWN, namespace: labelValue(metadata?.namespace), rev: labelValue(rev) || DEFAULT_REVISION };
+  return {
+    name: labelValue(metadata?.name) || OWNER_UNKNOWN,
+    namespace: labelValue(metadata?.namespace),
+    rev: labelValue(rev) || DEFAULT_REVISION,
+  };
 }
 
 /** The owner that live labels name, if any. */
@@ -35,10 +39,15 @@ export function ownedBy(labels: Record<string, string> | undefined, owner: Owner
 }
 
 /** The same IstioOperator, whatever the revision. */
-export const sameIstioOperator = (a: Pick<Owner, 'name' | 'namespace'>, b: Pick<Owner, 'name' | 'namespace'>): boolean => a.name === b.name && a.namespace === b.namespace;
+export const sameIstioOperator = (a: Pick<Owner, 'name' | 'namespace'>, b: Pick<Owner, 'name' | 'namespace'>): boolean =>
+  a.name === b.name && a.namespace === b.namespace;
 
 export function ownerLabels(owner: Owner): Record<string, string> {
-  return { [LABEL_OWNER_NAME]: owner.name, ...(owner.namespace ? { [LABEL_OWNER_NAMESPACE]: owner.namespace } : {}), [LABEL_REVISION]: owner.rev };
+  return {
+    [LABEL_OWNER_NAME]: owner.name,
+    ...(owner.namespace ? { [LABEL_OWNER_NAMESPACE]: owner.namespace } : {}),
+    [LABEL_REVISION]: owner.rev,
+  };
 }
 
 /** `namespace/name` of the owning IstioOperator (`name` alone when it has no namespace). */

@@ -14,13 +14,15 @@ export function loadYamlDocs(text: string, name: string): unknown[] {
     if (e instanceof yaml.YAMLException) {
       const line = e.mark ? e.mark.line + 1 : undefined;
       const col = e.mark ? e.mark.column + 1 : undefined;
-      throw new InputError([
-        {
-          path: line ? `${name}:${line}${col ? ':' + col : ''}` : name,
-          message: `YAML syntax error: ${e.reason}`,
-          hint: line ? `line ${line}` : undefined,
-        },
-      ].map(dropUndefined));
+      throw new InputError(
+        [
+          {
+            path: line ? `${name}:${line}${col ? ':' + col : ''}` : name,
+            message: `YAML syntax error: ${e.reason}`,
+            hint: line ? `line ${line}` : undefined,
+          },
+        ].map(dropUndefined),
+      );
     }
     throw e;
   }
@@ -39,7 +41,9 @@ export function parseIstioOperator(text: string, name = '<input>'): IstioOperato
   const docs = loadYamlDocs(text, name).filter((d) => d !== null && d !== undefined);
   const issues: FieldIssue[] = [];
   if (docs.length === 0) {
-    throw new InputError([{ path: name, message: 'no IstioOperator document found', hint: `expected apiVersion: ${API_VERSION}, kind: ${KIND}` }]);
+    throw new InputError([
+      { path: name, message: 'no IstioOperator document found', hint: `expected apiVersion: ${API_VERSION}, kind: ${KIND}` },
+    ]);
   }
   if (docs.length > 1) {
     const kinds = docs.map((d) => (isMap(d) && typeof d.kind === 'string' ? d.kind : typeof d));
@@ -53,16 +57,24 @@ export function parseIstioOperator(text: string, name = '<input>'): IstioOperato
   }
   const doc = docs[0];
   if (!isMap(doc)) {
-    throw new InputError([{ path: name, message: `document is a ${Array.isArray(doc) ? 'list' : typeof doc}, not a mapping`, hint: `an IstioOperator (${API_VERSION})` }]);
+    throw new InputError([
+      {
+        path: name,
+        message: `document is a ${Array.isArray(doc) ? 'list' : typeof doc}, not a mapping`,
+        hint: `an IstioOperator (${API_VERSION})`,
+      },
+    ]);
   }
   if (doc.kind !== KIND) issues.push({ path: 'kind', message: `is ${JSON.stringify(doc.kind ?? null)}`, hint: `must be ${KIND}` });
-  if (doc.apiVersion !== API_VERSION) issues.push({ path: 'apiVersion', message: `is ${JSON.stringify(doc.apiVersion ?? null)}`, hint: `must be ${API_VERSION}` });
+  if (doc.apiVersion !== API_VERSION)
+    issues.push({ path: 'apiVersion', message: `is ${JSON.stringify(doc.apiVersion ?? null)}`, hint: `must be ${API_VERSION}` });
   for (const k of Object.keys(doc)) {
     if (!['apiVersion', 'kind', 'metadata', 'spec', 'status'].includes(k)) {
       issues.push({ path: k, message: 'unknown top-level field', hint: 'valid: apiVersion, kind, metadata, spec, status' });
     }
   }
-  if (doc.metadata !== undefined && doc.metadata !== null && !isMap(doc.metadata)) issues.push({ path: 'metadata', message: 'must be a mapping' });
+  if (doc.metadata !== undefined && doc.metadata !== null && !isMap(doc.metadata))
+    issues.push({ path: 'metadata', message: 'must be a mapping' });
   if (doc.spec !== undefined && doc.spec !== null && !isMap(doc.spec)) issues.push({ path: 'spec', message: 'must be a mapping' });
   if (issues.length) throw new InputError(issues.map((i) => ({ ...i, path: `${name}: ${i.path}` })));
   const iop: IstioOperator = { apiVersion: API_VERSION, kind: KIND };

@@ -70,7 +70,8 @@ function bracket(inner: string): PathElem {
   if (/^(['"]).*\1$/.test(value)) value = value.slice(1, -1);
   if (value === '') throw new PathSyntaxError(`"[${inner}]" selects nothing: the value after ":" is empty`);
   if (field === '') return { kind: 'value', value };
-  if (!/^[A-Za-z0-9_-]+$/.test(field)) throw new PathSyntaxError(`"[${inner}]": "${field}" is not a field name (letters, digits, "_" and "-")`);
+  if (!/^[A-Za-z0-9_-]+$/.test(field))
+    throw new PathSyntaxError(`"[${inner}]": "${field}" is not a field name (letters, digits, "_" and "-")`);
   return { kind: 'select', field, value };
 }
 
@@ -98,5 +99,11 @@ export function formatPath(elems: PathElem[]): string {
 /** Whether list element `el` is the one a selector names (values compare as text, as istioctl compares them). */
 export function selects(e: Extract<PathElem, { kind: 'select' | 'value' }>, el: unknown): boolean {
   if (e.kind === 'value') return el !== null && typeof el !== 'object' && String(el) === e.value;
-  return !!el && typeof el === 'object' && !Array.isArray(el) && (el as Record<string, unknown>)[e.field] != null && String((el as Record<string, unknown>)[e.field]) === e.value;
+  return (
+    !!el &&
+    typeof el === 'object' &&
+    !Array.isArray(el) &&
+    (el as Record<string, unknown>)[e.field] != null &&
+    String((el as Record<string, unknown>)[e.field]) === e.value
+  );
 }

@@ -9,7 +9,18 @@ import type { IstioOperatorSpec } from './types.js';
 // Built-in profiles are IstioOperator documents in profiles/. As in Istio, every profile is merged over
 // `default`; a profile may also be a file path (anything with a slash or a .yaml/.yml ending).
 
-export const BUILTIN_PROFILES = ['ambient', 'default', 'demo', 'empty', 'minimal', 'openshift', 'openshift-ambient', 'preview', 'remote', 'stable'] as const;
+export const BUILTIN_PROFILES = [
+  'ambient',
+  'default',
+  'demo',
+  'empty',
+  'minimal',
+  'openshift',
+  'openshift-ambient',
+  'preview',
+  'remote',
+  'stable',
+] as const;
 
 /** Istio profiles we know but do not render (none today; `profile list` shows them as unsupported, with why). */
 export const UNSUPPORTED_PROFILES: Record<string, string> = {};
@@ -37,7 +48,9 @@ function readSpec(file: string, shown: string, field: string): IstioOperatorSpec
   try {
     text = fs.readFileSync(file, 'utf8');
   } catch (e) {
-    throw new InputError([{ path: field, message: `cannot read profile file ${shown}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}` }]);
+    throw new InputError([
+      { path: field, message: `cannot read profile file ${shown}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}` },
+    ]);
   }
   const spec = stripNulls(parseIstioOperator(text, shown).spec ?? {});
   // A profile names itself; it is not a reference to another profile.
@@ -61,7 +74,13 @@ export function loadProfile(nameOrPath: string, field = 'spec.profile', allowPat
   if (isProfilePath(nameOrPath)) {
     if (!allowPaths) {
       // In the operator a path would read the operator's own filesystem on behalf of whoever can write the CR.
-      throw new InputError([{ path: field, message: `profile paths are not allowed here: "${nameOrPath}"`, hint: `use a built-in profile (${BUILTIN_PROFILES.join(', ')}) and put the settings in the spec` }]);
+      throw new InputError([
+        {
+          path: field,
+          message: `profile paths are not allowed here: "${nameOrPath}"`,
+          hint: `use a built-in profile (${BUILTIN_PROFILES.join(', ')}) and put the settings in the spec`,
+        },
+      ]);
     }
     return mergeSpec(base, readSpec(path.resolve(nameOrPath), nameOrPath, field));
   }

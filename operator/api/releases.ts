@@ -67,7 +67,11 @@ function lineOf(v: string, path: string, issues: FieldIssue[]): Release | undefi
   const parsed = versionOfTag(v);
   const line = parsed?.line ?? (/^\d+\.\d+$/.test(v) ? v : undefined);
   if (!line) {
-    issues.push({ path, message: `"${v}" is not an Istio version`, hint: `a release line such as ${DEFAULT_RELEASE.line} or a version such as ${DEFAULT_RELEASE.patch}; ${supported()}` });
+    issues.push({
+      path,
+      message: `"${v}" is not an Istio version`,
+      hint: `a release line such as ${DEFAULT_RELEASE.line} or a version such as ${DEFAULT_RELEASE.patch}; ${supported()}`,
+    });
     return undefined;
   }
   const r = RELEASES.find((x) => x.line === line);
@@ -81,7 +85,11 @@ function lineOf(v: string, path: string, issues: FieldIssue[]): Release | undefi
  * version; with no tag at all, the newest GA release. Errors name the field; warnings say when a patch is newer than
  * the catalog knows (rendered as its line) or when the annotation and a version tag disagree.
  */
-export function chooseRelease(input: { tag?: string; tagField: string; annotation?: string }, issues: FieldIssue[], warnings: Warning[]): ChosenRelease | undefined {
+export function chooseRelease(
+  input: { tag?: string; tagField: string; annotation?: string },
+  issues: FieldIssue[],
+  warnings: Warning[],
+): ChosenRelease | undefined {
   const annotationPath = `metadata.annotations["${RELEASE_ANNOTATION}"]`;
   const tag = input.tag === undefined || input.tag === '' ? undefined : String(input.tag);
   const fromTag = tag !== undefined ? versionOfTag(tag) : undefined;
@@ -92,7 +100,10 @@ export function chooseRelease(input: { tag?: string; tagField: string; annotatio
     const release = lineOf(input.annotation, annotationPath, issues);
     if (!release) return undefined;
     if (fromTag && fromTag.line !== release.line) {
-      warnings.push({ path: annotationPath, message: `names Istio ${release.line} while ${input.tagField} "${tag}" is Istio ${fromTag.line}: rendering the ${release.line} manifests with image tag "${tag}"` });
+      warnings.push({
+        path: annotationPath,
+        message: `names Istio ${release.line} while ${input.tagField} "${tag}" is Istio ${fromTag.line}: rendering the ${release.line} manifests with image tag "${tag}"`,
+      });
     }
     const version = fromTag?.line === release.line ? fromTag.version : (namedPatch ?? release.patch);
     return { release, tag: tag ?? namedPatch ?? release.patch, version };
@@ -111,7 +122,10 @@ export function chooseRelease(input: { tag?: string; tagField: string; annotatio
   if (!release) return undefined;
   const asked = semver.parse(fromTag.version);
   if (asked && semver.gt(asked, semver.parse(release.patch)!)) {
-    warnings.push({ path: input.tagField, message: `Istio ${fromTag.version} is newer than the newest ${release.line} patch this version of istio-operator knows (${release.patch}); rendering the ${release.line} manifests` });
+    warnings.push({
+      path: input.tagField,
+      message: `Istio ${fromTag.version} is newer than the newest ${release.line} patch this version of istio-operator knows (${release.patch}); rendering the ${release.line} manifests`,
+    });
   }
   return { release, tag, version: fromTag.version };
 }

@@ -66,11 +66,16 @@ export function resolveParsed(
     // Metadata comes from the user's documents only: a profile never names the owner of what is rendered.
     if (iop.metadata) metadata = mergeSpec(metadata, iop.metadata, 'metadata');
   }
-  if (opts.release !== undefined && opts.release !== '') metadata = { ...metadata, annotations: { ...(metadata.annotations ?? {}), [RELEASE_ANNOTATION]: opts.release } };
+  if (opts.release !== undefined && opts.release !== '')
+    metadata = { ...metadata, annotations: { ...(metadata.annotations ?? {}), [RELEASE_ANNOTATION]: opts.release } };
 
   // YAML reads `profile: 1` as a number; taking the default profile instead would install something else silently.
   if (user.profile !== undefined && user.profile !== null && typeof user.profile !== 'string') {
-    issues.push({ path: 'spec.profile', message: `must be a profile name, got ${typeof user.profile} ${JSON.stringify(user.profile)}`, hint: 'a built-in profile (ambient, default, demo, empty, minimal, preview, remote, stable) or a file path, as a string' });
+    issues.push({
+      path: 'spec.profile',
+      message: `must be a profile name, got ${typeof user.profile} ${JSON.stringify(user.profile)}`,
+      hint: 'a built-in profile (ambient, default, demo, empty, minimal, preview, remote, stable) or a file path, as a string',
+    });
   }
   // The profile is chosen before sets are applied to the merged tree, so `--set profile=X` must be seen first.
   let profile = typeof user.profile === 'string' && user.profile !== '' ? user.profile : 'default';
@@ -119,7 +124,8 @@ export function resolveParsed(
   issues.push(...validateMetadata(metadata), ...v.issues);
   warnings.push(...v.warnings);
   if (opts.force) {
-    for (const i of v.valueIssues) warnings.push({ path: i.path, message: `${i.message}${i.hint ? ` (${i.hint})` : ''} [ignored because of --force]` });
+    for (const i of v.valueIssues)
+      warnings.push({ path: i.path, message: `${i.message}${i.hint ? ` (${i.hint})` : ''} [ignored because of --force]` });
   } else issues.push(...v.valueIssues);
   const iop: IstioOperator = { apiVersion: API_VERSION, kind: KIND, spec };
   if (isMap(metadata) && Object.keys(metadata).length) iop.metadata = metadata;
@@ -135,7 +141,9 @@ export function resolveParsed(
     const line = install.release.line;
     issues.push(...checkMeshConfig(spec.meshConfig, 'spec.meshConfig', line, didYouMean));
     const valueMesh = checkMeshConfig(isMap(spec.values) ? spec.values.meshConfig : undefined, 'spec.values.meshConfig', line, didYouMean);
-    if (opts.force) for (const i of valueMesh) warnings.push({ path: i.path, message: `${i.message}${i.hint ? ` (${i.hint})` : ''} [ignored because of --force]` });
+    if (opts.force)
+      for (const i of valueMesh)
+        warnings.push({ path: i.path, message: `${i.message}${i.hint ? ` (${i.hint})` : ''} [ignored because of --force]` });
     else issues.push(...valueMesh);
   }
   if (issues.length || !install) throw new InputError(dedupe(issues));
@@ -157,7 +165,10 @@ function numericTagWarnings(spec: Values): Warning[] {
   const out: Warning[] = [];
   const check = (tag: unknown, path: string) => {
     if (typeof tag === 'number' && !Number.isInteger(tag)) {
-      out.push({ path, message: `is the number ${tag}, used as image tag "${tag}"; quote it if you meant a version such as "${tag.toFixed(2)}"` });
+      out.push({
+        path,
+        message: `is the number ${tag}, used as image tag "${tag}"; quote it if you meant a version such as "${tag.toFixed(2)}"`,
+      });
     }
   };
   check(spec.tag, 'spec.tag');

@@ -24,7 +24,12 @@ export const sOrN: S = { t: 'stringOrNumber' };
 export const anyValue: S = { t: 'any' };
 export const obj: S = { t: 'object' };
 export const strMap: S = { t: 'map', of: str };
-export const fields = (f: Record<string, S>, open = false, check?: Check): S => ({ t: 'fields', fields: f, open, ...(check ? { check } : {}) });
+export const fields = (f: Record<string, S>, open = false, check?: Check): S => ({
+  t: 'fields',
+  fields: f,
+  open,
+  ...(check ? { check } : {}),
+});
 export const list = (of: S, check?: Check): S => ({ t: 'list', of, ...(check ? { check } : {}) });
 export const oneOf = (...values: string[]): S => ({ t: 'enum', values });
 export const custom = (base: S, check: Check): S => ({ t: 'custom', base, check });
@@ -58,8 +63,10 @@ export function check(s: S, v: unknown, path: string, out: FieldIssue[]): void {
       return;
     case 'int':
       if (typeof v !== 'number' || !Number.isInteger(v)) bad('an integer', s.hint);
-      else if (s.min !== undefined && v < s.min) out.push({ path, message: `${v} is below the minimum`, hint: s.hint ?? `must be >= ${s.min}` });
-      else if (s.max !== undefined && v > s.max) out.push({ path, message: `${v} is above the maximum`, hint: s.hint ?? `must be <= ${s.max}` });
+      else if (s.min !== undefined && v < s.min)
+        out.push({ path, message: `${v} is below the minimum`, hint: s.hint ?? `must be >= ${s.min}` });
+      else if (s.max !== undefined && v > s.max)
+        out.push({ path, message: `${v} is above the maximum`, hint: s.hint ?? `must be <= ${s.max}` });
       return;
     case 'intOrString':
       if (typeof v !== 'string' && !(typeof v === 'number' && Number.isFinite(v))) bad('an integer or a string (quantity)');
@@ -96,7 +103,11 @@ export function check(s: S, v: unknown, path: string, out: FieldIssue[]): void {
         if (f) check(f, x, `${path}.${k}`, out);
         else if (!s.open) {
           const near = didYouMean(k, known);
-          out.push({ path: `${path}.${k}`, message: 'unknown field', hint: near ? `did you mean "${near}"?` : known.length <= 20 ? `valid: ${known.join(', ')}` : unknownHint(path) });
+          out.push({
+            path: `${path}.${k}`,
+            message: 'unknown field',
+            hint: near ? `did you mean "${near}"?` : known.length <= 20 ? `valid: ${known.join(', ')}` : unknownHint(path),
+          });
         }
       }
       s.check?.(v, path, out);

@@ -17,7 +17,8 @@ export interface SetFlag {
   value: unknown;
 }
 
-const SYNTAX_HINT = 'PATH=VALUE, e.g. values.global.proxy.resources.requests.cpu=100m or components.ingressGateways.[name:istio-ingressgateway].k8s.replicaCount=3';
+const SYNTAX_HINT =
+  'PATH=VALUE, e.g. values.global.proxy.resources.requests.cpu=100m or components.ingressGateways.[name:istio-ingressgateway].k8s.replicaCount=3';
 
 /** A `--set` path, parsed; a syntax error names the flag. */
 export function parsePath(path: string): PathElem[] {
@@ -31,15 +32,54 @@ export function parsePath(path: string): PathElem[] {
 
 // Leaves and maps whose values are strings in Istio's API even when they look like numbers or booleans.
 const STRING_LEAVES = new Set([
-  'tag', 'hub', 'image', 'revision', 'namespace', 'name', 'profile', 'compatibilityVersion', 'installPackagePath',
-  'includeIPRanges', 'excludeIPRanges', 'includeInboundPorts', 'excludeInboundPorts', 'includeOutboundPorts',
-  'excludeOutboundPorts', 'excludeInterfaces', 'cpu', 'memory', 'ephemeral-storage', 'priorityClassName',
-  'istioNamespace', 'meshID', 'network', 'clusterName', 'trustDomain', 'caAddress', 'address', 'secretName',
-  'value', 'imagePullPolicy', 'accessLogFile', 'accessLogFormat', 'logLevel', 'componentLogLevel',
+  'tag',
+  'hub',
+  'image',
+  'revision',
+  'namespace',
+  'name',
+  'profile',
+  'compatibilityVersion',
+  'installPackagePath',
+  'includeIPRanges',
+  'excludeIPRanges',
+  'includeInboundPorts',
+  'excludeInboundPorts',
+  'includeOutboundPorts',
+  'excludeOutboundPorts',
+  'excludeInterfaces',
+  'cpu',
+  'memory',
+  'ephemeral-storage',
+  'priorityClassName',
+  'istioNamespace',
+  'meshID',
+  'network',
+  'clusterName',
+  'trustDomain',
+  'caAddress',
+  'address',
+  'secretName',
+  'value',
+  'imagePullPolicy',
+  'accessLogFile',
+  'accessLogFormat',
+  'logLevel',
+  'componentLogLevel',
 ]);
 const STRING_MAPS = new Set([
-  'podAnnotations', 'serviceAnnotations', 'label', 'labels', 'annotations', 'nodeSelector', 'proxyMetadata',
-  'podLabels', 'deploymentLabels', 'deploymentAnnotations', 'serviceAccountAnnotations', 'defaultNodeSelector',
+  'podAnnotations',
+  'serviceAnnotations',
+  'label',
+  'labels',
+  'annotations',
+  'nodeSelector',
+  'proxyMetadata',
+  'podLabels',
+  'deploymentLabels',
+  'deploymentAnnotations',
+  'serviceAccountAnnotations',
+  'defaultNodeSelector',
   // values.pilot.env and gateway env maps become container env values, which Kubernetes requires to be strings.
   'env',
 ]);
@@ -90,7 +130,8 @@ export function setAt(root: Values, elems: PathElem[], value: unknown, shown = f
     const fresh = () => (next && next.kind !== 'key' ? [] : {});
     const where = formatPath(elems.slice(0, k)) || 'spec';
     if (e.kind === 'key') {
-      if (!isMap(cur)) throw new InputError([{ path: `--set ${shown}`, message: `${where} is ${describe(cur)}, cannot set key "${e.key}" in it` }]);
+      if (!isMap(cur))
+        throw new InputError([{ path: `--set ${shown}`, message: `${where} is ${describe(cur)}, cannot set key "${e.key}" in it` }]);
       if (isLast) cur[e.key] = value;
       else {
         if (cur[e.key] === undefined || cur[e.key] === null) cur[e.key] = fresh();
@@ -103,13 +144,25 @@ export function setAt(root: Values, elems: PathElem[], value: unknown, shown = f
     if (e.kind === 'index') {
       idx = e.index < 0 ? cur.length : e.index;
       if (idx > cur.length) {
-        throw new InputError([{ path: `--set ${shown}`, message: `index ${idx} is out of range: ${where} has ${cur.length} element(s)`, hint: `use an index up to ${cur.length}` }]);
+        throw new InputError([
+          {
+            path: `--set ${shown}`,
+            message: `index ${idx} is out of range: ${where} has ${cur.length} element(s)`,
+            hint: `use an index up to ${cur.length}`,
+          },
+        ]);
       }
       if (idx === cur.length) cur.push(fresh());
     } else {
       idx = cur.findIndex((el: unknown) => selects(e, el));
       if (idx < 0 && e.kind === 'value') {
-        throw new InputError([{ path: `--set ${shown}`, message: `${where} has no element "${e.value}"`, hint: `present: ${cur.map(String).join(', ') || 'none'}` }]);
+        throw new InputError([
+          {
+            path: `--set ${shown}`,
+            message: `${where} has no element "${e.value}"`,
+            hint: `present: ${cur.map(String).join(', ') || 'none'}`,
+          },
+        ]);
       }
       if (idx < 0 && e.kind === 'select') {
         cur.push({ [e.field]: e.value });

@@ -1,8 +1,41 @@
 import type { FieldIssue, Warning } from './errors.js';
 import { isMap } from './merge.js';
 import type { Values } from './types.js';
-import { anyValue, type Check, type S, bool, check, custom, fields, int, list, nonNeg, obj, oneOf, sOrN, str, strMap, typeName } from './schema.js';
-import { DNS1123_SUBDOMAIN, checkDnsLabel, DNS1123_LABEL, dnsLabel, dnsSubdomain, duration, hub, intOrPercent, k8s, labelMap, percentage, port, resources, servicePort, toleration } from './k8sfields.js';
+import {
+  anyValue,
+  type Check,
+  type S,
+  bool,
+  check,
+  custom,
+  fields,
+  int,
+  list,
+  nonNeg,
+  obj,
+  oneOf,
+  sOrN,
+  str,
+  strMap,
+  typeName,
+} from './schema.js';
+import {
+  DNS1123_SUBDOMAIN,
+  checkDnsLabel,
+  DNS1123_LABEL,
+  dnsLabel,
+  dnsSubdomain,
+  duration,
+  hub,
+  intOrPercent,
+  k8s,
+  labelMap,
+  percentage,
+  port,
+  resources,
+  servicePort,
+  toleration,
+} from './k8sfields.js';
 
 // Structural validation of a (merged, legacy-translated) IstioOperator spec. Every issue is collected.
 // `values` issues are kept apart because `--force` turns them into warnings, as istioctl does.
@@ -12,7 +45,11 @@ const MAX_TAG_LENGTH = 63 - 'istiod-revision-tag-'.length;
 function checkRevisionTag(v: unknown, path: string, out: FieldIssue[]): void {
   if (typeof v !== 'string') return;
   if (v.length > MAX_TAG_LENGTH || !DNS1123_LABEL.test(v)) {
-    out.push({ path, message: `${JSON.stringify(v)} is not a valid revision tag`, hint: `a DNS-1123 label of at most ${MAX_TAG_LENGTH} characters (it names the Service istiod-revision-tag-<tag>)` });
+    out.push({
+      path,
+      message: `${JSON.stringify(v)} is not a valid revision tag`,
+      hint: `a DNS-1123 label of at most ${MAX_TAG_LENGTH} characters (it names the Service istiod-revision-tag-<tag>)`,
+    });
   }
 }
 
@@ -23,7 +60,12 @@ function crossRevisionTags(spec: unknown, root: string, out: FieldIssue[]): void
   const seen = new Set<string>();
   spec.values.revisionTags.forEach((tag: unknown, i: number) => {
     const path = `${root}.values.revisionTags[${i}]`;
-    if (tag === rev) out.push({ path, message: `"${tag}" is the revision this IstioOperator installs`, hint: 'a tag is another name for a revision; pick a name that is not a revision' });
+    if (tag === rev)
+      out.push({
+        path,
+        message: `"${tag}" is the revision this IstioOperator installs`,
+        hint: 'a tag is another name for a revision; pick a name that is not a revision',
+      });
     else if (typeof tag === 'string' && seen.has(tag)) out.push({ path, message: `"${tag}" is listed twice` });
     if (typeof tag === 'string') seen.add(tag);
   });
@@ -34,14 +76,20 @@ function crossRevisionTags(spec: unknown, root: string, out: FieldIssue[]): void
 const componentFields = { enabled: bool, namespace: dnsLabel('namespace name'), hub, tag: sOrN, k8s };
 const component = fields(componentFields);
 const gateway = fields({ ...componentFields, name: dnsLabel('gateway name'), label: labelMap }, false, (v, p, o) => {
-  if (isMap(v) && (typeof v.name !== 'string' || v.name === '')) o.push({ path: `${p}.name`, message: 'is required', hint: 'a DNS-1123 label such as istio-ingressgateway' });
+  if (isMap(v) && (typeof v.name !== 'string' || v.name === ''))
+    o.push({ path: `${p}.name`, message: 'is required', hint: 'a DNS-1123 label such as istio-ingressgateway' });
 });
 const uniqueNames: Check = (v, p, o) => {
   if (!Array.isArray(v)) return;
   const seen = new Set<string>();
   v.forEach((g, i) => {
     if (isMap(g) && typeof g.name === 'string') {
-      if (seen.has(g.name)) o.push({ path: `${p}[${i}].name`, message: `duplicate gateway name ${JSON.stringify(g.name)}`, hint: 'each gateway in a list needs its own name' });
+      if (seen.has(g.name))
+        o.push({
+          path: `${p}[${i}].name`,
+          message: `duplicate gateway name ${JSON.stringify(g.name)}`,
+          hint: 'each gateway in a list needs its own name',
+        });
       seen.add(g.name);
     }
   });
@@ -62,14 +110,24 @@ const ca = fields(
   (v, p, o) => {
     if (!isMap(v) || typeof v.keySize !== 'number') return;
     const ok = v.keyType === 'ECDSA' ? [256, 384] : [2048, 3072, 4096];
-    if (!ok.includes(v.keySize)) o.push({ path: `${p}.keySize`, message: `${v.keySize} is not supported for ${v.keyType ?? 'RSA'} keys`, hint: `one of: ${ok.join(', ')}` });
+    if (!ok.includes(v.keySize))
+      o.push({
+        path: `${p}.keySize`,
+        message: `${v.keySize} is not supported for ${v.keyType ?? 'RSA'} keys`,
+        hint: `one of: ${ok.join(', ')}`,
+      });
   },
 );
 
 const revision = custom(str, (v, p, o) => {
   if (typeof v !== 'string' || v === '') return;
   checkDnsLabel(v, p, o, 'revision');
-  if (v === 'default') o.push({ path: p, message: '"default" names the default revision, it cannot be a revision name', hint: 'leave revision empty for the default revision' });
+  if (v === 'default')
+    o.push({
+      path: p,
+      message: '"default" names the default revision, it cannot be a revision name',
+      hint: 'leave revision empty for the default revision',
+    });
 });
 
 // Checked against the chosen release's MeshConfig once the release is known (meshconfig.ts, called by resolve).
@@ -79,10 +137,25 @@ const meshConfig = obj;
 
 const gatewayValues = fields(
   {
-    enabled: bool, autoscaleEnabled: bool, autoscaleMin: nonNeg, autoscaleMax: nonNeg, replicaCount: nonNeg, name: str,
-    ports: list(servicePort), resources, tolerations: list(toleration), nodeSelector: strMap, podAnnotations: strMap,
-    serviceAnnotations: strMap, labels: strMap, type: oneOf('ClusterIP', 'NodePort', 'LoadBalancer'), env: { t: 'map', of: anyValue },
-    cpu: fields({ targetAverageUtilization: int }), memory: fields({ targetAverageUtilization: int }), injectionTemplate: str, runAsRoot: bool,
+    enabled: bool,
+    autoscaleEnabled: bool,
+    autoscaleMin: nonNeg,
+    autoscaleMax: nonNeg,
+    replicaCount: nonNeg,
+    name: str,
+    ports: list(servicePort),
+    resources,
+    tolerations: list(toleration),
+    nodeSelector: strMap,
+    podAnnotations: strMap,
+    serviceAnnotations: strMap,
+    labels: strMap,
+    type: oneOf('ClusterIP', 'NodePort', 'LoadBalancer'),
+    env: { t: 'map', of: anyValue },
+    cpu: fields({ targetAverageUtilization: int }),
+    memory: fields({ targetAverageUtilization: int }),
+    injectionTemplate: str,
+    runAsRoot: bool,
   },
   true,
   minMax('autoscaleMin', 'autoscaleMax'),
@@ -100,49 +173,166 @@ function minMax(lo: string, hi: string): Check {
 // (a port list is a string: "8080,9090"). Open: each release adds keys.
 const proxyValues = fields(
   {
-    autoInject: oneOf('enabled', 'disabled'), clusterDomain: str, componentLogLevel: str, enableCoreDump: bool,
-    excludeInboundPorts: str, excludeOutboundPorts: str, excludeIPRanges: str, includeIPRanges: str, includeInboundPorts: str, includeOutboundPorts: str,
-    holdApplicationUntilProxyStarts: bool, image: str, lifecycle: obj, logLevel: oneOf('trace', 'debug', 'info', 'warning', 'error', 'critical', 'off'),
-    outlierLogPath: str, privileged: bool, readinessFailureThreshold: nonNeg, readinessInitialDelaySeconds: nonNeg, readinessPeriodSeconds: nonNeg,
-    resources, startupProbe: fields({ enabled: bool, failureThreshold: nonNeg }, true), statusPort: port, tracer: str, seccompProfile: obj,
+    autoInject: oneOf('enabled', 'disabled'),
+    clusterDomain: str,
+    componentLogLevel: str,
+    enableCoreDump: bool,
+    excludeInboundPorts: str,
+    excludeOutboundPorts: str,
+    excludeIPRanges: str,
+    includeIPRanges: str,
+    includeInboundPorts: str,
+    includeOutboundPorts: str,
+    holdApplicationUntilProxyStarts: bool,
+    image: str,
+    lifecycle: obj,
+    logLevel: oneOf('trace', 'debug', 'info', 'warning', 'error', 'critical', 'off'),
+    outlierLogPath: str,
+    privileged: bool,
+    readinessFailureThreshold: nonNeg,
+    readinessInitialDelaySeconds: nonNeg,
+    readinessPeriodSeconds: nonNeg,
+    resources,
+    startupProbe: fields({ enabled: bool, failureThreshold: nonNeg }, true),
+    statusPort: port,
+    tracer: str,
+    seccompProfile: obj,
   },
   true,
 );
 
 export const GLOBAL_KEYS = [
-  'arch', 'autoscalingv2API', 'caAddress', 'caName', 'certSigners', 'configCluster', 'configValidation', 'defaultConfigVisibilitySettings',
-  'defaultNodeSelector', 'defaultPodDisruptionBudget', 'defaultResources', 'defaultTolerations', 'enableReaderRBAC', 'externalIstiod',
-  'hub', 'imagePullPolicy', 'imagePullSecrets', 'ipFamilies', 'ipFamilyPolicy', 'istioNamespace', 'istiod', 'jwtPolicy', 'logAsJson',
-  'logging', 'meshID', 'meshNetworks', 'mountMtlsCerts', 'multiCluster', 'nativeNftables', 'network', 'networkPolicy',
-  'omitSidecarInjectorConfigMap', 'operatorManageWebhooks', 'pilotCertProvider', 'platform', 'podDNSSearchNamespaces',
-  'priorityClassName', 'proxy', 'proxy_init', 'remotePilotAddress', 'resourceScope', 'sds', 'sts', 'tag', 'trustBundleName',
-  'variant', 'waypoint',
+  'arch',
+  'autoscalingv2API',
+  'caAddress',
+  'caName',
+  'certSigners',
+  'configCluster',
+  'configValidation',
+  'defaultConfigVisibilitySettings',
+  'defaultNodeSelector',
+  'defaultPodDisruptionBudget',
+  'defaultResources',
+  'defaultTolerations',
+  'enableReaderRBAC',
+  'externalIstiod',
+  'hub',
+  'imagePullPolicy',
+  'imagePullSecrets',
+  'ipFamilies',
+  'ipFamilyPolicy',
+  'istioNamespace',
+  'istiod',
+  'jwtPolicy',
+  'logAsJson',
+  'logging',
+  'meshID',
+  'meshNetworks',
+  'mountMtlsCerts',
+  'multiCluster',
+  'nativeNftables',
+  'network',
+  'networkPolicy',
+  'omitSidecarInjectorConfigMap',
+  'operatorManageWebhooks',
+  'pilotCertProvider',
+  'platform',
+  'podDNSSearchNamespaces',
+  'priorityClassName',
+  'proxy',
+  'proxy_init',
+  'remotePilotAddress',
+  'resourceScope',
+  'sds',
+  'sts',
+  'tag',
+  'trustBundleName',
+  'variant',
+  'waypoint',
 ];
-const globalValues = fields(
-  {
-    ...Object.fromEntries(GLOBAL_KEYS.map((k) => [k, anyValue])),
-    hub, tag: sOrN, variant: str, istioNamespace: dnsLabel('namespace name'), configValidation: bool,
-    defaultTolerations: list(toleration), defaultNodeSelector: strMap, defaultResources: resources,
-    imagePullPolicy: oneOf('', 'Always', 'IfNotPresent', 'Never'), imagePullSecrets: list(str), priorityClassName: str,
-    logAsJson: bool, logging: fields({ level: str }, true), meshID: str, network: str, pilotCertProvider: str,
-    multiCluster: fields({ enabled: bool, clusterName: str, globalDomainSuffix: str, includeEnvoyFilter: bool }, true),
-    defaultPodDisruptionBudget: fields({ enabled: bool }, true), proxy: proxyValues,
-    proxy_init: fields({ image: str, resources }, true), mountMtlsCerts: bool, omitSidecarInjectorConfigMap: bool, operatorManageWebhooks: bool,
-    caAddress: str, caName: str, remotePilotAddress: str, externalIstiod: bool, configCluster: bool, networkPolicy: fields({ enabled: bool }, true),
-    waypoint: fields({ resources, affinity: obj, nodeSelector: strMap, tolerations: list(toleration), topologySpreadConstraints: list(obj) }, true),
-  },
-);
+const globalValues = fields({
+  ...Object.fromEntries(GLOBAL_KEYS.map((k) => [k, anyValue])),
+  hub,
+  tag: sOrN,
+  variant: str,
+  istioNamespace: dnsLabel('namespace name'),
+  configValidation: bool,
+  defaultTolerations: list(toleration),
+  defaultNodeSelector: strMap,
+  defaultResources: resources,
+  imagePullPolicy: oneOf('', 'Always', 'IfNotPresent', 'Never'),
+  imagePullSecrets: list(str),
+  priorityClassName: str,
+  logAsJson: bool,
+  logging: fields({ level: str }, true),
+  meshID: str,
+  network: str,
+  pilotCertProvider: str,
+  multiCluster: fields({ enabled: bool, clusterName: str, globalDomainSuffix: str, includeEnvoyFilter: bool }, true),
+  defaultPodDisruptionBudget: fields({ enabled: bool }, true),
+  proxy: proxyValues,
+  proxy_init: fields({ image: str, resources }, true),
+  mountMtlsCerts: bool,
+  omitSidecarInjectorConfigMap: bool,
+  operatorManageWebhooks: bool,
+  caAddress: str,
+  caName: str,
+  remotePilotAddress: str,
+  externalIstiod: bool,
+  configCluster: bool,
+  networkPolicy: fields({ enabled: bool }, true),
+  waypoint: fields(
+    { resources, affinity: obj, nodeSelector: strMap, tolerations: list(toleration), topologySpreadConstraints: list(obj) },
+    true,
+  ),
+});
 
 const pilotValues = fields(
   {
-    enabled: bool, autoscaleEnabled: bool, autoscaleMin: nonNeg, autoscaleMax: nonNeg, autoscaleBehavior: obj, replicaCount: nonNeg,
-    rollingMaxSurge: intOrPercent(false), rollingMaxUnavailable: intOrPercent(true), hub, tag: sOrN, variant: str, image: str, traceSampling: percentage,
-    resources, tolerations: list(toleration), nodeSelector: labelMap, podAnnotations: strMap, podLabels: labelMap, serviceAnnotations: strMap,
-    deploymentLabels: labelMap, deploymentAnnotations: strMap, serviceAccountAnnotations: strMap, env: { t: 'map', of: anyValue },
-    envVarFrom: list(obj), initContainers: list(obj), jwksResolverExtraRootCA: str, taint: obj, pdb: obj, cpu: fields({ targetAverageUtilization: int }), memory: fields({ targetAverageUtilization: int }),
-    configMap: bool, keepaliveMaxServerConnectionAge: str, extraContainerArgs: list(anyValue), volumes: list(obj), volumeMounts: list(obj),
-    affinity: obj, priorityClassName: str, topologySpreadConstraints: list(obj), seccompProfile: obj, ipFamilies: list(str), ipFamilyPolicy: str,
-    terminationMessagePolicy: oneOf('File', 'FallbackToLogsOnError'), trustedZtunnelNamespace: str, trustedZtunnelName: str,
+    enabled: bool,
+    autoscaleEnabled: bool,
+    autoscaleMin: nonNeg,
+    autoscaleMax: nonNeg,
+    autoscaleBehavior: obj,
+    replicaCount: nonNeg,
+    rollingMaxSurge: intOrPercent(false),
+    rollingMaxUnavailable: intOrPercent(true),
+    hub,
+    tag: sOrN,
+    variant: str,
+    image: str,
+    traceSampling: percentage,
+    resources,
+    tolerations: list(toleration),
+    nodeSelector: labelMap,
+    podAnnotations: strMap,
+    podLabels: labelMap,
+    serviceAnnotations: strMap,
+    deploymentLabels: labelMap,
+    deploymentAnnotations: strMap,
+    serviceAccountAnnotations: strMap,
+    env: { t: 'map', of: anyValue },
+    envVarFrom: list(obj),
+    initContainers: list(obj),
+    jwksResolverExtraRootCA: str,
+    taint: obj,
+    pdb: obj,
+    cpu: fields({ targetAverageUtilization: int }),
+    memory: fields({ targetAverageUtilization: int }),
+    configMap: bool,
+    keepaliveMaxServerConnectionAge: str,
+    extraContainerArgs: list(anyValue),
+    volumes: list(obj),
+    volumeMounts: list(obj),
+    affinity: obj,
+    priorityClassName: str,
+    topologySpreadConstraints: list(obj),
+    seccompProfile: obj,
+    ipFamilies: list(str),
+    ipFamilyPolicy: str,
+    terminationMessagePolicy: oneOf('File', 'FallbackToLogsOnError'),
+    trustedZtunnelNamespace: str,
+    trustedZtunnelName: str,
   },
   true,
   minMax('autoscaleMin', 'autoscaleMax'),
@@ -150,33 +340,103 @@ const pilotValues = fields(
 
 // The node agents' values: known keys typed (a wrong type fails here, naming the field, not in the cluster);
 // open like Istio's own values, whose charts gain keys between releases.
-const updateStrategy = fields({ type: oneOf('RollingUpdate', 'OnDelete'), rollingUpdate: fields({ maxUnavailable: intOrPercent(true), maxSurge: intOrPercent(false) }) });
+const updateStrategy = fields({
+  type: oneOf('RollingUpdate', 'OnDelete'),
+  rollingUpdate: fields({ maxUnavailable: intOrPercent(true), maxSurge: intOrPercent(false) }),
+});
 const resourceQuotas = fields({ enabled: bool, pods: nonNeg });
 const cniValues = fields(
   {
-    hub, tag: sOrN, variant: str, image: str, pullPolicy: oneOf('', 'Always', 'IfNotPresent', 'Never'), logging: fields({ level: str }, true),
-    cniBinDir: str, cniConfDir: str, cniConfFileName: str, cniNetnsDir: str, istioOwnedCNIConfig: bool, istioOwnedCNIConfigFileName: str,
-    chained: bool, provider: oneOf('default', 'multus'), excludeNamespaces: list(str), affinity: obj, daemonSetLabels: labelMap,
-    podAnnotations: strMap, podLabels: labelMap, seccompProfile: obj, seLinuxOptions: obj, useAppArmorAnnotation: bool, resources,
-    resourceQuotas, tolerations: list(toleration), updateStrategy, terminationGracePeriodSeconds: nonNeg, env: { t: 'map', of: anyValue },
-    ambient: fields({
-      enabled: bool, enablementSelectors: list(obj), configDir: str, dnsCapture: bool, ipv6: bool, reconcileIptablesOnStartup: bool,
-      shareHostNetworkNamespace: bool, enableAmbientDetectionRetry: bool,
-    }, true),
-    repair: fields({
-      enabled: bool, hub, tag: sOrN, labelPods: bool, deletePods: bool, repairPods: bool, initContainerName: str,
-      brokenPodLabelKey: str, brokenPodLabelValue: str,
-    }, true),
+    hub,
+    tag: sOrN,
+    variant: str,
+    image: str,
+    pullPolicy: oneOf('', 'Always', 'IfNotPresent', 'Never'),
+    logging: fields({ level: str }, true),
+    cniBinDir: str,
+    cniConfDir: str,
+    cniConfFileName: str,
+    cniNetnsDir: str,
+    istioOwnedCNIConfig: bool,
+    istioOwnedCNIConfigFileName: str,
+    chained: bool,
+    provider: oneOf('default', 'multus'),
+    excludeNamespaces: list(str),
+    affinity: obj,
+    daemonSetLabels: labelMap,
+    podAnnotations: strMap,
+    podLabels: labelMap,
+    seccompProfile: obj,
+    seLinuxOptions: obj,
+    useAppArmorAnnotation: bool,
+    resources,
+    resourceQuotas,
+    tolerations: list(toleration),
+    updateStrategy,
+    terminationGracePeriodSeconds: nonNeg,
+    env: { t: 'map', of: anyValue },
+    ambient: fields(
+      {
+        enabled: bool,
+        enablementSelectors: list(obj),
+        configDir: str,
+        dnsCapture: bool,
+        ipv6: bool,
+        reconcileIptablesOnStartup: bool,
+        shareHostNetworkNamespace: bool,
+        enableAmbientDetectionRetry: bool,
+      },
+      true,
+    ),
+    repair: fields(
+      {
+        enabled: bool,
+        hub,
+        tag: sOrN,
+        labelPods: bool,
+        deletePods: bool,
+        repairPods: bool,
+        initContainerName: str,
+        brokenPodLabelKey: str,
+        brokenPodLabelValue: str,
+      },
+      true,
+    ),
   },
   true,
 );
 const ztunnelValues = fields(
   {
-    hub, tag: sOrN, variant: str, image: str, imagePullPolicy: oneOf('', 'Always', 'IfNotPresent', 'Never'), resourceName: dnsLabel('ztunnel name'),
-    caAddress: str, xdsAddress: str, network: str, multiCluster: fields({ clusterName: str }, true), logLevel: str, logAsJson: bool,
-    labels: labelMap, annotations: strMap, podAnnotations: strMap, podLabels: labelMap, nodeSelector: labelMap, tolerations: list(toleration),
-    resources, resourceQuotas, peerCaCrl: fields({ enabled: bool }, true), volumes: list(obj), volumeMounts: list(obj), env: { t: 'map', of: anyValue },
-    seLinuxOptions: obj, dnsPolicy: str, dnsConfig: obj, terminationGracePeriodSeconds: nonNeg, updateStrategy, imagePullSecrets: list(str),
+    hub,
+    tag: sOrN,
+    variant: str,
+    image: str,
+    imagePullPolicy: oneOf('', 'Always', 'IfNotPresent', 'Never'),
+    resourceName: dnsLabel('ztunnel name'),
+    caAddress: str,
+    xdsAddress: str,
+    network: str,
+    multiCluster: fields({ clusterName: str }, true),
+    logLevel: str,
+    logAsJson: bool,
+    labels: labelMap,
+    annotations: strMap,
+    podAnnotations: strMap,
+    podLabels: labelMap,
+    nodeSelector: labelMap,
+    tolerations: list(toleration),
+    resources,
+    resourceQuotas,
+    peerCaCrl: fields({ enabled: bool }, true),
+    volumes: list(obj),
+    volumeMounts: list(obj),
+    env: { t: 'map', of: anyValue },
+    seLinuxOptions: obj,
+    dnsPolicy: str,
+    dnsConfig: obj,
+    terminationGracePeriodSeconds: nonNeg,
+    updateStrategy,
+    imagePullSecrets: list(str),
   },
   true,
 );
@@ -192,8 +452,26 @@ const gatewaysValues: S = custom({ t: 'object' }, (v, p, o) => {
 });
 
 export const VALUES_KEYS = [
-  'pdb', 'base', 'cni', 'compatibilityVersion', 'defaultRevision', 'experimental', 'gatewayClasses', 'gateways', 'global', 'istiodRemote',
-  'meshConfig', 'ownerName', 'pilot', 'platform', 'profile', 'revision', 'revisionTags', 'sidecarInjectorWebhook', 'telemetry', 'ztunnel',
+  'pdb',
+  'base',
+  'cni',
+  'compatibilityVersion',
+  'defaultRevision',
+  'experimental',
+  'gatewayClasses',
+  'gateways',
+  'global',
+  'istiodRemote',
+  'meshConfig',
+  'ownerName',
+  'pilot',
+  'platform',
+  'profile',
+  'revision',
+  'revisionTags',
+  'sidecarInjectorWebhook',
+  'telemetry',
+  'ztunnel',
 ];
 const valuesSchema = fields({
   ...Object.fromEntries(VALUES_KEYS.map((k) => [k, anyValue])),
@@ -202,14 +480,38 @@ const valuesSchema = fields({
   gateways: gatewaysValues,
   cni: cniValues,
   ztunnel: ztunnelValues,
-  sidecarInjectorWebhook: fields({
-    enableNamespacesByDefault: bool, rewriteAppHTTPProbe: bool, reinvocationPolicy: oneOf('Never', 'IfNeeded'), templates: strMap,
-    defaultTemplates: list(str), neverInjectSelector: list(obj), alwaysInjectSelector: list(obj), injectedAnnotations: strMap,
-    injectionURL: str, objectSelector: obj, useLegacySelectors: bool,
-  }, true),
+  sidecarInjectorWebhook: fields(
+    {
+      enableNamespacesByDefault: bool,
+      rewriteAppHTTPProbe: bool,
+      reinvocationPolicy: oneOf('Never', 'IfNeeded'),
+      templates: strMap,
+      defaultTemplates: list(str),
+      neverInjectSelector: list(obj),
+      alwaysInjectSelector: list(obj),
+      injectedAnnotations: strMap,
+      injectionURL: str,
+      objectSelector: obj,
+      useLegacySelectors: bool,
+    },
+    true,
+  ),
   telemetry: fields({ enabled: bool, v2: fields({ enabled: bool }, true) }, true),
-  istiodRemote: fields({ enabled: bool, injectionURL: str, injectionPath: str, injectionCABundle: str, enabledLocalInjectorIstiod: bool }, true),
-  base: fields({ enableCRDTemplates: bool, enableIstioConfigCRDs: bool, excludedCRDs: list(str), validationURL: str, validationCABundle: str, validationFailurePolicy: oneOf('Fail', 'Ignore') }, true),
+  istiodRemote: fields(
+    { enabled: bool, injectionURL: str, injectionPath: str, injectionCABundle: str, enabledLocalInjectorIstiod: bool },
+    true,
+  ),
+  base: fields(
+    {
+      enableCRDTemplates: bool,
+      enableIstioConfigCRDs: bool,
+      excludedCRDs: list(str),
+      validationURL: str,
+      validationCABundle: str,
+      validationFailurePolicy: oneOf('Fail', 'Ignore'),
+    },
+    true,
+  ),
   revisionTags: list(custom(str, (v, p, o) => checkRevisionTag(v, p, o))),
   defaultRevision: str,
   revision: str,
@@ -227,12 +529,18 @@ const specSchema = fields({
   namespace: dnsLabel('namespace name'),
   revision,
   compatibilityVersion: custom(str, (v, p, o) => {
-    if (typeof v === 'string' && v !== '' && !/^1\.\d+$/.test(v)) o.push({ path: p, message: `${JSON.stringify(v)} is not a version`, hint: 'MAJOR.MINOR such as 1.29' });
+    if (typeof v === 'string' && v !== '' && !/^1\.\d+$/.test(v))
+      o.push({ path: p, message: `${JSON.stringify(v)} is not a version`, hint: 'MAJOR.MINOR such as 1.29' });
   }),
   meshConfig,
   components: fields({
-    base: component, pilot: component, cni: component, ztunnel: component,
-    ingressGateways: list(gateway, uniqueNames), egressGateways: list(gateway, uniqueNames), ca,
+    base: component,
+    pilot: component,
+    cni: component,
+    ztunnel: component,
+    ingressGateways: list(gateway, uniqueNames),
+    egressGateways: list(gateway, uniqueNames),
+    ca,
   }),
   values: anyValue, // validated separately: its issues may be forced into warnings
   unvalidatedValues: anyValue,
@@ -251,7 +559,11 @@ function crossGatewayNames(spec: unknown, root: string, out: FieldIssue[]): void
       const id = `${ns(g)}/${g.name}`;
       const prev = seen.get(id);
       if (prev && !prev.startsWith(`${root}.components.${key}[`)) {
-        out.push({ path: `${root}.components.${key}[${i}].name`, message: `${JSON.stringify(g.name)} is also the name of ${prev} in namespace ${ns(g)}`, hint: 'give ingress and egress gateways different names or namespaces' });
+        out.push({
+          path: `${root}.components.${key}[${i}].name`,
+          message: `${JSON.stringify(g.name)} is also the name of ${prev} in namespace ${ns(g)}`,
+          hint: 'give ingress and egress gateways different names or namespaces',
+        });
       }
       seen.set(id, `${root}.components.${key}[${i}]`);
     });
@@ -266,7 +578,11 @@ export function validateMetadata(meta: unknown): FieldIssue[] {
   if (meta.name !== undefined) {
     if (typeof meta.name !== 'string') out.push({ path: 'metadata.name', message: `must be a string, got ${typeName(meta.name)}` });
     else if (meta.name.length > 63 || !DNS1123_SUBDOMAIN.test(meta.name)) {
-      out.push({ path: 'metadata.name', message: `${JSON.stringify(meta.name)} is not a valid IstioOperator name`, hint: 'at most 63 lowercase letters, digits, "-" and ".", since it becomes the value of the install.operator.istio.io/owning-resource label' });
+      out.push({
+        path: 'metadata.name',
+        message: `${JSON.stringify(meta.name)} is not a valid IstioOperator name`,
+        hint: 'at most 63 lowercase letters, digits, "-" and ".", since it becomes the value of the install.operator.istio.io/owning-resource label',
+      });
     }
   }
   if (meta.namespace !== undefined) checkDnsLabel(meta.namespace, 'metadata.namespace', out, 'namespace name');
@@ -291,4 +607,3 @@ export function validateSpec(spec: unknown, root = 'spec'): Validation {
   if (isMap(spec) && spec.values !== undefined && spec.values !== null) check(valuesSchema, spec.values, `${root}.values`, valueIssues);
   return { issues, valueIssues, warnings: [] };
 }
-

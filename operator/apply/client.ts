@@ -89,7 +89,10 @@ export class WatchIdleError extends Error {
 
 /** The apiserver could not be reached at all (refused, DNS, TLS, timeout). */
 export class UnreachableError extends Error {
-  constructor(message: string, readonly code?: string) {
+  constructor(
+    message: string,
+    readonly code?: string,
+  ) {
     super(message);
     this.name = 'UnreachableError';
   }
@@ -136,9 +139,16 @@ export class KubeClient {
   private readonly timeoutMs: number;
 
   /** From our own kubeconfig reader (`conn`), or a client-node KubeConfig given by the caller. */
-  constructor(private readonly conn: Connection | undefined, private kc: KubeConfig | undefined, opts: { requestTimeoutMs?: number } = {}) {
+  constructor(
+    private readonly conn: Connection | undefined,
+    private kc: KubeConfig | undefined,
+    opts: { requestTimeoutMs?: number } = {},
+  ) {
     const server = conn?.server ?? kc?.getCurrentCluster()?.server;
-    if (!server) throw new Error('no Kubernetes cluster configured: pass --kubeconfig/--context, set KUBECONFIG, or run in a pod with a service account');
+    if (!server)
+      throw new Error(
+        'no Kubernetes cluster configured: pass --kubeconfig/--context, set KUBECONFIG, or run in a pod with a service account',
+      );
     this.server = server.replace(/\/+$/, '');
     this.timeoutMs = opts.requestTimeoutMs ?? 30_000;
   }
@@ -187,7 +197,13 @@ export class KubeClient {
     setTimeout(() => old.forEach((a) => a?.destroy()), 120_000).unref();
     this.agentCert = id;
     const c = this.conn;
-    const tls: TlsMaterial = { ...(c.ca ? { ca: c.ca } : {}), ...(cr.cert ? { cert: cr.cert } : {}), ...(cr.key ? { key: cr.key } : {}), ...(c.insecure ? { insecure: true } : {}), ...(c.servername ? { servername: c.servername } : {}) };
+    const tls: TlsMaterial = {
+      ...(c.ca ? { ca: c.ca } : {}),
+      ...(cr.cert ? { cert: cr.cert } : {}),
+      ...(cr.key ? { key: cr.key } : {}),
+      ...(c.insecure ? { insecure: true } : {}),
+      ...(c.servername ? { servername: c.servername } : {}),
+    };
     if (c.proxy?.protocol.startsWith('socks')) {
       // SOCKS: client-node's agent (socks-proxy-agent) carries the TLS options itself.
       const kc = await clientNodeConfig(c.merged!, c.contextName);
@@ -292,7 +308,9 @@ export class KubeClient {
   }
 
   private url(path: string, query: RequestOptions['query']): URL {
-    const q = Object.entries(query ?? {}).filter(([, v]) => v !== undefined).map(([k, v]) => [k, String(v)] as [string, string]);
+    const q = Object.entries(query ?? {})
+      .filter(([, v]) => v !== undefined)
+      .map(([k, v]) => [k, String(v)] as [string, string]);
     return new URL(this.server + path + (q.length ? '?' + new URLSearchParams(q).toString() : ''));
   }
 
@@ -395,15 +413,24 @@ export class KubeClient {
 
   private unreachable(e: NodeJS.ErrnoException): Error {
     const why =
-      e.code === 'ECONNREFUSED' ? 'connection refused'
-      : e.code === 'ENOTFOUND' || e.code === 'EAI_AGAIN' ? 'host not found'
-      : e.code === 'ETIMEDOUT' ? 'timed out'
-      : e.code === 'ECONNRESET' ? 'connection reset'
-      : e.code === 'EPROXY' ? e.message
-      : /certificate|self.signed|SSL|TLS/i.test(e.message) ? `TLS error (${e.message})`
-      : e.message;
+      e.code === 'ECONNREFUSED'
+        ? 'connection refused'
+        : e.code === 'ENOTFOUND' || e.code === 'EAI_AGAIN'
+          ? 'host not found'
+          : e.code === 'ETIMEDOUT'
+            ? 'timed out'
+            : e.code === 'ECONNRESET'
+              ? 'connection reset'
+              : e.code === 'EPROXY'
+                ? e.message
+                : /certificate|self.signed|SSL|TLS/i.test(e.message)
+                  ? `TLS error (${e.message})`
+                  : e.message;
     const via = this.conn?.proxy ? ` through proxy ${this.conn.proxy.host}` : '';
-    return new UnreachableError(`cannot reach the Kubernetes API at ${this.server}${via}: ${why}; check --kubeconfig/--context (or KUBECONFIG) and that the cluster is running`, e.code);
+    return new UnreachableError(
+      `cannot reach the Kubernetes API at ${this.server}${via}: ${why}; check --kubeconfig/--context (or KUBECONFIG) and that the cluster is running`,
+      e.code,
+    );
   }
 
   private apiError(method: string, path: string, code: number, text: string, dryRun: boolean, verbName?: string): ApiError {
@@ -418,10 +445,24 @@ export class KubeClient {
     const verb = verbName ?? verbOf(method, path, dryRun);
     const what = describePath(path);
     if (code === 401) {
-      return new ApiError(`unauthorized: the API server at ${this.server} rejected the credentials of user "${this.user}" (${verb} ${what}); check the kubeconfig's user or token`, code, reason, status, verb, path);
+      return new ApiError(
+        `unauthorized: the API server at ${this.server} rejected the credentials of user "${this.user}" (${verb} ${what}); check the kubeconfig's user or token`,
+        code,
+        reason,
+        status,
+        verb,
+        path,
+      );
     }
     if (code === 403) {
-      return new ApiError(`forbidden: user "${this.user}" may not ${verb} ${what}: ${msg || 'no reason given'}; grant that permission (RBAC) or use a context with more rights`, code, reason, status, verb, path);
+      return new ApiError(
+        `forbidden: user "${this.user}" may not ${verb} ${what}: ${msg || 'no reason given'}; grant that permission (RBAC) or use a context with more rights`,
+        code,
+        reason,
+        status,
+        verb,
+        path,
+      );
     }
     return new ApiError(`${verb} ${what}: ${msg || `HTTP ${code}`}`, code, reason, status, verb, path);
   }
@@ -436,7 +477,14 @@ interface TlsMaterial {
 }
 
 /** REST path of a collection or object. `resource` is the plural (deployments); core group is ''. */
-export function resourcePath(group: string, version: string, resource: string, namespace?: string, name?: string, subresource?: string): string {
+export function resourcePath(
+  group: string,
+  version: string,
+  resource: string,
+  namespace?: string,
+  name?: string,
+  subresource?: string,
+): string {
   const base = group ? `/apis/${group}/${version}` : `/api/${version}`;
   return `${base}${namespace ? `/namespaces/${encodeURIComponent(namespace)}` : ''}/${resource}${name ? `/${encodeURIComponent(name)}` : ''}${subresource ? `/${subresource}` : ''}`;
 }
@@ -450,7 +498,16 @@ function isCollectionPath(path: string): boolean {
 }
 
 function verbOf(method: string, path: string, dryRun: boolean): string {
-  const base = method === 'GET' ? (isCollectionPath(path) ? 'list' : 'get') : method === 'POST' ? 'create' : method === 'PUT' ? 'update' : method.toLowerCase();
+  const base =
+    method === 'GET'
+      ? isCollectionPath(path)
+        ? 'list'
+        : 'get'
+      : method === 'POST'
+        ? 'create'
+        : method === 'PUT'
+          ? 'update'
+          : method.toLowerCase();
   return dryRun ? `${base} (dry-run)` : base;
 }
 

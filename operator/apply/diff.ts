@@ -11,7 +11,8 @@ function clean(o: LiveObject | undefined): string {
   if (!o) return '';
   const c = structuredClone(o);
   delete c.status;
-  for (const k of ['managedFields', 'resourceVersion', 'generation', 'creationTimestamp', 'uid', 'selfLink']) if (c.metadata) Reflect.deleteProperty(c.metadata, k);
+  for (const k of ['managedFields', 'resourceVersion', 'generation', 'creationTimestamp', 'uid', 'selfLink'])
+    if (c.metadata) Reflect.deleteProperty(c.metadata, k);
   return yaml.dump(c, { sortKeys: true, lineWidth: -1, noRefs: true });
 }
 
@@ -29,6 +30,7 @@ export function objectDiffs(r: InstallResult): ObjectDiff[] {
     if (!text) text = `(same content; install would take ownership of the fields istio-operator renders)\n`;
     out.push({ title: `${x.outcome === 'created' ? 'create' : x.outcome === 'replaced' ? 'replace' : 'configure'} ${name}`, text });
   }
-  for (const p of r.pruned) out.push({ title: `prune ${refString(p)}`, text: `--- live/${refString(p)}\n+++ /dev/null\n(object would be deleted)\n` });
+  for (const p of r.pruned)
+    out.push({ title: `prune ${refString(p)}`, text: `--- live/${refString(p)}\n+++ /dev/null\n(object would be deleted)\n` });
   return out;
 }

@@ -45,14 +45,18 @@ export class ExecCredentialSource {
   /** How many times the plugin ran (tests, and the error after a refused fresh credential). */
   runs = 0;
 
-  constructor(private readonly cfg: ExecConfig, private readonly ctx: ExecContext) {
+  constructor(
+    private readonly cfg: ExecConfig,
+    private readonly ctx: ExecContext,
+  ) {
     if (!cfg.command) throw new Error(`user "${ctx.userName}" in ${ctx.file}: exec has no command`);
   }
 
   /** The cached credential while it is valid, else a fresh one from the plugin (concurrent callers share one run). */
   get(now = Date.now()): Promise<ExecResult> {
     const c = this.cached;
-    if (c && (c.expiresAt === undefined || now < c.expiresAt - Math.min(EXPIRY_SKEW_MS, (c.expiresAt - now) / 2))) return Promise.resolve(c);
+    if (c && (c.expiresAt === undefined || now < c.expiresAt - Math.min(EXPIRY_SKEW_MS, (c.expiresAt - now) / 2)))
+      return Promise.resolve(c);
     this.pending ??= this.run().then(
       (r) => {
         this.cached = r;
@@ -83,14 +87,19 @@ export class ExecCredentialSource {
     const tty = this.ctx.isTTY ?? !!process.stdin.isTTY;
     const interactive = mode !== 'Never' && tty;
     if (mode === 'Always' && !tty) {
-      return Promise.reject(new Error(`${who} needs an interactive terminal (interactiveMode: Always), and standard input is not one; log in from a terminal first, or use a plugin mode that needs no prompt`));
+      return Promise.reject(
+        new Error(
+          `${who} needs an interactive terminal (interactiveMode: Always), and standard input is not one; log in from a terminal first, or use a plugin mode that needs no prompt`,
+        ),
+      );
     }
     const spec: Record<string, unknown> = { interactive };
     if (cfg.provideClusterInfo) spec.cluster = this.ctx.cluster;
     const env: NodeJS.ProcessEnv = { ...process.env, KUBERNETES_EXEC_INFO: JSON.stringify({ apiVersion, kind: 'ExecCredential', spec }) };
     for (const e of cfg.env ?? []) env[e.name] = e.value;
     // kubectl resolves a command with a path separator against the kubeconfig's folder; a bare name via PATH.
-    const command = cfg.command.includes('/') && !path.isAbsolute(cfg.command) ? path.join(path.dirname(this.ctx.file), cfg.command) : cfg.command;
+    const command =
+      cfg.command.includes('/') && !path.isAbsolute(cfg.command) ? path.join(path.dirname(this.ctx.file), cfg.command) : cfg.command;
     this.runs++;
     return new Promise<ExecResult>((resolve, reject) => {
       // The plugin talks to the user on stderr (and reads stdin when interactive), as with kubectl.
@@ -107,7 +116,12 @@ export class ExecCredentialSource {
         reject(new Error(e.code === 'ENOENT' ? `${who}: command not found${hint}` : `${who}: ${e.message}`));
       });
       child.on('close', (code, sig) => {
-        if (code !== 0) return reject(new Error(`${who} failed (${sig ? `killed by ${sig}` : `exit code ${code}`})${errTail.trim() ? `: ${errTail.trim().split('\n').slice(-3).join(' | ')}` : ''}`));
+        if (code !== 0)
+          return reject(
+            new Error(
+              `${who} failed (${sig ? `killed by ${sig}` : `exit code ${code}`})${errTail.trim() ? `: ${errTail.trim().split('\n').slice(-3).join(' | ')}` : ''}`,
+            ),
+          );
         try {
           resolve(parseExecCredential(out, apiVersion, who));
         } catch (e) {
@@ -133,12 +147,14 @@ export function parseExecCredential(text: string, apiVersion: string, who = 'exe
     throw new Error(`${who} printed no ExecCredential JSON on stdout (got ${JSON.stringify(text.slice(0, 80))})`);
   }
   if (obj?.kind !== 'ExecCredential') throw new Error(`${who} printed kind ${JSON.stringify(obj?.kind)}, expected ExecCredential`);
-  if (obj.apiVersion !== apiVersion) throw new Error(`${who} printed apiVersion ${JSON.stringify(obj.apiVersion)}, but the kubeconfig asks for ${apiVersion}`);
+  if (obj.apiVersion !== apiVersion)
+    throw new Error(`${who} printed apiVersion ${JSON.stringify(obj.apiVersion)}, but the kubeconfig asks for ${apiVersion}`);
   const s = obj.status ?? {};
   const r: ExecResult = {};
   if (typeof s.token === 'string' && s.token) r.token = s.token;
   if (s.clientCertificateData || s.clientKeyData) {
-    if (!s.clientCertificateData || !s.clientKeyData) throw new Error(`${who}: status has only one of clientCertificateData and clientKeyData`);
+    if (!s.clientCertificateData || !s.clientKeyData)
+      throw new Error(`${who}: status has only one of clientCertificateData and clientKeyData`);
     r.cert = Buffer.from(String(s.clientCertificateData));
     r.key = Buffer.from(String(s.clientKeyData));
   }

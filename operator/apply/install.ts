@@ -68,7 +68,11 @@ export interface InstallResult {
 
 /** A stage failed while writing: nothing of later stages was applied. */
 export class StageError extends Error {
-  constructor(readonly stage: string, readonly failures: Array<{ ref: ObjectRef; error: Error }>, readonly skippedStages: string[]) {
+  constructor(
+    readonly stage: string,
+    readonly failures: Array<{ ref: ObjectRef; error: Error }>,
+    readonly skippedStages: string[],
+  ) {
     super(
       `stage "${stage}" failed:\n` +
         failures.map((f) => `  ${refString(f.ref)}: ${f.error.message}`).join('\n') +
@@ -84,14 +88,20 @@ export class StageError extends Error {
  */
 export class PlanError extends Error {
   constructor(readonly failures: Array<{ ref: ObjectRef; error: Error }>) {
-    super(`nothing was written; ${failures.length} object(s) cannot be applied:\n` + failures.map((f) => `  ${refString(f.ref)}: ${f.error.message}`).join('\n'));
+    super(
+      `nothing was written; ${failures.length} object(s) cannot be applied:\n` +
+        failures.map((f) => `  ${refString(f.ref)}: ${f.error.message}`).join('\n'),
+    );
     this.name = 'PlanError';
   }
 }
 
 /** A live object another install owns: applying ours would take it from them. */
 export class OwnedElsewhereError extends Error {
-  constructor(readonly ref: ObjectRef, readonly theirs: Owner) {
+  constructor(
+    readonly ref: ObjectRef,
+    readonly theirs: Owner,
+  ) {
     super(
       `belongs to IstioOperator ${ownerKey(theirs) || OWNER_UNKNOWN} (revision ${theirs.rev}), which is still installed; ` +
         `give this install its own names (a revision, a namespace, another gateway name; a canary leaves gateways to the revision they run on: components.ingressGateways: [])` +
@@ -119,11 +129,16 @@ export async function install(client: KubeClient, rendered: K8sObject[], opts: I
     objects[objects.indexOf(o)] = { ...o, metadata } as K8sObject;
   }
 
-  const namespaceMissing = !opts.namespaceExists && !(await client.request('GET', `/api/v1/namespaces/${encodeURIComponent(opts.namespace)}`, { allow404: true }));
+  const namespaceMissing =
+    !opts.namespaceExists && !(await client.request('GET', `/api/v1/namespaces/${encodeURIComponent(opts.namespace)}`, { allow404: true }));
   const known = new Set(opts.skip ? objects.filter(opts.skip) : []);
   const given = new Map(objects.map((o) => [refKey(refOf(o)), o]));
   // Shared objects (CRDs, Base) only move forward: an older revision's render never downgrades them (revision/shared.ts).
-  const shared = await forwardOnlyShared(client, objects.filter((o) => !known.has(o)), (o) => res.path(refOf(o)));
+  const shared = await forwardOnlyShared(
+    client,
+    objects.filter((o) => !known.has(o)),
+    (o) => res.path(refOf(o)),
+  );
   const decided = new Map(shared.objects.map((o) => [refKey(refOf(o)), o]));
   // The original order (stages, results), known objects included, shared ones as decided (or left out).
   objects.splice(0, objects.length, ...objects.flatMap((o) => (known.has(o) ? [o] : (decided.get(refKey(refOf(o))) ?? []))));
@@ -145,7 +160,10 @@ export async function install(client: KubeClient, rendered: K8sObject[], opts: I
   await q.addAll(
     toApply.map((o) => async () => {
       try {
-        const p = await planObject(client, res, o, { force: !!opts.force, ...(dryRunNamespace && o.metadata.namespace === opts.namespace ? { dryRunNamespace } : {}) });
+        const p = await planObject(client, res, o, {
+          force: !!opts.force,
+          ...(dryRunNamespace && o.metadata.namespace === opts.namespace ? { dryRunNamespace } : {}),
+        });
         plans.set(refKey(p.ref), p);
       } catch (e) {
         failures.push({ ref: refOf(o), error: e as Error });
@@ -158,7 +176,8 @@ export async function install(client: KubeClient, rendered: K8sObject[], opts: I
     for (const p of foreign) {
       const theirs = foreignOwner(p.live!, owner)!;
       // An owner with no inventory left (a deleted IstioOperator, an install removed by hand) is gone: adopt.
-      if (alive.some((o) => o.name === theirs.name && o.namespace === theirs.namespace && o.rev === theirs.rev)) failures.push({ ref: p.ref, error: new OwnedElsewhereError(p.ref, theirs) });
+      if (alive.some((o) => o.name === theirs.name && o.namespace === theirs.namespace && o.rev === theirs.rev))
+        failures.push({ ref: p.ref, error: new OwnedElsewhereError(p.ref, theirs) });
     }
   }
   if (failures.length) throw new PlanError(failures.sort((x, y) => refKey(x.ref).localeCompare(refKey(y.ref))));
@@ -184,8 +203,17 @@ export async function install(client: KubeClient, rendered: K8sObject[], opts: I
     // Only when the object set grows: a changed spec alone is recorded with the final inventory (one write).
     const union = unionRefs(previous?.objects ?? [], refs);
     if (!previous || minusRefs(union, previous.objects).length) {
-      await writeInventory(client, { owner, namespace: opts.namespace, objects: union, ...(opts.spec ? { spec: opts.spec } : {}) }, previous);
-      stored = { owner, namespace: opts.namespace, objects: union, ...((opts.spec ?? previous?.spec) ? { spec: opts.spec ?? previous?.spec } : {}) };
+      await writeInventory(
+        client,
+        { owner, namespace: opts.namespace, objects: union, ...(opts.spec ? { spec: opts.spec } : {}) },
+        previous,
+      );
+      stored = {
+        owner,
+        namespace: opts.namespace,
+        objects: union,
+        ...((opts.spec ?? previous?.spec) ? { spec: opts.spec ?? previous?.spec } : {}),
+      };
     }
 
     // 3. Write what differs, stage by stage; CRDs must be Established before the stages that may use them.
@@ -212,8 +240,15 @@ export async function install(client: KubeClient, rendered: K8sObject[], opts: I
       }
       if (STAGES[s] === 'crds') {
         // The apply's answer already says which CRDs are Established; only the others need polling.
-        const established = new Set(results.filter((r) => r.ref.kind === 'CustomResourceDefinition' && crdReady(r.after)).map((r) => r.ref.name));
-        await waitForCRDs(client, res, stage.map((o) => o.metadata.name).filter((n) => !established.has(n)), timeoutMs);
+        const established = new Set(
+          results.filter((r) => r.ref.kind === 'CustomResourceDefinition' && crdReady(r.after)).map((r) => r.ref.name),
+        );
+        await waitForCRDs(
+          client,
+          res,
+          stage.map((o) => o.metadata.name).filter((n) => !established.has(n)),
+          timeoutMs,
+        );
       }
     }
   }
@@ -229,7 +264,9 @@ export async function install(client: KubeClient, rendered: K8sObject[], opts: I
 
   if (opts.wait && !opts.dryRun) await waitInstalled(client, objects, timeoutMs, progress);
 
-  const counts = Object.fromEntries(Object.entries(client.counts).map(([k, v]) => [k, v - start[k as keyof RequestCounts]])) as unknown as RequestCounts;
+  const counts = Object.fromEntries(
+    Object.entries(client.counts).map(([k, v]) => [k, v - start[k as keyof RequestCounts]]),
+  ) as unknown as RequestCounts;
   const order = new Map(objects.map((o, i) => [refKey(refOf(o)), i]));
   results.sort((a, b) => (order.get(refKey(a.ref)) ?? 0) - (order.get(refKey(b.ref)) ?? 0));
   return {
@@ -264,9 +301,16 @@ function foreignOwner(live: LiveObject, owner: Owner): Owner | undefined {
  * Waits for every rendered Deployment to be Available and DaemonSet rolled out, reporting per component (Base has
  * no workload: ready at once).
  */
-export async function waitInstalled(client: KubeClient, objects: K8sObject[], timeoutMs: number, progress: Progress = silentProgress): Promise<void> {
+export async function waitInstalled(
+  client: KubeClient,
+  objects: K8sObject[],
+  timeoutMs: number,
+  progress: Progress = silentProgress,
+): Promise<void> {
   const res = new Resources(client);
-  const workloads = objects.filter((o) => o.kind === 'Deployment' || o.kind === 'DaemonSet').map((o) => ({ ref: refOf(o), labels: o.metadata.labels ?? {} }));
+  const workloads = objects
+    .filter((o) => o.kind === 'Deployment' || o.kind === 'DaemonSet')
+    .map((o) => ({ ref: refOf(o), labels: o.metadata.labels ?? {} }));
   const withWorkload = new Set(workloads.map((d) => d.labels[LABEL_COMPONENT]));
   const components = [...new Set(objects.map((o) => o.metadata.labels?.[LABEL_COMPONENT]).filter((c): c is string => !!c))];
   for (const c of components.filter((c) => !withWorkload.has(c))) progress.ready(c);
@@ -276,10 +320,12 @@ export async function waitInstalled(client: KubeClient, objects: K8sObject[], ti
 /** The Istio namespace, created like istioctl does (plain, unlabelled: we never delete a namespace). */
 async function ensureNamespace(client: KubeClient, ns: string): Promise<boolean> {
   let created = true;
-  await client.request('POST', '/api/v1/namespaces', { body: { apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } } }).catch((e) => {
-    if ((e as { code?: number }).code !== 409) throw e;
-    created = false;
-  });
+  await client
+    .request('POST', '/api/v1/namespaces', { body: { apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } } })
+    .catch((e) => {
+      if ((e as { code?: number }).code !== 409) throw e;
+      created = false;
+    });
   return created;
 }
 
@@ -289,7 +335,12 @@ async function ensureNamespace(client: KubeClient, ns: string): Promise<boolean>
  * module, the ones render gives the same objects. The Istio namespace is the one istiod's webhook Service is in;
  * an injector called by URL (a config cluster of an external istiod) has none: then it is the install's.
  */
-export async function defaultTagIfNeeded(client: KubeClient, objects: K8sObject[], owner: Owner, installNamespace?: string): Promise<K8sObject[]> {
+export async function defaultTagIfNeeded(
+  client: KubeClient,
+  objects: K8sObject[],
+  owner: Owner,
+  installNamespace?: string,
+): Promise<K8sObject[]> {
   const injector = findInjector(objects);
   if (!injector) return [];
   const svc: Partial<ServiceReference> = injector.webhooks?.[0]?.clientConfig?.service ?? {};
@@ -311,7 +362,9 @@ export async function defaultTagIfNeeded(client: KubeClient, objects: K8sObject[
     injector,
     ...(istiod ? { serviceSelector: (istiod as LiveService).spec?.selector } : {}),
     ...(validator ? { validationFailurePolicy: (validator as LiveWebhookConfiguration).webhooks?.[0]?.failurePolicy } : {}),
-    ...((validator as LiveWebhookConfiguration | undefined)?.webhooks?.[0]?.clientConfig?.url ? { validationURL: (validator as LiveWebhookConfiguration).webhooks![0]!.clientConfig!.url } : {}),
+    ...((validator as LiveWebhookConfiguration | undefined)?.webhooks?.[0]?.clientConfig?.url
+      ? { validationURL: (validator as LiveWebhookConfiguration).webhooks![0]!.clientConfig!.url }
+      : {}),
   });
   // The default validator is one per cluster, not per Istio namespace: another mesh's stays theirs (this install
   // gets its namespace's default injection only), instead of refusing an addition the user never asked for.
@@ -331,7 +384,9 @@ const MWC = '/apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations
 
 /** The revision's own injector webhook configuration among rendered objects (not a tag's), if pilot is rendered. */
 export function findInjector(objects: K8sObject[]): (K8sObject & LiveWebhookConfiguration) | undefined {
-  return objects.find((o) => o.kind === 'MutatingWebhookConfiguration' && o.metadata.labels?.app === 'sidecar-injector' && !o.metadata.labels?.[LABEL_TAG]) as (K8sObject & LiveWebhookConfiguration) | undefined;
+  return objects.find(
+    (o) => o.kind === 'MutatingWebhookConfiguration' && o.metadata.labels?.app === 'sidecar-injector' && !o.metadata.labels?.[LABEL_TAG],
+  ) as (K8sObject & LiveWebhookConfiguration) | undefined;
 }
 
 export function summarize(r: InstallResult): Record<'created' | 'configured' | 'unchanged' | 'replaced' | 'pruned', number> {

@@ -18,14 +18,19 @@ export interface Inventory {
 }
 
 export function inventoryName(owner: Owner): string {
-  const clean = (s: string) => s.toLowerCase().replace(/[^a-z0-9-]+/g, '-').replace(/^-+|-+$/g, '');
+  const clean = (s: string) =>
+    s
+      .toLowerCase()
+      .replace(/[^a-z0-9-]+/g, '-')
+      .replace(/^-+|-+$/g, '');
   const n = `istio-operator-inventory-${clean(owner.name) || 'unknown'}-${clean(owner.rev) || 'default'}`;
   return n.length > 253 ? n.slice(0, 253) : n;
 }
 
 function sortRefs(refs: ObjectRef[]): ObjectRef[] {
   const seen = new Map<string, ObjectRef>();
-  for (const r of refs) seen.set(refKey(r), { apiVersion: r.apiVersion, kind: r.kind, ...(r.namespace ? { namespace: r.namespace } : {}), name: r.name });
+  for (const r of refs)
+    seen.set(refKey(r), { apiVersion: r.apiVersion, kind: r.kind, ...(r.namespace ? { namespace: r.namespace } : {}), name: r.name });
   return [...seen.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, r]) => r);
 }
 
@@ -39,7 +44,9 @@ function parse(cm: LiveConfigMap): Inventory {
   try {
     objects = JSON.parse(cm.data?.objects ?? '[]') as ObjectRef[];
   } catch {
-    throw new Error(`inventory ConfigMap ${cm.metadata?.namespace}/${cm.metadata?.name} is corrupt (data.objects is not JSON); delete it to start a fresh inventory`);
+    throw new Error(
+      `inventory ConfigMap ${cm.metadata?.namespace}/${cm.metadata?.name} is corrupt (data.objects is not JSON); delete it to start a fresh inventory`,
+    );
   }
   let spec: Record<string, unknown> | undefined;
   try {
@@ -62,7 +69,9 @@ export async function readInventory(client: KubeClient, namespace: string, owner
 
 /** Every inventory in the cluster (uninstall --purge, uninstall --revision). */
 export async function listInventories(client: KubeClient): Promise<Inventory[]> {
-  const list = await client.request<List<LiveConfigMap>>('GET', '/api/v1/configmaps', { query: { labelSelector: `${LABEL_INVENTORY}=true` } });
+  const list = await client.request<List<LiveConfigMap>>('GET', '/api/v1/configmaps', {
+    query: { labelSelector: `${LABEL_INVENTORY}=true` },
+  });
   return (list?.items ?? []).map(parse);
 }
 
@@ -72,11 +81,20 @@ export async function writeInventory(client: KubeClient, inv: Inventory, previou
   // A spec not given keeps the recorded one (a prune-only rewrite knows no spec).
   const spec = inv.spec ?? previous?.spec;
   const specText = spec ? JSON.stringify(spec) : undefined;
-  if (previous && JSON.stringify(sortRefs(previous.objects)) === JSON.stringify(objects) && (previous.spec ? JSON.stringify(previous.spec) : undefined) === specText) return false;
+  if (
+    previous &&
+    JSON.stringify(sortRefs(previous.objects)) === JSON.stringify(objects) &&
+    (previous.spec ? JSON.stringify(previous.spec) : undefined) === specText
+  )
+    return false;
   const body = {
     apiVersion: 'v1',
     kind: 'ConfigMap',
-    metadata: { name: inventoryName(inv.owner), namespace: inv.namespace, labels: { ...ownerLabels(inv.owner), [LABEL_INVENTORY]: 'true' } },
+    metadata: {
+      name: inventoryName(inv.owner),
+      namespace: inv.namespace,
+      labels: { ...ownerLabels(inv.owner), [LABEL_INVENTORY]: 'true' },
+    },
     data: { objects: JSON.stringify(objects, null, 1), ...(specText ? { spec: specText } : {}) },
   };
   await client.request('PATCH', path(inv.namespace, body.metadata.name), {

@@ -114,7 +114,8 @@ export function configFiles(explicit?: string): string[] {
   if (env) {
     const listed = env.split(path.delimiter).filter(Boolean);
     const existing = listed.filter((p) => fs.existsSync(p));
-    if (!existing.length) throw new Error(`KUBECONFIG points to ${listed.join(', ')}, which does not exist; set --kubeconfig or fix KUBECONFIG`);
+    if (!existing.length)
+      throw new Error(`KUBECONFIG points to ${listed.join(', ')}, which does not exist; set --kubeconfig or fix KUBECONFIG`);
     return existing;
   }
   const home = path.join(os.homedir(), '.kube', 'config');
@@ -155,7 +156,8 @@ export function mergeKubeconfigs(files: string[]): {
     } catch (e) {
       throw new Error(`kubeconfig ${f} is not valid YAML: ${(e as Error).message.split('\n')[0]}`);
     }
-    if (typeof raw !== 'object' || Array.isArray(raw)) throw new Error(`kubeconfig ${f} is not a kubeconfig (a YAML mapping with clusters, users and contexts)`);
+    if (typeof raw !== 'object' || Array.isArray(raw))
+      throw new Error(`kubeconfig ${f} is not a kubeconfig (a YAML mapping with clusters, users and contexts)`);
     const dir = path.dirname(path.resolve(f));
     const resolve = <T extends Record<string, unknown>>(v: T, keys: string[]): T => {
       const out: Record<string, unknown> = { ...v };
@@ -165,8 +167,10 @@ export function mergeKubeconfigs(files: string[]): {
       }
       return out as T;
     };
-    for (const c of raw.clusters ?? []) if (c?.name && !clusters.has(c.name)) clusters.set(c.name, { v: resolve(c.cluster ?? {}, CLUSTER_PATHS), file: f });
-    for (const u of raw.users ?? []) if (u?.name && !users.has(u.name)) users.set(u.name, { v: resolve(u.user ?? {}, USER_PATHS), file: f });
+    for (const c of raw.clusters ?? [])
+      if (c?.name && !clusters.has(c.name)) clusters.set(c.name, { v: resolve(c.cluster ?? {}, CLUSTER_PATHS), file: f });
+    for (const u of raw.users ?? [])
+      if (u?.name && !users.has(u.name)) users.set(u.name, { v: resolve(u.user ?? {}, USER_PATHS), file: f });
     for (const c of raw.contexts ?? []) if (c?.name && !contexts.has(c.name)) contexts.set(c.name, { v: c.context ?? {}, file: f });
     current ??= raw['current-context'] || undefined;
   }
@@ -187,7 +191,10 @@ export function impersonationHeaders(u: KubeconfigUser): Record<string, string |
       h[`Impersonate-Extra-${encodeURIComponent(k)}`] = (Array.isArray(vals) ? vals : [vals]).map(String);
     }
   }
-  if ((h['Impersonate-Group'] || h['Impersonate-Uid'] || Object.keys(h).some((k) => k.startsWith('Impersonate-Extra-'))) && !h['Impersonate-User']) {
+  if (
+    (h['Impersonate-Group'] || h['Impersonate-Uid'] || Object.keys(h).some((k) => k.startsWith('Impersonate-Extra-'))) &&
+    !h['Impersonate-User']
+  ) {
     throw new Error('impersonation needs a user: the kubeconfig sets as-groups, as-uid or as-user-extra without "as"');
   }
   return h;
@@ -199,20 +206,30 @@ export function loadConnection(opts: { kubeconfig?: string; context?: string } =
   const files = configFiles(opts.kubeconfig);
   if (!files.length) {
     if (process.env.KUBERNETES_SERVICE_HOST && fs.existsSync(path.join(saDir(), 'token'))) return inCluster();
-    throw new Error('no Kubernetes cluster configured: pass --kubeconfig/--context, set KUBECONFIG, or run in a pod with a service account');
+    throw new Error(
+      'no Kubernetes cluster configured: pass --kubeconfig/--context, set KUBECONFIG, or run in a pod with a service account',
+    );
   }
   const { clusters, users, contexts, current } = mergeKubeconfigs(files);
   const contextName = opts.context ?? current;
   const where = files.join(path.delimiter);
-  if (!contextName) throw new Error(`no current context in ${files.join(', ')}: pass --context (available: ${[...contexts.keys()].join(', ') || 'none'})`);
+  if (!contextName)
+    throw new Error(`no current context in ${files.join(', ')}: pass --context (available: ${[...contexts.keys()].join(', ') || 'none'})`);
   const ctxEntry = contexts.get(contextName);
-  if (!ctxEntry) throw new Error(`context "${contextName}" not found in kubeconfig ${where} (available: ${[...contexts.keys()].join(', ') || 'none'})`);
+  if (!ctxEntry)
+    throw new Error(`context "${contextName}" not found in kubeconfig ${where} (available: ${[...contexts.keys()].join(', ') || 'none'})`);
   const ctx = ctxEntry.v;
   const cluster = ctx.cluster === undefined ? undefined : clusters.get(ctx.cluster);
-  if (!cluster || !cluster.v.server) throw new Error(`context "${contextName}" names cluster "${ctx.cluster}", which the kubeconfig ${where} does not define (with a server)`);
+  if (!cluster || !cluster.v.server)
+    throw new Error(
+      `context "${contextName}" names cluster "${ctx.cluster}", which the kubeconfig ${where} does not define (with a server)`,
+    );
   const userName = String(ctx.user ?? '');
   // A context naming a user that no file defines is an error kubectl makes too: better than sending no credentials.
-  if (userName && !users.has(userName)) throw new Error(`context "${contextName}" names user "${userName}", which the kubeconfig ${where} does not define (users: ${[...users.keys()].join(', ') || 'none'})`);
+  if (userName && !users.has(userName))
+    throw new Error(
+      `context "${contextName}" names user "${userName}", which the kubeconfig ${where} does not define (users: ${[...users.keys()].join(', ') || 'none'})`,
+    );
   const u = users.get(userName)?.v ?? {};
   const userFile = users.get(userName)?.file ?? cluster.file;
   const c = cluster.v;
@@ -226,7 +243,8 @@ export function loadConnection(opts: { kubeconfig?: string; context?: string } =
     const tokenFile = u.tokenFile ?? u['token-file'];
     if (!token && tokenFile) {
       // Token files rotate (projected tokens, refreshed logins): re-read at most once a minute.
-      if (!tokenCache || Date.now() - tokenCache.at > TOKEN_FILE_TTL_MS) tokenCache = { token: fs.readFileSync(tokenFile, 'utf8').trim(), at: Date.now() };
+      if (!tokenCache || Date.now() - tokenCache.at > TOKEN_FILE_TTL_MS)
+        tokenCache = { token: fs.readFileSync(tokenFile, 'utf8').trim(), at: Date.now() };
       token = tokenCache.token;
     }
     if (token) h.Authorization = `Bearer ${token}`;
@@ -252,11 +270,17 @@ export function loadConnection(opts: { kubeconfig?: string; context?: string } =
         file: userFile,
         cluster: {
           server,
-          ...(c['certificate-authority-data'] ? { 'certificate-authority-data': c['certificate-authority-data'] } : c['certificate-authority'] ? { 'certificate-authority-data': fs.readFileSync(c['certificate-authority']).toString('base64') } : {}),
+          ...(c['certificate-authority-data']
+            ? { 'certificate-authority-data': c['certificate-authority-data'] }
+            : c['certificate-authority']
+              ? { 'certificate-authority-data': fs.readFileSync(c['certificate-authority']).toString('base64') }
+              : {}),
           ...(c['insecure-skip-tls-verify'] ? { 'insecure-skip-tls-verify': true } : {}),
           ...(c['tls-server-name'] ? { 'tls-server-name': c['tls-server-name'] } : {}),
           ...(c['proxy-url'] ? { 'proxy-url': c['proxy-url'] } : {}),
-          ...(Array.isArray(c.extensions) ? { config: c.extensions.find((e) => e?.name === 'client.authentication.k8s.io/exec')?.extension } : {}),
+          ...(Array.isArray(c.extensions)
+            ? { config: c.extensions.find((e) => e?.name === 'client.authentication.k8s.io/exec')?.extension }
+            : {}),
         },
       })
     : undefined;
@@ -281,7 +305,8 @@ export function loadConnection(opts: { kubeconfig?: string; context?: string } =
           cr.key = r.key;
         }
       } else if (authProvider) {
-        if (!providerHeaders || Date.now() - providerHeaders.at > TOKEN_FILE_TTL_MS) providerHeaders = { h: await clientNodeAuth(merged, contextName), at: Date.now() };
+        if (!providerHeaders || Date.now() - providerHeaders.at > TOKEN_FILE_TTL_MS)
+          providerHeaders = { h: await clientNodeAuth(merged, contextName), at: Date.now() };
         Object.assign(headers, providerHeaders.h);
       }
       return cr;
@@ -342,7 +367,8 @@ function inCluster(): Connection {
   let cache: { token: string; at: number } | undefined;
   // Projected tokens rotate (kubelet refreshes the file at 80% of its lifetime): re-read it every minute, and at once after a 401.
   const headers = () => {
-    if (!cache || Date.now() - cache.at > TOKEN_FILE_TTL_MS) cache = { token: fs.readFileSync(path.join(saDir(), 'token'), 'utf8').trim(), at: Date.now() };
+    if (!cache || Date.now() - cache.at > TOKEN_FILE_TTL_MS)
+      cache = { token: fs.readFileSync(path.join(saDir(), 'token'), 'utf8').trim(), at: Date.now() };
     return { Authorization: `Bearer ${cache.token}` };
   };
   const proxy = proxyFromEnv(server);

@@ -1,5 +1,14 @@
 import type { K8sObject } from '../api/types.js';
-import type { LiveEndpointSlice, LiveEndpoints, LiveObject, LivePod, LiveService, LiveWebhookConfiguration, LiveWorkload, Webhook } from '../api/live.js';
+import type {
+  LiveEndpointSlice,
+  LiveEndpoints,
+  LiveObject,
+  LivePod,
+  LiveService,
+  LiveWebhookConfiguration,
+  LiveWorkload,
+  Webhook,
+} from '../api/live.js';
 import { LABEL_COMPONENT } from '../api/labels.js';
 import { podSelector, podTrouble, workloadBlocked, workloadProgress, workloadReady } from './readiness.js';
 import { refOf, refString, type ObjectRef } from './resources.js';
@@ -87,7 +96,10 @@ export function judgeObject(rendered: K8sObject, live: Live): Verdict {
     const lost = missingFrom(want.addresses, have.addresses);
     const lostPorts = missingFrom(want.ports, have.ports);
     if (!lost.length && !lostPorts.length) return ok;
-    return { ready: false, why: `${what} does not list ${[...lost.map((a) => `address ${a}`), ...lostPorts.map((p) => `port ${p}`)].join(', ')} yet` };
+    return {
+      ready: false,
+      why: `${what} does not list ${[...lost.map((a) => `address ${a}`), ...lostPorts.map((p) => `port ${p}`)].join(', ')} yet`,
+    };
   }
   if (kind === 'Service') {
     const want = (rendered as LiveService).spec?.externalName;
@@ -119,18 +131,29 @@ async function webhookBackends(webhookConfig: K8sObject, objects: K8sObject[], r
     if (!svc?.name || w.failurePolicy === 'Ignore') continue;
     const ref: ObjectRef = { apiVersion: 'v1', kind: 'Service', name: svc.name, namespace: svc.namespace };
     const renderedSvc = objects.find((o) => o.kind === 'Service' && o.metadata.name === svc.name && o.metadata.namespace === svc.namespace);
-    const service = ((renderedSvc ?? (await read(ref))) as LiveService | undefined);
+    const service = (renderedSvc ?? (await read(ref))) as LiveService | undefined;
     if (!service) {
-      return { ready: false, stuck: true, why: `${what}: webhook ${w.name} calls Service ${svc.namespace}/${svc.name}, which does not exist and this install does not create it` };
+      return {
+        ready: false,
+        stuck: true,
+        why: `${what}: webhook ${w.name} calls Service ${svc.namespace}/${svc.name}, which does not exist and this install does not create it`,
+      };
     }
     if (service.spec?.type === 'ExternalName' || Object.keys(service.spec?.selector ?? {}).length) continue;
     const renderedEndpoints = objects.some(
-      (o) => o.metadata.namespace === svc.namespace && ((o.kind === 'Endpoints' && o.metadata.name === svc.name) || (o.kind === 'EndpointSlice' && o.metadata.labels?.[SERVICE_NAME_LABEL] === svc.name)),
+      (o) =>
+        o.metadata.namespace === svc.namespace &&
+        ((o.kind === 'Endpoints' && o.metadata.name === svc.name) ||
+          (o.kind === 'EndpointSlice' && o.metadata.labels?.[SERVICE_NAME_LABEL] === svc.name)),
     );
     if (renderedEndpoints) continue; // judged as objects of their own
     const live = await read({ apiVersion: 'v1', kind: 'Endpoints', name: svc.name, namespace: svc.namespace });
     if (live && endpointsOf(live as LiveEndpoints).addresses.length) continue;
-    return { ready: false, stuck: true, why: `${what}: webhook ${w.name} calls Service ${svc.namespace}/${svc.name}, which has no selector and no endpoints, and this install gives it none` };
+    return {
+      ready: false,
+      stuck: true,
+      why: `${what}: webhook ${w.name} calls Service ${svc.namespace}/${svc.name}, which has no selector and no endpoints, and this install gives it none`,
+    };
   }
   return ok;
 }

@@ -1,4 +1,3 @@
-
 import { STAGES, stageIndex } from '../api/kinds.js';
 import { LABEL_COMPONENT, LABEL_OWNER_NAME, LABEL_OWNER_NAMESPACE, LABEL_REVISION } from '../api/labels.js';
 import type { LiveCRD } from '../api/live.js';

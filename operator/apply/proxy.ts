@@ -28,7 +28,10 @@ function isLoopback(host: string): boolean {
 
 /** NO_PROXY as httpproxy reads it: `*`, host names (with or without a leading dot: the domain and its subdomains), IPs, CIDRs, each optionally with :port. */
 export function noProxyMatches(host: string, port: string, noProxy: string): boolean {
-  for (let entry of noProxy.split(',').map((s) => s.trim().toLowerCase()).filter(Boolean)) {
+  for (let entry of noProxy
+    .split(',')
+    .map((s) => s.trim().toLowerCase())
+    .filter(Boolean)) {
     if (entry === '*') return true;
     if (entry.includes('/')) {
       if (inCidr(host, entry)) return true;
@@ -69,7 +72,9 @@ function inCidr(host: string, cidr: string): boolean {
 export function connectTunnel(proxy: URL, host: string, port: number, timeoutMs = 30_000): Promise<net.Socket> {
   return new Promise((resolve, reject) => {
     const headers: Record<string, string> = { Host: `${host}:${port}` };
-    if (proxy.username) headers['Proxy-Authorization'] = 'Basic ' + Buffer.from(`${decodeURIComponent(proxy.username)}:${decodeURIComponent(proxy.password)}`).toString('base64');
+    if (proxy.username)
+      headers['Proxy-Authorization'] =
+        'Basic ' + Buffer.from(`${decodeURIComponent(proxy.username)}:${decodeURIComponent(proxy.password)}`).toString('base64');
     const mod = proxy.protocol === 'https:' ? https : http;
     const req = mod.request({
       host: proxy.hostname.replace(/^\[|\]$/g, ''),
@@ -83,9 +88,16 @@ export function connectTunnel(proxy: URL, host: string, port: number, timeoutMs 
     req.once('connect', (res, socket) => {
       if (res.statusCode === 200) return resolve(socket);
       socket.destroy();
-      reject(Object.assign(new Error(`proxy ${proxy.host} refused to tunnel to ${host}:${port}: HTTP ${res.statusCode} ${res.statusMessage ?? ''}`.trim()), { code: 'EPROXY' }));
+      reject(
+        Object.assign(
+          new Error(`proxy ${proxy.host} refused to tunnel to ${host}:${port}: HTTP ${res.statusCode} ${res.statusMessage ?? ''}`.trim()),
+          { code: 'EPROXY' },
+        ),
+      );
     });
-    req.once('timeout', () => req.destroy(Object.assign(new Error(`proxy ${proxy.host} did not answer within ${timeoutMs / 1000}s`), { code: 'ETIMEDOUT' })));
+    req.once('timeout', () =>
+      req.destroy(Object.assign(new Error(`proxy ${proxy.host} did not answer within ${timeoutMs / 1000}s`), { code: 'ETIMEDOUT' })),
+    );
     req.once('error', (e) => reject(Object.assign(e, { message: `proxy ${proxy.host}: ${e.message}` })));
     req.end();
   });

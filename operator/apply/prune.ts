@@ -24,7 +24,13 @@ export interface PruneResult {
   skipped: Array<{ ref: ObjectRef; why: string }>;
 }
 
-export async function prune(client: KubeClient, res: Resources, candidates: ObjectRef[], owner: Owner, opts: PruneOptions = {}): Promise<PruneResult> {
+export async function prune(
+  client: KubeClient,
+  res: Resources,
+  candidates: ObjectRef[],
+  owner: Owner,
+  opts: PruneOptions = {},
+): Promise<PruneResult> {
   const out: PruneResult = { deleted: [], skipped: [] };
   // Reverse stage order: webhooks go first so nothing points at a removed service, CRDs go last.
   const stages = new Map<number, ObjectRef[]>();
@@ -36,7 +42,8 @@ export async function prune(client: KubeClient, res: Resources, candidates: Obje
   for (const s of [...stages.keys()].sort((a, b) => b - a)) {
     await q.addAll<void>(
       stages.get(s)!.map((ref) => async () => {
-        if (ref.kind === 'CustomResourceDefinition' && !opts.includeCRDs) return void out.skipped.push({ ref, why: 'CRDs are only removed by uninstall --purge' });
+        if (ref.kind === 'CustomResourceDefinition' && !opts.includeCRDs)
+          return void out.skipped.push({ ref, why: 'CRDs are only removed by uninstall --purge' });
         let path: string;
         try {
           path = await res.path(ref);

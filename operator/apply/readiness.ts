@@ -39,7 +39,12 @@ export function consoleProgress(stream: NodeJS.WriteStream = process.stderr, opt
     if (!pending.size) return;
     clear();
     const names = [...pending.keys()].map(componentTitle).join(', ');
-    stream.write(`${frames[frame++ % frames.length]} Processing resources for ${names}. Waiting for ${[...pending.values()].join(', ')}`.slice(0, (stream.columns || 120) - 1));
+    stream.write(
+      `${frames[frame++ % frames.length]} Processing resources for ${names}. Waiting for ${[...pending.values()].join(', ')}`.slice(
+        0,
+        (stream.columns || 120) - 1,
+      ),
+    );
   };
   return {
     waiting(c, what) {
@@ -76,7 +81,10 @@ export function consoleProgress(stream: NodeJS.WriteStream = process.stderr, opt
 export const silentProgress: Progress = { waiting() {}, ready() {}, info() {}, stop() {} };
 
 export class NotReadyError extends Error {
-  constructor(message: string, readonly objects: Array<{ ref: ObjectRef; why: string }>) {
+  constructor(
+    message: string,
+    readonly objects: Array<{ ref: ObjectRef; why: string }>,
+  ) {
     super(message);
     this.name = 'NotReadyError';
   }
@@ -142,7 +150,14 @@ export function workloadBlocked(o: LiveWorkload | undefined, kind: string): stri
 }
 
 /** Container states that stay until someone acts (a new image, a fixed config): the workload cannot get ready. */
-const STUCK_WAITING = new Set(['ImagePullBackOff', 'ErrImagePull', 'InvalidImageName', 'CreateContainerConfigError', 'CreateContainerError', 'CrashLoopBackOff']);
+const STUCK_WAITING = new Set([
+  'ImagePullBackOff',
+  'ErrImagePull',
+  'InvalidImageName',
+  'CreateContainerConfigError',
+  'CreateContainerError',
+  'CrashLoopBackOff',
+]);
 
 /**
  * Why a workload's pods are not ready, in their own words (the first pod that says something): a container waiting
@@ -154,10 +169,12 @@ export function podTrouble(pods: LivePod[]): { message: string; stuck: boolean }
     const name = p.metadata?.name ?? '?';
     for (const c of [...(p.status?.initContainerStatuses ?? []), ...(p.status?.containerStatuses ?? [])]) {
       const w = c.state?.waiting;
-      if (w?.reason && STUCK_WAITING.has(w.reason)) return { message: `pod ${name} container ${c.name}: ${w.reason}${w.message ? `: ${w.message}` : ''}`, stuck: true };
+      if (w?.reason && STUCK_WAITING.has(w.reason))
+        return { message: `pod ${name} container ${c.name}: ${w.reason}${w.message ? `: ${w.message}` : ''}`, stuck: true };
     }
     const sched = (p.status?.conditions ?? []).find((c) => c.type === 'PodScheduled' && c.status === 'False');
-    if (sched) return { message: `pod ${name}: ${sched.reason ?? 'not scheduled'}${sched.message ? `: ${sched.message}` : ''}`, stuck: false };
+    if (sched)
+      return { message: `pod ${name}: ${sched.reason ?? 'not scheduled'}${sched.message ? `: ${sched.message}` : ''}`, stuck: false };
   }
   return undefined;
 }
@@ -165,13 +182,18 @@ export function podTrouble(pods: LivePod[]): { message: string; stuck: boolean }
 /** The label selector of a workload's pods, as a query string value (matchLabels only, as we render them). */
 export function podSelector(o: LiveWorkload | undefined): string | undefined {
   const m = o?.spec?.selector?.matchLabels;
-  return m && Object.keys(m).length ? Object.entries(m).map(([k, v]) => `${k}=${v}`).join(',') : undefined;
+  return m && Object.keys(m).length
+    ? Object.entries(m)
+        .map(([k, v]) => `${k}=${v}`)
+        .join(',')
+    : undefined;
 }
 
 /** One line on why a workload is not ready yet. */
 export function workloadProgress(o: LiveWorkload | undefined, kind: string): string {
   const st: NonNullable<LiveWorkload['status']> = o?.status ?? {};
-  if (kind === 'DaemonSet') return `${st.numberAvailable ?? 0}/${st.desiredNumberScheduled ?? 0} nodes available, ${st.updatedNumberScheduled ?? 0} updated`;
+  if (kind === 'DaemonSet')
+    return `${st.numberAvailable ?? 0}/${st.desiredNumberScheduled ?? 0} nodes available, ${st.updatedNumberScheduled ?? 0} updated`;
   return `${st.availableReplicas ?? 0}/${o?.spec?.replicas ?? 1} available`;
 }
 
@@ -194,7 +216,9 @@ async function waitAll(client: KubeClient, res: Resources, items: Waited[], time
       progress.waiting(component, ws.map((w) => w.what).join(', '));
       let left = ws;
       for (let delay = 100; ; delay = Math.min(delay * 2, 1000)) {
-        const states = await Promise.all(left.map(async (w) => [w, await client.request<LiveWorkload>('GET', await res.path(w.ref), { allow404: true })] as const));
+        const states = await Promise.all(
+          left.map(async (w) => [w, await client.request<LiveWorkload>('GET', await res.path(w.ref), { allow404: true })] as const),
+        );
         for (const [w, o] of states) last.set(w, o);
         left = states.filter(([w, o]) => !w.ready(o)).map(([w]) => w);
         if (!left.length) return progress.ready(component);
@@ -212,7 +236,14 @@ async function waitAll(client: KubeClient, res: Resources, items: Waited[], time
         if (!o) return { ref: w.ref, why: 'not found' };
         // The pods' own reason, when they give one (an image that cannot be pulled, no node fits).
         const selector = podSelector(o);
-        const pods = selector && w.ref.namespace ? await client.request<List<LivePod>>('GET', `/api/v1/namespaces/${encodeURIComponent(w.ref.namespace)}/pods`, { query: { labelSelector: selector, limit: 20 } }).catch(() => undefined) : undefined;
+        const pods =
+          selector && w.ref.namespace
+            ? await client
+                .request<List<LivePod>>('GET', `/api/v1/namespaces/${encodeURIComponent(w.ref.namespace)}/pods`, {
+                  query: { labelSelector: selector, limit: 20 },
+                })
+                .catch(() => undefined)
+            : undefined;
         const trouble = pods ? podTrouble(pods.items ?? []) : undefined;
         return { ref: w.ref, why: conditionsText(o) + (trouble ? `; ${trouble.message}` : '') };
       }),
@@ -224,12 +255,23 @@ async function waitAll(client: KubeClient, res: Resources, items: Waited[], time
   }
 }
 
-export async function waitForCRDs(client: KubeClient, res: Resources, names: string[], timeoutMs: number, progress: Progress = silentProgress): Promise<void> {
+export async function waitForCRDs(
+  client: KubeClient,
+  res: Resources,
+  names: string[],
+  timeoutMs: number,
+  progress: Progress = silentProgress,
+): Promise<void> {
   if (!names.length) return;
   await waitAll(
     client,
     res,
-    names.map((name) => ({ ref: { apiVersion: 'apiextensions.k8s.io/v1', kind: 'CustomResourceDefinition', name }, component: 'CRDs', ready: crdReady, what: 'CRDs Established' })),
+    names.map((name) => ({
+      ref: { apiVersion: 'apiextensions.k8s.io/v1', kind: 'CustomResourceDefinition', name },
+      component: 'CRDs',
+      ready: crdReady,
+      what: 'CRDs Established',
+    })),
     timeoutMs,
     progress,
   );

@@ -37,7 +37,10 @@ export class Resources {
 
   private async discover(apiVersion: string): Promise<Map<string, ResourceInfo>> {
     const path = apiVersion.includes('/') ? `/apis/${apiVersion}` : `/api/${apiVersion}`;
-    const list = await this.client.request<{ resources: Array<{ name: string; kind: string; namespaced: boolean }> }>('GET', path, { allow404: true, discovery: true });
+    const list = await this.client.request<{ resources: Array<{ name: string; kind: string; namespaced: boolean }> }>('GET', path, {
+      allow404: true,
+      discovery: true,
+    });
     const m = new Map<string, ResourceInfo>();
     for (const r of list?.resources ?? []) if (!r.name.includes('/')) m.set(r.kind, { plural: r.name, namespaced: r.namespaced });
     return m;
@@ -64,7 +67,12 @@ export class Resources {
 }
 
 export function refOf(o: { apiVersion: string; kind: string; metadata: { name: string; namespace?: string } }): ObjectRef {
-  return { apiVersion: o.apiVersion, kind: o.kind, name: o.metadata.name, ...(o.metadata.namespace ? { namespace: o.metadata.namespace } : {}) };
+  return {
+    apiVersion: o.apiVersion,
+    kind: o.kind,
+    name: o.metadata.name,
+    ...(o.metadata.namespace ? { namespace: o.metadata.namespace } : {}),
+  };
 }
 
 export function refKey(r: ObjectRef): string {

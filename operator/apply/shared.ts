@@ -1,7 +1,14 @@
 import semver from 'semver';
 import type { KubeClient } from './client.js';
 import type { K8sObject } from '../api/types.js';
-import { LABEL_COMPONENT, LABEL_OWNER_NAME, LABEL_OWNER_NAMESPACE, LABEL_REVISION, LABEL_VERSION, OWNERSHIP_LABELS } from '../api/labels.js';
+import {
+  LABEL_COMPONENT,
+  LABEL_OWNER_NAME,
+  LABEL_OWNER_NAMESPACE,
+  LABEL_REVISION,
+  LABEL_VERSION,
+  OWNERSHIP_LABELS,
+} from '../api/labels.js';
 import type { List } from '../api/live.js';
 
 // Objects every revision renders under the same name (Istio's CRDs and the rest of the Base component, such as
@@ -19,7 +26,9 @@ const CRDS = '/apis/apiextensions.k8s.io/v1/customresourcedefinitions';
 const NODE_AGENTS = new Set(['Cni', 'Ztunnel']);
 const SHARED_COMPONENTS = new Set(['Base', ...NODE_AGENTS]);
 const sameOwner = (a: Record<string, string>, b: Record<string, string>) =>
-  a[LABEL_OWNER_NAME] === b[LABEL_OWNER_NAME] && a[LABEL_OWNER_NAMESPACE] === b[LABEL_OWNER_NAMESPACE] && (a[LABEL_REVISION] ?? 'default') === (b[LABEL_REVISION] ?? 'default');
+  a[LABEL_OWNER_NAME] === b[LABEL_OWNER_NAME] &&
+  a[LABEL_OWNER_NAMESPACE] === b[LABEL_OWNER_NAMESPACE] &&
+  (a[LABEL_REVISION] ?? 'default') === (b[LABEL_REVISION] ?? 'default');
 export function isShared(o: { kind: string; metadata: { labels?: Record<string, string> } }): boolean {
   return o.kind === 'CustomResourceDefinition' || SHARED_COMPONENTS.has(o.metadata.labels?.[LABEL_COMPONENT] ?? '');
 }
@@ -38,14 +47,20 @@ export function decideShared(desired: K8sObject, liveLabels: Record<string, stri
   const ours = semver.coerce(desired.metadata.labels?.[LABEL_VERSION] ?? '', opt);
   const live = semver.coerce(liveLabels[LABEL_VERSION] ?? '', opt);
   if (ours && live && semver.gt(live, ours)) {
-    return { action: 'skip', note: `${desired.kind} ${desired.metadata.name} is at ${liveLabels[LABEL_VERSION]}, newer than this revision's ${desired.metadata.labels?.[LABEL_VERSION]}: left as is` };
+    return {
+      action: 'skip',
+      note: `${desired.kind} ${desired.metadata.name} is at ${liveLabels[LABEL_VERSION]}, newer than this revision's ${desired.metadata.labels?.[LABEL_VERSION]}: left as is`,
+    };
   }
   // Newer: ours wins, labels included. Unversioned live objects are not ours to order: apply as rendered.
   if ((ours && live && semver.lt(live, ours)) || !liveLabels[LABEL_OWNER_NAME]) return { action: 'apply' };
   // A node agent's spec depends on its owner (ztunnel talks to the istiod of the owner's revision): at the same
   // version the first owner keeps all of it, or two installs would flip its pods between revisions forever.
   if (NODE_AGENTS.has(desired.metadata.labels?.[LABEL_COMPONENT] ?? '') && !sameOwner(desired.metadata.labels ?? {}, liveLabels)) {
-    return { action: 'skip', note: `${desired.kind} ${desired.metadata.name} is managed by IstioOperator ${liveLabels[LABEL_OWNER_NAME]} (revision ${liveLabels[LABEL_REVISION] ?? 'default'}) at the same version: left as is` };
+    return {
+      action: 'skip',
+      note: `${desired.kind} ${desired.metadata.name} is managed by IstioOperator ${liveLabels[LABEL_OWNER_NAME]} (revision ${liveLabels[LABEL_REVISION] ?? 'default'}) at the same version: left as is`,
+    };
   }
   // Same (or unknown) version with an owner: keep the first owner, so two installs never relabel it back and forth.
   const labels = { ...(desired.metadata.labels ?? {}) };
@@ -60,7 +75,11 @@ export function decideShared(desired: K8sObject, liveLabels: Record<string, stri
  * Applies decideShared to the rendered shared objects against the live ones (one LIST for the CRDs, one GET per
  * other Base object). Returns the objects to apply (skipped ones removed, kept labels set) and a note per skip.
  */
-export async function forwardOnlyShared(client: KubeClient, objects: K8sObject[], pathOf: (o: K8sObject) => Promise<string>): Promise<{ objects: K8sObject[]; notes: string[] }> {
+export async function forwardOnlyShared(
+  client: KubeClient,
+  objects: K8sObject[],
+  pathOf: (o: K8sObject) => Promise<string>,
+): Promise<{ objects: K8sObject[]; notes: string[] }> {
   const shared = objects.filter(isShared);
   if (!shared.length) return { objects, notes: [] };
   const live = new Map<string, Record<string, string> | undefined>();
@@ -77,10 +96,14 @@ export async function forwardOnlyShared(client: KubeClient, objects: K8sObject[]
   return forwardOnlyFrom(objects, live);
 }
 
-const key = (o: { kind: string; metadata: { name: string; namespace?: string } }) => `${o.kind}/${o.metadata.namespace ?? ''}/${o.metadata.name}`;
+const key = (o: { kind: string; metadata: { name: string; namespace?: string } }) =>
+  `${o.kind}/${o.metadata.namespace ?? ''}/${o.metadata.name}`;
 
 /** Pure part of forwardOnlyShared: `live` maps kind/namespace/name to the live labels. */
-export function forwardOnlyFrom(objects: K8sObject[], live: Map<string, Record<string, string> | undefined>): { objects: K8sObject[]; notes: string[] } {
+export function forwardOnlyFrom(
+  objects: K8sObject[],
+  live: Map<string, Record<string, string> | undefined>,
+): { objects: K8sObject[]; notes: string[] } {
   const out: K8sObject[] = [];
   const notes: string[] = [];
   for (const o of objects) {

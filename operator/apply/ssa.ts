@@ -43,7 +43,11 @@ export interface SsaOptions {
 
 /** A change the apiserver refuses because a field cannot change after creation. */
 export class ImmutableFieldError extends Error {
-  constructor(readonly ref: ObjectRef, readonly fields: string[], detail: string) {
+  constructor(
+    readonly ref: ObjectRef,
+    readonly fields: string[],
+    detail: string,
+  ) {
     super(
       `${refString(ref)}: cannot change immutable field${fields.length > 1 ? 's' : ''} ${fields.join(', ') || '(unknown)'} (${detail}); ` +
         `rerun with --force to delete and recreate this object`,
@@ -74,7 +78,13 @@ export function comparable(o: LiveObject | undefined): LiveObject | undefined {
 /** Deterministic JSON (sorted keys) so equal objects compare equal as strings. */
 export function canonical(v: unknown): string {
   return JSON.stringify(v, (_k, val) =>
-    val && typeof val === 'object' && !Array.isArray(val) ? Object.fromEntries(Object.keys(val).sort().map((k) => [k, val[k]])) : val,
+    val && typeof val === 'object' && !Array.isArray(val)
+      ? Object.fromEntries(
+          Object.keys(val)
+            .sort()
+            .map((k) => [k, val[k]]),
+        )
+      : val,
   );
 }
 
@@ -180,7 +190,12 @@ export async function planObject(client: KubeClient, res: Resources, rendered: K
 }
 
 /** Carries out a plan: nothing for unchanged objects, one apply otherwise (a replacement deletes first). */
-export async function writeObject(client: KubeClient, res: Resources, p: ObjectPlan, opts: { deleteTimeoutMs?: number } = {}): Promise<ObjectResult> {
+export async function writeObject(
+  client: KubeClient,
+  res: Resources,
+  p: ObjectPlan,
+  opts: { deleteTimeoutMs?: number } = {},
+): Promise<ObjectResult> {
   const base = { ref: p.ref, outcome: p.outcome, ...(p.live ? { live: p.live } : {}) };
   if (p.outcome === 'unchanged') return { ...base, ...(p.after ? { after: p.after } : {}) };
   // A kind that was not served at plan time (its CRD was created since) has its path only now.
@@ -191,7 +206,10 @@ export async function writeObject(client: KubeClient, res: Resources, p: ObjectP
 
 /** Plan and write one object (revision tags are applied one by one, outside an install). */
 export async function applyObject(client: KubeClient, res: Resources, rendered: K8sObject, opts: SsaOptions = {}): Promise<ObjectResult> {
-  const p = await planObject(client, res, rendered, { ...(opts.force ? { force: true } : {}), ...(opts.noPrecheck ? { noPrecheck: true } : {}) });
+  const p = await planObject(client, res, rendered, {
+    ...(opts.force ? { force: true } : {}),
+    ...(opts.noPrecheck ? { noPrecheck: true } : {}),
+  });
   if (opts.dryRun) return { ref: p.ref, outcome: p.outcome, ...(p.live ? { live: p.live } : {}), ...(p.after ? { after: p.after } : {}) };
   return writeObject(client, res, p, opts.deleteTimeoutMs !== undefined ? { deleteTimeoutMs: opts.deleteTimeoutMs } : {});
 }
@@ -218,7 +236,10 @@ export function yieldRuntimeFields(o: K8sObject, live: LiveObject): K8sObject {
 
 /** Deletes and waits until the name is free, so the following create does not race the old object. */
 export async function deleteAndWait(client: KubeClient, path: string, timeoutMs: number, ref: ObjectRef): Promise<void> {
-  await client.request('DELETE', path, { body: { kind: 'DeleteOptions', apiVersion: 'v1', propagationPolicy: 'Background' }, allow404: true });
+  await client.request('DELETE', path, {
+    body: { kind: 'DeleteOptions', apiVersion: 'v1', propagationPolicy: 'Background' },
+    allow404: true,
+  });
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const cur = await client.request('GET', path, { allow404: true });

@@ -14,7 +14,8 @@ function lcsOps(a: string[], b: string[]): Op[] {
   const n = A.length;
   const m = B.length;
   const dp: Uint32Array[] = Array.from({ length: n + 1 }, () => new Uint32Array(m + 1));
-  for (let i = n - 1; i >= 0; i--) for (let j = m - 1; j >= 0; j--) dp[i]![j] = A[i] === B[j] ? dp[i + 1]![j + 1]! + 1 : Math.max(dp[i + 1]![j]!, dp[i]![j + 1]!);
+  for (let i = n - 1; i >= 0; i--)
+    for (let j = m - 1; j >= 0; j--) dp[i]![j] = A[i] === B[j] ? dp[i + 1]![j + 1]! + 1 : Math.max(dp[i + 1]![j]!, dp[i]![j + 1]!);
   const mid: Op[] = [];
   let i = 0;
   let j = 0;
@@ -28,7 +29,11 @@ function lcsOps(a: string[], b: string[]): Op[] {
   }
   while (i < n) mid.push({ t: '-', line: A[i++]! });
   while (j < m) mid.push({ t: '+', line: B[j++]! });
-  return [...a.slice(0, pre).map((line) => ({ t: ' ' as const, line })), ...mid, ...a.slice(a.length - suf).map((line) => ({ t: ' ' as const, line }))];
+  return [
+    ...a.slice(0, pre).map((line) => ({ t: ' ' as const, line })),
+    ...mid,
+    ...a.slice(a.length - suf).map((line) => ({ t: ' ' as const, line })),
+  ];
 }
 
 function splitLines(s: string): string[] {

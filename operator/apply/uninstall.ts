@@ -37,7 +37,9 @@ export async function planUninstall(client: KubeClient, opts: UninstallOptions):
   const inventories = opts.purge
     ? all
     : opts.owner
-      ? all.filter((i) => i.owner.name === opts.owner!.name && i.owner.rev === opts.owner!.rev && i.owner.namespace === opts.owner!.namespace)
+      ? all.filter(
+          (i) => i.owner.name === opts.owner!.name && i.owner.rev === opts.owner!.rev && i.owner.namespace === opts.owner!.namespace,
+        )
       : all.filter((i) => i.owner.rev === norm(opts.revision));
   const objects = inventories.flatMap((i) => i.objects);
   const gateways = objects.filter((o) => o.kind === 'Deployment' && /gateway/.test(o.name));
@@ -68,7 +70,13 @@ export async function uninstall(client: KubeClient, opts: UninstallOptions, plan
     const handed = staying.length ? await handOverShared(client, res, inv, staying, !!opts.dryRun) : [];
     skipped.push(...handed);
     const handedKeys = new Set(handed.map((h) => refKey(h.ref)));
-    const r = await prune(client, res, inv.objects.filter((o) => !handedKeys.has(refKey(o))), inv.owner, { includeCRDs: !!opts.purge, dryRun: !!opts.dryRun });
+    const r = await prune(
+      client,
+      res,
+      inv.objects.filter((o) => !handedKeys.has(refKey(o))),
+      inv.owner,
+      { includeCRDs: !!opts.purge, dryRun: !!opts.dryRun },
+    );
     deleted.push(...r.deleted);
     skipped.push(...r.skipped);
     if (!opts.dryRun) await deleteInventory(client, inv);
@@ -82,11 +90,26 @@ export async function uninstall(client: KubeClient, opts: UninstallOptions, plan
       const path = await res.allPath(apiVersion, kind);
       const crds = kind === 'CustomResourceDefinition';
       // An optional kind (kinds.ts) is not served where its CRD is not installed: nothing of it to sweep there.
-      const listed = (await client.request<List<LiveCRD>>('GET', path, { query: { labelSelector: crds ? LABEL_COMPONENT : LABEL_OWNER_NAME }, ...(optional ? { allow404: true } : {}) }))?.items ?? [];
+      const listed =
+        (
+          await client.request<List<LiveCRD>>('GET', path, {
+            query: { labelSelector: crds ? LABEL_COMPONENT : LABEL_OWNER_NAME },
+            ...(optional ? { allow404: true } : {}),
+          })
+        )?.items ?? [];
       const items = crds ? listed.filter(isOurCRD) : listed;
       for (const it of items) {
-        const ref: ObjectRef = { apiVersion, kind, name: it.metadata.name, ...(it.metadata.namespace ? { namespace: it.metadata.namespace } : {}) };
-        if (!opts.dryRun) await client.request('DELETE', await res.path(ref), { allow404: true, body: { kind: 'DeleteOptions', apiVersion: 'v1', propagationPolicy: 'Background' } });
+        const ref: ObjectRef = {
+          apiVersion,
+          kind,
+          name: it.metadata.name,
+          ...(it.metadata.namespace ? { namespace: it.metadata.namespace } : {}),
+        };
+        if (!opts.dryRun)
+          await client.request('DELETE', await res.path(ref), {
+            allow404: true,
+            body: { kind: 'DeleteOptions', apiVersion: 'v1', propagationPolicy: 'Background' },
+          });
         deleted.push(ref);
       }
     }
@@ -111,11 +134,16 @@ async function dropOrphanedWebhooks(client: KubeClient, deleted: ObjectRef[], dr
     const list = await client.request<List<LiveWebhookConfiguration>>('GET', path, { query: { labelSelector: LABEL_REVISION } });
     for (const c of list?.items ?? []) {
       const hooks = c.webhooks ?? [];
-      const calls = (w: Webhook) => w.clientConfig?.service && gone.has(`${w.clientConfig.service.namespace}/${w.clientConfig.service.name}`);
+      const calls = (w: Webhook) =>
+        w.clientConfig?.service && gone.has(`${w.clientConfig.service.namespace}/${w.clientConfig.service.name}`);
       if (!hooks.length || !hooks.every(calls)) continue;
       const ref: ObjectRef = { apiVersion: 'admissionregistration.k8s.io/v1', kind, name: c.metadata.name };
       if (deleted.some((d) => refKey(d) === refKey(ref))) continue;
-      if (!dryRun) await client.request('DELETE', `${path}/${encodeURIComponent(c.metadata.name)}`, { allow404: true, body: { kind: 'DeleteOptions', apiVersion: 'v1', preconditions: { uid: c.metadata.uid } } });
+      if (!dryRun)
+        await client.request('DELETE', `${path}/${encodeURIComponent(c.metadata.name)}`, {
+          allow404: true,
+          body: { kind: 'DeleteOptions', apiVersion: 'v1', preconditions: { uid: c.metadata.uid } },
+        });
       out.push(ref);
     }
   }
@@ -128,7 +156,13 @@ const inventoryKey = (i: Inventory) => `${i.namespace}/${i.owner.namespace}/${i.
  * Shared objects (Base: same name in every revision) still labelled with the owner being removed are handed to
  * an installation that stays (preferably one that lists them), instead of deleted under it: its istiod needs them.
  */
-async function handOverShared(client: KubeClient, res: Resources, inv: Inventory, staying: Inventory[], dryRun: boolean): Promise<PruneResult['skipped']> {
+async function handOverShared(
+  client: KubeClient,
+  res: Resources,
+  inv: Inventory,
+  staying: Inventory[],
+  dryRun: boolean,
+): Promise<PruneResult['skipped']> {
   const out: PruneResult['skipped'] = [];
   for (const ref of inv.objects) {
     if (ref.kind === 'CustomResourceDefinition') continue;
@@ -140,14 +174,23 @@ async function handOverShared(client: KubeClient, res: Resources, inv: Inventory
     // copy alone does not list it); an object of another Istio namespace is nobody else's, and a cluster-scoped
     // one (the CNI agent's ClusterRoles) goes to an installation beside the departing one, never to an unrelated
     // install that would hold it without rendering it.
-    const heir = staying.find((s) => s.objects.some((o) => refKey(o) === refKey(ref))) ?? staying.find((s) => s.namespace === (ref.namespace ?? inv.namespace));
+    const heir =
+      staying.find((s) => s.objects.some((o) => refKey(o) === refKey(ref))) ??
+      staying.find((s) => s.namespace === (ref.namespace ?? inv.namespace));
     if (!heir) continue;
-    if (!dryRun) await client.request('PATCH', path, { body: { metadata: { labels: ownerLabels(heir.owner) } }, contentType: 'application/merge-patch+json' });
+    if (!dryRun)
+      await client.request('PATCH', path, {
+        body: { metadata: { labels: ownerLabels(heir.owner) } },
+        contentType: 'application/merge-patch+json',
+      });
     // ztunnel still points at the departing revision's istiod until the heir applies its own spec (the operator
     // does on the relabel; from the CLI it is the heir's next install).
     const heirIstiod = istiodName(revisionOf(heir.owner.rev));
     const follow = live.metadata?.labels?.[LABEL_COMPONENT] === 'Ztunnel' ? `; its next install points it at ${heirIstiod}` : '';
-    out.push({ ref, why: `shared with IstioOperator ${heir.owner.namespace ? `${heir.owner.namespace}/` : ''}${heir.owner.name} (revision ${heir.owner.rev}), which keeps it${follow}` });
+    out.push({
+      ref,
+      why: `shared with IstioOperator ${heir.owner.namespace ? `${heir.owner.namespace}/` : ''}${heir.owner.name} (revision ${heir.owner.rev}), which keeps it${follow}`,
+    });
   }
   return out;
 }

@@ -5,7 +5,15 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { CACHE_FORMAT, DATA_CACHE_FILE, PARSERS, cacheDir, parserVersions, type DataCache, type ParserName } from '../buildcache.js';
 import { packageRoot, manifestsDir } from '../paths.js';
 import { spawnSync } from 'node:child_process';
-import { COMPONENT_TEMPLATE_PREFIX, RUNTIME_BUNDLE_FILE, TEMPLATE_CACHE_FILE, componentSource, handlebarsFiles, precompileSource, templateCacheStamp } from '../render/engine.js';
+import {
+  COMPONENT_TEMPLATE_PREFIX,
+  RUNTIME_BUNDLE_FILE,
+  TEMPLATE_CACHE_FILE,
+  componentSource,
+  handlebarsFiles,
+  precompileSource,
+  templateCacheStamp,
+} from '../render/engine.js';
 import { writeCodeCaches } from '../render/codecache.js';
 
 // Build step, run after tsc (`npm run build`): precompiles every Handlebars file of manifests/, parses the shipped
@@ -59,7 +67,9 @@ function writeAtomic(file: string, text: string): void {
 export function buildTemplateCache(ids = handlebarsIds(), buildId = newBuildId()): string {
   const stamp = templateCacheStamp();
   // Each component's combined template too (render/engine.ts renderComponentTemplates), made from its folder's listing.
-  const components = [...new Set(ids.filter((id) => id.endsWith('.yaml.hbs') && !path.basename(id).startsWith('_')).map((id) => id.split('/')[0]!))];
+  const components = [
+    ...new Set(ids.filter((id) => id.endsWith('.yaml.hbs') && !path.basename(id).startsWith('_')).map((id) => id.split('/')[0]!)),
+  ];
   const sources: Array<[string, string]> = [
     ...ids.map((id): [string, string] => [id, fs.readFileSync(path.join(manifestsDir, id), 'utf8')]),
     ...components.map((c): [string, string] => [`${COMPONENT_TEMPLATE_PREFIX}${c}`, componentSource(c)]),
@@ -107,7 +117,10 @@ function sameAsJson(a: unknown, b: unknown): boolean {
   if (Object.getPrototypeOf(a) !== Object.prototype) return false;
   const ka = Object.keys(a);
   const kb = Object.keys(b);
-  return ka.length === kb.length && ka.every((k, i) => k === kb[i] && sameAsJson((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k]));
+  return (
+    ka.length === kb.length &&
+    ka.every((k, i) => k === kb[i] && sameAsJson((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k]))
+  );
 }
 
 /**
@@ -133,7 +146,8 @@ export function buildRuntimeBundle(dir = cacheDir, buildId = newBuildId()): stri
       pending.push(deps[spec]);
     }
     // Anything else that reads the module system or its own location would behave differently in the bundle.
-    if (/\b(require\s*\.|__dirname|__filename|module\.(?!exports\b))/.test(src.replace(/\brequire\(\s*(['"])[^'"]+\1\s*\)/g, ''))) return undefined;
+    if (/\b(require\s*\.|__dirname|__filename|module\.(?!exports\b))/.test(src.replace(/\brequire\(\s*(['"])[^'"]+\1\s*\)/g, '')))
+      return undefined;
     files.set(f, { src, deps });
   }
   const rel = (f: string) => path.relative(dir, f).split(path.sep).join('/');
@@ -177,7 +191,10 @@ export function writeCaches(dir = cacheDir): { templates: number; data: number; 
   const env = { ...process.env };
   delete env.ISTIO_OPERATOR_NO_CACHE;
   const child = spawnSync(process.execPath, [fileURLToPath(import.meta.url), '--code-cache'], { env, encoding: 'utf8' });
-  if (child.status !== 0) process.stderr.write(`precompile: no V8 code cache (the cache works without it): ${(child.stderr || child.error?.message || '').trim().split('\n')[0]}\n`);
+  if (child.status !== 0)
+    process.stderr.write(
+      `precompile: no V8 code cache (the cache works without it): ${(child.stderr || child.error?.message || '').trim().split('\n')[0]}\n`,
+    );
   const codeCaches = child.status === 0 ? Number(/^(\d+)/.exec(child.stdout)?.[1] ?? 0) : 0;
   return { templates: ids.length, data: data.entries.length, runtime: !!runtime, codeCaches };
 }
@@ -187,7 +204,8 @@ async function produceCodeCaches(): Promise<void> {
   const { resolveIstioOperator } = await import('../api/resolve.js');
   const { render } = await import('../render/index.js');
   const { toYamlStream } = await import('../render/serialize.js');
-  for (const profile of ['default', 'demo', 'minimal']) toYamlStream(render(resolveIstioOperator({ sets: [`profile=${profile}`] }).install).objects);
+  for (const profile of ['default', 'demo', 'minimal'])
+    toYamlStream(render(resolveIstioOperator({ sets: [`profile=${profile}`] }).install).objects);
   process.stdout.write(`${writeCodeCaches().length}\n`);
 }
 

@@ -34,10 +34,14 @@ export function bundleFromSecretData(data: Record<string, string> | undefined): 
   const d = data ?? {};
   const get = (k: string) => (d[k] === undefined ? undefined : Buffer.from(d[k], 'base64').toString('utf8'));
   const out: Partial<CaBundle> = {};
-  const caCert = get(CACERTS_KEYS.caCert); if (caCert !== undefined) out.caCert = caCert;
-  const caKey = get(CACERTS_KEYS.caKey); if (caKey !== undefined) out.caKey = caKey;
-  const rootCert = get(CACERTS_KEYS.rootCert); if (rootCert !== undefined) out.rootCert = rootCert;
-  const certChain = get(CACERTS_KEYS.certChain); if (certChain !== undefined) out.certChain = certChain;
+  const caCert = get(CACERTS_KEYS.caCert);
+  if (caCert !== undefined) out.caCert = caCert;
+  const caKey = get(CACERTS_KEYS.caKey);
+  if (caKey !== undefined) out.caKey = caKey;
+  const rootCert = get(CACERTS_KEYS.rootCert);
+  if (rootCert !== undefined) out.rootCert = rootCert;
+  const certChain = get(CACERTS_KEYS.certChain);
+  if (certChain !== undefined) out.certChain = certChain;
   return out;
 }
 

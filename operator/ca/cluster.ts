@@ -20,7 +20,12 @@ import { caTargetFrom, type CaResult, type CaStatus, type CaTarget, type Prepare
  * `operator`: creates, renews or rotates the generated CA as due. A second call with nothing due reads
  * two secrets and writes nothing.
  */
-export async function prepareCa(client: KubeClient, install: ResolvedInstall, now = new Date(), opts: PrepareCaOptions = {}): Promise<CaResult> {
+export async function prepareCa(
+  client: KubeClient,
+  install: ResolvedInstall,
+  now = new Date(),
+  opts: PrepareCaOptions = {},
+): Promise<CaResult> {
   return reconcileCa(client, caTargetFrom(install), now, opts);
 }
 
@@ -28,15 +33,28 @@ export async function reconcileCa(client: KubeClient, target: CaTarget, now = ne
   const before = writesOf(client.counts);
   let r: Omit<CaResult, 'writes'>;
   if (opts.rotate && target.mode !== 'operator') {
-    throw new InputError([{
-      path: 'spec.components.ca.mode',
-      message: `is "${target.mode}": only a CA the operator generated can be rotated by it`,
-      hint: target.mode === 'provided' ? `replace the certificates in secret ${target.namespace}/${target.secretName} (istiod reloads them), or use mode: operator` : 'mode: operator',
-    }]);
+    throw new InputError([
+      {
+        path: 'spec.components.ca.mode',
+        message: `is "${target.mode}": only a CA the operator generated can be rotated by it`,
+        hint:
+          target.mode === 'provided'
+            ? `replace the certificates in secret ${target.namespace}/${target.secretName} (istiod reloads them), or use mode: operator`
+            : 'mode: operator',
+      },
+    ]);
   }
   if (target.mode === 'istiod' || target.mode === 'external') {
-    const status: CaStatus = { mode: target.mode, namespace: target.namespace, roots: [], ...(target.address ? { address: target.address } : {}) };
-    const message = target.mode === 'istiod' ? "istiod's self-signed CA: nothing to prepare" : `certificates come from the external signer${target.address ? ` at ${target.address}` : ''}: nothing to prepare`;
+    const status: CaStatus = {
+      mode: target.mode,
+      namespace: target.namespace,
+      roots: [],
+      ...(target.address ? { address: target.address } : {}),
+    };
+    const message =
+      target.mode === 'istiod'
+        ? "istiod's self-signed CA: nothing to prepare"
+        : `certificates come from the external signer${target.address ? ` at ${target.address}` : ''}: nothing to prepare`;
     r = { mode: target.mode, outcome: 'none', message, warnings: [], status, written: [], restarted: [] };
   } else if (target.mode === 'provided') {
     r = await provided(client, target, now);

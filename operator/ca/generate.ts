@@ -25,7 +25,9 @@ function algorithm(s: CaSettings): RsaHashedKeyGenParams | EcKeyGenParams {
 }
 
 function signingAlgorithm(s: CaSettings): Algorithm & { hash?: string } {
-  return s.keyType === 'RSA' ? { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256' } : { name: 'ECDSA', hash: s.keySize === 384 ? 'SHA-384' : 'SHA-256' };
+  return s.keyType === 'RSA'
+    ? { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256' }
+    : { name: 'ECDSA', hash: s.keySize === 384 ? 'SHA-384' : 'SHA-256' };
 }
 
 async function generateKeys(s: CaSettings): Promise<CryptoKeyPair> {
@@ -73,11 +75,17 @@ export async function createRoot(s: CaSettings, now = new Date(), commonName = '
 }
 
 /** An intermediate signed by `root`: the certificate istiod signs workload certificates with. */
-export async function createIntermediate(root: KeyPairPem, s: CaSettings, now = new Date(), commonName = 'Istio Intermediate CA'): Promise<KeyPairPem> {
+export async function createIntermediate(
+  root: KeyPairPem,
+  s: CaSettings,
+  now = new Date(),
+  commonName = 'Istio Intermediate CA',
+): Promise<KeyPairPem> {
   const rootCert = new x509.X509Certificate(root.certPem);
-  const rootKeyAlg: CaSettings = rootCert.publicKey.algorithm.name === 'ECDSA'
-    ? { ...s, keyType: 'ECDSA', keySize: (rootCert.publicKey.algorithm as EcKeyAlgorithm).namedCurve === 'P-384' ? 384 : 256 }
-    : { ...s, keyType: 'RSA', keySize: (rootCert.publicKey.algorithm as RsaHashedKeyAlgorithm).modulusLength };
+  const rootKeyAlg: CaSettings =
+    rootCert.publicKey.algorithm.name === 'ECDSA'
+      ? { ...s, keyType: 'ECDSA', keySize: (rootCert.publicKey.algorithm as EcKeyAlgorithm).namedCurve === 'P-384' ? 384 : 256 }
+      : { ...s, keyType: 'RSA', keySize: (rootCert.publicKey.algorithm as RsaHashedKeyAlgorithm).modulusLength };
   const rootKey = await importKey(root.keyPem, rootKeyAlg);
   const keys = await generateKeys(s);
   const notAfter = Math.min(now.getTime() + s.intermediateLifetimeMs, rootCert.notAfter.getTime());
@@ -90,10 +98,7 @@ export async function createIntermediate(root: KeyPairPem, s: CaSettings, now = 
     signingAlgorithm: signingAlgorithm(rootKeyAlg),
     publicKey: keys.publicKey,
     signingKey: rootKey,
-    extensions: [
-      ...(await caExtensions(0, keys)),
-      await x509.AuthorityKeyIdentifierExtension.create(rootCert),
-    ],
+    extensions: [...(await caExtensions(0, keys)), await x509.AuthorityKeyIdentifierExtension.create(rootCert)],
   });
   return { certPem: cert.toString('pem') + '\n', keyPem: await keyToPem(keys.privateKey) };
 }

@@ -33,17 +33,23 @@ const RESTART_FIELD_MANAGER = 'istio-operator-ca';
  * removes it (another rollout) nor counts it as drift.
  */
 export async function restartIstiods(client: KubeClient, t: CaTarget, now: Date, dryRun: boolean): Promise<string[]> {
-  const list = await client.request<List<LiveWorkload>>('GET', `/apis/apps/v1/namespaces/${encodeURIComponent(t.namespace)}/deployments`, { query: { labelSelector: 'app=istiod' } });
+  const list = await client.request<List<LiveWorkload>>('GET', `/apis/apps/v1/namespaces/${encodeURIComponent(t.namespace)}/deployments`, {
+    query: { labelSelector: 'app=istiod' },
+  });
   const out: string[] = [];
   for (const d of list?.items ?? []) {
     const vols = d.spec?.template?.spec?.volumes ?? [];
     if (!vols.some((v) => v.secret?.secretName === t.secretName)) continue;
     if (!dryRun) {
-      await client.request('PATCH', `/apis/apps/v1/namespaces/${encodeURIComponent(t.namespace)}/deployments/${encodeURIComponent(d.metadata.name)}`, {
-        query: { fieldManager: RESTART_FIELD_MANAGER },
-        contentType: 'application/strategic-merge-patch+json',
-        body: { spec: { template: { metadata: { annotations: { [ANNOTATION_RELOADED]: now.toISOString() } } } } },
-      });
+      await client.request(
+        'PATCH',
+        `/apis/apps/v1/namespaces/${encodeURIComponent(t.namespace)}/deployments/${encodeURIComponent(d.metadata.name)}`,
+        {
+          query: { fieldManager: RESTART_FIELD_MANAGER },
+          contentType: 'application/strategic-merge-patch+json',
+          body: { spec: { template: { metadata: { annotations: { [ANNOTATION_RELOADED]: now.toISOString() } } } } },
+        },
+      );
     }
     out.push(`${t.namespace}/${d.metadata.name}`);
   }
@@ -54,7 +60,9 @@ export async function restartIstiods(client: KubeClient, t: CaTarget, now: Date,
 export async function ensureNamespace(client: KubeClient, ns: string): Promise<void> {
   const live = await client.request('GET', `/api/v1/namespaces/${encodeURIComponent(ns)}`, { allow404: true });
   if (live) return;
-  await client.request('POST', '/api/v1/namespaces', { body: { apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } } }).catch((e) => {
-    if (!(e instanceof ApiError && e.code === 409)) throw e;
-  });
+  await client
+    .request('POST', '/api/v1/namespaces', { body: { apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } } })
+    .catch((e) => {
+      if (!(e instanceof ApiError && e.code === 409)) throw e;
+    });
 }

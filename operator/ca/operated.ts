@@ -11,8 +11,14 @@ import { caSecretBody, labelsFor, rootSecretBody, sameContent } from './secrets.
 import { CACERTS_SECRET, ROOT_SECRET } from './settings.js';
 import { cert, checkKey, info, issuedBy, issuerOf, passedBefore, readRoot, rememberPass, stateOf, trustedRoots } from './state.js';
 import {
-  CaSecretError, DEFAULT_OVERLAP_MS,
-  type CaOutcome, type CaResult, type CaStatus, type CaTarget, type PrepareCaOptions, type RootState,
+  CaSecretError,
+  DEFAULT_OVERLAP_MS,
+  type CaOutcome,
+  type CaResult,
+  type CaStatus,
+  type CaTarget,
+  type PrepareCaOptions,
+  type RootState,
 } from './types.js';
 import { inspectBundle } from './validate.js';
 
@@ -35,13 +41,22 @@ function rootName(now: Date): string {
 
 export async function operated(client: KubeClient, t: CaTarget, now: Date, opts: PrepareCaOptions): Promise<Omit<CaResult, 'writes'>> {
   if (t.secretName === ROOT_SECRET) {
-    throw new InputError([{ path: 'spec.components.ca.secretName', message: `"${ROOT_SECRET}" is where the operator keeps its root; istiod must never mount it`, hint: `${CACERTS_SECRET} (the default)` }]);
+    throw new InputError([
+      {
+        path: 'spec.components.ca.secretName',
+        message: `"${ROOT_SECRET}" is where the operator keeps its root; istiod must never mount it`,
+        hint: `${CACERTS_SECRET} (the default)`,
+      },
+    ]);
   }
   const overlapMs = overlapFor(t.settings, opts.overlapMs ?? DEFAULT_OVERLAP_MS);
   const [rootLive, caLive] = await Promise.all([getSecret(client, t.namespace, ROOT_SECRET), getSecret(client, t.namespace, t.secretName)]);
   const warnings: Warning[] = [];
   if (overlapMs < WORKLOAD_CERT_LIFETIME_MS) {
-    warnings.push({ path: 'spec.components.ca.rootLifetime', message: `is short: a root rotation keeps both roots trusted for only ${Math.round(overlapMs / 60_000)}m per phase, less than the 24h workload certificates live, so workloads may not have the new root in time` });
+    warnings.push({
+      path: 'spec.components.ca.rootLifetime',
+      message: `is short: a root rotation keeps both roots trusted for only ${Math.round(overlapMs / 60_000)}m per phase, less than the 24h workload certificates live, so workloads may not have the new root in time`,
+    });
   }
   const steps: string[] = [];
   let outcome: CaOutcome = 'none';
@@ -50,16 +65,20 @@ export async function operated(client: KubeClient, t: CaTarget, now: Date, opts:
 
   if (!rootLive) {
     if (caLive && !caLive.metadata.labels?.[LABEL_OWNER_NAME]) {
-      throw new CaSecretError([{
-        path: `secret ${t.namespace}/${t.secretName}`,
-        message: 'exists and was not created by istio-operator; mode operator would replace the CA every workload trusts',
-        hint: 'to keep using it set spec.components.ca.mode: provided; to let the operator make a new CA, delete the secret first',
-      }]);
+      throw new CaSecretError([
+        {
+          path: `secret ${t.namespace}/${t.secretName}`,
+          message: 'exists and was not created by istio-operator; mode operator would replace the CA every workload trusts',
+          hint: 'to keep using it set spec.components.ca.mode: provided; to let the operator make a new CA, delete the secret first',
+        },
+      ]);
     }
     root = { current: await createRoot(t.settings, now, rootName(now)), phase: 'none' };
     rootChanged = true;
     outcome = 'created';
-    steps.push(`created a new root CA (${info(root.current.certPem).subject}, expires on ${info(root.current.certPem).notAfter}) in secret ${t.namespace}/${ROOT_SECRET}`);
+    steps.push(
+      `created a new root CA (${info(root.current.certPem).subject}, expires on ${info(root.current.certPem).notAfter}) in secret ${t.namespace}/${ROOT_SECRET}`,
+    );
   } else {
     const key = checkKey('root', client, rootLive);
     const r = readRoot(rootLive, t.namespace, !passedBefore(key, now));
@@ -79,7 +98,8 @@ export async function operated(client: KubeClient, t: CaTarget, now: Date, opts:
     else {
       const ins = inspectBundle(b, `${t.namespace}/${t.secretName}`, now, 0);
       if (ins.issues.length) unusable = `secret ${t.namespace}/${t.secretName} was not usable: ${ins.issues.map(formatIssue).join('; ')}`;
-      else if (!issuedBy(b.caCert!, issuerOf(root).certPem)) unusable = `the intermediate in secret ${t.namespace}/${t.secretName} was not issued by the ${root.phase === 'trust-both' ? 'previous' : 'current'} root`;
+      else if (!issuedBy(b.caCert!, issuerOf(root).certPem))
+        unusable = `the intermediate in secret ${t.namespace}/${t.secretName} was not issued by the ${root.phase === 'trust-both' ? 'previous' : 'current'} root`;
       else {
         inter = { certPem: b.caCert!, keyPem: b.caKey! };
         // The check holds while every certificate in the bundle is within its validity.
@@ -92,7 +112,13 @@ export async function operated(client: KubeClient, t: CaTarget, now: Date, opts:
   let plan: CaAction;
   if (opts.rotate === 'root') {
     if (root.phase !== 'none') {
-      throw new InputError([{ path: 'ca rotate --root', message: `a root rotation is already in progress (phase ${root.phase} since ${root.since?.toISOString()})`, hint: 'it moves to its next phase on its own once the overlap has passed' }]);
+      throw new InputError([
+        {
+          path: 'ca rotate --root',
+          message: `a root rotation is already in progress (phase ${root.phase} since ${root.since?.toISOString()})`,
+          hint: 'it moves to its next phase on its own once the overlap has passed',
+        },
+      ]);
     }
     plan = { kind: 'start-root-rotation', reason: 'requested' };
   } else if (opts.rotate === 'intermediate') {
@@ -116,7 +142,9 @@ export async function operated(client: KubeClient, t: CaTarget, now: Date, opts:
       root = { current: fresh, previous: root.current, phase: 'trust-both', since: now };
       rootChanged = true;
       outcome = 'rotation-started';
-      steps.push(`started a root rotation (${plan.reason}): new root ${info(fresh.certPem).subject} (expires on ${info(fresh.certPem).notAfter}); both roots are trusted, the intermediate is still issued by the old root`);
+      steps.push(
+        `started a root rotation (${plan.reason}): new root ${info(fresh.certPem).subject} (expires on ${info(fresh.certPem).notAfter}); both roots are trusted, the intermediate is still issued by the old root`,
+      );
       break;
     }
     case 'switch-intermediate':
@@ -131,13 +159,17 @@ export async function operated(client: KubeClient, t: CaTarget, now: Date, opts:
       root = { current: root.current, phase: 'none' };
       rootChanged = true;
       outcome = 'old-root-dropped';
-      steps.push(`root rotation finished: dropped the old root${old ? ` (serial ${old.serialNumber})` : ''} from the trust bundle (${plan.reason})`);
+      steps.push(
+        `root rotation finished: dropped the old root${old ? ` (serial ${old.serialNumber})` : ''} from the trust bundle (${plan.reason})`,
+      );
       break;
     }
   }
   if (!inter) {
     inter = await createIntermediate(issuerOf(root), t.settings, now);
-    steps.push(`issued intermediate ${info(inter.certPem).subject} (expires on ${info(inter.certPem).notAfter}) into secret ${t.namespace}/${t.secretName}`);
+    steps.push(
+      `issued intermediate ${info(inter.certPem).subject} (expires on ${info(inter.certPem).notAfter}) into secret ${t.namespace}/${t.secretName}`,
+    );
     if (outcome === 'none') outcome = 'renewed';
   }
 
@@ -158,7 +190,8 @@ export async function operated(client: KubeClient, t: CaTarget, now: Date, opts:
   }
   if (outcome === 'none' && written.length) steps.push(`brought ${written.join(' and ')} back in line with the CA's state`);
   // A CA made just now has no istiod using it yet (or one whose Deployment install is about to change anyway).
-  const restarted = writeCa && outcome !== 'created' && opts.restartIstiod !== false ? await restartIstiods(client, t, now, !!opts.dryRun) : [];
+  const restarted =
+    writeCa && outcome !== 'created' && opts.restartIstiod !== false ? await restartIstiods(client, t, now, !!opts.dryRun) : [];
   if (restarted.length) steps.push(`restarted ${restarted.map((d) => `deployment ${d}`).join(', ')} to load it`);
 
   const next = planCa(stateOf(root, inter), t.settings, now, overlapMs);

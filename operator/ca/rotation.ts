@@ -44,9 +44,15 @@ export function planCa(state: CaState, s: CaSettings, now: Date, overlapMs = 86_
     if (state.intermediateNotAfter.getTime() - t < s.renewBeforeMs) {
       const old = state.previousRootNotAfter?.getTime();
       if (old !== undefined && old - t < s.renewBeforeMs) {
-        return { kind: 'switch-intermediate', reason: `the old root expires on ${new Date(old).toISOString()}, so the intermediate cannot be renewed from it` };
+        return {
+          kind: 'switch-intermediate',
+          reason: `the old root expires on ${new Date(old).toISOString()}, so the intermediate cannot be renewed from it`,
+        };
       }
-      return { kind: 'renew-intermediate', reason: `the intermediate expires on ${state.intermediateNotAfter.toISOString()}, before the overlap ends` };
+      return {
+        kind: 'renew-intermediate',
+        reason: `the intermediate expires on ${state.intermediateNotAfter.toISOString()}, before the overlap ends`,
+      };
     }
     return { kind: 'none', nextCheck: new Date(Math.min(since + overlapMs, state.intermediateNotAfter.getTime() - s.renewBeforeMs)) };
   }
@@ -64,7 +70,10 @@ export function planCa(state: CaState, s: CaSettings, now: Date, overlapMs = 86_
   if (state.intermediateNotAfter.getTime() - t < s.renewBeforeMs) {
     return { kind: 'renew-intermediate', reason: `the intermediate expires on ${state.intermediateNotAfter.toISOString()}` };
   }
-  const next = Math.min(state.intermediateNotAfter.getTime() - s.renewBeforeMs, state.rootNotAfter.getTime() - s.renewBeforeMs - overlapMs * 2);
+  const next = Math.min(
+    state.intermediateNotAfter.getTime() - s.renewBeforeMs,
+    state.rootNotAfter.getTime() - s.renewBeforeMs - overlapMs * 2,
+  );
   return { kind: 'none', nextCheck: new Date(next) };
 }
 

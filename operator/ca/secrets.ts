@@ -9,16 +9,31 @@ export interface K8sSecret {
   apiVersion: 'v1';
   kind: 'Secret';
   type?: string;
-  metadata: { name: string; namespace: string; labels?: Record<string, string>; annotations?: Record<string, string>; [k: string]: unknown };
+  metadata: {
+    name: string;
+    namespace: string;
+    labels?: Record<string, string>;
+    annotations?: Record<string, string>;
+    [k: string]: unknown;
+  };
   data?: Record<string, string>;
 }
 
-export const decode = (d: Record<string, string> | undefined, k: string) => (d?.[k] === undefined ? undefined : Buffer.from(d[k], 'base64').toString('utf8'));
+export const decode = (d: Record<string, string> | undefined, k: string) =>
+  d?.[k] === undefined ? undefined : Buffer.from(d[k], 'base64').toString('utf8');
 export const encode = (s: string) => Buffer.from(s).toString('base64');
 
 function settingsAnnotation(t: CaTarget): string {
   const s = t.settings;
-  return JSON.stringify({ secretName: t.secretName, keyType: s.keyType, keySize: s.keySize, rootLifetimeMs: s.rootLifetimeMs, intermediateLifetimeMs: s.intermediateLifetimeMs, renewBeforeMs: s.renewBeforeMs, organization: s.organization });
+  return JSON.stringify({
+    secretName: t.secretName,
+    keyType: s.keyType,
+    keySize: s.keySize,
+    rootLifetimeMs: s.rootLifetimeMs,
+    intermediateLifetimeMs: s.intermediateLifetimeMs,
+    renewBeforeMs: s.renewBeforeMs,
+    organization: s.organization,
+  });
 }
 
 /** Settings recorded on the root secret by the last prepareCa, for `ca rotate` without the IstioOperator file. */
@@ -29,7 +44,8 @@ export function savedSettings(rootSecret: K8sSecret): { secretName: string; sett
     const j = JSON.parse(raw) as Record<string, unknown>;
     const s: CaSettings = { ...DEFAULT_CA_SETTINGS };
     if (j.keyType === 'RSA' || j.keyType === 'ECDSA') s.keyType = j.keyType;
-    for (const k of ['keySize', 'rootLifetimeMs', 'intermediateLifetimeMs', 'renewBeforeMs'] as const) if (typeof j[k] === 'number' && j[k] > 0) s[k] = j[k];
+    for (const k of ['keySize', 'rootLifetimeMs', 'intermediateLifetimeMs', 'renewBeforeMs'] as const)
+      if (typeof j[k] === 'number' && j[k] > 0) s[k] = j[k];
     if (typeof j.organization === 'string') s.organization = j.organization;
     return { secretName: typeof j.secretName === 'string' && j.secretName ? j.secretName : CACERTS_SECRET, settings: s };
   } catch {
@@ -48,7 +64,13 @@ export function rootSecretBody(t: CaTarget, root: RootState, labels: Record<stri
     annotations[ANNOTATION_PHASE] = root.phase;
     annotations[ANNOTATION_SINCE] = (root.since ?? new Date(0)).toISOString();
   }
-  return { apiVersion: 'v1', kind: 'Secret', type: 'Opaque', metadata: { name: ROOT_SECRET, namespace: t.namespace, labels, annotations }, data };
+  return {
+    apiVersion: 'v1',
+    kind: 'Secret',
+    type: 'Opaque',
+    metadata: { name: ROOT_SECRET, namespace: t.namespace, labels, annotations },
+    data,
+  };
 }
 
 export function caSecretBody(t: CaTarget, b: CaBundle, labels: Record<string, string>): K8sSecret {
@@ -57,7 +79,12 @@ export function caSecretBody(t: CaTarget, b: CaBundle, labels: Record<string, st
     kind: 'Secret',
     type: 'Opaque',
     metadata: { name: t.secretName, namespace: t.namespace, labels },
-    data: { [CACERTS_KEYS.caCert]: encode(b.caCert), [CACERTS_KEYS.caKey]: encode(b.caKey), [CACERTS_KEYS.rootCert]: encode(b.rootCert), [CACERTS_KEYS.certChain]: encode(b.certChain) },
+    data: {
+      [CACERTS_KEYS.caCert]: encode(b.caCert),
+      [CACERTS_KEYS.caKey]: encode(b.caKey),
+      [CACERTS_KEYS.rootCert]: encode(b.rootCert),
+      [CACERTS_KEYS.certChain]: encode(b.certChain),
+    },
   };
 }
 

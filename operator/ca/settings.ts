@@ -40,23 +40,30 @@ export function caSettingsFrom(spec: CaSpec | undefined, path = 'spec.components
   const s = { ...DEFAULT_CA_SETTINGS };
   if (!spec) return s;
   if (spec.keyType !== undefined) {
-    if (spec.keyType !== 'RSA' && spec.keyType !== 'ECDSA') fail(`${path}.keyType`, `unknown key type "${spec.keyType}"`, 'one of: RSA, ECDSA');
+    if (spec.keyType !== 'RSA' && spec.keyType !== 'ECDSA')
+      fail(`${path}.keyType`, `unknown key type "${spec.keyType}"`, 'one of: RSA, ECDSA');
     s.keyType = spec.keyType;
     if (spec.keySize === undefined) s.keySize = spec.keyType === 'ECDSA' ? 256 : 2048;
   }
   if (spec.keySize !== undefined) {
     const ok = s.keyType === 'RSA' ? [2048, 3072, 4096] : [256, 384];
-    if (!ok.includes(spec.keySize)) fail(`${path}.keySize`, `${spec.keySize} is not a valid ${s.keyType} key size`, `one of: ${ok.join(', ')}`);
+    if (!ok.includes(spec.keySize))
+      fail(`${path}.keySize`, `${spec.keySize} is not a valid ${s.keyType} key size`, `one of: ${ok.join(', ')}`);
     s.keySize = spec.keySize;
   }
   if (spec.rootLifetime !== undefined) s.rootLifetimeMs = parseDuration(spec.rootLifetime, `${path}.rootLifetime`);
-  if (spec.intermediateLifetime !== undefined) s.intermediateLifetimeMs = parseDuration(spec.intermediateLifetime, `${path}.intermediateLifetime`);
+  if (spec.intermediateLifetime !== undefined)
+    s.intermediateLifetimeMs = parseDuration(spec.intermediateLifetime, `${path}.intermediateLifetime`);
   if (spec.renewBefore !== undefined) s.renewBeforeMs = parseDuration(spec.renewBefore, `${path}.renewBefore`);
   if (s.intermediateLifetimeMs > s.rootLifetimeMs) {
     fail(`${path}.intermediateLifetime`, 'is longer than the root lifetime', 'an intermediate cannot outlive the root that signs it');
   }
   if (s.renewBeforeMs >= s.intermediateLifetimeMs) {
-    fail(`${path}.renewBefore`, 'is not shorter than the intermediate lifetime', 'renewBefore must leave time between issuance and renewal');
+    fail(
+      `${path}.renewBefore`,
+      'is not shorter than the intermediate lifetime',
+      'renewBefore must leave time between issuance and renewal',
+    );
   }
   return s;
 }

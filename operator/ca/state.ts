@@ -67,7 +67,8 @@ export function readRoot(secret: K8sSecret, ns: string, verify = true): { state:
     // Time is judged by planCa, not here: an expiring root is rotated, not refused.
     const bad = ins.issues.filter((i) => !/expired|not valid before/.test(i.message));
     // The check ran on a cacerts-shaped bundle; name the root secret's own keys.
-    const rename = (path: string) => path.replace(/: (ca-cert|ca-key|root-cert|cert-chain)\.pem/, (_m, k: string) => `: ${k === 'ca-key' ? kk : ck}`);
+    const rename = (path: string) =>
+      path.replace(/: (ca-cert|ca-key|root-cert|cert-chain)\.pem/, (_m, k: string) => `: ${k === 'ca-key' ? kk : ck}`);
     for (const i of bad) issues.push({ path: rename(i.path), message: i.message, hint });
     return { certPem: c, keyPem: k };
   };
@@ -78,7 +79,10 @@ export function readRoot(secret: K8sSecret, ns: string, verify = true): { state:
   let phase: RotationPhase = a[ANNOTATION_PHASE] === 'trust-both' || a[ANNOTATION_PHASE] === 'switch' ? a[ANNOTATION_PHASE] : 'none';
   const sinceMs = a[ANNOTATION_SINCE] ? Date.parse(a[ANNOTATION_SINCE]) : NaN;
   if (phase !== 'none' && !previous) {
-    warnings.push({ path: where(ANNOTATION_PHASE), message: `says "${phase}" but there is no previous root; the rotation is treated as finished` });
+    warnings.push({
+      path: where(ANNOTATION_PHASE),
+      message: `says "${phase}" but there is no previous root; the rotation is treated as finished`,
+    });
     phase = 'none';
   }
   const state: RootState = { current, phase, ...(previous && phase !== 'none' ? { previous } : {}) };

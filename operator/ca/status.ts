@@ -46,7 +46,8 @@ export async function readCaStatus(
 
   if (mode === 'external') {
     if (t?.address) report.address = t.address;
-    if (caLive) report.warnings.push({ path: `secret ${ns}/${secretName}`, message: 'exists, but istiod does not use it in external mode' });
+    if (caLive)
+      report.warnings.push({ path: `secret ${ns}/${secretName}`, message: 'exists, but istiod does not use it in external mode' });
     return report;
   }
   if (mode === 'istiod') {
@@ -58,16 +59,34 @@ export async function readCaStatus(
         report.intermediate = info(c);
         report.secretName = ISTIOD_SELF_SIGNED_SECRET;
       } catch {
-        report.warnings.push({ path: `secret ${ns}/${ISTIOD_SELF_SIGNED_SECRET}: ${CACERTS_KEYS.caCert}`, message: 'is not a readable certificate' });
+        report.warnings.push({
+          path: `secret ${ns}/${ISTIOD_SELF_SIGNED_SECRET}: ${CACERTS_KEYS.caCert}`,
+          message: 'is not a readable certificate',
+        });
       }
-    } else report.warnings.push({ path: `secret ${ns}/${ISTIOD_SELF_SIGNED_SECRET}`, message: "not found: istiod has not created its self-signed CA yet (is istiod running?)" });
-    if (caLive) report.warnings.push({ path: `secret ${ns}/${secretName}`, message: 'exists: istiod mounts it when present and uses it instead of its self-signed CA' });
+    } else
+      report.warnings.push({
+        path: `secret ${ns}/${ISTIOD_SELF_SIGNED_SECRET}`,
+        message: 'not found: istiod has not created its self-signed CA yet (is istiod running?)',
+      });
+    if (caLive)
+      report.warnings.push({
+        path: `secret ${ns}/${secretName}`,
+        message: 'exists: istiod mounts it when present and uses it instead of its self-signed CA',
+      });
     return report;
   }
 
   report.secretName = secretName;
   if (!caLive) {
-    report.issues.push({ path: `secret ${ns}/${secretName}`, message: 'not found', hint: mode === 'operator' ? 'run istio-operator install (or let the operator reconcile) to create it' : `create it with ${Object.values(CACERTS_KEYS).join(', ')}` });
+    report.issues.push({
+      path: `secret ${ns}/${secretName}`,
+      message: 'not found',
+      hint:
+        mode === 'operator'
+          ? 'run istio-operator install (or let the operator reconcile) to create it'
+          : `create it with ${Object.values(CACERTS_KEYS).join(', ')}`,
+    });
   } else {
     const ins = inspectBundle(bundleFromSecretData(caLive.data), `${ns}/${secretName}`, now, settings.renewBeforeMs);
     report.issues.push(...ins.issues);
@@ -79,7 +98,11 @@ export async function readCaStatus(
 
   report.rootSecretName = ROOT_SECRET;
   if (!rootLive) {
-    report.issues.push({ path: `secret ${ns}/${ROOT_SECRET}`, message: 'not found', hint: 'run istio-operator install (or let the operator reconcile) to create the CA' });
+    report.issues.push({
+      path: `secret ${ns}/${ROOT_SECRET}`,
+      message: 'not found',
+      hint: 'run istio-operator install (or let the operator reconcile) to create the CA',
+    });
     return report;
   }
   try {
@@ -89,15 +112,33 @@ export async function readCaStatus(
     const b = caLive ? bundleFromSecretData(caLive.data) : {};
     if (b.caCert && report.issues.length === 0) {
       if (!issuedBy(b.caCert, issuerOf(state).certPem)) {
-        report.due = { kind: 'renew-intermediate', reason: `the intermediate was not issued by the ${state.phase === 'trust-both' ? 'previous' : 'current'} root` };
+        report.due = {
+          kind: 'renew-intermediate',
+          reason: `the intermediate was not issued by the ${state.phase === 'trust-both' ? 'previous' : 'current'} root`,
+        };
       } else {
-        const plan = planCa(stateOf(state, { certPem: b.caCert, keyPem: '' }), settings, now, overlapFor(settings, where.overlapMs ?? DEFAULT_OVERLAP_MS));
+        const plan = planCa(
+          stateOf(state, { certPem: b.caCert, keyPem: '' }),
+          settings,
+          now,
+          overlapFor(settings, where.overlapMs ?? DEFAULT_OVERLAP_MS),
+        );
         if (plan.kind === 'none') report.nextCheck = plan.nextCheck.toISOString();
         else report.due = { kind: plan.kind, reason: plan.reason };
       }
-      const want = trustedRoots(state).map((p) => cert(p).fingerprint256).sort().join();
-      const have = splitPem(b.rootCert ?? '').map((p) => cert(p).fingerprint256).sort().join();
-      if (want !== have) report.warnings.push({ path: `secret ${ns}/${secretName}: ${CACERTS_KEYS.rootCert}`, message: `does not hold the roots the rotation state calls for (${state.phase === 'none' ? 'the current root' : 'the current and the previous root'}); the next install or reconcile rewrites it` });
+      const want = trustedRoots(state)
+        .map((p) => cert(p).fingerprint256)
+        .sort()
+        .join();
+      const have = splitPem(b.rootCert ?? '')
+        .map((p) => cert(p).fingerprint256)
+        .sort()
+        .join();
+      if (want !== have)
+        report.warnings.push({
+          path: `secret ${ns}/${secretName}: ${CACERTS_KEYS.rootCert}`,
+          message: `does not hold the roots the rotation state calls for (${state.phase === 'none' ? 'the current root' : 'the current and the previous root'}); the next install or reconcile rewrites it`,
+        });
     }
   } catch (e) {
     if (e instanceof InputError) report.issues.push(...e.issues);
@@ -112,5 +153,11 @@ export async function targetFromCluster(client: KubeClient, namespace: string): 
   if (!root) return undefined;
   const saved = savedSettings(root);
   const labels = labelsFor(root, { labels: {} } as Pick<CaTarget, 'labels'>);
-  return { mode: 'operator', namespace, secretName: saved?.secretName ?? CACERTS_SECRET, settings: saved?.settings ?? DEFAULT_CA_SETTINGS, labels };
+  return {
+    mode: 'operator',
+    namespace,
+    secretName: saved?.secretName ?? CACERTS_SECRET,
+    settings: saved?.settings ?? DEFAULT_CA_SETTINGS,
+    labels,
+  };
 }

@@ -77,21 +77,36 @@ export function inspectBundle(b: Partial<CaBundle>, secretName: string, now = ne
     try {
       const pub = createPublicKey(createPrivateKey(b.caKey)).export({ type: 'spki', format: 'der' });
       const certPub = caCert.publicKey.export({ type: 'spki', format: 'der' });
-      if (!pub.equals(certPub)) issues.push({ path: at(CACERTS_KEYS.caKey), message: 'does not match the certificate in ca-cert.pem', hint: 'put the key that ca-cert.pem was issued for' });
+      if (!pub.equals(certPub))
+        issues.push({
+          path: at(CACERTS_KEYS.caKey),
+          message: 'does not match the certificate in ca-cert.pem',
+          hint: 'put the key that ca-cert.pem was issued for',
+        });
     } catch {
-      issues.push({ path: at(CACERTS_KEYS.caKey), message: 'is not a readable private key', hint: 'PEM, PKCS#8 or PKCS#1/SEC1, unencrypted' });
+      issues.push({
+        path: at(CACERTS_KEYS.caKey),
+        message: 'is not a readable private key',
+        hint: 'PEM, PKCS#8 or PKCS#1/SEC1, unencrypted',
+      });
     }
   }
 
   const checkTime = (c: X509Certificate, where: string) => {
     const from = new Date(c.validFrom).getTime();
     const to = new Date(c.validTo).getTime();
-    if (to <= now.getTime()) issues.push({ path: where, message: `expired on ${new Date(to).toISOString()}`, hint: 'issue a new certificate' });
+    if (to <= now.getTime())
+      issues.push({ path: where, message: `expired on ${new Date(to).toISOString()}`, hint: 'issue a new certificate' });
     else if (from > now.getTime()) issues.push({ path: where, message: `is not valid before ${new Date(from).toISOString()}` });
     else if (to - now.getTime() < warnWithinMs) warnings.push({ path: where, message: `expires on ${new Date(to).toISOString()}` });
   };
   const checkCa = (c: X509Certificate, where: string) => {
-    if (!c.ca) issues.push({ path: where, message: 'is not a CA certificate (basicConstraints CA:FALSE or absent)', hint: 'istiod signs workload certificates with it, so it needs CA:TRUE' });
+    if (!c.ca)
+      issues.push({
+        path: where,
+        message: 'is not a CA certificate (basicConstraints CA:FALSE or absent)',
+        hint: 'istiod signs workload certificates with it, so it needs CA:TRUE',
+      });
     else if (!canSignCertificates(c)) issues.push({ path: where, message: 'may not sign certificates (keyUsage lacks keyCertSign)' });
   };
 
@@ -112,13 +127,20 @@ export function inspectBundle(b: Partial<CaBundle>, secretName: string, now = ne
     }
     for (let i = 0; i + 1 < chain.length; i++) {
       if (!chain[i].verify(chain[i + 1].publicKey)) {
-        issues.push({ path: `${at(CACERTS_KEYS.certChain)}[${i}]`, message: `is not signed by the next certificate in the chain (${chain[i + 1].subject.replace(/\n/g, ', ')})` });
+        issues.push({
+          path: `${at(CACERTS_KEYS.certChain)}[${i}]`,
+          message: `is not signed by the next certificate in the chain (${chain[i + 1].subject.replace(/\n/g, ', ')})`,
+        });
       }
     }
     const top = chain[chain.length - 1];
     const anchored = roots.some((r) => r.raw.equals(top.raw) || top.verify(r.publicKey));
     if (roots.length > 0 && !anchored) {
-      issues.push({ path: at(CACERTS_KEYS.certChain), message: 'does not lead to any root in root-cert.pem', hint: 'root-cert.pem must hold the root that signed the intermediate' });
+      issues.push({
+        path: at(CACERTS_KEYS.certChain),
+        message: 'does not lead to any root in root-cert.pem',
+        hint: 'root-cert.pem must hold the root that signed the intermediate',
+      });
     }
   }
   if (caCert && roots.length > 0 && chain.length <= 1 && !roots.some((r) => caCert.verify(r.publicKey))) {

@@ -39,14 +39,26 @@ export interface ParsedArgs {
 
 // The flags most commands share; a command picks the ones it accepts.
 export const FLAGS = {
-  filename: { name: 'filename', short: 'f', type: 'list', arg: 'FILE', help: 'IstioOperator file to merge over the profile (repeatable, in order; "-" reads stdin)' },
-  set: { name: 'set', short: 's', type: 'list', arg: 'PATH=VALUE', help: 'Override one field, e.g. values.global.proxy.resources.requests.cpu=100m (repeatable)' },
+  filename: {
+    name: 'filename',
+    short: 'f',
+    type: 'list',
+    arg: 'FILE',
+    help: 'IstioOperator file to merge over the profile (repeatable, in order; "-" reads stdin)',
+  },
+  set: {
+    name: 'set',
+    short: 's',
+    type: 'list',
+    arg: 'PATH=VALUE',
+    help: 'Override one field, e.g. values.global.proxy.resources.requests.cpu=100m (repeatable)',
+  },
   revision: { name: 'revision', short: 'r', type: 'string', arg: 'REV', help: 'Control plane revision (a DNS-1123 label)' },
   release: {
     name: 'release',
     type: 'string',
     arg: 'VERSION',
-    help: 'Istio release whose manifests to render (1.29, 1.30, 1.31 or a patch such as 1.30.3): needed when the tag is a digest or a custom build; default: the tag\'s release',
+    help: "Istio release whose manifests to render (1.29, 1.30, 1.31 or a patch such as 1.30.3): needed when the tag is a digest or a custom build; default: the tag's release",
   },
   force: { name: 'force', type: 'bool', help: 'Proceed even if spec.values has validation errors (they become warnings)' },
   kubeconfig: { name: 'kubeconfig', type: 'string', arg: 'PATH', help: 'Path to the kubeconfig file' },
@@ -55,7 +67,11 @@ export const FLAGS = {
   wait: { name: 'wait', type: 'bool', default: true, help: 'Wait for the installed resources to become ready (--wait=false to skip)' },
   timeout: { name: 'timeout', type: 'duration', default: '5m', arg: 'DURATION', help: 'How long to wait, e.g. 90s, 5m, 1h' },
   yes: { name: 'yes', short: 'y', type: 'bool', help: 'Do not ask for confirmation' },
-  takeOver: { name: 'take-over', type: 'bool', help: 'Act on an install the operator manages through an IstioOperator (it will put its own spec back)' },
+  takeOver: {
+    name: 'take-over',
+    type: 'bool',
+    help: 'Act on an install the operator manages through an IstioOperator (it will put its own spec back)',
+  },
 } satisfies Record<string, FlagSpec>;
 
 function flagLabel(s: FlagSpec): string {
@@ -75,7 +91,6 @@ export function parseArgs(argv: string[], specs: FlagSpec[], command = ''): Pars
   }
   const positional: string[] = [];
   let help = false;
-
 
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
@@ -108,14 +123,23 @@ export function parseArgs(argv: string[], specs: FlagSpec[], command = ''): Pars
     }
     if (!spec) {
       const valid = specs.map(flagLabel).concat('-h, --help');
-      throw new InputError([{ path: a.split('=')[0], message: command ? `unknown flag for "${command}"` : 'unknown flag', hint: `valid flags: ${valid.join('; ')}` }]);
+      throw new InputError([
+        {
+          path: a.split('=')[0],
+          message: command ? `unknown flag for "${command}"` : 'unknown flag',
+          hint: `valid flags: ${valid.join('; ')}`,
+        },
+      ]);
     }
     const flag = `--${spec.name}`;
     if (spec.type === 'bool') {
       if (inline === undefined) flags[spec.name] = true;
       else if (/^(true|1|yes)$/i.test(inline)) flags[spec.name] = true;
       else if (/^(false|0|no)$/i.test(inline)) flags[spec.name] = false;
-      else throw new InputError([{ path: flag, message: `${JSON.stringify(inline)} is not a boolean`, hint: `${flag}, ${flag}=true or ${flag}=false` }]);
+      else
+        throw new InputError([
+          { path: flag, message: `${JSON.stringify(inline)} is not a boolean`, hint: `${flag}, ${flag}=true or ${flag}=false` },
+        ]);
       continue;
     }
     let value = inline;
@@ -142,21 +166,33 @@ export function readInputFiles(names: string[]): Array<{ name: string; text: str
       return { name, text: fs.readFileSync(name === '-' ? 0 : name, 'utf8') };
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
-      throw new InputError([{ path: `-f ${name}`, message: code === 'ENOENT' ? 'file not found' : `cannot read file (${code ?? (e as Error).message})` }]);
+      throw new InputError([
+        { path: `-f ${name}`, message: code === 'ENOENT' ? 'file not found' : `cannot read file (${code ?? (e as Error).message})` },
+      ]);
     }
   });
 }
 
 /** Help text for a command: usage line, summary and aligned flags. */
 export function usageFor(usage: string, summary: string, specs: FlagSpec[]): string {
-  const rows = specs.map((s) => [flagLabel(s), s.help + (s.default !== undefined && s.type !== 'bool' ? ` (default ${s.default})` : s.default === true ? ' (default true)' : '')]);
+  const rows = specs.map((s) => [
+    flagLabel(s),
+    s.help + (s.default !== undefined && s.type !== 'bool' ? ` (default ${s.default})` : s.default === true ? ' (default true)' : ''),
+  ]);
   rows.push(['-h, --help', 'Show this help']);
   const w = Math.max(...rows.map((r) => r[0].length));
   return [`Usage: istio-operator ${usage}`, '', summary, '', 'Flags:', ...rows.map(([l, h]) => `  ${l.padEnd(w)}  ${h}`), ''].join('\n');
 }
 
 /** `-o/--output` of every read command: text (the default, for people), json or yaml (for scripts). */
-export const OUTPUT_FLAG: FlagSpec = { name: 'output', short: 'o', type: 'string', arg: 'FORMAT', help: 'text, json or yaml', default: 'text' };
+export const OUTPUT_FLAG: FlagSpec = {
+  name: 'output',
+  short: 'o',
+  type: 'string',
+  arg: 'FORMAT',
+  help: 'text, json or yaml',
+  default: 'text',
+};
 export type OutputFormat = 'text' | 'json' | 'yaml';
 
 export function outputFormat(v: unknown): OutputFormat {
@@ -177,5 +213,14 @@ export async function printStructured(format: OutputFormat, data: unknown): Prom
 /** Aligned columns, the last one unpadded. */
 export function table(rows: string[][]): string {
   const w = rows[0]!.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
-  return rows.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(w[i]!))).join('  ').trimEnd()).join('\n') + '\n';
+  return (
+    rows
+      .map((r) =>
+        r
+          .map((c, i) => (i === r.length - 1 ? c : c.padEnd(w[i]!)))
+          .join('  ')
+          .trimEnd(),
+      )
+      .join('\n') + '\n'
+  );
 }

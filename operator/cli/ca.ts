@@ -7,19 +7,39 @@ import { ROOT_SECRET } from '../ca/settings.js';
 import { readCaStatus, targetFromCluster, type CaReport } from '../ca/status.js';
 import { caTargetFrom, type CaTarget } from '../ca/types.js';
 import type { CertInfo } from '../ca/validate.js';
-import { FLAGS, parseArgs, readInputFiles, usageFor, type FlagSpec, type Flags, OUTPUT_FLAG, outputFormat, printStructured } from './args.js';
+import {
+  FLAGS,
+  parseArgs,
+  readInputFiles,
+  usageFor,
+  type FlagSpec,
+  type Flags,
+  OUTPUT_FLAG,
+  outputFormat,
+  printStructured,
+} from './args.js';
 
 export const summary = 'Inspect and rotate the mesh CA';
 
 // Printing only: what the CA looks like and what to do come from operator/ca/status.ts and cluster.ts.
 // Nothing printed here can hold key material: the functions below return subjects, dates and serial numbers only.
 
-const NAMESPACE: FlagSpec = { name: 'namespace', short: 'n', type: 'string', arg: 'NS', help: 'Istio namespace, when no -f is given (default istio-system)' };
+const NAMESPACE: FlagSpec = {
+  name: 'namespace',
+  short: 'n',
+  type: 'string',
+  arg: 'NS',
+  help: 'Istio namespace, when no -f is given (default istio-system)',
+};
 const OUTPUT: FlagSpec = OUTPUT_FLAG;
 const CLUSTER: FlagSpec[] = [FLAGS.kubeconfig, FLAGS.context];
 const STATUS_SPECS: FlagSpec[] = [FLAGS.filename, FLAGS.set, NAMESPACE, OUTPUT, ...CLUSTER];
 const ROTATE_SPECS: FlagSpec[] = [
-  { name: 'root', type: 'bool', help: 'Start a root rotation (trust both roots, then switch the intermediate, then drop the old root) instead of renewing the intermediate' },
+  {
+    name: 'root',
+    type: 'bool',
+    help: 'Start a root rotation (trust both roots, then switch the intermediate, then drop the old root) instead of renewing the intermediate',
+  },
   FLAGS.filename,
   FLAGS.set,
   NAMESPACE,
@@ -55,17 +75,23 @@ export async function run(argv: string[]): Promise<number> {
 }
 
 function clientFrom(flags: Flags): KubeClient {
-  return KubeClient.fromOptions({ ...(flags.kubeconfig ? { kubeconfig: flags.kubeconfig } : {}), ...(flags.context ? { context: flags.context } : {}) });
+  return KubeClient.fromOptions({
+    ...(flags.kubeconfig ? { kubeconfig: flags.kubeconfig } : {}),
+    ...(flags.context ? { context: flags.context } : {}),
+  });
 }
 
 /** -f/--set → the CA target; warnings go to stderr. Undefined without -f. */
 function targetFromFlags(flags: Flags): CaTarget | undefined {
   if (!flags.filename.length) {
-    if (flags.set.length) throw new InputError([{ path: '--set', message: 'needs -f FILE', hint: 'the CA settings come from an IstioOperator file' }]);
+    if (flags.set.length)
+      throw new InputError([{ path: '--set', message: 'needs -f FILE', hint: 'the CA settings come from an IstioOperator file' }]);
     return undefined;
   }
   if (flags.namespace !== undefined) {
-    throw new InputError([{ path: '--namespace', message: 'cannot be combined with -f', hint: 'the IstioOperator file says the namespace (spec.namespace)' }]);
+    throw new InputError([
+      { path: '--namespace', message: 'cannot be combined with -f', hint: 'the IstioOperator file says the namespace (spec.namespace)' },
+    ]);
   }
   const { install, warnings } = resolveIstioOperator({ files: readInputFiles(flags.filename), sets: flags.set });
   for (const w of warnings) process.stderr.write(`! ${formatWarning(w)}\n`);
@@ -75,7 +101,13 @@ function targetFromFlags(flags: Flags): CaTarget | undefined {
 async function status(argv: string[]): Promise<number> {
   const { flags, help } = parseArgs(argv, STATUS_SPECS, 'ca status');
   if (help) {
-    process.stdout.write(usageFor('ca status [-f FILE | --namespace NS] [flags]', 'Show the mesh CA: mode, chain, expiry dates, rotation phase and warnings', STATUS_SPECS));
+    process.stdout.write(
+      usageFor(
+        'ca status [-f FILE | --namespace NS] [flags]',
+        'Show the mesh CA: mode, chain, expiry dates, rotation phase and warnings',
+        STATUS_SPECS,
+      ),
+    );
     return 0;
   }
   const format = outputFormat(flags.output);
@@ -94,7 +126,12 @@ async function status(argv: string[]): Promise<number> {
 }
 
 function certLines(c: CertInfo, indent: string): string[] {
-  return [`${indent}subject:  ${c.subject}`, `${indent}issuer:   ${c.issuer}`, `${indent}valid:    ${c.notBefore} → ${c.notAfter}`, `${indent}serial:   ${c.serialNumber}`];
+  return [
+    `${indent}subject:  ${c.subject}`,
+    `${indent}issuer:   ${c.issuer}`,
+    `${indent}valid:    ${c.notBefore} → ${c.notAfter}`,
+    `${indent}serial:   ${c.serialNumber}`,
+  ];
 }
 
 function describe(r: CaReport): string {
@@ -104,7 +141,10 @@ function describe(r: CaReport): string {
     provided: 'plug-in CA from your secret',
     external: `external signer${r.address ? ` at ${r.address}` : ''} (istiod's CA server off)`,
   };
-  const out = [`Mode:       ${r.mode} — ${modeNote[r.mode]}${r.modeFrom === 'cluster' ? ' [from the secrets in the namespace; pass -f for the IstioOperator]' : ''}`, `Namespace:  ${r.namespace}`];
+  const out = [
+    `Mode:       ${r.mode} — ${modeNote[r.mode]}${r.modeFrom === 'cluster' ? ' [from the secrets in the namespace; pass -f for the IstioOperator]' : ''}`,
+    `Namespace:  ${r.namespace}`,
+  ];
   if (r.secretName) out.push(`Secret:     ${r.namespace}/${r.secretName}`);
   if (r.intermediate && r.mode !== 'istiod') out.push('Intermediate (ca-cert.pem):', ...certLines(r.intermediate, '  '));
   if (r.roots.length) {
@@ -121,7 +161,13 @@ function describe(r: CaReport): string {
 async function rotate(argv: string[]): Promise<number> {
   const { flags, help } = parseArgs(argv, ROTATE_SPECS, 'ca rotate');
   if (help) {
-    process.stdout.write(usageFor('ca rotate [--root] [-f FILE | --namespace NS] [flags]', 'Renew the intermediate CA now, or start a root rotation (mode operator only)', ROTATE_SPECS));
+    process.stdout.write(
+      usageFor(
+        'ca rotate [--root] [-f FILE | --namespace NS] [flags]',
+        'Renew the intermediate CA now, or start a root rotation (mode operator only)',
+        ROTATE_SPECS,
+      ),
+    );
     return 0;
   }
   const client = clientFrom(flags);
@@ -131,11 +177,13 @@ async function rotate(argv: string[]): Promise<number> {
       const ns = flags.namespace || 'istio-system';
       target = await targetFromCluster(client, ns);
       if (!target) {
-        throw new InputError([{
-          path: `secret ${ns}/${ROOT_SECRET}`,
-          message: 'not found: there is no CA generated by istio-operator in this namespace',
-          hint: 'pass -f with an IstioOperator whose spec.components.ca.mode is operator, or --namespace for another namespace',
-        }]);
+        throw new InputError([
+          {
+            path: `secret ${ns}/${ROOT_SECRET}`,
+            message: 'not found: there is no CA generated by istio-operator in this namespace',
+            hint: 'pass -f with an IstioOperator whose spec.components.ca.mode is operator, or --namespace for another namespace',
+          },
+        ]);
       }
     }
     const what = flags.root
@@ -159,9 +207,13 @@ async function rotate(argv: string[]): Promise<number> {
     const suffix = flags['dry-run'] ? ' (dry run)' : '';
     for (const s of r.written) process.stdout.write(`wrote secret ${s}${suffix}\n`);
     for (const d of r.restarted) process.stdout.write(`restarted deployment ${d}${suffix}\n`);
-    if (r.status.intermediate) process.stdout.write(`intermediate: ${r.status.intermediate.subject}, expires on ${r.status.intermediate.notAfter}\n`);
-    process.stdout.write(`trusted roots: ${r.status.roots.length}${r.status.rotation ? ` (root rotation in phase ${r.status.rotation.phase})` : ''}\n`);
-    if (r.status.rotation) process.stdout.write(`the rotation moves to its next phase at the first install or operator reconcile after ${r.status.nextCheck}\n`);
+    if (r.status.intermediate)
+      process.stdout.write(`intermediate: ${r.status.intermediate.subject}, expires on ${r.status.intermediate.notAfter}\n`);
+    process.stdout.write(
+      `trusted roots: ${r.status.roots.length}${r.status.rotation ? ` (root rotation in phase ${r.status.rotation.phase})` : ''}\n`,
+    );
+    if (r.status.rotation)
+      process.stdout.write(`the rotation moves to its next phase at the first install or operator reconcile after ${r.status.nextCheck}\n`);
     return 0;
   } finally {
     client.close();

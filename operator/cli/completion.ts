@@ -39,13 +39,23 @@ export async function completionTable(): Promise<CommandCompletion[]> {
 }
 
 const flagWords = (c: CommandCompletion) => [...c.flags.flatMap((f) => [`--${f.name}`, ...(f.short ? [`-${f.short}`] : [])]), '--help'];
-const takesValue = (all: CommandCompletion[]) => [...new Set(all.flatMap((c) => c.flags.filter((f) => f.type !== 'bool').flatMap((f) => [`--${f.name}`, ...(f.short ? [`-${f.short}`] : [])])))];
-const fileFlags = (all: CommandCompletion[]) => [...new Set(all.flatMap((c) => c.flags.filter((f) => FILE_FLAGS.has(f.name)).flatMap((f) => [`--${f.name}`, ...(f.short ? [`-${f.short}`] : [])])))];
+const takesValue = (all: CommandCompletion[]) => [
+  ...new Set(
+    all.flatMap((c) => c.flags.filter((f) => f.type !== 'bool').flatMap((f) => [`--${f.name}`, ...(f.short ? [`-${f.short}`] : [])])),
+  ),
+];
+const fileFlags = (all: CommandCompletion[]) => [
+  ...new Set(
+    all.flatMap((c) => c.flags.filter((f) => FILE_FLAGS.has(f.name)).flatMap((f) => [`--${f.name}`, ...(f.short ? [`-${f.short}`] : [])])),
+  ),
+];
 const q = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
 
 export function bashScript(all: CommandCompletion[]): string {
   const cases = all.map((c) => `    ${c.name}) opts=${q(flagWords(c).join(' '))}; subs=${q(c.subcommands.join(' '))} ;;`).join('\n');
-  const valueCases = Object.entries(VALUES).map(([f, v]) => `    --${f}${f === 'output' ? '|-o' : ''}) COMPREPLY=( $(compgen -W ${q(v.join(' '))} -- "$cur") ); return ;;`).join('\n');
+  const valueCases = Object.entries(VALUES)
+    .map(([f, v]) => `    --${f}${f === 'output' ? '|-o' : ''}) COMPREPLY=( $(compgen -W ${q(v.join(' '))} -- "$cur") ); return ;;`)
+    .join('\n');
   return `# bash completion for istio-operator. Load it with: source <(istio-operator completion bash)
 _istio_operator() {
   local cur prev cmd opts subs i
@@ -93,8 +103,12 @@ complete -o default -F _istio_operator istio-operator
 export function zshScript(all: CommandCompletion[]): string {
   const desc = (s: string) => s.replace(/[:'\n]/g, ' ');
   const cmds = all.map((c) => `    ${q(`${c.name}:${desc(c.summary)}`)}`).join('\n');
-  const cases = all.map((c) => `    ${c.name}) opts=(${flagWords(c).map(q).join(' ')}); subs=(${c.subcommands.map(q).join(' ')}) ;;`).join('\n');
-  const valueCases = Object.entries(VALUES).map(([f, v]) => `    --${f}${f === 'output' ? '|-o' : ''}) compadd -- ${v.join(' ')}; return ;;`).join('\n');
+  const cases = all
+    .map((c) => `    ${c.name}) opts=(${flagWords(c).map(q).join(' ')}); subs=(${c.subcommands.map(q).join(' ')}) ;;`)
+    .join('\n');
+  const valueCases = Object.entries(VALUES)
+    .map(([f, v]) => `    --${f}${f === 'output' ? '|-o' : ''}) compadd -- ${v.join(' ')}; return ;;`)
+    .join('\n');
   return `#compdef istio-operator
 # zsh completion for istio-operator. Load it with: source <(istio-operator completion zsh)
 # (or save it as _istio-operator in a folder of $fpath).
@@ -142,8 +156,11 @@ export function fishScript(all: CommandCompletion[]): string {
     const when = `'__fish_seen_subcommand_from ${c.name}'`;
     if (c.subcommands.length) lines.push(`complete -c istio-operator -n ${when} -a ${q(c.subcommands.join(' '))}`);
     for (const f of c.flags) {
-      const value = f.type === 'bool' ? '' : FILE_FLAGS.has(f.name) ? ' -r -F' : VALUES[f.name] ? ` -x -a ${q(VALUES[f.name]!.join(' '))}` : ' -x';
-      lines.push(`complete -c istio-operator -n ${when} -l ${f.name}${f.short ? ` -s ${f.short}` : ''}${value} -d ${desc(f.help.split(/[.;(]/)[0]!.trim())}`);
+      const value =
+        f.type === 'bool' ? '' : FILE_FLAGS.has(f.name) ? ' -r -F' : VALUES[f.name] ? ` -x -a ${q(VALUES[f.name]!.join(' '))}` : ' -x';
+      lines.push(
+        `complete -c istio-operator -n ${when} -l ${f.name}${f.short ? ` -s ${f.short}` : ''}${value} -d ${desc(f.help.split(/[.;(]/)[0]!.trim())}`,
+      );
     }
   }
   return lines.join('\n') + '\n';
@@ -152,11 +169,20 @@ export function fishScript(all: CommandCompletion[]): string {
 export async function run(argv: string[]): Promise<number> {
   const { positional, help } = parseArgs(argv, [], 'completion');
   if (help) {
-    process.stdout.write(usageFor('completion bash|zsh|fish', `${summary}.\n\n  bash:  source <(istio-operator completion bash)     (or save it in /etc/bash_completion.d/)\n  zsh:   source <(istio-operator completion zsh)      (or save it as _istio-operator in $fpath)\n  fish:  istio-operator completion fish | source      (or save it in ~/.config/fish/completions/)`, []));
+    process.stdout.write(
+      usageFor(
+        'completion bash|zsh|fish',
+        `${summary}.\n\n  bash:  source <(istio-operator completion bash)     (or save it in /etc/bash_completion.d/)\n  zsh:   source <(istio-operator completion zsh)      (or save it as _istio-operator in $fpath)\n  fish:  istio-operator completion fish | source      (or save it in ~/.config/fish/completions/)`,
+        [],
+      ),
+    );
     return 0;
   }
   const [shell, ...extra] = positional;
-  if (!shell || !SHELLS.includes(shell as Shell)) throw new InputError([{ path: 'completion', message: shell ? `unknown shell "${shell}"` : 'missing the shell', hint: 'bash, zsh or fish' }]);
+  if (!shell || !SHELLS.includes(shell as Shell))
+    throw new InputError([
+      { path: 'completion', message: shell ? `unknown shell "${shell}"` : 'missing the shell', hint: 'bash, zsh or fish' },
+    ]);
   if (extra.length) throw new InputError([{ path: extra[0]!, message: 'unexpected argument', hint: 'completion bash|zsh|fish' }]);
   const all = await completionTable();
   process.stdout.write(shell === 'bash' ? bashScript(all) : shell === 'zsh' ? zshScript(all) : fishScript(all));

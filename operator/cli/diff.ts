@@ -6,7 +6,14 @@ import { CLUSTER_FLAGS, clientFrom, printWarnings, resolvedFrom } from './instal
 
 export const summary = 'Show what install would change in the cluster';
 
-const SPECS: FlagSpec[] = [FLAGS.filename, FLAGS.set, FLAGS.revision, FLAGS.release, { ...FLAGS.force, help: 'Turn validation errors into warnings' }, ...CLUSTER_FLAGS];
+const SPECS: FlagSpec[] = [
+  FLAGS.filename,
+  FLAGS.set,
+  FLAGS.revision,
+  FLAGS.release,
+  { ...FLAGS.force, help: 'Turn validation errors into warnings' },
+  ...CLUSTER_FLAGS,
+];
 
 // Exit codes as `kubectl diff`: 0 no changes, 1 changes, >1 an error (so input errors are 2 here, not 1).
 export async function run(argv: string[]): Promise<number> {

@@ -45,7 +45,10 @@ export function printWarnings(warnings: Warning[]): void {
 }
 
 export function clientFrom(flags: Flags): KubeClient {
-  return KubeClient.fromOptions({ ...(flags.kubeconfig ? { kubeconfig: flags.kubeconfig } : {}), ...(flags.context ? { context: flags.context } : {}) });
+  return KubeClient.fromOptions({
+    ...(flags.kubeconfig ? { kubeconfig: flags.kubeconfig } : {}),
+    ...(flags.context ? { context: flags.context } : {}),
+  });
 }
 
 /** Asks y/N on a TTY. Off a TTY there is nobody to ask: proceed, as kubectl apply does, so pipelines and CI never hang. */
@@ -81,7 +84,13 @@ export async function run(argv: string[]): Promise<number> {
     const p = await prepareInstall(client, install);
     printWarnings(p.warnings);
     const rev = install.revision ? ` (revision ${install.revision})` : '';
-    if (!flags['dry-run'] && !(await confirm(`This will install the Istio ${install.profile} profile${rev} into the cluster at ${client.server}. Proceed?`, !!flags.yes))) {
+    if (
+      !flags['dry-run'] &&
+      !(await confirm(
+        `This will install the Istio ${install.profile} profile${rev} into the cluster at ${client.server}. Proceed?`,
+        !!flags.yes,
+      ))
+    ) {
       process.stderr.write('Cancelled.\n');
       return 1;
     }

@@ -13,7 +13,7 @@ const specs: FlagSpec[] = [{ ...FLAGS.filename, help: 'The IstioOperator file to
 const USAGE = usageFor(
   'migrate -f OLD.yaml',
   'Translate fields from older Istio releases (citadel, galley, policy, telemetry, sidecarInjector, nodeAgent,\n' +
-    'values.global.mtls, outboundTrafficPolicy, autoscaling/v2beta1 metrics, ...) into today\'s IstioOperator.\n' +
+    "values.global.mtls, outboundTrafficPolicy, autoscaling/v2beta1 metrics, ...) into today's IstioOperator.\n" +
     'The result is printed to stdout; what was translated or dropped is listed on stderr. Comments are not kept.',
   specs,
 );
@@ -26,7 +26,13 @@ export async function run(argv: string[]): Promise<number> {
   }
   const names: string[] = [...flags.filename, ...positional];
   if (names.length !== 1) {
-    throw new InputError([{ path: '-f', message: names.length ? `migrate takes one file, got ${names.length}` : 'missing the file to migrate', hint: 'istio-operator migrate -f old.yaml' }]);
+    throw new InputError([
+      {
+        path: '-f',
+        message: names.length ? `migrate takes one file, got ${names.length}` : 'missing the file to migrate',
+        hint: 'istio-operator migrate -f old.yaml',
+      },
+    ]);
   }
   const [file] = readInputFiles(names);
   const { iop, warnings } = migrateIstioOperator(parseIstioOperator(file.text, file.name), flags.force);

@@ -15,7 +15,12 @@ const SPECS: FlagSpec[] = [
   FLAGS.revision,
   FLAGS.release,
   FLAGS.force,
-  { name: 'kubernetes-version', type: 'string', arg: 'VERSION', help: "Check against this Kubernetes version instead of the cluster's, e.g. 1.33 (planning a cluster upgrade)" },
+  {
+    name: 'kubernetes-version',
+    type: 'string',
+    arg: 'VERSION',
+    help: "Check against this Kubernetes version instead of the cluster's, e.g. 1.33 (planning a cluster upgrade)",
+  },
   OUTPUT_FLAG,
   ...CLUSTER_FLAGS,
 ];
@@ -28,19 +33,31 @@ const MARK: Record<Severity, string> = { ok: '✔', info: 'ℹ', warning: '!', b
 export async function run(argv: string[]): Promise<number> {
   const { flags, positional, help } = parseArgs(argv, SPECS, 'precheck');
   if (help) {
-    process.stdout.write(usageFor('precheck [-f FILE]... [--set PATH=VALUE]... [--kubernetes-version V] [-o text|json|yaml]', `${summary}. Writes nothing. Exit code 0: nothing blocks the install; ${BLOCKED_EXIT}: a blocker (each is listed with its reason and what to do); 1: the input is invalid.`, SPECS));
+    process.stdout.write(
+      usageFor(
+        'precheck [-f FILE]... [--set PATH=VALUE]... [--kubernetes-version V] [-o text|json|yaml]',
+        `${summary}. Writes nothing. Exit code 0: nothing blocks the install; ${BLOCKED_EXIT}: a blocker (each is listed with its reason and what to do); 1: the input is invalid.`,
+        SPECS,
+      ),
+    );
     return 0;
   }
-  if (positional.length) throw new InputError([{ path: positional[0]!, message: 'unexpected argument', hint: 'input files go with -f FILE' }]);
+  if (positional.length)
+    throw new InputError([{ path: positional[0]!, message: 'unexpected argument', hint: 'input files go with -f FILE' }]);
   const format = outputFormat(flags.output);
   const kv = flags['kubernetes-version'];
-  if (kv !== undefined && !/^v?\d+\.\d+(\.\d+)?([-+].*)?$/.test(kv)) throw new InputError([{ path: '--kubernetes-version', message: `"${kv}" is not a Kubernetes version`, hint: 'MAJOR.MINOR[.PATCH], e.g. 1.33 or v1.33.2' }]);
+  if (kv !== undefined && !/^v?\d+\.\d+(\.\d+)?([-+].*)?$/.test(kv))
+    throw new InputError([
+      { path: '--kubernetes-version', message: `"${kv}" is not a Kubernetes version`, hint: 'MAJOR.MINOR[.PATCH], e.g. 1.33 or v1.33.2' },
+    ]);
   const install = resolvedFrom(flags);
   const objects = render(install).objects;
   const client = clientFrom(flags);
   try {
     const report = await precheck(client, install, objects, kv ? { kubernetesVersion: kv } : {});
-    if (!(await printStructured(format, { release: install.release.line, version: install.version, revision: install.owner.rev, ...report }))) {
+    if (
+      !(await printStructured(format, { release: install.release.line, version: install.version, revision: install.owner.rev, ...report }))
+    ) {
       process.stdout.write(`Precheck for Istio ${install.version} (revision ${install.owner.rev}) on ${client.server}:\n`);
       for (const c of report.checks) {
         process.stdout.write(`${MARK[c.severity]} ${c.name}: ${c.message}\n`);
@@ -48,7 +65,9 @@ export async function run(argv: string[]): Promise<number> {
         if (c.hint && c.severity !== 'ok') process.stdout.write(`    → ${c.hint}\n`);
       }
       const blockers = report.checks.filter((c) => c.severity === 'blocker').length;
-      process.stdout.write(blockers ? `\n${blockers} blocker(s): the install would fail or break what is there.\n` : '\nNo blockers: ready to install.\n');
+      process.stdout.write(
+        blockers ? `\n${blockers} blocker(s): the install would fail or break what is there.\n` : '\nNo blockers: ready to install.\n',
+      );
     }
     return report.blocked ? BLOCKED_EXIT : 0;
   } finally {

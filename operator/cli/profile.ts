@@ -8,7 +8,14 @@ import { FLAGS, OUTPUT_FLAG, outputFormat, parseArgs, printStructured, readInput
 
 export const summary = 'List, dump and diff the built-in profiles';
 
-const specs: FlagSpec[] = [FLAGS.filename, FLAGS.set, FLAGS.revision, FLAGS.release, FLAGS.force, { ...OUTPUT_FLAG, help: 'text, json or yaml (profile list)' }];
+const specs: FlagSpec[] = [
+  FLAGS.filename,
+  FLAGS.set,
+  FLAGS.revision,
+  FLAGS.release,
+  FLAGS.force,
+  { ...OUTPUT_FLAG, help: 'text, json or yaml (profile list)' },
+];
 const USAGE = usageFor(
   'profile list | dump [NAME] [-f FILE]... [--set PATH=VALUE]... | diff A B',
   'list: the built-in profiles. dump: the IstioOperator a profile resolves to (merged over default,\n' +
@@ -43,7 +50,13 @@ export async function run(argv: string[]): Promise<number> {
     case 'list': {
       if (rest.length) throw new InputError([{ path: 'profile list', message: `takes no arguments, got ${rest.join(' ')}` }]);
       const format = outputFormat(flags.output);
-      if (await printStructured(format, { profiles: listProfiles(), releases: RELEASES.map((r) => ({ ...r, default: r === DEFAULT_RELEASE, platforms: platformsOf(r) })) })) return 0;
+      if (
+        await printStructured(format, {
+          profiles: listProfiles(),
+          releases: RELEASES.map((r) => ({ ...r, default: r === DEFAULT_RELEASE, platforms: platformsOf(r) })),
+        })
+      )
+        return 0;
       const out = ['Istio configuration profiles:'];
       for (const p of listProfiles()) out.push(`    ${p.name}${p.supported ? '' : `  (${p.note})`}`);
       out.push('', 'Istio releases (every profile renders for each; choose with spec.tag, or --release for a digest tag):');
@@ -62,7 +75,10 @@ export async function run(argv: string[]): Promise<number> {
       return 0;
     }
     case 'diff': {
-      if (rest.length !== 2) throw new InputError([{ path: 'profile diff', message: `needs two profiles, got ${rest.length}`, hint: 'profile diff default demo' }]);
+      if (rest.length !== 2)
+        throw new InputError([
+          { path: 'profile diff', message: `needs two profiles, got ${rest.length}`, hint: 'profile diff default demo' },
+        ]);
       const [a, b] = rest;
       const ra = resolve(a);
       const rb = resolve(b);
@@ -84,7 +100,8 @@ export function lineDiff(aText: string, bText: string, aName: string, bName: str
   const n = a.length;
   const m = b.length;
   const lcs: Uint32Array[] = Array.from({ length: n + 1 }, () => new Uint32Array(m + 1));
-  for (let i = n - 1; i >= 0; i--) for (let j = m - 1; j >= 0; j--) lcs[i][j] = a[i] === b[j] ? lcs[i + 1][j + 1] + 1 : Math.max(lcs[i + 1][j], lcs[i][j + 1]);
+  for (let i = n - 1; i >= 0; i--)
+    for (let j = m - 1; j >= 0; j--) lcs[i][j] = a[i] === b[j] ? lcs[i + 1][j + 1] + 1 : Math.max(lcs[i + 1][j], lcs[i][j + 1]);
   const ops: Array<{ op: ' ' | '-' | '+'; text: string; ai: number; bi: number }> = [];
   let i = 0;
   let j = 0;

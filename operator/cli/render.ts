@@ -45,7 +45,9 @@ export const help = usageFor(
 export function componentLabel(name: string): string {
   const n = name.toLowerCase();
   for (const [key, label] of Object.entries(COMPONENTS)) if (key.toLowerCase() === n || label.toLowerCase() === n) return label;
-  throw new InputError([{ path: '--component', message: `unknown component "${name}"`, hint: `one of: ${Object.keys(COMPONENTS).join(', ')}` }]);
+  throw new InputError([
+    { path: '--component', message: `unknown component "${name}"`, hint: `one of: ${Object.keys(COMPONENTS).join(', ')}` },
+  ]);
 }
 
 export async function run(argv: string[]): Promise<number> {
@@ -55,11 +57,19 @@ export async function run(argv: string[]): Promise<number> {
     return 0;
   }
   if (positional.length) {
-    throw new InputError([{ path: positional[0], message: 'unexpected argument', hint: 'input files go with -f FILE (or -f - for stdin)' }]);
+    throw new InputError([
+      { path: positional[0], message: 'unexpected argument', hint: 'input files go with -f FILE (or -f - for stdin)' },
+    ]);
   }
   const only = flags.component === undefined ? undefined : componentLabel(flags.component);
   const files = readInputFiles(flags.filename);
-  const resolved = resolveIstioOperator({ files, sets: flags.set, ...(flags.revision !== undefined ? { revision: flags.revision } : {}), ...(flags.release ? { release: flags.release } : {}), force: flags.force });
+  const resolved = resolveIstioOperator({
+    files,
+    sets: flags.set,
+    ...(flags.revision !== undefined ? { revision: flags.revision } : {}),
+    ...(flags.release ? { release: flags.release } : {}),
+    force: flags.force,
+  });
   const result = render(resolved.install);
   const objects = only ? result.objects.filter((o) => o.metadata.labels?.[LABEL_COMPONENT] === only) : result.objects;
   const syncWaves = flags['sync-waves'] && !flags['no-sync-waves'];

@@ -10,15 +10,26 @@ export const summary = 'List every Istio install: owner, revision, release, heal
 const SPECS: FlagSpec[] = [OUTPUT_FLAG, ...CLUSTER_FLAGS];
 
 const proxies = (i: InstallStatus) =>
-  i.proxies.pods ? `${i.proxies.pods} (${Object.entries(i.proxies.versions).map(([v, n]) => `${n}×${v}`).join(', ')})` : '0';
+  i.proxies.pods
+    ? `${i.proxies.pods} (${Object.entries(i.proxies.versions)
+        .map(([v, n]) => `${n}×${v}`)
+        .join(', ')})`
+    : '0';
 
 export async function run(argv: string[]): Promise<number> {
   const { flags, positional, help } = parseArgs(argv, SPECS, 'status');
   if (help) {
-    process.stdout.write(usageFor('status [-o text|json|yaml]', `${summary}. Installs by IstioOperator (this operator or its CLI), istioctl, Helm and Sail are all listed; proxies are the injected pods (sidecar.istio.io/status) and their proxy image versions.`, SPECS));
+    process.stdout.write(
+      usageFor(
+        'status [-o text|json|yaml]',
+        `${summary}. Installs by IstioOperator (this operator or its CLI), istioctl, Helm and Sail are all listed; proxies are the injected pods (sidecar.istio.io/status) and their proxy image versions.`,
+        SPECS,
+      ),
+    );
     return 0;
   }
-  if (positional.length) throw new InputError([{ path: positional[0]!, message: 'unexpected argument to "status"', hint: 'flags only; see --help' }]);
+  if (positional.length)
+    throw new InputError([{ path: positional[0]!, message: 'unexpected argument to "status"', hint: 'flags only; see --help' }]);
   const format = outputFormat(flags.output);
   const client = clientFrom(flags);
   try {
@@ -29,13 +40,25 @@ export async function run(argv: string[]): Promise<number> {
       process.stdout.write(
         table([
           ['OWNER', 'REVISION', 'RELEASE', 'VERSION', 'HEALTH', 'ISTIO NAMESPACE', 'TAGS', 'PROXIES'],
-          ...report.installs.map((i) => [i.owner, i.revision, i.release || '?', i.version || '?', i.health, i.istioNamespace, i.tags.join(',') || '-', proxies(i)]),
+          ...report.installs.map((i) => [
+            i.owner,
+            i.revision,
+            i.release || '?',
+            i.version || '?',
+            i.health,
+            i.istioNamespace,
+            i.tags.join(',') || '-',
+            proxies(i),
+          ]),
         ]),
       );
-      for (const i of report.installs) if (i.message && (i.health !== 'HEALTHY' || i.remote)) process.stdout.write(`  ${i.owner}: ${i.message}\n`);
+      for (const i of report.installs)
+        if (i.message && (i.health !== 'HEALTHY' || i.remote)) process.stdout.write(`  ${i.owner}: ${i.message}\n`);
     }
     for (const p of report.orphanProxies) {
-      process.stdout.write(`! ${p.pods} proxies of revision ${p.revision} (${Object.keys(p.versions).join(', ')}) have no control plane: restart them into another revision\n`);
+      process.stdout.write(
+        `! ${p.pods} proxies of revision ${p.revision} (${Object.keys(p.versions).join(', ')}) have no control plane: restart them into another revision\n`,
+      );
     }
     return 0;
   } finally {

@@ -26,11 +26,17 @@ export async function run(argv: string[]): Promise<number> {
   }
   const [sub, tag, ...extra] = positional;
   if (!sub || !['set', 'list', 'remove'].includes(sub)) {
-    throw new InputError([{ path: 'tag', message: sub ? `unknown subcommand "${sub}"` : 'missing subcommand', hint: 'set, list or remove' }]);
+    throw new InputError([
+      { path: 'tag', message: sub ? `unknown subcommand "${sub}"` : 'missing subcommand', hint: 'set, list or remove' },
+    ]);
   }
   if (extra.length) throw new InputError([{ path: `tag ${sub}`, message: `unexpected argument "${extra[0]}"` }]);
-  if (sub !== 'list' && !tag) throw new InputError([{ path: `tag ${sub}`, message: 'missing the tag name', hint: `istio-operator tag ${sub} <tag>` }]);
-  if (sub === 'set' && !flags.revision) throw new InputError([{ path: '--revision', message: 'tag set needs the revision to point at', hint: '--revision 1-30-0 (or default)' }]);
+  if (sub !== 'list' && !tag)
+    throw new InputError([{ path: `tag ${sub}`, message: 'missing the tag name', hint: `istio-operator tag ${sub} <tag>` }]);
+  if (sub === 'set' && !flags.revision)
+    throw new InputError([
+      { path: '--revision', message: 'tag set needs the revision to point at', hint: '--revision 1-30-0 (or default)' },
+    ]);
   const format = outputFormat(flags.output);
   const client = clientFrom(flags);
   const dry = flags['dry-run'] ? ' (dry run)' : '';
@@ -38,7 +44,10 @@ export async function run(argv: string[]): Promise<number> {
     if (sub === 'list') {
       const tags = await listTags(client);
       if (await printStructured(format, { tags })) return 0;
-      const rows = [['TAG', 'REVISION', 'NAMESPACES', 'MANAGED BY'], ...tags.map((t) => [t.tag, t.revision, t.namespaces.join(',') || '-', t.declaredBy ? `IstioOperator ${t.declaredBy}` : 'tag set'])];
+      const rows = [
+        ['TAG', 'REVISION', 'NAMESPACES', 'MANAGED BY'],
+        ...tags.map((t) => [t.tag, t.revision, t.namespaces.join(',') || '-', t.declaredBy ? `IstioOperator ${t.declaredBy}` : 'tag set']),
+      ];
       const w = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
       for (const r of rows) process.stdout.write(r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(w[i]!))).join('  ') + '\n');
       return 0;
@@ -52,8 +61,13 @@ export async function run(argv: string[]): Promise<number> {
       const r = await setTag(client, { tag: tag!, revision: flags.revision, overwrite: !!flags.overwrite, dryRun: !!flags['dry-run'] });
       for (const x of r.results) process.stdout.write(`${refString(x.ref)} ${x.outcome}${dry}\n`);
       for (const x of r.removed) process.stdout.write(`${refString(x)} removed${dry}\n`);
-      process.stdout.write(`tag ${tag} -> revision ${flags.revision}${r.previous && r.previous !== flags.revision ? ` (was ${r.previous})` : ''}${dry}\n`);
-      if (r.takenFrom) process.stderr.write(`warning: tag ${tag} was installed by IstioOperator ${r.takenFrom}; it is now managed by \`tag set\` (if that IstioOperator lists it in spec.values.revisionTags, remove it there or the operator moves it back)\n`);
+      process.stdout.write(
+        `tag ${tag} -> revision ${flags.revision}${r.previous && r.previous !== flags.revision ? ` (was ${r.previous})` : ''}${dry}\n`,
+      );
+      if (r.takenFrom)
+        process.stderr.write(
+          `warning: tag ${tag} was installed by IstioOperator ${r.takenFrom}; it is now managed by \`tag set\` (if that IstioOperator lists it in spec.values.revisionTags, remove it there or the operator moves it back)\n`,
+        );
       if (r.namespaces.length) {
         process.stdout.write(`Restart the workloads of ${r.namespaces.length} namespace(s) labelled istio.io/rev=${tag} to move them:\n`);
         for (const n of r.namespaces) process.stdout.write(`  kubectl rollout restart deployment -n ${n}\n`);
@@ -62,8 +76,14 @@ export async function run(argv: string[]): Promise<number> {
     }
     if (!flags['dry-run'] && !(await confirm(`Remove tag ${tag}?`, !!flags.yes))) return 1;
     const r = await removeTag(client, { tag: tag!, force: !!flags.force, dryRun: !!flags['dry-run'] });
-    if (r.namespaces.length) process.stderr.write(`warning: --force: namespaces ${r.namespaces.join(', ')} still select tag ${tag}; their new pods will not be injected\n`);
-    if (r.declaredBy) process.stderr.write(`warning: IstioOperator ${r.declaredBy} installed this tag; if it lists it in spec.values.revisionTags, the operator recreates it\n`);
+    if (r.namespaces.length)
+      process.stderr.write(
+        `warning: --force: namespaces ${r.namespaces.join(', ')} still select tag ${tag}; their new pods will not be injected\n`,
+      );
+    if (r.declaredBy)
+      process.stderr.write(
+        `warning: IstioOperator ${r.declaredBy} installed this tag; if it lists it in spec.values.revisionTags, the operator recreates it\n`,
+      );
     for (const x of r.removed) process.stdout.write(`${refString(x)} removed${dry}\n`);
     return 0;
   } catch (e) {

@@ -36,20 +36,33 @@ export async function run(argv: string[]): Promise<number> {
   try {
     const plan = await planRemoval(client, opts);
     if (!plan.inventories.length && !opts.purge) {
-      process.stderr.write(`nothing to remove: no installation recorded for ${opts.owner ? `IstioOperator ${opts.owner.name} revision ${opts.owner.rev}` : `revision ${opts.revision}`}\n`);
+      process.stderr.write(
+        `nothing to remove: no installation recorded for ${opts.owner ? `IstioOperator ${opts.owner.name} revision ${opts.owner.rev}` : `revision ${opts.revision}`}\n`,
+      );
       return 0;
     }
-    const unchecked = await refuseOperatorManaged(client, plan.inventories.map((i) => i.owner), 'uninstall', !!flags['take-over'] || !!opts.purge);
+    const unchecked = await refuseOperatorManaged(
+      client,
+      plan.inventories.map((i) => i.owner),
+      'uninstall',
+      !!flags['take-over'] || !!opts.purge,
+    );
     if (unchecked) process.stderr.write(`warning: ${unchecked}\n`);
     if (plan.users.length) {
-      process.stderr.write(`${opts.force ? 'warning' : 'error'}: still in use:\n${describeUsers(plan.users).map((l) => `  ${l}\n`).join('')}`);
+      process.stderr.write(
+        `${opts.force ? 'warning' : 'error'}: still in use:\n${describeUsers(plan.users)
+          .map((l) => `  ${l}\n`)
+          .join('')}`,
+      );
       if (!opts.force) {
         process.stderr.write('refusing to remove a revision in use; relabel those namespaces/pods or pass --force\n');
         return 1;
       }
     }
     if (plan.gateways.length) process.stderr.write(`warning: this removes gateways: ${plan.gateways.map(refString).join(', ')}\n`);
-    const what = opts.purge ? 'everything istio-operator installed, CRDs included' : `${plan.objects.length} objects of revision ${[...new Set(plan.inventories.map((i) => i.owner.rev))].join(', ')}`;
+    const what = opts.purge
+      ? 'everything istio-operator installed, CRDs included'
+      : `${plan.objects.length} objects of revision ${[...new Set(plan.inventories.map((i) => i.owner.rev))].join(', ')}`;
     if (!opts.dryRun) {
       if (!flags.yes && !process.stdin.isTTY) {
         process.stderr.write(`error: uninstall removes ${what}; pass -y to confirm when not on a terminal\n`);

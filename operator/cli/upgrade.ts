@@ -7,7 +7,13 @@ export const summary = 'Plan and follow a canary control-plane upgrade: upgrade 
 
 const SPECS: FlagSpec[] = [
   { name: 'to', type: 'string', arg: 'VERSION', help: 'Istio version to upgrade to, e.g. 1.30.0 (upgrade plan)' },
-  { name: 'revision', short: 'r', type: 'string', arg: 'REV', help: 'Name of the new revision (default: the version with dots as dashes, e.g. 1-30-0)' },
+  {
+    name: 'revision',
+    short: 'r',
+    type: 'string',
+    arg: 'REV',
+    help: 'Name of the new revision (default: the version with dots as dashes, e.g. 1-30-0)',
+  },
   { name: 'istio-namespace', type: 'string', arg: 'NS', help: 'Only the revisions whose istiod runs in this namespace (default: all)' },
   { ...OUTPUT_FLAG, help: 'text, json or yaml (upgrade status, upgrade plan)' },
   ...CLUSTER_FLAGS,
@@ -20,9 +26,13 @@ export async function run(argv: string[]): Promise<number> {
     return 0;
   }
   const [sub, ...extra] = positional;
-  if (sub !== 'plan' && sub !== 'status') throw new InputError([{ path: 'upgrade', message: sub ? `unknown subcommand "${sub}"` : 'missing subcommand', hint: 'plan or status' }]);
+  if (sub !== 'plan' && sub !== 'status')
+    throw new InputError([
+      { path: 'upgrade', message: sub ? `unknown subcommand "${sub}"` : 'missing subcommand', hint: 'plan or status' },
+    ]);
   if (extra.length) throw new InputError([{ path: `upgrade ${sub}`, message: `unexpected argument "${extra[0]}"` }]);
-  if (sub === 'plan' && !flags.to) throw new InputError([{ path: '--to', message: 'upgrade plan needs the target version', hint: '--to 1.30.0' }]);
+  if (sub === 'plan' && !flags.to)
+    throw new InputError([{ path: '--to', message: 'upgrade plan needs the target version', hint: '--to 1.30.0' }]);
   const format = outputFormat(flags.output);
   const client = clientFrom(flags);
   try {
@@ -30,12 +40,17 @@ export async function run(argv: string[]): Promise<number> {
     if (sub === 'status') {
       const s = upgradeStatus(view);
       if (await printStructured(format, s)) return 0;
-      const rows = [['REVISION', 'VERSION', 'TAGS', 'NAMESPACES', 'PODS'], ...s.revisions.map((r) => [r.revision, r.version || '?', r.tags.join(',') || '-', r.namespaces.join(',') || '-', String(r.pods)])];
+      const rows = [
+        ['REVISION', 'VERSION', 'TAGS', 'NAMESPACES', 'PODS'],
+        ...s.revisions.map((r) => [r.revision, r.version || '?', r.tags.join(',') || '-', r.namespaces.join(',') || '-', String(r.pods)]),
+      ];
       const w = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
       for (const r of rows) process.stdout.write(r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(w[i]!))).join('  ') + '\n');
       process.stdout.write('\n');
       if (s.toRestart.length) {
-        process.stdout.write(`Left to move: ${s.toRestart.length} pod(s) run another revision than their namespace selects (restart them):\n`);
+        process.stdout.write(
+          `Left to move: ${s.toRestart.length} pod(s) run another revision than their namespace selects (restart them):\n`,
+        );
         for (const p of s.toRestart) process.stdout.write(`  ${p.pod}: runs ${p.runs}, namespace selects ${p.selected}\n`);
       } else process.stdout.write('Left to move: nothing (every pod runs the revision its namespace selects)\n');
       process.stdout.write(s.removable.length ? `Not in use (can be removed): ${s.removable.join(', ')}\n` : 'Every revision is in use.\n');
@@ -43,10 +58,17 @@ export async function run(argv: string[]): Promise<number> {
     }
     const plan = planFromView(view, flags.to, flags.revision);
     if (await printStructured(format, { ...plan, kubernetesVersion: view.kubernetesVersion })) return plan.ok ? 0 : 1;
-    process.stdout.write(`Upgrade plan: Istio ${plan.target} as revision ${plan.newRevision} (Kubernetes ${view.kubernetesVersion})\n\nPrechecks:\n`);
+    process.stdout.write(
+      `Upgrade plan: Istio ${plan.target} as revision ${plan.newRevision} (Kubernetes ${view.kubernetesVersion})\n\nPrechecks:\n`,
+    );
     for (const c of plan.prechecks) process.stdout.write(`  [${c.ok ? 'ok' : 'FAIL'}] ${c.name}: ${c.message}\n`);
     if (!plan.ok) {
-      process.stderr.write(`error: upgrade to ${plan.target} refused: ${plan.prechecks.filter((c) => !c.ok).map((c) => c.message).join('; ')}\n`);
+      process.stderr.write(
+        `error: upgrade to ${plan.target} refused: ${plan.prechecks
+          .filter((c) => !c.ok)
+          .map((c) => c.message)
+          .join('; ')}\n`,
+      );
       return 1;
     }
     if (plan.changes.length) {

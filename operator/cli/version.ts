@@ -30,7 +30,13 @@ export function extraVersionInfo(): Record<string, string | string[]> {
 }
 
 export function versionInfo(): Record<string, unknown> {
-  return { version: packageVersion(), commit: buildInfo().commit ?? 'unknown', node: process.version, platform: `${process.platform}/${process.arch}`, ...extraVersionInfo() };
+  return {
+    version: packageVersion(),
+    commit: buildInfo().commit ?? 'unknown',
+    node: process.version,
+    platform: `${process.platform}/${process.arch}`,
+    ...extraVersionInfo(),
+  };
 }
 
 export async function run(argv: string[]): Promise<number> {
@@ -39,7 +45,8 @@ export async function run(argv: string[]): Promise<number> {
     process.stdout.write(usageFor('version [-o text|json|yaml]', summary + '.', FLAGS));
     return 0;
   }
-  if (a.positional.length) throw new InputError([{ path: a.positional[0]!, message: 'unexpected argument to "version"', hint: 'only -o text|json|yaml' }]);
+  if (a.positional.length)
+    throw new InputError([{ path: a.positional[0]!, message: 'unexpected argument to "version"', hint: 'only -o text|json|yaml' }]);
   const format = outputFormat(a.flags.output);
   const info = versionInfo();
   if (!(await printStructured(format, info))) {

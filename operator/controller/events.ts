@@ -33,7 +33,14 @@ export class EventRecorder {
       apiVersion: 'v1',
       kind: 'Event',
       metadata: { generateName: `${md.name}.`, namespace: ns },
-      involvedObject: { apiVersion: iop.apiVersion, kind: iop.kind, name: md.name, namespace: ns, uid: md.uid, resourceVersion: md.resourceVersion },
+      involvedObject: {
+        apiVersion: iop.apiVersion,
+        kind: iop.kind,
+        name: md.name,
+        namespace: ns,
+        uid: md.uid,
+        resourceVersion: md.resourceVersion,
+      },
       type,
       reason,
       // Events are limited to 1 KiB of message by convention; long error lists are cut, the status has the rest.

@@ -12,7 +12,12 @@ import type { LiveEndpointSlice, LiveEndpoints, LiveService, LiveWorkload, Webho
  * DaemonSet controllers' revision counters, kubectl's last-applied copy, and the CA's istiod restart stamp. A change
  * there is not drift; reconciling on it would apply mid-burst and defeat edit coalescing.
  */
-const CONTROLLER_ANNOTATIONS = ['deployment.kubernetes.io/revision', 'deprecated.daemonset.template.generation', 'kubectl.kubernetes.io/last-applied-configuration', 'ca.operator.istio.io/reloaded-at'];
+const CONTROLLER_ANNOTATIONS = [
+  'deployment.kubernetes.io/revision',
+  'deprecated.daemonset.template.generation',
+  'kubectl.kubernetes.io/last-applied-configuration',
+  'ca.operator.istio.io/reloaded-at',
+];
 
 /** What this file reads of a watched object: a Deployment's or DaemonSet's, a webhook configuration's, a Service's, endpoints'. */
 type Watched = KObject & {
@@ -46,7 +51,8 @@ function stripped(o: KObject): unknown {
 
 function readiness(o: KObject): unknown {
   const s: NonNullable<Watched['status']> = (o as Watched).status ?? {};
-  if (o.kind === 'DaemonSet') return [s.observedGeneration ?? 0, s.desiredNumberScheduled ?? 0, s.numberAvailable ?? 0, s.updatedNumberScheduled ?? 0];
+  if (o.kind === 'DaemonSet')
+    return [s.observedGeneration ?? 0, s.desiredNumberScheduled ?? 0, s.numberAvailable ?? 0, s.updatedNumberScheduled ?? 0];
   if (o.kind !== 'Deployment') return null;
   const avail = (s.conditions ?? []).find((c) => c.type === 'Available')?.status ?? '';
   return [s.observedGeneration ?? 0, s.replicas ?? 0, s.readyReplicas ?? 0, s.availableReplicas ?? 0, s.updatedReplicas ?? 0, avail];
@@ -66,7 +72,9 @@ export function stableJson(v: unknown): string {
 
 /** A digest of what an update filter compares, so a cache can drop the content and still detect drift. */
 export function contentHash(o: KObject): string {
-  return createHash('sha1').update(stableJson(stripped(o))).digest('base64');
+  return createHash('sha1')
+    .update(stableJson(stripped(o)))
+    .digest('base64');
 }
 
 const HASH = '_contentHash';
@@ -93,7 +101,15 @@ export function slimForCache(o: KObject): KObject {
   const out: Watched = {
     apiVersion: o.apiVersion,
     kind: o.kind,
-    metadata: { name: md.name, namespace: md.namespace, resourceVersion: md.resourceVersion, generation: md.generation, labels: md.labels, uid: md.uid, deletionTimestamp: md.deletionTimestamp },
+    metadata: {
+      name: md.name,
+      namespace: md.namespace,
+      resourceVersion: md.resourceVersion,
+      generation: md.generation,
+      labels: md.labels,
+      uid: md.uid,
+      deletionTimestamp: md.deletionTimestamp,
+    },
     [HASH]: contentHash(o),
   };
   if (o.kind === 'Deployment') {

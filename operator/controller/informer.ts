@@ -66,7 +66,10 @@ export function isTransient(err: unknown): boolean {
   if (e.name === 'UnreachableError' || e.name === 'WatchIdleError') return true;
   const code = typeof e.code === 'number' ? e.code : e.statusCode;
   if (code === 429 || (typeof code === 'number' && code >= 500)) return true;
-  return typeof e.code === 'string' && ['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN'].includes(e.code);
+  return (
+    typeof e.code === 'string' &&
+    ['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN'].includes(e.code)
+  );
 }
 
 function is410(err: unknown): boolean {
@@ -153,8 +156,15 @@ export class Informer<T extends KObject> {
     // by up to 30 s after it is back. Transient failures retry at most `transientCap` apart (a few requests a second
     // at worst, from a handful of informers); errors about the request itself (403, 404) back off fully.
     const cap = isTransient(err) ? this.transientCap : this.cap;
-    const ms = (err as Error)?.name === 'WatchIdleError' ? 0 : Math.min(cap, Math.min(this.base, cap) * 2 ** Math.min(20, this.failures - 1)) * (1 + 0.2 * Math.random());
-    this.opts.log?.('warn', 'watch failed, retrying', { informer: this.opts.name, error: String((err as Error)?.message ?? err), retryInMs: Math.round(ms) });
+    const ms =
+      (err as Error)?.name === 'WatchIdleError'
+        ? 0
+        : Math.min(cap, Math.min(this.base, cap) * 2 ** Math.min(20, this.failures - 1)) * (1 + 0.2 * Math.random());
+    this.opts.log?.('warn', 'watch failed, retrying', {
+      informer: this.opts.name,
+      error: String((err as Error)?.message ?? err),
+      retryInMs: Math.round(ms),
+    });
     this.retryHandle = this.clock.setTimeout(() => void this.cycle(), ms);
   }
 
@@ -266,7 +276,10 @@ export function kubeSource<T extends KObject>(
       let cont: string | undefined;
       let rv = '';
       do {
-        const r = await kube.request<List>('GET', collectionPath, { query: { ...sel, limit: 500, continue: cont }, ...(opts.metadataOnly ? { accept: METADATA_ONLY.list } : {}) });
+        const r = await kube.request<List>('GET', collectionPath, {
+          query: { ...sel, limit: 500, continue: cont },
+          ...(opts.metadataOnly ? { accept: METADATA_ONLY.list } : {}),
+        });
         items.push(...((r?.items ?? []) as T[]));
         rv = r?.metadata?.resourceVersion ?? '';
         cont = r?.metadata?.continue || undefined;
@@ -276,8 +289,14 @@ export function kubeSource<T extends KObject>(
     watch(resourceVersion, onEvent, onDone) {
       // A server-side timeout with jitter spreads the reconnects of many informers.
       const timeoutSeconds = opts.timeoutSeconds ?? 240 + Math.floor(Math.random() * 120);
-      return kube.watch(collectionPath, { ...sel, resourceVersion, allowWatchBookmarks: true, timeoutSeconds }, onEvent as (ev: WatchEvent) => void, onDone, opts.metadataOnly ? METADATA_ONLY.watch : undefined, opts.idleTimeoutMs !== undefined ? { idleTimeoutMs: opts.idleTimeoutMs } : {});
+      return kube.watch(
+        collectionPath,
+        { ...sel, resourceVersion, allowWatchBookmarks: true, timeoutSeconds },
+        onEvent as (ev: WatchEvent) => void,
+        onDone,
+        opts.metadataOnly ? METADATA_ONLY.watch : undefined,
+        opts.idleTimeoutMs !== undefined ? { idleTimeoutMs: opts.idleTimeoutMs } : {},
+      );
     },
   };
 }
-

@@ -70,7 +70,8 @@ export class LeaderElector {
       await this.inflight;
       this.inflight = undefined;
       if (this.stopped) return;
-      if (this.leading && Date.now() - this.lastRenew > this.renewDeadlineMs) this.lose('could not renew the lease within the renew deadline');
+      if (this.leading && Date.now() - this.lastRenew > this.renewDeadlineMs)
+        this.lose('could not renew the lease within the renew deadline');
       if (!this.stopped) this.timer = setTimeout(loop, this.retryMs);
     };
     void loop();
@@ -85,7 +86,9 @@ export class LeaderElector {
 
   private async tryAcquireOrRenew(): Promise<void> {
     const now = new Date();
-    const lease = await this.o.kube.request<{ metadata: { resourceVersion: string }; spec?: LeaseSpec }>('GET', this.path(this.o.name), { allow404: true });
+    const lease = await this.o.kube.request<{ metadata: { resourceVersion: string }; spec?: LeaseSpec }>('GET', this.path(this.o.name), {
+      allow404: true,
+    });
     const desired = (spec: LeaseSpec | undefined, acquiring: boolean): LeaseSpec => ({
       holderIdentity: this.o.identity,
       leaseDurationSeconds: Math.max(1, Math.ceil(this.durationMs / 1000)),
@@ -96,7 +99,12 @@ export class LeaderElector {
     if (!lease) {
       try {
         await this.o.kube.request('POST', this.path(), {
-          body: { apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', metadata: { name: this.o.name, namespace: this.o.namespace }, spec: desired(undefined, true) },
+          body: {
+            apiVersion: 'coordination.k8s.io/v1',
+            kind: 'Lease',
+            metadata: { name: this.o.name, namespace: this.o.namespace },
+            spec: desired(undefined, true),
+          },
         });
       } catch (e) {
         if (e instanceof ApiError && e.code === 409) return; // someone else created it first
@@ -117,7 +125,12 @@ export class LeaderElector {
     }
     try {
       await this.o.kube.request('PUT', this.path(this.o.name), {
-        body: { apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', metadata: { name: this.o.name, namespace: this.o.namespace, resourceVersion: lease.metadata.resourceVersion }, spec: desired(spec, !mine) },
+        body: {
+          apiVersion: 'coordination.k8s.io/v1',
+          kind: 'Lease',
+          metadata: { name: this.o.name, namespace: this.o.namespace, resourceVersion: lease.metadata.resourceVersion },
+          spec: desired(spec, !mine),
+        },
       });
     } catch (e) {
       if (e instanceof ApiError && e.code === 409) return; // lost a race; look again next period
@@ -150,7 +163,11 @@ export class LeaderElector {
     // A conflict means the lease changed between our read and write: read again, a few times.
     for (let attempt = 1; ; attempt++) {
       try {
-        const lease = await this.o.kube.request<{ metadata: { resourceVersion: string }; spec?: LeaseSpec }>('GET', this.path(this.o.name), { allow404: true });
+        const lease = await this.o.kube.request<{ metadata: { resourceVersion: string }; spec?: LeaseSpec }>(
+          'GET',
+          this.path(this.o.name),
+          { allow404: true },
+        );
         if (lease?.spec?.holderIdentity !== this.o.identity) return;
         await this.o.kube.request('PUT', this.path(this.o.name), {
           body: {

@@ -106,16 +106,30 @@ export class Manager {
     this.m = {
       reconciles: r.add(new Counter('istio_operator_reconciles_total', 'Reconciles by result.')),
       errors: r.add(new Counter('istio_operator_reconcile_errors_total', 'Reconciles that failed and were requeued with backoff.')),
-      writes: r.add(new CounterFunc('istio_operator_writes_total', 'Write requests (create, patch, update, delete) to the apiserver: applies, prunes, inventory, CA (apply engine) and status, finalizers, Events (controller). Lease renewals are not counted.', () => [
-        [{ by: 'apply' }, writesOf(this.client.counts)],
-        [{ by: 'controller' }, this.controllerWrites],
-      ])),
-      duration: r.add(new Histogram('istio_operator_reconcile_duration_seconds', 'Time of one reconcile.', [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60])),
-      requests: r.add(new Counter('istio_operator_controller_requests_total', 'Requests the controller made outside the apply engine (status, events, leases, watches), by verb.')),
+      writes: r.add(
+        new CounterFunc(
+          'istio_operator_writes_total',
+          'Write requests (create, patch, update, delete) to the apiserver: applies, prunes, inventory, CA (apply engine) and status, finalizers, Events (controller). Lease renewals are not counted.',
+          () => [
+            [{ by: 'apply' }, writesOf(this.client.counts)],
+            [{ by: 'controller' }, this.controllerWrites],
+          ],
+        ),
+      ),
+      duration: r.add(
+        new Histogram('istio_operator_reconcile_duration_seconds', 'Time of one reconcile.', [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60]),
+      ),
+      requests: r.add(
+        new Counter(
+          'istio_operator_controller_requests_total',
+          'Requests the controller made outside the apply engine (status, events, leases, watches), by verb.',
+        ),
+      ),
     };
     this.kube.onRequest = (verb, path) => {
       this.m.requests.inc({ verb });
-      if ((verb === 'create' || verb === 'patch' || verb === 'update' || verb === 'delete') && !path.includes('/leases')) this.controllerWrites++;
+      if ((verb === 'create' || verb === 'patch' || verb === 'update' || verb === 'delete') && !path.includes('/leases'))
+        this.controllerWrites++;
     };
     this.queue = new WorkQueue({
       concurrency: opts.concurrency ?? 2,
@@ -125,23 +139,39 @@ export class Manager {
         this.reconciler.verifyEverythingNextTime();
         return this.iopInformers.flatMap((i) => i.keys());
       },
-      onError: (key, err, ms) => this.log('error', 'reconcile failed', { istiooperator: key, error: (err as Error).message, retryInMs: ms }),
+      onError: (key, err, ms) =>
+        this.log('error', 'reconcile failed', { istiooperator: key, error: (err as Error).message, retryInMs: ms }),
     });
     r.add(new Gauge('istio_operator_queue_depth', 'IstioOperators waiting to be reconciled.', () => [[{}, this.queue.depth]]));
-    r.add(new Gauge('istio_operator_queue_delayed', 'IstioOperators waiting for a retry or readiness re-check.', () => [[{}, this.queue.delayed]]));
-    r.add(new Gauge('istio_operator_queue_in_flight', 'Reconciles running now.', () => [[{}, this.queue.inFlight]]));
-    r.add(new Gauge('istio_operator_leader', '1 when this replica holds the lease (or leader election is off).', () => [[{ identity: this.identity }, this.workersOn ? 1 : 0]]));
     r.add(
-      new Gauge('istio_operator_istiooperator_status', 'Status of each IstioOperator (0 NONE, 1 UPDATING, 2 RECONCILING, 3 HEALTHY, 4 ERROR, 5 ACTION_REQUIRED).', () =>
-        [...this.statuses.entries()].map(([k, s]) => {
-          const [namespace, name] = k.includes('/') ? k.split('/', 2) : ['', k];
-          return [{ namespace: namespace!, name: name!, status: s }, STATUS_CODE[s as keyof typeof STATUS_CODE] ?? 0];
-        }),
+      new Gauge('istio_operator_queue_delayed', 'IstioOperators waiting for a retry or readiness re-check.', () => [
+        [{}, this.queue.delayed],
+      ]),
+    );
+    r.add(new Gauge('istio_operator_queue_in_flight', 'Reconciles running now.', () => [[{}, this.queue.inFlight]]));
+    r.add(
+      new Gauge('istio_operator_leader', '1 when this replica holds the lease (or leader election is off).', () => [
+        [{ identity: this.identity }, this.workersOn ? 1 : 0],
+      ]),
+    );
+    r.add(
+      new Gauge(
+        'istio_operator_istiooperator_status',
+        'Status of each IstioOperator (0 NONE, 1 UPDATING, 2 RECONCILING, 3 HEALTHY, 4 ERROR, 5 ACTION_REQUIRED).',
+        () =>
+          [...this.statuses.entries()].map(([k, s]) => {
+            const [namespace, name] = k.includes('/') ? k.split('/', 2) : ['', k];
+            return [{ namespace: namespace!, name: name!, status: s }, STATUS_CODE[s as keyof typeof STATUS_CODE] ?? 0];
+          }),
       ),
     );
     r.add(
       new Gauge('istio_operator_watch_errors', 'Watch/list failures (each retried with backoff), per informer.', () =>
-        [...this.iopInformers.map((i, n) => [`istiooperators-${n}`, i] as const), ...this.ownedInformers.entries(), ...this.usageCache.informers].map(([name, i]) => [{ informer: name }, i.stats.errors]),
+        [
+          ...this.iopInformers.map((i, n) => [`istiooperators-${n}`, i] as const),
+          ...this.ownedInformers.entries(),
+          ...this.usageCache.informers,
+        ].map(([name, i]) => [{ informer: name }, i.stats.errors]),
       ),
     );
     this.usageCache = new UsageCache(this.kube, this.log);
@@ -152,12 +182,15 @@ export class Manager {
       client: this.client,
       events: new EventRecorder(this.kube, undefined, (e) => this.log('warn', 'event not recorded', { error: (e as Error).message })),
       log: this.log,
-      iopExists: (key) => this.iopInformers.some((i) => {
-        const o = i.get(key);
-        return !!o && !o.metadata?.deletionTimestamp;
-      }),
-      inventories: () => (this.ownedInformers.get('v1/ConfigMap')?.list() ?? []).filter((c) => c.metadata?.labels?.[LABEL_INVENTORY] === 'true'),
-      ownedCache: (apiVersion, kind, namespace, name) => this.ownedInformers.get(`${apiVersion}/${kind}`)?.get(namespace ? `${namespace}/${name}` : name),
+      iopExists: (key) =>
+        this.iopInformers.some((i) => {
+          const o = i.get(key);
+          return !!o && !o.metadata?.deletionTimestamp;
+        }),
+      inventories: () =>
+        (this.ownedInformers.get('v1/ConfigMap')?.list() ?? []).filter((c) => c.metadata?.labels?.[LABEL_INVENTORY] === 'true'),
+      ownedCache: (apiVersion, kind, namespace, name) =>
+        this.ownedInformers.get(`${apiVersion}/${kind}`)?.get(namespace ? `${namespace}/${name}` : name),
     });
   }
 
@@ -199,7 +232,14 @@ export class Manager {
       }
       this.history.push({ key, at: Date.now(), ms: performance.now() - t0, result: r });
       if (this.history.length > 200) this.history.shift();
-      this.log(r.writes ? 'info' : 'debug', 'reconciled', { istiooperator: key, action: r.action, status: r.status, writes: r.writes, changed: r.changed?.length ?? 0, ms: Math.round(performance.now() - t0) });
+      this.log(r.writes ? 'info' : 'debug', 'reconciled', {
+        istiooperator: key,
+        action: r.action,
+        status: r.status,
+        writes: r.writes,
+        changed: r.changed?.length ?? 0,
+        ms: Math.round(performance.now() - t0),
+      });
       return r.requeueAfterMs !== undefined ? { requeueAfterMs: r.requeueAfterMs } : undefined;
     } catch (e) {
       this.m.reconciles.inc({ result: 'error' });
@@ -239,7 +279,15 @@ export class Manager {
     if (this.opts.healthAddr) {
       // Not ready while any watch fails (lost RBAC shows here: every list and watch is Forbidden) or a reconcile was
       // refused for want of rights, so a Deployment rollout or a monitor sees an operator that cannot do its job.
-      const s = await serve(this.opts.healthAddr, { healthz: () => !this.stopping, readyz: () => this.synced && !this.stopping && !this.allInformers().some((i) => i.failing) && this.reconciler.forbidden.size === 0 }, '--health-addr');
+      const s = await serve(
+        this.opts.healthAddr,
+        {
+          healthz: () => !this.stopping,
+          readyz: () =>
+            this.synced && !this.stopping && !this.allInformers().some((i) => i.failing) && this.reconciler.forbidden.size === 0,
+        },
+        '--health-addr',
+      );
       this.servers.push(s.server);
       this.ports.health = s.port;
       this.log('info', 'serving health checks', { addr: this.opts.healthAddr, port: s.port });
@@ -247,13 +295,21 @@ export class Manager {
     const add = (o: KObject) => this.workersOn && this.queue.add(objectKey(o));
     const namespaces = this.opts.namespaces?.length ? this.opts.namespaces : [undefined];
     for (const ns of namespaces) {
-      const inf = new Informer<KObject>(kubeSource(this.kube, iopPath(ns ?? '')), { name: `istiooperators${ns ? `/${ns}` : ''}`, log: this.log });
+      const inf = new Informer<KObject>(kubeSource(this.kube, iopPath(ns ?? '')), {
+        name: `istiooperators${ns ? `/${ns}` : ''}`,
+        log: this.log,
+      });
       inf.on({ add, update: (a, b) => isMeaningfulUpdate(a, b) && this.coalesce(objectKey(b)), delete: add });
       this.iopInformers.push(inf);
     }
     // Owned objects: a change someone else made (drift, deletion) is repaired at once; the echo of our own
     // apply is ignored; a readiness change only updates status, so it waits like a spec edit does.
-    const trigger = (k: string, o: KObject, why: string) => this.log('debug', 'owned object changed', { istiooperator: k, object: `${o.kind} ${o.metadata?.namespace ? o.metadata.namespace + '/' : ''}${o.metadata?.name}`, why });
+    const trigger = (k: string, o: KObject, why: string) =>
+      this.log('debug', 'owned object changed', {
+        istiooperator: k,
+        object: `${o.kind} ${o.metadata?.namespace ? o.metadata.namespace + '/' : ''}${o.metadata?.name}`,
+        why,
+      });
     // The watch event of our own apply can arrive before the apply's response is processed; judging it a moment
     // later, against what the apply produced and the latest cached version, tells our echo from someone's change.
     const judgeSoon = (k: string, o: KObject, why: string) => {
@@ -261,7 +317,9 @@ export class Manager {
         this.pendingJudgements.delete(t);
         if (!this.workersOn) return;
         const ref = `${o.apiVersion}/${o.kind}`;
-        const cur = this.ownedInformers.get(ref)?.get(o.metadata?.namespace ? `${o.metadata.namespace}/${o.metadata.name}` : (o.metadata?.name ?? ''));
+        const cur = this.ownedInformers
+          .get(ref)
+          ?.get(o.metadata?.namespace ? `${o.metadata.namespace}/${o.metadata.name}` : (o.metadata?.name ?? ''));
         if (cur && this.reconciler.isOwnWrite(cur)) return;
         trigger(k, o, why);
         this.queue.add(k);
@@ -279,12 +337,19 @@ export class Manager {
       else if (isMeaningfulUpdate(a, b)) this.coalesce(k);
     };
     for (const k of OWNED_KINDS) {
-      const inf = new Informer<KObject>(kubeSource(this.kube, resourcePath(k.group, k.version, k.resource), { labelSelector: k.selector ?? LABEL_OWNER_NAME }), { name: k.resource, log: this.log, transform: slimForCache });
-      if (!k.cacheOnly) inf.on({ add: owned, update: ownedUpdate, delete: (o) => this.ownerKey(o) && this.workersOn && this.queue.add(this.ownerKey(o)!) });
+      const inf = new Informer<KObject>(
+        kubeSource(this.kube, resourcePath(k.group, k.version, k.resource), { labelSelector: k.selector ?? LABEL_OWNER_NAME }),
+        { name: k.resource, log: this.log, transform: slimForCache },
+      );
+      if (!k.cacheOnly)
+        inf.on({ add: owned, update: ownedUpdate, delete: (o) => this.ownerKey(o) && this.workersOn && this.queue.add(this.ownerKey(o)!) });
       this.ownedInformers.set(`${k.apiVersion}/${k.kind}`, inf);
     }
     await Promise.all([...this.iopInformers, ...this.ownedInformers.values()].map((i) => i.start()).concat(this.usageCache.start()));
-    this.log('info', 'caches synced', { istiooperators: this.iopInformers.reduce((n, i) => n + i.keys().length, 0), identity: this.identity });
+    this.log('info', 'caches synced', {
+      istiooperators: this.iopInformers.reduce((n, i) => n + i.keys().length, 0),
+      identity: this.identity,
+    });
 
     if (this.opts.leaderElect) {
       this.elector = new LeaderElector({

@@ -11,7 +11,11 @@ const fmt = (l: Labels) => {
 };
 
 abstract class Metric {
-  constructor(readonly name: string, readonly help: string, readonly type: string) {}
+  constructor(
+    readonly name: string,
+    readonly help: string,
+    readonly type: string,
+  ) {}
   abstract lines(): string[];
   render(): string {
     return [`# HELP ${this.name} ${this.help}`, `# TYPE ${this.name} ${this.type}`, ...this.lines()].join('\n');
@@ -39,7 +43,11 @@ export class Counter extends Metric {
 
 export class Gauge extends Metric {
   private v = new Map<string, { l: Labels; n: number }>();
-  constructor(name: string, help: string, private readonly collect?: () => Array<[Labels, number]>) {
+  constructor(
+    name: string,
+    help: string,
+    private readonly collect?: () => Array<[Labels, number]>,
+  ) {
     super(name, help, 'gauge');
   }
   set(l: Labels, n: number): void {
@@ -56,7 +64,11 @@ export class Gauge extends Metric {
 
 /** A counter whose value is read from elsewhere at scrape time (e.g. a client's request counts). */
 export class CounterFunc extends Metric {
-  constructor(name: string, help: string, private readonly collect: () => Array<[Labels, number]>) {
+  constructor(
+    name: string,
+    help: string,
+    private readonly collect: () => Array<[Labels, number]>,
+  ) {
     super(name, help, 'counter');
   }
   lines() {
@@ -68,7 +80,11 @@ export class Histogram extends Metric {
   private counts: number[];
   private sum = 0;
   private count = 0;
-  constructor(name: string, help: string, private readonly buckets: number[]) {
+  constructor(
+    name: string,
+    help: string,
+    private readonly buckets: number[],
+  ) {
     super(name, help, 'histogram');
     this.counts = buckets.map(() => 0);
   }
@@ -138,7 +154,10 @@ export function parseAddr(addr: string, flag?: string): { host: string | undefin
   const i = addr.lastIndexOf(':');
   const host = i > 0 ? addr.slice(0, i) : undefined;
   const port = Number(addr.slice(i + 1));
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`invalid address "${addr}"${flag ? ` (${flag})` : ''}: expected [HOST]:PORT with a port from 0 to 65535, e.g. :8080 or 127.0.0.1:0`);
+  if (!Number.isInteger(port) || port < 0 || port > 65535)
+    throw new Error(
+      `invalid address "${addr}"${flag ? ` (${flag})` : ''}: expected [HOST]:PORT with a port from 0 to 65535, e.g. :8080 or 127.0.0.1:0`,
+    );
   return { host, port };
 }
 
@@ -146,9 +165,12 @@ export function parseAddr(addr: string, flag?: string): { host: string | undefin
 export function bindError(e: NodeJS.ErrnoException, addr: string, flag?: string): Error {
   const change = flag ? `; choose another with ${flag}=HOST:PORT (${flag}=127.0.0.1:0 picks a free port, ${flag}=0 disables it)` : '';
   const why =
-    e.code === 'EADDRINUSE' ? `address ${addr} is already in use by another process`
-    : e.code === 'EACCES' ? `no permission to listen on ${addr} (ports below 1024 need privileges)`
-    : e.code === 'EADDRNOTAVAIL' ? `address ${addr} is not an address of this machine`
-    : `cannot listen on ${addr}: ${e.message}`;
+    e.code === 'EADDRINUSE'
+      ? `address ${addr} is already in use by another process`
+      : e.code === 'EACCES'
+        ? `no permission to listen on ${addr} (ports below 1024 need privileges)`
+        : e.code === 'EADDRNOTAVAIL'
+          ? `address ${addr} is not an address of this machine`
+          : `cannot listen on ${addr}: ${e.message}`;
   return Object.assign(new Error(why + change), { code: e.code });
 }

@@ -84,9 +84,20 @@ export function iopPath(namespace: string, name?: string): string {
 export function resolveFromCluster(iop: IstioOperator) {
   const profile = iop.spec?.profile;
   if (typeof profile === 'string' && isProfilePath(profile)) {
-    throw new InputError([{ path: 'spec.profile', message: `a profile path ("${profile}") cannot be read by the in-cluster operator`, hint: 'use a built-in profile name such as default, demo or minimal' }]);
+    throw new InputError([
+      {
+        path: 'spec.profile',
+        message: `a profile path ("${profile}") cannot be read by the in-cluster operator`,
+        hint: 'use a built-in profile name such as default, demo or minimal',
+      },
+    ]);
   }
-  const input: IstioOperator = { apiVersion: API_VERSION, kind: KIND, metadata: { name: iop.metadata?.name, namespace: iop.metadata?.namespace }, spec: structuredClone(iop.spec ?? {}) };
+  const input: IstioOperator = {
+    apiVersion: API_VERSION,
+    kind: KIND,
+    metadata: { name: iop.metadata?.name, namespace: iop.metadata?.namespace },
+    spec: structuredClone(iop.spec ?? {}),
+  };
   return resolveParsed([input], []);
 }
 
@@ -110,7 +121,12 @@ function issuesText(e: InputError): string {
 
 /** Why a reconcile stopped before applying: its status, event and retry. */
 class Halt {
-  constructor(readonly outcome: Outcome, readonly reason: string, readonly action: ReconcileResult['action'], readonly requeueAfterMs?: number) {}
+  constructor(
+    readonly outcome: Outcome,
+    readonly reason: string,
+    readonly action: ReconcileResult['action'],
+    readonly requeueAfterMs?: number,
+  ) {}
 }
 
 export class Reconciler {
@@ -138,7 +154,11 @@ export class Reconciler {
   isOwnWrite(o: KObject): boolean {
     const md = o.metadata ?? {};
     if (!o.apiVersion || !o.kind || !md.name) return false;
-    return this.memo.producedBy({ apiVersion: o.apiVersion, kind: o.kind, name: md.name, ...(md.namespace ? { namespace: md.namespace } : {}) }, md.resourceVersion, (o as { _contentHash?: string })._contentHash);
+    return this.memo.producedBy(
+      { apiVersion: o.apiVersion, kind: o.kind, name: md.name, ...(md.namespace ? { namespace: md.namespace } : {}) },
+      md.resourceVersion,
+      (o as { _contentHash?: string })._contentHash,
+    );
   }
 
   private now(): Date {
@@ -248,7 +268,14 @@ export class Reconciler {
         namespaceExists: p.objects.some((o) => o.metadata.namespace === p.install.istioNamespace && !!cached(o)),
         skip: (o) => this.memo.unchanged(o, cached(o)),
         onApplied: (o, r) => this.memo.record(o, r),
-        ...(this.d.inventories ? { liveOwners: () => this.d.inventories!().map((cm) => ownerFromLabels(cm.metadata?.labels)).filter((o): o is Owner => !!o) } : {}),
+        ...(this.d.inventories
+          ? {
+              liveOwners: () =>
+                this.d.inventories!()
+                  .map((cm) => ownerFromLabels(cm.metadata?.labels))
+                  .filter((o): o is Owner => !!o),
+            }
+          : {}),
         onCaWritten: async (ca) => {
           const reason = eventReason(ca.outcome);
           if (!reason) return;
@@ -262,7 +289,14 @@ export class Reconciler {
         if (isForbidden(e)) this.forbidden.set(key, e.message);
         // Nothing was written: a spec the apiserver refuses, or objects another install owns. Looked at again
         // later (a conflict may resolve), without the backoff storm of a transient failure.
-        return halt(new Halt({ kind: 'applyFailed', message: `apply refused, ${e.message.replace(/\n\s*/g, '; ')}` }, 'ApplyRefused', 'error', IN_USE_RECHECK_MS));
+        return halt(
+          new Halt(
+            { kind: 'applyFailed', message: `apply refused, ${e.message.replace(/\n\s*/g, '; ')}` },
+            'ApplyRefused',
+            'error',
+            IN_USE_RECHECK_MS,
+          ),
+        );
       }
       if (e instanceof StageError) this.memo.forget(e.failures.map((f) => f.ref));
       return failed(e, 'applying');
@@ -295,7 +329,13 @@ export class Reconciler {
     if (caRecheckMs !== undefined) recheck = Math.min(recheck ?? caRecheckMs, caRecheckMs);
     const usage = await this.usage(p.install.owner.rev, { exceptOwner: p.install.owner });
     const note = notes.join('; ');
-    const status = await setStatus({ kind: 'applied', components, updating, inUse: { inUse: usage.inUse, message: describeUsage(usage) }, ...(note ? { note } : {}) });
+    const status = await setStatus({
+      kind: 'applied',
+      components,
+      updating,
+      inUse: { inUse: usage.inUse, message: describeUsage(usage) },
+      ...(note ? { note } : {}),
+    });
     return done({ action: 'applied', status, changed, ...(recheck !== undefined ? { requeueAfterMs: recheck } : {}) });
   }
 
@@ -307,10 +347,16 @@ export class Reconciler {
     } catch (e) {
       if (e instanceof CaSecretError) {
         // The secret is not watched: look again later.
-        throw new Halt({ kind: 'applyFailed', message: `CA not ready, nothing applied: ${issuesText(e)}` }, EVENT_CA_INVALID, 'error', IN_USE_RECHECK_MS);
+        throw new Halt(
+          { kind: 'applyFailed', message: `CA not ready, nothing applied: ${issuesText(e)}` },
+          EVENT_CA_INVALID,
+          'error',
+          IN_USE_RECHECK_MS,
+        );
       }
       // No retry: only a new spec can fix it, and that arrives as a watch event.
-      if (e instanceof InputError) throw new Halt({ kind: 'invalid', message: `invalid spec, nothing applied: ${issuesText(e)}` }, 'InvalidSpec', 'invalid');
+      if (e instanceof InputError)
+        throw new Halt({ kind: 'invalid', message: `invalid spec, nothing applied: ${issuesText(e)}` }, 'InvalidSpec', 'invalid');
       throw e;
     }
     // Two live IstioOperators rendering the same objects would take them from each other on every reconcile.
@@ -329,7 +375,12 @@ export class Reconciler {
   }
 
   /** Logs and records Events for what an apply changed; returns `outcome Kind ns/name` per change. */
-  private async report(iop: IstioOperator, r: Awaited<ReturnType<typeof applyInstall>>['apply'], started: number, log: Log): Promise<string[]> {
+  private async report(
+    iop: IstioOperator,
+    r: Awaited<ReturnType<typeof applyInstall>>['apply'],
+    started: number,
+    log: Log,
+  ): Promise<string[]> {
     const changed = r.results.filter((x) => x.outcome !== 'unchanged');
     const sum = { created: 0, configured: 0, unchanged: 0, replaced: 0, pruned: r.pruned.length, skipped: r.skipped };
     for (const x of r.results) sum[x.outcome]++;
@@ -341,8 +392,15 @@ export class Reconciler {
       return what;
     }
     log('info', 'applied', { ...sum, ms: Date.now() - started, objects: what });
-    if (changed.length) await this.d.events.emit(iop, 'Normal', 'Applied', `created ${sum.created}, configured ${sum.configured}, replaced ${sum.replaced}: ${changed.map((x) => refString(x.ref)).join(', ')}`);
-    if (r.pruned.length) await this.d.events.emit(iop, 'Normal', 'Pruned', `pruned ${r.pruned.length}: ${r.pruned.map(refString).join(', ')}`);
+    if (changed.length)
+      await this.d.events.emit(
+        iop,
+        'Normal',
+        'Applied',
+        `created ${sum.created}, configured ${sum.configured}, replaced ${sum.replaced}: ${changed.map((x) => refString(x.ref)).join(', ')}`,
+      );
+    if (r.pruned.length)
+      await this.d.events.emit(iop, 'Normal', 'Pruned', `pruned ${r.pruned.length}: ${r.pruned.map(refString).join(', ')}`);
     return what;
   }
 
@@ -359,7 +417,9 @@ export class Reconciler {
     const removed: string[] = [];
     const kept: string[] = [];
     for (const owner of old) {
-      const inv = (await listInventories(this.d.client)).find((i) => i.owner.name === owner.name && i.owner.namespace === owner.namespace && i.owner.rev === owner.rev);
+      const inv = (await listInventories(this.d.client)).find(
+        (i) => i.owner.name === owner.name && i.owner.namespace === owner.namespace && i.owner.rev === owner.rev,
+      );
       if (!inv) continue;
       const usage = await this.revisionUsage(inv);
       if (usage) {
@@ -370,7 +430,12 @@ export class Reconciler {
       this.memo.forget(inv.objects);
       removed.push(...r.deleted.map(refString));
       log('info', 'previous revision removed', { revision: owner.rev, objects: removed.length });
-      await this.d.events.emit(iop, 'Normal', 'RevisionRemoved', `revision ${owner.rev} is no longer used and was removed (${r.deleted.length} objects)`);
+      await this.d.events.emit(
+        iop,
+        'Normal',
+        'RevisionRemoved',
+        `revision ${owner.rev} is no longer used and was removed (${r.deleted.length} objects)`,
+      );
     }
     return { removed, ...(kept.length ? { kept: `previous ${kept.join('; ')}; it is removed once unused` } : {}) };
   }
@@ -385,11 +450,14 @@ export class Reconciler {
       // Shared by design (CRDs, the Base component's reader account, the node agents): every revision renders
       // them and they move forward only (apply/shared.ts), so a canary IstioOperator beside the stable one is no conflict.
       if (isShared(o)) continue;
-      const live = this.d.ownedCache?.(o.apiVersion, o.kind, o.metadata.namespace, o.metadata.name) ?? this.d.ownedCache?.(o.apiVersion, o.kind, undefined, o.metadata.name);
+      const live =
+        this.d.ownedCache?.(o.apiVersion, o.kind, o.metadata.namespace, o.metadata.name) ??
+        this.d.ownedCache?.(o.apiVersion, o.kind, undefined, o.metadata.name);
       const theirs = ownerFromLabels(live?.metadata?.labels);
       if (!theirs || sameIstioOperator(theirs, owner)) continue;
       const key = ownerKey(theirs);
-      if (this.d.iopExists(key)) return `${o.kind} ${o.metadata.namespace ? `${o.metadata.namespace}/` : ''}${o.metadata.name} belongs to IstioOperator ${key}`;
+      if (this.d.iopExists(key))
+        return `${o.kind} ${o.metadata.namespace ? `${o.metadata.namespace}/` : ''}${o.metadata.name} belongs to IstioOperator ${key}`;
     }
     return undefined;
   }
@@ -414,7 +482,9 @@ export class Reconciler {
   /** Pods by label selector in a namespace; none when they cannot be read (the status says less). */
   private async podsOf(ns: string, selector: string): Promise<LivePod[] | undefined> {
     try {
-      const list = await this.d.kube.request<List<LivePod>>('GET', `/api/v1/namespaces/${encodeURIComponent(ns)}/pods`, { query: { labelSelector: selector, limit: 20 } });
+      const list = await this.d.kube.request<List<LivePod>>('GET', `/api/v1/namespaces/${encodeURIComponent(ns)}/pods`, {
+        query: { labelSelector: selector, limit: 20 },
+      });
       return list?.items ?? [];
     } catch {
       return undefined;
@@ -452,8 +522,16 @@ export class Reconciler {
       removed.push(...r.deleted.map(refString));
     }
     log('info', 'uninstalled', { objects: removed });
-    await this.d.events.emit(iop, 'Normal', 'Uninstalled', removed.length ? `removed ${removed.length} objects (CRDs are kept)` : 'nothing was installed');
-    await this.setFinalizers(iop, (iop.metadata?.finalizers ?? []).filter((f) => f !== FINALIZER));
+    await this.d.events.emit(
+      iop,
+      'Normal',
+      'Uninstalled',
+      removed.length ? `removed ${removed.length} objects (CRDs are kept)` : 'nothing was installed',
+    );
+    await this.setFinalizers(
+      iop,
+      (iop.metadata?.finalizers ?? []).filter((f) => f !== FINALIZER),
+    );
     countWrite();
     log('info', 'finalizer removed', { key });
     return { action: 'deleted' };

@@ -37,8 +37,10 @@ function printf(format: string, ...args: unknown[]): string {
   return format.replace(/%([svd%])/g, (_, verb: string) => {
     if (verb === '%') return '%';
     const a = args[i++];
-    if (verb === 's' && typeof a !== 'string') throw new Error(`printf ${JSON.stringify(format)}: %s given ${JSON.stringify(a)}, not a string (use %v)`);
-    if (verb === 'd' && !Number.isInteger(a)) throw new Error(`printf ${JSON.stringify(format)}: %d given ${JSON.stringify(a)}, not an integer`);
+    if (verb === 's' && typeof a !== 'string')
+      throw new Error(`printf ${JSON.stringify(format)}: %s given ${JSON.stringify(a)}, not a string (use %v)`);
+    if (verb === 'd' && !Number.isInteger(a))
+      throw new Error(`printf ${JSON.stringify(format)}: %d given ${JSON.stringify(a)}, not an integer`);
     return a === undefined || a === null ? '<nil>' : String(a);
   });
 }
@@ -78,7 +80,10 @@ function handlebars(): typeof Handlebars {
 
 /** The templates of manifests/operator, in name order (the order Helm also applies them in, by kind). */
 export function selfTemplateFiles(): string[] {
-  return fs.readdirSync(path.join(manifestsDir, SELF_COMPONENT)).filter((f) => f.endsWith('.yaml.hbs')).sort();
+  return fs
+    .readdirSync(path.join(manifestsDir, SELF_COMPONENT))
+    .filter((f) => f.endsWith('.yaml.hbs'))
+    .sort();
 }
 
 export function packageVersion(): string {
@@ -109,11 +114,16 @@ export function checkValues(v: Values, defaults: Values = defaultValues(), at = 
     for (const [k, x] of Object.entries(val)) {
       const p = prefix + k;
       if (!(k in def)) {
-        issues.push({ path: `${at}${p}`, message: 'is not a value of the operator install', hint: `valid here: ${Object.keys(def).join(', ')}` });
+        issues.push({
+          path: `${at}${p}`,
+          message: 'is not a value of the operator install',
+          hint: `valid here: ${Object.keys(def).join(', ')}`,
+        });
         continue;
       }
       const want = typeOf(def[k]);
-      if (x !== null && typeOf(x) !== want) issues.push({ path: `${at}${p}`, message: `is a ${typeOf(x)}`, hint: `a ${want}, like the default ${JSON.stringify(def[k])}` });
+      if (x !== null && typeOf(x) !== want)
+        issues.push({ path: `${at}${p}`, message: `is a ${typeOf(x)}`, hint: `a ${want}, like the default ${JSON.stringify(def[k])}` });
       else if (want === 'map' && !FREE_FORM.has(p)) walk(x as Values, def[k], `${p}.`);
     }
   };
@@ -130,7 +140,11 @@ export function valuesSchema(defaults: Values = defaultValues()): object {
     const t = typeOf(v);
     if (t === 'map' && !FREE_FORM.has(p)) {
       const m = v as Values;
-      return { type: 'object', additionalProperties: false, properties: Object.fromEntries(Object.entries(m).map(([k, x]) => [k, schemaOf(x, p ? `${p}.${k}` : k)])) };
+      return {
+        type: 'object',
+        additionalProperties: false,
+        properties: Object.fromEntries(Object.entries(m).map(([k, x]) => [k, schemaOf(x, p ? `${p}.${k}` : k)])),
+      };
     }
     // null: a value may be set to null (Helm then drops it), so every type also allows null.
     return t === 'null' ? {} : { type: [t === 'map' ? 'object' : t === 'list' ? 'array' : t, 'null'] };

@@ -26,7 +26,13 @@ export type Outcome =
    * Applied; per component whether it is ready, and when not, why. `stuck`: it cannot become ready without someone
    * acting (pods refused by admission or quota, a rollout past its deadline). `updating` = the spec moved since the last success.
    */
-  | { kind: 'applied'; components: Record<string, { ready: boolean; stuck?: boolean; message?: string }>; updating: boolean; note?: string; inUse?: { inUse: boolean; message: string } }
+  | {
+      kind: 'applied';
+      components: Record<string, { ready: boolean; stuck?: boolean; message?: string }>;
+      updating: boolean;
+      note?: string;
+      inUse?: { inUse: boolean; message: string };
+    }
   /** Deletion is blocked until someone acts (revision in use). */
   | { kind: 'actionRequired'; message: string; components?: Record<string, ComponentState> }
   /** Work started and nothing is known yet (first sight of a generation). */
@@ -35,7 +41,12 @@ export type Outcome =
   | { kind: 'untrusted'; message: string };
 
 type Cond = Omit<Condition, 'lastTransitionTime'>;
-const cond = (type: string, on: boolean, reason: string, message: string): Cond => ({ type, status: on ? 'True' : 'False', reason, message });
+const cond = (type: string, on: boolean, reason: string, message: string): Cond => ({
+  type,
+  status: on ? 'True' : 'False',
+  reason,
+  message,
+});
 
 /**
  * The status a reconcile writes. Beside Istio's `status.status` (read by Argo CD's health check), conditions as
@@ -43,7 +54,12 @@ const cond = (type: string, on: boolean, reason: string, message: string): Cond 
  * retried, `Stalled=True` when nothing will change without someone acting, `Ready=True` when every component is
  * ready; `observedGeneration` on the status and each condition says which spec they describe.
  */
-export function computeStatus(prev: IstioOperatorStatus | undefined, generation: number | undefined, outcome: Outcome, now: Date): IstioOperatorStatus {
+export function computeStatus(
+  prev: IstioOperatorStatus | undefined,
+  generation: number | undefined,
+  outcome: Outcome,
+  now: Date,
+): IstioOperatorStatus {
   let status: OverallStatus;
   let message: string;
   let componentStatus: Record<string, ComponentState> | undefined = prev?.componentStatus;
@@ -80,12 +96,26 @@ export function computeStatus(prev: IstioOperatorStatus | undefined, generation:
       }
       const ready = !waiting.length && !stuck.length;
       status = ready ? 'HEALTHY' : stuck.length ? 'ERROR' : outcome.updating ? 'UPDATING' : 'RECONCILING';
-      message = ready ? 'all components are installed and ready' : stuck.length ? `cannot become ready: ${[...stuck, ...waiting].join('; ')}` : `waiting for ${waiting.join('; ')}`;
+      message = ready
+        ? 'all components are installed and ready'
+        : stuck.length
+          ? `cannot become ready: ${[...stuck, ...waiting].join('; ')}`
+          : `waiting for ${waiting.join('; ')}`;
       if (outcome.note) message += `; ${outcome.note}`;
       conds.push({ type: 'Reconciled', status: 'True', reason: 'Applied', message: 'the rendered manifests are applied' });
-      conds.push(ready ? { type: 'Ready', status: 'True', reason: 'ComponentsReady', message } : { type: 'Ready', status: 'False', reason: stuck.length ? 'ComponentsStalled' : 'ComponentsNotReady', message });
+      conds.push(
+        ready
+          ? { type: 'Ready', status: 'True', reason: 'ComponentsReady', message }
+          : { type: 'Ready', status: 'False', reason: stuck.length ? 'ComponentsStalled' : 'ComponentsNotReady', message },
+      );
       // Who uses this revision (counts and a sample), as of this reconcile: what deletion would wait for.
-      if (outcome.inUse) conds.push({ type: 'InUse', status: outcome.inUse.inUse ? 'True' : 'False', reason: outcome.inUse.inUse ? 'RevisionInUse' : 'RevisionUnused', message: outcome.inUse.message });
+      if (outcome.inUse)
+        conds.push({
+          type: 'InUse',
+          status: outcome.inUse.inUse ? 'True' : 'False',
+          reason: outcome.inUse.inUse ? 'RevisionInUse' : 'RevisionUnused',
+          message: outcome.inUse.message,
+        });
       if (stuck.length) stalled = cond('Stalled', true, 'ComponentsStalled', message);
       else if (!ready) reconciling = cond('Reconciling', true, 'ComponentsNotReady', message);
       break;
@@ -178,4 +208,11 @@ export async function writeStatus(kube: KubeClient, iop: IstioOperator, next: Is
 }
 
 /** Numeric form for the per-IstioOperator status gauge (same numbers Istio's proto and Argo's script use; 5 = ACTION_REQUIRED). */
-export const STATUS_CODE: Record<OverallStatus, number> = { NONE: 0, UPDATING: 1, RECONCILING: 2, HEALTHY: 3, ERROR: 4, ACTION_REQUIRED: 5 };
+export const STATUS_CODE: Record<OverallStatus, number> = {
+  NONE: 0,
+  UPDATING: 1,
+  RECONCILING: 2,
+  HEALTHY: 3,
+  ERROR: 4,
+  ACTION_REQUIRED: 5,
+};

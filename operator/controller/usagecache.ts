@@ -35,9 +35,14 @@ export class UsageCache {
       new Informer<KObject>(kubeSource(kube, path, { ...sel, metadataOnly: true }), { name, transform: slimMeta, ...(log ? { log } : {}) });
     // Control-plane pods carry istio.io/rev too, but they are what a removal deletes, not users of it; finished
     // pods use nothing. Both are filtered by the apiserver, as the CLI's LIST filters them.
-    this.pods = inf('pods (metadata)', '/api/v1/pods', { labelSelector: `!${LABEL_OWNER_NAME}`, fieldSelector: 'status.phase!=Succeeded,status.phase!=Failed' });
+    this.pods = inf('pods (metadata)', '/api/v1/pods', {
+      labelSelector: `!${LABEL_OWNER_NAME}`,
+      fieldSelector: 'status.phase!=Succeeded,status.phase!=Failed',
+    });
     this.namespaces = inf('namespaces (metadata)', '/api/v1/namespaces', {});
-    this.tags = inf('revision tags (metadata)', resourcePath('admissionregistration.k8s.io', 'v1', 'mutatingwebhookconfigurations'), { labelSelector: LABEL_TAG });
+    this.tags = inf('revision tags (metadata)', resourcePath('admissionregistration.k8s.io', 'v1', 'mutatingwebhookconfigurations'), {
+      labelSelector: LABEL_TAG,
+    });
   }
 
   get informers(): Array<[string, Informer<KObject>]> {
@@ -58,14 +63,21 @@ export class UsageCache {
 
   /** Why the caches cannot be trusted now, or undefined when they can. */
   private unreadable(): string | undefined {
-    const bad = this.informers.filter(([, i]) => !i.hasSynced || i.failing).map(([n, i]) => `${n} ${i.hasSynced ? 'watch failing' : 'not listed yet'}`);
+    const bad = this.informers
+      .filter(([, i]) => !i.hasSynced || i.failing)
+      .map(([n, i]) => `${n} ${i.hasSynced ? 'watch failing' : 'not listed yet'}`);
     return bad.length ? `the operator's cache of ${bad.join(', ')}` : undefined;
   }
 
   snapshot(): ClusterSnapshot | { unknown: string } {
     const why = this.unreadable();
     if (why) return { unknown: why };
-    const meta = (o: KObject) => ({ name: o.metadata?.name ?? '', ...(o.metadata?.namespace ? { namespace: o.metadata.namespace } : {}), ...(o.metadata?.labels ? { labels: o.metadata.labels } : {}), ...(o.metadata?.annotations ? { annotations: o.metadata.annotations } : {}) });
+    const meta = (o: KObject) => ({
+      name: o.metadata?.name ?? '',
+      ...(o.metadata?.namespace ? { namespace: o.metadata.namespace } : {}),
+      ...(o.metadata?.labels ? { labels: o.metadata.labels } : {}),
+      ...(o.metadata?.annotations ? { annotations: o.metadata.annotations } : {}),
+    });
     return {
       namespaces: this.namespaces.list().map(meta),
       pods: this.pods.list().map(meta),
@@ -78,7 +90,14 @@ export class UsageCache {
     const snap = this.snapshot();
     if ('unknown' in snap) {
       const rev = revision === 'default' ? '' : revision;
-      return { revision: rev, inUse: true, namespaces: [], pods: [], tags: [], unknown: `cannot tell whether revision ${revision || 'default'} is in use (${snap.unknown}); treating it as in use` };
+      return {
+        revision: rev,
+        inUse: true,
+        namespaces: [],
+        pods: [],
+        tags: [],
+        unknown: `cannot tell whether revision ${revision || 'default'} is in use (${snap.unknown}); treating it as in use`,
+      };
     }
     return usageFrom(snap, revision, opts);
   }

@@ -20,7 +20,11 @@ export async function managedBy(client: KubeClient, owners: Owner[]): Promise<{ 
   for (const key of [...new Set(owners.filter((o) => o.name && o.namespace).map(ownerKey))]) {
     const [namespace, name] = key.split('/') as [string, string];
     try {
-      const iop = await client.request<{ metadata?: { deletionTimestamp?: string } }>('GET', resourcePath('install.istio.io', 'v1alpha1', 'istiooperators', namespace, name), { allow404: true });
+      const iop = await client.request<{ metadata?: { deletionTimestamp?: string } }>(
+        'GET',
+        resourcePath('install.istio.io', 'v1alpha1', 'istiooperators', namespace, name),
+        { allow404: true },
+      );
       if (iop && !iop.metadata?.deletionTimestamp) managed.push(key);
     } catch (e) {
       if (e instanceof ApiError && (e.code === 403 || e.code === 401)) unknown.push(key);
@@ -35,7 +39,12 @@ export async function managedBy(client: KubeClient, owners: Owner[]): Promise<{ 
  * unless `takeOver`. `what` says what the command would do: "install over", "uninstall". Returns a warning when
  * an owner's IstioOperator could not be read (the check could not be made for it).
  */
-export async function refuseOperatorManaged(client: KubeClient, owners: Owner[], what: string, takeOver: boolean): Promise<string | undefined> {
+export async function refuseOperatorManaged(
+  client: KubeClient,
+  owners: Owner[],
+  what: string,
+  takeOver: boolean,
+): Promise<string | undefined> {
   if (takeOver || !owners.length) return undefined;
   const { managed, unknown } = await managedBy(client, owners);
   if (managed.length) {
@@ -47,5 +56,7 @@ export async function refuseOperatorManaged(client: KubeClient, owners: Owner[],
       },
     ]);
   }
-  return unknown.length ? `could not read IstioOperator ${unknown.join(', ')} (not allowed): whether the operator manages this install was not checked` : undefined;
+  return unknown.length
+    ? `could not read IstioOperator ${unknown.join(', ')} (not allowed): whether the operator manages this install was not checked`
+    : undefined;
 }

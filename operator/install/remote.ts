@@ -30,7 +30,11 @@ export function remoteOf(install: ResolvedInstall, objects: K8sObject[]): Remote
   const injector = findInjector(pilot);
   if (!injector || pilot.some((o) => o.kind === 'Deployment' || o.kind === 'DaemonSet')) return undefined;
   const cc: NonNullable<Webhook['clientConfig']> = injector.webhooks?.[0]?.clientConfig ?? {};
-  const injection = cc.url ? `URL ${cc.url}` : cc.service ? `Service ${cc.service.namespace}/${cc.service.name}${cc.service.path ?? ''}` : undefined;
+  const injection = cc.url
+    ? `URL ${cc.url}`
+    : cc.service
+      ? `Service ${cc.service.namespace}/${cc.service.name}${cc.service.path ?? ''}`
+      : undefined;
   const network = valueAt(install, 'global', 'network');
   const meshID = valueAt(install, 'global', 'meshID');
   const remotePilotAddress = valueAt(install, 'global', 'remotePilotAddress');
@@ -45,9 +49,14 @@ export function remoteOf(install: ResolvedInstall, objects: K8sObject[]): Remote
 
 /** One line for the status message: which cluster this is and which primary serves it. */
 export function describeRemote(r: RemoteStatus): string {
-  const primary = r.remotePilotAddress ? `the primary's istiod at ${r.remotePilotAddress}` : 'no primary address (values.global.remotePilotAddress is not set)';
+  const primary = r.remotePilotAddress
+    ? `the primary's istiod at ${r.remotePilotAddress}`
+    : 'no primary address (values.global.remotePilotAddress is not set)';
   const where = [r.network ? `network ${r.network}` : '', r.meshID ? `mesh ${r.meshID}` : ''].filter(Boolean).join(', ');
-  const name = r.clusterName === DEFAULT_CLUSTER_NAME ? `${r.clusterName} (Istio's default: set values.global.multiCluster.clusterName to the name the primary knows it by)` : r.clusterName;
+  const name =
+    r.clusterName === DEFAULT_CLUSTER_NAME
+      ? `${r.clusterName} (Istio's default: set values.global.multiCluster.clusterName to the name the primary knows it by)`
+      : r.clusterName;
   return `remote cluster ${name}${where ? ` (${where})` : ''} served by ${primary}, no istiod of its own; sidecar injection: ${r.injection ?? 'none'}`;
 }
 
@@ -57,5 +66,5 @@ export function describeRemote(r: RemoteStatus): string {
  */
 export function remoteHint(r: RemoteStatus): string | undefined {
   if (r.remotePilotAddress || r.injection?.startsWith('URL ')) return undefined;
-  return 'this remote names no primary: set values.global.remotePilotAddress to the primary istiod\'s address (an IP gives the istiod Service endpoints, a host name an ExternalName), or values.istiodRemote.injectionURL';
+  return "this remote names no primary: set values.global.remotePilotAddress to the primary istiod's address (an IP gives the istiod Service endpoints, a host name an ExternalName), or values.istiodRemote.injectionURL";
 }

@@ -45,15 +45,21 @@ export function installerOf(o: LiveObject, inventories: Set<string>): { installe
   if (sail) return { installer: 'Sail', owner: `${sail.kind} ${sail.name}` };
   const l = m.labels ?? {};
   const a = m.annotations ?? {};
-  if (l['app.kubernetes.io/managed-by'] === 'Helm' || a['meta.helm.sh/release-name']) return { installer: 'Helm', owner: `release ${a['meta.helm.sh/release-namespace'] ? `${a['meta.helm.sh/release-namespace']}/` : ''}${a['meta.helm.sh/release-name'] ?? '?'}` };
+  if (l['app.kubernetes.io/managed-by'] === 'Helm' || a['meta.helm.sh/release-name'])
+    return {
+      installer: 'Helm',
+      owner: `release ${a['meta.helm.sh/release-namespace'] ? `${a['meta.helm.sh/release-namespace']}/` : ''}${a['meta.helm.sh/release-name'] ?? '?'}`,
+    };
   const ownerName = l[LABEL_OWNER_NAME];
   if (ownerName) {
     const key = `${l[LABEL_OWNER_NAMESPACE] ?? ''}/${ownerName}/${l[LABEL_REVISION] ?? DEFAULT_REVISION}`;
     const ownerText = `${l[LABEL_OWNER_NAMESPACE] ? `${l[LABEL_OWNER_NAMESPACE]}/` : ''}${ownerName}`;
-    if (inventories.has(key) && !ownerName.startsWith('installed-state')) return { installer: 'IstioOperator', owner: `IstioOperator ${ownerText}` };
+    if (inventories.has(key) && !ownerName.startsWith('installed-state'))
+      return { installer: 'IstioOperator', owner: `IstioOperator ${ownerText}` };
     return { installer: 'istioctl', owner: ownerName === 'unknown' ? 'istioctl install' : `istioctl (IstioOperator ${ownerText})` };
   }
-  if (l[LABEL_COMPONENT] || m.managedFields?.some((f) => f.manager === 'istioctl' || f.manager === FIELD_MANAGER)) return { installer: 'istioctl', owner: 'istioctl install' };
+  if (l[LABEL_COMPONENT] || m.managedFields?.some((f) => f.manager === 'istioctl' || f.manager === FIELD_MANAGER))
+    return { installer: 'istioctl', owner: 'istioctl install' };
   return { installer: 'unknown', owner: 'unknown installer (kubectl apply of manifests?)' };
 }
 
@@ -76,18 +82,23 @@ async function list<T extends LiveObject = LiveObject>(client: KubeClient, path:
   return out;
 }
 
-const inventoryKeys = async (client: KubeClient): Promise<Set<string>> => new Set((await listInventories(client).catch(() => [])).map((i) => `${i.owner.namespace}/${i.owner.name}/${i.owner.rev}`));
+const inventoryKeys = async (client: KubeClient): Promise<Set<string>> =>
+  new Set((await listInventories(client).catch(() => [])).map((i) => `${i.owner.namespace}/${i.owner.name}/${i.owner.rev}`));
 
 /** Every istiod in the cluster, with who installed it. */
 export async function readControlPlanes(client: KubeClient): Promise<ControlPlane[]> {
-  const [deploys, inventories] = await Promise.all([list<LiveWorkload>(client, '/apis/apps/v1/deployments', { labelSelector: 'app=istiod' }), inventoryKeys(client)]);
+  const [deploys, inventories] = await Promise.all([
+    list<LiveWorkload>(client, '/apis/apps/v1/deployments', { labelSelector: 'app=istiod' }),
+    inventoryKeys(client),
+  ]);
   return deploys
     .map((d) => {
       const l = d.metadata.labels ?? {};
       const who = installerOf(d, inventories);
       const desired = d.spec?.replicas ?? 1;
       const ready = d.status?.readyReplicas ?? 0;
-      const container = (d.spec?.template?.spec?.containers ?? []).find((c) => c.name === 'discovery') ?? d.spec?.template?.spec?.containers?.[0];
+      const container =
+        (d.spec?.template?.spec?.containers ?? []).find((c) => c.name === 'discovery') ?? d.spec?.template?.spec?.containers?.[0];
       return {
         namespace: d.metadata.namespace ?? '',
         name: d.metadata.name,
@@ -159,10 +170,19 @@ export interface StatusReport {
 
 /** `istio-operator status`: every install (IstioOperator CRs and control planes found), tags, proxies per revision. */
 export async function readStatus(client: KubeClient): Promise<StatusReport> {
-  const [iops, planes, tags, proxies] = await Promise.all([list<LiveObject & Pick<IstioOperator, 'spec' | 'status'>>(client, '/apis/install.istio.io/v1alpha1/istiooperators'), readControlPlanes(client), readTags(client), readProxies(client)]);
+  const [iops, planes, tags, proxies] = await Promise.all([
+    list<LiveObject & Pick<IstioOperator, 'spec' | 'status'>>(client, '/apis/install.istio.io/v1alpha1/istiooperators'),
+    readControlPlanes(client),
+    readTags(client),
+    readProxies(client),
+  ]);
   const installs: InstallStatus[] = [];
   const proxiesOf = (rev: string) => proxies.find((p) => p.revision === rev) ?? { revision: rev, versions: {}, pods: 0 };
-  const tagsOf = (rev: string) => tags.filter((t) => t.revision === rev).map((t) => t.tag).sort();
+  const tagsOf = (rev: string) =>
+    tags
+      .filter((t) => t.revision === rev)
+      .map((t) => t.tag)
+      .sort();
   const seenPlanes = new Set<ControlPlane>();
   for (const iop of iops) {
     const spec = iop.spec ?? {};
@@ -213,20 +233,53 @@ export async function readStatus(client: KubeClient): Promise<StatusReport> {
 }
 
 /** An install of ours without istiod: HEALTHY when its injector webhook leads somewhere (a URL, or a Service with endpoints). */
-async function remoteInstall(client: KubeClient, o: Owner, owner: string, namespace: string, tags: string[], proxies: InstallStatus['proxies']): Promise<InstallStatus> {
+async function remoteInstall(
+  client: KubeClient,
+  o: Owner,
+  owner: string,
+  namespace: string,
+  tags: string[],
+  proxies: InstallStatus['proxies'],
+): Promise<InstallStatus> {
   const selector = `${LABEL_OWNER_NAME}=${o.name},${LABEL_REVISION}=${o.rev}`;
-  const hooks = (await list<LiveWebhookConfiguration>(client, '/apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations', { labelSelector: selector })).filter((h) => !h.metadata.labels?.['istio.io/tag']);
+  const hooks = (
+    await list<LiveWebhookConfiguration>(client, '/apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations', {
+      labelSelector: selector,
+    })
+  ).filter((h) => !h.metadata.labels?.['istio.io/tag']);
   const hook = hooks.find((h) => (h.metadata.labels?.[LABEL_OWNER_NAMESPACE] ?? '') === o.namespace) ?? hooks[0];
   const version = hook?.metadata.labels?.[LABEL_VERSION] ?? '';
-  const base = { owner, installer: 'IstioOperator' as const, revision: o.rev, release: version.split('.').slice(0, 2).join('.'), version, istioNamespace: namespace, tags, proxies };
+  const base = {
+    owner,
+    installer: 'IstioOperator' as const,
+    revision: o.rev,
+    release: version.split('.').slice(0, 2).join('.'),
+    version,
+    istioNamespace: namespace,
+    tags,
+    proxies,
+  };
   const cc = hook?.webhooks?.[0]?.clientConfig;
   if (!cc) return { ...base, health: 'ERROR', message: 'no istiod and no injector webhook in this cluster', remote: 'nothing' };
   if (cc.url) return { ...base, health: 'HEALTHY', message: `no istiod in this cluster; injection by ${cc.url}`, remote: String(cc.url) };
   const svc = `${cc.service?.namespace}/${cc.service?.name}`;
-  const slices = await list<LiveEndpointSlice>(client, `/apis/discovery.k8s.io/v1/namespaces/${cc.service?.namespace}/endpointslices`, { labelSelector: `kubernetes.io/service-name=${cc.service?.name}` });
+  const slices = await list<LiveEndpointSlice>(client, `/apis/discovery.k8s.io/v1/namespaces/${cc.service?.namespace}/endpointslices`, {
+    labelSelector: `kubernetes.io/service-name=${cc.service?.name}`,
+  });
   const addresses = [...new Set(slices.flatMap((e) => (e.endpoints ?? []).flatMap((x) => x.addresses ?? [])))];
-  if (!addresses.length) return { ...base, health: 'ERROR', message: `no istiod in this cluster; injection by Service ${svc}, which has no endpoints`, remote: `Service ${svc}` };
-  return { ...base, health: 'HEALTHY', message: `no istiod in this cluster; injection by Service ${svc} at ${addresses.join(', ')}`, remote: `Service ${svc} at ${addresses.join(', ')}` };
+  if (!addresses.length)
+    return {
+      ...base,
+      health: 'ERROR',
+      message: `no istiod in this cluster; injection by Service ${svc}, which has no endpoints`,
+      remote: `Service ${svc}`,
+    };
+  return {
+    ...base,
+    health: 'HEALTHY',
+    message: `no istiod in this cluster; injection by Service ${svc} at ${addresses.join(', ')}`,
+    remote: `Service ${svc} at ${addresses.join(', ')}`,
+  };
 }
 
 // ---- precheck ----
@@ -255,7 +308,12 @@ export interface PrecheckOptions {
 const GATEWAY_API_CRDS = ['gatewayclasses', 'gateways', 'httproutes', 'grpcroutes', 'referencegrants'];
 
 /** `istio-operator precheck`: what would stop this install, with reasons, before anything is written. */
-export async function precheck(client: KubeClient, install: ResolvedInstall, objects: K8sObject[], opts: PrecheckOptions = {}): Promise<PrecheckReport> {
+export async function precheck(
+  client: KubeClient,
+  install: ResolvedInstall,
+  objects: K8sObject[],
+  opts: PrecheckOptions = {},
+): Promise<PrecheckReport> {
   const checks: Check[] = [];
   const done = (): PrecheckReport => ({ checks, blocked: checks.some((c) => c.severity === 'blocker') });
   let version: string | undefined;
@@ -264,7 +322,12 @@ export async function precheck(client: KubeClient, install: ResolvedInstall, obj
     checks.push({ name: 'API server', severity: 'ok', message: `reachable at ${client.server} as user "${client.user}"` });
   } catch (e) {
     const unreachable = e instanceof UnreachableError;
-    checks.push({ name: 'API server', severity: 'blocker', message: (e as Error).message, ...(unreachable ? { hint: 'start the cluster or fix --kubeconfig/--context; nothing else can be checked' } : {}) });
+    checks.push({
+      name: 'API server',
+      severity: 'blocker',
+      message: (e as Error).message,
+      ...(unreachable ? { hint: 'start the cluster or fix --kubeconfig/--context; nothing else can be checked' } : {}),
+    });
     if (unreachable || (e instanceof ApiError && e.code === 401)) return done();
   }
 
@@ -297,7 +360,8 @@ export async function precheck(client: KubeClient, install: ResolvedInstall, obj
 /** One SelfSubjectAccessReview per resource, namespace and verb the install uses (apply = patch; prune = delete). */
 async function permissionsCheck(client: KubeClient, objects: K8sObject[]): Promise<Check> {
   const wants = new Map<string, { group: string; resource: string; namespace?: string; verb: string }>();
-  const add = (group: string, resource: string, namespace: string | undefined, verb: string) => wants.set(`${verb} ${resource}.${group} ${namespace ?? ''}`, { group, resource, verb, ...(namespace ? { namespace } : {}) });
+  const add = (group: string, resource: string, namespace: string | undefined, verb: string) =>
+    wants.set(`${verb} ${resource}.${group} ${namespace ?? ''}`, { group, resource, verb, ...(namespace ? { namespace } : {}) });
   const unknownKinds = new Set<string>();
   for (const o of objects) {
     const info = kindInfo(o.apiVersion, o.kind);
@@ -317,18 +381,37 @@ async function permissionsCheck(client: KubeClient, objects: K8sObject[]): Promi
   const worker = async () => {
     for (let w = queue.shift(); w; w = queue.shift()) {
       const r = await client.request<AccessReview>('POST', '/apis/authorization.k8s.io/v1/selfsubjectaccessreviews', {
-        body: { apiVersion: 'authorization.k8s.io/v1', kind: 'SelfSubjectAccessReview', spec: { resourceAttributes: { group: w.group, resource: w.resource, verb: w.verb, ...(w.namespace ? { namespace: w.namespace } : {}) } } },
+        body: {
+          apiVersion: 'authorization.k8s.io/v1',
+          kind: 'SelfSubjectAccessReview',
+          spec: {
+            resourceAttributes: { group: w.group, resource: w.resource, verb: w.verb, ...(w.namespace ? { namespace: w.namespace } : {}) },
+          },
+        },
       });
-      if (!r?.status?.allowed) denied.push(`${w.verb} ${w.resource}${w.group ? `.${w.group}` : ''}${w.namespace ? ` in namespace ${w.namespace}` : ' (cluster-wide)'}${r?.status?.reason ? `: ${r.status.reason}` : ''}`);
+      if (!r?.status?.allowed)
+        denied.push(
+          `${w.verb} ${w.resource}${w.group ? `.${w.group}` : ''}${w.namespace ? ` in namespace ${w.namespace}` : ' (cluster-wide)'}${r?.status?.reason ? `: ${r.status.reason}` : ''}`,
+        );
     }
   };
   await Promise.all(Array.from({ length: 8 }, worker));
   denied.sort();
   const extra = unknownKinds.size ? ` (not checked, not in the kinds table: ${[...unknownKinds].join(', ')})` : '';
   if (denied.length) {
-    return { name: 'Permissions', severity: 'blocker', message: `user "${client.user}" lacks ${denied.length} of the ${reviews.length} permissions this install needs${extra}`, hint: 'grant them (RBAC; cluster-admin is simplest for an install), or run as a user who has them', details: denied };
+    return {
+      name: 'Permissions',
+      severity: 'blocker',
+      message: `user "${client.user}" lacks ${denied.length} of the ${reviews.length} permissions this install needs${extra}`,
+      hint: 'grant them (RBAC; cluster-admin is simplest for an install), or run as a user who has them',
+      details: denied,
+    };
   }
-  return { name: 'Permissions', severity: 'ok', message: `user "${client.user}" has all ${reviews.length} permissions this install needs (get, create, patch, delete of each kind it writes, per namespace)${extra}` };
+  return {
+    name: 'Permissions',
+    severity: 'ok',
+    message: `user "${client.user}" has all ${reviews.length} permissions this install needs (get, create, patch, delete of each kind it writes, per namespace)${extra}`,
+  };
 }
 
 async function existingControlPlanes(client: KubeClient, install: ResolvedInstall): Promise<Check[]> {
@@ -336,7 +419,16 @@ async function existingControlPlanes(client: KubeClient, install: ResolvedInstal
   const me = install.owner;
   const mine = `IstioOperator ${me.namespace ? `${me.namespace}/` : ''}${me.name}`;
   const others = planes.filter((p) => p.owner !== mine);
-  if (!others.length) return [{ name: 'Existing control planes', severity: 'ok', message: planes.length ? `only this IstioOperator's own (${planes.map((p) => `${p.namespace}/${p.name}`).join(', ')})` : 'none found' }];
+  if (!others.length)
+    return [
+      {
+        name: 'Existing control planes',
+        severity: 'ok',
+        message: planes.length
+          ? `only this IstioOperator's own (${planes.map((p) => `${p.namespace}/${p.name}`).join(', ')})`
+          : 'none found',
+      },
+    ];
   return others.map((p) => {
     const same = p.revision === me.rev;
     const what = `istiod ${p.namespace}/${p.name} (revision ${p.revision}, Istio ${p.version || 'unknown'}) installed by ${p.owner}`;
@@ -345,18 +437,34 @@ async function existingControlPlanes(client: KubeClient, install: ResolvedInstal
         name: 'Existing control planes',
         severity: 'blocker' as const,
         message: `${what} has the revision this install would write (${me.rev}): the two would overwrite each other's webhooks and Deployments`,
-        hint: p.installer === 'IstioOperator' ? 'change spec.revision, or edit that IstioOperator instead' : `install as a canary with another revision (--revision), or uninstall it with ${p.installer === 'Helm' ? 'helm uninstall' : p.installer === 'Sail' ? 'the Sail operator' : p.installer === 'istioctl' ? 'istioctl uninstall' : 'the tool that installed it'} first`,
+        hint:
+          p.installer === 'IstioOperator'
+            ? 'change spec.revision, or edit that IstioOperator instead'
+            : `install as a canary with another revision (--revision), or uninstall it with ${p.installer === 'Helm' ? 'helm uninstall' : p.installer === 'Sail' ? 'the Sail operator' : p.installer === 'istioctl' ? 'istioctl uninstall' : 'the tool that installed it'} first`,
       };
     }
-    return { name: 'Existing control planes', severity: 'info' as const, message: `${what}: another revision, it can run beside this one (a canary)` };
+    return {
+      name: 'Existing control planes',
+      severity: 'info' as const,
+      message: `${what}: another revision, it can run beside this one (a canary)`,
+    };
   });
 }
 
 async function gatewayApiCheck(client: KubeClient): Promise<Check> {
-  const found = await Promise.all(GATEWAY_API_CRDS.map((r) => client.request('GET', `/apis/apiextensions.k8s.io/v1/customresourcedefinitions/${r}.gateway.networking.k8s.io`, { allow404: true })));
+  const found = await Promise.all(
+    GATEWAY_API_CRDS.map((r) =>
+      client.request('GET', `/apis/apiextensions.k8s.io/v1/customresourcedefinitions/${r}.gateway.networking.k8s.io`, { allow404: true }),
+    ),
+  );
   const present = found.filter((c): c is LiveObject => !!c);
   if (!present.length) {
-    return { name: 'Gateway API CRDs', severity: 'info', message: 'absent: Istio will not serve Gateway API resources until they are installed', hint: 'install the standard channel: kubectl apply --server-side -f https://github.com/kubernetes-sigs/gateway-api/releases/download/<version>/standard-install.yaml' };
+    return {
+      name: 'Gateway API CRDs',
+      severity: 'info',
+      message: 'absent: Istio will not serve Gateway API resources until they are installed',
+      hint: 'install the standard channel: kubectl apply --server-side -f https://github.com/kubernetes-sigs/gateway-api/releases/download/<version>/standard-install.yaml',
+    };
   }
   const versions = [...new Set(present.map((c) => c.metadata.annotations?.['gateway.networking.k8s.io/bundle-version'] ?? 'unknown'))];
   const channels = [...new Set(present.map((c) => c.metadata.annotations?.['gateway.networking.k8s.io/channel'] ?? 'unknown'))];

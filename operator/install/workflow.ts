@@ -35,7 +35,14 @@ export async function prepareInstall(client: KubeClient, install: ResolvedInstal
   const { objects, warnings } = render(install);
   const ca = await prepareCa(client, install, now, { dryRun: true });
   const remote = remoteOf(install, objects);
-  return { install, objects, warnings: [...warnings, ...ca.warnings], ca, caDue: ca.outcome !== 'none' && ca.outcome !== 'validated', ...(remote ? { remote } : {}) };
+  return {
+    install,
+    objects,
+    warnings: [...warnings, ...ca.warnings],
+    ca,
+    caDue: ca.outcome !== 'none' && ca.outcome !== 'validated',
+    ...(remote ? { remote } : {}),
+  };
 }
 
 export interface ApplyInstallOptions extends Omit<InstallOptions, 'owner' | 'namespace' | 'beforeApply'> {

@@ -23,7 +23,16 @@ export const SA_NAME_ANNOTATION = 'kubernetes.io/service-account.name';
 export interface Secret {
   apiVersion: 'v1';
   kind: 'Secret';
-  metadata: { name?: string; generateName?: string; namespace: string; labels?: Record<string, string>; annotations?: Record<string, string>; uid?: string; creationTimestamp?: string; [k: string]: unknown };
+  metadata: {
+    name?: string;
+    generateName?: string;
+    namespace: string;
+    labels?: Record<string, string>;
+    annotations?: Record<string, string>;
+    uid?: string;
+    creationTimestamp?: string;
+    [k: string]: unknown;
+  };
   type?: string;
   /** base64 values, as the API server stores and returns them. */
   data?: Record<string, string>;
@@ -33,7 +42,8 @@ export interface Secret {
 
 /** The account the kubeconfig authenticates as when --service-account is not given (istioctl's defaults). */
 export const defaultServiceAccount = (type: SecretType): string => (type === 'config' ? istiodName('') : READER_SERVICE_ACCOUNT);
-export const secretNameFor = (type: SecretType, cluster: string): string => (type === 'config' ? CONFIG_SECRET_NAME : remoteSecretName(cluster));
+export const secretNameFor = (type: SecretType, cluster: string): string =>
+  type === 'config' ? CONFIG_SECRET_NAME : remoteSecretName(cluster);
 const dataKeyFor = (type: SecretType, cluster: string): string => (type === 'config' ? CONFIG_SECRET_KEY : cluster);
 
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
@@ -51,7 +61,11 @@ export function clusterNameIssue(name: string, flag = '--name'): FieldIssue | un
 /** Any other name we are given for an object (namespace, service account, token secret). */
 export function objectNameIssue(name: string, flag: string, max = 63): FieldIssue | undefined {
   if (name.length <= max && /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(name)) return undefined;
-  return { path: flag, message: `"${name}" is not a valid name`, hint: `lower-case letters, digits, '-' and '.', at most ${max} characters` };
+  return {
+    path: flag,
+    message: `"${name}" is not a valid name`,
+    hint: `lower-case letters, digits, '-' and '.', at most ${max} characters`,
+  };
 }
 
 export interface KubeconfigInput {
@@ -100,13 +114,18 @@ export function tokenSecretBody(serviceAccount: string, namespace: string, name?
   return {
     apiVersion: 'v1',
     kind: 'Secret',
-    metadata: { ...(name ? { name } : { generateName: `${serviceAccount}-istio-remote-secret-token-` }), namespace, annotations: { [SA_NAME_ANNOTATION]: serviceAccount } },
+    metadata: {
+      ...(name ? { name } : { generateName: `${serviceAccount}-istio-remote-secret-token-` }),
+      namespace,
+      annotations: { [SA_NAME_ANNOTATION]: serviceAccount },
+    },
     type: SA_TOKEN_TYPE,
   };
 }
 
 /** Whether `s` is a token Secret of `serviceAccount`. */
-export const isTokenOf = (s: Secret, serviceAccount: string): boolean => s.type === SA_TOKEN_TYPE && s.metadata.annotations?.[SA_NAME_ANNOTATION] === serviceAccount;
+export const isTokenOf = (s: Secret, serviceAccount: string): boolean =>
+  s.type === SA_TOKEN_TYPE && s.metadata.annotations?.[SA_NAME_ANNOTATION] === serviceAccount;
 
 /** The token and CA of a token Secret once its controller filled them in (undefined until then). */
 export function tokenData(s: Secret): { token: string; caData: string } | undefined {
@@ -119,7 +138,11 @@ export function tokenData(s: Secret): { token: string; caData: string } | undefi
 /** The token Secret to reuse: the newest of the account's (a rotation's new one wins over the token it replaced). */
 export function newestToken(secrets: Secret[], serviceAccount: string): Secret | undefined {
   const mine = secrets.filter((s) => isTokenOf(s, serviceAccount));
-  mine.sort((a, b) => String(b.metadata.creationTimestamp ?? '').localeCompare(String(a.metadata.creationTimestamp ?? '')) || String(b.metadata.name).localeCompare(String(a.metadata.name)));
+  mine.sort(
+    (a, b) =>
+      String(b.metadata.creationTimestamp ?? '').localeCompare(String(a.metadata.creationTimestamp ?? '')) ||
+      String(b.metadata.name).localeCompare(String(a.metadata.name)),
+  );
   return mine[0];
 }
 
@@ -181,16 +204,32 @@ export function clashes(existing: Secret[], want: { secretName: string; cluster:
       const where = `the primary's secret ${s.metadata.namespace}/${e.secret}`;
       if (e.secret === want.secretName) {
         if (e.cluster !== want.cluster) {
-          out.push({ path: flag, message: `${where} already holds cluster "${e.cluster}", not "${want.cluster}"`, hint: 'choose another --name, or delete that secret first' });
+          out.push({
+            path: flag,
+            message: `${where} already holds cluster "${e.cluster}", not "${want.cluster}"`,
+            hint: 'choose another --name, or delete that secret first',
+          });
         } else if (e.server && !sameServer(e.server, want.server)) {
-          out.push({ path: flag, message: `${where} holds cluster "${e.cluster}" at ${e.server}, another API server than ${want.server}`, hint: 'name this cluster differently, or delete that secret first if the cluster moved (--server sets the address written)' });
+          out.push({
+            path: flag,
+            message: `${where} holds cluster "${e.cluster}" at ${e.server}, another API server than ${want.server}`,
+            hint: 'name this cluster differently, or delete that secret first if the cluster moved (--server sets the address written)',
+          });
         }
         continue;
       }
       if (e.cluster === want.cluster) {
-        out.push({ path: flag, message: `cluster name "${want.cluster}" is already taken by ${where} (istiod ignores a second secret for a cluster)`, hint: 'choose another --name' });
+        out.push({
+          path: flag,
+          message: `cluster name "${want.cluster}" is already taken by ${where} (istiod ignores a second secret for a cluster)`,
+          hint: 'choose another --name',
+        });
       } else if (e.server && sameServer(e.server, want.server)) {
-        out.push({ path: flag, message: `${where} already reaches ${want.server} as cluster "${e.cluster}": one cluster under two names would be discovered twice`, hint: `use --name ${e.cluster} to update that secret, or delete it first` });
+        out.push({
+          path: flag,
+          message: `${where} already reaches ${want.server} as cluster "${e.cluster}": one cluster under two names would be discovered twice`,
+          hint: `use --name ${e.cluster} to update that secret, or delete it first`,
+        });
       }
     }
   }

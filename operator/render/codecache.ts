@@ -44,7 +44,10 @@ export function requireGenerated(file: string): unknown {
       // No code cache: V8 compiles from source.
     }
   }
-  const script = new vm.Script(`(function (exports, require, module, __filename, __dirname) {${src}\n})`, { filename: file, ...(cachedData ? { cachedData } : {}) });
+  const script = new vm.Script(`(function (exports, require, module, __filename, __dirname) {${src}\n})`, {
+    filename: file,
+    ...(cachedData ? { cachedData } : {}),
+  });
   if (id) compiledGenerated.set(file, { id, script });
   generatedLoads.push({ file, codeCache: !cachedData ? 'none' : script.cachedDataRejected ? 'rejected' : 'used' });
   const m = { exports: {} as unknown };
@@ -63,11 +66,13 @@ function codeCacheStamp(file: string, id: string): string {
  * so the functions a render runs are in it, not just the top level. Returns the files written.
  */
 export function writeCodeCaches(only?: (file: string) => boolean): string[] {
-  return [...compiledGenerated].filter(([file]) => !only || only(file)).map(([file, { id, script }]) => {
-    const out = file + CODE_CACHE_SUFFIX;
-    const tmp = `${out}.${process.pid}.tmp`;
-    fs.writeFileSync(tmp, Buffer.concat([Buffer.from(`${codeCacheStamp(file, id)}\n`), script.createCachedData()]));
-    fs.renameSync(tmp, out);
-    return out;
-  });
+  return [...compiledGenerated]
+    .filter(([file]) => !only || only(file))
+    .map(([file, { id, script }]) => {
+      const out = file + CODE_CACHE_SUFFIX;
+      const tmp = `${out}.${process.pid}.tmp`;
+      fs.writeFileSync(tmp, Buffer.concat([Buffer.from(`${codeCacheStamp(file, id)}\n`), script.createCachedData()]));
+      fs.renameSync(tmp, out);
+      return out;
+    });
 }

@@ -62,9 +62,24 @@ const hb = Handlebars.create();
 hb.registerHelper('json', (v: unknown) => JSON.stringify(v === undefined ? null : v));
 // Block YAML for readability where the value is ours (defaults, computed objects), still structure-safe:
 // js-yaml quotes whatever needs quoting.
-hb.registerHelper('toYaml', (v: unknown) => (v === undefined || v === null ? '' : yaml.dump(v, { lineWidth: -1, noRefs: true, sortKeys: false }).trimEnd()));
-hb.registerHelper('indent', (n: number, s: unknown) => String(s ?? '').split('\n').map((l) => (l ? ' '.repeat(n) + l : l)).join('\n'));
-hb.registerHelper('nindent', (n: number, s: unknown) => '\n' + String(s ?? '').split('\n').map((l) => (l ? ' '.repeat(n) + l : l)).join('\n'));
+hb.registerHelper('toYaml', (v: unknown) =>
+  v === undefined || v === null ? '' : yaml.dump(v, { lineWidth: -1, noRefs: true, sortKeys: false }).trimEnd(),
+);
+hb.registerHelper('indent', (n: number, s: unknown) =>
+  String(s ?? '')
+    .split('\n')
+    .map((l) => (l ? ' '.repeat(n) + l : l))
+    .join('\n'),
+);
+hb.registerHelper(
+  'nindent',
+  (n: number, s: unknown) =>
+    '\n' +
+    String(s ?? '')
+      .split('\n')
+      .map((l) => (l ? ' '.repeat(n) + l : l))
+      .join('\n'),
+);
 // `#if` and `#unless` judge as Go templates do: an empty map or list is false. Handlebars' own `#if {}` is true,
 // which rendered `annotations: {}` when no annotation was set; once a controller adds one to the live object,
 // that empty map claims the whole annotations field for our field manager (a write on every apply).
@@ -82,8 +97,15 @@ hb.registerHelper('and', (...args: unknown[]) => args.slice(0, -1).every(truthy)
 hb.registerHelper('or', (...args: unknown[]) => args.slice(0, -1).some(truthy));
 // Like Helm's `default` for nil, "" and empty collections (a profile's `seccompProfile: {}` means unset); false
 // and 0 stay, since they are settings.
-hb.registerHelper('default', (v: unknown, d: unknown) => (v === undefined || v === null || v === '' || ((Array.isArray(v) || typeof v === 'object') && !truthy(v)) ? d : v));
-hb.registerHelper('concat', (...args: unknown[]) => args.slice(0, -1).map((a) => String(a ?? '')).join(''));
+hb.registerHelper('default', (v: unknown, d: unknown) =>
+  v === undefined || v === null || v === '' || ((Array.isArray(v) || typeof v === 'object') && !truthy(v)) ? d : v,
+);
+hb.registerHelper('concat', (...args: unknown[]) =>
+  args
+    .slice(0, -1)
+    .map((a) => String(a ?? ''))
+    .join(''),
+);
 hb.registerHelper('empty', (v: unknown) => !truthy(v));
 hb.registerHelper('hasKey', (o: unknown, k: string) => !!o && typeof o === 'object' && Object.prototype.hasOwnProperty.call(o, k));
 hb.registerHelper('get', (o: unknown, p: string) => getPath(o, p));
@@ -206,7 +228,10 @@ type TemplateSpecification = Parameters<typeof hb.template>[0];
 
 /** The Handlebars files of a component folder: templates (`*.yaml.hbs`) and partials (`_*.hbs`). */
 export function handlebarsFiles(component: string): string[] {
-  return fs.readdirSync(path.join(manifestsDir, component)).filter((f) => f.endsWith('.hbs')).sort();
+  return fs
+    .readdirSync(path.join(manifestsDir, component))
+    .filter((f) => f.endsWith('.hbs'))
+    .sort();
 }
 
 function loadPartials(component: string): void {
@@ -224,7 +249,10 @@ export function templateFiles(component: string): string[] {
   // Listed once per process, like the templates themselves are compiled once (a render lists every component).
   let files = listings.get(component);
   if (!files) {
-    files = fs.readdirSync(path.join(manifestsDir, component)).filter((f) => f.endsWith('.yaml.hbs') && !f.startsWith('_')).sort();
+    files = fs
+      .readdirSync(path.join(manifestsDir, component))
+      .filter((f) => f.endsWith('.yaml.hbs') && !f.startsWith('_'))
+      .sort();
     listings.set(component, files);
   }
   return [...files];

@@ -16,15 +16,33 @@ import { minorOf, type Release } from '../api/releases.js';
 export const FEATURES = {
   // ---- 1.30 ----
   networkPolicyNoFrom: { since: '1.30', what: "istiod's NetworkPolicy ingress rules have no empty `from`" },
-  listenerSetsV1: { since: '1.30', what: "istiod writes the status of Gateway API's ListenerSets (gateway.networking.k8s.io listenersets/status; 1.29: the experimental gateway.networking.x-k8s.io xlistenersets/status)" },
+  listenerSetsV1: {
+    since: '1.30',
+    what: "istiod writes the status of Gateway API's ListenerSets (gateway.networking.k8s.io listenersets/status; 1.29: the experimental gateway.networking.x-k8s.io xlistenersets/status)",
+  },
   trafficExtensionsCrd: { since: '1.30', what: 'the TrafficExtension CRD (extensions.istio.io)' },
-  remotePilotIPv6: { since: '1.30', what: "a remote's global.remotePilotAddress may be an IPv6 address (an IPv6 EndpointSlice; 1.29 writes an ExternalName Service for it)" },
+  remotePilotIPv6: {
+    since: '1.30',
+    what: "a remote's global.remotePilotAddress may be an IPv6 address (an IPv6 EndpointSlice; 1.29 writes an ExternalName Service for it)",
+  },
   // Injection (manifests/pilot/injection/*.tmpl): what istiod 1.30 injects differently from 1.29's.
-  otelResourceAttributes: { since: '1.30', what: "the proxy gets OTEL_RESOURCE_ATTRIBUTES when a mesh OpenTelemetry provider asks for OTel service attributes (istiod's otelResourceAttributes template function)" },
-  agentgatewayCaAddress: { since: '1.30', what: "agentgateway is told istiod's CA address (CA_ADDRESS) and gets an xDS token apart from its istio token (1.29: one token, mounted for xDS)" },
+  otelResourceAttributes: {
+    since: '1.30',
+    what: "the proxy gets OTEL_RESOURCE_ATTRIBUTES when a mesh OpenTelemetry provider asks for OTel service attributes (istiod's otelResourceAttributes template function)",
+  },
+  agentgatewayCaAddress: {
+    since: '1.30',
+    what: "agentgateway is told istiod's CA address (CA_ADDRESS) and gets an xDS token apart from its istio token (1.29: one token, mounted for xDS)",
+  },
   // ---- 1.31 ----
-  k8sSettingsAsValues: { since: '1.31', what: "istioctl carries a component's k8s replica settings (Deployments: hpaSpec min/max, replicaCount) and k8s.resources CPU into its values before rendering, so the charts' guards see them (1.30: k8s settings only patch the rendered objects)" },
-  ztunnelCpuResourceEnv: { since: '1.31', what: 'ztunnel is told its own CPU limit and request (ZTUNNEL_RESOURCE_CPU_LIMIT, ZTUNNEL_RESOURCE_CPU_REQUEST) when its values set them' },
+  k8sSettingsAsValues: {
+    since: '1.31',
+    what: "istioctl carries a component's k8s replica settings (Deployments: hpaSpec min/max, replicaCount) and k8s.resources CPU into its values before rendering, so the charts' guards see them (1.30: k8s settings only patch the rendered objects)",
+  },
+  ztunnelCpuResourceEnv: {
+    since: '1.31',
+    what: 'ztunnel is told its own CPU limit and request (ZTUNNEL_RESOURCE_CPU_LIMIT, ZTUNNEL_RESOURCE_CPU_REQUEST) when its values set them',
+  },
   proxyInitImage: { since: '1.31', what: "the injector's .ProxyInitImage (istio-init's own image); older istiod only has .ProxyImage" },
 } as const satisfies Record<string, { since: string; what: string }>;
 

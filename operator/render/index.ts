@@ -38,7 +38,8 @@ const RENDERERS: Record<ComponentKey, (ctx: RenderContext) => K8sObject[]> = {
 function k8sTarget(r: ComponentRender): { name: string; container: string; workload: 'Deployment' | 'DaemonSet' } {
   if (r.ctx.gateway) return { name: r.ctx.gateway.name, container: 'istio-proxy', workload: 'Deployment' };
   if (r.component === 'cni') return { name: CNI_DAEMONSET, container: 'install-cni', workload: 'DaemonSet' };
-  if (r.component === 'ztunnel') return { name: ztunnelName(r.ctx.values.ztunnel?.resourceName), container: 'istio-proxy', workload: 'DaemonSet' };
+  if (r.component === 'ztunnel')
+    return { name: ztunnelName(r.ctx.values.ztunnel?.resourceName), container: 'istio-proxy', workload: 'DaemonSet' };
   return { name: istiodName(r.ctx.revision), container: 'discovery', workload: 'Deployment' };
 }
 
@@ -68,7 +69,13 @@ export function render(install: ResolvedInstall): RenderResult {
       const id = `${o.kind}:${o.metadata.namespace ?? ''}:${o.metadata.name}`;
       const prior = from.get(id);
       if (prior) {
-        throw new InputError([{ path: r.field, message: `renders ${o.kind} "${o.metadata.name}"${o.metadata.namespace ? ` in namespace "${o.metadata.namespace}"` : ''}, which ${prior} renders too`, hint: 'give the component its own name or namespace' }]);
+        throw new InputError([
+          {
+            path: r.field,
+            message: `renders ${o.kind} "${o.metadata.name}"${o.metadata.namespace ? ` in namespace "${o.metadata.namespace}"` : ''}, which ${prior} renders too`,
+            hint: 'give the component its own name or namespace',
+          },
+        ]);
       }
       from.set(id, r.field);
       all.push(o);

@@ -54,19 +54,29 @@ export function applyK8sSettings(objects: K8sObject[], k8s: KubernetesResourceSp
   for (const [setting, mapped] of Object.entries(SETTINGS) as Array<[keyof typeof SETTINGS, (typeof SETTINGS)[keyof typeof SETTINGS]]>) {
     const value = k8s[setting];
     // The node agents' rollout settings have the same shape under another name (RollingUpdate with maxUnavailable/maxSurge).
-    const where = setting === 'strategy' && t.workload === 'DaemonSet' ? { kind: 'Workload' as const, path: ['spec', 'updateStrategy'] } : mapped;
+    const where =
+      setting === 'strategy' && t.workload === 'DaemonSet' ? { kind: 'Workload' as const, path: ['spec', 'updateStrategy'] } : mapped;
     if (value === undefined || value === null) continue;
     // With an HPA rendered, a fixed replica count would be rewritten by every apply and undone by the
     // autoscaler: the two fight forever (and Argo CD shows the Deployment OutOfSync). Istio's charts
     // leave `replicas` out while autoscaling is on; so do we, and say so.
     if (setting === 'replicaCount' && objects.some((o) => o.kind === 'HorizontalPodAutoscaler' && o.metadata?.name === t.name)) {
-      warnings.push({ path: `${t.field}.replicaCount`, message: 'ignored: the HorizontalPodAutoscaler sets the replica count while autoscaling is on (use hpaSpec.minReplicas, or turn autoscaling off)' });
+      warnings.push({
+        path: `${t.field}.replicaCount`,
+        message:
+          'ignored: the HorizontalPodAutoscaler sets the replica count while autoscaling is on (use hpaSpec.minReplicas, or turn autoscaling off)',
+      });
       continue;
     }
     const kind = where.kind === 'Workload' ? (t.workload ?? 'Deployment') : where.kind;
     const obj = objects.find((o) => o.kind === kind && o.metadata?.name === t.name);
     if (!obj) {
-      const why = kind === 'HorizontalPodAutoscaler' && t.workload !== 'DaemonSet' ? ' (autoscaling is off)' : t.workload === 'DaemonSet' && where.kind !== 'Workload' ? ' (a DaemonSet runs one pod per node)' : '';
+      const why =
+        kind === 'HorizontalPodAutoscaler' && t.workload !== 'DaemonSet'
+          ? ' (autoscaling is off)'
+          : t.workload === 'DaemonSet' && where.kind !== 'Workload'
+            ? ' (a DaemonSet runs one pod per node)'
+            : '';
       warnings.push({ path: `${t.field}.${setting}`, message: `ignored: this component renders no ${kind} named "${t.name}"${why}` });
       continue;
     }

@@ -30,7 +30,9 @@ function writable(parent: Record<string, unknown> | unknown[], k: string | numbe
 }
 
 function describeList(list: unknown[], e: Extract<PathElem, { kind: 'select' | 'value' }>): string {
-  const vals = list.map((el) => (e.kind === 'value' ? el : isMap(el) ? el[e.field] : undefined)).filter((v) => v !== undefined && v !== null && typeof v !== 'object');
+  const vals = list
+    .map((el) => (e.kind === 'value' ? el : isMap(el) ? el[e.field] : undefined))
+    .filter((v) => v !== undefined && v !== null && typeof v !== 'object');
   return vals.length ? ` (present: ${vals.map(String).join(', ')})` : ' (the list has no such elements)';
 }
 
@@ -85,7 +87,8 @@ export function applyPathPatch(obj: Record<string, unknown>, path: PathElem[], v
       }
       if (node[e.key] === undefined || node[e.key] === null) {
         if (del) return; // nothing to delete
-        if (next!.kind === 'select' || next!.kind === 'value') throw new PathError(`"${[...walked, e.key].join('.')}" does not exist, so no list element can be selected in it`);
+        if (next!.kind === 'select' || next!.kind === 'value')
+          throw new PathError(`"${[...walked, e.key].join('.')}" does not exist, so no list element can be selected in it`);
         node[e.key] = next!.kind === 'index' ? [] : {};
       }
       node = writable(node, e.key);
@@ -104,7 +107,9 @@ export function applyPathPatch(obj: Record<string, unknown>, path: PathElem[], v
         idx = findElement(node, e);
         if (idx < 0) {
           if (del) return;
-          throw new PathError(`no element of "${here}" has ${e.kind === 'select' ? e.field : 'value'} = "${e.value}"${describeList(node, e)}`);
+          throw new PathError(
+            `no element of "${here}" has ${e.kind === 'select' ? e.field : 'value'} = "${e.value}"${describeList(node, e)}`,
+          );
         }
       }
       if (last) {
@@ -133,13 +138,17 @@ export function applyOverlays(objects: K8sObject[], overlays: K8sObjectOverlay[]
       issues.push({ path: at, message: 'an overlay needs kind and name', hint: 'e.g. {kind: Deployment, name: istiod, patches: [...]}' });
       return;
     }
-    const targets = objects.filter((o) => o.kind === ov.kind && o.metadata?.name === ov.name && (!ov.apiVersion || o.apiVersion === ov.apiVersion));
+    const targets = objects.filter(
+      (o) => o.kind === ov.kind && o.metadata?.name === ov.name && (!ov.apiVersion || o.apiVersion === ov.apiVersion),
+    );
     if (!targets.length) {
       const same = objects.filter((o) => o.kind === ov.kind).map((o) => o.metadata.name);
       issues.push({
         path: at,
         message: `overlay for ${ov.kind} "${ov.name}" matches no object of this component`,
-        hint: same.length ? `${ov.kind} objects here: ${same.join(', ')}` : `this component renders no ${ov.kind}; kinds here: ${[...new Set(objects.map((o) => o.kind))].join(', ')}`,
+        hint: same.length
+          ? `${ov.kind} objects here: ${same.join(', ')}`
+          : `this component renders no ${ov.kind}; kinds here: ${[...new Set(objects.map((o) => o.kind))].join(', ')}`,
       });
       return;
     }

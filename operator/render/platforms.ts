@@ -39,7 +39,9 @@ const PLATFORMS_TABLE: Record<string, (release: Release) => PlatformSettings> = 
   k3d: () => ({ cni: { cniConfDir: '/var/lib/rancher/k3s/agent/etc/cni/net.d', cniBinDir: '/bin' } }),
   k3s: () => ({ cni: { cniConfDir: '/var/lib/rancher/k3s/agent/etc/cni/net.d', cniBinDir: '/var/lib/rancher/k3s/data/cni' } }),
   // microk8s is a snap: its CNI lives under the snap's current revision.
-  microk8s: () => ({ cni: { cniConfDir: '/var/snap/microk8s/current/args/cni-network', cniBinDir: '/var/snap/microk8s/current/opt/cni/bin' } }),
+  microk8s: () => ({
+    cni: { cniConfDir: '/var/snap/microk8s/current/args/cni-network', cniBinDir: '/var/snap/microk8s/current/opt/cni/bin' },
+  }),
   // minikube's docker driver keeps pods' network namespaces where docker does.
   minikube: () => ({ cni: { cniNetnsDir: '/var/run/docker/netns' } }),
   // OpenShift runs Multus: Istio's CNI plugin is a standalone plugin Multus calls through a NetworkAttachmentDefinition
@@ -47,9 +49,18 @@ const PLATFORMS_TABLE: Record<string, (release: Release) => PlatformSettings> = 
   // SCC; istiod trusts the ztunnel of kube-system. Istio 1.31 also has istiod's termination message fall back to its
   // log, as OpenShift's tooling expects.
   openshift: (release) => ({
-    cni: { cniBinDir: '/var/lib/cni/bin', cniConfDir: '/etc/cni/multus/net.d', chained: false, cniConfFileName: 'istio-cni.conf', provider: 'multus' },
+    cni: {
+      cniBinDir: '/var/lib/cni/bin',
+      cniConfDir: '/etc/cni/multus/net.d',
+      chained: false,
+      cniConfFileName: 'istio-cni.conf',
+      provider: 'multus',
+    },
     nodeAgents: { seLinuxOptions: SPC_T },
-    pilot: { cni: { enabled: true, provider: 'multus' }, ...(minorOf(release) >= 31 ? { terminationMessagePolicy: 'FallbackToLogsOnError' } : {}) },
+    pilot: {
+      cni: { enabled: true, provider: 'multus' },
+      ...(minorOf(release) >= 31 ? { terminationMessagePolicy: 'FallbackToLogsOnError' } : {}),
+    },
     istiod: { trustedZtunnelNamespace: 'kube-system' },
   }),
 };

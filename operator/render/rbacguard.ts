@@ -28,8 +28,12 @@ export function snapshotGuarded(objects: K8sObject[]): GuardSnapshot[] {
     object: o,
     name: o.metadata.name,
     ...(o.metadata.namespace !== undefined ? { namespace: o.metadata.namespace } : {}),
-    ...(RBAC_ROLES.has(o.kind) ? { rules: structuredClone((o.rules as Rule[] | undefined) ?? []), aggregationRule: structuredClone(o.aggregationRule) } : {}),
-    ...(RBAC_BINDINGS.has(o.kind) ? { subjects: structuredClone((o.subjects as unknown[] | undefined) ?? []), roleRef: structuredClone(o.roleRef) } : {}),
+    ...(RBAC_ROLES.has(o.kind)
+      ? { rules: structuredClone((o.rules as Rule[] | undefined) ?? []), aggregationRule: structuredClone(o.aggregationRule) }
+      : {}),
+    ...(RBAC_BINDINGS.has(o.kind)
+      ? { subjects: structuredClone((o.subjects as unknown[] | undefined) ?? []), roleRef: structuredClone(o.roleRef) }
+      : {}),
   }));
 }
 
@@ -39,7 +43,10 @@ const covers = (granted: string[], wanted: string) => granted.includes('*') || g
 /** Whether `before` grants every permission `rule` grants (wildcards in `rule` need a wildcard before). */
 function granted(before: Rule[], rule: Rule): boolean {
   const urls = list(rule.nonResourceURLs);
-  if (urls.length) return urls.every((u) => list(rule.verbs).every((v) => before.some((b) => covers(list(b.nonResourceURLs), u) && covers(list(b.verbs), v))));
+  if (urls.length)
+    return urls.every((u) =>
+      list(rule.verbs).every((v) => before.some((b) => covers(list(b.nonResourceURLs), u) && covers(list(b.verbs), v))),
+    );
   const names = list(rule.resourceNames);
   return list(rule.apiGroups).every((g) =>
     list(rule.resources).every((r) =>
@@ -65,22 +72,42 @@ export function guardIssues(snapshot: GuardSnapshot[], field: string): FieldIssu
     const o = s.object;
     const what = `${o.kind} "${s.name}"`;
     if (o.metadata.name !== s.name || o.metadata.namespace !== s.namespace) {
-      out.push({ path: at, message: `renames or moves ${what} (to "${o.metadata.namespace ? `${o.metadata.namespace}/` : ''}${o.metadata.name}")`, hint: 'overlays may change an object, not which object it is: another install\'s object could be targeted this way' });
+      out.push({
+        path: at,
+        message: `renames or moves ${what} (to "${o.metadata.namespace ? `${o.metadata.namespace}/` : ''}${o.metadata.name}")`,
+        hint: "overlays may change an object, not which object it is: another install's object could be targeted this way",
+      });
       continue;
     }
     if (s.rules) {
       const after = (o.rules as Rule[] | undefined) ?? [];
       after.forEach((r, i) => {
-        if (!granted(s.rules!, r)) out.push({ path: at, message: `${what} rules[${i}] grants more than the render does (${JSON.stringify(r)})`, hint: 'overlays may remove RBAC rules or narrow them, never add permissions' });
+        if (!granted(s.rules!, r))
+          out.push({
+            path: at,
+            message: `${what} rules[${i}] grants more than the render does (${JSON.stringify(r)})`,
+            hint: 'overlays may remove RBAC rules or narrow them, never add permissions',
+          });
       });
-      if (!same(o.aggregationRule, s.aggregationRule)) out.push({ path: at, message: `${what} changes aggregationRule`, hint: 'overlays may not aggregate other roles into one the operator installs' });
+      if (!same(o.aggregationRule, s.aggregationRule))
+        out.push({
+          path: at,
+          message: `${what} changes aggregationRule`,
+          hint: 'overlays may not aggregate other roles into one the operator installs',
+        });
     }
     if (s.subjects) {
       const before = s.subjects.map((x) => JSON.stringify(x));
       ((o.subjects as unknown[] | undefined) ?? []).forEach((x, i) => {
-        if (!before.includes(JSON.stringify(x))) out.push({ path: at, message: `${what} subjects[${i}] binds a subject the render does not (${JSON.stringify(x)})`, hint: 'overlays may remove subjects of a binding, never add or change one' });
+        if (!before.includes(JSON.stringify(x)))
+          out.push({
+            path: at,
+            message: `${what} subjects[${i}] binds a subject the render does not (${JSON.stringify(x)})`,
+            hint: 'overlays may remove subjects of a binding, never add or change one',
+          });
       });
-      if (!same(o.roleRef, s.roleRef)) out.push({ path: at, message: `${what} changes roleRef`, hint: 'overlays may not bind another role' });
+      if (!same(o.roleRef, s.roleRef))
+        out.push({ path: at, message: `${what} changes roleRef`, hint: 'overlays may not bind another role' });
     }
   }
   return out;

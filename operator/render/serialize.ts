@@ -20,11 +20,13 @@ import type { K8sObject } from '../api/types.js';
 // First: A-Z a-z 0-9 _ . / $ + = ( ) -     Rest: the same, and @ , : % ~ space.
 const FIRST = new Uint8Array(128);
 const REST = new Uint8Array(128);
-for (const c of 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_./$+=()-') FIRST[c.charCodeAt(0)] = REST[c.charCodeAt(0)] = 1;
+for (const c of 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_./$+=()-')
+  FIRST[c.charCodeAt(0)] = REST[c.charCodeAt(0)] = 1;
 for (const c of '@,:%~ ') REST[c.charCodeAt(0)] = 1;
 
 // Plain scalars YAML 1.1 or 1.2 would read as something other than a string.
-const NOT_A_STRING = /^(?:[-+]?(?:\.?[0-9].*|\.inf|\.Inf|\.INF|\.nan|\.NaN|\.NAN)|y|Y|yes|Yes|YES|n|N|no|No|NO|true|True|TRUE|false|False|FALSE|on|On|ON|off|Off|OFF|null|Null|NULL|~|=|<<)$/;
+const NOT_A_STRING =
+  /^(?:[-+]?(?:\.?[0-9].*|\.inf|\.Inf|\.INF|\.nan|\.NaN|\.NAN)|y|Y|yes|Yes|YES|n|N|no|No|NO|true|True|TRUE|false|False|FALSE|on|On|ON|off|Off|OFF|null|Null|NULL|~|=|<<)$/;
 // First characters with which a string can match NOT_A_STRING: only those pay for the regex.
 const MAYBE_NOT_A_STRING = new Uint8Array(128);
 for (const c of '-+.0123456789yYnNtTfFoO~=<') MAYBE_NOT_A_STRING[c.charCodeAt(0)] = 1;
@@ -57,7 +59,8 @@ function plainOk(s: string): boolean {
   // Trailing space would be lost; a trailing `:` reads as a key.
   if (prev === C_SPACE || prev === C_COLON) return false;
   // `-` and `- …` are sequence entries, `---` a document marker.
-  if (c0 === C_DASH && (n === 1 || s.charCodeAt(1) === C_SPACE || (n >= 3 && s.charCodeAt(1) === C_DASH && s.charCodeAt(2) === C_DASH))) return false;
+  if (c0 === C_DASH && (n === 1 || s.charCodeAt(1) === C_SPACE || (n >= 3 && s.charCodeAt(1) === C_DASH && s.charCodeAt(2) === C_DASH)))
+    return false;
   return MAYBE_NOT_A_STRING[c0] === 0 || !NOT_A_STRING.test(s);
 }
 
@@ -89,7 +92,7 @@ function literalBlock(s: string, indent: string): boolean {
   // space (most lines start with some: indented templates).
   let hasEmpty = false;
   let firstText = -1;
-  for (let start = 0; start <= end; ) {
+  for (let start = 0; start <= end;) {
     let nl = body.indexOf('\n', start);
     if (nl < 0) nl = end;
     if (nl === start) hasEmpty = true;

@@ -79,7 +79,7 @@ function nextContent(r: Lines): number {
     if (p === line.length) continue;
     const c = line.charCodeAt(p);
     if (c === HASH) continue;
-    if (p === 0 && (line.startsWith('---') || line.startsWith('...') || c === 37 /* % */)) {
+    if (p === 0 && (line.startsWith('---') || line.startsWith('...') || c === 37) /* % */) {
       if (line.startsWith('---') && line.trimEnd() === '---') return SEPARATOR;
       unread();
     }
@@ -392,7 +392,8 @@ function flowPlain(f: { line: string; p: number }): string {
 
 // js-yaml 4's implicit types for a plain scalar, in its order: null, bool, int, float, then timestamp and merge
 // (those two are left to js-yaml: a template never means them).
-const YAML_FLOAT = /^(?:[-+]?(?:[0-9]+)(?:\.[0-9]*)?(?:[eE][-+]?[0-9]+)?|\.[0-9]+(?:[eE][-+]?[0-9]+)?|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$/;
+const YAML_FLOAT =
+  /^(?:[-+]?(?:[0-9]+)(?:\.[0-9]*)?(?:[eE][-+]?[0-9]+)?|\.[0-9]+(?:[eE][-+]?[0-9]+)?|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$/;
 const YAML_FLOAT_SPECIAL = /^(?:[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$/;
 const MAYBE_TIMESTAMP = /^[0-9][0-9][0-9][0-9]-/;
 
@@ -440,7 +441,8 @@ function isYamlInteger(s: string): boolean {
     if (radix) {
       for (i++; i < max; i++) {
         const d = s.charCodeAt(i);
-        const ok = radix === 2 ? d === 48 || d === 49 : radix === 8 ? d >= 48 && d <= 55 : isDec(d) || (d >= 65 && d <= 70) || (d >= 97 && d <= 102);
+        const ok =
+          radix === 2 ? d === 48 || d === 49 : radix === 8 ? d >= 48 && d <= 55 : isDec(d) || (d >= 65 && d <= 70) || (d >= 97 && d <= 102);
         if (!ok) return false;
         digits = true;
       }

@@ -66,7 +66,12 @@ export function buildContexts(install: ResolvedInstall): Contexts {
   const profile = user.profile ?? user.global?.profile;
   if (profile !== undefined && profile !== null && profile !== '') {
     const p = VALUE_PROFILES[String(profile)];
-    if (!p) issues.push({ path: 'values.profile', message: `unknown values profile "${profile}"`, hint: `one of: ${Object.keys(VALUE_PROFILES).join(', ')}` });
+    if (!p)
+      issues.push({
+        path: 'values.profile',
+        message: `unknown values profile "${profile}"`,
+        hint: `one of: ${Object.keys(VALUE_PROFILES).join(', ')}`,
+      });
     else values = merge(values, p);
   }
   const compat = spec.compatibilityVersion ?? user.compatibilityVersion;
@@ -138,16 +143,27 @@ export function buildContexts(install: ResolvedInstall): Contexts {
 
   const renders: ComponentRender[] = [];
   if (comps.base?.enabled === true) {
-    renders.push({ component: 'base', field: 'components.base', spec: comps.base, ctx: { ...base, namespace: comps.base.namespace || istioNamespace } });
+    renders.push({
+      component: 'base',
+      field: 'components.base',
+      spec: comps.base,
+      ctx: { ...base, namespace: comps.base.namespace || istioNamespace },
+    });
   }
   if (comps.pilot?.enabled === true) {
-    renders.push({ component: 'pilot', field: 'components.pilot', spec: comps.pilot, ctx: { ...base, namespace: comps.pilot.namespace || istioNamespace } });
+    renders.push({
+      component: 'pilot',
+      field: 'components.pilot',
+      spec: comps.pilot,
+      ctx: { ...base, namespace: comps.pilot.namespace || istioNamespace },
+    });
   }
 
   // The node agents: one DaemonSet each, cluster-wide, beside istiod (or in their own namespace, e.g. kube-system on GKE).
   for (const key of ['cni', 'ztunnel'] as const) {
     const c = comps[key];
-    if (c?.enabled === true) renders.push({ component: key, field: `components.${key}`, spec: c, ctx: { ...base, namespace: c.namespace || istioNamespace } });
+    if (c?.enabled === true)
+      renders.push({ component: key, field: `components.${key}`, spec: c, ctx: { ...base, namespace: c.namespace || istioNamespace } });
   }
 
   const seen = new Map<string, string>();
@@ -167,18 +183,31 @@ export function buildContexts(install: ResolvedInstall): Contexts {
       if (g.enabled !== true) return;
       const name = g.name || t.valuesKey;
       if (!DNS_LABEL.test(name) || name.length > 63) {
-        issues.push({ path: `${field}.name`, message: `"${name}" is not a valid gateway name`, hint: 'a DNS-1123 label: lower case letters, digits and "-", at most 63 characters' });
+        issues.push({
+          path: `${field}.name`,
+          message: `"${name}" is not a valid gateway name`,
+          hint: 'a DNS-1123 label: lower case letters, digits and "-", at most 63 characters',
+        });
         return;
       }
       const namespace = g.namespace || istioNamespace;
       const where = `${namespace}/${name}`;
       const prior = seen.get(where);
       if (prior) {
-        issues.push({ path: `${field}.name`, message: `gateway "${name}" in namespace "${namespace}" is also defined at ${prior}`, hint: 'give each enabled gateway a unique name per namespace' });
+        issues.push({
+          path: `${field}.name`,
+          message: `gateway "${name}" in namespace "${namespace}" is also defined at ${prior}`,
+          hint: 'give each enabled gateway a unique name per namespace',
+        });
         return;
       }
       seen.set(where, field);
-      renders.push({ component: key, field, spec: g, ctx: { ...base, namespace, gateway: gatewayContext(values, t, g, name, namespace, install.release) } });
+      renders.push({
+        component: key,
+        field,
+        spec: g,
+        ctx: { ...base, namespace, gateway: gatewayContext(values, t, g, name, namespace, install.release) },
+      });
     });
   }
 
@@ -203,7 +232,8 @@ function nodeAgentValues(values: Values, user: Values, comps: ComponentsSpec, re
   if (comps.cni?.enabled === true && user.pilot?.cni?.enabled === undefined) setPath(values, 'pilot.cni.enabled', true);
   if (comps.ztunnel?.enabled === true) {
     if (!values.pilot?.trustedZtunnelName) setPath(values, 'pilot.trustedZtunnelName', ztunnelName(values.ztunnel?.resourceName));
-    if (!values.pilot?.trustedZtunnelNamespace && comps.ztunnel.namespace) setPath(values, 'pilot.trustedZtunnelNamespace', comps.ztunnel.namespace);
+    if (!values.pilot?.trustedZtunnelNamespace && comps.ztunnel.namespace)
+      setPath(values, 'pilot.trustedZtunnelNamespace', comps.ztunnel.namespace);
   }
 }
 
@@ -218,10 +248,12 @@ function trustedZtunnelWarnings(values: Values, comps: ComponentsSpec, istioName
   const actual = comps.ztunnel.namespace || istioNamespace;
   if (!trusted || trusted === actual) return [];
   const from = platform === 'openshift' && trusted === 'kube-system' ? ' (the openshift platform sets it)' : '';
-  return [{
-    path: 'components.ztunnel.namespace',
-    message: `ztunnel is rendered in ${actual} but istiod trusts only the ztunnel of ${trusted} (values.pilot.trustedZtunnelNamespace${from}): ambient pods would get no certificates; set components.ztunnel.namespace: ${trusted}${platform === 'openshift' ? ' (as the openshift-ambient profile does)' : ''}`,
-  }];
+  return [
+    {
+      path: 'components.ztunnel.namespace',
+      message: `ztunnel is rendered in ${actual} but istiod trusts only the ztunnel of ${trusted} (values.pilot.trustedZtunnelNamespace${from}): ambient pods would get no certificates; set components.ztunnel.namespace: ${trusted}${platform === 'openshift' ? ' (as the openshift-ambient profile does)' : ''}`,
+    },
+  ];
 }
 
 /** ztunnel without ambient mode does nothing: say what is missing rather than install a node proxy no pod will use. */
@@ -230,9 +262,15 @@ function ambientWarnings(values: Values, comps: ComponentsSpec): Warning[] {
   // Only what this IstioOperator installs is checked: the CNI agent or istiod may come from another one.
   const missing: string[] = [];
   if (comps.cni?.enabled === true && values.cni?.ambient?.enabled !== true) missing.push('values.cni.ambient.enabled: true');
-  if (comps.pilot?.enabled === true && String(values.pilot?.env?.PILOT_ENABLE_AMBIENT ?? '') !== 'true') missing.push('values.pilot.env.PILOT_ENABLE_AMBIENT: "true"');
+  if (comps.pilot?.enabled === true && String(values.pilot?.env?.PILOT_ENABLE_AMBIENT ?? '') !== 'true')
+    missing.push('values.pilot.env.PILOT_ENABLE_AMBIENT: "true"');
   if (!missing.length) return [];
-  return [{ path: 'components.ztunnel', message: `ztunnel is enabled but ambient mode is not: no pod will be redirected to it without ${missing.join(', ')} (the ambient profile sets them)` }];
+  return [
+    {
+      path: 'components.ztunnel',
+      message: `ztunnel is enabled but ambient mode is not: no pod will be redirected to it without ${missing.join(', ')} (the ambient profile sets them)`,
+    },
+  ];
 }
 
 function gatewayContext(
@@ -299,10 +337,12 @@ function k8sValues(c: ComponentSpec | undefined, release: Release, deployment: b
     if (typeof k.hpaSpec?.maxReplicas === 'number' && k.hpaSpec.maxReplicas > 0) out.autoscaleMax = k.hpaSpec.maxReplicas;
     if (typeof k.replicaCount === 'number' && k.replicaCount > 0) out.replicaCount = k.replicaCount;
   }
-  const cpu = (m: unknown) => (isMap(m) && m.cpu !== undefined && m.cpu !== null && String(m.cpu) !== '' && String(m.cpu) !== '0' ? String(m.cpu) : undefined);
+  const cpu = (m: unknown) =>
+    isMap(m) && m.cpu !== undefined && m.cpu !== null && String(m.cpu) !== '' && String(m.cpu) !== '0' ? String(m.cpu) : undefined;
   const limit = cpu(k.resources?.limits);
   const request = cpu(k.resources?.requests);
-  if (limit || request) out.resources = { ...(limit ? { limits: { cpu: limit } } : {}), ...(request ? { requests: { cpu: request } } : {}) };
+  if (limit || request)
+    out.resources = { ...(limit ? { limits: { cpu: limit } } : {}), ...(request ? { requests: { cpu: request } } : {}) };
   return out;
 }
 

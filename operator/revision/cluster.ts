@@ -33,15 +33,29 @@ export interface ClusterUsage extends RevisionUsage {
   unknown?: string;
 }
 
-type Item = { metadata: { name: string; namespace?: string; labels?: Record<string, string>; annotations?: Record<string, string> }; status?: { phase?: string } };
+type Item = {
+  metadata: { name: string; namespace?: string; labels?: Record<string, string>; annotations?: Record<string, string> };
+  status?: { phase?: string };
+};
 
 async function listAll(client: KubeClient, path: string, query: Record<string, string>): Promise<Item[]> {
   const out: Item[] = [];
   let cont: string | undefined;
   do {
-    const page = await client.request<{ items?: Item[]; metadata?: { continue?: string } }>('GET', path, { query: { ...query, limit: String(PAGE), continue: cont } });
+    const page = await client.request<{ items?: Item[]; metadata?: { continue?: string } }>('GET', path, {
+      query: { ...query, limit: String(PAGE), continue: cont },
+    });
     // Keep only what usage reads, so a large cluster's pod specs are not held in memory.
-    for (const it of page?.items ?? []) out.push({ metadata: { name: it.metadata.name, namespace: it.metadata.namespace, labels: it.metadata.labels, annotations: it.metadata.annotations }, status: { phase: it.status?.phase } });
+    for (const it of page?.items ?? [])
+      out.push({
+        metadata: {
+          name: it.metadata.name,
+          namespace: it.metadata.namespace,
+          labels: it.metadata.labels,
+          annotations: it.metadata.annotations,
+        },
+        status: { phase: it.status?.phase },
+      });
     cont = page?.metadata?.continue || undefined;
   } while (cont);
   return out;
@@ -59,7 +73,12 @@ export function tagsFrom(hooks: MetaLike[]): TagRef[] {
     .map((w) => {
       const l = w.labels ?? {};
       const owner = l[LABEL_OWNER_NAME];
-      return { tag: l[LABEL_TAG]!, revision: l[LABEL_REVISION] || 'default', webhook: w.name, ...(owner ? { declaredBy: `${l[LABEL_OWNER_NAMESPACE] ?? ''}/${owner}` } : {}) };
+      return {
+        tag: l[LABEL_TAG]!,
+        revision: l[LABEL_REVISION] || 'default',
+        webhook: w.name,
+        ...(owner ? { declaredBy: `${l[LABEL_OWNER_NAMESPACE] ?? ''}/${owner}` } : {}),
+      };
     })
     .sort((a, b) => a.tag.localeCompare(b.tag) || a.webhook.localeCompare(b.webhook));
 }
@@ -82,7 +101,10 @@ export async function readSnapshot(client: KubeClient): Promise<ClusterSnapshot>
   const [nss, pods, tags] = await Promise.all([
     listAll(client, '/api/v1/namespaces', {}),
     // Control-plane pods carry istio.io/rev too, but they are what a removal deletes, not users of it.
-    listAll(client, '/api/v1/pods', { labelSelector: `!${LABEL_OWNER_NAME}`, fieldSelector: 'status.phase!=Succeeded,status.phase!=Failed' }),
+    listAll(client, '/api/v1/pods', {
+      labelSelector: `!${LABEL_OWNER_NAME}`,
+      fieldSelector: 'status.phase!=Succeeded,status.phase!=Failed',
+    }),
     readTags(client),
   ]);
   return {
@@ -93,7 +115,11 @@ export async function readSnapshot(client: KubeClient): Promise<ClusterSnapshot>
 }
 
 export function usageFrom(snap: ClusterSnapshot, revision: string, opts: ReadUsageOptions = {}): ClusterUsage {
-  const u = revisionUsage(revision === 'default' ? '' : revision, { namespaces: snap.namespaces, pods: snap.pods, tags: tagMap(snap.tags) });
+  const u = revisionUsage(revision === 'default' ? '' : revision, {
+    namespaces: snap.namespaces,
+    pods: snap.pods,
+    tags: tagMap(snap.tags),
+  });
   const ex = [...(opts.exceptOwner ? [opts.exceptOwner] : []), ...(opts.exceptOwners ?? [])].map((o) => `${o.namespace}/${o.name}`);
   if (!ex.length) return u;
   // A tag the owner itself installed goes away with it: it is not a user by existing, only through the
@@ -113,7 +139,14 @@ export async function readUsage(client: KubeClient, revision: string, opts: Read
     return usageFrom(await readSnapshot(client), revision, opts);
   } catch (e) {
     const rev = revision === 'default' ? '' : revision;
-    return { revision: rev, inUse: true, namespaces: [], pods: [], tags: [], unknown: `cannot tell whether revision ${revLabel(rev)} is in use (${(e as Error).message}); treating it as in use` };
+    return {
+      revision: rev,
+      inUse: true,
+      namespaces: [],
+      pods: [],
+      tags: [],
+      unknown: `cannot tell whether revision ${revLabel(rev)} is in use (${(e as Error).message}); treating it as in use`,
+    };
   }
 }
 
@@ -133,14 +166,25 @@ export function explainUsage(snap: ClusterSnapshot, u: ClusterUsage): UsageReaso
   for (const n of u.namespaces) {
     const l = nsByName.get(n)?.labels ?? {};
     const v = l[LABEL_REVISION];
-    out.push({ kind: 'Namespace', name: n, why: v !== undefined ? `labelled istio.io/rev=${v}${via(v)}` : `labelled istio-injection=enabled (default tag -> ${rev})` });
+    out.push({
+      kind: 'Namespace',
+      name: n,
+      why: v !== undefined ? `labelled istio.io/rev=${v}${via(v)}` : `labelled istio-injection=enabled (default tag -> ${rev})`,
+    });
   }
   const podByKey = new Map(snap.pods.map((p) => [`${p.namespace ?? ''}/${p.name}`, p]));
   for (const k of u.pods) {
     const p = podByKey.get(k);
     const a = p?.annotations?.[LABEL_REVISION];
     const v = a ?? p?.labels?.[LABEL_REVISION];
-    out.push({ kind: 'Pod', name: k, why: v !== undefined ? `${a !== undefined ? 'annotated' : 'labelled'} istio.io/rev=${v}${via(v)}` : `labelled sidecar.istio.io/inject=true (default tag -> ${rev})` });
+    out.push({
+      kind: 'Pod',
+      name: k,
+      why:
+        v !== undefined
+          ? `${a !== undefined ? 'annotated' : 'labelled'} istio.io/rev=${v}${via(v)}`
+          : `labelled sidecar.istio.io/inject=true (default tag -> ${rev})`,
+    });
   }
   for (const t of u.tags) {
     const hook = snap.tags.find((x) => x.tag === t)?.webhook;

@@ -39,7 +39,14 @@ export async function readClusterView(client: KubeClient, istioNamespace?: strin
     gateways.set(rev, [...(gateways.get(rev) ?? []), `${d.metadata.namespace}/${d.metadata.name}`]);
   }
   const mine = istioNamespace ? revisions.filter((r) => r.namespace === istioNamespace) : revisions;
-  return { kubernetesVersion: version?.gitVersion ?? 'unknown', revisions: mine, snapshot, gateways, webhooks: hooks?.items ?? [], inventories };
+  return {
+    kubernetesVersion: version?.gitVersion ?? 'unknown',
+    revisions: mine,
+    snapshot,
+    gateways,
+    webhooks: hooks?.items ?? [],
+    inventories,
+  };
 }
 
 /** Pod-injecting webhooks that would also answer for `revision`: it already has a webhook, or a webhook selects every pod. */
@@ -47,14 +54,20 @@ export function overlappingWebhooks(hooks: LiveWebhookConfiguration[], revision:
   const out: string[] = [];
   for (const c of hooks) {
     for (const w of c.webhooks ?? []) {
-      const onPods = (w.rules ?? []).some((r) => (r.resources ?? []).some((x) => x === 'pods' || x === '*') && (r.operations ?? []).some((o) => o === 'CREATE' || o === '*'));
+      const onPods = (w.rules ?? []).some(
+        (r) => (r.resources ?? []).some((x) => x === 'pods' || x === '*') && (r.operations ?? []).some((o) => o === 'CREATE' || o === '*'),
+      );
       if (!onPods) continue;
       const exprs = [...(w.namespaceSelector?.matchExpressions ?? []), ...(w.objectSelector?.matchExpressions ?? [])];
       const labels = { ...(w.namespaceSelector?.matchLabels ?? {}), ...(w.objectSelector?.matchLabels ?? {}) };
-      const names = exprs.some((e) => e.key === LABEL_REVISION && e.operator === 'In' && (e.values ?? []).includes(revision)) || labels[LABEL_REVISION] === revision;
+      const names =
+        exprs.some((e) => e.key === LABEL_REVISION && e.operator === 'In' && (e.values ?? []).includes(revision)) ||
+        labels[LABEL_REVISION] === revision;
       const everything = /sidecar-injector/.test(w.name ?? '') && exprs.length === 0 && Object.keys(labels).length === 0;
       if (names || everything) {
-        out.push(`MutatingWebhookConfiguration ${c.metadata.name} (webhook ${w.name}${everything ? ', no selector: every pod' : `, selects istio.io/rev=${revision}`})`);
+        out.push(
+          `MutatingWebhookConfiguration ${c.metadata.name} (webhook ${w.name}${everything ? ', no selector: every pod' : `, selects istio.io/rev=${revision}`})`,
+        );
         break;
       }
     }
@@ -65,7 +78,9 @@ export function overlappingWebhooks(hooks: LiveWebhookConfiguration[], revision:
 /** The spec the revision's install recorded: its istiod's inventory (the one listing the istiod Deployment). */
 function specOf(inventories: Inventory[], namespace: string, revision: string): { spec?: Record<string, unknown> } {
   const istiod = revision === DEFAULT_TAG ? 'istiod' : `istiod-${revision}`;
-  const inv = inventories.find((i) => i.namespace === namespace && i.spec && i.objects.some((o) => o.kind === 'Deployment' && o.name === istiod));
+  const inv = inventories.find(
+    (i) => i.namespace === namespace && i.spec && i.objects.some((o) => o.kind === 'Deployment' && o.name === istiod),
+  );
   return inv?.spec ? { spec: inv.spec } : {};
 }
 
@@ -87,7 +102,13 @@ export function installedRevisions(view: ClusterView): InstalledRevision[] {
 
 export function planFromView(view: ClusterView, target: string, newRevision?: string): UpgradePlan {
   const rev = newRevision || revisionForVersion(target);
-  const plan = planUpgrade({ target, kubernetesVersion: view.kubernetesVersion, installed: installedRevisions(view), overlappingWebhooks: overlappingWebhooks(view.webhooks, rev), newRevision: rev });
+  const plan = planUpgrade({
+    target,
+    kubernetesVersion: view.kubernetesVersion,
+    installed: installedRevisions(view),
+    overlappingWebhooks: overlappingWebhooks(view.webhooks, rev),
+    newRevision: rev,
+  });
   const manifest = plan.steps[0]?.manifest;
   return plan.ok && manifest ? { ...plan, objects: plannedObjects(manifest) } : plan;
 }

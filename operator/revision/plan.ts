@@ -99,12 +99,21 @@ export function canaryManifest(running: InstalledRevision | undefined, newRevisi
   const header = running?.spec
     ? `# Revision ${running.revision || 'default'}'s profile and settings (from its inventory), as revision ${newRevision} on Istio ${target}.\n`
     : `# Revision ${running?.revision || 'default'} was installed before its settings were recorded: copy its profile and settings into spec.\n`;
-  return header + text.replace(/^(\s*)ingressGateways: \[\]$/m, '$1ingressGateways: []   # gateways stay with the revision or tag they point at (see the runbook)');
+  return (
+    header +
+    text.replace(
+      /^(\s*)ingressGateways: \[\]$/m,
+      '$1ingressGateways: []   # gateways stay with the revision or tag they point at (see the runbook)',
+    )
+  );
 }
 
 /** `1.30.0` → `1-30-0`: the revision name Istio's docs use for a version. */
 export function revisionForVersion(v: string): string {
-  return v.replace(/\./g, '-').replace(/[^a-z0-9-]/gi, '-').toLowerCase();
+  return v
+    .replace(/\./g, '-')
+    .replace(/[^a-z0-9-]/gi, '-')
+    .toLowerCase();
 }
 
 function minor(v: string): string | undefined {
@@ -117,16 +126,36 @@ export function planUpgrade(input: PlanInput): UpgradePlan {
   const checks: Precheck[] = [];
   const newRevision = input.newRevision || revisionForVersion(input.target);
   if (!target) {
-    return { ok: false, target: input.target, newRevision, prechecks: [{ name: 'target version', ok: false, message: `"${input.target}" is not a version (expected e.g. 1.30.0)` }], steps: [], changes: [] };
+    return {
+      ok: false,
+      target: input.target,
+      newRevision,
+      prechecks: [{ name: 'target version', ok: false, message: `"${input.target}" is not a version (expected e.g. 1.30.0)` }],
+      steps: [],
+      changes: [],
+    };
   }
   const release = releaseOf(input.target);
   checks.push(
     release
-      ? { name: 'target release', ok: true, message: `Istio ${input.target} renders the ${release.line} manifests${release.ga ? '' : ' (a release candidate)'}` }
-      : { name: 'target release', ok: false, message: `Istio ${versionOfTag(input.target)?.line ?? input.target} is not supported by this version of istio-operator (supported: ${RELEASES.map((r) => r.line).join(', ')})` },
+      ? {
+          name: 'target release',
+          ok: true,
+          message: `Istio ${input.target} renders the ${release.line} manifests${release.ga ? '' : ' (a release candidate)'}`,
+        }
+      : {
+          name: 'target release',
+          ok: false,
+          message: `Istio ${versionOfTag(input.target)?.line ?? input.target} is not supported by this version of istio-operator (supported: ${RELEASES.map((r) => r.line).join(', ')})`,
+        },
   );
   const from = input.installed;
-  if (from.length === 0) checks.push({ name: 'installed revisions', ok: false, message: 'no installed revision found: use `istio-operator install` for a first install' });
+  if (from.length === 0)
+    checks.push({
+      name: 'installed revisions',
+      ok: false,
+      message: 'no installed revision found: use `istio-operator install` for a first install',
+    });
   for (const r of from) {
     const v = semver.coerce(r.version);
     if (!v) {
@@ -135,16 +164,25 @@ export function planUpgrade(input: PlanInput): UpgradePlan {
     }
     const skip = (target.major - v.major) * 100 + (target.minor - v.minor);
     if (skip > MAX_MINOR_SKIP) {
-      checks.push({ name: `skip from ${r.version}`, ok: false, message: `${r.version} → ${target.version} crosses ${skip} minor versions; Istio supports canary upgrades across at most ${MAX_MINOR_SKIP} (upgrade through ${target.major}.${v.minor + MAX_MINOR_SKIP} first)` });
+      checks.push({
+        name: `skip from ${r.version}`,
+        ok: false,
+        message: `${r.version} → ${target.version} crosses ${skip} minor versions; Istio supports canary upgrades across at most ${MAX_MINOR_SKIP} (upgrade through ${target.major}.${v.minor + MAX_MINOR_SKIP} first)`,
+      });
     } else if (skip < 0) {
-      checks.push({ name: `direction from ${r.version}`, ok: false, message: `${target.version} is older than the running ${r.version}: a minor downgrade is not supported in place; install the older revision beside it and move namespaces back instead` });
+      checks.push({
+        name: `direction from ${r.version}`,
+        ok: false,
+        message: `${target.version} is older than the running ${r.version}: a minor downgrade is not supported in place; install the older revision beside it and move namespaces back instead`,
+      });
     } else {
       checks.push({ name: `skip from ${r.version}`, ok: true, message: `${r.version} → ${target.version}: ${skip} minor version(s)` });
     }
     if (r.revision === newRevision) checks.push({ name: 'revision name', ok: false, message: `revision ${newRevision} already exists` });
   }
   if (release) checks.push(kubernetesCheck(release, input.kubernetesVersion));
-  for (const w of input.overlappingWebhooks ?? []) checks.push({ name: 'webhook overlap', ok: false, message: `${w} would also inject pods selected for ${newRevision}` });
+  for (const w of input.overlappingWebhooks ?? [])
+    checks.push({ name: 'webhook overlap', ok: false, message: `${w} would also inject pods selected for ${newRevision}` });
 
   const ok = checks.every((c) => c.ok);
   const steps: UpgradeStep[] = [];
@@ -154,12 +192,20 @@ export function planUpgrade(input: PlanInput): UpgradePlan {
     steps.push({
       title: `Install revision ${newRevision} beside the running one`,
       detail: 'The new control plane starts next to the old one; nothing moves yet.',
-      manifest: canaryManifest([...from].filter((r) => r.namespace === ns).sort((a, b) => semver.compare(semver.coerce(b.version)!, semver.coerce(a.version)!))[0], newRevision, input.target),
+      manifest: canaryManifest(
+        [...from].filter((r) => r.namespace === ns).sort((a, b) => semver.compare(semver.coerce(b.version)!, semver.coerce(a.version)!))[0],
+        newRevision,
+        input.target,
+      ),
       command: `kubectl apply -f control-plane-${newRevision}.yaml   # or: istio-operator install -f control-plane-${newRevision}.yaml`,
     });
     for (const r of old) {
       for (const tag of r.tags) {
-        steps.push({ title: `Move tag ${tag} to ${newRevision}`, detail: `Namespaces labelled istio.io/rev=${tag} inject ${newRevision} from now on.`, command: `istio-operator tag set ${tag} --revision ${newRevision} --overwrite` });
+        steps.push({
+          title: `Move tag ${tag} to ${newRevision}`,
+          detail: `Namespaces labelled istio.io/rev=${tag} inject ${newRevision} from now on.`,
+          command: `istio-operator tag set ${tag} --revision ${newRevision} --overwrite`,
+        });
       }
       const direct = r.namespaces;
       if (direct.length) {
@@ -170,13 +216,27 @@ export function planUpgrade(input: PlanInput): UpgradePlan {
         });
       }
       if (r.gateways.length) {
-        steps.push({ title: 'Gateways', detail: `In place: ${r.gateways.join(', ')} follow the revision or tag they point at; restart them after the tag moves. Canary: install a second gateway Deployment on ${newRevision} and shift traffic before removing the old one.` });
+        steps.push({
+          title: 'Gateways',
+          detail: `In place: ${r.gateways.join(', ')} follow the revision or tag they point at; restart them after the tag moves. Canary: install a second gateway Deployment on ${newRevision} and shift traffic before removing the old one.`,
+        });
       }
-      steps.push({ title: 'Check that nothing uses the old revision', detail: 'Namespaces, pods and tags are counted; removal is refused while any remain.', command: 'istio-operator upgrade status' });
-      steps.push({ title: `Remove revision ${r.revision || 'default'}`, detail: 'Only that revision\'s objects go; CRDs and the new revision stay.', command: `istio-operator uninstall --revision ${r.revision || 'default'}` });
+      steps.push({
+        title: 'Check that nothing uses the old revision',
+        detail: 'Namespaces, pods and tags are counted; removal is refused while any remain.',
+        command: 'istio-operator upgrade status',
+      });
+      steps.push({
+        title: `Remove revision ${r.revision || 'default'}`,
+        detail: "Only that revision's objects go; CRDs and the new revision stay.",
+        command: `istio-operator uninstall --revision ${r.revision || 'default'}`,
+      });
     }
   }
-  const oldest = [...from].map((r) => semver.coerce(r.version)).filter((v): v is semver.SemVer => !!v).sort(semver.compare)[0];
+  const oldest = [...from]
+    .map((r) => semver.coerce(r.version))
+    .filter((v): v is semver.SemVer => !!v)
+    .sort(semver.compare)[0];
   const changes = release && oldest ? changesBetween(oldest.minor, Number(release.line.split('.')[1])) : [];
   return { ok, target: input.target, ...(release ? { release: release.line } : {}), newRevision, prechecks: checks, steps, changes };
 }
@@ -192,10 +252,25 @@ export function kubernetesCheck(release: Release, kubernetesVersion: string): Pr
   const k8s = semver.coerce(minor(kubernetesVersion) ?? '');
   const min = semver.coerce(release.kubernetes.min)!;
   const max = semver.coerce(release.kubernetes.max)!;
-  if (!k8s) return { name: 'kubernetes version', ok: false, message: `cannot tell the cluster's Kubernetes version from "${kubernetesVersion}"` };
-  if (semver.lt(k8s, min)) return { name: 'kubernetes version', ok: false, message: `Istio ${release.line} needs Kubernetes ${release.kubernetes.min} or newer; the cluster runs ${kubernetesVersion}` };
-  if (semver.gt(k8s, max)) return { name: 'kubernetes version', ok: true, message: `Kubernetes ${kubernetesVersion} is newer than Istio ${release.line} is tested with (${release.kubernetes.min}-${release.kubernetes.max})` };
-  return { name: 'kubernetes version', ok: true, message: `Kubernetes ${kubernetesVersion} is within Istio ${release.line}'s ${release.kubernetes.min}-${release.kubernetes.max}` };
+  if (!k8s)
+    return { name: 'kubernetes version', ok: false, message: `cannot tell the cluster's Kubernetes version from "${kubernetesVersion}"` };
+  if (semver.lt(k8s, min))
+    return {
+      name: 'kubernetes version',
+      ok: false,
+      message: `Istio ${release.line} needs Kubernetes ${release.kubernetes.min} or newer; the cluster runs ${kubernetesVersion}`,
+    };
+  if (semver.gt(k8s, max))
+    return {
+      name: 'kubernetes version',
+      ok: true,
+      message: `Kubernetes ${kubernetesVersion} is newer than Istio ${release.line} is tested with (${release.kubernetes.min}-${release.kubernetes.max})`,
+    };
+  return {
+    name: 'kubernetes version',
+    ok: true,
+    message: `Kubernetes ${kubernetesVersion} is within Istio ${release.line}'s ${release.kubernetes.min}-${release.kubernetes.max}`,
+  };
 }
 
 /** What the install gains between two minors: each feature that arrived after `fromMinor`, up to `toMinor`. */

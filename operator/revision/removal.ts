@@ -19,7 +19,10 @@ export interface RemovalPlan extends UninstallPlan {
 }
 
 export class RevisionInUseError extends Error {
-  constructor(readonly revisions: string[], readonly users: RevisionUser[]) {
+  constructor(
+    readonly revisions: string[],
+    readonly users: RevisionUser[],
+  ) {
     super(
       `revision ${revisions.join(', ')} is still in use (rerun with --force to remove it anyway):\n` +
         users.map((u) => `  ${u.kind} ${u.name}: ${u.why}`).join('\n'),
@@ -39,7 +42,11 @@ export async function revisionUsers(client: KubeClient, revs: string[], owners: 
   try {
     snap = await readSnapshot(client);
   } catch (e) {
-    return revs.map((rev) => ({ kind: 'Unknown', name: rev, why: `cannot tell whether revision ${rev} is in use (${(e as Error).message}); treating it as in use` }));
+    return revs.map((rev) => ({
+      kind: 'Unknown',
+      name: rev,
+      why: `cannot tell whether revision ${rev} is in use (${(e as Error).message}); treating it as in use`,
+    }));
   }
   const exceptOwners = owners.map((o) => ({ name: o.name, namespace: o.namespace }));
   return revs.flatMap((rev) => explainUsage(snap, usageFrom(snap, rev, { exceptOwners })));
@@ -48,7 +55,11 @@ export async function revisionUsers(client: KubeClient, revs: string[], owners: 
 /** What would be removed, and who still uses it. */
 export async function planRemoval(client: KubeClient, opts: RemovalOptions): Promise<RemovalPlan> {
   const plan = await planUninstall(client, opts);
-  const users = await revisionUsers(client, revisionsOf(plan), plan.inventories.map((i) => i.owner));
+  const users = await revisionUsers(
+    client,
+    revisionsOf(plan),
+    plan.inventories.map((i) => i.owner),
+  );
   return { ...plan, users };
 }
 

@@ -28,7 +28,9 @@ export class TagError extends Error {
 
 export function checkTagName(tag: string): void {
   if (!/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(tag) || tag.length > MAX_TAG) {
-    throw new TagError(`tag "${tag}" is not valid: use lowercase letters, digits and '-', starting and ending with a letter or digit, at most ${MAX_TAG} characters (it names a webhook and a Service)`);
+    throw new TagError(
+      `tag "${tag}" is not valid: use lowercase letters, digits and '-', starting and ending with a letter or digit, at most ${MAX_TAG} characters (it names a webhook and a Service)`,
+    );
   }
 }
 
@@ -44,7 +46,9 @@ export interface LiveRevision {
 
 /** Installed revisions: one per revision injector webhook (the tag webhooks excluded). */
 export async function readRevisions(client: KubeClient): Promise<LiveRevision[]> {
-  const list = await client.request<List<LiveWebhookConfiguration>>('GET', MWC, { query: { labelSelector: `app=sidecar-injector,!${LABEL_TAG}` } });
+  const list = await client.request<List<LiveWebhookConfiguration>>('GET', MWC, {
+    query: { labelSelector: `app=sidecar-injector,!${LABEL_TAG}` },
+  });
   const out: LiveRevision[] = [];
   for (const w of list?.items ?? []) {
     const l = w.metadata.labels ?? {};
@@ -52,7 +56,11 @@ export async function readRevisions(client: KubeClient): Promise<LiveRevision[]>
     const namespace = cc.service?.namespace ?? DEFAULT_ISTIO_NAMESPACE;
     let version = l[LABEL_VERSION] ?? '';
     if (!version && cc.service?.name) {
-      const d = await client.request<LiveWorkload>('GET', `/apis/apps/v1/namespaces/${encodeURIComponent(namespace)}/deployments/${encodeURIComponent(cc.service.name)}`, { allow404: true });
+      const d = await client.request<LiveWorkload>(
+        'GET',
+        `/apis/apps/v1/namespaces/${encodeURIComponent(namespace)}/deployments/${encodeURIComponent(cc.service.name)}`,
+        { allow404: true },
+      );
       const image: string = d?.spec?.template?.spec?.containers?.[0]?.image ?? '';
       version = image.includes(':') ? image.slice(image.lastIndexOf(':') + 1) : '';
     }
@@ -71,7 +79,11 @@ export async function tagObjects(client: KubeClient, tag: string, rev: LiveRevis
   const svcName: string | undefined = cc.service?.name;
   let selector: Record<string, string> | undefined;
   if (svcName) {
-    const svc = await client.request<LiveService>('GET', `/api/v1/namespaces/${encodeURIComponent(rev.namespace)}/services/${encodeURIComponent(svcName)}`, { allow404: true });
+    const svc = await client.request<LiveService>(
+      'GET',
+      `/api/v1/namespaces/${encodeURIComponent(rev.namespace)}/services/${encodeURIComponent(svcName)}`,
+      { allow404: true },
+    );
     selector = svc?.spec?.selector;
   }
   return tagObjectsFromInjector(tag, rev, selector);
@@ -79,7 +91,12 @@ export async function tagObjects(client: KubeClient, tag: string, rev: LiveRevis
 
 /** Pure part of tagObjects (tests). `selector` is istiod's Service selector; without it no tag Service is made. */
 export function tagObjectsFromInjector(tag: string, rev: LiveRevision, selector: Record<string, string> | undefined): K8sObject[] {
-  return renderRevisionTag(tag, { revision: rev.revision, namespace: rev.namespace, injector: rev.injector, ...(selector ? { serviceSelector: selector } : {}) });
+  return renderRevisionTag(tag, {
+    revision: rev.revision,
+    namespace: rev.namespace,
+    injector: rev.injector,
+    ...(selector ? { serviceSelector: selector } : {}),
+  });
 }
 
 export interface TagSetOptions {
@@ -137,7 +154,14 @@ export async function setTag(client: KubeClient, opts: TagSetOptions): Promise<T
   const u = usageFrom(await readSnapshot(client), target);
   const nsOfTag = (await namespacesLabelled(client, tag)).sort();
   const owned = existing.find((t) => t.declaredBy)?.declaredBy;
-  return { ...(previous !== undefined ? { previous } : {}), ...(owned ? { takenFrom: owned } : {}), results, removed, namespaces: nsOfTag, pods: u.pods };
+  return {
+    ...(previous !== undefined ? { previous } : {}),
+    ...(owned ? { takenFrom: owned } : {}),
+    results,
+    removed,
+    namespaces: nsOfTag,
+    pods: u.pods,
+  };
 }
 
 async function namespacesLabelled(client: KubeClient, value: string): Promise<string[]> {
@@ -164,23 +188,35 @@ export interface TagRemoveOptions {
 }
 
 /** Removes the tag's objects. A tag an IstioOperator declares comes back on its next reconcile: say so to the user. */
-export async function removeTag(client: KubeClient, opts: TagRemoveOptions): Promise<{ removed: ObjectRef[]; namespaces: string[]; declaredBy?: string }> {
+export async function removeTag(
+  client: KubeClient,
+  opts: TagRemoveOptions,
+): Promise<{ removed: ObjectRef[]; namespaces: string[]; declaredBy?: string }> {
   const { tag } = opts;
   const tags = (await readTags(client)).filter((t) => t.tag === tag);
   if (!tags.length) throw new TagError(`tag "${tag}" does not exist (see \`istio-operator tag list\`)`);
   const namespaces = (await namespacesLabelled(client, tag)).sort();
   if (namespaces.length && !opts.force) {
-    throw new TagError(`tag "${tag}" is still used by namespace${namespaces.length > 1 ? 's' : ''} ${namespaces.join(', ')} (labelled istio.io/rev=${tag}): new pods there would not be injected; relabel them or pass --force`);
+    throw new TagError(
+      `tag "${tag}" is still used by namespace${namespaces.length > 1 ? 's' : ''} ${namespaces.join(', ')} (labelled istio.io/rev=${tag}): new pods there would not be injected; relabel them or pass --force`,
+    );
   }
   const removed: ObjectRef[] = [];
   const del = async (ref: ObjectRef, path: string) => {
     if (!opts.dryRun) await client.request('DELETE', path, { allow404: true });
     removed.push(ref);
   };
-  for (const t of tags) await del({ apiVersion: 'admissionregistration.k8s.io/v1', kind: 'MutatingWebhookConfiguration', name: t.webhook }, `${MWC}/${encodeURIComponent(t.webhook)}`);
+  for (const t of tags)
+    await del(
+      { apiVersion: 'admissionregistration.k8s.io/v1', kind: 'MutatingWebhookConfiguration', name: t.webhook },
+      `${MWC}/${encodeURIComponent(t.webhook)}`,
+    );
   const svcs = await client.request<List>('GET', '/api/v1/services', { query: { labelSelector: `${LABEL_TAG}=${tag}` } });
   for (const s of svcs?.items ?? []) {
-    await del({ apiVersion: 'v1', kind: 'Service', namespace: s.metadata.namespace, name: s.metadata.name }, `/api/v1/namespaces/${encodeURIComponent(s.metadata.namespace!)}/services/${encodeURIComponent(s.metadata.name)}`);
+    await del(
+      { apiVersion: 'v1', kind: 'Service', namespace: s.metadata.namespace, name: s.metadata.name },
+      `/api/v1/namespaces/${encodeURIComponent(s.metadata.namespace!)}/services/${encodeURIComponent(s.metadata.name)}`,
+    );
   }
   if (tag === DEFAULT_TAG) {
     const vwc = `/apis/admissionregistration.k8s.io/v1/validatingwebhookconfigurations/${DEFAULT_VALIDATOR}`;

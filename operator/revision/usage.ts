@@ -33,7 +33,6 @@ export interface RevisionUsage {
   unknown?: string;
 }
 
-
 /** Every label value that selects this revision: its own name and the tags pointing at it. */
 export function aliasesOf(revision: string, tags: Record<string, string>): Set<string> {
   const own = revLabel(revision);
@@ -76,7 +75,9 @@ export function describeUsage(u: RevisionUsage, sample = 5): string {
   if (u.unknown) return u.unknown;
   if (!u.inUse) return `revision ${revLabel(u.revision)} is not in use`;
   const part = (what: string, list: string[]) =>
-    list.length ? `${list.length} ${what}${list.length === 1 ? '' : 's'} (${list.slice(0, sample).join(', ')}${list.length > sample ? ', ...' : ''})` : '';
+    list.length
+      ? `${list.length} ${what}${list.length === 1 ? '' : 's'} (${list.slice(0, sample).join(', ')}${list.length > sample ? ', ...' : ''})`
+      : '';
   const parts = [part('namespace', u.namespaces), part('pod', u.pods), part('tag', u.tags)].filter(Boolean);
   return `revision ${revLabel(u.revision)} is in use by ${parts.join(', ')}`;
 }

@@ -4,12 +4,47 @@
 //   default(x, d)        → has(x) ? x : d
 //   x.index(d, f, g...)  → (has(x.f) && has(x.f.g) ...) ? x.f.g : d
 
-const PRECEDENCE = { '_?_:_': 8, '_||_': 7, '_&&_': 6, '_==_': 5, '_!=_': 5, '_<_': 5, '_<=_': 5, '_>_': 5, '_>=_': 5, '@in': 5, '_+_': 4, '_-_': 4, '_*_': 3, '_/_': 3, '_%_': 3, '!_': 2, '-_': 2, '_[_]': 1 };
-const BINARY = { '_||_': '||', '_&&_': '&&', '_==_': '==', '_!=_': '!=', '_<_': '<', '_<=_': '<=', '_>_': '>', '_>=_': '>=', '@in': 'in', '_+_': '+', '_-_': '-', '_*_': '*', '_/_': '/', '_%_': '%' };
+const PRECEDENCE = {
+  '_?_:_': 8,
+  '_||_': 7,
+  '_&&_': 6,
+  '_==_': 5,
+  '_!=_': 5,
+  '_<_': 5,
+  '_<=_': 5,
+  '_>_': 5,
+  '_>=_': 5,
+  '@in': 5,
+  '_+_': 4,
+  '_-_': 4,
+  '_*_': 3,
+  '_/_': 3,
+  '_%_': 3,
+  '!_': 2,
+  '-_': 2,
+  '_[_]': 1,
+};
+const BINARY = {
+  '_||_': '||',
+  '_&&_': '&&',
+  '_==_': '==',
+  '_!=_': '!=',
+  '_<_': '<',
+  '_<=_': '<=',
+  '_>_': '>',
+  '_>=_': '>=',
+  '@in': 'in',
+  '_+_': '+',
+  '_-_': '-',
+  '_*_': '*',
+  '_/_': '/',
+  '_%_': '%',
+};
 
 function parseCel(src, where) {
   const toks = [];
-  const re = /\s+|(\d+\.\d+(?:[eE][+-]?\d+)?|\d+[eE][+-]?\d+)|(0x[0-9a-fA-F]+u?|\d+u?)|([rR]?[bB]?[rR]?)("""[\s\S]*?"""|'''[\s\S]*?'''|"(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*')|([A-Za-z_]\w*)|(\|\||&&|==|!=|<=|>=|[-+*/%!<>?:.,()[\]{}])/gy;
+  const re =
+    /\s+|(\d+\.\d+(?:[eE][+-]?\d+)?|\d+[eE][+-]?\d+)|(0x[0-9a-fA-F]+u?|\d+u?)|([rR]?[bB]?[rR]?)("""[\s\S]*?"""|'''[\s\S]*?'''|"(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*')|([A-Za-z_]\w*)|(\|\||&&|==|!=|<=|>=|[-+*/%!<>?:.,()[\]{}])/gy;
   let m;
   while (re.lastIndex < src.length) {
     const at = re.lastIndex;
@@ -210,7 +245,7 @@ function expandHelpers(e) {
 function unparse(e) {
   const isCall = (x) => x.k === 'call';
   const complex = (x) => isCall(x) && x.args.length >= 2 && !x.target;
-  const prec = (x) => (isCall(x) && !x.target ? PRECEDENCE[x.fn] ?? 0 : 0);
+  const prec = (x) => (isCall(x) && !x.target ? (PRECEDENCE[x.fn] ?? 0) : 0);
   const lower = (op, x) => complex(x) && PRECEDENCE[op] < prec(x);
   const samePrec = (op, x) => isCall(x) && !x.target && PRECEDENCE[x.fn] !== undefined && PRECEDENCE[op] === PRECEDENCE[x.fn];
   const binOrTernary = (x) => complex(x) && (x.fn in BINARY || x.fn === '_?_:_');

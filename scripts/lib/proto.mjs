@@ -10,9 +10,9 @@
 // (test/istio/build.sh builds istiod 1.29.6 against v1.30.8 only because 1.29's pins do not compile with its other
 // replaced modules; the schema of a 1.29 CRD is 1.29's API, so v1.29.6 here.) Same choice as meshconfig-table.mjs.
 export const RELEASES = {
-  '1.29': 'v1.29.6',
+  1.29: 'v1.29.6',
   '1.30': 'v1.30.3-0.20260710004328-2e43f07b30b6',
-  '1.31': 'v1.31.0',
+  1.31: 'v1.31.0',
 };
 
 // A .proto reader: packages, nested messages and enums, fields (repeated, map, oneof members, options) with the
@@ -22,7 +22,8 @@ export function tokenize(text) {
   const tokens = [];
   const lines = text.split('\n');
   const commentOnly = lines.map((l) => /^\s*\/\//.test(l));
-  const re = /\/\/[^\n]*|\/\*[\s\S]*?\*\/|"(?:[^"\\\n]|\\.)*"|'(?:[^'\\\n]|\\.)*'|[A-Za-z_][\w.]*|-?\d[\w.]*|\.[A-Za-z_][\w.]*|[{}[\]=;<>(),:]|\n|\S/g;
+  const re =
+    /\/\/[^\n]*|\/\*[\s\S]*?\*\/|"(?:[^"\\\n]|\\.)*"|'(?:[^'\\\n]|\\.)*'|[A-Za-z_][\w.]*|-?\d[\w.]*|\.[A-Za-z_][\w.]*|[{}[\]=;<>(),:]|\n|\S/g;
   let line = 0;
   for (const m of text.matchAll(re)) {
     const t = m[0];

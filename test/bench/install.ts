@@ -46,7 +46,12 @@ export const installSection = {
           const id = randomBytes(3).toString('hex');
           const ns = `bench-inst-${id}`;
           const rev = `b${id}`;
-          const iop = { apiVersion: 'install.istio.io/v1alpha1', kind: 'IstioOperator', metadata: { name: `bench-${id}`, namespace: ns }, spec: { profile: 'demo', namespace: ns, revision: rev, values: { global: { istioNamespace: ns } } } };
+          const iop = {
+            apiVersion: 'install.istio.io/v1alpha1',
+            kind: 'IstioOperator',
+            metadata: { name: `bench-${id}`, namespace: ns },
+            spec: { profile: 'demo', namespace: ns, revision: rev, values: { global: { istioNamespace: ns } } },
+          };
           const iopFile = path.join(tmp, `${id}.json`);
           fs.writeFileSync(iopFile, JSON.stringify(iop));
           const objects = render(resolveIstioOperator({ files: [{ name: iopFile, text: JSON.stringify(iop) }] }).install).objects;
@@ -58,13 +63,23 @@ export const installSection = {
           // Both start with the namespace present, as `istio-operator install` would create it.
           spawnSync(kubectl, ['create', 'namespace', ns], { env, encoding: 'utf8' });
           if (who === 'kubectl') {
-            cleanups.push(() => void spawnSync(kubectl, ['delete', '-f', deleteFile, '--ignore-not-found', '--wait=false'], { env }), () => void spawnSync(kubectl, ['delete', 'namespace', ns, '--wait=false'], { env }));
-            const r = timed(kubectl, ['apply', '--server-side', '--force-conflicts', '--field-manager', 'bench-kubectl', '-f', yamlFile], env);
+            cleanups.push(
+              () => void spawnSync(kubectl, ['delete', '-f', deleteFile, '--ignore-not-found', '--wait=false'], { env }),
+              () => void spawnSync(kubectl, ['delete', 'namespace', ns, '--wait=false'], { env }),
+            );
+            const r = timed(
+              kubectl,
+              ['apply', '--server-side', '--force-conflicts', '--field-manager', 'bench-kubectl', '-f', yamlFile],
+              env,
+            );
             if (r.status !== 0) throw new Error(`kubectl apply failed: ${r.stderr.trim().split('\n')[0]}`);
             theirs.push(r.ms);
           } else {
             const cli = path.join('bin', 'istio-operator.js');
-            cleanups.push(() => void spawnSync(process.execPath, [cli, 'uninstall', '--revision', rev, '--force', '-y'], { env, cwd: packageRoot }), () => void spawnSync(kubectl, ['delete', 'namespace', ns, '--wait=false'], { env }));
+            cleanups.push(
+              () => void spawnSync(process.execPath, [cli, 'uninstall', '--revision', rev, '--force', '-y'], { env, cwd: packageRoot }),
+              () => void spawnSync(kubectl, ['delete', 'namespace', ns, '--wait=false'], { env }),
+            );
             const r = timed(process.execPath, [cli, 'install', '-f', iopFile, '-y', '--wait=false'], env);
             if (r.status !== 0) throw new Error(`istio-operator install failed: ${r.stderr.trim().split('\n')[0]}`);
             ours.push(r.ms);

@@ -44,7 +44,24 @@ export const operatorSection = {
     await kube.request('POST', '/api/v1/namespaces', { body: { apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } } });
     const iopPath = (name?: string) => resourcePath('install.istio.io', 'v1alpha1', 'istiooperators', ns, name);
     const lines: Array<{ at: number; j: any }> = [];
-    const child = spawn(process.execPath, [path.join(packageRoot, 'bin/istio-operator.js'), 'operator', '--kubeconfig', kc.split(':')[0]!, '--namespaces', ns, '--metrics-addr', '0', '--health-addr', '0', '--log-level', 'debug'], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn(
+      process.execPath,
+      [
+        path.join(packageRoot, 'bin/istio-operator.js'),
+        'operator',
+        '--kubeconfig',
+        kc.split(':')[0]!,
+        '--namespaces',
+        ns,
+        '--metrics-addr',
+        '0',
+        '--health-addr',
+        '0',
+        '--log-level',
+        'debug',
+      ],
+      { stdio: ['ignore', 'ignore', 'pipe'] },
+    );
     let buf = '';
     child.stderr.setEncoding('utf8').on('data', (d: string) => {
       buf += d;
@@ -65,7 +82,12 @@ export const operatorSection = {
       const name = `cp-${n}`;
       names.push(name);
       await kube.request('POST', iopPath(), {
-        body: { apiVersion: 'install.istio.io/v1alpha1', kind: 'IstioOperator', metadata: { name, namespace: ns }, spec: { profile: 'minimal', namespace: `${ns}-i${n}`, revision: `b${id}-${n}` } },
+        body: {
+          apiVersion: 'install.istio.io/v1alpha1',
+          kind: 'IstioOperator',
+          metadata: { name, namespace: ns },
+          spec: { profile: 'minimal', namespace: `${ns}-i${n}`, revision: `b${id}-${n}` },
+        },
       });
       return name;
     };
@@ -85,14 +107,20 @@ export const operatorSection = {
       await sleep(1500);
       let from = lines.length;
       for (let i = 0; i < 5; i++) {
-        await kube.request('PATCH', iopPath(first), { body: { metadata: { annotations: { 'bench/nudge': String(i) } } }, contentType: 'application/merge-patch+json' });
+        await kube.request('PATCH', iopPath(first), {
+          body: { metadata: { annotations: { 'bench/nudge': String(i) } } },
+          contentType: 'application/merge-patch+json',
+        });
         await until('nudge reconciled', () => reconciled(key, from).length > i, 30_000);
       }
       const noop = reconciled(key, from);
       const noopWrites = noop.reduce((n, l) => n + l.j.writes, 0);
       line('writes on 5 no-op reconciles', String(noopWrites), '0', noopWrites === 0);
       if (noopWrites) {
-        const what = lines.slice(from).filter((l) => l.j.msg === 'applied').flatMap((l) => l.j.objects ?? []);
+        const what = lines
+          .slice(from)
+          .filter((l) => l.j.msg === 'applied')
+          .flatMap((l) => l.j.objects ?? []);
         console.log(`    written: ${what.join(', ') || '(status or finalizer only)'}`);
       }
       line('no-op reconcile time (median)', `${[...noop.map((l) => l.j.ms)].sort((a, b) => a - b)[2]} ms`);
@@ -102,7 +130,10 @@ export const operatorSection = {
       for (let i = 0; i < 100; i++) {
         from = lines.length;
         const sent = Date.now();
-        await kube.request('PATCH', iopPath(first), { body: { spec: { values: { pilot: { env: { BENCH_EDIT: `e${i}` } } } } }, contentType: 'application/merge-patch+json' });
+        await kube.request('PATCH', iopPath(first), {
+          body: { spec: { values: { pilot: { env: { BENCH_EDIT: `e${i}` } } } } },
+          contentType: 'application/merge-patch+json',
+        });
         const hit = await until('edit applied', () => reconciled(key, from).find((l) => l.j.changed > 0), 30_000);
         lat.push(hit.at - sent);
       }
@@ -115,7 +146,10 @@ export const operatorSection = {
       from = lines.length;
       const burst0 = Date.now();
       for (let i = 0; i < 100; i++) {
-        await kube.request('PATCH', iopPath(first), { body: { spec: { values: { pilot: { env: { BENCH_RAPID: `r${i}` } } } } }, contentType: 'application/merge-patch+json' });
+        await kube.request('PATCH', iopPath(first), {
+          body: { spec: { values: { pilot: { env: { BENCH_RAPID: `r${i}` } } } } },
+          contentType: 'application/merge-patch+json',
+        });
       }
       line('100 rapid edits sent in', `${Date.now() - burst0} ms`);
       await until('rapid edits settled', async () => (await healthy(first)) && Date.now() - (lines.at(-1)?.at ?? 0) > 1500, 60_000);
@@ -123,7 +157,8 @@ export const operatorSection = {
       line('applies for 100 rapid edits', String(applies), '<= 5', applies <= 5);
       line('reconciles for 100 rapid edits', String(reconciled(key, from).length));
       const drift = lines.slice(from).filter((l) => l.j.msg === 'owned object changed');
-      if (drift.length) console.log(`    owned-object triggers during the burst: ${drift.map((l) => `${l.j.object} (${l.j.why})`).join(', ')}`);
+      if (drift.length)
+        console.log(`    owned-object triggers during the burst: ${drift.map((l) => `${l.j.object} (${l.j.why})`).join(', ')}`);
 
       // Memory with 20 IstioOperators installed and healthy.
       for (let n = 1; n < 20; n++) await create(n);
@@ -133,13 +168,23 @@ export const operatorSection = {
       await sleep(2000);
       const status = fs.readFileSync(`/proc/${child.pid}/status`, 'utf8');
       const kib = (k: string) => Number(new RegExp(`${k}:\\s+(\\d+)`).exec(status)?.[1] ?? 0);
-      line('operator RSS with 20 IstioOperators', `${(kib('VmRSS') / 1024).toFixed(0)} MiB`, '<= 150 MB', (kib('VmRSS') * 1024) / 1e6 <= 150);
+      line(
+        'operator RSS with 20 IstioOperators',
+        `${(kib('VmRSS') / 1024).toFixed(0)} MiB`,
+        '<= 150 MB',
+        (kib('VmRSS') * 1024) / 1e6 <= 150,
+      );
       line('operator peak RSS', `${(kib('VmHWM') / 1024).toFixed(0)} MiB`);
     } finally {
       for (const n of names) await kube.request('DELETE', iopPath(n), { allow404: true }).catch(() => undefined);
-      await until('IstioOperators removed', async () => ((await kube.request<any>('GET', iopPath()))?.items ?? []).length === 0, 300_000).catch((e) => console.log(`  cleanup: ${e.message}`));
+      await until(
+        'IstioOperators removed',
+        async () => ((await kube.request<any>('GET', iopPath()))?.items ?? []).length === 0,
+        300_000,
+      ).catch((e) => console.log(`  cleanup: ${e.message}`));
       child.kill('SIGTERM');
-      for (const n of names.map((_, i) => `${ns}-i${i}`).concat(ns)) await kube.request('DELETE', `/api/v1/namespaces/${n}`, { allow404: true }).catch(() => undefined);
+      for (const n of names.map((_, i) => `${ns}-i${i}`).concat(ns))
+        await kube.request('DELETE', `/api/v1/namespaces/${n}`, { allow404: true }).catch(() => undefined);
     }
   },
 };

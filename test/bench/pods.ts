@@ -31,7 +31,13 @@ async function podLists(kube: KubeClient): Promise<number> {
   const text = await kube.request<string>('GET', '/metrics', { raw: true });
   let n = 0;
   for (const l of String(text).split('\n')) {
-    if (l.startsWith('apiserver_request_total{') && l.includes('resource="pods"') && l.includes('verb="LIST"') && l.includes('subresource=""')) n += Number(l.split(' ').pop());
+    if (
+      l.startsWith('apiserver_request_total{') &&
+      l.includes('resource="pods"') &&
+      l.includes('verb="LIST"') &&
+      l.includes('subresource=""')
+    )
+      n += Number(l.split(' ').pop());
   }
   return n;
 }
@@ -51,14 +57,21 @@ export const podsSection = {
       contentType: 'application/apply-patch+yaml',
       query: { fieldManager: 'istio-operator-bench', force: 'true' },
     });
-    for (const n of [ns, apps]) await kube.request('POST', '/api/v1/namespaces', { body: { apiVersion: 'v1', kind: 'Namespace', metadata: { name: n, labels: { 'istio.io/rev': `b${id}` } } } });
+    for (const n of [ns, apps])
+      await kube.request('POST', '/api/v1/namespaces', {
+        body: { apiVersion: 'v1', kind: 'Namespace', metadata: { name: n, labels: { 'istio.io/rev': `b${id}` } } },
+      });
     const t0 = Date.now();
     for (let i = 0; i < pods; i += 50) {
       await Promise.all(
         Array.from({ length: Math.min(50, pods - i) }, (_, j) =>
           kube.request('POST', `/api/v1/namespaces/${apps}/pods`, {
-            body: { apiVersion: 'v1', kind: 'Pod', metadata: { name: `p-${i + j}`, labels: { app: 'bench', 'istio.io/rev': `b${id}` } }, // Held back from scheduling: they exist (and count as users of the revision) without filling the kwok node.
-            spec: { schedulingGates: [{ name: 'bench.istio-operator/hold' }], containers: [{ name: 'c', image: 'busybox' }] } },
+            body: {
+              apiVersion: 'v1',
+              kind: 'Pod',
+              metadata: { name: `p-${i + j}`, labels: { app: 'bench', 'istio.io/rev': `b${id}` } }, // Held back from scheduling: they exist (and count as users of the revision) without filling the kwok node.
+              spec: { schedulingGates: [{ name: 'bench.istio-operator/hold' }], containers: [{ name: 'c', image: 'busybox' }] },
+            },
           }),
         ),
       );
@@ -67,7 +80,24 @@ export const podsSection = {
 
     const iopPath = (name?: string) => resourcePath('install.istio.io', 'v1alpha1', 'istiooperators', ns, name);
     const lines: Array<{ at: number; j: any }> = [];
-    const child = spawn(process.execPath, [path.join(packageRoot, 'bin/istio-operator.js'), 'operator', '--kubeconfig', kc, '--namespaces', ns, '--metrics-addr', '0', '--health-addr', '0', '--log-level', 'debug'], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn(
+      process.execPath,
+      [
+        path.join(packageRoot, 'bin/istio-operator.js'),
+        'operator',
+        '--kubeconfig',
+        kc,
+        '--namespaces',
+        ns,
+        '--metrics-addr',
+        '0',
+        '--health-addr',
+        '0',
+        '--log-level',
+        'debug',
+      ],
+      { stdio: ['ignore', 'ignore', 'pipe'] },
+    );
     let buf = '';
     child.stderr.setEncoding('utf8').on('data', (d: string) => {
       buf += d;
@@ -87,7 +117,14 @@ export const podsSection = {
     const reconciled = (from = 0) => lines.slice(from).filter((l) => l.j.msg === 'reconciled' && l.j.istiooperator === key);
     try {
       await until('operator caches synced', () => lines.some((l) => l.j.msg === 'caches synced'));
-      await kube.request('POST', iopPath(), { body: { apiVersion: 'install.istio.io/v1alpha1', kind: 'IstioOperator', metadata: { name, namespace: ns }, spec: { profile: 'minimal', namespace: ns, revision: `b${id}` } } });
+      await kube.request('POST', iopPath(), {
+        body: {
+          apiVersion: 'install.istio.io/v1alpha1',
+          kind: 'IstioOperator',
+          metadata: { name, namespace: ns },
+          spec: { profile: 'minimal', namespace: ns, revision: `b${id}` },
+        },
+      });
       await until('IstioOperator HEALTHY', async () => {
         const o = await kube.request<any>('GET', iopPath(name));
         return o.status?.status === 'HEALTHY' && o.status.observedGeneration === o.metadata.generation;
@@ -96,11 +133,16 @@ export const podsSection = {
       const from = lines.length;
       const lists0 = await podLists(kube);
       for (let i = 0; i < 10; i++) {
-        await kube.request('PATCH', iopPath(name), { body: { metadata: { annotations: { 'bench/nudge': String(i) } } }, contentType: 'application/merge-patch+json' });
+        await kube.request('PATCH', iopPath(name), {
+          body: { metadata: { annotations: { 'bench/nudge': String(i) } } },
+          contentType: 'application/merge-patch+json',
+        });
         await until('nudge reconciled', () => reconciled(from).length > i, 60_000);
       }
       const lists = (await podLists(kube)) - lists0;
-      const ms = reconciled(from).map((l) => l.j.ms as number).sort((a, b) => a - b);
+      const ms = reconciled(from)
+        .map((l) => l.j.ms as number)
+        .sort((a, b) => a - b);
       const inUse = (await kube.request<any>('GET', iopPath(name))).status?.conditions?.find((c: any) => c.type === 'InUse');
       line('no-op reconcile time (median of 10)', `${ms[5]} ms`);
       line('no-op reconcile time (max)', `${ms.at(-1)} ms`);
@@ -113,7 +155,9 @@ export const podsSection = {
       await kube.request('DELETE', iopPath(name), { allow404: true }).catch(() => undefined);
       // The revision is in use by the pods: they go first, then the IstioOperator can finalize.
       await kube.request('DELETE', `/api/v1/namespaces/${apps}`, { allow404: true }).catch(() => undefined);
-      await until('IstioOperator removed', async () => !(await kube.request('GET', iopPath(name), { allow404: true })), 300_000).catch((e) => console.log(`  cleanup: ${e.message}`));
+      await until('IstioOperator removed', async () => !(await kube.request('GET', iopPath(name), { allow404: true })), 300_000).catch(
+        (e) => console.log(`  cleanup: ${e.message}`),
+      );
       child.kill('SIGTERM');
       await kube.request('DELETE', `/api/v1/namespaces/${ns}`, { allow404: true }).catch(() => undefined);
       kube.close();

@@ -72,19 +72,34 @@ const inProcess: Section = {
       const samples: number[] = [];
       for (let i = 0; i < RUNS; i++) samples.push(once(true).total);
       const s = stats(samples);
-      console.log(`  profile ${profile}: ${RUNS} runs after ${WARMUP} warm-up; ${last.objects} objects, ${(last.bytes / 1024).toFixed(0)} KiB of YAML`);
+      console.log(
+        `  profile ${profile}: ${RUNS} runs after ${WARMUP} warm-up; ${last.objects} objects, ${(last.bytes / 1024).toFixed(0)} KiB of YAML`,
+      );
       line('median', ms(s.median), `<= ${IN_PROCESS_TARGET_MS} ms`, verdict(s.median, IN_PROCESS_TARGET_MS));
       line('p90', ms(s.p90));
       line('min / max', `${s.min.toFixed(2)} / ${s.max.toFixed(2)} ms`);
       // CPU time is what the render costs; wall time adds whatever else the shared machine runs meanwhile.
-      line('median CPU time (user + system)', ms(stats(cpu).median), `<= ${IN_PROCESS_TARGET_MS} ms`, verdict(stats(cpu).median, IN_PROCESS_TARGET_MS));
-      line('median resolve / render / serialize', Object.values(phases).map((p) => stats(p).median.toFixed(2)).join(' / ') + ' ms');
+      line(
+        'median CPU time (user + system)',
+        ms(stats(cpu).median),
+        `<= ${IN_PROCESS_TARGET_MS} ms`,
+        verdict(stats(cpu).median, IN_PROCESS_TARGET_MS),
+      );
+      line(
+        'median resolve / render / serialize',
+        Object.values(phases)
+          .map((p) => stats(p).median.toFixed(2))
+          .join(' / ') + ' ms',
+      );
       // The figures above are warm (JIT-compiled, caches filled); a CLI run or the operator's first reconcile
       // pays the cold one.
       const cold = Array.from({ length: COLD_RUNS }, () => coldRender(profile)).filter((c): c is ColdRender => !!c);
       if (cold.length) {
         line(`first render in a fresh process (median of ${cold.length})`, ms(stats(cold.map((c) => c.firstMs)).median));
-        line('  its CPU time; loading the modules before it', `${stats(cold.map((c) => c.firstCpuMs)).median.toFixed(1)} / ${stats(cold.map((c) => c.importMs)).median.toFixed(1)} ms`);
+        line(
+          '  its CPU time; loading the modules before it',
+          `${stats(cold.map((c) => c.firstCpuMs)).median.toFixed(1)} / ${stats(cold.map((c) => c.importMs)).median.toFixed(1)} ms`,
+        );
       }
     }
     line('peak RSS of this process', `${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MiB`);
@@ -122,7 +137,14 @@ function coldRender(profile: string): ColdRender | undefined {
 }
 
 /** Peak RSS of a child from GNU time when it is installed; the wall time is measured here either way. */
-function timeChild(args: string[]): { wallMs: number; status: number | null; rssKiB?: number; cpuMs?: number; stderr: string; stdoutBytes: number } {
+function timeChild(args: string[]): {
+  wallMs: number;
+  status: number | null;
+  rssKiB?: number;
+  cpuMs?: number;
+  stderr: string;
+  stdoutBytes: number;
+} {
   const gnuTime = fs.existsSync('/usr/bin/time') ? '/usr/bin/time' : undefined;
   const cmd = gnuTime ?? process.execPath;
   const argv = gnuTime ? ['-f', '__RSS_KIB__=%M __CPU_S__=%U %S', process.execPath, ...args] : args;
@@ -156,7 +178,13 @@ const wholeProcess: Section = {
     line('median wall time', ms(s.median), `<= ${WHOLE_PROCESS_TARGET_MS} ms`, verdict(s.median, WHOLE_PROCESS_TARGET_MS));
     line('min / max', `${s.min.toFixed(0)} / ${s.max.toFixed(0)} ms`);
     const cpu = runs.map((r) => r.cpuMs).filter((v): v is number => v !== undefined);
-    if (cpu.length) line('median CPU time (user + system)', ms(stats(cpu).median), `<= ${WHOLE_PROCESS_TARGET_MS} ms`, verdict(stats(cpu).median, WHOLE_PROCESS_TARGET_MS));
+    if (cpu.length)
+      line(
+        'median CPU time (user + system)',
+        ms(stats(cpu).median),
+        `<= ${WHOLE_PROCESS_TARGET_MS} ms`,
+        verdict(stats(cpu).median, WHOLE_PROCESS_TARGET_MS),
+      );
     const rss = runs.map((r) => r.rssKiB).filter((v): v is number => v !== undefined);
     if (rss.length) line('peak RSS (max over runs)', `${(Math.max(...rss) / 1024).toFixed(0)} MiB`);
     else line('peak RSS', 'n/a (no /usr/bin/time)');
@@ -178,7 +206,12 @@ async function main(): Promise<void> {
   const only = process.argv.slice(2);
   const os = await import('node:os');
   // Shared machines: the load average says how much the figures below are worth.
-  console.log(`istio-operator bench — node ${process.version}, ${os.cpus().length} CPU(s), load average ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}\n`);
+  console.log(
+    `istio-operator bench — node ${process.version}, ${os.cpus().length} CPU(s), load average ${os
+      .loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ')}\n`,
+  );
   let failures = 0;
   for (const s of SECTIONS) {
     if (only.length && !only.some((o) => s.name.includes(o))) continue;

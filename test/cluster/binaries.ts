@@ -33,7 +33,9 @@ export async function ensureBinaries(): Promise<string> {
     child.on('close', (c, sig) => resolve(c ?? (sig ? 128 : 1)));
   });
   if (code !== 0) {
-    throw new Error(`building the local control plane failed (bash ${path.relative(process.cwd(), BUILD_SCRIPT)} exited ${code}; its output is above)`);
+    throw new Error(
+      `building the local control plane failed (bash ${path.relative(process.cwd(), BUILD_SCRIPT)} exited ${code}; its output is above)`,
+    );
   }
   const dir = out.trim().split('\n').pop() ?? '';
   if (!dir || !fs.existsSync(path.join(dir, 'kube-apiserver'))) {

@@ -17,7 +17,6 @@ const logFile = path.join(stateDir, 'server.log');
 const kubeconfig = path.join(stateDir, 'kubeconfig');
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-
 function serverPid(): number | undefined {
   try {
     const pid = Number(fs.readFileSync(pidFile, 'utf8').trim());
@@ -54,7 +53,9 @@ async function up(): Promise<number> {
     if (fs.existsSync(readyFile)) break;
     const failed = fs.existsSync(failedFile) || (server.pid !== undefined && !alive(server.pid));
     if (failed || Date.now() > deadline) {
-      const why = fs.existsSync(failedFile) ? fs.readFileSync(failedFile, 'utf8') : `no report; last lines of ${logFile}:\n${tailOf(logFile)}`;
+      const why = fs.existsSync(failedFile)
+        ? fs.readFileSync(failedFile, 'utf8')
+        : `no report; last lines of ${logFile}:\n${tailOf(logFile)}`;
       if (server.pid && alive(server.pid)) process.kill(server.pid, 'SIGTERM');
       await waitGone(server.pid);
       fs.rmSync(stateDir, { recursive: true, force: true });

@@ -32,7 +32,10 @@ export async function writeClientCa(dir: string): Promise<string> {
     notAfter: new Date(now + 10 * 365 * 86_400_000),
     keys: keys as never,
     signingAlgorithm: ALG,
-    extensions: [new x509.BasicConstraintsExtension(true, undefined, true), new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.digitalSignature, true)],
+    extensions: [
+      new x509.BasicConstraintsExtension(true, undefined, true),
+      new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.digitalSignature, true),
+    ],
   });
   fs.writeFileSync(path.join(dir, CLIENT_CA_CERT), cert.toString('pem') + '\n');
   fs.writeFileSync(path.join(dir, CLIENT_CA_KEY), await keyPem(keys.privateKey), { mode: 0o600 });
@@ -40,9 +43,18 @@ export async function writeClientCa(dir: string): Promise<string> {
 }
 
 /** A client certificate for `user` (CN) in `groups` (O), valid until `notAfter`, signed by the CA in `dir`. */
-export async function signClientCert(dir: string, opts: { user: string; groups?: string[]; notAfter: Date }): Promise<{ certPem: string; keyPem: string }> {
+export async function signClientCert(
+  dir: string,
+  opts: { user: string; groups?: string[]; notAfter: Date },
+): Promise<{ certPem: string; keyPem: string }> {
   const caCert = new x509.X509Certificate(fs.readFileSync(path.join(dir, CLIENT_CA_CERT), 'utf8'));
-  const caKey = await webcrypto.subtle.importKey('pkcs8', x509.PemConverter.decode(fs.readFileSync(path.join(dir, CLIENT_CA_KEY), 'utf8'))[0]!, ALG, true, ['sign']);
+  const caKey = await webcrypto.subtle.importKey(
+    'pkcs8',
+    x509.PemConverter.decode(fs.readFileSync(path.join(dir, CLIENT_CA_KEY), 'utf8'))[0]!,
+    ALG,
+    true,
+    ['sign'],
+  );
   const keys = (await webcrypto.subtle.generateKey(ALG, true, ['sign', 'verify'])) as webcrypto.CryptoKeyPair;
   const subject = [`CN=${opts.user}`, ...(opts.groups ?? []).map((g) => `O=${g}`)].join(', ');
   const cert = await x509.X509CertificateGenerator.create({
@@ -54,7 +66,10 @@ export async function signClientCert(dir: string, opts: { user: string; groups?:
     publicKey: keys.publicKey as never,
     signingKey: caKey as never,
     signingAlgorithm: ALG,
-    extensions: [new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true), new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.clientAuth])],
+    extensions: [
+      new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
+      new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.clientAuth]),
+    ],
   });
   return { certPem: cert.toString('pem') + '\n', keyPem: await keyPem(keys.privateKey) };
 }
@@ -63,7 +78,9 @@ export async function signClientCert(dir: string, opts: { user: string; groups?:
 export function pkiDirOf(kubeconfigPath: string): string {
   const dir = path.join(path.dirname(kubeconfigPath), 'pki');
   if (!fs.existsSync(path.join(dir, CLIENT_CA_KEY))) {
-    throw new Error(`no client CA in ${dir}: this test signs client certificates and needs the local control plane of test/cluster (npm test), not an external cluster`);
+    throw new Error(
+      `no client CA in ${dir}: this test signs client certificates and needs the local control plane of test/cluster (npm test), not an external cluster`,
+    );
   }
   return dir;
 }

@@ -78,7 +78,6 @@ interface Proc {
   exitInfo?: string;
 }
 
-
 export async function startControlPlane(opts: StartOptions = {}): Promise<ControlPlane> {
   const binDir = opts.binDir ?? (await ensureBinaries());
   try {
@@ -260,7 +259,9 @@ async function startOnce(opts: StartOptions & { binDir: string }): Promise<Contr
       yaml.dump({
         apiVersion: 'apiserver.k8s.io/v1beta1',
         kind: 'EgressSelectorConfiguration',
-        egressSelections: [{ name: 'cluster', connection: { proxyProtocol: 'HTTPConnect', transport: { uds: { udsName: proxy.socketPath } } } }],
+        egressSelections: [
+          { name: 'cluster', connection: { proxyProtocol: 'HTTPConnect', transport: { uds: { udsName: proxy.socketPath } } } },
+        ],
       }),
     );
 
@@ -420,7 +421,11 @@ async function startOnce(opts: StartOptions & { binDir: string }): Promise<Contr
       if (o.downMs) await sleep(o.downMs);
       api = launch('kube-apiserver', apiArgs);
       deadline = Date.now() + 120_000;
-      await waitUntil('kube-apiserver /readyz after a restart', api, async () => (await request(`${server}/readyz`, { token: adminToken, ca: caPem, timeoutMs: 2000 })).status === 200);
+      await waitUntil(
+        'kube-apiserver /readyz after a restart',
+        api,
+        async () => (await request(`${server}/readyz`, { token: adminToken, ca: caPem, timeoutMs: 2000 })).status === 200,
+      );
       const readyAt = Date.now();
       log(`kube-apiserver restarted: ready ${readyAt - killedAt} ms after the kill`);
       return { killedAt, readyAt };
@@ -428,8 +433,19 @@ async function startOnce(opts: StartOptions & { binDir: string }): Promise<Contr
     const processes = () =>
       procs.filter((p) => p.exitInfo === undefined && p.child.pid !== undefined).map((p) => ({ name: p.name, pid: p.child.pid! }));
     return {
-      kubeconfigPath, server, adminToken, caPem, dataDir, clusterName, nodeName: NODE_NAME, endpointsDir,
-      timings: { readyzMs, nodeReadyMs }, pkiDir: pki, restartApiServer, processes, stop,
+      kubeconfigPath,
+      server,
+      adminToken,
+      caPem,
+      dataDir,
+      clusterName,
+      nodeName: NODE_NAME,
+      endpointsDir,
+      timings: { readyzMs, nodeReadyMs },
+      pkiDir: pki,
+      restartApiServer,
+      processes,
+      stop,
     };
   } catch (err) {
     await stop();
@@ -439,7 +455,11 @@ async function startOnce(opts: StartOptions & { binDir: string }): Promise<Contr
 
 type ServiceList = Array<{
   metadata: { name: string; namespace: string };
-  spec?: { clusterIP?: string; selector?: Record<string, string>; ports?: Array<{ name?: string; port: number; targetPort?: number | string }> };
+  spec?: {
+    clusterIP?: string;
+    selector?: Record<string, string>;
+    ports?: Array<{ name?: string; port: number; targetPort?: number | string }>;
+  };
 }>;
 
 function serviceInfo(s: ServiceList[number]): ServiceInfo {

@@ -50,16 +50,12 @@ export function request(
     if (opts.token) headers.Authorization = `Bearer ${opts.token}`;
     if (payload) headers['Content-Type'] = 'application/json';
     const mod = u.protocol === 'https:' ? https : http;
-    const req = mod.request(
-      u,
-      { method: opts.method ?? 'GET', headers, ca: opts.ca, timeout: opts.timeoutMs ?? 5000 },
-      (res) => {
-        let body = '';
-        res.setEncoding('utf8');
-        res.on('data', (d: string) => (body += d));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-      },
-    );
+    const req = mod.request(u, { method: opts.method ?? 'GET', headers, ca: opts.ca, timeout: opts.timeoutMs ?? 5000 }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (d: string) => (body += d));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+    });
     req.on('timeout', () => req.destroy(new Error(`timeout requesting ${url}`)));
     req.on('error', reject);
     if (payload) req.write(payload);

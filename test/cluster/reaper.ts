@@ -12,7 +12,6 @@ if (!watched || !dataDir || !pidsFile) {
   process.exit(2);
 }
 
-
 function reap(): void {
   let lines: string[] = [];
   try {

@@ -26,7 +26,6 @@ export interface ServiceInfo {
   endpointSlices?: Array<{ addresses: string[]; ports: Array<{ name?: string; port?: number }> }>;
 }
 
-
 export interface ServiceProxyOptions {
   socketPath: string;
   endpointsDir: string;
@@ -66,15 +65,22 @@ export async function route(target: string, endpointsDir: string, listServices: 
     (e) => e.namespace === svc.namespace && Object.entries(selector).every(([k, v]) => e.labels[k] === v),
   );
   if (matches.length === 0) {
-    return { ok: false, reason: `no local process serves Service ${svc.namespace}/${svc.name} (selector ${JSON.stringify(selector)}); start one with the test/istio harness` };
+    return {
+      ok: false,
+      reason: `no local process serves Service ${svc.namespace}/${svc.name} (selector ${JSON.stringify(selector)}); start one with the test/istio harness`,
+    };
   }
   const target2 = sp.targetPort ?? port;
   for (const e of matches) {
     const containerPort = typeof target2 === 'number' ? target2 : e.portNames[target2];
     const local = containerPort === undefined ? undefined : e.ports[String(containerPort)];
-    if (local !== undefined) return { ok: true, host: '127.0.0.1', port: local, what: `${svc.namespace}/${svc.name}:${port} -> ${describe(e)}` };
+    if (local !== undefined)
+      return { ok: true, host: '127.0.0.1', port: local, what: `${svc.namespace}/${svc.name}:${port} -> ${describe(e)}` };
   }
-  return { ok: false, reason: `Service ${svc.namespace}/${svc.name} port ${port} targets ${target2}, which no matching local process listens for` };
+  return {
+    ok: false,
+    reason: `Service ${svc.namespace}/${svc.name} port ${port} targets ${target2}, which no matching local process listens for`,
+  };
 }
 
 /**
@@ -95,7 +101,8 @@ function viaEndpointSlices(svc: ServiceInfo, sp: ServiceInfo['ports'][number], e
     for (const a of s.addresses) {
       const e = live.find((x) => x.addresses?.includes(a));
       const local = e?.ports[String(p.port)];
-      if (e && local !== undefined) return { ok: true, host: '127.0.0.1', port: local, what: `${what}:${sp.port} -> endpoint ${a}:${p.port} -> ${describe(e)}` };
+      if (e && local !== undefined)
+        return { ok: true, host: '127.0.0.1', port: local, what: `${what}:${sp.port} -> endpoint ${a}:${p.port} -> ${describe(e)}` };
       unserved.push(`${a}:${p.port}`);
     }
   }

@@ -69,32 +69,107 @@ const CRD_SNAPSHOT = (what: string) => ({
   reason: `the golden's CRDs come from its test's chart snapshot; the release's crd-all.gen.yaml (what istioctl installs, and ours) ${what}`,
 });
 const CRD_SNAPSHOT_1_30 = CRD_SNAPSHOT('checks the waypoint port number against 65535 where the snapshot says 6553');
-const CRD_SNAPSHOT_1_31 = CRD_SNAPSHOT('checks the waypoint port number against 65535 where the snapshot says 6553, and has the MERGE_AND_REPLACE_LIST patch operation');
+const CRD_SNAPSHOT_1_31 = CRD_SNAPSHOT(
+  'checks the waypoint port number against 65535 where the snapshot says 6553, and has the MERGE_AND_REPLACE_LIST patch operation',
+);
 
 export const CASES: GoldenCase[] = [
-  { name: 'all_on', input: 'all_on.yaml', golden: 'all_on.golden-show-in-gh-pull-request.yaml', select: ['*'], skip: ['ConfigMap:*:istio'], explainedIn: { '1.29.6': [CRD_SCHEMA_1_29], '1.30.3': [CRD_SNAPSHOT_1_30], '1.31.0-rc.0': [CRD_SNAPSHOT_1_31] } },
+  {
+    name: 'all_on',
+    input: 'all_on.yaml',
+    golden: 'all_on.golden-show-in-gh-pull-request.yaml',
+    select: ['*'],
+    skip: ['ConfigMap:*:istio'],
+    explainedIn: { '1.29.6': [CRD_SCHEMA_1_29], '1.30.3': [CRD_SNAPSHOT_1_30], '1.31.0-rc.0': [CRD_SNAPSHOT_1_31] },
+  },
   { name: 'all_off', input: 'all_off.yaml', select: ['*'] },
   { name: 'pilot_default', input: 'pilot_default.yaml', golden: 'pilot_default.golden.yaml', select: ['*'] },
-  { name: 'pilot_k8s_settings', input: 'pilot_k8s_settings.yaml', golden: 'pilot_k8s_settings.golden.yaml', select: ['Deployment:*:istiod', 'HorizontalPodAutoscaler:*:istiod'] },
-  { name: 'pilot_override_values', input: 'pilot_override_values.yaml', golden: 'pilot_override_values.golden.yaml', select: ['Deployment:*:istiod', 'HorizontalPodAutoscaler:*:istiod'] },
-  { name: 'pilot_disable_tracing', input: 'pilot_disable_tracing.yaml', golden: 'pilot_disable_tracing.golden.yaml', select: ['ConfigMap:*:istio'] },
-  { name: 'pilot_hpa_pdb', input: 'pilot_hpa_pdb.yaml', golden: 'pilot_hpa_pdb.golden.yaml', select: ['HorizontalPodAutoscaler:*:istiod', 'PodDisruptionBudget:*:istiod'] },
-  { name: 'autoscaling_v2', input: 'autoscaling_v2.yaml', golden: 'autoscaling_v2.golden.yaml', select: ['HorizontalPodAutoscaler:*:istiod', 'HorizontalPodAutoscaler:*:istio-ingressgateway'] },
-  { name: 'ingressgateway_k8s_settings', input: 'ingressgateway_k8s_settings.yaml', golden: 'ingressgateway_k8s_settings.golden.yaml', select: ['Deployment:*:istio-ingressgateway*', 'Service:*:istio-ingressgateway*'] },
-  { name: 'networkpolicy_enabled', input: 'networkpolicy_enabled.yaml', golden: 'networkpolicy_enabled.golden.yaml', select: ['NetworkPolicy:*:istiod'] },
+  {
+    name: 'pilot_k8s_settings',
+    input: 'pilot_k8s_settings.yaml',
+    golden: 'pilot_k8s_settings.golden.yaml',
+    select: ['Deployment:*:istiod', 'HorizontalPodAutoscaler:*:istiod'],
+  },
+  {
+    name: 'pilot_override_values',
+    input: 'pilot_override_values.yaml',
+    golden: 'pilot_override_values.golden.yaml',
+    select: ['Deployment:*:istiod', 'HorizontalPodAutoscaler:*:istiod'],
+  },
+  {
+    name: 'pilot_disable_tracing',
+    input: 'pilot_disable_tracing.yaml',
+    golden: 'pilot_disable_tracing.golden.yaml',
+    select: ['ConfigMap:*:istio'],
+  },
+  {
+    name: 'pilot_hpa_pdb',
+    input: 'pilot_hpa_pdb.yaml',
+    golden: 'pilot_hpa_pdb.golden.yaml',
+    select: ['HorizontalPodAutoscaler:*:istiod', 'PodDisruptionBudget:*:istiod'],
+  },
+  {
+    name: 'autoscaling_v2',
+    input: 'autoscaling_v2.yaml',
+    golden: 'autoscaling_v2.golden.yaml',
+    select: ['HorizontalPodAutoscaler:*:istiod', 'HorizontalPodAutoscaler:*:istio-ingressgateway'],
+  },
+  {
+    name: 'ingressgateway_k8s_settings',
+    input: 'ingressgateway_k8s_settings.yaml',
+    golden: 'ingressgateway_k8s_settings.golden.yaml',
+    select: ['Deployment:*:istio-ingressgateway*', 'Service:*:istio-ingressgateway*'],
+  },
+  {
+    name: 'networkpolicy_enabled',
+    input: 'networkpolicy_enabled.yaml',
+    golden: 'networkpolicy_enabled.golden.yaml',
+    select: ['NetworkPolicy:*:istiod'],
+  },
   { name: 'istio-cni', input: 'istio-cni.yaml', golden: 'istio-cni.golden.yaml', select: ['DaemonSet:*:istio-cni-node'] },
-  { name: 'istio-cni_tolerations', input: 'istio-cni_tolerations.yaml', golden: 'istio-cni_tolerations.golden.yaml', select: ['DaemonSet:*:istio-cni-node'] },
+  {
+    name: 'istio-cni_tolerations',
+    input: 'istio-cni_tolerations.yaml',
+    golden: 'istio-cni_tolerations.golden.yaml',
+    select: ['DaemonSet:*:istio-cni-node'],
+  },
   { name: 'ztunnel', input: 'ztunnel.yaml', golden: 'ztunnel.golden.yaml', select: ['DaemonSet:*:ztunnel'] },
-  { name: 'ztunnel_tolerations', input: 'ztunnel_tolerations.yaml', golden: 'ztunnel_tolerations.golden.yaml', select: ['DaemonSet:*:ztunnel'] },
-  { name: 'sidecar_template', input: 'sidecar_template.yaml', golden: 'sidecar_template.golden.yaml', select: ['ConfigMap:*:istio-sidecar-injector'] },
+  {
+    name: 'ztunnel_tolerations',
+    input: 'ztunnel_tolerations.yaml',
+    golden: 'ztunnel_tolerations.golden.yaml',
+    select: ['DaemonSet:*:ztunnel'],
+  },
+  {
+    name: 'sidecar_template',
+    input: 'sidecar_template.yaml',
+    golden: 'sidecar_template.golden.yaml',
+    select: ['ConfigMap:*:istio-sidecar-injector'],
+  },
   // Istio passes its charts directory; ours has no charts, so any path shows the flag is accepted (and ignored).
-  { name: 'install_package_path', input: 'install_package_path.yaml', golden: 'install_package_path.golden.yaml', select: ['Deployment:*:istiod'], sets: ['installPackagePath=manifests'] },
-  { name: 'flag_values_enable_egressgateway', golden: 'flag_values_enable_egressgateway.golden.yaml', select: ['Service:*:istio-egressgateway'], sets: ['values.gateways.istio-egressgateway.enabled=true'] },
+  {
+    name: 'install_package_path',
+    input: 'install_package_path.yaml',
+    golden: 'install_package_path.golden.yaml',
+    select: ['Deployment:*:istiod'],
+    sets: ['installPackagePath=manifests'],
+  },
+  {
+    name: 'flag_values_enable_egressgateway',
+    golden: 'flag_values_enable_egressgateway.golden.yaml',
+    select: ['Service:*:istio-egressgateway'],
+    sets: ['values.gateways.istio-egressgateway.enabled=true'],
+  },
   { name: 'flag_force', input: 'flag_force.yaml', golden: 'flag_force.golden.yaml', select: [], force: true },
   // flag_output's golden is of another chart version than the release's (no port 15012, GOMEMLIMIT): the live
   // golden of the same case shows those leaves stale.
   { name: 'flag_output', input: 'flag_output.yaml', golden: 'flag_output.golden.yaml', select: ['Deployment:*:istiod'] },
-  { name: 'flag_output_set_values', golden: 'flag_output_set_values.golden.yaml', select: ['Deployment:*:istio-ingressgateway'], sets: ['values.global.proxy.image=mynewproxy'] },
+  {
+    name: 'flag_output_set_values',
+    golden: 'flag_output_set_values.golden.yaml',
+    select: ['Deployment:*:istio-ingressgateway'],
+    sets: ['values.global.proxy.image=mynewproxy'],
+  },
 ];
 
 // Multi-cluster meshes (golden/multicluster, generated by the real istioctl of each release: CASES.md). Istio vendors
@@ -104,11 +179,20 @@ export const CASES: GoldenCase[] = [
 // What `istioctl manifest generate` writes that `istioctl install` does not: its charts label objects with
 // owning-resource `unknown` (values.ownerName is set only by install), whatever the IstioOperator's name; install and
 // we label them with that name.
-const OWNER_UNKNOWN = { match: ' metadata\\.labels\\.install\\.operator\\.istio\\.io/owning-resource$|\\.template\\.metadata\\.labels\\.install\\.operator\\.istio\\.io/owning-resource$', reason: '`manifest generate` labels owning-resource `unknown` (values.ownerName is set only by `istioctl install`, which labels with the IstioOperator\'s name, as we do)' };
+const OWNER_UNKNOWN = {
+  match:
+    ' metadata\\.labels\\.install\\.operator\\.istio\\.io/owning-resource$|\\.template\\.metadata\\.labels\\.install\\.operator\\.istio\\.io/owning-resource$',
+  reason:
+    "`manifest generate` labels owning-resource `unknown` (values.ownerName is set only by `istioctl install`, which labels with the IstioOperator's name, as we do)",
+};
 // The values ConfigMap is a debugging dump that nothing reads: istioctl keeps the user's own values.pilot under its
 // `pilot` key; we keep only istiod's switches there (enabled, cni), and the user's values.pilot at the top level
 // where istiod's chart reads them.
-const VALUES_PILOT = { match: '^ConfigMap:[^:]*:values(-\\S+)? data\\.(merged|original)-values\\.pilot\\.', reason: 'the values ConfigMap (a debugging dump) keeps only istiod\'s switches under `pilot`, not the user\'s values.pilot (nor, from 1.31, what k8s settings carry into it)' };
+const VALUES_PILOT = {
+  match: '^ConfigMap:[^:]*:values(-\\S+)? data\\.(merged|original)-values\\.pilot\\.',
+  reason:
+    "the values ConfigMap (a debugging dump) keeps only istiod's switches under `pilot`, not the user's values.pilot (nor, from 1.31, what k8s settings carry into it)",
+};
 
 const multicluster = (name: string, extra: Partial<GoldenCase> = {}): GoldenCase => ({
   name: `multicluster/${name}`,
@@ -143,7 +227,11 @@ const EVERY_KIND_BUT_CRDS = KINDS.filter((k) => k.rendered && k.kind !== 'Custom
 // The CNI agent's ConfigMap says which agent version wrote the node's CNI config: the install's tag. The goldens'
 // profiles pin tag `latest` (Istio's test convention, like the image tags the comparer ignores); an input without a
 // tag gets the release's own version from us.
-const AGENT_VERSION = { match: '^ConfigMap:[^:]*:istio-cni-config data\\.CURRENT_AGENT_VERSION$', reason: 'the agent version is the install\'s tag: `latest` in the goldens\' profiles, the release\'s version for an input without a tag here' };
+const AGENT_VERSION = {
+  match: '^ConfigMap:[^:]*:istio-cni-config data\\.CURRENT_AGENT_VERSION$',
+  reason:
+    "the agent version is the install's tag: `latest` in the goldens' profiles, the release's version for an input without a tag here",
+};
 // The values dumps (the `values` ConfigMap and the injector's `values`) are for people and tools reading them, not for
 // istiod. istioctl's show the values layer by layer: the profile's, platform's and user's values.pilot stay under
 // `pilot` (env, cni.provider, terminationMessagePolicy) as well as at the top, and the CNI agent's own `cni` values
@@ -152,8 +240,10 @@ const AGENT_VERSION = { match: '^ConfigMap:[^:]*:istio-cni-config data\\.CURRENT
 // pilot.cni.ambient (sidecar.tmpl reads pilot.cni.enabled and pilot.cni.provider, which agree). trustedZtunnelName
 // shows the ztunnel istiod trusts (`ztunnel`), where istioctl's shows the empty default it falls back from.
 const VALUES_DUMPS = {
-  match: '^ConfigMap:[^:]*:values(-\\S+)? data\\.merged-values\\.(pilot\\.|cni\\.ambient\\.|trustedZtunnelName$)|^ConfigMap:[^:]*:istio-sidecar-injector(-\\S+)? data\\.values\\.pilot\\.cni\\.ambient\\.',
-  reason: 'the values dumps, which istiod does not read, show istiod\'s switches under `pilot`, not the agent\'s cni.ambient, and the trusted ztunnel\'s name (not istioctl\'s layer-by-layer values)',
+  match:
+    '^ConfigMap:[^:]*:values(-\\S+)? data\\.merged-values\\.(pilot\\.|cni\\.ambient\\.|trustedZtunnelName$)|^ConfigMap:[^:]*:istio-sidecar-injector(-\\S+)? data\\.values\\.pilot\\.cni\\.ambient\\.',
+  reason:
+    "the values dumps, which istiod does not read, show istiod's switches under `pilot`, not the agent's cni.ambient, and the trusted ztunnel's name (not istioctl's layer-by-layer values)",
 };
 const platformCase = (name: string): GoldenCase => ({
   name: `platform/${name}`,
@@ -178,17 +268,54 @@ CASES.push(...PLATFORM_CASES);
 // installs, so they are the truth our per-release gates (render/features.ts) follow. The whole render is kept (CRDs
 // as stubs: name, labels, versions): exactly istioctl's objects, every core difference explained, per release.
 const LIVE_CASES = [
-  'all_off', 'all_on', 'autoscaling_v2', 'bare_spec', 'bare_values', 'bogus_cps', 'component_hub_tag', 'default',
-  'default_set_values', 'duplicate_mwc', 'empty', 'empty_profile_minimal', 'flag_force', 'flag_output', 'flag_output_set_values',
-  'flag_values_enable_egressgateway', 'gateways', 'gateways-with-custom-tags-and-no-labels', 'ingressgateway_k8s_settings',
-  'install_package_path', 'istio-cni', 'istio-cni_tolerations', 'istiod_remote', 'istiod_remote_config', 'istiod_remote_ipv6',
-  'istiod_remote_local', 'minimal', 'minimal-revisioned', 'minimal_hub_tag', 'networkpolicy_enabled', 'pilot_default',
-  'pilot_disable_tracing', 'pilot_hpa_pdb', 'pilot_k8s_settings', 'pilot_override_values', 'sidecar_template', 'ztunnel',
+  'all_off',
+  'all_on',
+  'autoscaling_v2',
+  'bare_spec',
+  'bare_values',
+  'bogus_cps',
+  'component_hub_tag',
+  'default',
+  'default_set_values',
+  'duplicate_mwc',
+  'empty',
+  'empty_profile_minimal',
+  'flag_force',
+  'flag_output',
+  'flag_output_set_values',
+  'flag_values_enable_egressgateway',
+  'gateways',
+  'gateways-with-custom-tags-and-no-labels',
+  'ingressgateway_k8s_settings',
+  'install_package_path',
+  'istio-cni',
+  'istio-cni_tolerations',
+  'istiod_remote',
+  'istiod_remote_config',
+  'istiod_remote_ipv6',
+  'istiod_remote_local',
+  'minimal',
+  'minimal-revisioned',
+  'minimal_hub_tag',
+  'networkpolicy_enabled',
+  'pilot_default',
+  'pilot_disable_tracing',
+  'pilot_hpa_pdb',
+  'pilot_k8s_settings',
+  'pilot_override_values',
+  'sidecar_template',
+  'ztunnel',
   'ztunnel_tolerations',
 ] as const;
 // Inputs istioctl refuses (Istio's TestMultipleSpecOneFile, TestBadK8sSpec, TestBadK8sSpecValues): ours must too,
 // unless the case says why we render it (`accepted`).
-const LIVE_REFUSED = ['multiple_iops', 'invalid-k8s', 'invalid-k8s-values', 'autoscaling_v2beta1_k8s_and_values', 'deprecated_autoscaling_k8s_spec'] as const;
+const LIVE_REFUSED = [
+  'multiple_iops',
+  'invalid-k8s',
+  'invalid-k8s-values',
+  'autoscaling_v2beta1_k8s_and_values',
+  'deprecated_autoscaling_k8s_spec',
+] as const;
 // Cases whose flags name no input file of their own (flag cases of the corpus).
 const LIVE_NO_INPUT = new Set(['flag_values_enable_egressgateway', 'flag_output_set_values']);
 
@@ -199,55 +326,89 @@ type LiveName = (typeof LIVE_CASES)[number];
 // The CNI agent's version is the image tag it runs (the chart's `tag`, else global.tag): these inputs name no tag, so
 // istioctl's charts use the source tree's default, `latest` (its images are install-cni:latest), and ours the
 // release's patch we install. Image tags are compared nowhere else (compare.ts: the installer's choice).
-const CNI_AGENT_VERSION = { match: '^ConfigMap:[^:]*:istio-cni-config data\\.CURRENT_AGENT_VERSION$', reason: 'CURRENT_AGENT_VERSION is the agent\'s image tag: the source tree\'s `latest` in istioctl\'s charts, the release\'s patch in ours (image tags are the installer\'s choice)' };
+const CNI_AGENT_VERSION = {
+  match: '^ConfigMap:[^:]*:istio-cni-config data\\.CURRENT_AGENT_VERSION$',
+  reason:
+    "CURRENT_AGENT_VERSION is the agent's image tag: the source tree's `latest` in istioctl's charts, the release's patch in ours (image tags are the installer's choice)",
+};
 // The ambient profile's Helm values (manifests/helm-profiles/ambient.yaml: cni.ambient.enabled, pilot.env
 // PILOT_ENABLE_AMBIENT) reach istiod's chart as written, so istioctl's debugging dumps show them under the chart's own
 // `cni` and `pilot`; we apply them where they take effect (istiod's env, which agrees; the CNI agent's config). The
 // injection templates read pilot.cni.enabled and pilot.cni.provider, which agree, never pilot.cni.ambient.
 const AMBIENT_DUMP = {
-  match: '^ConfigMap:[^:]*:(istio-sidecar-injector data\\.values\\.pilot\\.cni\\.ambient\\.enabled|values data\\.merged-values\\.(cni\\.ambient\\.enabled|pilot\\.env\\.PILOT_ENABLE_AMBIENT))$',
-  reason: 'the ambient Helm profile\'s cni.ambient and pilot.env appear in istioctl\'s value dumps as written; we apply them where they act (istiod\'s PILOT_ENABLE_AMBIENT agrees), and no injection template reads pilot.cni.ambient',
+  match:
+    '^ConfigMap:[^:]*:(istio-sidecar-injector data\\.values\\.pilot\\.cni\\.ambient\\.enabled|values data\\.merged-values\\.(cni\\.ambient\\.enabled|pilot\\.env\\.PILOT_ENABLE_AMBIENT))$',
+  reason:
+    "the ambient Helm profile's cni.ambient and pilot.env appear in istioctl's value dumps as written; we apply them where they act (istiod's PILOT_ENABLE_AMBIENT agrees), and no injection template reads pilot.cni.ambient",
 };
 // istiod's chart turns an empty trustedZtunnelName into `ztunnel` where it uses it (TRUSTED ZTUNNEL env); istioctl's
 // dump keeps the empty value, ours the name we derived (the same env results).
-const ZTUNNEL_NAME_DUMP = { match: '^ConfigMap:[^:]*:values data\\.merged-values\\.trustedZtunnelName$', reason: 'the values dump: istioctl keeps trustedZtunnelName empty (its chart defaults it to `ztunnel` where used), we record the name derived; istiod\'s env is the same' };
+const ZTUNNEL_NAME_DUMP = {
+  match: '^ConfigMap:[^:]*:values data\\.merged-values\\.trustedZtunnelName$',
+  reason:
+    "the values dump: istioctl keeps trustedZtunnelName empty (its chart defaults it to `ztunnel` where used), we record the name derived; istiod's env is the same",
+};
 // The values dump keeps of `gateways` what istiod's chart reads (securityContext, seccompProfile): a gateway's own
 // values belong to its component.
-const GATEWAYS_DUMP = { match: '^ConfigMap:[^:]*:values data\\.(merged|original)-values\\.gateways\\.istio-(ingress|egress)gateway\\.', reason: 'the values dump keeps of `gateways` only what istiod reads (securityContext, seccompProfile); a gateway\'s own values are its component\'s' };
+const GATEWAYS_DUMP = {
+  match: '^ConfigMap:[^:]*:values data\\.(merged|original)-values\\.gateways\\.istio-(ingress|egress)gateway\\.',
+  reason:
+    "the values dump keeps of `gateways` only what istiod reads (securityContext, seccompProfile); a gateway's own values are its component's",
+};
 // Helm's null: istioctl hands an explicit null in values to the charts, which read it as unset (false), and a null
 // `spec.values` replaces the profile's values with none (the charts' own defaults apply). We drop nulls in values and
 // keep what the profile and our defaults say (api/merge.ts), so a null never switches a feature off.
-const NULL_VALUES = (what: string) => `an explicit null in values: istioctl passes it to the charts, which read it as unset (${what}); we drop nulls and keep the profile's value`;
+const NULL_VALUES = (what: string) =>
+  `an explicit null in values: istioctl passes it to the charts, which read it as unset (${what}); we drop nulls and keep the profile's value`;
 // components.pilot.namespace apart from the Istio namespace: istiod's chart writes its ServiceAccount, Role and
 // RoleBinding (and the binding subjects and validating webhook service that name them) into global.istioNamespace
 // but its Deployment, Service and ConfigMaps into the component's namespace, so istioctl's istiod in istio-control
 // runs under a ServiceAccount that is not in its namespace. We keep istiod's objects in the component's namespace.
 const PILOT_NAMESPACE = {
-  match: '^((ServiceAccount|Role|RoleBinding):istio-(system|control):istiod |ClusterRoleBinding::(istiod-clusterrole|istiod-gateway-controller|istio-reader-clusterrole)-istio-control subjects\\[name=(istiod|istio-reader-service-account)\\]\\.namespace|ValidatingWebhookConfiguration::istio-validator-istio-system webhooks\\[name=rev\\.validation\\.istio\\.io\\]\\.clientConfig\\.service\\.namespace)$',
-  reason: 'istiod in its own namespace (components.pilot.namespace): istioctl puts its ServiceAccount, Role and RoleBinding (and what names them) in global.istioNamespace, apart from the Deployment; we keep them beside istiod, which then runs under its own ServiceAccount',
+  match:
+    '^((ServiceAccount|Role|RoleBinding):istio-(system|control):istiod |ClusterRoleBinding::(istiod-clusterrole|istiod-gateway-controller|istio-reader-clusterrole)-istio-control subjects\\[name=(istiod|istio-reader-service-account)\\]\\.namespace|ValidatingWebhookConfiguration::istio-validator-istio-system webhooks\\[name=rev\\.validation\\.istio\\.io\\]\\.clientConfig\\.service\\.namespace)$',
+  reason:
+    'istiod in its own namespace (components.pilot.namespace): istioctl puts its ServiceAccount, Role and RoleBinding (and what names them) in global.istioNamespace, apart from the Deployment; we keep them beside istiod, which then runs under its own ServiceAccount',
 };
 // A user's gateway port without a targetPort: istioctl writes `targetPort: 0`, we leave it out. The API server stores
 // both as the port's number; writing 0 would make every server-side apply of the Service differ from what is stored.
 const GATEWAY_TARGET_PORT_0 = {
   match: '^Service:user-ingressgateway-ns:ilb-gateway spec\\.ports\\[name=[^\\]]+\\]\\.targetPort$',
-  reason: 'a gateway port without targetPort: istioctl writes targetPort 0, which the API server replaces by the port; we leave it out, so a re-apply does not differ from what is stored',
+  reason:
+    'a gateway port without targetPort: istioctl writes targetPort 0, which the API server replaces by the port; we leave it out, so a re-apply does not differ from what is stored',
 };
 // autoscaling/v2beta1 fields in k8s.hpaSpec: istioctl's schema has only autoscaling/v2's; we translate them with a
 // warning (api/legacy.ts), so an IstioOperator written for older Istio still installs.
-const V2BETA1_ACCEPTED = 'istioctl refuses autoscaling/v2beta1 fields in k8s.hpaSpec; we translate them to autoscaling/v2 with a warning (api/legacy.ts)';
+const V2BETA1_ACCEPTED =
+  'istioctl refuses autoscaling/v2beta1 fields in k8s.hpaSpec; we translate them to autoscaling/v2 with a warning (api/legacy.ts)';
 
 const LIVE_EXPLAINED: Partial<Record<LiveName, Pick<GoldenCase, 'explained' | 'explainedIn' | 'pending'>>> = {
   autoscaling_v2: { explained: [VALUES_PILOT] },
   bare_values: {
     explained: [
-      { match: '^ValidatingWebhookConfiguration::istiod-default-validator $', reason: NULL_VALUES('`spec.values: null` drops the default profile\'s defaultRevision "", so the base chart\'s own `default` renders istiod-default-validator') },
-      { match: '^ConfigMap:[^:]*:values data\\.original-values$', reason: NULL_VALUES('`spec.values: null`: istioctl records no values of the user\'s, we the profile\'s we kept') },
+      {
+        match: '^ValidatingWebhookConfiguration::istiod-default-validator $',
+        reason: NULL_VALUES(
+          '`spec.values: null` drops the default profile\'s defaultRevision "", so the base chart\'s own `default` renders istiod-default-validator',
+        ),
+      },
+      {
+        match: '^ConfigMap:[^:]*:values data\\.original-values$',
+        reason: NULL_VALUES("`spec.values: null`: istioctl records no values of the user's, we the profile's we kept"),
+      },
     ],
   },
   bogus_cps: {
     explained: [
-      { match: '^(HorizontalPodAutoscaler:[^:]*:istiod |Deployment:[^:]*:istiod spec\\.replicas$|ConfigMap:[^:]*:values data\\.merged-values\\.autoscaleEnabled$)', reason: NULL_VALUES('pilot.autoscaleEnabled: null is no HPA, so a replica count') },
-      { match: '^ConfigMap:[^:]*:(values data\\.(merged|original)-values|istio-sidecar-injector data\\.values)\\.global\\.mountMtlsCerts$', reason: NULL_VALUES('global.mountMtlsCerts: null, which the templates read as false, as ours') },
+      {
+        match:
+          '^(HorizontalPodAutoscaler:[^:]*:istiod |Deployment:[^:]*:istiod spec\\.replicas$|ConfigMap:[^:]*:values data\\.merged-values\\.autoscaleEnabled$)',
+        reason: NULL_VALUES('pilot.autoscaleEnabled: null is no HPA, so a replica count'),
+      },
+      {
+        match: '^ConfigMap:[^:]*:(values data\\.(merged|original)-values|istio-sidecar-injector data\\.values)\\.global\\.mountMtlsCerts$',
+        reason: NULL_VALUES('global.mountMtlsCerts: null, which the templates read as false, as ours'),
+      },
     ],
   },
   component_hub_tag: { explained: [ZTUNNEL_NAME_DUMP] },

@@ -9,15 +9,35 @@ import { goldenInputsDir, goldenOutputsDir, NEWEST_FIXTURE_RELEASE, type GoldenS
 // (our ownership labels add `operator.istio.io/version`, for example). The result says which leaves differ,
 // grouped into the categories the issue names, so a regression is visible as a number and a path.
 
-export type Obj = { apiVersion?: string; kind: string; metadata: { name: string; namespace?: string; [k: string]: unknown }; [k: string]: unknown };
+export type Obj = {
+  apiVersion?: string;
+  kind: string;
+  metadata: { name: string; namespace?: string; [k: string]: unknown };
+  [k: string]: unknown;
+};
 
 /** The newest release's inputs and outputs, which single-release tests use. */
 export const inputsDir = goldenInputsDir();
 export const outputsDir = goldenOutputsDir();
 
 export const CATEGORIES = [
-  'names', 'labels', 'selectors', 'ports', 'env', 'args', 'volumes', 'rbac rules', 'webhook rules', 'hpa/pdb',
-  'mesh config', 'injector config', 'values configmap', 'other', 'crd schema', 'descriptions', 'template text',
+  'names',
+  'labels',
+  'selectors',
+  'ports',
+  'env',
+  'args',
+  'volumes',
+  'rbac rules',
+  'webhook rules',
+  'hpa/pdb',
+  'mesh config',
+  'injector config',
+  'values configmap',
+  'other',
+  'crd schema',
+  'descriptions',
+  'template text',
 ] as const;
 /** Categories reported apart from the core share: CRD schemas may stay schemaless under `spec` (the issue allows
  *  it), and descriptions (CRD fields, `kubernetes.io/description` annotations) are prose we must write in our own
@@ -31,7 +51,14 @@ export type Category = (typeof CATEGORIES)[number];
 /** Helm's bookkeeping: what `helm install` records about itself, not what Istio needs. */
 // endpointslice.kubernetes.io/managed-by names the manager of a hand-made EndpointSlice (a remote's istiod): Istio's
 // chart writes Helm's name there (.Release.Service), we write ours; either keeps Kubernetes' controllers off it.
-const HELM_KEYS = new Set(['helm.sh/chart', 'app.kubernetes.io/managed-by', 'app.kubernetes.io/version', 'app.kubernetes.io/instance', 'release', 'endpointslice.kubernetes.io/managed-by']);
+const HELM_KEYS = new Set([
+  'helm.sh/chart',
+  'app.kubernetes.io/managed-by',
+  'app.kubernetes.io/version',
+  'app.kubernetes.io/instance',
+  'release',
+  'endpointslice.kubernetes.io/managed-by',
+]);
 
 export const ABSENT = Symbol('absent');
 export type Ours = unknown | typeof ABSENT;
@@ -44,7 +71,10 @@ export interface LeafDiff {
   ours: Ours;
 }
 
-export interface Tally { leaves: number; agree: number }
+export interface Tally {
+  leaves: number;
+  agree: number;
+}
 
 export interface ObjectResult extends Tally {
   key: string;
@@ -80,7 +110,14 @@ export function objectKey(o: Obj): string {
 
 function globMatch(pattern: string, s: string): boolean {
   if (pattern === '*') return true;
-  const re = new RegExp('^' + pattern.split('*').map((p) => p.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*') + '$');
+  const re = new RegExp(
+    '^' +
+      pattern
+        .split('*')
+        .map((p) => p.replace(/[.+?^${}()|[\]\\]/g, '\\$&'))
+        .join('.*') +
+      '$',
+  );
   return re.test(s);
 }
 
@@ -170,8 +207,13 @@ interface Walk {
 }
 
 /** Our ownership labels go on every object by design (operator.istio.io/version is not in Istio's goldens at all). */
-const OWNERSHIP_LABELS = new Set(['operator.istio.io/component', 'install.operator.istio.io/owning-resource',
-  'install.operator.istio.io/owning-resource-namespace', 'operator.istio.io/version', 'istio.io/rev']);
+const OWNERSHIP_LABELS = new Set([
+  'operator.istio.io/component',
+  'install.operator.istio.io/owning-resource',
+  'install.operator.istio.io/owning-resource-namespace',
+  'operator.istio.io/version',
+  'istio.io/rev',
+]);
 
 function vote(w: Walk, p: string, agree: boolean, golden: unknown, ours: Ours, n = 1): void {
   const c = categorize(w.kind, w.objName, p);
@@ -332,7 +374,15 @@ export function compareObjects(golden: Obj[], ours: Obj[], opts: CompareOptions 
     const key = objectKey(g);
     const mine = byKey.get(key);
     const own = emptyCategories();
-    const w: Walk = { kind: g.kind, objName: g.metadata?.name ?? '', object: key, tally: { leaves: 0, agree: 0 }, byCategory: own, diffs, extraFields };
+    const w: Walk = {
+      kind: g.kind,
+      objName: g.metadata?.name ?? '',
+      object: key,
+      tally: { leaves: 0, agree: 0 },
+      byCategory: own,
+      diffs,
+      extraFields,
+    };
     // A missing object still counts its leaves (all disagreeing) but lists one diff, not thousands.
     const sink: LeafDiff[] = [];
     if (!mine) {
@@ -453,7 +503,8 @@ export function caseFlags(c: GoldenCase, release = NEWEST_FIXTURE_RELEASE): { se
  * number, which two goldens do not share).
  */
 /** What the live goldens keep of a CRD (scripts/crd-stubs.mjs); '' is the object itself. */
-const CRD_STUB_PATH = /^$|^metadata\.(labels|annotations)(\.|$)|^spec\.(group|scope)$|^spec\.versions\[name=[^\]]+\]\.(name|served|storage)$/;
+const CRD_STUB_PATH =
+  /^$|^metadata\.(labels|annotations)(\.|$)|^spec\.(group|scope)$|^spec\.versions\[name=[^\]]+\]\.(name|served|storage)$/;
 
 export function staleRefs(c: GoldenCase, release: string, vendored: Obj[], result: CaseResult, ours: Obj[]): string[] | undefined {
   if (c.set) return undefined;
@@ -463,7 +514,13 @@ export function staleRefs(c: GoldenCase, release: string, vendored: Obj[], resul
   const ref = (d: LeafDiff) => `${d.object} ${d.path}`;
   const wanted = new Set(vendored.map(objectKey));
   const moved = new Set(compareObjects(vendored, live, { skip: c.skip ?? [] }).diffs.map(ref));
-  const againstLive = new Set(compareObjects(live.filter((o) => wanted.has(objectKey(o))), ours, { skip: c.skip ?? [] }).diffs.map(ref));
+  const againstLive = new Set(
+    compareObjects(
+      live.filter((o) => wanted.has(objectKey(o))),
+      ours,
+      { skip: c.skip ?? [] },
+    ).diffs.map(ref),
+  );
   return result.diffs
     .filter((d) => !NON_CORE.includes(d.category) && (!d.object.startsWith('CustomResourceDefinition:') || CRD_STUB_PATH.test(d.path)))
     .map(ref)
@@ -480,7 +537,13 @@ export async function runCase(c: GoldenCase, release = NEWEST_FIXTURE_RELEASE): 
   } catch (e) {
     error = (e as Error).message;
   }
-  const result = compareObjects(golden, rendered.objects, { name: c.name, select: c.select, skip: c.skip ?? [], ...(error ? { error } : {}), warnings: rendered.warnings });
+  const result = compareObjects(golden, rendered.objects, {
+    name: c.name,
+    select: c.select,
+    skip: c.skip ?? [],
+    ...(error ? { error } : {}),
+    warnings: rendered.warnings,
+  });
   const stale = error ? undefined : staleRefs(c, release, golden, result, rendered.objects);
   return stale ? { ...result, stale } : result;
 }

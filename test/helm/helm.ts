@@ -18,7 +18,8 @@ export function helmPath(): string {
   }
   const r = spawnSync('bash', [HELM_BUILD_SCRIPT], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
   const dir = r.stdout.trim().split('\n').pop() ?? '';
-  if (r.status !== 0 || !fs.existsSync(path.join(dir, 'helm'))) throw new Error(`building helm failed (bash ${HELM_BUILD_SCRIPT} exited ${r.status}; its output is above)`);
+  if (r.status !== 0 || !fs.existsSync(path.join(dir, 'helm')))
+    throw new Error(`building helm failed (bash ${HELM_BUILD_SCRIPT} exited ${r.status}; its output is above)`);
   process.env.ISTIO_OPERATOR_HELM = path.join(dir, 'helm');
   return process.env.ISTIO_OPERATOR_HELM;
 }
@@ -28,7 +29,12 @@ export function helmPath(): string {
 let homes: string | undefined;
 function helmEnv(): NodeJS.ProcessEnv {
   homes ??= fs.mkdtempSync(path.join(os.tmpdir(), 'istio-operator-helm-'));
-  return { ...process.env, HELM_CACHE_HOME: path.join(homes, 'cache'), HELM_CONFIG_HOME: path.join(homes, 'config'), HELM_DATA_HOME: path.join(homes, 'data') };
+  return {
+    ...process.env,
+    HELM_CACHE_HOME: path.join(homes, 'cache'),
+    HELM_CONFIG_HOME: path.join(homes, 'config'),
+    HELM_DATA_HOME: path.join(homes, 'data'),
+  };
 }
 
 export interface HelmResult {

@@ -20,6 +20,7 @@ export function releaseFixturesDir(tag = NEWEST_FIXTURE_RELEASE): string {
  *  istio/releases/PLATFORMS.md); `live` for every input of Istio's own corpus, with the flags Istio's test gives them
  *  (scripts/live-goldens.sh): the release's truth where Istio's vendored goldens lag its charts. */
 export type GoldenSet = 'multicluster' | 'platform' | 'live';
-const goldenDir = (tag: string, set?: GoldenSet) => (set ? path.join(releaseFixturesDir(tag), 'golden', set) : path.join(releaseFixturesDir(tag), 'golden'));
+const goldenDir = (tag: string, set?: GoldenSet) =>
+  set ? path.join(releaseFixturesDir(tag), 'golden', set) : path.join(releaseFixturesDir(tag), 'golden');
 export const goldenInputsDir = (tag = NEWEST_FIXTURE_RELEASE, set?: GoldenSet) => path.join(goldenDir(tag, set), 'inputs');
 export const goldenOutputsDir = (tag = NEWEST_FIXTURE_RELEASE, set?: GoldenSet) => path.join(goldenDir(tag, set), 'outputs');

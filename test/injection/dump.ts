@@ -27,11 +27,14 @@ const cm = objs.find((o) => o.kind === 'ConfigMap' && o.metadata.name === 'istio
 
 function write(dir: string, config: string): void {
   fs.mkdirSync(path.join(out, dir), { recursive: true });
-  for (const [name, text] of Object.entries((yaml.load(config) as any).templates)) fs.writeFileSync(path.join(out, dir, `${name}.tmpl`), String(text));
+  for (const [name, text] of Object.entries((yaml.load(config) as any).templates))
+    fs.writeFileSync(path.join(out, dir, `${name}.tmpl`), String(text));
 }
 write('ours', cm.data.config);
 fs.writeFileSync(path.join(out, 'values.json'), cm.data.values);
-for (const d of yaml.loadAll(fs.readFileSync(path.join(goldenOutputsDir(DEFAULT_RELEASE.patch), 'pilot_default.golden.yaml'), 'utf8')) as any[]) {
+for (const d of yaml.loadAll(
+  fs.readFileSync(path.join(goldenOutputsDir(DEFAULT_RELEASE.patch), 'pilot_default.golden.yaml'), 'utf8'),
+) as any[]) {
   if (d?.kind === 'ConfigMap' && d.metadata?.name === 'istio-sidecar-injector') write('golden', d.data.config);
 }
 console.log(`wrote ${out}/ours, ${out}/golden, ${out}/values.json`);

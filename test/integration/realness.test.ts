@@ -113,15 +113,18 @@ test('the API server rejects a custom resource that violates its CRD schema', as
   };
   await establishCrd(crd);
   t.teardown(async () => {
-    await objects().delete(crd).catch(() => {});
+    await objects()
+      .delete(crd)
+      .catch(() => {});
   });
   const ns = await createNamespace(t, 'realness-crd');
-  const widget = (name: string, spec: Record<string, unknown>): KubernetesObject => ({
-    apiVersion: `${group}/v1`,
-    kind: 'Widget',
-    metadata: { name, namespace: ns },
-    spec,
-  } as KubernetesObject);
+  const widget = (name: string, spec: Record<string, unknown>): KubernetesObject =>
+    ({
+      apiVersion: `${group}/v1`,
+      kind: 'Widget',
+      metadata: { name, namespace: ns },
+      spec,
+    }) as KubernetesObject;
 
   // A valid object may need a moment: discovery of a just-established CRD is eventually consistent.
   await waitFor('a valid Widget to be accepted', async () => (await apply(widget('good', { replicas: 2, mode: 'safe' }), 'tests')) === 200);

@@ -14,7 +14,11 @@ export interface AdmissionResponse {
 }
 
 /** An AdmissionReview for creating `object` (a Pod or any namespaced object) in `namespace`. */
-export function admissionReview(object: Record<string, unknown>, namespace: string, gvr: { group: string; version: string; resource: string; kind: string }) {
+export function admissionReview(
+  object: Record<string, unknown>,
+  namespace: string,
+  gvr: { group: string; version: string; resource: string; kind: string },
+) {
   return {
     apiVersion: 'admission.k8s.io/v1',
     kind: 'AdmissionReview',
@@ -37,7 +41,12 @@ export const POD = { group: '', version: 'v1', resource: 'pods', kind: 'Pod' };
  * POSTs a review to https://127.0.0.1:<port><path>. The certificate is checked as the API server checks it:
  * against `caPem` (the mesh root) for `serverName` (`<service>.<namespace>.svc`).
  */
-export function postReview(port: number, path: string, review: unknown, tls: { caPem: string; serverName: string }): Promise<AdmissionResponse> {
+export function postReview(
+  port: number,
+  path: string,
+  review: unknown,
+  tls: { caPem: string; serverName: string },
+): Promise<AdmissionResponse> {
   const body = JSON.stringify(review);
   return new Promise((resolve, reject) => {
     const req = https.request(
@@ -82,7 +91,10 @@ interface PatchOp {
 function pointer(p: string): string[] {
   if (p === '') return [];
   if (!p.startsWith('/')) throw new Error(`bad JSON pointer ${p}`);
-  return p.slice(1).split('/').map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'));
+  return p
+    .slice(1)
+    .split('/')
+    .map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'));
 }
 
 /** Applies an RFC 6902 JSON Patch (what an admission webhook returns) to a copy of `doc`. */
@@ -96,7 +108,8 @@ export function applyJsonPatch<T>(doc: T, ops: PatchOp[]): T {
     }
     return { parent: cur, key: path[path.length - 1]! };
   };
-  const get = (p: string): Json => pointer(p).reduce<Json>((cur, k) => (Array.isArray(cur) ? cur[Number(k)]! : (cur as Record<string, Json>)[k]!), root);
+  const get = (p: string): Json =>
+    pointer(p).reduce<Json>((cur, k) => (Array.isArray(cur) ? cur[Number(k)]! : (cur as Record<string, Json>)[k]!), root);
   const put = (p: string, value: Json, replace: boolean) => {
     const path = pointer(p);
     if (path.length === 0) {

@@ -25,14 +25,17 @@ export async function istiodBinaries(releases: string[]): Promise<Map<string, st
     child.on('close', (c, sig) => resolve(c ?? (sig ? 128 : 1)));
   });
   if (code !== 0) {
-    throw new Error(`building istiod ${releases.join(', ')} failed (bash ${path.relative(repoRoot, BUILD_SCRIPT)} exited ${code}):\n${err.trim().split('\n').slice(-40).join('\n')}`);
+    throw new Error(
+      `building istiod ${releases.join(', ')} failed (bash ${path.relative(repoRoot, BUILD_SCRIPT)} exited ${code}):\n${err.trim().split('\n').slice(-40).join('\n')}`,
+    );
   }
   const dirs = out.trim().split('\n');
   const result = new Map<string, string>();
   for (const release of releases) {
     const dir = dirs.find((d) => path.basename(d) === `istio-${release}`);
     const bin = dir && path.join(dir, 'pilot-discovery');
-    if (!bin || !fs.existsSync(bin)) throw new Error(`build.sh did not report a pilot-discovery for ${release} (printed ${JSON.stringify(out.trim())})`);
+    if (!bin || !fs.existsSync(bin))
+      throw new Error(`build.sh did not report a pilot-discovery for ${release} (printed ${JSON.stringify(out.trim())})`);
     result.set(release, bin);
   }
   return result;

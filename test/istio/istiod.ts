@@ -177,7 +177,11 @@ export async function startIstiod(opts: IstiodOptions): Promise<Istiod> {
   try {
     reaper = startReaper(workDir, pidsFile);
     const what = `Deployment ${opts.namespace}/${opts.deployment}`;
-    const dep = await client.request<{ spec: { template: PodTemplate } }>('GET', `/apis/apps/v1/namespaces/${opts.namespace}/deployments/${opts.deployment}`, { allow404: true });
+    const dep = await client.request<{ spec: { template: PodTemplate } }>(
+      'GET',
+      `/apis/apps/v1/namespaces/${opts.namespace}/deployments/${opts.deployment}`,
+      { allow404: true },
+    );
     if (!dep) throw new Error(`${what} does not exist: install first`);
     const template = dep.spec.template;
     const conn = loadConnection({ kubeconfig: opts.kubeconfig });
@@ -192,9 +196,13 @@ export async function startIstiod(opts: IstiodOptions): Promise<Istiod> {
       user = conn.headers().Authorization?.startsWith('Bearer ') ? { token: conn.headers().Authorization!.slice(7) } : {};
       if (!user.token) throw new Error('asAdmin needs a token user in the kubeconfig');
     } else {
-      const tr = await client.request<{ status: { token: string } }>('POST', `/api/v1/namespaces/${opts.namespace}/serviceaccounts/${sa}/token`, {
-        body: { apiVersion: 'authentication.k8s.io/v1', kind: 'TokenRequest', spec: { expirationSeconds: 24 * 3600 } },
-      });
+      const tr = await client.request<{ status: { token: string } }>(
+        'POST',
+        `/api/v1/namespaces/${opts.namespace}/serviceaccounts/${sa}/token`,
+        {
+          body: { apiVersion: 'authentication.k8s.io/v1', kind: 'TokenRequest', spec: { expirationSeconds: 24 * 3600 } },
+        },
+      );
       user = { token: tr!.status.token };
     }
     const kubeconfig = path.join(workDir, 'kubeconfig');
@@ -203,7 +211,12 @@ export async function startIstiod(opts: IstiodOptions): Promise<Istiod> {
       yaml.dump({
         apiVersion: 'v1',
         kind: 'Config',
-        clusters: [{ name: 'c', cluster: { server: conn.server, ...(caPem ? { 'certificate-authority-data': Buffer.from(caPem).toString('base64') } : {}) } }],
+        clusters: [
+          {
+            name: 'c',
+            cluster: { server: conn.server, ...(caPem ? { 'certificate-authority-data': Buffer.from(caPem).toString('base64') } : {}) },
+          },
+        ],
         users: [{ name: 'u', user }],
         contexts: [{ name: 'c', context: { cluster: 'c', user: 'u' } }],
         'current-context': 'c',
@@ -224,14 +237,19 @@ export async function startIstiod(opts: IstiodOptions): Promise<Istiod> {
     const args = [
       ...rest,
       `--kubeconfig=${kubeconfig}`,
-      ...Object.entries(LISTENERS).map(([k, l]) => (k === 'ctrlz' ? `--${l.flag}=${ports[k as Listener]}` : `--${l.flag}=127.0.0.1:${ports[k as Listener]}`)),
+      ...Object.entries(LISTENERS).map(([k, l]) =>
+        k === 'ctrlz' ? `--${l.flag}=${ports[k as Listener]}` : `--${l.flag}=127.0.0.1:${ports[k as Listener]}`,
+      ),
       '--ctrlz_address=127.0.0.1',
     ];
     // Only the container's env, plus what a process needs to run at all; not the caller's cluster settings.
     const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, HOME: workDir, TMPDIR: workDir, ...resolved.env };
 
     const fd = fs.openSync(logFile, 'a');
-    fs.writeSync(fd, `$ ${bin} ${args.join(' ')}\n# env: ${Object.keys(resolved.env).join(' ')}\n# absent optional volumes: ${resolved.absent.join(', ') || 'none'}\n`);
+    fs.writeSync(
+      fd,
+      `$ ${bin} ${args.join(' ')}\n# env: ${Object.keys(resolved.env).join(' ')}\n# absent optional volumes: ${resolved.absent.join(', ') || 'none'}\n`,
+    );
     const t0 = Date.now();
     child = spawn(bin, args, { cwd: workDir, env, stdio: ['ignore', fd, fd] });
     fs.closeSync(fd);
@@ -255,11 +273,14 @@ export async function startIstiod(opts: IstiodOptions): Promise<Istiod> {
     const timeoutMs = opts.readyTimeoutMs ?? 120_000;
     const readyUrl = `http://127.0.0.1:${ports.http}/ready`;
     for (;;) {
-      if (exitInfo !== undefined) throw new Error(`istiod ${opts.release} for ${what} ${exitInfo} before ${readyUrl} answered 200; its log:\n${logSummary(logFile)}`);
+      if (exitInfo !== undefined)
+        throw new Error(`istiod ${opts.release} for ${what} ${exitInfo} before ${readyUrl} answered 200; its log:\n${logSummary(logFile)}`);
       const status = await getStatus(readyUrl).catch(() => 0);
       if (status === 200) break;
       if (Date.now() - t0 > timeoutMs) {
-        throw new Error(`istiod ${opts.release} for ${what}: ${readyUrl} did not answer 200 within ${timeoutMs / 1000}s (last: ${status || 'no answer'}); its log:\n${logSummary(logFile)}`);
+        throw new Error(
+          `istiod ${opts.release} for ${what}: ${readyUrl} did not answer 200 within ${timeoutMs / 1000}s (last: ${status || 'no answer'}); its log:\n${logSummary(logFile)}`,
+        );
       }
       await sleep(200);
     }
@@ -267,7 +288,10 @@ export async function startIstiod(opts: IstiodOptions): Promise<Istiod> {
 
     if (opts.serve !== false) {
       const dir = opts.endpointsDir ?? process.env.ISTIO_OPERATOR_TEST_ENDPOINTS_DIR;
-      if (!dir) throw new Error('no endpoints dir: the API server can reach a local istiod only through the test control plane (npm test sets ISTIO_OPERATOR_TEST_ENDPOINTS_DIR)');
+      if (!dir)
+        throw new Error(
+          'no endpoints dir: the API server can reach a local istiod only through the test control plane (npm test sets ISTIO_OPERATOR_TEST_ENDPOINTS_DIR)',
+        );
       const container = template.spec.containers.find((x) => x.name === 'discovery')!;
       const localPorts: Record<string, number> = {};
       for (const l of Object.keys(LISTENERS) as Listener[]) localPorts[String(containerPorts[l])] = ports[l];

@@ -41,7 +41,11 @@ export interface LogProblem {
 
 /** istiod's warn-level messages about the configuration we render (prefixes of the message, after the scope). */
 export const CONFIG_WARNINGS: Array<{ kind: ProblemKind; pattern: RegExp; source: string }> = [
-  { kind: 'mesh config', pattern: /^invalid mesh config, (using last known state|ignoring)/, source: 'pkg/config/mesh/meshwatcher/collection.go: the mesh config is dropped' },
+  {
+    kind: 'mesh config',
+    pattern: /^invalid mesh config, (using last known state|ignoring)/,
+    source: 'pkg/config/mesh/meshwatcher/collection.go: the mesh config is dropped',
+  },
   { kind: 'mesh config', pattern: /^warnings occurred during mesh validation/, source: 'pkg/config/mesh/mesh.go ApplyMeshConfig' },
   { kind: 'mesh config', pattern: /^Using default mesh - missing file/, source: 'pilot/pkg/bootstrap/mesh.go: no mesh config mounted' },
   { kind: 'mesh networks', pattern: /^invalid mesh networks, using last known state/, source: 'pkg/config/mesh/meshwatcher/collection.go' },
@@ -61,17 +65,20 @@ export const TRANSIENT_ERRORS: Array<{ pattern: RegExp; why: string; maxRetries?
     why: 'its validation controller checks its own webhook through the API server before its endpoint is Ready (in a cluster: before the pod is Ready), and retries',
   },
   {
-    pattern: /^failed to updated: Operation cannot be fulfilled on validatingwebhookconfigurations\.admissionregistration\.k8s\.io "[^"]+": the object has been modified; please apply your changes to the latest version and try again\tname=\S+ resource version=\d+$/,
+    pattern:
+      /^failed to updated: Operation cannot be fulfilled on validatingwebhookconfigurations\.admissionregistration\.k8s\.io "[^"]+": the object has been modified; please apply your changes to the latest version and try again\tname=\S+ resource version=\d+$/,
     why: 'the detail of the retry line below, logged just before it',
   },
   {
-    pattern: /^error handling \S+, retrying \(retry count: (\d+)\): fail to update webhook: Operation cannot be fulfilled on validatingwebhookconfigurations\.admissionregistration\.k8s\.io "[^"]+": the object has been modified; please apply your changes to the latest version and try again\tcontroller=validation$/,
+    pattern:
+      /^error handling \S+, retrying \(retry count: (\d+)\): fail to update webhook: Operation cannot be fulfilled on validatingwebhookconfigurations\.admissionregistration\.k8s\.io "[^"]+": the object has been modified; please apply your changes to the latest version and try again\tcontroller=validation$/,
     why: "its validation controller updates the validator (caBundle, then failurePolicy once its webhook answers) from its watch cache; an update made before the cache saw istiod's previous one is refused by resourceVersion and retried on the fresh object (pkg/webhooks/validation/controller updateValidatingWebhookConfiguration). Two istiods fighting over one validator (two default revisions at once) retry without end: beyond a few retries it is a problem",
     maxRetries: 3,
   },
   {
-    pattern: /^error handling \S+, retrying \(retry count: (\d+)\): error when updating configmap istio-ca-root-cert: Operation cannot be fulfilled on configmaps "istio-ca-root-cert": the object has been modified; please apply your changes to the latest version and try again\tcontroller=namespace controller$/,
-    why: "its namespace controller upserts istio-ca-root-cert for every event of a namespace (the Namespace itself, its istio-ca-root-cert, its istio-ca-crl: pilot/pkg/serviceregistry/kube/controller/namespacecontroller.go reconcileCACertAndCRL), from its cache; when the ConfigMap changed after the cache saw it (an earlier event of the same namespace, or the istiod of another mesh, wrote it) the update is refused by resourceVersion and retried on the fresh object",
+    pattern:
+      /^error handling \S+, retrying \(retry count: (\d+)\): error when updating configmap istio-ca-root-cert: Operation cannot be fulfilled on configmaps "istio-ca-root-cert": the object has been modified; please apply your changes to the latest version and try again\tcontroller=namespace controller$/,
+    why: 'its namespace controller upserts istio-ca-root-cert for every event of a namespace (the Namespace itself, its istio-ca-root-cert, its istio-ca-crl: pilot/pkg/serviceregistry/kube/controller/namespacecontroller.go reconcileCACertAndCRL), from its cache; when the ConfigMap changed after the cache saw it (an earlier event of the same namespace, or the istiod of another mesh, wrote it) the update is refused by resourceVersion and retried on the fresh object',
     maxRetries: 3,
   },
 ];

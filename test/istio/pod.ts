@@ -41,7 +41,11 @@ export interface Container {
   command?: string[];
   args?: string[];
   env?: EnvVar[];
-  envFrom?: Array<{ prefix?: string; configMapRef?: { name: string; optional?: boolean }; secretRef?: { name: string; optional?: boolean } }>;
+  envFrom?: Array<{
+    prefix?: string;
+    configMapRef?: { name: string; optional?: boolean };
+    secretRef?: { name: string; optional?: boolean };
+  }>;
   ports?: Array<{ name?: string; containerPort: number }>;
   resources?: { limits?: Record<string, string | number>; requests?: Record<string, string | number> };
   volumeMounts?: Array<{ name: string; mountPath: string; subPath?: string }>;
@@ -75,8 +79,19 @@ export function quantity(q: string | number, divisor: string | number = 1): numb
     const m = /^([0-9.]+)(m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei)?$/.exec(v.trim());
     if (!m) throw new Error(`not a quantity: ${v}`);
     const mult: Record<string, number> = {
-      m: 1e-3, k: 1e3, M: 1e6, G: 1e9, T: 1e12, P: 1e15, E: 1e18,
-      Ki: 2 ** 10, Mi: 2 ** 20, Gi: 2 ** 30, Ti: 2 ** 40, Pi: 2 ** 50, Ei: 2 ** 60,
+      m: 1e-3,
+      k: 1e3,
+      M: 1e6,
+      G: 1e9,
+      T: 1e12,
+      P: 1e15,
+      E: 1e18,
+      Ki: 2 ** 10,
+      Mi: 2 ** 20,
+      Gi: 2 ** 30,
+      Ti: 2 ** 40,
+      Pi: 2 ** 50,
+      Ei: 2 ** 60,
     };
     return Number(m[1]) * (m[2] ? mult[m[2]]! : 1);
   };
@@ -137,7 +152,9 @@ async function readData(client: KubeClient, kind: 'configmaps' | 'secrets', ns: 
 
 /** Expands $(VAR) with variables defined earlier, as the kubelet does ($$ escapes). */
 function expand(s: string, env: Record<string, string>): string {
-  return s.replace(/\$\$|\$\(([A-Za-z_][A-Za-z0-9_.-]*)\)/g, (m, name?: string) => (m === '$$' ? '$' : name !== undefined && name in env ? env[name]! : m));
+  return s.replace(/\$\$|\$\(([A-Za-z_][A-Za-z0-9_.-]*)\)/g, (m, name?: string) =>
+    m === '$$' ? '$' : name !== undefined && name in env ? env[name]! : m,
+  );
 }
 
 export interface ResolvedContainer {
@@ -164,7 +181,10 @@ export async function materialize(
   clusterCaPem: string,
 ): Promise<ResolvedContainer> {
   const c = template.spec.containers.find((x) => x.name === containerName);
-  if (!c) throw new Error(`the pod template has no container named ${containerName} (has ${template.spec.containers.map((x) => x.name).join(', ')})`);
+  if (!c)
+    throw new Error(
+      `the pod template has no container named ${containerName} (has ${template.spec.containers.map((x) => x.name).join(', ')})`,
+    );
   const absent: string[] = [];
   const written: string[] = [];
   const write = (mountPath: string, rel: string, bytes: Buffer, mode = 0o644) => {
@@ -183,13 +203,17 @@ export async function materialize(
   };
   const token = async (audience: string | undefined, expirationSeconds: number | undefined): Promise<Buffer> => {
     const sa = template.spec.serviceAccountName ?? 'default';
-    const r = await client.request<{ status: { token: string } }>('POST', `/api/v1/namespaces/${pod.namespace}/serviceaccounts/${sa}/token`, {
-      body: {
-        apiVersion: 'authentication.k8s.io/v1',
-        kind: 'TokenRequest',
-        spec: { ...(audience ? { audiences: [audience] } : {}), expirationSeconds: expirationSeconds ?? 3600 },
+    const r = await client.request<{ status: { token: string } }>(
+      'POST',
+      `/api/v1/namespaces/${pod.namespace}/serviceaccounts/${sa}/token`,
+      {
+        body: {
+          apiVersion: 'authentication.k8s.io/v1',
+          kind: 'TokenRequest',
+          spec: { ...(audience ? { audiences: [audience] } : {}), expirationSeconds: expirationSeconds ?? 3600 },
+        },
       },
-    });
+    );
     return Buffer.from(r!.status.token);
   };
 
@@ -208,19 +232,22 @@ export async function materialize(
       const name = v.configMap?.name ?? v.secret!.secretName;
       const data = await readData(client, kind, pod.namespace, name);
       if (!data) {
-        if (!(v.configMap?.optional ?? v.secret?.optional)) throw new Error(`volume ${v.name}: ${kind} ${pod.namespace}/${name} does not exist (not optional)`);
+        if (!(v.configMap?.optional ?? v.secret?.optional))
+          throw new Error(`volume ${v.name}: ${kind} ${pod.namespace}/${name} does not exist (not optional)`);
         absent.push(`${v.name} (${kind === 'configmaps' ? 'ConfigMap' : 'Secret'} ${name})`);
         continue;
       }
       files.push(...pick(data, v.configMap?.items ?? v.secret?.items, `${kind} ${name}`));
     } else if (v.projected) {
       for (const s of v.projected.sources) {
-        if (s.serviceAccountToken) files.push([s.serviceAccountToken.path, await token(s.serviceAccountToken.audience, s.serviceAccountToken.expirationSeconds)]);
+        if (s.serviceAccountToken)
+          files.push([s.serviceAccountToken.path, await token(s.serviceAccountToken.audience, s.serviceAccountToken.expirationSeconds)]);
         const ref = s.configMap ?? s.secret;
         if (ref) {
           const kind = s.configMap ? 'configmaps' : 'secrets';
           const data = await readData(client, kind, pod.namespace, ref.name);
-          if (!data && !ref.optional) throw new Error(`volume ${v.name}: ${kind} ${pod.namespace}/${ref.name} does not exist (not optional)`);
+          if (!data && !ref.optional)
+            throw new Error(`volume ${v.name}: ${kind} ${pod.namespace}/${ref.name} does not exist (not optional)`);
           if (data) files.push(...pick(data, ref.items, `${kind} ${ref.name}`));
         }
       }

@@ -24,7 +24,12 @@
 import yaml from 'js-yaml';
 import { jsonDiff } from './admission.js';
 
-export type Obj = { apiVersion?: string; kind: string; metadata: { name: string; namespace?: string; labels?: Record<string, string>; annotations?: Record<string, string> }; [k: string]: any };
+export type Obj = {
+  apiVersion?: string;
+  kind: string;
+  metadata: { name: string; namespace?: string; labels?: Record<string, string>; annotations?: Record<string, string> };
+  [k: string]: any;
+};
 
 export interface Side {
   objects: Obj[];
@@ -35,7 +40,13 @@ export interface Side {
   tag: string;
 }
 
-const HELM_KEYS = new Set(['helm.sh/chart', 'app.kubernetes.io/managed-by', 'app.kubernetes.io/version', 'app.kubernetes.io/instance', 'release']);
+const HELM_KEYS = new Set([
+  'helm.sh/chart',
+  'app.kubernetes.io/managed-by',
+  'app.kubernetes.io/version',
+  'app.kubernetes.io/instance',
+  'release',
+]);
 const isOurs = (k: string) => k.startsWith('install.operator.istio.io/') || k.startsWith('operator.istio.io/');
 
 /** Every string of `v` with the side's revision, namespace, hub and tag replaced as the header says. */
@@ -61,7 +72,8 @@ function normalize<T>(v: T, s: Side): T {
 
 /** Labels and annotations without Helm's and our bookkeeping, everywhere in an object (metadata, pod template). */
 function withoutBookkeeping(o: Record<string, any>): Record<string, any> {
-  const clean = (m: Record<string, string> | undefined) => (m ? Object.fromEntries(Object.entries(m).filter(([k]) => !HELM_KEYS.has(k) && !isOurs(k))) : m);
+  const clean = (m: Record<string, string> | undefined) =>
+    m ? Object.fromEntries(Object.entries(m).filter(([k]) => !HELM_KEYS.has(k) && !isOurs(k))) : m;
   const c = structuredClone(o);
   if (c.metadata) {
     c.metadata.labels = clean(c.metadata.labels);
@@ -82,7 +94,8 @@ export function comparedObjects(s: Side): Map<string, Obj> {
   for (const o of s.objects) {
     const c = withoutBookkeeping(o) as Obj;
     // The injector's config (YAML) and values (JSON) are compared as data, so they are parsed before normalizing.
-    if (o.kind === 'ConfigMap' && o.metadata.name === injector) c.data = { ...c.data, config: yaml.load(c.data?.config ?? '') ?? {}, values: JSON.parse(c.data?.values ?? '{}') };
+    if (o.kind === 'ConfigMap' && o.metadata.name === injector)
+      c.data = { ...c.data, config: yaml.load(c.data?.config ?? '') ?? {}, values: JSON.parse(c.data?.values ?? '{}') };
     const n = normalize(c, s);
     if (o.kind === 'Deployment' && o.metadata.name === istiod) out.set('Deployment istiod', n);
     else if (o.kind === 'ConfigMap' && o.metadata.name === injector) out.set('ConfigMap istio-sidecar-injector', n);
@@ -145,13 +158,14 @@ export function templateReferences(text: string): Set<string> {
   const out = new Set<string>();
   let code = reachableText(text);
   // `((.Values.pilot).env).X` (nil-safe access) reads the same field as `.Values.pilot.env.X`.
-  for (let prev = ''; prev !== code; ) {
+  for (let prev = ''; prev !== code;) {
     prev = code;
     code = code.replace(/\(\s*(\.[A-Z][A-Za-z0-9_.]*)\s*\)(\.[A-Za-z0-9_]+)/g, '$1$2');
   }
   for (const m of code.matchAll(/(?<![\w$)\]])\.[A-Z][A-Za-z0-9]*(?:\.[A-Za-z0-9_]+)*/g)) out.add(`field ${m[0]}`);
   // A literal name in block style (`- name: x`) or flow style (`- {containerPort: 15020, name: metrics}`).
-  for (const m of code.matchAll(/(?:^\s*-?\s*|[{,]\s*)(name|mountPath|path|audience|key):\s*"?([A-Za-z0-9_./-]+)"?\s*(?=[,}]|$)/gm)) out.add(`${m[1]} ${m[2]}`);
+  for (const m of code.matchAll(/(?:^\s*-?\s*|[{,]\s*)(name|mountPath|path|audience|key):\s*"?([A-Za-z0-9_./-]+)"?\s*(?=[,}]|$)/gm))
+    out.add(`${m[1]} ${m[2]}`);
   for (const m of code.matchAll(/`([a-z0-9.-]+\/[A-Za-z0-9.-]+)`/g)) out.add(`annotation ${m[1]}`);
   return out;
 }
@@ -178,7 +192,11 @@ function stable(v: unknown): string {
   if (v === null || typeof v !== 'object') return JSON.stringify(v) ?? 'null';
   if (Array.isArray(v)) return `[${v.map(stable).join(',')}]`;
   const o = v as Record<string, unknown>;
-  return `{${Object.keys(o).filter((k) => o[k] !== undefined).sort().map((k) => `${JSON.stringify(k)}:${stable(o[k])}`).join(',')}}`;
+  return `{${Object.keys(o)
+    .filter((k) => o[k] !== undefined)
+    .sort()
+    .map((k) => `${JSON.stringify(k)}:${stable(o[k])}`)
+    .join(',')}}`;
 }
 const show = (v: unknown) => (v === undefined ? '(absent)' : stable(v));
 const setDelta = (prefix: string, a: Set<string>, b: Set<string>) => [
@@ -205,7 +223,12 @@ export function releaseDelta(a: Side, b: Side): string[] {
     if (key.startsWith('ConfigMap ')) {
       const parse = (o: Obj) => {
         const { templates = {}, ...rest } = o.data.config as { templates?: Record<string, string> };
-        return { templates, rest, values: o.data.values as unknown, other: { ...o, data: Object.fromEntries(Object.entries(o.data ?? {}).filter(([k]) => k !== 'config' && k !== 'values')) } };
+        return {
+          templates,
+          rest,
+          values: o.data.values as unknown,
+          other: { ...o, data: Object.fromEntries(Object.entries(o.data ?? {}).filter(([k]) => k !== 'config' && k !== 'values')) },
+        };
       };
       const p = parse(x);
       const q = parse(y);

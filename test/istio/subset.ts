@@ -7,7 +7,21 @@ export interface Mismatch {
   istiod: unknown;
 }
 
-const SUFFIX: Record<string, number> = { m: 1e-3, k: 1e3, M: 1e6, G: 1e9, T: 1e12, P: 1e15, E: 1e18, Ki: 2 ** 10, Mi: 2 ** 20, Gi: 2 ** 30, Ti: 2 ** 40, Pi: 2 ** 50, Ei: 2 ** 60 };
+const SUFFIX: Record<string, number> = {
+  m: 1e-3,
+  k: 1e3,
+  M: 1e6,
+  G: 1e9,
+  T: 1e12,
+  P: 1e15,
+  E: 1e18,
+  Ki: 2 ** 10,
+  Mi: 2 ** 20,
+  Gi: 2 ** 30,
+  Ti: 2 ** 40,
+  Pi: 2 ** 50,
+  Ei: 2 ** 60,
+};
 
 /** A Kubernetes quantity with a unit suffix (`500m`, `2Gi`) as a number; undefined for anything else. */
 export function quantityValue(s: string): number | undefined {
@@ -36,7 +50,11 @@ export function subsetMismatches(ours: unknown, theirs: unknown, path = ''): Mis
     if (Array.isArray(theirs) && named(ours) && named(theirs)) {
       return ours.flatMap((v) => {
         const name = (v as { name: string }).name;
-        return subsetMismatches(v, theirs.find((x) => (x as { name: string }).name === name), `${path}[name=${name}]`);
+        return subsetMismatches(
+          v,
+          theirs.find((x) => (x as { name: string }).name === name),
+          `${path}[name=${name}]`,
+        );
       });
     }
     if (!Array.isArray(theirs) || theirs.length !== ours.length) return [{ path: path || '.', ours, istiod: theirs }];
@@ -45,7 +63,18 @@ export function subsetMismatches(ours: unknown, theirs: unknown, path = ''): Mis
   if (ours === theirs) return [];
   if (ours === '' && theirs === undefined) return [];
   // The API server writes quantities in canonical form (2048Mi is stored as 2Gi).
-  if (typeof ours === 'string' && typeof theirs === 'string' && quantityValue(ours) !== undefined && quantityValue(ours) === quantityValue(theirs)) return [];
-  if ((typeof ours === 'number' || typeof ours === 'string') && (typeof theirs === 'number' || typeof theirs === 'string') && String(ours) === String(theirs)) return [];
+  if (
+    typeof ours === 'string' &&
+    typeof theirs === 'string' &&
+    quantityValue(ours) !== undefined &&
+    quantityValue(ours) === quantityValue(theirs)
+  )
+    return [];
+  if (
+    (typeof ours === 'number' || typeof ours === 'string') &&
+    (typeof theirs === 'number' || typeof theirs === 'string') &&
+    String(ours) === String(theirs)
+  )
+    return [];
   return [{ path: path || '.', ours, istiod: theirs }];
 }

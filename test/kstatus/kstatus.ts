@@ -17,7 +17,10 @@ let binary: string | undefined;
 
 /** Builds (once; cached in ~/.cache by source hash) and returns the reader's path. A build failure fails the test. */
 export function kstatusBinary(): string {
-  binary ??= execFileSync('bash', [path.join(repoRoot, 'test', 'kstatus', 'build.sh')], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] })
+  binary ??= execFileSync('bash', [path.join(repoRoot, 'test', 'kstatus', 'build.sh')], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'inherit'],
+  })
     .trim()
     .split('\n')
     .at(-1)!;

@@ -16,20 +16,49 @@ function bashComplete(words: string[]): string[] {
   const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'compl-')), 'c.bash');
   fs.writeFileSync(file, script('bash'));
   const arr = words.map((w) => `'${w}'`).join(' ');
-  const out = execFileSync('bash', ['-c', `source ${file}; complete -p istio-operator >&2; COMP_WORDS=(${arr}); COMP_CWORD=${words.length - 1}; _istio_operator; printf '%s\\n' "\${COMPREPLY[@]}"`], { encoding: 'utf8' });
+  const out = execFileSync(
+    'bash',
+    [
+      '-c',
+      `source ${file}; complete -p istio-operator >&2; COMP_WORDS=(${arr}); COMP_CWORD=${words.length - 1}; _istio_operator; printf '%s\\n' "\${COMPREPLY[@]}"`,
+    ],
+    { encoding: 'utf8' },
+  );
   return out.split('\n').filter(Boolean);
 }
 
 test('bash: `complete -p istio-operator` is registered; subcommands, per-command flags, subcommands of subcommands and flag values complete', (t) => {
-  const reg = spawnSync('bash', ['-c', `source <(${process.execPath} ${BIN} completion bash); complete -p istio-operator`], { encoding: 'utf8' });
+  const reg = spawnSync('bash', ['-c', `source <(${process.execPath} ${BIN} completion bash); complete -p istio-operator`], {
+    encoding: 'utf8',
+  });
   t.is(reg.status, 0, reg.stderr);
   t.regex(reg.stdout, /complete -o default -F _istio_operator istio-operator/);
-  t.deepEqual(bashComplete(['istio-operator', '']).sort(), ['ca', 'completion', 'diff', 'install', 'migrate', 'operator', 'precheck', 'profile', 'remote-secret', 'render', 'status', 'tag', 'uninstall', 'upgrade', 'version']);
+  t.deepEqual(bashComplete(['istio-operator', '']).sort(), [
+    'ca',
+    'completion',
+    'diff',
+    'install',
+    'migrate',
+    'operator',
+    'precheck',
+    'profile',
+    'remote-secret',
+    'render',
+    'status',
+    'tag',
+    'uninstall',
+    'upgrade',
+    'version',
+  ]);
   t.deepEqual(bashComplete(['istio-operator', 'pre']), ['precheck']);
   t.deepEqual(bashComplete(['istio-operator', 'precheck', '--k']), ['--kubernetes-version', '--kubeconfig']);
   t.deepEqual(bashComplete(['istio-operator', 'status', '-o', '']), ['text', 'json', 'yaml']);
   t.deepEqual(bashComplete(['istio-operator', 'tag', '']), ['set', 'list', 'remove']);
-  t.deepEqual(bashComplete(['istio-operator', 'tag', '--revision', 'x', '']), ['set', 'list', 'remove'], 'a flag value is not the subcommand');
+  t.deepEqual(
+    bashComplete(['istio-operator', 'tag', '--revision', 'x', '']),
+    ['set', 'list', 'remove'],
+    'a flag value is not the subcommand',
+  );
   t.deepEqual(bashComplete(['istio-operator', 'completion', '']), ['bash', 'zsh', 'fish']);
   t.false(bashComplete(['istio-operator', 'version', '--']).includes('--kubeconfig'), 'only the flags version takes');
 });
@@ -43,7 +72,9 @@ test('zsh: the script defines _istio_operator and registers it with compdef; zsh
   if (!has('zsh')) return t.log('zsh is not installed here: the script was checked as text only');
   const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'compl-')), '_istio-operator');
   fs.writeFileSync(file, s);
-  const r = spawnSync('zsh', ['-c', `autoload -U compinit && compinit -u -D; source ${file}; print -r -- $_comps[istio-operator]`], { encoding: 'utf8' });
+  const r = spawnSync('zsh', ['-c', `autoload -U compinit && compinit -u -D; source ${file}; print -r -- $_comps[istio-operator]`], {
+    encoding: 'utf8',
+  });
   t.is(r.status, 0, r.stderr);
   t.is(r.stdout.trim(), '_istio_operator');
 });
@@ -55,7 +86,11 @@ test('fish: subcommands and flags complete in fish', (t) => {
   if (!has('fish')) return t.log('fish is not installed here: the script was checked as text only');
   const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'compl-')), 'c.fish');
   fs.writeFileSync(file, s);
-  const ask = (line: string) => spawnSync('fish', ['-c', `source ${file}; complete -C '${line}'`], { encoding: 'utf8' }).stdout.split('\n').map((l) => l.split('\t')[0]).filter(Boolean);
+  const ask = (line: string) =>
+    spawnSync('fish', ['-c', `source ${file}; complete -C '${line}'`], { encoding: 'utf8' })
+      .stdout.split('\n')
+      .map((l) => l.split('\t')[0])
+      .filter(Boolean);
   t.true(ask('istio-operator pre').includes('precheck'));
   t.deepEqual(ask('istio-operator status --output ').sort(), ['json', 'text', 'yaml']);
   t.true(ask('istio-operator precheck --kube').includes('--kubernetes-version'));

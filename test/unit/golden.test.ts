@@ -1,7 +1,22 @@
 import test from 'ava';
 import jsYaml from 'js-yaml';
 import { CASES, explainedFor, type GoldenCase } from '../golden/cases.js';
-import { NON_CORE, caseExists, compareObjects, coreTally, currentCoreTally, loadGolden, runCase, share, imageRepo, categorize, objectKey, type CaseResult, type Obj, type Category } from '../golden/compare.js';
+import {
+  NON_CORE,
+  caseExists,
+  compareObjects,
+  coreTally,
+  currentCoreTally,
+  loadGolden,
+  runCase,
+  share,
+  imageRepo,
+  categorize,
+  objectKey,
+  type CaseResult,
+  type Obj,
+  type Category,
+} from '../golden/compare.js';
 import { RELEASES } from '../../operator/api/releases.js';
 import { NEWEST_FIXTURE_RELEASE, type GoldenSet } from '../helpers/fixtures.js';
 
@@ -153,7 +168,10 @@ test('comparer: categories', (t) => {
   t.is(categorize('CustomResourceDefinition', 'x', 'spec.versions[name=v1].schema.openAPIV3Schema.type'), 'crd schema');
   t.is(categorize('CustomResourceDefinition', 'x', 'spec.names.shortNames[0]'), 'other');
   // A multi-line description is compared line by line; its lines are description, not schema.
-  t.is(categorize('CustomResourceDefinition', 'x', 'spec.versions[name=v1].schema.openAPIV3Schema.properties.spec.description:L2'), 'descriptions');
+  t.is(
+    categorize('CustomResourceDefinition', 'x', 'spec.versions[name=v1].schema.openAPIV3Schema.properties.spec.description:L2'),
+    'descriptions',
+  );
   t.is(objectKey({ kind: 'ClusterRole', metadata: { name: 'a' } }), 'ClusterRole::a');
 });
 
@@ -165,174 +183,907 @@ test('comparer: categories', (t) => {
 // the render improves (`node dist/test/golden/report.js --floors` prints this table); a drop is a regression.
 // Measured 2026-12-05 on 1.31.0-rc.0 (figures in the comments; all leaves include the non-core ones; the leaves the live
 // goldens show stale in Istio's vendored ones are left out, compare.ts staleRefs):
-interface Floor { core: number; perfect: Category[] }
+interface Floor {
+  core: number;
+  perfect: Category[];
+}
 const FLOORS: Record<string, Floor> = {
   // all_on: core 1885/1885 = 100.0%; all leaves 9092/13853 = 65.6%
-  'all_on': { core: 1, perfect: ['names', 'labels', 'selectors', 'ports', 'env', 'args', 'volumes', 'rbac rules', 'webhook rules', 'hpa/pdb', 'injector config', 'values configmap', 'other'] },
+  all_on: {
+    core: 1,
+    perfect: [
+      'names',
+      'labels',
+      'selectors',
+      'ports',
+      'env',
+      'args',
+      'volumes',
+      'rbac rules',
+      'webhook rules',
+      'hpa/pdb',
+      'injector config',
+      'values configmap',
+      'other',
+    ],
+  },
   // pilot_default: core 934/934 = 100.0%; all leaves 1371/3297 = 41.6%
-  'pilot_default': { core: 1, perfect: ['names', 'labels', 'selectors', 'ports', 'env', 'args', 'volumes', 'rbac rules', 'webhook rules', 'hpa/pdb', 'mesh config', 'injector config', 'values configmap', 'other'] },
+  pilot_default: {
+    core: 1,
+    perfect: [
+      'names',
+      'labels',
+      'selectors',
+      'ports',
+      'env',
+      'args',
+      'volumes',
+      'rbac rules',
+      'webhook rules',
+      'hpa/pdb',
+      'mesh config',
+      'injector config',
+      'values configmap',
+      'other',
+    ],
+  },
   // pilot_k8s_settings: core 156/156 = 100.0%; all leaves 156/156 = 100.0%
-  'pilot_k8s_settings': { core: 1, perfect: ['names', 'labels', 'selectors', 'ports', 'env', 'args', 'volumes', 'hpa/pdb', 'other'] },
+  pilot_k8s_settings: { core: 1, perfect: ['names', 'labels', 'selectors', 'ports', 'env', 'args', 'volumes', 'hpa/pdb', 'other'] },
   // pilot_override_values: core 148/148 = 100.0%; all leaves 148/148 = 100.0%
-  'pilot_override_values': { core: 1, perfect: ['names', 'labels', 'selectors', 'ports', 'env', 'args', 'volumes', 'hpa/pdb', 'other'] },
+  pilot_override_values: { core: 1, perfect: ['names', 'labels', 'selectors', 'ports', 'env', 'args', 'volumes', 'hpa/pdb', 'other'] },
   // pilot_disable_tracing: core 15/15 = 100.0%; all leaves 15/15 = 100.0%
-  'pilot_disable_tracing': { core: 1, perfect: ['names', 'labels', 'mesh config', 'other'] },
+  pilot_disable_tracing: { core: 1, perfect: ['names', 'labels', 'mesh config', 'other'] },
   // pilot_hpa_pdb: core 34/34 = 100.0%; all leaves 34/34 = 100.0%
-  'pilot_hpa_pdb': { core: 1, perfect: ['names', 'labels', 'hpa/pdb', 'other'] },
+  pilot_hpa_pdb: { core: 1, perfect: ['names', 'labels', 'hpa/pdb', 'other'] },
   // autoscaling_v2: core 43/43 = 100.0%; all leaves 43/43 = 100.0%
-  'autoscaling_v2': { core: 1, perfect: ['names', 'labels', 'hpa/pdb', 'other'] },
+  autoscaling_v2: { core: 1, perfect: ['names', 'labels', 'hpa/pdb', 'other'] },
   // ingressgateway_k8s_settings: core 392/392 = 100.0%; all leaves 392/392 = 100.0%
-  'ingressgateway_k8s_settings': { core: 1, perfect: ['names', 'labels', 'selectors', 'ports', 'env', 'args', 'volumes', 'other'] },
+  ingressgateway_k8s_settings: { core: 1, perfect: ['names', 'labels', 'selectors', 'ports', 'env', 'args', 'volumes', 'other'] },
   // networkpolicy_enabled: core 28/28 = 100.0%; all leaves 28/28 = 100.0%
-  'networkpolicy_enabled': { core: 1, perfect: ['names', 'labels', 'selectors', 'ports', 'other'] },
+  networkpolicy_enabled: { core: 1, perfect: ['names', 'labels', 'selectors', 'ports', 'other'] },
   // istio-cni: core 97/97 = 100.0%; all leaves 97/97 = 100.0%
   'istio-cni': { core: 1, perfect: ['names', 'labels', 'selectors', 'ports', 'env', 'args', 'volumes', 'other'] },
   // istio-cni_tolerations: core 94/94 = 100.0%; all leaves 94/94 = 100.0%
   'istio-cni_tolerations': { core: 1, perfect: ['names', 'labels', 'selectors', 'ports', 'env', 'args', 'volumes', 'other'] },
   // ztunnel: core 100/100 = 100.0%; all leaves 100/102 = 98.0%
-  'ztunnel': { core: 1, perfect: ['names', 'labels', 'selectors', 'ports', 'env', 'args', 'volumes', 'other'] },
+  ztunnel: { core: 1, perfect: ['names', 'labels', 'selectors', 'ports', 'env', 'args', 'volumes', 'other'] },
   // ztunnel_tolerations: core 97/97 = 100.0%; all leaves 97/99 = 98.0%
-  'ztunnel_tolerations': { core: 1, perfect: ['names', 'labels', 'selectors', 'ports', 'env', 'args', 'volumes', 'other'] },
+  ztunnel_tolerations: { core: 1, perfect: ['names', 'labels', 'selectors', 'ports', 'env', 'args', 'volumes', 'other'] },
   // sidecar_template: core 107/107 = 100.0%; all leaves 556/2481 = 22.4%
-  'sidecar_template': { core: 1, perfect: ['names', 'labels', 'injector config'] },
+  sidecar_template: { core: 1, perfect: ['names', 'labels', 'injector config'] },
   // install_package_path: core 128/128 = 100.0%; all leaves 128/128 = 100.0%
-  'install_package_path': { core: 1, perfect: ['names', 'labels', 'selectors', 'ports', 'env', 'args', 'volumes', 'other'] },
+  install_package_path: { core: 1, perfect: ['names', 'labels', 'selectors', 'ports', 'env', 'args', 'volumes', 'other'] },
   // flag_values_enable_egressgateway: core 23/23 = 100.0%; all leaves 23/23 = 100.0%
-  'flag_values_enable_egressgateway': { core: 1, perfect: ['names', 'labels', 'selectors', 'ports', 'other'] },
+  flag_values_enable_egressgateway: { core: 1, perfect: ['names', 'labels', 'selectors', 'ports', 'other'] },
   // flag_output: core 116/116 = 100.0%; all leaves 116/119 = 97.5%
-  'flag_output': { core: 1, perfect: ['names', 'labels', 'selectors', 'ports', 'env', 'args', 'volumes', 'other'] },
+  flag_output: { core: 1, perfect: ['names', 'labels', 'selectors', 'ports', 'env', 'args', 'volumes', 'other'] },
   // flag_output_set_values: core 160/160 = 100.0%; all leaves 160/160 = 100.0%
-  'flag_output_set_values': { core: 1, perfect: ['names', 'labels', 'selectors', 'ports', 'env', 'args', 'volumes', 'other'] },
+  flag_output_set_values: { core: 1, perfect: ['names', 'labels', 'selectors', 'ports', 'env', 'args', 'volumes', 'other'] },
   // multicluster/primary: core 1403/1403 = 100.0%; all leaves 1840/4086 = 45.0%
-  'multicluster/primary': { core: 1, perfect: ['names', 'labels', 'selectors', 'ports', 'env', 'args', 'volumes', 'rbac rules', 'webhook rules', 'hpa/pdb', 'mesh config', 'injector config', 'values configmap', 'other'] },
+  'multicluster/primary': {
+    core: 1,
+    perfect: [
+      'names',
+      'labels',
+      'selectors',
+      'ports',
+      'env',
+      'args',
+      'volumes',
+      'rbac rules',
+      'webhook rules',
+      'hpa/pdb',
+      'mesh config',
+      'injector config',
+      'values configmap',
+      'other',
+    ],
+  },
   // multicluster/primary_external: core 1406/1406 = 100.0%; all leaves 1843/4089 = 45.1%
-  'multicluster/primary_external': { core: 1, perfect: ['names', 'labels', 'selectors', 'ports', 'env', 'args', 'volumes', 'rbac rules', 'webhook rules', 'hpa/pdb', 'mesh config', 'injector config', 'values configmap', 'other'] },
+  'multicluster/primary_external': {
+    core: 1,
+    perfect: [
+      'names',
+      'labels',
+      'selectors',
+      'ports',
+      'env',
+      'args',
+      'volumes',
+      'rbac rules',
+      'webhook rules',
+      'hpa/pdb',
+      'mesh config',
+      'injector config',
+      'values configmap',
+      'other',
+    ],
+  },
   // multicluster/eastwest: core 160/167 = 95.8%; all leaves 160/167 = 95.8% (the 7 others: owning-resource `unknown`, explained)
   'multicluster/eastwest': { core: 0.958, perfect: ['names', 'selectors', 'ports', 'env', 'volumes', 'rbac rules', 'hpa/pdb', 'other'] },
   // multicluster/remote: core 448/448 = 100.0%; all leaves 448/449 = 99.8%
   'multicluster/remote': { core: 1, perfect: ['names', 'labels', 'ports', 'rbac rules', 'webhook rules', 'values configmap', 'other'] },
   // multicluster/remote_hostname: core 594/594 = 100.0%; all leaves 594/595 = 99.8%
-  'multicluster/remote_hostname': { core: 1, perfect: ['names', 'labels', 'ports', 'rbac rules', 'webhook rules', 'values configmap', 'other'] },
+  'multicluster/remote_hostname': {
+    core: 1,
+    perfect: ['names', 'labels', 'ports', 'rbac rules', 'webhook rules', 'values configmap', 'other'],
+  },
   // multicluster/remote_revision: core 567/567 = 100.0%; all leaves 567/568 = 99.8%
-  'multicluster/remote_revision': { core: 1, perfect: ['names', 'labels', 'ports', 'rbac rules', 'webhook rules', 'values configmap', 'other'] },
+  'multicluster/remote_revision': {
+    core: 1,
+    perfect: ['names', 'labels', 'ports', 'rbac rules', 'webhook rules', 'values configmap', 'other'],
+  },
   // multicluster/external_config: core 888/890 = 99.8%; all leaves 888/891 = 99.7%
   'multicluster/external_config': { core: 0.997, perfect: ['names', 'labels', 'rbac rules', 'webhook rules', 'mesh config', 'other'] },
   // multicluster/external_istiod: core 842/842 = 100.0%; all leaves 1279/3525 = 36.3%
-  'multicluster/external_istiod': { core: 1, perfect: ['names', 'labels', 'selectors', 'ports', 'env', 'args', 'volumes', 'rbac rules', 'hpa/pdb', 'mesh config', 'injector config', 'values configmap', 'other'] },
+  'multicluster/external_istiod': {
+    core: 1,
+    perfect: [
+      'names',
+      'labels',
+      'selectors',
+      'ports',
+      'env',
+      'args',
+      'volumes',
+      'rbac rules',
+      'hpa/pdb',
+      'mesh config',
+      'injector config',
+      'values configmap',
+      'other',
+    ],
+  },
   // multicluster/istiod_remote: core 691/691 = 100.0%; all leaves 1128/3374 = 33.4%
-  'multicluster/istiod_remote': { core: 1, perfect: ['names', 'labels', 'ports', 'rbac rules', 'webhook rules', 'injector config', 'values configmap', 'other'] },
+  'multicluster/istiod_remote': {
+    core: 1,
+    perfect: ['names', 'labels', 'ports', 'rbac rules', 'webhook rules', 'injector config', 'values configmap', 'other'],
+  },
   // multicluster/istiod_remote_config: core 1012/1012 = 100.0%; all leaves 1449/3695 = 39.2%
-  'multicluster/istiod_remote_config': { core: 1, perfect: ['names', 'labels', 'ports', 'rbac rules', 'webhook rules', 'injector config', 'values configmap', 'other'] },
+  'multicluster/istiod_remote_config': {
+    core: 1,
+    perfect: ['names', 'labels', 'ports', 'rbac rules', 'webhook rules', 'injector config', 'values configmap', 'other'],
+  },
   // multicluster/istiod_remote_ipv6: core 691/691 = 100.0%; all leaves 1128/3374 = 33.4%
-  'multicluster/istiod_remote_ipv6': { core: 1, perfect: ['names', 'labels', 'ports', 'rbac rules', 'webhook rules', 'injector config', 'values configmap', 'other'] },
+  'multicluster/istiod_remote_ipv6': {
+    core: 1,
+    perfect: ['names', 'labels', 'ports', 'rbac rules', 'webhook rules', 'injector config', 'values configmap', 'other'],
+  },
   // multicluster/istiod_remote_local: core 1185/1185 = 100.0%; all leaves 1622/3868 = 41.9%
-  'multicluster/istiod_remote_local': { core: 1, perfect: ['names', 'labels', 'selectors', 'ports', 'env', 'args', 'volumes', 'rbac rules', 'webhook rules', 'hpa/pdb', 'injector config', 'values configmap', 'other'] },
+  'multicluster/istiod_remote_local': {
+    core: 1,
+    perfect: [
+      'names',
+      'labels',
+      'selectors',
+      'ports',
+      'env',
+      'args',
+      'volumes',
+      'rbac rules',
+      'webhook rules',
+      'hpa/pdb',
+      'injector config',
+      'values configmap',
+      'other',
+    ],
+  },
   // The platform set, measured 2026-12-05 on 1.31.0-rc.0 (what is below 100% is explained in cases.ts: the agent
   // version of a tagless input and the values dumps):
   // platform/default-cni: core 1395/1396 = 99.9%; all leaves 1832/4079 = 44.9%
-  'platform/default-cni': { core: 0.999, perfect: ['names', 'labels', 'selectors', 'ports', 'env', 'args', 'volumes', 'rbac rules', 'webhook rules', 'hpa/pdb', 'mesh config', 'injector config', 'values configmap'] },
+  'platform/default-cni': {
+    core: 0.999,
+    perfect: [
+      'names',
+      'labels',
+      'selectors',
+      'ports',
+      'env',
+      'args',
+      'volumes',
+      'rbac rules',
+      'webhook rules',
+      'hpa/pdb',
+      'mesh config',
+      'injector config',
+      'values configmap',
+    ],
+  },
   // platform/default-cni_gke: core 1413/1414 = 99.9%; all leaves 1850/4097 = 45.2%
-  'platform/default-cni_gke': { core: 0.999, perfect: ['names', 'labels', 'selectors', 'ports', 'env', 'args', 'volumes', 'rbac rules', 'webhook rules', 'hpa/pdb', 'mesh config', 'injector config', 'values configmap'] },
+  'platform/default-cni_gke': {
+    core: 0.999,
+    perfect: [
+      'names',
+      'labels',
+      'selectors',
+      'ports',
+      'env',
+      'args',
+      'volumes',
+      'rbac rules',
+      'webhook rules',
+      'hpa/pdb',
+      'mesh config',
+      'injector config',
+      'values configmap',
+    ],
+  },
   // platform/default-cni_k3d: core 1402/1403 = 99.9%; all leaves 1839/4086 = 45.0%
-  'platform/default-cni_k3d': { core: 0.999, perfect: ['names', 'labels', 'selectors', 'ports', 'env', 'args', 'volumes', 'rbac rules', 'webhook rules', 'hpa/pdb', 'mesh config', 'injector config', 'values configmap'] },
+  'platform/default-cni_k3d': {
+    core: 0.999,
+    perfect: [
+      'names',
+      'labels',
+      'selectors',
+      'ports',
+      'env',
+      'args',
+      'volumes',
+      'rbac rules',
+      'webhook rules',
+      'hpa/pdb',
+      'mesh config',
+      'injector config',
+      'values configmap',
+    ],
+  },
   // platform/default-cni_k3s: core 1402/1403 = 99.9%; all leaves 1839/4086 = 45.0%
-  'platform/default-cni_k3s': { core: 0.999, perfect: ['names', 'labels', 'selectors', 'ports', 'env', 'args', 'volumes', 'rbac rules', 'webhook rules', 'hpa/pdb', 'mesh config', 'injector config', 'values configmap'] },
+  'platform/default-cni_k3s': {
+    core: 0.999,
+    perfect: [
+      'names',
+      'labels',
+      'selectors',
+      'ports',
+      'env',
+      'args',
+      'volumes',
+      'rbac rules',
+      'webhook rules',
+      'hpa/pdb',
+      'mesh config',
+      'injector config',
+      'values configmap',
+    ],
+  },
   // platform/default-cni_microk8s: core 1402/1403 = 99.9%; all leaves 1839/4086 = 45.0%
-  'platform/default-cni_microk8s': { core: 0.999, perfect: ['names', 'labels', 'selectors', 'ports', 'env', 'args', 'volumes', 'rbac rules', 'webhook rules', 'hpa/pdb', 'mesh config', 'injector config', 'values configmap'] },
+  'platform/default-cni_microk8s': {
+    core: 0.999,
+    perfect: [
+      'names',
+      'labels',
+      'selectors',
+      'ports',
+      'env',
+      'args',
+      'volumes',
+      'rbac rules',
+      'webhook rules',
+      'hpa/pdb',
+      'mesh config',
+      'injector config',
+      'values configmap',
+    ],
+  },
   // platform/default-cni_minikube: core 1400/1401 = 99.9%; all leaves 1837/4084 = 45.0%
-  'platform/default-cni_minikube': { core: 0.999, perfect: ['names', 'labels', 'selectors', 'ports', 'env', 'args', 'volumes', 'rbac rules', 'webhook rules', 'hpa/pdb', 'mesh config', 'injector config', 'values configmap'] },
+  'platform/default-cni_minikube': {
+    core: 0.999,
+    perfect: [
+      'names',
+      'labels',
+      'selectors',
+      'ports',
+      'env',
+      'args',
+      'volumes',
+      'rbac rules',
+      'webhook rules',
+      'hpa/pdb',
+      'mesh config',
+      'injector config',
+      'values configmap',
+    ],
+  },
   // platform/default-cni_openshift: core 1420/1423 = 99.8%; all leaves 1857/4106 = 45.2%
-  'platform/default-cni_openshift': { core: 0.997, perfect: ['names', 'labels', 'selectors', 'ports', 'env', 'args', 'volumes', 'rbac rules', 'webhook rules', 'hpa/pdb', 'mesh config', 'injector config'] },
+  'platform/default-cni_openshift': {
+    core: 0.997,
+    perfect: [
+      'names',
+      'labels',
+      'selectors',
+      'ports',
+      'env',
+      'args',
+      'volumes',
+      'rbac rules',
+      'webhook rules',
+      'hpa/pdb',
+      'mesh config',
+      'injector config',
+    ],
+  },
   // platform/ambient: core 1304/1309 = 99.6%; all leaves 1741/3992 = 43.6%
-  'platform/ambient': { core: 0.996, perfect: ['names', 'labels', 'selectors', 'ports', 'env', 'args', 'volumes', 'rbac rules', 'webhook rules', 'hpa/pdb', 'mesh config'] },
+  'platform/ambient': {
+    core: 0.996,
+    perfect: ['names', 'labels', 'selectors', 'ports', 'env', 'args', 'volumes', 'rbac rules', 'webhook rules', 'hpa/pdb', 'mesh config'],
+  },
   // platform/ambient_gke: core 1332/1337 = 99.6%; all leaves 1769/4020 = 44.0%
-  'platform/ambient_gke': { core: 0.996, perfect: ['names', 'labels', 'selectors', 'ports', 'env', 'args', 'volumes', 'rbac rules', 'webhook rules', 'hpa/pdb', 'mesh config'] },
+  'platform/ambient_gke': {
+    core: 0.996,
+    perfect: ['names', 'labels', 'selectors', 'ports', 'env', 'args', 'volumes', 'rbac rules', 'webhook rules', 'hpa/pdb', 'mesh config'],
+  },
   // platform/ambient_k3d: core 1311/1316 = 99.6%; all leaves 1748/3999 = 43.7%
-  'platform/ambient_k3d': { core: 0.996, perfect: ['names', 'labels', 'selectors', 'ports', 'env', 'args', 'volumes', 'rbac rules', 'webhook rules', 'hpa/pdb', 'mesh config'] },
+  'platform/ambient_k3d': {
+    core: 0.996,
+    perfect: ['names', 'labels', 'selectors', 'ports', 'env', 'args', 'volumes', 'rbac rules', 'webhook rules', 'hpa/pdb', 'mesh config'],
+  },
   // platform/ambient_k3s: core 1311/1316 = 99.6%; all leaves 1748/3999 = 43.7%
-  'platform/ambient_k3s': { core: 0.996, perfect: ['names', 'labels', 'selectors', 'ports', 'env', 'args', 'volumes', 'rbac rules', 'webhook rules', 'hpa/pdb', 'mesh config'] },
+  'platform/ambient_k3s': {
+    core: 0.996,
+    perfect: ['names', 'labels', 'selectors', 'ports', 'env', 'args', 'volumes', 'rbac rules', 'webhook rules', 'hpa/pdb', 'mesh config'],
+  },
   // platform/ambient_microk8s: core 1311/1316 = 99.6%; all leaves 1748/3999 = 43.7%
-  'platform/ambient_microk8s': { core: 0.996, perfect: ['names', 'labels', 'selectors', 'ports', 'env', 'args', 'volumes', 'rbac rules', 'webhook rules', 'hpa/pdb', 'mesh config'] },
+  'platform/ambient_microk8s': {
+    core: 0.996,
+    perfect: ['names', 'labels', 'selectors', 'ports', 'env', 'args', 'volumes', 'rbac rules', 'webhook rules', 'hpa/pdb', 'mesh config'],
+  },
   // platform/ambient_minikube: core 1309/1314 = 99.6%; all leaves 1746/3997 = 43.7%
-  'platform/ambient_minikube': { core: 0.996, perfect: ['names', 'labels', 'selectors', 'ports', 'env', 'args', 'volumes', 'rbac rules', 'webhook rules', 'hpa/pdb', 'mesh config'] },
+  'platform/ambient_minikube': {
+    core: 0.996,
+    perfect: ['names', 'labels', 'selectors', 'ports', 'env', 'args', 'volumes', 'rbac rules', 'webhook rules', 'hpa/pdb', 'mesh config'],
+  },
   // platform/ambient_openshift: core 1358/1365 = 99.5%; all leaves 1795/4048 = 44.3%
-  'platform/ambient_openshift': { core: 0.994, perfect: ['names', 'labels', 'selectors', 'ports', 'env', 'args', 'volumes', 'rbac rules', 'webhook rules', 'hpa/pdb', 'mesh config'] },
+  'platform/ambient_openshift': {
+    core: 0.994,
+    perfect: ['names', 'labels', 'selectors', 'ports', 'env', 'args', 'volumes', 'rbac rules', 'webhook rules', 'hpa/pdb', 'mesh config'],
+  },
   // platform/openshift: core 1420/1423 = 99.8%; all leaves 1857/4106 = 45.2%
-  'platform/openshift': { core: 0.997, perfect: ['names', 'labels', 'selectors', 'ports', 'env', 'args', 'volumes', 'rbac rules', 'webhook rules', 'hpa/pdb', 'mesh config', 'injector config'] },
+  'platform/openshift': {
+    core: 0.997,
+    perfect: [
+      'names',
+      'labels',
+      'selectors',
+      'ports',
+      'env',
+      'args',
+      'volumes',
+      'rbac rules',
+      'webhook rules',
+      'hpa/pdb',
+      'mesh config',
+      'injector config',
+    ],
+  },
   // platform/openshift-ambient: core 1358/1365 = 99.5%; all leaves 1795/4048 = 44.3%
-  'platform/openshift-ambient': { core: 0.994, perfect: ['names', 'labels', 'selectors', 'ports', 'env', 'args', 'volumes', 'rbac rules', 'webhook rules', 'hpa/pdb', 'mesh config'] },
+  'platform/openshift-ambient': {
+    core: 0.994,
+    perfect: ['names', 'labels', 'selectors', 'ports', 'env', 'args', 'volumes', 'rbac rules', 'webhook rules', 'hpa/pdb', 'mesh config'],
+  },
   // live/all_on: core 1644/1644 = 100.0%; all leaves 2081/4327 = 48.1%
-  'live/all_on': { core: 1, perfect: ['names', 'labels', 'selectors', 'ports', 'env', 'args', 'volumes', 'rbac rules', 'webhook rules', 'hpa/pdb', 'mesh config', 'injector config', 'values configmap', 'other'] },
+  'live/all_on': {
+    core: 1,
+    perfect: [
+      'names',
+      'labels',
+      'selectors',
+      'ports',
+      'env',
+      'args',
+      'volumes',
+      'rbac rules',
+      'webhook rules',
+      'hpa/pdb',
+      'mesh config',
+      'injector config',
+      'values configmap',
+      'other',
+    ],
+  },
   // live/autoscaling_v2: core 1401/1405 = 99.7%; all leaves 1838/4088 = 45.0%
-  'live/autoscaling_v2': { core: 0.997, perfect: ['names', 'labels', 'selectors', 'ports', 'env', 'args', 'volumes', 'rbac rules', 'webhook rules', 'hpa/pdb', 'mesh config', 'injector config', 'other'] },
+  'live/autoscaling_v2': {
+    core: 0.997,
+    perfect: [
+      'names',
+      'labels',
+      'selectors',
+      'ports',
+      'env',
+      'args',
+      'volumes',
+      'rbac rules',
+      'webhook rules',
+      'hpa/pdb',
+      'mesh config',
+      'injector config',
+      'other',
+    ],
+  },
   // live/bare_spec: core 1397/1397 = 100.0%; all leaves 1834/4080 = 45.0%
-  'live/bare_spec': { core: 1, perfect: ['names', 'labels', 'selectors', 'ports', 'env', 'args', 'volumes', 'rbac rules', 'webhook rules', 'hpa/pdb', 'mesh config', 'injector config', 'values configmap', 'other'] },
+  'live/bare_spec': {
+    core: 1,
+    perfect: [
+      'names',
+      'labels',
+      'selectors',
+      'ports',
+      'env',
+      'args',
+      'volumes',
+      'rbac rules',
+      'webhook rules',
+      'hpa/pdb',
+      'mesh config',
+      'injector config',
+      'values configmap',
+      'other',
+    ],
+  },
   // live/bare_values: core 1382/1406 = 98.3%; all leaves 1819/4089 = 44.5%
-  'live/bare_values': { core: 0.982, perfect: ['labels', 'selectors', 'ports', 'env', 'args', 'volumes', 'rbac rules', 'webhook rules', 'hpa/pdb', 'mesh config', 'injector config', 'other'] },
+  'live/bare_values': {
+    core: 0.982,
+    perfect: [
+      'labels',
+      'selectors',
+      'ports',
+      'env',
+      'args',
+      'volumes',
+      'rbac rules',
+      'webhook rules',
+      'hpa/pdb',
+      'mesh config',
+      'injector config',
+      'other',
+    ],
+  },
   // live/bogus_cps: core 1377/1382 = 99.6%; all leaves 1814/4065 = 44.6%
-  'live/bogus_cps': { core: 0.996, perfect: ['names', 'labels', 'selectors', 'ports', 'env', 'args', 'volumes', 'rbac rules', 'webhook rules', 'hpa/pdb', 'mesh config'] },
+  'live/bogus_cps': {
+    core: 0.996,
+    perfect: ['names', 'labels', 'selectors', 'ports', 'env', 'args', 'volumes', 'rbac rules', 'webhook rules', 'hpa/pdb', 'mesh config'],
+  },
   // live/component_hub_tag: core 1707/1708 = 99.9%; all leaves 2144/4391 = 48.8%
-  'live/component_hub_tag': { core: 0.999, perfect: ['names', 'labels', 'selectors', 'ports', 'env', 'args', 'volumes', 'rbac rules', 'webhook rules', 'hpa/pdb', 'mesh config', 'injector config', 'other'] },
+  'live/component_hub_tag': {
+    core: 0.999,
+    perfect: [
+      'names',
+      'labels',
+      'selectors',
+      'ports',
+      'env',
+      'args',
+      'volumes',
+      'rbac rules',
+      'webhook rules',
+      'hpa/pdb',
+      'mesh config',
+      'injector config',
+      'other',
+    ],
+  },
   // live/default: core 1397/1397 = 100.0%; all leaves 1834/4080 = 45.0%
-  'live/default': { core: 1, perfect: ['names', 'labels', 'selectors', 'ports', 'env', 'args', 'volumes', 'rbac rules', 'webhook rules', 'hpa/pdb', 'mesh config', 'injector config', 'values configmap', 'other'] },
+  'live/default': {
+    core: 1,
+    perfect: [
+      'names',
+      'labels',
+      'selectors',
+      'ports',
+      'env',
+      'args',
+      'volumes',
+      'rbac rules',
+      'webhook rules',
+      'hpa/pdb',
+      'mesh config',
+      'injector config',
+      'values configmap',
+      'other',
+    ],
+  },
   // live/default_set_values: core 1399/1399 = 100.0%; all leaves 1836/4082 = 45.0%
-  'live/default_set_values': { core: 1, perfect: ['names', 'labels', 'selectors', 'ports', 'env', 'args', 'volumes', 'rbac rules', 'webhook rules', 'hpa/pdb', 'mesh config', 'injector config', 'values configmap', 'other'] },
+  'live/default_set_values': {
+    core: 1,
+    perfect: [
+      'names',
+      'labels',
+      'selectors',
+      'ports',
+      'env',
+      'args',
+      'volumes',
+      'rbac rules',
+      'webhook rules',
+      'hpa/pdb',
+      'mesh config',
+      'injector config',
+      'values configmap',
+      'other',
+    ],
+  },
   // live/duplicate_mwc: core 1382/1397 = 98.9%; all leaves 1819/4080 = 44.6%
-  'live/duplicate_mwc': { core: 0.989, perfect: ['names', 'selectors', 'ports', 'env', 'args', 'volumes', 'rbac rules', 'webhook rules', 'hpa/pdb', 'mesh config', 'injector config', 'values configmap', 'other'] },
+  'live/duplicate_mwc': {
+    core: 0.989,
+    perfect: [
+      'names',
+      'selectors',
+      'ports',
+      'env',
+      'args',
+      'volumes',
+      'rbac rules',
+      'webhook rules',
+      'hpa/pdb',
+      'mesh config',
+      'injector config',
+      'values configmap',
+      'other',
+    ],
+  },
   // live/empty_profile_minimal: core 1144/1144 = 100.0%; all leaves 1581/3827 = 41.3%
-  'live/empty_profile_minimal': { core: 1, perfect: ['names', 'labels', 'selectors', 'ports', 'env', 'args', 'volumes', 'rbac rules', 'webhook rules', 'hpa/pdb', 'mesh config', 'injector config', 'values configmap', 'other'] },
+  'live/empty_profile_minimal': {
+    core: 1,
+    perfect: [
+      'names',
+      'labels',
+      'selectors',
+      'ports',
+      'env',
+      'args',
+      'volumes',
+      'rbac rules',
+      'webhook rules',
+      'hpa/pdb',
+      'mesh config',
+      'injector config',
+      'values configmap',
+      'other',
+    ],
+  },
   // live/flag_force: core 936/936 = 100.0%; all leaves 1373/3619 = 37.9%
-  'live/flag_force': { core: 1, perfect: ['names', 'labels', 'selectors', 'ports', 'env', 'args', 'volumes', 'rbac rules', 'webhook rules', 'hpa/pdb', 'mesh config', 'injector config', 'values configmap', 'other'] },
+  'live/flag_force': {
+    core: 1,
+    perfect: [
+      'names',
+      'labels',
+      'selectors',
+      'ports',
+      'env',
+      'args',
+      'volumes',
+      'rbac rules',
+      'webhook rules',
+      'hpa/pdb',
+      'mesh config',
+      'injector config',
+      'values configmap',
+      'other',
+    ],
+  },
   // live/flag_output: core 933/933 = 100.0%; all leaves 1370/3616 = 37.9%
-  'live/flag_output': { core: 1, perfect: ['names', 'labels', 'selectors', 'ports', 'env', 'args', 'volumes', 'rbac rules', 'webhook rules', 'hpa/pdb', 'mesh config', 'injector config', 'values configmap', 'other'] },
+  'live/flag_output': {
+    core: 1,
+    perfect: [
+      'names',
+      'labels',
+      'selectors',
+      'ports',
+      'env',
+      'args',
+      'volumes',
+      'rbac rules',
+      'webhook rules',
+      'hpa/pdb',
+      'mesh config',
+      'injector config',
+      'values configmap',
+      'other',
+    ],
+  },
   // live/flag_output_set_values: core 1398/1398 = 100.0%; all leaves 1835/4081 = 45.0%
-  'live/flag_output_set_values': { core: 1, perfect: ['names', 'labels', 'selectors', 'ports', 'env', 'args', 'volumes', 'rbac rules', 'webhook rules', 'hpa/pdb', 'mesh config', 'injector config', 'values configmap', 'other'] },
+  'live/flag_output_set_values': {
+    core: 1,
+    perfect: [
+      'names',
+      'labels',
+      'selectors',
+      'ports',
+      'env',
+      'args',
+      'volumes',
+      'rbac rules',
+      'webhook rules',
+      'hpa/pdb',
+      'mesh config',
+      'injector config',
+      'values configmap',
+      'other',
+    ],
+  },
   // live/flag_values_enable_egressgateway: core 1642/1644 = 99.9%; all leaves 2079/4327 = 48.0%
-  'live/flag_values_enable_egressgateway': { core: 0.998, perfect: ['names', 'labels', 'selectors', 'ports', 'env', 'args', 'volumes', 'rbac rules', 'webhook rules', 'hpa/pdb', 'mesh config', 'injector config', 'other'] },
+  'live/flag_values_enable_egressgateway': {
+    core: 0.998,
+    perfect: [
+      'names',
+      'labels',
+      'selectors',
+      'ports',
+      'env',
+      'args',
+      'volumes',
+      'rbac rules',
+      'webhook rules',
+      'hpa/pdb',
+      'mesh config',
+      'injector config',
+      'other',
+    ],
+  },
   // live/gateways: core 832/847 = 98.2%; all leaves 832/847 = 98.2%
   'live/gateways': { core: 0.982, perfect: ['names', 'selectors', 'env', 'args', 'volumes', 'rbac rules', 'hpa/pdb', 'other'] },
   // live/gateways-with-custom-tags-and-no-labels: core 1622/1644 = 98.7%; all leaves 2059/4327 = 47.6%
-  'live/gateways-with-custom-tags-and-no-labels': { core: 0.986, perfect: ['names', 'selectors', 'ports', 'env', 'args', 'volumes', 'rbac rules', 'webhook rules', 'hpa/pdb', 'mesh config', 'injector config', 'values configmap', 'other'] },
+  'live/gateways-with-custom-tags-and-no-labels': {
+    core: 0.986,
+    perfect: [
+      'names',
+      'selectors',
+      'ports',
+      'env',
+      'args',
+      'volumes',
+      'rbac rules',
+      'webhook rules',
+      'hpa/pdb',
+      'mesh config',
+      'injector config',
+      'values configmap',
+      'other',
+    ],
+  },
   // live/ingressgateway_k8s_settings: core 721/721 = 100.0%; all leaves 721/721 = 100.0%
-  'live/ingressgateway_k8s_settings': { core: 1, perfect: ['names', 'labels', 'selectors', 'ports', 'env', 'args', 'volumes', 'rbac rules', 'hpa/pdb', 'other'] },
+  'live/ingressgateway_k8s_settings': {
+    core: 1,
+    perfect: ['names', 'labels', 'selectors', 'ports', 'env', 'args', 'volumes', 'rbac rules', 'hpa/pdb', 'other'],
+  },
   // live/install_package_path: core 933/933 = 100.0%; all leaves 1370/3616 = 37.9%
-  'live/install_package_path': { core: 1, perfect: ['names', 'labels', 'selectors', 'ports', 'env', 'args', 'volumes', 'rbac rules', 'webhook rules', 'hpa/pdb', 'mesh config', 'injector config', 'values configmap', 'other'] },
+  'live/install_package_path': {
+    core: 1,
+    perfect: [
+      'names',
+      'labels',
+      'selectors',
+      'ports',
+      'env',
+      'args',
+      'volumes',
+      'rbac rules',
+      'webhook rules',
+      'hpa/pdb',
+      'mesh config',
+      'injector config',
+      'values configmap',
+      'other',
+    ],
+  },
   // live/istio-cni: core 455/456 = 99.8%; all leaves 455/456 = 99.8%
   'live/istio-cni': { core: 0.997, perfect: ['names', 'labels', 'selectors', 'ports', 'env', 'args', 'volumes', 'rbac rules', 'hpa/pdb'] },
   // live/istio-cni_tolerations: core 452/453 = 99.8%; all leaves 452/453 = 99.8%
-  'live/istio-cni_tolerations': { core: 0.997, perfect: ['names', 'labels', 'selectors', 'ports', 'env', 'args', 'volumes', 'rbac rules', 'hpa/pdb'] },
+  'live/istio-cni_tolerations': {
+    core: 0.997,
+    perfect: ['names', 'labels', 'selectors', 'ports', 'env', 'args', 'volumes', 'rbac rules', 'hpa/pdb'],
+  },
   // live/istiod_remote: core 691/691 = 100.0%; all leaves 1128/3374 = 33.4%
-  'live/istiod_remote': { core: 1, perfect: ['names', 'labels', 'ports', 'rbac rules', 'webhook rules', 'injector config', 'values configmap', 'other'] },
+  'live/istiod_remote': {
+    core: 1,
+    perfect: ['names', 'labels', 'ports', 'rbac rules', 'webhook rules', 'injector config', 'values configmap', 'other'],
+  },
   // live/istiod_remote_config: core 1012/1012 = 100.0%; all leaves 1449/3695 = 39.2%
-  'live/istiod_remote_config': { core: 1, perfect: ['names', 'labels', 'ports', 'rbac rules', 'webhook rules', 'injector config', 'values configmap', 'other'] },
+  'live/istiod_remote_config': {
+    core: 1,
+    perfect: ['names', 'labels', 'ports', 'rbac rules', 'webhook rules', 'injector config', 'values configmap', 'other'],
+  },
   // live/istiod_remote_ipv6: core 691/691 = 100.0%; all leaves 1128/3374 = 33.4%
-  'live/istiod_remote_ipv6': { core: 1, perfect: ['names', 'labels', 'ports', 'rbac rules', 'webhook rules', 'injector config', 'values configmap', 'other'] },
+  'live/istiod_remote_ipv6': {
+    core: 1,
+    perfect: ['names', 'labels', 'ports', 'rbac rules', 'webhook rules', 'injector config', 'values configmap', 'other'],
+  },
   // live/istiod_remote_local: core 1185/1185 = 100.0%; all leaves 1622/3868 = 41.9%
-  'live/istiod_remote_local': { core: 1, perfect: ['names', 'labels', 'selectors', 'ports', 'env', 'args', 'volumes', 'rbac rules', 'webhook rules', 'hpa/pdb', 'injector config', 'values configmap', 'other'] },
+  'live/istiod_remote_local': {
+    core: 1,
+    perfect: [
+      'names',
+      'labels',
+      'selectors',
+      'ports',
+      'env',
+      'args',
+      'volumes',
+      'rbac rules',
+      'webhook rules',
+      'hpa/pdb',
+      'injector config',
+      'values configmap',
+      'other',
+    ],
+  },
   // live/minimal: core 1144/1144 = 100.0%; all leaves 1581/3827 = 41.3%
-  'live/minimal': { core: 1, perfect: ['names', 'labels', 'selectors', 'ports', 'env', 'args', 'volumes', 'rbac rules', 'webhook rules', 'hpa/pdb', 'mesh config', 'injector config', 'values configmap', 'other'] },
+  'live/minimal': {
+    core: 1,
+    perfect: [
+      'names',
+      'labels',
+      'selectors',
+      'ports',
+      'env',
+      'args',
+      'volumes',
+      'rbac rules',
+      'webhook rules',
+      'hpa/pdb',
+      'mesh config',
+      'injector config',
+      'values configmap',
+      'other',
+    ],
+  },
   // live/minimal-revisioned: core 1105/1105 = 100.0%; all leaves 1542/3788 = 40.7%
-  'live/minimal-revisioned': { core: 1, perfect: ['names', 'labels', 'selectors', 'ports', 'env', 'args', 'volumes', 'rbac rules', 'webhook rules', 'hpa/pdb', 'mesh config', 'injector config', 'values configmap', 'other'] },
+  'live/minimal-revisioned': {
+    core: 1,
+    perfect: [
+      'names',
+      'labels',
+      'selectors',
+      'ports',
+      'env',
+      'args',
+      'volumes',
+      'rbac rules',
+      'webhook rules',
+      'hpa/pdb',
+      'mesh config',
+      'injector config',
+      'values configmap',
+      'other',
+    ],
+  },
   // live/minimal_hub_tag: core 1144/1144 = 100.0%; all leaves 1581/3827 = 41.3%
-  'live/minimal_hub_tag': { core: 1, perfect: ['names', 'labels', 'selectors', 'ports', 'env', 'args', 'volumes', 'rbac rules', 'webhook rules', 'hpa/pdb', 'mesh config', 'injector config', 'values configmap', 'other'] },
+  'live/minimal_hub_tag': {
+    core: 1,
+    perfect: [
+      'names',
+      'labels',
+      'selectors',
+      'ports',
+      'env',
+      'args',
+      'volumes',
+      'rbac rules',
+      'webhook rules',
+      'hpa/pdb',
+      'mesh config',
+      'injector config',
+      'values configmap',
+      'other',
+    ],
+  },
   // live/networkpolicy_enabled: core 1450/1456 = 99.6%; all leaves 1887/4139 = 45.6%
-  'live/networkpolicy_enabled': { core: 0.995, perfect: ['names', 'labels', 'selectors', 'env', 'args', 'volumes', 'rbac rules', 'webhook rules', 'hpa/pdb', 'mesh config', 'injector config', 'values configmap', 'other'] },
+  'live/networkpolicy_enabled': {
+    core: 0.995,
+    perfect: [
+      'names',
+      'labels',
+      'selectors',
+      'env',
+      'args',
+      'volumes',
+      'rbac rules',
+      'webhook rules',
+      'hpa/pdb',
+      'mesh config',
+      'injector config',
+      'values configmap',
+      'other',
+    ],
+  },
   // live/pilot_default: core 935/935 = 100.0%; all leaves 1372/3618 = 37.9%
-  'live/pilot_default': { core: 1, perfect: ['names', 'labels', 'selectors', 'ports', 'env', 'args', 'volumes', 'rbac rules', 'webhook rules', 'hpa/pdb', 'mesh config', 'injector config', 'values configmap', 'other'] },
+  'live/pilot_default': {
+    core: 1,
+    perfect: [
+      'names',
+      'labels',
+      'selectors',
+      'ports',
+      'env',
+      'args',
+      'volumes',
+      'rbac rules',
+      'webhook rules',
+      'hpa/pdb',
+      'mesh config',
+      'injector config',
+      'values configmap',
+      'other',
+    ],
+  },
   // live/pilot_disable_tracing: core 934/934 = 100.0%; all leaves 1371/3617 = 37.9%
-  'live/pilot_disable_tracing': { core: 1, perfect: ['names', 'labels', 'selectors', 'ports', 'env', 'args', 'volumes', 'rbac rules', 'webhook rules', 'hpa/pdb', 'mesh config', 'injector config', 'values configmap', 'other'] },
+  'live/pilot_disable_tracing': {
+    core: 1,
+    perfect: [
+      'names',
+      'labels',
+      'selectors',
+      'ports',
+      'env',
+      'args',
+      'volumes',
+      'rbac rules',
+      'webhook rules',
+      'hpa/pdb',
+      'mesh config',
+      'injector config',
+      'values configmap',
+      'other',
+    ],
+  },
   // live/pilot_hpa_pdb: core 948/950 = 99.8%; all leaves 1385/3633 = 38.1%
-  'live/pilot_hpa_pdb': { core: 0.997, perfect: ['names', 'labels', 'selectors', 'ports', 'env', 'args', 'volumes', 'rbac rules', 'webhook rules', 'hpa/pdb', 'mesh config', 'injector config', 'other'] },
+  'live/pilot_hpa_pdb': {
+    core: 0.997,
+    perfect: [
+      'names',
+      'labels',
+      'selectors',
+      'ports',
+      'env',
+      'args',
+      'volumes',
+      'rbac rules',
+      'webhook rules',
+      'hpa/pdb',
+      'mesh config',
+      'injector config',
+      'other',
+    ],
+  },
   // live/pilot_k8s_settings: core 893/946 = 94.4%; all leaves 1330/3629 = 36.6%
-  'live/pilot_k8s_settings': { core: 0.943, perfect: ['labels', 'selectors', 'ports', 'env', 'args', 'volumes', 'hpa/pdb', 'mesh config', 'injector config', 'other'] },
+  'live/pilot_k8s_settings': {
+    core: 0.943,
+    perfect: ['labels', 'selectors', 'ports', 'env', 'args', 'volumes', 'hpa/pdb', 'mesh config', 'injector config', 'other'],
+  },
   // live/pilot_override_values: core 901/964 = 93.5%; all leaves 1338/3647 = 36.7%
-  'live/pilot_override_values': { core: 0.934, perfect: ['labels', 'selectors', 'ports', 'env', 'args', 'volumes', 'hpa/pdb', 'mesh config', 'injector config', 'other'] },
+  'live/pilot_override_values': {
+    core: 0.934,
+    perfect: ['labels', 'selectors', 'ports', 'env', 'args', 'volumes', 'hpa/pdb', 'mesh config', 'injector config', 'other'],
+  },
   // live/sidecar_template: core 1436/1436 = 100.0%; all leaves 1885/4131 = 45.6%
-  'live/sidecar_template': { core: 1, perfect: ['names', 'labels', 'selectors', 'ports', 'env', 'args', 'volumes', 'rbac rules', 'webhook rules', 'hpa/pdb', 'mesh config', 'injector config', 'values configmap', 'other'] },
+  'live/sidecar_template': {
+    core: 1,
+    perfect: [
+      'names',
+      'labels',
+      'selectors',
+      'ports',
+      'env',
+      'args',
+      'volumes',
+      'rbac rules',
+      'webhook rules',
+      'hpa/pdb',
+      'mesh config',
+      'injector config',
+      'values configmap',
+      'other',
+    ],
+  },
   // live/ztunnel: core 1496/1518 = 98.6%; all leaves 1933/4201 = 46.0%
-  'live/ztunnel': { core: 0.985, perfect: ['names', 'selectors', 'ports', 'env', 'args', 'volumes', 'rbac rules', 'webhook rules', 'hpa/pdb', 'mesh config'] },
+  'live/ztunnel': {
+    core: 0.985,
+    perfect: ['names', 'selectors', 'ports', 'env', 'args', 'volumes', 'rbac rules', 'webhook rules', 'hpa/pdb', 'mesh config'],
+  },
   // live/ztunnel_tolerations: core 1493/1515 = 98.5%; all leaves 1930/4198 = 46.0%
-  'live/ztunnel_tolerations': { core: 0.985, perfect: ['names', 'selectors', 'ports', 'env', 'args', 'volumes', 'rbac rules', 'webhook rules', 'hpa/pdb', 'mesh config'] },
+  'live/ztunnel_tolerations': {
+    core: 0.985,
+    perfect: ['names', 'selectors', 'ports', 'env', 'args', 'volumes', 'rbac rules', 'webhook rules', 'hpa/pdb', 'mesh config'],
+  },
 };
 
 const results = new Map<string, Promise<CaseResult>>();
@@ -376,25 +1127,56 @@ for (const r of RELEASES) {
     test(`golden ${release} ${c.name}: exactly the golden's objects are rendered`, async (t) => {
       const res = await resultOf(c, release);
       t.is(res.error, undefined, 'render failed');
-      t.deepEqual(unexplained(c, release, res.missing.map((k) => `${k} `)), [], 'golden objects missing from our render');
-      t.deepEqual(unexplained(c, release, res.extra.map((k) => `${k} `)), [], 'objects istioctl does not render');
+      t.deepEqual(
+        unexplained(
+          c,
+          release,
+          res.missing.map((k) => `${k} `),
+        ),
+        [],
+        'golden objects missing from our render',
+      );
+      t.deepEqual(
+        unexplained(
+          c,
+          release,
+          res.extra.map((k) => `${k} `),
+        ),
+        [],
+        'objects istioctl does not render',
+      );
     });
-    (c.pending ? test.failing : test)(`golden ${release} ${c.name}: every core difference is explained${c.pending ? ` (pending: ${c.pending})` : ''}`, async (t) => {
-      const res = await resultOf(c, release);
-      const core = res.diffs.filter((d) => !NON_CORE.includes(d.category) && d.path !== '').map((d) => `${d.object} ${d.path}`);
-      t.deepEqual(unexplained(c, release, core), []);
-    });
+    (c.pending ? test.failing : test)(
+      `golden ${release} ${c.name}: every core difference is explained${c.pending ? ` (pending: ${c.pending})` : ''}`,
+      async (t) => {
+        const res = await resultOf(c, release);
+        const core = res.diffs.filter((d) => !NON_CORE.includes(d.category) && d.path !== '').map((d) => `${d.object} ${d.path}`);
+        t.deepEqual(unexplained(c, release, core), []);
+      },
+    );
   }
   for (const c of cases.filter((c) => !c.set)) {
     const objectsTest = c.pending ? test.failing : test;
-    objectsTest(`golden ${release} ${c.name}: ${c.golden ? 'every golden object is rendered' : 'renders zero objects'}${c.pending ? ` (pending: ${c.pending})` : ''}`, async (t) => {
-      const res = await resultOf(c, release);
-      t.is(res.error, undefined, 'render failed');
-      if (!c.golden) t.is(res.rendered, 0, 'objects rendered');
-      // A golden object the case explains for this release (cases.ts: why that release's golden has it and its
-      // istioctl does not render it) is not required; any other missing object is.
-      t.deepEqual(unexplained(c, release, res.missing.map((m) => `${m} `), res), [], 'golden objects missing from our render');
-    });
+    objectsTest(
+      `golden ${release} ${c.name}: ${c.golden ? 'every golden object is rendered' : 'renders zero objects'}${c.pending ? ` (pending: ${c.pending})` : ''}`,
+      async (t) => {
+        const res = await resultOf(c, release);
+        t.is(res.error, undefined, 'render failed');
+        if (!c.golden) t.is(res.rendered, 0, 'objects rendered');
+        // A golden object the case explains for this release (cases.ts: why that release's golden has it and its
+        // istioctl does not render it) is not required; any other missing object is.
+        t.deepEqual(
+          unexplained(
+            c,
+            release,
+            res.missing.map((m) => `${m} `),
+            res,
+          ),
+          [],
+          'golden objects missing from our render',
+        );
+      },
+    );
   }
   // The ratchet (FLOORS) holds for the newest release, our sets' pending cases included: a pending case may not
   // get worse either.
@@ -407,12 +1189,16 @@ for (const r of RELEASES) {
       t.true(core >= floor.core, `${c.name}: core ${(core * 100).toFixed(2)}% < floor ${(floor.core * 100).toFixed(2)}%`);
       const stale = new Set(res.stale ?? []);
       for (const cat of floor.perfect) {
-        const diffs = res.diffs.filter((d) => d.category === cat).map((d) => `${d.object} ${d.path}`).filter((r) => !stale.has(r));
+        const diffs = res.diffs
+          .filter((d) => d.category === cat)
+          .map((d) => `${d.object} ${d.path}`)
+          .filter((r) => !stale.has(r));
         t.deepEqual(diffs, [], `${c.name}: category ${cat} was at 100%`);
       }
     });
   }
-  const sum = (ts: Array<{ leaves: number; agree: number }>) => ts.reduce((a, b) => ({ leaves: a.leaves + b.leaves, agree: a.agree + b.agree }), { leaves: 0, agree: 0 });
+  const sum = (ts: Array<{ leaves: number; agree: number }>) =>
+    ts.reduce((a, b) => ({ leaves: a.leaves + b.leaves, agree: a.agree + b.agree }), { leaves: 0, agree: 0 });
   test(`golden ${release}: at least ${RELEASE_CORE_FLOOR * 100}% of the release's core leaves agree`, async (t) => {
     // Istio's own cases: the figure kept since the first release catalog (our sets are held per case, above). Leaves
     // where the live golden of the same case shows Istio's vendored one stale are set aside (compare.ts staleRefs):
@@ -420,7 +1206,9 @@ for (const r of RELEASES) {
     const all = await Promise.all(cases.filter((c) => c.golden && !c.pending && !c.set).map((c) => resultOf(c, release)));
     const raw = sum(all.map(coreTally));
     const tally = sum(all.map(currentCoreTally));
-    t.log(`Istio ${release}: core ${tally.agree}/${tally.leaves} = ${(share(tally) * 100).toFixed(2)}% (${raw.agree}/${raw.leaves} = ${(share(raw) * 100).toFixed(2)}% with the stale leaves)`);
+    t.log(
+      `Istio ${release}: core ${tally.agree}/${tally.leaves} = ${(share(tally) * 100).toFixed(2)}% (${raw.agree}/${raw.leaves} = ${(share(raw) * 100).toFixed(2)}% with the stale leaves)`,
+    );
     t.true(share(tally) >= RELEASE_CORE_FLOOR, `${(share(tally) * 100).toFixed(2)}%`);
   });
   test(`golden ${release}: the live set (the release's istioctl on Istio's corpus): at least ${RELEASE_CORE_FLOOR * 100}% of its core leaves agree`, async (t) => {
@@ -433,7 +1221,9 @@ for (const r of RELEASES) {
   test(`golden ${release}: CRD schemas agree at or above the release's floor, every difference explained`, async (t) => {
     const withCrds = cases.filter((c) => c.golden && !c.pending);
     const all = await Promise.all(withCrds.map(async (c) => ({ c, res: await resultOf(c, release) })));
-    const tally = all.map(({ res }) => res.byCategory['crd schema']).reduce((a, b) => ({ leaves: a.leaves + b.leaves, agree: a.agree + b.agree }), { leaves: 0, agree: 0 });
+    const tally = all
+      .map(({ res }) => res.byCategory['crd schema'])
+      .reduce((a, b) => ({ leaves: a.leaves + b.leaves, agree: a.agree + b.agree }), { leaves: 0, agree: 0 });
     t.log(`Istio ${release}: crd schema ${tally.agree}/${tally.leaves} = ${(share(tally) * 100).toFixed(2)}%`);
     t.true(tally.leaves > 1000, 'the goldens have CRDs');
     const floor = CRD_SCHEMA_FLOORS[release];
@@ -441,7 +1231,9 @@ for (const r of RELEASES) {
     t.true(share(tally) >= floor!, `${(share(tally) * 100).toFixed(2)}% < floor ${(floor! * 100).toFixed(1)}%`);
     const unexplained = all.flatMap(({ c, res }) => {
       const ex = explainedFor(c, release).map((e) => new RegExp(e.match));
-      return res.diffs.filter((d) => d.category === 'crd schema' && !ex.some((re) => re.test(`${d.object} ${d.path}`))).map((d) => `${d.object} ${d.path}`);
+      return res.diffs
+        .filter((d) => d.category === 'crd schema' && !ex.some((re) => re.test(`${d.object} ${d.path}`)))
+        .map((d) => `${d.object} ${d.path}`);
     });
     t.deepEqual(unexplained, []);
   });

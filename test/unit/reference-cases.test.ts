@@ -9,7 +9,11 @@ import { inputsDir, renderInput, type Obj } from '../golden/compare.js';
 // issue's guarantees that hold for every input: determinism and YAML-injection safety.
 
 const read = (f: string) => ({ name: f, text: fs.readFileSync(path.join(inputsDir, f), 'utf8') });
-const inputFiles = () => fs.readdirSync(inputsDir).filter((f) => f.endsWith('.yaml')).sort();
+const inputFiles = () =>
+  fs
+    .readdirSync(inputsDir)
+    .filter((f) => f.endsWith('.yaml'))
+    .sort();
 
 async function serialize(objects: Obj[]): Promise<string> {
   const { toYamlStream } = await import('../../operator/render/serialize.js');
@@ -22,7 +26,10 @@ async function resolveOnly(input: { files?: Array<{ name: string; text: string }
 }
 
 /** The InputError an input produces, with all its issues as one searchable text. */
-async function inputError(t: { fail(m: string): void }, input: Parameters<typeof renderInput>[0]): Promise<{ e: InputError; text: string } | undefined> {
+async function inputError(
+  t: { fail(m: string): void },
+  input: Parameters<typeof renderInput>[0],
+): Promise<{ e: InputError; text: string } | undefined> {
   try {
     await renderInput(input);
   } catch (e) {
@@ -95,7 +102,10 @@ test('flag_force: an invalid value is an error naming it, and a warning with --f
   const r = await inputError(t, { files: [read('flag_force.yaml')] });
   if (r) t.regex(r.text, /badKey/, r.text);
   const forced = await renderInput({ files: [read('flag_force.yaml')], force: true });
-  t.true(forced.warnings.some((w) => /badKey/.test(w)), forced.warnings.join('\n'));
+  t.true(
+    forced.warnings.some((w) => /badKey/.test(w)),
+    forced.warnings.join('\n'),
+  );
   t.truthy(find(forced.objects, 'Deployment', 'istiod'));
 });
 
@@ -105,7 +115,10 @@ test('flag_force: an invalid value is an error naming it, and a warning with --f
 // and the goldens show Istio's default gateway HPA as 1..5 for the same settings (all_on, autoscaling_v2), so 2 can
 // only come from an autoscaleMin setting: we check the defaults (1..5) as the goldens show them, and that
 // `values.gateways.istio-ingressgateway.autoscaleMin=2` reaches all three ingress gateways (2..5).
-for (const [label, sets, min] of [['defaults', [], 1], ['autoscaleMin=2', ['values.gateways.istio-ingressgateway.autoscaleMin=2'], 2]] as const) {
+for (const [label, sets, min] of [
+  ['defaults', [], 1],
+  ['autoscaleMin=2', ['values.gateways.istio-ingressgateway.autoscaleMin=2'], 2],
+] as const) {
   test(`gateways.yaml (${label}): every HPA has minReplicas ${min} and maxReplicas 5; every RoleBinding references an existing Role`, async (t) => {
     const r = await renderInput({ files: [read('gateways.yaml')], sets: [...sets] });
     const hpas = r.objects.filter((o) => o.kind === 'HorizontalPodAutoscaler') as any[];
@@ -119,7 +132,10 @@ for (const [label, sets, min] of [['defaults', [], 1], ['autoscaleMin=2', ['valu
     t.is(bindings.length, 3);
     for (const b of bindings) {
       t.is(b.roleRef.kind, 'Role');
-      t.true(roles.has(`${b.metadata.namespace}/${b.roleRef.name}`), `RoleBinding ${b.metadata.namespace}/${b.metadata.name} → Role ${b.roleRef.name}`);
+      t.true(
+        roles.has(`${b.metadata.namespace}/${b.roleRef.name}`),
+        `RoleBinding ${b.metadata.namespace}/${b.metadata.name} → Role ${b.roleRef.name}`,
+      );
     }
   });
 }
@@ -152,7 +168,7 @@ test('every corpus input renders byte-identically twice (and errors identically)
   let rendered = 0;
   for (const f of [...files].reverse()) {
     const again = await once(f);
-    t.is(again, first.get(f) ?? "", f);
+    t.is(again, first.get(f) ?? '', f);
     if (!again.startsWith('ERROR ')) rendered++;
   }
   t.true(rendered >= 20, `${rendered} inputs rendered`);
@@ -161,7 +177,12 @@ test('every corpus input renders byte-identically twice (and errors identically)
 test('two CLI processes print byte-identical output (no clock, randomness or hash order leaks in)', async (t) => {
   const { spawnSync } = await import('node:child_process');
   const { packageRoot } = await import('../../operator/paths.js');
-  const run = () => spawnSync(process.execPath, ['bin/istio-operator.js', 'render', '-f', path.join(inputsDir, 'all_on.yaml'), '--set', 'profile=demo'], { cwd: packageRoot, encoding: 'utf8', maxBuffer: 64 << 20 });
+  const run = () =>
+    spawnSync(process.execPath, ['bin/istio-operator.js', 'render', '-f', path.join(inputsDir, 'all_on.yaml'), '--set', 'profile=demo'], {
+      cwd: packageRoot,
+      encoding: 'utf8',
+      maxBuffer: 64 << 20,
+    });
   const a = run();
   const b = run();
   t.is(a.status, 0, a.stderr);
@@ -184,22 +205,24 @@ function iop(spec: object): { name: string; text: string } {
 }
 
 /** Either a clear InputError or the exact string at the expected place, with no object added or removed. */
-async function injectionSafe(
-  t: any,
-  spec: object,
-  pick: (objs: Obj[]) => unknown,
-): Promise<void> {
+async function injectionSafe(t: any, spec: object, pick: (objs: Obj[]) => unknown): Promise<void> {
   const base = await renderInput({ files: [iop({ profile: 'default' })] });
   let r;
   try {
     r = await renderInput({ files: [iop(spec)] });
   } catch (e) {
     t.true(e instanceof InputError, `not an InputError: ${(e as Error).message}`);
-    t.true((e as InputError).issues.every((i) => i.path.length > 0), 'the error names the field');
+    t.true(
+      (e as InputError).issues.every((i) => i.path.length > 0),
+      'the error names the field',
+    );
     return;
   }
   t.is(pick(r.objects), EVIL);
-  t.deepEqual(r.objects.map((o) => `${o.kind}:${o.metadata.namespace ?? ''}:${o.metadata.name}`), base.objects.map((o) => `${o.kind}:${o.metadata.namespace ?? ''}:${o.metadata.name}`));
+  t.deepEqual(
+    r.objects.map((o) => `${o.kind}:${o.metadata.namespace ?? ''}:${o.metadata.name}`),
+    base.objects.map((o) => `${o.kind}:${o.metadata.namespace ?? ''}:${o.metadata.name}`),
+  );
   const text = await serialize(r.objects);
   const back = yaml.loadAll(text).filter(Boolean) as Obj[];
   t.is(pick(back), EVIL, 'survives serialization');
@@ -207,23 +230,38 @@ async function injectionSafe(
 }
 
 test('YAML injection: pod annotations of istiod', async (t) => {
-  await injectionSafe(t, { profile: 'default', components: { pilot: { k8s: { podAnnotations: { evil: EVIL } } } } },
-    (o) => (find(o, 'Deployment', 'istiod') as any)?.spec?.template?.metadata?.annotations?.evil);
+  await injectionSafe(
+    t,
+    { profile: 'default', components: { pilot: { k8s: { podAnnotations: { evil: EVIL } } } } },
+    (o) => (find(o, 'Deployment', 'istiod') as any)?.spec?.template?.metadata?.annotations?.evil,
+  );
 });
 
 test('YAML injection: service annotations of the ingress gateway', async (t) => {
-  await injectionSafe(t, { profile: 'default', components: { ingressGateways: [{ name: 'istio-ingressgateway', enabled: true, k8s: { serviceAnnotations: { evil: EVIL } } }] } },
-    (o) => (find(o, 'Service', 'istio-ingressgateway') as any)?.metadata?.annotations?.evil);
+  await injectionSafe(
+    t,
+    {
+      profile: 'default',
+      components: { ingressGateways: [{ name: 'istio-ingressgateway', enabled: true, k8s: { serviceAnnotations: { evil: EVIL } } }] },
+    },
+    (o) => (find(o, 'Service', 'istio-ingressgateway') as any)?.metadata?.annotations?.evil,
+  );
 });
 
 test('YAML injection: gateway labels', async (t) => {
-  await injectionSafe(t, { profile: 'default', components: { ingressGateways: [{ name: 'istio-ingressgateway', enabled: true, label: { evil: EVIL } }] } },
-    (o) => (find(o, 'Deployment', 'istio-ingressgateway') as any)?.spec?.template?.metadata?.labels?.evil);
+  await injectionSafe(
+    t,
+    { profile: 'default', components: { ingressGateways: [{ name: 'istio-ingressgateway', enabled: true, label: { evil: EVIL } }] } },
+    (o) => (find(o, 'Deployment', 'istio-ingressgateway') as any)?.spec?.template?.metadata?.labels?.evil,
+  );
 });
 
 test('YAML injection: istiod pod labels through values', async (t) => {
-  await injectionSafe(t, { profile: 'default', values: { pilot: { podLabels: { evil: EVIL } } } },
-    (o) => (find(o, 'Deployment', 'istiod') as any)?.spec?.template?.metadata?.labels?.evil);
+  await injectionSafe(
+    t,
+    { profile: 'default', values: { pilot: { podLabels: { evil: EVIL } } } },
+    (o) => (find(o, 'Deployment', 'istiod') as any)?.spec?.template?.metadata?.labels?.evil,
+  );
 });
 
 test('YAML injection: mesh config string', async (t) => {
@@ -256,18 +294,29 @@ test('YAML injection: a --set value is one string, never parsed into structure',
 test('minimal-revisioned: revisioned names and the istio.io/rev label; CRDs and the reader account shared', async (t) => {
   const r = await renderInput({ files: [read('minimal-revisioned.yaml')] });
   for (const [kind, name] of [
-    ['Deployment', 'istiod-test-rev'], ['Service', 'istiod-test-rev'], ['ConfigMap', 'istio-test-rev'],
-    ['ConfigMap', 'istio-sidecar-injector-test-rev'], ['ConfigMap', 'values-test-rev'],
-    ['MutatingWebhookConfiguration', 'istio-sidecar-injector-test-rev'], ['ServiceAccount', 'istio-reader-service-account'],
-  ] as const) t.truthy(find(r.objects, kind, name), `${kind} ${name}`);
+    ['Deployment', 'istiod-test-rev'],
+    ['Service', 'istiod-test-rev'],
+    ['ConfigMap', 'istio-test-rev'],
+    ['ConfigMap', 'istio-sidecar-injector-test-rev'],
+    ['ConfigMap', 'values-test-rev'],
+    ['MutatingWebhookConfiguration', 'istio-sidecar-injector-test-rev'],
+    ['ServiceAccount', 'istio-reader-service-account'],
+  ] as const)
+    t.truthy(find(r.objects, kind, name), `${kind} ${name}`);
   t.falsy(find(r.objects, 'Deployment', 'istiod'));
-  t.true(r.objects.every((o) => (o.metadata.labels as Record<string, string> | undefined)?.['istio.io/rev'] === 'test-rev'), 'every object labelled istio.io/rev=test-rev');
+  t.true(
+    r.objects.every((o) => (o.metadata.labels as Record<string, string> | undefined)?.['istio.io/rev'] === 'test-rev'),
+    'every object labelled istio.io/rev=test-rev',
+  );
   t.true(r.objects.some((o) => o.kind === 'CustomResourceDefinition' && o.metadata.name === 'virtualservices.networking.istio.io'));
 });
 
 test('gateways-with-custom-tags-and-no-labels: a gateway tag changes only that gateway image', async (t) => {
   const r = await renderInput({ files: [read('gateways-with-custom-tags-and-no-labels.yaml')] });
-  const tagOf = (name: string) => String(container(find(r.objects, 'Deployment', name), 'istio-proxy')?.image ?? '').split(':').pop();
+  const tagOf = (name: string) =>
+    String(container(find(r.objects, 'Deployment', name), 'istio-proxy')?.image ?? '')
+      .split(':')
+      .pop();
   t.is(tagOf('istio-ingressgateway'), 'special-tag');
   t.is(tagOf('istio-egressgateway'), 'special-tag2');
   const pilot = String(container(find(r.objects, 'Deployment', 'istiod'), 'discovery')?.image ?? '');

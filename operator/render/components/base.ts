@@ -27,7 +27,8 @@ const crdCache = new Map<string, Array<{ head: string; spec?: Record<string, unk
 
 function loadCrds(release: Release): Array<{ head: string; spec?: Record<string, unknown> }> {
   const dir = istioCrdsDir(release);
-  if (!fs.existsSync(dir)) throw new Error(`no CRDs for Istio ${release.line} (crds/istio/${release.line}/; node scripts/crd-schemas.mjs generates them)`);
+  if (!fs.existsSync(dir))
+    throw new Error(`no CRDs for Istio ${release.line} (crds/istio/${release.line}/; node scripts/crd-schemas.mjs generates them)`);
   return fs
     .readdirSync(dir)
     .filter((f) => f.endsWith('.yaml'))
@@ -35,7 +36,8 @@ function loadCrds(release: Release): Array<{ head: string; spec?: Record<string,
     .map((f) => {
       // Parsed by the build when the file is unchanged (dist/operator/cache): YAML parsing was most of a cold render.
       const doc = cachedParse('yaml', fs.readFileSync(path.join(dir, f), 'utf8')) as K8sObject;
-      if (!doc || doc.kind !== 'CustomResourceDefinition') throw new Error(`crds/istio/${release.line}/${f} is not a CustomResourceDefinition`);
+      if (!doc || doc.kind !== 'CustomResourceDefinition')
+        throw new Error(`crds/istio/${release.line}/${f} is not a CustomResourceDefinition`);
       if (typeof doc.spec !== 'object' || doc.spec === null || Array.isArray(doc.spec)) return { head: JSON.stringify(doc) };
       // Through JSON like the rest (as every render's copy was before): only plain data is shared.
       const spec = JSON.parse(JSON.stringify(doc.spec)) as Record<string, unknown>;

@@ -13,7 +13,6 @@ import { platformOf } from '../platforms.js';
 // when asked, a ResourceQuota and a NetworkPolicy. Like every component here, this file decides names, lists and
 // conditions; the templates in manifests/cni only lay them out.
 
-
 export function renderCni(ctx: RenderContext): K8sObject[] {
   return renderComponentTemplates('cni', { cni: cniView(ctx) }, { release: ctx.release });
 }
@@ -67,7 +66,8 @@ export function cniView(ctx: RenderContext) {
     // With Multus (cni.provider multus, as on OpenShift) the plugin is not chained into the primary CNI's config:
     // pods ask for it by the NetworkAttachmentDefinition `default/istio-cni`, which the injector names in their
     // k8s.v1.cni.cncf.io/networks annotation. Istio always puts it in `default`, whatever the install's namespace.
-    networkAttachment: v.provider === 'multus' && (scope === 'all' || scope === 'namespace') ? { name: CNI_NAME, namespace: 'default' } : undefined,
+    networkAttachment:
+      v.provider === 'multus' && (scope === 'all' || scope === 'namespace') ? { name: CNI_NAME, namespace: 'default' } : undefined,
     repairRole: repairOn
       ? {
           name: `${CNI_NAME}-repair-role`,

@@ -37,7 +37,6 @@ const DEFAULTS: Values = {
   injectionTemplate: '',
 };
 
-
 export function renderGateway(ctx: RenderContext): K8sObject[] {
   if (!ctx.gateway) throw new Error('renderGateway needs ctx.gateway (one call per named gateway)');
   return renderComponentTemplates('gateway', { gw: gatewayView(ctx) }, { release: ctx.release });
@@ -77,8 +76,12 @@ export function gatewayView(ctx: RenderContext) {
   // Mesh ID defaults to the trust domain, as istiod assumes for proxies that do not say.
   const meshID = global.meshID || trustDomain;
 
-  const secretVolumes = asList(v.secretVolumes).filter(isMap).filter((s) => s.name);
-  const configVolumes = asList(v.configVolumes).filter(isMap).filter((s) => s.name);
+  const secretVolumes = asList(v.secretVolumes)
+    .filter(isMap)
+    .filter((s) => s.name);
+  const configVolumes = asList(v.configVolumes)
+    .filter(isMap)
+    .filter((s) => s.name);
 
   const podLabels: Record<string, string> = { ...labels, ...common };
   // Istio keeps the Helm-2 era labels on gateways in istio-system: dashboards and old selectors still match them.
@@ -95,9 +98,14 @@ export function gatewayView(ctx: RenderContext) {
   if (!injected) podLabels['istio.io/dataplane-mode'] = 'none';
   const podAnnotations: Record<string, string> = injected ? {} : { 'istio.io/rev': ctx.rev };
   if (values.meshConfig?.enablePrometheusMerge !== false && mesh.enablePrometheusMerge !== false) {
-    Object.assign(podAnnotations, { 'prometheus.io/port': '15020', 'prometheus.io/scrape': 'true', 'prometheus.io/path': '/stats/prometheus' });
+    Object.assign(podAnnotations, {
+      'prometheus.io/port': '15020',
+      'prometheus.io/scrape': 'true',
+      'prometheus.io/path': '/stats/prometheus',
+    });
   }
-  if (injected) Object.assign(podAnnotations, { 'sidecar.istio.io/inject': 'true', 'inject.istio.io/templates': String(v.injectionTemplate) });
+  if (injected)
+    Object.assign(podAnnotations, { 'sidecar.istio.io/inject': 'true', 'inject.istio.io/templates': String(v.injectionTemplate) });
   else podAnnotations['sidecar.istio.io/inject'] = 'false';
   for (const [k, val] of Object.entries(asMap(v.podAnnotations))) podAnnotations[k] = String(val);
 
@@ -167,7 +175,9 @@ export function gatewayView(ctx: RenderContext) {
     /** The injected pod's own env: the injector adds the rest (identity, istiod, mesh, network, cluster). */
     injectedEnv: [
       ...(runAsRoot ? [] : [{ name: 'ISTIO_META_UNPRIVILEGED_POD', value: 'true' }]),
-      ...Object.keys(gwEnv).sort().map((k) => ({ name: k, value: String(gwEnv[k]) })),
+      ...Object.keys(gwEnv)
+        .sort()
+        .map((k) => ({ name: k, value: String(gwEnv[k]) })),
     ],
     secretVolumeMounts: secretVolumes.map((s) => ({ name: s.name, mountPath: s.mountPath, readOnly: true })),
     configVolumeMounts: configVolumes.filter((c) => c.mountPath).map((c) => ({ name: c.name, mountPath: c.mountPath, readOnly: true })),
@@ -178,7 +188,10 @@ export function gatewayView(ctx: RenderContext) {
     configVolumes: configVolumes.map((c) => ({ name: c.name, configMap: { name: c.configMapName, optional: true } })),
     affinity: buildAffinity(global, v),
     tolerations: truthy(v.tolerations) ? v.tolerations : truthy(global.defaultTolerations) ? global.defaultTolerations : undefined,
-    hpa: v.autoscaleEnabled && v.autoscaleMin && v.autoscaleMax ? { minReplicas: v.autoscaleMin, maxReplicas: v.autoscaleMax, metrics } : undefined,
+    hpa:
+      v.autoscaleEnabled && v.autoscaleMin && v.autoscaleMax
+        ? { minReplicas: v.autoscaleMin, maxReplicas: v.autoscaleMax, metrics }
+        : undefined,
     pdb: global.defaultPodDisruptionBudget?.enabled !== false && multi,
     service:
       v.customService === true
@@ -221,9 +234,13 @@ function buildAffinity(global: Values, v: Values): Record<string, unknown> | und
   const required: unknown[] = [];
   if (arch.length) required.push({ key: 'kubernetes.io/arch', operator: 'In', values: arch.map(([a]) => a) });
   for (const [k, val] of Object.entries(nodeSelector)) required.push({ key: k, operator: 'In', values: [String(val)] });
-  if (required.length) nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution = { nodeSelectorTerms: [{ matchExpressions: required }] };
+  if (required.length)
+    nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution = { nodeSelectorTerms: [{ matchExpressions: required }] };
   if (arch.length) {
-    nodeAffinity.preferredDuringSchedulingIgnoredDuringExecution = arch.map(([a, w]) => ({ weight: Number(w), preference: { matchExpressions: [{ key: 'kubernetes.io/arch', operator: 'In', values: [a] }] } }));
+    nodeAffinity.preferredDuringSchedulingIgnoredDuringExecution = arch.map(([a, w]) => ({
+      weight: Number(w),
+      preference: { matchExpressions: [{ key: 'kubernetes.io/arch', operator: 'In', values: [a] }] },
+    }));
   }
   if (Object.keys(nodeAffinity).length) out.nodeAffinity = nodeAffinity;
 
@@ -239,10 +256,11 @@ function buildAffinity(global: Values, v: Values): Record<string, unknown> | und
   if (hard.length || soft.length) {
     const anti: Record<string, unknown> = {};
     if (hard.length) anti.requiredDuringSchedulingIgnoredDuringExecution = hard.map(term);
-    if (soft.length) anti.preferredDuringSchedulingIgnoredDuringExecution = soft.map((i) => {
-      const { namespaces: _n, ...t } = term(i);
-      return { podAffinityTerm: t, weight: 100 };
-    });
+    if (soft.length)
+      anti.preferredDuringSchedulingIgnoredDuringExecution = soft.map((i) => {
+        const { namespaces: _n, ...t } = term(i);
+        return { podAffinityTerm: t, weight: 100 };
+      });
     out.podAntiAffinity = anti;
   }
   return Object.keys(out).length ? out : undefined;

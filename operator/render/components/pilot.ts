@@ -53,7 +53,8 @@ export function renderPilot(ctx: RenderContext): K8sObject[] {
   // The injector config (~90 KB of Go template text) and the values dumps are large strings: set them on the
   // objects rather than round-tripping them through the templates' YAML as giant quoted scalars (same
   // result, a fraction of the time).
-  const configMap = (name: string) => objects.find((o) => o.kind === 'ConfigMap' && o.metadata.name === name) as { data?: Record<string, string> } | undefined;
+  const configMap = (name: string) =>
+    objects.find((o) => o.kind === 'ConfigMap' && o.metadata.name === name) as { data?: Record<string, string> } | undefined;
   const injector = configMap(pilot.injectorConfigMapName);
   if (injector) injector.data = { config: pilot.injectorConfigText, values: pilot.injectorValuesText };
   const valuesMap = configMap(pilot.valuesConfigMapName);
@@ -118,7 +119,9 @@ export function pilotView(ctx: RenderContext) {
     hpa: v.autoscaleEnabled && v.autoscaleMin && v.autoscaleMax ? hpaSpec(name, v) : undefined,
     pdb: pdbSpec(values),
     meshText: yaml.dump(meshConfig(ctx, values), { lineWidth: -1, noRefs: true, sortKeys: true }).trimEnd(),
-    meshNetworksText: yaml.dump({ networks: g.meshNetworks ?? {} }, { lineWidth: -1, noRefs: true, sortKeys: true, flowLevel: 1 }).trimEnd(),
+    meshNetworksText: yaml
+      .dump({ networks: g.meshNetworks ?? {} }, { lineWidth: -1, noRefs: true, sortKeys: true, flowLevel: 1 })
+      .trimEnd(),
     injectorConfigText: injectorConfigText(values, ctx.release),
     injectorValuesText: prettyJson(injectorValues(values, rev)),
     // We do not keep the user's values apart from the merged ones; both keys carry the values this istiod used.
@@ -186,7 +189,10 @@ function cacertsVolume(ctx: RenderContext) {
 
 function hpaSpec(name: string, v: Values) {
   const metrics: unknown[] = [];
-  const util = (resource: string, target: unknown) => ({ type: 'Resource', resource: { name: resource, target: { type: 'Utilization', averageUtilization: target } } });
+  const util = (resource: string, target: unknown) => ({
+    type: 'Resource',
+    resource: { name: resource, target: { type: 'Utilization', averageUtilization: target } },
+  });
   if (v.cpu?.targetAverageUtilization) metrics.push(util('cpu', v.cpu.targetAverageUtilization));
   if (v.memory?.targetAverageUtilization) metrics.push(util('memory', v.memory.targetAverageUtilization));
   return {
@@ -207,7 +213,8 @@ function pdbSpec(values: Values) {
   if (!redundant) return undefined;
   const pdb: Values = v.pdb ?? values.pdb ?? {};
   const spec: Record<string, unknown> = {};
-  if (pdb.maxUnavailable !== undefined && pdb.maxUnavailable !== null && pdb.maxUnavailable !== '') spec.maxUnavailable = pdb.maxUnavailable;
+  if (pdb.maxUnavailable !== undefined && pdb.maxUnavailable !== null && pdb.maxUnavailable !== '')
+    spec.maxUnavailable = pdb.maxUnavailable;
   else spec.minAvailable = pdb.minAvailable ?? 1;
   if (pdb.unhealthyPodEvictionPolicy) spec.unhealthyPodEvictionPolicy = pdb.unhealthyPodEvictionPolicy;
   return spec;
@@ -248,7 +255,14 @@ function tracingConfig(g: Values): Record<string, unknown> | undefined {
     case 'lightstep':
       return { lightstep: { address: t.lightstep?.address, accessToken: t.lightstep?.accessToken } };
     case 'stackdriver':
-      return { stackdriver: { debug: !!t.stackdriver?.debug, maxNumberOfAttributes: t.stackdriver?.maxNumberOfAttributes ?? 200, maxNumberOfAnnotations: t.stackdriver?.maxNumberOfAnnotations ?? 200, maxNumberOfMessageEvents: t.stackdriver?.maxNumberOfMessageEvents ?? 200 } };
+      return {
+        stackdriver: {
+          debug: !!t.stackdriver?.debug,
+          maxNumberOfAttributes: t.stackdriver?.maxNumberOfAttributes ?? 200,
+          maxNumberOfAnnotations: t.stackdriver?.maxNumberOfAnnotations ?? 200,
+          maxNumberOfMessageEvents: t.stackdriver?.maxNumberOfMessageEvents ?? 200,
+        },
+      };
     case 'openCensusAgent':
       return {};
     default:
@@ -276,7 +290,10 @@ export function injectionTemplate(name: InjectionTemplate, release: Release): st
   const key = `${release.line}/${name}`;
   let t = templateCache.get(key);
   if (t === undefined) {
-    t = TEMPLATE_PARTS[name].map((f) => gateText(readManifestText('pilot', `injection/${f}`), release, `manifests/pilot/injection/${f}`).trimEnd()).join('\n') + '\n';
+    t =
+      TEMPLATE_PARTS[name]
+        .map((f) => gateText(readManifestText('pilot', `injection/${f}`), release, `manifests/pilot/injection/${f}`).trimEnd())
+        .join('\n') + '\n';
     templateCache.set(key, t);
   }
   return t;
@@ -317,7 +334,8 @@ export function injectorConfigText(values: Values, release: Release): string {
   const user: Record<string, unknown> = isMap(sw.templates) ? sw.templates : {};
   const builtins: readonly string[] = injectionTemplatesOf(release);
   let text = yaml.dump(config, { lineWidth: -1, noRefs: true, sortKeys: false }) + 'templates:\n';
-  for (const name of injectionTemplatesOf(release)) text += name in user ? templateEntry(name, user[name] as string) : builtinEntry(name, release);
+  for (const name of injectionTemplatesOf(release))
+    text += name in user ? templateEntry(name, user[name] as string) : builtinEntry(name, release);
   for (const name of Object.keys(user)) if (!builtins.includes(name)) text += templateEntry(name, user[name] as string);
   return text.trimEnd();
 }
@@ -344,7 +362,12 @@ function chartValues(values: Values, ctx: RenderContext): Values {
     ...rest,
     ztunnel: { resourceName: ztunnelName(values.ztunnel?.resourceName) },
     // Gateway values belong to the gateway components; istiod itself reads only these two.
-    gateways: { securityContext: gateways.securityContext ?? {}, seccompProfile: gateways.seccompProfile ?? {}, 'istio-ingressgateway': {}, 'istio-egressgateway': {} },
+    gateways: {
+      securityContext: gateways.securityContext ?? {},
+      seccompProfile: gateways.seccompProfile ?? {},
+      'istio-ingressgateway': {},
+      'istio-egressgateway': {},
+    },
     meshConfig: ctx.meshConfig,
     pilot: { enabled: pilot.enabled ?? true, cni: { enabled: !!pilot.cni?.enabled } },
     revision: ctx.revision,

@@ -30,7 +30,13 @@ export function ztunnelView(ctx: RenderContext) {
 
   const env = (m: unknown) => Object.entries(asMap(m)).map(([k, val]) => ({ name: k, value: String(val) }));
   const network = v.network || global.network;
-  const pullSecrets = [...new Set(asList(v.imagePullSecrets).concat(asList(global.imagePullSecrets)).filter((s) => typeof s === 'string' && s))];
+  const pullSecrets = [
+    ...new Set(
+      asList(v.imagePullSecrets)
+        .concat(asList(global.imagePullSecrets))
+        .filter((s) => typeof s === 'string' && s),
+    ),
+  ];
   const labels = { ...common, ...stringMap(v.labels) };
 
   return {

@@ -22,10 +22,14 @@ export interface CliResult {
 
 /** Runs `istio-operator <args>` against the test cluster (or `kubeconfig`), stdin not a TTY. */
 export function cli(args: string[], opts: { kubeconfig?: string | null; env?: Record<string, string> } = {}): Promise<CliResult> {
-  const kc = opts.kubeconfig === undefined ? ['--kubeconfig', testKubeconfig()] : opts.kubeconfig === null ? [] : ['--kubeconfig', opts.kubeconfig];
+  const kc =
+    opts.kubeconfig === undefined ? ['--kubeconfig', testKubeconfig()] : opts.kubeconfig === null ? [] : ['--kubeconfig', opts.kubeconfig];
   const flagsAfterCommand = [args[0]!, ...args.slice(1), ...kc];
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [bin, ...flagsAfterCommand], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, CI: '1', ...opts.env } });
+    const child = spawn(process.execPath, [bin, ...flagsAfterCommand], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, CI: '1', ...opts.env },
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
@@ -43,14 +47,26 @@ export interface Install {
 }
 
 /** An IstioOperator file with its own name, namespace and revision, so tests never share objects. */
-export function iopFile(t: ExecutionContext, namespace: string, profile: string, spec: Record<string, unknown> = {}, revision?: string): Install {
+export function iopFile(
+  t: ExecutionContext,
+  namespace: string,
+  profile: string,
+  spec: Record<string, unknown> = {},
+  revision?: string,
+): Install {
   const name = uniqueName(`iop-${profile}`).slice(0, 40);
   const rev = revision ?? `r${uniqueName('x').slice(2, 10)}`;
   const doc = {
     apiVersion: 'install.istio.io/v1alpha1',
     kind: 'IstioOperator',
     metadata: { name, namespace },
-    spec: { profile, namespace, revision: rev, ...spec, values: { ...((spec.values as object) ?? {}), global: { istioNamespace: namespace } } },
+    spec: {
+      profile,
+      namespace,
+      revision: rev,
+      ...spec,
+      values: { ...((spec.values as object) ?? {}), global: { istioNamespace: namespace } },
+    },
   };
   const file = path.join(os.tmpdir(), `${name}.json`);
   fs.writeFileSync(file, JSON.stringify(doc));

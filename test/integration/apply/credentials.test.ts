@@ -33,7 +33,9 @@ function writeYaml(file: string, doc: unknown): string {
 
 /** Who the API server thinks we are. */
 async function whoami(c: KubeClient): Promise<{ username: string; groups: string[]; extra?: Record<string, string[]> }> {
-  const r = await c.request<any>('POST', '/apis/authentication.k8s.io/v1/selfsubjectreviews', { body: { apiVersion: 'authentication.k8s.io/v1', kind: 'SelfSubjectReview' } });
+  const r = await c.request<any>('POST', '/apis/authentication.k8s.io/v1/selfsubjectreviews', {
+    body: { apiVersion: 'authentication.k8s.io/v1', kind: 'SelfSubjectReview' },
+  });
   return r.status.userInfo;
 }
 
@@ -71,7 +73,14 @@ test('an exec plugin defined in the second file of a two-file KUBECONFIG: its to
     `#!/bin/sh\necho run >> "${dir}/runs"\ncat <<EOF\n{"apiVersion":"client.authentication.k8s.io/v1","kind":"ExecCredential","status":{"token":"$PLUGIN_TOKEN"}}\nEOF\n`,
     { mode: 0o755 },
   );
-  const kubeconfig = splitKubeconfig(dir, { exec: { apiVersion: 'client.authentication.k8s.io/v1', command: './plugin.sh', interactiveMode: 'IfAvailable', env: [{ name: 'PLUGIN_TOKEN', value: adminToken() }] } });
+  const kubeconfig = splitKubeconfig(dir, {
+    exec: {
+      apiVersion: 'client.authentication.k8s.io/v1',
+      command: './plugin.sh',
+      interactiveMode: 'IfAvailable',
+      env: [{ name: 'PLUGIN_TOKEN', value: adminToken() }],
+    },
+  });
   const c = withKubeconfigEnv(kubeconfig, () => KubeClient.fromOptions());
   t.teardown(() => c.close());
   t.is(c.namespace, 'kube-public', "the context's namespace");
@@ -95,11 +104,19 @@ test('a client certificate issued by an exec plugin expires during the run and i
   [first, second].forEach((c, i) =>
     fs.writeFileSync(
       path.join(dir, `cred-${i + 1}.json`),
-      JSON.stringify({ apiVersion: 'client.authentication.k8s.io/v1beta1', kind: 'ExecCredential', status: { clientCertificateData: c.certPem, clientKeyData: c.keyPem, expirationTimestamp: new Date(notAfter[i]!).toISOString() } }),
+      JSON.stringify({
+        apiVersion: 'client.authentication.k8s.io/v1beta1',
+        kind: 'ExecCredential',
+        status: { clientCertificateData: c.certPem, clientKeyData: c.keyPem, expirationTimestamp: new Date(notAfter[i]!).toISOString() },
+      }),
     ),
   );
   const plugin = path.join(dir, 'issue.sh');
-  fs.writeFileSync(plugin, `#!/bin/sh\nn=$(( $(cat "${dir}/n" 2>/dev/null || echo 0) + 1 ))\necho $n > "${dir}/n"\ncat "${dir}/cred-$n.json"\n`, { mode: 0o755 });
+  fs.writeFileSync(
+    plugin,
+    `#!/bin/sh\nn=$(( $(cat "${dir}/n" 2>/dev/null || echo 0) + 1 ))\necho $n > "${dir}/n"\ncat "${dir}/cred-$n.json"\n`,
+    { mode: 0o755 },
+  );
   const kubeconfig = splitKubeconfig(dir, { exec: { apiVersion: 'client.authentication.k8s.io/v1beta1', command: plugin } });
   const c = withKubeconfigEnv(kubeconfig, () => KubeClient.fromOptions());
   t.teardown(() => c.close());
@@ -131,10 +148,13 @@ async function connectProxy(t: ExecutionContext): Promise<{ url: string; tunnels
     client.on('error', () => upstream.destroy());
   });
   await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', () => r()));
-  t.teardown(() => new Promise<void>((r) => {
-    proxy.closeAllConnections?.();
-    proxy.close(() => r());
-  }));
+  t.teardown(
+    () =>
+      new Promise<void>((r) => {
+        proxy.closeAllConnections?.();
+        proxy.close(() => r());
+      }),
+  );
   return { url: `http://127.0.0.1:${(proxy.address() as net.AddressInfo).port}`, tunnels };
 }
 
@@ -188,7 +208,13 @@ test('through a local HTTP CONNECT proxy, set by proxy-url and by HTTPS_PROXY', 
 test('impersonation with groups (and uid and extra): the API server sees the impersonated user and RBAC applies to the groups', async (t) => {
   const ns = await createNamespace(t, 'imp');
   const dir = tmpdir(t);
-  const kubeconfig = splitKubeconfig(dir, { token: adminToken(), as: 'jane', 'as-groups': ['team-a', 'team-b'], 'as-uid': 'u-42', 'as-user-extra': { 'example.com/team': ['blue'] } });
+  const kubeconfig = splitKubeconfig(dir, {
+    token: adminToken(),
+    as: 'jane',
+    'as-groups': ['team-a', 'team-b'],
+    'as-uid': 'u-42',
+    'as-user-extra': { 'example.com/team': ['blue'] },
+  });
   const c = withKubeconfigEnv(kubeconfig, () => KubeClient.fromOptions());
   t.teardown(() => c.close());
   const me = await whoami(c);
@@ -196,10 +222,21 @@ test('impersonation with groups (and uid and extra): the API server sees the imp
   t.true(me.groups.includes('team-a') && me.groups.includes('team-b'), me.groups.join(','));
   t.deepEqual(me.extra?.['example.com/team'], ['blue']);
   // RBAC for the impersonated group, not for the admin token behind it.
-  const denied = await c.request('GET', `/api/v1/namespaces/${ns}/configmaps`).then(() => 'allowed', (e: Error) => e.message);
+  const denied = await c.request('GET', `/api/v1/namespaces/${ns}/configmaps`).then(
+    () => 'allowed',
+    (e: Error) => e.message,
+  );
   t.regex(denied, /forbidden: user "cloud-user" may not list configmaps in namespace/);
   t.is((await kubectl(['create', 'rolebinding', 'team-a-view', '-n', ns, '--clusterrole=view', '--group=team-a'])).code, 0);
-  await waitFor('RBAC for team-a', () => c.request('GET', `/api/v1/namespaces/${ns}/configmaps`).then(() => true, () => false), { timeoutMs: 10_000 });
+  await waitFor(
+    'RBAC for team-a',
+    () =>
+      c.request('GET', `/api/v1/namespaces/${ns}/configmaps`).then(
+        () => true,
+        () => false,
+      ),
+    { timeoutMs: 10_000 },
+  );
 });
 
 /** A TCP relay to the API server that can go silent: open connections stay open and forward nothing, new ones work. */
@@ -237,7 +274,9 @@ test('a watch whose TCP connection goes silent (a relay that stops forwarding) r
   const dir = tmpdir(t);
   const kubeconfig = writeYaml(path.join(dir, 'kc.yaml'), {
     ...admin(),
-    clusters: [{ name: admin().clusters[0].name, cluster: { server: `https://127.0.0.1:${relay.port}`, 'certificate-authority-data': caData() } }],
+    clusters: [
+      { name: admin().clusters[0].name, cluster: { server: `https://127.0.0.1:${relay.port}`, 'certificate-authority-data': caData() } },
+    ],
   });
   const c = KubeClient.fromOptions({ kubeconfig });
   t.teardown(() => c.close());
@@ -249,7 +288,10 @@ test('a watch whose TCP connection goes silent (a relay that stops forwarding) r
   relay.silence();
   const t0 = Date.now();
   t.is((await kubectl(['create', 'configmap', 'after-silence', '-n', ns])).code, 0);
-  await waitFor('the informer sees the ConfigMap created while its watch was silent', () => inf.get(`${ns}/after-silence`), { timeoutMs: idleTimeoutMs + 10_000, intervalMs: 100 });
+  await waitFor('the informer sees the ConfigMap created while its watch was silent', () => inf.get(`${ns}/after-silence`), {
+    timeoutMs: idleTimeoutMs + 10_000,
+    intervalMs: 100,
+  });
   const ms = Date.now() - t0;
   t.log(`silent watch: event seen ${ms} ms after the relay went silent (idle timeout ${idleTimeoutMs} ms)`);
   t.true(ms < idleTimeoutMs + 5_000, `${ms} ms`);
@@ -293,7 +335,9 @@ test(`a healthy idle watch carries a bookmark well within the default idle timeo
 test('loadConnection names the files when KUBECONFIG has a context whose user is nowhere', (t) => {
   const dir = tmpdir(t);
   const [a] = splitKubeconfig(dir, { token: 'x' }).split(path.delimiter);
-  t.throws(() => withKubeconfigEnv(a!, () => loadConnection()), { message: /names user "cloud-user", which the kubeconfig .*a\.yaml does not define/ });
+  t.throws(() => withKubeconfigEnv(a!, () => loadConnection()), {
+    message: /names user "cloud-user", which the kubeconfig .*a\.yaml does not define/,
+  });
 });
 
 test('an interactive exec plugin prompts on the terminal and reads the answer from it (interactiveMode IfAvailable, under a pty)', async (t) => {
@@ -305,11 +349,16 @@ test('an interactive exec plugin prompts on the terminal and reads the answer fr
     `#!/bin/sh\necho "$KUBERNETES_EXEC_INFO" > "${dir}/info.json"\nprintf 'One-time code: ' >&2\nread code\n[ "$code" = "424242" ] || { echo "wrong code" >&2; exit 1; }\necho '{"apiVersion":"client.authentication.k8s.io/v1","kind":"ExecCredential","status":{"token":"${adminToken()}"}}'\n`,
     { mode: 0o755 },
   );
-  const kubeconfig = splitKubeconfig(dir, { exec: { apiVersion: 'client.authentication.k8s.io/v1', command: './login.sh', interactiveMode: 'IfAvailable' } });
+  const kubeconfig = splitKubeconfig(dir, {
+    exec: { apiVersion: 'client.authentication.k8s.io/v1', command: './login.sh', interactiveMode: 'IfAvailable' },
+  });
   const bin = path.resolve(path.dirname(new URL(import.meta.url).pathname), '../../../../bin/istio-operator.js');
   // `script` gives the CLI a terminal; what we write to it is typed at that terminal.
   const { spawn } = await import('node:child_process');
-  const child = spawn('script', ['-qec', `${process.execPath} ${bin} status -o json`, '/dev/null'], { env: { ...process.env, KUBECONFIG: kubeconfig }, stdio: ['pipe', 'pipe', 'pipe'] });
+  const child = spawn('script', ['-qec', `${process.execPath} ${bin} status -o json`, '/dev/null'], {
+    env: { ...process.env, KUBECONFIG: kubeconfig },
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
   let out = '';
   child.stdout.setEncoding('utf8').on('data', (d: string) => {
     out += d;

@@ -64,5 +64,8 @@ test('rejected credentials: names the server and the kubeconfig user', async (t)
   t.teardown(() => fs.rmSync(file, { force: true }));
   const r = await cli(['install', '-f', iop, '-y'], { kubeconfig: file });
   t.is(r.code, 2);
-  t.regex(r.stderr, /unauthorized: the API server at https:\/\/127\.0\.0\.1:\d+ rejected the credentials of user "wrong-token" \(get namespaces "istio-system"\)/);
+  t.regex(
+    r.stderr,
+    /unauthorized: the API server at https:\/\/127\.0\.0\.1:\d+ rejected the credentials of user "wrong-token" \(get namespaces "istio-system"\)/,
+  );
 });

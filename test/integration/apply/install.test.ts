@@ -17,7 +17,10 @@ import { LABEL_COMPONENT, LABEL_OWNER_NAME, LABEL_REVISION } from '../../../oper
 function affected(a: K8sObject[], b: K8sObject[]): string[] {
   const key = (o: K8sObject) => `${o.kind}/${o.metadata.namespace ?? ''}/${o.metadata.name}`;
   const before = new Map(a.map((o) => [key(o), canonical(o)]));
-  return b.filter((o) => before.get(key(o)) !== canonical(o)).map(key).sort();
+  return b
+    .filter((o) => before.get(key(o)) !== canonical(o))
+    .map(key)
+    .sort();
 }
 
 const sets = (xs: string[]) => xs.flatMap((x) => ['--set', x]);
@@ -31,98 +34,126 @@ function inventoryWrites(a: K8sObject[], b: K8sObject[], specChanged = true): nu
 
 // ambient: the only test file installing the CNI agent, whose ClusterRoles have fixed names cluster-wide.
 for (const profile of ['default', 'demo', 'minimal', 'ambient']) {
-  test.serial(`${profile} profile installs from empty: every object present, ours, Deployments Available, DaemonSets rolled out`, async (t) => {
-    const ns = await createNamespace(t, `ap-${profile}`);
-    const inst = iopFile(t, ns, profile);
-    cleanupRevision(t, inst.revision);
-    const r = await cli(['install', '-f', inst.file, '-y', '--timeout', '2m']);
-    t.is(r.code, 0, r.stderr + r.stdout);
-    t.regex(r.stderr, /✔ Installation complete/);
-    const objects = rendered(inst.file);
-    const live = await readAll(refs(objects));
-    objects.forEach((o, i) => {
-      const l = live[i];
-      t.truthy(l, `${o.kind} ${o.metadata.name} exists`);
-      if (o.kind === 'CustomResourceDefinition') {
-        // Shared by every install: we apply no one owner's identity (see operator/apply/owner.ts).
-        const ours = (l?.metadata?.managedFields ?? []).find((m: any) => m.manager === 'istio-operator' && m.operation === 'Apply');
-        t.falsy(ours?.fieldsV1?.['f:metadata']?.['f:labels']?.[`f:${LABEL_OWNER_NAME}`], `${o.metadata.name}: no owner label applied by us`);
-      } else {
-        t.is(l?.metadata?.labels?.[LABEL_OWNER_NAME], inst.name, `${o.kind} ${o.metadata.name} owner label`);
-        t.is(l?.metadata?.labels?.[LABEL_REVISION], inst.revision, `${o.kind} ${o.metadata.name} revision label`);
+  test.serial(
+    `${profile} profile installs from empty: every object present, ours, Deployments Available, DaemonSets rolled out`,
+    async (t) => {
+      const ns = await createNamespace(t, `ap-${profile}`);
+      const inst = iopFile(t, ns, profile);
+      cleanupRevision(t, inst.revision);
+      const r = await cli(['install', '-f', inst.file, '-y', '--timeout', '2m']);
+      t.is(r.code, 0, r.stderr + r.stdout);
+      t.regex(r.stderr, /✔ Installation complete/);
+      const objects = rendered(inst.file);
+      const live = await readAll(refs(objects));
+      objects.forEach((o, i) => {
+        const l = live[i];
+        t.truthy(l, `${o.kind} ${o.metadata.name} exists`);
+        if (o.kind === 'CustomResourceDefinition') {
+          // Shared by every install: we apply no one owner's identity (see operator/apply/owner.ts).
+          const ours = (l?.metadata?.managedFields ?? []).find((m: any) => m.manager === 'istio-operator' && m.operation === 'Apply');
+          t.falsy(
+            ours?.fieldsV1?.['f:metadata']?.['f:labels']?.[`f:${LABEL_OWNER_NAME}`],
+            `${o.metadata.name}: no owner label applied by us`,
+          );
+        } else {
+          t.is(l?.metadata?.labels?.[LABEL_OWNER_NAME], inst.name, `${o.kind} ${o.metadata.name} owner label`);
+          t.is(l?.metadata?.labels?.[LABEL_REVISION], inst.revision, `${o.kind} ${o.metadata.name} revision label`);
+        }
+        t.truthy(l?.metadata?.labels?.[LABEL_COMPONENT], `${o.kind} ${o.metadata.name} component label`);
+        t.true(
+          (l?.metadata?.managedFields ?? []).some((m: any) => m.manager === 'istio-operator' && m.operation === 'Apply'),
+          'applied server-side by istio-operator',
+        );
+      });
+      const deployments = live.filter((l) => l?.kind === 'Deployment');
+      t.true(deployments.length > 0);
+      for (const d of deployments) {
+        t.true(
+          d!.status.conditions.some((c: any) => c.type === 'Available' && c.status === 'True'),
+          `${d!.metadata.name} Available`,
+        );
       }
-      t.truthy(l?.metadata?.labels?.[LABEL_COMPONENT], `${o.kind} ${o.metadata.name} component label`);
-      t.true((l?.metadata?.managedFields ?? []).some((m: any) => m.manager === 'istio-operator' && m.operation === 'Apply'), 'applied server-side by istio-operator');
-    });
-    const deployments = live.filter((l) => l?.kind === 'Deployment');
-    t.true(deployments.length > 0);
-    for (const d of deployments) {
-      t.true(d!.status.conditions.some((c: any) => c.type === 'Available' && c.status === 'True'), `${d!.metadata.name} Available`);
-    }
-    // The node agents run on every node (the test cluster has one); --wait returned only once they did.
-    const daemonSets = live.filter((l) => l?.kind === 'DaemonSet');
-    t.is(daemonSets.length, profile === 'ambient' ? 2 : 0);
-    for (const d of daemonSets) {
-      t.true(d!.status.desiredNumberScheduled >= 1 && d!.status.numberAvailable === d!.status.desiredNumberScheduled, `${d!.metadata.name} rolled out: ${JSON.stringify(d!.status)}`);
-    }
-    // CRDs may exist already (shared by every install in the cluster): those are configured, the rest created.
-    const m = /(\d+) created, (\d+) configured, \d+ replaced, (\d+) unchanged/.exec(r.stdout);
-    t.truthy(m, r.stdout);
-    const total = Number(m![1]) + Number(m![2]) + Number(m![3]);
-    // + the default tag when none existed: its webhook, the default validator and the istiod-revision-tag-default Service.
-    t.true(total === objects.length || total === objects.length + 3, `summary covers every object (+ default tag): ${r.stdout}`);
-  });
+      // The node agents run on every node (the test cluster has one); --wait returned only once they did.
+      const daemonSets = live.filter((l) => l?.kind === 'DaemonSet');
+      t.is(daemonSets.length, profile === 'ambient' ? 2 : 0);
+      for (const d of daemonSets) {
+        t.true(
+          d!.status.desiredNumberScheduled >= 1 && d!.status.numberAvailable === d!.status.desiredNumberScheduled,
+          `${d!.metadata.name} rolled out: ${JSON.stringify(d!.status)}`,
+        );
+      }
+      // CRDs may exist already (shared by every install in the cluster): those are configured, the rest created.
+      const m = /(\d+) created, (\d+) configured, \d+ replaced, (\d+) unchanged/.exec(r.stdout);
+      t.truthy(m, r.stdout);
+      const total = Number(m![1]) + Number(m![2]) + Number(m![3]);
+      // + the default tag when none existed: its webhook, the default validator and the istiod-revision-tag-default Service.
+      t.true(total === objects.length || total === objects.length + 3, `summary covers every object (+ default tag): ${r.stdout}`);
+    },
+  );
 }
 
-test.serial('same input again: zero writes, no resourceVersion changes, diff exits 0; one value change writes only that object', async (t) => {
-  const ns = await createNamespace(t, 'ap-noop');
-  // Without autoscaling, so that replicaCount is rendered into the Deployment (as Istio does).
-  const inst = iopFile(t, ns, 'default', { values: { pilot: { autoscaleEnabled: false } } });
-  cleanupRevision(t, inst.revision);
-  // Waited for, so the Deployment controller's own metadata writes (the revision annotation) are done.
-  t.is((await cli(['install', '-f', inst.file, '-y'])).code, 0);
-  const objects = rendered(inst.file);
-  const before = await versions(objects, { crds: true });
+test.serial(
+  'same input again: zero writes, no resourceVersion changes, diff exits 0; one value change writes only that object',
+  async (t) => {
+    const ns = await createNamespace(t, 'ap-noop');
+    // Without autoscaling, so that replicaCount is rendered into the Deployment (as Istio does).
+    const inst = iopFile(t, ns, 'default', { values: { pilot: { autoscaleEnabled: false } } });
+    cleanupRevision(t, inst.revision);
+    // Waited for, so the Deployment controller's own metadata writes (the revision annotation) are done.
+    t.is((await cli(['install', '-f', inst.file, '-y'])).code, 0);
+    const objects = rendered(inst.file);
+    const before = await versions(objects, { crds: true });
 
-  const again = await cli(['install', '-f', inst.file, '-y', '--wait=false']);
-  t.is(again.code, 0, again.stderr);
-  t.is(writesIn(again.stdout), 0, again.stdout);
-  t.regex(again.stdout, /0 created, 0 configured, 0 replaced, \d+ unchanged, 0 pruned/);
-  t.deepEqual(await versions(objects, { crds: true }), before, 'no object changed');
+    const again = await cli(['install', '-f', inst.file, '-y', '--wait=false']);
+    t.is(again.code, 0, again.stderr);
+    t.is(writesIn(again.stdout), 0, again.stdout);
+    t.regex(again.stdout, /0 created, 0 configured, 0 replaced, \d+ unchanged, 0 pruned/);
+    t.deepEqual(await versions(objects, { crds: true }), before, 'no object changed');
 
-  const diff = await cli(['diff', '-f', inst.file]);
-  t.is(diff.code, 0, diff.stdout + diff.stderr);
-  t.is(diff.stdout, '');
+    const diff = await cli(['diff', '-f', inst.file]);
+    t.is(diff.code, 0, diff.stdout + diff.stderr);
+    t.is(diff.stdout, '');
 
-  // pilot replicaCount: exactly the objects whose rendered form changes (the istiod Deployment, the values
-  // ConfigMap that records the merged values, and what replicas > 1 brings), plus one inventory update if
-  // the set of objects changed.
-  const set1 = ['components.pilot.k8s.replicaCount=2'];
-  const objects1 = rendered(inst.file, set1);
-  const affected1 = affected(objects, objects1);
-  t.true(affected1.includes(`Deployment/${ns}/istiod-${inst.revision}`));
-  const d2 = await cli(['diff', '-f', inst.file, ...sets(set1)]);
-  t.is(d2.code, 1, d2.stderr);
-  t.regex(d2.stdout, /# configure Deployment .*\/istiod-/);
-  t.regex(d2.stdout, /-\s+replicas: 1\n\+\s+replicas: 2/);
-  const changed = await cli(['install', '-f', inst.file, '-y', '--wait=false', ...sets(set1)]);
-  t.is(changed.code, 0, changed.stderr);
-  t.is(ownWrites(changed.stdout), affected1.length + inventoryWrites(objects, objects1), changed.stdout);
-  t.regex(changed.stdout, new RegExp(`^configured Deployment ${ns}/istiod-${inst.revision}$`, 'm'));
-  const after = await versions([...objects, ...objects1]);
-  t.deepEqual(Object.keys(after).filter((k) => before[k] !== after[k]).sort(), affected1);
+    // pilot replicaCount: exactly the objects whose rendered form changes (the istiod Deployment, the values
+    // ConfigMap that records the merged values, and what replicas > 1 brings), plus one inventory update if
+    // the set of objects changed.
+    const set1 = ['components.pilot.k8s.replicaCount=2'];
+    const objects1 = rendered(inst.file, set1);
+    const affected1 = affected(objects, objects1);
+    t.true(affected1.includes(`Deployment/${ns}/istiod-${inst.revision}`));
+    const d2 = await cli(['diff', '-f', inst.file, ...sets(set1)]);
+    t.is(d2.code, 1, d2.stderr);
+    t.regex(d2.stdout, /# configure Deployment .*\/istiod-/);
+    t.regex(d2.stdout, /-\s+replicas: 1\n\+\s+replicas: 2/);
+    const changed = await cli(['install', '-f', inst.file, '-y', '--wait=false', ...sets(set1)]);
+    t.is(changed.code, 0, changed.stderr);
+    t.is(ownWrites(changed.stdout), affected1.length + inventoryWrites(objects, objects1), changed.stdout);
+    t.regex(changed.stdout, new RegExp(`^configured Deployment ${ns}/istiod-${inst.revision}$`, 'm'));
+    const after = await versions([...objects, ...objects1]);
+    t.deepEqual(
+      Object.keys(after)
+        .filter((k) => before[k] !== after[k])
+        .sort(),
+      affected1,
+    );
 
-  // ingress service type: the gateway Service (and the values ConfigMap).
-  const set2 = [...set1, 'components.ingressGateways[0].k8s.service.type=NodePort'];
-  const objects2 = rendered(inst.file, set2);
-  const affected2 = affected(objects1, objects2);
-  t.true(affected2.includes(`Service/${ns}/istio-ingressgateway`));
-  const changed2 = await cli(['install', '-f', inst.file, '-y', '--wait=false', ...sets(set2)]);
-  t.is(changed2.code, 0, changed2.stderr);
-  t.is(ownWrites(changed2.stdout), affected2.length + inventoryWrites(objects1, objects2), changed2.stdout);
-  const after2 = await versions(objects2);
-  t.deepEqual(Object.keys(after2).filter((k) => after[k] !== after2[k]).sort(), affected2);
-});
+    // ingress service type: the gateway Service (and the values ConfigMap).
+    const set2 = [...set1, 'components.ingressGateways[0].k8s.service.type=NodePort'];
+    const objects2 = rendered(inst.file, set2);
+    const affected2 = affected(objects1, objects2);
+    t.true(affected2.includes(`Service/${ns}/istio-ingressgateway`));
+    const changed2 = await cli(['install', '-f', inst.file, '-y', '--wait=false', ...sets(set2)]);
+    t.is(changed2.code, 0, changed2.stderr);
+    t.is(ownWrites(changed2.stdout), affected2.length + inventoryWrites(objects1, objects2), changed2.stdout);
+    const after2 = await versions(objects2);
+    t.deepEqual(
+      Object.keys(after2)
+        .filter((k) => after[k] !== after2[k])
+        .sort(),
+      affected2,
+    );
+  },
+);
 
 test.serial('disabling the egress gateway prunes exactly its objects; a look-alike user object survives', async (t) => {
   const ns = await createNamespace(t, 'ap-prune');
@@ -145,10 +176,17 @@ test.serial('disabling the egress gateway prunes exactly its objects; a look-ali
   const off = ['--set', 'components.egressGateways[0].enabled=false'];
   const r = await cli(['install', '-f', inst.file, '-y', '--wait=false', ...off]);
   t.is(r.code, 0, r.stderr);
-  const pruned = r.stdout.split('\n').filter((l) => l.startsWith('pruned ')).map((l) => l.slice(7)).sort();
+  const pruned = r.stdout
+    .split('\n')
+    .filter((l) => l.startsWith('pruned '))
+    .map((l) => l.slice(7))
+    .sort();
   t.deepEqual(pruned, egress.map((o) => `${o.kind} ${o.metadata.namespace ? o.metadata.namespace + '/' : ''}${o.metadata.name}`).sort());
   const liveEgress = await readAll(refs(egress));
-  t.true(liveEgress.every((l) => !l || l.metadata.deletionTimestamp), 'egress objects gone');
+  t.true(
+    liveEgress.every((l) => !l || l.metadata.deletionTimestamp),
+    'egress objects gone',
+  );
   const keep = all.filter((o) => !egress.includes(o));
   const after = await versions(keep);
   t.deepEqual(after, Object.fromEntries(Object.keys(after).map((k) => [k, before[k]])), 'nothing else changed');
@@ -165,7 +203,19 @@ test.serial('another field manager changes one of our fields and one of theirs: 
   const cmName = `istio-${inst.revision}`;
   const ours = (await kubectl(['get', 'configmap', '-n', ns, cmName, '-o', 'jsonpath={.data.mesh}'])).stdout;
   t.true(ours.length > 0);
-  const patch = await kubectl(['patch', 'configmap', '-n', ns, cmName, '--field-manager', 'someone-else', '--type', 'merge', '-p', JSON.stringify({ data: { mesh: 'changed: true\n', theirs: 'kept' } })]);
+  const patch = await kubectl([
+    'patch',
+    'configmap',
+    '-n',
+    ns,
+    cmName,
+    '--field-manager',
+    'someone-else',
+    '--type',
+    'merge',
+    '-p',
+    JSON.stringify({ data: { mesh: 'changed: true\n', theirs: 'kept' } }),
+  ]);
   t.is(patch.code, 0, patch.stderr);
   const dep = `istiod-${inst.revision}`;
   const p2 = await kubectl(['annotate', 'deployment', '-n', ns, dep, 'example.com/theirs=kept', '--field-manager', 'someone-else']);
@@ -185,7 +235,7 @@ test.serial('another field manager changes one of our fields and one of theirs: 
   t.is((await cli(['diff', '-f', inst.file])).code, 0, 'in sync afterwards');
 });
 
-test.serial("istiod switching its validating webhook to failurePolicy Fail is not undone by the next install", async (t) => {
+test.serial('istiod switching its validating webhook to failurePolicy Fail is not undone by the next install', async (t) => {
   const ns = await createNamespace(t, 'ap-runtime');
   const inst = iopFile(t, ns, 'minimal');
   cleanupRevision(t, inst.revision);
@@ -217,7 +267,9 @@ test.serial('a change to an immutable field is a clear error; --force replaces t
   const forced = await cli(['install', '-f', inst.file, '-y', '--wait=false', '--force', ...label]);
   t.is(forced.code, 0, forced.stderr);
   t.regex(forced.stdout, new RegExp(`^replaced Deployment ${ns}/istio-ingressgateway$`, 'm'));
-  const sel = JSON.parse((await kubectl(['get', 'deployment', '-n', ns, 'istio-ingressgateway', '-o', 'jsonpath={.spec.selector.matchLabels}'])).stdout);
+  const sel = JSON.parse(
+    (await kubectl(['get', 'deployment', '-n', ns, 'istio-ingressgateway', '-o', 'jsonpath={.spec.selector.matchLabels}'])).stdout,
+  );
   t.is(sel.extra, 'yes');
 });
 
@@ -243,7 +295,12 @@ test.serial('uninstall --revision R removes R only, and refuses while a namespac
   // A revision tag (not ours) pointing at R1 is a user too.
   const tagName = `istio-revision-tag-t${r1.revision}`;
   t.teardown(async () => void (await kubectl(['delete', 'mutatingwebhookconfiguration', tagName, '--ignore-not-found'])));
-  const tag = { apiVersion: 'admissionregistration.k8s.io/v1', kind: 'MutatingWebhookConfiguration', metadata: { name: tagName, labels: { 'istio.io/tag': `t${r1.revision}`, 'istio.io/rev': r1.revision } }, webhooks: [] };
+  const tag = {
+    apiVersion: 'admissionregistration.k8s.io/v1',
+    kind: 'MutatingWebhookConfiguration',
+    metadata: { name: tagName, labels: { 'istio.io/tag': `t${r1.revision}`, 'istio.io/rev': r1.revision } },
+    webhooks: [],
+  };
   t.is((await kubectl(['apply', '-f', '-'], { input: JSON.stringify(tag) })).code, 0);
   const refused2 = await cli(['uninstall', '--revision', r1.revision, '-y']);
   t.is(refused2.code, 1);
@@ -252,7 +309,11 @@ test.serial('uninstall --revision R removes R only, and refuses while a namespac
   const r = await cli(['uninstall', '--revision', r1.revision, '-y', '--force']);
   t.is(r.code, 0, r.stderr);
   const gone = await readAll(refs(o1));
-  t.deepEqual(o1.filter((_, i) => gone[i] && !gone[i]!.metadata.deletionTimestamp).map((o) => `${o.kind}/${o.metadata.name}`), [], 'every R1 object removed');
+  t.deepEqual(
+    o1.filter((_, i) => gone[i] && !gone[i]!.metadata.deletionTimestamp).map((o) => `${o.kind}/${o.metadata.name}`),
+    [],
+    'every R1 object removed',
+  );
   t.deepEqual(await versions(o2), v2, 'R2 untouched');
   const crds = await readAll(refs(o2.filter((o) => o.kind === 'CustomResourceDefinition')));
   t.true(crds.every(Boolean), 'CRDs kept');
@@ -278,7 +339,13 @@ test.serial('RBAC-forbidden: a clear error naming verb, resource and user; nothi
       kind: 'ClusterRole',
       metadata: { name: role },
       // Everything an install needs except RBAC objects.
-      rules: [{ apiGroups: ['', 'apps', 'apiextensions.k8s.io', 'admissionregistration.k8s.io', 'autoscaling', 'policy'], resources: ['*'], verbs: ['*'] }],
+      rules: [
+        {
+          apiGroups: ['', 'apps', 'apiextensions.k8s.io', 'admissionregistration.k8s.io', 'autoscaling', 'policy'],
+          resources: ['*'],
+          verbs: ['*'],
+        },
+      ],
     },
     {
       apiVersion: 'rbac.authorization.k8s.io/v1',
@@ -310,7 +377,10 @@ test.serial('RBAC-forbidden: a clear error naming verb, resource and user; nothi
   t.regex(r.stderr, /grant that permission \(RBAC\)/);
   const all = rendered(inst.file).filter((o) => o.kind !== 'CustomResourceDefinition');
   t.true(all.length > 0);
-  t.true((await readAll(refs(all))).every((l) => !l), 'nothing of the install exists');
+  t.true(
+    (await readAll(refs(all))).every((l) => !l),
+    'nothing of the install exists',
+  );
 });
 
 test.serial('readiness timeout names the Deployment that is not Available and its conditions', async (t) => {
@@ -318,7 +388,16 @@ test.serial('readiness timeout names the Deployment that is not Available and it
   const inst = iopFile(t, ns, 'minimal');
   cleanupRevision(t, inst.revision);
   // No node matches: the pod stays Pending and the Deployment never becomes Available.
-  const r = await cli(['install', '-f', inst.file, '-y', '--timeout', '4s', '--set', 'components.pilot.k8s.nodeSelector.no-such-node=true']);
+  const r = await cli([
+    'install',
+    '-f',
+    inst.file,
+    '-y',
+    '--timeout',
+    '4s',
+    '--set',
+    'components.pilot.k8s.nodeSelector.no-such-node=true',
+  ]);
   t.is(r.code, 2, r.stdout);
   t.regex(r.stderr, /- waiting for Istiod: Deployment /, 'plain progress lines off a TTY');
   t.regex(r.stderr, new RegExp(`timed out after 4s waiting for:\\n  Deployment ${ns}/istiod-${inst.revision}: .*Available=False`));

@@ -18,7 +18,10 @@ const overlays = [
     name: 'istiod-REV',
     patches: [
       // [:value]: the element of a list of scalars equal to the value, replaced.
-      { path: 'spec.template.spec.containers.[name:discovery].args.[:--log_output_level=default:info]', value: '--log_output_level=default:debug' },
+      {
+        path: 'spec.template.spec.containers.[name:discovery].args.[:--log_output_level=default:info]',
+        value: '--log_output_level=default:debug',
+      },
       // A literal dot in a key (an annotation name).
       { path: 'metadata.annotations.example\\.com/team', value: 'mesh' },
       // [N] and [-1]: an index, then an append.
@@ -32,7 +35,12 @@ const overlays = [
 ];
 
 function specFor(istioNs: string, rev: string) {
-  return { profile: 'minimal', namespace: istioNs, revision: rev, components: { pilot: { k8s: { overlays: JSON.parse(JSON.stringify(overlays).replaceAll('REV', rev)) } } } };
+  return {
+    profile: 'minimal',
+    namespace: istioNs,
+    revision: rev,
+    components: { pilot: { k8s: { overlays: JSON.parse(JSON.stringify(overlays).replaceAll('REV', rev)) } } },
+  };
 }
 
 function checkIstiod(t: any, d: any, how: string) {
@@ -76,7 +84,24 @@ test('a path that selects nothing is an error naming the overlay patch, and noth
   const rev = uniqueName('ovb').slice(0, 10);
   const file = path.join(os.tmpdir(), `${uniqueName('ovb')}.yaml`);
   t.teardown(() => fs.rmSync(file, { force: true }));
-  const spec = { profile: 'minimal', namespace: istioNs, revision: rev, components: { pilot: { k8s: { overlays: [{ kind: 'Deployment', name: `istiod-${rev}`, patches: [{ path: 'spec.template.spec.containers.[name:nope].args', value: ['x'] }] }] } } } };
+  const spec = {
+    profile: 'minimal',
+    namespace: istioNs,
+    revision: rev,
+    components: {
+      pilot: {
+        k8s: {
+          overlays: [
+            {
+              kind: 'Deployment',
+              name: `istiod-${rev}`,
+              patches: [{ path: 'spec.template.spec.containers.[name:nope].args', value: ['x'] }],
+            },
+          ],
+        },
+      },
+    },
+  };
   fs.writeFileSync(file, iopYaml('ovb', 'istio-system', spec));
   const r = await cli(['install', '-f', file, '-y']);
   t.is(r.code, 1);

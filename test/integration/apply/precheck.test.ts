@@ -28,7 +28,10 @@ test('a cluster too old for the release (version faked) is a blocker with the re
   const iop = iopFile(t, ns, 'minimal');
   const old = await cli(['precheck', '-f', iop.file, '--kubernetes-version', '1.25.3']);
   t.is(old.code, BLOCKED, old.stderr);
-  t.regex(old.stdout, /✘ Kubernetes version: Istio 1\.30 needs Kubernetes 1\.32 or newer; the cluster runs 1\.25\.3 \(version given by --kubernetes-version; the cluster reports v1\.\d+/);
+  t.regex(
+    old.stdout,
+    /✘ Kubernetes version: Istio 1\.30 needs Kubernetes 1\.32 or newer; the cluster runs 1\.25\.3 \(version given by --kubernetes-version; the cluster reports v1\.\d+/,
+  );
   t.regex(old.stdout, /→ install an Istio release whose range includes it \(this one: 1\.32-1\.36\)/);
   t.regex(old.stdout, /blocker\(s\)/);
   const fine = await precheckJson(['-f', iop.file, '--kubernetes-version', '1.33']);
@@ -61,12 +64,23 @@ test('missing permissions: a ServiceAccount without rights gets a blocker listin
 
 /** An istiod as `istioctl install` leaves it: Istio's owner labels, no inventory of ours. */
 async function istioctlStyleInstall(t: ExecutionContext, ns: string, rev: string): Promise<void> {
-  const labels = { app: 'istiod', 'istio.io/rev': rev, 'operator.istio.io/component': 'Pilot', 'install.operator.istio.io/owning-resource': 'unknown', 'install.operator.istio.io/owning-resource-namespace': ns, 'operator.istio.io/version': '1.29.6' };
+  const labels = {
+    app: 'istiod',
+    'istio.io/rev': rev,
+    'operator.istio.io/component': 'Pilot',
+    'install.operator.istio.io/owning-resource': 'unknown',
+    'install.operator.istio.io/owning-resource-namespace': ns,
+    'operator.istio.io/version': '1.29.6',
+  };
   const dep = {
     apiVersion: 'apps/v1',
     kind: 'Deployment',
     metadata: { name: `istiod-${rev}`, namespace: ns, labels },
-    spec: { replicas: 1, selector: { matchLabels: { app: 'istiod', 'istio.io/rev': rev } }, template: { metadata: { labels }, spec: { containers: [{ name: 'discovery', image: 'docker.io/istio/pilot:1.29.6' }] } } },
+    spec: {
+      replicas: 1,
+      selector: { matchLabels: { app: 'istiod', 'istio.io/rev': rev } },
+      template: { metadata: { labels }, spec: { containers: [{ name: 'discovery', image: 'docker.io/istio/pilot:1.29.6' }] } },
+    },
   };
   await ok(['apply', '--field-manager=istio-operator', '-f', '-'], JSON.stringify(dep));
   t.teardown(() => kubectl(['delete', 'deployment', '-n', ns, `istiod-${rev}`, '--ignore-not-found']).then(() => undefined));
@@ -79,7 +93,12 @@ test('an existing istioctl-style install of the same revision is a blocker namin
   const same = iopFile(t, ns, 'minimal', {}, rev);
   const r = await cli(['precheck', '-f', same.file]);
   t.is(r.code, BLOCKED, r.stderr);
-  t.regex(r.stdout, new RegExp(`✘ Existing control planes: istiod ${ns}/istiod-${rev} \\(revision ${rev}, Istio 1\\.29\\.6\\) installed by istioctl install has the revision this install would write`));
+  t.regex(
+    r.stdout,
+    new RegExp(
+      `✘ Existing control planes: istiod ${ns}/istiod-${rev} \\(revision ${rev}, Istio 1\\.29\\.6\\) installed by istioctl install has the revision this install would write`,
+    ),
+  );
   t.regex(r.stdout, /→ install as a canary with another revision \(--revision\), or uninstall it with istioctl uninstall first/);
   const other = await precheckJson(['-f', same.file, '--revision', `${rev}-b`]);
   const planes = check(other.report, 'Existing control planes').filter((c: any) => c.message.includes(`${ns}/istiod-${rev}`));
@@ -95,8 +114,18 @@ test('status -o json lists an istioctl-style install with its proxies per revisi
   const pod = {
     apiVersion: 'v1',
     kind: 'Pod',
-    metadata: { name: 'app', namespace: ns, labels: { 'istio.io/rev': rev }, annotations: { 'sidecar.istio.io/status': JSON.stringify({ revision: rev, containers: ['istio-proxy'] }) } },
-    spec: { containers: [{ name: 'app', image: 'example/app:1' }, { name: 'istio-proxy', image: 'docker.io/istio/proxyv2:1.29.6' }] },
+    metadata: {
+      name: 'app',
+      namespace: ns,
+      labels: { 'istio.io/rev': rev },
+      annotations: { 'sidecar.istio.io/status': JSON.stringify({ revision: rev, containers: ['istio-proxy'] }) },
+    },
+    spec: {
+      containers: [
+        { name: 'app', image: 'example/app:1' },
+        { name: 'istio-proxy', image: 'docker.io/istio/proxyv2:1.29.6' },
+      ],
+    },
   };
   await ok(['apply', '-f', '-'], JSON.stringify(pod));
   const r = await cli(['status', '-o', 'json']);
@@ -117,12 +146,26 @@ test('status -o json lists an istioctl-style install with its proxies per revisi
 const gatewayCrd = (plural: string, kind: string) => ({
   apiVersion: 'apiextensions.k8s.io/v1',
   kind: 'CustomResourceDefinition',
-  metadata: { name: `${plural}.gateway.networking.k8s.io`, annotations: { 'api-approved.kubernetes.io': 'https://github.com/kubernetes-sigs/gateway-api/pull/3328', 'gateway.networking.k8s.io/bundle-version': 'v1.3.0', 'gateway.networking.k8s.io/channel': 'standard' } },
+  metadata: {
+    name: `${plural}.gateway.networking.k8s.io`,
+    annotations: {
+      'api-approved.kubernetes.io': 'https://github.com/kubernetes-sigs/gateway-api/pull/3328',
+      'gateway.networking.k8s.io/bundle-version': 'v1.3.0',
+      'gateway.networking.k8s.io/channel': 'standard',
+    },
+  },
   spec: {
     group: 'gateway.networking.k8s.io',
     names: { plural, kind, singular: kind.toLowerCase(), listKind: `${kind}List` },
     scope: plural === 'gatewayclasses' ? 'Cluster' : 'Namespaced',
-    versions: [{ name: 'v1', served: true, storage: true, schema: { openAPIV3Schema: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true } } }],
+    versions: [
+      {
+        name: 'v1',
+        served: true,
+        storage: true,
+        schema: { openAPIV3Schema: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true } },
+      },
+    ],
   },
 });
 
@@ -133,8 +176,16 @@ test.serial('Gateway API CRDs: absent is reported as such, present with their bu
   const absent = check(before.report, 'Gateway API CRDs')[0];
   t.is(absent.severity, 'info');
   t.regex(absent.message, /^absent: /);
-  const crds = [gatewayCrd('gatewayclasses', 'GatewayClass'), gatewayCrd('gateways', 'Gateway'), gatewayCrd('httproutes', 'HTTPRoute'), gatewayCrd('grpcroutes', 'GRPCRoute'), gatewayCrd('referencegrants', 'ReferenceGrant')];
-  t.teardown(() => kubectl(['delete', 'crd', ...crds.map((c) => c.metadata.name), '--ignore-not-found', '--wait=false']).then(() => undefined));
+  const crds = [
+    gatewayCrd('gatewayclasses', 'GatewayClass'),
+    gatewayCrd('gateways', 'Gateway'),
+    gatewayCrd('httproutes', 'HTTPRoute'),
+    gatewayCrd('grpcroutes', 'GRPCRoute'),
+    gatewayCrd('referencegrants', 'ReferenceGrant'),
+  ];
+  t.teardown(() =>
+    kubectl(['delete', 'crd', ...crds.map((c) => c.metadata.name), '--ignore-not-found', '--wait=false']).then(() => undefined),
+  );
   await ok(['apply', '-f', '-'], crds.map((c) => JSON.stringify(c)).join('\n'));
   const after = await precheckJson(['-f', iop.file]);
   const present = check(after.report, 'Gateway API CRDs')[0];
@@ -150,9 +201,22 @@ test('precheck: an unreachable API server is one blocker, and nothing else is tr
   const ns = uniqueName('pc-down');
   const iop = iopFile(t, ns, 'minimal');
   const kc = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'pc-')), 'kubeconfig');
-  fs.writeFileSync(kc, yaml.dump({ apiVersion: 'v1', kind: 'Config', clusters: [{ name: 'c', cluster: { server: 'https://127.0.0.1:1' } }], users: [{ name: 'u', user: { token: 'x' } }], contexts: [{ name: 'x', context: { cluster: 'c', user: 'u' } }], 'current-context': 'x' }));
+  fs.writeFileSync(
+    kc,
+    yaml.dump({
+      apiVersion: 'v1',
+      kind: 'Config',
+      clusters: [{ name: 'c', cluster: { server: 'https://127.0.0.1:1' } }],
+      users: [{ name: 'u', user: { token: 'x' } }],
+      contexts: [{ name: 'x', context: { cluster: 'c', user: 'u' } }],
+      'current-context': 'x',
+    }),
+  );
   const r = await precheckJson(['-f', iop.file], { kubeconfig: kc });
   t.is(r.code, BLOCKED);
-  t.deepEqual(r.report.checks.map((c: any) => [c.name, c.severity]), [['API server', 'blocker']]);
+  t.deepEqual(
+    r.report.checks.map((c: any) => [c.name, c.severity]),
+    [['API server', 'blocker']],
+  );
   t.regex(r.report.checks[0].message, /cannot reach the Kubernetes API at https:\/\/127\.0\.0\.1:1: connection refused/);
 });

@@ -27,11 +27,16 @@ test('uninstall --purge leaves no istio-operator object and no Istio CRD behind'
 
   const r = await cli(['uninstall', '--purge', '-y', '--force'], kc);
   t.is(r.code, 0, r.stderr);
-  const kinds = 'customresourcedefinitions,mutatingwebhookconfigurations,validatingwebhookconfigurations,clusterroles,clusterrolebindings,deployments,services,serviceaccounts,configmaps,secrets,roles,rolebindings,horizontalpodautoscalers,poddisruptionbudgets';
-  await waitFor('nothing labelled as ours', async () => {
-    const left = await kubectl(['get', kinds, '-A', '-l', LABEL_OWNER_NAME, '-o', 'name'], kc);
-    return left.code === 0 && left.stdout.trim() === '' ? true : undefined;
-  }, { timeoutMs: 60_000 });
+  const kinds =
+    'customresourcedefinitions,mutatingwebhookconfigurations,validatingwebhookconfigurations,clusterroles,clusterrolebindings,deployments,services,serviceaccounts,configmaps,secrets,roles,rolebindings,horizontalpodautoscalers,poddisruptionbudgets';
+  await waitFor(
+    'nothing labelled as ours',
+    async () => {
+      const left = await kubectl(['get', kinds, '-A', '-l', LABEL_OWNER_NAME, '-o', 'name'], kc);
+      return left.code === 0 && left.stdout.trim() === '' ? true : undefined;
+    },
+    { timeoutMs: 60_000 },
+  );
   const crds = await kubectl(['get', 'crd', '-o', 'name'], kc);
   t.notRegex(crds.stdout, /istio\.io/);
   const inventories = await kubectl(['get', 'configmaps', '-A', '-o', 'name'], kc);

@@ -26,7 +26,14 @@ test.serial('skipped objects cost no request, stay unchanged and in the inventor
   t.true(applied.every((r) => !!r.after?.metadata?.resourceVersion));
 
   // Everything known: no request but the inventory read.
-  const noop = await install(c, objects, { owner, namespace: ns, defaultTag: false, namespaceExists: true, skip: () => true, onApplied: () => t.fail('nothing is applied') });
+  const noop = await install(c, objects, {
+    owner,
+    namespace: ns,
+    defaultTag: false,
+    namespaceExists: true,
+    skip: () => true,
+    onApplied: () => t.fail('nothing is applied'),
+  });
   t.is(noop.skipped, objects.length);
   t.is(writesOf(noop.counts), 0);
   t.is(noop.counts.get + noop.counts.list + noop.counts.dryRun, 1, JSON.stringify(noop.counts));
@@ -37,7 +44,14 @@ test.serial('skipped objects cost no request, stay unchanged and in the inventor
   const cm = objects.find((o) => o.kind === 'ConfigMap' && o.metadata.name === `istio-${inst.revision}`)!;
   const edited = objects.map((o) => (o === cm ? { ...o, data: { ...(o as any).data, extra: 'x' } } : o));
   const seen: string[] = [];
-  const one = await install(c, edited, { owner, namespace: ns, defaultTag: false, namespaceExists: true, skip: (o) => o.kind !== 'ConfigMap' || o.metadata.name !== cm.metadata.name, onApplied: (o) => seen.push(refKey(refOf(o))) });
+  const one = await install(c, edited, {
+    owner,
+    namespace: ns,
+    defaultTag: false,
+    namespaceExists: true,
+    skip: (o) => o.kind !== 'ConfigMap' || o.metadata.name !== cm.metadata.name,
+    onApplied: (o) => seen.push(refKey(refOf(o))),
+  });
   t.deepEqual(seen, [refKey(refOf(cm))]);
   t.is(one.skipped, objects.length - 1);
   t.is(writesOf(one.counts), 1, JSON.stringify(one.counts));

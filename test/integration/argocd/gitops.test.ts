@@ -47,7 +47,10 @@ test.serial('an IstioOperator synced by Argo CD: reconciled to HEALTHY with no d
   // A file as it sits in Git (no status, no finalizers), one per commit of this story.
   const commit = (file: string, s: Record<string, unknown>) => {
     const p = path.join(dir, file);
-    fs.writeFileSync(p, yaml.dump({ apiVersion: 'install.istio.io/v1alpha1', kind: 'IstioOperator', metadata: { name, namespace: ns }, spec: s }));
+    fs.writeFileSync(
+      p,
+      yaml.dump({ apiVersion: 'install.istio.io/v1alpha1', kind: 'IstioOperator', metadata: { name, namespace: ns }, spec: s }),
+    );
     return p;
   };
   const pinned = commit('1-pinned.yaml', { ...spec, components: { pilot: { k8s: { nodeSelector: { 'no-such-node': 'x' } } } } });
@@ -96,7 +99,10 @@ test.serial('an IstioOperator synced by Argo CD: reconciled to HEALTHY with no d
   t.deepEqual(live.metadata.finalizers, ['install.istio.io/istio-operator']);
   const managed = live.metadata.managedFields as Array<{ manager: string; operation: string; subresource?: string; fieldsV1: any }>;
   const argo = managed.filter((m) => m.manager === ARGO);
-  t.true(argo.some((m) => m.operation === 'Apply' && m.fieldsV1['f:spec']), 'argocd-controller owns the spec');
+  t.true(
+    argo.some((m) => m.operation === 'Apply' && m.fieldsV1['f:spec']),
+    'argocd-controller owns the spec',
+  );
   const ours = managed.filter((m) => m.manager !== ARGO);
   t.true(ours.length > 0);
   for (const m of ours) {
@@ -141,70 +147,109 @@ test.serial('an IstioOperator synced by Argo CD: reconciled to HEALTHY with no d
   await kubectlOk(['annotate', 'istiooperator', '-n', ns, name, 'test/nudge=1']);
   await deleteIop(ns, name, 60_000);
   t.truthy(await getJson(['crd', 'istiooperators.install.istio.io']));
-  await waitFor('nothing of the revision left', async () => !(await getJson(['deployment', '-n', istioNs, `istiod-${rev}`])), { timeoutMs: 30_000 });
+  await waitFor('nothing of the revision left', async () => !(await getJson(['deployment', '-n', istioNs, `istiod-${rev}`])), {
+    timeoutMs: 30_000,
+  });
 });
 
-test.serial('render-only: the plugin output applied as argocd-controller shows no diff; only the validator flip istiod makes would', async (t) => {
-  const istioNs = await createNamespace(t, 'argo-render');
-  const rev = uniqueName('ro').slice(0, 11);
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'argocd-render-'));
-  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
-  const src = path.join(dir, 'istio-operator.yaml');
-  fs.writeFileSync(src, yaml.dump({ apiVersion: 'install.istio.io/v1alpha1', kind: 'IstioOperator', metadata: { name: 'render-only' }, spec: { profile: 'minimal', namespace: istioNs, revision: rev } }));
-  // Pilot only: the CRDs are shared with every other test on this cluster, and their labels name one owner.
-  const renderTo = (file: string, extra: string[] = []) => {
-    const r = spawnSync(process.execPath, [path.join(packageRoot, 'bin/istio-operator.js'), 'render', '-f', src, '--component', 'pilot', ...extra], { encoding: 'utf8' });
-    if (r.status !== 0) throw new Error(r.stderr);
-    fs.writeFileSync(path.join(dir, file), r.stdout);
-    return path.join(dir, file);
-  };
-  const out = renderTo('rendered.yaml');
-  t.teardown(async () => void (await kubectl(['delete', '--ignore-not-found', '--wait=false', '-f', out])));
-  await argoApply(out);
-  const d1 = await argoDiff(out);
-  t.is(d1.code, 0, `diff right after the sync: ${d1.stdout}${d1.stderr}`);
-  t.is(d1.stdout, '');
+test.serial(
+  'render-only: the plugin output applied as argocd-controller shows no diff; only the validator flip istiod makes would',
+  async (t) => {
+    const istioNs = await createNamespace(t, 'argo-render');
+    const rev = uniqueName('ro').slice(0, 11);
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'argocd-render-'));
+    t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+    const src = path.join(dir, 'istio-operator.yaml');
+    fs.writeFileSync(
+      src,
+      yaml.dump({
+        apiVersion: 'install.istio.io/v1alpha1',
+        kind: 'IstioOperator',
+        metadata: { name: 'render-only' },
+        spec: { profile: 'minimal', namespace: istioNs, revision: rev },
+      }),
+    );
+    // Pilot only: the CRDs are shared with every other test on this cluster, and their labels name one owner.
+    const renderTo = (file: string, extra: string[] = []) => {
+      const r = spawnSync(
+        process.execPath,
+        [path.join(packageRoot, 'bin/istio-operator.js'), 'render', '-f', src, '--component', 'pilot', ...extra],
+        { encoding: 'utf8' },
+      );
+      if (r.status !== 0) throw new Error(r.stderr);
+      fs.writeFileSync(path.join(dir, file), r.stdout);
+      return path.join(dir, file);
+    };
+    const out = renderTo('rendered.yaml');
+    t.teardown(async () => void (await kubectl(['delete', '--ignore-not-found', '--wait=false', '-f', out])));
+    await argoApply(out);
+    const d1 = await argoDiff(out);
+    t.is(d1.code, 0, `diff right after the sync: ${d1.stdout}${d1.stderr}`);
+    t.is(d1.stdout, '');
 
-  // istiod, once serving: patches the caBundle of its webhooks and flips the validator to Fail (an update, as istiod does).
-  const validator = `istio-validator-${rev}-${istioNs}`;
-  const injector = `istio-sidecar-injector-${rev}-${istioNs}`;
-  const ca = Buffer.from('-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n').toString('base64');
-  await kubectlOk(['patch', 'validatingwebhookconfiguration', validator, '--type=json', '--field-manager=pilot-discovery', '-p', JSON.stringify([
-    { op: 'add', path: '/webhooks/0/clientConfig/caBundle', value: ca },
-    { op: 'replace', path: '/webhooks/0/failurePolicy', value: 'Fail' },
-  ])]);
-  const mwc = await getJson(['mutatingwebhookconfiguration', injector]);
-  t.truthy(mwc, injector);
-  await kubectlOk(['patch', 'mutatingwebhookconfiguration', injector, '--type=json', '--field-manager=pilot-discovery', '-p', JSON.stringify(
-    mwc.webhooks.map((_: unknown, i: number) => ({ op: 'add', path: `/webhooks/${i}/clientConfig/caBundle`, value: ca })),
-  )]);
-  // Argo CD's server-side diff (it forces conflicts, as its sync does): the caBundle we never render is no
-  // difference; the failurePolicy we render as Ignore is, which is what argocd/ignore-differences.yaml covers.
-  const d2 = await kubectl(['diff', '--server-side', '--force-conflicts', `--field-manager=${ARGO}`, '-f', out]);
-  t.is(d2.code, 1, d2.stderr);
-  const changed = d2.stdout.split('\n').filter((l) => /^[-+]\s/.test(l)).map((l) => l.replace(/\s+/g, ' '));
-  t.true(changed.length > 0 && changed.every((l) => /failurePolicy: (Fail|Ignore)|generation: \d+/.test(l)), changed.join('\n'));
-  t.false(d2.stdout.includes('caBundle'), 'the caBundle is istiod’s alone');
+    // istiod, once serving: patches the caBundle of its webhooks and flips the validator to Fail (an update, as istiod does).
+    const validator = `istio-validator-${rev}-${istioNs}`;
+    const injector = `istio-sidecar-injector-${rev}-${istioNs}`;
+    const ca = Buffer.from('-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n').toString('base64');
+    await kubectlOk([
+      'patch',
+      'validatingwebhookconfiguration',
+      validator,
+      '--type=json',
+      '--field-manager=pilot-discovery',
+      '-p',
+      JSON.stringify([
+        { op: 'add', path: '/webhooks/0/clientConfig/caBundle', value: ca },
+        { op: 'replace', path: '/webhooks/0/failurePolicy', value: 'Fail' },
+      ]),
+    ]);
+    const mwc = await getJson(['mutatingwebhookconfiguration', injector]);
+    t.truthy(mwc, injector);
+    await kubectlOk([
+      'patch',
+      'mutatingwebhookconfiguration',
+      injector,
+      '--type=json',
+      '--field-manager=pilot-discovery',
+      '-p',
+      JSON.stringify(mwc.webhooks.map((_: unknown, i: number) => ({ op: 'add', path: `/webhooks/${i}/clientConfig/caBundle`, value: ca }))),
+    ]);
+    // Argo CD's server-side diff (it forces conflicts, as its sync does): the caBundle we never render is no
+    // difference; the failurePolicy we render as Ignore is, which is what argocd/ignore-differences.yaml covers.
+    const d2 = await kubectl(['diff', '--server-side', '--force-conflicts', `--field-manager=${ARGO}`, '-f', out]);
+    t.is(d2.code, 1, d2.stderr);
+    const changed = d2.stdout
+      .split('\n')
+      .filter((l) => /^[-+]\s/.test(l))
+      .map((l) => l.replace(/\s+/g, ' '));
+    t.true(changed.length > 0 && changed.every((l) => /failurePolicy: (Fail|Ignore)|generation: \d+/.test(l)), changed.join('\n'));
+    t.false(d2.stdout.includes('caBundle'), 'the caBundle is istiod’s alone');
 
-  // The next commit renders the end state (values.base.validationFailurePolicy=Fail): once synced, nothing is
-  // left to ignore, and istiod's caBundle survived Argo CD's sync.
-  const stable = renderTo('stable.yaml', ['--set', 'values.base.validationFailurePolicy=Fail']);
-  await kubectlOk(['apply', '--server-side', '--force-conflicts', `--field-manager=${ARGO}`, '-f', stable]);
-  const d3 = await kubectl(['diff', '--server-side', '--force-conflicts', `--field-manager=${ARGO}`, '-f', stable]);
-  t.is(d3.code, 0, `${d3.stdout}${d3.stderr}`);
-  const live = await getJson(['validatingwebhookconfiguration', validator]);
-  t.is(live.webhooks[0].clientConfig.caBundle, ca);
-  t.is(live.webhooks[0].failurePolicy, 'Fail');
-  t.true((await getJson(['mutatingwebhookconfiguration', injector])).webhooks.every((w: any) => w.clientConfig.caBundle === ca));
-});
+    // The next commit renders the end state (values.base.validationFailurePolicy=Fail): once synced, nothing is
+    // left to ignore, and istiod's caBundle survived Argo CD's sync.
+    const stable = renderTo('stable.yaml', ['--set', 'values.base.validationFailurePolicy=Fail']);
+    await kubectlOk(['apply', '--server-side', '--force-conflicts', `--field-manager=${ARGO}`, '-f', stable]);
+    const d3 = await kubectl(['diff', '--server-side', '--force-conflicts', `--field-manager=${ARGO}`, '-f', stable]);
+    t.is(d3.code, 0, `${d3.stdout}${d3.stderr}`);
+    const live = await getJson(['validatingwebhookconfiguration', validator]);
+    t.is(live.webhooks[0].clientConfig.caBundle, ca);
+    t.is(live.webhooks[0].failurePolicy, 'Fail');
+    t.true((await getJson(['mutatingwebhookconfiguration', injector])).webhooks.every((w: any) => w.clientConfig.caBundle === ca));
+  },
+);
 
 test('every profile is accepted by the apiserver as an IstioOperator (server-side dry run)', async (t) => {
   const ns = await createNamespace(t, 'argo-profiles');
   const dir = path.join(packageRoot, 'profiles');
-  for (const f of fs.readdirSync(dir).filter((x) => x.endsWith('.yaml')).sort()) {
+  for (const f of fs
+    .readdirSync(dir)
+    .filter((x) => x.endsWith('.yaml'))
+    .sort()) {
     const doc = yaml.load(fs.readFileSync(path.join(dir, f), 'utf8')) as { metadata: { namespace?: string } };
     doc.metadata.namespace = ns;
-    const r = await kubectl(['apply', '--server-side', '--dry-run=server', `--field-manager=${ARGO}`, '-f', '-'], { input: JSON.stringify(doc) });
+    const r = await kubectl(['apply', '--server-side', '--dry-run=server', `--field-manager=${ARGO}`, '-f', '-'], {
+      input: JSON.stringify(doc),
+    });
     t.is(r.code, 0, `${f}: ${r.stderr}`);
   }
 });

@@ -12,9 +12,13 @@ import type { ResolvedInstall } from '../../../operator/api/install.js';
 import { KubeClient } from '../../../operator/apply/client.js';
 import { kubectl, testKubeconfig } from '../helpers/cluster.js';
 
-
 export function iopYaml(namespace: string, ca: CaSpec, name = 'ca-test'): string {
-  return JSON.stringify({ apiVersion: 'install.istio.io/v1alpha1', kind: 'IstioOperator', metadata: { name }, spec: { namespace, components: { ca } } });
+  return JSON.stringify({
+    apiVersion: 'install.istio.io/v1alpha1',
+    kind: 'IstioOperator',
+    metadata: { name },
+    spec: { namespace, components: { ca } },
+  });
 }
 
 export function iopFor(namespace: string, ca: CaSpec, name = 'ca-test'): ResolvedInstall {
@@ -54,7 +58,9 @@ export async function secretNames(ns: string): Promise<string[]> {
 
 export async function createSecret(ns: string, name: string, files: Record<string, string>): Promise<void> {
   const data = Object.fromEntries(Object.entries(files).map(([k, v]) => [k, Buffer.from(v).toString('base64')]));
-  const r = await kubectl(['apply', '-f', '-'], { input: JSON.stringify({ apiVersion: 'v1', kind: 'Secret', metadata: { name, namespace: ns }, type: 'Opaque', data }) });
+  const r = await kubectl(['apply', '-f', '-'], {
+    input: JSON.stringify({ apiVersion: 'v1', kind: 'Secret', metadata: { name, namespace: ns }, type: 'Opaque', data }),
+  });
   if (r.code !== 0) throw new Error(`kubectl apply secret ${ns}/${name}: ${r.stderr}`);
 }
 
@@ -74,7 +80,14 @@ export function openssl(args: string[]): string {
 /** `openssl verify`, true when it says OK. `at` verifies at that time (the tests move the clock). */
 export function verifies(caFile: string, cert: string, at?: Date, untrusted?: string): boolean {
   try {
-    const args = ['verify', ...(at ? ['-attime', String(Math.floor(at.getTime() / 1000))] : []), '-CAfile', caFile, ...(untrusted ? ['-untrusted', untrusted] : []), cert];
+    const args = [
+      'verify',
+      ...(at ? ['-attime', String(Math.floor(at.getTime() / 1000))] : []),
+      '-CAfile',
+      caFile,
+      ...(untrusted ? ['-untrusted', untrusted] : []),
+      cert,
+    ];
     return /: OK\s*$/.test(openssl(args));
   } catch {
     return false;

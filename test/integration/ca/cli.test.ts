@@ -43,7 +43,10 @@ test('ca rotate: asks for -y off a terminal, refuses other modes, then renews an
 
 test('ca status: exit 1 and the secret and key named for a bad provided CA; JSON carries the chain', async (t) => {
   const ns = await createNamespace(t, 'ca-cli-st');
-  const dir = writeFiles(t, { 'provided.yaml': iopYaml(ns, { mode: 'provided', secretName: 'absent' }), 'op.yaml': iopYaml(ns, { mode: 'operator', keyType: 'ECDSA' }) });
+  const dir = writeFiles(t, {
+    'provided.yaml': iopYaml(ns, { mode: 'provided', secretName: 'absent' }),
+    'op.yaml': iopYaml(ns, { mode: 'operator', keyType: 'ECDSA' }),
+  });
   const missing = await cli(['ca', 'status', '-f', `${dir}/provided.yaml`]);
   t.is(missing.code, 1);
   t.regex(missing.stdout, /Mode:\s+provided/);

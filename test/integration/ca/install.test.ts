@@ -23,7 +23,15 @@ test('install with ca.mode=operator writes cacerts before istiod; a second insta
   const again = await cli(['install', '-f', i.file, '-y', '--wait=false']);
   t.is(again.code, 0, again.stderr);
   // Other test files install and remove the cluster-wide default tag meanwhile: count this install's own writes.
-  const ownObjectWrites = ownWrites(again.stdout) - again.stdout.split('\n').filter((l) => /^created (MutatingWebhookConfiguration istio-revision-tag-default|ValidatingWebhookConfiguration istiod-default-validator|Service \S+\/istiod-revision-tag-default)$/.test(l)).length;
+  const ownObjectWrites =
+    ownWrites(again.stdout) -
+    again.stdout
+      .split('\n')
+      .filter((l) =>
+        /^created (MutatingWebhookConfiguration istio-revision-tag-default|ValidatingWebhookConfiguration istiod-default-validator|Service \S+\/istiod-revision-tag-default)$/.test(
+          l,
+        ),
+      ).length;
   t.is(ownObjectWrites, 0, again.stdout);
   t.false(/PRIVATE KEY/.test(first.stdout + first.stderr + again.stdout + again.stderr));
 });

@@ -60,7 +60,12 @@ test('no private key appears in messages, events, status or CLI output', async (
   const b = await createIntermediate(root, s);
   const bad = { ...bundleFor(a, root.certPem), caKey: b.keyPem };
   keys.push(b.keyPem, a.keyPem, root.keyPem);
-  await createSecret(ns2, 'cacerts', { [CACERTS_KEYS.caCert]: bad.caCert, [CACERTS_KEYS.caKey]: bad.caKey, [CACERTS_KEYS.rootCert]: bad.rootCert, [CACERTS_KEYS.certChain]: bad.certChain });
+  await createSecret(ns2, 'cacerts', {
+    [CACERTS_KEYS.caCert]: bad.caCert,
+    [CACERTS_KEYS.caKey]: bad.caKey,
+    [CACERTS_KEYS.rootCert]: bad.rootCert,
+    [CACERTS_KEYS.certChain]: bad.certChain,
+  });
   const err = await t.throwsAsync(prepareCa(c, iopFor(ns2, { mode: 'provided' })));
   seen.push(err!.message, JSON.stringify((err as any).issues));
   const provStatus = await cli(['ca', 'status', '-n', ns2]);

@@ -36,7 +36,11 @@ test('operator mode creates the root and cacerts; openssl verifies the chain, th
   const f = (k: string) => path.join(dir, k);
   t.true(verifies(f(CACERTS_KEYS.rootCert), f(CACERTS_KEYS.caCert)), 'openssl verify -CAfile root-cert.pem ca-cert.pem');
   t.true(verifies(f(CACERTS_KEYS.rootCert), f(CACERTS_KEYS.caCert), undefined, f(CACERTS_KEYS.certChain)));
-  t.is(openssl(['x509', '-noout', '-pubkey', '-in', f(CACERTS_KEYS.caCert)]), openssl(['pkey', '-pubout', '-in', f(CACERTS_KEYS.caKey)]), 'ca-key.pem matches ca-cert.pem');
+  t.is(
+    openssl(['x509', '-noout', '-pubkey', '-in', f(CACERTS_KEYS.caCert)]),
+    openssl(['pkey', '-pubout', '-in', f(CACERTS_KEYS.caKey)]),
+    'ca-key.pem matches ca-cert.pem',
+  );
   const ext = openssl(['x509', '-noout', '-ext', 'basicConstraints,keyUsage', '-in', f(CACERTS_KEYS.caCert)]);
   t.regex(ext, /critical\s+CA:TRUE, pathlen:0/);
   t.regex(ext, /Certificate Sign/);
@@ -155,7 +159,10 @@ test('a root rotation serves both roots during the overlap, switches the interme
   const d2 = writeFiles(t, { ...p2.files, 'new-root.pem': newRoot });
   t.true(verifies(path.join(d2, 'new-root.pem'), path.join(d2, CACERTS_KEYS.caCert), at2));
   t.true(verifies(path.join(d2, CACERTS_KEYS.rootCert), path.join(d2, CACERTS_KEYS.caCert), at2, path.join(d2, CACERTS_KEYS.certChain)));
-  t.is(openssl(['x509', '-noout', '-pubkey', '-in', path.join(d2, CACERTS_KEYS.caCert)]), openssl(['pkey', '-pubout', '-in', path.join(d2, CACERTS_KEYS.caKey)]));
+  t.is(
+    openssl(['x509', '-noout', '-pubkey', '-in', path.join(d2, CACERTS_KEYS.caCert)]),
+    openssl(['pkey', '-pubout', '-in', path.join(d2, CACERTS_KEYS.caKey)]),
+  );
   t.is((await secret(ns, ROOT_SECRET))!.annotations[ANNOTATION_PHASE], 'switch');
 
   // Phase 3: the old root is dropped everywhere (server-side apply removes the keys we stopped declaring).
@@ -209,7 +216,10 @@ test('a renewed cacerts restarts the istiod that mounts it; the restart survives
   const iop = iopFor(ns, { mode: 'operator', keyType: 'ECDSA' });
   await prepareCa(c, iop);
   const istiod = render(iop).objects.find((o) => o.kind === 'Deployment' && o.metadata.name === 'istiod')!;
-  const apply = () => kubectl(['apply', '--server-side', '--force-conflicts', '--field-manager', 'istio-operator', '-f', '-'], { input: JSON.stringify(istiod) });
+  const apply = () =>
+    kubectl(['apply', '--server-side', '--force-conflicts', '--field-manager', 'istio-operator', '-f', '-'], {
+      input: JSON.stringify(istiod),
+    });
   t.is((await apply()).code, 0);
   const annotation = async () => {
     const r = await kubectl(['get', 'deployment', '-n', ns, 'istiod', '-o', 'json']);

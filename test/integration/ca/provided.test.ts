@@ -17,7 +17,12 @@ const s = caSettingsFrom({ keyType: 'ECDSA' });
 const DAY = 86_400_000;
 
 function files(b: ReturnType<typeof bundleFor>): Record<string, string> {
-  return { [CACERTS_KEYS.caCert]: b.caCert, [CACERTS_KEYS.caKey]: b.caKey, [CACERTS_KEYS.rootCert]: b.rootCert, [CACERTS_KEYS.certChain]: b.certChain };
+  return {
+    [CACERTS_KEYS.caCert]: b.caCert,
+    [CACERTS_KEYS.caKey]: b.caKey,
+    [CACERTS_KEYS.rootCert]: b.rootCert,
+    [CACERTS_KEYS.certChain]: b.certChain,
+  };
 }
 
 test('a valid provided secret (custom name) is accepted without a write, and istiod mounts it', async (t) => {
@@ -53,7 +58,10 @@ test('a provided secret whose key does not match its certificate is refused, nam
   const c = client(t);
   const e = await t.throwsAsync(prepareCa(c, iopFor(ns, { mode: 'provided' })), { instanceOf: CaSecretError });
   t.true(e instanceof InputError, 'install and the CLI treat it as a user error');
-  t.deepEqual(e!.issues.map((i) => i.path), [`secret ${ns}/cacerts: ca-key.pem`]);
+  t.deepEqual(
+    e!.issues.map((i) => i.path),
+    [`secret ${ns}/cacerts: ca-key.pem`],
+  );
   t.regex(e!.message, /ca-key.pem: does not match the certificate in ca-cert.pem/);
   t.is(writesOf(c.counts), 0);
   t.is((await secret(ns, 'cacerts'))!.resourceVersion, before.resourceVersion);
@@ -68,7 +76,10 @@ test('an expired provided certificate is refused, saying which certificate and w
   await createSecret(ns, 'cacerts', files(bundleFor(inter, root.certPem)));
   const c = client(t);
   const e = await t.throwsAsync(prepareCa(c, iopFor(ns, { mode: 'provided' })), { instanceOf: CaSecretError });
-  t.deepEqual(e!.issues.map((i) => i.path), [`secret ${ns}/cacerts: ca-cert.pem`]);
+  t.deepEqual(
+    e!.issues.map((i) => i.path),
+    [`secret ${ns}/cacerts: ca-cert.pem`],
+  );
   t.regex(e!.issues[0]!.message, /^expired on \d{4}-\d\d-\d\dT/);
   t.is(writesOf(c.counts), 0);
 });
@@ -86,6 +97,9 @@ test('a missing provided secret names the field and says how to make one; a miss
   const { [CACERTS_KEYS.caKey]: _k, ...noKey } = files(bundleFor(inter, root.certPem));
   await createSecret(ns, 'cacerts', noKey);
   const e2 = await t.throwsAsync(prepareCa(c, iopFor(ns, { mode: 'provided' })), { instanceOf: CaSecretError });
-  t.deepEqual(e2!.issues.map((i) => `${i.path}: ${i.message}`), [`secret ${ns}/cacerts: ca-key.pem: is missing`]);
+  t.deepEqual(
+    e2!.issues.map((i) => `${i.path}: ${i.message}`),
+    [`secret ${ns}/cacerts: ca-key.pem: is missing`],
+  );
   t.is(writesOf(c.counts), 0);
 });

@@ -15,7 +15,15 @@ test('ca.mode=operator into a namespace that does not exist yet: HEALTHY, cacert
   t.teardown(async () => void (await kubectl(['delete', 'namespace', istioNs, '--wait=false'])));
   await startOperator(t, { namespaces: [ns] });
   const name = 'control-plane';
-  await kubectlOk(['apply', '-f', '-'], iopYaml(name, ns, { profile: 'minimal', namespace: istioNs, revision: rev, components: { ca: { mode: 'operator', keyType: 'ECDSA' } } }));
+  await kubectlOk(
+    ['apply', '-f', '-'],
+    iopYaml(name, ns, {
+      profile: 'minimal',
+      namespace: istioNs,
+      revision: rev,
+      components: { ca: { mode: 'operator', keyType: 'ECDSA' } },
+    }),
+  );
   const healthy = await waitForStatus(ns, name, 'HEALTHY');
 
   const ca = healthy.status.ca;

@@ -19,7 +19,10 @@ export async function ensureCRD(): Promise<void> {
 }
 
 /** Starts an operator in this process, watching only `namespaces`; stopped when the test ends. Logs go to a file. */
-export async function startOperator(t: ExecutionContext, opts: Partial<ManagerOptions> & { namespaces: string[] }): Promise<{ mgr: Manager; logFile: string }> {
+export async function startOperator(
+  t: ExecutionContext,
+  opts: Partial<ManagerOptions> & { namespaces: string[] },
+): Promise<{ mgr: Manager; logFile: string }> {
   const logFile = path.join(os.tmpdir(), `istio-operator-${opts.namespaces[0]}-${process.pid}-${Date.now()}.log`);
   const stream = fs.createWriteStream(logFile);
   const mgr = new Manager({ kubeconfig: testKubeconfig(), concurrency: 2, log: jsonLogger({ level: 'debug', stream }), ...opts });
@@ -32,7 +35,12 @@ export async function startOperator(t: ExecutionContext, opts: Partial<ManagerOp
 }
 
 export function iopYaml(name: string, namespace: string, spec: Record<string, unknown>, annotations?: Record<string, string>): string {
-  return yaml.dump({ apiVersion: 'install.istio.io/v1alpha1', kind: 'IstioOperator', metadata: { name, namespace, ...(annotations ? { annotations } : {}) }, spec });
+  return yaml.dump({
+    apiVersion: 'install.istio.io/v1alpha1',
+    kind: 'IstioOperator',
+    metadata: { name, namespace, ...(annotations ? { annotations } : {}) },
+    spec,
+  });
 }
 
 export async function kubectlOk(args: string[], input?: string): Promise<string> {
@@ -56,7 +64,8 @@ export async function waitForStatus(ns: string, name: string, want: string | ((i
     async () => {
       const iop = await getJson(['istiooperator', '-n', ns, name]);
       if (!iop) return false;
-      const ok = typeof want === 'string' ? iop.status?.status === want && iop.status?.observedGeneration === iop.metadata.generation : want(iop);
+      const ok =
+        typeof want === 'string' ? iop.status?.status === want && iop.status?.observedGeneration === iop.metadata.generation : want(iop);
       return ok ? iop : false;
     },
     { timeoutMs, intervalMs: 200 },
@@ -66,12 +75,24 @@ export async function waitForStatus(ns: string, name: string, want: string | ((i
 /** Deletes an IstioOperator and waits until the finalizer let it go. */
 export async function deleteIop(ns: string, name: string, timeoutMs = 60_000): Promise<void> {
   await kubectl(['delete', 'istiooperator', '-n', ns, name, '--wait=false', '--ignore-not-found']);
-  await waitFor(`IstioOperator ${ns}/${name} gone`, async () => !(await getJson(['istiooperator', '-n', ns, name])), { timeoutMs, intervalMs: 250 });
+  await waitFor(`IstioOperator ${ns}/${name} gone`, async () => !(await getJson(['istiooperator', '-n', ns, name])), {
+    timeoutMs,
+    intervalMs: 250,
+  });
 }
 
 /** Objects (any of our watched kinds) still labelled as owned by this IstioOperator. */
 export async function ownedObjects(owner: string, ownerNs: string): Promise<string[]> {
-  const kinds = 'deployments,services,configmaps,serviceaccounts,roles,rolebindings,horizontalpodautoscalers,poddisruptionbudgets,clusterroles,clusterrolebindings,mutatingwebhookconfigurations,validatingwebhookconfigurations';
-  const out = await kubectlOk(['get', kinds, '-A', '-l', `install.operator.istio.io/owning-resource=${owner},install.operator.istio.io/owning-resource-namespace=${ownerNs}`, '-o', 'name']);
+  const kinds =
+    'deployments,services,configmaps,serviceaccounts,roles,rolebindings,horizontalpodautoscalers,poddisruptionbudgets,clusterroles,clusterrolebindings,mutatingwebhookconfigurations,validatingwebhookconfigurations';
+  const out = await kubectlOk([
+    'get',
+    kinds,
+    '-A',
+    '-l',
+    `install.operator.istio.io/owning-resource=${owner},install.operator.istio.io/owning-resource-namespace=${ownerNs}`,
+    '-o',
+    'name',
+  ]);
   return out.split('\n').filter(Boolean);
 }

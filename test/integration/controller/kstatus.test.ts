@@ -28,7 +28,15 @@ test.serial('HEALTHY is Current; an edit not yet observed is InProgress', async 
 
   // Paused, then edited: the generation moves past observedGeneration, and kstatus must not call it Current.
   await kubectlOk(['annotate', 'istiooperator', '-n', ns, 'cp', 'install.istio.io/ignoreReconcile=true']);
-  await kubectlOk(['apply', '-f', '-'], iopYaml('cp', ns, { profile: 'minimal', namespace: istioNs, revision: rev, values: { pilot: { env: { KS: '1' } } } }, { 'install.istio.io/ignoreReconcile': 'true' }));
+  await kubectlOk(
+    ['apply', '-f', '-'],
+    iopYaml(
+      'cp',
+      ns,
+      { profile: 'minimal', namespace: istioNs, revision: rev, values: { pilot: { env: { KS: '1' } } } },
+      { 'install.istio.io/ignoreReconcile': 'true' },
+    ),
+  );
   const stale = await kstatusOf(ns, 'cp');
   t.is(stale.status, 'InProgress', stale.message);
   t.regex(stale.message, /generation/i);
@@ -39,9 +47,18 @@ test.serial('RECONCILING (a control plane not ready yet) is InProgress', async (
   const istioNs = await createNamespace(t, 'ks-progress-istio');
   await startOperator(t, { namespaces: [ns] });
   // istiod's pods fit no node: the Deployment waits (not refused, not past its deadline), so the install is in progress.
-  const spec = { profile: 'minimal', namespace: istioNs, revision: uniqueName('k').slice(0, 10), components: { pilot: { k8s: { nodeSelector: { 'no-such-node': 'true' } } } } };
+  const spec = {
+    profile: 'minimal',
+    namespace: istioNs,
+    revision: uniqueName('k').slice(0, 10),
+    components: { pilot: { k8s: { nodeSelector: { 'no-such-node': 'true' } } } },
+  };
   await kubectlOk(['apply', '-f', '-'], iopYaml('cp', ns, spec));
-  const iop = await waitForStatus(ns, 'cp', (i) => i.status?.status === 'RECONCILING' && i.status.observedGeneration === i.metadata.generation);
+  const iop = await waitForStatus(
+    ns,
+    'cp',
+    (i) => i.status?.status === 'RECONCILING' && i.status.observedGeneration === i.metadata.generation,
+  );
   const r = kstatus([iop])[0]!;
   t.is(r.status, 'InProgress', r.message);
   // The status says why, in the scheduler's words.
@@ -55,7 +72,12 @@ test.serial('ERROR (a spec the operator refuses) is Failed, with the reason', as
   const istioNs = await createNamespace(t, 'ks-failed-istio');
   await startOperator(t, { namespaces: [ns] });
   // A negative number: the CRD's quantity pattern checks strings, the operator refuses the value.
-  const spec = { profile: 'minimal', namespace: istioNs, revision: uniqueName('k').slice(0, 10), components: { pilot: { k8s: { resources: { requests: { cpu: -1 } } } } } };
+  const spec = {
+    profile: 'minimal',
+    namespace: istioNs,
+    revision: uniqueName('k').slice(0, 10),
+    components: { pilot: { k8s: { resources: { requests: { cpu: -1 } } } } },
+  };
   await kubectlOk(['apply', '-f', '-'], iopYaml('cp', ns, spec));
   const iop = await waitForStatus(ns, 'cp', (i) => i.status?.status === 'ERROR' && i.status.observedGeneration === i.metadata.generation);
   const r = kstatus([iop])[0]!;

@@ -22,7 +22,25 @@ interface Proc {
 function startProcess(t: ExecutionContext, ns: string): Proc {
   const child = spawn(
     process.execPath,
-    [BIN, 'operator', '--kubeconfig', testKubeconfig(), '--namespaces', ns, '--leader-elect', '--lease-namespace', ns, '--lease-name', 'lock', '--lease-duration', `${LEASE_MS}ms`, '--metrics-addr', '0', '--health-addr', '0'],
+    [
+      BIN,
+      'operator',
+      '--kubeconfig',
+      testKubeconfig(),
+      '--namespaces',
+      ns,
+      '--leader-elect',
+      '--lease-namespace',
+      ns,
+      '--lease-name',
+      'lock',
+      '--lease-duration',
+      `${LEASE_MS}ms`,
+      '--metrics-addr',
+      '0',
+      '--health-addr',
+      '0',
+    ],
     { stdio: ['ignore', 'ignore', 'pipe'] },
   );
   const p: Proc = { child, lines: [] };
@@ -66,7 +84,10 @@ test('one of two operators leads; kill it and the other takes over within the le
   const name = 'ha';
   await kubectlOk(['apply', '-f', '-'], iopYaml(name, ns, { profile: 'minimal', namespace: istioNs, revision: rev }));
   await waitForStatus(ns, name, 'HEALTHY');
-  t.false(standby.lines.some((l) => l.msg === 'reconciled'), 'the standby never reconciles');
+  t.false(
+    standby.lines.some((l) => l.msg === 'reconciled'),
+    'the standby never reconciles',
+  );
 
   const killedAt = Date.now();
   leader.child.kill('SIGKILL');

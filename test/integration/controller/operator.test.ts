@@ -21,7 +21,10 @@ test.serial('an IstioOperator goes from kubectl apply to HEALTHY, repairs drift,
 
   // 1. Install. Pilot is first pinned to a node that does not exist, so the live status is RECONCILING.
   const t0 = Date.now();
-  await kubectlOk(['apply', '-f', '-'], iopYaml(name, ns, { ...spec, components: { pilot: { k8s: { nodeSelector: { 'no-such-node': 'x' } } } } }));
+  await kubectlOk(
+    ['apply', '-f', '-'],
+    iopYaml(name, ns, { ...spec, components: { pilot: { k8s: { nodeSelector: { 'no-such-node': 'x' } } } } }),
+  );
   const reconciling = await waitForStatus(ns, name, 'RECONCILING');
   t.regex(reconciling.status.message, /Pilot/);
   t.is(argoHealth(reconciling).status, 'Progressing', 'Argo reads a live RECONCILING as Progressing');
@@ -54,41 +57,99 @@ test.serial('an IstioOperator goes from kubectl apply to HEALTHY, repairs drift,
   const noop = results().at(-1)!;
   t.is(noop.result.action, 'applied');
   t.is(noop.result.writes, 0, `no-op resync wrote: ${noop.result.changed?.join(', ')}`);
-  t.deepEqual(requests.filter((r) => /^(list|get) \/api\/v1\/pods/.test(r)), [], requests.join('\n'));
+  t.deepEqual(
+    requests.filter((r) => /^(list|get) \/api\/v1\/pods/.test(r)),
+    [],
+    requests.join('\n'),
+  );
   t.log(`no-op reconcile: ${Math.round(noop.ms)} ms, ${noop.result.writes} writes, ${requests.length} requests (${requests.join(', ')})`);
 
   // 3. An edit writes only what it affects.
   const before = results().length;
   const t1 = Date.now();
-  await kubectlOk(['patch', 'istiooperator', '-n', ns, name, '--type=merge', '-p', JSON.stringify({ spec: { components: { pilot: { k8s: { env: [{ name: 'EDITED', value: 'yes' }] } } } } })]);
-  const edited = await waitFor('the edit applied', () => results().slice(before).find((h) => h.result.changed?.length));
+  await kubectlOk([
+    'patch',
+    'istiooperator',
+    '-n',
+    ns,
+    name,
+    '--type=merge',
+    '-p',
+    JSON.stringify({ spec: { components: { pilot: { k8s: { env: [{ name: 'EDITED', value: 'yes' }] } } } } }),
+  ]);
+  const edited = await waitFor('the edit applied', () =>
+    results()
+      .slice(before)
+      .find((h) => h.result.changed?.length),
+  );
   t.log(`edit → applied: ${Date.now() - t1} ms; changed: ${edited.result.changed!.join(', ')}`);
-  t.true(edited.result.changed!.every((c) => /Deployment .*istiod|ConfigMap .*values/.test(c)), edited.result.changed!.join(', '));
-  t.true(edited.result.changed!.some((c) => c.includes(`Deployment ${istioNs}/istiod-${rev}`)), JSON.stringify(results().slice(before - 2).map((h) => [h.result.action, h.result.changed])));
+  t.true(
+    edited.result.changed!.every((c) => /Deployment .*istiod|ConfigMap .*values/.test(c)),
+    edited.result.changed!.join(', '),
+  );
+  t.true(
+    edited.result.changed!.some((c) => c.includes(`Deployment ${istioNs}/istiod-${rev}`)),
+    JSON.stringify(
+      results()
+        .slice(before - 2)
+        .map((h) => [h.result.action, h.result.changed]),
+    ),
+  );
   const env = (await getJson(['deployment', '-n', istioNs, `istiod-${rev}`])).spec.template.spec.containers[0].env;
   t.true(env.some((e: any) => e.name === 'EDITED' && e.value === 'yes'));
   await waitForStatus(ns, name, 'HEALTHY');
 
   // 3b. Disabling a component prunes its objects and drops it from the status.
-  await kubectlOk(['patch', 'istiooperator', '-n', ns, name, '--type=merge', '-p', JSON.stringify({ spec: { components: { ingressGateways: [{ name: 'istio-ingressgateway', enabled: false }] } } })]);
-  const noGw = await waitForStatus(ns, name, (i) => i.status?.status === 'HEALTHY' && i.status.observedGeneration === i.metadata.generation && !i.status.componentStatus?.IngressGateways);
+  await kubectlOk([
+    'patch',
+    'istiooperator',
+    '-n',
+    ns,
+    name,
+    '--type=merge',
+    '-p',
+    JSON.stringify({ spec: { components: { ingressGateways: [{ name: 'istio-ingressgateway', enabled: false }] } } }),
+  ]);
+  const noGw = await waitForStatus(
+    ns,
+    name,
+    (i) =>
+      i.status?.status === 'HEALTHY' && i.status.observedGeneration === i.metadata.generation && !i.status.componentStatus?.IngressGateways,
+  );
   t.deepEqual(Object.keys(noGw.status.componentStatus).sort(), ['Base', 'Pilot']);
   t.falsy(await getJson(['deployment', '-n', istioNs, 'istio-ingressgateway']), 'gateway Deployment pruned');
   t.falsy(await getJson(['service', '-n', istioNs, 'istio-ingressgateway']), 'gateway Service pruned');
-  const pruned = await kubectlOk(['get', 'events', '-n', ns, '--field-selector', `involvedObject.name=${name},reason=Pruned`, '-o', 'jsonpath={.items[0].message}']);
+  const pruned = await kubectlOk([
+    'get',
+    'events',
+    '-n',
+    ns,
+    '--field-selector',
+    `involvedObject.name=${name},reason=Pruned`,
+    '-o',
+    'jsonpath={.items[0].message}',
+  ]);
   t.regex(pruned, /Deployment .*istio-ingressgateway/);
 
   // 4. Drift: a deleted istiod Deployment is recreated, an edited ConfigMap is restored.
   const t2 = Date.now();
   await kubectlOk(['delete', 'deployment', '-n', istioNs, `istiod-${rev}`, '--wait=false']);
-  await waitFor('istiod recreated', async () => {
-    const d = await getJson(['deployment', '-n', istioNs, `istiod-${rev}`]);
-    return d && d.metadata.uid !== istiod.metadata.uid && !d.metadata.deletionTimestamp;
-  }, { timeoutMs: 30_000, intervalMs: 100 });
+  await waitFor(
+    'istiod recreated',
+    async () => {
+      const d = await getJson(['deployment', '-n', istioNs, `istiod-${rev}`]);
+      return d && d.metadata.uid !== istiod.metadata.uid && !d.metadata.deletionTimestamp;
+    },
+    { timeoutMs: 30_000, intervalMs: 100 },
+  );
   t.log(`deleted istiod → recreated: ${Date.now() - t2} ms`);
   const mesh = await getJson(['configmap', '-n', istioNs, `istio-${rev}`]);
   await kubectlOk(['patch', 'configmap', '-n', istioNs, `istio-${rev}`, '--type=merge', '-p', '{"data":{"mesh":"tampered: true"}}']);
-  await waitFor('mesh config restored', async () => (await getJson(['configmap', '-n', istioNs, `istio-${rev}`])).data.mesh === mesh.data.mesh, { timeoutMs: 30_000 });
+  await waitFor(
+    'mesh config restored',
+    async () => (await getJson(['configmap', '-n', istioNs, `istio-${rev}`])).data.mesh === mesh.data.mesh,
+    { timeoutMs: 30_000 },
+  );
 
   // 4b. What istiod itself writes (webhook caBundle; the validating webhook's failurePolicy flipped to Fail once it
   // serves) neither triggers a reconcile nor is undone by one.
@@ -97,15 +158,43 @@ test.serial('an IstioOperator goes from kubectl apply to HEALTHY, repairs drift,
   const ca = Buffer.from('-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n').toString('base64');
   await new Promise((r) => setTimeout(r, 1000));
   const quietFrom = results().length;
-  await kubectlOk(['patch', 'validatingwebhookconfiguration', vwcName, '--field-manager=pilot-discovery', '--type=json', '-p', JSON.stringify([{ op: 'replace', path: '/webhooks/0/failurePolicy', value: 'Fail' }, { op: 'add', path: '/webhooks/0/clientConfig/caBundle', value: ca }])]);
-  await kubectlOk(['patch', 'mutatingwebhookconfiguration', mwcName, '--field-manager=pilot-discovery', '--type=json', '-p', JSON.stringify([{ op: 'add', path: '/webhooks/0/clientConfig/caBundle', value: ca }])]);
+  await kubectlOk([
+    'patch',
+    'validatingwebhookconfiguration',
+    vwcName,
+    '--field-manager=pilot-discovery',
+    '--type=json',
+    '-p',
+    JSON.stringify([
+      { op: 'replace', path: '/webhooks/0/failurePolicy', value: 'Fail' },
+      { op: 'add', path: '/webhooks/0/clientConfig/caBundle', value: ca },
+    ]),
+  ]);
+  await kubectlOk([
+    'patch',
+    'mutatingwebhookconfiguration',
+    mwcName,
+    '--field-manager=pilot-discovery',
+    '--type=json',
+    '-p',
+    JSON.stringify([{ op: 'add', path: '/webhooks/0/clientConfig/caBundle', value: ca }]),
+  ]);
   await new Promise((r) => setTimeout(r, 1500));
   // (Readiness updates of the Deployments may still reconcile in this window; none of it may write.)
-  t.true(results().slice(quietFrom).every((h) => h.result.writes === 0), 'istiod-managed fields are not undone');
+  t.true(
+    results()
+      .slice(quietFrom)
+      .every((h) => h.result.writes === 0),
+    'istiod-managed fields are not undone',
+  );
   t.log(`reconciles in the 1.5 s after istiod's writes: ${results().length - quietFrom}`);
   mgr.queue.add(key);
   await mgr.queue.idle();
-  t.is(results().at(-1)!.result.writes, 0, `a reconcile after istiod's writes writes nothing: ${results().at(-1)!.result.changed?.join(', ')}`);
+  t.is(
+    results().at(-1)!.result.writes,
+    0,
+    `a reconcile after istiod's writes writes nothing: ${results().at(-1)!.result.changed?.join(', ')}`,
+  );
   const vwc = await getJson(['validatingwebhookconfiguration', vwcName]);
   t.is(vwc.webhooks[0].failurePolicy, 'Fail', "istiod's failurePolicy stays");
   t.is(vwc.webhooks[0].clientConfig.caBundle, ca);
@@ -123,7 +212,16 @@ test.serial('an IstioOperator goes from kubectl apply to HEALTHY, repairs drift,
   // 6. A bad spec is ERROR naming the field, and the install stays as it was.
   const live = await getJson(['deployment', '-n', istioNs, `istiod-${rev}`]);
   // The CRD's schema already rejects wrong types; what reaches the operator is what only it can judge.
-  await kubectlOk(['patch', 'istiooperator', '-n', ns, name, '--type=merge', '-p', JSON.stringify({ spec: { profile: 'no-such-profile' } })]);
+  await kubectlOk([
+    'patch',
+    'istiooperator',
+    '-n',
+    ns,
+    name,
+    '--type=merge',
+    '-p',
+    JSON.stringify({ spec: { profile: 'no-such-profile' } }),
+  ]);
   const bad = await waitForStatus(ns, name, 'ERROR');
   t.regex(bad.status.message, /spec\.profile: unknown profile "no-such-profile"/);
   t.is(argoHealth(bad).status, 'Degraded', 'Argo reads a live ERROR as Degraded');
@@ -132,7 +230,16 @@ test.serial('an IstioOperator goes from kubectl apply to HEALTHY, repairs drift,
   t.is(reconciled.observedGeneration, bad.metadata.generation);
   const after = await getJson(['deployment', '-n', istioNs, `istiod-${rev}`]);
   t.is(after.metadata.generation, live.metadata.generation, 'istiod untouched by the bad spec');
-  const events = await kubectlOk(['get', 'events', '-n', ns, '--field-selector', `involvedObject.name=${name}`, '-o', 'jsonpath={range .items[*]}{.reason}{"\\n"}{end}']);
+  const events = await kubectlOk([
+    'get',
+    'events',
+    '-n',
+    ns,
+    '--field-selector',
+    `involvedObject.name=${name}`,
+    '-o',
+    'jsonpath={range .items[*]}{.reason}{"\\n"}{end}',
+  ]);
   t.true(events.includes('InvalidSpec') && events.includes('Applied'), events);
   await kubectlOk(['patch', 'istiooperator', '-n', ns, name, '--type=merge', '-p', JSON.stringify({ spec: { profile: 'default' } })]);
   await waitForStatus(ns, name, 'HEALTHY');
@@ -161,7 +268,16 @@ test.serial('deleting an IstioOperator whose revision is in use is ACTION_REQUIR
   t.regex(blocked.status.message, new RegExp(user));
   t.is(blocked.status.conditions.find((c: any) => c.type === 'InUse').status, 'True');
   t.is(argoHealth(blocked).status, 'Progressing', 'health.lua has no ACTION_REQUIRED case: it falls through to Progressing');
-  const ev = await kubectlOk(['get', 'events', '-n', ns, '--field-selector', `involvedObject.name=${name},reason=RevisionInUse`, '-o', 'jsonpath={.items[0].message}']);
+  const ev = await kubectlOk([
+    'get',
+    'events',
+    '-n',
+    ns,
+    '--field-selector',
+    `involvedObject.name=${name},reason=RevisionInUse`,
+    '-o',
+    'jsonpath={.items[0].message}',
+  ]);
   t.regex(ev, new RegExp(user));
   t.truthy(await getJson(['deployment', '-n', istioNs, `istiod-${rev}`]), 'the control plane stays while used');
   await kubectlOk(['label', 'namespace', user, 'istio.io/rev-']);
@@ -182,16 +298,32 @@ test.serial('changing spec.revision installs the new revision and removes the ol
   await waitForStatus(ns, name, 'HEALTHY');
   const user = await createNamespace(t, 'iop-rev-user', { 'istio.io/rev': revA });
   await kubectlOk(['apply', '-f', '-'], iopYaml(name, ns, { profile: 'minimal', namespace: istioNs, revision: revB }));
-  const both = await waitForStatus(ns, name, (i) => i.status?.status === 'HEALTHY' && i.status.observedGeneration === i.metadata.generation && /previous revision/.test(i.status.message));
+  const both = await waitForStatus(
+    ns,
+    name,
+    (i) =>
+      i.status?.status === 'HEALTHY' && i.status.observedGeneration === i.metadata.generation && /previous revision/.test(i.status.message),
+  );
   t.regex(both.status.message, new RegExp(`revision ${revA} is in use by 1 namespace \\(${user}\\)`));
   t.truthy(await getJson(['deployment', '-n', istioNs, `istiod-${revB}`]), 'new revision installed');
   t.truthy(await getJson(['deployment', '-n', istioNs, `istiod-${revA}`]), 'old revision kept while used');
   await kubectlOk(['label', 'namespace', user, `istio.io/rev=${revB}`, '--overwrite']);
   await kubectlOk(['annotate', 'istiooperator', '-n', ns, name, 'test/nudge=1']);
-  await waitFor('old revision removed', async () => !(await getJson(['deployment', '-n', istioNs, `istiod-${revA}`])), { timeoutMs: 30_000 });
+  await waitFor('old revision removed', async () => !(await getJson(['deployment', '-n', istioNs, `istiod-${revA}`])), {
+    timeoutMs: 30_000,
+  });
   const after = await waitForStatus(ns, name, (i) => i.status?.status === 'HEALTHY' && !/previous revision/.test(i.status.message));
   t.is(after.status.message, 'all components are installed and ready');
-  const ev = await kubectlOk(['get', 'events', '-n', ns, '--field-selector', `involvedObject.name=${name},reason=RevisionRemoved`, '-o', 'jsonpath={.items[0].message}']);
+  const ev = await kubectlOk([
+    'get',
+    'events',
+    '-n',
+    ns,
+    '--field-selector',
+    `involvedObject.name=${name},reason=RevisionRemoved`,
+    '-o',
+    'jsonpath={.items[0].message}',
+  ]);
   t.regex(ev, new RegExp(revA));
   t.truthy(await getJson(['deployment', '-n', istioNs, `istiod-${revB}`]));
   await kubectlOk(['label', 'namespace', user, 'istio.io/rev-']);
@@ -233,9 +365,18 @@ test.serial('/metrics, /healthz and /readyz', async (t) => {
   t.is((await get(mgr.ports.health!, '/readyz')).status, 200);
   await kubectlOk(['apply', '-f', '-'], iopYaml('m', ns, { profile: 'minimal', namespace: istioNs, revision: rev }));
   await waitForStatus(ns, 'm', 'HEALTHY');
-  await waitFor('status gauge', async () => /istio_operator_istiooperator_status\{[^}]*status="HEALTHY"\} 3/.test((await get(mgr.ports.metrics!, '/metrics')).text));
+  await waitFor('status gauge', async () =>
+    /istio_operator_istiooperator_status\{[^}]*status="HEALTHY"\} 3/.test((await get(mgr.ports.metrics!, '/metrics')).text),
+  );
   const m = (await get(mgr.ports.metrics!, '/metrics')).text;
-  for (const name of ['istio_operator_reconciles_total', 'istio_operator_reconcile_duration_seconds_bucket', 'istio_operator_reconcile_errors_total', 'istio_operator_writes_total', 'istio_operator_queue_depth', 'istio_operator_leader']) {
+  for (const name of [
+    'istio_operator_reconciles_total',
+    'istio_operator_reconcile_duration_seconds_bucket',
+    'istio_operator_reconcile_errors_total',
+    'istio_operator_writes_total',
+    'istio_operator_queue_depth',
+    'istio_operator_leader',
+  ]) {
     t.true(m.includes(`# TYPE ${name.replace(/_bucket$/, '')}`), name);
   }
   t.regex(m, new RegExp(`istio_operator_istiooperator_status\\{namespace="${ns}",name="m",status="HEALTHY"\\} 3`));

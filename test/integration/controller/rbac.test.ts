@@ -16,7 +16,10 @@ test.before(ensureCRD);
 test('every rule in manifests/operator names its groups, resources and verbs: no wildcard', (t) => {
   for (const r of operatorRules(operatorManifests())) {
     for (const f of ['apiGroups', 'resources', 'verbs'] as const) {
-      t.false(r[f].some((x: string) => x.includes('*')), `${r.kind} ${r.name}: ${f} [${r[f].join(', ')}] has a wildcard`);
+      t.false(
+        r[f].some((x: string) => x.includes('*')),
+        `${r.kind} ${r.name}: ${f} [${r[f].join(', ')}] has a wildcard`,
+      );
     }
   }
 });
@@ -26,7 +29,9 @@ test('the operator does its whole job with only the rights in manifests/operator
   const istioNs = await createNamespace(t, 'iop-rbac-istio');
   const rev = uniqueName('b').slice(0, 12);
   const saName = uniqueName('iop-sa');
-  const objs = operatorManifests({ namespace: ns, name: saName, includeCRD: false }).filter((o) => ['ServiceAccount', 'ClusterRole', 'ClusterRoleBinding', 'Role', 'RoleBinding'].includes(o.kind));
+  const objs = operatorManifests({ namespace: ns, name: saName, includeCRD: false }).filter((o) =>
+    ['ServiceAccount', 'ClusterRole', 'ClusterRoleBinding', 'Role', 'RoleBinding'].includes(o.kind),
+  );
   t.teardown(async () => {
     await kubectl(['delete', 'clusterrole,clusterrolebinding', instanceName(saName, ns), '--ignore-not-found']);
   });
@@ -35,7 +40,9 @@ test('the operator does its whole job with only the rights in manifests/operator
   // A kubeconfig holding only the ServiceAccount's token.
   const admin = yaml.load(fs.readFileSync(testKubeconfig(), 'utf8')) as any;
   const token = (await kubectlOk(['create', 'token', saName, '-n', ns, '--duration', '1h'])).trim();
-  const cluster = admin.clusters.find((c: any) => c.name === admin.contexts.find((x: any) => x.name === admin['current-context']).context.cluster) ?? admin.clusters[0];
+  const cluster =
+    admin.clusters.find((c: any) => c.name === admin.contexts.find((x: any) => x.name === admin['current-context']).context.cluster) ??
+    admin.clusters[0];
   const kcFile = path.join(os.tmpdir(), `${saName}.kubeconfig`);
   fs.writeFileSync(
     kcFile,
@@ -57,7 +64,14 @@ test('the operator does its whole job with only the rights in manifests/operator
   t.is(await can('get', 'secrets', '-n', istioNs), 'no');
   t.is(await can('update', 'leases', '-n', 'default'), 'no', 'leases only in its own namespace');
 
-  const { mgr, logFile } = await startOperator(t, { namespaces: [ns], kubeconfig: kcFile, leaderElect: true, leaseNamespace: ns, leaseName: 'lock', leaseDurationMs: 5000 });
+  const { mgr, logFile } = await startOperator(t, {
+    namespaces: [ns],
+    kubeconfig: kcFile,
+    leaderElect: true,
+    leaseNamespace: ns,
+    leaseName: 'lock',
+    leaseDurationMs: 5000,
+  });
   await waitFor('leading', () => mgr.leading, { timeoutMs: 20_000 });
   const name = 'rbac-cp';
   // With the operator-generated plug-in CA, so the secrets rule (by name only) is exercised too; and ztunnel with its
@@ -72,20 +86,42 @@ test('the operator does its whole job with only the rights in manifests/operator
   };
   await kubectlOk(['apply', '-f', '-'], iopYaml(name, ns, spec));
   await waitForStatus(ns, name, 'HEALTHY');
-  t.truthy(await getJson(['daemonset', '-n', istioNs, 'ztunnel']), 'the ztunnel DaemonSet was applied under the operator\'s RBAC');
+  t.truthy(await getJson(['daemonset', '-n', istioNs, 'ztunnel']), "the ztunnel DaemonSet was applied under the operator's RBAC");
   t.truthy(await getJson(['resourcequota', '-n', istioNs, 'ztunnel']));
   const cacerts = await getJson(['secret', '-n', istioNs, 'cacerts']);
-  t.truthy(cacerts?.data?.['ca-cert.pem'], 'the plug-in CA was created under the operator\'s RBAC');
+  t.truthy(cacerts?.data?.['ca-cert.pem'], "the plug-in CA was created under the operator's RBAC");
   t.is(await can('list', 'secrets', '-n', istioNs), 'no', 'secrets only by name');
-  await kubectlOk(['patch', 'istiooperator', '-n', ns, name, '--type=merge', '-p', JSON.stringify({ spec: { meshConfig: { accessLogFile: '/dev/stdout' } } })]);
-  await waitFor('mesh config edited', async () => /accessLogFile: \/dev\/stdout/.test((await getJson(['configmap', '-n', istioNs, `istio-${rev}`]))?.data?.mesh ?? ''), { timeoutMs: 30_000 });
+  await kubectlOk([
+    'patch',
+    'istiooperator',
+    '-n',
+    ns,
+    name,
+    '--type=merge',
+    '-p',
+    JSON.stringify({ spec: { meshConfig: { accessLogFile: '/dev/stdout' } } }),
+  ]);
+  await waitFor(
+    'mesh config edited',
+    async () => /accessLogFile: \/dev\/stdout/.test((await getJson(['configmap', '-n', istioNs, `istio-${rev}`]))?.data?.mesh ?? ''),
+    { timeoutMs: 30_000 },
+  );
   await kubectlOk(['delete', 'deployment', '-n', istioNs, `istiod-${rev}`]);
   await waitFor('istiod recreated', () => getJson(['deployment', '-n', istioNs, `istiod-${rev}`]), { timeoutMs: 30_000 });
   await kubectlOk(['delete', 'daemonset', '-n', istioNs, 'ztunnel']);
   await waitFor('ztunnel recreated', () => getJson(['daemonset', '-n', istioNs, 'ztunnel']), { timeoutMs: 30_000 });
   await deleteIop(ns, name);
   t.deepEqual(await ownedObjects(name, ns), []);
-  const events = await kubectlOk(['get', 'events', '-n', ns, '--field-selector', `involvedObject.name=${name}`, '-o', 'jsonpath={range .items[*]}{.reason}{" "}{end}']);
+  const events = await kubectlOk([
+    'get',
+    'events',
+    '-n',
+    ns,
+    '--field-selector',
+    `involvedObject.name=${name}`,
+    '-o',
+    'jsonpath={range .items[*]}{.reason}{" "}{end}',
+  ]);
   t.regex(events, /Applied/);
   const lease = await getJson(['lease', '-n', ns, 'lock']);
   t.truthy(lease?.spec?.holderIdentity, 'the lease was taken with the Role');

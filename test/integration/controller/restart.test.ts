@@ -39,14 +39,22 @@ test('the API server is killed and restarted under a running operator; a deleted
 
   const logFile = path.join(os.tmpdir(), `istio-operator-restart-${process.pid}.log`);
   const stream = fs.createWriteStream(logFile);
-  const mgr = new Manager({ kubeconfig: cp.kubeconfigPath, namespaces: [ns], trustedNamespaces: [ns], concurrency: 2, log: jsonLogger({ level: 'debug', stream }) } as ConstructorParameters<typeof Manager>[0]);
+  const mgr = new Manager({
+    kubeconfig: cp.kubeconfigPath,
+    namespaces: [ns],
+    trustedNamespaces: [ns],
+    concurrency: 2,
+    log: jsonLogger({ level: 'debug', stream }),
+  } as ConstructorParameters<typeof Manager>[0]);
   t.teardown(async () => {
     await mgr.stop('test end');
     stream.end();
   });
   await mgr.start();
   await k(['apply', '-f', '-'], iopYaml('cp', ns, { profile: 'minimal', namespace: istioNs }));
-  await waitFor('HEALTHY', async () => (await getJson(['istiooperator', '-n', ns, 'cp']))?.status?.status === 'HEALTHY', { timeoutMs: 120_000 });
+  await waitFor('HEALTHY', async () => (await getJson(['istiooperator', '-n', ns, 'cp']))?.status?.status === 'HEALTHY', {
+    timeoutMs: 120_000,
+  });
   const before = await getJson(['deployment', '-n', istioNs, 'istiod']);
   t.truthy(before);
 
@@ -66,6 +74,8 @@ test('the API server is killed and restarted under a running operator; a deleted
   const repairedAt = Date.now();
   const repairMs = repairedAt - readyAt;
   t.log(`repair: istiod recreated ${repairMs} ms after the API server was ready again (${repairedAt - deletedAt} ms after the delete)`);
-  t.log(`watch errors during the outage: ${[...mgr.ownedInformers.values()].reduce((n, i) => n + i.stats.errors, 0)} (operator log: ${logFile})`);
+  t.log(
+    `watch errors during the outage: ${[...mgr.ownedInformers.values()].reduce((n, i) => n + i.stats.errors, 0)} (operator log: ${logFile})`,
+  );
   t.true(repairMs < 10_000, `repair took ${repairMs} ms after the API server was ready`);
 });

@@ -20,10 +20,16 @@ export interface RestrictedOperator {
   clusterRbac: string[];
 }
 
-export async function startRestrictedOperator(t: ExecutionContext, namespaces: string[], extra: Record<string, unknown> = {}): Promise<RestrictedOperator> {
+export async function startRestrictedOperator(
+  t: ExecutionContext,
+  namespaces: string[],
+  extra: Record<string, unknown> = {},
+): Promise<RestrictedOperator> {
   const ns = namespaces[0]!;
   const sa = uniqueName('iop-sa');
-  const objs = operatorManifests({ namespace: ns, name: sa, includeCRD: false }).filter((o) => ['ServiceAccount', 'ClusterRole', 'ClusterRoleBinding', 'Role', 'RoleBinding'].includes(o.kind));
+  const objs = operatorManifests({ namespace: ns, name: sa, includeCRD: false }).filter((o) =>
+    ['ServiceAccount', 'ClusterRole', 'ClusterRoleBinding', 'Role', 'RoleBinding'].includes(o.kind),
+  );
   const cluster = [instanceName(sa, ns)];
   t.teardown(async () => {
     await kubectl(['delete', 'clusterrole,clusterrolebinding', ...cluster, '--ignore-not-found']);
@@ -31,11 +37,20 @@ export async function startRestrictedOperator(t: ExecutionContext, namespaces: s
   await kubectlOk(['apply', '-f', '-'], objs.map((o) => yaml.dump(o)).join('---\n'));
   const admin = yaml.load(fs.readFileSync(testKubeconfig(), 'utf8')) as any;
   const token = (await kubectlOk(['create', 'token', sa, '-n', ns, '--duration', '1h'])).trim();
-  const c = admin.clusters.find((x: any) => x.name === admin.contexts.find((y: any) => y.name === admin['current-context']).context.cluster) ?? admin.clusters[0];
+  const c =
+    admin.clusters.find((x: any) => x.name === admin.contexts.find((y: any) => y.name === admin['current-context']).context.cluster) ??
+    admin.clusters[0];
   const kcFile = path.join(os.tmpdir(), `${sa}.kubeconfig`);
   fs.writeFileSync(
     kcFile,
-    yaml.dump({ apiVersion: 'v1', kind: 'Config', clusters: [{ name: 'c', cluster: c.cluster }], users: [{ name: sa, user: { token } }], contexts: [{ name: 'sa', context: { cluster: 'c', user: sa } }], 'current-context': 'sa' }),
+    yaml.dump({
+      apiVersion: 'v1',
+      kind: 'Config',
+      clusters: [{ name: 'c', cluster: c.cluster }],
+      users: [{ name: sa, user: { token } }],
+      contexts: [{ name: 'sa', context: { cluster: 'c', user: sa } }],
+      'current-context': 'sa',
+    }),
     { mode: 0o600 },
   );
   t.teardown(() => fs.rmSync(kcFile, { force: true }));

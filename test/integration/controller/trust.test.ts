@@ -22,7 +22,10 @@ const rvOf = async (args: string[]) => (await getJson(args))?.metadata?.resource
  */
 async function clusterState(ns: string): Promise<Map<string, string>> {
   const out = new Map<string, string>();
-  const kinds = ['deployments,services,configmaps,serviceaccounts,roles,rolebindings,secrets -n ' + ns, 'clusterroles,clusterrolebindings,mutatingwebhookconfigurations,validatingwebhookconfigurations'];
+  const kinds = [
+    'deployments,services,configmaps,serviceaccounts,roles,rolebindings,secrets -n ' + ns,
+    'clusterroles,clusterrolebindings,mutatingwebhookconfigurations,validatingwebhookconfigurations',
+  ];
   for (const k of kinds) {
     const [what, ...rest] = k.split(' ');
     const r = JSON.parse(await kubectlOk(['get', what!, ...rest, '-o', 'json']));
@@ -41,57 +44,84 @@ function diffState(a: Map<string, string>, b: Map<string, string>): string[] {
   return out.filter((d) => !/Secret\/.*default-token|ConfigMap\/.*kube-root-ca\.crt|ConfigMap\/.*istio-ca-root-cert/.test(d));
 }
 
-test.serial('the tenant attack: an IstioOperator outside the trusted namespaces writes nothing, and RBAC overlays never widen', async (t) => {
-  const tenant = await createNamespace(t, 'tenant-a');
-  const trusted = await createNamespace(t, 'iop-trusted');
-  const { mgr } = await startOperator(t, { namespaces: [tenant, trusted], trustedNamespaces: [trusted] });
-  const rev = uniqueName('evil').slice(0, 12);
-  const role = `istiod-clusterrole-${rev}-${tenant}`;
-  const before = await clusterState(tenant);
-  const attack = {
-    profile: 'minimal',
-    namespace: tenant,
-    revision: rev,
-    components: {
-      pilot: {
-        k8s: {
-          overlays: [
-            { kind: 'ClusterRole', name: role, patches: [{ path: 'rules[0]', value: { apiGroups: ['*'], resources: ['*'], verbs: ['*'] } }] },
-            { kind: 'ClusterRoleBinding', name: role, patches: [{ path: 'subjects[0]', value: { kind: 'ServiceAccount', name: 'tenant', namespace: tenant } }] },
-          ],
+test.serial(
+  'the tenant attack: an IstioOperator outside the trusted namespaces writes nothing, and RBAC overlays never widen',
+  async (t) => {
+    const tenant = await createNamespace(t, 'tenant-a');
+    const trusted = await createNamespace(t, 'iop-trusted');
+    const { mgr } = await startOperator(t, { namespaces: [tenant, trusted], trustedNamespaces: [trusted] });
+    const rev = uniqueName('evil').slice(0, 12);
+    const role = `istiod-clusterrole-${rev}-${tenant}`;
+    const before = await clusterState(tenant);
+    const attack = {
+      profile: 'minimal',
+      namespace: tenant,
+      revision: rev,
+      components: {
+        pilot: {
+          k8s: {
+            overlays: [
+              {
+                kind: 'ClusterRole',
+                name: role,
+                patches: [{ path: 'rules[0]', value: { apiGroups: ['*'], resources: ['*'], verbs: ['*'] } }],
+              },
+              {
+                kind: 'ClusterRoleBinding',
+                name: role,
+                patches: [{ path: 'subjects[0]', value: { kind: 'ServiceAccount', name: 'tenant', namespace: tenant } }],
+              },
+            ],
+          },
         },
       },
-    },
-  };
-  // 1. Untrusted namespace: a status that says why, an Event, and nothing else (not even a finalizer).
-  await kubectlOk(['apply', '-f', '-'], iopYaml('evil', tenant, attack));
-  const refused = await waitForStatus(tenant, 'evil', (iop) => cond(iop, 'Reconciled')?.reason === 'UntrustedNamespace');
-  t.is(refused.status.status, 'ERROR');
-  t.regex(refused.status.message, new RegExp(`namespace "${tenant}" is not trusted`));
-  t.is(cond(refused, 'Stalled')?.status, 'True');
-  t.falsy(refused.metadata.finalizers?.length, 'no finalizer on an untrusted IstioOperator');
-  t.deepEqual(diffState(before, await clusterState(tenant)), [], 'nothing written for the untrusted IstioOperator');
-  // The Event follows the status write.
-  await waitFor('an UntrustedNamespace Event', async () => JSON.parse(await kubectlOk(['get', 'events', '-n', tenant, '-o', 'json'])).items.some((e: any) => e.reason === 'UntrustedNamespace'));
+    };
+    // 1. Untrusted namespace: a status that says why, an Event, and nothing else (not even a finalizer).
+    await kubectlOk(['apply', '-f', '-'], iopYaml('evil', tenant, attack));
+    const refused = await waitForStatus(tenant, 'evil', (iop) => cond(iop, 'Reconciled')?.reason === 'UntrustedNamespace');
+    t.is(refused.status.status, 'ERROR');
+    t.regex(refused.status.message, new RegExp(`namespace "${tenant}" is not trusted`));
+    t.is(cond(refused, 'Stalled')?.status, 'True');
+    t.falsy(refused.metadata.finalizers?.length, 'no finalizer on an untrusted IstioOperator');
+    t.deepEqual(diffState(before, await clusterState(tenant)), [], 'nothing written for the untrusted IstioOperator');
+    // The Event follows the status write.
+    await waitFor('an UntrustedNamespace Event', async () =>
+      JSON.parse(await kubectlOk(['get', 'events', '-n', tenant, '-o', 'json'])).items.some((e: any) => e.reason === 'UntrustedNamespace'),
+    );
 
-  // 2. Even in a trusted namespace, the overlays are refused before anything is written: no ClusterRole, no binding.
-  const trustedAttack = { ...attack, namespace: trusted, components: { pilot: { k8s: { overlays: attack.components.pilot.k8s.overlays.map((o) => ({ ...o, name: `istiod-clusterrole-${rev}-${trusted}` })) } } } };
-  const before2 = await clusterState(trusted);
-  await kubectlOk(['apply', '-f', '-'], iopYaml('evil', trusted, trustedAttack));
-  const invalid = await waitForStatus(trusted, 'evil', (iop) => cond(iop, 'Reconciled')?.reason === 'InvalidSpec');
-  t.regex(invalid.status.message, /grants more than the render does/);
-  t.regex(invalid.status.message, /binds a subject the render does not/);
-  t.deepEqual(diffState(before2, await clusterState(trusted)), [], 'no ClusterRole or binding changed');
-  t.falsy(await getJson(['clusterrole', `istiod-clusterrole-${rev}-${trusted}`]));
-  const heavy = mgr.history.filter((h) => h.result.writes > 2);
-  t.deepEqual(heavy.map((h) => `${h.key}: ${h.result.action} ${h.result.writes}`), [], 'only status and finalizer writes');
-});
+    // 2. Even in a trusted namespace, the overlays are refused before anything is written: no ClusterRole, no binding.
+    const trustedAttack = {
+      ...attack,
+      namespace: trusted,
+      components: {
+        pilot: {
+          k8s: { overlays: attack.components.pilot.k8s.overlays.map((o) => ({ ...o, name: `istiod-clusterrole-${rev}-${trusted}` })) },
+        },
+      },
+    };
+    const before2 = await clusterState(trusted);
+    await kubectlOk(['apply', '-f', '-'], iopYaml('evil', trusted, trustedAttack));
+    const invalid = await waitForStatus(trusted, 'evil', (iop) => cond(iop, 'Reconciled')?.reason === 'InvalidSpec');
+    t.regex(invalid.status.message, /grants more than the render does/);
+    t.regex(invalid.status.message, /binds a subject the render does not/);
+    t.deepEqual(diffState(before2, await clusterState(trusted)), [], 'no ClusterRole or binding changed');
+    t.falsy(await getJson(['clusterrole', `istiod-clusterrole-${rev}-${trusted}`]));
+    const heavy = mgr.history.filter((h) => h.result.writes > 2);
+    t.deepEqual(
+      heavy.map((h) => `${h.key}: ${h.result.action} ${h.result.writes}`),
+      [],
+      'only status and finalizer writes',
+    );
+  },
+);
 
 test.serial('the admission policy of the operator manifests refuses an IstioOperator outside the trusted namespaces', async (t) => {
   const tenant = await createNamespace(t, 'tenant-vap');
   const opNs = await createNamespace(t, 'op-vap');
   const { operatorManifests } = await import('../../../operator/controller/selfmanifests.js');
-  const objs = operatorManifests({ namespace: opNs, includeCRD: false, watchNamespaces: [tenant, opNs] } as any).filter((o) => /ValidatingAdmissionPolicy/.test(o.kind));
+  const objs = operatorManifests({ namespace: opNs, includeCRD: false, watchNamespaces: [tenant, opNs] } as any).filter((o) =>
+    /ValidatingAdmissionPolicy/.test(o.kind),
+  );
   t.true(objs.length >= 2, objs.map((o) => o.kind).join(', '));
   t.teardown(async () => {
     for (const o of objs) await kubectl(['delete', o.kind.toLowerCase(), o.metadata.name, '--ignore-not-found']);
@@ -113,7 +143,15 @@ test.serial('honest status: a provided CA secret the operator may not read is ER
   // An operator with exactly the shipped RBAC: only the secrets it names are readable.
   const { startRestrictedOperator } = await import('./restricted.js');
   await startRestrictedOperator(t, [ns]);
-  await kubectlOk(['apply', '-f', '-'], iopYaml('cp', ns, { profile: 'minimal', namespace: istioNs, revision: uniqueName('c').slice(0, 10), components: { ca: { mode: 'provided', secretName: 'my-own-ca' } } }));
+  await kubectlOk(
+    ['apply', '-f', '-'],
+    iopYaml('cp', ns, {
+      profile: 'minimal',
+      namespace: istioNs,
+      revision: uniqueName('c').slice(0, 10),
+      components: { ca: { mode: 'provided', secretName: 'my-own-ca' } },
+    }),
+  );
   const failed = await waitForStatus(ns, 'cp', (iop) => iop.status?.status === 'ERROR');
   t.regex(failed.status.message, /forbidden/i);
   t.regex(failed.status.message, /my-own-ca/);
@@ -121,18 +159,29 @@ test.serial('honest status: a provided CA secret the operator may not read is ER
   t.is(failed.status.observedGeneration, failed.metadata.generation);
 });
 
-test.serial('honest status: a Deployment Pod Security refuses is ERROR with Kubernetes\' own message', async (t) => {
+test.serial("honest status: a Deployment Pod Security refuses is ERROR with Kubernetes' own message", async (t) => {
   const ns = await createNamespace(t, 'iop-psa');
   const istioNs = await createNamespace(t, 'iop-psa-istio', { 'pod-security.kubernetes.io/enforce': 'restricted' });
   await startOperator(t, { namespaces: [ns] });
   // Without a seccomp profile istiod's and the gateway's pods are refused in a restricted namespace.
-  await kubectlOk(['apply', '-f', '-'], iopYaml('cp', ns, { profile: 'default', namespace: istioNs, revision: uniqueName('p').slice(0, 10) }));
+  await kubectlOk(
+    ['apply', '-f', '-'],
+    iopYaml('cp', ns, { profile: 'default', namespace: istioNs, revision: uniqueName('p').slice(0, 10) }),
+  );
   const stuck = await waitForStatus(ns, 'cp', (iop) => iop.status?.status === 'ERROR', 120_000);
   t.regex(stuck.status.message, /violates PodSecurity/);
   t.is(cond(stuck, 'Stalled')?.reason, 'ComponentsStalled');
   // The documented settings (docs/operator.md, Pod Security) admit istiod and the gateway: RuntimeDefault seccomp.
   const runtimeDefault = { seccompProfile: { type: 'RuntimeDefault' } };
-  await kubectlOk(['apply', '-f', '-'], iopYaml('cp', ns, { profile: 'default', namespace: istioNs, revision: stuck.spec.revision, values: { global: { proxy: runtimeDefault }, gateways: runtimeDefault } }));
+  await kubectlOk(
+    ['apply', '-f', '-'],
+    iopYaml('cp', ns, {
+      profile: 'default',
+      namespace: istioNs,
+      revision: stuck.spec.revision,
+      values: { global: { proxy: runtimeDefault }, gateways: runtimeDefault },
+    }),
+  );
   const healthy = await waitForStatus(ns, 'cp', 'HEALTHY', 120_000);
   t.is(cond(healthy, 'Ready')?.status, 'True');
   for (const d of ['istiod-' + stuck.spec.revision, 'istio-ingressgateway']) t.truthy(await getJson(['deployment', '-n', istioNs, d]), d);
@@ -141,7 +190,12 @@ test.serial('honest status: a Deployment Pod Security refuses is ERROR with Kube
   // Deployment's pod template is created as a Pod, server-side dry run).
   const { operatorManifests } = await import('../../../operator/controller/selfmanifests.js');
   const dep = operatorManifests({ namespace: istioNs, includeCRD: false }).find((o) => o.kind === 'Deployment') as any;
-  const pod = { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'operator-psa-check', namespace: istioNs }, spec: { ...dep.spec.template.spec, serviceAccountName: 'default' } };
+  const pod = {
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: { name: 'operator-psa-check', namespace: istioNs },
+    spec: { ...dep.spec.template.spec, serviceAccountName: 'default' },
+  };
   const admitted = await kubectl(['create', '--dry-run=server', '-f', '-'], { input: JSON.stringify(pod) });
   t.is(admitted.code, 0, admitted.stderr);
   t.notRegex(admitted.stderr, /PodSecurity/);
@@ -152,7 +206,12 @@ test.serial('an invalid CPU quantity writes nothing, on a first install and on a
   const istioNs = await createNamespace(t, 'iop-bad-istio');
   await startOperator(t, { namespaces: [ns] });
   const rev = uniqueName('q').slice(0, 10);
-  const cpu = (v: unknown) => ({ profile: 'minimal', namespace: istioNs, revision: rev, components: { pilot: { k8s: { resources: { requests: { cpu: v } } } } } });
+  const cpu = (v: unknown) => ({
+    profile: 'minimal',
+    namespace: istioNs,
+    revision: rev,
+    components: { pilot: { k8s: { resources: { requests: { cpu: v } } } } },
+  });
   const before = await clusterState(istioNs);
   // Not a quantity: the CRD refuses it at `kubectl apply`, naming the field; there is no IstioOperator.
   const refusedByApi = await kubectl(['apply', '-f', '-'], { input: iopYaml('cp', ns, cpu('lots')) });
@@ -170,45 +229,52 @@ test.serial('an invalid CPU quantity writes nothing, on a first install and on a
   await waitForStatus(ns, 'cp', 'HEALTHY');
   const live = await clusterState(istioNs);
   await kubectlOk(['apply', '-f', '-'], iopYaml('cp', ns, cpu(-1)));
-  const refusedEdit = await waitForStatus(ns, 'cp', (iop) => iop.status?.status === 'ERROR' && iop.status.observedGeneration === iop.metadata.generation);
+  const refusedEdit = await waitForStatus(
+    ns,
+    'cp',
+    (iop) => iop.status?.status === 'ERROR' && iop.status.observedGeneration === iop.metadata.generation,
+  );
   t.regex(refusedEdit.status.message, /cpu|quantit/i);
   t.deepEqual(diffState(live, await clusterState(istioNs)), [], 'edit of a live install: not one resourceVersion changed');
 });
 
-test.serial('CLI and operator never fight: install over, uninstall, and a canary taking a gateway are refused, naming the owner', async (t) => {
-  const ns = await createNamespace(t, 'iop-own');
-  const istioNs = await createNamespace(t, 'iop-own-istio');
-  await startOperator(t, { namespaces: [ns] });
-  const rev = uniqueName('o').slice(0, 10);
-  await kubectlOk(['apply', '-f', '-'], iopYaml('cp', ns, { profile: 'default', namespace: istioNs, revision: rev }));
-  await waitForStatus(ns, 'cp', 'HEALTHY');
-  const file = path.join(os.tmpdir(), `${uniqueName('own')}.yaml`);
-  t.teardown(() => fs.rmSync(file, { force: true }));
+test.serial(
+  'CLI and operator never fight: install over, uninstall, and a canary taking a gateway are refused, naming the owner',
+  async (t) => {
+    const ns = await createNamespace(t, 'iop-own');
+    const istioNs = await createNamespace(t, 'iop-own-istio');
+    await startOperator(t, { namespaces: [ns] });
+    const rev = uniqueName('o').slice(0, 10);
+    await kubectlOk(['apply', '-f', '-'], iopYaml('cp', ns, { profile: 'default', namespace: istioNs, revision: rev }));
+    await waitForStatus(ns, 'cp', 'HEALTHY');
+    const file = path.join(os.tmpdir(), `${uniqueName('own')}.yaml`);
+    t.teardown(() => fs.rmSync(file, { force: true }));
 
-  // 1. The same IstioOperator from a file, through the CLI: refused, naming the IstioOperator.
-  fs.writeFileSync(file, iopYaml('cp', ns, { profile: 'default', namespace: istioNs, revision: rev }));
-  const over = await cli(['install', '-f', file, '-y']);
-  t.is(over.code, 1);
-  t.regex(over.stderr, new RegExp(`managed by the operator through IstioOperator ${ns}/cp`));
-  t.regex(over.stderr, /--take-over/);
-  t.is(over.stdout, '');
+    // 1. The same IstioOperator from a file, through the CLI: refused, naming the IstioOperator.
+    fs.writeFileSync(file, iopYaml('cp', ns, { profile: 'default', namespace: istioNs, revision: rev }));
+    const over = await cli(['install', '-f', file, '-y']);
+    t.is(over.code, 1);
+    t.regex(over.stderr, new RegExp(`managed by the operator through IstioOperator ${ns}/cp`));
+    t.regex(over.stderr, /--take-over/);
+    t.is(over.stdout, '');
 
-  // 2. Removing its revision from the CLI: refused the same way.
-  const un = await cli(['uninstall', '--revision', rev, '-y']);
-  t.is(un.code, 1);
-  t.regex(un.stderr, /managed by the operator/);
-  t.truthy(await getJson(['deployment', '-n', istioNs, `istiod-${rev}`]));
+    // 2. Removing its revision from the CLI: refused the same way.
+    const un = await cli(['uninstall', '--revision', rev, '-y']);
+    t.is(un.code, 1);
+    t.regex(un.stderr, /managed by the operator/);
+    t.truthy(await getJson(['deployment', '-n', istioNs, `istiod-${rev}`]));
 
-  // 3. A CLI canary in the same namespace, with the profile's gateway: the gateway is the IstioOperator's, refused.
-  const gw = await rvOf(['deployment', '-n', istioNs, 'istio-ingressgateway']);
-  fs.writeFileSync(file, iopYaml('canary', ns, { profile: 'default', namespace: istioNs, revision: `${rev}-c` }));
-  const canary = await cli(['install', '-f', file, '-y']);
-  t.not(canary.code, 0);
-  t.regex(canary.stderr, new RegExp(`istio-ingressgateway: belongs to IstioOperator ${ns}/cp`));
-  t.regex(canary.stderr, /nothing was written/);
-  t.is(await rvOf(['deployment', '-n', istioNs, 'istio-ingressgateway']), gw, 'the gateway was not touched');
-  t.falsy(await getJson(['deployment', '-n', istioNs, `istiod-${rev}-c`]), 'nothing of the canary was written');
-});
+    // 3. A CLI canary in the same namespace, with the profile's gateway: the gateway is the IstioOperator's, refused.
+    const gw = await rvOf(['deployment', '-n', istioNs, 'istio-ingressgateway']);
+    fs.writeFileSync(file, iopYaml('canary', ns, { profile: 'default', namespace: istioNs, revision: `${rev}-c` }));
+    const canary = await cli(['install', '-f', file, '-y']);
+    t.not(canary.code, 0);
+    t.regex(canary.stderr, new RegExp(`istio-ingressgateway: belongs to IstioOperator ${ns}/cp`));
+    t.regex(canary.stderr, /nothing was written/);
+    t.is(await rvOf(['deployment', '-n', istioNs, 'istio-ingressgateway']), gw, 'the gateway was not touched');
+    t.falsy(await getJson(['deployment', '-n', istioNs, `istiod-${rev}-c`]), 'nothing of the canary was written');
+  },
+);
 
 test.serial('the documented operator canary: a second IstioOperator for a new revision installs beside the first', async (t) => {
   const ns = await createNamespace(t, 'iop-canary');
@@ -219,11 +285,18 @@ test.serial('the documented operator canary: a second IstioOperator for a new re
   await kubectlOk(['apply', '-f', '-'], iopYaml('stable', ns, { profile: 'default', namespace: istioNs, revision: stable }));
   await waitForStatus(ns, 'stable', 'HEALTHY');
   // As docs/gitops.md recipe 3 writes it: same Istio namespace, its own revision, no gateways (they stay).
-  await kubectlOk(['apply', '-f', '-'], iopYaml('canary', ns, { profile: 'default', namespace: istioNs, revision: canary, components: { ingressGateways: [] } }));
+  await kubectlOk(
+    ['apply', '-f', '-'],
+    iopYaml('canary', ns, { profile: 'default', namespace: istioNs, revision: canary, components: { ingressGateways: [] } }),
+  );
   const c = await waitForStatus(ns, 'canary', 'HEALTHY');
   t.is(cond(c, 'Ready')?.status, 'True');
   t.truthy(await getJson(['deployment', '-n', istioNs, `istiod-${canary}`]));
-  t.is((await getJson(['deployment', '-n', istioNs, 'istio-ingressgateway'])).metadata.labels['istio.io/rev'], stable, 'the gateway stays with the stable revision');
+  t.is(
+    (await getJson(['deployment', '-n', istioNs, 'istio-ingressgateway'])).metadata.labels['istio.io/rev'],
+    stable,
+    'the gateway stays with the stable revision',
+  );
   t.is((await getJson(['istiooperator', '-n', ns, 'stable'])).status.status, 'HEALTHY');
 });
 
@@ -246,27 +319,42 @@ test.serial('nothing dangling: deleting an IstioOperator that adopted a CLI inst
   await kubectlOk(['delete', 'istiooperator', '-n', ns, 'quick', '--wait=true', '--timeout=90s']);
   // No webhook may be left calling the deleted istiod.
   const hooks = JSON.parse(await kubectlOk(['get', 'mutatingwebhookconfigurations,validatingwebhookconfigurations', '-o', 'json'])).items;
-  const dangling = hooks.filter((h: any) => (h.webhooks ?? []).some((w: any) => w.clientConfig?.service?.namespace === istioNs && w.failurePolicy === 'Fail'));
-  t.deepEqual(dangling.map((h: any) => h.metadata.name), []);
+  const dangling = hooks.filter((h: any) =>
+    (h.webhooks ?? []).some((w: any) => w.clientConfig?.service?.namespace === istioNs && w.failurePolicy === 'Fail'),
+  );
+  t.deepEqual(
+    dangling.map((h: any) => h.metadata.name),
+    [],
+  );
   if (hadTag) t.falsy(await getJson(['mutatingwebhookconfiguration', tag]), 'the default tag went with the revision');
 });
 
-test.serial('two operator instances side by side: deleting one leaves the other\'s RBAC in place', async (t) => {
+test.serial("two operator instances side by side: deleting one leaves the other's RBAC in place", async (t) => {
   const a = await createNamespace(t, 'op-a');
   const b = await createNamespace(t, 'op-b');
   const { operatorManifests } = await import('../../../operator/controller/selfmanifests.js');
-  const rbac = (ns: string) => operatorManifests({ namespace: ns, includeCRD: false } as any).filter((o) => /Role|ServiceAccount/.test(o.kind));
+  const rbac = (ns: string) =>
+    operatorManifests({ namespace: ns, includeCRD: false } as any).filter((o) => /Role|ServiceAccount/.test(o.kind));
   const [ra, rb] = [rbac(a), rbac(b)];
   t.teardown(async () => {
-    for (const o of [...ra, ...rb].filter((x) => x.kind.startsWith('Cluster'))) await kubectl(['delete', o.kind.toLowerCase(), o.metadata.name, '--ignore-not-found']);
+    for (const o of [...ra, ...rb].filter((x) => x.kind.startsWith('Cluster')))
+      await kubectl(['delete', o.kind.toLowerCase(), o.metadata.name, '--ignore-not-found']);
   });
   const names = (objs: any[]) => objs.filter((o) => o.kind.startsWith('Cluster')).map((o) => `${o.kind}/${o.metadata.name}`);
-  t.deepEqual(names(ra).filter((n) => names(rb).includes(n)), [], 'no cluster-scoped name is shared');
+  t.deepEqual(
+    names(ra).filter((n) => names(rb).includes(n)),
+    [],
+    'no cluster-scoped name is shared',
+  );
   await kubectlOk(['apply', '--server-side', '-f', '-'], [...ra, ...rb].map((o) => yaml.dump(o)).join('---\n'));
   await kubectlOk(['delete', '-f', '-'], rb.map((o) => yaml.dump(o)).join('---\n'));
-  for (const o of ra.filter((x) => x.kind.startsWith('Cluster'))) t.truthy(await getJson([o.kind.toLowerCase(), o.metadata.name]), `${o.kind} ${o.metadata.name} survived`);
+  for (const o of ra.filter((x) => x.kind.startsWith('Cluster')))
+    t.truthy(await getJson([o.kind.toLowerCase(), o.metadata.name]), `${o.kind} ${o.metadata.name} survived`);
   const binding = await getJson(['clusterrolebinding', ra.find((o) => o.kind === 'ClusterRoleBinding')!.metadata.name]);
-  t.deepEqual(binding.subjects.map((s: any) => s.namespace), [a]);
+  t.deepEqual(
+    binding.subjects.map((s: any) => s.namespace),
+    [a],
+  );
   void testKubeconfig;
 });
 

@@ -78,11 +78,7 @@ export function uniqueName(prefix: string): string {
  * (t.teardown; deletion is not awaited to completion, the namespace controller finishes it).
  * `labels` lets a test opt in to things like revision labels.
  */
-export async function createNamespace(
-  t: ExecutionContext,
-  prefix: string,
-  labels: Record<string, string> = {},
-): Promise<string> {
+export async function createNamespace(t: ExecutionContext, prefix: string, labels: Record<string, string> = {}): Promise<string> {
   const name = uniqueName(prefix);
   const core = kubeConfig().makeApiClient(CoreV1Api);
   await core.createNamespace({
@@ -131,11 +127,18 @@ export async function waitFor<T>(
  * <nil>") instead of waiting.
  */
 export async function waitEstablished(crd: string, opts: { kubeconfig?: string; timeoutMs?: number } = {}): Promise<void> {
-  await waitFor(`CRD ${crd} to be Established`, async () => {
-    const r = await kubectl(['get', 'crd', crd, '-o', 'jsonpath={.status.conditions[?(@.type=="Established")].status}'], { timeoutMs: 10_000, ...(opts.kubeconfig ? { kubeconfig: opts.kubeconfig } : {}) });
-    if (r.code !== 0) throw new Error(r.stderr.trim());
-    return r.stdout.trim() === 'True';
-  }, { timeoutMs: opts.timeoutMs ?? 60_000 });
+  await waitFor(
+    `CRD ${crd} to be Established`,
+    async () => {
+      const r = await kubectl(['get', 'crd', crd, '-o', 'jsonpath={.status.conditions[?(@.type=="Established")].status}'], {
+        timeoutMs: 10_000,
+        ...(opts.kubeconfig ? { kubeconfig: opts.kubeconfig } : {}),
+      });
+      if (r.code !== 0) throw new Error(r.stderr.trim());
+      return r.stdout.trim() === 'True';
+    },
+    { timeoutMs: opts.timeoutMs ?? 60_000 },
+  );
 }
 
 /** HTTP status of an error thrown by @kubernetes/client-node (ApiException.code), or undefined. */

@@ -45,7 +45,10 @@ spec:
 
 /** Installs the NetworkAttachmentDefinition CRD (if needed) and waits until the apiserver serves the kind. */
 export async function ensureNetworkAttachmentDefinitionCrd(): Promise<void> {
-  const apply = await kubectl(['apply', '--server-side', '--field-manager=istio-operator-tests', '--force-conflicts', '-f', '-'], { input: NETWORK_ATTACHMENT_DEFINITION_CRD, timeoutMs: 60_000 });
+  const apply = await kubectl(['apply', '--server-side', '--field-manager=istio-operator-tests', '--force-conflicts', '-f', '-'], {
+    input: NETWORK_ATTACHMENT_DEFINITION_CRD,
+    timeoutMs: 60_000,
+  });
   if (apply.code !== 0) throw new Error(`installing the NetworkAttachmentDefinition CRD: ${apply.stderr}`);
   await waitEstablished('network-attachment-definitions.k8s.cni.cncf.io');
 }

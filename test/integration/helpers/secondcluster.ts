@@ -70,6 +70,8 @@ export async function startCluster(opts: { name?: string; log?: (line: string) =
 export async function startSecondCluster(t: ExecutionContext, opts: { name?: string } = {}): Promise<Cluster> {
   const c = await startCluster({ ...opts, log: (l) => t.log(`[${opts.name ?? 'c2'}] ${l}`) });
   t.teardown(() => c.stop());
-  t.log(`second control plane ${c.name} at ${c.server}: up in ${(c.startMs / 1000).toFixed(1)} s, RSS ${(c.rss.total / 1024).toFixed(0)} MiB`);
+  t.log(
+    `second control plane ${c.name} at ${c.server}: up in ${(c.startMs / 1000).toFixed(1)} s, RSS ${(c.rss.total / 1024).toFixed(0)} MiB`,
+  );
   return c;
 }

@@ -126,11 +126,19 @@ export async function namespace(
       body: {
         apiVersion: 'v1',
         kind: 'Namespace',
-        metadata: { name, labels: { 'istio-operator.test/owner': 'integration', ...labels }, ...(opts.annotations ? { annotations: opts.annotations } : {}) },
+        metadata: {
+          name,
+          labels: { 'istio-operator.test/owner': 'integration', ...labels },
+          ...(opts.annotations ? { annotations: opts.annotations } : {}),
+        },
       },
     });
     // Pods are refused until the namespace's default ServiceAccount exists (ServiceAccount admission).
-    await waitFor(`ServiceAccount ${name}/default`, () => c.request('GET', `/api/v1/namespaces/${name}/serviceaccounts/default`, { allow404: true }), { timeoutMs: 60_000 });
+    await waitFor(
+      `ServiceAccount ${name}/default`,
+      () => c.request('GET', `/api/v1/namespaces/${name}/serviceaccounts/default`, { allow404: true }),
+      { timeoutMs: 60_000 },
+    );
   } finally {
     c.close();
   }
@@ -176,7 +184,10 @@ export async function installIstio(
       ...(opts.revision ? { revision: opts.revision } : {}),
       ...releaseSpec(release),
       ...spec,
-      values: { ...((spec.values as Record<string, unknown>) ?? {}), global: { ...(((spec.values as Record<string, any>) ?? {}).global ?? {}), istioNamespace: ns } },
+      values: {
+        ...((spec.values as Record<string, unknown>) ?? {}),
+        global: { ...(((spec.values as Record<string, any>) ?? {}).global ?? {}), istioNamespace: ns },
+      },
     },
   };
   const file = path.join(os.tmpdir(), `${name}.json`);
@@ -281,7 +292,11 @@ export async function debugJson<T = any>(d: Istiod, path: string): Promise<T> {
         let s = '';
         res.setEncoding('utf8');
         res.on('data', (x: string) => (s += x));
-        res.on('end', () => (res.statusCode === 200 ? resolve(s) : reject(new Error(`GET ${path} on istiod ${d.release}: HTTP ${res.statusCode}: ${s.slice(0, 300)}`))));
+        res.on('end', () =>
+          res.statusCode === 200
+            ? resolve(s)
+            : reject(new Error(`GET ${path} on istiod ${d.release}: HTTP ${res.statusCode}: ${s.slice(0, 300)}`)),
+        );
       })
       .on('error', reject);
   });
@@ -334,7 +349,9 @@ export async function meshRoot(inst: IstioInstall): Promise<string> {
   const c = client();
   try {
     const secret = await waitFor(`Secret ${inst.namespace}/istio-ca-secret`, () =>
-      c.request<{ data?: Record<string, string> }>('GET', `/api/v1/namespaces/${inst.namespace}/secrets/istio-ca-secret`, { allow404: true }),
+      c.request<{ data?: Record<string, string> }>('GET', `/api/v1/namespaces/${inst.namespace}/secrets/istio-ca-secret`, {
+        allow404: true,
+      }),
     );
     return Buffer.from(secret.data?.['ca-cert.pem'] ?? '', 'base64').toString('utf8');
   } finally {
@@ -348,7 +365,11 @@ export async function tagWebhookPatched(tag: string, inst: IstioInstall): Promis
   const c = client();
   try {
     return await waitFor(`the webhook of tag ${tag} with istiod's caBundle`, async () => {
-      const list = await c.request<{ items: Array<Record<string, any>> }>('GET', '/apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations', { query: { labelSelector: `istio.io/tag=${tag}` } });
+      const list = await c.request<{ items: Array<Record<string, any>> }>(
+        'GET',
+        '/apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations',
+        { query: { labelSelector: `istio.io/tag=${tag}` } },
+      );
       const hook = list?.items.find((m) => m.metadata.labels?.['istio.io/rev'] === inst.revision);
       return hook && hook.webhooks.every((w: Record<string, any>) => w.clientConfig.caBundle === root) ? hook : undefined;
     });
@@ -382,12 +403,22 @@ export function injectedFor(pod: Record<string, any>): { proxy: boolean; revisio
 }
 
 /** Creates `appPod(name)` in `ns` through the API server; returns it and how many injections each istiod counted meanwhile. */
-export async function createCounted(ns: string, name: string, istiods: Record<string, Istiod>): Promise<{ pod: Record<string, any>; injected: Record<string, number> }> {
-  const before = Object.fromEntries(await Promise.all(Object.entries(istiods).map(async ([k, d]) => [k, await counter(d, 'sidecar_injection_success_total')] as const)));
+export async function createCounted(
+  ns: string,
+  name: string,
+  istiods: Record<string, Istiod>,
+): Promise<{ pod: Record<string, any>; injected: Record<string, number> }> {
+  const before = Object.fromEntries(
+    await Promise.all(Object.entries(istiods).map(async ([k, d]) => [k, await counter(d, 'sidecar_injection_success_total')] as const)),
+  );
   const c = client();
   try {
     const pod = (await c.request<Record<string, any>>('POST', `/api/v1/namespaces/${ns}/pods`, { body: appPod(name, ns) }))!;
-    const injected = Object.fromEntries(await Promise.all(Object.entries(istiods).map(async ([k, d]) => [k, (await counter(d, 'sidecar_injection_success_total')) - before[k]!] as const)));
+    const injected = Object.fromEntries(
+      await Promise.all(
+        Object.entries(istiods).map(async ([k, d]) => [k, (await counter(d, 'sidecar_injection_success_total')) - before[k]!] as const),
+      ),
+    );
     return { pod, injected };
   } finally {
     c.close();

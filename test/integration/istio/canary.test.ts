@@ -83,7 +83,9 @@ const revisionOf = (release: string) => release.split('-')[0]!.replace(/\./g, '-
 function goldenCase(release: string): { spec: Record<string, any>; output: Obj[] } {
   const dir = path.join(referenceDir(release), 'golden', 'live');
   const input = yaml.load(fs.readFileSync(path.join(dir, 'inputs', 'pilot_default.yaml'), 'utf8')) as { spec: Record<string, any> };
-  const output = (yaml.loadAll(fs.readFileSync(path.join(dir, 'outputs', 'pilot_default.golden.yaml'), 'utf8')) as Array<Obj | null>).filter((o): o is Obj => !!o);
+  const output = (
+    yaml.loadAll(fs.readFileSync(path.join(dir, 'outputs', 'pilot_default.golden.yaml'), 'utf8')) as Array<Obj | null>
+  ).filter((o): o is Obj => !!o);
   return { spec: input.spec, output };
 }
 
@@ -139,7 +141,9 @@ async function liveCrds(names: string[]): Promise<Map<string, Record<string, any
   try {
     const out = new Map<string, Record<string, any>>();
     for (const n of names) {
-      const crd = await c.request<Record<string, any>>('GET', `/apis/apiextensions.k8s.io/v1/customresourcedefinitions/${n}`, { allow404: true });
+      const crd = await c.request<Record<string, any>>('GET', `/apis/apiextensions.k8s.io/v1/customresourcedefinitions/${n}`, {
+        allow404: true,
+      });
       if (crd) out.set(n, crd);
     }
     return out;
@@ -151,10 +155,14 @@ async function liveCrds(names: string[]): Promise<Map<string, Record<string, any
 /** The CRDs of a release, by name, from its crd-all.gen.yaml. */
 function crdNames(release: string): string[] {
   const text = fs.readFileSync(path.join(referenceDir(release), 'crds', 'crd-all.gen.yaml'), 'utf8');
-  return (yaml.loadAll(text) as Array<Obj | null>).filter((o): o is Obj => o?.kind === 'CustomResourceDefinition').map((o) => o.metadata.name).sort();
+  return (yaml.loadAll(text) as Array<Obj | null>)
+    .filter((o): o is Obj => o?.kind === 'CustomResourceDefinition')
+    .map((o) => o.metadata.name)
+    .sort();
 }
 
-const crdsOf = (objects: Obj[] | undefined) => new Map((objects ?? []).filter((o) => o.kind === 'CustomResourceDefinition').map((o) => [o.metadata.name, o]));
+const crdsOf = (objects: Obj[] | undefined) =>
+  new Map((objects ?? []).filter((o) => o.kind === 'CustomResourceDefinition').map((o) => [o.metadata.name, o]));
 
 function fixture(t: ExecutionContext, pair: [string, string]): Promise<Fixture> {
   t.timeout(420_000, `installing ${pair.join(' and ')} and starting their istiods`);
@@ -167,19 +175,46 @@ function fixture(t: ExecutionContext, pair: [string, string]): Promise<Fixture> 
       const ns = await namespace('istio-canary');
       const names = [...new Set([...crdNames(a), ...crdNames(b)])];
       const crdsBefore = await liveCrds(names);
-      const oldInst = await installIstio(a, { profile: 'empty', revision: revisionOf(a), namespace: ns, spec: canarySpec(a), releaseByTagOnly: true });
+      const oldInst = await installIstio(a, {
+        profile: 'empty',
+        revision: revisionOf(a),
+        namespace: ns,
+        spec: canarySpec(a),
+        releaseByTagOnly: true,
+      });
       const crdsAfterOld = await liveCrds(names);
       const oldIstiod = await runIstiod(oldInst);
-      const newInst = await installIstio(b, { profile: 'empty', revision: revisionOf(b), namespace: ns, spec: canarySpec(b), releaseByTagOnly: true });
+      const newInst = await installIstio(b, {
+        profile: 'empty',
+        revision: revisionOf(b),
+        namespace: ns,
+        spec: canarySpec(b),
+        releaseByTagOnly: true,
+      });
       const newIstiod = await runIstiod(newInst);
-      return { key, ns, old: { release: a, inst: oldInst, istiod: oldIstiod }, new: { release: b, inst: newInst, istiod: newIstiod }, crdsBefore, crdsAfterOld, apps: [], tags: [] };
+      return {
+        key,
+        ns,
+        old: { release: a, inst: oldInst, istiod: oldIstiod },
+        new: { release: b, inst: newInst, istiod: newIstiod },
+        crdsBefore,
+        crdsAfterOld,
+        apps: [],
+        tags: [],
+      };
     })();
     fixtures.set(key, f);
   }
   return f;
 }
 
-const side = (r: Revision): Side => ({ objects: r.inst.objects as Obj[], revision: r.inst.revision, namespace: r.inst.namespace, hub: String(canarySpec(r.release).hub), tag: r.release });
+const side = (r: Revision): Side => ({
+  objects: r.inst.objects as Obj[],
+  revision: r.inst.revision,
+  namespace: r.inst.namespace,
+  hub: String(canarySpec(r.release).hub),
+  tag: r.release,
+});
 function goldenSide(release: string): Side {
   const g = goldenCase(release);
   return { objects: g.output, revision: '', namespace: 'istio-system', hub: String(g.spec.hub), tag: String(g.spec.tag) };
@@ -189,9 +224,16 @@ function goldenSide(release: string): Side {
 async function stopUsing(ns: string): Promise<void> {
   const c = client();
   try {
-    await c.request('PATCH', `/api/v1/namespaces/${ns}`, { body: { metadata: { labels: { 'istio.io/rev': null } } }, contentType: 'application/merge-patch+json' });
+    await c.request('PATCH', `/api/v1/namespaces/${ns}`, {
+      body: { metadata: { labels: { 'istio.io/rev': null } } },
+      contentType: 'application/merge-patch+json',
+    });
     await c.request('DELETE', `/api/v1/namespaces/${ns}/pods`, { query: { gracePeriodSeconds: '0' } });
-    await waitFor(`no pod left in ${ns}`, async () => (await c.request<{ items: unknown[] }>('GET', `/api/v1/namespaces/${ns}/pods`))!.items.length === 0, { timeoutMs: 60_000 });
+    await waitFor(
+      `no pod left in ${ns}`,
+      async () => (await c.request<{ items: unknown[] }>('GET', `/api/v1/namespaces/${ns}/pods`))!.items.length === 0,
+      { timeoutMs: 60_000 },
+    );
   } finally {
     c.close();
   }
@@ -224,73 +266,150 @@ for (const pair of PAIRS) {
     const f = await fixture(t, pair);
     for (const r of [f.old, f.new]) {
       const header = r.istiod.log().split('\n')[0]!;
-      t.true(header.startsWith(`$ `) && header.includes(`/istio-${r.release}/pilot-discovery `), `istiod of ${r.inst.revision} runs the ${r.release} binary: ${header.slice(0, 120)}`);
+      t.true(
+        header.startsWith(`$ `) && header.includes(`/istio-${r.release}/pilot-discovery `),
+        `istiod of ${r.inst.revision} runs the ${r.release} binary: ${header.slice(0, 120)}`,
+      );
       t.deepEqual(logProblems(r.istiod.log()), [], `istiod ${r.release}`);
       const dep = await getJson(['deployment', '-n', f.ns, r.inst.istiod]);
-      t.regex(dep.spec.template.spec.containers[0].image, new RegExp(`/pilot:${r.release.replace(/\./g, '\\.')}$`), 'the Deployment runs the release asked for by tag');
+      t.regex(
+        dep.spec.template.spec.containers[0].image,
+        new RegExp(`/pilot:${r.release.replace(/\./g, '\\.')}$`),
+        'the Deployment runs the release asked for by tag',
+      );
     }
     t.log(`istiod ${a} ready in ${f.old.istiod.readyMs} ms, istiod ${b} in ${f.new.istiod.readyMs} ms`);
   });
 
-  test.serial(`${a} -> ${b}: the two istiod Deployments, injector ConfigMaps and ClusterRoles differ exactly as the two releases' goldens differ`, async (t) => {
-    const f = await fixture(t, pair);
-    // What we compare is what we applied, and it is what the cluster has.
-    for (const r of [f.old, f.new]) {
-      for (const o of (r.inst.objects as Obj[]).filter((x) => ['Deployment', 'ClusterRole'].includes(x.kind) || (x.kind === 'ConfigMap' && x.metadata.name.startsWith('istio-sidecar-injector')))) {
-        const live = await getJson([o.kind.toLowerCase(), ...(o.metadata.namespace ? ['-n', o.metadata.namespace] : []), o.metadata.name]);
-        t.truthy(live, `${o.kind} ${o.metadata.name} is live`);
-        t.deepEqual(subsetMismatches(o.kind === 'ConfigMap' ? o.data : o.spec ?? o.rules, o.kind === 'ConfigMap' ? live?.data : live?.spec ?? live?.rules), [], `${o.kind} ${o.metadata.name} live as applied`);
+  test.serial(
+    `${a} -> ${b}: the two istiod Deployments, injector ConfigMaps and ClusterRoles differ exactly as the two releases' goldens differ`,
+    async (t) => {
+      const f = await fixture(t, pair);
+      // What we compare is what we applied, and it is what the cluster has.
+      for (const r of [f.old, f.new]) {
+        for (const o of (r.inst.objects as Obj[]).filter(
+          (x) =>
+            ['Deployment', 'ClusterRole'].includes(x.kind) ||
+            (x.kind === 'ConfigMap' && x.metadata.name.startsWith('istio-sidecar-injector')),
+        )) {
+          const live = await getJson([
+            o.kind.toLowerCase(),
+            ...(o.metadata.namespace ? ['-n', o.metadata.namespace] : []),
+            o.metadata.name,
+          ]);
+          t.truthy(live, `${o.kind} ${o.metadata.name} is live`);
+          t.deepEqual(
+            subsetMismatches(
+              o.kind === 'ConfigMap' ? o.data : (o.spec ?? o.rules),
+              o.kind === 'ConfigMap' ? live?.data : (live?.spec ?? live?.rules),
+            ),
+            [],
+            `${o.kind} ${o.metadata.name} live as applied`,
+          );
+        }
       }
-    }
-    const ours = releaseDelta(side(f.old), side(f.new));
-    const golden = releaseDelta(goldenSide(a), goldenSide(b));
-    const cmp = compareDeltas(ours, golden);
-    const known = KNOWN_DIFFERENCES[f.key] ?? { onlyOurs: [], onlyGolden: [], why: '' };
-    t.log(`${a} -> ${b}: ${golden.length} changes between the goldens, ${ours.length} between our revisions, ${ours.length - cmp.onlyOurs.length} in common:\n${ours.filter((l) => !cmp.onlyOurs.includes(l)).map((l) => `  ${l.slice(0, 200)}`).join('\n')}`);
-    if (cmp.onlyOurs.length || cmp.onlyGolden.length) t.log(`known differences (${known.why || 'none listed'}):\n  only ours: ${cmp.onlyOurs.join('\n  ') || '-'}\n  only the goldens': ${cmp.onlyGolden.join('\n  ') || '-'}`);
-    t.deepEqual(cmp.onlyOurs, known.onlyOurs, 'changes between our revisions that the goldens do not have (or listed ones that went away)');
-    t.deepEqual(cmp.onlyGolden, known.onlyGolden, 'changes between the goldens that our revisions do not have (or listed ones that went away)');
-  });
+      const ours = releaseDelta(side(f.old), side(f.new));
+      const golden = releaseDelta(goldenSide(a), goldenSide(b));
+      const cmp = compareDeltas(ours, golden);
+      const known = KNOWN_DIFFERENCES[f.key] ?? { onlyOurs: [], onlyGolden: [], why: '' };
+      t.log(
+        `${a} -> ${b}: ${golden.length} changes between the goldens, ${ours.length} between our revisions, ${ours.length - cmp.onlyOurs.length} in common:\n${ours
+          .filter((l) => !cmp.onlyOurs.includes(l))
+          .map((l) => `  ${l.slice(0, 200)}`)
+          .join('\n')}`,
+      );
+      if (cmp.onlyOurs.length || cmp.onlyGolden.length)
+        t.log(
+          `known differences (${known.why || 'none listed'}):\n  only ours: ${cmp.onlyOurs.join('\n  ') || '-'}\n  only the goldens': ${cmp.onlyGolden.join('\n  ') || '-'}`,
+        );
+      t.deepEqual(
+        cmp.onlyOurs,
+        known.onlyOurs,
+        'changes between our revisions that the goldens do not have (or listed ones that went away)',
+      );
+      t.deepEqual(
+        cmp.onlyGolden,
+        known.onlyGolden,
+        'changes between the goldens that our revisions do not have (or listed ones that went away)',
+      );
+    },
+  );
 
-  test.serial(`${a} -> ${b}: the CRDs live in the cluster are ${b}'s, as rendered for it (or a newer release's that were there: forward only)`, async (t) => {
-    const f = await fixture(t, pair);
-    const oldCrds = crdsOf(f.old.inst.objects as Obj[]);
-    const newCrds = crdsOf(f.new.inst.objects as Obj[]);
-    const fixtureNames = crdNames(b);
-    t.deepEqual([...newCrds.keys()].sort(), fixtureNames, `the ${b} render installs exactly the CRDs of ${b}'s crd-all.gen.yaml`);
-    const live = await liveCrds(fixtureNames);
-    t.deepEqual([...live.keys()].sort(), fixtureNames, 'all of them are live');
-    // Shared objects move forward only: right after the older revision, they were its CRDs, unless newer ones were there.
-    const newerBefore = [...f.crdsBefore.values()].some((c) => semver.valid(c.metadata.labels?.['operator.istio.io/version']) && semver.gt(c.metadata.labels!['operator.istio.io/version']!, a));
-    if (!newerBefore) {
-      for (const [n, o] of oldCrds) {
-        t.deepEqual(subsetMismatches({ labels: sharedBody(o).metadata.labels, spec: o.spec }, { labels: f.crdsAfterOld.get(n)?.metadata.labels, spec: f.crdsAfterOld.get(n)?.spec }), [], `after ${ra}: ${n} as applied for ${a}`);
-        t.is(f.crdsAfterOld.get(n)?.metadata.labels?.['operator.istio.io/version'], a, `after ${ra}: ${n} is labelled ${a}`);
+  test.serial(
+    `${a} -> ${b}: the CRDs live in the cluster are ${b}'s, as rendered for it (or a newer release's that were there: forward only)`,
+    async (t) => {
+      const f = await fixture(t, pair);
+      const oldCrds = crdsOf(f.old.inst.objects as Obj[]);
+      const newCrds = crdsOf(f.new.inst.objects as Obj[]);
+      const fixtureNames = crdNames(b);
+      t.deepEqual([...newCrds.keys()].sort(), fixtureNames, `the ${b} render installs exactly the CRDs of ${b}'s crd-all.gen.yaml`);
+      const live = await liveCrds(fixtureNames);
+      t.deepEqual([...live.keys()].sort(), fixtureNames, 'all of them are live');
+      // Shared objects move forward only: right after the older revision, they were its CRDs, unless newer ones were there.
+      const newerBefore = [...f.crdsBefore.values()].some(
+        (c) =>
+          semver.valid(c.metadata.labels?.['operator.istio.io/version']) && semver.gt(c.metadata.labels!['operator.istio.io/version']!, a),
+      );
+      if (!newerBefore) {
+        for (const [n, o] of oldCrds) {
+          t.deepEqual(
+            subsetMismatches(
+              { labels: sharedBody(o).metadata.labels, spec: o.spec },
+              { labels: f.crdsAfterOld.get(n)?.metadata.labels, spec: f.crdsAfterOld.get(n)?.spec },
+            ),
+            [],
+            `after ${ra}: ${n} as applied for ${a}`,
+          );
+          t.is(f.crdsAfterOld.get(n)?.metadata.labels?.['operator.istio.io/version'], a, `after ${ra}: ${n} is labelled ${a}`);
+        }
+      } else t.log(`CRDs newer than ${a} were live before the test, so ${ra} left them as they were (forward only)`);
+      const istio = new Map(
+        (yaml.loadAll(fs.readFileSync(path.join(referenceDir(b), 'crds', 'crd-all.gen.yaml'), 'utf8')) as Array<Obj | null>)
+          .filter((o): o is Obj => !!o)
+          .map((o) => [o.metadata.name, o]),
+      );
+      const versionsOf = (o: Obj | Record<string, any> | undefined) =>
+        (o?.spec?.versions ?? []).map(
+          (v: Record<string, unknown>) => `${v.name}${v.served ? ' served' : ''}${v.storage ? ' storage' : ''}`,
+        );
+      // Shared objects move forward only: CRDs newer than ${b} already live (an earlier file installed a newer release) stay.
+      const newest = [...f.crdsBefore.values()]
+        .map((c) => c.metadata.labels?.['operator.istio.io/version'] as string | undefined)
+        .filter((v): v is string => !!semver.valid(v))
+        .sort(semver.compare)
+        .at(-1);
+      if (newest && semver.gt(newest, b)) {
+        t.log(`CRDs of ${newest} were live before the test, newer than ${b}: left as they were (forward only)`);
+        for (const [n, l] of live)
+          t.is(
+            l.metadata.labels?.['operator.istio.io/version'],
+            f.crdsBefore.get(n)?.metadata.labels?.['operator.istio.io/version'] ?? newest,
+            `${n} stays at ${newest}`,
+          );
+        return;
       }
-    } else t.log(`CRDs newer than ${a} were live before the test, so ${ra} left them as they were (forward only)`);
-    const istio = new Map((yaml.loadAll(fs.readFileSync(path.join(referenceDir(b), 'crds', 'crd-all.gen.yaml'), 'utf8')) as Array<Obj | null>).filter((o): o is Obj => !!o).map((o) => [o.metadata.name, o]));
-    const versionsOf = (o: Obj | Record<string, any> | undefined) => (o?.spec?.versions ?? []).map((v: Record<string, unknown>) => `${v.name}${v.served ? ' served' : ''}${v.storage ? ' storage' : ''}`);
-    // Shared objects move forward only: CRDs newer than ${b} already live (an earlier file installed a newer release) stay.
-    const newest = [...f.crdsBefore.values()].map((c) => c.metadata.labels?.['operator.istio.io/version'] as string | undefined).filter((v): v is string => !!semver.valid(v)).sort(semver.compare).at(-1);
-    if (newest && semver.gt(newest, b)) {
-      t.log(`CRDs of ${newest} were live before the test, newer than ${b}: left as they were (forward only)`);
-      for (const [n, l] of live) t.is(l.metadata.labels?.['operator.istio.io/version'], f.crdsBefore.get(n)?.metadata.labels?.['operator.istio.io/version'] ?? newest, `${n} stays at ${newest}`);
-      return;
-    }
-    const sameSpec: string[] = [];
-    for (const [n, o] of newCrds) {
-      const l = live.get(n)!;
-      // As applied: a CRD's body carries no owner (apply/owner.ts sharedBody), since every revision shares it.
-      t.deepEqual(subsetMismatches({ labels: sharedBody(o).metadata.labels, spec: o.spec }, { labels: l.metadata.labels, spec: l.spec }), [], `${n}: labels and spec as rendered for ${b}`);
-      t.is(l.metadata.labels?.['operator.istio.io/version'], b, `${n} is labelled ${b}`);
-      t.deepEqual(versionsOf(l), versionsOf(istio.get(n)), `${n}: the versions ${b} serves and stores`);
-      if (JSON.stringify(oldCrds.get(n)?.spec) === JSON.stringify(o.spec)) sameSpec.push(n);
-    }
-    // Our CRDs keep `spec` schemaless (x-kubernetes-preserve-unknown-fields), so schema changes between releases (1.31's
-    // DestinationRule zoneAwareLbSetting, say) are not rendered: the two renders differ in their labels only. Said, not failed.
-    if (sameSpec.length) t.log(`CRDs whose ${a} and ${b} renders have the same spec (schemaless under spec), told apart by their labels only: ${sameSpec.length} of ${newCrds.size}`);
-    t.truthy(live.get(fixtureNames.find((n) => n.startsWith('trafficextensions.'))!), 'TrafficExtension is live');
-  });
+      const sameSpec: string[] = [];
+      for (const [n, o] of newCrds) {
+        const l = live.get(n)!;
+        // As applied: a CRD's body carries no owner (apply/owner.ts sharedBody), since every revision shares it.
+        t.deepEqual(
+          subsetMismatches({ labels: sharedBody(o).metadata.labels, spec: o.spec }, { labels: l.metadata.labels, spec: l.spec }),
+          [],
+          `${n}: labels and spec as rendered for ${b}`,
+        );
+        t.is(l.metadata.labels?.['operator.istio.io/version'], b, `${n} is labelled ${b}`);
+        t.deepEqual(versionsOf(l), versionsOf(istio.get(n)), `${n}: the versions ${b} serves and stores`);
+        if (JSON.stringify(oldCrds.get(n)?.spec) === JSON.stringify(o.spec)) sameSpec.push(n);
+      }
+      // Our CRDs keep `spec` schemaless (x-kubernetes-preserve-unknown-fields), so schema changes between releases (1.31's
+      // DestinationRule zoneAwareLbSetting, say) are not rendered: the two renders differ in their labels only. Said, not failed.
+      if (sameSpec.length)
+        t.log(
+          `CRDs whose ${a} and ${b} renders have the same spec (schemaless under spec), told apart by their labels only: ${sameSpec.length} of ${newCrds.size}`,
+        );
+      t.truthy(live.get(fixtureNames.find((n) => n.startsWith('trafficextensions.'))!), 'TrafficExtension is live');
+    },
+  );
 
   test.serial(`${a} -> ${b}: a tag moved from ${ra} to ${rb} moves which istiod injects new pods`, async (t) => {
     const f = await fixture(t, pair);
@@ -316,51 +435,60 @@ for (const pair of PAIRS) {
     t.like(injectedFor(after.pod), { proxy: true, revision: rb });
     t.regex(injectedFor(after.pod).image ?? '', new RegExp(`:${b.replace(/\./g, '\\.')}$`), `the proxy of ${b}`);
     t.deepEqual(after.injected, { [ra]: 0, [rb]: 1 });
-    t.log(`tag ${tag}: pod 'before' injected by istiod ${a} (${injectedFor(before.pod).image}), pod 'after' by istiod ${b} (${injectedFor(after.pod).image})`);
+    t.log(
+      `tag ${tag}: pod 'before' injected by istiod ${a} (${injectedFor(before.pod).image}), pod 'after' by istiod ${b} (${injectedFor(after.pod).image})`,
+    );
   });
 
-  test.serial(`${a} -> ${b}: uninstall --revision ${ra} is refused while a namespace and a pod use it, and removes only ${ra} after`, async (t) => {
-    const f = await fixture(t, pair);
-    const c = client();
-    t.teardown(() => c.close());
-    const users = await namespace('users', { 'istio.io/rev': ra });
-    f.apps.push(users);
-    const pod = await createCounted(users, 'app', { [ra]: f.old.istiod, [rb]: f.new.istiod });
-    t.deepEqual(pod.injected, { [ra]: 1, [rb]: 0 });
-    const refused = await cli(['uninstall', '--revision', ra, '-y']);
-    t.is(refused.code, 1, `${refused.stdout}${refused.stderr}`);
-    t.regex(refused.stderr, new RegExp(`Namespace ${users}\\b`));
-    t.regex(refused.stderr, new RegExp(`Pod ${users}/app\\b`));
-    t.regex(refused.stderr, /refusing to remove a revision in use/);
-    t.log(`refused:\n${refused.stderr.trim()}`);
-    t.truthy(await getJson(['deployment', '-n', f.ns, f.old.inst.istiod]), `${ra} is still installed`);
+  test.serial(
+    `${a} -> ${b}: uninstall --revision ${ra} is refused while a namespace and a pod use it, and removes only ${ra} after`,
+    async (t) => {
+      const f = await fixture(t, pair);
+      const c = client();
+      t.teardown(() => c.close());
+      const users = await namespace('users', { 'istio.io/rev': ra });
+      f.apps.push(users);
+      const pod = await createCounted(users, 'app', { [ra]: f.old.istiod, [rb]: f.new.istiod });
+      t.deepEqual(pod.injected, { [ra]: 1, [rb]: 0 });
+      const refused = await cli(['uninstall', '--revision', ra, '-y']);
+      t.is(refused.code, 1, `${refused.stdout}${refused.stderr}`);
+      t.regex(refused.stderr, new RegExp(`Namespace ${users}\\b`));
+      t.regex(refused.stderr, new RegExp(`Pod ${users}/app\\b`));
+      t.regex(refused.stderr, /refusing to remove a revision in use/);
+      t.log(`refused:\n${refused.stderr.trim()}`);
+      t.truthy(await getJson(['deployment', '-n', f.ns, f.old.inst.istiod]), `${ra} is still installed`);
 
-    // Move the users, as the canary guide says: relabel the namespace, restart its pods (here: delete; the new one lands on rb).
-    await c.request('PATCH', `/api/v1/namespaces/${users}`, { body: { metadata: { labels: { 'istio.io/rev': rb } } }, contentType: 'application/merge-patch+json' });
-    const onOld = async () => {
-      const out: string[] = [];
-      for (const n of f.apps) {
-        const pods = (await c.request<{ items: Array<Record<string, any>> }>('GET', `/api/v1/namespaces/${n}/pods`))!.items;
-        out.push(...pods.filter((p) => injectedFor(p).revision === ra).map((p) => `${n}/${p.metadata.name}`));
-      }
-      return out;
-    };
-    const podsOnOld = await onOld();
-    t.log(`pods injected by ${ra}: ${podsOnOld.join(', ')}`);
-    for (const p of podsOnOld) await c.request('DELETE', `/api/v1/namespaces/${p.split('/')[0]}/pods/${p.split('/')[1]}`, { query: { gracePeriodSeconds: '0' } });
-    await waitFor(`no pod left on ${ra}`, async () => (await onOld()).length === 0);
-    const keep = await ownVersions(f.new.inst.objects as Obj[]);
-    const removed = await cli(['uninstall', '--revision', ra, '-y']);
-    t.is(removed.code, 0, removed.stderr);
-    t.regex(removed.stdout, /\d+ removed/);
-    await f.old.istiod.stop();
-    t.falsy(await getJson(['deployment', '-n', f.ns, f.old.inst.istiod]), `${ra}'s istiod is gone`);
-    t.deepEqual(await ownVersions(f.new.inst.objects as Obj[]), keep, `nothing of ${rb} was touched`);
-    const moved = await createCounted(users, 'app', { [rb]: f.new.istiod });
-    t.like(injectedFor(moved.pod), { proxy: true, revision: rb });
-    t.deepEqual(moved.injected, { [rb]: 1 });
-    t.deepEqual(logProblems(f.new.istiod.log()), [], `istiod ${b} after ${ra} went`);
-  });
+      // Move the users, as the canary guide says: relabel the namespace, restart its pods (here: delete; the new one lands on rb).
+      await c.request('PATCH', `/api/v1/namespaces/${users}`, {
+        body: { metadata: { labels: { 'istio.io/rev': rb } } },
+        contentType: 'application/merge-patch+json',
+      });
+      const onOld = async () => {
+        const out: string[] = [];
+        for (const n of f.apps) {
+          const pods = (await c.request<{ items: Array<Record<string, any>> }>('GET', `/api/v1/namespaces/${n}/pods`))!.items;
+          out.push(...pods.filter((p) => injectedFor(p).revision === ra).map((p) => `${n}/${p.metadata.name}`));
+        }
+        return out;
+      };
+      const podsOnOld = await onOld();
+      t.log(`pods injected by ${ra}: ${podsOnOld.join(', ')}`);
+      for (const p of podsOnOld)
+        await c.request('DELETE', `/api/v1/namespaces/${p.split('/')[0]}/pods/${p.split('/')[1]}`, { query: { gracePeriodSeconds: '0' } });
+      await waitFor(`no pod left on ${ra}`, async () => (await onOld()).length === 0);
+      const keep = await ownVersions(f.new.inst.objects as Obj[]);
+      const removed = await cli(['uninstall', '--revision', ra, '-y']);
+      t.is(removed.code, 0, removed.stderr);
+      t.regex(removed.stdout, /\d+ removed/);
+      await f.old.istiod.stop();
+      t.falsy(await getJson(['deployment', '-n', f.ns, f.old.inst.istiod]), `${ra}'s istiod is gone`);
+      t.deepEqual(await ownVersions(f.new.inst.objects as Obj[]), keep, `nothing of ${rb} was touched`);
+      const moved = await createCounted(users, 'app', { [rb]: f.new.istiod });
+      t.like(injectedFor(moved.pod), { proxy: true, revision: rb });
+      t.deepEqual(moved.injected, { [rb]: 1 });
+      t.deepEqual(logProblems(f.new.istiod.log()), [], `istiod ${b} after ${ra} went`);
+    },
+  );
 
   test.serial(`${a} -> ${b}: the operator does the same from two IstioOperators, one per revision`, async (t) => {
     t.timeout(420_000, 'two IstioOperators, two istiods, a blocked then completed deletion');
@@ -377,7 +505,12 @@ for (const pair of PAIRS) {
     const istioNs = await namespace('istio-canary-op');
     const logFile = path.join(os.tmpdir(), `istio-operator-${ns}.log`);
     const stream = fs.createWriteStream(logFile);
-    const mgr = new Manager({ kubeconfig: testKubeconfig(), namespaces: [ns], concurrency: 2, log: jsonLogger({ level: 'debug', stream }) });
+    const mgr = new Manager({
+      kubeconfig: testKubeconfig(),
+      namespaces: [ns],
+      concurrency: 2,
+      log: jsonLogger({ level: 'debug', stream }),
+    });
     onCleanup(async () => {
       await mgr.stop('test end');
       stream.end();
@@ -385,18 +518,44 @@ for (const pair of PAIRS) {
     });
     await mgr.start();
     const iops = { [ra]: `canary-${ra}`, [rb]: `canary-${rb}` };
-    for (const [rev, release] of [[ra, a], [rb, b]] as const) {
+    for (const [rev, release] of [
+      [ra, a],
+      [rb, b],
+    ] as const) {
       onCleanup(() => deleteIop(ns, iops[rev]!, 120_000));
-      await kubectlOk(['apply', '-f', '-'], iopYaml(iops[rev]!, ns, { ...canarySpec(release), profile: 'empty', namespace: istioNs, revision: rev, values: { global: { istioNamespace: istioNs } } }));
+      await kubectlOk(
+        ['apply', '-f', '-'],
+        iopYaml(iops[rev]!, ns, {
+          ...canarySpec(release),
+          profile: 'empty',
+          namespace: istioNs,
+          revision: rev,
+          values: { global: { istioNamespace: istioNs } },
+        }),
+      );
     }
     const status: Record<string, any> = {};
-    for (const [rev, release] of [[ra, a], [rb, b]] as const) {
+    for (const [rev, release] of [
+      [ra, a],
+      [rb, b],
+    ] as const) {
       status[rev] = await waitForStatus(ns, iops[rev]!, 'HEALTHY', 120_000).catch(async (e: Error) => {
         throw new Error(`${e.message}; its status: ${JSON.stringify((await getJson(['istiooperator', '-n', ns, iops[rev]!]))?.status)}`);
       });
-      t.like(status[rev].status.istio, { release: release.split('.').slice(0, 2).join('.'), version: release }, `${iops[rev]} reports its release`);
+      t.like(
+        status[rev].status.istio,
+        { release: release.split('.').slice(0, 2).join('.'), version: release },
+        `${iops[rev]} reports its release`,
+      );
     }
-    const inst = (rev: string, release: string): IstioInstall => ({ release, namespace: istioNs, revision: rev, istiod: `istiod-${rev}`, file: '', remove: async () => {} });
+    const inst = (rev: string, release: string): IstioInstall => ({
+      release,
+      namespace: istioNs,
+      revision: rev,
+      istiod: `istiod-${rev}`,
+      file: '',
+      remove: async () => {},
+    });
     const istiods = { [ra]: await runIstiod(inst(ra, a)), [rb]: await runIstiod(inst(rb, b)) };
     const users = await namespace('op-users', { 'istio.io/rev': ra });
     // Before the IstioOperators' deletion (cleanups run newest first): nothing may use a revision then.
@@ -415,7 +574,10 @@ for (const pair of PAIRS) {
 
     const c = client();
     t.teardown(() => c.close());
-    await c.request('PATCH', `/api/v1/namespaces/${users}`, { body: { metadata: { labels: { 'istio.io/rev': rb } } }, contentType: 'application/merge-patch+json' });
+    await c.request('PATCH', `/api/v1/namespaces/${users}`, {
+      body: { metadata: { labels: { 'istio.io/rev': rb } } },
+      contentType: 'application/merge-patch+json',
+    });
     await c.request('DELETE', `/api/v1/namespaces/${users}/pods/app`, { query: { gracePeriodSeconds: '0' } });
     await waitFor('the pod gone', async () => !(await c.request('GET', `/api/v1/namespaces/${users}/pods/app`, { allow404: true })));
     // A blocked deletion is looked at again every 30 s; a nudge stands in for the timer.
@@ -424,7 +586,11 @@ for (const pair of PAIRS) {
     await istiods[ra]!.stop();
     t.falsy(await getJson(['deployment', '-n', istioNs, `istiod-${ra}`]), `${ra} removed once unused`);
     const reader = await getJson(['serviceaccount', '-n', istioNs, 'istio-reader-service-account']);
-    t.is(reader?.metadata.labels['install.operator.istio.io/owning-resource'], iops[rb], 'the Base ServiceAccount both rendered stays, with the remaining IstioOperator');
+    t.is(
+      reader?.metadata.labels['install.operator.istio.io/owning-resource'],
+      iops[rb],
+      'the Base ServiceAccount both rendered stays, with the remaining IstioOperator',
+    );
     const remaining = await waitForStatus(ns, iops[rb]!, 'HEALTHY');
     t.like(remaining.status.istio, { version: b });
     // Who uses rb changed (the namespace moved to it) without an event the operator reacts to: its next reconcile
@@ -438,9 +604,19 @@ for (const pair of PAIRS) {
       forced.push(mgr.history.filter((h) => h.key === `${ns}/${iops[rb]}`).at(-1)!.result);
     }
     const after = inUse(await getJson(['istiooperator', '-n', ns, iops[rb]!]));
-    t.log(`${iops[rb]}: forced reconciles wrote ${forced.map((r) => r.writes).join(', ')} (objects changed: ${forced.flatMap((r) => r.changed ?? []).join(', ') || 'none'}); InUse: "${before}" -> "${after}"`);
-    t.deepEqual(forced.flatMap((r) => r.changed ?? []), [], 'no object applied');
-    t.deepEqual(forced.map((r) => r.writes), before === after ? [0, 0, 0] : [1, 0, 0], `${iops[rb]} settles to 0 writes`);
+    t.log(
+      `${iops[rb]}: forced reconciles wrote ${forced.map((r) => r.writes).join(', ')} (objects changed: ${forced.flatMap((r) => r.changed ?? []).join(', ') || 'none'}); InUse: "${before}" -> "${after}"`,
+    );
+    t.deepEqual(
+      forced.flatMap((r) => r.changed ?? []),
+      [],
+      'no object applied',
+    );
+    t.deepEqual(
+      forced.map((r) => r.writes),
+      before === after ? [0, 0, 0] : [1, 0, 0],
+      `${iops[rb]} settles to 0 writes`,
+    );
     t.regex(after ?? '', new RegExp(`revision ${rb} is in use by 1 namespace \\(${users}\\)`));
     const again = await createCounted(users, 'app', { [rb]: istiods[rb]! });
     t.deepEqual(again.injected, { [rb]: 1 });

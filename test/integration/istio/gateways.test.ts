@@ -27,12 +27,24 @@ const INPUTS: Array<Record<string, any>> = [
   {
     apiVersion: 'gateway.networking.k8s.io/v1',
     kind: 'Gateway',
-    metadata: { name: 'ingress', namespace: 'apps', uid: '0b6f7d8e-1a2b-4c3d-8e9f-000000000001', labels: { team: 'shop' }, annotations: { owner: 'shop-team' } },
+    metadata: {
+      name: 'ingress',
+      namespace: 'apps',
+      uid: '0b6f7d8e-1a2b-4c3d-8e9f-000000000001',
+      labels: { team: 'shop' },
+      annotations: { owner: 'shop-team' },
+    },
     spec: {
       gatewayClassName: 'istio',
       listeners: [
         { name: 'http', port: 80, protocol: 'HTTP' },
-        { name: 'https', port: 443, protocol: 'HTTPS', hostname: 'shop.example.com', tls: { mode: 'Terminate', certificateRefs: [{ name: 'shop-cert' }] } },
+        {
+          name: 'https',
+          port: 443,
+          protocol: 'HTTPS',
+          hostname: 'shop.example.com',
+          tls: { mode: 'Terminate', certificateRefs: [{ name: 'shop-cert' }] },
+        },
       ],
     },
   },
@@ -67,17 +79,34 @@ const INPUTS: Array<Record<string, any>> = [
   {
     apiVersion: 'gateway.networking.k8s.io/v1',
     kind: 'Gateway',
-    metadata: { name: 'waypoint', namespace: 'apps', uid: '0b6f7d8e-1a2b-4c3d-8e9f-000000000003', labels: { 'istio.io/waypoint-for': 'service' } },
+    metadata: {
+      name: 'waypoint',
+      namespace: 'apps',
+      uid: '0b6f7d8e-1a2b-4c3d-8e9f-000000000003',
+      labels: { 'istio.io/waypoint-for': 'service' },
+    },
     spec: { gatewayClassName: 'istio-waypoint', listeners: [{ name: 'mesh', port: 15008, protocol: 'HBONE' }] },
   },
   // An east-west gateway (the waypoint template with the east-west controller label and a network).
   {
     apiVersion: 'gateway.networking.k8s.io/v1',
     kind: 'Gateway',
-    metadata: { name: 'eastwest', namespace: 'istio-system', uid: '0b6f7d8e-1a2b-4c3d-8e9f-000000000004', labels: { 'topology.istio.io/network': 'net1' } },
+    metadata: {
+      name: 'eastwest',
+      namespace: 'istio-system',
+      uid: '0b6f7d8e-1a2b-4c3d-8e9f-000000000004',
+      labels: { 'topology.istio.io/network': 'net1' },
+    },
     spec: {
       gatewayClassName: 'istio-east-west',
-      listeners: [{ name: 'mesh', port: 15008, protocol: 'HBONE', tls: { mode: 'Terminate', options: { 'gateway.istio.io/tls-terminate-mode': 'ISTIO_MUTUAL' } } }],
+      listeners: [
+        {
+          name: 'mesh',
+          port: 15008,
+          protocol: 'HBONE',
+          tls: { mode: 'Terminate', options: { 'gateway.istio.io/tls-terminate-mode': 'ISTIO_MUTUAL' } },
+        },
+      ],
     },
   },
   // An agentgateway (the template from 1.30 on: 1.29's istiod knows the class but Istio's 1.29 chart, like our
@@ -100,7 +129,12 @@ type Rendered = Record<string, Applied[]>;
 /** Runs a release's gateway-render.test on one injector config. */
 async function renderGateways(release: string, dir: string, who: string, config: string, values: string): Promise<Rendered> {
   const bin = await gatewayRenderBinary(release);
-  const files = { config: path.join(dir, `${who}-config`), values: path.join(dir, `${who}-values`), gateways: path.join(dir, 'gateways.yaml'), out: path.join(dir, `${who}.json`) };
+  const files = {
+    config: path.join(dir, `${who}-config`),
+    values: path.join(dir, `${who}-values`),
+    gateways: path.join(dir, 'gateways.yaml'),
+    out: path.join(dir, `${who}.json`),
+  };
   fs.writeFileSync(files.config, config);
   fs.writeFileSync(files.values, values);
   const minor = Number(release.split('.')[1]);
@@ -144,13 +178,19 @@ function fixture(t: ExecutionContext, release: string): Promise<Fixture> {
       // What the release's own istioctl renders (golden/live): Istio's vendored golden of the case comes from its
       // test's chart snapshot, which lags some releases' templates.
       const golden = path.join(referenceDir(release), 'golden', 'live');
-      const docs = yaml.loadAll(fs.readFileSync(path.join(golden, 'outputs', 'sidecar_template.golden.yaml'), 'utf8')) as Array<Record<string, any> | null>;
+      const docs = yaml.loadAll(fs.readFileSync(path.join(golden, 'outputs', 'sidecar_template.golden.yaml'), 'utf8')) as Array<Record<
+        string,
+        any
+      > | null>;
       const theirs = docs.find((d) => d?.kind === 'ConfigMap' && d.metadata?.name === 'istio-sidecar-injector');
       if (!theirs) throw new Error(`${golden}/outputs/sidecar_template.golden.yaml has no istio-sidecar-injector ConfigMap`);
       const global = (JSON.parse(theirs.data.values as string) as { global: { hub: string; tag: string } }).global;
-      const input = [{ name: 'sidecar_template.yaml', text: fs.readFileSync(path.join(golden, 'inputs', 'sidecar_template.yaml'), 'utf8') }];
+      const input = [
+        { name: 'sidecar_template.yaml', text: fs.readFileSync(path.join(golden, 'inputs', 'sidecar_template.yaml'), 'utf8') },
+      ];
       const rendered = await renderInput({ files: input, sets: [`hub=${global.hub}`, `tag=${global.tag}`] }, release);
-      const ours = rendered.objects.find((o) => o.kind === 'ConfigMap' && o.metadata.name === 'istio-sidecar-injector') as unknown as { data: Record<string, string> } | undefined;
+      const ours = rendered.objects.find((o) => o.kind === 'ConfigMap' && o.metadata.name === 'istio-sidecar-injector') as unknown as
+        { data: Record<string, string> } | undefined;
       if (!ours) throw new Error('our render of sidecar_template has no istio-sidecar-injector ConfigMap');
       const dir = fs.mkdtempSync(path.join(os.tmpdir(), `gateway-render-${release}-`));
       try {
@@ -174,18 +214,32 @@ function fixture(t: ExecutionContext, release: string): Promise<Fixture> {
 // Istio's own 1.31 test snapshot have it.
 const WORKLOAD_SOCKET = ['[1].object.spec.template.spec.volumes[name=workload-socket].emptyDir'];
 const KNOWN_DIFFERENCES: Record<string, Record<string, string[]>> = {
-  '1.31.0-rc.0': { 'apps/ingress': WORKLOAD_SOCKET, 'apps/edge': WORKLOAD_SOCKET, 'apps/waypoint': WORKLOAD_SOCKET, 'istio-system/eastwest': WORKLOAD_SOCKET },
+  '1.31.0-rc.0': {
+    'apps/ingress': WORKLOAD_SOCKET,
+    'apps/edge': WORKLOAD_SOCKET,
+    'apps/waypoint': WORKLOAD_SOCKET,
+    'istio-system/eastwest': WORKLOAD_SOCKET,
+  },
 };
 
 const byKind = (objs: Applied[] | undefined, kind: string) => (objs ?? []).find((o) => o.object.kind === kind)?.object;
 const envOf = (deployment: Record<string, any> | undefined): Record<string, unknown> =>
-  Object.fromEntries((deployment?.spec?.template?.spec?.containers?.[0]?.env ?? []).map((e: { name: string; value?: string; valueFrom?: unknown }) => [e.name, e.value ?? e.valueFrom]));
+  Object.fromEntries(
+    (deployment?.spec?.template?.spec?.containers?.[0]?.env ?? []).map((e: { name: string; value?: string; valueFrom?: unknown }) => [
+      e.name,
+      e.value ?? e.valueFrom,
+    ]),
+  );
 
 /**
  * Per Gateway: what Istio's own render shows for the release (`minor`), so that "no difference" means the path was
  * walked. `expected`: the kinds it applies, in order.
  */
-const GATEWAYS: Array<{ key: string; kinds: (minor: number) => string[]; shows: (t: ExecutionContext, objs: Applied[], minor: number) => void }> = [
+const GATEWAYS: Array<{
+  key: string;
+  kinds: (minor: number) => string[];
+  shows: (t: ExecutionContext, objs: Applied[], minor: number) => void;
+}> = [
   {
     key: 'apps/ingress',
     kinds: () => ['ServiceAccount', 'Deployment', 'Service'],
@@ -245,7 +299,9 @@ for (const release of testedReleases()) {
       g.shows(t, istio[g.key] ?? [], minor);
       t.deepEqual(kinds(ours[g.key]), kinds(istio[g.key]), 'the same objects, in the same order');
       const diff = jsonDiff(ours[g.key] ?? [], istio[g.key] ?? []);
-      t.log(`${diff.length} difference(s) (${release}, ${g.key}):\n${diff.map((d) => `${d.path}\n    ours:  ${JSON.stringify(d.left)}\n    Istio: ${JSON.stringify(d.right)}`).join('\n') || '(none)'}`);
+      t.log(
+        `${diff.length} difference(s) (${release}, ${g.key}):\n${diff.map((d) => `${d.path}\n    ours:  ${JSON.stringify(d.left)}\n    Istio: ${JSON.stringify(d.right)}`).join('\n') || '(none)'}`,
+      );
       t.deepEqual(
         diff.map((d) => d.path),
         KNOWN_DIFFERENCES[release]?.[g.key] ?? [],
@@ -255,7 +311,12 @@ for (const release of testedReleases()) {
   }
   test(`${release}: Istio's config deploys nothing for other Gateways than these`, async (t) => {
     const { ours, istio } = await fixture(t, release);
-    t.deepEqual(Object.keys(istio).sort(), GATEWAYS.map((g) => g.key).filter((k) => istio[k]).sort());
+    t.deepEqual(
+      Object.keys(istio).sort(),
+      GATEWAYS.map((g) => g.key)
+        .filter((k) => istio[k])
+        .sort(),
+    );
     t.deepEqual(Object.keys(ours).sort(), Object.keys(istio).sort());
   });
 }

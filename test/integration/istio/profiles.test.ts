@@ -38,10 +38,19 @@ async function configMap(inst: IstioInstall, name: string): Promise<Record<strin
 const suffix = (inst: IstioInstall) => (inst.revision === 'default' ? '' : `-${inst.revision}`);
 
 /** What must hold of any istiod we run from our install: it runs our mesh config and our templates, and logs no problem. */
-async function checkIstiod(inst: IstioInstall, istiod: Istiod): Promise<{ problems: string[]; mesh: ReturnType<typeof subsetMismatches>; templates: { ours: string[]; istiod: string[]; differing: string[]; diffs: string } }> {
+async function checkIstiod(
+  inst: IstioInstall,
+  istiod: Istiod,
+): Promise<{
+  problems: string[];
+  mesh: ReturnType<typeof subsetMismatches>;
+  templates: { ours: string[]; istiod: string[]; differing: string[]; diffs: string };
+}> {
   const ours = yaml.load((await configMap(inst, `istio${suffix(inst)}`)).mesh ?? '') as Record<string, unknown>;
   const active = await debugJson<Record<string, unknown>>(istiod, '/debug/mesh');
-  const injector = yaml.load((await configMap(inst, `istio-sidecar-injector${suffix(inst)}`)).config ?? '') as { templates?: Record<string, string> };
+  const injector = yaml.load((await configMap(inst, `istio-sidecar-injector${suffix(inst)}`)).config ?? '') as {
+    templates?: Record<string, string>;
+  };
   const served = await debugJson<Record<string, string>>(istiod, '/debug/inject');
   const names = Object.keys(injector.templates ?? {}).sort();
   // js-yaml ends a block scalar with a line break even when the document does not (the last template of the config);
@@ -71,53 +80,75 @@ async function checkIstiod(inst: IstioInstall, istiod: Istiod): Promise<{ proble
 
 for (const release of testedReleases()) {
   for (const profile of PROFILES) {
-    test.serial(`${release} ${profile}: istiod becomes ready on our render, runs our mesh config and injection templates, logs no problem with them`, async (t) => {
-      t.timeout(300_000, `installing the ${profile} profile and starting istiod ${release}`);
-      const started = Date.now();
-      const inst = await installIstio(release, { profile, revision: `p-${profile}` });
-      const installed = Date.now();
-      const istiod = await runIstiod(inst);
-      t.teardown(async () => {
-        await istiod.stop();
-        await inst.remove();
-      });
-      t.log(`installed in ${installed - started} ms; istiod ${release} (pid ${istiod.pid}) ready in ${istiod.readyMs} ms; absent optional volumes: ${istiod.absentVolumes.join(', ') || 'none'}`);
-      const log = istiod.log();
-      t.regex(log, /initializing mesh configuration/);
-      t.regex(log, /initializing sidecar injector/);
-      const r = await checkIstiod(inst, istiod);
-      t.deepEqual(r.problems, [], `istiod ${release} logged problems with our ${profile} config`);
-      t.deepEqual(r.mesh, [], 'fields of our mesh config that istiod does not run with');
-      t.deepEqual(r.templates.istiod, r.templates.ours, 'the injection templates istiod serves are those of our injector ConfigMap');
-      t.deepEqual(r.templates.differing, [], `templates whose text istiod serves differs from ours:\n${r.templates.diffs}`);
-      const warnings = logLines(log, 'warn');
-      if (warnings.length) t.log(`other warnings (not about our config):\n${warnings.join('\n')}`);
-    });
+    test.serial(
+      `${release} ${profile}: istiod becomes ready on our render, runs our mesh config and injection templates, logs no problem with them`,
+      async (t) => {
+        t.timeout(300_000, `installing the ${profile} profile and starting istiod ${release}`);
+        const started = Date.now();
+        const inst = await installIstio(release, { profile, revision: `p-${profile}` });
+        const installed = Date.now();
+        const istiod = await runIstiod(inst);
+        t.teardown(async () => {
+          await istiod.stop();
+          await inst.remove();
+        });
+        t.log(
+          `installed in ${installed - started} ms; istiod ${release} (pid ${istiod.pid}) ready in ${istiod.readyMs} ms; absent optional volumes: ${istiod.absentVolumes.join(', ') || 'none'}`,
+        );
+        const log = istiod.log();
+        t.regex(log, /initializing mesh configuration/);
+        t.regex(log, /initializing sidecar injector/);
+        const r = await checkIstiod(inst, istiod);
+        t.deepEqual(r.problems, [], `istiod ${release} logged problems with our ${profile} config`);
+        t.deepEqual(r.mesh, [], 'fields of our mesh config that istiod does not run with');
+        t.deepEqual(r.templates.istiod, r.templates.ours, 'the injection templates istiod serves are those of our injector ConfigMap');
+        t.deepEqual(r.templates.differing, [], `templates whose text istiod serves differs from ours:\n${r.templates.diffs}`);
+        const warnings = logLines(log, 'warn');
+        if (warnings.length) t.log(`other warnings (not about our config):\n${warnings.join('\n')}`);
+      },
+    );
   }
 
-  test.serial(`${release}: the log check catches a broken mesh config, which istiod only warns about and replaces by its defaults`, async (t) => {
-    t.timeout(300_000, `installing the minimal profile and starting istiod ${release} twice`);
-    const inst = await installIstio(release, { profile: 'minimal', revision: 'p-broken' });
-    t.teardown(() => inst.remove());
-    const mesh = (await configMap(inst, `istio-${inst.revision}`)).mesh ?? '';
-    // A meshConfig field with a value of the wrong type, as a hand-edited ConfigMap or a render bug would write it,
-    // in this install's mesh ConfigMap (istiod reads it through the API server; its Deployment mounts no copy).
-    const broken = yaml.dump({ ...(yaml.load(mesh) as Record<string, unknown>), enableTracing: 'sometimes' });
-    const c = client();
-    await c
-      .request('PATCH', `/api/v1/namespaces/${inst.namespace}/configmaps/istio-${inst.revision}`, { body: { data: { mesh: broken } }, contentType: 'application/merge-patch+json' })
-      .finally(() => c.close());
-    const istiod = await runIstiod(inst, { serve: false });
-    t.teardown(() => istiod.stop());
-    const log = istiod.log();
-    const problems = configProblems(log);
-    t.log(`istiod ${release} became ready in ${istiod.readyMs} ms on the broken mesh config; the check reports:\n${problems.map((p) => `[${p.kind}] ${p.line}`).join('\n')}`);
-    t.deepEqual([...new Set(problems.map((p) => p.kind))], ['mesh config'], 'the broken mesh config is reported, and nothing else');
-    t.regex(problems[0]?.line ?? '', /\twarn\tinvalid mesh config, using last known state: .*cannot unmarshal string into Go value of type bool/);
-    t.deepEqual(logLines(log, 'error').filter((l) => /mesh/.test(l)), [], 'istiod logs no error about it: grepping for errors alone misses it');
-    // And it runs on defaults: fields we rendered are not what it uses.
-    const notOurs = subsetMismatches(yaml.load(mesh), await debugJson(istiod, '/debug/mesh'));
-    t.true(notOurs.length > 0, 'istiod runs a mesh config other than ours');
-    t.log(`fields of our rendered mesh config istiod does not run with: ${notOurs.map((m) => `${m.path} (ours ${JSON.stringify(m.ours)}, istiod ${JSON.stringify(m.istiod)})`).join(', ')}`);
-  });
+  test.serial(
+    `${release}: the log check catches a broken mesh config, which istiod only warns about and replaces by its defaults`,
+    async (t) => {
+      t.timeout(300_000, `installing the minimal profile and starting istiod ${release} twice`);
+      const inst = await installIstio(release, { profile: 'minimal', revision: 'p-broken' });
+      t.teardown(() => inst.remove());
+      const mesh = (await configMap(inst, `istio-${inst.revision}`)).mesh ?? '';
+      // A meshConfig field with a value of the wrong type, as a hand-edited ConfigMap or a render bug would write it,
+      // in this install's mesh ConfigMap (istiod reads it through the API server; its Deployment mounts no copy).
+      const broken = yaml.dump({ ...(yaml.load(mesh) as Record<string, unknown>), enableTracing: 'sometimes' });
+      const c = client();
+      await c
+        .request('PATCH', `/api/v1/namespaces/${inst.namespace}/configmaps/istio-${inst.revision}`, {
+          body: { data: { mesh: broken } },
+          contentType: 'application/merge-patch+json',
+        })
+        .finally(() => c.close());
+      const istiod = await runIstiod(inst, { serve: false });
+      t.teardown(() => istiod.stop());
+      const log = istiod.log();
+      const problems = configProblems(log);
+      t.log(
+        `istiod ${release} became ready in ${istiod.readyMs} ms on the broken mesh config; the check reports:\n${problems.map((p) => `[${p.kind}] ${p.line}`).join('\n')}`,
+      );
+      t.deepEqual([...new Set(problems.map((p) => p.kind))], ['mesh config'], 'the broken mesh config is reported, and nothing else');
+      t.regex(
+        problems[0]?.line ?? '',
+        /\twarn\tinvalid mesh config, using last known state: .*cannot unmarshal string into Go value of type bool/,
+      );
+      t.deepEqual(
+        logLines(log, 'error').filter((l) => /mesh/.test(l)),
+        [],
+        'istiod logs no error about it: grepping for errors alone misses it',
+      );
+      // And it runs on defaults: fields we rendered are not what it uses.
+      const notOurs = subsetMismatches(yaml.load(mesh), await debugJson(istiod, '/debug/mesh'));
+      t.true(notOurs.length > 0, 'istiod runs a mesh config other than ours');
+      t.log(
+        `fields of our rendered mesh config istiod does not run with: ${notOurs.map((m) => `${m.path} (ours ${JSON.stringify(m.ours)}, istiod ${JSON.stringify(m.istiod)})`).join(', ')}`,
+      );
+    },
+  );
 }

@@ -14,7 +14,18 @@ import { admissionReview, jsonDiff, patched, POD, postReview } from '../../istio
 import type { Istiod } from '../../istio/istiod.js';
 import { referenceDir, testedReleases } from '../../istio/releases.js';
 import { uniqueName } from '../helpers/cluster.js';
-import { appPod, client, containerNames, counter, installIstio, meshRoot, namespace, runIstiod, stopAll, type IstioInstall } from './_istio.js';
+import {
+  appPod,
+  client,
+  containerNames,
+  counter,
+  installIstio,
+  meshRoot,
+  namespace,
+  runIstiod,
+  stopAll,
+  type IstioInstall,
+} from './_istio.js';
 
 test.after.always(stopAll);
 
@@ -31,7 +42,10 @@ function goldenInjector(release: string): GoldenInjector {
   // snapshot, whose templates lag 1.29.6's (istioctl 1.29.6 ships 1.30's, less OTEL_RESOURCE_ATTRIBUTES).
   const dir = path.join(referenceDir(release), 'golden', 'live');
   const input = yaml.load(fs.readFileSync(path.join(dir, 'inputs', 'sidecar_template.yaml'), 'utf8')) as { spec: Record<string, any> };
-  const docs = yaml.loadAll(fs.readFileSync(path.join(dir, 'outputs', 'sidecar_template.golden.yaml'), 'utf8')) as Array<Record<string, any> | null>;
+  const docs = yaml.loadAll(fs.readFileSync(path.join(dir, 'outputs', 'sidecar_template.golden.yaml'), 'utf8')) as Array<Record<
+    string,
+    any
+  > | null>;
   const cm = docs.find((d) => d?.kind === 'ConfigMap' && d.metadata?.name === 'istio-sidecar-injector');
   if (!cm) throw new Error(`${dir}/outputs/sidecar_template.golden.yaml has no istio-sidecar-injector ConfigMap`);
   return { spec: input.spec, config: cm.data.config as string, values: JSON.parse(cm.data.values as string) as Record<string, any> };
@@ -54,10 +68,20 @@ function cniFixture(t: ExecutionContext, release: string): Promise<{ ours: Istio
     f = (async () => {
       const { inst, golden } = await fixture(t, release);
       const c = client();
-      const cm = await c.request<{ data: { config: string; values: string } }>('GET', `/api/v1/namespaces/${inst.namespace}/configmaps/istio-sidecar-injector-${inst.revision}`).finally(() => c.close());
-      const withCni = (values: Record<string, any>) => JSON.stringify({ ...values, pilot: { ...values.pilot, cni: { ...values.pilot?.cni, enabled: true } } }, null, 2);
+      const cm = await c
+        .request<{ data: { config: string; values: string } }>(
+          'GET',
+          `/api/v1/namespaces/${inst.namespace}/configmaps/istio-sidecar-injector-${inst.revision}`,
+        )
+        .finally(() => c.close());
+      const withCni = (values: Record<string, any>) =>
+        JSON.stringify({ ...values, pilot: { ...values.pilot, cni: { ...values.pilot?.cni, enabled: true } } }, null, 2);
       const ourValues = JSON.parse(cm!.data.values) as Record<string, any>;
-      const istioValues = { ...golden.values, revision: inst.revision, global: { ...golden.values.global, istioNamespace: inst.namespace } };
+      const istioValues = {
+        ...golden.values,
+        revision: inst.revision,
+        global: { ...golden.values.global, istioNamespace: inst.namespace },
+      };
       const [ours, istios] = await Promise.all([
         runIstiod(inst, { serve: false, injector: { config: cm!.data.config, values: withCni(ourValues) } }),
         runIstiod(inst, { serve: false, injector: { config: golden.config, values: withCni(istioValues) } }),
@@ -148,7 +172,16 @@ function richPod(ns: string): Record<string, any> {
 }
 
 /** A one-container pod with `annotations` (and `labels`, `spec` fields) over the plain app pod. */
-function podWith(name: string, ns: string, opts: { annotations?: Record<string, string>; labels?: Record<string, string>; spec?: Record<string, any>; metadata?: Record<string, any> }): Record<string, any> {
+function podWith(
+  name: string,
+  ns: string,
+  opts: {
+    annotations?: Record<string, string>;
+    labels?: Record<string, string>;
+    spec?: Record<string, any>;
+    metadata?: Record<string, any>;
+  },
+): Record<string, any> {
   const pod = appPod(name, ns, opts.labels);
   return {
     ...pod,
@@ -167,7 +200,9 @@ function container(pod: Record<string, any>, name: string): Record<string, any> 
   return [...(pod.spec.initContainers ?? []), ...(pod.spec.containers ?? [])].find((c: { name: string }) => c.name === name);
 }
 function envOf(pod: Record<string, any>, name: string): Record<string, any> {
-  return Object.fromEntries((container(pod, name)?.env ?? []).map((e: { name: string; value?: string; valueFrom?: unknown }) => [e.name, e.value ?? e.valueFrom]));
+  return Object.fromEntries(
+    (container(pod, name)?.env ?? []).map((e: { name: string; value?: string; valueFrom?: unknown }) => [e.name, e.value ?? e.valueFrom]),
+  );
 }
 const names = (xs: Array<{ name: string }> | undefined) => (xs ?? []).map((x) => x.name);
 
@@ -189,34 +224,70 @@ const POD_CASES: PodCase[] = [
     pod: richPod,
     shows: (t, pod) => {
       t.truthy(envOf(pod, 'istio-proxy').ISTIO_KUBE_APP_PROBERS, 'probes rewritten to the agent');
-      t.deepEqual(container(pod, 'istio-proxy')?.lifecycle?.postStart?.exec?.command, ['pilot-agent', 'wait'], 'the application held until the proxy is ready');
-      t.true(names(container(pod, 'istio-proxy')?.volumeMounts).includes('application-credentials'), "the golden's credential-volume template applied too");
+      t.deepEqual(
+        container(pod, 'istio-proxy')?.lifecycle?.postStart?.exec?.command,
+        ['pilot-agent', 'wait'],
+        'the application held until the proxy is ready',
+      );
+      t.true(
+        names(container(pod, 'istio-proxy')?.volumeMounts).includes('application-credentials'),
+        "the golden's credential-volume template applied too",
+      );
     },
     cni: {
       shows: (t, pod) => {
         t.deepEqual(names(pod.spec.initContainers), ['istio-validation'], 'istio-cni redirects; the init container only validates');
-        t.is(pod.metadata.annotations['sidecar.istio.io/interceptionMode'], 'REDIRECT', 'the redirect settings as annotations for the CNI agent');
+        t.is(
+          pod.metadata.annotations['sidecar.istio.io/interceptionMode'],
+          'REDIRECT',
+          'the redirect settings as annotations for the CNI agent',
+        );
       },
     },
   },
   // TPROXY: NET_ADMIN for the proxy, which runs as root; istio-init's -u and the validator's IDs (1.30: 1337).
-  { name: 'tproxy', pod: (ns) => podWith('tproxy', ns, { annotations: { 'sidecar.istio.io/interceptionMode': 'TPROXY' } }), shows: (t, pod) => t.true(container(pod, 'istio-proxy')?.securityContext?.capabilities?.add?.includes('NET_ADMIN'), 'the proxy gets NET_ADMIN'), cni: { shows: (t, pod) => t.is(container(pod, 'istio-validation')?.securityContext?.runAsUser, 1337) } },
+  {
+    name: 'tproxy',
+    pod: (ns) => podWith('tproxy', ns, { annotations: { 'sidecar.istio.io/interceptionMode': 'TPROXY' } }),
+    shows: (t, pod) =>
+      t.true(container(pod, 'istio-proxy')?.securityContext?.capabilities?.add?.includes('NET_ADMIN'), 'the proxy gets NET_ADMIN'),
+    cni: { shows: (t, pod) => t.is(container(pod, 'istio-validation')?.securityContext?.runAsUser, 1337) },
+  },
   // The proxy as a native sidecar (init container, restartPolicy Always, preStop drain), in every tested release.
   // Only the sidecar template: the golden's credential-volume template adds a `containers` entry named istio-proxy,
   // which with a native sidecar makes a second, image-less istio-proxy (whichever config; the API server refuses it).
-  { name: 'native-on', pod: (ns) => podWith('native-on', ns, { annotations: { 'sidecar.istio.io/nativeSidecar': 'true', 'inject.istio.io/templates': 'sidecar' } }), shows: (t, pod) => t.true(names(pod.spec.initContainers).includes('istio-proxy'), 'istio-proxy is a native sidecar') },
-  { name: 'native-off', pod: (ns) => podWith('native-off', ns, { annotations: { 'sidecar.istio.io/nativeSidecar': 'false', 'proxy.istio.io/config': '{"holdApplicationUntilProxyStarts": true}' } }), shows: (t, pod) => t.true(names(pod.spec.containers).includes('istio-proxy'), 'istio-proxy is a container') },
+  {
+    name: 'native-on',
+    pod: (ns) =>
+      podWith('native-on', ns, { annotations: { 'sidecar.istio.io/nativeSidecar': 'true', 'inject.istio.io/templates': 'sidecar' } }),
+    shows: (t, pod) => t.true(names(pod.spec.initContainers).includes('istio-proxy'), 'istio-proxy is a native sidecar'),
+  },
+  {
+    name: 'native-off',
+    pod: (ns) =>
+      podWith('native-off', ns, {
+        annotations: { 'sidecar.istio.io/nativeSidecar': 'false', 'proxy.istio.io/config': '{"holdApplicationUntilProxyStarts": true}' },
+      }),
+    shows: (t, pod) => t.true(names(pod.spec.containers).includes('istio-proxy'), 'istio-proxy is a container'),
+  },
   // The user's volumes and mounts for the proxy (JSON in annotations), after Istio's own.
   {
     name: 'user-volume',
     pod: (ns) =>
       podWith('user-volume', ns, {
         annotations: {
-          'sidecar.istio.io/userVolume': JSON.stringify({ 'extra-certs': { secret: { secretName: 'extra', optional: true } }, scratch: { emptyDir: {} } }),
-          'sidecar.istio.io/userVolumeMount': JSON.stringify({ 'extra-certs': { mountPath: '/etc/extra', readOnly: true }, scratch: { mountPath: '/scratch' } }),
+          'sidecar.istio.io/userVolume': JSON.stringify({
+            'extra-certs': { secret: { secretName: 'extra', optional: true } },
+            scratch: { emptyDir: {} },
+          }),
+          'sidecar.istio.io/userVolumeMount': JSON.stringify({
+            'extra-certs': { mountPath: '/etc/extra', readOnly: true },
+            scratch: { mountPath: '/scratch' },
+          }),
         },
       }),
-    shows: (t, pod) => t.deepEqual(names(container(pod, 'istio-proxy')?.volumeMounts).slice(-2), ['extra-certs', 'scratch'], 'the user mounts come last'),
+    shows: (t, pod) =>
+      t.deepEqual(names(container(pod, 'istio-proxy')?.volumeMounts).slice(-2), ['extra-certs', 'scratch'], 'the user mounts come last'),
   },
   // No redirection and an init container of the pod's own: kept (Istio's older templates dropped the pod's init containers).
   {
@@ -238,7 +309,15 @@ const POD_CASES: PodCase[] = [
         labels: { 'service.istio.io/workload-name': 'shop-api', 'pod-template-hash': '7d9f8c6b5' },
         metadata: {
           generateName: 'knobs-7d9f8c6b5-',
-          ownerReferences: [{ apiVersion: 'apps/v1', kind: 'ReplicaSet', name: 'knobs-7d9f8c6b5', uid: '6c1b7a52-56a2-4d7e-9d7a-0a6a1f0f7a11', controller: true }],
+          ownerReferences: [
+            {
+              apiVersion: 'apps/v1',
+              kind: 'ReplicaSet',
+              name: 'knobs-7d9f8c6b5',
+              uid: '6c1b7a52-56a2-4d7e-9d7a-0a6a1f0f7a11',
+              controller: true,
+            },
+          ],
         },
         annotations: {
           'traffic.sidecar.istio.io/kubevirtInterfaces': 'net1',
@@ -270,7 +349,11 @@ const POD_CASES: PodCase[] = [
     },
     cni: {
       shows: (t, pod) => {
-        t.is(pod.metadata.annotations['traffic.sidecar.istio.io/excludeInboundPorts'], '9999,15020', 'the status port added for the CNI agent');
+        t.is(
+          pod.metadata.annotations['traffic.sidecar.istio.io/excludeInboundPorts'],
+          '9999,15020',
+          'the status port added for the CNI agent',
+        );
         t.false(names(pod.spec.initContainers).includes('enable-core-dump'));
       },
     },
@@ -281,7 +364,12 @@ const POD_CASES: PodCase[] = [
     pod: (ns) => ({
       apiVersion: 'v1',
       kind: 'Pod',
-      metadata: { name: 'gateway', namespace: ns, labels: { app: 'ingress', istio: 'ingressgateway' }, annotations: { 'inject.istio.io/templates': 'gateway' } },
+      metadata: {
+        name: 'gateway',
+        namespace: ns,
+        labels: { app: 'ingress', istio: 'ingressgateway' },
+        annotations: { 'inject.istio.io/templates': 'gateway' },
+      },
       spec: { containers: [{ name: 'istio-proxy', image: 'auto', ports: [{ containerPort: 8080, name: 'http' }] }] },
     }),
     shows: (t, pod) => {
@@ -295,7 +383,12 @@ const POD_CASES: PodCase[] = [
     pod: (ns) => ({
       apiVersion: 'v1',
       kind: 'Pod',
-      metadata: { name: 'gateway-two', namespace: ns, labels: { app: 'egress' }, annotations: { 'inject.istio.io/templates': 'gateway', 'sidecar.istio.io/bootstrapOverride': 'gw-bootstrap' } },
+      metadata: {
+        name: 'gateway-two',
+        namespace: ns,
+        labels: { app: 'egress' },
+        annotations: { 'inject.istio.io/templates': 'gateway', 'sidecar.istio.io/bootstrapOverride': 'gw-bootstrap' },
+      },
       spec: {
         containers: [
           { name: 'istio-proxy', image: 'auto' },
@@ -309,10 +402,25 @@ const POD_CASES: PodCase[] = [
       t.true(!!envOf(pod, 'istio-proxy').ISTIO_BOOTSTRAP_OVERRIDE, 'bootstrap override on gateways');
     },
   },
-  { name: 'grpc-agent', pod: (ns) => podWith('grpc-agent', ns, { annotations: { 'inject.istio.io/templates': 'grpc-agent' } }), shows: (t, pod) => t.is(envOf(pod, 'istio-proxy').DISABLE_ENVOY, 'true') },
+  {
+    name: 'grpc-agent',
+    pod: (ns) => podWith('grpc-agent', ns, { annotations: { 'inject.istio.io/templates': 'grpc-agent' } }),
+    shows: (t, pod) => t.is(envOf(pod, 'istio-proxy').DISABLE_ENVOY, 'true'),
+  },
   // Without a status port the grpc-agent template also leaves out the agent's resources and mounts (as Istio's does).
-  { name: 'grpc-agent-no-status', pod: (ns) => podWith('grpc-agent-no-status', ns, { annotations: { 'inject.istio.io/templates': 'grpc-agent', 'status.sidecar.istio.io/port': '0' } }), shows: (t, pod) => t.is(container(pod, 'istio-proxy')?.volumeMounts, undefined, 'no agent mounts without a status port') },
-  { name: 'grpc-simple', pod: (ns) => podWith('grpc-simple', ns, { annotations: { 'inject.istio.io/templates': 'grpc-simple' } }), shows: (t, pod) => t.true(names(pod.spec.initContainers).includes('grpc-bootstrap-init')) },
+  {
+    name: 'grpc-agent-no-status',
+    pod: (ns) =>
+      podWith('grpc-agent-no-status', ns, {
+        annotations: { 'inject.istio.io/templates': 'grpc-agent', 'status.sidecar.istio.io/port': '0' },
+      }),
+    shows: (t, pod) => t.is(container(pod, 'istio-proxy')?.volumeMounts, undefined, 'no agent mounts without a status port'),
+  },
+  {
+    name: 'grpc-simple',
+    pod: (ns) => podWith('grpc-simple', ns, { annotations: { 'inject.istio.io/templates': 'grpc-simple' } }),
+    shows: (t, pod) => t.true(names(pod.spec.initContainers).includes('grpc-bootstrap-init')),
+  },
 ];
 
 /** The pod as the API server would store it (server-side dry run in a namespace no injector selects). */
@@ -334,55 +442,69 @@ function sameTokenVolumeName(pod: Record<string, any>): Record<string, any> {
 }
 
 for (const release of testedReleases()) {
-  test.serial(`${release}: a pod in a namespace labelled istio.io/rev=<revision> is injected by that revision's istiod through the API server`, async (t) => {
-    const { inst, ours, istios } = await fixture(t, release);
-    const ns = await namespace('rev', { 'istio.io/rev': inst.revision });
-    const c = client();
-    t.teardown(() => c.close());
-    const before = { ours: await counter(ours, 'sidecar_injection_success_total'), istios: await counter(istios, 'sidecar_injection_success_total') };
-    const pod = await c.request<Record<string, any>>('POST', `/api/v1/namespaces/${ns}/pods`, { body: appPod('app', ns) });
-    const names = containerNames(pod!);
-    t.true([...names.containers, ...names.initContainers].includes('istio-proxy'), JSON.stringify(names));
-    t.true(names.initContainers.includes('istio-init'), JSON.stringify(names));
-    t.is(JSON.parse(pod!.metadata.annotations?.['sidecar.istio.io/status'] ?? '{}').revision, inst.revision, 'injected for the revision');
-    t.is(await counter(ours, 'sidecar_injection_success_total'), before.ours + 1, 'the revision’s istiod injected it');
-    t.is(await counter(istios, 'sidecar_injection_success_total'), before.istios, 'the istiod that serves no Service was not called');
-  });
+  test.serial(
+    `${release}: a pod in a namespace labelled istio.io/rev=<revision> is injected by that revision's istiod through the API server`,
+    async (t) => {
+      const { inst, ours, istios } = await fixture(t, release);
+      const ns = await namespace('rev', { 'istio.io/rev': inst.revision });
+      const c = client();
+      t.teardown(() => c.close());
+      const before = {
+        ours: await counter(ours, 'sidecar_injection_success_total'),
+        istios: await counter(istios, 'sidecar_injection_success_total'),
+      };
+      const pod = await c.request<Record<string, any>>('POST', `/api/v1/namespaces/${ns}/pods`, { body: appPod('app', ns) });
+      const names = containerNames(pod!);
+      t.true([...names.containers, ...names.initContainers].includes('istio-proxy'), JSON.stringify(names));
+      t.true(names.initContainers.includes('istio-init'), JSON.stringify(names));
+      t.is(JSON.parse(pod!.metadata.annotations?.['sidecar.istio.io/status'] ?? '{}').revision, inst.revision, 'injected for the revision');
+      t.is(await counter(ours, 'sidecar_injection_success_total'), before.ours + 1, 'the revision’s istiod injected it');
+      t.is(await counter(istios, 'sidecar_injection_success_total'), before.istios, 'the istiod that serves no Service was not called');
+    },
+  );
 
-  const variants = POD_CASES.flatMap((c) => [
-    { c, cni: false, shows: c.shows },
-    ...(c.cni ? [{ c, cni: true, shows: c.cni.shows }] : []),
-  ]);
+  const variants = POD_CASES.flatMap((c) => [{ c, cni: false, shows: c.shows }, ...(c.cni ? [{ c, cni: true, shows: c.cni.shows }] : [])]);
   for (const { c, cni, shows } of variants) {
     const key = cni ? `${c.name} (istio-cni)` : c.name;
-    test.serial(`${release}: pod "${key}" injected with our injector config and with Istio's own (sidecar_template golden) by the same istiod is the same pod`, async (t) => {
-      const { inst } = await fixture(t, release);
-      const { ours, istios } = cni ? await cniFixture(t, release) : await fixture(t, release);
-      const { ns, plain } = await comparisonNamespaces(inst);
-      const tls = { caPem: await meshRoot(inst), serverName: `${inst.istiod}.${inst.namespace}.svc` };
-      // What the API server sends a webhook: the pod with its defaults and the ServiceAccount admission applied.
-      const pod = await stored(c.pod(ns), plain);
-      const review = admissionReview(pod, ns, POD);
-      const [a, b] = await Promise.all([postReview(ours.ports.https, '/inject', review, tls), postReview(istios.ports.https, '/inject', review, tls)]);
-      t.true(a.allowed, `our config: ${JSON.stringify(a.status)}`);
-      t.true(b.allowed, `Istio's config: ${JSON.stringify(b.status)}`);
-      t.truthy(b.patch, "Istio's config injected nothing: the case tests nothing");
-      const ourPod = patched(pod, a);
-      const istioPod = patched(pod, b);
-      shows(t, istioPod, Number(release.split('.')[1]));
-      const show = (diff: ReturnType<typeof jsonDiff>) =>
-        diff.map((d) => `${d.path}\n    ours:  ${JSON.stringify(d.left)}\n    Istio: ${JSON.stringify(d.right)}`).join('\n') || '(none)';
-      t.log(`as patched by istiod: ${show(jsonDiff(ourPod, istioPod))}`);
-      // What the API server stores (defaults applied, e.g. a volume without a source is an emptyDir): what users get.
-      // Metadata the injection writes (labels, annotations) and the spec; not the API server's own (uid, times).
-      const relevant = (p: Record<string, any>) => ({ labels: p.metadata.labels, annotations: p.metadata.annotations, spec: p.spec });
-      const diff = jsonDiff(relevant(sameTokenVolumeName(await stored(ourPod, plain))), relevant(sameTokenVolumeName(await stored(istioPod, plain))));
-      t.log(`${diff.length} difference(s) between the pod injected with our config and with Istio's (${release}, ${key}), as stored:\n${show(diff)}`);
-      t.deepEqual(
-        diff.map((d) => d.path),
-        KNOWN_DIFFERENCES[release]?.[key] ?? [],
-        'differences that are not in KNOWN_DIFFERENCES (or listed ones that went away)',
-      );
-    });
+    test.serial(
+      `${release}: pod "${key}" injected with our injector config and with Istio's own (sidecar_template golden) by the same istiod is the same pod`,
+      async (t) => {
+        const { inst } = await fixture(t, release);
+        const { ours, istios } = cni ? await cniFixture(t, release) : await fixture(t, release);
+        const { ns, plain } = await comparisonNamespaces(inst);
+        const tls = { caPem: await meshRoot(inst), serverName: `${inst.istiod}.${inst.namespace}.svc` };
+        // What the API server sends a webhook: the pod with its defaults and the ServiceAccount admission applied.
+        const pod = await stored(c.pod(ns), plain);
+        const review = admissionReview(pod, ns, POD);
+        const [a, b] = await Promise.all([
+          postReview(ours.ports.https, '/inject', review, tls),
+          postReview(istios.ports.https, '/inject', review, tls),
+        ]);
+        t.true(a.allowed, `our config: ${JSON.stringify(a.status)}`);
+        t.true(b.allowed, `Istio's config: ${JSON.stringify(b.status)}`);
+        t.truthy(b.patch, "Istio's config injected nothing: the case tests nothing");
+        const ourPod = patched(pod, a);
+        const istioPod = patched(pod, b);
+        shows(t, istioPod, Number(release.split('.')[1]));
+        const show = (diff: ReturnType<typeof jsonDiff>) =>
+          diff.map((d) => `${d.path}\n    ours:  ${JSON.stringify(d.left)}\n    Istio: ${JSON.stringify(d.right)}`).join('\n') || '(none)';
+        t.log(`as patched by istiod: ${show(jsonDiff(ourPod, istioPod))}`);
+        // What the API server stores (defaults applied, e.g. a volume without a source is an emptyDir): what users get.
+        // Metadata the injection writes (labels, annotations) and the spec; not the API server's own (uid, times).
+        const relevant = (p: Record<string, any>) => ({ labels: p.metadata.labels, annotations: p.metadata.annotations, spec: p.spec });
+        const diff = jsonDiff(
+          relevant(sameTokenVolumeName(await stored(ourPod, plain))),
+          relevant(sameTokenVolumeName(await stored(istioPod, plain))),
+        );
+        t.log(
+          `${diff.length} difference(s) between the pod injected with our config and with Istio's (${release}, ${key}), as stored:\n${show(diff)}`,
+        );
+        t.deepEqual(
+          diff.map((d) => d.path),
+          KNOWN_DIFFERENCES[release]?.[key] ?? [],
+          'differences that are not in KNOWN_DIFFERENCES (or listed ones that went away)',
+        );
+      },
+    );
   }
 }

@@ -10,7 +10,21 @@ import type { Istiod } from '../../istio/istiod.js';
 import { testedReleases } from '../../istio/releases.js';
 import { cli } from '../apply/_util.js';
 import { uniqueName } from '../helpers/cluster.js';
-import { createCounted, enterRelease, injectedFor, installIstio, istiodsStarted, logProblems, namespace, onCleanup, runIstiod, selectedRevisions, stopAll, tagWebhookPatched, type IstioInstall } from './_istio.js';
+import {
+  createCounted,
+  enterRelease,
+  injectedFor,
+  installIstio,
+  istiodsStarted,
+  logProblems,
+  namespace,
+  onCleanup,
+  runIstiod,
+  selectedRevisions,
+  stopAll,
+  tagWebhookPatched,
+  type IstioInstall,
+} from './_istio.js';
 
 test.after.always(stopAll);
 const t0 = Date.now();
@@ -52,33 +66,51 @@ async function podUnder(label: string, f: Fixture): Promise<{ pod: Record<string
 }
 
 for (const release of testedReleases()) {
-  test.serial(`${release}: a tag declared in spec.values.revisionTags: its namespace's pods are injected by the istiod of that revision, not the other`, async (t) => {
-    const f = await fixture(t, release);
-    t.deepEqual(await selectedRevisions(await tagWebhookPatched(f.declared, f.a.inst)), ['tag-a'], "the tag's webhook calls a Service of tag-a's istiod");
-    const r = await podUnder(f.declared, f);
-    t.like(injectedFor(r.pod), { proxy: true, revision: 'tag-a' });
-    t.deepEqual({ a: r.a, b: r.b }, { a: 1, b: 0 }, 'injections counted by each istiod');
-  });
+  test.serial(
+    `${release}: a tag declared in spec.values.revisionTags: its namespace's pods are injected by the istiod of that revision, not the other`,
+    async (t) => {
+      const f = await fixture(t, release);
+      t.deepEqual(
+        await selectedRevisions(await tagWebhookPatched(f.declared, f.a.inst)),
+        ['tag-a'],
+        "the tag's webhook calls a Service of tag-a's istiod",
+      );
+      const r = await podUnder(f.declared, f);
+      t.like(injectedFor(r.pod), { proxy: true, revision: 'tag-a' });
+      t.deepEqual({ a: r.a, b: r.b }, { a: 1, b: 0 }, 'injections counted by each istiod');
+    },
+  );
 
-  test.serial(`${release}: a tag made by \`istio-operator tag set\`, then moved: new pods follow it from one istiod to the other`, async (t) => {
-    const f = await fixture(t, release);
-    const tag = uniqueName('set');
-    onCleanup(async () => void (await cli(['tag', 'remove', tag, '--force', '-y'])));
-    const set = await cli(['tag', 'set', tag, '--revision', 'tag-b', '-y']);
-    t.is(set.code, 0, set.stderr);
-    t.deepEqual(await selectedRevisions(await tagWebhookPatched(tag, f.b.inst)), ['tag-b'], "the tag's webhook calls a Service of tag-b's istiod");
-    const first = await podUnder(tag, f);
-    t.like(injectedFor(first.pod), { proxy: true, revision: 'tag-b' });
-    t.deepEqual({ a: first.a, b: first.b }, { a: 0, b: 1 }, 'injections counted by each istiod, tag -> tag-b');
+  test.serial(
+    `${release}: a tag made by \`istio-operator tag set\`, then moved: new pods follow it from one istiod to the other`,
+    async (t) => {
+      const f = await fixture(t, release);
+      const tag = uniqueName('set');
+      onCleanup(async () => void (await cli(['tag', 'remove', tag, '--force', '-y'])));
+      const set = await cli(['tag', 'set', tag, '--revision', 'tag-b', '-y']);
+      t.is(set.code, 0, set.stderr);
+      t.deepEqual(
+        await selectedRevisions(await tagWebhookPatched(tag, f.b.inst)),
+        ['tag-b'],
+        "the tag's webhook calls a Service of tag-b's istiod",
+      );
+      const first = await podUnder(tag, f);
+      t.like(injectedFor(first.pod), { proxy: true, revision: 'tag-b' });
+      t.deepEqual({ a: first.a, b: first.b }, { a: 0, b: 1 }, 'injections counted by each istiod, tag -> tag-b');
 
-    const moved = await cli(['tag', 'set', tag, '--revision', 'tag-a', '--overwrite', '-y']);
-    t.is(moved.code, 0, moved.stderr);
-    t.regex(moved.stdout, new RegExp(`tag ${tag} -> revision tag-a \\(was tag-b\\)`));
-    t.deepEqual(await selectedRevisions(await tagWebhookPatched(tag, f.a.inst)), ['tag-a'], "the moved tag's webhook calls a Service of tag-a's istiod");
-    const second = await podUnder(tag, f);
-    t.like(injectedFor(second.pod), { proxy: true, revision: 'tag-a' });
-    t.deepEqual({ a: second.a, b: second.b }, { a: 1, b: 0 }, 'injections counted by each istiod, tag -> tag-a');
-  });
+      const moved = await cli(['tag', 'set', tag, '--revision', 'tag-a', '--overwrite', '-y']);
+      t.is(moved.code, 0, moved.stderr);
+      t.regex(moved.stdout, new RegExp(`tag ${tag} -> revision tag-a \\(was tag-b\\)`));
+      t.deepEqual(
+        await selectedRevisions(await tagWebhookPatched(tag, f.a.inst)),
+        ['tag-a'],
+        "the moved tag's webhook calls a Service of tag-a's istiod",
+      );
+      const second = await podUnder(tag, f);
+      t.like(injectedFor(second.pod), { proxy: true, revision: 'tag-a' });
+      t.deepEqual({ a: second.a, b: second.b }, { a: 1, b: 0 }, 'injections counted by each istiod, tag -> tag-a');
+    },
+  );
 
   test.serial(`${release}: both istiods' logs have no problem`, async (t) => {
     const f = await fixture(t, release);

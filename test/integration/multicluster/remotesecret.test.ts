@@ -49,7 +49,9 @@ async function liveSecret(ns: string, name: string): Promise<any | undefined> {
 }
 
 async function tokenSecrets(ns: string): Promise<any[]> {
-  const list = JSON.parse(await ok(['get', 'secrets', '-n', ns, '--field-selector', 'type=kubernetes.io/service-account-token', '-o', 'json']));
+  const list = JSON.parse(
+    await ok(['get', 'secrets', '-n', ns, '--field-selector', 'type=kubernetes.io/service-account-token', '-o', 'json']),
+  );
   return list.items.filter((s: any) => s.metadata.annotations?.['kubernetes.io/service-account.name'] === READER);
 }
 
@@ -120,16 +122,40 @@ test('the reader account may read what istiod reads on a remote, and may not wri
   t.is(r.code, 0, r.stderr);
   const as = `--as=system:serviceaccount:${ns}:${READER}`;
   const can = async (...args: string[]) => (await kubectl(['auth', 'can-i', as, ...args])).stdout.trim();
-  for (const read of [['list', 'services'], ['watch', 'pods'], ['list', 'endpointslices.discovery.k8s.io'], ['list', 'namespaces'], ['get', 'nodes'], ['list', 'customresourcedefinitions.apiextensions.k8s.io'], ['create', 'tokenreviews.authentication.k8s.io'], ['create', 'subjectaccessreviews.authorization.k8s.io']]) {
+  for (const read of [
+    ['list', 'services'],
+    ['watch', 'pods'],
+    ['list', 'endpointslices.discovery.k8s.io'],
+    ['list', 'namespaces'],
+    ['get', 'nodes'],
+    ['list', 'customresourcedefinitions.apiextensions.k8s.io'],
+    ['create', 'tokenreviews.authentication.k8s.io'],
+    ['create', 'subjectaccessreviews.authorization.k8s.io'],
+  ]) {
     t.is(await can(...read, '--all-namespaces'), 'yes', read.join(' '));
   }
-  for (const write of [['create', 'secrets'], ['delete', 'pods'], ['patch', 'deployments.apps'], ['create', 'clusterroles.rbac.authorization.k8s.io'], ['update', 'services']]) {
+  for (const write of [
+    ['create', 'secrets'],
+    ['delete', 'pods'],
+    ['patch', 'deployments.apps'],
+    ['create', 'clusterroles.rbac.authorization.k8s.io'],
+    ['update', 'services'],
+  ]) {
     t.is(await can(...write, '--all-namespaces'), 'no', write.join(' '));
   }
   // The same through the kubeconfig of the secret itself: the token is the account.
   const { file } = kubeconfigFile(t, parseSecret(r), 'c-rights');
   const review = JSON.parse(
-    (await kubectl(['create', '-o', 'json', '-f', '-'], { kubeconfig: file, input: JSON.stringify({ apiVersion: 'authorization.k8s.io/v1', kind: 'SelfSubjectAccessReview', spec: { resourceAttributes: { verb: 'create', resource: 'secrets', namespace: ns } } }) })).stdout,
+    (
+      await kubectl(['create', '-o', 'json', '-f', '-'], {
+        kubeconfig: file,
+        input: JSON.stringify({
+          apiVersion: 'authorization.k8s.io/v1',
+          kind: 'SelfSubjectAccessReview',
+          spec: { resourceAttributes: { verb: 'create', resource: 'secrets', namespace: ns } },
+        }),
+      })
+    ).stdout,
   );
   t.false(review.status.allowed);
   const who = await kubectl(['auth', 'whoami', '-o', 'jsonpath={.status.userInfo.username}'], { kubeconfig: file });
@@ -156,7 +182,10 @@ test('create -y applies the Secret to the primary with our field manager; again 
   const oldToken = (await tokenSecrets(ns))[0];
   const rot = await cli(['remote-secret', 'rotate', '--name', 'cluster3', '--namespace', ns, '-y', ...primary()]);
   t.is(rot.code, 0, rot.stderr);
-  t.regex(rot.stdout, /created Secret .*token of istio-reader-service-account.*\(remote\)\nconfigured Secret .*istio-remote-secret-cluster3 \(primary\)\ndeleted Secret .*\(the replaced token\) \(remote\)/);
+  t.regex(
+    rot.stdout,
+    /created Secret .*token of istio-reader-service-account.*\(remote\)\nconfigured Secret .*istio-remote-secret-cluster3 \(primary\)\ndeleted Secret .*\(the replaced token\) \(remote\)/,
+  );
   const after = kubeconfigFile(t, await liveSecret(ns, 'istio-remote-secret-cluster3'), 'cluster3');
   t.not(after.kc.users[0].user.token, before.kc.users[0].user.token);
   const tokens = await tokenSecrets(ns);
@@ -164,19 +193,27 @@ test('create -y applies the Secret to the primary with our field manager; again 
   t.not(tokens[0].metadata.name, oldToken.metadata.name);
   // The new token works; the old one stops working once its Secret is gone.
   t.is((await kubectl(['get', 'services', '-A', '-o', 'name'], { kubeconfig: after.file })).code, 0);
-  await waitFor('the old token to be refused', async () => {
-    const r = await kubectl(['get', 'services', '-A', '-o', 'name'], { kubeconfig: before.file });
-    return r.code !== 0 && /Unauthorized|must be logged in/i.test(r.stderr);
-  }, { timeoutMs: 30_000 });
+  await waitFor(
+    'the old token to be refused',
+    async () => {
+      const r = await kubectl(['get', 'services', '-A', '-o', 'name'], { kubeconfig: before.file });
+      return r.code !== 0 && /Unauthorized|must be logged in/i.test(r.stderr);
+    },
+    { timeoutMs: 30_000 },
+  );
   // create after a rotation reuses the rotated token, not a new one.
   const post = await cli(['remote-secret', 'create', '--name', 'cluster3', '--namespace', ns, '-y', ...primary()]);
   t.regex(post.stdout, /unchanged Secret/);
 });
 
-test('--type config: istio-kubeconfig under key config, for istiod\'s own account of a config cluster', async (t) => {
+test("--type config: istio-kubeconfig under key config, for istiod's own account of a config cluster", async (t) => {
   const ns = await createNamespace(t, 'rs-config');
   const missing = await cli(['remote-secret', 'create', '--type', 'config', '--name', 'cfg', '--namespace', ns]);
-  refused(t, missing, /--service-account: ServiceAccount .*\/istiod does not exist on the remote cluster .*install the config cluster first/);
+  refused(
+    t,
+    missing,
+    /--service-account: ServiceAccount .*\/istiod does not exist on the remote cluster .*install the config cluster first/,
+  );
   await ok(['create', 'serviceaccount', 'istiod', '-n', ns]);
   const r = await cli(['remote-secret', 'create', '--type', 'config', '--name', 'cfg', '--namespace', ns]);
   t.is(r.code, 0, r.stderr);
@@ -204,7 +241,10 @@ test('bad input: invalid names and flags, each named, exit 1, nothing printed or
     [['delete', '--name', 'c'], /remote-secret: unknown subcommand "delete" \(create or rotate\)/],
     [['create', 'cluster2'], /unexpected argument "cluster2"/],
     [['create', '--name', 'c', '--context', 'nope'], /--context: cannot use the remote cluster: context "nope" not found/],
-    [['create', '--name', 'c', '--primary-kubeconfig', testKubeconfig(), '--primary-context', 'nope', '-y'], /--primary-context: cannot use the primary cluster: context "nope" not found/],
+    [
+      ['create', '--name', 'c', '--primary-kubeconfig', testKubeconfig(), '--primary-context', 'nope', '-y'],
+      /--primary-context: cannot use the primary cluster: context "nope" not found/,
+    ],
   ];
   for (const [args, err] of cases) {
     const r = await cli(['remote-secret', ...args, ...(args.includes('--namespace') ? [] : ['--namespace', ns])]);
@@ -218,7 +258,17 @@ test('bad input: an unreachable remote or primary is named, nothing written', as
   const before = await snapshot(ns);
   const dead = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'rs-')), 'kubeconfig');
   t.teardown(() => fs.rmSync(path.dirname(dead), { recursive: true, force: true }));
-  fs.writeFileSync(dead, yaml.dump({ apiVersion: 'v1', kind: 'Config', clusters: [{ name: 'c', cluster: { server: 'https://127.0.0.1:1' } }], users: [{ name: 'u', user: { token: 'x' } }], contexts: [{ name: 'x', context: { cluster: 'c', user: 'u' } }], 'current-context': 'x' }));
+  fs.writeFileSync(
+    dead,
+    yaml.dump({
+      apiVersion: 'v1',
+      kind: 'Config',
+      clusters: [{ name: 'c', cluster: { server: 'https://127.0.0.1:1' } }],
+      users: [{ name: 'u', user: { token: 'x' } }],
+      contexts: [{ name: 'x', context: { cluster: 'c', user: 'u' } }],
+      'current-context': 'x',
+    }),
+  );
   const r = await cli(['remote-secret', 'create', '--name', 'c', '--namespace', ns], { kubeconfig: dead });
   refused(t, r, /--kubeconfig .*: cannot reach the remote cluster's API server at https:\/\/127\.0\.0\.1:1/);
   const p = await cli(['remote-secret', 'create', '--name', 'c', '--namespace', ns, '-y', '--primary-kubeconfig', dead]);
@@ -231,14 +281,28 @@ async function limitedUser(t: ExecutionContext, ns: string, rules: unknown[]): P
   const name = uniqueName('rs-user');
   await ok(['create', 'serviceaccount', name, '-n', ns]);
   const role = { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRole', metadata: { name }, rules };
-  const binding = { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRoleBinding', metadata: { name }, roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name }, subjects: [{ kind: 'ServiceAccount', name, namespace: ns }] };
+  const binding = {
+    apiVersion: 'rbac.authorization.k8s.io/v1',
+    kind: 'ClusterRoleBinding',
+    metadata: { name },
+    roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name },
+    subjects: [{ kind: 'ServiceAccount', name, namespace: ns }],
+  };
   await ok(['apply', '-f', '-'], [role, binding].map((o) => JSON.stringify(o)).join('\n'));
   t.teardown(async () => void (await kubectl(['delete', 'clusterrole,clusterrolebinding', name, '--ignore-not-found'])));
   const token = (await ok(['create', 'token', name, '-n', ns, '--duration=10m'])).trim();
   const admin = yaml.load(fs.readFileSync(testKubeconfig(), 'utf8')) as any;
   const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'rs-')), 'kubeconfig');
   t.teardown(() => fs.rmSync(path.dirname(file), { recursive: true, force: true }));
-  fs.writeFileSync(file, yaml.dump({ ...admin, users: [{ name, user: { token } }], contexts: [{ name: 'u', context: { cluster: admin.clusters[0].name, user: name } }], 'current-context': 'u' }));
+  fs.writeFileSync(
+    file,
+    yaml.dump({
+      ...admin,
+      users: [{ name, user: { token } }],
+      contexts: [{ name: 'u', context: { cluster: admin.clusters[0].name, user: name } }],
+      'current-context': 'u',
+    }),
+  );
   return file;
 }
 
@@ -251,7 +315,13 @@ test('bad input: missing rights are listed (SelfSubjectAccessReview) before anyt
   ]);
   const before = await snapshot(ns);
   const r = await cli(['remote-secret', 'create', '--name', 'c', '--namespace', ns], { kubeconfig: kc });
-  refused(t, r, new RegExp(`user "rs-user-[0-9a-f]+" on the remote cluster may not: create clusterrolebindings\\.rbac\\.authorization\\.k8s\\.io \\(cluster-wide\\); create clusterroles.*create secrets in namespace ${ns}; create serviceaccounts in namespace ${ns}`));
+  refused(
+    t,
+    r,
+    new RegExp(
+      `user "rs-user-[0-9a-f]+" on the remote cluster may not: create clusterrolebindings\\.rbac\\.authorization\\.k8s\\.io \\(cluster-wide\\); create clusterroles.*create secrets in namespace ${ns}; create serviceaccounts in namespace ${ns}`,
+    ),
+  );
   t.regex(r.stderr, /nothing was written/);
   // The primary's rights too: this user may not write secrets there.
   const admin = await cli(['remote-secret', 'create', '--name', 'c', '--namespace', ns, '-y', '--primary-kubeconfig', kc]);
@@ -260,7 +330,7 @@ test('bad input: missing rights are listed (SelfSubjectAccessReview) before anyt
   t.is((await kubectl(['get', 'clusterrole', `istio-reader-clusterrole-${ns}`])).code, 1, 'no ClusterRole made');
 });
 
-test('bad input: a user who may create roles but not grant the reader\'s rights is told so before anything is written', async (t) => {
+test("bad input: a user who may create roles but not grant the reader's rights is told so before anything is written", async (t) => {
   const ns = await createNamespace(t, 'rs-escal');
   const target = uniqueName('rs-new-ns');
   // The access reviews pass (create and delete of every kind the run writes), but RBAC refuses a ClusterRole that
@@ -272,7 +342,13 @@ test('bad input: a user who may create roles but not grant the reader\'s rights 
   ]);
   t.teardown(async () => void (await kubectl(['delete', 'namespace', target, '--ignore-not-found', '--wait=false'])));
   const r = await cli(['remote-secret', 'create', '--name', 'c', '--namespace', target], { kubeconfig: kc });
-  refused(t, r, new RegExp(`may not create ClusterRole istio-reader-clusterrole-${target}, which grants the reader's rights: .*attempting to grant RBAC permissions not currently held`));
+  refused(
+    t,
+    r,
+    new RegExp(
+      `may not create ClusterRole istio-reader-clusterrole-${target}, which grants the reader's rights: .*attempting to grant RBAC permissions not currently held`,
+    ),
+  );
   t.is((await kubectl(['get', 'namespace', target])).code, 1, 'no namespace made');
   t.is((await kubectl(['get', 'clusterrole', `istio-reader-clusterrole-${target}`])).code, 1);
 });
@@ -282,12 +358,44 @@ test('nothing half-made: a write the API server refuses after others succeeded u
   // An admission policy refuses new Secrets in the namespace, which no access review shows: the account, its
   // ClusterRole and binding are created, then the token Secret is refused; the three must be deleted again.
   const policy = uniqueName('rs-no-secrets');
-  await ok(['apply', '-f', '-'], [
-    { apiVersion: 'admissionregistration.k8s.io/v1', kind: 'ValidatingAdmissionPolicy', metadata: { name: policy }, spec: { failurePolicy: 'Fail', matchConstraints: { resourceRules: [{ apiGroups: [''], apiVersions: ['v1'], operations: ['CREATE'], resources: ['secrets'] }], namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': ns } } }, validations: [{ expression: 'false', message: 'no new Secrets here (test)' }] } },
-    { apiVersion: 'admissionregistration.k8s.io/v1', kind: 'ValidatingAdmissionPolicyBinding', metadata: { name: policy }, spec: { policyName: policy, validationActions: ['Deny'] } },
-  ].map((o) => JSON.stringify(o)).join('\n'));
-  t.teardown(async () => void (await kubectl(['delete', 'validatingadmissionpolicy,validatingadmissionpolicybinding', policy, '--ignore-not-found'])));
-  await waitFor('the policy to refuse Secrets', async () => (await kubectl(['create', 'secret', 'generic', 'probe', '-n', ns, '--from-literal=a=b', '--dry-run=server'])).stderr.includes('no new Secrets here'), { timeoutMs: 30_000 });
+  await ok(
+    ['apply', '-f', '-'],
+    [
+      {
+        apiVersion: 'admissionregistration.k8s.io/v1',
+        kind: 'ValidatingAdmissionPolicy',
+        metadata: { name: policy },
+        spec: {
+          failurePolicy: 'Fail',
+          matchConstraints: {
+            resourceRules: [{ apiGroups: [''], apiVersions: ['v1'], operations: ['CREATE'], resources: ['secrets'] }],
+            namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': ns } },
+          },
+          validations: [{ expression: 'false', message: 'no new Secrets here (test)' }],
+        },
+      },
+      {
+        apiVersion: 'admissionregistration.k8s.io/v1',
+        kind: 'ValidatingAdmissionPolicyBinding',
+        metadata: { name: policy },
+        spec: { policyName: policy, validationActions: ['Deny'] },
+      },
+    ]
+      .map((o) => JSON.stringify(o))
+      .join('\n'),
+  );
+  t.teardown(
+    async () =>
+      void (await kubectl(['delete', 'validatingadmissionpolicy,validatingadmissionpolicybinding', policy, '--ignore-not-found'])),
+  );
+  await waitFor(
+    'the policy to refuse Secrets',
+    async () =>
+      (await kubectl(['create', 'secret', 'generic', 'probe', '-n', ns, '--from-literal=a=b', '--dry-run=server'])).stderr.includes(
+        'no new Secrets here',
+      ),
+    { timeoutMs: 30_000 },
+  );
   const before = await snapshot(ns);
   const r = await cli(['remote-secret', 'create', '--name', 'c', '--namespace', ns]);
   t.is(r.code, 2, r.stderr);
@@ -298,7 +406,7 @@ test('nothing half-made: a write the API server refuses after others succeeded u
   t.is((await kubectl(['get', 'clusterrolebinding', `istio-reader-clusterrole-${ns}`])).code, 1, 'its binding is gone');
 });
 
-test('bad input: a name clash with another cluster\'s secret on the primary leaves it as it was', async (t) => {
+test("bad input: a name clash with another cluster's secret on the primary leaves it as it was", async (t) => {
   const ns = await createNamespace(t, 'rs-clash');
   cleanupReader(t, ns);
   const first = await cli(['remote-secret', 'create', '--name', 'east', '--namespace', ns, '-y', ...primary()]);
@@ -307,24 +415,125 @@ test('bad input: a name clash with another cluster\'s secret on the primary leav
   const server = kubeconfigFile(t, live, 'east').kc.clusters[0].cluster.server as string;
   const other = server.replace('127.0.0.1', 'localhost');
   // The same name for another API server.
-  refused(t, await cli(['remote-secret', 'create', '--name', 'east', '--server', other, '--namespace', ns, '-y', ...primary()]), new RegExp(`--name: the primary's secret ${ns}/istio-remote-secret-east holds cluster "east" at ${server.replace(/[.]/g, '\\.')}, another API server than ${other.replace(/[.]/g, '\\.')}`));
+  refused(
+    t,
+    await cli(['remote-secret', 'create', '--name', 'east', '--server', other, '--namespace', ns, '-y', ...primary()]),
+    new RegExp(
+      `--name: the primary's secret ${ns}/istio-remote-secret-east holds cluster "east" at ${server.replace(/[.]/g, '\\.')}, another API server than ${other.replace(/[.]/g, '\\.')}`,
+    ),
+  );
   // The same API server under another name.
-  refused(t, await cli(['remote-secret', 'create', '--name', 'west', '--namespace', ns, '-y', ...primary()]), /--name: the primary's secret .*istio-remote-secret-east already reaches .* as cluster "east": one cluster under two names would be discovered twice \(use --name east/);
+  refused(
+    t,
+    await cli(['remote-secret', 'create', '--name', 'west', '--namespace', ns, '-y', ...primary()]),
+    /--name: the primary's secret .*istio-remote-secret-east already reaches .* as cluster "east": one cluster under two names would be discovered twice \(use --name east/,
+  );
   // A cluster name another secret already holds (a hand-made secret with that key).
-  await ok(['apply', '-f', '-'], JSON.stringify({ apiVersion: 'v1', kind: 'Secret', metadata: { name: 'hand-made', namespace: ns, labels: { 'istio/multiCluster': 'true' } }, stringData: { north: 'apiVersion: v1\nkind: Config\nclusters: [{name: n, cluster: {server: "https://north.example:6443"}}]\n' } }));
-  refused(t, await cli(['remote-secret', 'create', '--name', 'north', '--server', 'https://other.example:6443', '--namespace', ns, '-y', ...primary()]), /cluster name "north" is already taken by the primary's secret .*hand-made/);
+  await ok(
+    ['apply', '-f', '-'],
+    JSON.stringify({
+      apiVersion: 'v1',
+      kind: 'Secret',
+      metadata: { name: 'hand-made', namespace: ns, labels: { 'istio/multiCluster': 'true' } },
+      stringData: { north: 'apiVersion: v1\nkind: Config\nclusters: [{name: n, cluster: {server: "https://north.example:6443"}}]\n' },
+    }),
+  );
+  refused(
+    t,
+    await cli([
+      'remote-secret',
+      'create',
+      '--name',
+      'north',
+      '--server',
+      'https://other.example:6443',
+      '--namespace',
+      ns,
+      '-y',
+      ...primary(),
+    ]),
+    /cluster name "north" is already taken by the primary's secret .*hand-made/,
+  );
   // A Secret of that name that is not a remote secret is never overwritten.
   await ok(['create', 'secret', 'generic', 'istio-remote-secret-south', '-n', ns, '--from-literal=a=b']);
-  refused(t, await cli(['remote-secret', 'create', '--name', 'south', '--server', 'https://south.example:6443', '--namespace', ns, '-y', ...primary()]), /already has a Secret .*istio-remote-secret-south that is not a remote secret/);
+  refused(
+    t,
+    await cli([
+      'remote-secret',
+      'create',
+      '--name',
+      'south',
+      '--server',
+      'https://south.example:6443',
+      '--namespace',
+      ns,
+      '-y',
+      ...primary(),
+    ]),
+    /already has a Secret .*istio-remote-secret-south that is not a remote secret/,
+  );
   // The primary's own cluster name (its istiod's CLUSTER_ID).
-  await ok(['create', '-f', '-'], JSON.stringify({ apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'istiod', namespace: ns, labels: { app: 'istiod' } }, spec: { replicas: 0, selector: { matchLabels: { app: 'istiod' } }, template: { metadata: { labels: { app: 'istiod' } }, spec: { containers: [{ name: 'discovery', image: 'x', env: [{ name: 'CLUSTER_ID', value: 'home' }] }] } } } }));
-  refused(t, await cli(['remote-secret', 'create', '--name', 'home', '--server', 'https://home.example:6443', '--namespace', ns, '-y', ...primary()]), /"home" is the primary's own cluster name/);
+  await ok(
+    ['create', '-f', '-'],
+    JSON.stringify({
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      metadata: { name: 'istiod', namespace: ns, labels: { app: 'istiod' } },
+      spec: {
+        replicas: 0,
+        selector: { matchLabels: { app: 'istiod' } },
+        template: {
+          metadata: { labels: { app: 'istiod' } },
+          spec: { containers: [{ name: 'discovery', image: 'x', env: [{ name: 'CLUSTER_ID', value: 'home' }] }] },
+        },
+      },
+    }),
+  );
+  refused(
+    t,
+    await cli([
+      'remote-secret',
+      'create',
+      '--name',
+      'home',
+      '--server',
+      'https://home.example:6443',
+      '--namespace',
+      ns,
+      '-y',
+      ...primary(),
+    ]),
+    /"home" is the primary's own cluster name/,
+  );
   // None of it changed the first secret.
   t.is((await liveSecret(ns, 'istio-remote-secret-east')).metadata.resourceVersion, live.metadata.resourceVersion);
   // Rotating a secret the primary does not have; a token Secret that is not the account's; a missing namespace on the primary.
-  refused(t, await cli(['remote-secret', 'rotate', '--name', 'west', '--server', 'https://west.example:6443', '--namespace', ns, '-y', ...primary()]), /the primary has no remote secret .*istio-remote-secret-west to rotate/);
-  refused(t, await cli(['remote-secret', 'create', '--name', 'east', '--secret-name', 'hand-made', '--namespace', ns]), /--secret-name: Secret .*hand-made on the remote is not a token of ServiceAccount istio-reader-service-account/);
+  refused(
+    t,
+    await cli([
+      'remote-secret',
+      'rotate',
+      '--name',
+      'west',
+      '--server',
+      'https://west.example:6443',
+      '--namespace',
+      ns,
+      '-y',
+      ...primary(),
+    ]),
+    /the primary has no remote secret .*istio-remote-secret-west to rotate/,
+  );
+  refused(
+    t,
+    await cli(['remote-secret', 'create', '--name', 'east', '--secret-name', 'hand-made', '--namespace', ns]),
+    /--secret-name: Secret .*hand-made on the remote is not a token of ServiceAccount istio-reader-service-account/,
+  );
   const gone = uniqueName('rs-none');
-  refused(t, await cli(['remote-secret', 'create', '--name', 'east', '--namespace', gone, '-y', ...primary()]), new RegExp(`--namespace: namespace "${gone}" does not exist on the primary cluster`));
+  refused(
+    t,
+    await cli(['remote-secret', 'create', '--name', 'east', '--namespace', gone, '-y', ...primary()]),
+    new RegExp(`--namespace: namespace "${gone}" does not exist on the primary cluster`),
+  );
   t.is((await kubectl(['get', 'namespace', gone])).code, 1, 'the remote side was not started either');
 });

@@ -12,10 +12,14 @@ import { startSecondCluster } from '../helpers/secondcluster.js';
 /** Status of a GET with this CA and token, or the TLS/network error's message. */
 function get(server: string, path: string, ca: string, token?: string): Promise<number | string> {
   return new Promise((resolve) => {
-    const req = https.request(new URL(path, server), { ca, timeout: 5000, headers: token ? { Authorization: `Bearer ${token}` } : {} }, (res) => {
-      res.resume();
-      resolve(res.statusCode ?? 0);
-    });
+    const req = https.request(
+      new URL(path, server),
+      { ca, timeout: 5000, headers: token ? { Authorization: `Bearer ${token}` } : {} },
+      (res) => {
+        res.resume();
+        resolve(res.statusCode ?? 0);
+      },
+    );
     req.on('timeout', () => req.destroy(new Error('timeout')));
     req.on('error', (e) => resolve(e.message));
     req.end();
@@ -43,8 +47,16 @@ test('a second control plane is a cluster of its own: its own data, CA, credenti
 
   // Trust: each server is verified by its own CA only.
   t.is(await get(b.server, '/readyz', b.caPem, b.plane.adminToken), 200);
-  t.regex(String(await get(b.server, '/readyz', aCa)), /self[- ]signed|unable to verify|certificate/i, "B's certificate does not chain to A's CA");
-  t.regex(String(await get(aCluster.server, '/readyz', b.caPem)), /self[- ]signed|unable to verify|certificate/i, "A's certificate does not chain to B's CA");
+  t.regex(
+    String(await get(b.server, '/readyz', aCa)),
+    /self[- ]signed|unable to verify|certificate/i,
+    "B's certificate does not chain to A's CA",
+  );
+  t.regex(
+    String(await get(aCluster.server, '/readyz', b.caPem)),
+    /self[- ]signed|unable to verify|certificate/i,
+    "A's certificate does not chain to B's CA",
+  );
   // Credentials: A's admin is nobody on B.
   if (aUser.token) t.is(await get(b.server, '/api/v1/namespaces', b.caPem, aUser.token), 401);
 
@@ -58,16 +70,29 @@ test('a second control plane is a cluster of its own: its own data, CA, credenti
   t.regex((await kubectl(['get', 'namespace', onB])).stderr, /NotFound|not found/);
   t.regex((await kubectl(['get', 'namespace', onA], { kubeconfig: b.kubeconfig })).stderr, /NotFound|not found/);
   // Each has its own fake node and its own kube-system, brought up by its own controllers.
-  t.is((await kubectl(['get', 'node', b.plane.nodeName, '-o', 'name'], { kubeconfig: b.kubeconfig })).stdout.trim(), `node/${b.plane.nodeName}`);
-  await waitFor(`B's serviceaccount controller fills ${onB}`, async () => (await kubectl(['get', 'serviceaccount', 'default', '-n', onB], { kubeconfig: b.kubeconfig })).code === 0, { timeoutMs: 60_000 });
+  t.is(
+    (await kubectl(['get', 'node', b.plane.nodeName, '-o', 'name'], { kubeconfig: b.kubeconfig })).stdout.trim(),
+    `node/${b.plane.nodeName}`,
+  );
+  await waitFor(
+    `B's serviceaccount controller fills ${onB}`,
+    async () => (await kubectl(['get', 'serviceaccount', 'default', '-n', onB], { kubeconfig: b.kubeconfig })).code === 0,
+    { timeoutMs: 60_000 },
+  );
 
   // Stopping B kills its processes by pid and removes its files; A keeps serving.
   const rssAfter = b.rssNow();
   const pids = b.plane.processes();
   t.deepEqual(pids.map((p) => p.name).sort(), ['etcd', 'kube-apiserver', 'kube-controller-manager', 'kube-scheduler', 'kwok']);
   await b.stop();
-  t.deepEqual(pids.filter((p) => alive(p.pid)), [], 'every component of B is gone');
+  t.deepEqual(
+    pids.filter((p) => alive(p.pid)),
+    [],
+    'every component of B is gone',
+  );
   t.false(fs.existsSync(b.plane.dataDir), "B's data dir is removed");
   t.is((await kubectl(['get', '--raw', '/readyz'])).stdout.trim(), 'ok', 'A still serves');
-  t.log(`second plane: start ${(b.startMs / 1000).toFixed(1)} s (apiserver /readyz at ${(b.plane.timings.readyzMs / 1000).toFixed(1)} s), RSS KiB at start ${JSON.stringify(b.rss)}, after the test ${JSON.stringify(rssAfter)}`);
+  t.log(
+    `second plane: start ${(b.startMs / 1000).toFixed(1)} s (apiserver /readyz at ${(b.plane.timings.readyzMs / 1000).toFixed(1)} s), RSS KiB at start ${JSON.stringify(b.rss)}, after the test ${JSON.stringify(rssAfter)}`,
+  );
 });

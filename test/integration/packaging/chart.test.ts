@@ -43,7 +43,19 @@ const NON_DEFAULT = {
   resources: { requests: { cpu: '100m', memory: '128Mi' }, limits: { cpu: '1', memory: '512Mi' } },
   nodeSelector: { 'kubernetes.io/os': 'linux', pool: 'system' },
   tolerations: [{ key: 'dedicated', operator: 'Equal', value: 'system', effect: 'NoSchedule' }],
-  affinity: { podAntiAffinity: { preferredDuringSchedulingIgnoredDuringExecution: [{ weight: 100, podAffinityTerm: { topologyKey: 'kubernetes.io/hostname', labelSelector: { matchLabels: { 'app.kubernetes.io/name': 'istio-operator' } } } }] } },
+  affinity: {
+    podAntiAffinity: {
+      preferredDuringSchedulingIgnoredDuringExecution: [
+        {
+          weight: 100,
+          podAffinityTerm: {
+            topologyKey: 'kubernetes.io/hostname',
+            labelSelector: { matchLabels: { 'app.kubernetes.io/name': 'istio-operator' } },
+          },
+        },
+      ],
+    },
+  },
   priorityClassName: 'system-cluster-critical',
   podLabels: { team: 'platform', 'cost-center': '42' },
   podAnnotations: { 'example.com/note': 'a: "quoted" value\nwith a newline' },
@@ -65,19 +77,44 @@ async function compare(t: import('ava').ExecutionContext, name: string, namespac
 
 test('defaults: helm template and operator manifests give the same objects', async (t) => {
   const objs = await compare(t, 'istio-operator', 'istio-operator', [], []);
-  t.deepEqual(
-    objs.map((o) => o.kind).sort(),
-    ['ClusterRole', 'ClusterRoleBinding', 'CustomResourceDefinition', 'Deployment', 'Role', 'RoleBinding', 'Service', 'ServiceAccount', 'ValidatingAdmissionPolicy', 'ValidatingAdmissionPolicyBinding'],
-  );
+  t.deepEqual(objs.map((o) => o.kind).sort(), [
+    'ClusterRole',
+    'ClusterRoleBinding',
+    'CustomResourceDefinition',
+    'Deployment',
+    'Role',
+    'RoleBinding',
+    'Service',
+    'ServiceAccount',
+    'ValidatingAdmissionPolicy',
+    'ValidatingAdmissionPolicyBinding',
+  ]);
   const dep = objs.find((o) => o.kind === 'Deployment') as any;
   const version = JSON.parse(fs.readFileSync(path.join(repoRoot, 'package.json'), 'utf8')).version;
-  t.is(dep.spec.template.spec.containers[0].image, `ghcr.io/istio-operator/istio-operator:${version}`, 'the image tag follows package.json');
+  t.is(
+    dep.spec.template.spec.containers[0].image,
+    `ghcr.io/istio-operator/istio-operator:${version}`,
+    'the image tag follows package.json',
+  );
 });
 
 test('every value changed: the same objects from a values file given to both', async (t) => {
   const f = valuesFile(NON_DEFAULT);
   const objs = await compare(t, 'mesh-op', 'platform', ['-f', f], ['-f', f]);
-  t.deepEqual(objs.map((o) => o.kind).sort(), ['ClusterRole', 'ClusterRoleBinding', 'CustomResourceDefinition', 'Deployment', 'PodDisruptionBudget', 'Role', 'RoleBinding', 'Service', 'ServiceAccount', 'ServiceMonitor', 'ValidatingAdmissionPolicy', 'ValidatingAdmissionPolicyBinding']);
+  t.deepEqual(objs.map((o) => o.kind).sort(), [
+    'ClusterRole',
+    'ClusterRoleBinding',
+    'CustomResourceDefinition',
+    'Deployment',
+    'PodDisruptionBudget',
+    'Role',
+    'RoleBinding',
+    'Service',
+    'ServiceAccount',
+    'ServiceMonitor',
+    'ValidatingAdmissionPolicy',
+    'ValidatingAdmissionPolicyBinding',
+  ]);
   const dep = objs.find((o) => o.kind === 'Deployment') as any;
   t.is(dep.spec.template.spec.containers[0].image, `${NON_DEFAULT.image.repository}@${NON_DEFAULT.image.digest}`);
   t.true(dep.spec.template.spec.containers[0].args.includes('--trusted-namespaces=mesh'));
@@ -92,10 +129,35 @@ test('the CLI shorthand flags mean what the same values mean to helm, and switch
     t,
     'op',
     'ops',
-    ['-f', off, '--image', 'example.com/op:dev', '--replicas', '1', '--concurrency', '3', '--namespaces', 'x,y', '--trusted-namespaces', 'x'],
-    ['-f', off, '--set', 'image.repository=example.com/op,image.tag=dev,replicas=1,concurrency=3', '--set', 'watchNamespaces={x,y}', '--set', 'trustedNamespaces={x}'],
+    [
+      '-f',
+      off,
+      '--image',
+      'example.com/op:dev',
+      '--replicas',
+      '1',
+      '--concurrency',
+      '3',
+      '--namespaces',
+      'x,y',
+      '--trusted-namespaces',
+      'x',
+    ],
+    [
+      '-f',
+      off,
+      '--set',
+      'image.repository=example.com/op,image.tag=dev,replicas=1,concurrency=3',
+      '--set',
+      'watchNamespaces={x,y}',
+      '--set',
+      'trustedNamespaces={x}',
+    ],
   );
-  t.false(objs.some((o) => o.kind.startsWith('ValidatingAdmissionPolicy')), 'admissionPolicy.enabled=false: no policy');
+  t.false(
+    objs.some((o) => o.kind.startsWith('ValidatingAdmissionPolicy')),
+    'admissionPolicy.enabled=false: no policy',
+  );
   const args: string[] = (objs.find((o) => o.kind === 'Deployment') as any).spec.template.spec.containers[0].args;
   t.false(args.includes('--leader-elect'));
   t.true(args.includes('--namespaces=x,y') && args.includes('--trusted-namespaces=x') && args.includes('--concurrency=3'));

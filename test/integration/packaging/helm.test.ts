@@ -24,7 +24,18 @@ async function saKubeconfig(t: import('ava').ExecutionContext, ns: string, sa: s
   const admin = yaml.load(fs.readFileSync(testKubeconfig(), 'utf8')) as any;
   const token = (await kubectlOk(['create', 'token', sa, '-n', ns, '--duration', '1h'])).trim();
   const file = path.join(os.tmpdir(), `${ns}-${sa}.kubeconfig`);
-  fs.writeFileSync(file, yaml.dump({ apiVersion: 'v1', kind: 'Config', clusters: [{ name: 'c', cluster: admin.clusters[0].cluster }], users: [{ name: sa, user: { token } }], contexts: [{ name: 'sa', context: { cluster: 'c', user: sa } }], 'current-context': 'sa' }), { mode: 0o600 });
+  fs.writeFileSync(
+    file,
+    yaml.dump({
+      apiVersion: 'v1',
+      kind: 'Config',
+      clusters: [{ name: 'c', cluster: admin.clusters[0].cluster }],
+      users: [{ name: sa, user: { token } }],
+      contexts: [{ name: 'sa', context: { cluster: 'c', user: sa } }],
+      'current-context': 'sa',
+    }),
+    { mode: 0o600 },
+  );
   t.teardown(() => fs.rmSync(file, { force: true }));
   return file;
 }
@@ -32,13 +43,22 @@ async function saKubeconfig(t: import('ava').ExecutionContext, ns: string, sa: s
 const kubeArgs = () => ['--kubeconfig', testKubeconfig()];
 
 test('helm install in a restricted namespace, upgrade changes only what it should, uninstall leaves the CRD and Istio', async (t) => {
-  const ns = await createNamespace(t, 'helm-op', { 'pod-security.kubernetes.io/enforce': 'restricted', 'pod-security.kubernetes.io/enforce-version': 'latest' });
+  const ns = await createNamespace(t, 'helm-op', {
+    'pod-security.kubernetes.io/enforce': 'restricted',
+    'pod-security.kubernetes.io/enforce-version': 'latest',
+  });
   const istioNs = await createNamespace(t, 'helm-istio');
   const release = uniqueName('op');
   const cluster = `${release}.${ns}`;
   let installed = false;
   t.teardown(async () => {
-    if (installed) await kubectl(['delete', 'clusterrole,clusterrolebinding,validatingadmissionpolicy,validatingadmissionpolicybinding', cluster, '--ignore-not-found']);
+    if (installed)
+      await kubectl([
+        'delete',
+        'clusterrole,clusterrolebinding,validatingadmissionpolicy,validatingadmissionpolicybinding',
+        cluster,
+        '--ignore-not-found',
+      ]);
   });
 
   // The namespace really enforces "restricted": a pod without the restricted settings is refused.
@@ -50,11 +70,19 @@ test('helm install in a restricted namespace, upgrade changes only what it shoul
   const dep = await getJson(['deployment', '-n', ns, release]);
   t.is(dep.status.readyReplicas, 2, 'both replicas admitted and Ready');
   const rs = JSON.parse(await kubectlOk(['get', 'replicaset', '-n', ns, '-o', 'json'])).items;
-  t.false(rs.some((r: any) => (r.status.conditions ?? []).some((c: any) => c.type === 'ReplicaFailure')), 'no pod was refused');
+  t.false(
+    rs.some((r: any) => (r.status.conditions ?? []).some((c: any) => c.type === 'ReplicaFailure')),
+    'no pod was refused',
+  );
 
   // The operator as the chart's ServiceAccount acts on an IstioOperator in its namespace (trusted by default).
   const kc = await saKubeconfig(t, ns, release);
-  const { mgr } = await startOperator(t, { namespaces: [ns], kubeconfig: kc, leaseNamespace: ns, ...({ trustedNamespaces: [ns, 'istio-system'] } as object) });
+  const { mgr } = await startOperator(t, {
+    namespaces: [ns],
+    kubeconfig: kc,
+    leaseNamespace: ns,
+    ...({ trustedNamespaces: [ns, 'istio-system'] } as object),
+  });
   const rev = uniqueName('h').slice(0, 10);
   await kubectlOk(['apply', '-f', '-'], iopYaml('mesh', ns, { profile: 'minimal', namespace: istioNs, revision: rev }));
   await waitForStatus(ns, 'mesh', 'HEALTHY', 120_000);
@@ -71,9 +99,26 @@ test('helm install in a restricted namespace, upgrade changes only what it shoul
   };
   const before = await versions();
   t.is(Object.keys(before).length, 9);
-  await helmOk(['upgrade', release, CHART, '-n', ns, ...kubeArgs(), '--reuse-values', '--set', 'logLevel=debug,replicas=1', '--set', `trustedNamespaces={${ns},istio-system,${istioNs}}`, '--wait', '--timeout', '2m']);
+  await helmOk([
+    'upgrade',
+    release,
+    CHART,
+    '-n',
+    ns,
+    ...kubeArgs(),
+    '--reuse-values',
+    '--set',
+    'logLevel=debug,replicas=1',
+    '--set',
+    `trustedNamespaces={${ns},istio-system,${istioNs}}`,
+    '--wait',
+    '--timeout',
+    '2m',
+  ]);
   const after = await versions();
-  const changed = Object.keys(before).filter((k) => before[k] !== after[k]).sort();
+  const changed = Object.keys(before)
+    .filter((k) => before[k] !== after[k])
+    .sort();
   t.deepEqual(changed, [`Deployment/${release}`, `ValidatingAdmissionPolicy/${cluster}`]);
   const dep2 = await getJson(['deployment', '-n', ns, release]);
   t.is(dep2.spec.replicas, 1);

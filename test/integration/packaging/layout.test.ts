@@ -30,11 +30,13 @@ test('the image layout: production dependencies only, and it renders byte-identi
   const { dir, ms } = makeLayout();
   t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
   t.log(`layout made in ${(ms / 1000).toFixed(1)} s`);
-  for (const dev of ['typescript', 'ava', 'fengari']) t.false(fs.existsSync(path.join(dir, 'node_modules', dev)), `${dev} is a dev dependency`);
+  for (const dev of ['typescript', 'ava', 'fengari'])
+    t.false(fs.existsSync(path.join(dir, 'node_modules', dev)), `${dev} is a dev dependency`);
   t.false(fs.existsSync(path.join(dir, 'dist', 'test')));
   t.false(fs.existsSync(path.join(dir, 'operator')), 'no TypeScript sources');
   t.true(fs.existsSync(path.join(dir, 'dist', 'operator', 'cache', 'templates.cjs')), 'the render cache is in');
-  const render = (bin: string) => spawnSync(process.execPath, [bin, 'render', '--set', 'profile=default'], { encoding: 'utf8', cwd: os.tmpdir() });
+  const render = (bin: string) =>
+    spawnSync(process.execPath, [bin, 'render', '--set', 'profile=default'], { encoding: 'utf8', cwd: os.tmpdir() });
   const inLayout = render(path.join(dir, 'bin', 'istio-operator.js'));
   t.is(inLayout.status, 0, inLayout.stderr);
   t.is(inLayout.stdout, render(path.join(repoRoot, 'bin', 'istio-operator.js')).stdout);
@@ -46,7 +48,9 @@ test('the operator from the image layout, in-cluster config and the shipped RBAC
   const ns = await createNamespace(t, 'layout-op');
   const istioNs = await createNamespace(t, 'layout-istio');
   const name = uniqueName('op');
-  const rbac = operatorManifests({ namespace: ns, name, watchNamespaces: [ns], includeCRD: false }).filter((o) => ['ServiceAccount', 'ClusterRole', 'ClusterRoleBinding', 'Role', 'RoleBinding'].includes(o.kind));
+  const rbac = operatorManifests({ namespace: ns, name, watchNamespaces: [ns], includeCRD: false }).filter((o) =>
+    ['ServiceAccount', 'ClusterRole', 'ClusterRoleBinding', 'Role', 'RoleBinding'].includes(o.kind),
+  );
   t.teardown(async () => {
     await kubectl(['delete', 'clusterrole,clusterrolebinding', instanceName(name, ns), '--ignore-not-found']);
   });
@@ -70,11 +74,37 @@ test('the operator from the image layout, in-cluster config and the shipped RBAC
   // Loopback ports the process picks itself; the environment is a pod's, nothing of ours leaks in.
   const child = spawn(
     process.execPath,
-    [path.join(dir, 'bin', 'istio-operator.js'), 'operator', '--namespaces', ns, '--leader-elect', '--lease-namespace', ns, '--lease-name', `${name}-lock`, '--lease-duration', '5s', '--metrics-addr', '127.0.0.1:0', '--health-addr', '127.0.0.1:0', '--log-level', 'debug'],
+    [
+      path.join(dir, 'bin', 'istio-operator.js'),
+      'operator',
+      '--namespaces',
+      ns,
+      '--leader-elect',
+      '--lease-namespace',
+      ns,
+      '--lease-name',
+      `${name}-lock`,
+      '--lease-duration',
+      '5s',
+      '--metrics-addr',
+      '127.0.0.1:0',
+      '--health-addr',
+      '127.0.0.1:0',
+      '--log-level',
+      'debug',
+    ],
     {
       cwd: dir,
       stdio: ['ignore', log, log],
-      env: { PATH: process.env.PATH ?? '', HOME: home, TMPDIR: os.tmpdir(), KUBERNETES_SERVICE_HOST: server.hostname, KUBERNETES_SERVICE_PORT: server.port, ISTIO_OPERATOR_SA_DIR: saDir, POD_NAMESPACE: ns },
+      env: {
+        PATH: process.env.PATH ?? '',
+        HOME: home,
+        TMPDIR: os.tmpdir(),
+        KUBERNETES_SERVICE_HOST: server.hostname,
+        KUBERNETES_SERVICE_PORT: server.port,
+        ISTIO_OPERATOR_SA_DIR: saDir,
+        POD_NAMESPACE: ns,
+      },
     },
   );
   fs.closeSync(log);
@@ -107,5 +137,7 @@ test('the operator from the image layout, in-cluster config and the shipped RBAC
   const text = fs.readFileSync(logFile, 'utf8');
   t.notRegex(text, /forbidden/i, 'no request was refused under the shipped RBAC');
   t.notRegex(text, /no Kubernetes cluster configured/);
-  await waitFor('lease released', async () => !(await getJson(['lease', '-n', ns, `${name}-lock`]))?.spec?.holderIdentity, { timeoutMs: 10_000 });
+  await waitFor('lease released', async () => !(await getJson(['lease', '-n', ns, `${name}-lock`]))?.spec?.holderIdentity, {
+    timeoutMs: 10_000,
+  });
 });

@@ -18,11 +18,17 @@ const sh = (cmd: string, args: string[], cwd: string) => {
 test('npm pack installs into a clean directory and renders', (t) => {
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'istio-operator-pack-'));
   t.teardown(() => fs.rmSync(tmp, { recursive: true, force: true }));
-  const [packed] = JSON.parse(sh('npm', ['pack', '--ignore-scripts', '--json', '--pack-destination', tmp], repoRoot)) as Array<{ filename: string; files: Array<{ path: string }> }>;
+  const [packed] = JSON.parse(sh('npm', ['pack', '--ignore-scripts', '--json', '--pack-destination', tmp], repoRoot)) as Array<{
+    filename: string;
+    files: Array<{ path: string }>;
+  }>;
   const files = packed!.files.map((f) => f.path);
   t.true(files.includes('dist/operator/cache/templates.cjs'), 'the render cache ships');
   t.true(files.includes('manifests/operator/values.yaml') && files.includes('crds/install.istio.io_istiooperators.yaml'));
-  t.false(files.some((f) => f.startsWith('dist/test/') || f.startsWith('test/') || f.startsWith('operator/')), 'no tests, no sources');
+  t.false(
+    files.some((f) => f.startsWith('dist/test/') || f.startsWith('test/') || f.startsWith('operator/')),
+    'no tests, no sources',
+  );
 
   const project = path.join(tmp, 'project');
   fs.mkdirSync(project);
@@ -30,7 +36,11 @@ test('npm pack installs into a clean directory and renders', (t) => {
   sh('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', '--loglevel=error', path.join(tmp, packed!.filename)], project);
   const out = sh(path.join(project, 'node_modules', '.bin', 'istio-operator'), ['render', '--set', 'profile=minimal'], project);
   t.regex(out, /kind: Deployment\nmetadata:\n(.*\n)*?  name: istiod\n/);
-  t.is(out, sh(process.execPath, [path.join(repoRoot, 'bin', 'istio-operator.js'), 'render', '--set', 'profile=minimal'], project), 'byte-identical to this checkout');
+  t.is(
+    out,
+    sh(process.execPath, [path.join(repoRoot, 'bin', 'istio-operator.js'), 'render', '--set', 'profile=minimal'], project),
+    'byte-identical to this checkout',
+  );
   const version = JSON.parse(sh(path.join(project, 'node_modules', '.bin', 'istio-operator'), ['version', '-o', 'json'], project));
   t.is(version.version, JSON.parse(fs.readFileSync(path.join(repoRoot, 'package.json'), 'utf8')).version);
 });

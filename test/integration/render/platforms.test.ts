@@ -19,15 +19,24 @@ const BASES: Record<string, string[]> = {
 };
 
 async function dryRun(t: any, objects: K8sObject[], what: string): Promise<void> {
-  const r = await kubectl(['apply', '--server-side', '--dry-run=server', '--field-manager=istio-operator-dry-run', '--force-conflicts', '-f', '-'], { input: toYamlStream(objects), timeoutMs: 90_000 });
+  const r = await kubectl(
+    ['apply', '--server-side', '--dry-run=server', '--field-manager=istio-operator-dry-run', '--force-conflicts', '-f', '-'],
+    { input: toYamlStream(objects), timeoutMs: 90_000 },
+  );
   t.is(r.code, 0, `${what}: ${r.stderr}`);
   // One line per object, each applied (dry run): nothing skipped, nothing refused.
-  const lines = r.stdout.trim().split('\n').filter((l) => /\(server dry run\)$/.test(l));
+  const lines = r.stdout
+    .trim()
+    .split('\n')
+    .filter((l) => /\(server dry run\)$/.test(l));
   t.is(lines.length, objects.length, `${what}: ${r.stdout}`);
 }
 
 function renderFor(sets: string[], ns: string, release: string): K8sObject[] {
-  const { install } = resolveIstioOperator({ sets: [...sets, `namespace=${ns}`, `values.global.istioNamespace=${ns}`, 'revision=dry'], release });
+  const { install } = resolveIstioOperator({
+    sets: [...sets, `namespace=${ns}`, `values.global.istioNamespace=${ns}`, 'revision=dry'],
+    release,
+  });
   return render(install).objects.filter((o) => o.kind !== 'CustomResourceDefinition');
 }
 
@@ -39,8 +48,16 @@ for (const r of RELEASES) {
       for (const [base, sets] of Object.entries(BASES)) {
         const objects = renderFor([...sets, `values.global.platform=${platform}`], ns, r.line);
         t.true(objects.length > 0);
-        if (platform === 'openshift') t.true(objects.some((o) => o.kind === 'NetworkAttachmentDefinition' && o.metadata.namespace === 'default'), base);
-        if (platform === 'gke') t.true(objects.some((o) => o.kind === 'ResourceQuota'), base);
+        if (platform === 'openshift')
+          t.true(
+            objects.some((o) => o.kind === 'NetworkAttachmentDefinition' && o.metadata.namespace === 'default'),
+            base,
+          );
+        if (platform === 'gke')
+          t.true(
+            objects.some((o) => o.kind === 'ResourceQuota'),
+            base,
+          );
         await dryRun(t, objects, `${base} on ${platform}`);
       }
     });
@@ -50,7 +67,10 @@ for (const r of RELEASES) {
     const ns = await createNamespace(t, 'dry-openshift');
     for (const profile of ['openshift', 'openshift-ambient']) {
       const objects = renderFor([`profile=${profile}`], ns, r.line);
-      t.true(objects.some((o) => o.kind === 'DaemonSet' && o.metadata.namespace === 'kube-system'), profile);
+      t.true(
+        objects.some((o) => o.kind === 'DaemonSet' && o.metadata.namespace === 'kube-system'),
+        profile,
+      );
       await dryRun(t, objects, profile);
     }
   });

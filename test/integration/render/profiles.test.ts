@@ -12,7 +12,9 @@ import { ensureNetworkAttachmentDefinitionCrd } from '../helpers/crds.js';
 for (const profile of BUILTIN_PROFILES) {
   test(`profile ${profile}: every rendered object passes a server-side dry-run apply`, async (t) => {
     const ns = await createNamespace(t, `dry-${profile}`);
-    const { install } = resolveIstioOperator({ sets: [`profile=${profile}`, `namespace=${ns}`, `values.global.istioNamespace=${ns}`, 'revision=dry'] });
+    const { install } = resolveIstioOperator({
+      sets: [`profile=${profile}`, `namespace=${ns}`, `values.global.istioNamespace=${ns}`, 'revision=dry'],
+    });
     const objects = render(install).objects;
     if (profile === 'empty') {
       t.is(objects.length, 0);
@@ -21,10 +23,16 @@ for (const profile of BUILTIN_PROFILES) {
     t.true(objects.length > 0);
     // The openshift profiles render Multus's NetworkAttachmentDefinition: its CRD first, as OpenShift has it.
     if (objects.some((o) => o.kind === 'NetworkAttachmentDefinition')) await ensureNetworkAttachmentDefinitionCrd();
-    const r = await kubectl(['apply', '--server-side', '--dry-run=server', '--field-manager=istio-operator-dry-run', '--force-conflicts', '-f', '-'], { input: toYamlStream(objects), timeoutMs: 60_000 });
+    const r = await kubectl(
+      ['apply', '--server-side', '--dry-run=server', '--field-manager=istio-operator-dry-run', '--force-conflicts', '-f', '-'],
+      { input: toYamlStream(objects), timeoutMs: 60_000 },
+    );
     t.is(r.code, 0, r.stderr);
     // One line per object, each applied (dry run): nothing skipped, nothing refused.
-    const lines = r.stdout.trim().split('\n').filter((l) => /\(server dry run\)$/.test(l));
+    const lines = r.stdout
+      .trim()
+      .split('\n')
+      .filter((l) => /\(server dry run\)$/.test(l));
     t.is(lines.length, objects.length, r.stdout);
   });
 }

@@ -22,7 +22,14 @@ function iop(t: ExecutionContext, ns: string, revision: string, tag: string, ext
     apiVersion: 'install.istio.io/v1alpha1',
     kind: 'IstioOperator',
     metadata: { name: `cp-${revision}`, namespace: ns },
-    spec: { profile: 'minimal', namespace: ns, revision, tag, ...extra, values: { global: { istioNamespace: ns }, ...((extra.values as object) ?? {}) } },
+    spec: {
+      profile: 'minimal',
+      namespace: ns,
+      revision,
+      tag,
+      ...extra,
+      values: { global: { istioNamespace: ns }, ...((extra.values as object) ?? {}) },
+    },
   };
   const file = path.join(os.tmpdir(), `${uniqueName(`canary-${revision}`)}.json`);
   fs.writeFileSync(file, JSON.stringify(doc));
@@ -88,10 +95,16 @@ test('canary upgrade 1-29-0 -> 1-30-0: tag, move, replace pods, guarded removal,
   // 1. The running revision, tagged prod.
   await installRevision(client, iop(t, ns, '1-29-0', '1.29.0'));
   await ok(t, ['tag', 'set', 'prod', '--revision', '1-29-0', '-y']);
-  const hook = await client.request<Record<string, any>>('GET', `/apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations/istio-revision-tag-prod-${ns}`);
+  const hook = await client.request<Record<string, any>>(
+    'GET',
+    `/apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations/istio-revision-tag-prod-${ns}`,
+  );
   t.is(hook?.metadata.labels['istio.io/rev'], '1-29-0');
   t.is(hook?.metadata.labels['istio.io/tag'], 'prod');
-  t.deepEqual(hook?.webhooks.map((w: any) => w.clientConfig.service.name), ['istiod-1-29-0', 'istiod-1-29-0']);
+  t.deepEqual(
+    hook?.webhooks.map((w: any) => w.clientConfig.service.name),
+    ['istiod-1-29-0', 'istiod-1-29-0'],
+  );
   const tagSvc = await client.request<Record<string, any>>('GET', `/api/v1/namespaces/${ns}/services/istiod-revision-tag-prod`);
   t.deepEqual(tagSvc?.spec.selector, { app: 'istiod', 'istio.io/rev': '1-29-0' });
   const listed = await ok(t, ['tag', 'list']);
@@ -108,7 +121,10 @@ test('canary upgrade 1-29-0 -> 1-30-0: tag, move, replace pods, guarded removal,
   const inUse = await readUsage(client, '1-29-0');
   t.true(inUse.inUse);
   t.true(inUse.namespaces.includes(shop));
-  t.deepEqual(inUse.pods.filter((p) => p.startsWith(`${apps}/`)), [`${apps}/old-a`, `${apps}/old-b`]);
+  t.deepEqual(
+    inUse.pods.filter((p) => p.startsWith(`${apps}/`)),
+    [`${apps}/old-a`, `${apps}/old-b`],
+  );
   t.deepEqual(inUse.tags, ['prod']);
 
   // Negative: upgrade plan across three minors.
@@ -143,16 +159,28 @@ test('canary upgrade 1-29-0 -> 1-30-0: tag, move, replace pods, guarded removal,
 
   // The older revision applied again (a resync, a re-run): it never downgrades a shared object, nor touches 1-30-0.
   const newBefore = await versions(client, newInv);
-  const readerBefore = (await client.request<Record<string, any>>('GET', `/api/v1/namespaces/${ns}/serviceaccounts/istio-reader-service-account`))?.metadata.resourceVersion;
+  const readerBefore = (
+    await client.request<Record<string, any>>('GET', `/api/v1/namespaces/${ns}/serviceaccounts/istio-reader-service-account`)
+  )?.metadata.resourceVersion;
   const again = await prepareInstall(client, resolvedFrom({ filename: [iop(t, ns, '1-29-0', '1.29.0')], set: [] }));
   const { apply: re } = await applyInstall(client, again, { defaultTag: false });
-  t.true(re.sharedNotes.some((n) => /newer than this revision's 1\.29\.0: left as is/.test(n)), re.sharedNotes.join('\n'));
+  t.true(
+    re.sharedNotes.some((n) => /newer than this revision's 1\.29\.0: left as is/.test(n)),
+    re.sharedNotes.join('\n'),
+  );
   // Only its inventory is rewritten (it no longer lists the shared objects it left alone); nothing else.
-  t.deepEqual(re.results.filter((r) => r.outcome !== 'unchanged').map((r) => refString(r.ref)), []);
+  t.deepEqual(
+    re.results.filter((r) => r.outcome !== 'unchanged').map((r) => refString(r.ref)),
+    [],
+  );
   t.deepEqual(re.pruned, []);
   t.true(re.writes <= 1, `re-applying 1-29-0 made ${re.writes} writes`);
   t.deepEqual(await versions(client, newInv), newBefore);
-  t.is((await client.request<Record<string, any>>('GET', `/api/v1/namespaces/${ns}/serviceaccounts/istio-reader-service-account`))?.metadata.resourceVersion, readerBefore);
+  t.is(
+    (await client.request<Record<string, any>>('GET', `/api/v1/namespaces/${ns}/serviceaccounts/istio-reader-service-account`))?.metadata
+      .resourceVersion,
+    readerBefore,
+  );
   for (const c of crds.slice(0, 3)) {
     const live = await client.request<Record<string, any>>('GET', `/apis/apiextensions.k8s.io/v1/customresourcedefinitions/${c.name}`);
     t.false((live?.metadata.labels?.['operator.istio.io/version'] ?? '').startsWith('1.29'), `CRD ${c.name} downgraded`);
@@ -177,9 +205,15 @@ test('canary upgrade 1-29-0 -> 1-30-0: tag, move, replace pods, guarded removal,
   const moved = await ok(t, ['tag', 'set', 'prod', '--revision', '1-30-0', '--overwrite', '-y']);
   t.regex(moved, /tag prod -> revision 1-30-0 \(was 1-29-0\)/);
   t.regex(moved, new RegExp(`kubectl rollout restart deployment -n ${shop}`));
-  const hook2 = await client.request<Record<string, any>>('GET', `/apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations/istio-revision-tag-prod-${ns}`);
+  const hook2 = await client.request<Record<string, any>>(
+    'GET',
+    `/apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations/istio-revision-tag-prod-${ns}`,
+  );
   t.is(hook2?.metadata.labels['istio.io/rev'], '1-30-0');
-  t.deepEqual(hook2?.webhooks.map((w: any) => w.clientConfig.service.name), ['istiod-1-30-0', 'istiod-1-30-0']);
+  t.deepEqual(
+    hook2?.webhooks.map((w: any) => w.clientConfig.service.name),
+    ['istiod-1-30-0', 'istiod-1-30-0'],
+  );
   t.deepEqual(await versions(client, oldInv), oldVersions, 'moving the tag touched 1-29-0');
 
   // Only the pods are left on 1-29-0 now.
@@ -215,13 +249,34 @@ test('canary upgrade 1-29-0 -> 1-30-0: tag, move, replace pods, guarded removal,
     t.falsy(o, `${refString(r)} left behind`);
   }
   for (const kind of ['mutatingwebhookconfigurations', 'validatingwebhookconfigurations']) {
-    const left = await client.request<{ items: any[] }>('GET', `/apis/admissionregistration.k8s.io/v1/${kind}`, { query: { labelSelector: 'istio.io/rev=1-29-0' } });
-    t.deepEqual(left?.items.map((i) => i.metadata.name), [], `${kind} still pointing at 1-29-0`);
+    const left = await client.request<{ items: any[] }>('GET', `/apis/admissionregistration.k8s.io/v1/${kind}`, {
+      query: { labelSelector: 'istio.io/rev=1-29-0' },
+    });
+    t.deepEqual(
+      left?.items.map((i) => i.metadata.name),
+      [],
+      `${kind} still pointing at 1-29-0`,
+    );
   }
-  const crdLeft = await client.request<{ items: any[] }>('GET', '/apis/apiextensions.k8s.io/v1/customresourcedefinitions', { query: { labelSelector: `install.operator.istio.io/owning-resource=cp-1-29-0,install.operator.istio.io/owning-resource-namespace=${ns}` } });
-  t.deepEqual(crdLeft?.items.map((i) => i.metadata.name), [], 'CRDs still labelled with the removed owner');
-  t.truthy(await client.request('GET', `/api/v1/namespaces/${ns}/serviceaccounts/istio-reader-service-account`, { allow404: true }), 'shared istio-reader-service-account removed with 1-29-0');
-  for (const c of crds) t.truthy(await client.request('GET', `/apis/apiextensions.k8s.io/v1/customresourcedefinitions/${c.name}`, { allow404: true }), `CRD ${c.name} removed`);
+  const crdLeft = await client.request<{ items: any[] }>('GET', '/apis/apiextensions.k8s.io/v1/customresourcedefinitions', {
+    query: {
+      labelSelector: `install.operator.istio.io/owning-resource=cp-1-29-0,install.operator.istio.io/owning-resource-namespace=${ns}`,
+    },
+  });
+  t.deepEqual(
+    crdLeft?.items.map((i) => i.metadata.name),
+    [],
+    'CRDs still labelled with the removed owner',
+  );
+  t.truthy(
+    await client.request('GET', `/api/v1/namespaces/${ns}/serviceaccounts/istio-reader-service-account`, { allow404: true }),
+    'shared istio-reader-service-account removed with 1-29-0',
+  );
+  for (const c of crds)
+    t.truthy(
+      await client.request('GET', `/apis/apiextensions.k8s.io/v1/customresourcedefinitions/${c.name}`, { allow404: true }),
+      `CRD ${c.name} removed`,
+    );
 });
 
 test('rollback: removing the newer revision hands the shared objects it took over back to the one that stays', async (t) => {
@@ -235,9 +290,15 @@ test('rollback: removing the newer revision hands the shared objects it took ove
   await installRevision(client, iop(t, ns, 'rb-1-29-0', '1.29.0'));
   await installRevision(client, iop(t, ns, 'rb-1-30-0', '1.30.0'));
   const saPath = `/api/v1/namespaces/${ns}/serviceaccounts/istio-reader-service-account`;
-  t.is((await client.request<Record<string, any>>('GET', saPath))?.metadata.labels['install.operator.istio.io/owning-resource'], 'cp-rb-1-30-0');
+  t.is(
+    (await client.request<Record<string, any>>('GET', saPath))?.metadata.labels['install.operator.istio.io/owning-resource'],
+    'cp-rb-1-30-0',
+  );
   const out = await ok(t, ['uninstall', '--revision', 'rb-1-30-0', '-y']);
-  t.regex(out, /kept ServiceAccount .*istio-reader-service-account: shared with IstioOperator .*cp-rb-1-29-0 \(revision rb-1-29-0\), which keeps it/);
+  t.regex(
+    out,
+    /kept ServiceAccount .*istio-reader-service-account: shared with IstioOperator .*cp-rb-1-29-0 \(revision rb-1-29-0\), which keeps it/,
+  );
   const sa = await client.request<Record<string, any>>('GET', saPath, { allow404: true });
   t.is(sa?.metadata.labels['install.operator.istio.io/owning-resource'], 'cp-rb-1-29-0');
   t.is(sa?.metadata.labels['istio.io/rev'], 'rb-1-29-0');

@@ -14,7 +14,14 @@ function iop(t: ExecutionContext, ns: string, revision: string, tag: string): st
     apiVersion: 'install.istio.io/v1alpha1',
     kind: 'IstioOperator',
     metadata: { name: `cp-${revision}`, namespace: ns },
-    spec: { profile: 'minimal', namespace: ns, revision, tag, components: { ztunnel: { enabled: true } }, values: { global: { istioNamespace: ns } } },
+    spec: {
+      profile: 'minimal',
+      namespace: ns,
+      revision,
+      tag,
+      components: { ztunnel: { enabled: true } },
+      values: { global: { istioNamespace: ns } },
+    },
   };
   const file = path.join(os.tmpdir(), `${uniqueName(`agents-${revision}`)}.json`);
   fs.writeFileSync(file, JSON.stringify(doc));
@@ -26,7 +33,11 @@ async function ztunnel(ns: string): Promise<{ owner: string; ca: string; rv: str
   const r = await kubectl(['get', 'daemonset', '-n', ns, 'ztunnel', '-o', 'json']);
   const o = JSON.parse(r.stdout);
   const env = o.spec.template.spec.containers[0].env as Array<{ name: string; value?: string }>;
-  return { owner: o.metadata.labels['install.operator.istio.io/owning-resource'], ca: env.find((e) => e.name === 'CA_ADDRESS')!.value!, rv: o.metadata.resourceVersion };
+  return {
+    owner: o.metadata.labels['install.operator.istio.io/owning-resource'],
+    ca: env.find((e) => e.name === 'CA_ADDRESS')!.value!,
+    rv: o.metadata.resourceVersion,
+  };
 }
 
 test('one ztunnel for all revisions: same version keeps its owner, removal hands it over, a newer version takes it', async (t) => {
@@ -49,7 +60,10 @@ test('one ztunnel for all revisions: same version keeps its owner, removal hands
   // Same version, second revision: ztunnel is left to its owner, and the install says why.
   const fileB = iop(t, ns, b, '1.30.0');
   const second = await install(fileB);
-  t.regex(second.stderr, new RegExp(`note: DaemonSet ztunnel is managed by IstioOperator cp-${a} \\(revision ${a}\\) at the same version: left as is`));
+  t.regex(
+    second.stderr,
+    new RegExp(`note: DaemonSet ztunnel is managed by IstioOperator cp-${a} \\(revision ${a}\\) at the same version: left as is`),
+  );
   t.deepEqual(await ztunnel(ns), first, 'not written at all');
   // ... and installing it again is still a no-op for ztunnel (no flip-flop between the two owners).
   await install(fileB);
@@ -59,7 +73,12 @@ test('one ztunnel for all revisions: same version keeps its owner, removal hands
   const un = await cli(['uninstall', '--revision', a, '-y']);
   t.is(un.code, 0, un.stderr + un.stdout);
   t.is((await ztunnel(ns)).owner, `cp-${b}`, 'handed over, not deleted');
-  t.regex(un.stdout + un.stderr, new RegExp(`DaemonSet ${ns}/ztunnel: shared with IstioOperator ${ns}/cp-${b} \\(revision ${b}\\), which keeps it; its next install points it at istiod-${b}`));
+  t.regex(
+    un.stdout + un.stderr,
+    new RegExp(
+      `DaemonSet ${ns}/ztunnel: shared with IstioOperator ${ns}/cp-${b} \\(revision ${b}\\), which keeps it; its next install points it at istiod-${b}`,
+    ),
+  );
   await install(fileB);
   const handed = await ztunnel(ns);
   t.is(handed.ca, `istiod-${b}.${ns}.svc:15012`);

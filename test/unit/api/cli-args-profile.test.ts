@@ -3,10 +3,43 @@ import { parseArgs, parseDuration, FLAGS } from '../../../operator/cli/args.js';
 import { lineDiff } from '../../../operator/cli/profile.js';
 import { InputError } from '../../../operator/api/errors.js';
 
-const specs = [FLAGS.filename, FLAGS.set, FLAGS.revision, FLAGS.dryRun, FLAGS.wait, FLAGS.timeout, FLAGS.yes, FLAGS.force, FLAGS.kubeconfig, FLAGS.context];
+const specs = [
+  FLAGS.filename,
+  FLAGS.set,
+  FLAGS.revision,
+  FLAGS.dryRun,
+  FLAGS.wait,
+  FLAGS.timeout,
+  FLAGS.yes,
+  FLAGS.force,
+  FLAGS.kubeconfig,
+  FLAGS.context,
+];
 
 test('args: repeated lists, short and long forms, booleans, durations, positionals', (t) => {
-  const a = parseArgs(['-f', 'a.yaml', '--filename=b.yaml', '-fc.yaml', '--set', 'hub=x', '-s', 'tag=1', '-r', 'canary', '--dry-run', '--wait=false', '--timeout', '90s', '-y', 'pos', '--', '--not-a-flag'], specs);
+  const a = parseArgs(
+    [
+      '-f',
+      'a.yaml',
+      '--filename=b.yaml',
+      '-fc.yaml',
+      '--set',
+      'hub=x',
+      '-s',
+      'tag=1',
+      '-r',
+      'canary',
+      '--dry-run',
+      '--wait=false',
+      '--timeout',
+      '90s',
+      '-y',
+      'pos',
+      '--',
+      '--not-a-flag',
+    ],
+    specs,
+  );
   t.deepEqual(a.flags.filename, ['a.yaml', 'b.yaml', 'c.yaml']);
   t.deepEqual(a.flags.set, ['hub=x', 'tag=1']);
   t.is(a.flags.revision, 'canary');

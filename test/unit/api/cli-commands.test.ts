@@ -14,7 +14,8 @@ const cli = (...args: string[]) => {
 test('profile list shows every profile as supported, openshift ones included, and the platforms of each release', (t) => {
   const r = cli('profile', 'list');
   t.is(r.code, 0);
-  for (const p of ['ambient', 'default', 'demo', 'minimal', 'empty', 'openshift', 'openshift-ambient', 'preview', 'remote', 'stable']) t.regex(r.stdout, new RegExp(`^    ${p}$`, 'm'));
+  for (const p of ['ambient', 'default', 'demo', 'minimal', 'empty', 'openshift', 'openshift-ambient', 'preview', 'remote', 'stable'])
+    t.regex(r.stdout, new RegExp(`^    ${p}$`, 'm'));
   t.notRegex(r.stdout, /not supported/);
   t.regex(r.stdout, /^    1\.30: gke, k3d, k3s, microk8s, minikube, openshift$/m);
 });
@@ -35,7 +36,13 @@ test('profile dump prints the merged IstioOperator; diff shows the difference', 
 });
 
 test('errors: exit 1, the field path on stderr, nothing on stdout', (t) => {
-  for (const args of [['profile', 'dump', 'nosuch'], ['profile', 'dump', '--set', 'components.pilot.k8s.replicaCount=-1'], ['profile', 'dump', '--bogus'], ['migrate'], ['migrate', '-f', '/nonexistent.yaml']]) {
+  for (const args of [
+    ['profile', 'dump', 'nosuch'],
+    ['profile', 'dump', '--set', 'components.pilot.k8s.replicaCount=-1'],
+    ['profile', 'dump', '--bogus'],
+    ['migrate'],
+    ['migrate', '-f', '/nonexistent.yaml'],
+  ]) {
     const r = cli(...args);
     t.is(r.code, 1, args.join(' '));
     t.is(r.stdout, '', args.join(' '));
@@ -47,11 +54,16 @@ test('errors: exit 1, the field path on stderr, nothing on stdout', (t) => {
 test('migrate prints the modernised file and lists the changes on stderr', (t) => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'migrate-'));
   const f = path.join(dir, 'old.yaml');
-  fs.writeFileSync(f, 'apiVersion: install.istio.io/v1alpha1\nkind: IstioOperator\nmetadata:\n  name: old\nspec:\n  components:\n    citadel:\n      enabled: true\n  values:\n    global:\n      mtls:\n        auto: true\n');
+  fs.writeFileSync(
+    f,
+    'apiVersion: install.istio.io/v1alpha1\nkind: IstioOperator\nmetadata:\n  name: old\nspec:\n  components:\n    citadel:\n      enabled: true\n  values:\n    global:\n      mtls:\n        auto: true\n',
+  );
   const r = cli('migrate', '-f', f);
   t.is(r.code, 0);
   t.deepEqual(yaml.load(r.stdout), {
-    apiVersion: 'install.istio.io/v1alpha1', kind: 'IstioOperator', metadata: { name: 'old' },
+    apiVersion: 'install.istio.io/v1alpha1',
+    kind: 'IstioOperator',
+    metadata: { name: 'old' },
     spec: { components: { ca: { mode: 'istiod' } }, meshConfig: { enableAutoMtls: true } },
   });
   t.regex(r.stderr, /warning: spec\.components\.citadel: .*components\.ca/);

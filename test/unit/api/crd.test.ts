@@ -16,9 +16,15 @@ test('names, scope, version, status subresource, printer columns', (t) => {
   t.is(v.name, 'v1alpha1');
   t.true(v.served && v.storage);
   t.deepEqual(v.subresources, { status: {} });
-  t.deepEqual(v.additionalPrinterColumns.map((c: any) => [c.name, c.jsonPath]), [
-    ['Revision', '.spec.revision'], ['Istio', '.status.istio.version'], ['Status', '.status.status'], ['Age', '.metadata.creationTimestamp'],
-  ]);
+  t.deepEqual(
+    v.additionalPrinterColumns.map((c: any) => [c.name, c.jsonPath]),
+    [
+      ['Revision', '.spec.revision'],
+      ['Istio', '.status.istio.version'],
+      ['Status', '.status.status'],
+      ['Age', '.metadata.creationTimestamp'],
+    ],
+  );
 });
 
 test('free-form parts preserve unknown fields; tag is int-or-string', (t) => {
@@ -37,8 +43,27 @@ test('every typed node is structural and every spec field has a description', (t
   };
   walk(spec, 'spec');
   const k8s = spec.properties.components.properties.pilot.properties.k8s.properties;
-  for (const f of ['affinity', 'env', 'hpaSpec', 'imagePullPolicy', 'nodeSelector', 'podDisruptionBudget', 'podAnnotations', 'priorityClassName',
-    'readinessProbe', 'replicaCount', 'resources', 'service', 'serviceAnnotations', 'strategy', 'tolerations', 'securityContext', 'volumes', 'volumeMounts', 'overlays']) {
+  for (const f of [
+    'affinity',
+    'env',
+    'hpaSpec',
+    'imagePullPolicy',
+    'nodeSelector',
+    'podDisruptionBudget',
+    'podAnnotations',
+    'priorityClassName',
+    'readinessProbe',
+    'replicaCount',
+    'resources',
+    'service',
+    'serviceAnnotations',
+    'strategy',
+    'tolerations',
+    'securityContext',
+    'volumes',
+    'volumeMounts',
+    'overlays',
+  ]) {
     t.truthy(k8s[f], f);
   }
 });

@@ -43,7 +43,10 @@ test('parse: wrong kind and apiVersion are named', (t) => {
   const msg = issues(() => parseIstioOperator('apiVersion: v1\nkind: ConfigMap\n', 'cm.yaml'));
   t.regex(msg, /kind/);
   t.regex(msg, /apiVersion/);
-  t.regex(issues(() => parseIstioOperator('', 'empty.yaml')), /no IstioOperator/);
+  t.regex(
+    issues(() => parseIstioOperator('', 'empty.yaml')),
+    /no IstioOperator/,
+  );
 });
 
 test('parse: timestamps and YAML 1.1 booleans stay as written', (t) => {
@@ -53,14 +56,26 @@ test('parse: timestamps and YAML 1.1 booleans stay as written', (t) => {
 });
 
 test('setpath: istioctl path forms', (t) => {
-  t.deepEqual(parsePath('values.global.proxy.resources.requests.cpu'), ['values', 'global', 'proxy', 'resources', 'requests', 'cpu'].map((key) => ({ kind: 'key', key })));
+  t.deepEqual(
+    parsePath('values.global.proxy.resources.requests.cpu'),
+    ['values', 'global', 'proxy', 'resources', 'requests', 'cpu'].map((key) => ({ kind: 'key', key })),
+  );
   t.deepEqual(parsePath('components.ingressGateways[0].enabled'), [
-    { kind: 'key', key: 'components' }, { kind: 'key', key: 'ingressGateways' }, { kind: 'index', index: 0 }, { kind: 'key', key: 'enabled' },
+    { kind: 'key', key: 'components' },
+    { kind: 'key', key: 'ingressGateways' },
+    { kind: 'index', index: 0 },
+    { kind: 'key', key: 'enabled' },
   ]);
   t.deepEqual(parsePath('components.ingressGateways.[name:istio-ingressgateway].k8s'), [
-    { kind: 'key', key: 'components' }, { kind: 'key', key: 'ingressGateways' }, { kind: 'select', field: 'name', value: 'istio-ingressgateway' }, { kind: 'key', key: 'k8s' },
+    { kind: 'key', key: 'components' },
+    { kind: 'key', key: 'ingressGateways' },
+    { kind: 'select', field: 'name', value: 'istio-ingressgateway' },
+    { kind: 'key', key: 'k8s' },
   ]);
-  t.deepEqual(parsePath('values.gateways.istio-ingressgateway.podAnnotations.prometheus\\.io/scrape').at(-1), { kind: 'key', key: 'prometheus.io/scrape' });
+  t.deepEqual(parsePath('values.gateways.istio-ingressgateway.podAnnotations.prometheus\\.io/scrape').at(-1), {
+    kind: 'key',
+    key: 'prometheus.io/scrape',
+  });
   t.is(parseSet('spec.hub=foo').path, 'hub');
 });
 
@@ -81,7 +96,15 @@ test('setpath: value typing like istioctl, strings where the API has strings', (
 
 test('setpath: malformed paths are InputErrors naming the path', (t) => {
   // A leading or trailing dot is ignored, as istioctl ignores it.
-  for (const bad of ['values..global=1', 'components.ingressGateways[0=1', 'components.ingressGateways[]=1', 'components.ingressGateways[x]=1', 'a]b=1', 'noequals', '=1']) {
+  for (const bad of [
+    'values..global=1',
+    'components.ingressGateways[0=1',
+    'components.ingressGateways[]=1',
+    'components.ingressGateways[x]=1',
+    'a]b=1',
+    'noequals',
+    '=1',
+  ]) {
     const msg = issues(() => parseSet(bad));
     t.regex(msg, /--set/, bad);
     t.regex(msg, /malformed|missing/, bad);
@@ -100,6 +123,12 @@ test('setpath: apply creates maps, selects by name, appends at the end, rejects 
     { name: 'third', enabled: true },
   ]);
   t.is(spec.values.global.proxy.resources.requests.cpu, '100m');
-  t.regex(issues(() => applySet(spec, parseSet('components.ingressGateways[7].enabled=true'))), /out of range/);
-  t.regex(issues(() => applySet(spec, parseSet('values.global.proxy.resources.requests.cpu.x=1'))), /cannot set key/);
+  t.regex(
+    issues(() => applySet(spec, parseSet('components.ingressGateways[7].enabled=true'))),
+    /out of range/,
+  );
+  t.regex(
+    issues(() => applySet(spec, parseSet('values.global.proxy.resources.requests.cpu.x=1'))),
+    /cannot set key/,
+  );
 });

@@ -14,10 +14,25 @@ import { LABEL_OWNER_NAME, LABEL_OWNER_NAMESPACE, LABEL_REVISION } from '../../.
 import { ownedBy } from '../../../operator/api/owner.js';
 
 test('stages follow the render order: CRDs first, webhooks last, unknown kinds after CRDs', (t) => {
-  const kinds = ['ValidatingWebhookConfiguration', 'Deployment', 'CustomResourceDefinition', 'ClusterRole', 'ServiceAccount', 'PodDisruptionBudget', 'Namespace', 'Gateway'];
+  const kinds = [
+    'ValidatingWebhookConfiguration',
+    'Deployment',
+    'CustomResourceDefinition',
+    'ClusterRole',
+    'ServiceAccount',
+    'PodDisruptionBudget',
+    'Namespace',
+    'Gateway',
+  ];
   const stages = byStage(kinds.map((kind) => ({ kind })));
-  t.deepEqual(stages[0]!.map((o) => o.kind), ['CustomResourceDefinition']);
-  t.deepEqual(stages[stages.length - 1]!.map((o) => o.kind), ['ValidatingWebhookConfiguration']);
+  t.deepEqual(
+    stages[0]!.map((o) => o.kind),
+    ['CustomResourceDefinition'],
+  );
+  t.deepEqual(
+    stages[stages.length - 1]!.map((o) => o.kind),
+    ['ValidatingWebhookConfiguration'],
+  );
   t.true(stageOf('Gateway') > stageOf('CustomResourceDefinition'));
   t.true(stageOf('ClusterRole') < stageOf('ServiceAccount'));
   t.true(stageOf('Deployment') < stageOf('PodDisruptionBudget'));
@@ -35,7 +50,10 @@ test('ownership needs the same owner name, owner namespace and revision', (t) =>
 });
 
 test('comparison ignores bookkeeping and key order, nothing else', (t) => {
-  const live = { metadata: { name: 'a', resourceVersion: '5', generation: 2, managedFields: [{}], creationTimestamp: 'x', uid: 'u' }, spec: { b: 1, a: [1, 2] } };
+  const live = {
+    metadata: { name: 'a', resourceVersion: '5', generation: 2, managedFields: [{}], creationTimestamp: 'x', uid: 'u' },
+    spec: { b: 1, a: [1, 2] },
+  };
   const dry = { spec: { a: [1, 2], b: 1 }, metadata: { name: 'a', resourceVersion: '6', generation: 3 } };
   t.true(sameObject(live, dry));
   t.false(sameObject(live, { ...dry, spec: { a: [2, 1], b: 1 } }));
@@ -43,11 +61,23 @@ test('comparison ignores bookkeeping and key order, nothing else', (t) => {
 });
 
 test('immutable-field rejections are recognised with their field paths', (t) => {
-  const e = new ApiError('x', 422, 'Invalid', {
-    details: { causes: [{ reason: 'FieldValueInvalid', message: 'Invalid value: ...: field is immutable', field: 'spec.selector' }] },
-  }, 'patch', '/apis/apps/v1/namespaces/n/deployments/d');
+  const e = new ApiError(
+    'x',
+    422,
+    'Invalid',
+    {
+      details: { causes: [{ reason: 'FieldValueInvalid', message: 'Invalid value: ...: field is immutable', field: 'spec.selector' }] },
+    },
+    'patch',
+    '/apis/apps/v1/namespaces/n/deployments/d',
+  );
   t.deepEqual(immutableFields(e), ['spec.selector']);
-  t.is(immutableFields(new ApiError('bad', 422, 'Invalid', { details: { causes: [{ message: 'must be positive', field: 'spec.replicas' }] } }, 'patch', '/')), undefined);
+  t.is(
+    immutableFields(
+      new ApiError('bad', 422, 'Invalid', { details: { causes: [{ message: 'must be positive', field: 'spec.replicas' }] } }, 'patch', '/'),
+    ),
+    undefined,
+  );
   t.is(immutableFields(new Error('x')), undefined);
 });
 
@@ -69,11 +99,19 @@ test('inventory names and set arithmetic', (t) => {
 test('readiness predicates', (t) => {
   t.true(crdReady({ metadata: { name: 'c' }, status: { conditions: [{ type: 'Established', status: 'True' }] } }));
   t.false(crdReady({ metadata: { name: 'c' }, status: { conditions: [{ type: 'Established', status: 'False' }] } }));
-  const d = { metadata: { name: 'd', generation: 2 }, spec: { replicas: 1 }, status: { observedGeneration: 2, updatedReplicas: 1, conditions: [{ type: 'Available', status: 'True' }] } };
+  const d = {
+    metadata: { name: 'd', generation: 2 },
+    spec: { replicas: 1 },
+    status: { observedGeneration: 2, updatedReplicas: 1, conditions: [{ type: 'Available', status: 'True' }] },
+  };
   t.true(deploymentReady(d));
   t.false(deploymentReady({ ...d, status: { ...d.status, observedGeneration: 1 } }), 'stale status is not ready');
   t.false(deploymentReady(undefined));
-  const ds = { kind: 'DaemonSet', metadata: { name: 'ds', generation: 3 }, status: { observedGeneration: 3, desiredNumberScheduled: 2, updatedNumberScheduled: 2, numberAvailable: 2 } };
+  const ds = {
+    kind: 'DaemonSet',
+    metadata: { name: 'ds', generation: 3 },
+    status: { observedGeneration: 3, desiredNumberScheduled: 2, updatedNumberScheduled: 2, numberAvailable: 2 },
+  };
   t.true(daemonSetReady(ds));
   t.false(daemonSetReady({ ...ds, status: { ...ds.status, numberAvailable: 1 } }), 'a node without an available agent');
   t.false(daemonSetReady({ ...ds, status: { ...ds.status, updatedNumberScheduled: 1 } }), 'a node still on the old pod');
@@ -89,7 +127,12 @@ test('default tag webhooks point at the revision istiod and select the default t
     apiVersion: 'admissionregistration.k8s.io/v1',
     kind: 'MutatingWebhookConfiguration',
     metadata: { name: 'istio-sidecar-injector-canary', labels: { app: 'sidecar-injector' } },
-    webhooks: [{ name: 'rev.namespace.sidecar-injector.istio.io', clientConfig: { service: { name: 'istiod-canary', namespace: 'istio-system', path: '/inject', port: 443 }, caBundle: 'x' } }],
+    webhooks: [
+      {
+        name: 'rev.namespace.sidecar-injector.istio.io',
+        clientConfig: { service: { name: 'istiod-canary', namespace: 'istio-system', path: '/inject', port: 443 }, caBundle: 'x' },
+      },
+    ],
   };
   t.is(findInjector([injector]), injector);
   const [mwc, vwc] = renderRevisionTag('default', { revision: 'canary', namespace: 'istio-system', injector });
@@ -97,7 +140,15 @@ test('default tag webhooks point at the revision istiod and select the default t
   t.is(mwc!.metadata.name, 'istio-revision-tag-default');
   t.is(mwc!.metadata.labels!['istio.io/tag'], 'default');
   const hooks = mwc!.webhooks as any[];
-  t.deepEqual(hooks.map((h) => h.name), ['rev.namespace.sidecar-injector.istio.io', 'rev.object.sidecar-injector.istio.io', 'namespace.sidecar-injector.istio.io', 'object.sidecar-injector.istio.io']);
+  t.deepEqual(
+    hooks.map((h) => h.name),
+    [
+      'rev.namespace.sidecar-injector.istio.io',
+      'rev.object.sidecar-injector.istio.io',
+      'namespace.sidecar-injector.istio.io',
+      'object.sidecar-injector.istio.io',
+    ],
+  );
   t.true(hooks.every((h) => h.clientConfig.service.name === 'istiod-canary' && !h.clientConfig.caBundle));
   t.is(vwc!.metadata.name, 'istiod-default-validator');
   t.is((vwc!.webhooks as any[])[0].clientConfig.service.path, '/validate');
@@ -113,17 +164,33 @@ test("a config cluster's default tag (injector and validator called by URL: an e
     spec: {
       profile: 'remote',
       namespace: ns,
-      values: { global: { istioNamespace: ns, configCluster: true }, pilot: { configMap: true }, istiodRemote: { injectionURL: `${url}/inject/cluster/c2/net/n1` }, base: { validationURL: `${url}/validate` } },
+      values: {
+        global: { istioNamespace: ns, configCluster: true },
+        pilot: { configMap: true },
+        istiodRemote: { injectionURL: `${url}/inject/cluster/c2/net/n1` },
+        base: { validationURL: `${url}/validate` },
+      },
     },
   });
   const objects = render(resolveIstioOperator({ files: [{ name: 'iop.json', text }] }).install).objects;
   // A cluster with no tag and no default revision yet.
   const empty = { request: async () => undefined } as unknown as KubeClient;
   const tag = await defaultTagIfNeeded(empty, objects, { name: 'config', namespace: ns, rev: 'default' }, ns);
-  t.deepEqual(tag.map((o) => `${o.kind} ${o.metadata.name}`), [`MutatingWebhookConfiguration istio-revision-tag-default-${ns}`, 'ValidatingWebhookConfiguration istiod-default-validator']);
+  t.deepEqual(
+    tag.map((o) => `${o.kind} ${o.metadata.name}`),
+    [`MutatingWebhookConfiguration istio-revision-tag-default-${ns}`, 'ValidatingWebhookConfiguration istiod-default-validator'],
+  );
   for (const w of tag[0]!.webhooks as any[]) t.deepEqual(w.clientConfig, { url: `${url}/inject/cluster/c2/net/n1` }, w.name);
   t.deepEqual((tag[1]!.webhooks as any[])[0].clientConfig, { url: `${url}/validate` });
   // A remote whose istiod Service has no selector (its EndpointSlice leads to the primary): no tag Service either.
-  const injector = { metadata: { name: 'istio-sidecar-injector' }, webhooks: [{ name: 'namespace.sidecar-injector.istio.io', clientConfig: { service: { name: 'istiod', namespace: 'istio-system', path: '/inject/cluster/c2/net/n1', port: 443 } } }] };
+  const injector = {
+    metadata: { name: 'istio-sidecar-injector' },
+    webhooks: [
+      {
+        name: 'namespace.sidecar-injector.istio.io',
+        clientConfig: { service: { name: 'istiod', namespace: 'istio-system', path: '/inject/cluster/c2/net/n1', port: 443 } },
+      },
+    ],
+  };
   t.false(renderRevisionTag('default', { revision: 'default', namespace: 'istio-system', injector }).some((o) => o.kind === 'Service'));
 });

@@ -8,7 +8,19 @@ const desired = {
   metadata: { name: 'istiod', namespace: 'istio-system', labels: { app: 'istiod' }, annotations: {} },
   spec: {
     replicas: 1,
-    template: { spec: { containers: [{ name: 'discovery', image: 'pilot:1', args: ['a', 'b'], env: [{ name: 'X', value: '' }], resources: { requests: { memory: '2048Mi' } } }] } },
+    template: {
+      spec: {
+        containers: [
+          {
+            name: 'discovery',
+            image: 'pilot:1',
+            args: ['a', 'b'],
+            env: [{ name: 'X', value: '' }],
+            resources: { requests: { memory: '2048Mi' } },
+          },
+        ],
+      },
+    },
   },
 };
 const ours = {
@@ -40,12 +52,27 @@ function live(over: (l: any) => void = () => {}, managed = [ours]): any {
   const l: any = {
     apiVersion: 'apps/v1',
     kind: 'Deployment',
-    metadata: { name: 'istiod', namespace: 'istio-system', labels: { app: 'istiod', theirs: 'x' }, resourceVersion: '7', managedFields: structuredClone(managed) },
+    metadata: {
+      name: 'istiod',
+      namespace: 'istio-system',
+      labels: { app: 'istiod', theirs: 'x' },
+      resourceVersion: '7',
+      managedFields: structuredClone(managed),
+    },
     spec: {
       replicas: 1,
       template: {
         spec: {
-          containers: [{ name: 'discovery', image: 'pilot:1', args: ['a', 'b'], env: [{ name: 'X' }], resources: { requests: { memory: '2Gi' } }, terminationMessagePath: '/dev/termination-log' }],
+          containers: [
+            {
+              name: 'discovery',
+              image: 'pilot:1',
+              args: ['a', 'b'],
+              env: [{ name: 'X' }],
+              resources: { requests: { memory: '2Gi' } },
+              terminationMessagePath: '/dev/termination-log',
+            },
+          ],
         },
       },
     },
@@ -54,7 +81,7 @@ function live(over: (l: any) => void = () => {}, managed = [ours]): any {
   return l;
 }
 
-test('identical apply is proven unchanged (defaults, canonical quantities, omitted zero values, others\' fields)', (t) => {
+test("identical apply is proven unchanged (defaults, canonical quantities, omitted zero values, others' fields)", (t) => {
   const why: string[] = [];
   t.true(certainlyUnchanged(desired, live(), why), why.join('; '));
 });
@@ -63,7 +90,13 @@ test('a changed value is not unchanged', (t) => {
   const d = structuredClone(desired);
   d.spec.replicas = 2;
   t.false(certainlyUnchanged(d, live()));
-  t.false(certainlyUnchanged(desired, live((l) => (l.spec.template.spec.containers[0].image = 'pilot:0'))), 'someone changed our field');
+  t.false(
+    certainlyUnchanged(
+      desired,
+      live((l) => (l.spec.template.spec.containers[0].image = 'pilot:0')),
+    ),
+    'someone changed our field',
+  );
 });
 
 test('a field we owned and no longer render is not unchanged (the apply would remove it)', (t) => {

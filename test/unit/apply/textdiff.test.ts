@@ -11,7 +11,20 @@ test('one changed line in the middle gives one hunk with 3 lines of context', (t
   const d = unifiedDiff(a, b, 'live', 'desired');
   t.is(
     d,
-    ['--- live', '+++ desired', '@@ -8,7 +8,7 @@', ' line7', ' line8', ' line9', '-line10', '+LINE10', ' line11', ' line12', ' line13', ''].join('\n'),
+    [
+      '--- live',
+      '+++ desired',
+      '@@ -8,7 +8,7 @@',
+      ' line7',
+      ' line8',
+      ' line9',
+      '-line10',
+      '+LINE10',
+      ' line11',
+      ' line12',
+      ' line13',
+      '',
+    ].join('\n'),
   );
 });
 

@@ -18,7 +18,10 @@ for (const profile of BUILTIN_PROFILES) {
   test(`profile ${profile}: nothing rendered that istiod, the HPA or the apiserver write afterwards`, (t) => {
     const objects = renderOf([`profile=${profile}`]);
     if (objects.length === 0) return t.pass('renders nothing');
-    for (const { id: oid, w } of [...webhooks(objects, 'MutatingWebhookConfiguration'), ...webhooks(objects, 'ValidatingWebhookConfiguration')]) {
+    for (const { id: oid, w } of [
+      ...webhooks(objects, 'MutatingWebhookConfiguration'),
+      ...webhooks(objects, 'ValidatingWebhookConfiguration'),
+    ]) {
       // A remote profile may point at an external istiod with a caBundle the user gave; the default never does.
       t.false('caBundle' in (w.clientConfig ?? {}), `${oid} ${w.name}: caBundle is istiod's to write`);
     }
@@ -27,10 +30,13 @@ for (const profile of BUILTIN_PROFILES) {
       t.false('creationTimestamp' in o.metadata, `${id(o)}: creationTimestamp`);
     }
     const hpaTargets = new Set(
-      objects.filter((o) => o.kind === 'HorizontalPodAutoscaler').map((o) => `${o.metadata.namespace}/${(o as any).spec.scaleTargetRef.name}`),
+      objects
+        .filter((o) => o.kind === 'HorizontalPodAutoscaler')
+        .map((o) => `${o.metadata.namespace}/${(o as any).spec.scaleTargetRef.name}`),
     );
     for (const d of objects.filter((o) => o.kind === 'Deployment')) {
-      if (hpaTargets.has(`${d.metadata.namespace}/${d.metadata.name}`)) t.is((d as any).spec.replicas, undefined, `${id(d)}: replicas belong to its HPA`);
+      if (hpaTargets.has(`${d.metadata.namespace}/${d.metadata.name}`))
+        t.is((d as any).spec.replicas, undefined, `${id(d)}: replicas belong to its HPA`);
     }
   });
 }

@@ -12,16 +12,31 @@ const strict = fs.readFileSync(path.join(packageRoot, 'argocd/health.lua'), 'utf
 const now = new Date('2026-01-01T00:00:00Z');
 
 function iop(outcome: Outcome, generation = 3, observed = generation) {
-  return { apiVersion: 'install.istio.io/v1alpha1', kind: 'IstioOperator', metadata: { name: 'x', generation }, status: computeStatus(undefined, observed, outcome, now) };
+  return {
+    apiVersion: 'install.istio.io/v1alpha1',
+    kind: 'IstioOperator',
+    metadata: { name: 'x', generation },
+    status: computeStatus(undefined, observed, outcome, now),
+  };
 }
 
 const cases: Array<[string, ReturnType<typeof iop>, string, string]> = [
   ['HEALTHY', iop({ kind: 'applied', components: { Pilot: { ready: true } }, updating: false }), 'Healthy', 'Healthy'],
-  ['RECONCILING', iop({ kind: 'applied', components: { Pilot: { ready: false, message: 'Deployment istiod: 0/1 available' } }, updating: false }), 'Progressing', 'Progressing'],
+  [
+    'RECONCILING',
+    iop({ kind: 'applied', components: { Pilot: { ready: false, message: 'Deployment istiod: 0/1 available' } }, updating: false }),
+    'Progressing',
+    'Progressing',
+  ],
   ['UPDATING', iop({ kind: 'applied', components: { Pilot: { ready: false } }, updating: true }), 'Progressing', 'Progressing'],
   ['ERROR', iop({ kind: 'invalid', message: 'spec.components.pilot.k8s.replicaCount: must be >= 0' }), 'Degraded', 'Degraded'],
   // Argo's built-in script does not know ACTION_REQUIRED: it falls through to "Waiting for Istio Control Plane".
-  ['ACTION_REQUIRED', iop({ kind: 'actionRequired', message: 'revision 1-29-0 is in use by 1 namespace (shop)' }), 'Progressing', 'Degraded'],
+  [
+    'ACTION_REQUIRED',
+    iop({ kind: 'actionRequired', message: 'revision 1-29-0 is in use by 1 namespace (shop)' }),
+    'Progressing',
+    'Degraded',
+  ],
   // HEALTHY from before the latest edit: the built-in check believes it, ours waits for the new generation.
   ['stale HEALTHY', iop({ kind: 'applied', components: { Pilot: { ready: true } }, updating: false }, 4, 3), 'Healthy', 'Progressing'],
 ];
@@ -48,7 +63,9 @@ test('the argocd-cm snippet carries exactly argocd/health.lua', (t) => {
 
 test("the Lua VM reproduces Argo CD's own test cases for its built-in script", (t) => {
   const dir = argocdFixturesDir;
-  const suite = yaml.load(fs.readFileSync(path.join(dir, 'health_test.yaml'), 'utf8')) as { tests: Array<{ healthStatus: { status: string; message: string }; inputPath: string }> };
+  const suite = yaml.load(fs.readFileSync(path.join(dir, 'health_test.yaml'), 'utf8')) as {
+    tests: Array<{ healthStatus: { status: string; message: string }; inputPath: string }>;
+  };
   t.true(suite.tests.length >= 4);
   for (const c of suite.tests) {
     const obj = yaml.load(fs.readFileSync(path.join(dir, c.inputPath), 'utf8'));
@@ -56,7 +73,7 @@ test("the Lua VM reproduces Argo CD's own test cases for its built-in script", (
   }
 });
 
-test('docs/gitops.md shows the health and message Argo CD\'s built-in check gives in each state', (t) => {
+test("docs/gitops.md shows the health and message Argo CD's built-in check gives in each state", (t) => {
   const doc = fs.readFileSync(path.join(packageRoot, 'docs/gitops.md'), 'utf8');
   const rowOf: Record<string, string> = {
     HEALTHY: '| `HEALTHY`, current generation |',

@@ -16,13 +16,16 @@ const load = (f: string) => yaml.load(fs.readFileSync(argocd(f), 'utf8')) as any
 const plugin = load('plugin.yaml');
 const bin = path.join(packageRoot, 'bin', 'istio-operator.js');
 
-const iop = (name: string, spec: string) => `apiVersion: install.istio.io/v1alpha1\nkind: IstioOperator\nmetadata:\n  name: ${name}\n  namespace: istio-system\nspec:\n${spec}`;
+const iop = (name: string, spec: string) =>
+  `apiVersion: install.istio.io/v1alpha1\nkind: IstioOperator\nmetadata:\n  name: ${name}\n  namespace: istio-system\nspec:\n${spec}`;
 
 let shim: string;
 test.before(() => {
   // `istio-operator` on PATH, as in the sidecar image.
   shim = fs.mkdtempSync(path.join(os.tmpdir(), 'cmp-bin-'));
-  fs.writeFileSync(path.join(shim, 'istio-operator'), `#!/bin/sh\nexec ${JSON.stringify(process.execPath)} ${JSON.stringify(bin)} "$@"\n`, { mode: 0o755 });
+  fs.writeFileSync(path.join(shim, 'istio-operator'), `#!/bin/sh\nexec ${JSON.stringify(process.execPath)} ${JSON.stringify(bin)} "$@"\n`, {
+    mode: 0o755,
+  });
 });
 test.after.always(() => fs.rmSync(shim, { recursive: true, force: true }));
 
@@ -56,7 +59,11 @@ test('plugin.yaml is a ConfigManagementPlugin; the ConfigMap and the sidecar pat
   const mount = c.volumeMounts.find((m: any) => m.mountPath === '/home/argocd/cmp-server/config/plugin.yaml');
   t.is(mount.subPath, 'plugin.yaml');
   t.is(patch.spec.template.spec.volumes.find((v: any) => v.name === mount.name).configMap.name, cm.metadata.name);
-  for (const p of ['/var/run/argocd', '/home/argocd/cmp-server/plugins']) t.truthy(c.volumeMounts.find((m: any) => m.mountPath === p), p);
+  for (const p of ['/var/run/argocd', '/home/argocd/cmp-server/plugins'])
+    t.truthy(
+      c.volumeMounts.find((m: any) => m.mountPath === p),
+      p,
+    );
 });
 
 test('the example Applications name the plugin as Argo CD spells it and only its parameters', (t) => {
@@ -81,9 +88,22 @@ test('the example Applications name the plugin as Argo CD spells it and only its
 test('generate renders istio-operator.yaml with the revision and --set parameters, byte for byte as the CLI', (t) => {
   const dir = appDir({ 'istio-operator.yaml': iop('mesh', '  profile: minimal\n'), 'other.yaml': iop('ignored', '  profile: demo\n') });
   t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
-  const g = generate(dir, { PARAM_REVISION: 'canary', PARAM_SET_0: 'values.global.logging.level=default:debug', PARAM_SET_1: 'meshConfig.accessLogFile=/dev/stdout' });
+  const g = generate(dir, {
+    PARAM_REVISION: 'canary',
+    PARAM_SET_0: 'values.global.logging.level=default:debug',
+    PARAM_SET_1: 'meshConfig.accessLogFile=/dev/stdout',
+  });
   t.is(g.status, 0, g.stderr);
-  const r = render(dir, ['-f', 'istio-operator.yaml', '--revision', 'canary', '--set', 'values.global.logging.level=default:debug', '--set', 'meshConfig.accessLogFile=/dev/stdout']);
+  const r = render(dir, [
+    '-f',
+    'istio-operator.yaml',
+    '--revision',
+    'canary',
+    '--set',
+    'values.global.logging.level=default:debug',
+    '--set',
+    'meshConfig.accessLogFile=/dev/stdout',
+  ]);
   t.is(r.status, 0, r.stderr);
   t.true(g.stdout === r.stdout, 'identical bytes');
   t.true(g.stdout.includes(`${SYNC_WAVE_ANNOTATION}:`));
@@ -130,7 +150,10 @@ test('parameter values reach the CLI as single arguments: no shell expansion, no
   const dir = appDir({ 'istio-operator.yaml': iop('mesh', '  profile: minimal\n') });
   t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
   const marker = path.join(dir, 'pwned');
-  const g = generate(dir, { PARAM_SET_0: `values.global.logging.level=$(touch ${marker}) \`touch ${marker}\` "a b"; touch ${marker}`, PARAM_REVISION: `x; touch ${marker}` });
+  const g = generate(dir, {
+    PARAM_SET_0: `values.global.logging.level=$(touch ${marker}) \`touch ${marker}\` "a b"; touch ${marker}`,
+    PARAM_REVISION: `x; touch ${marker}`,
+  });
   t.false(fs.existsSync(marker));
   // The values are invalid as a revision, and the CLI says so about exactly that value.
   t.is(g.status, 1);

@@ -11,13 +11,19 @@ import { packageRoot, profilesDir } from '../../../operator/paths.js';
 // An Argo CD Application may point at any one file of profiles/ (directory.include): each must be a complete,
 // valid IstioOperator on its own. They are alternatives, not a set, so nothing may bundle them together.
 
-const files = fs.readdirSync(profilesDir).filter((f) => /\.ya?ml$/.test(f)).sort();
+const files = fs
+  .readdirSync(profilesDir)
+  .filter((f) => /\.ya?ml$/.test(f))
+  .sort();
 
 test('profiles/ holds the profiles and no kustomization that would apply them all at once', (t) => {
   t.true(files.length >= 5, files.join(', '));
   for (const k of ['kustomization.yaml', 'kustomization.yml', 'Kustomization']) t.false(fs.existsSync(path.join(profilesDir, k)), k);
   // Argo CD's directory source would also read any other manifest it finds here.
-  t.deepEqual(fs.readdirSync(profilesDir).filter((f) => !files.includes(f)), []);
+  t.deepEqual(
+    fs.readdirSync(profilesDir).filter((f) => !files.includes(f)),
+    [],
+  );
 });
 
 for (const f of files) {

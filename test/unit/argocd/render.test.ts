@@ -16,7 +16,8 @@ import { packageRoot } from '../../../operator/paths.js';
 // and sync waves that make Argo CD apply in install's stage order, CRDs first.
 
 const bin = path.join(packageRoot, 'bin', 'istio-operator.js');
-const cli = (args: string[], input?: string) => spawnSync(process.execPath, [bin, 'render', ...args], { encoding: 'utf8', input, cwd: packageRoot });
+const cli = (args: string[], input?: string) =>
+  spawnSync(process.execPath, [bin, 'render', ...args], { encoding: 'utf8', input, cwd: packageRoot });
 
 // Everything the render can produce at once: all stages, gateways, a revision, an overlay, user strings.
 const IOP = `apiVersion: install.istio.io/v1alpha1
@@ -82,11 +83,17 @@ test('every object carries a sync wave; CRDs come before everything else; waves 
   t.true(Math.max(...crdWaves) < Math.min(...otherWaves), 'every CRD is in an earlier wave than every other object');
   t.true(Math.max(...crdWaves) < 0, "CRDs precede Argo CD's default wave 0 too");
   // Documents come in apply order, and the waves never go backwards along it.
-  t.deepEqual(waves, [...waves].sort((x, y) => x - y));
+  t.deepEqual(
+    waves,
+    [...waves].sort((x, y) => x - y),
+  );
   // Same stage, same wave; a later stage, a strictly later wave.
   for (const o of docs) t.is(Number(wave(o)), syncWave(o), id(o));
   const table = syncWaves();
-  t.deepEqual(table.map((w) => w.stage), [...STAGES]);
+  t.deepEqual(
+    table.map((w) => w.stage),
+    [...STAGES],
+  );
   for (let i = 1; i < table.length; i++) t.true(table[i].wave > table[i - 1].wave);
   // Namespaces, then cluster RBAC, before the workloads that use them; webhooks last, after istiod.
   const waveOf = (kind: string) => Number(wave(docs.find((o) => o.kind === kind)!));

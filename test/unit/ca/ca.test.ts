@@ -34,7 +34,10 @@ for (const keyType of ['RSA', 'ECDSA'] as const) {
     const f = (k: string) => path.join(dir, k);
 
     t.regex(openssl(['verify', '-CAfile', f(CACERTS_KEYS.rootCert), f(CACERTS_KEYS.caCert)]), /: OK/);
-    t.regex(openssl(['verify', '-CAfile', f(CACERTS_KEYS.rootCert), '-untrusted', f(CACERTS_KEYS.certChain), f(CACERTS_KEYS.caCert)]), /: OK/);
+    t.regex(
+      openssl(['verify', '-CAfile', f(CACERTS_KEYS.rootCert), '-untrusted', f(CACERTS_KEYS.certChain), f(CACERTS_KEYS.caCert)]),
+      /: OK/,
+    );
     const certPub = openssl(['x509', '-noout', '-pubkey', '-in', f(CACERTS_KEYS.caCert)]);
     const keyPub = openssl(['pkey', '-pubout', '-in', f(CACERTS_KEYS.caKey)]);
     t.is(certPub, keyPub);
@@ -81,12 +84,36 @@ test('a chain that does not lead to the given root, a non-CA certificate and mis
   t.true(wrongRoot.issues.some((i) => i.path === 'secret cacerts: cert-chain.pem' && /does not lead to any root/.test(i.message)));
 
   const missing = inspectBundle({ caCert: inter.certPem }, 'cacerts');
-  t.deepEqual(missing.issues.map((i) => i.path).sort(), ['secret cacerts: ca-key.pem', 'secret cacerts: cert-chain.pem', 'secret cacerts: root-cert.pem']);
+  t.deepEqual(missing.issues.map((i) => i.path).sort(), [
+    'secret cacerts: ca-key.pem',
+    'secret cacerts: cert-chain.pem',
+    'secret cacerts: root-cert.pem',
+  ]);
 
   // A leaf (CA:FALSE) certificate made with openssl cannot act as istiod's signing CA.
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ca-leaf-'));
   t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
-  execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', `${dir}/k.pem`, '-out', `${dir}/c.pem`, '-days', '2', '-subj', '/CN=leaf', '-addext', 'basicConstraints=critical,CA:FALSE'], { stdio: 'ignore' });
+  execFileSync(
+    'openssl',
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'rsa:2048',
+      '-nodes',
+      '-keyout',
+      `${dir}/k.pem`,
+      '-out',
+      `${dir}/c.pem`,
+      '-days',
+      '2',
+      '-subj',
+      '/CN=leaf',
+      '-addext',
+      'basicConstraints=critical,CA:FALSE',
+    ],
+    { stdio: 'ignore' },
+  );
   const leaf = fs.readFileSync(`${dir}/c.pem`, 'utf8');
   const r = inspectBundle({ caCert: leaf, caKey: fs.readFileSync(`${dir}/k.pem`, 'utf8'), rootCert: leaf, certChain: leaf }, 'cacerts');
   t.true(r.issues.some((i) => i.path === 'secret cacerts: ca-cert.pem' && /not a CA certificate/.test(i.message)));
@@ -109,14 +136,32 @@ test('rotation plan: renew the intermediate before expiry, rotate the root throu
   const s = { ...DEFAULT_CA_SETTINGS, renewBeforeMs: 10 * DAY };
   const now = new Date('2030-01-01T00:00:00Z');
   const later = (d: number) => new Date(now.getTime() + d * DAY);
-  t.is(planCa({ rootNotAfter: later(3000), intermediateNotAfter: later(300), intermediateFromCurrentRoot: true, phase: 'none' }, s, now).kind, 'none');
-  t.is(planCa({ rootNotAfter: later(3000), intermediateNotAfter: later(5), intermediateFromCurrentRoot: true, phase: 'none' }, s, now).kind, 'renew-intermediate');
-  t.is(planCa({ rootNotAfter: later(11), intermediateNotAfter: later(5), intermediateFromCurrentRoot: true, phase: 'none' }, s, now).kind, 'start-root-rotation');
-  const trustBoth = { rootNotAfter: later(3650), intermediateNotAfter: later(50), intermediateFromCurrentRoot: false, phase: 'trust-both' as const };
+  t.is(
+    planCa({ rootNotAfter: later(3000), intermediateNotAfter: later(300), intermediateFromCurrentRoot: true, phase: 'none' }, s, now).kind,
+    'none',
+  );
+  t.is(
+    planCa({ rootNotAfter: later(3000), intermediateNotAfter: later(5), intermediateFromCurrentRoot: true, phase: 'none' }, s, now).kind,
+    'renew-intermediate',
+  );
+  t.is(
+    planCa({ rootNotAfter: later(11), intermediateNotAfter: later(5), intermediateFromCurrentRoot: true, phase: 'none' }, s, now).kind,
+    'start-root-rotation',
+  );
+  const trustBoth = {
+    rootNotAfter: later(3650),
+    intermediateNotAfter: later(50),
+    intermediateFromCurrentRoot: false,
+    phase: 'trust-both' as const,
+  };
   t.is(planCa({ ...trustBoth, phaseSince: later(-0.5) }, s, now).kind, 'none');
   t.is(planCa({ ...trustBoth, phaseSince: later(-2) }, s, now).kind, 'switch-intermediate');
   t.is(planCa({ ...trustBoth, phase: 'switch', phaseSince: later(-2) }, s, now).kind, 'drop-old-root');
-  const idle = planCa({ rootNotAfter: later(3000), intermediateNotAfter: later(300), intermediateFromCurrentRoot: true, phase: 'none' }, s, now);
+  const idle = planCa(
+    { rootNotAfter: later(3000), intermediateNotAfter: later(300), intermediateFromCurrentRoot: true, phase: 'none' },
+    s,
+    now,
+  );
   t.is(idle.kind === 'none' && idle.nextCheck.toISOString(), later(290).toISOString());
 });
 
@@ -126,7 +171,13 @@ test('durations and CA settings: clear errors naming the field', (t) => {
   const e = t.throws(() => parseDuration('ninety days', 'spec.components.ca.rootLifetime'), { instanceOf: InputError });
   t.is(e?.issues[0].path, 'spec.components.ca.rootLifetime');
   t.regex(e?.issues[0].hint ?? '', /8760h/);
-  t.is(t.throws(() => caSettingsFrom({ keyType: 'RSA', keySize: 1024 }), { instanceOf: InputError })?.issues[0].path, 'spec.components.ca.keySize');
-  t.is(t.throws(() => caSettingsFrom({ intermediateLifetime: '20y' }), { instanceOf: InputError })?.issues[0].path, 'spec.components.ca.intermediateLifetime');
+  t.is(
+    t.throws(() => caSettingsFrom({ keyType: 'RSA', keySize: 1024 }), { instanceOf: InputError })?.issues[0].path,
+    'spec.components.ca.keySize',
+  );
+  t.is(
+    t.throws(() => caSettingsFrom({ intermediateLifetime: '20y' }), { instanceOf: InputError })?.issues[0].path,
+    'spec.components.ca.intermediateLifetime',
+  );
   t.is(caSettingsFrom({ keyType: 'ECDSA' }).keySize, 256);
 });

@@ -33,7 +33,7 @@ class FakeCluster {
     if (method === 'PATCH' && path.includes('/deployments/')) {
       this.counts.patch++;
       const d = this.objects.get(path);
-      Object.assign((d.spec.template.metadata ??= {}).annotations ??= {}, opts.body.spec.template.metadata.annotations);
+      Object.assign(((d.spec.template.metadata ??= {}).annotations ??= {}), opts.body.spec.template.metadata.annotations);
       return undefined;
     }
     if (method === 'GET') {
@@ -47,7 +47,10 @@ class FakeCluster {
       const ns = path.split('/')[4];
       if (!this.objects.has(`/api/v1/namespaces/${ns}`)) throw new Error(`namespace ${ns} not found`);
       const prev = this.objects.get(path);
-      this.objects.set(path, { ...structuredClone(opts.body), metadata: { ...structuredClone(opts.body.metadata), resourceVersion: String(Number(prev?.metadata.resourceVersion ?? 0) + 1) } });
+      this.objects.set(path, {
+        ...structuredClone(opts.body),
+        metadata: { ...structuredClone(opts.body.metadata), resourceVersion: String(Number(prev?.metadata.resourceVersion ?? 0) + 1) },
+      });
       return undefined;
     }
     if (method === 'POST') {
@@ -69,7 +72,19 @@ class FakeCluster {
 }
 
 const iop = (ca: CaSpec, extra: Record<string, unknown> = {}) =>
-  resolveIstioOperator({ files: [{ name: 'x', text: JSON.stringify({ apiVersion: 'install.istio.io/v1alpha1', kind: 'IstioOperator', metadata: { name: 'mesh' }, spec: { namespace: 'istio-system', components: { ca }, ...extra } }) }] }).install;
+  resolveIstioOperator({
+    files: [
+      {
+        name: 'x',
+        text: JSON.stringify({
+          apiVersion: 'install.istio.io/v1alpha1',
+          kind: 'IstioOperator',
+          metadata: { name: 'mesh' },
+          spec: { namespace: 'istio-system', components: { ca }, ...extra },
+        }),
+      },
+    ],
+  }).install;
 
 test('istiod and external modes make no request at all', async (t) => {
   for (const ca of [{ mode: 'istiod' }, { mode: 'external', address: 'istio-csr.cert-manager.svc:443' }] as CaSpec[]) {
@@ -111,7 +126,19 @@ test('a second IstioOperator (a canary revision) shares the CA without relabelli
   const f = new FakeCluster(['istio-system']);
   await prepareCa(f.client, iop({ mode: 'operator', keyType: 'ECDSA' }));
   f.resetCounts();
-  const canary = resolveIstioOperator({ files: [{ name: 'x', text: JSON.stringify({ apiVersion: 'install.istio.io/v1alpha1', kind: 'IstioOperator', metadata: { name: 'canary' }, spec: { revision: 'canary', components: { ca: { mode: 'operator', keyType: 'ECDSA' } } } }) }] }).install;
+  const canary = resolveIstioOperator({
+    files: [
+      {
+        name: 'x',
+        text: JSON.stringify({
+          apiVersion: 'install.istio.io/v1alpha1',
+          kind: 'IstioOperator',
+          metadata: { name: 'canary' },
+          spec: { revision: 'canary', components: { ca: { mode: 'operator', keyType: 'ECDSA' } } },
+        }),
+      },
+    ],
+  }).install;
   const r = await prepareCa(f.client, canary);
   t.is(r.outcome, 'none');
   t.is(writesOf(f.counts), 0);
@@ -129,13 +156,17 @@ test('ca rotate: the intermediate on request; --root starts a rotation once, and
   t.is((await prepareCa(f.client, i, new Date(), { rotate: 'root' })).outcome, 'rotation-started');
   const again = await t.throwsAsync(prepareCa(f.client, i, new Date(), { rotate: 'root' }), { instanceOf: InputError });
   t.regex(again!.message, /already in progress \(phase trust-both/);
-  const e = await t.throwsAsync(prepareCa(new FakeCluster().client, iop({ mode: 'provided' }), new Date(), { rotate: 'intermediate' }), { instanceOf: InputError });
+  const e = await t.throwsAsync(prepareCa(new FakeCluster().client, iop({ mode: 'provided' }), new Date(), { rotate: 'intermediate' }), {
+    instanceOf: InputError,
+  });
   t.is(e!.issues[0]!.path, 'spec.components.ca.mode');
   t.regex(e!.issues[0]!.hint ?? '', /replace the certificates in secret istio-system\/cacerts/);
 });
 
 test('operator mode refuses to let istiod mount the root secret', async (t) => {
-  const e = await t.throwsAsync(prepareCa(new FakeCluster().client, iop({ mode: 'operator', secretName: ROOT_SECRET })), { instanceOf: InputError });
+  const e = await t.throwsAsync(prepareCa(new FakeCluster().client, iop({ mode: 'operator', secretName: ROOT_SECRET })), {
+    instanceOf: InputError,
+  });
   t.is(e!.issues[0]!.path, 'spec.components.ca.secretName');
 });
 
@@ -157,7 +188,10 @@ test('a damaged root secret is an error naming the key, never a reason to make a
 
 test('settings are recorded on the root secret, so ca rotate and ca status work without the file', async (t) => {
   const f = new FakeCluster(['istio-system']);
-  await prepareCa(f.client, iop({ mode: 'operator', keyType: 'ECDSA', keySize: 384, intermediateLifetime: '2160h', secretName: 'mesh-ca' }));
+  await prepareCa(
+    f.client,
+    iop({ mode: 'operator', keyType: 'ECDSA', keySize: 384, intermediateLifetime: '2160h', secretName: 'mesh-ca' }),
+  );
   t.truthy(f.secret('istio-system', ROOT_SECRET).metadata.annotations[ANNOTATION_SETTINGS]);
   const target = await targetFromCluster(f.client, 'istio-system');
   t.is(target?.secretName, 'mesh-ca');
@@ -186,7 +220,13 @@ test('rotation plan during trust-both: an expiring intermediate is renewed from 
   const s = { ...DEFAULT_CA_SETTINGS, renewBeforeMs: 10 * 86_400_000 };
   const now = new Date('2030-01-01T00:00:00Z');
   const d = (n: number) => new Date(now.getTime() + n * 86_400_000);
-  const st = { rootNotAfter: d(3650), intermediateNotAfter: d(5), intermediateFromCurrentRoot: false, phase: 'trust-both' as const, phaseSince: d(-0.5) };
+  const st = {
+    rootNotAfter: d(3650),
+    intermediateNotAfter: d(5),
+    intermediateFromCurrentRoot: false,
+    phase: 'trust-both' as const,
+    phaseSince: d(-0.5),
+  };
   t.is(planCa({ ...st, previousRootNotAfter: d(100) }, s, now).kind, 'renew-intermediate');
   t.is(planCa({ ...st, previousRootNotAfter: d(3) }, s, now).kind, 'switch-intermediate');
 });
@@ -200,7 +240,9 @@ test('the overlap shrinks for short-lived roots so a fresh root is not due for r
 });
 
 test('settings errors name the field for every mode', (t) => {
-  const e = t.throws(() => caTargetFrom(iop({ mode: 'istiod', rootLifetime: '1h', intermediateLifetime: '2h' })), { instanceOf: InputError });
+  const e = t.throws(() => caTargetFrom(iop({ mode: 'istiod', rootLifetime: '1h', intermediateLifetime: '2h' })), {
+    instanceOf: InputError,
+  });
   t.is(e!.issues[0]!.path, 'spec.components.ca.intermediateLifetime');
 });
 
@@ -229,8 +271,12 @@ test('istiod mounts the CA secret in operator and provided modes; the root secre
 test('istiod Deployments that mount cacerts are restarted when it changes, and only then', async (t) => {
   const f = new FakeCluster(['istio-system']);
   const i = iop({ mode: 'operator', keyType: 'ECDSA' });
-  for (const o of render(i).objects.filter((o) => o.kind === 'Deployment')) f.objects.set(`/apis/apps/v1/namespaces/istio-system/deployments/${o.metadata.name}`, structuredClone(o));
-  const other = { metadata: { name: 'istiod-other' }, spec: { template: { spec: { volumes: [{ name: 'x', secret: { secretName: 'unrelated' } }] } } } };
+  for (const o of render(i).objects.filter((o) => o.kind === 'Deployment'))
+    f.objects.set(`/apis/apps/v1/namespaces/istio-system/deployments/${o.metadata.name}`, structuredClone(o));
+  const other = {
+    metadata: { name: 'istiod-other' },
+    spec: { template: { spec: { volumes: [{ name: 'x', secret: { secretName: 'unrelated' } }] } } },
+  };
   f.objects.set('/apis/apps/v1/namespaces/istio-system/deployments/istiod-other', other);
   const istiod = () => f.objects.get('/apis/apps/v1/namespaces/istio-system/deployments/istiod');
   const created = await prepareCa(f.client, i);

@@ -11,8 +11,16 @@ const iop = (status: unknown) => ({ apiVersion: 'install.istio.io/v1alpha1', kin
 const at = new Date('2026-01-01T00:00:00Z');
 const cases: Array<[string, ReturnType<typeof computeStatus>, string]> = [
   ['HEALTHY', computeStatus(undefined, 1, { kind: 'applied', updating: false, components: { Pilot: { ready: true } } }, at), 'Healthy'],
-  ['RECONCILING', computeStatus(undefined, 1, { kind: 'applied', updating: false, components: { Pilot: { ready: false } } }, at), 'Progressing'],
-  ['UPDATING', computeStatus(undefined, 1, { kind: 'applied', updating: true, components: { Pilot: { ready: false } } }, at), 'Progressing'],
+  [
+    'RECONCILING',
+    computeStatus(undefined, 1, { kind: 'applied', updating: false, components: { Pilot: { ready: false } } }, at),
+    'Progressing',
+  ],
+  [
+    'UPDATING',
+    computeStatus(undefined, 1, { kind: 'applied', updating: true, components: { Pilot: { ready: false } } }, at),
+    'Progressing',
+  ],
   ['ERROR', computeStatus(undefined, 1, { kind: 'invalid', message: 'spec.profile: unknown profile "x"' }, at), 'Degraded'],
   ['ACTION_REQUIRED', computeStatus(undefined, 1, { kind: 'actionRequired', message: 'in use' }, at), 'Progressing'],
 ];

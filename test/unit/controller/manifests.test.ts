@@ -9,7 +9,19 @@ test('operator manifests: CRD, namespace, SA, ClusterRole(+Binding), lease Role(
   const objs = operatorManifests({ namespace: 'ops', watchNamespaces: ['a', 'b'] });
   t.deepEqual(
     objs.map((o) => o.kind),
-    ['CustomResourceDefinition', 'Namespace', 'ServiceAccount', 'ClusterRole', 'ClusterRoleBinding', 'Role', 'RoleBinding', 'Deployment', 'Service', 'ValidatingAdmissionPolicy', 'ValidatingAdmissionPolicyBinding'],
+    [
+      'CustomResourceDefinition',
+      'Namespace',
+      'ServiceAccount',
+      'ClusterRole',
+      'ClusterRoleBinding',
+      'Role',
+      'RoleBinding',
+      'Deployment',
+      'Service',
+      'ValidatingAdmissionPolicy',
+      'ValidatingAdmissionPolicyBinding',
+    ],
   );
   const dep = objs.find((o) => o.kind === 'Deployment') as any;
   const args: string[] = dep.spec.template.spec.containers[0].args;
@@ -25,12 +37,18 @@ test('no RBAC rule has a wildcard, and every rule names resources and verbs', (t
   for (const r of rules) {
     for (const f of ['apiGroups', 'resources', 'verbs'] as const) {
       t.true(Array.isArray(r[f]) && r[f].length > 0, `${r.kind}/${r.name} ${f}`);
-      t.false(r[f].some((x) => x.includes('*')), `${r.kind}/${r.name} ${f} has a wildcard: ${r[f].join(',')}`);
+      t.false(
+        r[f].some((x) => x.includes('*')),
+        `${r.kind}/${r.name} ${f} has a wildcard: ${r[f].join(',')}`,
+      );
     }
   }
   // The lease is the only thing the namespaced Role grants.
   const role = rules.filter((r) => r.kind === 'Role');
-  t.deepEqual(role.map((r) => r.resources), [['leases']]);
+  t.deepEqual(
+    role.map((r) => r.resources),
+    [['leases']],
+  );
 });
 
 test('metrics render in Prometheus text format', (t) => {
@@ -45,14 +63,22 @@ test('metrics render in Prometheus text format', (t) => {
   const text = r.render();
   t.regex(text, /# TYPE x_total counter\nx_total\{result="applied"\} 2/);
   t.regex(text, /g\{name="a\\"b"\} 3/);
-  t.regex(text, /d_seconds_bucket\{le="0.1"\} 1\nd_seconds_bucket\{le="1"\} 2\nd_seconds_bucket\{le="\+Inf"\} 2\nd_seconds_sum 0.55\nd_seconds_count 2/);
+  t.regex(
+    text,
+    /d_seconds_bucket\{le="0.1"\} 1\nd_seconds_bucket\{le="1"\} 2\nd_seconds_bucket\{le="\+Inf"\} 2\nd_seconds_sum 0.55\nd_seconds_count 2/,
+  );
   t.deepEqual(parseAddr(':8080'), { host: undefined, port: 8080 });
   t.deepEqual(parseAddr('127.0.0.1:0'), { host: '127.0.0.1', port: 0 });
   t.throws(() => parseAddr('x'));
 });
 
 test('the in-cluster resolve refuses a profile path and finds the install namespace', (t) => {
-  const iop = (spec: any) => ({ apiVersion: 'install.istio.io/v1alpha1' as const, kind: 'IstioOperator' as const, metadata: { name: 'x', namespace: 'ns' }, spec });
+  const iop = (spec: any) => ({
+    apiVersion: 'install.istio.io/v1alpha1' as const,
+    kind: 'IstioOperator' as const,
+    metadata: { name: 'x', namespace: 'ns' },
+    spec,
+  });
   const e = t.throws(() => resolveFromCluster(iop({ profile: '/etc/passwd' })), { instanceOf: InputError }) as InputError;
   t.is(e.issues[0]!.path, 'spec.profile');
   t.is(resolveFromCluster(iop({ namespace: 'my-istio' })).install.istioNamespace, 'my-istio');

@@ -30,7 +30,10 @@ function kubeconfig(t: any): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ports-'));
   t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
   const f = path.join(dir, 'kubeconfig');
-  fs.writeFileSync(f, `apiVersion: v1\nkind: Config\nclusters: [{name: c, cluster: {server: "https://127.0.0.1:1"}}]\nusers: [{name: u, user: {token: t}}]\ncontexts: [{name: x, context: {cluster: c, user: u}}]\ncurrent-context: x\n`);
+  fs.writeFileSync(
+    f,
+    `apiVersion: v1\nkind: Config\nclusters: [{name: c, cluster: {server: "https://127.0.0.1:1"}}]\nusers: [{name: u, user: {token: t}}]\ncontexts: [{name: x, context: {cluster: c, user: u}}]\ncurrent-context: x\n`,
+  );
   return f;
 }
 
@@ -39,15 +42,25 @@ for (const flag of ['--metrics-addr', '--health-addr']) {
     const busy = await busyPort();
     t.teardown(busy.close);
     const other = flag === '--metrics-addr' ? '--health-addr' : '--metrics-addr';
-    const r = spawnSync(process.execPath, [BIN, 'operator', '--kubeconfig', kubeconfig(t), flag, `127.0.0.1:${busy.port}`, other, '0', '--log-level', 'error'], { encoding: 'utf8', timeout: 30_000, env: { ...process.env, KUBERNETES_SERVICE_HOST: '' } });
+    const r = spawnSync(
+      process.execPath,
+      [BIN, 'operator', '--kubeconfig', kubeconfig(t), flag, `127.0.0.1:${busy.port}`, other, '0', '--log-level', 'error'],
+      { encoding: 'utf8', timeout: 30_000, env: { ...process.env, KUBERNETES_SERVICE_HOST: '' } },
+    );
     t.not(r.status, 0);
-    t.regex(r.stderr, new RegExp(`error: address 127\\.0\\.0\\.1:${busy.port} is already in use by another process; choose another with ${flag}=HOST:PORT`));
+    t.regex(
+      r.stderr,
+      new RegExp(`error: address 127\\.0\\.0\\.1:${busy.port} is already in use by another process; choose another with ${flag}=HOST:PORT`),
+    );
     t.notRegex(r.stderr, /at .*\.js:\d+/);
   });
 }
 
 test('operator: a malformed address is an input error naming the flag', (t) => {
-  const r = spawnSync(process.execPath, [BIN, 'operator', '--kubeconfig', kubeconfig(t), '--metrics-addr', '127.0.0.1:99999'], { encoding: 'utf8', timeout: 30_000 });
+  const r = spawnSync(process.execPath, [BIN, 'operator', '--kubeconfig', kubeconfig(t), '--metrics-addr', '127.0.0.1:99999'], {
+    encoding: 'utf8',
+    timeout: 30_000,
+  });
   t.is(r.status, 1);
   t.regex(r.stderr, /error: --metrics-addr: "127\.0\.0\.1:99999" is not a listen address/);
 });

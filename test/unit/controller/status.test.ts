@@ -7,7 +7,12 @@ const t1 = new Date('2026-01-01T00:01:00Z');
 const t2 = new Date('2026-01-01T00:02:00Z');
 
 test('applied and ready is HEALTHY with Reconciled/Ready True at the observed generation', (t) => {
-  const s = computeStatus(undefined, 3, { kind: 'applied', updating: false, components: { Base: { ready: true }, Pilot: { ready: true } } }, t0);
+  const s = computeStatus(
+    undefined,
+    3,
+    { kind: 'applied', updating: false, components: { Base: { ready: true }, Pilot: { ready: true } } },
+    t0,
+  );
   t.is(s.status, 'HEALTHY');
   t.is(s.observedGeneration, 3);
   t.deepEqual(s.componentStatus, { Base: { status: 'HEALTHY' }, Pilot: { status: 'HEALTHY' } });
@@ -24,9 +29,23 @@ test('applied and ready is HEALTHY with Reconciled/Ready True at the observed ge
 
 test('kstatus conditions: Reconciling while not ready or retrying, Stalled when only someone acting can help', (t) => {
   const c = (s: ReturnType<typeof computeStatus>, type: string) => s.conditions!.find((x) => x.type === type)!.status;
-  const notReady = computeStatus(undefined, 1, { kind: 'applied', updating: false, components: { Pilot: { ready: false, message: '0/1 available' } } }, t0);
+  const notReady = computeStatus(
+    undefined,
+    1,
+    { kind: 'applied', updating: false, components: { Pilot: { ready: false, message: '0/1 available' } } },
+    t0,
+  );
   t.deepEqual([c(notReady, 'Reconciling'), c(notReady, 'Stalled')], ['True', 'False']);
-  const stuck = computeStatus(notReady, 1, { kind: 'applied', updating: false, components: { Pilot: { ready: false, stuck: true, message: 'pods cannot be created (FailedCreate): violates PodSecurity' } } }, t1);
+  const stuck = computeStatus(
+    notReady,
+    1,
+    {
+      kind: 'applied',
+      updating: false,
+      components: { Pilot: { ready: false, stuck: true, message: 'pods cannot be created (FailedCreate): violates PodSecurity' } },
+    },
+    t1,
+  );
   t.is(stuck.status, 'ERROR');
   t.regex(stuck.message!, /cannot become ready: Pilot: pods cannot be created \(FailedCreate\): violates PodSecurity/);
   t.deepEqual([c(stuck, 'Reconciling'), c(stuck, 'Stalled'), c(stuck, 'Ready')], ['False', 'True', 'False']);
@@ -34,7 +53,8 @@ test('kstatus conditions: Reconciling while not ready or retrying, Stalled when 
   t.deepEqual([retry.status, c(retry, 'Reconciling'), c(retry, 'Stalled')], ['ERROR', 'True', 'False']);
   const forbidden = computeStatus(undefined, 2, { kind: 'applyFailed', message: 'secrets "x" is forbidden' }, t0);
   t.deepEqual([forbidden.status, c(forbidden, 'Reconciling'), c(forbidden, 'Stalled')], ['ERROR', 'False', 'True']);
-  for (const kind of ['invalid', 'untrusted'] as const) t.is(c(computeStatus(undefined, 1, { kind, message: 'x' }, t0), 'Stalled'), 'True', kind);
+  for (const kind of ['invalid', 'untrusted'] as const)
+    t.is(c(computeStatus(undefined, 1, { kind, message: 'x' }, t0), 'Stalled'), 'True', kind);
 });
 
 test('not ready is RECONCILING, or UPDATING when the spec moved; the message names what is awaited', (t) => {
@@ -81,7 +101,12 @@ test('ACTION_REQUIRED adds InUse', (t) => {
 });
 
 test('the merge patch nulls components that went away and replaces conditions whole', (t) => {
-  const prev = computeStatus(undefined, 1, { kind: 'applied', updating: false, components: { Pilot: { ready: true }, IngressGateways: { ready: true } } }, t0);
+  const prev = computeStatus(
+    undefined,
+    1,
+    { kind: 'applied', updating: false, components: { Pilot: { ready: true }, IngressGateways: { ready: true } } },
+    t0,
+  );
   const next = computeStatus(prev, 2, { kind: 'applied', updating: false, components: { Pilot: { ready: true } } }, t1);
   const p = statusMergePatch(prev, next) as any;
   t.is(p.status.componentStatus.IngressGateways, null);
@@ -91,10 +116,26 @@ test('the merge patch nulls components that went away and replaces conditions wh
 });
 
 test('pods say why a workload is not ready: a stuck image pull is stuck, an unschedulable pod is not', (t) => {
-  const pull = { metadata: { name: 'istiod-1' }, status: { containerStatuses: [{ name: 'discovery', state: { waiting: { reason: 'ImagePullBackOff', message: 'Back-off pulling image "x/pilot:nope"' } } }] } };
-  t.deepEqual(podTrouble([pull]), { message: 'pod istiod-1 container discovery: ImagePullBackOff: Back-off pulling image "x/pilot:nope"', stuck: true });
-  const pending = { metadata: { name: 'istiod-2' }, status: { conditions: [{ type: 'PodScheduled', status: 'False', reason: 'Unschedulable', message: '0/1 nodes are available' }] } };
+  const pull = {
+    metadata: { name: 'istiod-1' },
+    status: {
+      containerStatuses: [
+        { name: 'discovery', state: { waiting: { reason: 'ImagePullBackOff', message: 'Back-off pulling image "x/pilot:nope"' } } },
+      ],
+    },
+  };
+  t.deepEqual(podTrouble([pull]), {
+    message: 'pod istiod-1 container discovery: ImagePullBackOff: Back-off pulling image "x/pilot:nope"',
+    stuck: true,
+  });
+  const pending = {
+    metadata: { name: 'istiod-2' },
+    status: { conditions: [{ type: 'PodScheduled', status: 'False', reason: 'Unschedulable', message: '0/1 nodes are available' }] },
+  };
   t.deepEqual(podTrouble([pending]), { message: 'pod istiod-2: Unschedulable: 0/1 nodes are available', stuck: false });
   t.is(podTrouble([{ metadata: { name: 'ok' }, status: { containerStatuses: [{ name: 'c', state: { running: {} } }] } }]), undefined);
-  t.is(podSelector({ metadata: { name: 'd' }, spec: { selector: { matchLabels: { app: 'istiod', 'istio.io/rev': 'r1' } } } }), 'app=istiod,istio.io/rev=r1');
+  t.is(
+    podSelector({ metadata: { name: 'd' }, spec: { selector: { matchLabels: { app: 'istiod', 'istio.io/rev': 'r1' } } } }),
+    'app=istiod,istio.io/rev=r1',
+  );
 });

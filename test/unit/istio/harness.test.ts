@@ -20,7 +20,15 @@ test('quantity: rounds up to the divisor, as the downward API does', (t) => {
 });
 
 test('takeListenerFlags: both flag forms removed, their ports kept as container ports, defaults otherwise', (t) => {
-  const r = takeListenerFlags(['discovery', '--monitoringAddr=:15014', '--httpAddr', ':9090', '--kubeconfig=/x', '--domain', 'cluster.local']);
+  const r = takeListenerFlags([
+    'discovery',
+    '--monitoringAddr=:15014',
+    '--httpAddr',
+    ':9090',
+    '--kubeconfig=/x',
+    '--domain',
+    'cluster.local',
+  ]);
   t.deepEqual(r.rest, ['discovery', '--domain', 'cluster.local']);
   t.is(r.containerPorts.monitoring, 15014);
   t.is(r.containerPorts.http, 9090);
@@ -49,9 +57,30 @@ test('applyJsonPatch: add/replace/remove with escapes and array appends, on a co
 });
 
 test('jsonDiff: named lists compare by name, and report an order change only when the items are equal', (t) => {
-  const a = { env: [{ name: 'A', value: '1' }, { name: 'B', value: '2' }] };
-  t.deepEqual(jsonDiff(a, { env: [{ name: 'B', value: '2' }, { name: 'A', value: '1' }] }).map((d) => d.path), ['.env (order)']);
-  t.deepEqual(jsonDiff(a, { env: [{ name: 'A', value: '9' }, { name: 'B', value: '2' }] }), [{ path: '.env[name=A].value', left: '1', right: '9' }]);
+  const a = {
+    env: [
+      { name: 'A', value: '1' },
+      { name: 'B', value: '2' },
+    ],
+  };
+  t.deepEqual(
+    jsonDiff(a, {
+      env: [
+        { name: 'B', value: '2' },
+        { name: 'A', value: '1' },
+      ],
+    }).map((d) => d.path),
+    ['.env (order)'],
+  );
+  t.deepEqual(
+    jsonDiff(a, {
+      env: [
+        { name: 'A', value: '9' },
+        { name: 'B', value: '2' },
+      ],
+    }),
+    [{ path: '.env[name=A].value', left: '1', right: '9' }],
+  );
   t.deepEqual(jsonDiff(a, a), []);
 });
 
@@ -59,7 +88,16 @@ test('route: a Service address goes to the local endpoint its selector and targe
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'endpoints-'));
   t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
   const services: ServiceInfo[] = [
-    { namespace: 'istio-system', name: 'istiod', clusterIP: '10.96.0.10', selector: { app: 'istiod' }, ports: [{ port: 443, targetPort: 15017 }, { port: 15014, targetPort: 'http-monitoring' }] },
+    {
+      namespace: 'istio-system',
+      name: 'istiod',
+      clusterIP: '10.96.0.10',
+      selector: { app: 'istiod' },
+      ports: [
+        { port: 443, targetPort: 15017 },
+        { port: 15014, targetPort: 'http-monitoring' },
+      ],
+    },
     { namespace: 'istio-system', name: 'other', clusterIP: '10.96.0.11', selector: { app: 'other' }, ports: [{ port: 443 }] },
   ];
   const list = async () => services;
@@ -84,7 +122,15 @@ test('route: a Service address goes to the local endpoint its selector and targe
   unregister();
   t.like(await route('10.96.0.10:443', dir, list), { ok: false });
   // A registration naming a process that is gone is never routed to.
-  registerEndpoint(dir, { name: 'dead', namespace: 'istio-system', labels: { app: 'istiod' }, ports: { '15017': 1 }, portNames: {}, pid: 2 ** 22 + 1, bin });
+  registerEndpoint(dir, {
+    name: 'dead',
+    namespace: 'istio-system',
+    labels: { app: 'istiod' },
+    ports: { '15017': 1 },
+    portNames: {},
+    pid: 2 ** 22 + 1,
+    bin,
+  });
   t.like(await route('10.96.0.10:443', dir, list), { ok: false });
 });
 
@@ -96,24 +142,54 @@ test('route: a Service without a selector goes to the local process that registe
     namespace: 'istio-system',
     name: 'istiod',
     clusterIP: '10.96.0.20',
-    ports: [{ name: 'tcp-istiod', port: 15012 }, { name: 'tcp-webhook', port: 443, targetPort: 15017 }],
-    endpointSlices: [{ addresses, ports: [{ name: 'tcp-istiod', port: 15012 }, { name: 'tcp-webhook', port: 15017 }] }],
+    ports: [
+      { name: 'tcp-istiod', port: 15012 },
+      { name: 'tcp-webhook', port: 443, targetPort: 15017 },
+    ],
+    endpointSlices: [
+      {
+        addresses,
+        ports: [
+          { name: 'tcp-istiod', port: 15012 },
+          { name: 'tcp-webhook', port: 15017 },
+        ],
+      },
+    ],
   });
   const bin = fs.readFileSync('/proc/self/cmdline', 'utf8').split('\0')[0]!;
   const at = async (addresses: string[], target = '10.96.0.20:443') => route(target, dir, async () => [remote(addresses)]);
-  t.regex(((await at(['192.0.2.10'])) as { reason: string }).reason, /no selector and no local process serves its endpoints \(192\.0\.2\.10:15017\)/);
+  t.regex(
+    ((await at(['192.0.2.10'])) as { reason: string }).reason,
+    /no selector and no local process serves its endpoints \(192\.0\.2\.10:15017\)/,
+  );
   // The primary's istiod, registered at that address (in no namespace of this cluster).
-  const unregister = registerEndpoint(dir, { name: 'istiod of c1', namespace: '', labels: {}, ports: { '15017': 40017, '15012': 40012 }, portNames: {}, addresses: ['192.0.2.10'], pid: process.pid, bin });
+  const unregister = registerEndpoint(dir, {
+    name: 'istiod of c1',
+    namespace: '',
+    labels: {},
+    ports: { '15017': 40017, '15012': 40012 },
+    portNames: {},
+    addresses: ['192.0.2.10'],
+    pid: process.pid,
+    bin,
+  });
   t.like(await at(['192.0.2.10']), { ok: true, host: '127.0.0.1', port: 40017 });
   t.like(await at(['192.0.2.10'], 'istiod.istio-system.svc:15012'), { ok: true, host: '127.0.0.1', port: 40012 });
   t.like(await at(['192.0.2.99', '192.0.2.10']), { ok: true, port: 40017 }, 'the first address served');
   t.regex(((await at(['192.0.2.11'])) as { reason: string }).reason, /no local process serves its endpoints \(192\.0\.2\.11:15017\)/);
   const none = await route('10.96.0.20:443', dir, async () => [{ ...remote([]), endpointSlices: [] }]);
   t.regex((none as { reason: string }).reason, /has no selector and no EndpointSlice$/);
-  const unnamed = await route('10.96.0.20:443', dir, async () => [{ ...remote(['192.0.2.10']), endpointSlices: [{ addresses: ['192.0.2.10'], ports: [{ port: 15017 }] }] }]);
+  const unnamed = await route('10.96.0.20:443', dir, async () => [
+    { ...remote(['192.0.2.10']), endpointSlices: [{ addresses: ['192.0.2.10'], ports: [{ port: 15017 }] }] },
+  ]);
   t.regex((unnamed as { reason: string }).reason, /no EndpointSlice port named "tcp-webhook"/);
   // An address registration takes no part in selector routing (no namespace, no labels).
-  t.like(await route('10.96.0.10:443', dir, async () => [{ namespace: 'istio-system', name: 'x', clusterIP: '10.96.0.10', selector: { app: 'istiod' }, ports: [{ port: 443 }] }]), { ok: false });
+  t.like(
+    await route('10.96.0.10:443', dir, async () => [
+      { namespace: 'istio-system', name: 'x', clusterIP: '10.96.0.10', selector: { app: 'istiod' }, ports: [{ port: 443 }] },
+    ]),
+    { ok: false },
+  );
   unregister();
   t.like(await at(['192.0.2.10']), { ok: false });
 });

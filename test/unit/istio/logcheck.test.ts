@@ -15,7 +15,8 @@ const READY = [
   '2026-12-04T20:11:50.732172Z\terror\tcontrollers\terror handling istio-1-30-3-236d111e/istio-ca-root-cert, retrying (retry count: 1): error when updating configmap istio-ca-root-cert: Operation cannot be fulfilled on configmaps "istio-ca-root-cert": the object has been modified; please apply your changes to the latest version and try again\tcontroller=namespace controller',
 ];
 /** istiod's whole reaction to `enableTracing: sometimes` in the mesh ConfigMap: one warning, then it is ready. */
-const BROKEN_MESH = '2026-12-04T20:17:06.811159Z\twarn\tinvalid mesh config, using last known state: failed to convert to proto. json: cannot unmarshal string into Go value of type bool';
+const BROKEN_MESH =
+  '2026-12-04T20:17:06.811159Z\twarn\tinvalid mesh config, using last known state: failed to convert to proto. json: cannot unmarshal string into Go value of type bool';
 
 test('parseLine: level, scope and message of default-scope and scoped lines; other lines are not entries', (t) => {
   t.like(parseLine(READY[1]!), { level: 'warn', scope: '', message: 'discovery is not ready' });
@@ -34,26 +35,34 @@ test('a clean start has no problems: readiness warnings and the listed transient
 test('a broken mesh config, which istiod reports only as a warning, is a problem; an error-only grep misses it', (t) => {
   const log = [...READY, BROKEN_MESH].join('\n');
   t.deepEqual(configProblems(log), [{ kind: 'mesh config', line: BROKEN_MESH }]);
-  t.deepEqual(linesAt(log, 'error').filter((l) => /mesh/.test(l)), [], 'no error line says anything about the mesh config');
+  t.deepEqual(
+    linesAt(log, 'error').filter((l) => /mesh/.test(l)),
+    [],
+    'no error line says anything about the mesh config',
+  );
 });
 
 test("istiod's other warnings about what we render: mesh validation, mesh networks, injector config, env", (t) => {
   const lines = {
     'mesh config': '2026-12-04T20:00:00.000000Z\twarn\twarnings occurred during mesh validation: proxy config: concurrency is deprecated',
     'mesh networks': '2026-12-04T20:00:00.000000Z\twarn\tinvalid mesh networks, using last known state: json: unknown field "netwroks"',
-    'injector config': '2026-12-04T20:00:00.000000Z\twarn\tfailed to read injection config from ConfigMap: missing ConfigMap config key "config"',
+    'injector config':
+      '2026-12-04T20:00:00.000000Z\twarn\tfailed to read injection config from ConfigMap: missing ConfigMap config key "config"',
     env: '2026-12-04T20:00:00.000000Z\twarn\tInvalid environment variable value `sometimes`, expecting true/false, defaulting to false',
   };
-  for (const [kind, line] of Object.entries(lines)) t.deepEqual(configProblems([...READY, line].join('\n')), [{ kind: kind as never, line }], kind);
+  for (const [kind, line] of Object.entries(lines))
+    t.deepEqual(configProblems([...READY, line].join('\n')), [{ kind: kind as never, line }], kind);
 });
 
 test('any other error or fatal line is a problem, and so is a crash; a transient error is one only in its exact form', (t) => {
   const template =
     '2026-12-04T19:40:00.000000Z\terror\tinjection\tInjection failed: failed to run injection template: template: inject:336:84: executing "inject" at <.ProxyInitImage>: can\'t evaluate field ProxyInitImage in type *inject.SidecarTemplateData\tpod=shop/app';
-  const fatal = '2026-12-04T19:40:00.000000Z\tfatal\tfailed to create discovery service: failed to create injection webhook: template: sidecar:3: unexpected "}"';
+  const fatal =
+    '2026-12-04T19:40:00.000000Z\tfatal\tfailed to create discovery service: failed to create injection webhook: template: sidecar:3: unexpected "}"';
   const flag = 'Error: unknown flag: --no-such-flag';
   const panic = 'panic: runtime error: invalid memory address or nil pointer dereference';
-  const otherRetry = '2026-12-04T20:06:46.100000Z\terror\tcontrollers\terror handling x, retrying (retry count: 1): permission denied\tcontroller=validation';
+  const otherRetry =
+    '2026-12-04T20:06:46.100000Z\terror\tcontrollers\terror handling x, retrying (retry count: 1): permission denied\tcontroller=validation';
   // Two istiods patching one validator (two default revisions at once): the same conflict, again and again.
   const conflict = (n: number) =>
     `2026-12-04T20:19:08.609810Z\terror\tcontrollers\terror handling istiod-default-validator, retrying (retry count: ${n}): fail to update webhook: Operation cannot be fulfilled on validatingwebhookconfigurations.admissionregistration.k8s.io "istiod-default-validator": the object has been modified; please apply your changes to the latest version and try again\tcontroller=validation`;
@@ -62,16 +71,22 @@ test('any other error or fatal line is a problem, and so is a crash; a transient
   t.like(parseLine(detail), { scope: 'validationController' });
   t.deepEqual(configProblems([detail, conflict(1), conflict(2), conflict(3)].join('\n')), [], 'a stale cache: retried, and done');
   const found = configProblems([template, fatal, flag, panic, otherRetry, conflict(4)].join('\n'));
-  t.deepEqual(found.map((p) => p.kind), ['error', 'error', 'crash', 'crash', 'error', 'error']);
+  t.deepEqual(
+    found.map((p) => p.kind),
+    ['error', 'error', 'crash', 'crash', 'error', 'error'],
+  );
   t.true(showProblems(found, 80).every((l) => l.length <= 80 + '[error] '.length + 3));
 });
 
-test('subsetMismatches: our fields against istiod\'s protobuf JSON', (t) => {
+test("subsetMismatches: our fields against istiod's protobuf JSON", (t) => {
   const istiod = {
     enableTracing: true,
     defaultConfig: { concurrency: 2, proxyMetadata: {}, terminationDrainDuration: '5s' },
     trustDomain: 'cluster.local',
-    extensionProviders: [{ name: 'prometheus', prometheus: {} }, { name: 'otel', opentelemetry: { port: 4317, service: 'otel.ns.svc' } }],
+    extensionProviders: [
+      { name: 'prometheus', prometheus: {} },
+      { name: 'otel', opentelemetry: { port: 4317, service: 'otel.ns.svc' } },
+    ],
     outboundTrafficPolicy: { mode: 'ALLOW_ANY' },
     maxConnectionAge: '1800s',
     protocolDetectionTimeout: '0s',
@@ -91,8 +106,15 @@ test('subsetMismatches: our fields against istiod\'s protobuf JSON', (t) => {
     { path: '.enableTracing', ours: false, istiod: true },
     { path: '.trustDomain', ours: 'example.org', istiod: 'cluster.local' },
   ]);
-  t.deepEqual(subsetMismatches({ resources: { requests: { memory: '2048Mi', cpu: '500m' } } }, { resources: { requests: { memory: '2Gi', cpu: '0.5' } } }), [
-    { path: '.resources.requests.cpu', ours: '500m', istiod: '0.5' },
-  ], 'quantities in canonical form are equal; a bare number is not a quantity with a unit');
-  t.deepEqual(subsetMismatches({ extensionProviders: [{ name: 'jaeger', zipkin: {} }] }, istiod), [{ path: '.extensionProviders[name=jaeger]', ours: { name: 'jaeger', zipkin: {} }, istiod: undefined }]);
+  t.deepEqual(
+    subsetMismatches(
+      { resources: { requests: { memory: '2048Mi', cpu: '500m' } } },
+      { resources: { requests: { memory: '2Gi', cpu: '0.5' } } },
+    ),
+    [{ path: '.resources.requests.cpu', ours: '500m', istiod: '0.5' }],
+    'quantities in canonical form are equal; a bare number is not a quantity with a unit',
+  );
+  t.deepEqual(subsetMismatches({ extensionProviders: [{ name: 'jaeger', zipkin: {} }] }, istiod), [
+    { path: '.extensionProviders[name=jaeger]', ours: { name: 'jaeger', zipkin: {} }, istiod: undefined },
+  ]);
 });

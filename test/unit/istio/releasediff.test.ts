@@ -5,13 +5,23 @@ import fs from 'node:fs';
 import path from 'node:path';
 import test from 'ava';
 import yaml from 'js-yaml';
-import { compareDeltas, permissions, reachableText, releaseDelta, templateReferences, type Obj, type Side } from '../../istio/releasediff.js';
+import {
+  compareDeltas,
+  permissions,
+  reachableText,
+  releaseDelta,
+  templateReferences,
+  type Obj,
+  type Side,
+} from '../../istio/releasediff.js';
 import { referenceDir } from '../../istio/releases.js';
 
 function golden(release: string): Side {
   const dir = path.join(referenceDir(release), 'golden');
   const input = yaml.load(fs.readFileSync(path.join(dir, 'inputs', 'pilot_default.yaml'), 'utf8')) as { spec: Record<string, unknown> };
-  const objects = (yaml.loadAll(fs.readFileSync(path.join(dir, 'outputs', 'pilot_default.golden.yaml'), 'utf8')) as Array<Obj | null>).filter((o): o is Obj => !!o);
+  const objects = (
+    yaml.loadAll(fs.readFileSync(path.join(dir, 'outputs', 'pilot_default.golden.yaml'), 'utf8')) as Array<Obj | null>
+  ).filter((o): o is Obj => !!o);
   return { objects, revision: '', namespace: 'istio-system', hub: String(input.spec.hub), tag: String(input.spec.tag) };
 }
 
@@ -32,9 +42,15 @@ test('a release compared with itself has no changes', (t) => {
 
 test('1.30.3 -> 1.31.0-rc.0: the goldens differ in the sidecar and agentgateway templates, and nowhere else compared', (t) => {
   const d = releaseDelta(golden('1.30.3'), golden('1.31.0-rc.0'));
-  t.true(d.includes('ConfigMap istio-sidecar-injector template sidecar: + field .ProxyInitImage'), 'the field that broke injection on 1.30 (issue #14)');
+  t.true(
+    d.includes('ConfigMap istio-sidecar-injector template sidecar: + field .ProxyInitImage'),
+    'the field that broke injection on 1.30 (issue #14)',
+  );
   t.true(d.includes('ConfigMap istio-sidecar-injector template agentgateway: + name CA_ADDRESS'));
-  t.deepEqual(d.filter((l) => !l.startsWith('ConfigMap istio-sidecar-injector template ')), []);
+  t.deepEqual(
+    d.filter((l) => !l.startsWith('ConfigMap istio-sidecar-injector template ')),
+    [],
+  );
 });
 
 test('1.29.6 -> 1.30.3: ClusterRoles compared as the permissions they grant', (t) => {
@@ -52,7 +68,11 @@ test('a revision, a namespace and an image tag are not changes: a revisioned cop
 });
 
 test('permissions: rules split or merged the same way grant the same triples', (t) => {
-  const merged = { kind: 'ClusterRole', metadata: { name: 'x' }, rules: [{ apiGroups: ['', 'apps'], resources: ['pods', 'deployments'], verbs: ['get', 'list'] }] };
+  const merged = {
+    kind: 'ClusterRole',
+    metadata: { name: 'x' },
+    rules: [{ apiGroups: ['', 'apps'], resources: ['pods', 'deployments'], verbs: ['get', 'list'] }],
+  };
   const split = {
     kind: 'ClusterRole',
     metadata: { name: 'x' },
@@ -67,8 +87,16 @@ test('permissions: rules split or merged the same way grant the same triples', (
 });
 
 test('templateReferences: the data a template reads and the names it writes, not its comments or layout', (t) => {
-  const tpl = '{{- /* uses .NotThis */ -}}\ncontainers:\n- name: istio-proxy\n  image: "{{ .ProxyImage }}"\n  env:\n  - name: CA_ADDRESS\n    value: {{ .Values.global.caAddress | quote }}\n{{- if isset .ObjectMeta.Annotations `sidecar.istio.io/proxyCPU` }}\n{{- end }}\n';
-  t.deepEqual([...templateReferences(tpl)].sort(), ['annotation sidecar.istio.io/proxyCPU', 'field .ObjectMeta.Annotations', 'field .ProxyImage', 'field .Values.global.caAddress', 'name CA_ADDRESS', 'name istio-proxy']);
+  const tpl =
+    '{{- /* uses .NotThis */ -}}\ncontainers:\n- name: istio-proxy\n  image: "{{ .ProxyImage }}"\n  env:\n  - name: CA_ADDRESS\n    value: {{ .Values.global.caAddress | quote }}\n{{- if isset .ObjectMeta.Annotations `sidecar.istio.io/proxyCPU` }}\n{{- end }}\n';
+  t.deepEqual([...templateReferences(tpl)].sort(), [
+    'annotation sidecar.istio.io/proxyCPU',
+    'field .ObjectMeta.Annotations',
+    'field .ProxyImage',
+    'field .Values.global.caAddress',
+    'name CA_ADDRESS',
+    'name istio-proxy',
+  ]);
 });
 
 test('reachableText: a define counts only when the template (or a define it reaches) calls it', (t) => {

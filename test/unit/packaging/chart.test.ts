@@ -12,7 +12,8 @@ test('charts/istio-operator is what manifests/operator generates (run `npm run c
 });
 
 test('templates translate to Helm: paths get a dot, helpers keep their names, standalone blocks trim their line', (t) => {
-  const src = 'a: {{toJson (printf "%s-x" Values.n)}}\n{{#if Values.on}}\nb: 1\n{{else}}\nb: 2\n{{/if}}\n{{#each Values.m}}\n{{toJson @key}}: {{toJson this}}\n{{/each}}\n';
+  const src =
+    'a: {{toJson (printf "%s-x" Values.n)}}\n{{#if Values.on}}\nb: 1\n{{else}}\nb: 2\n{{/if}}\n{{#each Values.m}}\n{{toJson @key}}: {{toJson this}}\n{{/each}}\n';
   t.is(
     toGoTemplate(src),
     'a: {{ toJson (printf "%s-x" .Values.n) }}\n{{- if .Values.on }}\nb: 1\n{{- else }}\nb: 2\n{{- end }}\n{{- range $key, $value := .Values.m }}\n{{ toJson $key }}: {{ toJson $value }}\n{{- end }}\n',
@@ -30,7 +31,10 @@ test('what Helm could not mean the same way is refused, naming the file and line
 });
 
 test('values are checked against the defaults: unknown keys and wrong types name the field and what is valid', (t) => {
-  const e = t.throws(() => selfValues({ values: { replica: 3, image: { tag: 5 }, leaderElection: { enable: true }, podLabels: { free: 'form' } } }), { instanceOf: InputError }) as InputError;
+  const e = t.throws(
+    () => selfValues({ values: { replica: 3, image: { tag: 5 }, leaderElection: { enable: true }, podLabels: { free: 'form' } } }),
+    { instanceOf: InputError },
+  ) as InputError;
   t.deepEqual(
     e.issues.map((i) => i.path),
     ['replica', 'image.tag', 'leaderElection.enable'],
@@ -40,11 +44,22 @@ test('values are checked against the defaults: unknown keys and wrong types name
 });
 
 test('two instances in different namespaces share no cluster-scoped name', (t) => {
-  const cluster = (ns: string) => operatorManifests({ namespace: ns, includeCRD: false }).filter((o) => !o.metadata.namespace && o.kind !== 'Namespace').map((o) => `${o.kind}/${o.metadata.name}`);
+  const cluster = (ns: string) =>
+    operatorManifests({ namespace: ns, includeCRD: false })
+      .filter((o) => !o.metadata.namespace && o.kind !== 'Namespace')
+      .map((o) => `${o.kind}/${o.metadata.name}`);
   const a = cluster('ops-a');
   const b = cluster('ops-b');
-  t.deepEqual(a, ['ClusterRole/istio-operator.ops-a', 'ClusterRoleBinding/istio-operator.ops-a', 'ValidatingAdmissionPolicy/istio-operator.ops-a', 'ValidatingAdmissionPolicyBinding/istio-operator.ops-a']);
-  t.deepEqual(a.filter((n) => b.includes(n)), []);
+  t.deepEqual(a, [
+    'ClusterRole/istio-operator.ops-a',
+    'ClusterRoleBinding/istio-operator.ops-a',
+    'ValidatingAdmissionPolicy/istio-operator.ops-a',
+    'ValidatingAdmissionPolicyBinding/istio-operator.ops-a',
+  ]);
+  t.deepEqual(
+    a.filter((n) => b.includes(n)),
+    [],
+  );
   const crb = operatorManifests({ namespace: 'ops-a', includeCRD: false }).find((o) => o.kind === 'ClusterRoleBinding') as any;
   t.is(crb.roleRef.name, 'istio-operator.ops-a');
   t.deepEqual(crb.subjects, [{ kind: 'ServiceAccount', name: 'istio-operator', namespace: 'ops-a' }]);

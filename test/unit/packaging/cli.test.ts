@@ -10,9 +10,15 @@ const bin = path.join(repoRoot, 'bin', 'istio-operator.js');
 const run = (...args: string[]) => spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8' });
 
 for (const [args, why] of [
-  [['operator', 'manifests', '--name', 'Bad_Name'], /--name: "Bad_Name" is not a valid instance name \(a DNS-1123 label of at most 53 characters/],
+  [
+    ['operator', 'manifests', '--name', 'Bad_Name'],
+    /--name: "Bad_Name" is not a valid instance name \(a DNS-1123 label of at most 53 characters/,
+  ],
   [['operator', 'manifests', '--namespace', 'a,b'], /--namespace: names more than one namespace \(one namespace name\)/],
-  [['operator', 'manifests', '--trusted-namespaces', 'ok,Not-OK'], /--trusted-namespaces: "Not-OK" is not a namespace name \(comma-separated DNS-1123 labels/],
+  [
+    ['operator', 'manifests', '--trusted-namespaces', 'ok,Not-OK'],
+    /--trusted-namespaces: "Not-OK" is not a namespace name \(comma-separated DNS-1123 labels/,
+  ],
   [['operator', 'manifests', '--replicas', 'two'], /--replicas: "two" is not a valid number \(an integer >= 1\)/],
   [['operator', 'manifests', '-f', '/nonexistent/values.yaml'], /-f \/nonexistent\/values.yaml: file not found/],
   [['operator', '--trusted-namespaces', 'UPPER', '--kubeconfig', '/nonexistent'], /--trusted-namespaces: "UPPER" is not a namespace name/],

@@ -11,7 +11,10 @@ const bin = path.join(repoRoot, 'bin', 'istio-operator.js');
 const run = (...args: string[]) => spawnSync(process.execPath, args, { cwd: repoRoot, encoding: 'utf8' });
 
 test('package.json, Chart.yaml (version, appVersion), Dockerfile VERSION and CHANGELOG agree', async (t) => {
-  const { versions, disagreements } = (await import(path.join(repoRoot, 'scripts', 'version.mjs'))) as { versions(): Record<string, string>; disagreements(tag?: string): string[] };
+  const { versions, disagreements } = (await import(path.join(repoRoot, 'scripts', 'version.mjs'))) as {
+    versions(): Record<string, string>;
+    disagreements(tag?: string): string[];
+  };
   t.deepEqual(disagreements(), [], JSON.stringify(versions()));
   t.deepEqual(disagreements(`v${packageVersion()}`), []);
   t.deepEqual(disagreements('v9.9.9'), [`tag v9.9.9 is not v${packageVersion()}`]);

@@ -36,7 +36,8 @@ function ctx(over: { values?: Record<string, any>; revision?: string; namespace?
 
 const crdsOf = (objs: K8sObject[]) => objs.filter((o) => o.kind === 'CustomResourceDefinition');
 const names = (objs: K8sObject[]) => objs.map((o) => `${o.kind}/${o.metadata.name}`).sort();
-const goldenCrds = () => loadGolden('all_on.golden-show-in-gh-pull-request.yaml').filter((o) => o.kind === 'CustomResourceDefinition') as any[];
+const goldenCrds = () =>
+  loadGolden('all_on.golden-show-in-gh-pull-request.yaml').filter((o) => o.kind === 'CustomResourceDefinition') as any[];
 
 test('renders the 15 Istio CRDs of 1.30 and the istio-reader ServiceAccount', (t) => {
   const objs = renderBase(ctx());
@@ -114,7 +115,14 @@ test('CRD schemas are structural, one storage version each, spec typed, status k
 
 test('the structural check catches what the apiserver rejects', (t) => {
   const p: string[] = [];
-  structuralProblems({ type: 'object', properties: { a: {}, b: { type: 'array' }, c: { type: 'object', properties: {}, additionalProperties: { type: 'string' } } } }, 'x', p);
+  structuralProblems(
+    {
+      type: 'object',
+      properties: { a: {}, b: { type: 'array' }, c: { type: 'object', properties: {}, additionalProperties: { type: 'string' } } },
+    },
+    'x',
+    p,
+  );
   t.deepEqual(p, ['x.a: no type', 'x.b: array without items', 'x.c: properties and additionalProperties together']);
 });
 
@@ -135,7 +143,9 @@ test('CRDs are the same whatever the revision, and callers get their own copies'
 });
 
 test('excludedCRDs, enableIstioConfigCRDs and enableCRDTemplates leave CRDs out', (t) => {
-  const ex = renderBase(ctx({ values: { base: { excludedCRDs: ['envoyfilters.networking.istio.io', 'wasmplugins.extensions.istio.io'] } } }));
+  const ex = renderBase(
+    ctx({ values: { base: { excludedCRDs: ['envoyfilters.networking.istio.io', 'wasmplugins.extensions.istio.io'] } } }),
+  );
   t.is(crdsOf(ex).length, 13);
   t.false(names(ex).includes('CustomResourceDefinition/envoyfilters.networking.istio.io'));
   t.is(crdsOf(renderBase(ctx({ values: { base: { enableIstioConfigCRDs: false } } }))).length, 0);
@@ -143,7 +153,10 @@ test('excludedCRDs, enableIstioConfigCRDs and enableCRDTemplates leave CRDs out'
 });
 
 test('resourceScope splits cluster-scoped CRDs from the namespaced ServiceAccount', (t) => {
-  t.deepEqual(renderBase(ctx({ values: { global: { resourceScope: 'namespace' } } })).map((o) => o.kind), ['ServiceAccount']);
+  t.deepEqual(
+    renderBase(ctx({ values: { global: { resourceScope: 'namespace' } } })).map((o) => o.kind),
+    ['ServiceAccount'],
+  );
   const cluster = renderBase(ctx({ values: { global: { resourceScope: 'cluster' } } }));
   t.is(cluster.length, 15);
   t.true(cluster.every((o) => o.kind === 'CustomResourceDefinition'));
@@ -162,7 +175,13 @@ test('reader account: off with enableReaderRBAC=false or a custom account; pull 
 test('base objects agree with the all_on golden on every leaf outside CRD schemas and column descriptions', (t) => {
   const golden = loadGolden('all_on.golden-show-in-gh-pull-request.yaml') as any[];
   const ours = renderBase(ctx()) as any[];
-  const helm = new Set(['helm.sh/chart', 'app.kubernetes.io/managed-by', 'app.kubernetes.io/version', 'app.kubernetes.io/instance', 'release']);
+  const helm = new Set([
+    'helm.sh/chart',
+    'app.kubernetes.io/managed-by',
+    'app.kubernetes.io/version',
+    'app.kubernetes.io/instance',
+    'release',
+  ]);
   const strip = (o: any) => {
     const c = structuredClone(o);
     for (const k of Object.keys(c.metadata.labels ?? {})) if (helm.has(k)) delete c.metadata.labels[k];
@@ -174,7 +193,16 @@ test('base objects agree with the all_on golden on every leaf outside CRD schema
     }
     return c;
   };
-  const sortKeys = (v: any): any => (Array.isArray(v) ? v.map(sortKeys) : v && typeof v === 'object' ? Object.fromEntries(Object.keys(v).sort().map((k) => [k, sortKeys(v[k])])) : v);
+  const sortKeys = (v: any): any =>
+    Array.isArray(v)
+      ? v.map(sortKeys)
+      : v && typeof v === 'object'
+        ? Object.fromEntries(
+            Object.keys(v)
+              .sort()
+              .map((k) => [k, sortKeys(v[k])]),
+          )
+        : v;
   const byName = (objs: any[]) => new Map(objs.map((o) => [`${o.kind}/${o.metadata.name}`, sortKeys(strip(o))]));
   const g = byName(golden.filter((o) => o.kind === 'CustomResourceDefinition' || o.metadata.name === 'istio-reader-service-account'));
   // Istio's goldens predate the TrafficExtension CRD its 1.30 base chart ships (crd-all.gen.yaml has it; the CRD
@@ -184,14 +212,17 @@ test('base objects agree with the all_on golden on every leaf outside CRD schema
   for (const [k, v] of g) t.deepEqual(o.get(k), v, k);
 });
 
-test('per release, the CRDs rendered are exactly the names in that release\'s crd-all.gen.yaml, with its versions', (t) => {
+test("per release, the CRDs rendered are exactly the names in that release's crd-all.gen.yaml, with its versions", (t) => {
   for (const r of RELEASES) {
     // Each release row's patch is the fixture folder of that release (test/fixtures/istio/releases/<patch>).
     const fixture = r.patch;
-    const theirs = (yaml.loadAll(fs.readFileSync(path.join(releaseFixturesDir(fixture), 'crds', 'crd-all.gen.yaml'), 'utf8')) as any[]).filter((d) => d?.kind === 'CustomResourceDefinition');
+    const theirs = (
+      yaml.loadAll(fs.readFileSync(path.join(releaseFixturesDir(fixture), 'crds', 'crd-all.gen.yaml'), 'utf8')) as any[]
+    ).filter((d) => d?.kind === 'CustomResourceDefinition');
     const ours = crdsOf(renderBase(ctx({ release: r }))) as any[];
     t.deepEqual(ours.map((c) => c.metadata.name).sort(), theirs.map((c) => c.metadata.name).sort(), r.line);
     const versions = (c: any) => c.spec.versions.map((v: any) => `${v.name}:${v.served}:${v.storage}`).sort();
-    for (const c of theirs) t.deepEqual(versions(ours.find((o) => o.metadata.name === c.metadata.name)), versions(c), `${r.line} ${c.metadata.name}`);
+    for (const c of theirs)
+      t.deepEqual(versions(ours.find((o) => o.metadata.name === c.metadata.name)), versions(c), `${r.line} ${c.metadata.name}`);
   }
 });

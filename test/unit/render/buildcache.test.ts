@@ -4,7 +4,15 @@ import fs from 'node:fs';
 import os from 'node:os';
 import { createRequire } from 'node:module';
 import path from 'node:path';
-import { CACHE_FORMAT, DATA_CACHE_FILE, PARSERS, cacheDir, cachedParse, parserVersions, resetDataCache } from '../../../operator/buildcache.js';
+import {
+  CACHE_FORMAT,
+  DATA_CACHE_FILE,
+  PARSERS,
+  cacheDir,
+  cachedParse,
+  parserVersions,
+  resetDataCache,
+} from '../../../operator/buildcache.js';
 import { CODE_CACHE_SUFFIX, generatedFilesLoaded, requireGenerated, writeCodeCaches } from '../../../operator/render/codecache.js';
 import {
   RUNTIME_BUNDLE_FILE,
@@ -48,7 +56,10 @@ test.serial('cachedParse uses an entry only for the text it was made from', (t) 
   one.from = 'mutated';
   t.deepEqual(cachedParse('yaml', old), { from: 'cache' });
   // The caller's own parse runs on a miss (parse.ts passes its filename for error messages).
-  t.deepEqual(cachedParse('yaml', edited, () => 'own'), 'own');
+  t.deepEqual(
+    cachedParse('yaml', edited, () => 'own'),
+    'own',
+  );
 });
 
 test('the data cache keeps only values JSON carries exactly, and skips what does not parse', (t) => {
@@ -58,8 +69,13 @@ test('the data cache keeps only values JSON carries exactly, and skips what does
     fs.writeFileSync(path.join(dir, 'date.yaml'), 'when: 2001-12-14\n'); // default schema: a Date
     fs.writeFileSync(path.join(dir, 'nan.yaml'), 'n: .nan\n');
     fs.writeFileSync(path.join(dir, 'broken.yaml'), 'a: [\n'); // left to render, which reports it
-    const c = buildDataCache(['plain', 'date', 'nan', 'broken'].map((n) => ({ parser: 'yaml' as const, rel: path.join(dir, `${n}.yaml`) })));
-    t.deepEqual(c.entries.map(([parser, text]) => [parser, text]), [['yaml', fs.readFileSync(path.join(dir, 'plain.yaml'), 'utf8')]]);
+    const c = buildDataCache(
+      ['plain', 'date', 'nan', 'broken'].map((n) => ({ parser: 'yaml' as const, rel: path.join(dir, `${n}.yaml`) })),
+    );
+    t.deepEqual(
+      c.entries.map(([parser, text]) => [parser, text]),
+      [['yaml', fs.readFileSync(path.join(dir, 'plain.yaml'), 'utf8')]],
+    );
     t.is(c.parsers, parserVersions());
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
@@ -67,12 +83,17 @@ test('the data cache keeps only values JSON carries exactly, and skips what does
 });
 
 test('the build parses the CRDs of every release line (crds/istio/<line>/), which render reads through the cache', (t) => {
-  const texts = new Set(buildDataCache().entries.filter(([parser]) => parser === 'yaml').map(([, text]) => text));
+  const texts = new Set(
+    buildDataCache()
+      .entries.filter(([parser]) => parser === 'yaml')
+      .map(([, text]) => text),
+  );
   for (const r of RELEASES) {
     const dir = path.join(packageRoot, 'crds', 'istio', r.line);
     const files = fs.readdirSync(dir).filter((f) => f.endsWith('.yaml'));
     t.true(files.length > 10, `crds/istio/${r.line}`);
-    for (const f of files) t.true(texts.has(fs.readFileSync(path.join(dir, f), 'utf8')), `crds/istio/${r.line}/${f} is in the build's cache`);
+    for (const f of files)
+      t.true(texts.has(fs.readFileSync(path.join(dir, f), 'utf8')), `crds/istio/${r.line}/${f} is in the build's cache`);
   }
 });
 
@@ -146,14 +167,21 @@ test('the joined Handlebars runtime is used only while every file it was made fr
 test.serial('a V8 code cache is used only for the build of the file it was made from, untouched since', (t) => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'codecache-'));
   const file = path.join(dir, 'gen.cjs');
-  const status = () => generatedFilesLoaded().filter((l) => l.file === file).pop()?.codeCache;
+  const status = () =>
+    generatedFilesLoaded()
+      .filter((l) => l.file === file)
+      .pop()?.codeCache;
   try {
-    const write = (id: string, v: number) => fs.writeFileSync(file, `'use strict';\n// build: ${id}\nmodule.exports = { v: ${v}, f() { return ${v} * 2; } };\n`);
+    const write = (id: string, v: number) =>
+      fs.writeFileSync(file, `'use strict';\n// build: ${id}\nmodule.exports = { v: ${v}, f() { return ${v} * 2; } };\n`);
     write('build-a', 1);
     t.is((requireGenerated(file) as { v: number }).v, 1);
     t.is(status(), 'none');
     (requireGenerated(file) as { f(): number }).f();
-    t.deepEqual(writeCodeCaches((f) => f === file), [file + CODE_CACHE_SUFFIX]);
+    t.deepEqual(
+      writeCodeCaches((f) => f === file),
+      [file + CODE_CACHE_SUFFIX],
+    );
     t.is((requireGenerated(file) as { f(): number }).f(), 2);
     t.is(status(), 'used');
     // Rebuilt: another id, same length (V8 alone would take the old cache for a same-length source).
@@ -197,7 +225,12 @@ function renderCli(args: string[], env: NodeJS.ProcessEnv = {}, root = packageRo
 
 test.serial('whole process: the same bytes with the build cache, without it, and for every profile and input kind', (t) => {
   if (!fs.existsSync(path.join(cacheDir, TEMPLATE_CACHE_FILE)) || !fs.existsSync(path.join(cacheDir, DATA_CACHE_FILE))) writeCaches();
-  for (const args of [[], ['--set', 'profile=demo'], ['--set', 'profile=minimal'], ['--revision', 'canary', '--set', 'components.ingressGateways[0].enabled=true']]) {
+  for (const args of [
+    [],
+    ['--set', 'profile=demo'],
+    ['--set', 'profile=minimal'],
+    ['--revision', 'canary', '--set', 'components.ingressGateways[0].enabled=true'],
+  ]) {
     const cached = renderCli(args);
     const uncached = renderCli(args, { ISTIO_OPERATOR_NO_CACHE: '1' });
     t.is(cached.status, 0, cached.stderr);
@@ -211,7 +244,8 @@ test.serial('whole process: a copy whose template, CRD, values and profile were 
   if (!fs.existsSync(path.join(cacheDir, TEMPLATE_CACHE_FILE))) writeCaches();
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'stale-cache-'));
   try {
-    for (const d of ['bin', 'manifests', 'profiles', 'crds', 'dist/operator']) fs.cpSync(path.join(packageRoot, d), path.join(root, d), { recursive: true });
+    for (const d of ['bin', 'manifests', 'profiles', 'crds', 'dist/operator'])
+      fs.cpSync(path.join(packageRoot, d), path.join(root, d), { recursive: true });
     fs.writeFileSync(path.join(root, 'package.json'), fs.readFileSync(path.join(packageRoot, 'package.json')));
     fs.symlinkSync(path.join(packageRoot, 'node_modules'), path.join(root, 'node_modules'), 'dir');
     const before = renderCli([], {}, root);
@@ -266,9 +300,25 @@ test('render loads neither the Handlebars compiler nor the Kubernetes client', (
   const r = spawnSync(process.execPath, ['--input-type=module', '-e', probe], { encoding: 'utf8' });
   t.is(r.status, 0, r.stderr);
   const loaded = JSON.parse(r.stderr.trim().split('\n').pop()!) as string[];
-  t.true(loaded.some((u) => u.includes('render/engine.js')), 'the probe sees the render modules');
-  t.true(loaded.some((u) => u.endsWith(RUNTIME_BUNDLE_FILE)) || loaded.some((u) => /handlebars[/\\]dist[/\\]cjs[/\\]handlebars\.runtime\.js$/.test(u)));
-  for (const heavy of [/@kubernetes[/\\]client-node/, /handlebars[/\\]dist[/\\]cjs[/\\]handlebars[/\\]compiler/, /source-map/, /p-queue/, /@peculiar/, /operator[/\\](apply|controller|ca|revision)[/\\]/]) {
-    t.false(loaded.some((u) => heavy.test(u)), `render must not load ${heavy}`);
+  t.true(
+    loaded.some((u) => u.includes('render/engine.js')),
+    'the probe sees the render modules',
+  );
+  t.true(
+    loaded.some((u) => u.endsWith(RUNTIME_BUNDLE_FILE)) ||
+      loaded.some((u) => /handlebars[/\\]dist[/\\]cjs[/\\]handlebars\.runtime\.js$/.test(u)),
+  );
+  for (const heavy of [
+    /@kubernetes[/\\]client-node/,
+    /handlebars[/\\]dist[/\\]cjs[/\\]handlebars[/\\]compiler/,
+    /source-map/,
+    /p-queue/,
+    /@peculiar/,
+    /operator[/\\](apply|controller|ca|revision)[/\\]/,
+  ]) {
+    t.false(
+      loaded.some((u) => heavy.test(u)),
+      `render must not load ${heavy}`,
+    );
   }
 });

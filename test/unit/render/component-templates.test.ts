@@ -5,7 +5,14 @@ import { cniView } from '../../../operator/render/components/cni.js';
 import { gatewayView } from '../../../operator/render/components/gateway.js';
 import { pilotView } from '../../../operator/render/components/pilot.js';
 import { ztunnelView } from '../../../operator/render/components/ztunnel.js';
-import { renderComponentTemplates, renderTemplate, resetTemplateCache, templateFiles, templateOutputHook, type TemplateData } from '../../../operator/render/engine.js';
+import {
+  renderComponentTemplates,
+  renderTemplate,
+  resetTemplateCache,
+  templateFiles,
+  templateOutputHook,
+  type TemplateData,
+} from '../../../operator/render/engine.js';
 import { buildContexts } from '../../../operator/render/values.js';
 
 // renderComponentTemplates runs a component's templates together (as partials of one template, for speed) and
@@ -20,7 +27,13 @@ const views: Record<string, (ctx: RenderContext) => object> = {
   cni: (ctx) => ({ cni: cniView(ctx) }),
   ztunnel: (ctx) => ({ zt: ztunnelView(ctx) }),
 };
-const folder: Record<string, string> = { pilot: 'pilot', ingressGateways: 'gateway', egressGateways: 'gateway', cni: 'cni', ztunnel: 'ztunnel' };
+const folder: Record<string, string> = {
+  pilot: 'pilot',
+  ingressGateways: 'gateway',
+  egressGateways: 'gateway',
+  cni: 'cni',
+  ztunnel: 'ztunnel',
+};
 
 function cases(): Array<{ label: string; folder: string; view: object; data: TemplateData }> {
   const out: Array<{ label: string; folder: string; view: object; data: TemplateData }> = [];
@@ -33,7 +46,8 @@ function cases(): Array<{ label: string; folder: string; view: object; data: Tem
     }
     for (const r of built.renders) {
       const view = views[r.component];
-      if (view) out.push({ label: `${profile}/${r.component}`, folder: folder[r.component]!, view: view(r.ctx), data: { release: r.ctx.release } });
+      if (view)
+        out.push({ label: `${profile}/${r.component}`, folder: folder[r.component]!, view: view(r.ctx), data: { release: r.ctx.release } });
     }
   }
   return out;

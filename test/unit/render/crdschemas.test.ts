@@ -51,7 +51,9 @@ function compare(p: string, g: unknown, o: unknown, t: Tally): void {
 
 for (const r of RELEASES) {
   test(`${r.line}: our CRDs agree with Istio ${r.patch}'s crd-all.gen.yaml on every leaf of their specs but descriptions`, (t) => {
-    const theirs = (yaml.loadAll(fs.readFileSync(path.join(releaseFixturesDir(r.patch), 'crds', 'crd-all.gen.yaml'), 'utf8')) as any[]).filter((d) => d?.kind === 'CustomResourceDefinition');
+    const theirs = (
+      yaml.loadAll(fs.readFileSync(path.join(releaseFixturesDir(r.patch), 'crds', 'crd-all.gen.yaml'), 'utf8')) as any[]
+    ).filter((d) => d?.kind === 'CustomResourceDefinition');
     const ours = new Map(istioCrds(r).map((c) => [c.metadata.name, c as any]));
     const tally: Tally = { leaves: 0, agree: 0, diffs: [] };
     for (const g of theirs) {
@@ -63,9 +65,15 @@ for (const r of RELEASES) {
     t.deepEqual([...ours.keys()].sort(), theirs.map((g) => g.metadata.name).sort());
     const share = tally.agree / tally.leaves;
     t.log(`Istio ${r.patch}: ${tally.agree}/${tally.leaves} leaves agree (${(share * 100).toFixed(2)}%)`);
-    t.true(share >= FACT_FLOORS[r.line]!, `${(share * 100).toFixed(2)}% < floor ${(FACT_FLOORS[r.line]! * 100).toFixed(2)}%:\n${tally.diffs.slice(0, 20).join('\n')}`);
+    t.true(
+      share >= FACT_FLOORS[r.line]!,
+      `${(share * 100).toFixed(2)}% < floor ${(FACT_FLOORS[r.line]! * 100).toFixed(2)}%:\n${tally.diffs.slice(0, 20).join('\n')}`,
+    );
     // What only ours has is a difference too (a leaf Istio's schema lacks would refuse objects Istio accepts).
-    t.deepEqual(tally.diffs.filter((d) => d.includes('only in ours')), []);
+    t.deepEqual(
+      tally.diffs.filter((d) => d.includes('only in ours')),
+      [],
+    );
   });
 }
 
@@ -80,10 +88,19 @@ const generator = async () =>
 test('CEL rules: helpers expanded, strings double-quoted, parentheses where precedence needs them', async (t) => {
   const c = (await generator()).canonicalCel;
   t.is(c('oneof(self.a, self.b)'), '(has(self.a) ? 1 : 0) + (has(self.b) ? 1 : 0) <= 1');
-  t.is(c("default(self.resolution, 'NONE') == 'NONE' ? !has(self.endpoints) : true"), '((has(self.resolution) ? self.resolution : "NONE") == "NONE") ? !has(self.endpoints) : true');
-  t.is(c('has(self.p) ? self.index({}, selector, matchLabels).size() > 0 : true'), 'has(self.p) ? (((has(self.selector) && has(self.selector.matchLabels)) ? self.selector.matchLabels : {}).size() > 0) : true');
-  t.is(c("(has(self.selector)?1:0)+(has(self.targetRefs)?1:0)<=1"), '(has(self.selector) ? 1 : 0) + (has(self.targetRefs) ? 1 : 0) <= 1');
-  t.is(c("self.startsWith('unix://') ? (self.substring(7,8) == '/' || self.substring(7,8) == '@') : true"), 'self.startsWith("unix://") ? (self.substring(7, 8) == "/" || self.substring(7, 8) == "@") : true');
+  t.is(
+    c("default(self.resolution, 'NONE') == 'NONE' ? !has(self.endpoints) : true"),
+    '((has(self.resolution) ? self.resolution : "NONE") == "NONE") ? !has(self.endpoints) : true',
+  );
+  t.is(
+    c('has(self.p) ? self.index({}, selector, matchLabels).size() > 0 : true'),
+    'has(self.p) ? (((has(self.selector) && has(self.selector.matchLabels)) ? self.selector.matchLabels : {}).size() > 0) : true',
+  );
+  t.is(c('(has(self.selector)?1:0)+(has(self.targetRefs)?1:0)<=1'), '(has(self.selector) ? 1 : 0) + (has(self.targetRefs) ? 1 : 0) <= 1');
+  t.is(
+    c("self.startsWith('unix://') ? (self.substring(7,8) == '/' || self.substring(7,8) == '@') : true"),
+    'self.startsWith("unix://") ? (self.substring(7, 8) == "/" || self.substring(7, 8) == "@") : true',
+  );
   t.is(c(`key.matches('^a"b\\\\d$')`), 'key.matches("^a\\"b\\\\d$")');
   t.is(c('!(a && b) || -x < 0 && [1, 2u] == [] && {"k": 1.5}.size() > 0'), '!(a && b) || -x < 0 && [1, 2u] == [] && {"k": 1.5}.size() > 0');
   t.is(c('a - (b - c)'), 'a - (b - c)');
@@ -94,9 +111,12 @@ test('CEL rules: helpers expanded, strings double-quoted, parentheses where prec
   t.throws(() => c('has(self.a'), { message: /expected \)|ends early/ });
 });
 
-test('crds/istio/<line>/ is what scripts/crd-schemas.mjs generates from each release\'s istio.io/api', async (t) => {
+test("crds/istio/<line>/ is what scripts/crd-schemas.mjs generates from each release's istio.io/api", async (t) => {
   // Reads the API module from Go's module cache (downloads it when missing: Go is on CI's PATH for test/istio/build.sh).
-  const r = spawnSync(process.execPath, [path.join(packageRoot, 'scripts', 'crd-schemas.mjs'), '--check'], { encoding: 'utf8', timeout: 300_000 });
+  const r = spawnSync(process.execPath, [path.join(packageRoot, 'scripts', 'crd-schemas.mjs'), '--check'], {
+    encoding: 'utf8',
+    timeout: 300_000,
+  });
   t.is(r.status, 0, `${r.stderr}${r.error?.message ?? ''}\nrun: node scripts/crd-schemas.mjs`);
   t.deepEqual(Object.keys((await generator()).RELEASES).sort(), RELEASES.map((x) => x.line).sort(), 'one API version per release line');
 });

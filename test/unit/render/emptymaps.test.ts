@@ -19,12 +19,19 @@ function emptyMaps(o: Record<string, any>): string[] {
 
 // Where Istio's own render has the empty map (its ztunnel golden; ztunnel's ServiceAccount, and on OpenShift its
 // ClusterRole and binding, in the platform goldens: values.ztunnel.annotations), we keep it: fidelity first.
-const ISTIO_RENDERS = new Set(['DaemonSet ztunnel: metadata.annotations', 'ServiceAccount ztunnel: metadata.annotations', 'ClusterRole ztunnel: metadata.annotations', 'ClusterRoleBinding ztunnel: metadata.annotations']);
+const ISTIO_RENDERS = new Set([
+  'DaemonSet ztunnel: metadata.annotations',
+  'ServiceAccount ztunnel: metadata.annotations',
+  'ClusterRole ztunnel: metadata.annotations',
+  'ClusterRoleBinding ztunnel: metadata.annotations',
+]);
 
 for (const profile of BUILTIN_PROFILES) {
   test(`profile ${profile}: no empty annotations, labels, affinity or nodeSelector maps`, (t) => {
     const { install } = resolveIstioOperator({ sets: [`profile=${profile}`] });
-    const found = render(install).objects.flatMap((o) => emptyMaps(o).map((p) => `${o.kind} ${o.metadata.name}: ${p}`)).filter((f) => !ISTIO_RENDERS.has(f));
+    const found = render(install)
+      .objects.flatMap((o) => emptyMaps(o).map((p) => `${o.kind} ${o.metadata.name}: ${p}`))
+      .filter((f) => !ISTIO_RENDERS.has(f));
     t.deepEqual(found, []);
   });
 }

@@ -92,11 +92,17 @@ test('egress gateway: ClusterIP Service, egress secret volumes, no status port',
   const objs = renderGateway(ctx({ type: 'egress' }));
   const svc = find(objs, 'Service');
   t.is(svc.spec.type, 'ClusterIP');
-  t.deepEqual(svc.spec.ports.map((p: any) => p.name), ['http2', 'https']);
+  t.deepEqual(
+    svc.spec.ports.map((p: any) => p.name),
+    ['http2', 'https'],
+  );
   t.deepEqual(svc.spec.selector, { app: 'istio-egressgateway', istio: 'egressgateway' });
   const vols = find(objs, 'Deployment').spec.template.spec.volumes.map((v: any) => v.name);
   t.true(vols.includes('egressgateway-certs') && vols.includes('egressgateway-ca-certs'));
-  t.deepEqual(proxyOf(objs).ports.map((p: any) => p.containerPort), [8080, 8443, 15090]);
+  t.deepEqual(
+    proxyOf(objs).ports.map((p: any) => p.containerPort),
+    [8080, 8443, 15090],
+  );
 });
 
 // Ownership labels come from render-core's labels.ts; add them as render() does before comparing with Istio.
@@ -128,7 +134,10 @@ test('revision: gateways keep their names and follow istiod-<rev> and its mesh c
 
 test('CA address: global.caAddress, then the external CA, then istiod', (t) => {
   t.is(envOf(renderGateway(ctx({ global: { caAddress: 'ca.example:443' } }))).CA_ADDR, 'ca.example:443');
-  t.is(envOf(renderGateway(ctx({ ca: { mode: 'external', secretName: 'cacerts', address: 'signer.example:9443' } }))).CA_ADDR, 'signer.example:9443');
+  t.is(
+    envOf(renderGateway(ctx({ ca: { mode: 'external', secretName: 'cacerts', address: 'signer.example:9443' } }))).CA_ADDR,
+    'signer.example:9443',
+  );
   t.is(envOf(renderGateway(ctx({ ca: { mode: 'operator', secretName: 'cacerts' } }))).CA_ADDR, 'istiod.istio-system.svc:15012');
 });
 
@@ -159,11 +168,20 @@ test('custom labels reach selectors, pod labels, Service selector, HPA and PDB l
 });
 
 test('autoscaling: HPA bounds and metrics from values; replicas only without HPA; PDB only when two pods are guaranteed', (t) => {
-  const hpa = find(renderGateway(ctx({ gw: { autoscaleMin: 2, autoscaleMax: 7, memory: { targetAverageUtilization: 60 } } })), 'HorizontalPodAutoscaler');
+  const hpa = find(
+    renderGateway(ctx({ gw: { autoscaleMin: 2, autoscaleMax: 7, memory: { targetAverageUtilization: 60 } } })),
+    'HorizontalPodAutoscaler',
+  );
   t.is(hpa.apiVersion, 'autoscaling/v2');
   t.is(hpa.spec.minReplicas, 2);
   t.is(hpa.spec.maxReplicas, 7);
-  t.deepEqual(hpa.spec.metrics.map((m: any) => [m.resource.name, m.resource.target.averageUtilization]), [['cpu', 80], ['memory', 60]]);
+  t.deepEqual(
+    hpa.spec.metrics.map((m: any) => [m.resource.name, m.resource.target.averageUtilization]),
+    [
+      ['cpu', 80],
+      ['memory', 60],
+    ],
+  );
   t.deepEqual(hpa.spec.scaleTargetRef, { apiVersion: 'apps/v1', kind: 'Deployment', name: 'istio-ingressgateway' });
 
   const fixed = renderGateway(ctx({ gw: { autoscaleEnabled: false, replicaCount: 3 } }));
@@ -174,12 +192,30 @@ test('autoscaling: HPA bounds and metrics from values; replicas only without HPA
   const single = renderGateway(ctx());
   t.is(find(single, 'Deployment').spec.replicas, undefined);
   t.is(find(single, 'PodDisruptionBudget'), undefined);
-  t.is(find(renderGateway(ctx({ gw: { autoscaleMin: 2 }, global: { defaultPodDisruptionBudget: { enabled: false } } })), 'PodDisruptionBudget'), undefined);
+  t.is(
+    find(
+      renderGateway(ctx({ gw: { autoscaleMin: 2 }, global: { defaultPodDisruptionBudget: { enabled: false } } })),
+      'PodDisruptionBudget',
+    ),
+    undefined,
+  );
 });
 
 test('service settings: annotations, load balancer fields, traffic policy, custom Service', (t) => {
   const svc = find(
-    renderGateway(ctx({ gw: { serviceAnnotations: { 'cloud.google.com/load-balancer-type': 'internal' }, loadBalancerIP: '10.0.0.9', loadBalancerSourceRanges: ['10.0.0.0/8'], externalTrafficPolicy: 'Local', ipFamilyPolicy: 'PreferDualStack', ipFamilies: ['IPv4', 'IPv6'], type: 'NodePort' } })),
+    renderGateway(
+      ctx({
+        gw: {
+          serviceAnnotations: { 'cloud.google.com/load-balancer-type': 'internal' },
+          loadBalancerIP: '10.0.0.9',
+          loadBalancerSourceRanges: ['10.0.0.0/8'],
+          externalTrafficPolicy: 'Local',
+          ipFamilyPolicy: 'PreferDualStack',
+          ipFamilies: ['IPv4', 'IPv6'],
+          type: 'NodePort',
+        },
+      }),
+    ),
     'Service',
   );
   t.deepEqual(svc.metadata.annotations, { 'cloud.google.com/load-balancer-type': 'internal' });
@@ -192,12 +228,29 @@ test('proxy settings: env map, proxyMetadata, network, cluster, mesh ID, logging
   const objs = renderGateway(
     ctx({
       gw: { env: { ISTIO_META_REQUESTED_NETWORK_VIEW: 'external', N: 5 } },
-      global: { network: 'net1', multiCluster: { clusterName: 'c1' }, meshID: 'm1', logAsJson: true, hub: 'my.reg/istio', tag: '1.30.0', variant: 'distroless', imagePullPolicy: 'Always' },
+      global: {
+        network: 'net1',
+        multiCluster: { clusterName: 'c1' },
+        meshID: 'm1',
+        logAsJson: true,
+        hub: 'my.reg/istio',
+        tag: '1.30.0',
+        variant: 'distroless',
+        imagePullPolicy: 'Always',
+      },
       meshConfig: { trustDomain: 'td.example', defaultConfig: { proxyMetadata: { ISTIO_META_DNS_CAPTURE: 'true' } } },
     }),
   );
   const env = envOf(objs);
-  t.like(env, { ISTIO_META_REQUESTED_NETWORK_VIEW: 'external', N: '5', ISTIO_META_DNS_CAPTURE: 'true', ISTIO_META_NETWORK: 'net1', ISTIO_META_CLUSTER_ID: 'c1', ISTIO_META_MESH_ID: 'm1', TRUST_DOMAIN: 'td.example' });
+  t.like(env, {
+    ISTIO_META_REQUESTED_NETWORK_VIEW: 'external',
+    N: '5',
+    ISTIO_META_DNS_CAPTURE: 'true',
+    ISTIO_META_NETWORK: 'net1',
+    ISTIO_META_CLUSTER_ID: 'c1',
+    ISTIO_META_MESH_ID: 'm1',
+    TRUST_DOMAIN: 'td.example',
+  });
   const c = proxyOf(objs);
   t.true(c.args.includes('--log_as_json'));
   t.is(c.image, 'my.reg/istio/proxyv2:1.30.0-distroless');
@@ -205,7 +258,10 @@ test('proxy settings: env map, proxyMetadata, network, cluster, mesh ID, logging
   // The gateway's own ISTIO_META_NETWORK wins over the global network.
   t.is(envOf(renderGateway(ctx({ gw: { env: { ISTIO_META_NETWORK: 'own' } }, global: { network: 'net1' } }))).ISTIO_META_NETWORK, 'own');
   t.is(proxyOf(renderGateway(ctx({ gw: { tag: 'special-tag' } }))).image, 'registry.istio.io/testing/proxyv2:special-tag');
-  t.is(proxyOf(renderGateway(ctx({ global: { proxy: { ...defaults.global.proxy, image: 'reg.example/custom/proxy:x' } } }))).image, 'reg.example/custom/proxy:x');
+  t.is(
+    proxyOf(renderGateway(ctx({ global: { proxy: { ...defaults.global.proxy, image: 'reg.example/custom/proxy:x' } } }))).image,
+    'reg.example/custom/proxy:x',
+  );
 });
 
 test('runAsRoot drops the non-root security contexts and the unprivileged marker', (t) => {
@@ -213,7 +269,9 @@ test('runAsRoot drops the non-root security contexts and the unprivileged marker
   t.is(find(objs, 'Deployment').spec.template.spec.securityContext, undefined);
   t.is(proxyOf(objs).securityContext, undefined);
   t.is(envOf(objs).ISTIO_META_UNPRIVILEGED_POD, undefined);
-  const seccomp = proxyOf(renderGateway(ctx({ values: { gateways: { ...defaults.gateways, seccompProfile: { type: 'RuntimeDefault' } } } })));
+  const seccomp = proxyOf(
+    renderGateway(ctx({ values: { gateways: { ...defaults.gateways, seccompProfile: { type: 'RuntimeDefault' } } } })),
+  );
   t.deepEqual(seccomp.securityContext.seccompProfile, { type: 'RuntimeDefault' });
 });
 
@@ -222,7 +280,10 @@ test('scheduling: arch and nodeSelector become node affinity, anti-affinity sele
     renderGateway(
       ctx({
         global: { arch: { amd64: 2, s390x: 0 }, defaultTolerations: [{ key: 'k', operator: 'Exists' }] },
-        gw: { nodeSelector: { pool: 'edge' }, podAntiAffinityLabelSelector: [{ key: 'app', operator: 'In', values: 'a,b', topologyKey: 'kubernetes.io/hostname' }] },
+        gw: {
+          nodeSelector: { pool: 'edge' },
+          podAntiAffinityLabelSelector: [{ key: 'app', operator: 'In', values: 'a,b', topologyKey: 'kubernetes.io/hostname' }],
+        },
       }),
     ),
     'Deployment',
@@ -231,8 +292,13 @@ test('scheduling: arch and nodeSelector become node affinity, anti-affinity sele
     { key: 'kubernetes.io/arch', operator: 'In', values: ['amd64'] },
     { key: 'pool', operator: 'In', values: ['edge'] },
   ]);
-  t.deepEqual(spec.affinity.nodeAffinity.preferredDuringSchedulingIgnoredDuringExecution, [{ weight: 2, preference: { matchExpressions: [{ key: 'kubernetes.io/arch', operator: 'In', values: ['amd64'] }] } }]);
-  t.deepEqual(spec.affinity.podAntiAffinity.requiredDuringSchedulingIgnoredDuringExecution[0].labelSelector.matchExpressions[0].values, ['a', 'b']);
+  t.deepEqual(spec.affinity.nodeAffinity.preferredDuringSchedulingIgnoredDuringExecution, [
+    { weight: 2, preference: { matchExpressions: [{ key: 'kubernetes.io/arch', operator: 'In', values: ['amd64'] }] } },
+  ]);
+  t.deepEqual(spec.affinity.podAntiAffinity.requiredDuringSchedulingIgnoredDuringExecution[0].labelSelector.matchExpressions[0].values, [
+    'a',
+    'b',
+  ]);
   t.deepEqual(spec.tolerations, [{ key: 'k', operator: 'Exists' }]);
   t.is(find(renderGateway(ctx()), 'Deployment').spec.template.spec.affinity, undefined);
 });
@@ -247,7 +313,9 @@ test('network policy only when global.networkPolicy.enabled, admitting health, m
 
 test('user strings cannot change the structure: labels, annotations and env stay single values', (t) => {
   const evil = 'x\nkind: Secret\n: {{oops}} # "';
-  const objs = renderGateway(ctx({ labels: { evil }, gw: { podAnnotations: { a: evil }, serviceAnnotations: { b: evil }, env: { E: evil } } }));
+  const objs = renderGateway(
+    ctx({ labels: { evil }, gw: { podAnnotations: { a: evil }, serviceAnnotations: { b: evil }, env: { E: evil } } }),
+  );
   t.is(objs.length, 6);
   t.true(objs.every((o) => o.kind !== 'Secret'));
   t.is(find(objs, 'Deployment').spec.template.metadata.labels.evil, evil);
@@ -257,11 +325,17 @@ test('user strings cannot change the structure: labels, annotations and env stay
 });
 
 test('deterministic: two renders are deeply equal', (t) => {
-  t.deepEqual(renderGateway(ctx({ revision: 'x', labels: { b: '1', a: '2' } })), renderGateway(ctx({ revision: 'x', labels: { b: '1', a: '2' } })));
+  t.deepEqual(
+    renderGateway(ctx({ revision: 'x', labels: { b: '1', a: '2' } })),
+    renderGateway(ctx({ revision: 'x', labels: { b: '1', a: '2' } })),
+  );
 });
 
-test('injection template: a minimal pod for the injector, with only what is the gateway\'s own', (t) => {
-  const objs = owned(renderGateway(ctx({ gw: { injectionTemplate: 'gateway', env: { B: 'b', A: 1 }, podAnnotations: { note: 'x' } } })), 'ingressGateways') as K8sObject[];
+test("injection template: a minimal pod for the injector, with only what is the gateway's own", (t) => {
+  const objs = owned(
+    renderGateway(ctx({ gw: { injectionTemplate: 'gateway', env: { B: 'b', A: 1 }, podAnnotations: { note: 'x' } } })),
+    'ingressGateways',
+  ) as K8sObject[];
   t.is(objs.filter((o) => o.kind === 'Deployment').length, 1, 'one Deployment: the injected one instead of the full one');
   const dep = find(objs, 'Deployment');
   const tpl = dep.spec.template;
@@ -279,10 +353,23 @@ test('injection template: a minimal pod for the injector, with only what is the 
   const proxy = proxyOf(objs);
   t.is(proxy.image, 'auto');
   t.deepEqual(Object.keys(proxy).sort(), ['env', 'image', 'name', 'ports', 'resources', 'securityContext', 'volumeMounts']);
-  t.deepEqual(proxy.env, [{ name: 'ISTIO_META_UNPRIVILEGED_POD', value: 'true' }, { name: 'A', value: '1' }, { name: 'B', value: 'b' }]);
-  t.deepEqual(proxy.ports.map((p: any) => p.containerPort), [15021, 8080, 8443, 15090]);
-  t.deepEqual(proxy.volumeMounts.map((m: any) => m.name), ['ingressgateway-certs', 'ingressgateway-ca-certs']);
-  t.deepEqual(tpl.spec.volumes.map((v: any) => v.name), ['ingressgateway-certs', 'ingressgateway-ca-certs']);
+  t.deepEqual(proxy.env, [
+    { name: 'ISTIO_META_UNPRIVILEGED_POD', value: 'true' },
+    { name: 'A', value: '1' },
+    { name: 'B', value: 'b' },
+  ]);
+  t.deepEqual(
+    proxy.ports.map((p: any) => p.containerPort),
+    [15021, 8080, 8443, 15090],
+  );
+  t.deepEqual(
+    proxy.volumeMounts.map((m: any) => m.name),
+    ['ingressgateway-certs', 'ingressgateway-ca-certs'],
+  );
+  t.deepEqual(
+    tpl.spec.volumes.map((v: any) => v.name),
+    ['ingressgateway-certs', 'ingressgateway-ca-certs'],
+  );
   t.deepEqual(tpl.spec.securityContext, { runAsUser: 1337, runAsGroup: 1337, runAsNonRoot: true });
   // A revision's pod names it, so that the revision's webhooks pick it.
   const rev = owned(renderGateway(ctx({ revision: 'canary', gw: { injectionTemplate: 'gateway' } })), 'ingressGateways') as K8sObject[];
@@ -294,7 +381,7 @@ test('injection template: a minimal pod for the injector, with only what is the 
   t.deepEqual(proxyOf(root).env, []);
 });
 
-test('app.kubernetes.io/name is the chart\'s, one per type, whatever the gateway\'s name and app label', (t) => {
+test("app.kubernetes.io/name is the chart's, one per type, whatever the gateway's name and app label", (t) => {
   for (const type of ['ingress', 'egress'] as const) {
     for (const injectionTemplate of ['', 'gateway']) {
       const objs = renderGateway(ctx({ type, name: 'edge-gw', labels: { app: 'edge-gw' }, gw: { injectionTemplate } }));
@@ -320,7 +407,13 @@ for (const [name, file, golden, sets, select] of [
   ['all_on', 'all_on.yaml', 'all_on.golden-show-in-gh-pull-request.yaml', [], GW],
   ['ingressgateway_k8s_settings', 'ingressgateway_k8s_settings.yaml', 'ingressgateway_k8s_settings.golden.yaml', [], GW],
   ['autoscaling_v2', 'autoscaling_v2.yaml', 'autoscaling_v2.golden.yaml', [], GW],
-  ['flag_values_enable_egressgateway', undefined, 'flag_values_enable_egressgateway.golden.yaml', ['values.gateways.istio-egressgateway.enabled=true'], GW],
+  [
+    'flag_values_enable_egressgateway',
+    undefined,
+    'flag_values_enable_egressgateway.golden.yaml',
+    ['values.gateways.istio-egressgateway.enabled=true'],
+    GW,
+  ],
 ] as const) {
   test(`golden ${name}: every gateway leaf agrees`, async (t) => {
     const out = await renderInput({ files: file ? input(file) : [], sets: [...sets] });
@@ -336,11 +429,19 @@ for (const [name, file, golden, sets, select] of [
 test('gateways.yaml: three gateways, one in its own namespace; each RoleBinding references an existing Role', async (t) => {
   const out = await renderInput({ files: input('gateways.yaml') });
   const gw = out.objects.filter((o) => o.kind === 'Deployment');
-  t.deepEqual(gw.map((d) => `${d.metadata.namespace}/${d.metadata.name}`).sort(), ['istio-system/istio-ingressgateway', 'istio-system/user-ingressgateway', 'user-ingressgateway-ns/ilb-gateway']);
-  for (const kind of ['HorizontalPodAutoscaler', 'Service', 'Role', 'RoleBinding', 'ServiceAccount']) t.is(out.objects.filter((o) => o.kind === kind).length, 3, kind);
+  t.deepEqual(gw.map((d) => `${d.metadata.namespace}/${d.metadata.name}`).sort(), [
+    'istio-system/istio-ingressgateway',
+    'istio-system/user-ingressgateway',
+    'user-ingressgateway-ns/ilb-gateway',
+  ]);
+  for (const kind of ['HorizontalPodAutoscaler', 'Service', 'Role', 'RoleBinding', 'ServiceAccount'])
+    t.is(out.objects.filter((o) => o.kind === kind).length, 3, kind);
   for (const h of out.objects.filter((o) => o.kind === 'HorizontalPodAutoscaler') as any[]) t.is(h.spec.maxReplicas, 5);
   for (const rb of out.objects.filter((o) => o.kind === 'RoleBinding') as any[]) {
-    t.true(out.objects.some((r) => r.kind === 'Role' && r.metadata.name === rb.roleRef.name && r.metadata.namespace === rb.metadata.namespace), rb.metadata.name);
+    t.true(
+      out.objects.some((r) => r.kind === 'Role' && r.metadata.name === rb.roleRef.name && r.metadata.namespace === rb.metadata.namespace),
+      rb.metadata.name,
+    );
   }
   const d = gw.find((x) => x.metadata.name === 'istio-ingressgateway') as any;
   t.like(d.spec.selector.matchLabels, { aaa: 'aaa-val', bbb: 'bbb-val', version: '21' });
@@ -359,12 +460,13 @@ test('gateways.yaml with autoscaleMin=2: HPAs 2..5 and a PDB per gateway', async
 
 test('gateways-with-custom-tags-and-no-labels.yaml: each gateway takes its own tag', async (t) => {
   const out = await renderInput({ files: input('gateways-with-custom-tags-and-no-labels.yaml') });
-  const image = (n: string) => (out.objects.find((o) => o.kind === 'Deployment' && o.metadata.name === n) as any).spec.template.spec.containers[0].image;
+  const image = (n: string) =>
+    (out.objects.find((o) => o.kind === 'Deployment' && o.metadata.name === n) as any).spec.template.spec.containers[0].image;
   t.regex(image('istio-ingressgateway'), /\/proxyv2:special-tag$/);
   t.regex(image('istio-egressgateway'), /\/proxyv2:special-tag2$/);
 });
 
-test('k8s.service.ports replace the gateway\'s ports: Service, container ports and NetworkPolicy, not merged with the defaults', async (t) => {
+test("k8s.service.ports replace the gateway's ports: Service, container ports and NetworkPolicy, not merged with the defaults", async (t) => {
   const doc = {
     apiVersion: 'install.istio.io/v1alpha1',
     kind: 'IstioOperator',
@@ -373,7 +475,20 @@ test('k8s.service.ports replace the gateway\'s ports: Service, container ports a
       values: { global: { networkPolicy: { enabled: true } } },
       components: {
         ingressGateways: [
-          { name: 'edge', enabled: true, label: { app: 'edge', istio: 'edge' }, k8s: { service: { type: 'NodePort', ports: [{ name: 'tls', port: 15443, targetPort: 15443 }, { name: 'plain', port: 9000, protocol: 'UDP' }] } } },
+          {
+            name: 'edge',
+            enabled: true,
+            label: { app: 'edge', istio: 'edge' },
+            k8s: {
+              service: {
+                type: 'NodePort',
+                ports: [
+                  { name: 'tls', port: 15443, targetPort: 15443 },
+                  { name: 'plain', port: 9000, protocol: 'UDP' },
+                ],
+              },
+            },
+          },
           { name: 'istio-ingressgateway', enabled: true },
         ],
       },
@@ -382,13 +497,26 @@ test('k8s.service.ports replace the gateway\'s ports: Service, container ports a
   const out = await renderInput({ files: [{ name: 'ports.yaml', text: JSON.stringify(doc) }] });
   const of = (kind: string, name: string) => out.objects.find((o) => o.kind === kind && o.metadata.name === name) as any;
   const svc = of('Service', 'edge');
-  t.deepEqual(svc.spec.ports, [{ name: 'tls', port: 15443, targetPort: 15443 }, { name: 'plain', port: 9000, protocol: 'UDP' }]);
+  t.deepEqual(svc.spec.ports, [
+    { name: 'tls', port: 15443, targetPort: 15443 },
+    { name: 'plain', port: 9000, protocol: 'UDP' },
+  ]);
   t.is(svc.spec.type, 'NodePort', 'the rest of k8s.service still applies');
   const proxy = of('Deployment', 'edge').spec.template.spec.containers.find((c: any) => c.name === 'istio-proxy');
-  t.deepEqual(proxy.ports.map((p: any) => [p.containerPort, p.protocol]), [[15443, 'TCP'], [9000, 'UDP'], [15090, 'TCP']]);
+  t.deepEqual(
+    proxy.ports.map((p: any) => [p.containerPort, p.protocol]),
+    [
+      [15443, 'TCP'],
+      [9000, 'UDP'],
+      [15090, 'TCP'],
+    ],
+  );
   const np = of('NetworkPolicy', 'edge');
   t.truthy(np);
   t.true(JSON.stringify(np.spec).includes('15443') && !JSON.stringify(np.spec).includes('8443'));
   // The other gateway keeps the type's defaults.
-  t.deepEqual(of('Service', 'istio-ingressgateway').spec.ports.map((p: any) => p.name), ['status-port', 'http2', 'https']);
+  t.deepEqual(
+    of('Service', 'istio-ingressgateway').spec.ports.map((p: any) => p.name),
+    ['status-port', 'http2', 'https'],
+  );
 });

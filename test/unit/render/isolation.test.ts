@@ -35,11 +35,14 @@ test('mutating every writable part of a render result does not change the next r
   const crd = find(victim, 'CustomResourceDefinition', GATEWAY_CRD);
   for (const o of victim) mutateAll(o);
   // The bulk of a CRD's schema is shared and frozen: a change to it throws instead of reaching the next render.
-  t.throws(() => {
-    crd.spec.names.kind = 'Changed';
-  }, { instanceOf: TypeError });
+  t.throws(
+    () => {
+      crd.spec.names.kind = 'Changed';
+    },
+    { instanceOf: TypeError },
+  );
   t.throws(() => crd.spec.versions.push({}), { instanceOf: TypeError });
-  t.throws(() => crd.spec.versions[0].schema.openAPIV3Schema.type = 'string', { instanceOf: TypeError });
+  t.throws(() => (crd.spec.versions[0].schema.openAPIV3Schema.type = 'string'), { instanceOf: TypeError });
   // What a caller usually changes is its own: metadata, the object and its spec's own fields.
   t.is(crd.spec.group, 'changed-networking.istio.io');
   crd.spec.versions = [];

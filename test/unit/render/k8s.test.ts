@@ -41,7 +41,13 @@ function objects(): K8sObject[] {
       apiVersion: 'v1',
       kind: 'Service',
       metadata: { name: 'istiod', namespace: 'istio-system' },
-      spec: { ports: [{ name: 'grpc-xds', port: 15010 }, { name: 'https-dns', port: 15012 }], selector: { app: 'istiod' } },
+      spec: {
+        ports: [
+          { name: 'grpc-xds', port: 15010 },
+          { name: 'https-dns', port: 15012 },
+        ],
+        selector: { app: 'istiod' },
+      },
     },
     {
       apiVersion: 'autoscaling/v2',
@@ -68,16 +74,38 @@ const main = (o: K8sObject[]): any => dep(o).spec.template.spec.containers[0];
 
 test('env merges by name in Kubernetes order: replaced in place, new ones follow the last matched', (t) => {
   const o = objects();
-  applyK8sSettings(o, { env: [{ name: 'POD_NAME', valueFrom: { fieldRef: { apiVersion: 'v1', fieldPath: 'new.path' } } }, { name: 'GODEBUG', value: 'gctrace=111' }, { name: 'NEW_VAR', value: 'new_value' }] }, target);
-  t.deepEqual(main(o).env.map((e: any) => e.name), ['REVISION', 'POD_NAME', 'GODEBUG', 'NEW_VAR', 'POD_NAMESPACE']);
+  applyK8sSettings(
+    o,
+    {
+      env: [
+        { name: 'POD_NAME', valueFrom: { fieldRef: { apiVersion: 'v1', fieldPath: 'new.path' } } },
+        { name: 'GODEBUG', value: 'gctrace=111' },
+        { name: 'NEW_VAR', value: 'new_value' },
+      ],
+    },
+    target,
+  );
+  t.deepEqual(
+    main(o).env.map((e: any) => e.name),
+    ['REVISION', 'POD_NAME', 'GODEBUG', 'NEW_VAR', 'POD_NAMESPACE'],
+  );
   t.is(main(o).env[1].valueFrom.fieldRef.fieldPath, 'new.path');
 });
 
 test('resources and readinessProbe merge into the main container', (t) => {
   const o = objects();
-  applyK8sSettings(o, { resources: { requests: { memory: '999Mi' } }, readinessProbe: { initialDelaySeconds: 555 }, imagePullPolicy: 'Always' }, target);
+  applyK8sSettings(
+    o,
+    { resources: { requests: { memory: '999Mi' } }, readinessProbe: { initialDelaySeconds: 555 }, imagePullPolicy: 'Always' },
+    target,
+  );
   t.deepEqual(main(o).resources, { requests: { cpu: '500m', memory: '999Mi' } });
-  t.deepEqual(main(o).readinessProbe, { httpGet: { path: '/ready', port: 8080 }, initialDelaySeconds: 555, periodSeconds: 3, timeoutSeconds: 5 });
+  t.deepEqual(main(o).readinessProbe, {
+    httpGet: { path: '/ready', port: 8080 },
+    initialDelaySeconds: 555,
+    periodSeconds: 3,
+    timeoutSeconds: 5,
+  });
   t.is(main(o).imagePullPolicy, 'Always');
 });
 
@@ -115,22 +143,48 @@ test('volumes merge by name, volumeMounts by mountPath', (t) => {
   applyK8sSettings(
     o,
     {
-      volumes: [{ name: 'extra', secret: { secretName: 'x' } }, { name: 'local-certs', emptyDir: {} }],
+      volumes: [
+        { name: 'extra', secret: { secretName: 'x' } },
+        { name: 'local-certs', emptyDir: {} },
+      ],
       volumeMounts: [{ name: 'extra', mountPath: '/etc/extra' }],
     },
     target,
   );
-  t.deepEqual(dep(o).spec.template.spec.volumes.map((v: any) => v.name), ['extra', 'local-certs']);
+  t.deepEqual(
+    dep(o).spec.template.spec.volumes.map((v: any) => v.name),
+    ['extra', 'local-certs'],
+  );
   t.deepEqual(dep(o).spec.template.spec.volumes[1].emptyDir, { medium: 'Memory' });
-  t.deepEqual(main(o).volumeMounts.map((v: any) => v.mountPath), ['/etc/extra', '/var/run/secrets/istio-dns']);
+  t.deepEqual(
+    main(o).volumeMounts.map((v: any) => v.mountPath),
+    ['/etc/extra', '/var/run/secrets/istio-dns'],
+  );
 });
 
 test('service merges into spec (ports by port), serviceAnnotations into metadata', (t) => {
   const o = objects();
-  applyK8sSettings(o, { service: { externalTrafficPolicy: 'Local', ports: [{ port: 15012, name: 'tls-xds' }, { port: 8060, name: 'tcp' }] }, serviceAnnotations: { 'manifest-generate': 'x' } }, target);
+  applyK8sSettings(
+    o,
+    {
+      service: {
+        externalTrafficPolicy: 'Local',
+        ports: [
+          { port: 15012, name: 'tls-xds' },
+          { port: 8060, name: 'tcp' },
+        ],
+      },
+      serviceAnnotations: { 'manifest-generate': 'x' },
+    },
+    target,
+  );
   const svc: any = o.find((x) => x.kind === 'Service');
   t.is(svc.spec.externalTrafficPolicy, 'Local');
-  t.deepEqual(svc.spec.ports, [{ name: 'grpc-xds', port: 15010 }, { name: 'tls-xds', port: 15012 }, { name: 'tcp', port: 8060 }]);
+  t.deepEqual(svc.spec.ports, [
+    { name: 'grpc-xds', port: 15010 },
+    { name: 'tls-xds', port: 15012 },
+    { name: 'tcp', port: 8060 },
+  ]);
   t.deepEqual(svc.metadata.annotations, { 'manifest-generate': 'x' });
 });
 
@@ -188,7 +242,13 @@ test('strategic merge: null deletes, $patch: replace replaces a map', (t) => {
 test('replicaCount is left to the HorizontalPodAutoscaler when one is rendered, with a warning; applied when not', (t) => {
   const withHpa = objects();
   const hasHpa = withHpa.some((o) => o.kind === 'HorizontalPodAutoscaler');
-  if (!hasHpa) withHpa.push({ apiVersion: 'autoscaling/v2', kind: 'HorizontalPodAutoscaler', metadata: { name: 'istiod', namespace: 'istio-system' }, spec: { minReplicas: 1, maxReplicas: 5 } });
+  if (!hasHpa)
+    withHpa.push({
+      apiVersion: 'autoscaling/v2',
+      kind: 'HorizontalPodAutoscaler',
+      metadata: { name: 'istiod', namespace: 'istio-system' },
+      spec: { minReplicas: 1, maxReplicas: 5 },
+    });
   const w = applyK8sSettings(withHpa, { replicaCount: 3 }, { name: 'istiod', container: 'discovery', field: 'components.pilot.k8s' });
   t.is((withHpa.find((o) => o.kind === 'Deployment') as any).spec.replicas, undefined);
   t.is(w.length, 1);

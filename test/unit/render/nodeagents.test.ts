@@ -20,7 +20,9 @@ function renderOf(sets: string[], text?: string, release?: string) {
 const IOP = 'apiVersion: install.istio.io/v1alpha1\nkind: IstioOperator';
 const find = (objs: K8sObject[], kind: string, name: string): any => objs.find((o) => o.kind === kind && o.metadata.name === name);
 const ids = (objs: K8sObject[], component: string) =>
-  objs.filter((o) => o.metadata.labels?.['operator.istio.io/component'] === component).map((o) => `${o.kind}:${o.metadata.namespace ?? ''}:${o.metadata.name}`);
+  objs
+    .filter((o) => o.metadata.labels?.['operator.istio.io/component'] === component)
+    .map((o) => `${o.kind}:${o.metadata.namespace ?? ''}:${o.metadata.name}`);
 const container = (ds: any) => ds.spec.template.spec.containers[0];
 const env = (ds: any, name: string) => container(ds).env.find((e: any) => e.name === name)?.value;
 
@@ -62,7 +64,10 @@ test('ambient profile: istiod, the CNI agent in ambient mode and ztunnel; no ing
       namespaceSelector: { matchLabels: { 'istio.io/dataplane-mode': 'ambient' } },
     },
   ]);
-  t.true(Object.values(data).every((v) => typeof v === 'string'), 'ConfigMap data are strings');
+  t.true(
+    Object.values(data).every((v) => typeof v === 'string'),
+    'ConfigMap data are strings',
+  );
   // Injected sidecars in an ambient cluster rely on the CNI agent, not on a privileged init container.
   t.regex(find(objects, 'ConfigMap', 'istio-sidecar-injector').data.values, /"cni": \{\s*"enabled": true/);
 });
@@ -84,11 +89,23 @@ test('CNI without ambient: no ambient role, mounts or socket; the AppArmor and m
 });
 
 test('repair modes grant exactly what they use; the pre-1.26 host-network mode; env and excluded namespaces in the ConfigMap', (t) => {
-  const rules = (sets: string[]) => find(renderOf(['components.cni.enabled=true', ...sets]).objects, 'ClusterRole', 'istio-cni-repair-role')?.rules;
+  const rules = (sets: string[]) =>
+    find(renderOf(['components.cni.enabled=true', ...sets]).objects, 'ClusterRole', 'istio-cni-repair-role')?.rules;
   // As Istio's chart: events for what the repair did, the pods it watches, and what a repair mode needs besides.
-  t.deepEqual(rules([]), [{ apiGroups: [''], resources: ['events'], verbs: ['create', 'patch'] }, { apiGroups: [''], resources: ['pods'], verbs: ['watch', 'get', 'list'] }]);
-  t.deepEqual(rules(['values.cni.repair.repairPods=false', 'values.cni.repair.deletePods=true'])[2], { apiGroups: [''], resources: ['pods'], verbs: ['delete'] });
-  t.deepEqual(rules(['values.cni.repair.repairPods=false', 'values.cni.repair.labelPods=true'])[2], { apiGroups: [''], resources: ['pods/status'], verbs: ['patch', 'update'] });
+  t.deepEqual(rules([]), [
+    { apiGroups: [''], resources: ['events'], verbs: ['create', 'patch'] },
+    { apiGroups: [''], resources: ['pods'], verbs: ['watch', 'get', 'list'] },
+  ]);
+  t.deepEqual(rules(['values.cni.repair.repairPods=false', 'values.cni.repair.deletePods=true'])[2], {
+    apiGroups: [''],
+    resources: ['pods'],
+    verbs: ['delete'],
+  });
+  t.deepEqual(rules(['values.cni.repair.repairPods=false', 'values.cni.repair.labelPods=true'])[2], {
+    apiGroups: [''],
+    resources: ['pods/status'],
+    verbs: ['patch', 'update'],
+  });
   t.is(rules(['values.cni.repair.enabled=false']), undefined);
 
   const host = renderOf(['profile=ambient', 'values.cni.ambient.shareHostNetworkNamespace=true']).objects;
@@ -97,9 +114,19 @@ test('repair modes grant exactly what they use; the pre-1.26 host-network mode; 
   t.is(spec.dnsPolicy, 'ClusterFirstWithHostNet');
   t.false(spec.containers[0].env.some((e: any) => e.name === 'ALLOW_SWITCH_TO_HOST_NS'));
   // compatibilityVersion 1.25 brings that mode back, as Istio's compatibility profile does.
-  t.true(find(renderOf(['profile=ambient', 'compatibilityVersion=1.25']).objects, 'DaemonSet', 'istio-cni-node').spec.template.spec.hostNetwork);
+  t.true(
+    find(renderOf(['profile=ambient', 'compatibilityVersion=1.25']).objects, 'DaemonSet', 'istio-cni-node').spec.template.spec.hostNetwork,
+  );
 
-  const file = [IOP, 'spec:', '  components: {cni: {enabled: true}}', '  values:', '    cni:', '      excludeNamespaces: [kube-system, istio-system]', '      env: {EXTRA: 1}'].join('\n');
+  const file = [
+    IOP,
+    'spec:',
+    '  components: {cni: {enabled: true}}',
+    '  values:',
+    '    cni:',
+    '      excludeNamespaces: [kube-system, istio-system]',
+    '      env: {EXTRA: 1}',
+  ].join('\n');
   const data = find(renderOf([], file).objects, 'ConfigMap', 'istio-cni-config').data;
   t.is(data.EXCLUDE_NAMESPACES, 'kube-system,istio-system');
   t.is(data.EXTRA, '1');
@@ -144,10 +171,7 @@ test('k8s settings land on the DaemonSets; the ones a DaemonSet has no place for
   t.is(cni.spec.template.spec.priorityClassName, 'my-critical');
   t.is(env(cni, 'FOO'), 'bar');
   t.is(find(objects, 'DaemonSet', 'ztunnel').spec.template.metadata.annotations.team, 'mesh');
-  t.deepEqual(
-    warnings.map((w) => w.path).sort(),
-    ['components.cni.k8s.replicaCount', 'components.ztunnel.k8s.hpaSpec'],
-  );
+  t.deepEqual(warnings.map((w) => w.path).sort(), ['components.cni.k8s.replicaCount', 'components.ztunnel.k8s.hpaSpec']);
   t.true(warnings.every((w) => /one pod per node/.test(w.message)));
 });
 
@@ -161,7 +185,11 @@ test('component hub and tag reach the agents images (golden input component_hub_
 });
 
 test('quotas and network policies only when asked; pull secrets on both ServiceAccounts and pods', (t) => {
-  t.falsy(renderOf(['profile=ambient']).objects.find((o) => o.kind === 'ResourceQuota' || o.kind === 'NetworkPolicy' && /cni|ztunnel/.test(o.metadata.name)));
+  t.falsy(
+    renderOf(['profile=ambient']).objects.find(
+      (o) => o.kind === 'ResourceQuota' || (o.kind === 'NetworkPolicy' && /cni|ztunnel/.test(o.metadata.name)),
+    ),
+  );
   const { objects } = renderOf([
     'profile=ambient',
     'values.cni.resourceQuotas.enabled=true',
@@ -176,8 +204,13 @@ test('quotas and network policies only when asked; pull secrets on both ServiceA
   t.deepEqual(find(objects, 'ResourceQuota', 'ztunnel').spec.hard, { pods: '100' });
   t.deepEqual(find(objects, 'NetworkPolicy', 'istio-cni-node').spec.podSelector.matchLabels, { 'k8s-app': 'istio-cni-node' });
   t.deepEqual(find(objects, 'NetworkPolicy', 'ztunnel').spec.podSelector.matchLabels, { app: 'ztunnel' });
-  for (const [kind, name] of [['ServiceAccount', 'istio-cni'], ['ServiceAccount', 'ztunnel']]) t.deepEqual(find(objects, kind!, name!).imagePullSecrets, [{ name: 'regcred' }]);
-  for (const name of ['istio-cni-node', 'ztunnel']) t.deepEqual(find(objects, 'DaemonSet', name).spec.template.spec.imagePullSecrets, [{ name: 'regcred' }]);
+  for (const [kind, name] of [
+    ['ServiceAccount', 'istio-cni'],
+    ['ServiceAccount', 'ztunnel'],
+  ])
+    t.deepEqual(find(objects, kind!, name!).imagePullSecrets, [{ name: 'regcred' }]);
+  for (const name of ['istio-cni-node', 'ztunnel'])
+    t.deepEqual(find(objects, 'DaemonSet', name).spec.template.spec.imagePullSecrets, [{ name: 'regcred' }]);
 });
 
 test('ztunnel without ambient mode is warned about, naming what is missing', (t) => {
@@ -191,13 +224,31 @@ test('ztunnel without ambient mode is warned about, naming what is missing', (t)
 });
 
 test('bad node-agent values fail naming the field; hostile strings stay strings', (t) => {
-  const err = t.throws(() => renderOf(['profile=ambient', 'values.cni.tolerations=oops', 'values.ztunnel.resourceName=Not_A_Name']), { instanceOf: InputError });
+  const err = t.throws(() => renderOf(['profile=ambient', 'values.cni.tolerations=oops', 'values.ztunnel.resourceName=Not_A_Name']), {
+    instanceOf: InputError,
+  });
   const paths = (err as InputError).issues.map((i) => i.path);
-  t.true(paths.some((p) => p.endsWith('values.cni.tolerations')), paths.join(', '));
-  t.true(paths.some((p) => p.endsWith('values.ztunnel.resourceName')), paths.join(', '));
+  t.true(
+    paths.some((p) => p.endsWith('values.cni.tolerations')),
+    paths.join(', '),
+  );
+  t.true(
+    paths.some((p) => p.endsWith('values.ztunnel.resourceName')),
+    paths.join(', '),
+  );
 
   const evil = 'x"\n  injected: true\n{{oops}}: y';
-  const text = [IOP, 'spec:', '  profile: ambient', '  values:', '    cni:', '      env:', `        EVIL: ${JSON.stringify(evil)}`, '      podAnnotations:', `        note: ${JSON.stringify(evil)}`].join('\n');
+  const text = [
+    IOP,
+    'spec:',
+    '  profile: ambient',
+    '  values:',
+    '    cni:',
+    '      env:',
+    `        EVIL: ${JSON.stringify(evil)}`,
+    '      podAnnotations:',
+    `        note: ${JSON.stringify(evil)}`,
+  ].join('\n');
   const { objects } = renderOf([], text);
   const back = yaml.loadAll(toYamlStream(objects)) as any[];
   const cm = back.find((o) => o.kind === 'ConfigMap' && o.metadata.name === 'istio-cni-config');

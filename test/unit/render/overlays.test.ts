@@ -17,7 +17,10 @@ function objects(): K8sObject[] {
               {
                 name: 'discovery',
                 args: ['discovery', '--monitoringAddr=:15014'],
-                env: [{ name: 'PILOT_CERT_PROVIDER', value: 'istiod' }, { name: 'REVISION', value: 'default' }],
+                env: [
+                  { name: 'PILOT_CERT_PROVIDER', value: 'istiod' },
+                  { name: 'REVISION', value: 'default' },
+                ],
                 ports: [{ containerPort: 8080, name: 'http-debug' }],
               },
             ],
@@ -46,10 +49,19 @@ test('path syntax: keys, [N], key[N], [key:value], [:value], escaped dots', (t) 
     { kind: 'key', key: 'annotations' },
     { kind: 'key', key: 'a.b/c' },
   ]);
-  t.deepEqual(parsePath('args.[:--x=1.2]'), [{ kind: 'key', key: 'args' }, { kind: 'value', value: '--x=1.2' }]);
+  t.deepEqual(parsePath('args.[:--x=1.2]'), [
+    { kind: 'key', key: 'args' },
+    { kind: 'value', value: '--x=1.2' },
+  ]);
   // istioctl ignores a leading or trailing dot, and [-1] appends.
-  t.deepEqual(parsePath('.a.b.'), [{ kind: 'key', key: 'a' }, { kind: 'key', key: 'b' }]);
-  t.deepEqual(parsePath('a[-1]'), [{ kind: 'key', key: 'a' }, { kind: 'index', index: -1 }]);
+  t.deepEqual(parsePath('.a.b.'), [
+    { kind: 'key', key: 'a' },
+    { kind: 'key', key: 'b' },
+  ]);
+  t.deepEqual(parsePath('a[-1]'), [
+    { kind: 'key', key: 'a' },
+    { kind: 'index', index: -1 },
+  ]);
   for (const bad of ['', 'a..b', 'a.[b', 'a]', 'a.[nocolon]', 'a.[x:]', 'a.[b c:d]']) t.throws(() => parsePath(bad), undefined, bad);
 });
 
@@ -103,7 +115,9 @@ test('a patch without a value deletes: list elements by selector or index, scala
 });
 
 test('an overlay for an object the component does not render is an error naming the overlay', (t) => {
-  const e = t.throws(() => applyOverlays(objects(), [{ kind: 'Deployment', name: 'istio-pilot', patches: [] }], F), { instanceOf: InputError });
+  const e = t.throws(() => applyOverlays(objects(), [{ kind: 'Deployment', name: 'istio-pilot', patches: [] }], F), {
+    instanceOf: InputError,
+  });
   t.is(e!.issues[0].path, 'components.pilot.k8s.overlays[0]');
   t.regex(e!.issues[0].message, /Deployment "istio-pilot"/);
   t.regex(e!.issues[0].hint ?? '', /istiod/);
@@ -142,7 +156,9 @@ test('invalid paths are errors naming the patch; all problems are reported toget
 });
 
 test('apiVersion, when given, must match too', (t) => {
-  t.throws(() => applyOverlays(objects(), [{ apiVersion: 'apps/v1beta1', kind: 'Deployment', name: 'istiod' }], F), { instanceOf: InputError });
+  t.throws(() => applyOverlays(objects(), [{ apiVersion: 'apps/v1beta1', kind: 'Deployment', name: 'istiod' }], F), {
+    instanceOf: InputError,
+  });
   t.notThrows(() => applyOverlays(objects(), [{ apiVersion: 'apps/v1', kind: 'Deployment', name: 'istiod' }], F));
 });
 
@@ -188,18 +204,52 @@ test('overlays may narrow RBAC, never widen it, rebind it or retarget an object 
   const attempt = (patches: Array<{ kind: string; name: string; path: string; value?: unknown }>) => () =>
     render(
       resolveIstioOperator({
-        files: [{ name: 'a.yaml', text: JSON.stringify({ apiVersion: 'install.istio.io/v1alpha1', kind: 'IstioOperator', spec: { profile: 'minimal', revision: 'evil', components: { pilot: { k8s: { overlays: patches.map((p) => ({ kind: p.kind, name: p.name, patches: [{ path: p.path, value: p.value }] })) } } } } }) }],
+        files: [
+          {
+            name: 'a.yaml',
+            text: JSON.stringify({
+              apiVersion: 'install.istio.io/v1alpha1',
+              kind: 'IstioOperator',
+              spec: {
+                profile: 'minimal',
+                revision: 'evil',
+                components: {
+                  pilot: {
+                    k8s: { overlays: patches.map((p) => ({ kind: p.kind, name: p.name, patches: [{ path: p.path, value: p.value }] })) },
+                  },
+                },
+              },
+            }),
+          },
+        ],
       }).install,
     );
   const role = 'istiod-clusterrole-evil-istio-system';
-  const wide = t.throws(attempt([{ kind: 'ClusterRole', name: role, path: 'rules[0]', value: { apiGroups: ['*'], resources: ['*'], verbs: ['*'] } }]), { instanceOf: InputError });
+  const wide = t.throws(
+    attempt([{ kind: 'ClusterRole', name: role, path: 'rules[0]', value: { apiGroups: ['*'], resources: ['*'], verbs: ['*'] } }]),
+    { instanceOf: InputError },
+  );
   t.regex(wide!.issues[0]!.message, /rules\[0\] grants more than the render does/);
   t.is(wide!.issues[0]!.path, 'components.pilot.k8s.overlays');
-  const bind = t.throws(attempt([{ kind: 'ClusterRoleBinding', name: role, path: 'subjects[0]', value: { kind: 'ServiceAccount', name: 'tenant', namespace: 'tenant-a' } }]), { instanceOf: InputError });
+  const bind = t.throws(
+    attempt([
+      {
+        kind: 'ClusterRoleBinding',
+        name: role,
+        path: 'subjects[0]',
+        value: { kind: 'ServiceAccount', name: 'tenant', namespace: 'tenant-a' },
+      },
+    ]),
+    { instanceOf: InputError },
+  );
   t.regex(bind!.issues[0]!.message, /binds a subject the render does not/);
-  const ref = t.throws(attempt([{ kind: 'ClusterRoleBinding', name: role, path: 'roleRef.name', value: 'cluster-admin' }]), { instanceOf: InputError });
+  const ref = t.throws(attempt([{ kind: 'ClusterRoleBinding', name: role, path: 'roleRef.name', value: 'cluster-admin' }]), {
+    instanceOf: InputError,
+  });
   t.regex(ref!.issues[0]!.message, /changes roleRef/);
-  const rename = t.throws(attempt([{ kind: 'ClusterRole', name: role, path: 'metadata.name', value: 'istiod-clusterrole-istio-system' }]), { instanceOf: InputError });
+  const rename = t.throws(attempt([{ kind: 'ClusterRole', name: role, path: 'metadata.name', value: 'istiod-clusterrole-istio-system' }]), {
+    instanceOf: InputError,
+  });
   t.regex(rename!.issues[0]!.message, /renames or moves/);
   // Narrowing is fine: drop a verb, remove a rule.
   t.notThrows(attempt([{ kind: 'ClusterRole', name: role, path: 'rules[0].verbs', value: ['get'] }]));

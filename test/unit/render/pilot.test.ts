@@ -5,7 +5,13 @@ import yaml from 'js-yaml';
 import type { Values } from '../../../operator/api/types.js';
 import type { CaContext, RenderContext } from '../../../operator/render/context.js';
 import type { K8sObject } from '../../../operator/api/types.js';
-import { INJECTION_TEMPLATES, injectionTemplate, injectionTemplatesOf, injectorConfigText, renderPilot } from '../../../operator/render/components/pilot.js';
+import {
+  INJECTION_TEMPLATES,
+  injectionTemplate,
+  injectionTemplatesOf,
+  injectorConfigText,
+  renderPilot,
+} from '../../../operator/render/components/pilot.js';
 import { manifestsDir } from '../../../operator/paths.js';
 import { compareObjects, loadGolden, type Obj } from '../../golden/compare.js';
 import { DEFAULT_RELEASE, RELEASES } from '../../../operator/api/releases.js';
@@ -22,7 +28,13 @@ function merge(a: Values, b: Values): Values {
 }
 const defaults = yaml.load(fs.readFileSync(path.join(manifestsDir, 'values.yaml'), 'utf8')) as Values;
 
-interface Opts { values?: Values; meshConfig?: Record<string, unknown>; revision?: string; namespace?: string; ca?: CaContext }
+interface Opts {
+  values?: Values;
+  meshConfig?: Record<string, unknown>;
+  revision?: string;
+  namespace?: string;
+  ca?: CaContext;
+}
 export function ctxFor(o: Opts = {}): RenderContext {
   const values = merge(defaults, o.values ?? {});
   const revision = o.revision ?? '';
@@ -52,7 +64,12 @@ const envOf = (c: any) => Object.fromEntries(c.env.map((e: any) => [e.name, e.va
 function withOwnership(objs: K8sObject[]): K8sObject[] {
   return objs.map((o) => {
     const c = structuredClone(o) as any;
-    c.metadata.labels = { ...c.metadata.labels, 'operator.istio.io/component': 'Pilot', 'install.operator.istio.io/owning-resource': 'unknown', 'istio.io/rev': c.metadata.labels?.['istio.io/rev'] ?? 'default' };
+    c.metadata.labels = {
+      ...c.metadata.labels,
+      'operator.istio.io/component': 'Pilot',
+      'install.operator.istio.io/owning-resource': 'unknown',
+      'istio.io/rev': c.metadata.labels?.['istio.io/rev'] ?? 'default',
+    };
     if (c.kind === 'Deployment') c.spec.template.metadata.labels['install.operator.istio.io/owning-resource'] = 'unknown';
     return c;
   });
@@ -73,14 +90,17 @@ const ACCEPTED = [
   /^data\.(merged|original)-values\.(gatewayClasses|ztunnel)/,
 ];
 const unexplained = (r: ReturnType<typeof compareObjects>) =>
-  r.diffs.filter((d) => !ACCEPTED.some((re) => re.test(d.path))).map((d) => `${d.object} ${d.path}: golden ${JSON.stringify(d.golden)} ours ${JSON.stringify(d.ours)}`);
+  r.diffs
+    .filter((d) => !ACCEPTED.some((re) => re.test(d.path)))
+    .map((d) => `${d.object} ${d.path}: golden ${JSON.stringify(d.golden)} ours ${JSON.stringify(d.ours)}`);
 const report = (t: { log: (...a: unknown[]) => void }, r: ReturnType<typeof compareObjects>) => {
   t.log(`${r.name}: ${r.agree}/${r.leaves} golden leaves agree (${((100 * r.agree) / Math.max(1, r.leaves)).toFixed(1)}%)`);
   for (const o of r.objects) if (o.agree !== o.leaves) t.log(`  ${o.key}: ${o.agree}/${o.leaves}`);
 };
 
 const pilotDefault = () => renderPilot(ctxFor({ values: release, meshConfig: { rootNamespace: 'istio-control' } }));
-const keys = (l: Array<{ kind: string; metadata: { name: string; namespace?: string } }>) => l.map((o) => `${o.kind}:${o.metadata.namespace ?? ''}:${o.metadata.name}`).sort();
+const keys = (l: Array<{ kind: string; metadata: { name: string; namespace?: string } }>) =>
+  l.map((o) => `${o.kind}:${o.metadata.namespace ?? ''}:${o.metadata.name}`).sort();
 
 test('pilot_default: exactly the objects of the golden', (t) => {
   t.deepEqual(keys(pilotDefault()), keys(loadGolden('pilot_default.golden.yaml')));
@@ -96,7 +116,9 @@ test('pilot_default: every field outside the injection template text agrees', (t
 test('all_on: the pilot objects of the default profile agree', (t) => {
   const ours = renderPilot(ctxFor());
   const mine = new Set(keys(ours));
-  const g = loadGolden('all_on.golden-show-in-gh-pull-request.yaml').filter((o) => mine.has(keys([o])[0]!) && !(o.kind === 'ConfigMap' && o.metadata.name === 'istio'));
+  const g = loadGolden('all_on.golden-show-in-gh-pull-request.yaml').filter(
+    (o) => mine.has(keys([o])[0]!) && !(o.kind === 'ConfigMap' && o.metadata.name === 'istio'),
+  );
   t.is(g.length, 16);
   const r = compareObjects(g, withOwnership(ours) as Obj[], { name: 'all_on (pilot)' });
   report(t, r);
@@ -107,7 +129,15 @@ test('pilot_override_values: values.pilot settings reach the Deployment and HPA'
   const ours = renderPilot(
     ctxFor({
       namespace: 'istio-control',
-      values: merge(release, { pilot: { resources: { requests: { cpu: '222m', memory: '333Mi' } }, autoscaleMax: 8, autoscaleMin: 2, rollingMaxUnavailable: '30%', nodeSelector: { 'node-name': 'test' } } }),
+      values: merge(release, {
+        pilot: {
+          resources: { requests: { cpu: '222m', memory: '333Mi' } },
+          autoscaleMax: 8,
+          autoscaleMin: 2,
+          rollingMaxUnavailable: '30%',
+          nodeSelector: { 'node-name': 'test' },
+        },
+      }),
       meshConfig: { rootNamespace: 'istio-control' },
     }),
   );
@@ -123,12 +153,18 @@ test('flag_output and install_package_path: the istiod Deployment agrees', (t) =
     // flag_output's golden comes from an older chart than pilot_default's (no port names, no tls-xds port,
     // GOMEMLIMIT always set); where the two disagree we follow pilot_default, the current chart.
     const olderChart = golden === 'flag_output.golden.yaml' ? /env\[name=GOMEMLIMIT\]|ports\[containerPort=15012\]/ : /$^/;
-    t.deepEqual(unexplained(r).filter((d) => !olderChart.test(d)), [], golden);
+    t.deepEqual(
+      unexplained(r).filter((d) => !olderChart.test(d)),
+      [],
+      golden,
+    );
   }
 });
 
 test('pilot_disable_tracing: mesh config with tracer none', (t) => {
-  const r = agreement('pilot_disable_tracing.golden.yaml', renderPilot(ctxFor({ values: { global: { proxy: { tracer: 'none' } } } })), ['ConfigMap:*:istio']);
+  const r = agreement('pilot_disable_tracing.golden.yaml', renderPilot(ctxFor({ values: { global: { proxy: { tracer: 'none' } } } })), [
+    'ConfigMap:*:istio',
+  ]);
   report(t, r);
   t.deepEqual(unexplained(r), []);
 });
@@ -143,7 +179,13 @@ test('pilot_hpa_pdb: autoscaleMin 2 renders a PDB; maxUnavailable replaces minAv
   // One replica guaranteed: no PDB, it would block every drain.
   t.falsy(find(renderPilot(ctxFor()), 'PodDisruptionBudget', 'istiod'));
   t.truthy(find(renderPilot(ctxFor({ values: { pilot: { autoscaleEnabled: false, replicaCount: 3 } } })), 'PodDisruptionBudget', 'istiod'));
-  t.falsy(find(renderPilot(ctxFor({ values: { pilot: { autoscaleMin: 3 }, global: { defaultPodDisruptionBudget: { enabled: false } } } })), 'PodDisruptionBudget', 'istiod'));
+  t.falsy(
+    find(
+      renderPilot(ctxFor({ values: { pilot: { autoscaleMin: 3 }, global: { defaultPodDisruptionBudget: { enabled: false } } } })),
+      'PodDisruptionBudget',
+      'istiod',
+    ),
+  );
 });
 
 test('autoscaling off: replicas set, no HPA', (t) => {
@@ -155,24 +197,46 @@ test('autoscaling off: replicas set, no HPA', (t) => {
 
 test('networkpolicy_enabled: NetworkPolicy only when asked', (t) => {
   t.falsy(find(renderPilot(ctxFor()), 'NetworkPolicy', 'istiod'));
-  const r = agreement('networkpolicy_enabled.golden.yaml', renderPilot(ctxFor({ values: { global: { networkPolicy: { enabled: true } } } })), ['NetworkPolicy:*:istiod']);
+  const r = agreement(
+    'networkpolicy_enabled.golden.yaml',
+    renderPilot(ctxFor({ values: { global: { networkPolicy: { enabled: true } } } })),
+    ['NetworkPolicy:*:istiod'],
+  );
   report(t, r);
   t.deepEqual(unexplained(r), []);
 });
 
 test('sidecar_template: user templates and default templates reach the injector config', (t) => {
   const credential = 'spec:\n  volumes:\n  - name: application-credentials\n    secret:\n      secretName: secret\n';
-  const ours = renderPilot(ctxFor({ values: { sidecarInjectorWebhook: { defaultTemplates: ['sidecar', 'credential-volume'], templates: { 'credential-volume': credential } } } }));
+  const ours = renderPilot(
+    ctxFor({
+      values: {
+        sidecarInjectorWebhook: { defaultTemplates: ['sidecar', 'credential-volume'], templates: { 'credential-volume': credential } },
+      },
+    }),
+  );
   const cm = find(ours, 'ConfigMap', 'istio-sidecar-injector');
   const config = yaml.load(cm.data.config) as any;
   t.deepEqual(config.defaultTemplates, ['sidecar', 'credential-volume']);
   t.is(config.templates['credential-volume'], credential);
-  t.deepEqual(Object.keys(config.templates), ['sidecar', 'gateway', 'grpc-simple', 'grpc-agent', 'waypoint', 'kube-gateway', 'agentgateway', 'credential-volume']);
+  t.deepEqual(Object.keys(config.templates), [
+    'sidecar',
+    'gateway',
+    'grpc-simple',
+    'grpc-agent',
+    'waypoint',
+    'kube-gateway',
+    'agentgateway',
+    'credential-volume',
+  ]);
   const values = JSON.parse(cm.data.values);
   t.deepEqual(values.sidecarInjectorWebhook.defaultTemplates, ['sidecar', 'credential-volume']);
   const r = agreement('sidecar_template.golden.yaml', ours, ['ConfigMap:*:istio-sidecar-injector']);
   report(t, r);
-  t.deepEqual(unexplained(r).filter((d) => !d.includes('credential-volume')), []);
+  t.deepEqual(
+    unexplained(r).filter((d) => !d.includes('credential-volume')),
+    [],
+  );
 });
 
 test('injector values carry --set values as Istio prints them', (t) => {
@@ -211,7 +275,10 @@ test('revision: names, labels and selectors Istio uses for a revision', (t) => {
   t.is(find(ours, 'HorizontalPodAutoscaler', 'istiod-test-rev').spec.scaleTargetRef.name, 'istiod-test-rev');
   const mwc = find(ours, 'MutatingWebhookConfiguration', 'istio-sidecar-injector-test-rev');
   // A revision answers only to its own label: the legacy istio-injection webhooks belong to the default revision.
-  t.deepEqual(mwc.webhooks.map((w: any) => w.name), ['rev.namespace.sidecar-injector.istio.io', 'rev.object.sidecar-injector.istio.io']);
+  t.deepEqual(
+    mwc.webhooks.map((w: any) => w.name),
+    ['rev.namespace.sidecar-injector.istio.io', 'rev.object.sidecar-injector.istio.io'],
+  );
   t.deepEqual(mwc.webhooks[0].namespaceSelector.matchExpressions[0], { key: 'istio.io/rev', operator: 'In', values: ['test-rev'] });
   t.is(mwc.webhooks[0].clientConfig.service.name, 'istiod-test-rev');
   const vwc = find(ours, 'ValidatingWebhookConfiguration', 'istio-validator-test-rev-istio-system');
@@ -233,7 +300,10 @@ test('another namespace: the injector webhook name carries it, as Istio does', (
 test('CA modes: plug-in secret mounted for operator/provided, external CA env for external', (t) => {
   const vol = (objs: K8sObject[]) => find(objs, 'Deployment', 'istiod').spec.template.spec.volumes.find((v: any) => v.name === 'cacerts');
   t.deepEqual(vol(renderPilot(ctxFor())).secret, { secretName: 'cacerts', optional: true });
-  t.deepEqual(vol(renderPilot(ctxFor({ ca: { mode: 'operator', secretName: 'cacerts' } }))).secret, { secretName: 'cacerts', optional: false });
+  t.deepEqual(vol(renderPilot(ctxFor({ ca: { mode: 'operator', secretName: 'cacerts' } }))).secret, {
+    secretName: 'cacerts',
+    optional: false,
+  });
   const provided = renderPilot(ctxFor({ ca: { mode: 'provided', secretName: 'my-ca' } }));
   t.deepEqual(vol(provided).secret, { secretName: 'my-ca', optional: false });
   t.true(container(provided).volumeMounts.some((m: any) => m.name === 'cacerts' && m.mountPath === '/etc/cacerts'));
@@ -243,7 +313,9 @@ test('CA modes: plug-in secret mounted for operator/provided, external CA env fo
   t.is(ext.EXTERNAL_CA, 'ISTIOD_RA_KUBERNETES_API');
   t.is(ext.CA_ADDR, 'signer.example:443');
   t.is(ext.ENABLE_CA_SERVER, 'false');
-  const ext2 = envOf(container(renderPilot(ctxFor({ ca: { mode: 'external', secretName: 'cacerts', address: 'x:1', externalCA: 'MyCA' } }))));
+  const ext2 = envOf(
+    container(renderPilot(ctxFor({ ca: { mode: 'external', secretName: 'cacerts', address: 'x:1', externalCA: 'MyCA' } }))),
+  );
   t.is(ext2.EXTERNAL_CA, 'MyCA');
 });
 
@@ -252,7 +324,10 @@ test('user strings cannot change the structure: mesh config, env, labels, annota
   const ours = renderPilot(
     ctxFor({
       meshConfig: { rootNamespace: evil, defaultConfig: { proxyMetadata: { X: evil } } },
-      values: { pilot: { env: { EVIL: evil }, podLabels: { 'x/y': evil }, podAnnotations: { [evil]: evil }, extraContainerArgs: [evil] }, global: { logging: { level: evil } } },
+      values: {
+        pilot: { env: { EVIL: evil }, podLabels: { 'x/y': evil }, podAnnotations: { [evil]: evil }, extraContainerArgs: [evil] },
+        global: { logging: { level: evil } },
+      },
     }),
   );
   t.false(ours.some((o) => o.kind === 'Secret'));
@@ -272,16 +347,17 @@ test('two renders are identical', (t) => {
 });
 
 test('injection templates: every called define travels with the template; no first-line indent; no gate left', (t) => {
-  for (const release of RELEASES) for (const name of injectionTemplatesOf(release)) {
-    const text = injectionTemplate(name, release);
-    t.false(/^\s*#@/m.test(text), `${release.line} ${name}: a release gate reached the template text`);
-    const defined = new Set([...text.matchAll(/define "([^"]+)"/g)].map((m) => m[1]));
-    for (const m of text.matchAll(/template "([^"]+)"/g)) t.true(defined.has(m[1]), `${name} calls ${m[1]} without defining it`);
-    // Istio's `indent` leaves the first line alone: a pipeline into it at column 0 would break the YAML in istiod.
-    t.false(/^\{\{-? [^\n]*\| indent /m.test(text), `${name}: use nindent`);
-    // Raw Go templates, never seen by Handlebars: the Go delimiters are intact.
-    t.true(text.includes('{{'), name);
-  }
+  for (const release of RELEASES)
+    for (const name of injectionTemplatesOf(release)) {
+      const text = injectionTemplate(name, release);
+      t.false(/^\s*#@/m.test(text), `${release.line} ${name}: a release gate reached the template text`);
+      const defined = new Set([...text.matchAll(/define "([^"]+)"/g)].map((m) => m[1]));
+      for (const m of text.matchAll(/template "([^"]+)"/g)) t.true(defined.has(m[1]), `${name} calls ${m[1]} without defining it`);
+      // Istio's `indent` leaves the first line alone: a pipeline into it at column 0 would break the YAML in istiod.
+      t.false(/^\{\{-? [^\n]*\| indent /m.test(text), `${name}: use nindent`);
+      // Raw Go templates, never seen by Handlebars: the Go delimiters are intact.
+      t.true(text.includes('{{'), name);
+    }
   const cm = find(renderPilot(ctxFor()), 'ConfigMap', 'istio-sidecar-injector');
   const config = yaml.load(cm.data.config) as any;
   t.is(config.templates.sidecar, injectionTemplate('sidecar', DEFAULT_RELEASE));
@@ -293,7 +369,11 @@ test('injection templates: every called define travels with the template; no fir
 });
 
 test('remote cluster: no local istiod; the istiod Service forwards to remotePilotAddress', (t) => {
-  const remote = { istiodRemote: { enabled: true, injectionURL: 'https://istiod.example:15017/inject' }, pilot: { configMap: false }, global: { omitSidecarInjectorConfigMap: true } };
+  const remote = {
+    istiodRemote: { enabled: true, injectionURL: 'https://istiod.example:15017/inject' },
+    pilot: { configMap: false },
+    global: { omitSidecarInjectorConfigMap: true },
+  };
   const ip = renderPilot(ctxFor({ values: merge(remote, { global: { remotePilotAddress: '10.0.0.7' } }) }));
   for (const kind of ['Deployment', 'HorizontalPodAutoscaler', 'PodDisruptionBudget']) t.falsy(find(ip, kind, 'istiod'), kind);
   t.falsy(find(ip, 'ConfigMap', 'istio'));
@@ -311,12 +391,18 @@ test('remote cluster: no local istiod; the istiod Service forwards to remotePilo
   t.is(find(host, 'Service', 'istiod').spec.externalName, 'istiod.example.com');
   t.falsy(find(host, 'EndpointSlice', 'istiod'));
   // A local injector istiod in a remote cluster is a real istiod.
-  t.truthy(find(renderPilot(ctxFor({ values: { istiodRemote: { enabled: true, enabledLocalInjectorIstiod: true } } })), 'Deployment', 'istiod'));
+  t.truthy(
+    find(renderPilot(ctxFor({ values: { istiodRemote: { enabled: true, enabledLocalInjectorIstiod: true } } })), 'Deployment', 'istiod'),
+  );
 });
 
-test('remote cluster: istiod\'s own identity only where an istiod uses it; the reader gets the rights a primary needs there', (t) => {
+test("remote cluster: istiod's own identity only where an istiod uses it; the reader gets the rights a primary needs there", (t) => {
   const kinds = (objs: K8sObject[]) => objs.map((o) => `${o.kind}:${o.metadata.name}`).sort();
-  const remote = { istiodRemote: { enabled: true }, pilot: { configMap: false }, global: { omitSidecarInjectorConfigMap: true, remotePilotAddress: '10.0.0.7' } };
+  const remote = {
+    istiodRemote: { enabled: true },
+    pilot: { configMap: false },
+    global: { omitSidecarInjectorConfigMap: true, remotePilotAddress: '10.0.0.7' },
+  };
   // A plain remote: the primary's istiod reads it through the reader account; nothing of istiod's own.
   t.deepEqual(kinds(renderPilot(ctxFor({ values: remote }))), [
     'ClusterRole:istio-reader-clusterrole-istio-system',
@@ -329,7 +415,13 @@ test('remote cluster: istiod\'s own identity only where an istiod uses it; the r
   // A config cluster (an external istiod runs as istiod's account against it) and a local injector keep it.
   for (const extra of [{ global: { configCluster: true } }, { istiodRemote: { enabledLocalInjectorIstiod: true } }]) {
     const objs = renderPilot(ctxFor({ values: merge(remote, extra) }));
-    for (const k of ['ServiceAccount:istiod', 'Role:istiod', 'RoleBinding:istiod', 'ClusterRole:istiod-clusterrole-istio-system', 'ValidatingWebhookConfiguration:istio-validator-istio-system']) {
+    for (const k of [
+      'ServiceAccount:istiod',
+      'Role:istiod',
+      'RoleBinding:istiod',
+      'ClusterRole:istiod-clusterrole-istio-system',
+      'ValidatingWebhookConfiguration:istio-validator-istio-system',
+    ]) {
       t.true(kinds(objs).includes(k), `${JSON.stringify(extra)}: ${k}`);
     }
   }
@@ -341,12 +433,19 @@ test('remote cluster: istiod\'s own identity only where an istiod uses it; the r
   // The reader: configmaps and the webhooks on a remote only.
   const readerRules = (objs: K8sObject[]) => find(objs, 'ClusterRole', 'istio-reader-clusterrole-istio-system').rules as any[];
   const remoteRules = readerRules(renderPilot(ctxFor({ values: remote })));
-  t.true(remoteRules.some((r) => r.apiGroups.includes('admissionregistration.k8s.io') && r.resources.includes('mutatingwebhookconfigurations') && r.verbs.includes('patch')));
+  t.true(
+    remoteRules.some(
+      (r) =>
+        r.apiGroups.includes('admissionregistration.k8s.io') &&
+        r.resources.includes('mutatingwebhookconfigurations') &&
+        r.verbs.includes('patch'),
+    ),
+  );
   t.true(remoteRules.some((r) => r.apiGroups.includes('') && r.resources.includes('configmaps') && r.verbs.includes('create')));
   t.false(readerRules(renderPilot(ctxFor())).some((r) => r.apiGroups.includes('admissionregistration.k8s.io')));
 });
 
-test('remote cluster: an IPv6 remotePilotAddress is an address from 1.30 on, a host name for 1.29 (as each release\'s chart)', (t) => {
+test("remote cluster: an IPv6 remotePilotAddress is an address from 1.30 on, a host name for 1.29 (as each release's chart)", (t) => {
   const remote = { istiodRemote: { enabled: true }, global: { remotePilotAddress: '2001:db8::1' } };
   const v6 = renderPilot(ctxFor({ values: remote }));
   t.is(find(v6, 'EndpointSlice', 'istiod').addressType, 'IPv6');
@@ -374,13 +473,27 @@ test('resourceScope: cluster-scoped and namespaced objects rendered apart, as Is
 });
 
 test('certSigners: CSR signing rights for exactly the named signers', (t) => {
-  const role = find(renderPilot(ctxFor({ values: { global: { certSigners: ['example.com/ca'] } } })), 'ClusterRole', 'istiod-clusterrole-istio-system');
+  const role = find(
+    renderPilot(ctxFor({ values: { global: { certSigners: ['example.com/ca'] } } })),
+    'ClusterRole',
+    'istiod-clusterrole-istio-system',
+  );
   t.deepEqual(role.rules.find((r: any) => r.resources[0] === 'signers').resourceNames, ['example.com/ca']);
-  t.false(find(renderPilot(ctxFor()), 'ClusterRole', 'istiod-clusterrole-istio-system').rules.some((r: any) => r.apiGroups.includes('certificates.k8s.io')));
+  t.false(
+    find(renderPilot(ctxFor()), 'ClusterRole', 'istiod-clusterrole-istio-system').rules.some((r: any) =>
+      r.apiGroups.includes('certificates.k8s.io'),
+    ),
+  );
 });
 
 test('injector config: built-in templates written once per process give the same text as one dump of the whole config', (t) => {
-  const values = { global: { proxy: { autoInject: 'enabled' } }, sidecarInjectorWebhook: { templates: { custom: 'metadata:\n  labels:\n    x: "y: z"\n', sidecar: 'user-sidecar-7f3a' }, defaultTemplates: ['sidecar', 'custom'] } };
+  const values = {
+    global: { proxy: { autoInject: 'enabled' } },
+    sidecarInjectorWebhook: {
+      templates: { custom: 'metadata:\n  labels:\n    x: "y: z"\n', sidecar: 'user-sidecar-7f3a' },
+      defaultTemplates: ['sidecar', 'custom'],
+    },
+  };
   const text = injectorConfigText(values, DEFAULT_RELEASE);
   const parsed = yaml.load(text) as any;
   // The user's `sidecar` replaces the built-in in its place; `custom` follows the built-ins.

@@ -11,7 +11,14 @@ import { byStage, sortObjects } from '../../../operator/render/order.js';
 import { STAGES, stageOf } from '../../../operator/api/kinds.js';
 import { toYamlStream } from '../../../operator/render/serialize.js';
 import { packageRoot } from '../../../operator/paths.js';
-import { LABEL_COMPONENT, LABEL_OWNER_NAME, LABEL_OWNER_NAMESPACE, LABEL_REVISION, LABEL_VERSION, labelValue } from '../../../operator/api/labels.js';
+import {
+  LABEL_COMPONENT,
+  LABEL_OWNER_NAME,
+  LABEL_OWNER_NAMESPACE,
+  LABEL_REVISION,
+  LABEL_VERSION,
+  labelValue,
+} from '../../../operator/api/labels.js';
 
 // The whole pipeline (api resolve → render → serialize): labels, order, determinism, injection safety, CLI.
 
@@ -67,14 +74,30 @@ test('labelValue keeps label values valid', (t) => {
 test('order: CRDs, namespaces, cluster RBAC, config, workloads, autoscaling/PDB, webhooks; sorted inside a stage', (t) => {
   const { objects } = renderOf({ files: [{ name: 'a.yaml', text: doc('  profile: demo\n') }] });
   const stages = objects.map((o) => STAGES.indexOf(stageOf(o.kind)));
-  t.deepEqual(stages, [...stages].sort((a, b) => a - b), 'stages never go backwards');
+  t.deepEqual(
+    stages,
+    [...stages].sort((a, b) => a - b),
+    'stages never go backwards',
+  );
   t.is(objects[0].kind, 'CustomResourceDefinition');
   t.regex(objects[objects.length - 1].kind, /WebhookConfiguration$/);
   t.deepEqual(sortObjects([...objects].reverse()).map(id), objects.map(id), 'order does not depend on input order');
   // Demo turns autoscaling off, so no HPA (and a single replica needs no PDB): that stage is empty and omitted.
-  t.deepEqual(byStage(objects).map((s) => s.stage), ['crds', 'cluster-rbac', 'config', 'workloads', 'webhooks']);
-  t.deepEqual(byStage(objects).flatMap((s) => s.objects).map(id), objects.map(id));
-  const mk = (kind: string, name: string, namespace?: string): K8sObject => ({ apiVersion: 'v1', kind, metadata: { name, ...(namespace ? { namespace } : {}) } });
+  t.deepEqual(
+    byStage(objects).map((s) => s.stage),
+    ['crds', 'cluster-rbac', 'config', 'workloads', 'webhooks'],
+  );
+  t.deepEqual(
+    byStage(objects)
+      .flatMap((s) => s.objects)
+      .map(id),
+    objects.map(id),
+  );
+  const mk = (kind: string, name: string, namespace?: string): K8sObject => ({
+    apiVersion: 'v1',
+    kind,
+    metadata: { name, ...(namespace ? { namespace } : {}) },
+  });
   const sorted = sortObjects([
     mk('ValidatingWebhookConfiguration', 'v'),
     mk('Deployment', 'b', 'ns2'),
@@ -89,25 +112,36 @@ test('order: CRDs, namespaces, cluster RBAC, config, workloads, autoscaling/PDB,
     mk('PodDisruptionBudget', 'p', 'ns1'),
     mk('ServiceAccount', 'sa', 'ns1'),
   ]);
-  t.deepEqual(sorted.map((o) => `${o.kind}/${o.metadata.namespace ?? ''}/${o.metadata.name}`), [
-    'CustomResourceDefinition//x',
-    'Namespace//ns1',
-    'ClusterRole//c',
-    'ClusterRoleBinding//c',
-    'ServiceAccount/ns1/sa',
-    'PeerAuthentication/ns1/p',
-    'Service/ns1/s',
-    'Deployment/ns1/z',
-    'Deployment/ns2/a',
-    'Deployment/ns2/b',
-    'PodDisruptionBudget/ns1/p',
-    'ValidatingWebhookConfiguration//v',
-  ]);
+  t.deepEqual(
+    sorted.map((o) => `${o.kind}/${o.metadata.namespace ?? ''}/${o.metadata.name}`),
+    [
+      'CustomResourceDefinition//x',
+      'Namespace//ns1',
+      'ClusterRole//c',
+      'ClusterRoleBinding//c',
+      'ServiceAccount/ns1/sa',
+      'PeerAuthentication/ns1/p',
+      'Service/ns1/s',
+      'Deployment/ns1/z',
+      'Deployment/ns2/a',
+      'Deployment/ns2/b',
+      'PodDisruptionBudget/ns1/p',
+      'ValidatingWebhookConfiguration//v',
+    ],
+  );
 });
 
 test('determinism: two renders of the same input are byte-identical', (t) => {
   const input: ResolveInput = {
-    files: [{ name: 'a.yaml', text: doc('  profile: demo\n  components:\n    ingressGateways:\n    - name: second\n      enabled: true\n      namespace: gw\n', 'metadata:\n  name: x\n') }],
+    files: [
+      {
+        name: 'a.yaml',
+        text: doc(
+          '  profile: demo\n  components:\n    ingressGateways:\n    - name: second\n      enabled: true\n      namespace: gw\n',
+          'metadata:\n  name: x\n',
+        ),
+      },
+    ],
     sets: ['values.global.proxy.resources.requests.cpu=200m', 'meshConfig.accessLogFile=/dev/stdout'],
   };
   const a = toYamlStream(renderOf(input).objects);
@@ -145,21 +179,41 @@ test('k8s settings and overlays reach the rendered objects; a broken overlay nam
 });
 
 // Strings built to break YAML if pasted as text: they must come back exactly, as strings.
-const NASTY = ['a\nb: c', 'x: y', '{{ .Values.global.hub }}', "'; rm -rf / #", '- item', '"quoted"', 'true', '123', '|\n  block', '---\nkind: Secret'];
+const NASTY = [
+  'a\nb: c',
+  'x: y',
+  '{{ .Values.global.hub }}',
+  "'; rm -rf / #",
+  '- item',
+  '"quoted"',
+  'true',
+  '123',
+  '|\n  block',
+  '---\nkind: Secret',
+];
 
 test('injection safety: hostile strings in labels, annotations and mesh config survive exactly', (t) => {
   const spec: any = {
     profile: 'default',
-    meshConfig: { defaultConfig: { proxyMetadata: Object.fromEntries(NASTY.map((s, i) => [`K${i}`, s])) }, accessLogFormat: NASTY.join('|') },
+    meshConfig: {
+      defaultConfig: { proxyMetadata: Object.fromEntries(NASTY.map((s, i) => [`K${i}`, s])) },
+      accessLogFormat: NASTY.join('|'),
+    },
     components: {
       pilot: { k8s: { podAnnotations: Object.fromEntries(NASTY.map((s, i) => [`a${i}`, s])), serviceAnnotations: { s: NASTY[0] } } },
       ingressGateways: [{ name: 'istio-ingressgateway', enabled: true, k8s: { podAnnotations: { g: NASTY[1] } } }],
     },
   };
-  const iop = resolveIstioOperator({ files: [{ name: 'a.yaml', text: yaml.dump({ apiVersion: 'install.istio.io/v1alpha1', kind: 'IstioOperator', spec }) }], force: true }).install;
+  const iop = resolveIstioOperator({
+    files: [{ name: 'a.yaml', text: yaml.dump({ apiVersion: 'install.istio.io/v1alpha1', kind: 'IstioOperator', spec }) }],
+    force: true,
+  }).install;
   const out = toYamlStream(render(iop).objects);
   const docs = yaml.loadAll(out) as K8sObject[];
-  t.false(docs.some((d) => d.kind === 'Secret'), 'no smuggled document');
+  t.false(
+    docs.some((d) => d.kind === 'Secret'),
+    'no smuggled document',
+  );
   const d: any = find(docs, 'Deployment', 'istiod');
   NASTY.forEach((s, i) => t.is(d.spec.template.metadata.annotations[`a${i}`], s));
   t.is((find(docs, 'Service', 'istiod') as any).metadata.annotations.s, NASTY[0]);
@@ -181,7 +235,8 @@ test('injection safety: a hostile gateway label is a clear error naming it (a la
 // ---- the CLI, as a process ---------------------------------------------------------------------------------
 
 const bin = path.join(packageRoot, 'bin', 'istio-operator.js');
-const cli = (args: string[], input?: string) => spawnSync(process.execPath, [bin, 'render', ...args], { encoding: 'utf8', input, cwd: packageRoot });
+const cli = (args: string[], input?: string) =>
+  spawnSync(process.execPath, [bin, 'render', ...args], { encoding: 'utf8', input, cwd: packageRoot });
 
 test('cli: renders YAML to stdout; -f - reads stdin; --component filters', (t) => {
   const r = cli(['-f', '-', '--set', 'tag=1.30.0', '--component', 'pilot'], doc('  profile: minimal\n'));
@@ -193,7 +248,13 @@ test('cli: renders YAML to stdout; -f - reads stdin; --component filters', (t) =
 });
 
 test('cli: errors exit 1, name the field, and write nothing to stdout', (t) => {
-  for (const args of [['--revision', 'Not_A_Label'], ['--set', 'components.pilot.k8s.replicaCount=-1'], ['-f', '/nonexistent.yaml'], ['--component', 'nope'], ['--bogus']]) {
+  for (const args of [
+    ['--revision', 'Not_A_Label'],
+    ['--set', 'components.pilot.k8s.replicaCount=-1'],
+    ['-f', '/nonexistent.yaml'],
+    ['--component', 'nope'],
+    ['--bogus'],
+  ]) {
     const r = cli(args);
     t.is(r.status, 1, `${args.join(' ')}: ${r.stderr}`);
     t.is(r.stdout, '', args.join(' '));
@@ -205,7 +266,11 @@ test('cli: errors exit 1, name the field, and write nothing to stdout', (t) => {
 
 test('ownership labels: ours replace what a template or overlay wrote, except a template-set istio.io/rev', (t) => {
   const objs: K8sObject[] = [
-    { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'a', labels: { [LABEL_OWNER_NAME]: 'spoofed', [LABEL_REVISION]: 'stable-tag-target', keep: 'me' } } },
+    {
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: { name: 'a', labels: { [LABEL_OWNER_NAME]: 'spoofed', [LABEL_REVISION]: 'stable-tag-target', keep: 'me' } },
+    },
     { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'b' } },
   ];
   applyOwnershipLabels(objs, 'pilot', { name: 'main', namespace: '', rev: 'canary' }, '1.30.0');

@@ -52,7 +52,8 @@ for (const r of RELEASES) {
   test(`${r.patch}: the table has exactly the release's platforms, and each platform file's values land where its charts read them`, (t) => {
     t.deepEqual(platformsOf(r), platformFiles(r.patch));
     for (const p of platformsOf(r)) {
-      const file = (yaml.load(fs.readFileSync(path.join(releaseFixturesDir(r.patch), 'helm-profiles', `platform-${p}.yaml`), 'utf8')) ?? {}) as Record<string, any>;
+      const file = (yaml.load(fs.readFileSync(path.join(releaseFixturesDir(r.patch), 'helm-profiles', `platform-${p}.yaml`), 'utf8')) ??
+        {}) as Record<string, any>;
       const values = buildContexts(resolveOf([`values.global.platform=${p}`, 'components.cni.enabled=true'], r.patch).install).values;
       for (const [key, v] of Object.entries(file)) {
         if (key === 'cni') {
@@ -76,7 +77,7 @@ for (const r of RELEASES) {
   });
 }
 
-test('layers: the platform over the chart defaults and the profile, the user\'s values over the platform', (t) => {
+test("layers: the platform over the chart defaults and the profile, the user's values over the platform", (t) => {
   const ds = (sets: string[]) => find(renderOf(['components.cni.enabled=true', ...sets]).objects, 'DaemonSet', 'istio-cni-node');
   t.is(hostPath(ds([]), 'cni-bin-dir'), '/opt/cni/bin');
   t.is(hostPath(ds(['values.global.platform=k3s']), 'cni-bin-dir'), '/var/lib/rancher/k3s/data/cni');
@@ -86,7 +87,11 @@ test('layers: the platform over the chart defaults and the profile, the user\'s 
   t.is(hostPath(mine, 'cni-bin-dir'), '/opt/mine');
   t.is(hostPath(mine, 'cni-net-dir'), '/var/lib/rancher/k3s/agent/etc/cni/net.d');
   // Over the ambient profile (whose values layer comes first) and a compatibility version, the platform still applies.
-  const amb = find(renderOf(['profile=ambient', 'compatibilityVersion=1.28', 'values.global.platform=microk8s']).objects, 'DaemonSet', 'istio-cni-node');
+  const amb = find(
+    renderOf(['profile=ambient', 'compatibilityVersion=1.28', 'values.global.platform=microk8s']).objects,
+    'DaemonSet',
+    'istio-cni-node',
+  );
   t.is(hostPath(amb, 'cni-bin-dir'), '/var/snap/microk8s/current/opt/cni/bin');
   // values.platform (Istio's charts read it before global.platform) works the same.
   t.is(hostPath(ds(['values.platform=minikube']), 'cni-netns-dir'), '/var/run/docker/netns');
@@ -94,7 +99,7 @@ test('layers: the platform over the chart defaults and the profile, the user\'s 
   t.is(istiod.spec.template.spec.containers[0].env.find((e: any) => e.name === 'PLATFORM').value, 'minikube');
 });
 
-test('an unknown platform is an error naming the field and the release\'s platforms; case-sensitive, as Istio', (t) => {
+test("an unknown platform is an error naming the field and the release's platforms; case-sensitive, as Istio", (t) => {
   for (const [sets, field] of [
     [['values.global.platform=gcp'], 'values.global.platform'],
     [['values.global.platform=OpenShift'], 'values.global.platform'],
@@ -108,22 +113,38 @@ test('an unknown platform is an error naming the field and the release\'s platfo
   }
   // The CLI says it the same way, exit 1.
   const file = `${IOP}\nspec:\n  values:\n    global:\n      platform: gcp\n`;
-  t.throws(() => render(resolveIstioOperator({ files: [{ name: 'x.yaml', text: file }] }).install), { instanceOf: InputError, message: /values\.global\.platform: unknown platform "gcp"/ });
+  t.throws(() => render(resolveIstioOperator({ files: [{ name: 'x.yaml', text: file }] }).install), {
+    instanceOf: InputError,
+    message: /values\.global\.platform: unknown platform "gcp"/,
+  });
   // Empty is no platform.
-  t.deepEqual(issuesOf(() => render(resolveOf(['values.global.platform=']).install)), []);
+  t.deepEqual(
+    issuesOf(() => render(resolveOf(['values.global.platform=']).install)),
+    [],
+  );
 });
 
-test('openshift: Multus network, privileged SCC for both agents, no gateway UIDs, istiod trusts kube-system\'s ztunnel', (t) => {
-  const { objects, warnings } = renderOf(['profile=openshift-ambient', 'components.ingressGateways.[name:istio-ingressgateway].enabled=true'], '1.31');
+test("openshift: Multus network, privileged SCC for both agents, no gateway UIDs, istiod trusts kube-system's ztunnel", (t) => {
+  const { objects, warnings } = renderOf(
+    ['profile=openshift-ambient', 'components.ingressGateways.[name:istio-ingressgateway].enabled=true'],
+    '1.31',
+  );
   t.deepEqual(warnings, []);
   const nad = find(objects, 'NetworkAttachmentDefinition', 'istio-cni');
   t.is(nad.apiVersion, 'k8s.cni.cncf.io/v1');
   t.is(nad.metadata.namespace, 'default');
   t.is(nad.metadata.labels['operator.istio.io/component'], 'Cni');
-  const scc = { apiGroups: ['security.openshift.io'], resources: ['securitycontextconstraints'], resourceNames: ['privileged'], verbs: ['use'] };
+  const scc = {
+    apiGroups: ['security.openshift.io'],
+    resources: ['securitycontextconstraints'],
+    resourceNames: ['privileged'],
+    verbs: ['use'],
+  };
   t.deepEqual(find(objects, 'ClusterRole', 'istio-cni').rules[1], scc);
   t.deepEqual(find(objects, 'ClusterRole', 'ztunnel').rules, [scc]);
-  t.deepEqual(find(objects, 'ClusterRoleBinding', 'ztunnel').subjects, [{ kind: 'ServiceAccount', name: 'ztunnel', namespace: 'kube-system' }]);
+  t.deepEqual(find(objects, 'ClusterRoleBinding', 'ztunnel').subjects, [
+    { kind: 'ServiceAccount', name: 'ztunnel', namespace: 'kube-system' },
+  ]);
   const cni = find(objects, 'DaemonSet', 'istio-cni-node');
   t.is(cni.metadata.namespace, 'kube-system');
   t.deepEqual(cni.spec.template.spec.containers[0].securityContext.seLinuxOptions, { type: 'spc_t' });
@@ -138,7 +159,10 @@ test('openshift: Multus network, privileged SCC for both agents, no gateway UIDs
   // The injector adds default/istio-cni to pods' networks when pilot.cni.provider is multus.
   t.regex(JSON.stringify(JSON.parse(find(objects, 'ConfigMap', 'istio-sidecar-injector').data.values).pilot.cni), /"provider":"multus"/);
   // 1.30's platform file has no terminationMessagePolicy.
-  t.is(find(renderOf(['profile=openshift'], '1.30').objects, 'Deployment', 'istiod').spec.template.spec.containers[0].terminationMessagePolicy, undefined);
+  t.is(
+    find(renderOf(['profile=openshift'], '1.30').objects, 'Deployment', 'istiod').spec.template.spec.containers[0].terminationMessagePolicy,
+    undefined,
+  );
 });
 
 test('openshift with ztunnel outside kube-system is warned about: istiod would refuse its certificate requests', (t) => {
@@ -149,8 +173,14 @@ test('openshift with ztunnel outside kube-system is warned about: istiod would r
   t.deepEqual(renderOf(['profile=ambient']).warnings, []);
 });
 
-test('gke: quotas for system-node-critical pods in both agents\' namespaces', (t) => {
+test("gke: quotas for system-node-critical pods in both agents' namespaces", (t) => {
   const { objects } = renderOf(['profile=ambient', 'values.global.platform=gke']);
-  t.deepEqual(objects.filter((o) => o.kind === 'ResourceQuota').map((o) => `${o.metadata.namespace}/${o.metadata.name}`).sort(), ['istio-system/istio-cni-resource-quota', 'istio-system/ztunnel']);
+  t.deepEqual(
+    objects
+      .filter((o) => o.kind === 'ResourceQuota')
+      .map((o) => `${o.metadata.namespace}/${o.metadata.name}`)
+      .sort(),
+    ['istio-system/istio-cni-resource-quota', 'istio-system/ztunnel'],
+  );
   t.is(hostPath(find(objects, 'DaemonSet', 'istio-cni-node'), 'cni-bin-dir'), '/opt/cni/bin', 'no cluster to detect GKE from: the default');
 });

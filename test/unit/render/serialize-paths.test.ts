@@ -7,13 +7,100 @@ import { shareConstant, toYaml, toYamlStream } from '../../../operator/render/se
 // strings that could change a document's structure: whatever is written must read back as exactly what was given.
 
 const TRICKY = [
-  'a: b', 'a:b', 'a:', ':', '# x', 'a #b', 'a#b', '#', '  leading', 'trailing  ', ' ', '', 'line\nbreak', 'two\n\nlines\n',
-  '{{ .Values.x }}', '{{', '}}', 'é', '日本語', '\ud83d\ude00', 'a\u00a0b', '\u00a0', '1.30', '1.3', '1', '-1', '+1', '1e3', '0x1f',
-  '0o17', '0b101', '.5', '.inf', '-.Inf', '.NaN', 'true', 'True', 'false', 'null', 'Null', 'NULL', '~', 'yes', 'no', 'on', 'off',
-  'y', 'n', '2001-12-14', '2001-12-14t21:59:43.10-05:00', '12:30:00', '<<', '=', '-', '- a', '--', '---', '--- x', '...', '?', '? a',
-  '!tag', '&anchor', '*alias', '|', '>', '%YAML', '@at', '`tick', '"', "'", '\\', '[a]', '{a: b}', ',', 'a, b', '\t', 'a\tb', '\r\n',
-  '\u0085', '\u2028', '\ufeff', '\u0000', '\u007f', '\ud800', 'plain-text/ok', 'apps/v1', '$(HOST_IP):8126', 'a=b', '(x)', '100%',
-  '~/x', 'a ~', 'a,b',
+  'a: b',
+  'a:b',
+  'a:',
+  ':',
+  '# x',
+  'a #b',
+  'a#b',
+  '#',
+  '  leading',
+  'trailing  ',
+  ' ',
+  '',
+  'line\nbreak',
+  'two\n\nlines\n',
+  '{{ .Values.x }}',
+  '{{',
+  '}}',
+  'é',
+  '日本語',
+  '\ud83d\ude00',
+  'a\u00a0b',
+  '\u00a0',
+  '1.30',
+  '1.3',
+  '1',
+  '-1',
+  '+1',
+  '1e3',
+  '0x1f',
+  '0o17',
+  '0b101',
+  '.5',
+  '.inf',
+  '-.Inf',
+  '.NaN',
+  'true',
+  'True',
+  'false',
+  'null',
+  'Null',
+  'NULL',
+  '~',
+  'yes',
+  'no',
+  'on',
+  'off',
+  'y',
+  'n',
+  '2001-12-14',
+  '2001-12-14t21:59:43.10-05:00',
+  '12:30:00',
+  '<<',
+  '=',
+  '-',
+  '- a',
+  '--',
+  '---',
+  '--- x',
+  '...',
+  '?',
+  '? a',
+  '!tag',
+  '&anchor',
+  '*alias',
+  '|',
+  '>',
+  '%YAML',
+  '@at',
+  '`tick',
+  '"',
+  "'",
+  '\\',
+  '[a]',
+  '{a: b}',
+  ',',
+  'a, b',
+  '\t',
+  'a\tb',
+  '\r\n',
+  '\u0085',
+  '\u2028',
+  '\ufeff',
+  '\u0000',
+  '\u007f',
+  '\ud800',
+  'plain-text/ok',
+  'apps/v1',
+  '$(HOST_IP):8126',
+  'a=b',
+  '(x)',
+  '100%',
+  '~/x',
+  'a ~',
+  'a,b',
 ];
 
 const roundTrips = (t: import('ava').ExecutionContext, v: unknown) => {
@@ -43,7 +130,8 @@ test('strings that would read as another type are quoted; harmless ones stay pla
   for (const s of ['1.30', 'true', 'null', '0x1f', '~', '', 'yes', '- a', 'a: b', ' x', 'x ', '{{ x }}', '#', '---']) {
     t.is(toYaml({ s }), `s: ${JSON.stringify(s)}\n`, s);
   }
-  for (const s of ['istiod', 'apps/v1', 'a:b', 'a-b_c.d', '$(HOST_IP):8126', 'default:info', 'x=y', 'a%']) t.is(toYaml({ s }), `s: ${s}\n`, s);
+  for (const s of ['istiod', 'apps/v1', 'a:b', 'a-b_c.d', '$(HOST_IP):8126', 'default:info', 'x=y', 'a%'])
+    t.is(toYaml({ s }), `s: ${s}\n`, s);
   // Characters JSON leaves raw but YAML would not keep: escaped.
   t.is(toYaml({ s: 'a\u2028b\u0085' }), 's: "a\\u2028b\\u0085"\n');
 });
@@ -63,7 +151,8 @@ test('literal blocks: chomping, indentation indicator, empty lines, and when a b
     roundTrips(t, { s });
   }
   // Large text, as the injector's templates are.
-  const big = Array.from({ length: 3000 }, (_, i) => (i % 7 === 0 ? '' : `${' '.repeat(i % 5)}line {{ .Values.x }} #${i}: y`)).join('\n') + '\n';
+  const big =
+    Array.from({ length: 3000 }, (_, i) => (i % 7 === 0 ? '' : `${' '.repeat(i % 5)}line {{ .Values.x }} #${i}: y`)).join('\n') + '\n';
   roundTrips(t, { data: { config: big } });
 });
 
@@ -80,11 +169,17 @@ test('layout: first key of a list item on the dash line, nested lists, empty col
 });
 
 test('a shared constant is frozen, written as any other value, and its text reused only where it is the same', (t) => {
-  const spec = shareConstant({ names: { kind: 'Gateway', plural: 'gateways' }, versions: [{ name: 'v1', served: true, schema: { d: 'a\nb\n' } }] });
+  const spec = shareConstant({
+    names: { kind: 'Gateway', plural: 'gateways' },
+    versions: [{ name: 'v1', served: true, schema: { d: 'a\nb\n' } }],
+  });
   t.true(Object.isFrozen(spec) && Object.isFrozen(spec.versions[0]!.schema));
-  t.throws(() => {
-    (spec.names as Record<string, string>).kind = 'x';
-  }, { instanceOf: TypeError });
+  t.throws(
+    () => {
+      (spec.names as Record<string, string>).kind = 'x';
+    },
+    { instanceOf: TypeError },
+  );
   const plain = JSON.parse(JSON.stringify(spec)) as object;
   const doc = (s: object) => ({ apiVersion: 'v1', kind: 'CustomResourceDefinition', metadata: { name: 'g' }, spec: s });
   const expected = toYaml(doc(plain));

@@ -6,10 +6,68 @@ import { toYaml, toYamlStream } from '../../../operator/render/serialize.js';
 // Our emitter must give back exactly what it was given, for every string: that is the injection guarantee.
 
 const PIECES = [
-  'a', 'Z', '0', '9', ' ', ':', ': ', '#', ' #', '-', '- ', '---', '...', '\n', '\n\n', '\t', '"', "'", '\\', '{', '}', '[', ']',
-  ',', '&', '*', '!', '|', '>', '%', '@', '`', '?', '~', '.', '+', '=', '<<', 'y', 'no', 'On', 'true', 'null', '0x1F', '1e3',
-  '.inf', '2001-12-14', '1:20', '\u0085', '\u2028', '\ufeff', '\u0000', '\r', 'é', '日本', '\ud83d\ude00', ' \n', ' x', 'x ',
-  '\n ', '  \n  x', '{{ .Values }}',
+  'a',
+  'Z',
+  '0',
+  '9',
+  ' ',
+  ':',
+  ': ',
+  '#',
+  ' #',
+  '-',
+  '- ',
+  '---',
+  '...',
+  '\n',
+  '\n\n',
+  '\t',
+  '"',
+  "'",
+  '\\',
+  '{',
+  '}',
+  '[',
+  ']',
+  ',',
+  '&',
+  '*',
+  '!',
+  '|',
+  '>',
+  '%',
+  '@',
+  '`',
+  '?',
+  '~',
+  '.',
+  '+',
+  '=',
+  '<<',
+  'y',
+  'no',
+  'On',
+  'true',
+  'null',
+  '0x1F',
+  '1e3',
+  '.inf',
+  '2001-12-14',
+  '1:20',
+  '\u0085',
+  '\u2028',
+  '\ufeff',
+  '\u0000',
+  '\r',
+  'é',
+  '日本',
+  '\ud83d\ude00',
+  ' \n',
+  ' x',
+  'x ',
+  '\n ',
+  '  \n  x',
+  '{{ .Values }}',
 ];
 
 test('every string round-trips exactly, as a value, a key and inside lists (seeded fuzz)', (t) => {
@@ -49,7 +107,21 @@ test('layout: sorted keys, lists at the key indentation, literal blocks for mult
   const text = toYaml({ z: 1, a: { list: [{ name: 'x', args: ['--a', '--b=c:d'] }, 'y'] }, text: 'line one\n  indented\nlast\n' });
   t.is(
     text,
-    ['a:', '  list:', '  - args:', '    - --a', '    - --b=c:d', '    name: x', '  - "y"', 'text: |', '  line one', '    indented', '  last', 'z: 1', ''].join('\n'),
+    [
+      'a:',
+      '  list:',
+      '  - args:',
+      '    - --a',
+      '    - --b=c:d',
+      '    name: x',
+      '  - "y"',
+      'text: |',
+      '  line one',
+      '    indented',
+      '  last',
+      'z: 1',
+      '',
+    ].join('\n'),
   );
 });
 
@@ -59,5 +131,8 @@ test('undefined fields are left out; a stream separates documents', (t) => {
     { apiVersion: 'v1', kind: 'B', metadata: { name: 'b' } },
   ]);
   t.is(s, 'apiVersion: v1\nkind: A\nmetadata:\n  name: a\n---\napiVersion: v1\nkind: B\nmetadata:\n  name: b\n');
-  t.deepEqual(yaml.loadAll(s).map((d: any) => d.kind), ['A', 'B']);
+  t.deepEqual(
+    yaml.loadAll(s).map((d: any) => d.kind),
+    ['A', 'B'],
+  );
 });

@@ -49,7 +49,8 @@ function templateOutputs(): Array<{ template: string; text: string }> {
     .map((f) => ({ sets: [`profile=${f.slice(0, -5)}`] }));
   const golden = goldenInputsDir();
   if (fs.existsSync(golden)) {
-    for (const f of fs.readdirSync(golden).sort()) inputs.push({ files: [{ name: f, text: fs.readFileSync(path.join(golden, f), 'utf8') }] });
+    for (const f of fs.readdirSync(golden).sort())
+      inputs.push({ files: [{ name: f, text: fs.readFileSync(path.join(golden, f), 'utf8') }] });
   }
   templateOutputHook.onText = (template, text) => out.push({ template, text });
   try {
@@ -74,7 +75,72 @@ test('every template output of the profiles and golden inputs is read here, exac
 });
 
 test('mutated template outputs: accepted only when read exactly as js-yaml does (seeded fuzz)', (t) => {
-  const TOKENS = [' ', '  ', ':', ': ', '#', ' #', '-', '- ', '"', "'", '\\', '[', ']', '{', '}', ',', '\n', '\n  ', '\n- ', '---', '...', '&a', '*a', '!t', '|', '>', '?', '%', '@', '`', '~', 'null', 'True', 'yes', '0x1F', '-0', '+1', '012', '1e3', '.5', '.inf', '-.Inf', '.NaN', '1_0', '2001-12-14', '<<', '__proto__', 'toString', 'é', '\u2028', '\\u0041', '\\x41', '\\/', "''", 'a: b', '{a: 1}', '[a, b]', '{"a":1}', '["x"]', '0o17', '0b1', '1.', 'x:y', 'http://x'];
+  const TOKENS = [
+    ' ',
+    '  ',
+    ':',
+    ': ',
+    '#',
+    ' #',
+    '-',
+    '- ',
+    '"',
+    "'",
+    '\\',
+    '[',
+    ']',
+    '{',
+    '}',
+    ',',
+    '\n',
+    '\n  ',
+    '\n- ',
+    '---',
+    '...',
+    '&a',
+    '*a',
+    '!t',
+    '|',
+    '>',
+    '?',
+    '%',
+    '@',
+    '`',
+    '~',
+    'null',
+    'True',
+    'yes',
+    '0x1F',
+    '-0',
+    '+1',
+    '012',
+    '1e3',
+    '.5',
+    '.inf',
+    '-.Inf',
+    '.NaN',
+    '1_0',
+    '2001-12-14',
+    '<<',
+    '__proto__',
+    'toString',
+    'é',
+    '\u2028',
+    '\\u0041',
+    '\\x41',
+    '\\/',
+    "''",
+    'a: b',
+    '{a: 1}',
+    '[a, b]',
+    '{"a":1}',
+    '["x"]',
+    '0o17',
+    '0b1',
+    '1.',
+    'x:y',
+    'http://x',
+  ];
   let seed = 20251122;
   const rnd = () => {
     seed = (seed * 1103515245 + 12345) & 0x7fffffff;
@@ -119,7 +185,66 @@ test('mutated template outputs: accepted only when read exactly as js-yaml does 
 });
 
 test('scalars resolve as js-yaml 4 resolves them', (t) => {
-  const scalars = ['a', 'x:y', 'http://h:1/p', '-x', '--f=a:b', 'a#b', 'a,b', 'a]', 'é', '1', '-1', '+1', '0', '-0', '+0', '00', '012', '0x1f', '0x1F', '0o7', '0o8', '0b1', '0b2', '0x', '1.5', '1.', '.5', '-.5', '1e3', '1E+3', '1e', '1e400', '.inf', '-.inf', '+.Inf', '.NaN', '.nan', 'nan', '1_0', '~', 'null', 'Null', 'nULL', 'true', 'TRUE', 'tRue', 'False', 'yes', 'on', '123456789012345678901234', '9007199254740993', '1.2.3', '"q"', '"a\\"b"', '"\\u00e9\\/"', "'it''s'", '""', "''"];
+  const scalars = [
+    'a',
+    'x:y',
+    'http://h:1/p',
+    '-x',
+    '--f=a:b',
+    'a#b',
+    'a,b',
+    'a]',
+    'é',
+    '1',
+    '-1',
+    '+1',
+    '0',
+    '-0',
+    '+0',
+    '00',
+    '012',
+    '0x1f',
+    '0x1F',
+    '0o7',
+    '0o8',
+    '0b1',
+    '0b2',
+    '0x',
+    '1.5',
+    '1.',
+    '.5',
+    '-.5',
+    '1e3',
+    '1E+3',
+    '1e',
+    '1e400',
+    '.inf',
+    '-.inf',
+    '+.Inf',
+    '.NaN',
+    '.nan',
+    'nan',
+    '1_0',
+    '~',
+    'null',
+    'Null',
+    'nULL',
+    'true',
+    'TRUE',
+    'tRue',
+    'False',
+    'yes',
+    'on',
+    '123456789012345678901234',
+    '9007199254740993',
+    '1.2.3',
+    '"q"',
+    '"a\\"b"',
+    '"\\u00e9\\/"',
+    "'it''s'",
+    '""',
+    "''",
+  ];
   for (const s of scalars) {
     for (const text of [`v: ${s}\n`, `- ${s}\n`, `v: [${s}, x]\n`, `v: {k: ${s}}\n`, `${s}: v\n`]) {
       const v = compare(text);

@@ -104,7 +104,10 @@ test('meshConfig: defaults < values.meshConfig < spec.meshConfig, deep', (t) => 
 
 test('only enabled components render; pilot namespace and component hub/tag', (t) => {
   const c = buildContexts(iop({ components: { base: { enabled: false }, pilot: { enabled: true, namespace: 'istio-control' } } }));
-  t.deepEqual(c.renders.map((r) => r.component), ['pilot']);
+  t.deepEqual(
+    c.renders.map((r) => r.component),
+    ['pilot'],
+  );
   t.is(c.renders[0].ctx.namespace, 'istio-control');
   t.is(c.renders[0].ctx.istioNamespace, 'istio-system');
   t.is(c.renders[0].field, 'components.pilot');
@@ -125,8 +128,14 @@ test('gateways: one context per enabled gateway, Istio labels, namespace and ser
     }),
   );
   const gws = c.renders.filter((r) => r.ctx.gateway);
-  t.deepEqual(gws.map((r) => r.ctx.gateway!.name), ['istio-ingressgateway', 'user-ingressgateway', 'ilb-gateway', 'istio-egressgateway']);
-  t.deepEqual(gws.map((r) => r.field), ['components.ingressGateways[0]', 'components.ingressGateways[1]', 'components.ingressGateways[2]', 'components.egressGateways[0]']);
+  t.deepEqual(
+    gws.map((r) => r.ctx.gateway!.name),
+    ['istio-ingressgateway', 'user-ingressgateway', 'ilb-gateway', 'istio-egressgateway'],
+  );
+  t.deepEqual(
+    gws.map((r) => r.field),
+    ['components.ingressGateways[0]', 'components.ingressGateways[1]', 'components.ingressGateways[2]', 'components.egressGateways[0]'],
+  );
   const [a, b, ilb, egress] = gws.map((r) => r.ctx.gateway!);
   t.deepEqual(a.labels, { app: 'istio-ingressgateway', istio: 'ingressgateway', aaa: 'aaa-val', version: '21' });
   // Istio gives every ingress gateway the type's app/istio labels; the user's labels add to them.
@@ -158,21 +167,39 @@ test('gateway labels can be replaced through values, and label wins over both', 
 test('values.gateways.istio-egressgateway.enabled=true turns the egress gateway on (flag_values_enable_egressgateway), and false turns a gateway off', (t) => {
   const withEntry = buildContexts(iop({ components: { ...allOn }, values: { gateways: { 'istio-egressgateway': { enabled: true } } } }));
   t.true(withEntry.renders.some((r) => r.ctx.gateway?.name === 'istio-egressgateway'));
-  const noEntry = buildContexts(iop({ components: { pilot: { enabled: true } }, values: { gateways: { 'istio-egressgateway': { enabled: true } } } }));
-  t.deepEqual(noEntry.renders.map((r) => r.ctx.gateway?.name ?? r.component), ['pilot', 'istio-egressgateway']);
+  const noEntry = buildContexts(
+    iop({ components: { pilot: { enabled: true } }, values: { gateways: { 'istio-egressgateway': { enabled: true } } } }),
+  );
+  t.deepEqual(
+    noEntry.renders.map((r) => r.ctx.gateway?.name ?? r.component),
+    ['pilot', 'istio-egressgateway'],
+  );
   const off = buildContexts(iop({ components: { ...allOn }, values: { gateways: { 'istio-ingressgateway': { enabled: false } } } }));
-  t.false(off.renders.some((r) => r.ctx.gateway), 'enabled=false turns the default ingress gateway off');
+  t.false(
+    off.renders.some((r) => r.ctx.gateway),
+    'enabled=false turns the default ingress gateway off',
+  );
 });
 
 test('k8s replica settings and CPU reach the values the templates read from 1.31, as istioctl 1.31 carries them', (t) => {
   const spec: IstioOperatorSpec = {
     components: {
-      pilot: { enabled: true, k8s: { hpaSpec: { minReplicas: 2, maxReplicas: 9 }, replicaCount: 3, resources: { requests: { cpu: '222m', memory: '1Gi' } } } },
+      pilot: {
+        enabled: true,
+        k8s: { hpaSpec: { minReplicas: 2, maxReplicas: 9 }, replicaCount: 3, resources: { requests: { cpu: '222m', memory: '1Gi' } } },
+      },
       ingressGateways: [{ name: 'istio-ingressgateway', enabled: true, k8s: { hpaSpec: { minReplicas: 4 } } }],
       ztunnel: { enabled: true, k8s: { resources: { limits: { cpu: '1' } } } },
     },
   };
-  const c = buildContexts(resolvedInstall({ apiVersion: 'install.istio.io/v1alpha1', kind: 'IstioOperator', metadata: { annotations: { [RELEASE_ANNOTATION]: '1.31' } }, spec }));
+  const c = buildContexts(
+    resolvedInstall({
+      apiVersion: 'install.istio.io/v1alpha1',
+      kind: 'IstioOperator',
+      metadata: { annotations: { [RELEASE_ANNOTATION]: '1.31' } },
+      spec,
+    }),
+  );
   t.like(c.values.pilot, { autoscaleMin: 2, autoscaleMax: 9, replicaCount: 3, resources: { requests: { cpu: '222m' } } });
   t.is(c.values.pilot.resources.requests.memory, '2048Mi', 'only the CPU is carried; the rest stays the default until the patch');
   const gateway = (x: typeof c) => x.renders.find((r) => r.ctx.gateway)!.ctx.gateway!;
@@ -185,16 +212,32 @@ test('k8s replica settings and CPU reach the values the templates read from 1.31
 });
 
 test('bad gateway names and duplicate gateways are errors naming the field', (t) => {
-  const e1 = t.throws(() => buildContexts(iop({ components: { ingressGateways: [{ name: 'Bad_Name', enabled: true }] } })), { instanceOf: InputError });
+  const e1 = t.throws(() => buildContexts(iop({ components: { ingressGateways: [{ name: 'Bad_Name', enabled: true }] } })), {
+    instanceOf: InputError,
+  });
   t.is(e1!.issues[0].path, 'components.ingressGateways[0].name');
   const e2 = t.throws(
-    () => buildContexts(iop({ components: { ingressGateways: [{ name: 'gw', enabled: true }], egressGateways: [{ name: 'gw', enabled: true }] } })),
+    () =>
+      buildContexts(
+        iop({ components: { ingressGateways: [{ name: 'gw', enabled: true }], egressGateways: [{ name: 'gw', enabled: true }] } }),
+      ),
     { instanceOf: InputError },
   );
   t.is(e2!.issues[0].path, 'components.egressGateways[0].name');
   t.regex(e2!.issues[0].message, /components\.ingressGateways\[0\]/);
   // Same name in another namespace is fine.
-  t.notThrows(() => buildContexts(iop({ components: { ingressGateways: [{ name: 'gw', enabled: true }, { name: 'gw', namespace: 'other', enabled: true }] } })));
+  t.notThrows(() =>
+    buildContexts(
+      iop({
+        components: {
+          ingressGateways: [
+            { name: 'gw', enabled: true },
+            { name: 'gw', namespace: 'other', enabled: true },
+          ],
+        },
+      }),
+    ),
+  );
 });
 
 test('CA context: defaults, provided secret name, external address', (t) => {
@@ -202,8 +245,17 @@ test('CA context: defaults, provided secret name, external address', (t) => {
   t.deepEqual(d, { mode: 'istiod', secretName: 'cacerts' });
   const p = buildContexts(iop({ components: { ...allOn, ca: { mode: 'provided', secretName: 'my-ca' } } })).renders[0].ctx.ca;
   t.deepEqual(p, { mode: 'provided', secretName: 'my-ca' });
-  const c = buildContexts(iop({ components: { ...allOn, ca: { mode: 'external', address: 'csr.cert-manager.svc:443', externalCA: 'ISTIOD_RA_KUBERNETES_API' } } }));
-  t.deepEqual(c.renders[0].ctx.ca, { mode: 'external', secretName: 'cacerts', address: 'csr.cert-manager.svc:443', externalCA: 'ISTIOD_RA_KUBERNETES_API' });
+  const c = buildContexts(
+    iop({
+      components: { ...allOn, ca: { mode: 'external', address: 'csr.cert-manager.svc:443', externalCA: 'ISTIOD_RA_KUBERNETES_API' } },
+    }),
+  );
+  t.deepEqual(c.renders[0].ctx.ca, {
+    mode: 'external',
+    secretName: 'cacerts',
+    address: 'csr.cert-manager.svc:443',
+    externalCA: 'ISTIOD_RA_KUBERNETES_API',
+  });
   t.is(c.values.global.caAddress, 'csr.cert-manager.svc:443', 'proxies send CSRs to the external CA');
   const e = t.throws(() => buildContexts(iop({ components: { ...allOn, ca: { mode: 'bogus' as never } } })), { instanceOf: InputError });
   t.is(e!.issues[0].path, 'components.ca.mode');
@@ -235,10 +287,14 @@ test('buildContexts does not modify its input', (t) => {
   t.is(JSON.stringify(spec), before);
 });
 
-test('compatibility versions, per release: exactly what that release\'s own compatibility profiles set', (t) => {
+test("compatibility versions, per release: exactly what that release's own compatibility profiles set", (t) => {
   for (const r of RELEASES) {
     const dir = path.join(releaseFixturesDir(r.patch), 'helm-profiles');
-    const theirs = fs.readdirSync(dir).map((f) => /^compatibility-version-(\d+\.\d+)\.yaml$/.exec(f)?.[1]).filter((v): v is string => !!v).sort();
+    const theirs = fs
+      .readdirSync(dir)
+      .map((f) => /^compatibility-version-(\d+\.\d+)\.yaml$/.exec(f)?.[1])
+      .filter((v): v is string => !!v)
+      .sort();
     t.deepEqual(compatibilityVersions(r), theirs, `${r.line} accepts what its profiles exist for`);
     for (const v of theirs) {
       const p = yaml.load(fs.readFileSync(path.join(dir, `compatibility-version-${v}.yaml`), 'utf8')) as Record<string, any>;

@@ -27,12 +27,16 @@ test('a revision is used by namespaces and pods that name it or a tag pointing a
   t.is(describeUsage(u), 'revision 1-29-0 is in use by 2 namespaces (pinned, shop), 2 pods (shop/a, shop/b), 1 tag (prod)');
 });
 
-test('istio-injection=enabled and inject=true pods belong to the default tag\'s revision; istio.io/rev wins over istio-injection', (t) => {
+test("istio-injection=enabled and inject=true pods belong to the default tag's revision; istio.io/rev wins over istio-injection", (t) => {
   const u = revisionUsage('1-30-0', { namespaces, pods, tags: { default: '1-30-0' } });
   t.deepEqual(u.namespaces, ['both', 'legacy']);
   t.deepEqual(u.pods, ['plain/asks']);
   t.deepEqual(u.tags, ['default']);
-  const old = revisionUsage('1-29-0', { namespaces: [{ name: 'legacy', labels: { 'istio-injection': 'enabled' } }], pods: [], tags: { default: '1-30-0' } });
+  const old = revisionUsage('1-29-0', {
+    namespaces: [{ name: 'legacy', labels: { 'istio-injection': 'enabled' } }],
+    pods: [],
+    tags: { default: '1-30-0' },
+  });
   t.false(old.inUse);
   t.is(describeUsage(old), 'revision 1-29-0 is not in use');
 });
@@ -46,7 +50,17 @@ test('upgrade plan: one or two minors ahead are planned step by step, with tag m
   const p = planUpgrade({
     target: '1.30.0',
     kubernetesVersion: 'v1.33.4',
-    installed: [{ revision: '1-29-0', version: '1.29.0', namespace: 'istio-system', tags: ['prod'], namespaces: ['shop'], pods: 3, gateways: ['istio-ingressgateway'] }],
+    installed: [
+      {
+        revision: '1-29-0',
+        version: '1.29.0',
+        namespace: 'istio-system',
+        tags: ['prod'],
+        namespaces: ['shop'],
+        pods: 3,
+        gateways: ['istio-ingressgateway'],
+      },
+    ],
   });
   t.true(p.ok, JSON.stringify(p.prechecks));
   t.is(p.newRevision, '1-30-0');
@@ -56,7 +70,12 @@ test('upgrade plan: one or two minors ahead are planned step by step, with tag m
 });
 
 test('upgrade plan refuses three minor versions, a downgrade, an unsupported release and a Kubernetes too old, saying why', (t) => {
-  const on = (version: string) => ({ kubernetesVersion: 'v1.33.0', installed: [{ revision: version.replace(/\./g, '-'), version, namespace: 'istio-system', tags: [], namespaces: [], pods: 0, gateways: [] }] });
+  const on = (version: string) => ({
+    kubernetesVersion: 'v1.33.0',
+    installed: [
+      { revision: version.replace(/\./g, '-'), version, namespace: 'istio-system', tags: [], namespaces: [], pods: 0, gateways: [] },
+    ],
+  });
   const skip = planUpgrade({ ...on('1.26.1'), target: '1.29.6' });
   t.false(skip.ok);
   t.deepEqual(skip.steps, []);
@@ -71,27 +90,57 @@ test('upgrade plan refuses three minor versions, a downgrade, an unsupported rel
 });
 
 test('upgrade plan 1.30 -> 1.31 names what 1.31 installs differently and installs the release candidate by its own tag', (t) => {
-  const p = planUpgrade({ target: '1.31.0-rc.0', kubernetesVersion: 'v1.33.4', installed: [{ revision: '1-30-3', version: '1.30.3', namespace: 'istio-system', tags: [], namespaces: [], pods: 0, gateways: [] }] });
+  const p = planUpgrade({
+    target: '1.31.0-rc.0',
+    kubernetesVersion: 'v1.33.4',
+    installed: [{ revision: '1-30-3', version: '1.30.3', namespace: 'istio-system', tags: [], namespaces: [], pods: 0, gateways: [] }],
+  });
   t.true(p.ok, JSON.stringify(p.prechecks));
   t.is(p.release, '1.31');
   t.regex(p.steps[0]!.manifest!, /tag: 1\.31\.0-rc\.0/);
-  t.true(p.changes.some((c) => /ProxyInitImage/.test(c)), p.changes.join('\n'));
+  t.true(
+    p.changes.some((c) => /ProxyInitImage/.test(c)),
+    p.changes.join('\n'),
+  );
   t.false(p.changes.some((c) => c.startsWith('1.30:')));
   const objects = plannedObjects(p.steps[0]!.manifest!);
   t.true(objects.includes('Deployment istio-system/istiod-1-31-0-rc-0'), objects.join('\n'));
   t.true(objects.includes('CustomResourceDefinition trafficextensions.extensions.istio.io'));
 });
 
-test('upgrade plan: the new IstioOperator installs into the running revision\'s Istio namespace', (t) => {
-  const p = planUpgrade({ target: '1.30.0', kubernetesVersion: 'v1.33.0', installed: [{ revision: '1-29-0', version: '1.29.0', namespace: 'mesh-a', tags: [], namespaces: [], pods: 0, gateways: [] }] });
+test("upgrade plan: the new IstioOperator installs into the running revision's Istio namespace", (t) => {
+  const p = planUpgrade({
+    target: '1.30.0',
+    kubernetesVersion: 'v1.33.0',
+    installed: [{ revision: '1-29-0', version: '1.29.0', namespace: 'mesh-a', tags: [], namespaces: [], pods: 0, gateways: [] }],
+  });
   t.regex(p.steps[0]!.manifest!, /^ {2}namespace: mesh-a$/m);
   t.regex(p.steps[0]!.manifest!, /^ {6}istioNamespace: mesh-a$/m);
-  const std = planUpgrade({ target: '1.30.0', kubernetesVersion: 'v1.33.0', installed: [{ revision: '1-29-0', version: '1.29.0', namespace: 'istio-system', tags: [], namespaces: [], pods: 0, gateways: [] }] });
+  const std = planUpgrade({
+    target: '1.30.0',
+    kubernetesVersion: 'v1.33.0',
+    installed: [{ revision: '1-29-0', version: '1.29.0', namespace: 'istio-system', tags: [], namespaces: [], pods: 0, gateways: [] }],
+  });
   t.notRegex(std.steps[0]!.manifest!, /istioNamespace/);
 });
 
 test('the canary manifest keeps the running profile and settings, with the new revision and tag and no gateways', (t) => {
-  const running = { revision: '1-29-6', version: '1.29.6', namespace: 'istio-system', tags: [], namespaces: [], pods: 0, gateways: [], spec: { profile: 'demo', revision: '1-29-6', tag: '1.29.6', meshConfig: { accessLogFile: '/dev/stdout' }, values: { global: { tag: '1.29.6', logging: { level: 'default:debug' } } } } };
+  const running = {
+    revision: '1-29-6',
+    version: '1.29.6',
+    namespace: 'istio-system',
+    tags: [],
+    namespaces: [],
+    pods: 0,
+    gateways: [],
+    spec: {
+      profile: 'demo',
+      revision: '1-29-6',
+      tag: '1.29.6',
+      meshConfig: { accessLogFile: '/dev/stdout' },
+      values: { global: { tag: '1.29.6', logging: { level: 'default:debug' } } },
+    },
+  };
   const m = canaryManifest(running, '1-30-3', '1.30.3');
   const doc = yaml.load(m.replace(/^#.*\n/, '')) as any;
   t.is(doc.spec.profile, 'demo');
