@@ -286,3 +286,16 @@ export const k8s = fields({
   ),
   overlays: list(overlay),
 });
+
+// A tag names the `istiod-revision-tag-<tag>` Service, a DNS-1035 label of at most 63 characters.
+export const MAX_TAG_LENGTH = 63 - 'istiod-revision-tag-'.length;
+export function checkRevisionTag(v: unknown, path: string, out: FieldIssue[]): void {
+  if (typeof v !== 'string') return;
+  if (v.length > MAX_TAG_LENGTH || !DNS1123_LABEL.test(v)) {
+    out.push({
+      path,
+      message: `${JSON.stringify(v)} is not a valid revision tag`,
+      hint: `a DNS-1123 label of at most ${MAX_TAG_LENGTH} characters (it names the Service istiod-revision-tag-<tag>)`,
+    });
+  }
+}

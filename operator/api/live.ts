@@ -4,31 +4,8 @@
 // rest of an object stays `unknown`, so reading a field nobody declared here is a compile error, not a guess.
 // Rendered objects (K8sObject) are plain data of the same shapes, so the views fit them too.
 import type { ObjectMeta } from './types.js';
-
-/** One field manager's entry in metadata.managedFields. */
-export interface ManagedFieldsEntry {
-  manager?: string;
-  operation?: string;
-  subresource?: string;
-  apiVersion?: string;
-  time?: string;
-  fieldsType?: string;
-  fieldsV1?: FieldsV1;
-}
-
-/** The set of fields a manager owns: `f:<name>`, `k:<key JSON>`, `v:<value JSON>` and `i:<index>` steps, `.` for the node itself. */
-export interface FieldsV1 {
-  [step: string]: FieldsV1;
-}
-
-export interface OwnerReference {
-  apiVersion: string;
-  kind: string;
-  name: string;
-  uid: string;
-  controller?: boolean;
-  blockOwnerDeletion?: boolean;
-}
+// The metadata parts rendered and live objects share are declared with ObjectMeta (types.ts); re-exported here for readers of live objects.
+export type { FieldsV1, ManagedFieldsEntry, OwnerReference } from './types.js';
 
 /** metadata of an object the API server returned: it always has a name. */
 export interface LiveMeta extends ObjectMeta {

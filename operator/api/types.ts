@@ -1,6 +1,5 @@
 // The IstioOperator API (install.istio.io/v1alpha1) as Istio 1.30 defines it, plus `components.ca`.
 // Plain data types: parsing, validation and defaults live beside this file.
-import type { ManagedFieldsEntry, OwnerReference } from './live.js';
 
 export const API_GROUP = 'install.istio.io';
 export const API_VERSION = 'install.istio.io/v1alpha1';
@@ -175,4 +174,29 @@ export interface RemoteStatus {
   remotePilotAddress?: string;
   /** Where this cluster's API server sends pods to be injected: `URL <url>` or `Service <ns>/<name><path>`. */
   injection?: string;
+}
+
+/** One field manager's entry in metadata.managedFields. */
+export interface ManagedFieldsEntry {
+  manager?: string;
+  operation?: string;
+  subresource?: string;
+  apiVersion?: string;
+  time?: string;
+  fieldsType?: string;
+  fieldsV1?: FieldsV1;
+}
+
+/** The set of fields a manager owns: `f:<name>`, `k:<key JSON>`, `v:<value JSON>` and `i:<index>` steps, `.` for the node itself. */
+export interface FieldsV1 {
+  [step: string]: FieldsV1;
+}
+
+export interface OwnerReference {
+  apiVersion: string;
+  kind: string;
+  name: string;
+  uid: string;
+  controller?: boolean;
+  blockOwnerDeletion?: boolean;
 }

@@ -1,3 +1,4 @@
+// Over 500 lines by choice: the one HTTP client (TLS, proxies, retries, watches, request counting) that every layer shares.
 import http from 'node:http';
 import https from 'node:https';
 import type { OutgoingHttpHeaders } from 'node:http';

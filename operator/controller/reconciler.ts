@@ -1,3 +1,4 @@
+// Over 500 lines by choice: one reconcile and the steps it calls (prepare, report, readiness, retire, finalize) in order.
 import { InputError, formatIssue, type FieldIssue } from '../api/errors.js';
 import { ownerFromLabels, ownerKey, sameIstioOperator, type Owner } from '../api/owner.js';
 import { isProfilePath } from '../api/profiles.js';

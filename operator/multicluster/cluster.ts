@@ -1,3 +1,4 @@
+// Over 500 lines by choice: create and rotate share one order of checks, writes and undo steps, read top to bottom here.
 import { InputError, type FieldIssue } from '../api/errors.js';
 import { OWNERSHIP_LABELS } from '../api/labels.js';
 import { READER_SERVICE_ACCOUNT, readerClusterRoleName, tokenSecretName } from '../api/names.js';

@@ -1,3 +1,4 @@
+// Over 500 lines by choice: starting and stopping the five components in order, with their certificates, in one place.
 // A real, throwaway Kubernetes control plane on loopback: etcd → kube-apiserver →
 // kube-controller-manager → kube-scheduler → kwok (one fake node, so scheduled pods turn Ready).
 // Built from upstream sources by build.sh; nothing here fakes API semantics.

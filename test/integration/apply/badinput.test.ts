@@ -1,3 +1,4 @@
+// Over 500 lines by choice: a corpus, one case per bad input, each a short test.
 // Issue #18 item 6: a corpus of bad IstioOperators, one test each. Every case is refused by `istio-operator install`
 // (exit 1, the field named on stderr, nothing on stdout) and, where the CRD can express the rule, by `kubectl apply`
 // of the IstioOperator (the API server names the field). Nothing is applied: the case's Istio namespace is never

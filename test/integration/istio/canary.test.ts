@@ -1,3 +1,4 @@
+// Over 500 lines by choice: one canary story per release pair, its steps sharing the istiods they start.
 // A canary upgrade across Istio releases with the real istiod of each (issue #14's "Done when", issue #15's canary):
 // revision 1-30-3 (tag 1.30.3) and then revision 1-31-0 (tag 1.31.0-rc.0) in one Istio namespace, each served by the
 // istiod binary of its own release. For each pair of consecutive tested releases:

@@ -1,3 +1,4 @@
+// Over 500 lines by choice: each topology's story shares two clusters and the istiods started on them.
 // Issue #19: two clusters, one mesh, with the real istiod of the release. Cluster A is the shared test control plane,
 // cluster B a second local control plane (its own API server, etcd, CA, service proxy). Everything goes through our
 // own CLI as a user runs it: `install` on each cluster, `remote-secret create -y` to connect them, `status`.

@@ -1,3 +1,4 @@
+// Over 500 lines by choice: one revisioned install per release, its steps sharing the istiod they start.
 // A revisioned install and its istiod, per tested release: pods in a namespace labelled istio.io/rev=<revision>
 // are injected by that revision's istiod through the API server; and the injection our render configures is
 // compared with the one Istio's own installer configures for the same input, both run by the same istiod release.

@@ -1,3 +1,4 @@
+// Over 500 lines by choice: every bad input of remote-secret create/rotate, each a short test on the same two clusters.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
