@@ -1,6 +1,7 @@
 import { FIELD_MANAGER } from './owner.js';
 import type { K8sObject } from '../api/types.js';
 import type { FieldsV1, LiveObject } from '../api/live.js';
+import { quantityAmount } from '../api/quantity.js';
 
 // A read-only shortcut for "would this apply change anything?", to skip the dry-run round trip.
 //
@@ -114,33 +115,9 @@ export function certainlyUnchanged(desired: K8sObject, live: LiveObject, why: st
   return walk(f, d, live, '', why);
 }
 
-const SUFFIX: Record<string, number> = {
-  '': 1,
-  m: 1e-3,
-  k: 1e3,
-  M: 1e6,
-  G: 1e9,
-  T: 1e12,
-  P: 1e15,
-  E: 1e18,
-  Ki: 2 ** 10,
-  Mi: 2 ** 20,
-  Gi: 2 ** 30,
-  Ti: 2 ** 40,
-  Pi: 2 ** 50,
-  Ei: 2 ** 60,
-};
-
 /** Kubernetes quantities with equal amounts (`500m` = `0.5`, `1024Mi` = `1Gi`). */
 export function sameQuantity(a: Json, b: Json): boolean {
-  const q = (v: Json): number | undefined => {
-    if (typeof v === 'number') return v;
-    if (typeof v !== 'string') return undefined;
-    const m = /^([+-]?(?:\d+\.?\d*|\.\d+))(?:[eE]([+-]?\d+))?(m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei)?$/.exec(v);
-    if (!m) return undefined;
-    return Number(m[1]) * 10 ** Number(m[2] ?? 0) * SUFFIX[m[3] ?? '']!;
-  };
-  const x = q(a);
-  const y = q(b);
+  const x = quantityAmount(a);
+  const y = quantityAmount(b);
   return x !== undefined && y !== undefined && Math.abs(x - y) <= Math.abs(x) * 1e-12;
 }

@@ -7,6 +7,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { KubeClient } from '../../operator/apply/client.js';
+import { quantityAmount } from '../../operator/api/quantity.js';
 
 /* The slices of the v1 Pod API read here. */
 export interface EnvVar {
@@ -75,25 +76,9 @@ export function localPath(workDir: string, mountPath: string): string {
  */
 export function quantity(q: string | number, divisor: string | number = 1): number {
   const parse = (v: string | number): number => {
-    if (typeof v === 'number') return v;
-    const m = /^([0-9.]+)(m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei)?$/.exec(v.trim());
-    if (!m) throw new Error(`not a quantity: ${v}`);
-    const mult: Record<string, number> = {
-      m: 1e-3,
-      k: 1e3,
-      M: 1e6,
-      G: 1e9,
-      T: 1e12,
-      P: 1e15,
-      E: 1e18,
-      Ki: 2 ** 10,
-      Mi: 2 ** 20,
-      Gi: 2 ** 30,
-      Ti: 2 ** 40,
-      Pi: 2 ** 50,
-      Ei: 2 ** 60,
-    };
-    return Number(m[1]) * (m[2] ? mult[m[2]]! : 1);
+    const n = quantityAmount(v);
+    if (n === undefined) throw new Error(`not a quantity: ${v}`);
+    return n;
   };
   return Math.ceil(parse(q) / parse(divisor) - 1e-9);
 }

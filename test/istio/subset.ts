@@ -1,3 +1,4 @@
+import { quantityAmount } from '../../operator/api/quantity.js';
 // Whether istiod runs with what we rendered: every field of our config (e.g. the mesh config YAML) against what
 // istiod reports it runs with (its /debug/mesh, the protobuf's JSON). Pure; unit-tested in test/unit/istio.
 
@@ -7,26 +8,10 @@ export interface Mismatch {
   istiod: unknown;
 }
 
-const SUFFIX: Record<string, number> = {
-  m: 1e-3,
-  k: 1e3,
-  M: 1e6,
-  G: 1e9,
-  T: 1e12,
-  P: 1e15,
-  E: 1e18,
-  Ki: 2 ** 10,
-  Mi: 2 ** 20,
-  Gi: 2 ** 30,
-  Ti: 2 ** 40,
-  Pi: 2 ** 50,
-  Ei: 2 ** 60,
-};
-
-/** A Kubernetes quantity with a unit suffix (`500m`, `2Gi`) as a number; undefined for anything else. */
+/** A Kubernetes quantity with a unit suffix (`500m`, `2Gi`) as a number; undefined for anything else (a plain number
+ *  string stays a string to compare). */
 export function quantityValue(s: string): number | undefined {
-  const m = /^([0-9]+(?:\.[0-9]+)?)(m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei)$/.exec(s);
-  return m ? Number(m[1]) * SUFFIX[m[2]!]! : undefined;
+  return /^[0-9.]+[a-zA-Z]+$/.test(s) ? quantityAmount(s) : undefined;
 }
 
 const isObj = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
