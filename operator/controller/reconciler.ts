@@ -1,9 +1,9 @@
-// Over 500 lines by choice: one reconcile and the steps it calls (prepare, report, readiness, retire, finalize) in order.
+// Over 500 lines by choice: one reconcile and the steps it calls (prepare, apply, settle, retire, finalize) in order.
 import { InputError, formatIssue, type FieldIssue } from '../api/errors.js';
 import { ownerFromLabels, ownerKey, sameIstioOperator, type Owner } from '../api/owner.js';
 import { isProfilePath } from '../api/profiles.js';
 import { resolveParsed } from '../api/resolve.js';
-import { API_VERSION, KIND, type IstioOperator, type K8sObject } from '../api/types.js';
+import { API_VERSION, KIND, type IstioOperator, type IstioOperatorStatus, type K8sObject } from '../api/types.js';
 import { ApiError, resourcePath, UnreachableError, type KubeClient } from '../apply/client.js';
 import { PlanError, StageError } from '../apply/install.js';
 import { FIELD_MANAGER } from '../apply/owner.js';
@@ -130,6 +130,22 @@ class Halt {
   ) {}
 }
 
+/** One reconcile's shared state and exits (Reconciler.begin). */
+interface Run {
+  key: string;
+  iop: IstioOperator;
+  log: Log;
+  /** Status fields carried into every status write: set by this reconcile's steps, else the last status's. */
+  kept: { ca?: CaStatus | IstioOperatorStatus['ca']; istio?: IstioOperatorStatus['istio']; remote?: IstioOperatorStatus['remote'] };
+  done(r: Omit<ReconcileResult, 'writes'>): ReconcileResult;
+  setStatus(o: Outcome): Promise<string | undefined>;
+  halt(h: Halt, eventMessage?: string): Promise<ReconcileResult>;
+  failed(e: unknown, what: string): Promise<ReconcileResult>;
+  ownWrite(): void;
+}
+
+type Applied = Awaited<ReturnType<typeof applyInstall>>;
+
 export class Reconciler {
   readonly stats = { reconciles: 0, errors: 0, writes: 0, applied: 0, pruned: 0 };
   /** IstioOperators whose last reconcile the apiserver refused for want of rights (key → message): /readyz is false
@@ -171,65 +187,70 @@ export class Reconciler {
     return c.create + c.patch + c.update + c.delete;
   }
 
-  /** reconcile(key) = read → (deleting? paused?) → finalizer → install workflow → readiness → status. */
+  /** reconcile(key) = read → (untrusted? deleting? paused?) → finalizer → install workflow → readiness → status. */
   async reconcile(key: string): Promise<ReconcileResult> {
     this.stats.reconciles++;
     const before = this.writesSoFar();
+    const { namespace, name } = splitKey(key);
+    const iop = await this.d.kube.request<IstioOperator>('GET', iopPath(namespace, name), { allow404: true });
+    if (!iop) return this.begin(key, undefined, before).done({ action: 'gone' });
+    const run = this.begin(key, iop, before);
+    const trusted = this.d.trustedNamespaces;
+    if (trusted && !trusted.includes(namespace)) return this.refuseUntrusted(run, namespace, trusted);
+    if (iop.metadata?.deletionTimestamp) {
+      if (!iop.metadata.finalizers?.includes(FINALIZER)) return run.done({ action: 'gone' });
+      return run.done(await this.finalize(iop, key, run.log, run.setStatus, run.ownWrite));
+    }
+    if (iop.metadata?.annotations?.[IGNORE_ANNOTATION] === 'true') {
+      run.log('debug', 'reconcile paused by annotation', { annotation: IGNORE_ANNOTATION });
+      return run.done({ action: 'paused' });
+    }
+    if (!iop.metadata?.finalizers?.includes(FINALIZER)) {
+      await this.setFinalizers(iop, [...(iop.metadata?.finalizers ?? []), FINALIZER]);
+      run.ownWrite();
+    }
+    let p: PreparedInstall;
+    try {
+      p = await this.prepare(iop);
+    } catch (e) {
+      return e instanceof Halt ? run.halt(e) : run.failed(e, 'preparing the install');
+    }
+    run.kept.ca = p.ca.status ?? run.kept.ca;
+    run.kept.remote = p.remote;
+    const started = Date.now();
+    const applied = await this.applyPrepared(run, p);
+    if ('action' in applied) return applied;
+    run.kept.ca = applied.ca.status ?? run.kept.ca;
+    run.kept.istio = { release: p.install.release.line, version: p.install.version };
+    const changed = await this.report(iop, applied.apply, started, run.log);
+    return this.settle(run, p, this.caRecheck(applied.ca), changed);
+  }
+
+  /** What the steps of one reconcile share: its log, the status fields it keeps, and how it ends. */
+  private begin(key: string, iop: IstioOperator | undefined, writesBefore: number): Run {
     let ownWrites = 0;
+    const kept: Run['kept'] = { ca: iop?.status?.ca, istio: iop?.status?.istio, remote: iop?.status?.remote };
     const done = (r: Omit<ReconcileResult, 'writes'>): ReconcileResult => {
-      const writes = this.writesSoFar() - before + ownWrites;
+      const writes = this.writesSoFar() - writesBefore + ownWrites;
       this.stats.writes += writes;
       if (r.action === 'applied' || r.action === 'gone' || r.action === 'untrusted') this.forbidden.delete(key);
       return { ...r, writes };
     };
-    const { namespace, name } = splitKey(key);
-    const iop = await this.d.kube.request<IstioOperator>('GET', iopPath(namespace, name), { allow404: true });
-    if (!iop) return done({ action: 'gone' });
-    const log: Log = (level, msg, f = {}) => this.d.log(level, msg, { istiooperator: key, generation: iop.metadata?.generation, ...f });
-    // The CA's summary (subjects, expiries, rotation phase; never key material), once known this reconcile.
-    let caStatus: CaStatus | undefined;
-    // The Istio release installed: set by a successful apply, kept from the last one otherwise.
-    let istio = iop.status?.istio;
-    // Which primary a remote points at: set once the spec is rendered, kept from the last time otherwise.
-    let remote = iop.status?.remote;
+    const log: Log = (level, msg, f = {}) => this.d.log(level, msg, { istiooperator: key, generation: iop?.metadata?.generation, ...f });
     const setStatus = async (o: Outcome) => {
-      const next = computeStatus(iop.status, iop.metadata?.generation, o, this.now());
-      const ca = caStatus ?? iop.status?.ca;
-      if (ca) next.ca = ca;
-      if (istio) next.istio = istio;
-      if (remote) next.remote = remote;
-      if (await writeStatus(this.d.kube, iop, next)) ownWrites++;
+      const next = computeStatus(iop!.status, iop!.metadata?.generation, o, this.now());
+      if (kept.ca) next.ca = kept.ca;
+      if (kept.istio) next.istio = kept.istio;
+      if (kept.remote) next.remote = kept.remote;
+      if (await writeStatus(this.d.kube, iop!, next)) ownWrites++;
       return next.status;
     };
     const halt = async (h: Halt, eventMessage = 'message' in h.outcome ? h.outcome.message : '') => {
       log('warn', h.reason, { message: eventMessage });
       const status = await setStatus(h.outcome);
-      await this.d.events.emit(iop, 'Warning', h.reason, eventMessage);
+      await this.d.events.emit(iop!, 'Warning', h.reason, eventMessage);
       return done({ action: h.action, status, ...(h.requeueAfterMs !== undefined ? { requeueAfterMs: h.requeueAfterMs } : {}) });
     };
-
-    const trusted = this.d.trustedNamespaces;
-    if (trusted && !trusted.includes(namespace)) {
-      // Not even a finalizer: nothing of ours hangs on an object we may not act for.
-      const msg = `namespace "${namespace}" is not trusted by this operator, nothing was done: writing an IstioOperator is cluster-admin-equivalent; the operator acts on IstioOperators in ${trusted.join(', ')} (its --trusted-namespaces)`;
-      const was = iop.status?.status; // before setStatus, which updates iop.status in place
-      const status = await setStatus({ kind: 'untrusted', message: msg });
-      if (was !== status) await this.d.events.emit(iop, 'Warning', 'UntrustedNamespace', msg);
-      return done({ action: 'untrusted', status });
-    }
-    if (iop.metadata?.deletionTimestamp) {
-      if (!iop.metadata.finalizers?.includes(FINALIZER)) return done({ action: 'gone' });
-      return done(await this.finalize(iop, key, log, setStatus, () => ownWrites++));
-    }
-    if (iop.metadata?.annotations?.[IGNORE_ANNOTATION] === 'true') {
-      log('debug', 'reconcile paused by annotation', { annotation: IGNORE_ANNOTATION });
-      return done({ action: 'paused' });
-    }
-    if (!iop.metadata?.finalizers?.includes(FINALIZER)) {
-      await this.setFinalizers(iop, [...(iop.metadata?.finalizers ?? []), FINALIZER]);
-      ownWrites++;
-    }
-
     // Any other failure still reaches the status and an Event (a Forbidden read of the CA secret used to reach only
     // the log, with the status left HEALTHY): transient ones are retried with backoff, the rest looked at again later.
     const failed = async (e: unknown, what: string) => {
@@ -239,28 +260,30 @@ export class Reconciler {
       if (isForbidden(e)) this.forbidden.set(key, msg);
       log('error', `${what} failed`, { error: (e as Error).message, transient });
       const status = await setStatus({ kind: 'applyFailed', message: msg, retrying: transient });
-      await this.d.events.emit(iop, 'Warning', transient ? 'ReconcileRetrying' : 'ReconcileFailed', msg);
+      await this.d.events.emit(iop!, 'Warning', transient ? 'ReconcileRetrying' : 'ReconcileFailed', msg);
       if (transient) throw e; // the queue retries with backoff
       return done({ action: 'error', status, requeueAfterMs: IN_USE_RECHECK_MS });
     };
-    let p: PreparedInstall;
-    try {
-      p = await this.prepare(iop);
-    } catch (e) {
-      if (e instanceof Halt) return halt(e);
-      return failed(e, 'preparing the install');
-    }
-    let caRecheckMs = this.caRecheck(p.ca);
-    caStatus = p.ca.status;
-    remote = p.remote;
-    const started = Date.now();
-    let applied;
+    return { key, iop: iop!, log, kept, done, setStatus, halt, failed, ownWrite: () => void ownWrites++ };
+  }
+
+  /** Outside the trusted namespaces: not even a finalizer, nothing of ours hangs on an object we may not act for. */
+  private async refuseUntrusted(run: Run, namespace: string, trusted: string[]): Promise<ReconcileResult> {
+    const msg = `namespace "${namespace}" is not trusted by this operator, nothing was done: writing an IstioOperator is cluster-admin-equivalent; the operator acts on IstioOperators in ${trusted.join(', ')} (its --trusted-namespaces)`;
+    const was = run.iop.status?.status; // before setStatus, which updates iop.status in place
+    const status = await run.setStatus({ kind: 'untrusted', message: msg });
+    if (was !== status) await this.d.events.emit(run.iop, 'Warning', 'UntrustedNamespace', msg);
+    return run.done({ action: 'untrusted', status });
+  }
+
+  /** The install workflow (shared with the CLI) on what prepare made; a refusal or failure ends the reconcile. */
+  private async applyPrepared(run: Run, p: PreparedInstall): Promise<Applied | ReconcileResult> {
     try {
       const cached = (o: K8sObject) => {
         const r = refOf(o);
         return this.d.ownedCache?.(r.apiVersion, r.kind, r.namespace, r.name);
       };
-      applied = await applyInstall(this.d.client, p, {
+      const applied = await applyInstall(this.d.client, p, {
         now: this.now(),
         // No default revision tag: the operator installs what the IstioOperator says, nothing implied.
         defaultTag: false,
@@ -280,49 +303,43 @@ export class Reconciler {
         onCaWritten: async (ca) => {
           const reason = eventReason(ca.outcome);
           if (!reason) return;
-          log('info', 'CA updated', { outcome: ca.outcome, written: ca.written, restarted: ca.restarted });
-          await this.d.events.emit(iop, 'Normal', reason, ca.message);
+          run.log('info', 'CA updated', { outcome: ca.outcome, written: ca.written, restarted: ca.restarted });
+          await this.d.events.emit(run.iop, 'Normal', reason, ca.message);
         },
       });
       this.memo.forget([...applied.apply.pruned, ...applied.apply.pruneNotes.map((n) => n.ref)]);
+      return applied;
     } catch (e) {
       if (e instanceof PlanError) {
-        if (isForbidden(e)) this.forbidden.set(key, e.message);
+        if (isForbidden(e)) this.forbidden.set(run.key, e.message);
         // Nothing was written: a spec the apiserver refuses, or objects another install owns. Looked at again
         // later (a conflict may resolve), without the backoff storm of a transient failure.
-        return halt(
-          new Halt(
-            { kind: 'applyFailed', message: `apply refused, ${e.message.replace(/\n\s*/g, '; ')}` },
-            'ApplyRefused',
-            'error',
-            IN_USE_RECHECK_MS,
-          ),
-        );
+        const message = `apply refused, ${e.message.replace(/\n\s*/g, '; ')}`;
+        return run.halt(new Halt({ kind: 'applyFailed', message }, 'ApplyRefused', 'error', IN_USE_RECHECK_MS));
       }
       if (e instanceof StageError) this.memo.forget(e.failures.map((f) => f.ref));
-      return failed(e, 'applying');
+      return run.failed(e, 'applying');
     }
-    caStatus = applied.ca.status;
-    caRecheckMs = this.caRecheck(applied.ca);
-    istio = { release: p.install.release.line, version: p.install.version };
-    const changed = await this.report(iop, applied.apply, started, log);
+  }
 
+  /** After an apply: readiness, retiring a revision this IstioOperator left, in-use, and the status saying so. */
+  private async settle(run: Run, p: PreparedInstall, caRecheckMs: number | undefined, changed: string[]): Promise<ReconcileResult> {
     // Readiness, without blocking a worker: report what is not ready and look again later.
     let components: Record<string, ComponentReadiness>;
     try {
       components = await this.readiness(p);
     } catch (e) {
-      return failed(e, 'reading readiness');
+      return run.failed(e, 'reading readiness');
     }
     const allReady = Object.values(components).every((c) => c.ready);
-    const prev = iop.status?.status;
+    const prev = run.iop.status?.status;
     const updating = !allReady && (prev === 'HEALTHY' || prev === 'UPDATING');
     // A revision this IstioOperator installed before (spec.revision changed: a canary upgrade) goes once the
     // new one is ready and nothing uses the old one any more; until then it stays, and the status says why.
     const notes: string[] = p.remote ? [describeRemote(p.remote)] : [];
     let recheck = allReady ? undefined : READINESS_RECHECK_MS;
     if (allReady) {
-      const r = await this.retireOldRevisions(iop, p.install.owner, log);
+      const r = await this.retireOldRevisions(run.iop, p.install.owner, run.log);
       if (r.kept) notes.push(r.kept);
       if (r.kept) recheck = IN_USE_RECHECK_MS;
       if (r.removed.length) this.stats.pruned += r.removed.length;
@@ -330,14 +347,14 @@ export class Reconciler {
     if (caRecheckMs !== undefined) recheck = Math.min(recheck ?? caRecheckMs, caRecheckMs);
     const usage = await this.usage(p.install.owner.rev, { exceptOwner: p.install.owner });
     const note = notes.join('; ');
-    const status = await setStatus({
+    const status = await run.setStatus({
       kind: 'applied',
       components,
       updating,
       inUse: { inUse: usage.inUse, message: describeUsage(usage) },
       ...(note ? { note } : {}),
     });
-    return done({ action: 'applied', status, changed, ...(recheck !== undefined ? { requeueAfterMs: recheck } : {}) });
+    return run.done({ action: 'applied', status, changed, ...(recheck !== undefined ? { requeueAfterMs: recheck } : {}) });
   }
 
   /** Resolve, render and check the CA (nothing written), then make sure no other IstioOperator owns what we would apply. */
