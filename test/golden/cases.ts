@@ -31,8 +31,6 @@ export interface GoldenCase {
   refused?: string;
   /** For a `refused` case that we render on purpose: why (printed by the report; the test then asks for a render). */
   accepted?: string;
-  /** Set while a case needs something the project does not render yet; the reason is printed. */
-  pending?: string;
   /** Differences understood and accepted, each with its reason: `match` is a regular expression tested against
    *  `<Kind:namespace:name> <path>`. They still count against the share; the report lists them apart. */
   explained?: Array<{ match: string; reason: string }>;
@@ -382,7 +380,7 @@ const GATEWAY_TARGET_PORT_0 = {
 const V2BETA1_ACCEPTED =
   'istioctl refuses autoscaling/v2beta1 fields in k8s.hpaSpec; we translate them to autoscaling/v2 with a warning (api/legacy.ts)';
 
-const LIVE_EXPLAINED: Partial<Record<LiveName, Pick<GoldenCase, 'explained' | 'explainedIn' | 'pending'>>> = {
+const LIVE_EXPLAINED: Partial<Record<LiveName, Pick<GoldenCase, 'explained' | 'explainedIn'>>> = {
   autoscaling_v2: { explained: [VALUES_PILOT] },
   bare_values: {
     explained: [

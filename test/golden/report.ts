@@ -58,8 +58,8 @@ function summarize(diffs: LeafDiff[]): string[] {
 type Explanation = { match: string; reason: string };
 const explanationOf = (d: LeafDiff, ex: Explanation[]) => ex.find((e) => new RegExp(e.match).test(`${d.object} ${d.path}`));
 
-function printCase(r: CaseResult, limit: number, pending?: string, explained: Explanation[] = []): void {
-  console.log(`\n## ${r.name}${pending ? `  (pending: ${pending})` : ''}`);
+function printCase(r: CaseResult, limit: number, explained: Explanation[] = []): void {
+  console.log(`\n## ${r.name}`);
   if (r.error) console.log(`render error: ${r.error.split('\n').join(' | ')}`);
   const present = r.objects.filter((o) => o.present).length;
   const core = coreTally(r);
@@ -111,8 +111,7 @@ async function main(): Promise<void> {
   const cases = CASES.filter(
     (c) => (!names.length || names.includes(c.name)) && (!set || (c.set ?? 'istio') === set) && caseExists(c, rel),
   );
-  const results: Array<{ r: CaseResult; set: string; pending?: string; explained: Explanation[]; refused?: string; accepted?: string }> =
-    [];
+  const results: Array<{ r: CaseResult; set: string; explained: Explanation[]; refused?: string; accepted?: string }> = [];
   for (const c of cases) {
     const r = await runCase(c, rel);
     // What the live golden shows stale in Istio's vendored one is explained by it, leaf by leaf (compare.ts staleRefs).
@@ -120,7 +119,6 @@ async function main(): Promise<void> {
     results.push({
       r,
       set: c.set ?? 'istio',
-      ...(c.pending ? { pending: c.pending } : {}),
       ...(c.refused ? { refused: refusal(c, rel) } : {}),
       ...(c.accepted ? { accepted: c.accepted } : {}),
       explained: [...explainedFor(c, rel), ...stale],
@@ -134,7 +132,7 @@ async function main(): Promise<void> {
     '| case | objects present | leaves agree | share | core share | core share without stale leaves | core diffs (explained) | fields only ours | note |',
   );
   console.log('|---|---|---|---|---|---|---|---|---|');
-  for (const { r, pending, explained, refused, accepted } of results) {
+  for (const { r, explained, refused, accepted } of results) {
     if (refused !== undefined) {
       console.log(
         `| ${r.name} | - | - | - | - | - | - | - | istioctl refuses the input; ${r.error ? 'so do we' : accepted ? `we render it (explained: ${accepted})` : 'WE RENDER IT'} |`,
@@ -144,24 +142,18 @@ async function main(): Promise<void> {
     const present = r.objects.filter((o) => o.present).length;
     const coreDiffs = r.diffs.filter((d) => !NON_CORE.includes(d.category));
     const coreExplained = coreDiffs.filter((d) => explanationOf(d, explained)).length;
-    const note = pending
-      ? `pending: ${pending}`
-      : r.error
-        ? `error: ${r.error.split('\n')[0]}`
-        : r.name === 'all_off'
-          ? `${r.rendered} object(s) rendered (must be 0)`
-          : '';
+    const note = r.error ? `error: ${r.error.split('\n')[0]}` : r.name === 'all_off' ? `${r.rendered} object(s) rendered (must be 0)` : '';
     console.log(
       `| ${r.name} | ${present}/${r.objects.length} | ${r.agree}/${r.leaves} | ${pct(share(r))} | ${pct(share(coreTally(r)))} | ${r.stale ? pct(share(currentCoreTally(r))) : '-'} | ${coreDiffs.length} (${coreExplained}) | ${r.extraFields.length} | ${note} |`,
     );
   }
-  // Per set of cases: objects and core leaves over the set's cases but pending and refused ones (the release's figure).
+  // Per set of cases: objects and core leaves over the set's cases but refused ones (the release's figure).
   console.log(
     '\n| set | cases | objects present | core leaves agree | core share | without stale leaves | core diffs unexplained | refusals matched |',
   );
   console.log('|---|---|---|---|---|---|---|---|');
   for (const s of [...new Set(results.map((x) => x.set))]) {
-    const mine = results.filter((x) => x.set === s && !x.pending && x.refused === undefined);
+    const mine = results.filter((x) => x.set === s && x.refused === undefined);
     const objects = mine.reduce(
       (a, { r }) => ({ n: a.n + r.objects.length, present: a.present + r.objects.filter((o) => o.present).length }),
       { n: 0, present: 0 },
@@ -185,11 +177,11 @@ async function main(): Promise<void> {
     );
   }
   // Per category over all cases: the figure the issue's 100% target is about.
-  console.log('\n| category (all cases but pending ones) | agree | share |');
+  console.log('\n| category (all cases but refused ones) | agree | share |');
   console.log('|---|---|---|');
   for (const c of CATEGORIES) {
     const t = results
-      .filter((x) => !x.pending && x.refused === undefined)
+      .filter((x) => x.refused === undefined)
       .reduce((a, { r }) => ({ leaves: a.leaves + r.byCategory[c].leaves, agree: a.agree + r.byCategory[c].agree }), {
         leaves: 0,
         agree: 0,
@@ -199,8 +191,8 @@ async function main(): Promise<void> {
   if (args.includes('--floors')) {
     // The ratchet table for test/unit/golden.test.ts, from this measurement (shares rounded down to 0.1%).
     console.log('\nconst FLOORS: Record<string, Floor> = {');
-    for (const { r, pending, refused } of results) {
-      if (pending || refused !== undefined || !r.leaves) continue;
+    for (const { r, refused } of results) {
+      if (refused !== undefined || !r.leaves) continue;
       // Stale leaves of Istio's vendored goldens (compare.ts staleRefs) count neither way, as in golden.test.ts.
       const stale = new Set(r.stale ?? []);
       const perfect = CATEGORIES.filter(
@@ -221,8 +213,8 @@ async function main(): Promise<void> {
     console.log('};');
     return;
   }
-  for (const { r, pending, explained, refused } of results) {
-    if (refused === undefined) printCase(r, all ? Infinity : 12, pending, explained);
+  for (const { r, explained, refused } of results) {
+    if (refused === undefined) printCase(r, all ? Infinity : 12, explained);
     else
       console.log(
         `\n## ${r.name}\nistioctl refuses: ${refused}\nours: ${r.error ? `refuses: ${r.error.split('\n').join(' | ')}` : `renders ${r.rendered} object(s)`}`,

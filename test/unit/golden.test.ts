@@ -1147,41 +1147,33 @@ for (const r of RELEASES) {
         'objects istioctl does not render',
       );
     });
-    (c.pending ? test.failing : test)(
-      `golden ${release} ${c.name}: every core difference is explained${c.pending ? ` (pending: ${c.pending})` : ''}`,
-      async (t) => {
-        const res = await resultOf(c, release);
-        const core = res.diffs.filter((d) => !NON_CORE.includes(d.category) && d.path !== '').map((d) => `${d.object} ${d.path}`);
-        t.deepEqual(unexplained(c, release, core), []);
-      },
-    );
+    test(`golden ${release} ${c.name}: every core difference is explained`, async (t) => {
+      const res = await resultOf(c, release);
+      const core = res.diffs.filter((d) => !NON_CORE.includes(d.category) && d.path !== '').map((d) => `${d.object} ${d.path}`);
+      t.deepEqual(unexplained(c, release, core), []);
+    });
   }
   for (const c of cases.filter((c) => !c.set)) {
-    const objectsTest = c.pending ? test.failing : test;
-    objectsTest(
-      `golden ${release} ${c.name}: ${c.golden ? 'every golden object is rendered' : 'renders zero objects'}${c.pending ? ` (pending: ${c.pending})` : ''}`,
-      async (t) => {
-        const res = await resultOf(c, release);
-        t.is(res.error, undefined, 'render failed');
-        if (!c.golden) t.is(res.rendered, 0, 'objects rendered');
-        // A golden object the case explains for this release (cases.ts: why that release's golden has it and its
-        // istioctl does not render it) is not required; any other missing object is.
-        t.deepEqual(
-          unexplained(
-            c,
-            release,
-            res.missing.map((m) => `${m} `),
-            res,
-          ),
-          [],
-          'golden objects missing from our render',
-        );
-      },
-    );
+    test(`golden ${release} ${c.name}: ${c.golden ? 'every golden object is rendered' : 'renders zero objects'}`, async (t) => {
+      const res = await resultOf(c, release);
+      t.is(res.error, undefined, 'render failed');
+      if (!c.golden) t.is(res.rendered, 0, 'objects rendered');
+      // A golden object the case explains for this release (cases.ts: why that release's golden has it and its
+      // istioctl does not render it) is not required; any other missing object is.
+      t.deepEqual(
+        unexplained(
+          c,
+          release,
+          res.missing.map((m) => `${m} `),
+          res,
+        ),
+        [],
+        'golden objects missing from our render',
+      );
+    });
   }
-  // The ratchet (FLOORS) holds for the newest release, our sets' pending cases included: a pending case may not
-  // get worse either.
-  for (const c of release === NEWEST_FIXTURE_RELEASE ? cases.filter((c) => c.golden && (!c.pending || c.set)) : []) {
+  // The ratchet (FLOORS) holds for the newest release.
+  for (const c of release === NEWEST_FIXTURE_RELEASE ? cases.filter((c) => c.golden) : []) {
     test(`golden ${release} ${c.name}: leaf agreement at or above its floor`, async (t) => {
       const res = await resultOf(c, release);
       const floor = FLOORS[c.name] ?? { core: 0, perfect: [] };
@@ -1204,7 +1196,7 @@ for (const r of RELEASES) {
     // Istio's own cases: the figure kept since the first release catalog (our sets are held per case, above). Leaves
     // where the live golden of the same case shows Istio's vendored one stale are set aside (compare.ts staleRefs):
     // there the release's istioctl renders what we render.
-    const all = await Promise.all(cases.filter((c) => c.golden && !c.pending && !c.set).map((c) => resultOf(c, release)));
+    const all = await Promise.all(cases.filter((c) => c.golden && !c.set).map((c) => resultOf(c, release)));
     const raw = sum(all.map(coreTally));
     const tally = sum(all.map(currentCoreTally));
     t.log(
@@ -1213,14 +1205,14 @@ for (const r of RELEASES) {
     t.true(share(tally) >= RELEASE_CORE_FLOOR, `${(share(tally) * 100).toFixed(2)}%`);
   });
   test(`golden ${release}: the live set (the release's istioctl on Istio's corpus): at least ${RELEASE_CORE_FLOOR * 100}% of its core leaves agree`, async (t) => {
-    const all = await Promise.all(cases.filter((c) => c.set === 'live' && c.golden && !c.pending).map((c) => resultOf(c, release)));
+    const all = await Promise.all(cases.filter((c) => c.set === 'live' && c.golden).map((c) => resultOf(c, release)));
     t.true(all.length >= 30, `the live goldens of ${release} are there (${all.length} cases)`);
     const tally = sum(all.map(coreTally));
     t.log(`istioctl ${release} on Istio's corpus: core ${tally.agree}/${tally.leaves} = ${(share(tally) * 100).toFixed(2)}%`);
     t.true(share(tally) >= RELEASE_CORE_FLOOR, `${(share(tally) * 100).toFixed(2)}%`);
   });
   test(`golden ${release}: CRD schemas agree at or above the release's floor, every difference explained`, async (t) => {
-    const withCrds = cases.filter((c) => c.golden && !c.pending);
+    const withCrds = cases.filter((c) => c.golden);
     const all = await Promise.all(withCrds.map(async (c) => ({ c, res: await resultOf(c, release) })));
     const tally = all
       .map(({ res }) => res.byCategory['crd schema'])
