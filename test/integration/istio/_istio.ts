@@ -8,6 +8,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as http from 'node:http';
 import { KubeClient } from '../../../operator/apply/client.js';
+import { jsonLogger } from '../../../operator/controller/log.js';
+import { Manager } from '../../../operator/controller/manager.js';
 import { resolvedFrom } from '../../../operator/cli/install.js';
 import { RELEASE_ANNOTATION } from '../../../operator/api/releases.js';
 import { applyInstall, prepareInstall } from '../../../operator/install/workflow.js';
@@ -35,6 +37,23 @@ export interface IstioInstall {
   kubeconfig?: string;
   /** Where that cluster's API server finds local processes serving its Services (istiod), for runIstiod. */
   endpointsDir?: string;
+}
+
+/**
+ * The operator in this process, as the controller tests run it, acting on the IstioOperators of `ns` and logging at
+ * debug level to a file (returned, for the tests that read it); stopped, and the file removed, by stopAll().
+ */
+export async function startOperatorIn(ns: string): Promise<{ mgr: Manager; logFile: string }> {
+  const logFile = path.join(os.tmpdir(), `istio-operator-${ns}.log`);
+  const stream = fs.createWriteStream(logFile);
+  const mgr = new Manager({ kubeconfig: testKubeconfig(), namespaces: [ns], concurrency: 2, log: jsonLogger({ level: 'debug', stream }) });
+  onCleanup(async () => {
+    await mgr.stop('test end');
+    stream.end();
+    fs.rmSync(logFile, { force: true });
+  });
+  await mgr.start();
+  return { mgr, logFile };
 }
 
 /** A cluster other than the shared one (secondCluster()), for the helpers that take one; default: the shared one. */

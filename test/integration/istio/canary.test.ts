@@ -16,7 +16,6 @@
 // input is Istio's own `pilot_default` golden input (with the Base component for the CRDs), so that our objects and
 // the goldens come from the same IstioOperator.
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import test, { type ExecutionContext } from 'ava';
 import yaml from 'js-yaml';
@@ -26,8 +25,6 @@ import { KubeClient } from '../../../operator/apply/client.js';
 import { Resources, refOf, refString } from '../../../operator/apply/resources.js';
 import { sharedBody } from '../../../operator/apply/owner.js';
 import { isShared } from '../../../operator/apply/shared.js';
-import { jsonLogger } from '../../../operator/controller/log.js';
-import { Manager } from '../../../operator/controller/manager.js';
 import type { Istiod } from '../../istio/istiod.js';
 import { compareDeltas, releaseDelta, type Obj, type Side } from '../../istio/releasediff.js';
 import { referenceDir, testedReleases } from '../../istio/releases.js';
@@ -50,6 +47,7 @@ import {
   stopAll,
   tagWebhookPatched,
   type IstioInstall,
+  startOperatorIn,
 } from './_istio.js';
 
 test.before(ensureCRD);
@@ -504,20 +502,7 @@ for (const pair of PAIRS) {
 
     const ns = await namespace('canary-iops');
     const istioNs = await namespace('istio-canary-op');
-    const logFile = path.join(os.tmpdir(), `istio-operator-${ns}.log`);
-    const stream = fs.createWriteStream(logFile);
-    const mgr = new Manager({
-      kubeconfig: testKubeconfig(),
-      namespaces: [ns],
-      concurrency: 2,
-      log: jsonLogger({ level: 'debug', stream }),
-    });
-    onCleanup(async () => {
-      await mgr.stop('test end');
-      stream.end();
-      fs.rmSync(logFile, { force: true });
-    });
-    await mgr.start();
+    const { mgr } = await startOperatorIn(ns);
     const iops = { [ra]: `canary-${ra}`, [rb]: `canary-${rb}` };
     for (const [rev, release] of [
       [ra, a],

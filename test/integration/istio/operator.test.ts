@@ -8,15 +8,12 @@
 //     istiod's manager owns caBundle and failurePolicy;
 //   - a spec edit that changes the injector webhooks is applied without taking caBundle back.
 import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import test, { type ExecutionContext } from 'ava';
-import { jsonLogger } from '../../../operator/controller/log.js';
-import { Manager } from '../../../operator/controller/manager.js';
+import type { Manager } from '../../../operator/controller/manager.js';
 import type { Istiod } from '../../istio/istiod.js';
 import { testedReleases } from '../../istio/releases.js';
 import { deleteIop, ensureCRD, iopYaml, kubectlOk, waitForStatus } from '../controller/harness.js';
-import { testKubeconfig, waitFor } from '../helpers/cluster.js';
+import { waitFor } from '../helpers/cluster.js';
 import {
   client,
   enterRelease,
@@ -28,6 +25,7 @@ import {
   runIstiod,
   stopAll,
   type IstioInstall,
+  startOperatorIn,
 } from './_istio.js';
 
 test.before(ensureCRD);
@@ -58,20 +56,7 @@ function fixture(t: ExecutionContext, release: string): Promise<Fixture> {
       await enterRelease(release);
       const ns = await namespace('op-iop');
       const istioNs = await namespace(`op-istio-${release.replace(/\./g, '-')}`);
-      const logFile = path.join(os.tmpdir(), `istio-operator-${ns}.log`);
-      const stream = fs.createWriteStream(logFile);
-      const mgr = new Manager({
-        kubeconfig: testKubeconfig(),
-        namespaces: [ns],
-        concurrency: 2,
-        log: jsonLogger({ level: 'debug', stream }),
-      });
-      onCleanup(async () => {
-        await mgr.stop('test end');
-        stream.end();
-        fs.rmSync(logFile, { force: true });
-      });
-      await mgr.start();
+      const { mgr, logFile } = await startOperatorIn(ns);
       // Deleted while the operator still runs (cleanups run newest first), so its finalizer removes the install.
       onCleanup(() => deleteIop(ns, NAME, 120_000));
       await kubectlOk(
