@@ -1,4 +1,5 @@
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcessByStdio } from 'node:child_process';
+import type { Readable } from 'node:stream';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -43,39 +44,7 @@ export const operatorSection = {
     });
     await kube.request('POST', '/api/v1/namespaces', { body: { apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } } });
     const iopPath = (name?: string) => resourcePath('install.istio.io', 'v1alpha1', 'istiooperators', ns, name);
-    const lines: Array<{ at: number; j: any }> = [];
-    const child = spawn(
-      process.execPath,
-      [
-        path.join(packageRoot, 'bin/istio-operator.js'),
-        'operator',
-        '--kubeconfig',
-        kc.split(':')[0]!,
-        '--namespaces',
-        ns,
-        '--metrics-addr',
-        '0',
-        '--health-addr',
-        '0',
-        '--log-level',
-        'debug',
-      ],
-      { stdio: ['ignore', 'ignore', 'pipe'] },
-    );
-    let buf = '';
-    child.stderr.setEncoding('utf8').on('data', (d: string) => {
-      buf += d;
-      let i;
-      while ((i = buf.indexOf('\n')) >= 0) {
-        const l = buf.slice(0, i);
-        buf = buf.slice(i + 1);
-        try {
-          lines.push({ at: Date.now(), j: JSON.parse(l) });
-        } catch {
-          /* not ours */
-        }
-      }
-    });
+    const { child, lines } = spawnOperator(kc.split(':')[0]!, ns);
     const reconciled = (key: string, from = 0) => lines.slice(from).filter((l) => l.j.msg === 'reconciled' && l.j.istiooperator === key);
     const names: string[] = [];
     const create = async (n: number) => {
@@ -188,3 +157,47 @@ export const operatorSection = {
     }
   },
 };
+
+/** The operator as a process, acting on `ns`, with each JSON line of its debug log and when it came (benches read them). */
+export function spawnOperator(
+  kubeconfig: string,
+  ns: string,
+): { child: ChildProcessByStdio<null, null, Readable>; lines: Array<{ at: number; j: any }> } {
+  const lines: Array<{ at: number; j: any }> = [];
+  const child = spawn(
+    process.execPath,
+    [
+      path.join(packageRoot, 'bin/istio-operator.js'),
+      'operator',
+      '--kubeconfig',
+      kubeconfig,
+      '--namespaces',
+      ns,
+      // Trusted, or the operator only reports that it may not act there (#16): benches measure what it does.
+      '--trusted-namespaces',
+      ns,
+      '--metrics-addr',
+      '0',
+      '--health-addr',
+      '0',
+      '--log-level',
+      'debug',
+    ],
+    { stdio: ['ignore', 'ignore', 'pipe'] },
+  );
+  let buf = '';
+  child.stderr.setEncoding('utf8').on('data', (d: string) => {
+    buf += d;
+    let i;
+    while ((i = buf.indexOf('\n')) >= 0) {
+      const l = buf.slice(0, i);
+      buf = buf.slice(i + 1);
+      try {
+        lines.push({ at: Date.now(), j: JSON.parse(l) });
+      } catch {
+        /* not ours */
+      }
+    }
+  });
+  return { child, lines };
+}

@@ -1,10 +1,10 @@
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import yaml from 'js-yaml';
 import { KubeClient, resourcePath } from '../../operator/apply/client.js';
 import { packageRoot } from '../../operator/paths.js';
+import { spawnOperator } from './operator.js';
 
 // What a no-op reconcile costs on a cluster with many pods (BENCH_PODS, default 2,000, held Pending by a scheduling
 // gate so they cost the cluster nothing but their objects).
@@ -79,39 +79,7 @@ export const podsSection = {
     line(`${pods} pods created in`, `${((Date.now() - t0) / 1000).toFixed(1)} s`);
 
     const iopPath = (name?: string) => resourcePath('install.istio.io', 'v1alpha1', 'istiooperators', ns, name);
-    const lines: Array<{ at: number; j: any }> = [];
-    const child = spawn(
-      process.execPath,
-      [
-        path.join(packageRoot, 'bin/istio-operator.js'),
-        'operator',
-        '--kubeconfig',
-        kc,
-        '--namespaces',
-        ns,
-        '--metrics-addr',
-        '0',
-        '--health-addr',
-        '0',
-        '--log-level',
-        'debug',
-      ],
-      { stdio: ['ignore', 'ignore', 'pipe'] },
-    );
-    let buf = '';
-    child.stderr.setEncoding('utf8').on('data', (d: string) => {
-      buf += d;
-      let i;
-      while ((i = buf.indexOf('\n')) >= 0) {
-        const l = buf.slice(0, i);
-        buf = buf.slice(i + 1);
-        try {
-          lines.push({ at: Date.now(), j: JSON.parse(l) });
-        } catch {
-          /* not ours */
-        }
-      }
-    });
+    const { child, lines } = spawnOperator(kc, ns);
     const name = 'cp';
     const key = `${ns}/${name}`;
     const reconciled = (from = 0) => lines.slice(from).filter((l) => l.j.msg === 'reconciled' && l.j.istiooperator === key);
@@ -153,8 +121,15 @@ export const podsSection = {
       line('operator RSS', `${(Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0) / 1024).toFixed(0)} MiB`);
     } finally {
       await kube.request('DELETE', iopPath(name), { allow404: true }).catch(() => undefined);
-      // The revision is in use by the pods: they go first, then the IstioOperator can finalize.
+      // The revision is in use by the pods and both labelled namespaces: the pods go and the IstioOperator's own
+      // namespace is unlabelled first, then the IstioOperator can finalize.
       await kube.request('DELETE', `/api/v1/namespaces/${apps}`, { allow404: true }).catch(() => undefined);
+      await kube
+        .request('PATCH', `/api/v1/namespaces/${ns}`, {
+          body: { metadata: { labels: { 'istio.io/rev': null } } },
+          contentType: 'application/merge-patch+json',
+        })
+        .catch(() => undefined);
       await until('IstioOperator removed', async () => !(await kube.request('GET', iopPath(name), { allow404: true })), 300_000).catch(
         (e) => console.log(`  cleanup: ${e.message}`),
       );
