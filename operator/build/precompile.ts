@@ -203,9 +203,9 @@ export function writeCaches(dir = cacheDir): { templates: number; data: number; 
 async function produceCodeCaches(): Promise<void> {
   const { resolveIstioOperator } = await import('../api/resolve.js');
   const { render } = await import('../render/index.js');
-  const { toYamlStream } = await import('../render/serialize.js');
+  const { yamlChunks } = await import('../render/serialize.js');
   for (const profile of ['default', 'demo', 'minimal'])
-    toYamlStream(render(resolveIstioOperator({ sets: [`profile=${profile}`] }).install).objects);
+    yamlChunks(render(resolveIstioOperator({ sets: [`profile=${profile}`] }).install).objects);
   process.stdout.write(`${writeCodeCaches().length}\n`);
 }
 

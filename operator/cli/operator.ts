@@ -1,7 +1,7 @@
 import yaml from 'js-yaml';
 import { InputError } from '../api/errors.js';
 import { mergeValues, operatorManifests, type Values } from '../controller/selfmanifests.js';
-import { toYamlStream } from '../render/serialize.js';
+import { writeYamlStream } from './stdout.js';
 import { FLAGS, parseArgs, readInputFiles, usageFor, type FlagSpec } from './args.js';
 
 // `istio-operator operator`: run the controller, or print its own manifests. Parsing and printing only.
@@ -188,7 +188,7 @@ export async function run(argv: string[]): Promise<number> {
       trustedNamespaces: namespaces(a.flags['trusted-namespaces'], 'trusted-namespaces'),
       includeCRD: a.flags.crd,
     });
-    process.stdout.write(toYamlStream(objects));
+    await writeYamlStream(objects);
     return 0;
   }
   const a = parseArgs(argv, RUN_FLAGS, 'operator');

@@ -3,7 +3,7 @@ import { resolveIstioOperator } from '../api/resolve.js';
 import { render } from '../render/index.js';
 
 import { COMPONENTS } from '../render/context.js';
-import { toYamlStream } from '../render/serialize.js';
+import { writeYamlStream } from './stdout.js';
 import { withSyncWaves } from '../render/syncwave.js';
 import { FLAGS, parseArgs, readInputFiles, usageFor, type FlagSpec } from './args.js';
 import { LABEL_COMPONENT } from '../api/labels.js';
@@ -73,13 +73,8 @@ export async function run(argv: string[]): Promise<number> {
   const result = render(resolved.install);
   const objects = only ? result.objects.filter((o) => o.metadata.labels?.[LABEL_COMPONENT] === only) : result.objects;
   const syncWaves = flags['sync-waves'] && !flags['no-sync-waves'];
-  const text = toYamlStream(syncWaves ? withSyncWaves(objects) : objects);
   for (const w of [...resolved.warnings, ...result.warnings]) process.stderr.write(`warning: ${formatWarning(w)}\n`);
-  // A reader that stops early (`render | head`) is not an error of ours.
-  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
-    if (e.code !== 'EPIPE') throw e;
-  });
-  await new Promise<void>((resolve) => process.stdout.write(text, () => resolve()));
+  await writeYamlStream(syncWaves ? withSyncWaves(objects) : objects);
   return 0;
 }
 

@@ -271,7 +271,11 @@ function emitMapReusing(o: Record<string, unknown>, keys: string[], indent: stri
         c.text = collect(() => emitValue(v, indent));
       }
       if (c.indent === indent) {
-        out += c.text;
+        // Into the chunks as it is, when they are being collected: no copy of it is made at all.
+        if (chunks) {
+          chunks.push(flat(out), c.text);
+          out = '';
+        } else out += c.text;
         continue;
       }
     }
@@ -302,18 +306,27 @@ function emitDocument(o: unknown, reuse: boolean): void {
   }
 }
 
-/** What `write` writes, as one string (flat: the rope is copied here, once, not by whoever reads it first). */
+/** `s` flat: the rope is copied here, once, not by whoever reads it first. Reading a character makes V8 flatten it. */
+function flat(s: string): string {
+  s.charCodeAt(0);
+  return s;
+}
+
+/** The chunks being collected by yamlChunks, or null when the text goes into one string. */
+let chunks: string[] | null = null;
+
+/** What `write` writes, as one string. */
 function collect(write: () => void): string {
   const outer = out;
+  const outerChunks = chunks;
   out = '';
+  chunks = null;
   try {
     write();
-    const text = out;
-    // Reading a character makes V8 flatten the rope.
-    text.charCodeAt(0);
-    return text;
+    return flat(out);
   } finally {
     out = outer;
+    chunks = outerChunks;
   }
 }
 
@@ -323,13 +336,35 @@ export function toYaml(o: unknown): string {
   return collect(() => emitDocument(o, reuse));
 }
 
-/** Multi-document YAML, one object per document, in the given order. */
-export function toYamlStream(objects: K8sObject[]): string {
+/**
+ * Multi-document YAML, one object per document, in the given order, as chunks to be written one after the other
+ * (writev). Writers use this rather than toYamlStream: a constant's text (the CRD schemas, 532 of the default
+ * render's 702 KiB) is a chunk of its own, never copied, and the rest is flattened document by document rather than
+ * as one 702 KiB string. Measured with `node dist/test/bench/run.js render`, default profile: serialize 0.93 ms as
+ * chunks vs 1.30 ms as one string (median of 100, after warm-up).
+ */
+export function yamlChunks(objects: K8sObject[]): string[] {
   const reuse = !cacheDisabled();
-  return collect(() => {
+  const outer = out;
+  const outerChunks = chunks;
+  const collected: string[] = [];
+  out = '';
+  chunks = collected;
+  try {
     for (let i = 0; i < objects.length; i++) {
       if (i) out += '---\n';
       emitDocument(objects[i], reuse);
+      collected.push(flat(out));
+      out = '';
     }
-  });
+    return collected.filter((c) => c.length > 0);
+  } finally {
+    out = outer;
+    chunks = outerChunks;
+  }
+}
+
+/** Multi-document YAML, one object per document, in the given order, as one string (yamlChunks joined). */
+export function toYamlStream(objects: K8sObject[]): string {
+  return yamlChunks(objects).join('');
 }

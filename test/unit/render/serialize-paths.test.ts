@@ -1,7 +1,8 @@
 import { isDeepStrictEqual } from 'node:util';
 import test from 'ava';
 import yaml from 'js-yaml';
-import { shareConstant, toYaml, toYamlStream } from '../../../operator/render/serialize.js';
+import { shareConstant, toYaml, toYamlStream, yamlChunks } from '../../../operator/render/serialize.js';
+import type { K8sObject } from '../../../operator/api/types.js';
 
 // Each path of the emitter (plain or quoted scalar, key, list item, literal block, constant text reused) with the
 // strings that could change a document's structure: whatever is written must read back as exactly what was given.
@@ -197,4 +198,18 @@ test('a shared constant is frozen, written as any other value, and its text reus
     if (prior === undefined) delete process.env.ISTIO_OPERATOR_NO_CACHE;
     else process.env.ISTIO_OPERATOR_NO_CACHE = prior;
   }
+});
+
+test('yamlChunks: the same text as toYamlStream, with a constant as a chunk of its own, written once per process', (t) => {
+  const versions = shareConstant([{ name: 'v1', served: true, schema: { d: 'x\ny\n' } }]);
+  const doc = (name: string) => ({ apiVersion: 'v1', kind: 'CustomResourceDefinition', metadata: { name }, spec: { versions } });
+  const objects = [doc('a'), { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'c' } }, doc('b')] as K8sObject[];
+  const first = yamlChunks(objects);
+  t.is(first.join(''), toYamlStream(objects));
+  t.true(first.every((c) => c.length > 0));
+  // The constant's text is not copied into the documents around it: the same chunk both times, and next time.
+  const constant = first.filter((c) => c.startsWith(':\n  - name: v1'));
+  t.is(constant.length, 2);
+  t.is(yamlChunks(objects).filter((c) => constant.includes(c)).length, 2);
+  t.is(yamlChunks([]).length, 0);
 });
