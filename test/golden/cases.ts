@@ -362,6 +362,8 @@ const NULL_VALUES = (what: string) =>
 // RoleBinding (and the binding subjects and validating webhook service that name them) into global.istioNamespace
 // but its Deployment, Service and ConfigMaps into the component's namespace, so istioctl's istiod in istio-control
 // runs under a ServiceAccount that is not in its namespace. We keep istiod's objects in the component's namespace.
+// test/integration/render/pilotnamespace.test.ts shows it on the local control plane: from istioctl's objects the
+// ReplicaSet creates no pod (serviceaccount "istiod" not found), from ours it does.
 const PILOT_NAMESPACE = {
   match:
     '^((ServiceAccount|Role|RoleBinding):istio-(system|control):istiod |ClusterRoleBinding::(istiod-clusterrole|istiod-gateway-controller|istio-reader-clusterrole)-istio-control subjects\\[name=(istiod|istio-reader-service-account)\\]\\.namespace|ValidatingWebhookConfiguration::istio-validator-istio-system webhooks\\[name=rev\\.validation\\.istio\\.io\\]\\.clientConfig\\.service\\.namespace)$',
