@@ -42,6 +42,8 @@ export interface InstallOptions {
   skip?: (o: K8sObject) => boolean;
   /** Each applied object's result, with the object as given to `skip` (before shared-object label decisions). */
   onApplied?: (o: K8sObject, r: ObjectResult) => void;
+  /** Each write of the inventory, as the apiserver returned it: the controller tells the watch's echo of it from drift. */
+  onInventoryWritten?: (live: LiveObject) => void;
   /** The caller knows the namespace exists (the controller's cache holds objects in it): no request for it. */
   namespaceExists?: boolean;
   /**
@@ -192,6 +194,9 @@ export async function install(client: KubeClient, rendered: K8sObject[], opts: I
     }
   }
 
+  const inventoryWritten = (w: Awaited<ReturnType<typeof writeInventory>>) => {
+    if (w?.live) opts.onInventoryWritten?.(w.live);
+  };
   let namespaceCreated = namespaceMissing;
   // What the inventory holds: the previous one, until the intent write below replaces it.
   let stored: Inventory | undefined = previous;
@@ -203,10 +208,12 @@ export async function install(client: KubeClient, rendered: K8sObject[], opts: I
     // Only when the object set grows: a changed spec alone is recorded with the final inventory (one write).
     const union = unionRefs(previous?.objects ?? [], refs);
     if (!previous || minusRefs(union, previous.objects).length) {
-      await writeInventory(
-        client,
-        { owner, namespace: opts.namespace, objects: union, ...(opts.spec ? { spec: opts.spec } : {}) },
-        previous,
+      inventoryWritten(
+        await writeInventory(
+          client,
+          { owner, namespace: opts.namespace, objects: union, ...(opts.spec ? { spec: opts.spec } : {}) },
+          previous,
+        ),
       );
       stored = {
         owner,
@@ -259,7 +266,7 @@ export async function install(client: KubeClient, rendered: K8sObject[], opts: I
   }
   if (!opts.dryRun) {
     const spec = opts.spec ?? previous?.spec;
-    await writeInventory(client, { owner, namespace: opts.namespace, objects: refs, ...(spec ? { spec } : {}) }, stored);
+    inventoryWritten(await writeInventory(client, { owner, namespace: opts.namespace, objects: refs, ...(spec ? { spec } : {}) }, stored));
   }
 
   if (opts.wait && !opts.dryRun) await waitInstalled(client, objects, timeoutMs, progress);

@@ -3,7 +3,7 @@ import { FIELD_MANAGER } from './owner.js';
 import { refKey, type ObjectRef } from './resources.js';
 import { LABEL_INVENTORY, LABEL_OWNER_NAME, LABEL_OWNER_NAMESPACE, LABEL_REVISION } from '../api/labels.js';
 import { ownerLabels, type Owner } from '../api/owner.js';
-import type { List, LiveConfigMap } from '../api/live.js';
+import type { List, LiveConfigMap, LiveObject } from '../api/live.js';
 
 // What an owner (IstioOperator name + revision) applied, kept in a ConfigMap in the Istio namespace so it
 // survives the process. Prune works from this list, not from a label selector: a label selector would
@@ -76,7 +76,16 @@ export async function listInventories(client: KubeClient): Promise<Inventory[]> 
 }
 
 /** Writes the inventory if its content changed; returns whether a write happened. */
-export async function writeInventory(client: KubeClient, inv: Inventory, previous: Inventory | undefined): Promise<boolean> {
+/**
+ * Writes the inventory unless `previous` already says the same. Returns the ConfigMap as the apiserver returned it
+ * (the controller remembers it, so that the watch's echo of our own write is not drift), or undefined when nothing
+ * was written.
+ */
+export async function writeInventory(
+  client: KubeClient,
+  inv: Inventory,
+  previous: Inventory | undefined,
+): Promise<{ live: LiveObject | undefined } | undefined> {
   const objects = sortRefs(inv.objects);
   // A spec not given keeps the recorded one (a prune-only rewrite knows no spec).
   const spec = inv.spec ?? previous?.spec;
@@ -86,7 +95,7 @@ export async function writeInventory(client: KubeClient, inv: Inventory, previou
     JSON.stringify(sortRefs(previous.objects)) === JSON.stringify(objects) &&
     (previous.spec ? JSON.stringify(previous.spec) : undefined) === specText
   )
-    return false;
+    return undefined;
   const body = {
     apiVersion: 'v1',
     kind: 'ConfigMap',
@@ -97,12 +106,12 @@ export async function writeInventory(client: KubeClient, inv: Inventory, previou
     },
     data: { objects: JSON.stringify(objects, null, 1), ...(specText ? { spec: specText } : {}) },
   };
-  await client.request('PATCH', path(inv.namespace, body.metadata.name), {
+  const live = await client.request<LiveObject>('PATCH', path(inv.namespace, body.metadata.name), {
     query: { fieldManager: FIELD_MANAGER, force: 'true' },
     body: JSON.stringify(body),
     contentType: 'application/apply-patch+yaml',
   });
-  return true;
+  return { live };
 }
 
 export async function deleteInventory(client: KubeClient, inv: Inventory): Promise<void> {

@@ -48,10 +48,7 @@ export async function planUninstall(client: KubeClient, opts: UninstallOptions):
 
 // Kinds swept by label on --purge, for objects whose inventory was lost: the kinds table's, webhooks first
 // (nothing must call a removed istiod), CRDs last.
-const SWEEP: Array<[string, string, boolean]> = [...KINDS]
-  .filter((k) => k.swept)
-  .sort((a, b) => stageIndex(b.kind) - stageIndex(a.kind))
-  .map((k) => [k.apiVersion, k.kind, !!k.optional]);
+const SWEEP = [...KINDS].filter((k) => k.swept).sort((a, b) => stageIndex(b.kind) - stageIndex(a.kind));
 
 export interface UninstallResult {
   deleted: ObjectRef[];
@@ -86,14 +83,14 @@ export async function uninstall(client: KubeClient, opts: UninstallOptions, plan
   deleted.push(...(await dropOrphanedWebhooks(client, deleted, !!opts.dryRun)));
   if (opts.purge) {
     // Anything still carrying our ownership label (inventory lost, older installs): ours by label, removed.
-    for (const [apiVersion, kind, optional] of SWEEP) {
+    for (const { apiVersion, kind, optional, ownSelector } of SWEEP) {
       const path = await res.allPath(apiVersion, kind);
       const crds = kind === 'CustomResourceDefinition';
       // An optional kind (kinds.ts) is not served where its CRD is not installed: nothing of it to sweep there.
       const listed =
         (
           await client.request<List<LiveCRD>>('GET', path, {
-            query: { labelSelector: crds ? LABEL_COMPONENT : LABEL_OWNER_NAME },
+            query: { labelSelector: crds ? LABEL_COMPONENT : ownSelector ? `${LABEL_OWNER_NAME},${ownSelector}` : LABEL_OWNER_NAME },
             ...(optional ? { allow404: true } : {}),
           })
         )?.items ?? [];

@@ -26,13 +26,22 @@ import { UsageCache } from './usagecache.js';
  * Kinds of optional CRDs (kinds.ts `optional`) are not watched: a cluster without the CRD would keep the caches from
  * ever syncing; drift there is repaired by the periodic resync.
  */
-export const OWNED_KINDS = KINDS.filter((k) => k.rendered && !k.optional).map((k) => ({
+export const OWNED_KINDS: Array<{
+  group: string;
+  version: string;
+  resource: string;
+  apiVersion: string;
+  kind: string;
+  cacheOnly?: boolean;
+  selector?: string;
+}> = KINDS.filter((k) => k.rendered && !k.optional).map((k) => ({
   group: groupOf(k.apiVersion),
   version: versionOf(k.apiVersion),
   resource: k.plural,
   apiVersion: k.apiVersion,
   kind: k.kind,
   ...(k.cacheOnly ? { cacheOnly: true, selector: LABEL_COMPONENT } : {}),
+  ...(k.ownSelector ? { selector: `${LABEL_OWNER_NAME},${k.ownSelector}` } : {}),
 }));
 
 /** See Manager.coalesce. */
@@ -173,6 +182,15 @@ export class Manager {
           ...this.usageCache.informers,
         ].map(([name, i]) => [{ informer: name }, i.stats.errors]),
       ),
+    );
+    // The process's memory, under the names Prometheus client libraries use, so the usual dashboards and alerts apply.
+    r.add(new Gauge('process_resident_memory_bytes', 'Resident memory size in bytes.', () => [[{}, process.memoryUsage.rss()]]));
+    r.add(new Gauge('nodejs_heap_size_used_bytes', 'V8 heap in use, in bytes.', () => [[{}, process.memoryUsage().heapUsed]]));
+    r.add(new Gauge('nodejs_heap_size_total_bytes', 'V8 heap reserved, in bytes.', () => [[{}, process.memoryUsage().heapTotal]]));
+    r.add(
+      new Gauge('nodejs_external_memory_bytes', 'Memory of objects outside the V8 heap (buffers), in bytes.', () => [
+        [{}, process.memoryUsage().external],
+      ]),
     );
     this.usageCache = new UsageCache(this.kube, this.log);
     this.reconciler = new Reconciler({

@@ -37,6 +37,20 @@ export class ApplyMemo {
     else this.memo.delete(k);
   }
 
+  /** A write of ours that is not a rendered object (the inventory): remembered only so that its echo is known. */
+  recordWrite(live: KObject): void {
+    const md = live.metadata;
+    if (!live.apiVersion || !live.kind || !md?.name || !md.resourceVersion) return;
+    const ref: ObjectRef = {
+      apiVersion: live.apiVersion,
+      kind: live.kind,
+      name: md.name,
+      ...(md.namespace ? { namespace: md.namespace } : {}),
+    };
+    // No rendered object hashes to '': `unchanged` never skips on this entry.
+    this.memo.set(refKey(ref), { hash: '', rv: md.resourceVersion, content: contentHash(live) });
+  }
+
   /**
    * True when a live version of `ref` is what our own last apply produced: the same resourceVersion, or the
    * same content (status and controller bookkeeping aside), so a watch event echoing our write is not drift.

@@ -292,6 +292,7 @@ export class Reconciler {
         namespaceExists: p.objects.some((o) => o.metadata.namespace === p.install.istioNamespace && !!cached(o)),
         skip: (o) => this.memo.unchanged(o, cached(o)),
         onApplied: (o, r) => this.memo.record(o, r),
+        onInventoryWritten: (live) => this.memo.recordWrite(live as KObject),
         ...(this.d.inventories
           ? {
               liveOwners: () =>
