@@ -10,7 +10,8 @@ import { spawnOperator } from './operator.js';
 // gate so they cost the cluster nothing but their objects).
 // Whether a revision is in use depends on every pod's labels; an operator that LISTs the pods on every reconcile
 // pays for the cluster's size each time, one that keeps a metadata-only watch cache pays once.
-// Figures: no-op reconcile time (median of 10), the apiserver's pod LIST count during them (its own metrics), and
+// Figures: no-op reconcile time (median of 10), the apiserver's pod LIST count during them (its own metrics, all
+// clients: taken once no namespace is being deleted, as the namespace controller LISTs pods to empty one), and
 // the operator's RSS.
 
 const line = (label: string, value: string) => console.log(`  ${label.padEnd(44)} ${value.padStart(12)}`);
@@ -97,6 +98,15 @@ export const podsSection = {
         const o = await kube.request<any>('GET', iopPath(name));
         return o.status?.status === 'HEALTHY' && o.status.observedGeneration === o.metadata.generation;
       });
+      // The count is the apiserver's, of every client: the namespace controller LISTs the pods of each namespace it
+      // deletes (an earlier section's, say), so the count starts once no namespace is terminating.
+      await until(
+        'no namespace terminating',
+        async () =>
+          !(await kube.request<{ items: Array<{ status?: { phase?: string } }> }>('GET', '/api/v1/namespaces'))?.items.some(
+            (n) => n.status?.phase === 'Terminating',
+          ),
+      );
       await sleep(1500);
       const from = lines.length;
       const lists0 = await podLists(kube);
