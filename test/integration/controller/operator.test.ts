@@ -395,6 +395,9 @@ test.serial('/metrics, /healthz and /readyz', async (t) => {
   }
   t.regex(m, new RegExp(`istio_operator_istiooperator_status\\{namespace="${ns}",name="m",status="HEALTHY"\\} 3`));
   t.regex(m, /istio_operator_writes_total\{by="apply"\} [1-9]/);
+  // Memory, in bytes, as Prometheus client libraries name it.
+  for (const name of ['process_resident_memory_bytes', 'nodejs_heap_size_used_bytes', 'nodejs_heap_size_total_bytes'])
+    t.regex(m, new RegExp(`^${name} [1-9][0-9]{6,}$`, 'm'), name);
   await deleteIop(ns, 'm');
   await mgr.stop();
   await t.throwsAsync(() => get(mgr.ports.health!, '/healthz'), undefined, 'servers closed on stop');
