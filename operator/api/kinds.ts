@@ -2,6 +2,7 @@
 // layer does with it. Render orders objects by `stage`; apply maps kinds to paths without discovery and prunes
 // in reverse stage order; the controller watches the `watched` kinds for drift; `uninstall --purge` sweeps the
 // `swept` kinds by label; the RBAC test checks the operator's ClusterRole grants what this table implies.
+import { LABEL_OWNER_NAME } from './labels.js';
 
 /** Apply order: what others depend on first, webhooks last (so the API server never calls an absent istiod). */
 export const STAGES = ['crds', 'namespaces', 'cluster-rbac', 'config', 'workloads', 'policy', 'webhooks'] as const;
@@ -101,6 +102,11 @@ export const KINDS: readonly KindInfo[] = Object.freeze([
   k('v1', 'Pod', 'pods', true, 'workloads', { rendered: false, swept: false }),
   k('autoscaling/v1', 'HorizontalPodAutoscaler', 'horizontalpodautoscalers', true, 'policy', { rendered: false, swept: false }),
 ]);
+
+/** The label selector of our objects of a kind (what the controller watches and `uninstall --purge` sweeps). */
+export function ownedSelector(k: KindInfo): string {
+  return k.ownSelector ? `${LABEL_OWNER_NAME},${k.ownSelector}` : LABEL_OWNER_NAME;
+}
 
 const byKey = new Map(KINDS.map((i) => [`${i.apiVersion}/${i.kind}`, i]));
 // A kind listed under two apiVersions (HPA autoscaling/v2 and v1) takes its first entry's stage and rank.

@@ -194,8 +194,8 @@ export async function install(client: KubeClient, rendered: K8sObject[], opts: I
     }
   }
 
-  const inventoryWritten = (w: Awaited<ReturnType<typeof writeInventory>>) => {
-    if (w?.live) opts.onInventoryWritten?.(w.live);
+  const inventoryWritten = (live: LiveObject | undefined) => {
+    if (live) opts.onInventoryWritten?.(live);
   };
   let namespaceCreated = namespaceMissing;
   // What the inventory holds: the previous one, until the intent write below replaces it.

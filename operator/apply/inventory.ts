@@ -75,17 +75,12 @@ export async function listInventories(client: KubeClient): Promise<Inventory[]> 
   return (list?.items ?? []).map(parse);
 }
 
-/** Writes the inventory if its content changed; returns whether a write happened. */
 /**
  * Writes the inventory unless `previous` already says the same. Returns the ConfigMap as the apiserver returned it
  * (the controller remembers it, so that the watch's echo of our own write is not drift), or undefined when nothing
  * was written.
  */
-export async function writeInventory(
-  client: KubeClient,
-  inv: Inventory,
-  previous: Inventory | undefined,
-): Promise<{ live: LiveObject | undefined } | undefined> {
+export async function writeInventory(client: KubeClient, inv: Inventory, previous: Inventory | undefined): Promise<LiveObject | undefined> {
   const objects = sortRefs(inv.objects);
   // A spec not given keeps the recorded one (a prune-only rewrite knows no spec).
   const spec = inv.spec ?? previous?.spec;
@@ -106,12 +101,11 @@ export async function writeInventory(
     },
     data: { objects: JSON.stringify(objects, null, 1), ...(specText ? { spec: specText } : {}) },
   };
-  const live = await client.request<LiveObject>('PATCH', path(inv.namespace, body.metadata.name), {
+  return client.request<LiveObject>('PATCH', path(inv.namespace, body.metadata.name), {
     query: { fieldManager: FIELD_MANAGER, force: 'true' },
     body: JSON.stringify(body),
     contentType: 'application/apply-patch+yaml',
   });
-  return { live };
 }
 
 export async function deleteInventory(client: KubeClient, inv: Inventory): Promise<void> {

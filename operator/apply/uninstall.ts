@@ -1,12 +1,12 @@
 import type { KubeClient } from './client.js';
-import { KINDS, stageIndex } from '../api/kinds.js';
+import { KINDS, ownedSelector, stageIndex } from '../api/kinds.js';
 import { istiodName, revisionOf } from '../api/names.js';
 import { deleteInventory, listInventories, type Inventory } from './inventory.js';
 import { isOurCRD } from './owner.js';
 import { prune, type PruneResult } from './prune.js';
 import { refKey, refString, Resources, type ObjectRef } from './resources.js';
 import { isShared } from './shared.js';
-import { LABEL_COMPONENT, LABEL_OWNER_NAME, LABEL_REVISION } from '../api/labels.js';
+import { LABEL_COMPONENT, LABEL_REVISION } from '../api/labels.js';
 import { ownedBy, ownerLabels, type Owner } from '../api/owner.js';
 import type { List, LiveCRD, LiveWebhookConfiguration, Webhook } from '../api/live.js';
 import type { K8sObject } from '../api/types.js';
@@ -83,14 +83,15 @@ export async function uninstall(client: KubeClient, opts: UninstallOptions, plan
   deleted.push(...(await dropOrphanedWebhooks(client, deleted, !!opts.dryRun)));
   if (opts.purge) {
     // Anything still carrying our ownership label (inventory lost, older installs): ours by label, removed.
-    for (const { apiVersion, kind, optional, ownSelector } of SWEEP) {
+    for (const k of SWEEP) {
+      const { apiVersion, kind, optional } = k;
       const path = await res.allPath(apiVersion, kind);
       const crds = kind === 'CustomResourceDefinition';
       // An optional kind (kinds.ts) is not served where its CRD is not installed: nothing of it to sweep there.
       const listed =
         (
           await client.request<List<LiveCRD>>('GET', path, {
-            query: { labelSelector: crds ? LABEL_COMPONENT : ownSelector ? `${LABEL_OWNER_NAME},${ownSelector}` : LABEL_OWNER_NAME },
+            query: { labelSelector: crds ? LABEL_COMPONENT : ownedSelector(k) },
             ...(optional ? { allow404: true } : {}),
           })
         )?.items ?? [];

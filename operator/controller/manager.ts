@@ -12,8 +12,8 @@ import { Counter, CounterFunc, Gauge, Histogram, Registry, serve } from './metri
 import { WorkQueue } from './queue.js';
 import { iopPath, Reconciler, type ReconcileResult } from './reconciler.js';
 import { STATUS_CODE } from './status.js';
-import { LABEL_COMPONENT, LABEL_INVENTORY, LABEL_OWNER_NAME } from '../api/labels.js';
-import { groupOf, KINDS, versionOf } from '../api/kinds.js';
+import { LABEL_COMPONENT, LABEL_INVENTORY } from '../api/labels.js';
+import { groupOf, KINDS, ownedSelector, versionOf } from '../api/kinds.js';
 import { ownerFromLabels, ownerKey } from '../api/owner.js';
 import { UsageCache } from './usagecache.js';
 
@@ -33,15 +33,15 @@ export const OWNED_KINDS: Array<{
   apiVersion: string;
   kind: string;
   cacheOnly?: boolean;
-  selector?: string;
+  selector: string;
 }> = KINDS.filter((k) => k.rendered && !k.optional).map((k) => ({
   group: groupOf(k.apiVersion),
   version: versionOf(k.apiVersion),
   resource: k.plural,
   apiVersion: k.apiVersion,
   kind: k.kind,
-  ...(k.cacheOnly ? { cacheOnly: true, selector: LABEL_COMPONENT } : {}),
-  ...(k.ownSelector ? { selector: `${LABEL_OWNER_NAME},${k.ownSelector}` } : {}),
+  ...(k.cacheOnly ? { cacheOnly: true } : {}),
+  selector: k.cacheOnly ? LABEL_COMPONENT : ownedSelector(k),
 }));
 
 /** See Manager.coalesce. */
@@ -356,7 +356,7 @@ export class Manager {
     };
     for (const k of OWNED_KINDS) {
       const inf = new Informer<KObject>(
-        kubeSource(this.kube, resourcePath(k.group, k.version, k.resource), { labelSelector: k.selector ?? LABEL_OWNER_NAME }),
+        kubeSource(this.kube, resourcePath(k.group, k.version, k.resource), { labelSelector: k.selector }),
         { name: k.resource, log: this.log, transform: slimForCache },
       );
       if (!k.cacheOnly)
